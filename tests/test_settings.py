@@ -1,0 +1,66 @@
+"""Flags > env > defaults, and the refusals that keep a run away from real customers."""
+
+import pytest
+
+from zorora_e2e_plugin.settings import SettingsError, expand_phases, redact_url, resolve
+
+ENV = {"ONA_API_BASE_URL": "https://abc.execute-api.af-south-1.amazonaws.com/prod/api/v1/",
+       "ONA_API_TOKEN": "tok-123456"}
+
+
+def test_defaults():
+    s = resolve({}, ENV)
+    assert s.base_url == "https://abc.execute-api.af-south-1.amazonaws.com/prod/api/v1"
+    assert s.bucket == "sa-api-client-output" and s.region == "af-south-1"
+    assert s.actor == "zorora-validation-bot"
+    assert s.customer_id.startswith("zorora-e2e-test-") and len(s.customer_id) == len("zorora-e2e-test-") + 21
+    assert s.phases == frozenset(range(6)) and s.writes_data and not s.is_local
+    assert "tok-123456" not in repr(s)
+
+
+def test_flags_beat_env():
+    s = resolve({"bucket": "flag-bucket", "actor": "me"}, {**ENV, "OUTPUT_BUCKET": "env-bucket", "TEST_ACTOR": "x"})
+    assert (s.bucket, s.actor) == ("flag-bucket", "me")
+    assert resolve({}, {**ENV, "OUTPUT_BUCKET": "env-bucket"}).bucket == "env-bucket"
+
+
+@pytest.mark.parametrize("customer", ["acme", "zorora-e2e-test", "zorora-e2e-testing-1", "zorora-e2e-test-"])
+def test_non_test_customers_are_refused(customer):
+    with pytest.raises(SettingsError, match="must start with 'zorora-e2e-test-'"):
+        resolve({"customer_id": customer}, ENV)
+
+
+@pytest.mark.parametrize("flags, env, message", [
+    ({}, {"ONA_API_TOKEN": "t"}, "ONA_API_BASE_URL"),
+    ({}, {"ONA_API_BASE_URL": "https://x/prod/api/v1"}, "ONA_API_TOKEN"),
+    ({"base_url": "not a url"}, ENV, "http"),
+    ({"base_url": "http://[::1"}, ENV, "not a valid URL"),
+    ({"timeout": "-1"}, ENV, "positive"),
+    ({"timeout": "abc"}, ENV, "number"),
+    ({"bucket": "Bad_Bucket"}, ENV, "bucket"),
+    ({"phases": [7]}, ENV, "between 0 and 5"),
+    ({"client": "curl"}, ENV, "--client"),
+])
+def test_bad_settings_say_what_to_set(flags, env, message):
+    with pytest.raises(SettingsError, match=message):
+        resolve(flags, env)
+
+
+def test_phase_dependencies():
+    assert expand_phases([0]) == {0}
+    assert expand_phases([3]) == {0, 1, 3, 5}
+    assert expand_phases([1]) == {0, 1, 5}
+
+
+def test_loopback_targets_are_local_and_credentials_in_urls_are_secret():
+    s = resolve({"base_url": "http://user:pa55word@127.0.0.1:9/prod/api/v1"}, {"ONA_API_TOKEN": "tok-123456"})
+    assert s.is_local
+    assert "pa55word" not in s.display_url and "pa55word" in s.secrets and "tok-123456" in s.secrets
+    assert redact_url("https://h/x") == "https://h/x"
+
+
+def test_token_from_ssm_uses_the_reader():
+    calls = []
+    s = resolve({"token_from_ssm": "/p/name"}, {"ONA_API_BASE_URL": "https://x/prod/api/v1"},
+                token_reader=lambda name, region: calls.append((name, region)) or "from-ssm")
+    assert s.token == "from-ssm" and calls == [("/p/name", "af-south-1")]

@@ -1,0 +1,165 @@
+"""`zorora-e2e`: the validation outside the REPL (CI, cron, demos).
+
+    zorora-e2e demo      run the whole plan against a local sandbox (no AWS needed)
+    zorora-e2e run       run it against the deployment your settings point at
+    zorora-e2e sandbox   serve the sandbox for your own experiments
+
+Exit codes: 0 passed, 1 failed, 2 usage/config error, 3 preflight gate failed, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import List, Optional
+
+from .settings import DEFAULT_BUCKET, DEFAULT_REGION, DEFAULT_TOKEN_PARAMETER, SettingsError
+
+EXIT_USAGE = 2
+
+
+def _add_run_flags(parser: argparse.ArgumentParser, target: bool) -> None:
+    g = parser.add_argument_group("what to run")
+    g.add_argument("--preflight-only", action="store_true", help="run phase 0 only (same as --phase 0)")
+    g.add_argument("--phase", dest="phases", type=int, action="append", metavar="N",
+                   help="run phase N (repeatable) plus what it needs: 0 as the gate, 1 for 2-4, 5 to clean up")
+    g.add_argument("--keep-data", action="store_true", help="skip cleanup and print the prefixes left in S3")
+    g.add_argument("--customer-id", help="test customer id; must start with zorora-e2e-test- "
+                                         "(env TEST_CUSTOMER_ID; default: a fresh one per run)")
+    g.add_argument("--actor", help="actor sent with promote/rollback (env TEST_ACTOR; default zorora-validation-bot)")
+    g.add_argument("--timeout", type=str, help="per-request timeout in seconds (env ZORORA_E2E_TIMEOUT; default 10)")
+    g.add_argument("--deadline", type=str, help="overall deadline in seconds (env ZORORA_E2E_DEADLINE; default 300)")
+    o = parser.add_argument_group("output")
+    o.add_argument("--json", dest="json_path", metavar="PATH", help="write the results as JSON")
+    o.add_argument("--junit", dest="junit_path", metavar="PATH", help="write the results as JUnit XML")
+    o.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR is honoured too)")
+    if not target:
+        return
+    t = parser.add_argument_group("target (flags > environment > defaults)")
+    t.add_argument("--base-url", help="ONA API base URL ending in /prod/api/v1 (env ONA_API_BASE_URL)")
+    t.add_argument("--token", help="bearer token (env ONA_API_TOKEN; prefer the env or --token-from-ssm)")
+    t.add_argument("--token-from-ssm", nargs="?", const=DEFAULT_TOKEN_PARAMETER, metavar="NAME",
+                   help=f"read the token from this SSM SecureString (default {DEFAULT_TOKEN_PARAMETER})")
+    t.add_argument("--region", help=f"AWS region (env AWS_REGION; default {DEFAULT_REGION})")
+    t.add_argument("--bucket", help=f"the Lambda's OUTPUT_BUCKET (env OUTPUT_BUCKET; default {DEFAULT_BUCKET})")
+    t.add_argument("--s3-endpoint-url", help="S3 endpoint (env AWS_ENDPOINT_URL_S3; default AWS)")
+    t.add_argument("--client", choices=("auto", "zorora", "direct"),
+                   help="call the API through Zorora's command classes or direct HTTP (default auto: "
+                        "zorora when importable)")
+    t.add_argument("--yes", "-y", dest="assume_yes", action="store_true",
+                   help="do not ask before writing to a non-local target")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zorora-e2e", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="Exit codes: 0 passed, 1 failed, 2 usage/config error, "
+                                            "3 preflight gate failed, 130 interrupted.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="validate the deployment your settings point at",
+                         description="Run the end-to-end validation (phases 0-5) against ONA_API_BASE_URL.")
+    _add_run_flags(run, target=True)
+    demo = sub.add_parser("demo", help="validate a local sandbox (no AWS account needed)",
+                          description="Start the local ONA sandbox in-process, validate it, stop it.")
+    _add_run_flags(demo, target=False)
+    demo.add_argument("--fault", action="append", default=[], metavar="NAME",
+                      help="make the sandbox misbehave like a broken deployment (repeatable); "
+                           "see `zorora-e2e sandbox --help` for the list")
+    sandbox = sub.add_parser("sandbox", help="serve the local ONA sandbox (API + S3 on loopback)",
+                             description="Serve the ONA API and S3 on loopback until Ctrl-C; prints the "
+                                         "environment to point a run (or Zorora) at it.",
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=0, help="API port (default 0: a free port)")
+    sandbox.add_argument("--token", help="bearer token to require (default: a random one, printed)")
+    sandbox.add_argument("--bucket", default=DEFAULT_BUCKET, help=f"bucket name (default {DEFAULT_BUCKET})")
+    sandbox.add_argument("--region", default=DEFAULT_REGION, help=f"region (default {DEFAULT_REGION})")
+    sandbox.add_argument("--fault", action="append", default=[], metavar="NAME",
+                         help="fault to reproduce (repeatable)")
+    return parser
+
+
+def _fault_help() -> str:
+    from .sandbox import FAULT_HELP
+
+    return "faults:\n" + "\n".join(f"  {name:<22} {text}" for name, text in FAULT_HELP.items())
+
+
+def _flags(args: argparse.Namespace) -> dict:
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "fault")}
+    if flags.pop("preflight_only", False):
+        flags["phases"] = [0]
+    return flags
+
+
+def _console(args):
+    from .report import make_console
+
+    return make_console(no_color=bool(getattr(args, "no_color", False)) or bool(os.environ.get("NO_COLOR")))
+
+
+def _faults(names: List[str]):
+    from .sandbox import parse_fault
+
+    try:
+        return [parse_fault(name) for name in names]
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def cmd_run(args) -> int:
+    from .confirm import ask
+    from .engine import describe_writes, needs_confirmation, validate
+    from .settings import resolve
+
+    settings = resolve(_flags(args), os.environ)
+    console = _console(args)
+    if needs_confirmation(settings):
+        if not sys.stdin.isatty():
+            pass  # never prompt without a terminal: CI and cron run unattended
+        elif not ask(describe_writes(settings) + "\nProceed?"):
+            console.print("Cancelled: nothing was written.")
+            return 1
+    return validate(settings, console=console).exit_code
+
+
+def cmd_demo(args) -> int:
+    from .engine import validate_in_sandbox
+
+    faults = _faults(args.fault)
+    return validate_in_sandbox(_flags(args), console=_console(args), faults=faults, env=os.environ).exit_code
+
+
+def cmd_sandbox(args) -> int:
+    from .sandbox import Sandbox, serve_forever
+
+    sandbox = Sandbox(host=args.host, port=args.port, token=args.token, bucket=args.bucket, region=args.region,
+                      faults=_faults(args.fault))
+    return serve_forever(sandbox)
+
+
+COMMANDS = {"run": cmd_run, "demo": cmd_demo, "sandbox": cmd_sandbox}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sandbox"] and ("-h" in argv or "--help" in argv):
+        parser._subparsers._group_actions[0].choices["sandbox"].epilog = _fault_help()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command](args)
+    except SettingsError as exc:
+        print(f"zorora-e2e: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,310 @@
+"""The six ONA operations as one small interface, with two adapters.
+
+`ZororaClient` goes through Zorora's own command classes and `ZororaHTTPClient`
+(what the REPL user runs); `DirectClient` sends the same requests with
+`requests` when Zorora is not installed. `RawHttp` is for the checks the plan
+makes below the command layer (preflight, server-side validation, auth).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Dict, List, Optional
+from urllib.parse import urljoin
+
+from .settings import Settings
+
+
+class OnaError(Exception):
+    """An ONA operation failed. `status` is the HTTP status when one is known (0: no answer)."""
+
+    def __init__(self, message: str, status: Optional[int] = None, body: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.body = body
+
+
+class Cancelled(OnaError):
+    """Zorora returned "... cancelled by user" instead of calling the API."""
+
+
+def extract_json_blocks(text: str) -> List[Any]:
+    """Every top-level JSON object in `text`, in order (Zorora's promote answer holds two)."""
+    decoder = json.JSONDecoder()
+    blocks, index = [], 0
+    while True:
+        start = text.find("{", index)
+        if start < 0:
+            return blocks
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except ValueError:
+            index = start + 1
+            continue
+        blocks.append(value)
+        index = end
+
+
+_env_lock = threading.RLock()
+
+
+@contextmanager
+def auto_confirm():
+    """ZORORA_AUTO_CONFIRM=true only for the duration of one mutating call; the old value comes back."""
+    with _env_lock:
+        previous = os.environ.get("ZORORA_AUTO_CONFIRM")
+        os.environ["ZORORA_AUTO_CONFIRM"] = "true"
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("ZORORA_AUTO_CONFIRM", None)
+            else:
+                os.environ["ZORORA_AUTO_CONFIRM"] = previous
+
+
+def zorora_available() -> bool:
+    try:
+        import zorora.commands.ona_platform  # noqa: F401
+        import zorora.http_client  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+class ZororaClient:
+    """Runs each operation through `zorora.commands.ona_platform`, exactly as the REPL would."""
+
+    kind = "zorora"
+
+    def __init__(self, http_client, actor: str):
+        from zorora.commands import ona_platform as ona
+
+        self.http_client = http_client
+        self.context = {"actor": actor, "environment": "e2e-validation",
+                        "request_id": f"zorora-e2e-{os.getpid()}"}
+        self._list = ona.ListChallengersCommand(http_client)
+        self._metrics = ona.ShowMetricsCommand(http_client)
+        self._diff = ona.DiffModelsCommand(http_client)
+        self._promote = ona.PromoteModelCommand(http_client, ui=None)
+        self._rollback = ona.RollbackModelCommand(http_client, ui=None)
+        self._audit = ona.AuditLogCommand(http_client)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ZororaClient":
+        from zorora.http_client import ZororaHTTPClient
+
+        http = ZororaHTTPClient(base_url=settings.base_url, auth_token=settings.token,
+                                use_iam=settings.use_iam, timeout=settings.timeout, max_retries=3)
+        return cls(http, settings.actor)
+
+    def _run(self, command, args: List[str]) -> str:
+        try:
+            return command.execute(args, dict(self.context))
+        except Exception as exc:  # CommandError, HTTPError, JSON decode errors, ...
+            raise _as_ona_error(exc) from None
+
+    def _json(self, text: str) -> Dict:
+        blocks = extract_json_blocks(text)
+        if not blocks:
+            raise OnaError(f"the command's answer holds no JSON: {text[:200]!r}")
+        return blocks[-1]
+
+    def list_challengers(self, customer_id: str) -> Dict:
+        return self._json(self._run(self._list, [customer_id]))
+
+    def show_metrics(self, model_id: str) -> Dict:
+        return self._json(self._run(self._metrics, [model_id]))
+
+    def diff(self, challenger_id: str, production_id: str) -> Dict:
+        return self._json(self._run(self._diff, [challenger_id, production_id]))
+
+    def audit_log(self, customer_id: str) -> Dict:
+        return self._json(self._run(self._audit, [customer_id]))
+
+    def promote(self, customer_id: str, model_id: str, reason: str) -> Dict:
+        """Returns {"diff": <comparison>, "result": <promote answer>}."""
+        with auto_confirm():
+            text = self._run(self._promote, [customer_id, model_id, reason])
+        if "cancelled" in text.lower() and "{" not in text:
+            raise Cancelled(f"Zorora answered {text!r}: PromoteModelCommand asked for confirmation "
+                            "and ZORORA_AUTO_CONFIRM was not 'true' when it checked")
+        blocks = extract_json_blocks(text)
+        if len(blocks) < 2:
+            raise OnaError(f"expected a comparison and a promotion result in the answer, got: {text[:300]!r}")
+        return {"diff": blocks[0], "result": blocks[-1]}
+
+    def rollback(self, customer_id: str, reason: str) -> Dict:
+        with auto_confirm():
+            text = self._run(self._rollback, [customer_id, reason])
+        if "cancelled" in text.lower() and "{" not in text:
+            raise Cancelled(f"Zorora answered {text!r}: RollbackModelCommand asked for confirmation "
+                            "and ZORORA_AUTO_CONFIRM was not 'true' when it checked")
+        return self._json(text)
+
+
+def _as_ona_error(exc: Exception) -> OnaError:
+    """Zorora wraps HTTPError in CommandError; the status survives on the exception chain."""
+    status, body = None, ""
+    seen = exc
+    while seen is not None:
+        code = getattr(seen, "status_code", None)
+        if isinstance(code, int):
+            status, body = code, str(getattr(seen, "message", "") or "")
+            break
+        seen = seen.__context__
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    if isinstance(exc, ValueError) and status is None:  # a 2xx whose body is not JSON
+        message = f"the API answered 2xx with a body that is not JSON ({type(exc).__name__}: {exc})"
+    return OnaError(str(message), status, body)
+
+
+class DirectClient:
+    """Sends the requests Zorora's commands send, with the same headers, retries and error mapping."""
+
+    kind = "direct"
+
+    def __init__(self, settings: Settings, session=None):
+        import requests
+
+        self.settings = settings
+        self.base_url = settings.base_url.rstrip("/") + "/"
+        self.session = session or requests.Session()
+        self.session.headers.update({"Content-Type": "application/json", "User-Agent": "zorora-e2e"})
+        self.max_retries = 3
+
+    def _headers(self) -> Dict[str, str]:
+        headers = {"X-Actor": os.environ.get("ZORORA_ACTOR") or os.environ.get("USER") or "zorora-user"}
+        if self.settings.token and not self.settings.use_iam:
+            headers["Authorization"] = f"Bearer {self.settings.token}"
+        return headers
+
+    def request(self, method: str, path: str, params=None, json_data=None) -> Dict:
+        import requests
+
+        url = urljoin(self.base_url, path.lstrip("/"))
+        for attempt in range(self.max_retries + 1):
+            last = attempt == self.max_retries
+            try:
+                response = self.session.request(method, url, params=params, json=json_data,
+                                                headers=self._headers(), timeout=self.settings.timeout)
+            except requests.exceptions.Timeout:
+                if last:
+                    raise OnaError(f"Request timeout after {self.settings.timeout:g}s", 0) from None
+                continue
+            except requests.exceptions.ConnectionError as exc:
+                if last:
+                    raise OnaError(f"Connection error: {exc}", 0) from None
+                continue
+            status, text = response.status_code, response.text
+            if 200 <= status < 300:
+                try:
+                    return response.json()
+                except ValueError as exc:
+                    raise OnaError("the API answered 2xx with a body that is not JSON "
+                                   f"({exc}); body starts {text[:120]!r}", status, text) from None
+            if status >= 500 and not last:
+                continue
+            label = {401: "Unauthorized", 404: "Not found"}.get(
+                status, "Server error" if status >= 500 else "Client error")
+            raise OnaError(f"{label}: {text}", status, text)
+        raise AssertionError("unreachable")
+
+    def list_challengers(self, customer_id: str) -> Dict:
+        return self.request("GET", "/challengers", params={"customer_id": customer_id})
+
+    def show_metrics(self, model_id: str) -> Dict:
+        try:
+            return self.request("GET", f"/metrics/{model_id}")
+        except OnaError as exc:
+            if exc.status == 404:
+                raise OnaError(f"Model {model_id} not found ({exc.message})", 404, exc.body) from None
+            raise
+
+    def diff(self, challenger_id: str, production_id: str) -> Dict:
+        return self.request("GET", "/diff", params={"challenger_id": challenger_id,
+                                                    "production_id": production_id})
+
+    def audit_log(self, customer_id: str) -> Dict:
+        return self.request("GET", "/audit-log", params={"customer_id": customer_id})
+
+    def promote(self, customer_id: str, model_id: str, reason: str) -> Dict:
+        if len(reason) < 10:
+            raise OnaError("Reason must be at least 10 characters")
+        challengers = self.list_challengers(customer_id).get("challengers", [])
+        if not any(c.get("model_id") == model_id for c in challengers):
+            raise OnaError(f"Challenger {model_id} not found")
+        diff = self.diff(model_id, f"{customer_id}/production/latest")
+        if diff.get("verdict") != "eligible":
+            raise OnaError(f"Challenger is not eligible for promotion. Verdict: {diff.get('verdict')}")
+        result = self.request("POST", "/promote", json_data={
+            "customer_id": customer_id, "model_id": model_id, "reason": reason,
+            "force": False, "actor": self.settings.actor})
+        return {"diff": diff, "result": result}
+
+    def rollback(self, customer_id: str, reason: str) -> Dict:
+        if len(reason) < 10:
+            raise OnaError("Reason must be at least 10 characters")
+        return self.request("POST", "/rollback", json_data={
+            "customer_id": customer_id, "reason": reason, "actor": self.settings.actor})
+
+
+class RawResponse:
+    def __init__(self, status: int, text: str, elapsed: float):
+        self.status = status
+        self.text = text
+        self.elapsed = elapsed
+
+    def json(self):
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
+
+
+class RawHttp:
+    """One request, no retries, no error mapping: for checks below the command layer."""
+
+    def __init__(self, settings: Settings):
+        import requests
+
+        self.settings = settings
+        self.session = requests.Session()
+        self.base_url = settings.base_url.rstrip("/")
+
+    def send(self, method: str, path: str, *, params=None, json_data=None, with_token: bool = True,
+             max_body: int = 64 * 1024) -> RawResponse:
+        """Raises requests' ConnectionError/Timeout; the body is cut at `max_body` bytes."""
+        headers = {"X-Actor": self.settings.actor}
+        if with_token and self.settings.token:
+            headers["Authorization"] = f"Bearer {self.settings.token}"
+        started = time.monotonic()
+        with self.session.request(method, self.base_url + path, params=params, json=json_data,
+                                  headers=headers, timeout=self.settings.timeout, stream=True) as response:
+            body = b""
+            for chunk in response.iter_content(16384):
+                body += chunk
+                if len(body) >= max_body:
+                    break
+            text = body[:max_body].decode(response.encoding or "utf-8", errors="replace")
+            return RawResponse(response.status_code, text, time.monotonic() - started)
+
+
+def make_client(settings: Settings, http_client=None):
+    """The Zorora adapter when Zorora is importable (or a client was handed over), else direct HTTP."""
+    if http_client is not None:
+        return ZororaClient(http_client, settings.actor)
+    if settings.client == "direct":
+        return DirectClient(settings)
+    if settings.client == "zorora" or zorora_available():
+        if not zorora_available():
+            from .settings import SettingsError
+            raise SettingsError("--client zorora: the `zorora` package is not importable; put your Zorora "
+                                "checkout on PYTHONPATH (e.g. PYTHONPATH=~/zorora) or use --client direct")
+        return ZororaClient.from_settings(settings)
+    return DirectClient(settings)

@@ -1,0 +1,74 @@
+"""Plain-words causes and fixes for the failure modes seen in the real deployment
+(CONTRACT.md §3). Each function turns an observation into a hint.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+STAGE_PREFIX = ("the Lambda does not strip the API Gateway stage prefix: it routes on rawPath "
+                "'/prod/api/v1/...' and fails with 'Could not extract customer_id from event' — "
+                "strip '/prod' (requestContext.stage) before routing")
+TOKEN_MISMATCH = ("the Lambda rejected the bearer token: its INTERNAL_API_TOKEN does not match ONA_API_TOKEN — "
+                  "re-read SSM /ona-platform/prod/global-training-api-token (--token-from-ssm), and check "
+                  "the Lambda's USE_BEARER_AUTH=true and INTERNAL_API_TOKEN environment")
+FORBIDDEN = "HTTP 403 is an IAM-level denial: check the API Gateway authorizer / resource policy and the Lambda's IAM permissions"
+ROUTE_MISSING = ("API Gateway has no route for {route}: deploy it on the prod stage "
+                 "(GET /challengers, GET /metrics/{{model_id+}}, GET /diff, POST /promote, POST /rollback, "
+                 "GET /audit-log) with the Lambda proxy integration")
+NON_GREEDY = ("model ids contain '/'; the metrics route is not greedy — use {model_id+} or URL-encode the id "
+              "(the metrics object exists in S3)")
+METRICS_KEY = ("the metrics object exists at {key} but the Lambda did not find it: its key format differs from "
+               "model_metrics/{{customer_id}}/{{model_id}}/backtest_results.json or it ignores metrics_ref")
+LATEST_ALIAS = ("Zorora's ml-promote asks GET /diff with production_id='<customer>/production/latest' (a placeholder "
+                "alias); the Lambda must resolve it to the customer's current production model")
+ACTOR_FROM_HEADER = ("the Lambda records the X-Actor header ({header!r}, the REPL user) instead of the 'actor' "
+                     "in the request body ({body!r}): read body['actor'] first")
+NO_AUDIT = ("the Lambda did not append an audit event to audit_logs/{customer}/events.json: "
+            "every promote/rollback must write one")
+NO_ARCHIVE = ("the Lambda did not archive the previous production to customer_tailored/{customer}/archived/: "
+              "without it a rollback has nothing to restore")
+WRONG_BUCKET = ("the API does not see the test data written to s3://{bucket}/: the Lambda's OUTPUT_BUCKET "
+                "(or region) differs from --bucket/OUTPUT_BUCKET")
+NOT_JSON = ("the API answered 2xx with a body that is not JSON: ONA_API_BASE_URL may point at a web page, a proxy "
+            "or a login portal instead of .../prod/api/v1, or the Lambda returned a truncated body")
+COLD_START = ("no answer within --timeout: the container-image Lambda may be cold-starting (the first request "
+              "can take seconds) or hanging — retry, or raise --timeout")
+CONNECT = ("cannot connect: check ONA_API_BASE_URL (host, scheme, port), that API Gateway is deployed, "
+           "and network/VPN/proxy access")
+SERVER_ERROR = ("the Lambda failed with HTTP {status} (after Zorora's retries): look at its CloudWatch logs; "
+                "503s that come and go are throttling or a flaky deployment")
+
+
+def is_gateway_404(status: Optional[int], body: str) -> bool:
+    """API Gateway's own 404 (no route matched) is `{"message":"Not Found"}`; the Lambda's are `{"error":...}`."""
+    text = (body or "").lower()
+    return status == 404 and '"message"' in text and "not found" in text and '"error"' not in text
+
+
+def for_http(status: Optional[int], body: str = "", route: str = "") -> str:
+    """The hint for an HTTP-level failure, or '' when nothing specific is known."""
+    text = (body or "").lower()
+    if status is None:
+        if "not json" in text or "expecting value" in text or "jsondecode" in text:
+            return NOT_JSON
+        if "timeout" in text or "timed out" in text:
+            return COLD_START
+        if "connection" in text:
+            return CONNECT
+        return ""
+    if status == 0:
+        return COLD_START if ("timeout" in text or "timed out" in text) else CONNECT
+    if "could not extract customer_id" in text:
+        return STAGE_PREFIX
+    if status == 401:
+        return TOKEN_MISMATCH
+    if status == 403:
+        return FORBIDDEN
+    if is_gateway_404(status, text):
+        return ROUTE_MISSING.format(route=route or "this path")
+    if status >= 500:
+        return SERVER_ERROR.format(status=status)
+    if 200 <= status < 300:
+        return NOT_JSON
+    return ""

@@ -1,0 +1,120 @@
+"""The one entry point both faces call (`zorora-e2e run` and `ml-validate-e2e`):
+settings -> plan -> runner -> results -> report.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterable, Mapping, Optional
+
+from . import plan as plan_module
+from .client import RawHttp, make_client
+from .fixtures import TestWorld
+from .report import ConsoleReporter, write_json, write_junit
+from .results import Cleanup, RunResult
+from .runner import Runner
+from .settings import Settings, SettingsError, resolve
+from .store import Store, make_s3_client
+
+CLEANUP_BUDGET = 60.0
+
+
+def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
+    secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def redact(text: str) -> str:
+        text = "" if text is None else str(text)
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    return redact
+
+
+def describe_writes(settings: Settings) -> str:
+    """What a full run will do to the target: the text of the confirmation prompt."""
+    prefixes = ", ".join(f"s3://{settings.bucket}/{p}" for p in TestWorld.create(settings.customer_id,
+                                                                                  settings.bucket).prefixes)
+    return (f"This run writes test data for customer {settings.customer_id} under {prefixes} "
+            f"(region {settings.region}), calls promote and rollback for that customer on "
+            f"{settings.display_url}, then deletes everything it wrote.")
+
+
+def needs_confirmation(settings: Settings) -> bool:
+    return settings.writes_data and not settings.is_local and not settings.assume_yes
+
+
+def validate(settings: Settings, *, console, http_client=None) -> RunResult:
+    """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation;
+    a KeyboardInterrupt ends the run with verdict "interrupted" after cleanup."""
+    started = time.monotonic()
+    client = make_client(settings, http_client)
+    world = TestWorld.create(settings.customer_id, settings.bucket)
+    ctx = plan_module.Context(settings=settings, client=client, raw=RawHttp(settings),
+                              store_factory=lambda: Store(make_s3_client(settings), settings.bucket), world=world)
+    reporter = ConsoleReporter(console)
+    runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets))
+    phases = [p for p in plan_module.phases() if p.id in settings.phases]
+    reporter.run_started(ctx, phases)
+    try:
+        runner.run_phases(phases)
+    except KeyboardInterrupt:  # between waves: the runner had no worker to wait for
+        runner.interrupted = True
+    finally:
+        if ctx.wrote:
+            runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
+    if runner.interrupted:
+        verdict = "interrupted"
+    elif runner.gate_failed:
+        verdict = "gate_failed"
+    elif any(r.status == "fail" for r in runner.results.values()):
+        verdict = "failed"
+    else:
+        verdict = "passed"
+    state = ctx.cleanup
+    result = RunResult(
+        verdict=verdict, customer_id=settings.customer_id, client=client.kind,
+        duration_ms=int((time.monotonic() - started) * 1000), steps=list(runner.results.values()),
+        cleanup=Cleanup(deleted=state.deleted, leftover=list(state.leftover), kept=state.kept,
+                        prefixes=[f"s3://{settings.bucket}/{p}" for p in world.prefixes]),
+        target=settings.display_url, bucket=settings.bucket)
+    reporter.run_finished(result)
+    for path, writer in ((settings.json_path, write_json), (settings.junit_path, write_junit)):
+        if path:
+            try:
+                writer(result, path)
+            except OSError as exc:
+                reporter.notice(f"could not write {path}: {exc.strerror or exc}")
+    return result
+
+
+def sandbox_flags(sandbox, flags: Mapping) -> dict:
+    """Flags that point a run at an in-process sandbox; the user's customer/actor/phase flags survive."""
+    merged = dict(flags)
+    merged.update(base_url=sandbox.api_url, token=sandbox.token, bucket=sandbox.bucket, region=sandbox.region,
+                  s3_endpoint_url=sandbox.s3_endpoint_url, aws_access_key_id=sandbox.access_key_id,
+                  aws_secret_access_key=sandbox.secret_access_key, use_iam="false", sandbox=True,
+                  token_from_ssm=None)
+    return merged
+
+
+def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Mapping[str, str]] = None,
+                        http_client_factory: Optional[Callable] = None) -> RunResult:
+    """Start a sandbox in-process, run against it, stop it. `env` supplies only non-target settings
+    (customer id, actor, timeouts); the target is always the sandbox."""
+    from .sandbox import Sandbox
+
+    keep = {k: v for k, v in (env or {}).items()
+            if k in ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE")}
+    flags = dict(flags)
+    if flags.get("bucket"):
+        bucket = flags["bucket"]
+    else:
+        bucket = "sa-api-client-output"
+    with Sandbox(faults=faults, bucket=bucket) as sandbox:
+        settings = resolve(sandbox_flags(sandbox, flags), keep)
+        http_client = http_client_factory(settings) if http_client_factory else None
+        return validate(settings, console=console, http_client=http_client)
+
+
+__all__ = ["validate", "validate_in_sandbox", "describe_writes", "needs_confirmation", "SettingsError"]

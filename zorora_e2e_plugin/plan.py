@@ -1,0 +1,644 @@
+"""The user's validation plan, phases 0-5, as declared steps.
+
+Step ids are the plan's numbers (spec/000_1d090d52a9ef9044.txt): whoever holds
+the plan finds step 3.1 here as `step_3_1`. Steps raise StepFailed with what was
+expected, what came back, and a hint that names the cause. Independent steps
+share a wave and run concurrently: round trips, not CPU, decide the run time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, List, Optional
+from urllib.parse import quote
+
+from . import diagnose
+from .client import Cancelled, OnaError, RawHttp
+from .fixtures import (CHALLENGER_METRICS, ERROR_REASON, PRODUCTION_METRICS, PROMOTE_REASON, ROLLBACK_REASON,
+                       SHORT_REASON, UNKNOWN_MODEL, TestWorld, stamp)
+from .results import PHASE_NAMES, StepFailed, StepSkipped, StepWarning
+from .runner import Phase, Step
+from .settings import Settings
+from .store import Store, StoreError
+
+
+@dataclasses.dataclass
+class Context:
+    """Everything the steps share. Steps of one wave touch disjoint fields."""
+
+    settings: Settings
+    client: Any  # ZororaClient | DirectClient
+    raw: RawHttp
+    store_factory: Callable[[], Store]
+    world: TestWorld
+    preflight: Any = None  # 0.1's RawResponse, reused by 0.2
+    owns_prefixes: bool = False  # 1.1 proved them empty: cleanup may delete under them
+    wrote: bool = False  # something may have been written (the probe, the world)
+    snapshot: Optional[Dict] = None  # registry bytes + audit events, for phase 4's side-effect check
+    cleanup: Any = dataclasses.field(default_factory=lambda: CleanupState())
+    _store: Optional[Store] = None
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    @property
+    def store(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                self._store = self.store_factory()
+            return self._store
+
+    def parallel(self, *calls: Callable[[], Any]) -> List[Any]:
+        """Run independent calls at once; results in order; the first exception is raised."""
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            futures = [pool.submit(c) for c in calls]
+            return [f.result() for f in futures]
+
+
+class Checks:
+    """Collects every broken expectation of a step, then fails once with all of them."""
+
+    def __init__(self):
+        self.failures: List[tuple] = []
+
+    def that(self, ok: bool, expected: str, actual: Any, hint: str = "") -> bool:
+        if not ok:
+            self.failures.append((expected, _short(actual), hint))
+        return ok
+
+    def equal(self, label: str, actual: Any, expected: Any, hint: str = "") -> bool:
+        return self.that(actual == expected, f"{label} == {expected!r}", f"{label} = {actual!r}", hint)
+
+    def done(self, detail: str = "") -> str:
+        if self.failures:
+            expected = "; ".join(f[0] for f in self.failures)
+            actual = "; ".join(f[1] for f in self.failures)
+            hint = next((f[2] for f in self.failures if f[2]), "")
+            raise StepFailed(expected, actual, hint)
+        return detail
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _call(fn: Callable, *args, route: str = "", expected: str = "") -> Any:
+    """Run a client operation; turn its error into a StepFailed with a diagnosis."""
+    try:
+        return fn(*args)
+    except Cancelled as exc:
+        raise StepFailed(expected or "the command calls the API", exc.message,
+                         "Zorora's promote/rollback need ZORORA_AUTO_CONFIRM=true when run without a UI; "
+                         "something reset it during the call") from None
+    except OnaError as exc:
+        raise StepFailed(expected or "the command succeeds",
+                         f"{'HTTP %s: ' % exc.status if exc.status else ''}{exc.message}",
+                         diagnose.for_http(exc.status, exc.message + " " + exc.body, route)) from None
+
+
+def _s3(fn: Callable, *args) -> Any:
+    try:
+        return fn(*args)
+    except StoreError as exc:
+        raise StepFailed("S3 answers", f"S3 error {exc}", _s3_hint(exc)) from None
+
+
+def _s3_hint(exc: StoreError) -> str:
+    code = exc.code
+    if code in ("NoSuchBucket", "404"):
+        return ("the bucket does not exist (or is in another region): set --bucket/OUTPUT_BUCKET to the Lambda's "
+                "OUTPUT_BUCKET and --region/AWS_REGION to its region")
+    if code in ("AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return ("S3 refused the credentials: the IAM identity needs s3:GetObject, s3:PutObject, s3:ListBucket and "
+                "s3:DeleteObject on the bucket; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_PROFILE")
+    if code == "NoCredentials":
+        return "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+    if code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"):
+        return "S3 did not answer: check the network, --s3-endpoint-url/AWS_ENDPOINT_URL_S3 and --region"
+    return "check the bucket, the region and the AWS credentials"
+
+
+def _raw(ctx: Context, method: str, path: str, **kwargs):
+    """A RawHttp request whose transport errors become a diagnosed StepFailed."""
+    import requests
+
+    try:
+        return ctx.raw.send(method, path, **kwargs)
+    except requests.exceptions.Timeout:
+        raise StepFailed("an answer within --timeout", f"no answer within {ctx.settings.timeout:g}s",
+                         diagnose.COLD_START) from None
+    except requests.exceptions.ConnectionError as exc:
+        raise StepFailed("the API accepts connections", f"cannot connect: {_connection_reason(exc)}",
+                         diagnose.CONNECT) from None
+    except requests.exceptions.RequestException as exc:
+        raise StepFailed("an HTTP answer", f"{type(exc).__name__}: {exc}", diagnose.CONNECT) from None
+
+
+def _connection_reason(exc: Exception) -> str:
+    text = str(exc)
+    for marker in ("Name or service not known", "nodename nor servname", "getaddrinfo failed",
+                   "Temporary failure in name resolution", "Connection refused", "CERTIFICATE_VERIFY_FAILED",
+                   "SSLError", "Max retries exceeded"):
+        if marker in text:
+            return {"Max retries exceeded": text[:200]}.get(marker, marker)
+    return text[:200]
+
+
+# ---------------------------------------------------------------------------------------------
+# Phase 0: preflight, the hard gate
+# ---------------------------------------------------------------------------------------------
+
+def step_0_1(ctx: Context) -> str:
+    response = _raw(ctx, "GET", "/challengers", params={"customer_id": "test"})
+    ctx.preflight = response
+    status, body = response.status, response.text[:200]
+    if status in (401, 403):
+        raise StepFailed("not 401/403", f"HTTP {status}: authentication failed ({body})",
+                         diagnose.TOKEN_MISMATCH if status == 401 else diagnose.FORBIDDEN)
+    if status == 404:
+        raise StepFailed("not 404", f"HTTP 404: {body}",
+                         diagnose.ROUTE_MISSING.format(route="GET /challengers (path .../prod/api/v1/challengers)"))
+    if status >= 500:
+        hint = diagnose.for_http(status, body, "GET /challengers")
+        raise StepWarning("200 or 400", f"HTTP {status} — Lambda invoked, but failing: {body}", hint)
+    if status == 200 and response.json() is None:
+        raise StepFailed("a JSON answer", f"HTTP 200 with a non-JSON body: {body!r}", diagnose.NOT_JSON)
+    if status not in (200, 400):
+        raise StepWarning("200 or 400", f"HTTP {status}: {body}", "an unexpected status for GET /challengers")
+    return f"HTTP {status} in {response.elapsed * 1000:.0f} ms"
+
+
+def step_0_2(ctx: Context) -> str:
+    response = ctx.preflight
+    if response is None:
+        raise StepSkipped(actual="no answer in 0.1 to judge the token by")
+    if response.status == 401:
+        raise StepFailed("the bearer token is accepted", "HTTP 401: bearer token rejected by the Lambda",
+                         diagnose.TOKEN_MISMATCH)
+    if response.status == 403:
+        raise StepFailed("the bearer token is accepted", "HTTP 403: forbidden", diagnose.FORBIDDEN)
+    return f"accepted (HTTP {response.status})"
+
+
+def step_0_3(ctx: Context) -> str:
+    response = _raw(ctx, "GET", "/challengers")
+    text = response.text[:200]
+    if response.status == 400:
+        if "customer_id" in text.lower():
+            return "HTTP 400 naming customer_id: the Lambda parses and validates requests"
+        raise StepWarning("400 naming customer_id", f"HTTP 400: {text}", "the Lambda's error message is unclear")
+    if response.status >= 500:
+        raise StepWarning("400 naming customer_id", f"HTTP {response.status}: {text}",
+                          diagnose.for_http(response.status, text, "GET /challengers"))
+    if response.status in (401, 403, 404):
+        raise StepWarning("400 naming customer_id", f"HTTP {response.status}: {text}",
+                          diagnose.for_http(response.status, text, "GET /challengers"))
+    return f"HTTP {response.status}"
+
+
+def step_0_4(ctx: Context) -> str:
+    store, key = ctx.store, ctx.world.probe_key
+    _s3(store.head_bucket)
+    ctx.wrote = True
+    _s3(store.put_bytes, key, b"zorora-e2e preflight probe")
+    _s3(store.delete, key)
+    return f"head, put and delete of s3://{store.bucket}/{key}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Phase 1: the test world
+# ---------------------------------------------------------------------------------------------
+
+def step_1_1(ctx: Context) -> str:
+    world = ctx.world
+    found = _s3(ctx.store.list_many, world.prefixes)
+    existing = [key for keys in found.values() for key in keys]
+    if existing:
+        raise StepFailed("the customer's prefixes are empty before writing",
+                         f"{len(existing)} object(s) already there, e.g. {existing[0]}",
+                         "refusing to write over existing data: choose another --customer-id, or remove stale "
+                         "test data with `zorora-e2e sweep`")
+    ctx.owns_prefixes = True
+    return (f"UTC stamps: production {stamp(world.production_time)}, challenger "
+            f"{stamp(world.challenger_trained_time)}; prefixes empty")
+
+
+def _put(ctx: Context, key: str, document: Dict) -> str:
+    ctx.wrote = True
+    _s3(ctx.store.put_json, key, document)
+    return f"s3://{ctx.store.bucket}/{key}"
+
+
+def step_1_2(ctx: Context) -> str:
+    return _put(ctx, ctx.world.registry_key, ctx.world.registry())
+
+
+def step_1_3(ctx: Context) -> str:
+    return _put(ctx, ctx.world.production_metrics_key, PRODUCTION_METRICS)
+
+
+def step_1_4(ctx: Context) -> str:
+    entry = ctx.world.challenger_entry()
+    summary = entry["evaluation_summary"]
+    mae = (PRODUCTION_METRICS["backtest"]["mae"] - CHALLENGER_METRICS["backtest"]["mae"]) \
+        / PRODUCTION_METRICS["backtest"]["mae"] * 100
+    checks = Checks()
+    checks.equal("status", entry["status"], "evaluated")
+    checks.equal("verdict", summary["verdict"], "eligible")
+    checks.that(summary["mae_improvement_pct"] >= 5 and summary["rmse_improvement_pct"] >= 5,
+                "improvements >= 5%", summary)
+    checks.that(mae >= 5, "metrics improve MAE by >= 5%", f"{mae:.2f}%")
+    return checks.done(f"{entry['model_id']} in the registry written by 1.2 (MAE {mae:.2f}% better)")
+
+
+def step_1_5(ctx: Context) -> str:
+    return _put(ctx, ctx.world.challenger_metrics_key, CHALLENGER_METRICS)
+
+
+def step_1_6(ctx: Context) -> str:
+    return _put(ctx, ctx.world.audit_key, ctx.world.audit_log())
+
+
+# ---------------------------------------------------------------------------------------------
+# Phase 2: read-only commands
+# ---------------------------------------------------------------------------------------------
+
+def step_2_1(ctx: Context) -> str:
+    world = ctx.world
+    data = _call(ctx.client.list_challengers, world.customer_id, route="GET /challengers")
+    checks = Checks()
+    hint = diagnose.WRONG_BUCKET.format(bucket=ctx.settings.bucket)
+    checks.equal("customer_id", data.get("customer_id"), world.customer_id)
+    challengers = data.get("challengers") or []
+    if checks.equal("count", data.get("count"), 1, hint) and checks.equal("len(challengers)", len(challengers), 1):
+        checks.equal("challengers[0].model_id", challengers[0].get("model_id"), world.challenger_model_id)
+        checks.equal("challengers[0].status", challengers[0].get("status"), "evaluated")
+        checks.that("evaluated_at" in challengers[0], "challengers[0] has evaluated_at", challengers[0])
+    return checks.done(f"1 challenger: {world.challenger_model_id}")
+
+
+def _metrics_step(ctx: Context, model_id: str, expected: Dict, key: str) -> str:
+    try:
+        data = ctx.client.show_metrics(model_id)
+    except OnaError as exc:
+        text = exc.message + " " + exc.body
+        hint = diagnose.for_http(exc.status, text, "GET /metrics/{model_id+}")
+        if exc.status == 404:
+            hint = _metrics_404_hint(ctx, model_id, key, gateway=diagnose.is_gateway_404(404, text))
+        raise StepFailed(f"metrics for {model_id}", f"{'HTTP %s: ' % exc.status if exc.status else ''}"
+                         f"{exc.message}", hint) from None
+    checks = Checks()
+    checks.equal("model_id", data.get("model_id"), model_id)
+    backtest = (data.get("metrics") or {}).get("backtest") or {}
+    checks.equal("metrics.backtest.mae", backtest.get("mae"), expected["backtest"]["mae"])
+    checks.equal("metrics.backtest.rmse", backtest.get("rmse"), expected["backtest"]["rmse"])
+    return checks.done(f"mae {backtest.get('mae')}, rmse {backtest.get('rmse')}")
+
+
+def _metrics_404_hint(ctx: Context, model_id: str, key: str, gateway: bool) -> str:
+    """The metrics object exists (phase 1 wrote it). Ask once more with the id URL-encoded to tell a
+    non-greedy route from a missing route or a key mismatch in the Lambda."""
+    try:
+        encoded = ctx.raw.send("GET", "/metrics/" + quote(model_id, safe=""))
+    except Exception:
+        return diagnose.NON_GREEDY if gateway else diagnose.METRICS_KEY.format(key=key)
+    encoded_gateway = diagnose.is_gateway_404(encoded.status, encoded.text)
+    if gateway and encoded_gateway:
+        return diagnose.ROUTE_MISSING.format(route="GET /metrics/{model_id+}")
+    if gateway:
+        extra = "" if encoded.status == 200 else (
+            f"; the URL-encoded id reaches the Lambda but answers HTTP {encoded.status} too, so its lookup "
+            f"must also handle '/' ({key})")
+        return diagnose.NON_GREEDY + extra
+    return diagnose.METRICS_KEY.format(key=key)
+
+
+def step_2_2(ctx: Context) -> str:
+    w = ctx.world
+    return _metrics_step(ctx, w.challenger_model_id, CHALLENGER_METRICS, w.challenger_metrics_key)
+
+
+def step_2_3(ctx: Context) -> str:
+    w = ctx.world
+    return _metrics_step(ctx, w.production_model_id, PRODUCTION_METRICS, w.production_metrics_key)
+
+
+def step_2_4(ctx: Context) -> str:
+    w = ctx.world
+    data = _call(ctx.client.diff, w.challenger_model_id, w.production_model_id, route="GET /diff")
+    checks = Checks()
+    checks.equal("challenger_id", data.get("challenger_id"), w.challenger_model_id)
+    checks.equal("production_id", data.get("production_id"), w.production_model_id)
+    checks.equal("verdict", data.get("verdict"), "eligible")
+    improvement = data.get("improvement") or {}
+    for name in ("mae_pct", "rmse_pct"):
+        value = improvement.get(name)
+        checks.that(isinstance(value, (int, float)) and value > 5.0, f"improvement.{name} > 5", value)
+    checks.equal("regressions", data.get("regressions"), [])
+    return checks.done(f"eligible: MAE {improvement.get('mae_pct')}%, RMSE {improvement.get('rmse_pct')}%")
+
+
+def step_2_5(ctx: Context) -> str:
+    w = ctx.world
+    data = _call(ctx.client.audit_log, w.customer_id, route="GET /audit-log")
+    checks = Checks()
+    checks.equal("customer_id", data.get("customer_id"), w.customer_id)
+    checks.equal("count", data.get("count"), 0)
+    checks.equal("len(events)", len(data.get("events") or []), 0)
+    return checks.done("0 events")
+
+
+# ---------------------------------------------------------------------------------------------
+# Phase 3: promote and rollback, with the S3 state checked after each
+# ---------------------------------------------------------------------------------------------
+
+def _state(ctx: Context, with_archives: bool = False) -> Dict:
+    """Registry (parsed + bytes), audit events and, optionally, archive keys — read concurrently."""
+    w, store = ctx.world, ctx.store
+    calls = [lambda: store.get_json(w.registry_key), lambda: store.get_json(w.audit_key)]
+    if with_archives:
+        calls.append(lambda: store.list_keys(w.archive_prefix))
+    try:
+        answers = ctx.parallel(*calls)
+    except StoreError as exc:
+        raise StepFailed("S3 state readable", f"S3 error {exc}", _s3_hint(exc)) from None
+    (registry, registry_raw), (audit, _) = answers[0], answers[1]
+    return {"registry": registry or {}, "registry_raw": registry_raw,
+            "events": (audit or {}).get("events") or [],
+            "archives": answers[2] if with_archives else None}
+
+
+def _header_actor() -> str:
+    return os.environ.get("ZORORA_ACTOR") or os.environ.get("USER") or "zorora-user"
+
+
+def _actor_hint(recorded: Any, actor: str) -> str:
+    if recorded == _header_actor() and recorded != actor:
+        return diagnose.ACTOR_FROM_HEADER.format(header=recorded, body=actor)
+    return ""
+
+
+def step_3_1(ctx: Context) -> str:
+    w, actor = ctx.world, ctx.settings.actor
+    try:
+        answer = ctx.client.promote(w.customer_id, w.challenger_model_id, PROMOTE_REASON)
+    except Cancelled as exc:
+        raise StepFailed("the promotion is sent", exc.message,
+                         "ZORORA_AUTO_CONFIRM was not 'true' when Zorora checked it") from None
+    except OnaError as exc:
+        text = exc.message + " " + exc.body
+        hint = diagnose.for_http(exc.status, text, "a route ml-promote calls (GET /challengers, GET /diff, POST /promote)")
+        if "production/latest" in text or (exc.status == 404 and "metrics" in text.lower()):
+            hint = diagnose.LATEST_ALIAS
+        raise StepFailed("ml-promote succeeds", f"{'HTTP %s: ' % exc.status if exc.status else ''}{exc.message}",
+                         hint) from None
+    result = answer.get("result") or {}
+    state = _state(ctx, with_archives=True)
+    registry, events, archives = state["registry"], state["events"], state["archives"]
+    production = registry.get("production") or {}
+    checks = Checks()
+    checks.that("promoted_at" in result or "message" in result, "the answer has promoted_at or message", result)
+    checks.equal("registry production.model_id", production.get("model_id"), w.challenger_model_id,
+                 "the API answered 200 but the registry in S3 did not change: the promotion was not persisted")
+    checks.that("promoted_at" in production, "production.promoted_at is set", production)
+    checks.equal("production.promoted_by", production.get("promoted_by"), actor,
+                 _actor_hint(production.get("promoted_by"), actor))
+    checks.equal("len(registry challengers)", len(registry.get("challengers") or []), 0,
+                 "the promoted challenger must leave the challengers list")
+    if checks.equal("archived production objects", len(archives), 1,
+                    diagnose.NO_ARCHIVE.format(customer=w.customer_id) if not archives else ""):
+        checks.that(w.production_model_id in archives[0], f"the archive key contains {w.production_model_id}",
+                    archives[0])
+    if checks.equal("audit events", len(events), 1,
+                    diagnose.NO_AUDIT.format(customer=w.customer_id) if not events else ""):
+        event = events[0]
+        checks.equal("audit action", event.get("action"), "promote")
+        checks.equal("audit model_id", event.get("model_id"), w.challenger_model_id)
+        checks.equal("audit actor", event.get("actor"), actor, _actor_hint(event.get("actor"), actor))
+    return checks.done(f"{w.challenger_model_id} is production; 1 archive; audit: promote by {actor}")
+
+
+def step_3_2(ctx: Context) -> str:
+    data = _call(ctx.client.audit_log, ctx.world.customer_id, route="GET /audit-log")
+    checks = Checks()
+    events = data.get("events") or []
+    checks.equal("count", data.get("count"), 1)
+    checks.equal("len(events)", len(events), 1)
+    if events:
+        checks.equal("events[0].action", events[0].get("action"), "promote")
+    return checks.done("1 event: promote")
+
+
+def step_3_3(ctx: Context) -> str:
+    w, actor = ctx.world, ctx.settings.actor
+    result = _call(ctx.client.rollback, w.customer_id, ROLLBACK_REASON, route="POST /rollback",
+                   expected="ml-rollback succeeds")
+    state = _state(ctx)
+    registry, events = state["registry"], state["events"]
+    ctx.snapshot = state
+    production = registry.get("production") or {}
+    checks = Checks()
+    checks.that("rollback_at" in result or "message" in result, "the answer has rollback_at or message", result)
+    checks.equal("registry production.model_id", production.get("model_id"), w.production_model_id,
+                 "the API answered 200 but the registry in S3 was not restored: the rollback was not persisted")
+    checks.that("rollback_at" in production or "promoted_at" in production,
+                "production has rollback_at or promoted_at", production)
+    if checks.equal("audit events", len(events), 2,
+                    diagnose.NO_AUDIT.format(customer=w.customer_id) if len(events) < 2 else ""):
+        checks.equal("last audit action", events[-1].get("action"), "rollback")
+        checks.equal("last audit actor", events[-1].get("actor"), actor, _actor_hint(events[-1].get("actor"), actor))
+    return checks.done(f"{w.production_model_id} restored; audit: rollback by {actor}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Phase 4: errors are rejected, and leave no trace
+# ---------------------------------------------------------------------------------------------
+
+def setup_phase_4(ctx: Context) -> None:
+    if ctx.snapshot is None:  # 3.3 did not run: take the "before" picture now
+        ctx.snapshot = _state(ctx)
+
+
+def _expect_rejection(ctx: Context, fn: Callable, *args) -> str:
+    try:
+        fn(*args)
+    except OnaError as exc:
+        return exc.message
+    raise StepFailed("the command is rejected with an error", "it succeeded",
+                     "the API accepted an invalid promotion")
+
+
+def step_4_1(ctx: Context) -> str:
+    message = _expect_rejection(ctx, ctx.client.promote, ctx.world.customer_id, UNKNOWN_MODEL, ERROR_REASON)
+    if "not found" not in message.lower() and "challenger" not in message.lower():
+        raise StepFailed("an error naming the unknown challenger ('not found')", message)
+    return f"rejected: {message}"
+
+
+def step_4_2(ctx: Context) -> str:
+    message = _expect_rejection(ctx, ctx.client.promote, ctx.world.customer_id, ctx.world.challenger_model_id,
+                                SHORT_REASON)
+    low = message.lower()
+    if not ("reason" in low and ("10" in low or "length" in low)):
+        raise StepFailed("an error about the reason's length", message)
+    return f"rejected: {message}"
+
+
+def step_4_3(ctx: Context) -> str:
+    w = ctx.world
+    response = _raw(ctx, "POST", "/promote", json_data={
+        "customer_id": w.customer_id, "model_id": w.challenger_model_id, "reason": "tiny",
+        "force": False, "actor": ctx.settings.actor})
+    body = response.text[:200]
+    if 200 <= response.status < 300:
+        raise StepFailed("HTTP 400 for a 4-character reason", f"HTTP {response.status}: {body}",
+                         "the server trusts the client to check the reason: validate len(reason) >= 10 in the Lambda")
+    if response.status == 400 and "reason" in body.lower():
+        return f"HTTP 400: {body}"
+    raise StepWarning("HTTP 400 naming the reason", f"HTTP {response.status}: {body}",
+                      "rejected, but not for the reason's length, so the server-side check is unproven")
+
+
+def step_4_4(ctx: Context) -> str:
+    response = _raw(ctx, "POST", "/rollback", with_token=False, json_data={
+        "customer_id": ctx.world.customer_id, "reason": "End-to-end validation auth check",
+        "actor": ctx.settings.actor})
+    body = response.text[:200]
+    if response.status in (401, 403):
+        return f"HTTP {response.status} without a token"
+    raise StepFailed("HTTP 401 without a token", f"HTTP {response.status}: {body}",
+                     "the Lambda serves requests without a bearer token: set USE_BEARER_AUTH=true and make "
+                     "check_authentication run before any business logic")
+
+
+def step_4_5(ctx: Context) -> str:
+    before, after = ctx.snapshot, _state(ctx)
+    checks = Checks()
+    checks.that(after["registry_raw"] == before["registry_raw"], "registry bytes unchanged by 4.1-4.4",
+                "the registry changed", "a rejected request modified the registry")
+    new = after["events"][len(before["events"]):]
+    checks.that(len(after["events"]) == len(before["events"]),
+                f"{len(before['events'])} audit events (unchanged)",
+                f"{len(after['events'])} events; new: "
+                + ", ".join(f"{e.get('action')} {e.get('model_id')} ({e.get('reason')!r})" for e in new),
+                "a rejected request wrote an audit event")
+    return checks.done("registry and audit log unchanged")
+
+
+# ---------------------------------------------------------------------------------------------
+# Phase 5: cleanup, always
+# ---------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class CleanupState:
+    deleted: int = 0
+    leftover: List[str] = dataclasses.field(default_factory=list)
+    kept: bool = False
+
+
+def step_5_1(ctx: Context) -> str:
+    state: CleanupState = ctx.cleanup
+    w = ctx.world
+    if ctx.settings.keep_data and ctx.owns_prefixes:
+        state.kept = True
+        raise StepSkipped(actual="kept (--keep-data): " + ", ".join(f"s3://{ctx.store.bucket}/{p}"
+                                                                    for p in w.prefixes))
+    if not ctx.owns_prefixes:
+        # Nothing of ours beyond (maybe) the probe: never delete data this run did not prove it owns.
+        _s3(ctx.store.delete, w.probe_key)
+        return "only the preflight probe could exist; deleted"
+    try:
+        found = ctx.store.list_many(w.prefixes)
+        keys = [k for ks in found.values() for k in ks]
+        deleted, failed = ctx.store.delete_keys(keys)
+    except StoreError as exc:
+        state.leftover = sorted(ctx.world.objects()) if ctx.wrote else []
+        raise StepFailed("test data deleted", f"S3 error {exc}", _s3_hint(exc)) from None
+    state.deleted += deleted
+    if failed:
+        raise StepFailed("every object deleted", f"{len(failed)} not deleted: {', '.join(failed[:5])}",
+                         "check s3:DeleteObject permission")
+    return f"deleted {deleted} object(s) in {1 + len(keys) // 1000} batch(es)"
+
+
+def step_5_2(ctx: Context) -> str:
+    state: CleanupState = ctx.cleanup
+    w = ctx.world
+    if not ctx.owns_prefixes:
+        return "nothing else was written"
+    leftover: List[str] = []
+    for attempt in range(3):  # a request still in flight at Ctrl-C may land after 5.1
+        try:
+            found = ctx.store.list_many(w.prefixes)
+            leftover = [k for ks in found.values() for k in ks]
+            if not leftover or attempt == 2:
+                break
+            deleted, _ = ctx.store.delete_keys(leftover)
+            state.deleted += deleted
+        except StoreError as exc:
+            state.leftover = state.leftover or (sorted(w.objects()) if ctx.wrote else [])
+            raise StepFailed("the run's prefixes are empty", f"cannot list them: S3 error {exc}",
+                             remove_hint(ctx)) from None
+    state.leftover = leftover
+    if leftover:
+        raise StepFailed("the run's prefixes are empty", f"{len(leftover)} object(s) left: {', '.join(leftover[:5])}",
+                         remove_hint(ctx))
+    return "customer_tailored/, model_metrics/ and audit_logs/ prefixes of the run are empty"
+
+
+def remove_hint(ctx: Context) -> str:
+    bucket = ctx.settings.bucket
+    commands = "; ".join(f"aws s3 rm --recursive s3://{bucket}/{p}" for p in ctx.world.prefixes)
+    return f"remove them with `zorora-e2e sweep --older-than 0s --yes` or: {commands}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan
+# ---------------------------------------------------------------------------------------------
+
+def phases() -> List[Phase]:
+    return [
+        Phase(0, PHASE_NAMES[0], (
+            (Step("0.1", "API Gateway reachable (GET /challengers)", step_0_1),
+             Step("0.3", "Lambda business logic active (400 without customer_id)", step_0_3, critical=False),
+             Step("0.4", "S3 bucket accessible (head, put + delete probe)", step_0_4)),
+            (Step("0.2", "Bearer token accepted", step_0_2),),
+        )),
+        Phase(1, PHASE_NAMES[1], (
+            (Step("1.1", "UTC timestamps; the customer's prefixes are empty", step_1_1),),
+            (Step("1.2", "Registry: production + challenger (1.2 + 1.4)", step_1_2, requires=("1.1",)),
+             Step("1.3", "Production metrics", step_1_3, requires=("1.1",)),
+             Step("1.4", "Challenger entry is eligible", step_1_4, requires=("1.1",)),
+             Step("1.5", "Challenger metrics", step_1_5, requires=("1.1",)),
+             Step("1.6", "Empty audit log", step_1_6, requires=("1.1",))),
+        )),
+        Phase(2, PHASE_NAMES[2], (
+            (Step("2.1", "ml-list-challengers: the test challenger", step_2_1),
+             Step("2.2", "ml-show-metrics: challenger", step_2_2),
+             Step("2.3", "ml-show-metrics: production", step_2_3),
+             Step("2.4", "ml-diff: eligible", step_2_4),
+             Step("2.5", "ml-audit-log: empty", step_2_5)),
+        )),
+        Phase(3, PHASE_NAMES[3], (
+            (Step("3.1", "ml-promote: registry, archive, audit in S3", step_3_1),),
+            (Step("3.2", "ml-audit-log after promotion", step_3_2, critical=False, requires=("3.1",)),),
+            (Step("3.3", "ml-rollback: production restored, audit", step_3_3, requires=("3.1",)),),
+        )),
+        Phase(4, PHASE_NAMES[4], (
+            (Step("4.1", "ml-promote unknown challenger is rejected", step_4_1),
+             Step("4.2", "ml-promote short reason is rejected", step_4_2),
+             Step("4.3", "Server rejects a short reason (direct POST)", step_4_3),
+             Step("4.4", "Server rejects a request without token", step_4_4)),
+            (Step("4.5", "No side effects: registry and audit unchanged", step_4_5),),
+        ), setup=setup_phase_4),
+    ]
+
+
+def cleanup_phase() -> Phase:
+    return Phase(5, PHASE_NAMES[5], (
+        (Step("5.1", "Delete the run's test data (batched)", step_5_1),),
+        (Step("5.2", "Prove the run's prefixes are empty", step_5_2),),
+    ))

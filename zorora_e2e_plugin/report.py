@@ -1,0 +1,177 @@
+"""Renders plain results: a live rich view, a summary table, a one-line verdict,
+and JSON / JUnit files. Knows nothing about HTTP or S3.
+
+Outside text (server bodies, ids, paths) is only ever put into rich `Text`
+objects, never parsed as markup: a stray `[/oops]` from a server must not end
+the user's REPL.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import xml.etree.ElementTree as ET
+from typing import Optional, Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .results import FAIL, PASS, PHASE_NAMES, SKIP, WARN, RunResult, StepResult
+from .runner import Phase, Reporter
+
+SYMBOLS = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), WARN: ("⚠", "yellow"), SKIP: ("⏭", "dim")}
+VERDICT_STYLE = {"passed": "bold green", "failed": "bold red", "gate_failed": "bold red", "interrupted": "bold yellow"}
+
+
+def _seconds(ms: int) -> str:
+    return f"{ms / 1000:.1f}s" if ms >= 1000 else f"{ms} ms"
+
+
+class ConsoleReporter(Reporter):
+    """One line per step as it finishes, details under failures, a table and a verdict at the end."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self._lock = threading.Lock()
+
+    def _print(self, *renderables, end: str = "\n", **options) -> None:
+        with self._lock:
+            self.console.print(*renderables, highlight=False, end=end, **options)
+
+    def run_started(self, ctx, phases: Sequence[Phase]) -> None:
+        s = ctx.settings
+        client = {"zorora": "Zorora's ml-* command classes + ZororaHTTPClient",
+                  "direct": "direct HTTP (zorora not importable)"}[ctx.client.kind]
+        header = Text("Zorora ↔ ONA platform end-to-end validation", style="bold")
+        if s.preflight_only:
+            header.append("  (preflight only)", style="dim")
+        rows = [("target", s.display_url), ("client", client),
+                ("bucket", f"s3://{s.bucket} ({s.region})" + (f" via {s.s3_endpoint_url}" if s.s3_endpoint_url else "")),
+                ("customer", s.customer_id), ("actor", s.actor)]
+        lines = Text()
+        for name, value in rows:
+            lines.append(f"  {name:<9}", style="dim")
+            lines.append(f"{value}\n")
+        self._print(header)
+        self._print(lines, end="")
+
+    def phase_started(self, phase: Phase) -> None:
+        self._print(Text(f"\nPhase {phase.id} · {phase.name}", style="bold cyan"))
+
+    def step_finished(self, result: StepResult) -> None:
+        symbol, style = SYMBOLS[result.status]
+        line = Text("  ")
+        line.append(symbol, style=style)
+        line.append(f" {result.id}  ", style="bold" if result.status == FAIL else "")
+        line.append(result.title)
+        if result.duration_ms:
+            line.append(f"  {_seconds(result.duration_ms)}", style="dim")
+        if result.status in (PASS, SKIP) and result.actual:
+            line.append(f"  {result.actual}", style="dim")
+        self._print(line, no_wrap=True, overflow="ellipsis")
+        if result.status in (FAIL, WARN):
+            details = Table.grid(padding=(0, 1))
+            details.add_column(width=6)
+            details.add_column(style="dim", no_wrap=True)
+            details.add_column(overflow="fold")
+            for label, value, style in (("expected", result.expected, "dim"), ("got", result.actual, ""),
+                                        ("fix", result.hint, "yellow")):
+                if value:
+                    details.add_row("", label, Text(value, style=style))
+            self._print(details)
+
+    def notice(self, text: str) -> None:
+        self._print(Text(text, style="yellow"))
+
+    def run_finished(self, result: RunResult) -> None:
+        table = Table(title=None, show_edge=False, pad_edge=False, box=None, header_style="bold")
+        for column in ("Phase", "", "Steps", "Time"):
+            table.add_column(column)
+        for phase in result.phases:
+            steps = [s for s in result.steps if s.phase == phase["id"]]
+            symbol, style = SYMBOLS[phase["status"]]
+            counts = f"{sum(s.status in (PASS, WARN) for s in steps)}/{len(steps)} passed"
+            if any(s.status == SKIP for s in steps):
+                counts += f", {sum(s.status == SKIP for s in steps)} skipped"
+            table.add_row(Text(f"{phase['id']} {PHASE_NAMES[phase['id']]}"), Text(symbol, style=style),
+                          Text(counts), Text(_seconds(sum(s.duration_ms for s in steps)), style="dim"))
+        self._print(Text(""))
+        self._print(table)
+        cleanup = result.cleanup
+        if cleanup.kept:
+            self._print(Text("Test data kept (--keep-data) under: " + ", ".join(cleanup.prefixes), style="yellow"))
+        elif cleanup.leftover:
+            self._print(Text(f"Left in S3 ({len(cleanup.leftover)}):", style="bold red"))
+            for key in cleanup.leftover:
+                self._print(Text(f"  s3://{result.bucket}/{key}"))
+            self._print(Text("Remove with: zorora-e2e sweep --older-than 0s --yes  (or aws s3 rm --recursive on "
+                             "each prefix above)", style="yellow"))
+        self._print(Text(verdict_line(result), style=VERDICT_STYLE[result.verdict]))
+
+
+def _ids(result: RunResult, status: str, limit: int = 6) -> str:
+    ids = [s.id for s in result.steps if s.status == status]
+    text = ", ".join(ids[:limit])
+    return text + (", …" if len(ids) > limit else "")
+
+
+def _cleanup_words(result: RunResult) -> str:
+    c = result.cleanup
+    if c.kept:
+        return "test data kept (--keep-data)"
+    if c.leftover:
+        return f"{len(c.leftover)} object(s) left in S3 — see above"
+    return "nothing left in S3"
+
+
+def verdict_line(result: RunResult) -> str:
+    """One plain line that reads the same printed and rendered as Markdown (no markup, no underscores)."""
+    took = _seconds(result.duration_ms)
+    total = len(result.steps)
+    warnings = result.count(WARN)
+    warn_text = f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
+    if result.verdict == "passed":
+        what = "Preflight passed" if all(s.phase == 0 for s in result.steps) else "E2E validation passed"
+        return f"✓ {what}: {result.count(PASS) + warnings}/{total} steps{warn_text} in {took}; {_cleanup_words(result)}."
+    if result.verdict == "gate_failed":
+        return (f"✗ Preflight gate failed (step {_ids(result, FAIL)}) in {took}: no test data written; "
+                "fix the infrastructure as shown and re-run.")
+    if result.verdict == "interrupted":
+        return f"⚠ E2E validation interrupted after {took}; cleanup ran: {_cleanup_words(result)}."
+    return (f"✗ E2E validation failed: {result.count(FAIL)} of {total} steps failed "
+            f"(step {_ids(result, FAIL)}){warn_text} in {took}; {_cleanup_words(result)}.")
+
+
+def write_json(result: RunResult, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(result.to_dict(), handle, indent=2)
+        handle.write("\n")
+
+
+def write_junit(result: RunResult, path: str) -> None:
+    suite = ET.Element("testsuite", {
+        "name": "zorora-e2e", "tests": str(len(result.steps)), "failures": str(result.count(FAIL)),
+        "skipped": str(result.count(SKIP)), "errors": "0", "time": f"{result.duration_ms / 1000:.3f}"})
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("verdict", result.verdict), ("customer_id", result.customer_id),
+                        ("client", result.client), ("target", result.target)):
+        ET.SubElement(properties, "property", {"name": name, "value": value})
+    for step in result.steps:
+        case = ET.SubElement(suite, "testcase", {
+            "classname": f"zorora-e2e.phase{step.phase}", "name": f"{step.id} {step.title}",
+            "time": f"{step.duration_ms / 1000:.3f}"})
+        body = "\n".join(f"{k}: {v}" for k, v in (("expected", step.expected), ("got", step.actual),
+                                                 ("fix", step.hint)) if v)
+        if step.status == FAIL:
+            ET.SubElement(case, "failure", {"message": step.actual or "failed"}).text = body
+        elif step.status == SKIP:
+            ET.SubElement(case, "skipped", {"message": step.actual or "skipped"})
+        elif step.status == WARN:
+            ET.SubElement(case, "system-out").text = "warning\n" + body
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def make_console(no_color: bool = False, file=None, force_terminal: Optional[bool] = None) -> Console:
+    return Console(file=file, no_color=no_color, highlight=False, force_terminal=force_terminal,
+                   soft_wrap=False)

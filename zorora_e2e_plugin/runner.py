@@ -1,0 +1,188 @@
+"""Runs a plan: the hard gate, dependencies and skips, concurrent waves, the
+deadline, Ctrl-C, and a cleanup that always runs.
+
+The runner knows nothing about rich, Zorora or S3: steps are callables on a
+context object, and every outcome goes to a reporter as a plain StepResult.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from .results import FAIL, PASS, SKIP, WARN, RunResult, StepFailed, StepResult
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    fn: Callable
+    critical: bool = True  # False: a failure is reported as a warning (the plan's non-critical checks)
+    requires: Tuple[str, ...] = ()  # step ids that must have passed, else this one is skipped
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    id: int
+    name: str
+    waves: Tuple[Tuple[Step, ...], ...]  # steps of one wave run concurrently; waves run in order
+    setup: Optional[Callable] = None  # runs before the first wave; an exception fails every step
+
+
+class Reporter:
+    """What the runner tells whoever is watching. Methods may be called from several threads."""
+
+    def run_started(self, ctx, phases: Sequence[Phase]) -> None: ...
+    def phase_started(self, phase: Phase) -> None: ...
+    def step_finished(self, result: StepResult) -> None: ...
+    def run_finished(self, result: RunResult) -> None: ...
+    def notice(self, text: str) -> None: ...
+
+
+class _Worker(threading.Thread):
+    """A daemon thread running one step, so that the main thread can always take Ctrl-C."""
+
+    def __init__(self, step: Step, ctx, redact: Callable[[str], str], phase: int):
+        super().__init__(daemon=True, name=f"zorora-e2e-step-{step.id}")
+        self.step, self.ctx, self.redact, self.phase = step, ctx, redact, phase
+        self.result: Optional[StepResult] = None
+        self.started = time.monotonic()
+
+    def run(self) -> None:
+        started = self.started
+        status, expected, actual, hint = PASS, "", "", ""
+        try:
+            detail = self.step.fn(self.ctx)
+            actual = "" if detail is None else str(detail)
+        except StepFailed as exc:
+            status, expected, actual, hint = exc.status, exc.expected, exc.actual, exc.hint
+            if status == FAIL and not self.step.critical:
+                status = WARN
+        except Exception as exc:  # a bug or an unexpected answer: still a result, never a traceback
+            status, actual = FAIL, f"{type(exc).__name__}: {exc}"
+            hint = "unexpected error inside the validator; re-run with --json and report it"
+        self.result = StepResult(
+            id=self.step.id, phase=self.phase, title=self.step.title, status=status,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            expected=self.redact(expected), actual=self.redact(actual), hint=self.redact(hint))
+
+
+class Runner:
+    def __init__(self, ctx, reporter: Reporter, *, deadline: float, redact: Callable[[str], str]):
+        self.ctx = ctx
+        self.reporter = reporter
+        self.redact = redact
+        self.deadline_at = time.monotonic() + deadline
+        self.deadline = deadline
+        self.results: Dict[str, StepResult] = {}
+        self.interrupted = False
+        self.gate_failed = False
+        self.out_of_time = False
+
+    # -- public -------------------------------------------------------------------
+    def run_phases(self, phases: Sequence[Phase]) -> None:
+        for phase in phases:
+            reason = self._why_skip_phase(phase)
+            self.reporter.phase_started(phase)
+            if reason:
+                for wave in phase.waves:
+                    for step in wave:
+                        self._record(StepResult(step.id, phase.id, step.title, SKIP, actual=reason))
+                continue
+            self._run_phase(phase)
+            if phase.id == 0 and any(self.results[s.id].status == FAIL
+                                     for wave in phase.waves for s in wave if s.id in self.results):
+                self.gate_failed = True
+
+    def run_cleanup(self, phase: Phase, budget: float) -> None:
+        """Cleanup ignores the deadline and Ctrl-C (it has its own budget): it must run."""
+        self.reporter.phase_started(phase)
+        for wave in phase.waves:
+            self._run_wave(phase, wave, time.monotonic() + budget, shielded=True)
+
+    def passed(self, step_id: str) -> bool:
+        result = self.results.get(step_id)
+        return result is not None and result.status in (PASS, WARN)
+
+    # -- internals ------------------------------------------------------------------
+    def _why_skip_phase(self, phase: Phase) -> str:
+        if self.interrupted:
+            return "interrupted"
+        if self.out_of_time:
+            return f"overall deadline of {self.deadline:g}s reached"
+        if self.gate_failed:
+            return "preflight gate failed: fix phase 0 first"
+        if phase.id in (2, 3, 4) and not all(
+                r.status in (PASS, WARN) for r in self.results.values() if r.phase == 1):
+            return "test data setup (phase 1) did not complete"
+        return ""
+
+    def _record(self, result: StepResult) -> None:
+        self.results[result.id] = result
+        self.reporter.step_finished(result)
+
+    def _run_phase(self, phase: Phase) -> None:
+        if phase.setup is not None:
+            try:
+                phase.setup(self.ctx)
+            except Exception as exc:
+                text = self.redact(f"{exc}")
+                for wave in phase.waves:
+                    for step in wave:
+                        self._record(StepResult(step.id, phase.id, step.title, FAIL,
+                                                actual=f"could not prepare phase {phase.id}: {text}",
+                                                hint=getattr(exc, "hint", "")))
+                return
+        for wave in phase.waves:
+            if self.interrupted or self.out_of_time:
+                reason = "interrupted" if self.interrupted else "overall deadline reached"
+                for step in wave:
+                    self._record(StepResult(step.id, phase.id, step.title, SKIP, actual=reason))
+                continue
+            self._run_wave(phase, wave, self.deadline_at, shielded=False)
+
+    def _run_wave(self, phase: Phase, wave: Sequence[Step], until: float, shielded: bool) -> None:
+        workers: List[_Worker] = []
+        for step in wave:
+            missing = [r for r in step.requires if not self.passed(r)]
+            if missing:
+                self._record(StepResult(step.id, phase.id, step.title, SKIP,
+                                        actual=f"skipped: step {', '.join(missing)} did not pass"))
+                continue
+            worker = _Worker(step, self.ctx, self.redact, phase.id)
+            worker.start()
+            workers.append(worker)
+        pending = list(workers)
+        while pending:
+            worker = pending[0]
+            try:
+                worker.join(timeout=min(0.1, max(0.0, until - time.monotonic())))
+            except KeyboardInterrupt:
+                if shielded:
+                    self.reporter.notice("Ctrl-C: cleanup is running and will finish first")
+                else:
+                    self._interrupt()
+                continue
+            if not worker.is_alive():
+                pending.pop(0)
+                self._record(worker.result)
+            elif time.monotonic() >= until:
+                if not shielded:
+                    self.out_of_time = True
+                for late in pending:
+                    self._record(StepResult(late.step.id, phase.id, late.step.title, FAIL,
+                                            duration_ms=int((time.monotonic() - late.started) * 1000),
+                                            actual="no result before the deadline",
+                                            hint=f"the run's overall deadline ({self.deadline:g}s) or cleanup "
+                                                 "budget ran out: the API or S3 is hanging; check the target, "
+                                                 "or raise --deadline/--timeout"))
+                return
+
+    def _interrupt(self) -> None:
+        if not self.interrupted:
+            self.interrupted = True
+            self.reporter.notice("Ctrl-C: finishing the requests in flight, then cleaning up "
+                                 "(the requests end within --timeout)")

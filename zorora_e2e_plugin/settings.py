@@ -1,0 +1,248 @@
+"""One Settings object for a run: flags > environment > defaults.
+
+Everything a run needs is resolved here, once, so that the runner never reads
+the environment and the REPL command never has to change it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+import secrets
+from datetime import datetime, timezone
+from typing import Any, FrozenSet, Mapping, Optional
+from urllib.parse import urlsplit, urlunsplit
+
+TEST_CUSTOMER_PREFIX = "zorora-e2e-test-"
+DEFAULT_ACTOR = "zorora-validation-bot"
+DEFAULT_BUCKET = "sa-api-client-output"
+DEFAULT_REGION = "af-south-1"
+DEFAULT_TOKEN_PARAMETER = "/ona-platform/prod/global-training-api-token"
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_DEADLINE = 300.0
+ALL_PHASES = frozenset(range(6))
+
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_CUSTOMER_RE = re.compile(r"^[A-Za-z0-9._\-]+$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message says what to set and how."""
+
+
+def default_customer_id(now: Optional[datetime] = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    return f"{TEST_CUSTOMER_PREFIX}{now.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def redact_url(url: str) -> str:
+    """The URL without any user:password part, safe to print."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    base_url: str
+    token: str = dataclasses.field(repr=False)
+    customer_id: str
+    actor: str = DEFAULT_ACTOR
+    bucket: str = DEFAULT_BUCKET
+    region: str = DEFAULT_REGION
+    use_iam: bool = False
+    s3_endpoint_url: Optional[str] = None
+    aws_access_key_id: Optional[str] = dataclasses.field(default=None, repr=False)
+    aws_secret_access_key: Optional[str] = dataclasses.field(default=None, repr=False)
+    aws_session_token: Optional[str] = dataclasses.field(default=None, repr=False)
+    timeout: float = DEFAULT_TIMEOUT
+    deadline: float = DEFAULT_DEADLINE
+    phases: FrozenSet[int] = ALL_PHASES
+    keep_data: bool = False
+    client: str = "auto"
+    json_path: Optional[str] = None
+    junit_path: Optional[str] = None
+    assume_yes: bool = False
+    no_color: bool = False
+    sandbox: bool = False
+
+    @property
+    def preflight_only(self) -> bool:
+        return self.phases == frozenset({0})
+
+    @property
+    def writes_data(self) -> bool:
+        """True when the run writes a test world (anything beyond the preflight probe)."""
+        return bool(self.phases - {0})
+
+    @property
+    def is_local(self) -> bool:
+        """A sandbox, or a target on loopback: no confirmation needed before writing."""
+        if self.sandbox:
+            return True
+        return _is_loopback(self.base_url)
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.base_url)
+
+    @property
+    def secrets(self) -> tuple:
+        """Values that must never be printed or written to a report."""
+        parts = urlsplit(self.base_url)
+        values = [self.token, self.aws_secret_access_key, self.aws_session_token,
+                  parts.password, parts.username if parts.password else None]
+        return tuple(v for v in values if v and len(v) >= 4)
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def expand_phases(requested) -> FrozenSet[int]:
+    """`--phase N` runs N plus what it needs: 0 as the gate, 1 for 2-4, 5 when anything is written."""
+    wanted = set(requested or ALL_PHASES)
+    bad = sorted(p for p in wanted if p not in ALL_PHASES)
+    if bad:
+        raise SettingsError(f"--phase must be between 0 and 5 (got {bad[0]})")
+    wanted.add(0)
+    if wanted & {2, 3, 4}:
+        wanted.add(1)
+    if 1 in wanted:
+        wanted.add(5)
+    return frozenset(wanted)
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _positive_float(name: str, flag: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{flag} must be a number of seconds (got {value!r})") from None
+    if not number > 0 or number != number or number == float("inf"):
+        raise SettingsError(f"{flag} must be a positive number of seconds (got {value!r})")
+    return number
+
+
+def _check_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise SettingsError(f"ONA_API_BASE_URL is not a valid URL ({exc}); "
+                            "set --base-url or ONA_API_BASE_URL to e.g. "
+                            "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"ONA_API_BASE_URL must be an http(s) URL with a host (got {redact_url(url)!r}); "
+                            "e.g. https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1")
+    return url.rstrip("/")
+
+
+def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=None) -> Settings:
+    """Build Settings from command-line flags (None = not given), then env, then defaults.
+
+    `token_reader(name, region)` fetches the token from SSM when flags["token_from_ssm"] is set;
+    it is a parameter so that the REPL and tests can supply their own.
+    """
+    def pick(flag: str, *env_names: str, default: Any = None) -> Any:
+        value = flags.get(flag)
+        if value is not None:
+            return value
+        for name in env_names:
+            if env.get(name):
+                return env[name]
+        return default
+
+    region = pick("region", "AWS_REGION", "AWS_DEFAULT_REGION", default=DEFAULT_REGION)
+
+    base_url = pick("base_url", "ONA_API_BASE_URL")
+    if not base_url:
+        raise SettingsError("No ONA API URL: set ONA_API_BASE_URL (or pass --base-url), e.g. "
+                            "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1 — "
+                            "or try the local sandbox with `zorora-e2e demo`")
+    base_url = _check_url(str(base_url))
+
+    use_iam = _truthy(pick("use_iam", "ONA_USE_IAM", default="false"))
+    token = flags.get("token")
+    ssm_name = flags.get("token_from_ssm")
+    if token is None and ssm_name:
+        if token_reader is None:
+            from .ssm import read_token as token_reader  # boto3 only when asked for
+        token = token_reader(ssm_name, region)
+    if token is None:
+        token = env.get("ONA_API_TOKEN", "")
+    if not token and not use_iam:
+        raise SettingsError("No API token: set ONA_API_TOKEN (or pass --token, or --token-from-ssm "
+                            f"to read {DEFAULT_TOKEN_PARAMETER}); "
+                            "e.g. source <(./scripts/get-global-training-api-credentials.sh)")
+
+    customer_id = pick("customer_id", "TEST_CUSTOMER_ID") or default_customer_id()
+    customer_id = str(customer_id)
+    if not customer_id.startswith(TEST_CUSTOMER_PREFIX) or len(customer_id) == len(TEST_CUSTOMER_PREFIX):
+        raise SettingsError(f"Refusing customer id {customer_id!r}: the validation writes, promotes and deletes "
+                            f"data, so its customer id must start with {TEST_CUSTOMER_PREFIX!r} "
+                            "(leave --customer-id/TEST_CUSTOMER_ID unset for a fresh one)")
+    if not _CUSTOMER_RE.match(customer_id):
+        raise SettingsError(f"Customer id {customer_id!r} may contain only letters, digits, '.', '_' and '-'")
+
+    bucket = str(pick("bucket", "OUTPUT_BUCKET", default=DEFAULT_BUCKET))
+    if not _BUCKET_RE.match(bucket):
+        raise SettingsError(f"{bucket!r} is not a valid S3 bucket name; set --bucket or OUTPUT_BUCKET "
+                            f"to the Lambda's OUTPUT_BUCKET (default {DEFAULT_BUCKET})")
+
+    actor = str(pick("actor", "TEST_ACTOR", default=DEFAULT_ACTOR)).strip()
+    if not actor:
+        raise SettingsError("--actor/TEST_ACTOR must not be empty")
+
+    s3_endpoint_url = pick("s3_endpoint_url", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+    if s3_endpoint_url:
+        parts = urlsplit(str(s3_endpoint_url))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError(f"S3 endpoint {s3_endpoint_url!r} must be an http(s) URL "
+                                "(--s3-endpoint-url / AWS_ENDPOINT_URL_S3)")
+
+    client = str(pick("client", default="auto"))
+    if client not in ("auto", "zorora", "direct"):
+        raise SettingsError(f"--client must be auto, zorora or direct (got {client!r})")
+
+    return Settings(
+        base_url=base_url,
+        token=str(token or ""),
+        customer_id=customer_id,
+        actor=actor,
+        bucket=bucket,
+        region=str(region),
+        use_iam=use_iam,
+        s3_endpoint_url=str(s3_endpoint_url) if s3_endpoint_url else None,
+        aws_access_key_id=flags.get("aws_access_key_id") or env.get("AWS_ACCESS_KEY_ID") or None,
+        aws_secret_access_key=flags.get("aws_secret_access_key") or env.get("AWS_SECRET_ACCESS_KEY") or None,
+        aws_session_token=env.get("AWS_SESSION_TOKEN") or None,
+        timeout=_positive_float("timeout", "--timeout", pick("timeout", "ZORORA_E2E_TIMEOUT", default=DEFAULT_TIMEOUT)),
+        deadline=_positive_float("deadline", "--deadline", pick("deadline", "ZORORA_E2E_DEADLINE",
+                                                                default=DEFAULT_DEADLINE)),
+        phases=expand_phases(flags.get("phases")),
+        keep_data=bool(flags.get("keep_data")),
+        client=client,
+        json_path=flags.get("json_path"),
+        junit_path=flags.get("junit_path"),
+        assume_yes=bool(flags.get("assume_yes")),
+        no_color=bool(flags.get("no_color")) or bool(env.get("NO_COLOR")),
+        sandbox=bool(flags.get("sandbox")),
+    )

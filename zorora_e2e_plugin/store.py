@@ -1,0 +1,138 @@
+"""S3 as the validation sees it: JSON objects, prefixes to list, batched deletes.
+
+boto3 is imported here and only here, so that the REPL pays for it only when a
+run starts.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from .settings import Settings
+
+
+class StoreError(Exception):
+    """An S3 call failed; `code` is S3's error code (or the exception name)."""
+
+    def __init__(self, message: str, code: str = ""):
+        super().__init__(message)
+        self.code = code
+
+
+def make_s3_client(settings: Settings):
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        region_name=settings.region,
+        connect_timeout=settings.timeout,
+        read_timeout=settings.timeout,
+        retries={"max_attempts": 3, "mode": "standard"},
+        max_pool_connections=16,
+    )
+    kwargs = {"config": config}
+    if settings.s3_endpoint_url:
+        kwargs["endpoint_url"] = settings.s3_endpoint_url
+    if settings.aws_access_key_id and settings.aws_secret_access_key:
+        kwargs.update(aws_access_key_id=settings.aws_access_key_id,
+                      aws_secret_access_key=settings.aws_secret_access_key,
+                      aws_session_token=settings.aws_session_token)
+    return boto3.session.Session().client("s3", **kwargs)
+
+
+def _describe(exc: Exception) -> StoreError:
+    from botocore.exceptions import ClientError, NoCredentialsError
+
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", "")) or str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+        return StoreError(f"{code}: {err.get('Message') or exc}", code)
+    if isinstance(exc, NoCredentialsError):
+        return StoreError("no AWS credentials found", "NoCredentials")
+    return StoreError(f"{type(exc).__name__}: {exc}", type(exc).__name__)
+
+
+class Store:
+    def __init__(self, client, bucket: str):
+        self.client = client
+        self.bucket = bucket
+
+    def _call(self, method: str, **kwargs):
+        try:
+            return getattr(self.client, method)(Bucket=self.bucket, **kwargs)
+        except Exception as exc:  # botocore raises many kinds; all become StoreError
+            raise _describe(exc) from None
+
+    # -- objects --------------------------------------------------------------
+    def put_json(self, key: str, document) -> None:
+        self._call("put_object", Key=key, Body=json.dumps(document, indent=2).encode(),
+                   ContentType="application/json")
+
+    def put_bytes(self, key: str, body: bytes) -> None:
+        self._call("put_object", Key=key, Body=body)
+
+    def get_bytes(self, key: str) -> Optional[bytes]:
+        """The object's bytes, or None when it does not exist."""
+        try:
+            return self._call("get_object", Key=key)["Body"].read()
+        except StoreError as exc:
+            if exc.code in ("NoSuchKey", "404"):
+                return None
+            raise
+
+    def get_json(self, key: str) -> Tuple[Optional[Dict], Optional[bytes]]:
+        """(parsed document, raw bytes); (None, None) when absent. Bad JSON raises StoreError."""
+        raw = self.get_bytes(key)
+        if raw is None:
+            return None, None
+        try:
+            return json.loads(raw), raw
+        except ValueError as exc:
+            raise StoreError(f"{key} is not valid JSON: {exc}", "InvalidJSON") from None
+
+    def head_bucket(self) -> None:
+        self._call("head_bucket")
+
+    def delete(self, key: str) -> None:
+        self._call("delete_object", Key=key)
+
+    # -- prefixes ---------------------------------------------------------------
+    def list_keys(self, prefix: str) -> List[str]:
+        keys: List[str] = []
+        token = None
+        while True:
+            kwargs = {"Prefix": prefix}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = self._call("list_objects_v2", **kwargs)
+            keys.extend(obj["Key"] for obj in page.get("Contents", []))
+            if not page.get("IsTruncated"):
+                return keys
+            token = page.get("NextContinuationToken")
+
+    def list_many(self, prefixes: Iterable[str]) -> Dict[str, List[str]]:
+        """List several prefixes concurrently (one round trip, not one per prefix)."""
+        prefixes = list(prefixes)
+        with ThreadPoolExecutor(max_workers=len(prefixes) or 1) as pool:
+            return dict(zip(prefixes, pool.map(self.list_keys, prefixes)))
+
+    def delete_keys(self, keys: Iterable[str]) -> Tuple[int, List[str]]:
+        """Batched delete (1000 keys a call). Returns (deleted count, keys that failed)."""
+        keys = list(keys)
+        deleted, failed = 0, []
+        for start in range(0, len(keys), 1000):
+            batch = keys[start:start + 1000]
+            answer = self._call("delete_objects",
+                                Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+            errors = [e.get("Key") for e in answer.get("Errors", [])]
+            failed.extend(errors)
+            deleted += len(batch) - len(errors)
+        return deleted, failed
+
+    def put_many(self, objects: Dict[str, Dict]) -> None:
+        """Write several JSON objects concurrently."""
+        with ThreadPoolExecutor(max_workers=len(objects) or 1) as pool:
+            for future in [pool.submit(self.put_json, key, doc) for key, doc in objects.items()]:
+                future.result()
