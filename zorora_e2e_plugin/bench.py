@@ -55,8 +55,9 @@ def main(argv: List[str] = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per kind (default 3; the median is reported)")
     args = parser.parse_args(argv)
     ok = True
-    print(f"latency {args.latency} ms per request; median of {args.repeat} run(s)")
-    print(f"{'run':<10} {'verdict':<8} {'wall s':>7} {'seq RT':>7} {'requests':>9}   target")
+    print(f"latency {args.latency} ms per request; wall = median of {args.repeat} run(s), first = the first run "
+          "(includes creating the boto3 S3 client); seq RT = the most over all runs")
+    print(f"{'run':<10} {'verdict':<8} {'wall s':>7} {'first s':>8} {'seq RT':>7} {'requests':>9}   target")
     for kind in ("preflight", "full"):
         runs = [_run_once(kind, args.latency) for _ in range(args.repeat)]
         wall = statistics.median(r[1] for r in runs)
@@ -67,7 +68,7 @@ def main(argv: List[str] = None) -> int:
         seconds_target = max_seconds * args.latency / 100
         met = trips <= max_trips and wall <= seconds_target and verdicts == {"passed"}
         ok &= met
-        print(f"{kind:<10} {'/'.join(sorted(verdicts)):<8} {wall:>7.2f} {trips:>7} {requests:>9}   "
+        print(f"{kind:<10} {'/'.join(sorted(verdicts)):<8} {wall:>7.2f} {runs[0][1]:>8.2f} {trips:>7} {requests:>9}   "
               f"<= {max_trips} RT, <= {seconds_target:.1f} s: {'met' if met else 'MISSED'}")
     return 0 if ok else 1
 

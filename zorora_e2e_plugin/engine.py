@@ -4,6 +4,7 @@ settings -> plan -> runner -> results -> report.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable, Iterable, Mapping, Optional
 
@@ -52,6 +53,8 @@ def validate(settings: Settings, *, console, http_client=None) -> RunResult:
     world = TestWorld.create(settings.customer_id, settings.bucket)
     ctx = plan_module.Context(settings=settings, client=client, raw=RawHttp(settings),
                               store_factory=lambda: Store(make_s3_client(settings), settings.bucket), world=world)
+    warm_up = threading.Thread(target=lambda: ctx.store, daemon=True)  # boto3 loads while the API answers
+    warm_up.start()
     reporter = ConsoleReporter(console)
     runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets))
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
@@ -61,7 +64,7 @@ def validate(settings: Settings, *, console, http_client=None) -> RunResult:
     except KeyboardInterrupt:  # between waves: the runner had no worker to wait for
         runner.interrupted = True
     finally:
-        if ctx.wrote:
+        if ctx.wrote or ctx.probe_pending:
             runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
     if runner.interrupted:
         verdict = "interrupted"

@@ -37,7 +37,8 @@ class Context:
     world: TestWorld
     preflight: Any = None  # 0.1's RawResponse, reused by 0.2
     owns_prefixes: bool = False  # 1.1 proved them empty: cleanup may delete under them
-    wrote: bool = False  # something may have been written (the probe, the world)
+    wrote: bool = False  # phase 1 may have written the test world
+    probe_pending: bool = False  # 0.4's probe object may exist
     snapshot: Optional[Dict] = None  # registry bytes + audit events, for phase 4's side-effect check
     cleanup: Any = dataclasses.field(default_factory=lambda: CleanupState())
     _store: Optional[Store] = None
@@ -201,10 +202,13 @@ def step_0_3(ctx: Context) -> str:
 
 def step_0_4(ctx: Context) -> str:
     store, key = ctx.store, ctx.world.probe_key
-    _s3(store.head_bucket)
-    ctx.wrote = True
-    _s3(store.put_bytes, key, b"zorora-e2e preflight probe")
+    ctx.probe_pending = True
+    try:  # head and put are independent: one round trip for both
+        ctx.parallel(store.head_bucket, lambda: store.put_bytes(key, b"zorora-e2e preflight probe"))
+    except StoreError as exc:
+        raise StepFailed("the bucket answers HEAD and accepts a PUT", f"S3 error {exc}", _s3_hint(exc)) from None
     _s3(store.delete, key)
+    ctx.probe_pending = False
     return f"head, put and delete of s3://{store.bucket}/{key}"
 
 
@@ -548,7 +552,12 @@ def step_5_1(ctx: Context) -> str:
                                                                     for p in w.prefixes))
     if not ctx.owns_prefixes:
         # Nothing of ours beyond (maybe) the probe: never delete data this run did not prove it owns.
-        _s3(ctx.store.delete, w.probe_key)
+        try:
+            ctx.store.delete(w.probe_key)
+        except StoreError as exc:
+            state.leftover = [w.probe_key]
+            raise StepFailed("the preflight probe deleted", f"S3 error {exc}", _s3_hint(exc)) from None
+        ctx.probe_pending = False
         return "only the preflight probe could exist; deleted"
     try:
         found = ctx.store.list_many(w.prefixes)
@@ -567,7 +576,12 @@ def step_5_1(ctx: Context) -> str:
 def step_5_2(ctx: Context) -> str:
     state: CleanupState = ctx.cleanup
     w = ctx.world
+    if state.kept:
+        raise StepSkipped(actual="kept (--keep-data)")
     if not ctx.owns_prefixes:
+        if ctx.probe_pending:
+            raise StepFailed("the preflight probe deleted", f"s3://{ctx.settings.bucket}/{w.probe_key} may be left",
+                             remove_hint(ctx))
         return "nothing else was written"
     leftover: List[str] = []
     for attempt in range(3):  # a request still in flight at Ctrl-C may land after 5.1

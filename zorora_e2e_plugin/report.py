@@ -100,14 +100,16 @@ class ConsoleReporter(Reporter):
         self._print(table)
         cleanup = result.cleanup
         if cleanup.kept:
-            self._print(Text("Test data kept (--keep-data) under: " + ", ".join(cleanup.prefixes), style="yellow"))
+            self._print(Text("Test data kept (--keep-data) under:", style="yellow"))
+            for prefix in cleanup.prefixes:
+                self._print(Text(f"  {prefix}"), soft_wrap=True)
         elif cleanup.leftover:
             self._print(Text(f"Left in S3 ({len(cleanup.leftover)}):", style="bold red"))
             for key in cleanup.leftover:
-                self._print(Text(f"  s3://{result.bucket}/{key}"))
+                self._print(Text(f"  s3://{result.bucket}/{key}"), soft_wrap=True)
             self._print(Text("Remove with: zorora-e2e sweep --older-than 0s --yes  (or aws s3 rm --recursive on "
                              "each prefix above)", style="yellow"))
-        self._print(Text(verdict_line(result), style=VERDICT_STYLE[result.verdict]))
+        self._print(Text(verdict_line(result), style=VERDICT_STYLE[result.verdict]), soft_wrap=True)
 
 
 def _ids(result: RunResult, status: str, limit: int = 6) -> str:
@@ -133,7 +135,10 @@ def verdict_line(result: RunResult) -> str:
     warn_text = f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
     if result.verdict == "passed":
         what = "Preflight passed" if all(s.phase == 0 for s in result.steps) else "E2E validation passed"
-        return f"✓ {what}: {result.count(PASS) + warnings}/{total} steps{warn_text} in {took}; {_cleanup_words(result)}."
+        skipped = result.count(SKIP)
+        skip_text = f", {skipped} skipped" if skipped else ""
+        return (f"✓ {what}: {result.count(PASS) + warnings}/{total} steps{warn_text}{skip_text} in {took}; "
+                f"{_cleanup_words(result)}.")
     if result.verdict == "gate_failed":
         return (f"✗ Preflight gate failed (step {_ids(result, FAIL)}) in {took}: no test data written; "
                 "fix the infrastructure as shown and re-run.")

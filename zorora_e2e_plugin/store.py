@@ -7,6 +7,7 @@ run starts.
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterable, List, Optional, Tuple
 
@@ -21,8 +22,22 @@ class StoreError(Exception):
         self.code = code
 
 
-def make_s3_client(settings: Settings):
+_session_lock = threading.Lock()
+_session = None
+
+
+def _boto_session():
+    """One boto3 session per process: creating a client from it again skips reloading the service models.
+    Sessions are not thread-safe, so clients are created under a lock (clients themselves are)."""
+    global _session
     import boto3
+
+    if _session is None:
+        _session = boto3.session.Session()
+    return _session
+
+
+def make_s3_client(settings: Settings):
     from botocore.config import Config
 
     config = Config(
@@ -39,7 +54,8 @@ def make_s3_client(settings: Settings):
         kwargs.update(aws_access_key_id=settings.aws_access_key_id,
                       aws_secret_access_key=settings.aws_secret_access_key,
                       aws_session_token=settings.aws_session_token)
-    return boto3.session.Session().client("s3", **kwargs)
+    with _session_lock:
+        return _boto_session().client("s3", **kwargs)
 
 
 def _describe(exc: Exception) -> StoreError:

@@ -1,0 +1,177 @@
+"""The validation engine against the sandbox: real loopback HTTP, real S3 protocol.
+
+Each sandbox fault must make the right step fail with its cause named, and every
+run must leave the bucket as it found it.
+"""
+
+import io
+import json
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.fixtures import customer_prefixes
+from zorora_e2e_plugin.report import make_console
+from zorora_e2e_plugin.sandbox import Sandbox
+from zorora_e2e_plugin.settings import resolve
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+def run(sandbox):
+    """Run the engine against the sandbox with optional faults; returns (result, console text)."""
+
+    def _run(faults=(), **flags):
+        sandbox.set_faults(list(faults))
+        try:
+            settings = resolve(sandbox_flags(sandbox, {"client": "direct", **flags}), {})
+            out = io.StringIO()
+            result = validate(settings, console=make_console(file=out, no_color=True))
+        finally:
+            sandbox.set_faults([])
+        return result, out.getvalue()
+
+    return _run
+
+
+def objects_of(sandbox, customer_id):
+    s3 = sandbox.s3_client()
+    keys = []
+    for prefix in customer_prefixes(customer_id):
+        keys += [o["Key"] for o in s3.list_objects_v2(Bucket=sandbox.bucket, Prefix=prefix).get("Contents", [])]
+    return keys
+
+
+def step(result, step_id):
+    return next(s for s in result.steps if s.id == step_id)
+
+
+def test_a_healthy_platform_passes_every_step_and_leaves_nothing(run, sandbox):
+    result, text = run()
+    assert result.verdict == "passed" and result.exit_code == 0
+    ids = [s.id for s in result.steps]
+    assert ids == ["0.1", "0.3", "0.4", "0.2", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6",
+                   "2.1", "2.2", "2.3", "2.4", "2.5", "3.1", "3.2", "3.3",
+                   "4.1", "4.2", "4.3", "4.4", "4.5", "5.1", "5.2"]
+    assert {s.status for s in result.steps} == {"pass"}
+    assert result.cleanup.deleted >= 5 and result.cleanup.leftover == []
+    assert objects_of(sandbox, result.customer_id) == []
+    assert "E2E validation passed: 25/25 steps" in text
+    assert sandbox.token not in text
+
+
+@pytest.mark.parametrize("fault, verdict, failing, hint", [
+    ("stage-prefix", "failed", "2.1", "stage prefix"),
+    ("bad-token", "gate_failed", "0.2", "INTERNAL_API_TOKEN"),
+    ("missing-route:/diff", "failed", "2.4", "no route for GET /diff"),
+    ("missing-route:/challengers", "gate_failed", "0.1", "no route for GET /challengers"),
+    ("metrics-non-greedy", "failed", "2.2", "metrics route is not greedy"),
+    ("no-latest-alias", "failed", "3.1", "production/latest"),
+    ("actor-from-header", "failed", "3.1", "X-Actor header"),
+    ("no-audit", "failed", "3.1", "did not append an audit event"),
+    ("no-archive", "failed", "3.1", "did not archive the previous production"),
+])
+def test_each_fault_fails_the_right_step_and_names_the_cause(run, sandbox, fault, verdict, failing, hint):
+    result, text = run([fault])
+    assert result.verdict == verdict
+    failed = step(result, failing)
+    assert failed.status == "fail", (failed, text)
+    assert hint in failed.hint, failed.hint
+    assert hint in text.replace("\n", " ").replace("  ", " ") or hint.split()[0] in text
+    assert objects_of(sandbox, result.customer_id) == []
+
+
+def test_a_failed_gate_writes_no_test_data(run, sandbox):
+    result, _ = run(["bad-token"])
+    assert {s.status for s in result.steps if s.phase in (1, 2, 3, 4)} == {"skip"}
+    assert not any(s.phase == 5 for s in result.steps)  # the probe was deleted in 0.4: nothing to clean
+    assert result.exit_code == 3
+
+
+def test_stage_prefix_passes_the_gate_with_warnings_as_the_plan_says(run):
+    result, _ = run(["stage-prefix"])
+    assert step(result, "0.1").status == "warn" and "Lambda invoked" in step(result, "0.1").actual
+    assert step(result, "0.3").status == "warn"
+
+
+@pytest.mark.parametrize("fault", ["latency:50", "cold-start:1500"])
+def test_slow_platforms_pass(run, fault):
+    result, _ = run([fault])
+    assert result.verdict == "passed"
+
+
+def test_flaky_platform_passes_through_retries_or_names_the_5xx(run, sandbox):
+    result, _ = run(["flaky:30"])
+    if result.verdict != "passed":
+        failed = [s for s in result.steps if s.status == "fail"]
+        assert failed and all("503" in s.actual or "5" in s.hint for s in failed)
+    assert objects_of(sandbox, result.customer_id) == []
+
+
+def test_preflight_only_runs_phase_0_and_leaves_no_probe(run, sandbox):
+    result, text = run(phases=[0])
+    assert [s.phase for s in result.steps] == [0, 0, 0, 0]
+    assert result.verdict == "passed" and "Preflight passed" in text
+    assert objects_of(sandbox, result.customer_id) == []
+
+
+def test_phase_selection_adds_what_it_needs(run):
+    result, _ = run(phases=[2])
+    assert sorted({s.phase for s in result.steps}) == [0, 1, 2, 5]
+
+
+def test_existing_data_is_refused_and_left_untouched(run, sandbox):
+    customer = "zorora-e2e-test-existing-data"
+    key = f"audit_logs/{customer}/events.json"
+    sandbox.s3_client().put_object(Bucket=sandbox.bucket, Key=key, Body=b'{"keep": true}')
+    try:
+        result, _ = run(customer_id=customer)
+        assert result.verdict == "failed"
+        assert step(result, "1.1").status == "fail" and "sweep" in step(result, "1.1").hint
+        body = sandbox.s3_client().get_object(Bucket=sandbox.bucket, Key=key)["Body"].read()
+        assert body == b'{"keep": true}'
+    finally:
+        sandbox.s3_client().delete_object(Bucket=sandbox.bucket, Key=key)
+
+
+def test_keep_data_keeps_and_says_where(run, sandbox):
+    result, text = run(keep_data=True)
+    try:
+        assert result.verdict == "passed" and result.cleanup.kept
+        assert step(result, "5.1").status == "skip"
+        assert len(objects_of(sandbox, result.customer_id)) >= 4
+        assert f"customer_tailored/{result.customer_id}/" in text
+    finally:
+        for key in objects_of(sandbox, result.customer_id):
+            sandbox.s3_client().delete_object(Bucket=sandbox.bucket, Key=key)
+
+
+def test_json_and_junit_reports(run, sandbox, tmp_path):
+    json_path, junit_path = tmp_path / "r.json", tmp_path / "r.xml"
+    result, _ = run(["no-audit"], json_path=str(json_path), junit_path=str(junit_path))
+    data = json.loads(json_path.read_text())
+    assert data["verdict"] == "failed" and data["client"] == "direct"
+    assert data["customer_id"] == result.customer_id
+    assert {p["id"] for p in data["phases"]} == set(range(6))
+    failed = [s for s in data["steps"] if s["status"] == "fail"]
+    assert [s["id"] for s in failed] == ["3.1"]
+    assert set(failed[0]) >= {"id", "phase", "title", "status", "duration_ms", "expected", "actual", "hint"}
+    assert data["cleanup"] == {"deleted": data["cleanup"]["deleted"], "leftover": [], "kept": False}
+    suite = ET.parse(junit_path).getroot()
+    assert suite.get("tests") == "25" and suite.get("failures") == "1"
+    assert len(suite.findall("testcase/failure")) == 1
+    for path in (json_path, junit_path):
+        assert sandbox.token not in path.read_text()
+
+
+def test_auto_confirm_is_restored(run, monkeypatch):
+    monkeypatch.setenv("ZORORA_AUTO_CONFIRM", "false")
+    run()
+    assert os.environ["ZORORA_AUTO_CONFIRM"] == "false"
