@@ -109,7 +109,6 @@ def _faults(names: List[str]):
 
 
 def cmd_run(args) -> int:
-    from .confirm import ask
     from .engine import describe_writes, needs_confirmation, validate
     from .settings import resolve
 
@@ -118,10 +117,16 @@ def cmd_run(args) -> int:
     if needs_confirmation(settings):
         if not sys.stdin.isatty():
             pass  # never prompt without a terminal: CI and cron run unattended
-        elif not ask(describe_writes(settings) + "\nProceed?"):
+        elif not _ask(describe_writes(settings)):
             console.print("Cancelled: nothing was written.")
             return 1
     return validate(settings, console=console).exit_code
+
+
+def _ask(text: str) -> bool:
+    from .confirm import confirm
+
+    return confirm(text)
 
 
 def cmd_demo(args) -> int:

@@ -1,0 +1,101 @@
+"""`zorora-e2e` as a user runs it: the installed console script, in a subprocess."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from zorora_e2e_plugin.sandbox import Sandbox
+
+SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
+CLEAN_ENV = {k: v for k, v in os.environ.items()
+             if not k.startswith(("ONA_", "AWS_", "TEST_", "OUTPUT_BUCKET", "ZORORA_"))}
+
+
+def cli(*args, env=None, timeout=120):
+    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**CLEAN_ENV, **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox() as sb:
+        yield sb
+
+
+def test_no_command_prints_help_and_exits_2():
+    done = cli()
+    assert done.returncode == 2 and "demo" in done.stdout and "run" in done.stdout
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["run"], {}, "ONA_API_BASE_URL"),
+    (["run", "--base-url", "https://x.example/prod/api/v1"], {}, "ONA_API_TOKEN"),
+    (["run", "--customer-id", "acme"], {"ONA_API_BASE_URL": "https://x/prod/api/v1", "ONA_API_TOKEN": "t"},
+     "zorora-e2e-test-"),
+    (["run", "--timeout", "-3"], {"ONA_API_BASE_URL": "https://x/prod/api/v1", "ONA_API_TOKEN": "t"}, "positive"),
+    (["demo", "--fault", "no-such-fault"], {}, "stage-prefix"),
+])
+def test_usage_and_config_errors_exit_2_without_a_traceback(args, env, message):
+    done = cli(*args, env=env)
+    assert done.returncode == 2, done
+    assert message in done.stderr and "Traceback" not in done.stderr + done.stdout
+
+
+def test_demo_preflight_only_passes():
+    done = cli("demo", "--preflight-only", "--no-color")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Preflight passed" in done.stdout
+
+
+def test_run_against_a_served_sandbox_with_json(sandbox, tmp_path):
+    out = tmp_path / "result.json"
+    done = cli("run", "--json", str(out), "--client", "direct", env=sandbox.env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(out.read_text())
+    assert data["verdict"] == "passed" and len(data["steps"]) == 25
+    assert sandbox.token not in done.stdout + out.read_text()
+
+
+def test_wrong_token_is_a_gate_failure_exit_3(sandbox):
+    done = cli("run", "--no-color", env={**sandbox.env(), "ONA_API_TOKEN": "not-the-token"})
+    assert done.returncode == 3, done.stdout
+    assert "INTERNAL_API_TOKEN" in done.stdout and "Preflight gate failed" in done.stdout
+
+
+def test_sandbox_command_serves_until_interrupted():
+    proc = subprocess.Popen([SCRIPT, "sandbox", "--token", "tok-cli-test"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=CLEAN_ENV)
+    try:
+        exports = {}
+        while "AWS_SECRET_ACCESS_KEY" not in exports:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            match = re.match(r"export (\w+)=(.*)", line.strip())
+            if match:
+                exports[match.group(1)] = match.group(2).strip("'\"")
+        base = exports["ONA_API_BASE_URL"]
+        assert base.startswith("http://127.0.0.1:") and base.endswith("/prod/api/v1")
+        assert exports["ONA_API_TOKEN"] == "tok-cli-test" and exports["OUTPUT_BUCKET"] == "sa-api-client-output"
+        assert requests.get(f"{base}/challengers", params={"customer_id": "x"}, timeout=5).status_code == 401
+        answer = requests.get(f"{base}/challengers", params={"customer_id": "x"},
+                              headers={"Authorization": "Bearer tok-cli-test"}, timeout=5)
+        assert answer.status_code == 200
+        assert answer.json() == {"customer_id": "x", "challengers": [], "count": 0}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=20)
+    assert code == 0
+    assert "Traceback" not in proc.stderr.read()
+
+
+def test_sandbox_help_lists_the_faults():
+    done = cli("sandbox", "--help")
+    assert done.returncode == 0
+    for name in ("stage-prefix", "metrics-non-greedy", "latency", "flaky"):
+        assert name in done.stdout
