@@ -1,0 +1,234 @@
+"""Local ONA platform sandbox: the globalTrainingService API and S3 on loopback.
+
+    with Sandbox(faults=["latency:50"]) as sb:
+        os.environ.update(sb.env())        # ONA_API_BASE_URL, ONA_API_TOKEN, AWS_ENDPOINT_URL_S3, ...
+        ...
+
+Importing this package is cheap: moto, werkzeug and boto3 are imported by ``Sandbox.start()``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+import signal
+import sys
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any, Dict, Iterable, List, Optional, TextIO, Tuple, Union
+
+from .faults import FAULT_HELP, FAULT_USAGE, Fault, FaultSet, parse_fault
+
+__all__ = [
+    "FAULT_HELP",
+    "FAULT_USAGE",
+    "Fault",
+    "RequestRecord",
+    "Sandbox",
+    "parse_fault",
+    "serve_forever",
+]
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One client-facing request. Attribute access, or ``record["status"]`` like a dict."""
+
+    kind: str  # "api" or "s3"
+    method: str
+    path: str
+    status: int
+    started: float  # time.monotonic()
+    ended: float
+
+    @property
+    def duration(self) -> float:
+        return self.ended - self.started
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name, default)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+class Sandbox:
+    """A local ONA platform: API (API Gateway + Lambda) and S3 on loopback."""
+
+    access_key_id = "sandbox"
+    secret_access_key = "sandbox"
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: Optional[str] = None,
+        bucket: str = "sa-api-client-output",
+        region: str = "af-south-1",
+        faults: Iterable[Union[str, Fault]] = (),
+        seed: Optional[int] = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.token = token if token is not None else secrets.token_urlsafe(24)
+        self.bucket = bucket
+        self.region = region
+        self.seed = seed
+        self._faults = FaultSet(faults)
+        self.request_log: List[RequestRecord] = []
+        self._log_lock = threading.Lock()
+        self._servers: Any = None
+        self._api_url: Optional[str] = None
+        self._s3_url: Optional[str] = None
+        self._internal_url: Optional[str] = None
+        self._test_client: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> "Sandbox":
+        if self._servers is not None:
+            return self
+        from .server import Servers  # moto, werkzeug, boto3 are imported here, not at package import
+
+        servers = Servers(self)
+        servers.start()
+        self._servers = servers
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self._api_url = f"http://{host}:{servers.api_listener.port}/prod/api/v1"
+        self._s3_url = servers.public_s3.url
+        self._internal_url = servers.internal.url
+        return self
+
+    def stop(self) -> None:
+        servers, self._servers = self._servers, None
+        client, self._test_client = self._test_client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001
+                pass
+        if servers is not None:
+            servers.stop()
+
+    def __enter__(self) -> "Sandbox":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._servers is not None
+
+    # ------------------------------------------------------------------ addresses
+
+    def _need(self, value: Optional[str]) -> str:
+        if value is None:
+            raise RuntimeError("the sandbox is not started: call start() or use it as a context manager")
+        return value
+
+    @property
+    def api_url(self) -> str:
+        """``http://127.0.0.1:<port>/prod/api/v1``."""
+        return self._need(self._api_url)
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        """The public (client-facing) S3 endpoint."""
+        return self._need(self._s3_url)
+
+    @property
+    def internal_s3_endpoint_url(self) -> str:
+        """The S3 endpoint the sandbox's own API uses (no faults)."""
+        return self._need(self._internal_url)
+
+    def env(self) -> Dict[str, str]:
+        """Environment for a client (the validator, Zorora) pointed at this sandbox."""
+        return {
+            "ONA_API_BASE_URL": self.api_url,
+            "ONA_API_TOKEN": self.token,
+            "OUTPUT_BUCKET": self.bucket,
+            "AWS_REGION": self.region,
+            "AWS_ENDPOINT_URL_S3": self.s3_endpoint_url,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+        }
+
+    def s3_client(self) -> Any:
+        """A boto3 S3 client on the internal endpoint (no faults) to inspect or seed state."""
+        if self._servers is None:
+            raise RuntimeError("the sandbox is not started")
+        if self._test_client is None:
+            self._test_client = self._servers.make_client(self.internal_s3_endpoint_url)
+        return self._test_client
+
+    # ------------------------------------------------------------------ faults
+
+    @property
+    def faults(self) -> Tuple[Fault, ...]:
+        return self._faults.faults
+
+    def set_faults(self, faults: Iterable[Union[str, Fault]]) -> None:
+        """Replace the active faults (ValueError, and nothing changes, on a bad one).
+
+        A cold-start fault applies again to the next API request."""
+        self._faults = FaultSet(faults)
+        if self._servers is not None:
+            self._servers.faults_changed()
+
+    def make_unreachable(self, which: str) -> None:
+        """Close the public "s3" or "api" listener: new connections are refused from now on."""
+        if which not in ("s3", "api"):
+            raise ValueError(f"make_unreachable: expected 's3' or 'api', got {which!r}")
+        if self._servers is not None:
+            self._servers.make_unreachable(which)
+
+    # ------------------------------------------------------------------ request log
+
+    def _record(self, kind: str, method: str, path: str, status: int, started: float, ended: float) -> None:
+        with self._log_lock:
+            self.request_log.append(RequestRecord(kind, method, path, status, started, ended))
+
+    def __repr__(self) -> str:
+        state = f"api={self._api_url} s3={self._s3_url}" if self.running else "stopped"
+        return f"<Sandbox {state} faults={[str(f) for f in self.faults]}>"
+
+
+def serve_forever(sandbox: Sandbox, out: TextIO = sys.stdout) -> int:
+    """Start the sandbox, print ``export`` lines for its environment, block until Ctrl-C/SIGTERM.
+
+    Also returns when another thread stops the sandbox. Signal handlers are installed (and
+    restored afterwards) only when called from the main thread.
+    """
+    stop = threading.Event()
+    previous: Dict[int, Any] = {}
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+            if sig is not None:
+                previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        sandbox.start()
+        for name, value in sandbox.env().items():
+            print(f"export {name}={shlex.quote(value)}", file=out)
+        faults = ", ".join(str(f) for f in sandbox.faults) or "none"
+        print(f"# ONA sandbox API at {sandbox.api_url} (S3 at {sandbox.s3_endpoint_url}; faults: {faults})", file=out)
+        print("# Ctrl-C to stop", file=out)
+        out.flush()
+        try:
+            while sandbox.running and not stop.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        sandbox.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

@@ -1,0 +1,163 @@
+"""Named faults: switches that make the sandbox fail the way the real deployment has failed.
+
+Pure parsing, no I/O; safe to import anywhere (the CLI's --help reads FAULT_HELP).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional, Tuple, Union
+
+# Routes of the API, relative to the base URL (…/prod/api/v1).
+ROUTES: Tuple[str, ...] = ("/challengers", "/metrics", "/diff", "/promote", "/rollback", "/audit-log")
+
+# name -> (usage, one-line description). Parameterised faults carry their syntax in the usage.
+_FAULTS = {
+    "stage-prefix": (
+        "stage-prefix",
+        "the Lambda keeps the /prod stage prefix: every route answers 500 'Could not extract customer_id'",
+    ),
+    "bad-token": (
+        "bad-token",
+        "the Lambda's INTERNAL_API_TOKEN differs from the client's: every request answers 401",
+    ),
+    "missing-route": (
+        "missing-route:<route>",
+        "that route (e.g. /diff) is not deployed: API Gateway answers 404 Not Found",
+    ),
+    "metrics-non-greedy": (
+        "metrics-non-greedy",
+        "the metrics route is {model_id}, not {model_id+}: ids containing '/' answer 404",
+    ),
+    "no-latest-alias": (
+        "no-latest-alias",
+        "'<customer>/production/latest' is not resolved: /diff, so ml-promote, answers 404",
+    ),
+    "actor-from-header": (
+        "actor-from-header",
+        "promoted_by and the audit actor come from X-Actor instead of the body's actor",
+    ),
+    "no-audit": ("no-audit", "promote and rollback write no audit event"),
+    "no-archive": ("no-archive", "promotion does not archive the production model it replaces"),
+    "latency": ("latency:<ms>", "add <ms> ms to every public API and S3 request"),
+    "cold-start": (
+        "cold-start:<ms>",
+        "the first API request (after start or set_faults) takes <ms> ms longer",
+    ),
+    "flaky": (
+        "flaky:<percent>",
+        "that share of API requests answer 503 Service Unavailable (seeded)",
+    ),
+}
+
+#: fault name -> "usage: description", one line each (for --help and the README).
+FAULT_HELP = {name: (desc if usage == name else f"{usage}: {desc}") for name, (usage, desc) in _FAULTS.items()}
+#: fault name -> how to write it on the command line.
+FAULT_USAGE = {name: usage for name, (usage, _desc) in _FAULTS.items()}
+
+_VALUED = {"missing-route", "latency", "cold-start", "flaky"}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One parsed fault; ``value`` is the route (str) or the number (int/float) after the colon."""
+
+    name: str
+    value: Optional[Union[str, int, float]] = None
+
+    def __str__(self) -> str:
+        return self.name if self.value is None else f"{self.name}:{self.value}"
+
+
+def _valid_list() -> str:
+    return ", ".join(FAULT_USAGE.values())
+
+
+def _normalise_route(raw: str) -> str:
+    route = raw.strip()
+    if not route.startswith("/"):
+        route = "/" + route
+    for prefix in ("/prod", "/api/v1"):
+        if route.startswith(prefix + "/"):
+            route = route[len(prefix):]
+    route = route.rstrip("/") or "/"
+    if route.startswith("/metrics/"):
+        route = "/metrics"
+    if route not in ROUTES:
+        raise ValueError(f"unknown route {raw!r} in missing-route; valid routes: {', '.join(ROUTES)}")
+    return route
+
+
+def _number(name: str, raw: str, *, maximum: Optional[float] = None) -> Union[int, float]:
+    try:
+        number: Union[int, float] = int(raw)
+    except ValueError:
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ValueError(f"{name} needs a number, got {raw!r} (write {FAULT_USAGE[name]})") from None
+    if number != number or number < 0 or (maximum is not None and number > maximum):
+        bound = f"between 0 and {maximum:g}" if maximum is not None else "0 or more"
+        raise ValueError(f"{name} must be {bound}, got {raw!r}")
+    return number
+
+
+def parse_fault(text: Union[str, Fault]) -> Fault:
+    """Parse ``"latency:100"``-style text. ValueError (listing the valid faults) on bad input."""
+    if isinstance(text, Fault):
+        return text
+    if not isinstance(text, str):
+        raise ValueError(f"a fault is a string, got {type(text).__name__}; valid faults: {_valid_list()}")
+    name, sep, raw = text.strip().partition(":")
+    name = name.strip().lower()
+    if name not in _FAULTS:
+        raise ValueError(f"unknown fault {text!r}; valid faults: {_valid_list()}")
+    if name not in _VALUED:
+        if sep:
+            raise ValueError(f"fault {name} takes no value, got {text!r}")
+        return Fault(name)
+    if not sep or not raw.strip():
+        raise ValueError(f"fault {name} needs a value: write {FAULT_USAGE[name]}")
+    if name == "missing-route":
+        return Fault(name, _normalise_route(raw))
+    return Fault(name, _number(name, raw.strip(), maximum=100 if name == "flaky" else None))
+
+
+class FaultSet:
+    """An immutable set of active faults with typed accessors."""
+
+    def __init__(self, faults: Iterable[Union[str, Fault]] = ()) -> None:
+        if isinstance(faults, (str, Fault)):
+            faults = [faults]
+        parsed = tuple(parse_fault(f) for f in faults or ())
+        self.faults: Tuple[Fault, ...] = parsed
+        self._names = {f.name for f in parsed}
+        self.missing_routes = frozenset(str(f.value) for f in parsed if f.name == "missing-route")
+
+    def _last(self, name: str) -> Union[int, float]:
+        values = [f.value for f in self.faults if f.name == name]
+        return values[-1] if values else 0  # type: ignore[return-value]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self):
+        return iter(self.faults)
+
+    def __len__(self) -> int:
+        return len(self.faults)
+
+    def __repr__(self) -> str:
+        return f"FaultSet({[str(f) for f in self.faults]!r})"
+
+    @property
+    def latency_ms(self) -> float:
+        return float(self._last("latency"))
+
+    @property
+    def cold_start_ms(self) -> float:
+        return float(self._last("cold-start"))
+
+    @property
+    def flaky_pct(self) -> float:
+        return float(self._last("flaky"))
