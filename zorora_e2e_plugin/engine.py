@@ -52,7 +52,7 @@ def validate(settings: Settings, *, console, http_client=None) -> RunResult:
     client = make_client(settings, http_client)
     world = TestWorld.create(settings.customer_id, settings.bucket)
     ctx = plan_module.Context(settings=settings, client=client, raw=RawHttp(settings),
-                              store_factory=lambda: Store(make_s3_client(settings), settings.bucket), world=world)
+                              store_factory=lambda: Store(make_s3_client(settings.storage), settings.bucket), world=world)
     warm_up = threading.Thread(target=lambda: ctx.store, daemon=True)  # boto3 loads while the API answers
     warm_up.start()
     reporter = ConsoleReporter(console)

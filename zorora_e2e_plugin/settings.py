@@ -51,6 +51,19 @@ def redact_url(url: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class Storage:
+    """What it takes to reach the bucket (a run's, or a sweep's, which needs no API)."""
+
+    bucket: str = DEFAULT_BUCKET
+    region: str = DEFAULT_REGION
+    s3_endpoint_url: Optional[str] = None
+    aws_access_key_id: Optional[str] = dataclasses.field(default=None, repr=False)
+    aws_secret_access_key: Optional[str] = dataclasses.field(default=None, repr=False)
+    aws_session_token: Optional[str] = dataclasses.field(default=None, repr=False)
+    timeout: float = DEFAULT_TIMEOUT
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     base_url: str
     token: str = dataclasses.field(repr=False)
@@ -89,6 +102,11 @@ class Settings:
         if self.sandbox:
             return True
         return _is_loopback(self.base_url)
+
+    @property
+    def storage(self) -> Storage:
+        return Storage(self.bucket, self.region, self.s3_endpoint_url, self.aws_access_key_id,
+                       self.aws_secret_access_key, self.aws_session_token, self.timeout)
 
     @property
     def display_url(self) -> str:
@@ -155,12 +173,7 @@ def _check_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=None) -> Settings:
-    """Build Settings from command-line flags (None = not given), then env, then defaults.
-
-    `token_reader(name, region)` fetches the token from SSM when flags["token_from_ssm"] is set;
-    it is a parameter so that the REPL and tests can supply their own.
-    """
+def _picker(flags: Mapping[str, Any], env: Mapping[str, str]):
     def pick(flag: str, *env_names: str, default: Any = None) -> Any:
         value = flags.get(flag)
         if value is not None:
@@ -169,7 +182,40 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
             if env.get(name):
                 return env[name]
         return default
+    return pick
 
+
+def resolve_storage(flags: Mapping[str, Any], env: Mapping[str, str]) -> Storage:
+    """Bucket, region, S3 endpoint, credentials and timeout: flags > env > defaults."""
+    pick = _picker(flags, env)
+    bucket = str(pick("bucket", "OUTPUT_BUCKET", default=DEFAULT_BUCKET))
+    if not _BUCKET_RE.match(bucket):
+        raise SettingsError(f"{bucket!r} is not a valid S3 bucket name; set --bucket or OUTPUT_BUCKET "
+                            f"to the Lambda's OUTPUT_BUCKET (default {DEFAULT_BUCKET})")
+    s3_endpoint_url = pick("s3_endpoint_url", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+    if s3_endpoint_url:
+        parts = urlsplit(str(s3_endpoint_url))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError(f"S3 endpoint {s3_endpoint_url!r} must be an http(s) URL "
+                                "(--s3-endpoint-url / AWS_ENDPOINT_URL_S3)")
+    return Storage(
+        bucket=bucket,
+        region=str(pick("region", "AWS_REGION", "AWS_DEFAULT_REGION", default=DEFAULT_REGION)),
+        s3_endpoint_url=str(s3_endpoint_url) if s3_endpoint_url else None,
+        aws_access_key_id=flags.get("aws_access_key_id") or env.get("AWS_ACCESS_KEY_ID") or None,
+        aws_secret_access_key=flags.get("aws_secret_access_key") or env.get("AWS_SECRET_ACCESS_KEY") or None,
+        aws_session_token=env.get("AWS_SESSION_TOKEN") or None,
+        timeout=_positive_float("timeout", "--timeout", pick("timeout", "ZORORA_E2E_TIMEOUT", default=DEFAULT_TIMEOUT)),
+    )
+
+
+def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=None) -> Settings:
+    """Build Settings from command-line flags (None = not given), then env, then defaults.
+
+    `token_reader(name, region)` fetches the token from SSM when flags["token_from_ssm"] is set;
+    it is a parameter so that the REPL and tests can supply their own.
+    """
+    pick = _picker(flags, env)
     region = pick("region", "AWS_REGION", "AWS_DEFAULT_REGION", default=DEFAULT_REGION)
 
     base_url = pick("base_url", "ONA_API_BASE_URL")
@@ -202,21 +248,11 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
     if not _CUSTOMER_RE.match(customer_id):
         raise SettingsError(f"Customer id {customer_id!r} may contain only letters, digits, '.', '_' and '-'")
 
-    bucket = str(pick("bucket", "OUTPUT_BUCKET", default=DEFAULT_BUCKET))
-    if not _BUCKET_RE.match(bucket):
-        raise SettingsError(f"{bucket!r} is not a valid S3 bucket name; set --bucket or OUTPUT_BUCKET "
-                            f"to the Lambda's OUTPUT_BUCKET (default {DEFAULT_BUCKET})")
+    storage = resolve_storage(flags, env)
 
     actor = str(pick("actor", "TEST_ACTOR", default=DEFAULT_ACTOR)).strip()
     if not actor:
         raise SettingsError("--actor/TEST_ACTOR must not be empty")
-
-    s3_endpoint_url = pick("s3_endpoint_url", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
-    if s3_endpoint_url:
-        parts = urlsplit(str(s3_endpoint_url))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SettingsError(f"S3 endpoint {s3_endpoint_url!r} must be an http(s) URL "
-                                "(--s3-endpoint-url / AWS_ENDPOINT_URL_S3)")
 
     client = str(pick("client", default="auto"))
     if client not in ("auto", "zorora", "direct"):
@@ -227,14 +263,14 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
         token=str(token or ""),
         customer_id=customer_id,
         actor=actor,
-        bucket=bucket,
-        region=str(region),
+        bucket=storage.bucket,
+        region=storage.region,
         use_iam=use_iam,
-        s3_endpoint_url=str(s3_endpoint_url) if s3_endpoint_url else None,
-        aws_access_key_id=flags.get("aws_access_key_id") or env.get("AWS_ACCESS_KEY_ID") or None,
-        aws_secret_access_key=flags.get("aws_secret_access_key") or env.get("AWS_SECRET_ACCESS_KEY") or None,
-        aws_session_token=env.get("AWS_SESSION_TOKEN") or None,
-        timeout=_positive_float("timeout", "--timeout", pick("timeout", "ZORORA_E2E_TIMEOUT", default=DEFAULT_TIMEOUT)),
+        s3_endpoint_url=storage.s3_endpoint_url,
+        aws_access_key_id=storage.aws_access_key_id,
+        aws_secret_access_key=storage.aws_secret_access_key,
+        aws_session_token=storage.aws_session_token,
+        timeout=storage.timeout,
         deadline=_positive_float("deadline", "--deadline", pick("deadline", "ZORORA_E2E_DEADLINE",
                                                                 default=DEFAULT_DEADLINE)),
         phases=expand_phases(flags.get("phases")),

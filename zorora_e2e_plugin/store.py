@@ -11,7 +11,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from .settings import Settings
+from .settings import Storage
 
 
 class StoreError(Exception):
@@ -37,7 +37,7 @@ def _boto_session():
     return _session
 
 
-def make_s3_client(settings: Settings):
+def make_s3_client(settings: Storage):
     from botocore.config import Config
 
     config = Config(
@@ -115,18 +115,22 @@ class Store:
         self._call("delete_object", Key=key)
 
     # -- prefixes ---------------------------------------------------------------
-    def list_keys(self, prefix: str) -> List[str]:
-        keys: List[str] = []
+    def list_objects(self, prefix: str) -> List[Dict]:
+        """Every object under `prefix` (all pages): dicts with Key, LastModified, Size."""
+        objects: List[Dict] = []
         token = None
         while True:
             kwargs = {"Prefix": prefix}
             if token:
                 kwargs["ContinuationToken"] = token
             page = self._call("list_objects_v2", **kwargs)
-            keys.extend(obj["Key"] for obj in page.get("Contents", []))
+            objects.extend(page.get("Contents", []))
             if not page.get("IsTruncated"):
-                return keys
+                return objects
             token = page.get("NextContinuationToken")
+
+    def list_keys(self, prefix: str) -> List[str]:
+        return [obj["Key"] for obj in self.list_objects(prefix)]
 
     def list_many(self, prefixes: Iterable[str]) -> Dict[str, List[str]]:
         """List several prefixes concurrently (one round trip, not one per prefix)."""
