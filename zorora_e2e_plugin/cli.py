@@ -77,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--region", default=DEFAULT_REGION, help=f"region (default {DEFAULT_REGION})")
     sandbox.add_argument("--fault", action="append", default=[], metavar="NAME",
                          help="fault to reproduce (repeatable)")
+    sweep = sub.add_parser("sweep", help="find and delete test data that killed runs left behind",
+                           description="List every zorora-e2e-test-* customer under customer_tailored/, "
+                                       "model_metrics/ and audit_logs/ whose newest object is older than "
+                                       "--older-than, and delete it after confirmation. Nothing else is touched.")
+    sweep.add_argument("--older-than", default="1h", metavar="AGE",
+                       help="only data older than this: 30s, 15m, 1h, 2d (default 1h; a run takes seconds)")
+    sweep.add_argument("--dry-run", action="store_true", help="list, delete nothing")
+    sweep.add_argument("--yes", "-y", dest="assume_yes", action="store_true", help="do not ask before deleting")
+    sweep.add_argument("--bucket", help=f"bucket (env OUTPUT_BUCKET; default {DEFAULT_BUCKET})")
+    sweep.add_argument("--region", help=f"region (env AWS_REGION; default {DEFAULT_REGION})")
+    sweep.add_argument("--s3-endpoint-url", help="S3 endpoint (env AWS_ENDPOINT_URL_S3)")
+    sweep.add_argument("--no-color", action="store_true", help="no colours")
     return parser
 
 
@@ -144,7 +156,51 @@ def cmd_sandbox(args) -> int:
     return serve_forever(sandbox)
 
 
-COMMANDS = {"run": cmd_run, "demo": cmd_demo, "sandbox": cmd_sandbox}
+def cmd_sweep(args) -> int:
+    from .settings import resolve_storage
+    from .store import Store, StoreError, make_s3_client
+    from .sweep import delete, parse_age, stale
+
+    age = parse_age(args.older_than)
+    storage = resolve_storage({"bucket": args.bucket, "region": args.region,
+                               "s3_endpoint_url": args.s3_endpoint_url}, os.environ)
+    console = _console(args)
+    store = Store(make_s3_client(storage), storage.bucket)
+    try:
+        leftovers = stale(store, age)
+    except StoreError as exc:
+        console.print(f"Cannot list s3://{storage.bucket}: {exc}", markup=False)
+        return 1
+    if not leftovers:
+        console.print(f"No zorora-e2e-test-* data older than {args.older_than} in s3://{storage.bucket}.",
+                      markup=False)
+        return 0
+    total = sum(len(e.keys) for e in leftovers)
+    console.print(f"{len(leftovers)} test customer(s), {total} object(s) older than {args.older_than} "
+                  f"in s3://{storage.bucket}:", markup=False)
+    for entry in leftovers:
+        console.print(f"  {entry.customer_id}  {len(entry.keys)} object(s), newest "
+                      f"{entry.newest:%Y-%m-%d %H:%M:%S}Z", markup=False)
+    if args.dry_run:
+        console.print("Dry run: nothing deleted.", markup=False)
+        return 0
+    if not args.assume_yes:
+        if not sys.stdin.isatty():
+            console.print("Not deleting without --yes (no terminal to ask on).", markup=False)
+            return 1
+        if not _ask(f"Delete these {total} object(s) from s3://{storage.bucket}?"):
+            console.print("Nothing deleted.", markup=False)
+            return 1
+    try:
+        deleted = delete(store, leftovers)
+    except (StoreError, RuntimeError) as exc:
+        console.print(f"Delete failed: {exc}", markup=False)
+        return 1
+    console.print(f"Deleted {deleted} object(s).", markup=False)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "demo": cmd_demo, "sandbox": cmd_sandbox, "sweep": cmd_sweep}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -36,6 +36,10 @@ COLD_START = ("no answer within --timeout: the container-image Lambda may be col
               "can take seconds) or hanging — retry, or raise --timeout")
 CONNECT = ("cannot connect: check ONA_API_BASE_URL (host, scheme, port), that API Gateway is deployed, "
            "and network/VPN/proxy access")
+DNS = ("the host name in ONA_API_BASE_URL does not resolve: check it for typos (it looks like "
+       "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1) and your DNS/VPN")
+TLS = ("the TLS handshake failed (certificate not trusted or wrong host): check the scheme and host of "
+       "ONA_API_BASE_URL; behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE to its CA bundle")
 SERVER_ERROR = ("the Lambda failed with HTTP {status} (after Zorora's retries): look at its CloudWatch logs; "
                 "503s that come and go are throttling or a flaky deployment")
 

@@ -13,7 +13,7 @@ from .client import RawHttp, make_client
 from .fixtures import TestWorld
 from .report import ConsoleReporter, write_json, write_junit
 from .results import Cleanup, RunResult
-from .runner import Runner
+from .runner import Reporter, Runner
 from .settings import Settings, SettingsError, resolve
 from .store import Store, make_s3_client
 
@@ -45,9 +45,36 @@ def needs_confirmation(settings: Settings) -> bool:
     return settings.writes_data and not settings.is_local and not settings.assume_yes
 
 
-def validate(settings: Settings, *, console, http_client=None) -> RunResult:
+class _Fanout(Reporter):
+    """Passes every event to several reporters (the console view, plus any observer a caller adds)."""
+
+    def __init__(self, reporters):
+        self.reporters = list(reporters)
+
+    def _each(self, event: str, *args) -> None:
+        for reporter in self.reporters:
+            getattr(reporter, event)(*args)
+
+    def run_started(self, ctx, phases) -> None:
+        self._each("run_started", ctx, phases)
+
+    def phase_started(self, phase) -> None:
+        self._each("phase_started", phase)
+
+    def step_finished(self, result) -> None:
+        self._each("step_finished", result)
+
+    def run_finished(self, result) -> None:
+        self._each("run_finished", result)
+
+    def notice(self, text: str) -> None:
+        self._each("notice", text)
+
+
+def validate(settings: Settings, *, console, http_client=None, observers=()) -> RunResult:
     """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation;
-    a KeyboardInterrupt ends the run with verdict "interrupted" after cleanup."""
+    a KeyboardInterrupt ends the run with verdict "interrupted" after cleanup. `observers` are extra
+    Reporters (tests use one to break the target at a phase boundary)."""
     started = time.monotonic()
     client = make_client(settings, http_client)
     world = TestWorld.create(settings.customer_id, settings.bucket)
@@ -55,7 +82,7 @@ def validate(settings: Settings, *, console, http_client=None) -> RunResult:
                               store_factory=lambda: Store(make_s3_client(settings.storage), settings.bucket), world=world)
     warm_up = threading.Thread(target=lambda: ctx.store, daemon=True)  # boto3 loads while the API answers
     warm_up.start()
-    reporter = ConsoleReporter(console)
+    reporter = _Fanout([ConsoleReporter(console), *observers])
     runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets))
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
     reporter.run_started(ctx, phases)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from . import diagnose
 from .client import Cancelled, OnaError, RawHttp
@@ -100,6 +101,10 @@ def _call(fn: Callable, *args, route: str = "", expected: str = "") -> Any:
                          diagnose.for_http(exc.status, exc.message + " " + exc.body, route)) from None
 
 
+CONFIG_S3_CODES = {"NoSuchBucket", "404", "NoCredentials", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+                   "InvalidBucketName", "PermanentRedirect", "AuthorizationHeaderMalformed"}
+
+
 def _s3(fn: Callable, *args) -> Any:
     try:
         return fn(*args)
@@ -131,20 +136,38 @@ def _raw(ctx: Context, method: str, path: str, **kwargs):
     except requests.exceptions.Timeout:
         raise StepFailed("an answer within --timeout", f"no answer within {ctx.settings.timeout:g}s",
                          diagnose.COLD_START) from None
+    except requests.exceptions.SSLError as exc:
+        raise StepFailed("a TLS connection to the API", f"TLS failure: {_reason(exc)}", diagnose.TLS,
+                         config_error=True) from None
     except requests.exceptions.ConnectionError as exc:
-        raise StepFailed("the API accepts connections", f"cannot connect: {_connection_reason(exc)}",
+        if _is_dns_failure(exc):
+            host = urlsplit(ctx.settings.base_url).hostname
+            raise StepFailed("the API host resolves", f"cannot resolve host {host!r}",
+                             diagnose.DNS, config_error=True) from None
+        raise StepFailed("the API accepts connections", f"cannot connect: {_reason(exc)}",
                          diagnose.CONNECT) from None
     except requests.exceptions.RequestException as exc:
-        raise StepFailed("an HTTP answer", f"{type(exc).__name__}: {exc}", diagnose.CONNECT) from None
+        raise StepFailed("an HTTP answer", f"{type(exc).__name__}: {_reason(exc)}", diagnose.CONNECT) from None
 
 
-def _connection_reason(exc: Exception) -> str:
+def _is_dns_failure(exc: BaseException) -> bool:
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__ or (seen.args[0] if seen.args and
+                                                      isinstance(seen.args[0], BaseException) else None)
     text = str(exc)
-    for marker in ("Name or service not known", "nodename nor servname", "getaddrinfo failed",
-                   "Temporary failure in name resolution", "Connection refused", "CERTIFICATE_VERIFY_FAILED",
-                   "SSLError", "Max retries exceeded"):
+    return any(m in text for m in ("Name or service not known", "nodename nor servname", "getaddrinfo failed",
+                                   "Temporary failure in name resolution", "NameResolutionError"))
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost message of a requests/urllib3 error, not the whole retry chain."""
+    text = str(exc)
+    for marker in ("CERTIFICATE_VERIFY_FAILED", "Connection refused", "Connection reset", "timed out"):
         if marker in text:
-            return {"Max retries exceeded": text[:200]}.get(marker, marker)
+            return marker
     return text[:200]
 
 
@@ -206,7 +229,8 @@ def step_0_4(ctx: Context) -> str:
     try:  # head and put are independent: one round trip for both
         ctx.parallel(store.head_bucket, lambda: store.put_bytes(key, b"zorora-e2e preflight probe"))
     except StoreError as exc:
-        raise StepFailed("the bucket answers HEAD and accepts a PUT", f"S3 error {exc}", _s3_hint(exc)) from None
+        raise StepFailed("the bucket answers HEAD and accepts a PUT", f"S3 error {exc}", _s3_hint(exc),
+                         config_error=exc.code in CONFIG_S3_CODES) from None
     _s3(store.delete, key)
     ctx.probe_pending = False
     return f"head, put and delete of s3://{store.bucket}/{key}"

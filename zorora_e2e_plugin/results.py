@@ -24,9 +24,10 @@ class StepFailed(Exception):
 
     status = FAIL
 
-    def __init__(self, expected: str = "", actual: str = "", hint: str = ""):
+    def __init__(self, expected: str = "", actual: str = "", hint: str = "", config_error: bool = False):
         super().__init__(actual or expected)
         self.expected, self.actual, self.hint = expected, actual, hint
+        self.config_error = config_error  # the user's settings are wrong (exit 2), not the platform
 
 
 class StepWarning(StepFailed):
@@ -49,6 +50,7 @@ class StepResult:
     expected: str = ""
     actual: str = ""
     hint: str = ""
+    config_error: bool = False
 
     def to_dict(self) -> Dict:
         return dataclasses.asdict(self)
@@ -75,8 +77,13 @@ class RunResult:
     note: Optional[str] = None
 
     @property
+    def config_error(self) -> bool:
+        """The gate failed because of the settings (unknown host, TLS, bucket, credentials): exit 2."""
+        return self.verdict == "gate_failed" and any(s.config_error for s in self.steps if s.status == FAIL)
+
+    @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.verdict]
+        return 2 if self.config_error else EXIT_CODES[self.verdict]
 
     def phase_status(self, phase: int) -> str:
         statuses = [s.status for s in self.steps if s.phase == phase]
@@ -96,6 +103,7 @@ class RunResult:
     def to_dict(self) -> Dict:
         return {
             "verdict": self.verdict,
+            "config_error": self.config_error,
             "customer_id": self.customer_id,
             "client": self.client,
             "duration_ms": self.duration_ms,

@@ -53,12 +53,13 @@ class _Worker(threading.Thread):
 
     def run(self) -> None:
         started = self.started
-        status, expected, actual, hint = PASS, "", "", ""
+        status, expected, actual, hint, config_error = PASS, "", "", "", False
         try:
             detail = self.step.fn(self.ctx)
             actual = "" if detail is None else str(detail)
         except StepFailed as exc:
             status, expected, actual, hint = exc.status, exc.expected, exc.actual, exc.hint
+            config_error = exc.config_error
             if status == FAIL and not self.step.critical:
                 status = WARN
         except Exception as exc:  # a bug or an unexpected answer: still a result, never a traceback
@@ -67,7 +68,8 @@ class _Worker(threading.Thread):
         self.result = StepResult(
             id=self.step.id, phase=self.phase, title=self.step.title, status=status,
             duration_ms=int((time.monotonic() - started) * 1000),
-            expected=self.redact(expected), actual=self.redact(actual), hint=self.redact(hint))
+            expected=self.redact(expected), actual=self.redact(actual), hint=self.redact(hint),
+            config_error=config_error and status == FAIL)
 
 
 class Runner:

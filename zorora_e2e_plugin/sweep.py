@@ -1,0 +1,77 @@
+"""Find and remove test data that a killed run left behind.
+
+Only customers named `zorora-e2e-test-*` directly under the three prefixes a run
+writes to are ever considered; the match is on the whole path segment
+(`customer_tailored/zorora-e2e-test-…/`), so `zorora-e2e-test` (no dash),
+`zorora-e2e-testing-…` and real customers are never touched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Dict, List, Optional
+
+from .settings import TEST_CUSTOMER_PREFIX, SettingsError
+from .store import Store
+
+TOP_LEVELS = ("customer_tailored/", "model_metrics/", "audit_logs/")
+_AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNITS = {"s": 1, "": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_age(text: str) -> timedelta:
+    """'90s', '15m', '1h', '2d' (a bare number is seconds)."""
+    match = _AGE_RE.match(str(text))
+    if not match:
+        raise SettingsError(f"--older-than must look like 30s, 15m, 1h or 2d (got {text!r})")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+@dataclasses.dataclass
+class Leftover:
+    customer_id: str
+    keys: List[str]
+    newest: datetime
+
+    def age(self, now: datetime) -> timedelta:
+        return now - self.newest
+
+
+def _is_test_key(key: str) -> bool:
+    for top in TOP_LEVELS:
+        if key.startswith(top + TEST_CUSTOMER_PREFIX):
+            customer, sep, _rest = key[len(top):].partition("/")
+            return bool(sep) and len(customer) > len(TEST_CUSTOMER_PREFIX)
+    return False
+
+
+def find(store: Store) -> Dict[str, Leftover]:
+    """Every test customer's objects under the three prefixes, with the newest LastModified."""
+    found: Dict[str, Leftover] = {}
+    for top in TOP_LEVELS:
+        for obj in store.list_objects(top + TEST_CUSTOMER_PREFIX):
+            key = obj["Key"]
+            if not _is_test_key(key):
+                continue
+            customer = key[len(top):].split("/", 1)[0]
+            modified = obj["LastModified"]
+            entry = found.setdefault(customer, Leftover(customer, [], modified))
+            entry.keys.append(key)
+            entry.newest = max(entry.newest, modified)
+    return found
+
+
+def stale(store: Store, older_than: timedelta, now: Optional[datetime] = None) -> List[Leftover]:
+    now = now or datetime.now(timezone.utc)
+    return sorted((e for e in find(store).values() if e.age(now) >= older_than), key=lambda e: e.customer_id)
+
+
+def delete(store: Store, leftovers: List[Leftover]) -> int:
+    keys = [k for e in leftovers for k in e.keys]
+    assert all(_is_test_key(k) for k in keys)  # the guard, checked once more right before deleting
+    deleted, failed = store.delete_keys(keys)
+    if failed:
+        raise RuntimeError(f"{len(failed)} object(s) could not be deleted, e.g. {failed[0]}")
+    return deleted
