@@ -99,3 +99,20 @@ def test_sandbox_help_lists_the_faults():
     assert done.returncode == 0
     for name in ("stage-prefix", "metrics-non-greedy", "latency", "flaky"):
         assert name in done.stdout
+
+
+def test_token_from_ssm(sandbox):
+    """--token-from-ssm reads the SecureString (SSM served by the sandbox's moto on loopback)."""
+    import boto3
+
+    ssm = boto3.client("ssm", region_name=sandbox.region, endpoint_url=sandbox.internal_s3_endpoint_url,
+                       aws_access_key_id="x", aws_secret_access_key="y")
+    ssm.put_parameter(Name="/ona-platform/prod/global-training-api-token", Value=sandbox.token,
+                      Type="SecureString", Overwrite=True)
+    env = {k: v for k, v in sandbox.env().items() if k != "ONA_API_TOKEN"}
+    env["AWS_ENDPOINT_URL_SSM"] = sandbox.internal_s3_endpoint_url
+    done = cli("run", "--token-from-ssm", "--preflight-only", "--no-color", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sandbox.token not in done.stdout
+    missing = cli("run", "--token-from-ssm", "/no/such/parameter", "--preflight-only", env=env)
+    assert missing.returncode == 2 and "ParameterNotFound" in missing.stderr

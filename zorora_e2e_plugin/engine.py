@@ -71,6 +71,19 @@ class _Fanout(Reporter):
         self._each("notice", text)
 
 
+def _clean_up(runner: Runner, ctx, settings: Settings) -> None:
+    """Phase 5, whenever anything may have been written. A Ctrl-C that lands outside the runner's shielded
+    wait (e.g. while a line is printed) restarts it: deleting is idempotent."""
+    for _ in range(3):
+        if not (ctx.wrote or ctx.probe_pending):
+            return
+        try:
+            runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
+            return
+        except KeyboardInterrupt:
+            runner.interrupted = True
+
+
 def validate(settings: Settings, *, console, http_client=None, observers=()) -> RunResult:
     """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation;
     a KeyboardInterrupt ends the run with verdict "interrupted" after cleanup. `observers` are extra
@@ -91,8 +104,7 @@ def validate(settings: Settings, *, console, http_client=None, observers=()) -> 
     except KeyboardInterrupt:  # between waves: the runner had no worker to wait for
         runner.interrupted = True
     finally:
-        if ctx.wrote or ctx.probe_pending:
-            runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
+        _clean_up(runner, ctx, settings)
     if runner.interrupted:
         verdict = "interrupted"
     elif runner.gate_failed:

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from .results import FAIL, PASS, PHASE_NAMES, SKIP, WARN, RunResult, StepResult
 from .runner import Phase, Reporter
+from .settings import redact_url
 
 SYMBOLS = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), WARN: ("⚠", "yellow"), SKIP: ("⏭", "dim")}
 VERDICT_STYLE = {"passed": "bold green", "failed": "bold red", "gate_failed": "bold red", "interrupted": "bold yellow"}
@@ -47,7 +48,7 @@ class ConsoleReporter(Reporter):
         if s.preflight_only:
             header.append("  (preflight only)", style="dim")
         rows = [("target", s.display_url), ("client", client),
-                ("bucket", f"s3://{s.bucket} ({s.region})" + (f" via {s.s3_endpoint_url}" if s.s3_endpoint_url else "")),
+                ("bucket", f"s3://{s.bucket} ({s.region})" + (f" via {redact_url(s.s3_endpoint_url)}" if s.s3_endpoint_url else "")),
                 ("customer", s.customer_id), ("actor", s.actor)]
         lines = Text()
         for name, value in rows:
