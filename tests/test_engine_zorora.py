@@ -1,0 +1,71 @@
+"""The engine through Zorora's own command classes (`--client zorora`): against the stand-in host written
+from CONTRACT.md §1, and against a real Zorora checkout when ZORORA_SRC points at one."""
+
+import io
+import os
+import sys
+
+import pytest
+
+from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.report import make_console
+from zorora_e2e_plugin.sandbox import Sandbox
+from zorora_e2e_plugin.settings import resolve
+
+STANDIN = os.path.join(os.path.dirname(__file__), "standin")
+HOSTS = [pytest.param(STANDIN, id="standin"),
+         pytest.param(os.environ.get("ZORORA_SRC"), id="real-zorora",
+                      marks=pytest.mark.skipif(not os.environ.get("ZORORA_SRC"),
+                                               reason="ZORORA_SRC not set (path of a Zorora checkout)"))]
+
+
+@pytest.fixture(params=HOSTS)
+def zorora_host(request, monkeypatch):
+    path = request.param
+    if not os.path.isdir(os.path.join(path or "", "zorora")):
+        pytest.skip(f"no zorora package under {path}")
+    for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.syspath_prepend(path)
+    import zorora
+
+    assert os.path.dirname(os.path.dirname(os.path.abspath(zorora.__file__))) == os.path.abspath(path)
+    yield path
+    for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox() as sb:
+        yield sb
+
+
+def _run(sandbox, faults=()):
+    sandbox.set_faults(list(faults))
+    try:
+        settings = resolve(sandbox_flags(sandbox, {"client": "zorora"}), {})
+        out = io.StringIO()
+        return validate(settings, console=make_console(file=out, no_color=True)), out.getvalue()
+    finally:
+        sandbox.set_faults([])
+
+
+def test_full_run_through_zorora_classes(zorora_host, sandbox, monkeypatch):
+    monkeypatch.delenv("ZORORA_AUTO_CONFIRM", raising=False)
+    result, text = _run(sandbox)
+    assert result.client == "zorora" and "Zorora's ml-* command classes" in text
+    assert result.verdict == "passed", text
+    assert "ZORORA_AUTO_CONFIRM" not in os.environ
+
+
+@pytest.mark.parametrize("fault, failing, hint", [
+    ("no-latest-alias", "3.1", "production/latest"),
+    ("metrics-non-greedy", "2.2", "not greedy"),
+    ("actor-from-header", "3.1", "X-Actor"),
+    ("bad-token", "0.2", "INTERNAL_API_TOKEN"),
+])
+def test_faults_are_named_through_zorora_classes(zorora_host, sandbox, fault, failing, hint):
+    result, text = _run(sandbox, [fault])
+    failed = next(s for s in result.steps if s.id == failing)
+    assert failed.status == "fail" and hint in failed.hint, text
