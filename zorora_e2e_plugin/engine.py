@@ -33,12 +33,14 @@ def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
 
 
 def describe_writes(settings: Settings) -> str:
-    """What a full run will do to the target: the text of the confirmation prompt."""
-    prefixes = ", ".join(f"s3://{settings.bucket}/{p}" for p in TestWorld.create(settings.customer_id,
-                                                                                  settings.bucket).prefixes)
-    return (f"This run writes test data for customer {settings.customer_id} under {prefixes} "
-            f"(region {settings.region}), calls promote and rollback for that customer on "
-            f"{settings.display_url}, then deletes everything it wrote.")
+    """What a full run will do to the target: the text of the confirmation prompt (one item a line)."""
+    prefixes = TestWorld.create(settings.customer_id, settings.bucket).prefixes
+    lines = [f"This run, for test customer {settings.customer_id}, will:",
+             f"  write test data under (region {settings.region}):"]
+    lines += [f"    s3://{settings.bucket}/{p}" for p in prefixes]
+    lines += [f"  call promote and rollback for that customer on {settings.display_url}",
+              "  then delete everything it wrote."]
+    return "\n".join(lines)
 
 
 def needs_confirmation(settings: Settings) -> bool:
