@@ -233,7 +233,7 @@ def step_0_4(ctx: Context) -> str:
                          config_error=exc.code in CONFIG_S3_CODES) from None
     _s3(store.delete, key)
     ctx.probe_pending = False
-    return f"head, put and delete of s3://{store.bucket}/{key}"
+    return f"s3://{store.bucket}: head, put and delete of a probe object"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,7 +257,7 @@ def step_1_1(ctx: Context) -> str:
 def _put(ctx: Context, key: str, document: Dict) -> str:
     ctx.wrote = True
     _s3(ctx.store.put_json, key, document)
-    return f"s3://{ctx.store.bucket}/{key}"
+    return "wrote " + key.replace(ctx.world.customer_id, "{C}")
 
 
 def step_1_2(ctx: Context) -> str:
@@ -279,7 +279,7 @@ def step_1_4(ctx: Context) -> str:
     checks.that(summary["mae_improvement_pct"] >= 5 and summary["rmse_improvement_pct"] >= 5,
                 "improvements >= 5%", summary)
     checks.that(mae >= 5, "metrics improve MAE by >= 5%", f"{mae:.2f}%")
-    return checks.done(f"{entry['model_id']} in the registry written by 1.2 (MAE {mae:.2f}% better)")
+    return checks.done(f"evaluated, eligible, MAE {mae:.2f}% better; written with the registry in 1.2")
 
 
 def step_1_5(ctx: Context) -> str:
