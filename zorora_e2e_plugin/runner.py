@@ -147,41 +147,53 @@ class Runner:
             self._run_wave(phase, wave, self.deadline_at, shielded=False)
 
     def _run_wave(self, phase: Phase, wave: Sequence[Step], until: float, shielded: bool) -> None:
-        workers: List[_Worker] = []
-        for step in wave:
-            missing = [r for r in step.requires if not self.passed(r)]
-            if missing:
-                self._record(StepResult(step.id, phase.id, step.title, SKIP,
-                                        actual=f"skipped: step {', '.join(missing)} did not pass"))
-                continue
-            worker = _Worker(step, self.ctx, self.redact, phase.id)
-            worker.start()
-            workers.append(worker)
-        pending = list(workers)
-        while pending:
-            worker = pending[0]
+        """Start the wave's steps, then wait for them. A Ctrl-C may land anywhere in here (even inside
+        Thread.start); it never abandons a started step: in-flight requests finish before cleanup."""
+        to_start, pending = list(wave), []
+        while to_start or pending:
             try:
+                if to_start:
+                    step = to_start[0]
+                    missing = [r for r in step.requires if not self.passed(r)]
+                    if (self.interrupted and not shielded) or missing:
+                        reason = "interrupted" if not missing else \
+                            f"skipped: step {', '.join(missing)} did not pass"
+                        self._record(StepResult(step.id, phase.id, step.title, SKIP, actual=reason))
+                        to_start.pop(0)
+                        continue
+                    worker = _Worker(step, self.ctx, self.redact, phase.id)
+                    pending.append(worker)
+                    to_start.pop(0)
+                    worker.start()
+                    continue
+                worker = pending[0]
+                if worker.ident is None:  # a Ctrl-C may have landed before the thread really started
+                    try:
+                        worker.start()
+                    except RuntimeError:  # it had started after all
+                        pass
                 worker.join(timeout=min(0.1, max(0.0, until - time.monotonic())))
+                if not worker.is_alive():
+                    self._record(worker.result)
+                    pending.pop(0)
+                elif time.monotonic() >= until:
+                    if not shielded:
+                        self.out_of_time = True
+                    for late in pending:
+                        self._record(StepResult(late.step.id, phase.id, late.step.title, FAIL,
+                                                duration_ms=int((time.monotonic() - late.started) * 1000),
+                                                actual="no result before the deadline",
+                                                hint=f"the run's overall deadline ({self.deadline:g}s) or cleanup "
+                                                     "budget ran out: the API or S3 is hanging; check the target, "
+                                                     "or raise --deadline/--timeout"))
+                    for step in to_start:
+                        self._record(StepResult(step.id, phase.id, step.title, SKIP, actual="deadline reached"))
+                    return
             except KeyboardInterrupt:
                 if shielded:
                     self.reporter.notice("Ctrl-C: cleanup is running and will finish first")
                 else:
                     self._interrupt()
-                continue
-            if not worker.is_alive():
-                pending.pop(0)
-                self._record(worker.result)
-            elif time.monotonic() >= until:
-                if not shielded:
-                    self.out_of_time = True
-                for late in pending:
-                    self._record(StepResult(late.step.id, phase.id, late.step.title, FAIL,
-                                            duration_ms=int((time.monotonic() - late.started) * 1000),
-                                            actual="no result before the deadline",
-                                            hint=f"the run's overall deadline ({self.deadline:g}s) or cleanup "
-                                                 "budget ran out: the API or S3 is hanging; check the target, "
-                                                 "or raise --deadline/--timeout"))
-                return
 
     def _interrupt(self) -> None:
         if not self.interrupted:

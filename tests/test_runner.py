@@ -1,0 +1,95 @@
+"""The runner's rules on plain steps: gate, skips, concurrency, deadline, Ctrl-C, shielded cleanup."""
+
+import _thread
+import threading
+import time
+
+from zorora_e2e_plugin.results import StepFailed, StepWarning
+from zorora_e2e_plugin.runner import Phase, Reporter, Runner, Step
+
+
+class Recorder(Reporter):
+    def __init__(self):
+        self.results, self.notices = [], []
+
+    def step_finished(self, result):
+        self.results.append(result)
+
+    def notice(self, text):
+        self.notices.append(text)
+
+
+def ok(ctx):
+    return "fine"
+
+
+def fail(ctx):
+    raise StepFailed("x", "y", "z")
+
+
+def make(deadline=30.0):
+    reporter = Recorder()
+    return Runner(object(), reporter, deadline=deadline, redact=lambda t: t.replace("SECRET", "***")), reporter
+
+
+def test_a_failed_gate_skips_every_later_phase():
+    runner, rec = make()
+    runner.run_phases([Phase(0, "gate", ((Step("0.1", "a", fail),),)),
+                       Phase(1, "setup", ((Step("1.1", "b", ok),),))])
+    assert runner.gate_failed
+    assert [(r.id, r.status) for r in rec.results] == [("0.1", "fail"), ("1.1", "skip")]
+
+
+def test_requires_and_non_critical_steps():
+    runner, rec = make()
+    runner.run_phases([Phase(3, "p", ((Step("3.1", "a", fail),),
+                                      (Step("3.2", "b", fail, critical=False), Step("3.3", "c", ok, requires=("3.1",)))))])
+    assert {r.id: r.status for r in rec.results} == {"3.1": "fail", "3.2": "warn", "3.3": "skip"}
+
+
+def test_steps_of_a_wave_run_concurrently_and_results_are_redacted():
+    barrier = threading.Barrier(3, timeout=5)
+
+    def together(ctx):
+        barrier.wait()
+        raise StepWarning("e", "token SECRET leaked", "hint SECRET")
+
+    runner, rec = make()
+    runner.run_phases([Phase(2, "p", ((Step("2.1", "a", together), Step("2.2", "b", together),
+                                       Step("2.3", "c", together)),))])
+    assert [r.status for r in rec.results] == ["warn"] * 3
+    assert all("SECRET" not in r.actual + r.hint for r in rec.results)
+
+
+def test_the_deadline_ends_a_hanging_step_and_skips_the_rest():
+    runner, rec = make(deadline=0.3)
+    started = time.monotonic()
+    runner.run_phases([Phase(2, "p", ((Step("2.1", "hang", lambda ctx: time.sleep(10)),),)),
+                       Phase(3, "q", ((Step("3.1", "a", ok),),))])
+    assert time.monotonic() - started < 2
+    assert [(r.id, r.status) for r in rec.results] == [("2.1", "fail"), ("3.1", "skip")]
+    assert "deadline" in rec.results[0].actual
+
+
+def test_ctrl_c_waits_for_the_step_in_flight_then_skips_the_rest_and_cleanup_still_runs():
+    finished = threading.Event()
+
+    def interrupted_step(ctx):
+        _thread.interrupt_main()  # Ctrl-C, delivered to the main thread while it waits
+        time.sleep(0.3)
+        finished.set()
+
+    cleaned = []
+    runner, rec = make()
+    runner.run_phases([Phase(3, "p", ((Step("3.1", "a", interrupted_step),), (Step("3.3", "b", ok),)))])
+    assert runner.interrupted and finished.is_set()
+    assert [(r.id, r.status) for r in rec.results] == [("3.1", "pass"), ("3.3", "skip")]
+
+    def cleanup_step(ctx):
+        _thread.interrupt_main()
+        time.sleep(0.2)
+        cleaned.append(True)
+
+    runner.run_cleanup(Phase(5, "cleanup", ((Step("5.1", "c", cleanup_step),),)), budget=5)
+    assert cleaned == [True] and rec.results[-1].status == "pass"
+    assert any("cleanup is running" in n for n in rec.notices)
