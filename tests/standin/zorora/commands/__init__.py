@@ -1,0 +1,1 @@
+"""Stand-in for `zorora.commands` (a regular package in the real host)."""

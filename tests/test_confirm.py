@@ -1,0 +1,153 @@
+"""The one confirmation before a run writes to a real deployment: the prompt itself
+(`zorora_e2e_plugin.confirm`, answered through prompt_toolkit's pipe input) and when
+`ml-validate-e2e` asks, what it says, and what happens on each answer."""
+
+from __future__ import annotations
+
+import io
+import socket
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+from prompt_toolkit.output.plain_text import PlainTextOutput
+
+from standin.harness import host, output, standin_path  # noqa: F401
+
+import zorora_e2e_plugin
+from zorora_e2e_plugin.confirm import can_prompt, confirm
+
+
+def answer(keys: str, text: str = "This writes things.") -> bool:
+    with create_pipe_input() as pipe:
+        pipe.send_text(keys)
+        return confirm(text, input=pipe, output=DummyOutput())
+
+
+@pytest.mark.parametrize("keys, expected", [
+    ("y", True), ("Y", True), ("n", False), ("N", False), ("\r", False), ("\x1b", False),
+    ("\x03", False), ("\x04", False), ("xq1 y", True), ("abc\r", False),
+])
+def test_keys(keys, expected):
+    assert answer(keys) is expected
+
+
+def test_the_question_shows_the_text():
+    screen = io.StringIO()
+    with create_pipe_input() as pipe:
+        pipe.send_text("n")
+        assert confirm("Writes s3://bucket/prefix/ on https://api.example/prod", input=pipe,
+                       output=PlainTextOutput(screen)) is False
+    shown = screen.getvalue()
+    assert "Writes s3://bucket/prefix/ on https://api.example/prod" in shown and "Proceed? [y/N]" in shown
+
+
+def test_no_terminal_means_no_question_and_no(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    assert can_prompt() is False
+    assert confirm("anything") is False
+
+
+def test_an_app_session_input_counts_as_a_terminal():
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        assert can_prompt() is True
+        pipe.send_text("y")
+        assert confirm("text") is True
+
+
+# ------------------------------------------------------------------------- inside ml-validate-e2e
+
+def _non_local_url(url: str) -> str:
+    """The sandbox's URL under this machine's host name: reachable, but not 'local' to the
+    settings (only localhost and loopback addresses are), so a run asks before writing."""
+    name = socket.gethostname()
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, None, socket.AF_INET)}
+    except OSError:
+        addresses = set()
+    if "127.0.0.1" not in addresses:
+        pytest.skip(f"host name {name!r} does not resolve to 127.0.0.1")
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, f"{name}:{parts.port}", parts.path, "", ""))
+
+
+@pytest.fixture
+def remote_repl(host, monkeypatch, sandbox_instance):
+    for key, value in sandbox_instance.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ONA_API_BASE_URL", _non_local_url(sandbox_instance.api_url))
+    for key in ("TEST_CUSTOMER_ID", "TEST_ACTOR", "ZORORA_AUTO_CONFIRM"):
+        monkeypatch.delenv(key, raising=False)
+    repl = host.repl()
+    zorora_e2e_plugin.register(repl)
+    calls = []
+    client = repl.remote_commands["ml-list-challengers"].http_client
+    real = client.request
+    monkeypatch.setattr(client, "request", lambda *a, **k: calls.append(a[:2]) or real(*a, **k))
+    repl.calls = calls
+    return repl
+
+
+def _type(repl, line: str, keys: str):
+    screen = io.StringIO()
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=PlainTextOutput(screen)):
+        pipe.send_text(keys)
+        before = len(repl.responses)
+        repl.handle(line)
+        verdict = repl.responses[-1] if len(repl.responses) > before else None
+    return verdict, screen.getvalue()
+
+
+def test_asks_once_with_what_where_and_which_url_then_runs(remote_repl, monkeypatch):
+    from zorora_e2e_plugin import confirm as confirm_module
+
+    questions = []
+    real = confirm_module.confirm
+    monkeypatch.setattr(confirm_module, "confirm", lambda text, **kw: questions.append(text) or real(text, **kw))
+    verdict, asked = _type(remote_repl, "ml-validate-e2e --customer-id zorora-e2e-test-confirm-1", "y")
+    assert verdict.startswith("✓ E2E validation passed"), output(remote_repl)
+    host_name = socket.gethostname()
+    assert len(questions) == 1 and "Proceed? [y/N]" in asked
+    flat = " ".join(asked.split())
+    assert "zorora-e2e-test-confirm-1" in flat
+    assert "s3://sa-api-client-output/customer_tailored/zorora-e2e-test-confirm-1/" in flat
+    assert "promote and rollback" in flat and f"http://{host_name}:" in flat
+    assert ("POST", "/promote") in remote_repl.calls
+
+
+@pytest.mark.parametrize("keys", ["n", "\r", "\x03"])
+def test_no_or_ctrl_c_writes_nothing(remote_repl, keys):
+    verdict, asked = _type(remote_repl, "ml-validate-e2e", keys)
+    assert verdict == "✗ ml-validate-e2e cancelled: nothing was written."
+    assert "Proceed? [y/N]" in asked and "Cancelled: nothing was written." in output(remote_repl)
+    assert remote_repl.calls == [] and "Phase 0" not in output(remote_repl)
+
+
+def test_yes_flag_skips_the_question(remote_repl):
+    verdict, asked = _type(remote_repl, "ml-validate-e2e --yes", "n")
+    assert verdict.startswith("✓ E2E validation passed"), output(remote_repl)
+    assert "Proceed?" not in asked
+
+
+def test_preflight_only_does_not_ask(remote_repl):
+    verdict, asked = _type(remote_repl, "ml-validate-e2e --preflight-only", "n")
+    assert verdict.startswith("✓ Preflight passed"), output(remote_repl)
+    assert "Proceed?" not in asked
+
+
+def test_without_a_terminal_it_refuses_and_says_how(remote_repl, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    remote_repl.handle("ml-validate-e2e")
+    assert remote_repl.responses[-1] == "✗ ml-validate-e2e cancelled: nothing was written."
+    assert "Re-run with --yes" in output(remote_repl) and remote_repl.calls == []
+
+
+def test_a_loopback_target_does_not_ask(host, monkeypatch, sandbox_instance):
+    for key, value in sandbox_instance.env().items():
+        monkeypatch.setenv(key, value)
+    repl = host.repl()
+    zorora_e2e_plugin.register(repl)
+    verdict, asked = _type(repl, "ml-validate-e2e", "n")
+    assert verdict.startswith("✓ E2E validation passed") and "Proceed?" not in asked

@@ -1,0 +1,91 @@
+"""Against a real Zorora checkout (env ZORORA_SRC; skipped when absent): its `zorora` package, its
+`register_ona_commands` (with our autoload hook), and its real dispatch from
+`engine/repl_command_processor.py`, with a minimal `config` module. Runs in a fresh process so that
+the real `zorora` package never meets the stand-in.
+
+The full REPL (`main.py`) is driven in a terminal by tests/test_terminal.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from standin.harness import STANDIN_DIR, subprocess_env
+
+ZORORA_SRC = os.environ.get("ZORORA_SRC")
+
+pytestmark = pytest.mark.skipif(
+    not ZORORA_SRC or not (Path(ZORORA_SRC) / "zorora" / "commands" / "ona_platform.py").exists(),
+    reason="set ZORORA_SRC to a Zorora checkout to run these",
+)
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory):
+    config_dir = tmp_path_factory.mktemp("zorora-config")
+    (config_dir / "config.py").write_text("REPL_LEGACY_ENABLED = True\nREPL_CODEGEN_ENABLED = True\n")
+    result = subprocess.run(
+        [sys.executable, str(STANDIN_DIR / "real_host_probe.py"), ZORORA_SRC, str(config_dir)],
+        capture_output=True, text=True, timeout=300, env=subprocess_env(HOME=str(config_dir)))
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _run(probe, line):
+    return next(r for r in probe["runs"] if r["line"] == line)
+
+
+def test_the_real_modules_were_used(probe):
+    src = str(Path(ZORORA_SRC).resolve())
+    for key in ("ona_file", "remote_command_file", "processor_file"):
+        assert str(Path(probe[key]).resolve()).startswith(src), probe[key]
+
+
+def test_real_register_ona_commands_registers_ours_too(probe):
+    assert probe["wrapped"]
+    assert probe["registered"] == ["ml-list-challengers", "ml-show-metrics", "ml-diff", "ml-promote",
+                                   "ml-rollback", "ml-audit-log", "ml-validate-e2e"]
+    assert probe["is_host_remote_command"]
+    assert probe["client_class"] == "zorora.http_client.ZororaHTTPClient"
+    assert probe["holds_repl_client"]
+
+
+def test_full_run_through_the_repls_own_client_and_real_command_classes(probe):
+    run = _run(probe, "ml-validate-e2e")
+    assert run["returned"].startswith("✓ E2E validation passed"), run["screen"]
+    assert ["POST", "/promote"] in probe["client_calls"] and ["POST", "/rollback"] in probe["client_calls"]
+    assert "Zorora's ml-* command classes + ZororaHTTPClient" in run["screen"]
+
+
+def test_sandbox_runs_through_the_real_dispatch(probe):
+    preflight = _run(probe, "ml-validate-e2e --preflight-only --sandbox")
+    assert preflight["returned"].startswith("✓ Preflight passed"), preflight["screen"]
+    full = _run(probe, "ml-validate-e2e --sandbox")
+    assert full["returned"].startswith("✓ E2E validation passed"), full["screen"]
+    assert "nothing left in S3" in full["returned"]
+    for phase in range(6):
+        assert f"Phase {phase} ·" in full["screen"]
+
+
+def test_usage_help_and_settings_errors_in_the_real_dispatch(probe):
+    bogus = _run(probe, "ml-validate-e2e --bogus")
+    assert bogus["returned"].startswith("✗ ml-validate-e2e not run: invalid arguments")
+    assert "usage: ml-validate-e2e" in bogus["screen"]
+    helped = _run(probe, "/ml-validate-e2e --help")
+    assert "--preflight-only" in helped["screen"] and helped["returned"]
+    refused = _run(probe, "ml-validate-e2e --sandbox --customer-id acme-prod")
+    assert refused["returned"].startswith("✗ ml-validate-e2e not run")
+    for run in probe["runs"]:
+        assert "Unknown command" not in run["screen"] and "Traceback" not in run["screen"], run["line"]
+
+
+def test_the_session_is_as_before(probe):
+    assert probe["env_unchanged"]
+    assert probe["promote_still_prompts"]
+    assert probe["leftover_threads"] == []
