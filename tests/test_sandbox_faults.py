@@ -71,6 +71,7 @@ def test_fault_help_covers_every_fault_in_one_line():
     assert set(FAULT_HELP) == set(FAULT_USAGE) == {
         "stage-prefix", "bad-token", "missing-route", "metrics-non-greedy", "no-latest-alias",
         "actor-from-header", "no-audit", "no-archive", "latency", "cold-start", "flaky",
+        "html-200", "truncated-json", "huge-body", "hang", "noop-promote", "noop-rollback", "echo-auth",
     }
     for name, text in FAULT_HELP.items():
         assert text and "\n" not in text

@@ -164,7 +164,10 @@ class Api:
         query = {k: v[-1] for k, v in parse_qs(event.get("rawQueryString") or "", keep_blank_values=True).items()}
         for k, v in (event.get("queryStringParameters") or {}).items():
             query.setdefault(k, v)
-        platform = Platform(
+        platform_class = Platform
+        if (route == "/promote" and "noop-promote" in faults) or (route == "/rollback" and "noop-rollback" in faults):
+            platform_class = _NoWritePlatform
+        platform = platform_class(
             self.config.s3,
             self.config.bucket,
             resolve_latest_alias="no-latest-alias" not in faults,
@@ -222,6 +225,17 @@ class Api:
         if route == "/rollback":
             return platform.rollback(body.get("customer_id"), body.get("reason"), actor=actor, request_id=request_id)
         raise PlatformError(f"route {route} has no implementation")
+
+
+class _NoWritePlatform(Platform):
+    """The noop-promote / noop-rollback faults: every check and read happens, every write is skipped,
+    and the answer is the usual 200 (a Lambda that writes to the wrong place, or forgets to)."""
+
+    def _put_json(self, key: str, doc: Any, *, if_match: Optional[str] = None, create: bool = False) -> str:
+        return '"noop"'
+
+    def _delete(self, key: str, *, if_match: Optional[str] = None) -> None:
+        return None
 
 
 def make_handler(config: ApiConfig) -> Callable[[Dict[str, Any], Any], Dict[str, Any]]:

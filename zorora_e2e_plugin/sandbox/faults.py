@@ -48,6 +48,36 @@ _FAULTS = {
         "flaky:<percent>",
         "that share of API requests answer 503 Service Unavailable (seeded)",
     ),
+    # Broken answers. Without a route they hit every route (so the preflight gate catches them); with
+    # one (e.g. huge-body:/metrics) only that route, so the phases after the gate are exercised too.
+    "html-200": (
+        "html-200[:<route>]",
+        "a proxy or login page answers instead of the API: 200 text/html (the Lambda is never called)",
+    ),
+    "truncated-json": (
+        "truncated-json[:<route>]",
+        "the Lambda's 2xx answers are cut in half: 200 with a JSON body that does not parse",
+    ),
+    "huge-body": (
+        "huge-body[:<route>]",
+        "the Lambda's 2xx answers are replaced by a 10 MB JSON body without the expected fields",
+    ),
+    "hang": (
+        "hang[:<route>]",
+        "requests are accepted but never answered (until the sandbox stops: then 504)",
+    ),
+    "noop-promote": (
+        "noop-promote",
+        "POST /promote checks and answers 200 as usual but changes nothing in S3 (no registry, archive or audit write)",
+    ),
+    "noop-rollback": (
+        "noop-rollback",
+        "POST /rollback checks and answers 200 as usual but changes nothing in S3",
+    ),
+    "echo-auth": (
+        "echo-auth",
+        "every error answer (4xx/5xx) echoes the request's Authorization header in its JSON body",
+    ),
 }
 
 #: fault name -> "usage: description", one line each (for --help and the README).
@@ -56,6 +86,8 @@ FAULT_HELP = {name: (desc if usage == name else f"{usage}: {desc}") for name, (u
 FAULT_USAGE = {name: usage for name, (usage, _desc) in _FAULTS.items()}
 
 _VALUED = {"missing-route", "latency", "cold-start", "flaky"}
+#: faults that take an optional route (no route: every route).
+ROUTED = frozenset({"html-200", "truncated-json", "huge-body", "hang"})
 
 
 @dataclass(frozen=True)
@@ -73,7 +105,7 @@ def _valid_list() -> str:
     return ", ".join(FAULT_USAGE.values())
 
 
-def _normalise_route(raw: str) -> str:
+def _normalise_route(raw: str, fault: str = "missing-route") -> str:
     route = raw.strip()
     if not route.startswith("/"):
         route = "/" + route
@@ -84,7 +116,7 @@ def _normalise_route(raw: str) -> str:
     if route.startswith("/metrics/"):
         route = "/metrics"
     if route not in ROUTES:
-        raise ValueError(f"unknown route {raw!r} in missing-route; valid routes: {', '.join(ROUTES)}")
+        raise ValueError(f"unknown route {raw!r} in {fault}; valid routes: {', '.join(ROUTES)}")
     return route
 
 
@@ -112,6 +144,12 @@ def parse_fault(text: Union[str, Fault]) -> Fault:
     name = name.strip().lower()
     if name not in _FAULTS:
         raise ValueError(f"unknown fault {text!r}; valid faults: {_valid_list()}")
+    if name in ROUTED:
+        if not sep:
+            return Fault(name)
+        if not raw.strip():
+            raise ValueError(f"fault {name} needs a route after the colon: write {FAULT_USAGE[name]}")
+        return Fault(name, _normalise_route(raw, name))
     if name not in _VALUED:
         if sep:
             raise ValueError(f"fault {name} takes no value, got {text!r}")
@@ -133,6 +171,11 @@ class FaultSet:
         self.faults: Tuple[Fault, ...] = parsed
         self._names = {f.name for f in parsed}
         self.missing_routes = frozenset(str(f.value) for f in parsed if f.name == "missing-route")
+
+    def hits(self, name: str, route: Optional[str]) -> bool:
+        """A route-scoped fault (html-200, truncated-json, huge-body, hang) applies to `route`
+        (``/challengers``, ``/metrics`` ...; None when the path matches no route)."""
+        return any(f.name == name and (f.value is None or f.value == route) for f in self.faults)
 
     def _last(self, name: str) -> Union[int, float]:
         values = [f.value for f in self.faults if f.name == name]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import logging
 import os
 import random
@@ -345,12 +346,26 @@ class ApiGateway:
         return [body]
 
     def _respond(self, environ: Dict[str, Any], method: str, path: str, query: str) -> Tuple[int, List, bytes]:
+        faults = self.servers.sandbox._faults
+        status, headers, data = self._answer(environ, method, path, query, faults)
+        if status >= 400 and "echo-auth" in faults:
+            data = _echo_authorization(data, str(environ.get("HTTP_AUTHORIZATION") or ""))
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            headers.append(("Content-Type", "application/json"))
+        return status, headers, data
+
+    def _answer(self, environ: Dict[str, Any], method: str, path: str, query: str, faults: Any) -> Tuple[int, List, bytes]:
         servers = self.servers
-        faults = servers.sandbox._faults
         body = _read_body(environ)
         servers.delay(faults.latency_ms)
         if servers.flaky_hit(faults.flaky_pct):
             return 503, [("Content-Type", "application/json")], b'{"message":"Service Unavailable"}'
+        route = route_of(path, self.stage)
+        if faults.hits("hang", route):
+            servers.hang(route)
+            return 504, [("Content-Type", "application/json")], b'{"message":"Endpoint request timed out"}'
+        if faults.hits("html-200", route):
+            return 200, [("Content-Type", "text/html; charset=utf-8")], HTML_PAGE
         if not (path == f"/{self.stage}" or path.startswith(f"/{self.stage}/")):
             result = gateway_not_found()
         else:
@@ -370,7 +385,42 @@ class ApiGateway:
         headers = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
         if not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", "application/json"))
-        return int(result.get("statusCode") or 500), headers, data
+        status = int(result.get("statusCode") or 500)
+        if 200 <= status < 300:
+            if faults.hits("huge-body", route):
+                data = HUGE_BODY
+            elif faults.hits("truncated-json", route):
+                data = data[: max(1, len(data) // 2)]
+        return status, headers, data
+
+
+HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Sign in to continue</h1>"
+             b"<form method=\"post\" action=\"/login\"><input name=\"user\"><input name=\"password\" "
+             b"type=\"password\"></form></body></html>")
+HUGE_BODY_SIZE = 10 * 1024 * 1024
+HUGE_BODY = b'{"padding":"' + b"x" * (HUGE_BODY_SIZE - len(b'{"padding":""}')) + b'"}'
+
+
+def route_of(path: str, stage: str = "prod") -> Optional[str]:
+    """``/prod/api/v1/metrics/a/b`` -> ``/metrics``; None when the path is outside the API."""
+    segments = [seg for seg in path.split("/") if seg]
+    if stage and segments[:1] == [stage]:
+        segments = segments[1:]
+    if segments[:2] != ["api", "v1"] or len(segments) < 3:
+        return None
+    return "/" + segments[2]
+
+
+def _echo_authorization(data: bytes, authorization: str) -> bytes:
+    """The echo-auth fault: an error body that repeats the Authorization header it was sent."""
+    try:
+        doc = json.loads(data.decode("utf-8") or "{}")
+    except (ValueError, UnicodeDecodeError):
+        doc = {"body": data.decode("utf-8", errors="replace")}
+    if not isinstance(doc, dict):
+        doc = {"body": doc}
+    doc["received_authorization"] = authorization
+    return json.dumps(doc, separators=(",", ":")).encode("utf-8")
 
 
 # --------------------------------------------------------------------------- the whole sandbox
@@ -408,6 +458,12 @@ class Servers:
             pending, self._cold_pending = self._cold_pending, False
         if pending:
             self.delay(ms)
+
+    def hang(self, route: Optional[str]) -> None:
+        """The hang fault: hold the request until the sandbox stops (or the fault is removed)."""
+        while not self._stopping.wait(0.05):
+            if not self.sandbox._faults.hits("hang", route):
+                return
 
     def faults_changed(self) -> None:
         with self._lock:
