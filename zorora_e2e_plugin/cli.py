@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "--older-than, and delete it after confirmation. Nothing else is touched.")
     sweep.add_argument("--older-than", default="1h", metavar="AGE",
                        help="only data older than this: 30s, 15m, 1h, 2d (default 1h; a run takes seconds)")
+    sweep.add_argument("--customer-id", metavar="ID", help="only this zorora-e2e-test-* customer (what a run "
+                                                           "printed when its cleanup could not finish)")
     sweep.add_argument("--dry-run", action="store_true", help="list, delete nothing")
     sweep.add_argument("--yes", "-y", dest="assume_yes", action="store_true", help="do not ask before deleting")
     sweep.add_argument("--bucket", help=f"bucket (env OUTPUT_BUCKET; default {DEFAULT_BUCKET})")
@@ -159,15 +161,16 @@ def cmd_sandbox(args) -> int:
 def cmd_sweep(args) -> int:
     from .settings import resolve_storage
     from .store import Store, StoreError, make_s3_client
-    from .sweep import delete, parse_age, stale
+    from .sweep import check_customer, delete, parse_age, stale
 
     age = parse_age(args.older_than)
+    only = check_customer(args.customer_id) if args.customer_id else None
     storage = resolve_storage({"bucket": args.bucket, "region": args.region,
                                "s3_endpoint_url": args.s3_endpoint_url}, os.environ)
     console = _console(args)
     store = Store(make_s3_client(storage), storage.bucket)
     try:
-        leftovers = stale(store, age)
+        leftovers = stale(store, age, customer_id=only)
     except StoreError as exc:
         console.print(f"Cannot list s3://{storage.bucket}: {exc}", markup=False)
         return 1

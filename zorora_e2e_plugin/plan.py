@@ -25,6 +25,7 @@ from .results import PHASE_NAMES, StepFailed, StepSkipped, StepWarning
 from .runner import Phase, Step
 from .settings import Settings
 from .store import Store, StoreError
+from .sweep import command as sweep_command
 
 
 @dataclasses.dataclass
@@ -41,6 +42,9 @@ class Context:
     wrote: bool = False  # phase 1 may have written the test world
     probe_pending: bool = False  # 0.4's probe object may exist
     snapshot: Optional[Dict] = None  # registry bytes + audit events, for phase 4's side-effect check
+    written: set = dataclasses.field(default_factory=set)  # keys phase 1 wrote (or tried to)
+    archives: Optional[List[str]] = dataclasses.field(default_factory=list)  # archive keys as last listed;
+    # None: the API was asked to promote/roll back since, so it may have written archives not seen yet
     cleanup: Any = dataclasses.field(default_factory=lambda: CleanupState())
     _store: Optional[Store] = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
@@ -256,6 +260,7 @@ def step_1_1(ctx: Context) -> str:
 
 def _put(ctx: Context, key: str, document: Dict) -> str:
     ctx.wrote = True
+    ctx.written.add(key)
     _s3(ctx.store.put_json, key, document)
     return "wrote " + key.replace(ctx.world.customer_id, "{C}")
 
@@ -411,6 +416,7 @@ def _actor_hint(recorded: Any, actor: str) -> str:
 
 def step_3_1(ctx: Context) -> str:
     w, actor = ctx.world, ctx.settings.actor
+    ctx.archives = None
     try:
         answer = ctx.client.promote(w.customer_id, w.challenger_model_id, PROMOTE_REASON)
     except Cancelled as exc:
@@ -426,6 +432,7 @@ def step_3_1(ctx: Context) -> str:
     result = answer.get("result") or {}
     state = _state(ctx, with_archives=True)
     registry, events, archives = state["registry"], state["events"], state["archives"]
+    ctx.archives = list(archives)
     production = registry.get("production") or {}
     checks = Checks()
     checks.that("promoted_at" in result or "message" in result, "the answer has promoted_at or message", result)
@@ -462,11 +469,13 @@ def step_3_2(ctx: Context) -> str:
 
 def step_3_3(ctx: Context) -> str:
     w, actor = ctx.world, ctx.settings.actor
+    ctx.archives = None
     result = _call(ctx.client.rollback, w.customer_id, ROLLBACK_REASON, route="POST /rollback",
                    expected="ml-rollback succeeds")
-    state = _state(ctx)
+    state = _state(ctx, with_archives=True)
     registry, events = state["registry"], state["events"]
     ctx.snapshot = state
+    ctx.archives = list(state["archives"])
     production = registry.get("production") or {}
     checks = Checks()
     checks.that("rollback_at" in result or "message" in result, "the answer has rollback_at or message", result)
@@ -494,6 +503,9 @@ def _expect_rejection(ctx: Context, fn: Callable, *args) -> str:
     try:
         fn(*args)
     except OnaError as exc:
+        if exc.status == 0:  # no answer at all is not a rejection (its URL may well say "challengers")
+            raise StepFailed("the command is rejected with an error", f"no answer: {exc.message}",
+                             diagnose.for_http(0, exc.message)) from None
         return exc.message
     raise StepFailed("the command is rejected with an error", "it succeeded",
                      "the API accepted an invalid promotion")
@@ -588,7 +600,7 @@ def step_5_1(ctx: Context) -> str:
         keys = [k for ks in found.values() for k in ks]
         deleted, failed = ctx.store.delete_keys(keys)
     except StoreError as exc:
-        state.leftover = sorted(ctx.world.objects()) if ctx.wrote else []
+        state.leftover = unlisted_leftovers(ctx)
         raise StepFailed("test data deleted", f"S3 error {exc}", _s3_hint(exc)) from None
     state.deleted += deleted
     if failed:
@@ -617,7 +629,7 @@ def step_5_2(ctx: Context) -> str:
             deleted, _ = ctx.store.delete_keys(leftover)
             state.deleted += deleted
         except StoreError as exc:
-            state.leftover = state.leftover or (sorted(w.objects()) if ctx.wrote else [])
+            state.leftover = state.leftover or unlisted_leftovers(ctx)
             raise StepFailed("the run's prefixes are empty", f"cannot list them: S3 error {exc}",
                              remove_hint(ctx)) from None
     state.leftover = leftover
@@ -627,10 +639,25 @@ def step_5_2(ctx: Context) -> str:
     return "customer_tailored/, model_metrics/ and audit_logs/ prefixes of the run are empty"
 
 
+def unlisted_leftovers(ctx: Context) -> List[str]:
+    """What is left when S3 cannot be listed: the keys phase 1 wrote, the probe if it may exist, and the
+    archive objects the API created: by name when listed since the last promote/rollback, else the folder
+    (`…/archived/*`), whose names only a listing can tell."""
+    keys = set(ctx.written)
+    if ctx.probe_pending:
+        keys.add(ctx.world.probe_key)
+    if ctx.wrote:
+        if ctx.archives is None:
+            keys.add(ctx.world.archive_prefix + "*")
+        else:
+            keys.update(ctx.archives)
+    return sorted(keys)
+
+
 def remove_hint(ctx: Context) -> str:
     bucket = ctx.settings.bucket
     commands = "; ".join(f"aws s3 rm --recursive s3://{bucket}/{p}" for p in ctx.world.prefixes)
-    return f"remove them with `zorora-e2e sweep --older-than 0s --yes` or: {commands}"
+    return f"remove them with `{sweep_command(ctx.world.customer_id, bucket)}` or: {commands}"
 
 
 # ---------------------------------------------------------------------------------------------

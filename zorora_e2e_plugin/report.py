@@ -20,6 +20,7 @@ from rich.text import Text
 from .results import FAIL, PASS, PHASE_NAMES, SKIP, WARN, RunResult, StepResult
 from .runner import Phase, Reporter
 from .settings import redact_url
+from .sweep import command as sweep_command
 
 SYMBOLS = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), WARN: ("⚠", "yellow"), SKIP: ("⏭", "dim")}
 VERDICT_STYLE = {"passed": "bold green", "failed": "bold red", "gate_failed": "bold red", "interrupted": "bold yellow"}
@@ -108,8 +109,11 @@ class ConsoleReporter(Reporter):
             self._print(Text(f"Left in S3 ({len(cleanup.leftover)}):", style="bold red"))
             for key in cleanup.leftover:
                 self._print(Text(f"  s3://{result.bucket}/{key}"), soft_wrap=True)
-            self._print(Text("Remove with: zorora-e2e sweep --older-than 0s --yes  (or aws s3 rm --recursive on "
-                             "each prefix above)", style="yellow"))
+            if any(key.endswith("/*") for key in cleanup.leftover):
+                self._print(Text("  (/* : objects the API created, whose names only a listing of S3 can tell)",
+                                 style="dim"))
+            self._print(Text(f"Remove them with: {sweep_command(result.customer_id, result.bucket)}",
+                             style="yellow"), soft_wrap=True)
         self._print(Text(verdict_line(result), style=VERDICT_STYLE[result.verdict]), soft_wrap=True)
 
 

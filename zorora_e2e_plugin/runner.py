@@ -8,6 +8,7 @@ context object, and every outcome goes to a reporter as a plain StepResult.
 from __future__ import annotations
 
 import dataclasses
+import signal
 import threading
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -50,8 +51,23 @@ class _Worker(threading.Thread):
         self.step, self.ctx, self.redact, self.phase = step, ctx, redact, phase
         self.result: Optional[StepResult] = None
         self.started = time.monotonic()
+        self.done = threading.Event()  # set once `result` is final; waited on instead of join()/is_alive()
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.done.set()
+
+    def wait(self, timeout: float) -> bool:
+        """Not Thread.join(): on CPython 3.11 a Ctrl-C inside join() can mark a thread that is still
+        running as finished (is_alive() False, no result yet). Short sleeps are safe to interrupt."""
+        end = time.monotonic() + timeout
+        while not self.done.is_set() and time.monotonic() < end:
+            time.sleep(0.002)
+        return self.done.is_set()
+
+    def _run(self) -> None:
         started = self.started
         status, expected, actual, hint, config_error = PASS, "", "", "", False
         try:
@@ -70,6 +86,29 @@ class _Worker(threading.Thread):
             duration_ms=int((time.monotonic() - started) * 1000),
             expected=self.redact(expected), actual=self.redact(actual), hint=self.redact(hint),
             config_error=config_error and status == FAIL)
+
+
+def _start(worker: _Worker, pending: List[_Worker], to_start: List[Step]) -> None:
+    """Start `worker` and move its step from `to_start` to `pending`, as one step as far as Ctrl-C is
+    concerned: a Ctrl-C that arrives meanwhile is held and delivered afterwards. (Interrupted inside
+    Thread.start(), a thread may or may not be running, and starting it again crashes in threading.)"""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:
+        # Ctrl-C only ever lands in the main thread; None: a handler not set from Python, left alone
+        pending.append(worker)
+        to_start.pop(0)
+        worker.start()
+        return
+    held: List[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        pending.append(worker)
+        to_start.pop(0)
+        worker.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held and callable(previous):
+        previous(signal.SIGINT, None)  # the default handler raises KeyboardInterrupt here
 
 
 class Runner:
@@ -123,6 +162,8 @@ class Runner:
         return ""
 
     def _record(self, result: StepResult) -> None:
+        if self.results.get(result.id) is result:
+            return  # recorded already; a Ctrl-C landed while its line was printed
         self.results[result.id] = result
         self.reporter.step_finished(result)
 
@@ -161,19 +202,10 @@ class Runner:
                         self._record(StepResult(step.id, phase.id, step.title, SKIP, actual=reason))
                         to_start.pop(0)
                         continue
-                    worker = _Worker(step, self.ctx, self.redact, phase.id)
-                    pending.append(worker)
-                    to_start.pop(0)
-                    worker.start()
+                    _start(_Worker(step, self.ctx, self.redact, phase.id), pending, to_start)
                     continue
                 worker = pending[0]
-                if worker.ident is None:  # a Ctrl-C may have landed before the thread really started
-                    try:
-                        worker.start()
-                    except RuntimeError:  # it had started after all
-                        pass
-                worker.join(timeout=min(0.1, max(0.0, until - time.monotonic())))
-                if not worker.is_alive():
+                if worker.wait(min(0.1, max(0.0, until - time.monotonic()))):
                     self._record(worker.result)
                     pending.pop(0)
                 elif time.monotonic() >= until:
@@ -191,6 +223,7 @@ class Runner:
                     return
             except KeyboardInterrupt:
                 if shielded:
+                    self.interrupted = True  # the verdict says so; the cleanup still finishes
                     self.reporter.notice("Ctrl-C: cleanup is running and will finish first")
                 else:
                     self._interrupt()

@@ -6,13 +6,14 @@ the environment and the REPL command never has to change it.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import ipaddress
 import re
 import secrets
 from datetime import datetime, timezone
 from typing import Any, FrozenSet, Mapping, Optional
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 TEST_CUSTOMER_PREFIX = "zorora-e2e-test-"
 DEFAULT_ACTOR = "zorora-validation-bot"
@@ -87,6 +88,13 @@ class Settings:
     no_color: bool = False
     sandbox: bool = False
 
+    def __repr__(self) -> str:  # the URLs without credentials; the secret fields are repr=False
+        shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
+        shown["base_url"] = self.display_url
+        if self.s3_endpoint_url:
+            shown["s3_endpoint_url"] = redact_url(self.s3_endpoint_url)
+        return "Settings(" + ", ".join(f"{name}={value!r}" for name, value in shown.items()) + ")"
+
     @property
     def preflight_only(self) -> bool:
         return self.phases == frozenset({0})
@@ -118,6 +126,9 @@ class Settings:
         parts = urlsplit(self.base_url)
         values = [self.token, self.aws_secret_access_key, self.aws_session_token,
                   parts.password, parts.username if parts.password else None]
+        if parts.password:  # requests sends URL credentials as Basic auth: a server may echo that header back
+            user, password = unquote(parts.username or ""), unquote(parts.password)
+            values += [password, base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")]
         return tuple(v for v in values if v and len(v) >= 4)
 
 

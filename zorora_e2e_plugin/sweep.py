@@ -17,6 +17,7 @@ from .settings import TEST_CUSTOMER_PREFIX, SettingsError
 from .store import Store
 
 TOP_LEVELS = ("customer_tailored/", "model_metrics/", "audit_logs/")
+_CUSTOMER_RE = re.compile(r"^[A-Za-z0-9._\-]+$")
 _AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"s": 1, "": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -47,11 +48,25 @@ def _is_test_key(key: str) -> bool:
     return False
 
 
-def find(store: Store) -> Dict[str, Leftover]:
-    """Every test customer's objects under the three prefixes, with the newest LastModified."""
+def check_customer(customer_id: str) -> str:
+    """--customer-id for a sweep: one whole test customer id, nothing else."""
+    if not _is_test_key(f"{TOP_LEVELS[0]}{customer_id}/x") or not _CUSTOMER_RE.match(customer_id):
+        raise SettingsError(f"--customer-id must be one test customer id starting with {TEST_CUSTOMER_PREFIX!r} "
+                            f"(letters, digits, '.', '_', '-'), got {customer_id!r}")
+    return customer_id
+
+
+def command(customer_id: str, bucket: str) -> str:
+    """The sweep that removes exactly what one run left (printed when its cleanup could not finish)."""
+    return f"zorora-e2e sweep --customer-id {customer_id} --bucket {bucket} --older-than 0s --yes"
+
+
+def find(store: Store, customer_id: Optional[str] = None) -> Dict[str, Leftover]:
+    """Every test customer's objects under the three prefixes (or only `customer_id`'s), with the newest
+    LastModified."""
     found: Dict[str, Leftover] = {}
     for top in TOP_LEVELS:
-        for obj in store.list_objects(top + TEST_CUSTOMER_PREFIX):
+        for obj in store.list_objects(top + (f"{customer_id}/" if customer_id else TEST_CUSTOMER_PREFIX)):
             key = obj["Key"]
             if not _is_test_key(key):
                 continue
@@ -63,9 +78,11 @@ def find(store: Store) -> Dict[str, Leftover]:
     return found
 
 
-def stale(store: Store, older_than: timedelta, now: Optional[datetime] = None) -> List[Leftover]:
+def stale(store: Store, older_than: timedelta, now: Optional[datetime] = None,
+          customer_id: Optional[str] = None) -> List[Leftover]:
     now = now or datetime.now(timezone.utc)
-    return sorted((e for e in find(store).values() if e.age(now) >= older_than), key=lambda e: e.customer_id)
+    return sorted((e for e in find(store, customer_id).values() if e.age(now) >= older_than),
+                  key=lambda e: e.customer_id)
 
 
 def delete(store: Store, leftovers: List[Leftover]) -> int:
