@@ -458,3 +458,35 @@ def test_an_interrupt_or_bug_escaping_a_real_run_names_the_leftovers(host, targe
 
 def test_usage_text_for_docs():
     assert repl_command.usage_text().startswith("usage: ml-validate-e2e [-h] [--preflight-only] [--sandbox]")
+
+
+# ----------------------------------------------------------------------------------- sweep and verdict
+
+def test_sweep_in_the_repl_lists_then_deletes_only_test_customers(host, target_env):
+    s3 = target_env.s3_client()
+    bucket = target_env.bucket
+    left = "zorora-e2e-test-20200101000000-killed"
+    keys = [f"customer_tailored/{left}/latest_model.json", f"audit_logs/{left}/events.json"]
+    decoy = "audit_logs/zorora-e2e-testing-real/events.json"
+    for key in keys + [decoy]:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"{}")
+    try:
+        repl = host.repl()
+        zorora_e2e_plugin.register(repl)
+        verdict = run(repl, f"ml-validate-e2e --sweep --dry-run --older-than 0s --customer-id {left}")
+        assert verdict.startswith("Sweep (dry run): 2 object(s)") and left in output(repl)
+        assert len(s3.list_objects_v2(Bucket=bucket, Prefix=f"audit_logs/{left}/").get("Contents", [])) == 1
+        verdict = run(repl, f"ml-validate-e2e --sweep --yes --older-than 0s --customer-id {left}")
+        assert verdict == "✓ Sweep: deleted 2 object(s) of 1 test customer(s)."
+        for key in keys:
+            assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=key)
+        assert s3.get_object(Bucket=bucket, Key=decoy)["Body"].read() == b"{}"
+    finally:
+        for key in keys + [decoy]:
+            s3.delete_object(Bucket=bucket, Key=key)
+
+
+def test_the_verdict_is_shown_by_the_host_only(repl):
+    verdict = run(repl, "ml-validate-e2e --preflight-only --sandbox")
+    # the host prints the returned verdict and renders it again as Markdown; the report adds no third copy
+    assert output(repl).count(verdict) <= 2 and verdict in output(repl)

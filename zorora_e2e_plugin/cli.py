@@ -159,48 +159,16 @@ def cmd_sandbox(args) -> int:
 
 
 def cmd_sweep(args) -> int:
+    from .confirm import can_prompt, confirm
     from .settings import resolve_storage
-    from .store import Store, StoreError, make_s3_client
-    from .sweep import check_customer, delete, parse_age, stale
+    from .sweep import sweep
 
-    age = parse_age(args.older_than)
-    only = check_customer(args.customer_id) if args.customer_id else None
     storage = resolve_storage({"bucket": args.bucket, "region": args.region,
                                "s3_endpoint_url": args.s3_endpoint_url}, os.environ)
-    console = _console(args)
-    store = Store(make_s3_client(storage), storage.bucket)
-    try:
-        leftovers = stale(store, age, customer_id=only)
-    except StoreError as exc:
-        console.print(f"Cannot list s3://{storage.bucket}: {exc}", markup=False)
-        return 1
-    if not leftovers:
-        console.print(f"No zorora-e2e-test-* data older than {args.older_than} in s3://{storage.bucket}.",
-                      markup=False)
-        return 0
-    total = sum(len(e.keys) for e in leftovers)
-    console.print(f"{len(leftovers)} test customer(s), {total} object(s) older than {args.older_than} "
-                  f"in s3://{storage.bucket}:", markup=False)
-    for entry in leftovers:
-        console.print(f"  {entry.customer_id}  {len(entry.keys)} object(s), newest "
-                      f"{entry.newest:%Y-%m-%d %H:%M:%S}Z", markup=False)
-    if args.dry_run:
-        console.print("Dry run: nothing deleted.", markup=False)
-        return 0
-    if not args.assume_yes:
-        if not sys.stdin.isatty():
-            console.print("Not deleting without --yes (no terminal to ask on).", markup=False)
-            return 1
-        if not _ask(f"Delete these {total} object(s) from s3://{storage.bucket}?"):
-            console.print("Nothing deleted.", markup=False)
-            return 1
-    try:
-        deleted = delete(store, leftovers)
-    except (StoreError, RuntimeError) as exc:
-        console.print(f"Delete failed: {exc}", markup=False)
-        return 1
-    console.print(f"Deleted {deleted} object(s).", markup=False)
-    return 0
+    code, _summary = sweep(storage, older_than=args.older_than, customer_id=args.customer_id,
+                           dry_run=args.dry_run, assume_yes=args.assume_yes, console=_console(args),
+                           ask=confirm if can_prompt() else None)
+    return code
 
 
 COMMANDS = {"run": cmd_run, "demo": cmd_demo, "sandbox": cmd_sandbox, "sweep": cmd_sweep}

@@ -86,7 +86,7 @@ def _clean_up(runner: Runner, ctx, settings: Settings) -> None:
             runner.interrupted = True
 
 
-def validate(settings: Settings, *, console, http_client=None, observers=()) -> RunResult:
+def validate(settings: Settings, *, console, http_client=None, observers=(), print_verdict: bool = True) -> RunResult:
     """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation;
     a KeyboardInterrupt ends the run with verdict "interrupted" after cleanup. `observers` are extra
     Reporters (tests use one to break the target at a phase boundary)."""
@@ -97,7 +97,7 @@ def validate(settings: Settings, *, console, http_client=None, observers=()) -> 
                               store_factory=lambda: Store(make_s3_client(settings.storage), settings.bucket), world=world)
     warm_up = threading.Thread(target=lambda: ctx.store, daemon=True)  # boto3 loads while the API answers
     warm_up.start()
-    reporter = _Fanout([ConsoleReporter(console), *observers])
+    reporter = _Fanout([ConsoleReporter(console, print_verdict=print_verdict), *observers])
     runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets))
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
     reporter.run_started(ctx, phases)
@@ -122,7 +122,10 @@ def validate(settings: Settings, *, console, http_client=None, observers=()) -> 
         cleanup=Cleanup(deleted=state.deleted, leftover=list(state.leftover), kept=state.kept,
                         prefixes=[f"s3://{settings.bucket}/{p}" for p in world.prefixes]),
         target=settings.display_url, bucket=settings.bucket)
-    reporter.run_finished(result)
+    try:
+        reporter.run_finished(result)
+    except KeyboardInterrupt:  # cleanup is done; the reports below must still be written
+        result.verdict = "interrupted"
     for path, writer in ((settings.json_path, write_json), (settings.junit_path, write_junit)):
         if path:
             try:
@@ -143,7 +146,7 @@ def sandbox_flags(sandbox, flags: Mapping) -> dict:
 
 
 def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Mapping[str, str]] = None,
-                        http_client_factory: Optional[Callable] = None) -> RunResult:
+                        http_client_factory: Optional[Callable] = None, print_verdict: bool = True) -> RunResult:
     """Start a sandbox in-process, run against it, stop it. `env` supplies only non-target settings
     (customer id, actor, timeouts); the target is always the sandbox."""
     from .sandbox import Sandbox
@@ -158,7 +161,7 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
     with Sandbox(faults=faults, bucket=bucket) as sandbox:
         settings = resolve(sandbox_flags(sandbox, flags), keep)
         http_client = http_client_factory(settings) if http_client_factory else None
-        return validate(settings, console=console, http_client=http_client)
+        return validate(settings, console=console, http_client=http_client, print_verdict=print_verdict)
 
 
 __all__ = ["validate", "validate_in_sandbox", "describe_writes", "needs_confirmation", "SettingsError"]

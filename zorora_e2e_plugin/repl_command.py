@@ -170,6 +170,8 @@ class _Run:
 
         flags = _flags(options)
         try:
+            if options.sweep:
+                return self.run_sweep(options)
             if options.sandbox:
                 return self.run_sandbox(flags)
             return self.run_target(flags)
@@ -200,7 +202,7 @@ class _Run:
             if not self.confirm(describe_writes(settings)):
                 return "✗ ml-validate-e2e cancelled: nothing was written."
         self.stage = "run"
-        result = validate(settings, console=self.console, http_client=client)
+        result = validate(settings, console=self.console, http_client=client, print_verdict=False)
         return self.verdict(result)
 
     def run_sandbox(self, flags):
@@ -218,8 +220,22 @@ class _Run:
                                    max_retries=getattr(template, "max_retries", 3))
 
         self.stage = "sandbox"
-        result = validate_in_sandbox(flags, console=self.console, env=os.environ, http_client_factory=factory)
+        result = validate_in_sandbox(flags, console=self.console, env=os.environ, http_client_factory=factory,
+                                     print_verdict=False)
         return self.verdict(result)
+
+    def run_sweep(self, options):
+        """`--sweep`: the same as `zorora-e2e sweep`, for data left by runs that were killed."""
+        from .confirm import can_prompt, confirm
+        from .settings import resolve_storage
+        from .sweep import sweep
+
+        storage = resolve_storage({"bucket": options.bucket}, os.environ)
+        self.stage = "sweep"
+        _code, summary = sweep(storage, older_than=options.older_than, customer_id=options.customer_id,
+                               dry_run=options.dry_run, assume_yes=options.yes, console=self.console,
+                               ask=confirm if can_prompt() else None)
+        return self.safe(summary)
 
     def new_client(self, settings, *, timeout, max_retries):
         """A ZororaHTTPClient of the host's class, built the way Zorora builds one."""
@@ -251,6 +267,10 @@ class _Run:
 
     # -- endings that are not a verdict from the engine ------------------------------------------
     def interrupted(self):
+        if self.stage == "sweep":
+            self.say("Interrupted: the sweep may have deleted part of what it listed; run it again to finish.",
+                     "yellow")
+            return "⚠ Sweep interrupted; run ml-validate-e2e --sweep again to finish."
         if self.stage == "sandbox":
             self.say("Interrupted: the sandbox was stopped and its data discarded.", "yellow")
             return "⚠ ml-validate-e2e --sandbox interrupted; the sandbox was stopped."
@@ -350,7 +370,8 @@ def _parser(run):
         epilog="examples:\n"
                "  ml-validate-e2e --sandbox           demo against a local sandbox (no AWS)\n"
                "  ml-validate-e2e --preflight-only    check the deployment before a promotion\n"
-               "  ml-validate-e2e --yes --json e2e.json")
+               "  ml-validate-e2e --yes --json e2e.json\n"
+               "  ml-validate-e2e --sweep --dry-run   list test data left by killed runs")
     parser.add_argument("--preflight-only", action="store_true",
                         help="phase 0 only: reachability, token, Lambda logic, bucket (writes one probe object)")
     parser.add_argument("--sandbox", action="store_true",
@@ -363,7 +384,14 @@ def _parser(run):
     parser.add_argument("--json", dest="json_path", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--junit", dest="junit_path", metavar="PATH", help="also write the results as JUnit XML")
     parser.add_argument("--yes", "-y", action="store_true",
-                        help="do not ask before writing test data to a non-local deployment")
+                        help="do not ask before writing test data to a non-local deployment (or, with --sweep, "
+                             "before deleting)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="instead of validating: find zorora-e2e-test-* data left by killed runs and delete it "
+                             "after confirmation (nothing else is ever touched)")
+    parser.add_argument("--older-than", metavar="AGE", default="1h",
+                        help="with --sweep: only data older than this, e.g. 30s, 15m, 1h, 2d (default 1h)")
+    parser.add_argument("--dry-run", action="store_true", help="with --sweep: list, delete nothing")
     return parser
 
 

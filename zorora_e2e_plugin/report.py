@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import xml.etree.ElementTree as ET
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -33,9 +34,12 @@ def _seconds(ms: int) -> str:
 class ConsoleReporter(Reporter):
     """One line per step as it finishes, details under failures, a table and a verdict at the end."""
 
-    def __init__(self, console: Console):
+    def __init__(self, console: Console, print_verdict: bool = True):
         self.console = console
+        self.print_verdict = print_verdict  # the REPL prints the returned verdict itself
         self._lock = threading.Lock()
+        self._phase_started: Dict[int, float] = {}
+        self._phase_ended: Dict[int, float] = {}
 
     def _print(self, *renderables, end: str = "\n", **options) -> None:
         with self._lock:
@@ -59,6 +63,10 @@ class ConsoleReporter(Reporter):
         self._print(lines, end="")
 
     def phase_started(self, phase: Phase) -> None:
+        now = time.monotonic()
+        for previous in self._phase_started:
+            self._phase_ended.setdefault(previous, now)
+        self._phase_started[phase.id] = now
         self._print(Text(f"\nPhase {phase.id} · {phase.name}", style="bold cyan"))
 
     def step_finished(self, result: StepResult) -> None:
@@ -86,6 +94,13 @@ class ConsoleReporter(Reporter):
     def notice(self, text: str) -> None:
         self._print(Text(text, style="yellow"))
 
+    def _phase_wall_ms(self, phase: int, steps) -> int:
+        """Wall time of a phase (its steps overlap, so their durations do not add up)."""
+        if phase not in self._phase_started:
+            return sum(s.duration_ms for s in steps)
+        end = self._phase_ended.get(phase, time.monotonic())
+        return int((end - self._phase_started[phase]) * 1000)
+
     def run_finished(self, result: RunResult) -> None:
         table = Table(title=None, show_edge=False, pad_edge=False, box=None, header_style="bold")
         for column in ("Phase", "", "Steps", "Time"):
@@ -97,7 +112,7 @@ class ConsoleReporter(Reporter):
             if any(s.status == SKIP for s in steps):
                 counts += f", {sum(s.status == SKIP for s in steps)} skipped"
             table.add_row(Text(f"{phase['id']} {PHASE_NAMES[phase['id']]}"), Text(symbol, style=style),
-                          Text(counts), Text(_seconds(sum(s.duration_ms for s in steps)), style="dim"))
+                          Text(counts), Text(_seconds(self._phase_wall_ms(phase["id"], steps)), style="dim"))
         self._print(Text(""))
         self._print(table)
         cleanup = result.cleanup
@@ -114,7 +129,8 @@ class ConsoleReporter(Reporter):
                                  style="dim"))
             self._print(Text(f"Remove them with: {sweep_command(result.customer_id, result.bucket)}",
                              style="yellow"), soft_wrap=True)
-        self._print(Text(verdict_line(result), style=VERDICT_STYLE[result.verdict]), soft_wrap=True)
+        if self.print_verdict:
+            self._print(Text(verdict_line(result), style=VERDICT_STYLE[result.verdict]), soft_wrap=True)
 
 
 def _ids(result: RunResult, status: str, limit: int = 6) -> str:

@@ -78,7 +78,7 @@ class _Worker(threading.Thread):
             config_error = exc.config_error
             if status == FAIL and not self.step.critical:
                 status = WARN
-        except Exception as exc:  # a bug or an unexpected answer: still a result, never a traceback
+        except BaseException as exc:  # a bug or an unexpected answer: still a result, never a traceback
             status, actual = FAIL, f"{type(exc).__name__}: {exc}"
             hint = "unexpected error inside the validator; re-run with --json and report it"
         self.result = StepResult(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from .settings import TEST_CUSTOMER_PREFIX, SettingsError
 from .store import Store
@@ -92,3 +92,49 @@ def delete(store: Store, leftovers: List[Leftover]) -> int:
     if failed:
         raise RuntimeError(f"{len(failed)} object(s) could not be deleted, e.g. {failed[0]}")
     return deleted
+
+
+def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bool]],
+          customer_id: Optional[str] = None, dry_run: bool = False, assume_yes: bool = False) -> Tuple[int, str]:
+    """List stale test data, confirm, delete. Returns (exit code, a one-line summary).
+    `ask` is None when there is no one to ask: then only --yes deletes."""
+    from rich.text import Text
+
+    from .store import StoreError, make_s3_client
+
+    def say(text: str, style: str = "") -> None:
+        console.print(Text(text, style=style), soft_wrap=True)
+
+    age = parse_age(older_than)
+    only = check_customer(customer_id) if customer_id else None
+    store = Store(make_s3_client(storage), storage.bucket)
+    where = f"s3://{storage.bucket}"
+    try:
+        leftovers = stale(store, age, customer_id=only)
+    except StoreError as exc:
+        say(f"Cannot list {where}: {exc}", "red")
+        return 1, f"✗ Sweep failed: cannot list {where}."
+    if not leftovers:
+        say(f"No zorora-e2e-test-* data older than {older_than} in {where}.")
+        return 0, f"✓ Sweep: nothing older than {older_than} in {where}."
+    total = sum(len(e.keys) for e in leftovers)
+    say(f"{len(leftovers)} test customer(s), {total} object(s) older than {older_than} in {where}:")
+    for entry in leftovers:
+        say(f"  {entry.customer_id}  {len(entry.keys)} object(s), newest {entry.newest:%Y-%m-%d %H:%M:%S}Z")
+    if dry_run:
+        say("Dry run: nothing deleted.", "yellow")
+        return 0, f"Sweep (dry run): {total} object(s) of {len(leftovers)} test customer(s) would be deleted."
+    if not assume_yes:
+        if ask is None:
+            say("Not deleting without --yes (no terminal to ask on).", "yellow")
+            return 1, "✗ Sweep: nothing deleted (no --yes)."
+        if not ask(f"Delete these {total} object(s) from {where}?"):
+            say("Nothing deleted.", "yellow")
+            return 1, "✗ Sweep cancelled: nothing deleted."
+    try:
+        deleted = delete(store, leftovers)
+    except (StoreError, RuntimeError) as exc:
+        say(f"Delete failed: {exc}", "red")
+        return 1, "✗ Sweep failed while deleting (details above)."
+    say(f"Deleted {deleted} object(s).", "green")
+    return 0, f"✓ Sweep: deleted {deleted} object(s) of {len(leftovers)} test customer(s)."

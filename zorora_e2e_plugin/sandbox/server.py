@@ -218,6 +218,21 @@ class SerializedWrites:
                     close()
 
 
+_session_lock = threading.Lock()
+_session = None
+
+
+def _boto_session() -> Any:
+    """One boto3 session per process: a new one reloads every service model from disk (~900 listdirs),
+    which a REPL with busy background threads feels. Not thread-safe: use under _session_lock."""
+    global _session
+    import boto3
+
+    if _session is None:
+        _session = boto3.session.Session()
+    return _session
+
+
 class PublicS3:
     """Client-facing S3: records each request and applies the latency fault."""
 
@@ -492,25 +507,15 @@ class Servers:
             raise
 
     def make_client(self, endpoint_url: str) -> Any:
-        import boto3
         from botocore.config import Config
 
-        session = boto3.session.Session(
-            aws_access_key_id=self.sandbox.access_key_id,
-            aws_secret_access_key=self.sandbox.secret_access_key,
-            region_name=self.sandbox.region,
-        )
-        return session.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            config=Config(
-                s3={"addressing_style": "path"},
-                max_pool_connections=50,
-                connect_timeout=5,
-                read_timeout=30,
-                retries={"max_attempts": 2, "mode": "standard"},
-            ),
-        )
+        config = Config(s3={"addressing_style": "path"}, max_pool_connections=50, connect_timeout=5,
+                        read_timeout=30, retries={"max_attempts": 2, "mode": "standard"})
+        with _session_lock:
+            return _boto_session().client(
+                "s3", endpoint_url=endpoint_url, region_name=self.sandbox.region, config=config,
+                aws_access_key_id=self.sandbox.access_key_id,
+                aws_secret_access_key=self.sandbox.secret_access_key)
 
     def _create_bucket(self) -> None:
         from botocore.exceptions import ClientError
