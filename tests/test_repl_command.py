@@ -176,6 +176,7 @@ def test_help_prints_to_the_console(repl, flag):
     "ml-validate-e2e --sandbox=yes",
     "/ml-validate-e2e --sandbox --bogus",
     "ml-validate-e2e '--oops[/red]' [bold]",   # outside text in the error message: printed, not parsed
+    "ml-validate-e2e --sweep --sandbox",       # a sweep cleans the deployment's bucket, never a sandbox
 ])
 def test_usage_errors_print_usage_and_return_a_short_verdict(repl, line):
     verdict = run(repl, line)

@@ -76,3 +76,18 @@ def for_http(status: Optional[int], body: str = "", route: str = "") -> str:
     if 200 <= status < 300:
         return NOT_JSON
     return ""
+
+
+def for_s3(code: str) -> str:
+    """The hint for an S3 error code (StoreError.code)."""
+    if code in ("NoSuchBucket", "404"):
+        return ("the bucket does not exist (or is in another region): set --bucket/OUTPUT_BUCKET to the Lambda's "
+                "OUTPUT_BUCKET and --region/AWS_REGION to its region")
+    if code in ("AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return ("S3 refused the credentials: the IAM identity needs s3:GetObject, s3:PutObject, s3:ListBucket and "
+                "s3:DeleteObject on the bucket; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_PROFILE")
+    if code == "NoCredentials":
+        return "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+    if code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"):
+        return "S3 did not answer: check the network, --s3-endpoint-url/AWS_ENDPOINT_URL_S3 and --region"
+    return "check the bucket, the region and the AWS credentials"

@@ -113,22 +113,7 @@ def _s3(fn: Callable, *args) -> Any:
     try:
         return fn(*args)
     except StoreError as exc:
-        raise StepFailed("S3 answers", f"S3 error {exc}", _s3_hint(exc)) from None
-
-
-def _s3_hint(exc: StoreError) -> str:
-    code = exc.code
-    if code in ("NoSuchBucket", "404"):
-        return ("the bucket does not exist (or is in another region): set --bucket/OUTPUT_BUCKET to the Lambda's "
-                "OUTPUT_BUCKET and --region/AWS_REGION to its region")
-    if code in ("AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-        return ("S3 refused the credentials: the IAM identity needs s3:GetObject, s3:PutObject, s3:ListBucket and "
-                "s3:DeleteObject on the bucket; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_PROFILE")
-    if code == "NoCredentials":
-        return "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
-    if code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"):
-        return "S3 did not answer: check the network, --s3-endpoint-url/AWS_ENDPOINT_URL_S3 and --region"
-    return "check the bucket, the region and the AWS credentials"
+        raise StepFailed("S3 answers", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
 
 
 def _raw(ctx: Context, method: str, path: str, **kwargs):
@@ -233,7 +218,7 @@ def step_0_4(ctx: Context) -> str:
     try:  # head and put are independent: one round trip for both
         ctx.parallel(store.head_bucket, lambda: store.put_bytes(key, b"zorora-e2e preflight probe"))
     except StoreError as exc:
-        raise StepFailed("the bucket answers HEAD and accepts a PUT", f"S3 error {exc}", _s3_hint(exc),
+        raise StepFailed("the bucket answers HEAD and accepts a PUT", f"S3 error {exc}", diagnose.for_s3(exc.code),
                          config_error=exc.code in CONFIG_S3_CODES) from None
     _s3(store.delete, key)
     ctx.probe_pending = False
@@ -397,7 +382,7 @@ def _state(ctx: Context, with_archives: bool = False) -> Dict:
     try:
         answers = ctx.parallel(*calls)
     except StoreError as exc:
-        raise StepFailed("S3 state readable", f"S3 error {exc}", _s3_hint(exc)) from None
+        raise StepFailed("S3 state readable", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
     (registry, registry_raw), (audit, _) = answers[0], answers[1]
     return {"registry": registry or {}, "registry_raw": registry_raw,
             "events": (audit or {}).get("events") or [],
@@ -592,7 +577,7 @@ def step_5_1(ctx: Context) -> str:
             ctx.store.delete(w.probe_key)
         except StoreError as exc:
             state.leftover = [w.probe_key]
-            raise StepFailed("the preflight probe deleted", f"S3 error {exc}", _s3_hint(exc)) from None
+            raise StepFailed("the preflight probe deleted", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
         ctx.probe_pending = False
         return "only the preflight probe could exist; deleted"
     try:
@@ -601,7 +586,7 @@ def step_5_1(ctx: Context) -> str:
         deleted, failed = ctx.store.delete_keys(keys)
     except StoreError as exc:
         state.leftover = unlisted_leftovers(ctx)
-        raise StepFailed("test data deleted", f"S3 error {exc}", _s3_hint(exc)) from None
+        raise StepFailed("test data deleted", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
     state.deleted += deleted
     if failed:
         raise StepFailed("every object deleted", f"{len(failed)} not deleted: {', '.join(failed[:5])}",

@@ -166,6 +166,12 @@ class _Run:
             self.say(f"ml-validate-e2e: error: {exc}", "red")
             return USAGE_VERDICT
 
+        if options.sweep and (options.sandbox or options.preflight_only):
+            self.say(parser.format_usage().rstrip(), "")
+            self.say("ml-validate-e2e: error: --sweep cleans your deployment's bucket; it does not combine with "
+                     "--sandbox or --preflight-only", "red")
+            return USAGE_VERDICT
+
         from .settings import SettingsError
 
         flags = _flags(options)

@@ -112,7 +112,9 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
     try:
         leftovers = stale(store, age, customer_id=only)
     except StoreError as exc:
-        say(f"Cannot list {where}: {exc}", "red")
+        from .diagnose import for_s3
+
+        say(f"Cannot list {where}: {exc} — {for_s3(exc.code)}", "red")
         return 1, f"✗ Sweep failed: cannot list {where}."
     if not leftovers:
         say(f"No zorora-e2e-test-* data older than {older_than} in {where}.")
@@ -134,7 +136,9 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
     try:
         deleted = delete(store, leftovers)
     except (StoreError, RuntimeError) as exc:
-        say(f"Delete failed: {exc}", "red")
+        from .diagnose import for_s3
+
+        say(f"Delete failed: {exc} — {for_s3(getattr(exc, 'code', ''))}", "red")
         return 1, "✗ Sweep failed while deleting (details above)."
     say(f"Deleted {deleted} object(s).", "green")
     return 0, f"✓ Sweep: deleted {deleted} object(s) of {len(leftovers)} test customer(s)."
