@@ -175,3 +175,40 @@ def test_auto_confirm_is_restored(run, monkeypatch):
     monkeypatch.setenv("ZORORA_AUTO_CONFIRM", "false")
     run()
     assert os.environ["ZORORA_AUTO_CONFIRM"] == "false"
+
+
+def test_a_long_token_echoed_by_the_server_leaks_no_fragment(tmp_path):
+    """Bodies are redacted before they are cut: half a token must not slip past the redaction."""
+    token = "canary-" + "0123456789abcdef" * 12
+    with Sandbox(token=token, faults=["echo-auth"]) as sb:
+        sb.set_faults(["echo-auth", "bad-token"])
+        flags = sandbox_flags(sb, {"client": "direct", "json_path": str(tmp_path / "r.json"),
+                                   "junit_path": str(tmp_path / "r.xml")})
+        out = io.StringIO()
+        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True))
+    assert result.verdict == "gate_failed"
+    texts = [out.getvalue(), (tmp_path / "r.json").read_text(), (tmp_path / "r.xml").read_text()]
+    fragment = "0123456789abcdef0123"
+    assert all(fragment not in text for text in texts)
+
+
+def test_a_missing_rollback_route_is_not_blamed_on_auth_in_4_4(run):
+    result, _ = run(["missing-route:/rollback"])
+    step_4_4 = step(result, "4.4")
+    assert step_4_4.status == "fail" and "no route for POST /rollback" in step_4_4.hint
+
+
+def test_an_unreachable_s3_leaves_no_phantom_probe(sandbox):
+    flags = {**sandbox_flags(sandbox, {"client": "direct"}), "s3_endpoint_url": "http://127.0.0.1:1"}
+    out = io.StringIO()
+    result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True))
+    text = out.getvalue()
+    assert result.verdict == "gate_failed" and result.exit_code == 3, text
+    assert result.cleanup.leftover == [] and "Left in S3" not in text
+
+
+def test_control_characters_from_servers_are_neutralised():
+    from zorora_e2e_plugin.engine import make_redactor
+
+    redact = make_redactor(["s3cr3t-token"])
+    assert redact("a\x1b[2J\x00 s3cr3t-token\n\tb") == "a\\x1b[2J\\x00 ***\n\tb"

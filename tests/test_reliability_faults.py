@@ -164,12 +164,14 @@ def test_s3_unreachable_after_each_phase_prints_the_exact_leftovers_and_the_swee
             assert f"s3://{sb.bucket}/{key}" in text
         command = re.search(r"Remove them with: (zorora-e2e sweep .*)$", text, re.M).group(1)
         assert f"--customer-id {result.customer_id}" in command and f"--bucket {sb.bucket}" in command
+        assert f"--s3-endpoint-url {sb.s3_endpoint_url}" in command  # the same S3 the run wrote to
 
-        # S3 is back (the sandbox's internal endpoint): the printed command removes exactly those objects.
+        # S3 is back, at the sandbox's internal endpoint (the public listener stays closed): the printed
+        # command, pointed there, removes exactly those objects.
         other = customer("bystander")
         sb.s3_client().put_object(Bucket=sb.bucket, Key=f"audit_logs/{other}/events.json", Body=b"{}")
-        args = shlex.split(command)[1:]
-        done = cli(*args, env={**sb.env(), "AWS_ENDPOINT_URL_S3": sb.internal_s3_endpoint_url})
+        args = shlex.split(command.replace(sb.s3_endpoint_url, sb.internal_s3_endpoint_url))[1:]
+        done = cli(*args, env=sb.env())
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"Deleted {len(actual)} object(s)" in done.stdout
         assert leftover_check(customer_keys(sb, result.customer_id)) == []

@@ -453,7 +453,9 @@ def test_an_interrupt_or_bug_escaping_a_real_run_names_the_leftovers(host, targe
     monkeypatch.setattr(engine, "validate", escape)
     verdict = run(repl, "ml-validate-e2e --customer-id zorora-e2e-test-left-1")
     assert verdict == expected
-    assert ("zorora-e2e sweep --customer-id zorora-e2e-test-left-1 --bucket sa-api-client-output --older-than 0s --yes"
+    # the sweep that reaches the same S3 the run wrote to (here the sandbox's, from AWS_ENDPOINT_URL_S3)
+    assert ("zorora-e2e sweep --customer-id zorora-e2e-test-left-1 --bucket sa-api-client-output "
+            f"--s3-endpoint-url {target_env.s3_endpoint_url} --older-than 0s --yes"
             in " ".join(output(repl).split()))
 
 

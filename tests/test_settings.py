@@ -40,6 +40,10 @@ def test_non_test_customers_are_refused(customer):
     ({"bucket": "Bad_Bucket"}, ENV, "bucket"),
     ({"phases": [7]}, ENV, "between 0 and 5"),
     ({"client": "curl"}, ENV, "--client"),
+    ({"region": "bad region"}, ENV, "not an AWS region"),
+    ({"s3_endpoint_url": "http://[::1"}, ENV, "not a valid URL"),
+    ({"timeout": "1e300"}, ENV, "at most"),
+    ({"customer_id": "zorora-e2e-test-x\n"}, ENV, "may contain only"),
 ])
 def test_bad_settings_say_what_to_set(flags, env, message):
     with pytest.raises(SettingsError, match=message):
@@ -53,8 +57,11 @@ def test_phase_dependencies():
 
 
 def test_loopback_targets_are_local_and_credentials_in_urls_are_secret():
-    s = resolve({"base_url": "http://user:pa55word@127.0.0.1:9/prod/api/v1"}, {"ONA_API_TOKEN": "tok-123456"})
+    s = resolve({"base_url": "http://user:pa55word@127.0.0.1:9/prod/api/v1", "s3_endpoint_url": "http://127.0.0.1:8"},
+                {"ONA_API_TOKEN": "tok-123456"})
     assert s.is_local
+    # a tunnel to the real API on loopback, with the real S3, is not local: it must ask before writing
+    assert not resolve({"base_url": "http://127.0.0.1:9/prod/api/v1"}, {"ONA_API_TOKEN": "tok-123456"}).is_local
     assert "pa55word" not in s.display_url and "pa55word" in s.secrets and "tok-123456" in s.secrets
     assert redact_url("https://h/x") == "https://h/x"
 

@@ -112,7 +112,7 @@ class ZororaClient:
     def _json(self, text: str) -> Dict:
         blocks = extract_json_blocks(text)
         if not blocks:
-            raise OnaError(f"the command's answer holds no JSON: {text[:200]!r}")
+            raise OnaError(f"the command's answer holds no JSON: {text!r}")
         return blocks[-1]
 
     def list_challengers(self, customer_id: str) -> Dict:
@@ -136,7 +136,7 @@ class ZororaClient:
                             "and ZORORA_AUTO_CONFIRM was not 'true' when it checked")
         blocks = extract_json_blocks(text)
         if len(blocks) < 2:
-            raise OnaError(f"expected a comparison and a promotion result in the answer, got: {text[:300]!r}")
+            raise OnaError(f"expected a comparison and a promotion result in the answer, got: {text!r}")
         return {"diff": blocks[0], "result": blocks[-1]}
 
     def rollback(self, customer_id: str, reason: str) -> Dict:
@@ -201,13 +201,15 @@ class DirectClient:
                 if last:
                     raise OnaError(f"Connection error: {exc}", 0) from None
                 continue
+            except requests.exceptions.RequestException as exc:  # a broken body, too many redirects, ...
+                raise OnaError(f"{type(exc).__name__}: {exc}", 0) from None
             status, text = response.status_code, response.text
             if 200 <= status < 300:
                 try:
                     return response.json()
                 except ValueError as exc:
                     raise OnaError("the API answered 2xx with a body that is not JSON "
-                                   f"({exc}); body starts {text[:120]!r}", status, text) from None
+                                   f"({exc}); body: {text!r}", status, text) from None
             if status >= 500 and not last:
                 continue
             label = {401: "Unauthorized", 404: "Not found"}.get(

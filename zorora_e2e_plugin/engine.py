@@ -4,6 +4,7 @@ settings -> plan -> runner -> results -> report.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Callable, Iterable, Mapping, Optional
@@ -18,16 +19,22 @@ from .settings import Settings, SettingsError, resolve
 from .store import Store, make_s3_client
 
 CLEANUP_BUDGET = 60.0
+DRAIN_LIMIT = 5.0  # seconds to wait for requests the deadline cut off, before cleaning up
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
+    """Removes every secret, and the control characters (escape sequences, NULs) a server body may carry:
+    they would drive the user's terminal and break the JUnit XML."""
     secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def redact(text: str) -> str:
         text = "" if text is None else str(text)
         for secret in secrets:
             text = text.replace(secret, "***")
-        return text
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
     return redact
 
@@ -76,6 +83,10 @@ class _Fanout(Reporter):
 def _clean_up(runner: Runner, ctx, settings: Settings) -> None:
     """Phase 5, whenever anything may have been written. A Ctrl-C that lands outside the runner's shielded
     wait (e.g. while a line is printed) restarts it: deleting is idempotent."""
+    still_running = runner.drain(min(settings.timeout + 1, DRAIN_LIMIT))
+    if still_running:
+        runner.reporter.notice(f"{still_running} request(s) cut off by the deadline are still waiting on the "
+                               "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
     for _ in range(3):
         if not (ctx.wrote or ctx.probe_pending):
             return
@@ -95,7 +106,13 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
     world = TestWorld.create(settings.customer_id, settings.bucket)
     ctx = plan_module.Context(settings=settings, client=client, raw=RawHttp(settings),
                               store_factory=lambda: Store(make_s3_client(settings.storage), settings.bucket), world=world)
-    warm_up = threading.Thread(target=lambda: ctx.store, daemon=True)  # boto3 loads while the API answers
+    def warm_up_store():  # boto3 loads while the API answers; a failure shows up again, diagnosed, in 0.4
+        try:
+            ctx.store
+        except Exception:
+            pass
+
+    warm_up = threading.Thread(target=warm_up_store, daemon=True)
     warm_up.start()
     reporter = _Fanout([ConsoleReporter(console, print_verdict=print_verdict), *observers])
     runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets))
@@ -120,7 +137,8 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
         verdict=verdict, customer_id=settings.customer_id, client=client.kind,
         duration_ms=int((time.monotonic() - started) * 1000), steps=list(runner.results.values()),
         cleanup=Cleanup(deleted=state.deleted, leftover=list(state.leftover), kept=state.kept,
-                        prefixes=[f"s3://{settings.bucket}/{p}" for p in world.prefixes]),
+                        prefixes=[f"s3://{settings.bucket}/{p}" for p in world.prefixes],
+                        sweep_command=plan_module.sweep_command_for(settings)),
         target=settings.display_url, bucket=settings.bucket)
     try:
         reporter.run_finished(result)

@@ -23,7 +23,7 @@ from .fixtures import (CHALLENGER_METRICS, ERROR_REASON, PRODUCTION_METRICS, PRO
                        SHORT_REASON, UNKNOWN_MODEL, TestWorld, stamp)
 from .results import PHASE_NAMES, StepFailed, StepSkipped, StepWarning
 from .runner import Phase, Step
-from .settings import Settings
+from .settings import DEFAULT_REGION, Settings
 from .store import Store, StoreError
 from .sweep import command as sweep_command
 
@@ -86,15 +86,16 @@ class Checks:
         return detail
 
 
-def _short(value: Any, limit: int = 300) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= limit else text[:limit] + "…"
+def _short(value: Any) -> str:
+    """As text. Never cut here: the runner redacts secrets first and cuts after, so that a token cut in
+    half can never slip past the redaction."""
+    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 def _call(fn: Callable, *args, route: str = "", expected: str = "") -> Any:
     """Run a client operation; turn its error into a StepFailed with a diagnosis."""
     try:
-        return fn(*args)
+        data = fn(*args)
     except Cancelled as exc:
         raise StepFailed(expected or "the command calls the API", exc.message,
                          "Zorora's promote/rollback need ZORORA_AUTO_CONFIRM=true when run without a UI; "
@@ -103,8 +104,14 @@ def _call(fn: Callable, *args, route: str = "", expected: str = "") -> Any:
         raise StepFailed(expected or "the command succeeds",
                          f"{'HTTP %s: ' % exc.status if exc.status else ''}{exc.message}",
                          diagnose.for_http(exc.status, exc.message + " " + exc.body, route)) from None
+    if not isinstance(data, dict):
+        raise StepFailed("a JSON object", f"{type(data).__name__}: {_short(data)}",
+                         f"{route} answered JSON that is not an object: " + diagnose.NOT_JSON)
+    return data
 
 
+DEFINITE_S3_REFUSALS = {"NoSuchBucket", "404", "NoCredentials", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+                        "AccessDenied", "403", "InvalidBucketName", "EndpointConnectionError"}
 CONFIG_S3_CODES = {"NoSuchBucket", "404", "NoCredentials", "InvalidAccessKeyId", "SignatureDoesNotMatch",
                    "InvalidBucketName", "PermanentRedirect", "AuthorizationHeaderMalformed"}
 
@@ -157,7 +164,7 @@ def _reason(exc: BaseException) -> str:
     for marker in ("CERTIFICATE_VERIFY_FAILED", "Connection refused", "Connection reset", "timed out"):
         if marker in text:
             return marker
-    return text[:200]
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,7 +174,7 @@ def _reason(exc: BaseException) -> str:
 def step_0_1(ctx: Context) -> str:
     response = _raw(ctx, "GET", "/challengers", params={"customer_id": "test"})
     ctx.preflight = response
-    status, body = response.status, response.text[:200]
+    status, body = response.status, response.text
     if status in (401, 403):
         raise StepFailed("not 401/403", f"HTTP {status}: authentication failed ({body})",
                          diagnose.TOKEN_MISMATCH if status == 401 else diagnose.FORBIDDEN)
@@ -198,7 +205,7 @@ def step_0_2(ctx: Context) -> str:
 
 def step_0_3(ctx: Context) -> str:
     response = _raw(ctx, "GET", "/challengers")
-    text = response.text[:200]
+    text = response.text
     if response.status == 400:
         if "customer_id" in text.lower():
             return "HTTP 400 naming customer_id: the Lambda parses and validates requests"
@@ -213,11 +220,19 @@ def step_0_3(ctx: Context) -> str:
 
 
 def step_0_4(ctx: Context) -> str:
-    store, key = ctx.store, ctx.world.probe_key
+    key = ctx.world.probe_key
+    try:
+        store = ctx.store
+    except Exception as exc:  # botocore refusing the settings before any request
+        raise StepFailed("an S3 client for the settings", f"{type(exc).__name__}: {exc}",
+                         "check --region/AWS_REGION, --s3-endpoint-url and the AWS credentials",
+                         config_error=True) from None
     ctx.probe_pending = True
     try:  # head and put are independent: one round trip for both
         ctx.parallel(store.head_bucket, lambda: store.put_bytes(key, b"zorora-e2e preflight probe"))
     except StoreError as exc:
+        if exc.code in DEFINITE_S3_REFUSALS:
+            ctx.probe_pending = False  # S3 said no: the probe was not written
         raise StepFailed("the bucket answers HEAD and accepts a PUT", f"S3 error {exc}", diagnose.for_s3(exc.code),
                          config_error=exc.code in CONFIG_S3_CODES) from None
     _s3(store.delete, key)
@@ -517,7 +532,7 @@ def step_4_3(ctx: Context) -> str:
     response = _raw(ctx, "POST", "/promote", json_data={
         "customer_id": w.customer_id, "model_id": w.challenger_model_id, "reason": "tiny",
         "force": False, "actor": ctx.settings.actor})
-    body = response.text[:200]
+    body = response.text
     if 200 <= response.status < 300:
         raise StepFailed("HTTP 400 for a 4-character reason", f"HTTP {response.status}: {body}",
                          "the server trusts the client to check the reason: validate len(reason) >= 10 in the Lambda")
@@ -531,12 +546,15 @@ def step_4_4(ctx: Context) -> str:
     response = _raw(ctx, "POST", "/rollback", with_token=False, json_data={
         "customer_id": ctx.world.customer_id, "reason": "End-to-end validation auth check",
         "actor": ctx.settings.actor})
-    body = response.text[:200]
+    body = response.text
     if response.status in (401, 403):
         return f"HTTP {response.status} without a token"
-    raise StepFailed("HTTP 401 without a token", f"HTTP {response.status}: {body}",
-                     "the Lambda serves requests without a bearer token: set USE_BEARER_AUTH=true and make "
-                     "check_authentication run before any business logic")
+    if 200 <= response.status < 300 or response.status in (400, 409):
+        raise StepFailed("HTTP 401 without a token", f"HTTP {response.status}: {body}",
+                         "the Lambda serves requests without a bearer token: set USE_BEARER_AUTH=true and make "
+                         "check_authentication run before any business logic")
+    raise StepFailed("HTTP 401 or 403 without a token", f"HTTP {response.status}: {body}",
+                     diagnose.for_http(response.status, body, "POST /rollback"))
 
 
 def step_4_5(ctx: Context) -> str:
@@ -639,10 +657,15 @@ def unlisted_leftovers(ctx: Context) -> List[str]:
     return sorted(keys)
 
 
+def sweep_command_for(settings: Settings) -> str:
+    region = settings.region if settings.region != DEFAULT_REGION else None
+    return sweep_command(settings.customer_id, settings.bucket, region, settings.s3_endpoint_url)
+
+
 def remove_hint(ctx: Context) -> str:
     bucket = ctx.settings.bucket
     commands = "; ".join(f"aws s3 rm --recursive s3://{bucket}/{p}" for p in ctx.world.prefixes)
-    return f"remove them with `{sweep_command(ctx.world.customer_id, bucket)}` or: {commands}"
+    return f"remove them with `{sweep_command_for(ctx.settings)}` or: {commands}"
 
 
 # ---------------------------------------------------------------------------------------------

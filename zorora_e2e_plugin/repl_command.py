@@ -300,8 +300,10 @@ class _Run:
 
     def leftover_hint(self, what):
         s = self.settings
+        from .plan import sweep_command_for
+
         return (f"{what}: test data for customer {s.customer_id} may be left in s3://{s.bucket}. Remove it with: "
-                f"zorora-e2e sweep --customer-id {s.customer_id} --bucket {s.bucket} --older-than 0s --yes")
+                f"{sweep_command_for(s)}")
 
     def close(self):
         for client in self.made_clients:

@@ -21,7 +21,6 @@ from rich.text import Text
 from .results import FAIL, PASS, PHASE_NAMES, SKIP, WARN, RunResult, StepResult
 from .runner import Phase, Reporter
 from .settings import redact_url
-from .sweep import command as sweep_command
 
 SYMBOLS = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), WARN: ("⚠", "yellow"), SKIP: ("⏭", "dim")}
 VERDICT_STYLE = {"passed": "bold green", "failed": "bold red", "gate_failed": "bold red", "interrupted": "bold yellow"}
@@ -127,7 +126,7 @@ class ConsoleReporter(Reporter):
             if any(key.endswith("/*") for key in cleanup.leftover):
                 self._print(Text("  (/* : objects the API created, whose names only a listing of S3 can tell)",
                                  style="dim"))
-            self._print(Text(f"Remove them with: {sweep_command(result.customer_id, result.bucket)}",
+            self._print(Text(f"Remove them with: {cleanup.sweep_command}",
                              style="yellow"), soft_wrap=True)
         if self.print_verdict:
             self._print(Text(verdict_line(result), style=VERDICT_STYLE[result.verdict]), soft_wrap=True)

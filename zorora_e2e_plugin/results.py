@@ -62,6 +62,7 @@ class Cleanup:
     leftover: List[str] = dataclasses.field(default_factory=list)
     kept: bool = False
     prefixes: List[str] = dataclasses.field(default_factory=list)
+    sweep_command: str = ""  # removes exactly this run's leftovers, from the same S3
 
 
 @dataclasses.dataclass

@@ -43,6 +43,13 @@ class Reporter:
     def notice(self, text: str) -> None: ...
 
 
+FIELD_LIMIT = 600
+
+
+def clip(text: str, limit: int = FIELD_LIMIT) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class _Worker(threading.Thread):
     """A daemon thread running one step, so that the main thread can always take Ctrl-C."""
 
@@ -81,10 +88,13 @@ class _Worker(threading.Thread):
         except BaseException as exc:  # a bug or an unexpected answer: still a result, never a traceback
             status, actual = FAIL, f"{type(exc).__name__}: {exc}"
             hint = "unexpected error inside the validator; re-run with --json and report it"
+        def clean(text: str) -> str:  # redact first, then cut: a cut token would slip past the redaction
+            return clip(self.redact(text))
+
         self.result = StepResult(
             id=self.step.id, phase=self.phase, title=self.step.title, status=status,
             duration_ms=int((time.monotonic() - started) * 1000),
-            expected=self.redact(expected), actual=self.redact(actual), hint=self.redact(hint),
+            expected=clean(expected), actual=clean(actual), hint=clean(hint),
             config_error=config_error and status == FAIL)
 
 
@@ -122,6 +132,7 @@ class Runner:
         self.interrupted = False
         self.gate_failed = False
         self.out_of_time = False
+        self.abandoned: List[_Worker] = []  # steps still running when the deadline ended their wave
 
     # -- public -------------------------------------------------------------------
     def run_phases(self, phases: Sequence[Phase]) -> None:
@@ -143,6 +154,14 @@ class Runner:
         self.reporter.phase_started(phase)
         for wave in phase.waves:
             self._run_wave(phase, wave, time.monotonic() + budget, shielded=True)
+
+    def drain(self, timeout: float) -> int:
+        """Wait, at most `timeout` seconds, for steps the deadline abandoned, so that their requests do not
+        land after cleanup. Returns how many are still running."""
+        end = time.monotonic() + timeout
+        for worker in self.abandoned:
+            worker.wait(max(0.0, end - time.monotonic()))
+        return sum(not worker.done.is_set() for worker in self.abandoned)
 
     def passed(self, step_id: str) -> bool:
         result = self.results.get(step_id)
@@ -209,6 +228,7 @@ class Runner:
                     self._record(worker.result)
                     pending.pop(0)
                 elif time.monotonic() >= until:
+                    self.abandoned.extend(pending)
                     if not shielded:
                         self.out_of_time = True
                     for late in pending:

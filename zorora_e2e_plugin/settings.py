@@ -25,6 +25,7 @@ DEFAULT_DEADLINE = 300.0
 ALL_PHASES = frozenset(range(6))
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _CUSTOMER_RE = re.compile(r"^[A-Za-z0-9._\-]+$")
 
 
@@ -109,7 +110,8 @@ class Settings:
         """A sandbox, or a target on loopback: no confirmation needed before writing."""
         if self.sandbox:
             return True
-        return _is_loopback(self.base_url)
+        # both ends: a tunnel to the real API on 127.0.0.1 with the real S3 is not local
+        return _is_loopback(self.base_url) and bool(self.s3_endpoint_url) and _is_loopback(self.s3_endpoint_url)
 
     @property
     def storage(self) -> Storage:
@@ -165,8 +167,10 @@ def _positive_float(name: str, flag: str, value: Any) -> float:
         number = float(value)
     except (TypeError, ValueError):
         raise SettingsError(f"{flag} must be a number of seconds (got {value!r})") from None
-    if not number > 0 or number != number or number == float("inf"):
+    if not number > 0 or number != number:
         raise SettingsError(f"{flag} must be a positive number of seconds (got {value!r})")
+    if number > 86400:
+        raise SettingsError(f"{flag} must be at most 86400 seconds (got {value!r})")
     return number
 
 
@@ -200,18 +204,27 @@ def resolve_storage(flags: Mapping[str, Any], env: Mapping[str, str]) -> Storage
     """Bucket, region, S3 endpoint, credentials and timeout: flags > env > defaults."""
     pick = _picker(flags, env)
     bucket = str(pick("bucket", "OUTPUT_BUCKET", default=DEFAULT_BUCKET))
-    if not _BUCKET_RE.match(bucket):
+    if not _BUCKET_RE.fullmatch(bucket):
         raise SettingsError(f"{bucket!r} is not a valid S3 bucket name; set --bucket or OUTPUT_BUCKET "
                             f"to the Lambda's OUTPUT_BUCKET (default {DEFAULT_BUCKET})")
     s3_endpoint_url = pick("s3_endpoint_url", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
     if s3_endpoint_url:
-        parts = urlsplit(str(s3_endpoint_url))
+        try:
+            parts = urlsplit(str(s3_endpoint_url))
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError as exc:
+            raise SettingsError(f"S3 endpoint {s3_endpoint_url!r} is not a valid URL ({exc}) "
+                                "(--s3-endpoint-url / AWS_ENDPOINT_URL_S3)") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SettingsError(f"S3 endpoint {s3_endpoint_url!r} must be an http(s) URL "
                                 "(--s3-endpoint-url / AWS_ENDPOINT_URL_S3)")
+    region = str(pick("region", "AWS_REGION", "AWS_DEFAULT_REGION", default=DEFAULT_REGION))
+    if not _REGION_RE.fullmatch(region):
+        raise SettingsError(f"{region!r} is not an AWS region; set --region/AWS_REGION to the bucket's region "
+                            f"(e.g. {DEFAULT_REGION})")
     return Storage(
         bucket=bucket,
-        region=str(pick("region", "AWS_REGION", "AWS_DEFAULT_REGION", default=DEFAULT_REGION)),
+        region=region,
         s3_endpoint_url=str(s3_endpoint_url) if s3_endpoint_url else None,
         aws_access_key_id=flags.get("aws_access_key_id") or env.get("AWS_ACCESS_KEY_ID") or None,
         aws_secret_access_key=flags.get("aws_secret_access_key") or env.get("AWS_SECRET_ACCESS_KEY") or None,
@@ -256,7 +269,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
         raise SettingsError(f"Refusing customer id {customer_id!r}: the validation writes, promotes and deletes "
                             f"data, so its customer id must start with {TEST_CUSTOMER_PREFIX!r} "
                             "(leave --customer-id/TEST_CUSTOMER_ID unset for a fresh one)")
-    if not _CUSTOMER_RE.match(customer_id):
+    if not _CUSTOMER_RE.fullmatch(customer_id):
         raise SettingsError(f"Customer id {customer_id!r} may contain only letters, digits, '.', '_' and '-'")
 
     storage = resolve_storage(flags, env)

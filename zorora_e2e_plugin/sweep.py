@@ -27,7 +27,10 @@ def parse_age(text: str) -> timedelta:
     match = _AGE_RE.match(str(text))
     if not match:
         raise SettingsError(f"--older-than must look like 30s, 15m, 1h or 2d (got {text!r})")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    except OverflowError:
+        raise SettingsError(f"--older-than {text!r} is too large") from None
 
 
 @dataclasses.dataclass
@@ -50,15 +53,17 @@ def _is_test_key(key: str) -> bool:
 
 def check_customer(customer_id: str) -> str:
     """--customer-id for a sweep: one whole test customer id, nothing else."""
-    if not _is_test_key(f"{TOP_LEVELS[0]}{customer_id}/x") or not _CUSTOMER_RE.match(customer_id):
+    if not _is_test_key(f"{TOP_LEVELS[0]}{customer_id}/x") or not _CUSTOMER_RE.fullmatch(customer_id):
         raise SettingsError(f"--customer-id must be one test customer id starting with {TEST_CUSTOMER_PREFIX!r} "
                             f"(letters, digits, '.', '_', '-'), got {customer_id!r}")
     return customer_id
 
 
-def command(customer_id: str, bucket: str) -> str:
-    """The sweep that removes exactly what one run left (printed when its cleanup could not finish)."""
-    return f"zorora-e2e sweep --customer-id {customer_id} --bucket {bucket} --older-than 0s --yes"
+def command(customer_id: str, bucket: str, region: Optional[str] = None, endpoint: Optional[str] = None) -> str:
+    """The sweep that removes exactly what one run left (printed when its cleanup could not finish); it names
+    the region and S3 endpoint too, so that it reaches the same S3 the run wrote to."""
+    extra = (f" --region {region}" if region else "") + (f" --s3-endpoint-url {endpoint}" if endpoint else "")
+    return f"zorora-e2e sweep --customer-id {customer_id} --bucket {bucket}{extra} --older-than 0s --yes"
 
 
 def find(store: Store, customer_id: Optional[str] = None) -> Dict[str, Leftover]:
