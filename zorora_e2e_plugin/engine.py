@@ -15,7 +15,7 @@ from .fixtures import TestWorld
 from .report import ConsoleReporter, write_json, write_junit
 from .results import Cleanup, RunResult
 from .runner import Reporter, Runner
-from .settings import Settings, SettingsError, resolve
+from .settings import DEFAULT_BUCKET, Settings, SettingsError, resolve
 from .store import Store, make_s3_client
 
 CLEANUP_BUDGET = 60.0
@@ -171,12 +171,7 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
 
     keep = {k: v for k, v in (env or {}).items()
             if k in ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE")}
-    flags = dict(flags)
-    if flags.get("bucket"):
-        bucket = flags["bucket"]
-    else:
-        bucket = "sa-api-client-output"
-    with Sandbox(faults=faults, bucket=bucket) as sandbox:
+    with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET) as sandbox:
         settings = resolve(sandbox_flags(sandbox, flags), keep)
         http_client = http_client_factory(settings) if http_client_factory else None
         return validate(settings, console=console, http_client=http_client, print_verdict=print_verdict)

@@ -29,11 +29,12 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+TOP_LEVELS = ("customer_tailored/", "model_metrics/", "audit_logs/")
+
+
 def customer_prefixes(customer_id: str):
     """The three prefixes a run may write under; each ends in '/' so no other customer matches."""
-    return (f"customer_tailored/{customer_id}/",
-            f"model_metrics/{customer_id}/",
-            f"audit_logs/{customer_id}/")
+    return tuple(f"{top}{customer_id}/" for top in TOP_LEVELS)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,7 +26,7 @@ ALL_PHASES = frozenset(range(6))
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
-_CUSTOMER_RE = re.compile(r"^[A-Za-z0-9._\-]+$")
+CUSTOMER_ID_RE = re.compile(r"^[A-Za-z0-9._\-]+$")
 
 
 class SettingsError(Exception):
@@ -269,7 +269,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
         raise SettingsError(f"Refusing customer id {customer_id!r}: the validation writes, promotes and deletes "
                             f"data, so its customer id must start with {TEST_CUSTOMER_PREFIX!r} "
                             "(leave --customer-id/TEST_CUSTOMER_ID unset for a fresh one)")
-    if not _CUSTOMER_RE.fullmatch(customer_id):
+    if not CUSTOMER_ID_RE.fullmatch(customer_id):
         raise SettingsError(f"Customer id {customer_id!r} may contain only letters, digits, '.', '_' and '-'")
 
     storage = resolve_storage(flags, env)

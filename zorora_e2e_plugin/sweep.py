@@ -13,11 +13,10 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, List, Optional, Tuple
 
-from .settings import TEST_CUSTOMER_PREFIX, SettingsError
+from .fixtures import TOP_LEVELS
+from .settings import CUSTOMER_ID_RE, TEST_CUSTOMER_PREFIX, SettingsError
 from .store import Store
 
-TOP_LEVELS = ("customer_tailored/", "model_metrics/", "audit_logs/")
-_CUSTOMER_RE = re.compile(r"^[A-Za-z0-9._\-]+$")
 _AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"s": 1, "": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -53,7 +52,7 @@ def _is_test_key(key: str) -> bool:
 
 def check_customer(customer_id: str) -> str:
     """--customer-id for a sweep: one whole test customer id, nothing else."""
-    if not _is_test_key(f"{TOP_LEVELS[0]}{customer_id}/x") or not _CUSTOMER_RE.fullmatch(customer_id):
+    if not _is_test_key(f"{TOP_LEVELS[0]}{customer_id}/x") or not CUSTOMER_ID_RE.fullmatch(customer_id):
         raise SettingsError(f"--customer-id must be one test customer id starting with {TEST_CUSTOMER_PREFIX!r} "
                             f"(letters, digits, '.', '_', '-'), got {customer_id!r}")
     return customer_id
