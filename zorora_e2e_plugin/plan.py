@@ -44,6 +44,7 @@ class Context:
     probe_pending: bool = False  # 0.4's probe object may exist
     prefixes_proven_empty: bool = False  # 0.5 listed the customer's prefixes after its probes: empty
     gate_written: bool = False  # phase 4's setup added the challenger that fails its gates
+    gate_error: Optional[StepFailed] = None  # ... or why it could not
     snapshot: Optional[Dict] = None  # registry bytes + audit events, for phase 4's side-effect check
     written: set = dataclasses.field(default_factory=set)  # keys phase 1 wrote (or tried to)
     archives: Optional[List[str]] = dataclasses.field(default_factory=list)  # archive keys as last listed;
@@ -409,10 +410,18 @@ def step_1_1(ctx: Context) -> str:
     return stamps + "; prefixes empty"
 
 
+NEVER_SENT = {"EndpointConnectionError"}  # S3 was not reached: the object certainly was not written
+
+
 def _put(ctx: Context, key: str, document: Dict) -> str:
     ctx.wrote = True
-    ctx.written.add(key)
-    _s3(ctx.store.put_json, key, document)
+    ctx.written.add(key)  # before the request: a timeout may still have written it
+    try:
+        ctx.store.put_json(key, document)
+    except StoreError as exc:
+        if exc.code in NEVER_SENT:
+            ctx.written.discard(key)
+        raise StepFailed("S3 answers", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
     return "wrote " + key.replace(ctx.world.customer_id, "{C}")
 
 
@@ -710,8 +719,11 @@ def setup_phase_4(ctx: Context) -> None:
     try:
         ctx.parallel(lambda: ctx.store.put_bytes(w.registry_key, raw),
                      lambda: ctx.store.put_json(w.gate_challenger_metrics_key, CHALLENGER_METRICS))
-    except StoreError as exc:
-        raise StepFailed("the gate challenger written", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+    except StoreError as exc:  # 4.1-4.4 need no S3: only 4.6 (and 4.5) fail, with this error
+        if exc.code in NEVER_SENT:
+            ctx.written.discard(w.gate_challenger_metrics_key)
+        ctx.gate_error = StepFailed("the gate challenger written to S3", f"S3 error {exc}", diagnose.for_s3(exc.code))
+        return
     ctx.snapshot = dict(ctx.snapshot, registry=registry, registry_raw=raw)
     ctx.gate_written = True
 
@@ -794,9 +806,11 @@ def step_4_6(ctx: Context) -> str:
     false, a valid reason; Zorora's client-side diff check bypassed). Its own wave: nothing else promotes
     meanwhile, so a "concurrent promotion" answer cannot pass for a gate."""
     w, actor = ctx.world, ctx.settings.actor
+    if ctx.gate_error is not None:
+        raise ctx.gate_error
     if not ctx.gate_written:
         raise StepSkipped(actual="the gate challenger was not written")
-    ctx.archives = None
+    listed, ctx.archives = ctx.archives, None  # an accepted promotion writes an archive not listed yet
     response = _raw(ctx, "POST", "/promote", json_data={
         "customer_id": w.customer_id, "model_id": w.gate_challenger_model_id, "reason": GATE_REASON,
         "force": False, "actor": actor})
@@ -812,6 +826,8 @@ def step_4_6(ctx: Context) -> str:
             undone = f"rollback failed: {_reason(exc)}"
         raise StepFailed(expected, f"HTTP {status}: the server promoted a challenger that fails its gates ({undone})",
                          diagnose.GATES_SKIPPED)
+    if source in ("lambda", "gateway", "auth"):  # refused before acting (a 5xx may have acted half-way)
+        ctx.archives = listed
     if source != "lambda":
         raise StepFailed(expected, f"HTTP {status}: {body}", diagnose.for_http(status, body, "POST /promote") or
                          "refused, but not by the Lambda's JSON error: the gate check is unproven")
