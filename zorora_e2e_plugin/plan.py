@@ -342,7 +342,8 @@ def step_0_5(ctx: Context) -> str:
         else:
             fine.append(f"{route.split()[1]} {answer.status}")
     if missing:
-        hints.insert(0, diagnose.ROUTE_MISSING.format(route=", ".join(missing)))
+        text = diagnose.ROUTE_MISSING.format(route=", ".join(missing))
+        hints.insert(0, text.replace("deploy it", "deploy them") if len(missing) > 1 else text)
     if acted:
         hints.insert(0, diagnose.ACTS_WITHOUT_VALIDATING)
         if ctx.settings.fresh_customer:  # the server acted on the run's own customer: phase 5 removes it all
