@@ -58,7 +58,7 @@ def test_run_against_a_served_sandbox_with_json(sandbox, tmp_path):
     done = cli("run", "--json", str(out), "--client", "direct", env=sandbox.env())
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(out.read_text())
-    assert data["verdict"] == "passed" and len(data["steps"]) == 25
+    assert data["verdict"] == "passed" and len(data["steps"]) == 27
     assert sandbox.token not in done.stdout + out.read_text()
 
 
@@ -116,3 +116,9 @@ def test_token_from_ssm(sandbox):
     assert sandbox.token not in done.stdout
     missing = cli("run", "--token-from-ssm", "/no/such/parameter", "--preflight-only", env=env)
     assert missing.returncode == 2 and "ParameterNotFound" in missing.stderr
+
+
+def test_demo_preflight_only_names_a_missing_promote_route_exit_3():
+    done = cli("demo", "--preflight-only", "--no-color", "--fault", "missing-route:/promote")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "0.5" in done.stdout and "POST /promote" in done.stdout and "Preflight gate failed" in done.stdout

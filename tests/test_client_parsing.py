@@ -33,3 +33,49 @@ def test_auto_confirm_restores_the_previous_value(monkeypatch, before):
             assert os.environ["ZORORA_AUTO_CONFIRM"] == "true"
             raise KeyboardInterrupt
     assert os.environ.get("ZORORA_AUTO_CONFIRM") == before
+
+
+def test_read_only_answers_through_zorora_must_be_one_json_object():
+    """Exactly what the direct client accepts: an object digged out of an array or of text is refused."""
+    from zorora_e2e_plugin.client import OnaError, ZororaClient
+
+    assert ZororaClient._json('{\n  "count": 1\n}') == {"count": 1}
+    for text in ('[\n  {\n    "count": 1\n  }\n]', 'Challengers:\n{"count": 1}', '"text"', "[]"):
+        with pytest.raises(OnaError):
+            ZororaClient._json(text)
+    assert ZororaClient._last_block('✓ Rollback successful:\n{"message": "Rolled back"}') == {"message": "Rolled back"}
+
+
+@pytest.mark.parametrize("before", [None, "alice"])
+def test_actor_env_is_the_test_actor_while_any_call_runs_and_restored_after(monkeypatch, before):
+    import threading
+
+    from zorora_e2e_plugin.client import actor_env
+
+    if before is None:
+        monkeypatch.delenv("ZORORA_ACTOR", raising=False)
+    else:
+        monkeypatch.setenv("ZORORA_ACTOR", before)
+    inside, release = threading.Barrier(3), threading.Event()
+    seen = []
+
+    def call():
+        with actor_env("zorora-validation-bot"):
+            inside.wait(5)
+            release.wait(5)
+            seen.append(os.environ.get("ZORORA_ACTOR"))
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for t in threads:
+        t.start()
+    inside.wait(5)  # both calls are in flight
+    assert os.environ.get("ZORORA_ACTOR") == "zorora-validation-bot"
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert seen == ["zorora-validation-bot"] * 2
+    assert os.environ.get("ZORORA_ACTOR") == before
+    with pytest.raises(KeyboardInterrupt):
+        with actor_env("zorora-validation-bot"):
+            raise KeyboardInterrupt
+    assert os.environ.get("ZORORA_ACTOR") == before

@@ -61,11 +61,22 @@ def test_full_run_through_zorora_classes(zorora_host, sandbox, monkeypatch):
 
 @pytest.mark.parametrize("fault, failing, hint", [
     ("no-latest-alias", "3.1", "production/latest"),
-    ("metrics-non-greedy", "2.2", "not greedy"),
-    ("actor-from-header", "3.1", "X-Actor"),
+    ("metrics-non-greedy", "0.5", "not greedy"),
+    ("fixed-actor", "3.1", "neither the body's 'actor' nor the X-Actor header"),
     ("bad-token", "0.2", "INTERNAL_API_TOKEN"),
 ])
 def test_faults_are_named_through_zorora_classes(zorora_host, sandbox, fault, failing, hint):
     result, text = _run(sandbox, [fault])
     failed = next(s for s in result.steps if s.id == failing)
     assert failed.status == "fail" and hint in failed.hint, text
+
+
+@pytest.mark.parametrize("variant", [[], ["actor-from-header"], ["keep-restored-archive"]],
+                         ids=["body-actor-first", "header-actor-first", "keeps-restored-archive"])
+def test_legitimate_server_variants_pass_through_zorora_classes(zorora_host, sandbox, monkeypatch, variant):
+    """The REPL user's own ZORORA_ACTOR must not reach the server during the run (X-Actor carries the test
+    actor, as the body does), and it is back afterwards."""
+    monkeypatch.setenv("ZORORA_ACTOR", "alice-the-repl-user")
+    result, text = _run(sandbox, variant)
+    assert result.verdict == "passed", text
+    assert os.environ["ZORORA_ACTOR"] == "alice-the-repl-user"

@@ -62,20 +62,22 @@ def assert_named(result, text, step_id):
 
 # (faults, verdict, exit code, a failing step that must be named, a fragment of its diagnosis)
 BREAKING = [
-    (["stage-prefix"], "failed", 1, "2.1", "stage prefix"),
+    (["stage-prefix"], "gate_failed", 3, "0.5", "stage prefix"),
     (["bad-token"], "gate_failed", 3, "0.2", "INTERNAL_API_TOKEN"),
     (["missing-route:/challengers"], "gate_failed", 3, "0.1", "no route for GET /challengers"),
-    (["missing-route:/metrics"], "failed", 1, "2.2", "no route"),
-    (["missing-route:/diff"], "failed", 1, "2.4", "no route for GET /diff"),
-    (["missing-route:/promote"], "failed", 1, "3.1", "no route"),
-    (["missing-route:/rollback"], "failed", 1, "3.3", "no route"),
-    (["missing-route:/audit-log"], "failed", 1, "2.5", "no route for GET /audit-log"),
-    (["metrics-non-greedy"], "failed", 1, "2.2", "not greedy"),
+    (["missing-route:/metrics"], "gate_failed", 3, "0.5", "no route for GET /metrics/{model_id+}"),
+    (["missing-route:/diff"], "gate_failed", 3, "0.5", "no route for GET /diff"),
+    (["missing-route:/promote"], "gate_failed", 3, "0.5", "no route for POST /promote"),
+    (["missing-route:/rollback"], "gate_failed", 3, "0.5", "no route for POST /rollback"),
+    (["missing-route:/audit-log"], "gate_failed", 3, "0.5", "no route for GET /audit-log"),
+    (["metrics-non-greedy"], "gate_failed", 3, "0.5", "not greedy"),
     (["no-latest-alias"], "failed", 1, "3.1", "production/latest"),
-    (["actor-from-header"], "failed", 1, "3.1", "X-Actor header"),
+    (["fixed-actor"], "failed", 1, "3.1", "neither the body's 'actor' nor the X-Actor header"),
+    (["no-rollback-archive"], "failed", 1, "3.3", "did not archive the one it replaced"),
+    (["no-gates"], "failed", 1, "4.6", "promoted a challenger that fails its gates"),
     (["no-audit"], "failed", 1, "3.1", "did not append an audit event"),
     (["no-archive"], "failed", 1, "3.1", "did not archive"),
-    (["flaky:100"], "failed", 1, "2.1", "HTTP 503"),
+    (["flaky:100"], "gate_failed", 3, "0.5", "HTTP 503"),
     (["html-200"], "gate_failed", 3, "0.1", "not JSON"),
     (["html-200:/diff"], "failed", 1, "2.4", "not JSON"),
     (["truncated-json"], "gate_failed", 3, "0.1", "not JSON"),
@@ -85,10 +87,10 @@ BREAKING = [
     (["huge-body:/metrics"], "failed", 1, "2.2", ""),
     (["huge-body:/rollback"], "failed", 1, "3.3", ""),  # rolled back, then a 10 MB answer
     (["hang"], "gate_failed", 3, "0.1", "--timeout"),
-    (["hang:/promote"], "failed", 1, "3.1", "timeout"),
+    (["hang:/promote"], "gate_failed", 3, "0.5", "POST /promote: no answer"),
     (["noop-promote"], "failed", 1, "3.1", "the registry in S3 did not change"),
     (["noop-rollback"], "failed", 1, "3.3", "the registry in S3 was not restored"),
-    (["echo-auth", "stage-prefix"], "failed", 1, "2.1", "stage prefix"),
+    (["echo-auth", "stage-prefix"], "gate_failed", 3, "0.5", "stage prefix"),
 ]
 
 
@@ -111,7 +113,8 @@ def test_a_broken_target_fails_the_named_step_and_leaves_nothing(sandbox, tmp_pa
     assert leftover_check(customer_keys(sandbox, result.customer_id)) == []
 
 
-@pytest.mark.parametrize("faults", [["latency:50"], ["cold-start:1500"], ["echo-auth"], ["flaky:25"]],
+@pytest.mark.parametrize("faults", [["latency:50"], ["cold-start:1500"], ["echo-auth"], ["flaky:25"],
+                                    ["actor-from-header"], ["keep-restored-archive"]],
                          ids=lambda v: v[0])
 def test_a_slow_or_noisy_but_working_target_passes_or_names_the_cause(sandbox, faults):
     """Slowness within --timeout and occasional 5xx (retried) are not failures; echo-auth breaks nothing."""
@@ -143,7 +146,7 @@ def test_s3_unreachable_after_each_phase_prints_the_exact_leftovers_and_the_swee
     with Sandbox(bucket=f"zorora-e2e-rel-s3down-{after}") as sb:
         result, text = run(sb, observers=[BreakAt(sb, "s3", after + 1)])
         assert result.verdict == "failed" and result.exit_code == 1, text
-        first = {0: "1.1", 1: "3.1", 2: "3.1", 3: "4.5", 4: "5.1"}[after]
+        first = {0: "1.2", 1: "3.1", 2: "3.1", 3: "4.6", 4: "5.1"}[after]
         assert_named(result, text, first)
         assert "EndpointConnectionError" in text or "Could not connect" in text
         actual = customer_keys(sb, result.customer_id)  # through the sandbox's own, fault-free endpoint
@@ -193,11 +196,22 @@ def test_api_unreachable_after_each_phase_fails_the_next_api_step_and_cleans_up(
         assert leftover_check(customer_keys(sb, result.customer_id)) == []
 
 
+class HangFrom(Reporter):
+    """The server starts hanging on `route` when phase `phase` starts (the preflight probes every route)."""
+
+    def __init__(self, sandbox, route, phase):
+        self.sandbox, self.route, self.phase = sandbox, route, phase
+
+    def phase_started(self, phase):
+        if phase.id == self.phase:
+            self.sandbox.set_faults([f"hang:{self.route}"])
+
+
 def test_the_overall_deadline_ends_a_run_whose_server_hangs():
     """--timeout 30 would wait; --deadline 4 ends the run, and cleanup still runs (it has its own budget)."""
     count("faults")
-    with Sandbox(bucket="zorora-e2e-rel-deadline", faults=["hang:/rollback"]) as sb:
-        result, text = run(sb, ["hang:/rollback"], timeout="30", deadline="4")
+    with Sandbox(bucket="zorora-e2e-rel-deadline") as sb:
+        result, text = run(sb, observers=[HangFrom(sb, "/rollback", 3)], timeout="30", deadline="4")
         assert result.verdict == "failed" and result.exit_code == 1, text
         assert_named(result, text, "3.3")
         step = next(s for s in result.steps if s.id == "3.3")

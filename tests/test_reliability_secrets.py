@@ -58,10 +58,10 @@ def sandbox(request):
 
 LEAKY = [  # faults, extra settings, exit code, whether an echoed Authorization header reaches the report
     pytest.param(["echo-auth"], {}, 0, False, id="echo-auth-passing-run"),
-    pytest.param(["echo-auth", "stage-prefix"], {}, 1, True, id="echo-auth-every-route-500"),
+    pytest.param(["echo-auth", "stage-prefix"], {}, 3, True, id="echo-auth-every-route-500"),
     pytest.param(["echo-auth", "bad-token"], {}, 3, True, id="echo-auth-401-gate"),
     pytest.param(["echo-auth", "noop-rollback"], {}, 1, False, id="echo-auth-failed-check"),
-    pytest.param(["echo-auth", "stage-prefix"], {"PYTHONPATH": STANDIN}, 1, True, id="through-zorora-commands"),
+    pytest.param(["echo-auth", "no-latest-alias"], {"PYTHONPATH": STANDIN}, 1, True, id="through-zorora-commands"),  # fails 3.1 in Zorora's promote
     pytest.param(["echo-auth"], {"url_credentials": True}, 3, True, id="credentials-in-base-url"),
 ]
 
@@ -91,7 +91,8 @@ def test_the_token_never_leaks_from_a_cli_run(sandbox, tmp_path, faults, extra, 
     if colour == "rich":
         assert "\x1b[" in done.stdout  # really the coloured output
     if echoed:
-        assert "received_authorization" in done.stdout  # the echoed header reached the report, redacted
+        unwrapped = "".join(done.stdout.split())  # a long body may be folded across lines
+        assert "received_authorization" in unwrapped  # the echoed header reached the report, redacted
     assert "Traceback" not in done.stdout + done.stderr
     assert_no_secret(done.stdout, done.stderr, (tmp_path / "r.json").read_text(), (tmp_path / "r.xml").read_text())
 

@@ -103,7 +103,7 @@ def test_sandbox_run_passes_every_phase_and_leaves_the_session_as_it_was(repl, m
     verdict = run(repl, "ml-validate-e2e --sandbox")
 
     text = output(repl)
-    assert verdict.startswith("✓ E2E validation passed: 25/25 steps"), text
+    assert verdict.startswith("✓ E2E validation passed: 27/27 steps"), text
     assert verdict.endswith("nothing left in S3.")
     for phase in range(6):
         assert f"Phase {phase} ·" in text
@@ -121,7 +121,7 @@ def test_preflight_only_sandbox_is_quick_and_runs_phase_0_only(repl):
     verdict = run(repl, "ml-validate-e2e --preflight-only --sandbox")
     took = time.monotonic() - started
     text = output(repl)
-    assert verdict.startswith("✓ Preflight passed: 4/4 steps"), text
+    assert verdict.startswith("✓ Preflight passed: 5/5 steps"), text
     assert "Phase 1" not in text and "(preflight only)" in text
     assert took < 5.0  # ~0.2 s on an idle machine; generous for loaded CI
 

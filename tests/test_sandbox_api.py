@@ -290,6 +290,51 @@ def test_3_1_promote(sandbox_world, sandbox_http):
     assert not [k for k in sandbox_world.keys(f"customer_tailored/{sandbox_world.customer_id}/") if k.endswith(".lock")]
 
 
+def test_a_quick_rollback_archives_no_later_than_its_rollback_at(sandbox_world, sandbox_http):
+    """One timestamp per request: promote and rollback within the same second must not stamp the rollback's
+    archive a second after the rollback itself."""
+    from zorora_e2e_plugin.sandbox.rules import parse_iso
+
+    for _ in range(3):  # promote + rollback, again and again, as fast as they go
+        assert sandbox_http.promote(sandbox_world).status_code == 200
+        r = sandbox_http.rollback(sandbox_world)
+        assert r.status_code == 200, r.text
+        rolled = [a for a in sandbox_world.archives() if a["archive_reason"] == "rolled_back"]
+        newest = max(rolled, key=lambda a: parse_iso(a["archived_at"]))
+        assert parse_iso(newest["archived_at"]) <= parse_iso(r.json()["rollback_at"]), (newest, r.json())
+        assert sandbox_world.registry()["production"]["rollback_at"] == r.json()["rollback_at"]
+        registry = sandbox_world.registry()
+        registry["challengers"] = [newest | {"status": "evaluated"}]
+        for field in ("archived_at", "archive_reason", "promoted_at", "promoted_by"):
+            registry["challengers"][0].pop(field, None)
+        sandbox_world.put_json(sandbox_world.registry_key, registry)
+
+
+def test_the_promotion_lock_lives_outside_the_customers_prefixes(sandbox_world, sandbox_http, sandbox_instance):
+    """The run sees what the real bucket would hold: the sandbox's lock is never under the customer's prefixes,
+    not even while a promotion holds it."""
+    from zorora_e2e_plugin.sandbox.rules import lock_key
+
+    assert not lock_key(sandbox_world.customer_id).startswith(
+        tuple(f"{top}{sandbox_world.customer_id}/" for top in ("customer_tailored/", "model_metrics/", "audit_logs/")))
+    seen = []
+    original = sandbox_instance._servers.api.config.s3.put_object if hasattr(sandbox_instance._servers, "api") else None
+    assert original is not None
+
+    def spy(**kwargs):
+        seen.append(kwargs["Key"])
+        return original(**kwargs)
+
+    sandbox_instance._servers.api.config.s3.put_object = spy
+    try:
+        assert sandbox_http.promote(sandbox_world).status_code == 200
+    finally:
+        del sandbox_instance._servers.api.config.s3.put_object
+    assert any(k.endswith("promotion.lock") for k in seen), seen
+    assert not [k for k in seen if k.endswith(".lock") and sandbox_world.customer_id + "/" in k
+                and not k.startswith("sandbox-locks/")]
+
+
 def test_promote_actor_falls_back_to_x_actor_header(sandbox_world, sandbox_http):
     body = {"customer_id": sandbox_world.customer_id, "model_id": sandbox_world.challenger_id, "reason": "a reason long enough"}
     r = sandbox_http.post("/promote", body, actor="repl-user")
@@ -509,7 +554,7 @@ def test_live_lock_is_a_concurrent_promotion_gate_and_stale_lock_is_taken_over(s
     from datetime import datetime, timezone
 
     now = datetime.now(timezone.utc)
-    lock = f"customer_tailored/{sandbox_world.customer_id}/promotion.lock"
+    lock = f"sandbox-locks/{sandbox_world.customer_id}/promotion.lock"
     fmt = "%Y-%m-%dT%H:%M:%SZ"
     sandbox_world.put_json(lock, {"holder": "other", "acquired_at": now.strftime(fmt), "expires_at": (now + timedelta(seconds=30)).strftime(fmt)})
     r = sandbox_http.promote(sandbox_world, force=True)
@@ -575,5 +620,5 @@ def test_concurrent_promotions_and_rollbacks_lose_nothing(sandbox_world, sandbox
     rollbacks = len(ok) - len(promotions)
     reasons = sorted(a["archive_reason"] for a in sandbox_world.archives())
     assert reasons == ["rolled_back"] * rollbacks + ["superseded"] * (len(promotions) - rollbacks)
-    assert not sandbox_world.keys(f"customer_tailored/{sandbox_world.customer_id}/promotion.lock")
+    assert not sandbox_world.keys(f"sandbox-locks/{sandbox_world.customer_id}/")
     json.dumps(registry)

@@ -70,7 +70,8 @@ def test_unknown_fault_message_lists_every_fault():
 def test_fault_help_covers_every_fault_in_one_line():
     assert set(FAULT_HELP) == set(FAULT_USAGE) == {
         "stage-prefix", "bad-token", "missing-route", "metrics-non-greedy", "no-latest-alias",
-        "actor-from-header", "no-audit", "no-archive", "latency", "cold-start", "flaky",
+        "actor-from-header", "fixed-actor", "no-audit", "no-archive", "no-rollback-archive",
+        "keep-restored-archive", "no-gates", "latency", "cold-start", "flaky",
         "html-200", "truncated-json", "huge-body", "hang", "noop-promote", "noop-rollback", "echo-auth",
     }
     for name, text in FAULT_HELP.items():
@@ -197,6 +198,38 @@ def test_actor_from_header(with_faults, world, http):
     assert r.status_code == 200
     assert world.registry()["production"]["promoted_by"] == "header-actor"
     assert world.audit_events()[0]["actor"] == "header-actor"
+
+
+def test_fixed_actor(with_faults, world, http):
+    with_faults("fixed-actor")
+    r = http.promote(world, actor="zorora-validation-bot")
+    assert r.status_code == 200
+    assert world.registry()["production"]["promoted_by"] == "ona-globalTrainingService-prod"
+    assert world.audit_events()[0]["actor"] == "ona-globalTrainingService-prod"
+
+
+def test_no_rollback_archive(with_faults, world, http):
+    with_faults("no-rollback-archive")
+    assert http.promote(world).status_code == 200
+    assert http.rollback(world).status_code == 200
+    assert world.registry()["production"]["model_id"] == world.production_id
+    assert world.archive_keys() == []  # the superseded one was restored and deleted; nothing archived
+
+
+def test_keep_restored_archive(with_faults, world, http):
+    with_faults("keep-restored-archive")
+    assert http.promote(world).status_code == 200
+    assert http.rollback(world).status_code == 200
+    reasons = sorted((a["model_id"], a["archive_reason"]) for a in world.archives())
+    assert reasons == sorted([(world.challenger_id, "rolled_back"), (world.production_id, "superseded")])
+
+
+def test_no_gates(with_faults, world, http):
+    with_faults("no-gates")
+    world.update_challenger(evaluated_at="2020-01-01T00:00:00Z",
+                            evaluation_summary={"verdict": "not_eligible", "seasonal_regressions": []})
+    assert http.promote(world).status_code == 200
+    assert world.registry()["production"]["model_id"] == world.challenger_id
 
 
 def test_no_audit(with_faults, world, http):

@@ -96,7 +96,7 @@ def test_standin_repl_in_a_terminal(tmp_path):
     child.expect_exact(PROMPT)
 
     child.sendline("ml-validate-e2e --sandbox")
-    child.expect(r"E2E validation passed: 25/25 steps in [^;]+; nothing left in S3\.")
+    child.expect(r"E2E validation passed: 27/27 steps in [^;]+; nothing left in S3\.")
     child.expect_exact(PROMPT)
     shown = screen(child)
     for phase in range(6):
@@ -105,7 +105,7 @@ def test_standin_repl_in_a_terminal(tmp_path):
 
     started = time.monotonic()
     child.sendline("ml-validate-e2e --preflight-only --sandbox")
-    child.expect(r"Preflight passed: 4/4 steps")
+    child.expect(r"Preflight passed: 5/5 steps")
     child.expect_exact(PROMPT)
     print(f"preflight --sandbox, typed to prompt: {time.monotonic() - started:.2f}s")
 
@@ -203,12 +203,12 @@ def test_real_zorora_main_in_a_terminal(tmp_path):
 
     started = time.monotonic()
     child.send("ml-validate-e2e --preflight-only --sandbox\r")
-    child.expect(r"Preflight passed: 4/4 steps in (\d+(?:\.\d+)?) ?(ms|s)")
+    child.expect(r"Preflight passed: 5/5 steps in (\d+(?:\.\d+)?) ?(ms|s)")
     preflight = time.monotonic() - started
     child.expect(prompt)
 
     child.send("ml-validate-e2e --sandbox\r")
-    child.expect(r"E2E validation passed: 25/25 steps in [^;]+; nothing left in S3\.", timeout=300)
+    child.expect(r"E2E validation passed: 27/27 steps in [^;]+; nothing left in S3\.", timeout=300)
     child.expect(prompt)
     shown = screen(child)
     for phase in range(6):

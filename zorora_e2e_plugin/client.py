@@ -68,6 +68,34 @@ def auto_confirm():
                 os.environ["ZORORA_AUTO_CONFIRM"] = previous
 
 
+class _ActorScope:
+    depth = 0
+    previous: Optional[str] = None
+
+
+@contextmanager
+def actor_env(actor: str):
+    """ZORORA_ACTOR=actor while any of the run's Zorora calls is in flight: Zorora's client reads it on every
+    request for its X-Actor header, so the header carries the test actor, as the body does. Calls of one wave
+    run concurrently: the first to start saves the old value, the last to end restores it (in every case).
+    (A per-run scope for ZORORA_AUTO_CONFIRM, ZORORA_ACTOR and retries replaces this later.)"""
+    with _env_lock:
+        if _ActorScope.depth == 0:
+            _ActorScope.previous = os.environ.get("ZORORA_ACTOR")
+        _ActorScope.depth += 1
+        os.environ["ZORORA_ACTOR"] = actor
+    try:
+        yield
+    finally:
+        with _env_lock:
+            _ActorScope.depth -= 1
+            if _ActorScope.depth == 0:
+                if _ActorScope.previous is None:
+                    os.environ.pop("ZORORA_ACTOR", None)
+                else:
+                    os.environ["ZORORA_ACTOR"] = _ActorScope.previous
+
+
 def zorora_available() -> bool:
     try:
         import zorora.commands.ona_platform  # noqa: F401
@@ -86,6 +114,7 @@ class ZororaClient:
         from zorora.commands import ona_platform as ona
 
         self.http_client = http_client
+        self.actor = actor
         self.context = {"actor": actor, "environment": "e2e-validation",
                         "request_id": f"zorora-e2e-{os.getpid()}"}
         self._list = ona.ListChallengersCommand(http_client)
@@ -105,11 +134,26 @@ class ZororaClient:
 
     def _run(self, command, args: List[str]) -> str:
         try:
-            return command.execute(args, dict(self.context))
+            with actor_env(self.actor):  # X-Actor: the test actor, like the body's actor
+                return command.execute(args, dict(self.context))
         except Exception as exc:  # CommandError, HTTPError, JSON decode errors, ...
             raise _as_ona_error(exc) from None
 
-    def _json(self, text: str) -> Dict:
+    @staticmethod
+    def _json(text: str) -> Dict:
+        """A read-only command's answer is the API's JSON, pretty-printed: exactly one JSON object, as the
+        direct client requires. Never dig an object out of an array or out of surrounding text."""
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError):
+            raise OnaError(f"the command's answer is not one JSON object: {text!r}") from None
+        if not isinstance(value, dict):
+            raise OnaError(f"the API answered JSON that is not an object ({type(value).__name__}): {text!r}")
+        return value
+
+    @staticmethod
+    def _last_block(text: str) -> Dict:
+        """promote/rollback answer text with embedded JSON blocks ("✓ Rollback successful:\n{...}")."""
         blocks = extract_json_blocks(text)
         if not blocks:
             raise OnaError(f"the command's answer holds no JSON: {text!r}")
@@ -145,7 +189,7 @@ class ZororaClient:
         if "cancelled" in text.lower() and "{" not in text:
             raise Cancelled(f"Zorora answered {text!r}: RollbackModelCommand asked for confirmation "
                             "and ZORORA_AUTO_CONFIRM was not 'true' when it checked")
-        return self._json(text)
+        return self._last_block(text)
 
 
 def _as_ona_error(exc: Exception) -> OnaError:
@@ -179,7 +223,7 @@ class DirectClient:
         self.max_retries = 3
 
     def _headers(self) -> Dict[str, str]:
-        headers = {"X-Actor": os.environ.get("ZORORA_ACTOR") or os.environ.get("USER") or "zorora-user"}
+        headers = {"X-Actor": self.settings.actor}  # the test actor, as in the body (Zorora's: via ZORORA_ACTOR)
         if self.settings.token and not self.settings.use_iam:
             headers["Authorization"] = f"Bearer {self.settings.token}"
         return headers
@@ -206,10 +250,14 @@ class DirectClient:
             status, text = response.status_code, response.text
             if 200 <= status < 300:
                 try:
-                    return response.json()
+                    data = response.json()
                 except ValueError as exc:
                     raise OnaError("the API answered 2xx with a body that is not JSON "
                                    f"({exc}); body: {text!r}", status, text) from None
+                if not isinstance(data, dict):  # exactly what the Zorora adapter accepts: one JSON object
+                    raise OnaError(f"the API answered JSON that is not an object ({type(data).__name__}): "
+                                   f"{text!r}", None, text)
+                return data
             if status >= 500 and not last:
                 continue
             label = {401: "Unauthorized", 404: "Not found"}.get(

@@ -4,7 +4,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Optional
+
+FUNCTION = "ona-globalTrainingService-prod"
+LOG_GROUP = f"/aws/lambda/{FUNCTION}"
 
 STAGE_PREFIX = ("the Lambda does not strip the API Gateway stage prefix: it routes on rawPath "
                 "'/prod/api/v1/...' and fails with 'Could not extract customer_id from event' — "
@@ -22,14 +26,22 @@ METRICS_KEY = ("the metrics object exists at {key} but the Lambda did not find i
                "model_metrics/{{customer_id}}/{{model_id}}/backtest_results.json or it ignores metrics_ref")
 LATEST_ALIAS = ("Zorora's ml-promote asks GET /diff with production_id='<customer>/production/latest' (a placeholder "
                 "alias); the Lambda must resolve it to the customer's current production model")
-ACTOR_FROM_HEADER = ("the Lambda records the X-Actor header ({header!r}, the REPL user) instead of the 'actor' "
-                     "in the request body ({body!r}): read body['actor'] first")
+THIRD_ACTOR = ("the Lambda recorded the actor {recorded!r}, which is neither the body's 'actor' nor the X-Actor "
+               "header (both {actor!r}, the caller): get_actor_from_event() in " + FUNCTION + " must take the "
+               "caller's actor (body 'actor' or X-Actor), not the IAM identity or a fixed service name")
 NO_AUDIT = ("the Lambda did not append an audit event to audit_logs/{customer}/events.json: "
             "every promote/rollback must write one")
 NO_ARCHIVE = ("the Lambda did not archive the previous production to customer_tailored/{customer}/archived/: "
               "without it a rollback has nothing to restore")
 WRONG_BUCKET = ("the API does not see the test data written to s3://{bucket}/: the Lambda's OUTPUT_BUCKET "
                 "(or region) differs from --bucket/OUTPUT_BUCKET")
+NOT_OBJECT = ("the API answered JSON that is not one object (e.g. an array around it): the Lambda must answer "
+              "each request with a single JSON object, as Zorora's ml-* commands expect")
+ACTS_WITHOUT_VALIDATING = ("the server acts without validating: it accepted a promote/rollback with a 3-character "
+                           "reason for a customer that has no registry; validate the reason (>= 10 characters) and "
+                           "the registry before doing anything")
+GATES_SKIPPED = ("the server promoted a challenger that fails its gates (evaluated more than 7 days ago, verdict "
+                 "not_eligible) without force: enforce the promotion gates in " + FUNCTION + " unless force")
 NOT_JSON = ("the API answered 2xx with a body that is not JSON: ONA_API_BASE_URL may point at a web page, a proxy "
             "or a login portal instead of .../prod/api/v1, or the Lambda returned a truncated body")
 COLD_START = ("no answer within --timeout: the container-image Lambda may be cold-starting (the first request "
@@ -40,8 +52,8 @@ DNS = ("the host name in ONA_API_BASE_URL does not resolve: check it for typos (
        "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1) and your DNS/VPN")
 TLS = ("the TLS handshake failed (certificate not trusted or wrong host): check the scheme and host of "
        "ONA_API_BASE_URL; behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE to its CA bundle")
-SERVER_ERROR = ("the Lambda failed with HTTP {status} (after Zorora's retries): look at its CloudWatch logs; "
-                "503s that come and go are throttling or a flaky deployment")
+SERVER_ERROR = ("the Lambda failed with HTTP {status} (after Zorora's retries): look at its CloudWatch logs ("
+                + LOG_GROUP + "); 503s that come and go are throttling or a flaky deployment")
 
 
 def is_gateway_404(status: Optional[int], body: str) -> bool:
@@ -50,9 +62,33 @@ def is_gateway_404(status: Optional[int], body: str) -> bool:
     return status == 404 and '"message"' in text and "not found" in text and '"error"' not in text
 
 
+def answer_source(status: int, body: str) -> str:
+    """Who answered, judged by the answer's source and shape rather than one exact status code (the real
+    Lambda's 4xx codes are not public): "accepted" (2xx), "gateway" (API Gateway's 404: route not deployed),
+    "auth" (401/403), "server" (5xx), "lambda" (a 4xx with the Lambda's JSON {"error": ...}), or "other"
+    (a 4xx in any other shape: a proxy, a throttle, a page)."""
+    if 200 <= status < 300:
+        return "accepted"
+    if is_gateway_404(status, body):
+        return "gateway"
+    if status in (401, 403):
+        return "auth"
+    if status >= 500:
+        return "server"
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError):
+        data = None
+    if 400 <= status < 500 and isinstance(data, dict) and "error" in data:
+        return "lambda"
+    return "other"
+
+
 def for_http(status: Optional[int], body: str = "", route: str = "") -> str:
     """The hint for an HTTP-level failure, or '' when nothing specific is known."""
     text = (body or "").lower()
+    if "not an object" in text or "not one json object" in text:
+        return NOT_OBJECT
     if status is None:
         if "not json" in text or "expecting value" in text or "jsondecode" in text:
             return NOT_JSON

@@ -17,6 +17,22 @@ ROLLBACK_REASON = "End-to-end validation test rollback"
 ERROR_REASON = "Test error handling"
 SHORT_REASON = "short"
 UNKNOWN_MODEL = "nonexistent_model"
+PROBE_REASON = "e2e"  # 3 characters: every server must refuse it (the preflight's harmless promote/rollback)
+PROBE_MODEL = "preflight_probe"
+GATE_REASON = "End-to-end validation: a challenger that fails its gates"
+GATE_UNDO_REASON = "End-to-end validation: undo a promotion that skipped the gates"
+STALE_DAYS = 10  # the gate challenger was evaluated this long ago (the freshness gate is 7 days)
+
+
+def improvement_pct(production: float, challenger: float) -> float:
+    """(production - challenger) / production * 100, unrounded (the plan's 8.44 and 6.06)."""
+    return (production - challenger) / production * 100
+
+
+EXPECTED_IMPROVEMENT = {
+    "mae_pct": improvement_pct(PRODUCTION_METRICS["backtest"]["mae"], CHALLENGER_METRICS["backtest"]["mae"]),
+    "rmse_pct": improvement_pct(PRODUCTION_METRICS["backtest"]["rmse"], CHALLENGER_METRICS["backtest"]["rmse"]),
+}
 
 
 def stamp(moment: datetime) -> str:
@@ -93,6 +109,31 @@ class TestWorld:
     def challenger_metrics_key(self) -> str:
         # model_metrics/{C}/{model_id}/...: the challenger id starts with the customer id, so C appears twice.
         return f"model_metrics/{self.customer_id}/{self.challenger_model_id}/backtest_results.json"
+
+    # -- phase 4's challenger that fails its gates (stale evaluation, verdict not_eligible) --------------
+    @property
+    def gate_challenger_time(self) -> datetime:
+        return self.now - timedelta(days=STALE_DAYS)
+
+    @property
+    def gate_challenger_model_id(self) -> str:
+        return f"{self.customer_id}/challenger_{stamp(self.gate_challenger_time)}"
+
+    @property
+    def gate_challenger_metrics_key(self) -> str:
+        return f"model_metrics/{self.customer_id}/{self.gate_challenger_model_id}/backtest_results.json"
+
+    def gate_challenger_entry(self) -> Dict:
+        """Fails the gates every source agrees on: evaluated more than 7 days ago, verdict not_eligible.
+        Its metrics (the plan's challenger numbers) pass every other gate."""
+        entry = self.challenger_entry()
+        entry.update({
+            "model_id": self.gate_challenger_model_id,
+            "trained_at": iso(self.gate_challenger_time),
+            "evaluated_at": iso(self.gate_challenger_time + timedelta(minutes=30)),
+            "evaluation_summary": dict(entry["evaluation_summary"], verdict="not_eligible"),
+        })
+        return entry
 
     @property
     def probe_key(self) -> str:

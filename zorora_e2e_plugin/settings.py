@@ -88,6 +88,7 @@ class Settings:
     assume_yes: bool = False
     no_color: bool = False
     sandbox: bool = False
+    fresh_customer: bool = False  # the customer id was made for this run: whatever is under it, the run caused
 
     def __repr__(self) -> str:  # the URLs without credentials; the secret fields are repr=False
         shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
@@ -263,7 +264,8 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
                             f"to read {DEFAULT_TOKEN_PARAMETER}); "
                             "e.g. source <(./scripts/get-global-training-api-credentials.sh)")
 
-    customer_id = pick("customer_id", "TEST_CUSTOMER_ID") or default_customer_id()
+    picked_customer = pick("customer_id", "TEST_CUSTOMER_ID")
+    customer_id = picked_customer or default_customer_id()
     customer_id = str(customer_id)
     if not customer_id.startswith(TEST_CUSTOMER_PREFIX) or len(customer_id) == len(TEST_CUSTOMER_PREFIX):
         raise SettingsError(f"Refusing customer id {customer_id!r}: the validation writes, promotes and deletes "
@@ -286,6 +288,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
         base_url=base_url,
         token=str(token or ""),
         customer_id=customer_id,
+        fresh_customer=not picked_customer,
         actor=actor,
         bucket=storage.bucket,
         region=storage.region,

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 STAGE = "prod"
 BASE = "/api/v1"
 JSON_HEADERS = {"content-type": "application/json"}
+FIXED_ACTOR = "ona-globalTrainingService-prod"  # the fixed-actor fault: a service identity, not the caller
 
 
 @dataclass
@@ -136,6 +137,9 @@ class Api:
 
     @staticmethod
     def _actor(body: Dict[str, Any], headers: Dict[str, str], faults: FaultSet) -> str:
+        """The body's actor, else X-Actor (actor-from-header: the other way round; both are legitimate)."""
+        if "fixed-actor" in faults:
+            return FIXED_ACTOR
         from_body = body.get("actor") if isinstance(body.get("actor"), str) else ""
         from_header = headers.get("x-actor") or ""
         first, second = (from_header, from_body) if "actor-from-header" in faults else (from_body, from_header)
@@ -173,6 +177,9 @@ class Api:
             resolve_latest_alias="no-latest-alias" not in faults,
             write_audit="no-audit" not in faults,
             archive_on_promote="no-archive" not in faults,
+            archive_on_rollback="no-rollback-archive" not in faults,
+            delete_restored_archive="keep-restored-archive" not in faults,
+            enforce_gates="no-gates" not in faults,
         )
         try:
             result = self._dispatch(route, tail, query, event, headers, platform, faults, request_id)

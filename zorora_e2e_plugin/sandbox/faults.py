@@ -35,10 +35,29 @@ _FAULTS = {
     ),
     "actor-from-header": (
         "actor-from-header",
-        "promoted_by and the audit actor come from X-Actor instead of the body's actor",
+        "a legitimate variant, not a failure: promoted_by and the audit actor come from the X-Actor header "
+        "first (the body's actor second), as the real get_actor_from_event() may do; a run must pass",
+    ),
+    "fixed-actor": (
+        "fixed-actor",
+        "promoted_by and the audit actor are a fixed service name ('ona-globalTrainingService-prod'), neither "
+        "the body's actor nor X-Actor",
     ),
     "no-audit": ("no-audit", "promote and rollback write no audit event"),
     "no-archive": ("no-archive", "promotion does not archive the production model it replaces"),
+    "no-rollback-archive": (
+        "no-rollback-archive",
+        "rollback restores the previous production but archives nothing (the rolled-back model vanishes)",
+    ),
+    "keep-restored-archive": (
+        "keep-restored-archive",
+        "a legitimate variant, not a failure: rollback keeps the 'superseded' archive it restored (the real "
+        "function's IAM policy has no s3:DeleteObject); a run must pass",
+    ),
+    "no-gates": (
+        "no-gates",
+        "POST /promote ignores the promotion gates (a stale, not_eligible challenger is promoted as if forced)",
+    ),
     "latency": ("latency:<ms>", "add <ms> ms to every public API and S3 request"),
     "cold-start": (
         "cold-start:<ms>",

@@ -7,7 +7,9 @@ the message the real Lambda answers with.
 S3 layout (CONTRACT §2):
     customer_tailored/{C}/latest_model.json              registry {customer_id, production, challengers[]}
     customer_tailored/{C}/archived/{model_id}_{ts}.json   archived production entries
-    customer_tailored/{C}/promotion.lock                 short-lived mutex (promote/rollback), deleted after use
+    sandbox-locks/{C}/promotion.lock                     short-lived mutex (promote/rollback), deleted after use:
+                                                         the sandbox's own bookkeeping, outside the customer's three
+                                                         prefixes, so a run sees what the real bucket would hold
     model_metrics/{C}/{model_id}/backtest_results.json   default metrics location
     audit_logs/{C}/events.json                           {customer_id, events[]}
 
@@ -49,8 +51,12 @@ def archive_prefix(customer_id: str) -> str:
     return f"customer_tailored/{customer_id}/archived/"
 
 
+LOCK_PREFIX = "sandbox-locks/"
+
+
 def lock_key(customer_id: str) -> str:
-    return f"customer_tailored/{customer_id}/promotion.lock"
+    """Outside customer_tailored/, model_metrics/ and audit_logs/: the real Lambda keeps no lock object there."""
+    return f"{LOCK_PREFIX}{customer_id}/promotion.lock"
 
 
 def audit_key(customer_id: str) -> str:
@@ -230,8 +236,10 @@ def compare(challenger_metrics: Any, production_metrics: Any, seasonal_regressio
 class Platform:
     """globalTrainingService's behaviour on one bucket.
 
-    ``resolve_latest_alias``/``write_audit``/``archive_on_promote`` exist so the sandbox can
-    reproduce the real deployment's failure modes; the healthy platform leaves them True.
+    ``resolve_latest_alias``/``write_audit``/``archive_on_promote``/``archive_on_rollback``/``enforce_gates``
+    exist so the sandbox can reproduce broken deployments; the healthy platform leaves them True.
+    ``delete_restored_archive=False`` is a legitimate variant: the real function's IAM policy has no
+    s3:DeleteObject, so it may keep the archive a rollback restored.
     """
 
     def __init__(
@@ -242,6 +250,9 @@ class Platform:
         resolve_latest_alias: bool = True,
         write_audit: bool = True,
         archive_on_promote: bool = True,
+        archive_on_rollback: bool = True,
+        delete_restored_archive: bool = True,
+        enforce_gates: bool = True,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.s3 = s3
@@ -249,6 +260,9 @@ class Platform:
         self.resolve_latest_alias = resolve_latest_alias
         self.write_audit = write_audit
         self.archive_on_promote = archive_on_promote
+        self.archive_on_rollback = archive_on_rollback
+        self.delete_restored_archive = delete_restored_archive
+        self.enforce_gates = enforce_gates
         self.clock = clock
 
     # ---- S3 primitives
@@ -502,23 +516,31 @@ class Platform:
             except Exception:  # noqa: BLE001 - the lease expires on its own
                 pass
 
-    def _archive(self, customer_id: str, entry: Dict[str, Any], reason: str, now: datetime) -> str:
-        """Write an archive object; its timestamp is unique and increasing per customer."""
+    def _request_time(self, customer_id: str) -> datetime:
+        """The one timestamp of a promote/rollback (promoted_at/rollback_at, archived_at, the archive key, the
+        audit event): now, to the second, but later than every archive the customer has, so that archive
+        keys stay unique and ordered even for several operations within one second."""
+        at = self.clock().astimezone(timezone.utc).replace(microsecond=0)
         existing = [ts for ts, _ in self._archives(customer_id) if ts]
-        at = now.replace(microsecond=0)
         if existing:
             latest = datetime.strptime(max(existing), "%Y%m%d_%H%M%S").replace(tzinfo=timezone.utc)
             at = max(at, latest + timedelta(seconds=1))
+        return at
+
+    def _archive(self, customer_id: str, entry: Dict[str, Any], reason: str, at: datetime) -> str:
+        """Write an archive object stamped with the request's time (``archived_at`` never later than the
+        request's promoted_at/rollback_at)."""
         doc = dict(entry)
+        doc["archived_at"] = iso_z(at)
+        doc["archive_reason"] = reason
+        key_at = at
         for _attempt in range(10):
-            key = f"{archive_prefix(customer_id)}{entry.get('model_id')}_{compact_ts(at)}.json"
-            doc["archived_at"] = iso_z(at)
-            doc["archive_reason"] = reason
+            key = f"{archive_prefix(customer_id)}{entry.get('model_id')}_{compact_ts(key_at)}.json"
             try:
                 self._put_json(key, doc, create=True)
                 return key
-            except _LostRace:
-                at += timedelta(seconds=1)
+            except _LostRace:  # only without the lock; the key moves on, archived_at stays the request's time
+                key_at += timedelta(seconds=1)
         raise PlatformError(f"Could not write an archive object for {entry.get('model_id')}")
 
     def _append_audit(self, customer_id: str, event: Dict[str, Any]) -> None:
@@ -573,11 +595,11 @@ class Platform:
             challenger = self._challenger(registry, model_id)
             if registry is None or challenger is None:
                 raise NotFound(f"Challenger {model_id} not found")
-            if not force:
+            if not force and self.enforce_gates:
                 failed = self.failed_gates(registry, challenger)
                 if failed:
                     raise Conflict(GATES_FAILED, failed_gates=failed)
-            now = self.clock()
+            now = self._request_time(customer_id)
             previous = registry.get("production") if isinstance(registry.get("production"), dict) else None
             archived = None
             if previous and self.archive_on_promote:
@@ -622,10 +644,12 @@ class Platform:
             if target is None:
                 raise Conflict(NOTHING_TO_ROLL_BACK)
             key, archived_doc, archived_etag = target
-            now = self.clock()
+            now = self._request_time(customer_id)
             current = (registry or {}).get("production")
             current = current if isinstance(current, dict) else None
-            new_archive = self._archive(customer_id, current, "rolled_back", now) if current else None
+            new_archive = None
+            if current and self.archive_on_rollback:
+                new_archive = self._archive(customer_id, current, "rolled_back", now)
             restored = {k: v for k, v in archived_doc.items() if k not in ("archived_at", "archive_reason")}
             restored["rollback_at"] = iso_z(now)
             restored["rolled_back_by"] = actor
@@ -637,7 +661,8 @@ class Platform:
                 if new_archive:
                     self._delete(new_archive)
                 raise busy() from None
-            self._delete(key, if_match=archived_etag)
+            if self.delete_restored_archive:  # else kept as it is, as a function without s3:DeleteObject would
+                self._delete(key, if_match=archived_etag)
             restored_id = str(restored.get("model_id"))
             self._append_audit(customer_id, self._event("rollback", actor, restored_id, reason, request_id, now))
         return {

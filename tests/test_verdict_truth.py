@@ -1,0 +1,321 @@
+"""The verdict tells the truth (issue 8): no false green, no false red.
+
+Each false green has a server that lies in exactly that way (a sandbox fault, or a proxy in front of the
+sandbox) and the run must fail naming the step; the same run without the lie passes, so the lie is what
+fails it. Each false red is a legitimate server variant the run must pass against.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+
+import pytest
+
+from lying_proxy import LyingProxy
+from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.fixtures import PROBE_REASON, customer_prefixes
+from zorora_e2e_plugin.report import make_console
+from zorora_e2e_plugin.sandbox import Sandbox
+from zorora_e2e_plugin.settings import resolve
+
+STANDIN = os.path.join(os.path.dirname(__file__), "standin")
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(bucket="zorora-e2e-truth") as sb:
+        yield sb
+
+
+@pytest.fixture
+def standin_zorora(monkeypatch):
+    """Zorora's classes (the stand-in written from CONTRACT.md §1) importable for --client zorora."""
+    for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.syspath_prepend(STANDIN)
+    yield
+    for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
+        del sys.modules[name]
+
+
+def run(sandbox, faults=(), proxy=None, **flags):
+    sandbox.set_faults(list(faults))
+    try:
+        merged = sandbox_flags(sandbox, {"client": "direct", **flags})
+        if proxy is not None:
+            merged["base_url"] = proxy.url
+        out = io.StringIO()
+        result = validate(resolve(merged, {}), console=make_console(file=out, no_color=True))
+    finally:
+        sandbox.set_faults([])
+    return result, out.getvalue()
+
+
+def objects_of(sandbox, customer_id):
+    s3 = sandbox.s3_client()
+    return [o["Key"] for p in customer_prefixes(customer_id)
+            for o in s3.list_objects_v2(Bucket=sandbox.bucket, Prefix=p).get("Contents", [])]
+
+
+def step(result, step_id):
+    return next(s for s in result.steps if s.id == step_id)
+
+
+def failed(result):
+    return [s.id for s in result.steps if s.status == "fail"]
+
+
+def flat(s):
+    return " ".join((s.expected + " " + s.actual + " " + s.hint).split())
+
+
+def passes_cleanly(result, text, sandbox):
+    assert result.verdict == "passed", text
+    assert {s.status for s in result.steps} == {"pass"}, text
+    assert objects_of(sandbox, result.customer_id) == []
+
+
+# ----------------------------------------------------------------------------- false green 1: the rollback's archive
+
+@pytest.mark.parametrize("lie", [False, True], ids=["honest", "rollback-archives-nothing"])
+def test_a_rollback_that_archives_nothing_fails_3_3(sandbox, lie):
+    result, text = run(sandbox, ["no-rollback-archive"] if lie else [])
+    if not lie:
+        return passes_cleanly(result, text, sandbox)
+    assert failed(result) == ["3.3"], text
+    assert "did not archive the one it replaced" in flat(step(result, "3.3"))
+    assert objects_of(sandbox, result.customer_id) == []
+
+
+def test_a_rollback_archived_under_the_wrong_reason_fails_3_3(sandbox):
+    """archive_reason must be rolled_back where the field exists: a proxy rewrites the archive in S3 right
+    after the rollback answered (as a Lambda writing 'superseded' for everything would)."""
+    s3 = sandbox.s3_client()
+
+    def lie(request, status, body):
+        if request.route == "/rollback" and status == 200:
+            customer = request.body["customer_id"]
+            for obj in s3.list_objects_v2(Bucket=sandbox.bucket,
+                                          Prefix=f"customer_tailored/{customer}/archived/").get("Contents", []):
+                doc = json.loads(s3.get_object(Bucket=sandbox.bucket, Key=obj["Key"])["Body"].read())
+                if doc.get("archive_reason") == "rolled_back":
+                    doc["archive_reason"] = "superseded"
+                    s3.put_object(Bucket=sandbox.bucket, Key=obj["Key"], Body=json.dumps(doc).encode())
+        return None
+
+    with LyingProxy(sandbox, lie) as proxy:
+        result, text = run(sandbox, proxy=proxy)
+    assert "3.3" in failed(result), text
+    assert "archive_reason" in flat(step(result, "3.3"))
+    assert objects_of(sandbox, result.customer_id) == []
+
+
+def test_the_restored_superseded_archive_may_stay(sandbox):
+    """The function's IAM policy has no s3:DeleteObject: keeping the restored archive is not a failure,
+    only a detail in 3.3."""
+    result, text = run(sandbox, ["keep-restored-archive"])
+    passes_cleanly(result, text, sandbox)
+    assert "still there" in step(result, "3.3").actual
+
+
+# ----------------------------------------------------------------------------- false green 2: the diff's numbers
+
+def _diff_lie(mae, rmse):
+    def lie(request, status, body):
+        if request.route == "/diff" and status == 200:
+            data = json.loads(body)
+            data["improvement"] = {"mae_pct": mae, "rmse_pct": rmse}
+            return status, json.dumps(data)
+        return None
+    return lie
+
+
+@pytest.mark.parametrize("mae, rmse, ok", [
+    (None, None, True),  # the honest proxy
+    (8.444444, 6.060606, True),  # unrounded is as right as 8.44 / 6.06
+    (900, 6.06, False),  # "> 5" is not a check
+    (8.44, 60.6, False),
+    (8.4, 6.1, False),  # the evaluation summary's 1-dp figures are not the diff's
+])
+def test_diff_numbers_are_checked_against_the_test_world(sandbox, mae, rmse, ok):
+    with LyingProxy(sandbox, None if mae is None else _diff_lie(mae, rmse)) as proxy:
+        result, text = run(sandbox, proxy=proxy)
+    if ok:
+        return passes_cleanly(result, text, sandbox)
+    assert failed(result) == ["2.4"], text
+    assert "(production - challenger) / production" in step(result, "2.4").hint
+
+
+# ----------------------------------------------------------------------------- false green 3: wrong-shaped answers
+
+def _wrap_lie(route):
+    def lie(request, status, body):
+        if request.method == "GET" and request.route == route and 200 <= status < 300:
+            return status, "[" + body + "]"
+        return None
+    return lie
+
+
+@pytest.mark.parametrize("route, first", [("/metrics", "2.2"), ("/diff", "2.4"), ("/audit-log", "2.5"),
+                                          ("/challengers", "0.1")])
+def test_answers_wrapped_in_an_array_fail_alike_with_either_client(sandbox, standin_zorora, route, first):
+    outcomes = {}
+    for client in ("direct", "zorora"):
+        with LyingProxy(sandbox, _wrap_lie(route)) as proxy:
+            result, text = run(sandbox, proxy=proxy, client=client)
+        assert result.client == client
+        assert first in failed(result), (client, text)
+        assert "not one object" in step(result, first).hint or "not an object" in flat(step(result, first)), text
+        assert objects_of(sandbox, result.customer_id) == []
+        outcomes[client] = failed(result)
+    assert outcomes["direct"] == outcomes["zorora"]
+
+
+def test_the_honest_proxy_passes_with_zorora_classes(sandbox, standin_zorora):
+    with LyingProxy(sandbox) as proxy:
+        result, text = run(sandbox, proxy=proxy, client="zorora")
+    assert result.client == "zorora"
+    passes_cleanly(result, text, sandbox)
+
+
+# ----------------------------------------------------------------------------- false reds: the actor, status codes
+
+@pytest.mark.parametrize("variant", [[], ["actor-from-header"]], ids=["body-first", "header-first"])
+def test_both_actor_variants_pass_whoever_the_repl_user_is(sandbox, monkeypatch, variant):
+    monkeypatch.setenv("ZORORA_ACTOR", "alice-the-repl-user")
+    monkeypatch.setenv("USER", "alice")
+    result, text = run(sandbox, variant)
+    passes_cleanly(result, text, sandbox)
+
+
+def test_a_third_actor_fails_3_1_naming_it(sandbox):
+    result, text = run(sandbox, ["fixed-actor"])
+    assert failed(result) == ["3.1"], text
+    hint = step(result, "3.1").hint
+    assert "'ona-globalTrainingService-prod'" in hint and "neither the body's 'actor' nor the X-Actor" in hint
+
+
+def _status_lie(request, status, body):
+    """Every refusal of the Lambda (not the token's) answered 422 instead of 400/404/409."""
+    if 400 <= status < 500 and status not in (401, 403) and '"error"' in body:
+        return 422, body
+    return None
+
+
+def test_rejections_are_judged_by_source_and_content_not_by_one_status_code(sandbox):
+    with LyingProxy(sandbox, _status_lie) as proxy:
+        result, text = run(sandbox, proxy=proxy)
+    passes_cleanly(result, text, sandbox)
+    assert "HTTP 422" in step(result, "4.3").actual and "HTTP 422" in step(result, "4.6").actual
+
+
+# ----------------------------------------------------------------------------- the preflight proves every route
+
+@pytest.mark.parametrize("fault, named", [
+    ("missing-route:/metrics", "GET /metrics/{model_id+}"),
+    ("missing-route:/diff", "GET /diff"),
+    ("missing-route:/audit-log", "GET /audit-log"),
+    ("missing-route:/promote", "POST /promote"),
+    ("missing-route:/rollback", "POST /rollback"),
+    ("metrics-non-greedy", "not greedy"),
+    ("stage-prefix", "stage prefix"),
+])
+def test_the_preflight_fails_for_a_route_the_promotion_needs(sandbox, fault, named):
+    result, text = run(sandbox, [fault], phases=[0])
+    assert (result.verdict, result.exit_code) == ("gate_failed", 3), text
+    assert failed(result) == ["0.5"], text
+    assert named in flat(step(result, "0.5"))
+    assert objects_of(sandbox, result.customer_id) == []
+
+
+def test_missing_challengers_route_fails_the_preflight_in_0_1(sandbox):
+    result, text = run(sandbox, ["missing-route:/challengers"], phases=[0])
+    assert result.exit_code == 3 and "0.1" in failed(result), text
+
+
+def test_two_missing_routes_are_both_named_with_the_fix(sandbox):
+    result, text = run(sandbox, ["missing-route:/promote", "missing-route:/diff"], phases=[0])
+    got = flat(step(result, "0.5"))
+    assert "GET /diff, POST /promote" in got and "deploy" in step(result, "0.5").hint
+
+
+def _acts_lie(sandbox):
+    s3 = sandbox.s3_client()
+
+    def lie(request, status, body):
+        if request.route == "/promote" and (request.body or {}).get("reason") == PROBE_REASON:
+            customer = request.body["customer_id"]
+            s3.put_object(Bucket=sandbox.bucket, Key=f"audit_logs/{customer}/events.json",
+                          Body=json.dumps({"customer_id": customer, "events": [{"action": "promote"}]}).encode())
+            return 200, json.dumps({"message": "Model promoted"})
+        return None
+    return lie
+
+
+def test_a_server_that_acts_on_the_probe_fails_the_gate_and_is_cleaned_up(sandbox):
+    with LyingProxy(sandbox, _acts_lie(sandbox)) as proxy:
+        result, text = run(sandbox, proxy=proxy, phases=[0])
+    assert (result.verdict, result.exit_code) == ("gate_failed", 3), text
+    got = flat(step(result, "0.5"))
+    assert "ACCEPTED POST /promote" in got and "acts without validating" in got
+    assert [s.id for s in result.steps if s.phase == 5] == ["5.1", "5.2"]
+    assert result.cleanup.deleted >= 1 and result.cleanup.leftover == []
+    assert objects_of(sandbox, result.customer_id) == []
+
+
+def test_a_server_that_writes_for_a_refused_probe_is_a_finding_and_cleaned_up(sandbox):
+    s3 = sandbox.s3_client()
+
+    def lie(request, status, body):
+        if request.route == "/rollback" and status == 400:
+            customer = request.body["customer_id"]
+            s3.put_object(Bucket=sandbox.bucket, Key=f"audit_logs/{customer}/events.json",
+                          Body=b'{"events": [{"action": "rollback", "outcome": "refused"}]}')
+        return None
+
+    with LyingProxy(sandbox, lie) as proxy:
+        result, text = run(sandbox, proxy=proxy)
+    assert (result.verdict, result.exit_code) == ("gate_failed", 3), text
+    assert failed(result) == ["0.5"]
+    assert f"audit_logs/{result.customer_id}/events.json" in step(result, "0.5").actual
+    assert "removed by the cleanup" in step(result, "0.5").actual
+    assert objects_of(sandbox, result.customer_id) == [] and result.cleanup.leftover == []
+
+
+# ----------------------------------------------------------------------------- gates hold on the server
+
+def test_a_gate_less_server_fails_the_gate_step_and_leaves_nothing(sandbox):
+    result, text = run(sandbox, ["no-gates"])
+    assert result.verdict == "failed", text
+    assert "4.6" in failed(result)
+    assert "the server promoted a challenger that fails its gates" in step(result, "4.6").actual
+    assert "rolled back: HTTP 200" in step(result, "4.6").actual
+    assert result.cleanup.leftover == [] and objects_of(sandbox, result.customer_id) == []
+
+
+@pytest.mark.parametrize("answer", [
+    (409, {"error": "Challenger does not meet promotion gates",
+           "failed_gates": ["concurrent promotion in progress for customer"]}),
+    (404, {"error": "Challenger not found"}),
+    (400, {"error": "bad request"}),
+    (404, {"message": "Not Found"}),
+], ids=["busy", "unknown", "vague", "gateway"])
+def test_a_refusal_that_names_no_gate_does_not_prove_the_gates(sandbox, answer):
+    def lie(request, status, body):
+        if request.route == "/promote" and "fails its gates" in str((request.body or {}).get("reason")):
+            return answer[0], json.dumps(answer[1])
+        return None
+
+    with LyingProxy(sandbox, lie) as proxy:
+        result, text = run(sandbox, proxy=proxy)
+    assert failed(result) == ["4.6"], text
+    assert objects_of(sandbox, result.customer_id) == []
+
+
+def test_the_gate_step_names_the_failed_gates(sandbox):
+    result, text = run(sandbox)
+    passes_cleanly(result, text, sandbox)
+    assert "metrics stale" in step(result, "4.6").actual and "not_eligible" in step(result, "4.6").actual
