@@ -149,7 +149,8 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
     from .sandbox import Sandbox
 
     keep = {k: v for k, v in (env or {}).items()
-            if k in ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE")}
+            if k in ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE",
+                     "ZORORA_ACTOR")}  # ZORORA_ACTOR: judged as the X-Actor header value it is
     with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET) as sandbox:
         settings = resolve(sandbox_flags(sandbox, flags), keep)
         http_client = http_client_factory(settings) if http_client_factory else None

@@ -146,10 +146,6 @@ class Storage:
         values = [self.aws_secret_access_key, self.aws_session_token, *url_secrets(self.s3_endpoint_url)]
         return tuple(v for v in dict.fromkeys(values) if v)
 
-    @property
-    def display_endpoint(self) -> Optional[str]:
-        return redact_url(self.s3_endpoint_url) if self.s3_endpoint_url else None
-
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
