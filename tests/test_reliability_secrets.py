@@ -17,6 +17,7 @@ import re
 
 import pytest
 
+from standin.harness import host, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
 from reliability_helpers import (CLEAN_ENV, SelfSignedServer, bucket_keys, cli, count, customer,
                                  customer_keys, leftover_check, register_figures)
 from zorora_e2e_plugin.engine import sandbox_flags, validate
@@ -321,6 +322,24 @@ def test_a_token_read_from_ssm_with_its_line_ending_works():
     assert "/t/broken" in out["refused"] and "carriage return" in out["refused"], out
     assert_no_secret(out["refused"], done.stderr)
     count("secret_forms", 2)
+
+
+def test_in_the_repl_a_token_with_a_line_ending_is_refused_naming_the_variable(host, monkeypatch):
+    """The REPL's client read ONA_API_TOKEN at start-up, CR and all (Zorora does not strip it): the run refuses
+    it naming ONA_API_TOKEN, shows no part of it, and sends nothing."""
+    import zorora_e2e_plugin
+    from standin.harness import output
+
+    monkeypatch.setenv("ONA_API_BASE_URL", "http://127.0.0.1:9/prod/api/v1")
+    monkeypatch.setenv("ONA_API_TOKEN", CANARY + "\r")
+    repl = host.repl()
+    zorora_e2e_plugin.register(repl)
+    repl.handle("ml-validate-e2e --preflight-only")
+    text = output(repl)
+    count("secret_forms")
+    assert "ONA_API_TOKEN" in text and "carriage return" in text, text
+    assert "Phase 0" not in text and "Traceback" not in text
+    assert_no_secret(text, *map(str, repl.responses))
 
 
 # ----------------------------------------------------------------------------- bad settings

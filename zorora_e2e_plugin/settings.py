@@ -380,7 +380,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
 
     use_iam = _truthy(pick("use_iam", "ONA_USE_IAM", default="false"))
     token = flags.get("token")
-    token_setting = "--token"
+    token_setting = flags.get("token_setting") or "--token"  # the REPL passes the token its client holds
     ssm_name = flags.get("token_from_ssm")
     if token is None and ssm_name:
         if token_reader is None:
