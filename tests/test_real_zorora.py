@@ -1,7 +1,9 @@
 """Against a real Zorora checkout (env ZORORA_SRC; skipped when absent): its `zorora` package, its
 `register_ona_commands` (with our autoload hook), and its real dispatch from
-`engine/repl_command_processor.py`, with a minimal `config` module. Runs in a fresh process so that
-the real `zorora` package never meets the stand-in.
+`engine/repl_command_processor.py`, with the checkout's own `config` (or a copy of its Docker config) and
+the environment a user sets (ZORORA_REPL_LEGACY_ENABLED=true: Zorora's shipped config turns its `ml-`
+commands off by default). Runs in a fresh process so that the real `zorora` package never meets the
+stand-in.
 
 The full REPL (`main.py`) is driven in a terminal by tests/test_terminal.py.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from standin.harness import STANDIN_DIR, subprocess_env
+from standin.harness import STANDIN_DIR, zorora_config_dir, zorora_host_env
 
 ZORORA_SRC = os.environ.get("ZORORA_SRC")
 
@@ -28,17 +30,24 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory):
-    config_dir = tmp_path_factory.mktemp("zorora-config")
-    (config_dir / "config.py").write_text("REPL_LEGACY_ENABLED = True\nREPL_CODEGEN_ENABLED = True\n")
+    """The checkout set up as its users run it: its own config.py when it has one (else a copy of its
+    config.docker.py, as its Docker image does), and the environment the README asks for."""
+    config_dir = zorora_config_dir(Path(ZORORA_SRC), tmp_path_factory.mktemp("zorora-config"))
+    home = tmp_path_factory.mktemp("zorora-home")
     result = subprocess.run(
         [sys.executable, str(STANDIN_DIR / "real_host_probe.py"), ZORORA_SRC, str(config_dir)],
-        capture_output=True, text=True, timeout=300, env=subprocess_env(HOME=str(config_dir)))
+        capture_output=True, text=True, timeout=300, env=zorora_host_env(HOME=str(home)))
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _run(probe, line):
     return next(r for r in probe["runs"] if r["line"] == line)
+
+
+def test_the_hosts_ml_commands_are_enabled(probe):
+    assert probe["repl_legacy_enabled"], (f"{probe['config_file']}: REPL_LEGACY_ENABLED is off; Zorora's "
+                                          "config reads it from ZORORA_REPL_LEGACY_ENABLED")
 
 
 def test_the_real_modules_were_used(probe):

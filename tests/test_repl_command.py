@@ -149,10 +149,11 @@ def test_json_path_expands_home(repl, tmp_path, monkeypatch):
     assert json.loads((tmp_path / "pre.json").read_text())["verdict"] == "passed"
 
 
-def test_unwritable_report_path_is_a_notice_not_a_crash(repl, tmp_path):
+def test_unwritable_report_path_is_refused_before_the_run(repl, tmp_path):
+    """Checked with the settings, before phase 0 (issue 9 item 11): no crash, nothing run."""
     verdict = run(repl, f"ml-validate-e2e --preflight-only --sandbox --json {tmp_path}/missing-dir/x.json")
-    assert verdict.startswith("✓ Preflight passed")
-    assert "could not write" in output(repl)
+    assert verdict.startswith("✗ ml-validate-e2e not run")
+    assert "cannot write --json" in output(repl) and "Phase 0" not in output(repl)
 
 
 # ------------------------------------------------------------------------ help, usage, settings errors

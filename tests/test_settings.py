@@ -57,13 +57,17 @@ def test_phase_dependencies():
 
 
 def test_loopback_targets_are_local_and_credentials_in_urls_are_secret():
-    s = resolve({"base_url": "http://user:pa55word@127.0.0.1:9/prod/api/v1", "s3_endpoint_url": "http://127.0.0.1:8"},
+    s = resolve({"base_url": "http://127.0.0.1:9/prod/api/v1", "s3_endpoint_url": "http://user:pa55word@127.0.0.1:8"},
                 {"ONA_API_TOKEN": "tok-123456"})
     assert s.is_local
     # a tunnel to the real API on loopback, with the real S3, is not local: it must ask before writing
     assert not resolve({"base_url": "http://127.0.0.1:9/prod/api/v1"}, {"ONA_API_TOKEN": "tok-123456"}).is_local
-    assert "pa55word" not in s.display_url and "pa55word" in s.secrets and "tok-123456" in s.secrets
+    assert "pa55word" not in repr(s) and "pa55word" in s.secrets and "tok-123456" in s.secrets
     assert redact_url("https://h/x") == "https://h/x"
+    # credentials in the base URL would replace the bearer token (Basic auth): refused, not printed
+    with pytest.raises(SettingsError) as refused:
+        resolve({"base_url": "http://user:pa55word@127.0.0.1:9/prod/api/v1"}, {"ONA_API_TOKEN": "tok-123456"})
+    assert "pa55word" not in str(refused.value) and "credentials" in str(refused.value)
 
 
 def test_token_from_ssm_uses_the_reader():

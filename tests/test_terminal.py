@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from standin.harness import REPO_ROOT, STANDIN_DIR, subprocess_env
+from standin.harness import REPO_ROOT, STANDIN_DIR, subprocess_env, zorora_config_dir, zorora_host_env
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -184,19 +184,20 @@ def test_real_zorora_main_in_a_terminal(tmp_path):
     if not _can_isolate():
         pytest.skip("cannot make a loopback-only network namespace (unshare -n)")
     src = Path(ZORORA_SRC)
-    config_dir = tmp_path / "config"
-    config_dir.mkdir()
-    if not (src / "config.py").exists():  # as Zorora's CI does, but outside the checkout
-        subprocess.run([ZORORA_PYTHON, str(src / ".github" / "generate_ci_config.py")], cwd=config_dir, check=True)
+    config_dir = zorora_config_dir(src, tmp_path / "config", ZORORA_PYTHON)  # outside the checkout
     home = tmp_path / "home"
     home.mkdir()
-    env = subprocess_env(TERM="xterm-256color", HOME=str(home), PYTHONPATH=str(config_dir),
-                         EIA_API_KEY="offline", OPENEI_API_KEY="offline", AWS_EC2_METADATA_DISABLED="true",
-                         ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1", ONA_API_TOKEN="offline")
+    env = zorora_host_env(TERM="xterm-256color", HOME=str(home), PYTHONPATH=str(config_dir),
+                          ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1", ONA_API_TOKEN="offline")
     inner = f"ip link set lo up && cd {src} && exec {ZORORA_PYTHON} main.py"
-    child = pexpect.spawn("unshare", ["-n", "sh", "-c", inner], env=env, encoding="utf-8", timeout=120,
-                          dimensions=(50, 160))
-    child.logfile_read = Log()
+    child = spawn_isolated(inner, env)
+    try:
+        _drive_real_zorora(child)
+    finally:
+        reap(child)
+
+
+def _drive_real_zorora(child):
     child.expect("Registered remote command: ml-validate-e2e")  # zero touch: main.py is unmodified
     prompt = r"\[\d+\] ⚙ >"
     child.expect(prompt)
@@ -223,6 +224,57 @@ def test_real_zorora_main_in_a_terminal(tmp_path):
     print(f"real REPL: preflight --sandbox typed to verdict {preflight:.2f}s")
 
 
+def spawn_isolated(script: str, env) -> "pexpect.spawn":
+    """`sh -c script` in a loopback-only network namespace, in a pseudo-terminal of its own."""
+    child = pexpect.spawn("unshare", ["-n", "sh", "-c", script], env=env, encoding="utf-8", timeout=120,
+                          dimensions=(50, 160))
+    child.logfile_read = Log()
+    return child
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purpose
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def reap(child, pid_file: "Path | None" = None) -> None:
+    """However the test ended: the sandbox process it started (its pid in `pid_file`), then the terminal's
+    whole process group. A failing test must not leave a `zorora-e2e sandbox` behind."""
+    import signal
+
+    pids = []
+    if pid_file is not None and pid_file.exists():
+        pids = [int(p) for p in pid_file.read_text().split() if p.isdigit()]
+    for pid in pids:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if not _alive(pid):
+                break
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + 10
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+    if child.isalive():
+        try:
+            os.killpg(child.pid, signal.SIGKILL)  # pexpect made the child a session (and group) leader
+        except ProcessLookupError:
+            pass
+    child.close(force=True)
+    left = [pid for pid in pids if _alive(pid)]
+    assert left == [], f"sandbox process(es) {left} survived the test"
+
+
 @pytest.mark.skipif(not (ZORORA_SRC and ZORORA_PYTHON), reason="set ZORORA_SRC and ZORORA_PYTHON for the real REPL")
 def test_real_zorora_confirms_before_writing_and_survives_ctrl_c(tmp_path):
     """A deployment that is not 'local' (the sandbox under this machine's host name, served by a
@@ -236,18 +288,18 @@ def test_real_zorora_confirms_before_writing_and_survives_ctrl_c(tmp_path):
     except OSError:
         pytest.skip("host name does not resolve")
     src = Path(ZORORA_SRC)
-    config_dir = tmp_path / "config"
-    config_dir.mkdir()
-    if not (src / "config.py").exists():
-        subprocess.run([ZORORA_PYTHON, str(src / ".github" / "generate_ci_config.py")], cwd=config_dir, check=True)
+    config_dir = zorora_config_dir(src, tmp_path / "config", ZORORA_PYTHON)
     home = tmp_path / "home"
     home.mkdir()
     env_file = tmp_path / "sandbox.env"
+    pid_file = tmp_path / "sandbox.pid"
     inner = f"""
 ip link set lo up
 trap 'true' INT
 setsid {ZORORA_PYTHON} -u -m zorora_e2e_plugin.cli sandbox --fault latency:150 > {env_file} 2>/dev/null &  # own session: no Ctrl-C
 SANDBOX=$!
+echo $SANDBOX > {pid_file}
+trap 'kill $SANDBOX 2>/dev/null' EXIT HUP TERM
 for i in $(seq 200); do grep -q AWS_SECRET_ACCESS_KEY {env_file} && break; sleep 0.1; done
 . {env_file}
 ONA_API_BASE_URL=$(echo "$ONA_API_BASE_URL" | sed "s#//127.0.0.1:#//{name}:#")
@@ -255,11 +307,15 @@ export ONA_API_BASE_URL
 cd {src} && {ZORORA_PYTHON} main.py
 kill $SANDBOX; wait $SANDBOX
 """
-    env = subprocess_env(TERM="xterm-256color", HOME=str(home), PYTHONPATH=str(config_dir),
-                         EIA_API_KEY="offline", OPENEI_API_KEY="offline", AWS_EC2_METADATA_DISABLED="true")
-    child = pexpect.spawn("unshare", ["-n", "sh", "-c", inner], env=env, encoding="utf-8", timeout=120,
-                          dimensions=(50, 160))
-    child.logfile_read = Log()
+    env = zorora_host_env(TERM="xterm-256color", HOME=str(home), PYTHONPATH=str(config_dir))
+    child = spawn_isolated(inner, env)
+    try:
+        _confirm_and_interrupt(child, name)
+    finally:
+        reap(child, pid_file)
+
+
+def _confirm_and_interrupt(child, name):
     prompt = r"\[\d+\] ⚙ >"
     child.expect("Registered remote command: ml-validate-e2e")
     child.expect(prompt)
@@ -286,3 +342,33 @@ kill $SANDBOX; wait $SANDBOX
     child.expect(pexpect.EOF, timeout=60)
     child.close()
     assert "Traceback" not in screen(child)
+
+
+def test_a_failing_terminal_test_leaves_no_sandbox_behind(tmp_path):
+    """The real-Zorora terminal test starts `zorora-e2e sandbox` in a session of its own (so that Ctrl-C typed
+    into the REPL does not reach it). When the test fails mid-way (here: a prompt that never comes), closing
+    the terminal does not reach that session either: reap() must end it."""
+    env_file, pid_file = tmp_path / "sandbox.env", tmp_path / "sandbox.pid"
+    script = f"""
+setsid {sys.executable} -u -m zorora_e2e_plugin.cli sandbox > {env_file} 2>/dev/null &
+SANDBOX=$!
+echo $SANDBOX > {pid_file}
+for i in $(seq 300); do grep -q AWS_SECRET_ACCESS_KEY {env_file} && break; sleep 0.1; done
+echo sandbox-ready
+sleep 600
+"""
+    isolate = _can_isolate()
+    child = spawn_isolated("ip link set lo up\n" + script, subprocess_env()) if isolate else \
+        pexpect.spawn("sh", ["-c", script], env=subprocess_env(), encoding="utf-8", timeout=120)
+    if not isolate:
+        child.logfile_read = Log()
+    sandbox_pid = None
+    try:
+        child.expect("sandbox-ready", timeout=120)
+        sandbox_pid = int(pid_file.read_text())
+        assert _alive(sandbox_pid)
+        with pytest.raises(pexpect.TIMEOUT):  # the failure
+            child.expect("a prompt that never comes", timeout=1)
+    finally:
+        reap(child, pid_file)
+    assert sandbox_pid is not None and not _alive(sandbox_pid)

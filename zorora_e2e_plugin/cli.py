@@ -151,11 +151,17 @@ def cmd_demo(args) -> int:
 
 
 def cmd_sandbox(args) -> int:
-    from .sandbox import Sandbox, serve_forever
+    from .sandbox import Sandbox, SandboxError, serve_forever
+    from .settings import check_header_value
 
-    sandbox = Sandbox(host=args.host, port=args.port, token=args.token, bucket=args.bucket, region=args.region,
-                      faults=_faults(args.fault))
-    return serve_forever(sandbox)
+    if args.token is not None:
+        check_header_value(args.token, "--token", "Authorization", secret=True)
+    try:
+        sandbox = Sandbox(host=args.host, port=args.port, token=args.token, bucket=args.bucket, region=args.region,
+                          faults=_faults(args.fault))
+        return serve_forever(sandbox)
+    except SandboxError as exc:  # one line with what to change, never a traceback
+        raise SettingsError(str(exc)) from None
 
 
 def cmd_sweep(args) -> int:

@@ -4,15 +4,15 @@ settings -> plan -> runner -> results -> report.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-from typing import Callable, Iterable, Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 from . import plan as plan_module
 from .client import RawHttp, make_client
 from .fixtures import TestWorld
-from .report import ConsoleReporter, write_json, write_junit
+from .redact import make_redactor
+from .report import ConsoleReporter, write_reports
 from .results import Cleanup, RunResult
 from .runner import Reporter, Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, resolve
@@ -20,23 +20,6 @@ from .store import Store, make_s3_client
 
 CLEANUP_BUDGET = 60.0
 DRAIN_LIMIT = 5.0  # seconds to wait for requests the deadline cut off, before cleaning up
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
-    """Removes every secret, and the control characters (escape sequences, NULs) a server body may carry:
-    they would drive the user's terminal and break the JUnit XML."""
-    secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def redact(text: str) -> str:
-        text = "" if text is None else str(text)
-        for secret in secrets:
-            text = text.replace(secret, "***")
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-    return redact
 
 
 def describe_writes(settings: Settings) -> str:
@@ -138,18 +121,14 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
         duration_ms=int((time.monotonic() - started) * 1000), steps=list(runner.results.values()),
         cleanup=Cleanup(deleted=state.deleted, leftover=list(state.leftover), kept=state.kept,
                         prefixes=[f"s3://{settings.bucket}/{p}" for p in world.prefixes],
-                        sweep_command=plan_module.sweep_command_for(settings)),
+                        sweep_command=runner.redact(plan_module.sweep_command_for(settings))),
         target=settings.display_url, bucket=settings.bucket)
     try:
         reporter.run_finished(result)
     except KeyboardInterrupt:  # cleanup is done; the reports below must still be written
         result.verdict = "interrupted"
-    for path, writer in ((settings.json_path, write_json), (settings.junit_path, write_junit)):
-        if path:
-            try:
-                writer(result, path)
-            except OSError as exc:
-                reporter.notice(f"could not write {path}: {exc.strerror or exc}")
+    for error in write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path):
+        reporter.notice(error)
     return result
 
 
@@ -170,7 +149,8 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
     from .sandbox import Sandbox
 
     keep = {k: v for k, v in (env or {}).items()
-            if k in ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE")}
+            if k in ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE",
+                     "ZORORA_ACTOR")}  # ZORORA_ACTOR: judged as the X-Actor header value it is
     with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET) as sandbox:
         settings = resolve(sandbox_flags(sandbox, flags), keep)
         http_client = http_client_factory(settings) if http_client_factory else None

@@ -199,7 +199,8 @@ class _Run:
 
         client = self.repl_client
         if client is not None:
-            flags.update(base_url=client.base_url, token=client.auth_token or "", use_iam=bool(client.use_iam))
+            flags.update(base_url=client.base_url, token=client.auth_token or "", use_iam=bool(client.use_iam),
+                         token_setting="ONA_API_TOKEN (as Zorora read it at start-up)")
         settings = self.settings = resolve(flags, os.environ)
         if client is None:
             client = self.new_client(settings, timeout=30, max_retries=3)  # as register_ona_commands does

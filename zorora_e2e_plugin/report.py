@@ -9,6 +9,8 @@ the user's REPL.
 from __future__ import annotations
 
 import json
+import os
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -18,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .redact import neutralise
 from .results import FAIL, PASS, PHASE_NAMES, SKIP, WARN, RunResult, StepResult
 from .runner import Phase, Reporter
 from .settings import redact_url
@@ -57,7 +60,7 @@ class ConsoleReporter(Reporter):
         lines = Text()
         for name, value in rows:
             lines.append(f"  {name:<9}", style="dim")
-            lines.append(f"{value}\n")
+            lines.append(f"{neutralise(value)}\n")
         self._print(header)
         self._print(lines, end="")
 
@@ -73,11 +76,11 @@ class ConsoleReporter(Reporter):
         line = Text("  ")
         line.append(symbol, style=style)
         line.append(f" {result.id}  ", style="bold" if result.status == FAIL else "")
-        line.append(result.title)
+        line.append(neutralise(result.title))
         if result.duration_ms:
             line.append(f"  {_seconds(result.duration_ms)}", style="dim")
         if result.status in (PASS, SKIP) and result.actual:
-            line.append(f"  {result.actual}", style="dim")
+            line.append(f"  {neutralise(result.actual)}", style="dim")
         self._print(line, no_wrap=True, overflow="ellipsis")
         if result.status in (FAIL, WARN):
             details = Table.grid(padding=(0, 1))
@@ -87,11 +90,11 @@ class ConsoleReporter(Reporter):
             for label, value, style in (("expected", result.expected, "dim"), ("got", result.actual, ""),
                                         ("fix", result.hint, "yellow")):
                 if value:
-                    details.add_row("", label, Text(value, style=style))
+                    details.add_row("", label, Text(neutralise(value), style=style))
             self._print(details)
 
     def notice(self, text: str) -> None:
-        self._print(Text(text, style="yellow"))
+        self._print(Text(neutralise(text), style="yellow"))
 
     def _phase_wall_ms(self, phase: int, steps) -> int:
         """Wall time of a phase (its steps overlap, so their durations do not add up)."""
@@ -122,11 +125,11 @@ class ConsoleReporter(Reporter):
         elif cleanup.leftover:
             self._print(Text(f"Left in S3 ({len(cleanup.leftover)}):", style="bold red"))
             for key in cleanup.leftover:
-                self._print(Text(f"  s3://{result.bucket}/{key}"), soft_wrap=True)
+                self._print(Text(neutralise(f"  s3://{result.bucket}/{key}")), soft_wrap=True)
             if any(key.endswith("/*") for key in cleanup.leftover):
                 self._print(Text("  (/* : objects the API created, whose names only a listing of S3 can tell)",
                                  style="dim"))
-            self._print(Text(f"Remove them with: {cleanup.sweep_command}",
+            self._print(Text(neutralise(f"Remove them with: {cleanup.sweep_command}"),
                              style="yellow"), soft_wrap=True)
         if self.print_verdict:
             self._print(Text(verdict_line(result), style=VERDICT_STYLE[result.verdict]), soft_wrap=True)
@@ -170,31 +173,60 @@ def verdict_line(result: RunResult) -> str:
 
 def write_json(result: RunResult, path: str) -> None:
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump(result.to_dict(), handle, indent=2)
+        json.dump(result.to_dict(), handle, indent=2)  # ensure_ascii: every odd character as a \u escape
         handle.write("\n")
 
 
+# XML 1.0 allows only tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD and U+10000-U+10FFFF; anything else (NUL and the
+# other C0 controls, lone surrogates, U+FFFE, U+FFFF) makes the whole file unparseable.
+_XML_FORBIDDEN = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value) -> str:
+    """A value as XML 1.0 can carry it: control characters (C0, DEL, C1) and characters XML forbids become
+    visible escapes (`\\x1b`, `\\uffff`)."""
+    text = neutralise("" if value is None else str(value))
+    return _XML_FORBIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def write_junit(result: RunResult, path: str) -> None:
+    x = xml_text
     suite = ET.Element("testsuite", {
         "name": "zorora-e2e", "tests": str(len(result.steps)), "failures": str(result.count(FAIL)),
         "skipped": str(result.count(SKIP)), "errors": "0", "time": f"{result.duration_ms / 1000:.3f}"})
     properties = ET.SubElement(suite, "properties")
     for name, value in (("verdict", result.verdict), ("customer_id", result.customer_id),
                         ("client", result.client), ("target", result.target)):
-        ET.SubElement(properties, "property", {"name": name, "value": value})
+        ET.SubElement(properties, "property", {"name": name, "value": x(value)})
     for step in result.steps:
         case = ET.SubElement(suite, "testcase", {
-            "classname": f"zorora-e2e.phase{step.phase}", "name": f"{step.id} {step.title}",
+            "classname": f"zorora-e2e.phase{step.phase}", "name": x(f"{step.id} {step.title}"),
             "time": f"{step.duration_ms / 1000:.3f}"})
         body = "\n".join(f"{k}: {v}" for k, v in (("expected", step.expected), ("got", step.actual),
                                                  ("fix", step.hint)) if v)
         if step.status == FAIL:
-            ET.SubElement(case, "failure", {"message": step.actual or "failed"}).text = body
+            ET.SubElement(case, "failure", {"message": x(step.actual or "failed")}).text = x(body)
         elif step.status == SKIP:
-            ET.SubElement(case, "skipped", {"message": step.actual or "skipped"})
+            ET.SubElement(case, "skipped", {"message": x(step.actual or "skipped")})
         elif step.status == WARN:
-            ET.SubElement(case, "system-out").text = "warning\n" + body
+            ET.SubElement(case, "system-out").text = x("warning\n" + body)
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def write_reports(result: RunResult, *, json_path: Optional[str] = None, junit_path: Optional[str] = None) -> list:
+    """Writes the reports asked for. Returns one line per report that could not be written, and records them
+    on the result: a report asked for and missing makes a non-zero exit (2 when the run itself passed)."""
+    errors = []
+    for path, writer, flag in ((json_path, write_json, "--json"), (junit_path, write_junit, "--junit")):
+        if not path:
+            continue
+        try:
+            writer(result, path)
+        except (OSError, ValueError) as exc:  # ValueError: UnicodeEncodeError and kin, should one slip through
+            reason = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
+            errors.append(f"could not write the {flag} report {os.fspath(path)}: {reason}")
+    result.report_errors.extend(errors)
+    return errors
 
 
 def make_console(no_color: bool = False, file=None, force_terminal: Optional[bool] = None) -> Console:

@@ -76,6 +76,7 @@ class RunResult:
     target: str = ""
     bucket: str = ""
     note: Optional[str] = None
+    report_errors: List[str] = dataclasses.field(default_factory=list)  # --json/--junit files not written
 
     @property
     def config_error(self) -> bool:
@@ -84,7 +85,8 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return 2 if self.config_error else EXIT_CODES[self.verdict]
+        code = 2 if self.config_error else EXIT_CODES[self.verdict]
+        return 2 if code == 0 and self.report_errors else code  # a report asked for and missing is no pass
 
     def phase_status(self, phase: int) -> str:
         statuses = [s.status for s in self.steps if s.phase == phase]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import ipaddress
+import os
 import re
 import secrets
 from datetime import datetime, timezone
@@ -39,17 +40,92 @@ def default_customer_id(now: Optional[datetime] = None) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL without any user:password part, safe to print."""
+    """The URL without any user:password part, query or fragment (either may carry a token), safe to print."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.username is None and parts.password is None and not parts.query and not parts.fragment:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    if parts.username is not None or parts.password is not None:
+        netloc = "***@" + netloc
+    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "",
+                       "***" if parts.fragment else ""))
+
+
+def url_secrets(url: Optional[str]) -> list:
+    """What a URL's user:password part reveals: the password, the user (when there is a password), and the
+    Basic-auth header value requests would make of them (a server may echo that header back)."""
+    if not url:
+        return []
     try:
         parts = urlsplit(url)
     except ValueError:
-        return "<unparseable URL>"
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
+        return [url]  # cannot tell its parts: the whole URL is the secret
+    if not parts.password:
+        return []
+    user, password = unquote(parts.username or ""), unquote(parts.password)
+    return [parts.password, parts.username, user, password,
+            base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")]
+
+
+# --------------------------------------------------------------------------- values that go into HTTP headers
+# http.client sends header values as Latin-1 (ISO-8859-1), one byte a character: a value with a character
+# beyond U+00FF cannot be sent at all (UnicodeEncodeError deep in a run), and a control character (CR, LF,
+# NUL, ...) is refused by requests (InvalidHeader, whose message quotes the whole value). Both are judged
+# when the settings are read, before anything is written.
+
+_CONTROL_NAMES = {"\r": "a carriage return (\\r)", "\n": "a line feed (\\n)", "\t": "a tab (\\t)", "\x00": "a NUL (\\x00)"}
+
+
+def _is_control(char: str) -> bool:
+    code = ord(char)
+    return code < 0x20 or 0x7F <= code <= 0x9F
+
+
+def _control_name(char: str) -> str:
+    return _CONTROL_NAMES.get(char, f"the control character U+{ord(char):04X}")
+
+
+def check_header_value(value: str, setting: str, header: str, *, secret: bool) -> str:
+    """`value` as it can go into the `header` HTTP header, or SettingsError naming `setting` and what to fix.
+    A secret is never quoted back: only the position and the kind of the offending character."""
+    shown = "" if secret else f" {_shown(value)}"
+    for index, char in enumerate(value):
+        where = f"at position {index + 1} of {len(value)}"
+        if _is_control(char):
+            fix = ("remove it (a token file saved on Windows, or a value pasted with its line ending, carries one)"
+                   if secret else "remove it")
+            raise SettingsError(f"{setting}{shown} contains {_control_name(char)} {where}: it cannot be sent in the "
+                                f"{header} header; {fix}")
+        if ord(char) > 0xFF:
+            fix = "check that it was copied whole and unchanged" if secret else f"use e.g. {_ascii_hint(value)!r}"
+            raise SettingsError(f"{setting}{shown} cannot be sent in the {header} header: HTTP header values are "
+                                f"Latin-1 (ISO-8859-1), and it contains {_char(char)} {where}; {fix}")
+    return value
+
+
+def _char(char: str) -> str:
+    import unicodedata
+
+    return f"U+{ord(char):04X} {unicodedata.name(char, '')}".rstrip()
+
+
+def _shown(value: str) -> str:
+    from .redact import neutralise
+
+    return "'" + neutralise(value) + "'"
+
+
+def _ascii_hint(value: str) -> str:
+    import unicodedata
+
+    special = {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ø": "O", "ø": "o", "ß": "ss", "Æ": "AE", "æ": "ae"}
+    text = "".join(special.get(c, c) for c in value)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return text.strip() or "zorora-validation-bot"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +139,12 @@ class Storage:
     aws_secret_access_key: Optional[str] = dataclasses.field(default=None, repr=False)
     aws_session_token: Optional[str] = dataclasses.field(default=None, repr=False)
     timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def secrets(self) -> tuple:
+        """Values that must never be printed: the secret key, the session token, the endpoint's credentials."""
+        values = [self.aws_secret_access_key, self.aws_session_token, *url_secrets(self.s3_endpoint_url)]
+        return tuple(v for v in dict.fromkeys(values) if v)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,14 +207,9 @@ class Settings:
 
     @property
     def secrets(self) -> tuple:
-        """Values that must never be printed or written to a report."""
-        parts = urlsplit(self.base_url)
-        values = [self.token, self.aws_secret_access_key, self.aws_session_token,
-                  parts.password, parts.username if parts.password else None]
-        if parts.password:  # requests sends URL credentials as Basic auth: a server may echo that header back
-            user, password = unquote(parts.username or ""), unquote(parts.password)
-            values += [password, base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")]
-        return tuple(v for v in values if v and len(v) >= 4)
+        """Values that must never be printed or written to a report (each in every form: see redact.py)."""
+        values = [self.token, *url_secrets(self.base_url), *self.storage.secrets]
+        return tuple(v for v in dict.fromkeys(values) if v)
 
 
 def _is_loopback(url: str) -> bool:
@@ -175,18 +252,66 @@ def _positive_float(name: str, flag: str, value: Any) -> float:
     return number
 
 
-def _check_url(url: str) -> str:
+_EXAMPLE_URL = "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1"
+
+
+def _check_host(parts, setting: str) -> None:
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError:
+        raise SettingsError(f"{setting}: the host name {_shown(parts.hostname)} is not a valid "
+                            "internationalised domain name") from None
+
+
+def _check_url(url: str, setting: str = "ONA_API_BASE_URL") -> str:
+    if any(_is_control(c) or c.isspace() for c in url.strip()):
+        raise SettingsError(f"{setting} must not contain spaces or control characters; set it to e.g. {_EXAMPLE_URL}")
+    url = url.strip()
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise SettingsError(f"ONA_API_BASE_URL is not a valid URL ({exc}); "
-                            "set --base-url or ONA_API_BASE_URL to e.g. "
-                            "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1") from None
+        raise SettingsError(f"{setting} is not a valid URL ({exc}); "
+                            f"set --base-url or ONA_API_BASE_URL to e.g. {_EXAMPLE_URL}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(f"ONA_API_BASE_URL must be an http(s) URL with a host (got {redact_url(url)!r}); "
-                            "e.g. https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1")
+        raise SettingsError(f"{setting} must be an http(s) URL with a host (got {redact_url(url)!r}); "
+                            f"e.g. {_EXAMPLE_URL}")
+    if parts.username is not None or parts.password is not None:
+        raise SettingsError(f"{setting} must not carry credentials (got {redact_url(url)!r}): requests would send "
+                            "them as Basic auth in place of the bearer token. Remove the user:password@ part and "
+                            "pass the token with ONA_API_TOKEN, --token or --token-from-ssm")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise SettingsError(f"{setting} must not carry a query or fragment (got {redact_url(url)!r}): Zorora's "
+                            "client joins paths onto the base URL and drops it, and a token in it would be printed. "
+                            "Remove the ?... part; pass the token with ONA_API_TOKEN, --token or --token-from-ssm")
+    _check_host(parts, setting)
     return url.rstrip("/")
+
+
+def _check_report_path(path: Any, flag: str) -> Optional[str]:
+    """A report path that can be written, checked before anything runs: a run whose report cannot be written
+    must not promote and roll back first."""
+    if path is None:
+        return None
+    path = str(path)
+    if not path.strip():
+        raise SettingsError(f"{flag} needs a file path")
+    if os.path.isdir(path):
+        raise SettingsError(f"{flag} {path!r} is a directory: give a file path, e.g. {path.rstrip('/')}/zorora-e2e"
+                            + (".json" if flag == "--json" else ".xml"))
+    existed = os.path.lexists(path)
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise SettingsError(f"cannot write {flag} {path!r}: {exc.strerror or exc}; choose a path in a directory "
+                            "that exists and that you can write to") from None
+    if not existed:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+    return path
 
 
 def _picker(flags: Mapping[str, Any], env: Mapping[str, str]):
@@ -214,11 +339,15 @@ def resolve_storage(flags: Mapping[str, Any], env: Mapping[str, str]) -> Storage
             parts = urlsplit(str(s3_endpoint_url))
             parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError as exc:
-            raise SettingsError(f"S3 endpoint {s3_endpoint_url!r} is not a valid URL ({exc}) "
+            raise SettingsError(f"S3 endpoint {redact_url(str(s3_endpoint_url))!r} is not a valid URL ({exc}) "
                                 "(--s3-endpoint-url / AWS_ENDPOINT_URL_S3)") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SettingsError(f"S3 endpoint {s3_endpoint_url!r} must be an http(s) URL "
+            raise SettingsError(f"S3 endpoint {redact_url(str(s3_endpoint_url))!r} must be an http(s) URL "
                                 "(--s3-endpoint-url / AWS_ENDPOINT_URL_S3)")
+        if any(_is_control(c) or c.isspace() for c in str(s3_endpoint_url)):
+            raise SettingsError("the S3 endpoint (--s3-endpoint-url / AWS_ENDPOINT_URL_S3) must not contain spaces "
+                                "or control characters")
+        _check_host(parts, "the S3 endpoint (--s3-endpoint-url / AWS_ENDPOINT_URL_S3)")
     region = str(pick("region", "AWS_REGION", "AWS_DEFAULT_REGION", default=DEFAULT_REGION))
     if not _REGION_RE.fullmatch(region):
         raise SettingsError(f"{region!r} is not an AWS region; set --region/AWS_REGION to the bucket's region "
@@ -252,13 +381,20 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
 
     use_iam = _truthy(pick("use_iam", "ONA_USE_IAM", default="false"))
     token = flags.get("token")
+    token_setting = flags.get("token_setting") or "--token"  # the REPL passes the token its client holds
     ssm_name = flags.get("token_from_ssm")
     if token is None and ssm_name:
         if token_reader is None:
             from .ssm import read_token as token_reader  # boto3 only when asked for
-        token = token_reader(ssm_name, region)
+        # a value pasted into SSM with its line ending: surrounding whitespace is never part of a token
+        token = str(token_reader(ssm_name, region) or "").strip()
+        token_setting = f"the SSM parameter {ssm_name}"
     if token is None:
-        token = env.get("ONA_API_TOKEN", "")
+        token = env.get("ONA_API_TOKEN", "").strip()  # `export ONA_API_TOKEN="$(cat token.txt)"` keeps a \r
+        token_setting = "ONA_API_TOKEN"
+    token = str(token or "")
+    if token and not use_iam:
+        check_header_value(token, token_setting, "Authorization", secret=True)
     if not token and not use_iam:
         raise SettingsError("No API token: set ONA_API_TOKEN (or pass --token, or --token-from-ssm "
                             f"to read {DEFAULT_TOKEN_PARAMETER}); "
@@ -279,14 +415,24 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
     actor = str(pick("actor", "TEST_ACTOR", default=DEFAULT_ACTOR)).strip()
     if not actor:
         raise SettingsError("--actor/TEST_ACTOR must not be empty")
+    # the test actor goes into the X-Actor header as well as the JSON body (where UTF-8 would be fine)
+    check_header_value(actor, "--actor" if flags.get("actor") is not None else "TEST_ACTOR", "X-Actor",
+                       secret=False)
+    if env.get("ZORORA_ACTOR"):  # Zorora's client (and the direct one) send it as X-Actor with every request
+        check_header_value(env["ZORORA_ACTOR"], "ZORORA_ACTOR", "X-Actor", secret=False)
 
     client = str(pick("client", default="auto"))
     if client not in ("auto", "zorora", "direct"):
         raise SettingsError(f"--client must be auto, zorora or direct (got {client!r})")
 
+    json_path = _check_report_path(flags.get("json_path"), "--json")
+    junit_path = _check_report_path(flags.get("junit_path"), "--junit")
+    if json_path and junit_path and os.path.abspath(json_path) == os.path.abspath(junit_path):
+        raise SettingsError("--json and --junit name the same file; give each its own path")
+
     return Settings(
         base_url=base_url,
-        token=str(token or ""),
+        token=token,
         customer_id=customer_id,
         fresh_customer=not picked_customer,
         actor=actor,
@@ -303,8 +449,8 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
         phases=expand_phases(flags.get("phases")),
         keep_data=bool(flags.get("keep_data")),
         client=client,
-        json_path=flags.get("json_path"),
-        junit_path=flags.get("junit_path"),
+        json_path=json_path,
+        junit_path=junit_path,
         assume_yes=bool(flags.get("assume_yes")),
         no_color=bool(flags.get("no_color")) or bool(env.get("NO_COLOR")),
         sandbox=bool(flags.get("sandbox")),

@@ -104,10 +104,13 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
     `ask` is None when there is no one to ask: then only --yes deletes."""
     from rich.text import Text
 
+    from .redact import make_redactor
     from .store import StoreError, make_s3_client
 
+    redact = make_redactor(storage.secrets)  # e.g. user:password@ in the S3 endpoint, quoted by botocore
+
     def say(text: str, style: str = "") -> None:
-        console.print(Text(text, style=style), soft_wrap=True)
+        console.print(Text(redact(text), style=style), soft_wrap=True)
 
     age = parse_age(older_than)
     only = check_customer(customer_id) if customer_id else None

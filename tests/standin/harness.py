@@ -124,5 +124,46 @@ def subprocess_env(**extra: Optional[str]) -> Dict[str, str]:
     return env
 
 
-__all__ = ["Host", "REPO_ROOT", "STANDIN_DIR", "host", "standin_path", "output", "sandbox_env", "subprocess_env", "target_env",
-           "wait_for_threads"]
+#: What a real Zorora checkout needs from its environment to run offline with its `ml-` commands, as its
+#: README-following user sets it (see our README, "Using it in Zorora"): Zorora's shipped (Docker) config
+#: turns the REPL's `ml-` commands off unless ZORORA_REPL_LEGACY_ENABLED is true, and reads two API keys from
+#: AWS SSM at import unless they are set; boto3 must not look for instance credentials either.
+ZORORA_HOST_ENV = {
+    "ZORORA_REPL_LEGACY_ENABLED": "true",
+    "EIA_API_KEY": "offline",
+    "OPENEI_API_KEY": "offline",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+#: A config for a checkout that has none, when it has no config.docker.py either (older checkouts).
+STUB_CONFIG = "REPL_LEGACY_ENABLED = True\nREPL_CODEGEN_ENABLED = True\n"
+
+
+def zorora_host_env(**extra: Optional[str]) -> Dict[str, str]:
+    """subprocess_env() plus what the real host needs (ZORORA_HOST_ENV); `extra` wins."""
+    return subprocess_env(**{**ZORORA_HOST_ENV, **extra})
+
+
+def zorora_config_dir(src: Path, where: Path, python: Optional[str] = None) -> Path:
+    """A directory to put on PYTHONPATH after the checkout, holding the `config` module Zorora imports when
+    the checkout has no config.py of its own: a copy of its config.docker.py (what its Docker image does),
+    else the stub its CI generates, else STUB_CONFIG. A checkout's own config.py always wins (it comes first
+    on sys.path), and is never written to."""
+    import shutil
+    import subprocess
+
+    where.mkdir(parents=True, exist_ok=True)
+    src = Path(src)
+    if (src / "config.py").exists():
+        return where
+    if (src / "config.docker.py").exists():
+        shutil.copy(src / "config.docker.py", where / "config.py")
+    elif python and (src / ".github" / "generate_ci_config.py").exists():
+        subprocess.run([python, str(src / ".github" / "generate_ci_config.py")], cwd=where, check=True)
+    else:
+        (where / "config.py").write_text(STUB_CONFIG)
+    return where
+
+
+__all__ = ["Host", "REPO_ROOT", "STANDIN_DIR", "STUB_CONFIG", "ZORORA_HOST_ENV", "host", "standin_path", "output",
+           "sandbox_env", "subprocess_env", "target_env", "wait_for_threads", "zorora_config_dir", "zorora_host_env"]

@@ -5,8 +5,8 @@ process; print what happened as JSON.
     python real_host_probe.py <zorora checkout> <config dir>
 
 Only the REPL object comes from the stand-in (the real `repl.py` needs Zorora's full requirements);
-`<config dir>` holds a minimal `config.py` for the processor. Needs no network: the targets are
-sandboxes on loopback.
+`<config dir>` comes after the checkout on sys.path and holds a `config.py` for a checkout without one.
+Needs no network: the targets are sandboxes on loopback.
 """
 
 from __future__ import annotations
@@ -40,7 +40,11 @@ spec = importlib.util.spec_from_file_location("standin_repl", here / "standin_re
 standin_repl = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(standin_repl)
 
+import config  # noqa: E402  (the checkout's own, or the copy of its Docker config)
+
 report = {
+    "config_file": config.__file__,
+    "repl_legacy_enabled": bool(getattr(config, "REPL_LEGACY_ENABLED", True)),
     "ona_file": ona.__file__,
     "remote_command_file": sys.modules["zorora.remote_command"].__file__,
     "processor_file": sys.modules["engine.repl_command_processor"].__file__,

@@ -25,9 +25,17 @@ __all__ = [
     "Fault",
     "RequestRecord",
     "Sandbox",
+    "SandboxError",
     "parse_fault",
     "serve_forever",
 ]
+
+READ_TIMEOUT = 30.0  # seconds a client may take to send a request (API Gateway cuts slow clients off too)
+
+
+class SandboxError(OSError):
+    """The sandbox cannot start with these settings; the message is one line saying what to change.
+    (An OSError, as a failure to listen always was.)"""
 
 
 @dataclass(frozen=True)
@@ -74,9 +82,24 @@ class Sandbox:
         region: str = "af-south-1",
         faults: Iterable[Union[str, Fault]] = (),
         seed: Optional[int] = None,
+        read_timeout: float = READ_TIMEOUT,
     ) -> None:
+        from ..settings import _BUCKET_RE, _REGION_RE
+
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise SandboxError(f"--port must be between 0 and 65535 (0: any free port), got {port!r}")
+        if not isinstance(bucket, str) or not _BUCKET_RE.fullmatch(bucket):
+            raise SandboxError(f"{bucket!r} is not a valid S3 bucket name (3-63 characters: lower-case letters, "
+                               "digits, '.' and '-')")
+        if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
+            raise SandboxError(f"{region!r} is not an AWS region name (e.g. af-south-1)")
+        if not isinstance(host, str) or not host.strip():
+            raise SandboxError("--host must be an address to listen on, e.g. 127.0.0.1")
+        if not read_timeout > 0:
+            raise SandboxError(f"read_timeout must be a positive number of seconds, got {read_timeout!r}")
         self.host = host
         self.port = port
+        self.read_timeout = float(read_timeout)
         self.token = token if token is not None else secrets.token_urlsafe(24)
         self.bucket = bucket
         self.region = region
@@ -98,7 +121,10 @@ class Sandbox:
         from .server import Servers  # moto, werkzeug, boto3 are imported here, not at package import
 
         servers = Servers(self)
-        servers.start()
+        try:
+            servers.start()
+        except OSError as exc:  # busy port, an address this machine does not have, a name that does not resolve
+            raise SandboxError(_listen_error(self.host, self.port, exc)) from None
         self._servers = servers
         host = f"[{self.host}]" if ":" in self.host else self.host
         self._api_url = f"http://{host}:{servers.api_listener.port}/prod/api/v1"
@@ -199,6 +225,22 @@ class Sandbox:
     def __repr__(self) -> str:
         state = f"api={self._api_url} s3={self._s3_url}" if self.running else "stopped"
         return f"<Sandbox {state} faults={[str(f) for f in self.faults]}>"
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> str:
+    import errno
+    import socket
+
+    where = f"{host}:{port}" if port else host
+    if isinstance(exc, socket.gaierror):
+        return f"cannot listen on {host!r}: not an address of this machine ({exc.strerror or exc}); use e.g. 127.0.0.1"
+    if exc.errno == errno.EADDRINUSE:
+        return f"cannot listen on {where}: the port is already in use; choose another --port (or 0 for a free one)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}: not an address of this machine; use e.g. 127.0.0.1"
+    if exc.errno == errno.EACCES:
+        return f"cannot listen on {where}: permission denied (ports below 1024 need privileges); choose another --port"
+    return f"cannot listen on {where}: {exc.strerror or exc}"
 
 
 def serve_forever(sandbox: Sandbox, out: TextIO = sys.stdout) -> int:

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 FRESHNESS = timedelta(days=7)
 MIN_IMPROVEMENT_PCT = 5.0
@@ -271,6 +271,8 @@ class Platform:
         bucket = bucket or self.bucket
         try:
             obj = self.s3.get_object(Bucket=bucket, Key=key)
+        except ParamValidationError:  # e.g. a metrics_ref naming a bucket that cannot exist: nothing there
+            return None, None
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("NoSuchKey", "404", "NotFound", "NoSuchBucket"):

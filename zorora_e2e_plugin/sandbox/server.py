@@ -73,7 +73,25 @@ class _QuietMixin:
 
 
 class _ApiRequestHandler(_QuietMixin, WSGIRequestHandler):
-    pass
+    """API Gateway answers JSON, whatever it is sent: a garbage request line, a header too long, a client too
+    slow gets `{"message": ...}` (http.server's default is an HTML page)."""
+
+    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+        phrase = _status_line(code).split(" ", 1)[1]  # never the client's garbage: it is not echoed back
+        body = json.dumps({"message": phrase}).encode("utf-8")
+        if self.request_version == "HTTP/0.9":  # what http.server assumes for a line it cannot parse
+            self.request_version = "HTTP/1.1"
+        self.close_connection = True
+        try:
+            self.send_response(code, phrase)
+            self.send_header("Connection", "close")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if getattr(self, "command", None) != "HEAD":
+                self.wfile.write(body)
+        except OSError:
+            pass
 
 
 class _S3RequestHandler(_QuietMixin, MotoRequestHandler):
@@ -117,7 +135,10 @@ class _Server(ThreadedWSGIServer):
 class Listener:
     """One werkzeug threaded server on its own thread; stop() joins everything it started."""
 
-    def __init__(self, name: str, host: str, port: int, app: Callable, handler: type) -> None:
+    def __init__(self, name: str, host: str, port: int, app: Callable, handler: type,
+                 read_timeout: Optional[float] = None) -> None:
+        if read_timeout is not None:  # each socket read of a request (line, headers, body) waits at most this
+            handler = type(handler.__name__, (handler,), {"timeout": read_timeout})
         self.name, self.host, self.requested_port, self.app, self.handler = name, host, port, app, handler
         self.server: Optional[_Server] = None
         self.thread: Optional[threading.Thread] = None
@@ -351,10 +372,17 @@ class ApiGateway:
         method = environ.get("REQUEST_METHOD", "GET")
         path, query = _raw_target(environ)
         try:
-            status, headers, body = self._respond(environ, method, path, query)
-        except Exception:  # noqa: BLE001 - API Gateway answers for a crashed integration
-            log.exception("sandbox API gateway failed on %s %s", method, path)
-            status, headers, body = 500, [("Content-Type", "application/json")], b'{"message":"Internal Server Error"}'
+            _buffer_body(environ)
+        except OSError:  # a client that sent half its body and stopped: the read timed out (or it hung up)
+            status, headers, body = 408, [("Content-Type", "application/json")], \
+                b'{"message":"Request Timeout"}'
+        else:
+            try:
+                status, headers, body = self._respond(environ, method, path, query)
+            except Exception:  # noqa: BLE001 - API Gateway answers for a crashed integration
+                log.exception("sandbox API gateway failed on %s %s", method, path)
+                status, headers, body = (500, [("Content-Type", "application/json")],
+                                         b'{"message":"Internal Server Error"}')
         headers.append(("Content-Length", str(len(body))))
         start_response(_status_line(status), headers)
         self.servers.sandbox._record("api", method, path, status, started, time.monotonic())
@@ -500,7 +528,8 @@ class Servers:
             self.api = Api(config)
             self.public_s3 = Listener("s3-public", sb.host, 0, PublicS3(self, moto_app), _S3RequestHandler)
             self.public_s3.start()
-            self.api_listener = Listener("api", sb.host, sb.port, ApiGateway(self, self.api), _ApiRequestHandler)
+            self.api_listener = Listener("api", sb.host, sb.port, ApiGateway(self, self.api), _ApiRequestHandler,
+                                         read_timeout=sb.read_timeout)
             self.api_listener.start()
         except BaseException:
             self.stop()

@@ -1,0 +1,110 @@
+"""One redaction for every text a run shows or writes, and one neutraliser for the characters a terminal or
+an XML parser must never receive.
+
+A secret reaches text in more shapes than its raw value: a server that echoes the Authorization header
+answers with it JSON-escaped (`\\"`, `\\\\`, `\\u00e9`), an exception quotes it with `repr` (`'T\\r'`), a URL
+carries it percent-encoded, a wrapped or cut line shows a piece of it. `make_redactor` removes all of those:
+every form below, and every piece of `MIN_FRAGMENT` characters or more of any of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from typing import Callable, Iterable, List, Set
+from urllib.parse import quote, quote_plus
+
+MIN_SECRET = 4  # shorter values cannot be told from ordinary text
+MIN_FRAGMENT = 8  # any piece this long of a secret (or of one of its forms) is redacted too
+MASK = "***"
+
+# C0 controls except tab and newline, DEL, C1 controls (U+0080-U+009F: U+009B is an 8-bit CSI that drives
+# some terminals), and lone surrogates (cannot be encoded as UTF-8: printing one would crash the run).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def neutralise(text: str) -> str:
+    """Control characters and lone surrogates as visible escapes (`\\x1b`, `\\x9b`, `\\ud800`)."""
+    def escape(match) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _CONTROL.sub(escape, text)
+
+
+def _percent(secret: str, encoding: str, safe: str) -> List[str]:
+    try:
+        upper = quote(secret, safe=safe, encoding=encoding)
+    except UnicodeEncodeError:
+        return []
+    return [upper, re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), upper)]
+
+
+def forms_of(secret: str) -> Set[str]:
+    """Every way `secret` may be written in a text: raw, JSON-escaped (ASCII-only or not, and escaped twice,
+    as a JSON body quoted inside another), `repr`/`ascii` of the str and of its bytes, percent-encoded
+    (UTF-8 and Latin-1, upper- and lower-case hex, `+` for spaces), HTML-escaped."""
+    forms = {secret}
+    for ensure_ascii in (True, False):
+        once = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
+        forms.add(once)
+        forms.add(json.dumps(once, ensure_ascii=ensure_ascii)[1:-1])
+    forms.add(repr(secret)[1:-1])
+    forms.add(ascii(secret)[1:-1])
+    for encoding in ("utf-8", "latin-1"):
+        try:
+            raw = secret.encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        forms.add(repr(raw)[2:-1])
+        forms.update(_percent(secret, encoding, ""))
+        forms.update(_percent(secret, encoding, "/"))
+        try:
+            forms.add(quote_plus(secret, encoding=encoding))
+        except UnicodeEncodeError:
+            pass
+        forms.add(base64.b64encode(raw).decode("ascii"))
+    forms.add(html.escape(secret))
+    return {f for f in forms if len(f) >= MIN_SECRET}
+
+
+def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
+    """A function that removes every form of every secret (and any long piece of one) from a text, then
+    neutralises control characters (escape sequences, NULs, C1 controls) that a server body may carry: they
+    would drive the user's terminal and break the JUnit XML."""
+    forms: Set[str] = set()
+    for secret in secrets:
+        if secret and len(secret) >= MIN_SECRET:
+            forms |= forms_of(str(secret))
+    whole = sorted(forms, key=len, reverse=True)
+    pieces: List[str] = []
+    for form in whole:  # every MIN_FRAGMENT-long window, in order, so a long piece goes window by window
+        if len(form) > MIN_FRAGMENT:
+            pieces += [form[i:i + MIN_FRAGMENT] for i in range(len(form) - MIN_FRAGMENT + 1)]
+    pieces = list(dict.fromkeys(pieces))
+    alphabet = {c for form in whole for c in form}
+    # a secret only ever sits inside a run of characters it is made of: only such runs need looking at
+    runs = re.compile("[" + "".join(re.escape(c) for c in sorted(alphabet)) + "]{%d,}" % MIN_SECRET) if alphabet else None
+
+    def scrub(match) -> str:
+        run = match.group()
+        for form in whole:
+            if form in run:
+                run = run.replace(form, MASK)
+        for piece in pieces:
+            if piece in run:
+                run = run.replace(piece, MASK)
+        return run
+
+    def redact(text: str) -> str:
+        text = "" if text is None else str(text)
+        if runs is not None:
+            text = runs.sub(scrub, text)
+        return neutralise(text)
+
+    return redact
+
+
+__all__ = ["MASK", "MIN_FRAGMENT", "forms_of", "make_redactor", "neutralise"]
