@@ -74,7 +74,6 @@ def test_a_healthy_platform_passes_every_step_and_leaves_nothing(run, sandbox):
     ("missing-route:/challengers", "gate_failed", "0.1", "no route for GET /challengers"),
     ("metrics-non-greedy", "failed", "2.2", "metrics route is not greedy"),
     ("no-latest-alias", "failed", "3.1", "production/latest"),
-    ("actor-from-header", "failed", "3.1", "X-Actor header"),
     ("no-audit", "failed", "3.1", "did not append an audit event"),
     ("no-archive", "failed", "3.1", "did not archive the previous production"),
 ])
@@ -163,7 +162,8 @@ def test_json_and_junit_reports(run, sandbox, tmp_path):
     failed = [s for s in data["steps"] if s["status"] == "fail"]
     assert [s["id"] for s in failed] == ["3.1"]
     assert set(failed[0]) >= {"id", "phase", "title", "status", "duration_ms", "expected", "actual", "hint"}
-    assert data["cleanup"] == {"deleted": data["cleanup"]["deleted"], "leftover": [], "kept": False}
+    assert data["cleanup"] == {"deleted": data["cleanup"]["deleted"], "leftover": [], "kept": False,
+                               "proven_empty": True}
     suite = ET.parse(junit_path).getroot()
     assert suite.get("tests") == "25" and suite.get("failures") == "1"
     assert len(suite.findall("testcase/failure")) == 1

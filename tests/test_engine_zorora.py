@@ -62,7 +62,6 @@ def test_full_run_through_zorora_classes(zorora_host, sandbox, monkeypatch):
 @pytest.mark.parametrize("fault, failing, hint", [
     ("no-latest-alias", "3.1", "production/latest"),
     ("metrics-non-greedy", "2.2", "not greedy"),
-    ("actor-from-header", "3.1", "X-Actor"),
     ("bad-token", "0.2", "INTERNAL_API_TOKEN"),
 ])
 def test_faults_are_named_through_zorora_classes(zorora_host, sandbox, fault, failing, hint):

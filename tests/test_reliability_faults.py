@@ -72,7 +72,6 @@ BREAKING = [
     (["missing-route:/audit-log"], "failed", 1, "2.5", "no route for GET /audit-log"),
     (["metrics-non-greedy"], "failed", 1, "2.2", "not greedy"),
     (["no-latest-alias"], "failed", 1, "3.1", "production/latest"),
-    (["actor-from-header"], "failed", 1, "3.1", "X-Actor header"),
     (["no-audit"], "failed", 1, "3.1", "did not append an audit event"),
     (["no-archive"], "failed", 1, "3.1", "did not archive"),
     (["flaky:100"], "failed", 1, "2.1", "HTTP 503"),

@@ -10,7 +10,8 @@ import time
 from typing import Callable, Iterable, Mapping, Optional
 
 from . import plan as plan_module
-from .client import RawHttp, make_client
+from . import run_signals
+from .client import RawHttp, make_client, run_scope
 from .fixtures import TestWorld
 from .report import ConsoleReporter, write_json, write_junit
 from .results import Cleanup, RunResult
@@ -18,8 +19,7 @@ from .runner import Reporter, Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, resolve
 from .store import Store, make_s3_client
 
-CLEANUP_BUDGET = 60.0
-DRAIN_LIMIT = 5.0  # seconds to wait for requests the deadline cut off, before cleaning up
+CLEANUP_BUDGET = 60.0  # seconds per cleanup wave (at least 4 x --timeout)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -80,31 +80,116 @@ class _Fanout(Reporter):
         self._each("notice", text)
 
 
+class _QuietWhenClosed(Reporter):
+    """The console view, dropped (not the run) the first time its output fails: a closed stdout
+    (`zorora-e2e run ... | head -1`) must never cut a run short. The run goes on silently, waits for its
+    requests, cleans up, writes its reports and exits with the code its verdict deserves."""
+
+    def __init__(self, reporter: Reporter):
+        self.reporter = reporter
+        self.closed = False
+
+    def _each(self, event: str, *args) -> None:
+        if self.closed:
+            return
+        try:
+            getattr(self.reporter, event)(*args)
+        except (OSError, ValueError, SystemExit):
+            # BrokenPipeError, EPIPE/EBADF, "I/O operation on closed file"; and rich's own answer to a broken
+            # pipe on stdout (Console.on_broken_pipe: /dev/null over stdout, then SystemExit(1))
+            self.closed = True
+
+    def run_started(self, ctx, phases) -> None:
+        self._each("run_started", ctx, phases)
+
+    def phase_started(self, phase) -> None:
+        self._each("phase_started", phase)
+
+    def step_finished(self, result) -> None:
+        self._each("step_finished", result)
+
+    def run_finished(self, result) -> None:
+        self._each("run_finished", result)
+
+    def notice(self, text: str) -> None:
+        self._each("notice", text)
+
+
+def _drain_limit(settings: Settings) -> float:
+    """Long enough for a step the deadline cut off to finish: its request in flight ends within --timeout
+    (no retries during a run), and a promote is three requests."""
+    return settings.timeout * 3 + 1
+
+
 def _clean_up(runner: Runner, ctx, settings: Settings) -> None:
-    """Phase 5, whenever anything may have been written. A Ctrl-C that lands outside the runner's shielded
-    wait (e.g. while a line is printed) restarts it: deleting is idempotent."""
-    still_running = runner.drain(min(settings.timeout + 1, DRAIN_LIMIT))
+    """Phase 5, whenever anything may have been written, after the run's last request has ended (or the
+    drain gave up on it: the result then lists what may still arrive). Signals are only recorded here.
+    Run again when a step the deadline cut off ended during the cleanup: its write may have landed after
+    the listing that proved the prefixes empty. Deleting is idempotent."""
+    still_running = runner.drain(_drain_limit(settings))
     if still_running:
         runner.reporter.notice(f"{still_running} request(s) cut off by the deadline are still waiting on the "
                                "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
     for _ in range(3):
         if not (ctx.wrote or ctx.probe_pending):
             return
+        began = time.monotonic()
         try:
             runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
-            return
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # without a signal guard (a handler not set from Python)
             runner.interrupted = True
+            continue
+        if not any(w.phase != 5 and w.ended is not None and w.ended >= began for w in runner.abandoned):
+            return
+
+
+def _cleanup_truth(runner: Runner, ctx, settings: Settings, world: TestWorld) -> Cleanup:
+    """What the report may claim: "nothing left" only when 5.2 itself proved the prefixes empty after the
+    run's last request ended. Otherwise the keys not proven deleted, and, while a cut-off step may still
+    send a request, the prefixes it could write under."""
+    state = ctx.cleanup
+    cleanup = Cleanup(deleted=state.deleted, leftover=list(state.leftover), kept=state.kept,
+                      prefixes=[f"s3://{settings.bucket}/{p}" for p in world.prefixes],
+                      sweep_command=plan_module.sweep_command_for(settings))
+    if state.kept:
+        return cleanup
+    proof = runner.results.get("5.2")
+    needed = "5.1" in runner.results or ctx.wrote or ctx.probe_pending
+    if needed and not (proof is not None and proof.status == "pass"):
+        cleanup.proven_empty = False
+        cleanup.leftover = cleanup.leftover or plan_module.unlisted_leftovers(ctx) \
+            or [p + "*" for p in world.prefixes]
+    late = [w for w in runner.abandoned if w.phase != 5 and not w.done.is_set()]
+    if late and ctx.owns_prefixes:
+        cleanup.proven_empty = False
+        cleanup.leftover = sorted(set(cleanup.leftover) | {p + "*" for p in world.prefixes})
+        runner.reporter.notice("still running after the cleanup (a request may still land in S3): "
+                               + ", ".join(f"{w.step.id} {w.step.title}" for w in late))
+    return cleanup
 
 
 def validate(settings: Settings, *, console, http_client=None, observers=(), print_verdict: bool = True) -> RunResult:
-    """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation;
-    a KeyboardInterrupt ends the run with verdict "interrupted" after cleanup. `observers` are extra
-    Reporters (tests use one to break the target at a phase boundary)."""
+    """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation.
+    SIGINT, SIGTERM and SIGHUP (in the main thread) end the run with verdict "interrupted" after cleanup;
+    one that arrives after the cleanup proved the prefixes empty changes only the exit code. The host's
+    signal handlers and environment come back afterwards. `observers` are extra Reporters (tests use one to
+    break the target at a phase boundary)."""
     started = time.monotonic()
     client = make_client(settings, http_client)
+    with run_signals.guard() as signals:
+        try:
+            with run_scope(settings, client):
+                return _validate(settings, client, started, signals, console=console, observers=observers,
+                                 print_verdict=print_verdict)
+        finally:
+            signals.stop_raising()  # whatever arrives from here on is recorded, and only sets the exit code
+
+
+def _validate(settings: Settings, client, started: float, signals, *, console, observers,
+              print_verdict: bool) -> RunResult:
     world = TestWorld.create(settings.customer_id, settings.bucket)
-    ctx = plan_module.Context(settings=settings, client=client, raw=RawHttp(settings),
+    raw = RawHttp(settings)
+    ctx = plan_module.Context(settings=settings, client=client, raw=raw,
                               store_factory=lambda: Store(make_s3_client(settings.storage), settings.bucket), world=world)
     def warm_up_store():  # boto3 loads while the API answers; a failure shows up again, diagnosed, in 0.4
         try:
@@ -114,16 +199,29 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
 
     warm_up = threading.Thread(target=warm_up_store, daemon=True)
     warm_up.start()
-    reporter = _Fanout([ConsoleReporter(console, print_verdict=print_verdict), *observers])
-    runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets))
+    console_view = _QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict))
+    reporter = _Fanout([console_view, *observers])
+    runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets),
+                    signals=signals)
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
-    reporter.run_started(ctx, phases)
     try:
-        runner.run_phases(phases)
+        try:
+            reporter.run_started(ctx, phases)
+            runner.run_phases(phases)
+        finally:
+            signals.stop_raising()  # cleanup must run: from here on signals are recorded, never raised
     except KeyboardInterrupt:  # between waves: the runner had no worker to wait for
         runner.interrupted = True
-    finally:
-        _clean_up(runner, ctx, settings)
+    if signals.received and not runner.interrupted:
+        runner.interrupted = True
+    _clean_up(runner, ctx, settings)
+    # The end of the run. Nothing after this line may start a request: a step the deadline abandoned
+    # finds its client closed.
+    for closable in (client, raw):
+        closable.closed = True
+    proven_at = len(signals.received)  # signals before this point: the run was interrupted
+    if proven_at:
+        runner.interrupted = True
     if runner.interrupted:
         verdict = "interrupted"
     elif runner.gate_failed:
@@ -132,24 +230,25 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
         verdict = "failed"
     else:
         verdict = "passed"
-    state = ctx.cleanup
+    cleanup = _cleanup_truth(runner, ctx, settings, world)
+    if verdict == "passed" and not cleanup.proven_empty:
+        verdict = "failed"  # test data may be left: never a pass
     result = RunResult(
         verdict=verdict, customer_id=settings.customer_id, client=client.kind,
         duration_ms=int((time.monotonic() - started) * 1000), steps=list(runner.results.values()),
-        cleanup=Cleanup(deleted=state.deleted, leftover=list(state.leftover), kept=state.kept,
-                        prefixes=[f"s3://{settings.bucket}/{p}" for p in world.prefixes],
-                        sweep_command=plan_module.sweep_command_for(settings)),
-        target=settings.display_url, bucket=settings.bucket)
-    try:
-        reporter.run_finished(result)
-    except KeyboardInterrupt:  # cleanup is done; the reports below must still be written
-        result.verdict = "interrupted"
+        cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first)
+    reporter.run_finished(result)
     for path, writer in ((settings.json_path, write_json), (settings.junit_path, write_junit)):
         if path:
             try:
                 writer(result, path)
             except OSError as exc:
                 reporter.notice(f"could not write {path}: {exc.strerror or exc}")
+    if len(signals.received) > proven_at:
+        late = signals.received[proven_at]
+        result.signal = result.signal or late
+        reporter.notice(f"{run_signals.signal_name(late)} after the cleanup had finished: nothing was left to "
+                        f"stop; exit code {128 + result.signal}.")
     return result
 
 
