@@ -219,7 +219,11 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     # finds its client closed.
     for closable in (client, raw):
         closable.closed = True
-    proven_at = len(signals.received)  # signals before this point: the run was interrupted
+    # Signals before the proof (5.2 passing, or the end of the cleanup) interrupted the run; later ones change
+    # only the exit code.
+    proof = runner.results.get("5.2")
+    proven_at = runner.signal_marks.get("5.2", 0) if proof is not None and proof.status == "pass" \
+        else len(signals.received)
     if proven_at:
         runner.interrupted = True
     if runner.interrupted:

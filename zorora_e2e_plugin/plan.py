@@ -176,10 +176,10 @@ def _redirect_target(url: str) -> str:
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
+        if ":" in host:  # IPv6
+            host = f"[{host}]"
         if parts.port:
             host = f"{host}:{parts.port}"
-        if ":" in host.split("]")[0] and not host.startswith("["):
-            host = f"[{host}]"
         shown = f"{parts.scheme}://{host}{parts.path}"
     except ValueError:
         return "<unparseable URL>"

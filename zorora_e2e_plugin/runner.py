@@ -141,6 +141,7 @@ class Runner:
         self.interrupted = False
         self.gate_failed = False
         self.out_of_time = False
+        self.signal_marks: Dict[str, int] = {}
         self.abandoned: List[_Worker] = []  # steps still running when the deadline ended their wave
 
     # -- public -------------------------------------------------------------------
@@ -194,6 +195,8 @@ class Runner:
         if self.results.get(result.id) is result:
             return  # recorded already; a Ctrl-C landed while its line was printed
         self.results[result.id] = result
+        if self.signals is not None:  # how many signals had arrived when this result was final (before printing)
+            self.signal_marks[result.id] = len(self.signals.received)
         self.reporter.step_finished(result)
 
     def _run_phase(self, phase: Phase) -> None:
