@@ -527,3 +527,56 @@ def test_a_redirect_in_the_preflight_is_a_finding_naming_where_it_pointed(sandbo
     assert "no test data written" in out
     assert redirector.seen_auth == []  # the preflight never followed the redirect
     assert leftover_check(customer_keys(sandbox, cid)) == []
+
+
+# ----------------------------------------------------------------------------- 4. the run's last request
+
+class ThreadsAtCleanup(Reporter):
+    """Which step threads are still alive when phase 5 starts."""
+
+    def __init__(self):
+        self.alive: Optional[List[str]] = None
+
+    def phase_started(self, phase):
+        if phase.id == 5 and self.alive is None:
+            self.alive = sorted(t.name for t in threading.enumerate() if t.name.startswith("zorora-e2e-step-"))
+
+
+def test_cleanup_starts_after_the_last_request_of_the_run_ended(tmp_path):
+    """The deadline cuts off a promote that hangs: cleanup waits for its request to end (one attempt, no
+    retries) before it lists and deletes, so the proof that the prefixes are empty is after the last request."""
+    cid = customer("drain")
+    watch = ThreadsAtCleanup()
+    with Sandbox(faults=["hang:/promote"], bucket="zorora-e2e-rel-drain") as sb:
+        flags = sandbox_flags(sb, {"client": "direct", "customer_id": cid, "timeout": "5", "deadline": "3",
+                                   "phases": [3]})
+        out = io.StringIO()
+        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True), observers=[watch])
+        left = bucket_keys(sb)
+    text = out.getvalue()
+    promotes = [r for r in sb.request_log if r.method == "POST" and r.path.endswith("/promote")]
+    assert "no result before the deadline" in text, text
+    assert watch.alive == [], watch.alive  # the cut-off promote had ended before cleanup began
+    assert len(promotes) == 1, promotes
+    assert result.cleanup.proven_empty and result.cleanup.leftover == [], text
+    assert leftover_check(left) == []
+
+
+def test_a_request_that_may_still_land_is_listed_not_proven_away(tmp_path, monkeypatch):
+    """When a cut-off step outlives the drain, cleanup still runs, but the report does not claim "nothing
+    left": it names the step and the prefixes it may still write under, with the sweep command."""
+    monkeypatch.setattr(engine, "DRAIN_REQUESTS", 0)  # drain: 1 s, while the hung promote waits 10 s
+    cid = customer("late-req")
+    with Sandbox(faults=["hang:/promote"], bucket="zorora-e2e-rel-late") as sb:
+        flags = sandbox_flags(sb, {"client": "direct", "customer_id": cid, "timeout": "10", "deadline": "4",
+                                   "phases": [3]})
+        out = io.StringIO()
+        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True))
+        text = out.getvalue()
+        assert result.verdict == "failed" and result.exit_code == 1, text
+        assert not result.cleanup.proven_empty and "nothing left" not in text
+        assert f"customer_tailored/{cid}/*" in result.cleanup.leftover, result.cleanup.leftover
+        assert "still running after the cleanup" in text and "3.1" in text
+        assert f"zorora-e2e sweep --customer-id {cid}" in text
+        left = customer_keys(sb, cid)
+    assert leftover_check(left) == []  # the hung promote never reached the Lambda

@@ -115,10 +115,13 @@ class _QuietWhenClosed(Reporter):
         self._each("notice", text)
 
 
+DRAIN_REQUESTS = 3  # requests a cut-off step may still have to make (a promote: challengers, diff, promote)
+
+
 def _drain_limit(settings: Settings) -> float:
     """Long enough for a step the deadline cut off to finish: its request in flight ends within --timeout
     (no retries during a run), and a promote is three requests."""
-    return settings.timeout * 3 + 1
+    return settings.timeout * DRAIN_REQUESTS + 1
 
 
 def _clean_up(runner: Runner, ctx, settings: Settings) -> None:
