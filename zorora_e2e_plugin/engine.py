@@ -83,15 +83,26 @@ class _Fanout(Reporter):
 class _QuietWhenClosed(Reporter):
     """The console view, dropped (not the run) the first time its output fails: a closed stdout
     (`zorora-e2e run ... | head -1`) must never cut a run short. The run goes on silently, waits for its
-    requests, cleans up, writes its reports and exits with the code its verdict deserves."""
+    requests, cleans up, writes its reports and exits with the code its verdict deserves.
 
-    def __init__(self, reporter: Reporter):
+    A signal never interrupts a print: raised inside rich's Console.print it can leave the console
+    buffering forever (nothing printed again). It is held, and raised once the line is out."""
+
+    def __init__(self, reporter: Reporter, signals=None):
         self.reporter = reporter
+        self.signals = signals
         self.closed = False
 
     def _each(self, event: str, *args) -> None:
         if self.closed:
             return
+        if self.signals is not None and threading.current_thread() is threading.main_thread():
+            with self.signals.held():
+                self._call(event, *args)
+        else:
+            self._call(event, *args)
+
+    def _call(self, event: str, *args) -> None:
         try:
             getattr(self.reporter, event)(*args)
         except (OSError, ValueError, SystemExit):
@@ -116,26 +127,29 @@ class _QuietWhenClosed(Reporter):
 
 
 DRAIN_REQUESTS = 3  # requests a cut-off step may still have to make (a promote: challengers, diff, promote)
+DRAIN_LIMIT = 5.0  # but never wait longer than this: a deadline is a deadline (what is still running is listed)
 
 
 def _drain_limit(settings: Settings) -> float:
-    """Long enough for a step the deadline cut off to finish: its request in flight ends within --timeout
-    (no retries during a run), and a promote is three requests."""
-    return settings.timeout * DRAIN_REQUESTS + 1
+    """How long cleanup waits for steps the deadline cut off: their request in flight ends within --timeout
+    (no retries during a run), and a promote is three requests; at most DRAIN_LIMIT."""
+    return min(settings.timeout * DRAIN_REQUESTS + 1, DRAIN_LIMIT)
 
 
-def _clean_up(runner: Runner, ctx, settings: Settings) -> None:
+def _clean_up(runner: Runner, ctx, settings: Settings) -> Optional[float]:
     """Phase 5, whenever anything may have been written, after the run's last request has ended (or the
     drain gave up on it: the result then lists what may still arrive). Signals are only recorded here.
     Run again when a step the deadline cut off ended during the cleanup: its write may have landed after
-    the listing that proved the prefixes empty. Deleting is idempotent."""
+    the listing that proved the prefixes empty. Deleting is idempotent. Returns when the last cleanup began
+    (None: nothing to clean)."""
     still_running = runner.drain(_drain_limit(settings))
     if still_running:
         runner.reporter.notice(f"{still_running} request(s) cut off by the deadline are still waiting on the "
                                "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
+    began = None
     for _ in range(3):
         if not (ctx.wrote or ctx.probe_pending):
-            return
+            return began
         began = time.monotonic()
         try:
             runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
@@ -143,10 +157,11 @@ def _clean_up(runner: Runner, ctx, settings: Settings) -> None:
             runner.interrupted = True
             continue
         if not any(w.phase != 5 and w.ended is not None and w.ended >= began for w in runner.abandoned):
-            return
+            return began
+    return began
 
 
-def _cleanup_truth(runner: Runner, ctx, settings: Settings, world: TestWorld) -> Cleanup:
+def _cleanup_truth(runner: Runner, ctx, settings: Settings, world: TestWorld, began: Optional[float]) -> Cleanup:
     """What the report may claim: "nothing left" only when 5.2 itself proved the prefixes empty after the
     run's last request ended. Otherwise the keys not proven deleted, and, while a cut-off step may still
     send a request, the prefixes it could write under."""
@@ -162,7 +177,8 @@ def _cleanup_truth(runner: Runner, ctx, settings: Settings, world: TestWorld) ->
         cleanup.proven_empty = False
         cleanup.leftover = cleanup.leftover or plan_module.unlisted_leftovers(ctx) \
             or [p + "*" for p in world.prefixes]
-    late = [w for w in runner.abandoned if w.phase != 5 and not w.done.is_set()]
+    late = [w for w in runner.abandoned if w.phase != 5 and (
+        not w.done.is_set() or (began is not None and w.ended is not None and w.ended >= began))]
     if late and ctx.owns_prefixes:
         cleanup.proven_empty = False
         cleanup.leftover = sorted(set(cleanup.leftover) | {p + "*" for p in world.prefixes})
@@ -202,7 +218,7 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
 
     warm_up = threading.Thread(target=warm_up_store, daemon=True)
     warm_up.start()
-    console_view = _QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict))
+    console_view = _QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict), signals)
     reporter = _Fanout([console_view, *observers])
     runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets),
                     signals=signals)
@@ -217,7 +233,7 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
         runner.interrupted = True
     if signals.received and not runner.interrupted:
         runner.interrupted = True
-    _clean_up(runner, ctx, settings)
+    cleanup_began = _clean_up(runner, ctx, settings)
     # The end of the run. Nothing after this line may start a request: a step the deadline abandoned
     # finds its client closed.
     for closable in (client, raw):
@@ -237,7 +253,7 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
         verdict = "failed"
     else:
         verdict = "passed"
-    cleanup = _cleanup_truth(runner, ctx, settings, world)
+    cleanup = _cleanup_truth(runner, ctx, settings, world, cleanup_began)
     if verdict == "passed" and not cleanup.proven_empty:
         verdict = "failed"  # test data may be left: never a pass
     result = RunResult(
@@ -270,7 +286,8 @@ def sandbox_flags(sandbox, flags: Mapping) -> dict:
 
 
 def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Mapping[str, str]] = None,
-                        http_client_factory: Optional[Callable] = None, print_verdict: bool = True) -> RunResult:
+                        http_client_factory: Optional[Callable] = None, print_verdict: bool = True,
+                        observers=()) -> RunResult:
     """Start a sandbox in-process, run against it, stop it. `env` supplies only non-target settings
     (customer id, actor, timeouts); the target is always the sandbox."""
     from .sandbox import Sandbox
@@ -280,7 +297,8 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
     with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET) as sandbox:
         settings = resolve(sandbox_flags(sandbox, flags), keep)
         http_client = http_client_factory(settings) if http_client_factory else None
-        return validate(settings, console=console, http_client=http_client, print_verdict=print_verdict)
+        return validate(settings, console=console, http_client=http_client, print_verdict=print_verdict,
+                        observers=observers)
 
 
 __all__ = ["validate", "validate_in_sandbox", "describe_writes", "needs_confirmation", "SettingsError"]
