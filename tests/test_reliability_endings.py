@@ -573,6 +573,7 @@ def test_a_request_that_may_still_land_is_listed_not_proven_away(tmp_path, monke
         out = io.StringIO()
         result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True))
         text = out.getvalue()
+        count("slow_cleanup")
         assert result.verdict == "failed" and result.exit_code == 1, text
         assert not result.cleanup.proven_empty and "nothing left" not in text
         assert f"customer_tailored/{cid}/*" in result.cleanup.leftover, result.cleanup.leftover
