@@ -86,7 +86,7 @@ _LABELS = {
     "kills": "SIGKILL runs swept clean",
     "signals": "SIGTERM/SIGHUP points and late SIGINTs sent",
     "pipes": "closed-stdout cases (reader gone at start, mid-run, before the verdict)",
-    "slow_cleanup": "cleanups that could not finish (trickling DeleteObjects, probe not deletable)",
+    "slow_cleanup": "cleanups that could not prove the prefixes empty (slow or refusing S3, a request still in flight)",
     "redirects": "preflight redirects to another host",
     "parallel": "validations run in parallel",
     "secrets": "secret-leak scenarios checked",
