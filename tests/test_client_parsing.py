@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from zorora_e2e_plugin.client import auto_confirm, extract_json_blocks
+from zorora_e2e_plugin.client import extract_json_blocks, run_scope
 
 PROMOTE_TEXT = ('Model Comparison:\n{\n  "verdict": "eligible",\n  "note": "a } in a string {"\n}\n\n'
                 '✓ Promotion successful:\n{\n  "message": "Model promoted",\n  "nested": {"a": [1, 2]}\n}')
@@ -22,14 +22,18 @@ def test_no_json_and_broken_json():
     assert extract_json_blocks('{bad} then {"ok": 1}') == [{"ok": 1}]
 
 
+class _Settings:
+    actor = "zorora-validation-bot"
+
+
 @pytest.mark.parametrize("before", [None, "false", "TRUE"])
-def test_auto_confirm_restores_the_previous_value(monkeypatch, before):
+def test_run_scope_restores_auto_confirm_in_every_case(monkeypatch, before):
     if before is None:
         monkeypatch.delenv("ZORORA_AUTO_CONFIRM", raising=False)
     else:
         monkeypatch.setenv("ZORORA_AUTO_CONFIRM", before)
     with pytest.raises(KeyboardInterrupt):
-        with auto_confirm():
+        with run_scope(_Settings()):
             assert os.environ["ZORORA_AUTO_CONFIRM"] == "true"
             raise KeyboardInterrupt
     assert os.environ.get("ZORORA_AUTO_CONFIRM") == before
@@ -47,10 +51,10 @@ def test_read_only_answers_through_zorora_must_be_one_json_object():
 
 
 @pytest.mark.parametrize("before", [None, "alice"])
-def test_actor_env_is_the_test_actor_while_any_call_runs_and_restored_after(monkeypatch, before):
+def test_run_scope_sets_the_test_actor_for_overlapping_runs_and_restores_it(monkeypatch, before):
+    """Zorora's client reads ZORORA_ACTOR on every request (X-Actor): the test actor while any run is in its
+    scope; two runs overlapping in one process: the first in saves, the last out restores."""
     import threading
-
-    from zorora_e2e_plugin.client import actor_env
 
     if before is None:
         monkeypatch.delenv("ZORORA_ACTOR", raising=False)
@@ -59,16 +63,16 @@ def test_actor_env_is_the_test_actor_while_any_call_runs_and_restored_after(monk
     inside, release = threading.Barrier(3), threading.Event()
     seen = []
 
-    def call():
-        with actor_env("zorora-validation-bot"):
+    def run():
+        with run_scope(_Settings()):
             inside.wait(5)
             release.wait(5)
             seen.append(os.environ.get("ZORORA_ACTOR"))
 
-    threads = [threading.Thread(target=call) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _ in range(2)]
     for t in threads:
         t.start()
-    inside.wait(5)  # both calls are in flight
+    inside.wait(5)  # both runs are in their scope
     assert os.environ.get("ZORORA_ACTOR") == "zorora-validation-bot"
     release.set()
     for t in threads:
@@ -76,6 +80,6 @@ def test_actor_env_is_the_test_actor_while_any_call_runs_and_restored_after(monk
     assert seen == ["zorora-validation-bot"] * 2
     assert os.environ.get("ZORORA_ACTOR") == before
     with pytest.raises(KeyboardInterrupt):
-        with actor_env("zorora-validation-bot"):
+        with run_scope(_Settings()):
             raise KeyboardInterrupt
     assert os.environ.get("ZORORA_ACTOR") == before

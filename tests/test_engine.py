@@ -167,7 +167,8 @@ def test_json_and_junit_reports(run, sandbox, tmp_path):
     failed = [s for s in data["steps"] if s["status"] == "fail"]
     assert [s["id"] for s in failed] == ["3.1"]
     assert set(failed[0]) >= {"id", "phase", "title", "status", "duration_ms", "expected", "actual", "hint"}
-    assert data["cleanup"] == {"deleted": data["cleanup"]["deleted"], "leftover": [], "kept": False}
+    assert data["cleanup"] == {"deleted": data["cleanup"]["deleted"], "leftover": [], "kept": False,
+                               "proven_empty": True}
     suite = ET.parse(junit_path).getroot()
     assert suite.get("tests") == "27" and suite.get("failures") == "1"
     assert len(suite.findall("testcase/failure")) == 1

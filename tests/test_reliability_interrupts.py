@@ -66,8 +66,14 @@ def test_sigint_ends_the_run_interrupted_and_cleaned(outcomes, sandbox, point):
     count("interrupts")
     assert outcome["sent"], f"the run ended before the signal could be sent:\n{out}"
     assert outcome["code"] == 130, out + err
-    assert "Traceback" not in out + err
-    assert "E2E validation interrupted" in out and "nothing left in S3" in out, out
+    assert "Traceback" not in out + err and "Exception ignored" not in out + err
+    assert "nothing left in S3" in out, out
+    if point[0] in ("4.5", "5.1") and "E2E validation passed" in out:
+        # Under load the signal can land after 5.2 proved the prefixes empty: then it changes only the exit code
+        # (deterministic either way: the signal is recorded before anything can drop it).
+        assert "✓ 5.2" in out and "may not have finished" not in out, out
+    else:
+        assert "E2E validation interrupted" in out, out
     assert not re.search(r"✗ 5\.\d", out), out  # cleanup itself never failed
     if re.search(r"[✓✗] 1\.[2-6]", out):  # test data was written: 5.2 proved the prefixes empty
         assert re.search(r"✓ 5\.2 .*prefixes", out) or "✓ 5.2" in out, out

@@ -372,6 +372,28 @@ def test_a_real_sigint_mid_run(repl, monkeypatch):
     assert run(repl, "ml-validate-e2e --bogus") == repl_command.USAGE_VERDICT
 
 
+def test_a_ctrl_c_after_the_run_cleaned_up_keeps_its_verdict(repl, monkeypatch):
+    """Ctrl-C after the engine proved the prefixes empty and returned (the host's handler is back): the
+    verdict stands; no "cleanup may not have finished" while the bucket is empty."""
+    import _thread
+
+    from zorora_e2e_plugin import report
+
+    real, fired = report.verdict_line, []
+
+    def verdict_then_ctrl_c(result):
+        if not fired:
+            fired.append(True)
+            _thread.interrupt_main()
+        return real(result)
+
+    monkeypatch.setattr(report, "verdict_line", verdict_then_ctrl_c)
+    verdict = run(repl, "ml-validate-e2e --sandbox")
+    text = output(repl)
+    assert fired and verdict.startswith("✓ E2E validation passed"), text + str(verdict)
+    assert "may not have finished" not in text + verdict and "may be left" not in text
+
+
 def test_ctrl_c_before_the_run_writes_nothing(repl, monkeypatch):
     from zorora_e2e_plugin import settings
 

@@ -4,7 +4,8 @@
     zorora-e2e run       run it against the deployment your settings point at
     zorora-e2e sandbox   serve the sandbox for your own experiments
 
-Exit codes: 0 passed, 1 failed, 2 usage/config error, 3 preflight gate failed, 130 interrupted.
+Exit codes: 0 passed, 1 failed, 2 usage/config error, 3 preflight gate failed, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM), 129 hung up (SIGHUP): a signal ends a run after its cleanup, reports written.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zorora-e2e", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="Exit codes: 0 passed, 1 failed, 2 usage/config error, "
-                                            "3 preflight gate failed, 130 interrupted.")
+                                            "3 preflight gate failed, 130 interrupted (Ctrl-C), 143 SIGTERM, "
+                                            "129 SIGHUP.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="validate the deployment your settings point at",
                          description="Run the end-to-end validation (phases 0-5) against ONA_API_BASE_URL.")
@@ -189,14 +191,50 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    guard = None
+    if args.command in ("run", "demo"):
+        # SIGTERM (timeout, CI cancel, docker stop) and SIGHUP (terminal closed) end a run like Ctrl-C: stop
+        # starting steps, wait for the requests in flight, clean up, write the reports, exit 128 + signal.
+        # The handlers stay until the process exits: a late signal never raises, it only sets the code.
+        from .run_signals import SignalGuard
+
+        guard = SignalGuard().install()
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
     except SettingsError as exc:
-        print(f"zorora-e2e: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("\nInterrupted.", file=sys.stderr)
-        return 130
+        _say_error(f"zorora-e2e: {exc}")
+        code = EXIT_USAGE
+    except KeyboardInterrupt as exc:
+        _say_error("\nInterrupted.")
+        code = 128 + getattr(exc, "signum", 2)
+    finally:
+        if guard is not None:
+            guard.stop_raising()
+    if guard is not None and guard.received:
+        code = 128 + guard.first
+    _settle_stdout()
+    return code
+
+
+def _say_error(text: str) -> None:
+    try:
+        print(text, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+
+
+def _settle_stdout() -> None:
+    """A reader that went away (`zorora-e2e demo | head -1`) is not an error of the run: whatever is still
+    buffered for it goes to /dev/null, so Python does not complain about the broken pipe at exit."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
 
 
 if __name__ == "__main__":

@@ -51,49 +51,49 @@ def extract_json_blocks(text: str) -> List[Any]:
 
 
 _env_lock = threading.RLock()
+_scopes = 0  # runs inside run_scope() in this process
+_saved_env: Dict[str, Optional[str]] = {}
 
 
 @contextmanager
-def auto_confirm():
-    """ZORORA_AUTO_CONFIRM=true only for the duration of one mutating call; the old value comes back."""
+def run_scope(settings: Settings, client=None):
+    """The process-wide state a run needs, set ONCE around the whole run and restored in every case:
+
+    - ZORORA_AUTO_CONFIRM=true (Zorora's promote/rollback ask for confirmation without a UI),
+    - ZORORA_ACTOR = the run's test actor (Zorora's client sends it as X-Actor on every request),
+    - no client retries (`max_retries = 0` on Zorora's client): a promote or rollback is sent at most once
+      per step, so none can be re-sent after the cleanup. The REPL's client gets its setting back.
+
+    Never per concurrent call: steps of one wave run in threads, and one of them restoring the environment
+    while another reads it (requests iterates os.environ for proxies) raised KeyError. Concurrent runs in one
+    process share the scope: the first in sets it, the last out restores it (the first run's actor wins)."""
+    global _scopes
     with _env_lock:
-        previous = os.environ.get("ZORORA_AUTO_CONFIRM")
-        os.environ["ZORORA_AUTO_CONFIRM"] = "true"
-        try:
-            yield
-        finally:
-            if previous is None:
-                os.environ.pop("ZORORA_AUTO_CONFIRM", None)
-            else:
-                os.environ["ZORORA_AUTO_CONFIRM"] = previous
-
-
-class _ActorScope:
-    depth = 0
-    previous: Optional[str] = None
-
-
-@contextmanager
-def actor_env(actor: str):
-    """ZORORA_ACTOR=actor while any of the run's Zorora calls is in flight: Zorora's client reads it on every
-    request for its X-Actor header, so the header carries the test actor, as the body does. Calls of one wave
-    run concurrently: the first to start saves the old value, the last to end restores it (in every case).
-    (A per-run scope for ZORORA_AUTO_CONFIRM, ZORORA_ACTOR and retries replaces this later.)"""
-    with _env_lock:
-        if _ActorScope.depth == 0:
-            _ActorScope.previous = os.environ.get("ZORORA_ACTOR")
-        _ActorScope.depth += 1
-        os.environ["ZORORA_ACTOR"] = actor
+        if _scopes == 0:
+            _saved_env.clear()
+            for name, value in (("ZORORA_AUTO_CONFIRM", "true"), ("ZORORA_ACTOR", settings.actor)):
+                _saved_env[name] = os.environ.get(name)
+                if os.environ.get(name) != value:
+                    os.environ[name] = value
+        _scopes += 1
+    http_client = getattr(client, "http_client", None)
+    saved_retries = getattr(http_client, "max_retries", None)
+    if saved_retries is not None:
+        http_client.max_retries = 0
     try:
         yield
     finally:
+        if saved_retries is not None:
+            http_client.max_retries = saved_retries
         with _env_lock:
-            _ActorScope.depth -= 1
-            if _ActorScope.depth == 0:
-                if _ActorScope.previous is None:
-                    os.environ.pop("ZORORA_ACTOR", None)
-                else:
-                    os.environ["ZORORA_ACTOR"] = _ActorScope.previous
+            _scopes -= 1
+            if _scopes == 0:
+                for name, value in _saved_env.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    elif os.environ.get(name) != value:
+                        os.environ[name] = value
+                _saved_env.clear()
 
 
 def zorora_available() -> bool:
@@ -132,10 +132,13 @@ class ZororaClient:
                                 use_iam=settings.use_iam, timeout=settings.timeout, max_retries=3)
         return cls(http, settings.actor)
 
+    closed = False  # set when the run is over: a step the deadline abandoned sends nothing more
+
     def _run(self, command, args: List[str]) -> str:
+        if self.closed:
+            raise OnaError("not sent: the run is over (its cleanup has started)", 0)
         try:
-            with actor_env(self.actor):  # X-Actor: the test actor, like the body's actor
-                return command.execute(args, dict(self.context))
+            return command.execute(args, dict(self.context))  # run_scope: X-Actor = the test actor
         except Exception as exc:  # CommandError, HTTPError, JSON decode errors, ...
             raise _as_ona_error(exc) from None
 
@@ -173,8 +176,7 @@ class ZororaClient:
 
     def promote(self, customer_id: str, model_id: str, reason: str) -> Dict:
         """Returns {"diff": <comparison>, "result": <promote answer>}."""
-        with auto_confirm():
-            text = self._run(self._promote, [customer_id, model_id, reason])
+        text = self._run(self._promote, [customer_id, model_id, reason])  # run_scope: auto-confirm, no retry
         if "cancelled" in text.lower() and "{" not in text:
             raise Cancelled(f"Zorora answered {text!r}: PromoteModelCommand asked for confirmation "
                             "and ZORORA_AUTO_CONFIRM was not 'true' when it checked")
@@ -184,8 +186,7 @@ class ZororaClient:
         return {"diff": blocks[0], "result": blocks[-1]}
 
     def rollback(self, customer_id: str, reason: str) -> Dict:
-        with auto_confirm():
-            text = self._run(self._rollback, [customer_id, reason])
+        text = self._run(self._rollback, [customer_id, reason])
         if "cancelled" in text.lower() and "{" not in text:
             raise Cancelled(f"Zorora answered {text!r}: RollbackModelCommand asked for confirmation "
                             "and ZORORA_AUTO_CONFIRM was not 'true' when it checked")
@@ -220,7 +221,8 @@ class DirectClient:
         self.base_url = settings.base_url.rstrip("/") + "/"
         self.session = session or requests.Session()
         self.session.headers.update({"Content-Type": "application/json", "User-Agent": "zorora-e2e"})
-        self.max_retries = 3
+        self.max_retries = 3  # GETs only: a promote or rollback is sent at most once
+        self.closed = False  # set when the run is over: a step the deadline abandoned sends nothing more
 
     def _headers(self) -> Dict[str, str]:
         headers = {"X-Actor": self.settings.actor}  # the test actor, as in the body (Zorora's: via ZORORA_ACTOR)
@@ -232,8 +234,11 @@ class DirectClient:
         import requests
 
         url = urljoin(self.base_url, path.lstrip("/"))
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
+        retries = self.max_retries if method == "GET" else 0
+        for attempt in range(retries + 1):
+            if self.closed:
+                raise OnaError("not sent: the run is over (its cleanup has started)", 0)
+            last = attempt == retries
             try:
                 response = self.session.request(method, url, params=params, json=json_data,
                                                 headers=self._headers(), timeout=self.settings.timeout)
@@ -305,10 +310,15 @@ class DirectClient:
 
 
 class RawResponse:
-    def __init__(self, status: int, text: str, elapsed: float):
+    def __init__(self, status: int, text: str, elapsed: float, location: str = ""):
         self.status = status
         self.text = text
         self.elapsed = elapsed
+        self.location = location  # absolute URL a 3xx pointed to ("" otherwise)
+
+    @property
+    def redirected(self) -> bool:
+        return 300 <= self.status < 400
 
     def json(self):
         try:
@@ -318,11 +328,14 @@ class RawResponse:
 
 
 class RawHttp:
-    """One request, no retries, no error mapping: for checks below the command layer."""
+    """One request, no retries, no redirects followed, no error mapping: for checks below the command layer.
+    A redirect is an answer to judge, not to follow: requests would drop the token on the way to another host,
+    and a 200 from there would pass for "token accepted"."""
 
     def __init__(self, settings: Settings):
         import requests
 
+        self.closed = False
         self.settings = settings
         self.session = requests.Session()
         self.base_url = settings.base_url.rstrip("/")
@@ -330,19 +343,27 @@ class RawHttp:
     def send(self, method: str, path: str, *, params=None, json_data=None, with_token: bool = True,
              max_body: int = 64 * 1024) -> RawResponse:
         """Raises requests' ConnectionError/Timeout; the body is cut at `max_body` bytes."""
+        if self.closed:
+            import requests
+
+            raise requests.exceptions.ConnectionError("not sent: the run is over (its cleanup has started)")
         headers = {"X-Actor": self.settings.actor}
         if with_token and self.settings.token:
             headers["Authorization"] = f"Bearer {self.settings.token}"
         started = time.monotonic()
         with self.session.request(method, self.base_url + path, params=params, json=json_data,
-                                  headers=headers, timeout=self.settings.timeout, stream=True) as response:
+                                  headers=headers, timeout=self.settings.timeout, stream=True,
+                                  allow_redirects=False) as response:
             body = b""
             for chunk in response.iter_content(16384):
                 body += chunk
                 if len(body) >= max_body:
                     break
             text = body[:max_body].decode(response.encoding or "utf-8", errors="replace")
-            return RawResponse(response.status_code, text, time.monotonic() - started)
+            location = ""
+            if 300 <= response.status_code < 400 and response.headers.get("Location"):
+                location = urljoin(response.url, response.headers["Location"])
+            return RawResponse(response.status_code, text, time.monotonic() - started, location)
 
 
 def make_client(settings: Settings, http_client=None):

@@ -9,7 +9,8 @@ import time
 from typing import Callable, Mapping, Optional
 
 from . import plan as plan_module
-from .client import RawHttp, make_client
+from . import run_signals
+from .client import RawHttp, make_client, run_scope
 from .fixtures import TestWorld
 from .redact import make_redactor
 from .report import ConsoleReporter, write_reports
@@ -18,8 +19,7 @@ from .runner import Reporter, Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, resolve
 from .store import Store, make_s3_client
 
-CLEANUP_BUDGET = 60.0
-DRAIN_LIMIT = 5.0  # seconds to wait for requests the deadline cut off, before cleaning up
+CLEANUP_BUDGET = 60.0  # seconds per cleanup wave (at least 4 x --timeout)
 
 
 def describe_writes(settings: Settings) -> str:
@@ -63,31 +63,135 @@ class _Fanout(Reporter):
         self._each("notice", text)
 
 
-def _clean_up(runner: Runner, ctx, settings: Settings) -> None:
-    """Phase 5, whenever anything may have been written. A Ctrl-C that lands outside the runner's shielded
-    wait (e.g. while a line is printed) restarts it: deleting is idempotent."""
-    still_running = runner.drain(min(settings.timeout + 1, DRAIN_LIMIT))
+class _QuietWhenClosed(Reporter):
+    """The console view, dropped (not the run) the first time its output fails: a closed stdout
+    (`zorora-e2e run ... | head -1`) must never cut a run short. The run goes on silently, waits for its
+    requests, cleans up, writes its reports and exits with the code its verdict deserves.
+
+    A signal never interrupts a print: raised inside rich's Console.print it can leave the console
+    buffering forever (nothing printed again). It is held, and raised once the line is out."""
+
+    def __init__(self, reporter: Reporter, signals=None):
+        self.reporter = reporter
+        self.signals = signals
+        self.closed = False
+
+    def _each(self, event: str, *args) -> None:
+        if self.closed:
+            return
+        if self.signals is not None and threading.current_thread() is threading.main_thread():
+            with self.signals.held():
+                self._call(event, *args)
+        else:
+            self._call(event, *args)
+
+    def _call(self, event: str, *args) -> None:
+        try:
+            getattr(self.reporter, event)(*args)
+        except (OSError, ValueError, SystemExit):
+            # BrokenPipeError, EPIPE/EBADF, "I/O operation on closed file"; and rich's own answer to a broken
+            # pipe on stdout (Console.on_broken_pipe: /dev/null over stdout, then SystemExit(1))
+            self.closed = True
+
+    def run_started(self, ctx, phases) -> None:
+        self._each("run_started", ctx, phases)
+
+    def phase_started(self, phase) -> None:
+        self._each("phase_started", phase)
+
+    def step_finished(self, result) -> None:
+        self._each("step_finished", result)
+
+    def run_finished(self, result) -> None:
+        self._each("run_finished", result)
+
+    def notice(self, text: str) -> None:
+        self._each("notice", text)
+
+
+DRAIN_REQUESTS = 3  # requests a cut-off step may still have to make (a promote: challengers, diff, promote)
+DRAIN_LIMIT = 5.0  # but never wait longer than this: a deadline is a deadline (what is still running is listed)
+
+
+def _drain_limit(settings: Settings) -> float:
+    """How long cleanup waits for steps the deadline cut off: their request in flight ends within --timeout
+    (no retries during a run), and a promote is three requests; at most DRAIN_LIMIT."""
+    return min(settings.timeout * DRAIN_REQUESTS + 1, DRAIN_LIMIT)
+
+
+def _clean_up(runner: Runner, ctx, settings: Settings) -> Optional[float]:
+    """Phase 5, whenever anything may have been written, after the run's last request has ended (or the
+    drain gave up on it: the result then lists what may still arrive). Signals are only recorded here.
+    Run again when a step the deadline cut off ended during the cleanup: its write may have landed after
+    the listing that proved the prefixes empty. Deleting is idempotent. Returns when the last cleanup began
+    (None: nothing to clean)."""
+    still_running = runner.drain(_drain_limit(settings))
     if still_running:
         runner.reporter.notice(f"{still_running} request(s) cut off by the deadline are still waiting on the "
                                "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
+    began = None
     for _ in range(3):
         if not (ctx.wrote or ctx.probe_pending):
-            return
+            return began
+        began = time.monotonic()
         try:
             runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
-            return
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # without a signal guard (a handler not set from Python)
             runner.interrupted = True
+            continue
+        if not any(w.phase != 5 and w.ended is not None and w.ended >= began for w in runner.abandoned):
+            return began
+    return began
+
+
+def _cleanup_truth(runner: Runner, ctx, settings: Settings, world: TestWorld, began: Optional[float]) -> Cleanup:
+    """What the report may claim: "nothing left" only when 5.2 itself proved the prefixes empty after the
+    run's last request ended. Otherwise the keys not proven deleted, and, while a cut-off step may still
+    send a request, the prefixes it could write under."""
+    state = ctx.cleanup
+    cleanup = Cleanup(deleted=state.deleted, leftover=list(state.leftover), kept=state.kept,
+                      prefixes=[f"s3://{settings.bucket}/{p}" for p in world.prefixes],
+                      sweep_command=runner.redact(plan_module.sweep_command_for(settings)))
+    if state.kept:
+        return cleanup
+    proof = runner.results.get("5.2")
+    needed = "5.1" in runner.results or ctx.wrote or ctx.probe_pending
+    if needed and not (proof is not None and proof.status == "pass"):
+        cleanup.proven_empty = False
+        cleanup.leftover = cleanup.leftover or plan_module.unlisted_leftovers(ctx) \
+            or [p + "*" for p in world.prefixes]
+    late = [w for w in runner.abandoned if w.phase != 5 and (
+        not w.done.is_set() or (began is not None and w.ended is not None and w.ended >= began))]
+    if late and ctx.owns_prefixes:
+        cleanup.proven_empty = False
+        cleanup.leftover = sorted(set(cleanup.leftover) | {p + "*" for p in world.prefixes})
+        runner.reporter.notice("still running after the cleanup (a request may still land in S3): "
+                               + ", ".join(f"{w.step.id} {w.step.title}" for w in late))
+    return cleanup
 
 
 def validate(settings: Settings, *, console, http_client=None, observers=(), print_verdict: bool = True) -> RunResult:
-    """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation;
-    a KeyboardInterrupt ends the run with verdict "interrupted" after cleanup. `observers` are extra
-    Reporters (tests use one to break the target at a phase boundary)."""
+    """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation.
+    SIGINT, SIGTERM and SIGHUP (in the main thread) end the run with verdict "interrupted" after cleanup;
+    one that arrives after the cleanup proved the prefixes empty changes only the exit code. The host's
+    signal handlers and environment come back afterwards. `observers` are extra Reporters (tests use one to
+    break the target at a phase boundary)."""
     started = time.monotonic()
     client = make_client(settings, http_client)
+    with run_signals.guard() as signals:
+        try:
+            with run_scope(settings, client):
+                return _validate(settings, client, started, signals, console=console, observers=observers,
+                                 print_verdict=print_verdict)
+        finally:
+            signals.stop_raising()  # whatever arrives from here on is recorded, and only sets the exit code
+
+
+def _validate(settings: Settings, client, started: float, signals, *, console, observers,
+              print_verdict: bool) -> RunResult:
     world = TestWorld.create(settings.customer_id, settings.bucket)
-    ctx = plan_module.Context(settings=settings, client=client, raw=RawHttp(settings),
+    raw = RawHttp(settings)
+    ctx = plan_module.Context(settings=settings, client=client, raw=raw,
                               store_factory=lambda: Store(make_s3_client(settings.storage), settings.bucket), world=world)
     def warm_up_store():  # boto3 loads while the API answers; a failure shows up again, diagnosed, in 0.4
         try:
@@ -97,16 +201,33 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
 
     warm_up = threading.Thread(target=warm_up_store, daemon=True)
     warm_up.start()
-    reporter = _Fanout([ConsoleReporter(console, print_verdict=print_verdict), *observers])
-    runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets))
+    console_view = _QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict), signals)
+    reporter = _Fanout([console_view, *observers])
+    runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets),
+                    signals=signals)
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
-    reporter.run_started(ctx, phases)
     try:
-        runner.run_phases(phases)
+        try:
+            reporter.run_started(ctx, phases)
+            runner.run_phases(phases)
+        finally:
+            signals.stop_raising()  # cleanup must run: from here on signals are recorded, never raised
     except KeyboardInterrupt:  # between waves: the runner had no worker to wait for
         runner.interrupted = True
-    finally:
-        _clean_up(runner, ctx, settings)
+    if signals.received and not runner.interrupted:
+        runner.interrupted = True
+    cleanup_began = _clean_up(runner, ctx, settings)
+    # The end of the run. Nothing after this line may start a request: a step the deadline abandoned
+    # finds its client closed.
+    for closable in (client, raw):
+        closable.closed = True
+    # Signals before the proof (5.2 passing, or the end of the cleanup) interrupted the run; later ones change
+    # only the exit code.
+    proof = runner.results.get("5.2")
+    proven_at = runner.signal_marks.get("5.2", 0) if proof is not None and proof.status == "pass" \
+        else len(signals.received)
+    if proven_at:
+        runner.interrupted = True
     if runner.interrupted:
         verdict = "interrupted"
     elif runner.gate_failed:
@@ -115,20 +236,21 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
         verdict = "failed"
     else:
         verdict = "passed"
-    state = ctx.cleanup
+    cleanup = _cleanup_truth(runner, ctx, settings, world, cleanup_began)
+    if verdict == "passed" and not cleanup.proven_empty:
+        verdict = "failed"  # test data may be left: never a pass
     result = RunResult(
         verdict=verdict, customer_id=settings.customer_id, client=client.kind,
         duration_ms=int((time.monotonic() - started) * 1000), steps=list(runner.results.values()),
-        cleanup=Cleanup(deleted=state.deleted, leftover=list(state.leftover), kept=state.kept,
-                        prefixes=[f"s3://{settings.bucket}/{p}" for p in world.prefixes],
-                        sweep_command=runner.redact(plan_module.sweep_command_for(settings))),
-        target=settings.display_url, bucket=settings.bucket)
-    try:
-        reporter.run_finished(result)
-    except KeyboardInterrupt:  # cleanup is done; the reports below must still be written
-        result.verdict = "interrupted"
+        cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first)
+    reporter.run_finished(result)
     for error in write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path):
         reporter.notice(error)
+    if len(signals.received) > proven_at:
+        late = signals.received[proven_at]
+        result.signal = result.signal or late
+        reporter.notice(f"{run_signals.signal_name(late)} after the cleanup had finished: nothing was left to "
+                        f"stop; exit code {128 + result.signal}.")
     return result
 
 
@@ -143,7 +265,8 @@ def sandbox_flags(sandbox, flags: Mapping) -> dict:
 
 
 def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Mapping[str, str]] = None,
-                        http_client_factory: Optional[Callable] = None, print_verdict: bool = True) -> RunResult:
+                        http_client_factory: Optional[Callable] = None, print_verdict: bool = True,
+                        observers=()) -> RunResult:
     """Start a sandbox in-process, run against it, stop it. `env` supplies only non-target settings
     (customer id, actor, timeouts); the target is always the sandbox."""
     from .sandbox import Sandbox
@@ -154,7 +277,8 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
     with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET) as sandbox:
         settings = resolve(sandbox_flags(sandbox, flags), keep)
         http_client = http_client_factory(settings) if http_client_factory else None
-        return validate(settings, console=console, http_client=http_client, print_verdict=print_verdict)
+        return validate(settings, console=console, http_client=http_client, print_verdict=print_verdict,
+                        observers=observers)
 
 
 __all__ = ["validate", "validate_in_sandbox", "describe_writes", "needs_confirmation", "SettingsError"]

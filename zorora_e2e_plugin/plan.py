@@ -183,10 +183,37 @@ def _reason(exc: BaseException) -> str:
 # Phase 0: preflight, the hard gate
 # ---------------------------------------------------------------------------------------------
 
+def _redirect_target(url: str) -> str:
+    """Where a redirect pointed, safe to print: no user:password, no query (signed URLs carry secrets)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:  # IPv6
+            host = f"[{host}]"
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        shown = f"{parts.scheme}://{host}{parts.path}"
+    except ValueError:
+        return "<unparseable URL>"
+    return shown + ("?…" if parts.query else "")
+
+
+def _redirect_failure(response) -> StepFailed:
+    target = _redirect_target(response.location) if response.location else "(no Location header)"
+    return StepFailed("an answer from the API itself, not a redirect",
+                      f"HTTP {response.status}: redirected to {target}",
+                      f"the base URL redirects to {target}: a client following it sends the request to another "
+                      "place (and drops the bearer token if the host differs), so nothing about the API or the "
+                      "token is proven. Point --base-url (ONA_API_BASE_URL) at the API Gateway URL itself "
+                      "(https://<api-id>.execute-api.<region>.amazonaws.com/prod/api/v1)")
+
+
 def step_0_1(ctx: Context) -> str:
     response = _raw(ctx, "GET", "/challengers", params={"customer_id": "test"})
     ctx.preflight = response
     status, body = response.status, response.text
+    if response.redirected:
+        raise _redirect_failure(response)
     if status in (401, 403):
         raise StepFailed("not 401/403", f"HTTP {status}: authentication failed ({body})",
                          diagnose.TOKEN_MISMATCH if status == 401 else diagnose.FORBIDDEN)
@@ -213,6 +240,8 @@ def step_0_2(ctx: Context) -> str:
     response = ctx.preflight
     if response is None:
         raise StepSkipped(actual="no answer in 0.1 to judge the token by")
+    if response.redirected:  # whoever answered after the redirect never received the token
+        raise _redirect_failure(response)
     if response.status == 401:
         raise StepFailed("the bearer token is accepted", "HTTP 401: bearer token rejected by the Lambda",
                          diagnose.TOKEN_MISMATCH)
@@ -224,6 +253,9 @@ def step_0_2(ctx: Context) -> str:
 def step_0_3(ctx: Context) -> str:
     response = _raw(ctx, "GET", "/challengers")
     text = response.text
+    if response.redirected:
+        raise StepWarning("400 naming customer_id", str(_redirect_failure(response).actual),
+                          "the base URL redirects: see 0.1")
     if diagnose.answer_source(response.status, text) == "lambda":  # 400 in the sandbox; any 4xx of the Lambda's
         if "customer_id" in text.lower():
             return f"HTTP {response.status} naming customer_id: the Lambda parses and validates requests"
@@ -917,6 +949,7 @@ def step_5_2(ctx: Context) -> str:
         try:
             found = ctx.store.list_many(w.prefixes)
             leftover = [k for ks in found.values() for k in ks]
+            state.leftover = list(leftover)  # not proven deleted until a listing shows them gone
             if not leftover or attempt == 2:
                 break
             deleted, _ = ctx.store.delete_keys(leftover)

@@ -141,6 +141,7 @@ class _Run:
         self.stage = "parse"  # parse -> confirm -> run (or sandbox)
         self.settings = None
         self.made_clients = []
+        self.result = None  # the engine's RunResult, as soon as the run (cleanup included) is over
 
     # -- output helpers (outside text only ever goes in as rich Text, never as markup) ----------
     def say(self, text, style=""):
@@ -209,7 +210,8 @@ class _Run:
             if not self.confirm(describe_writes(settings)):
                 return "✗ ml-validate-e2e cancelled: nothing was written."
         self.stage = "run"
-        result = validate(settings, console=self.console, http_client=client, print_verdict=False)
+        result = validate(settings, console=self.console, http_client=client, print_verdict=False,
+                          observers=[_KeepResult(self)])
         return self.verdict(result)
 
     def run_sandbox(self, flags):
@@ -228,7 +230,7 @@ class _Run:
 
         self.stage = "sandbox"
         result = validate_in_sandbox(flags, console=self.console, env=os.environ, http_client_factory=factory,
-                                     print_verdict=False)
+                                     print_verdict=False, observers=[_KeepResult(self)])
         return self.verdict(result)
 
     def run_sweep(self, options):
@@ -274,6 +276,8 @@ class _Run:
 
     # -- endings that are not a verdict from the engine ------------------------------------------
     def interrupted(self):
+        if self.result is not None:  # a Ctrl-C after the run had cleaned up: its verdict stands
+            return self.verdict(self.result)
         if self.stage == "sweep":
             self.say("Interrupted: the sweep may have deleted part of what it listed; run it again to finish.",
                      "yellow")
@@ -313,6 +317,29 @@ class _Run:
             except Exception:
                 pass
         self.made_clients.clear()
+
+
+class _KeepResult:
+    """Catches the run's result when the engine reports it (after the cleanup), so that a Ctrl-C landing
+    between the end of the run and the verdict being returned does not claim the cleanup may be unfinished."""
+
+    def __init__(self, run):
+        self.run = run
+
+    def run_started(self, ctx, phases):
+        pass
+
+    def phase_started(self, phase):
+        pass
+
+    def step_finished(self, result):
+        pass
+
+    def notice(self, text):
+        pass
+
+    def run_finished(self, result):
+        self.run.result = result
 
 
 # -- flags ------------------------------------------------------------------------------------

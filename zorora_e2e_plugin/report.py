@@ -123,7 +123,8 @@ class ConsoleReporter(Reporter):
             for prefix in cleanup.prefixes:
                 self._print(Text(f"  {prefix}"), soft_wrap=True)
         elif cleanup.leftover:
-            self._print(Text(f"Left in S3 ({len(cleanup.leftover)}):", style="bold red"))
+            unproven = "" if cleanup.proven_empty else ", not proven deleted: cleanup could not finish"
+            self._print(Text(f"Left in S3 ({len(cleanup.leftover)}{unproven}):", style="bold red"))
             for key in cleanup.leftover:
                 self._print(Text(neutralise(f"  s3://{result.bucket}/{key}")), soft_wrap=True)
             if any(key.endswith("/*") for key in cleanup.leftover):
@@ -145,6 +146,8 @@ def _cleanup_words(result: RunResult) -> str:
     c = result.cleanup
     if c.kept:
         return "test data kept (--keep-data)"
+    if c.leftover and not c.proven_empty:
+        return f"cleanup could not prove the prefixes empty: {len(c.leftover)} object(s) may be left in S3 — see above"
     if c.leftover:
         return f"{len(c.leftover)} object(s) left in S3 — see above"
     return "nothing left in S3"
@@ -163,7 +166,8 @@ def verdict_line(result: RunResult) -> str:
         return (f"✓ {what}: {result.count(PASS) + warnings}/{total} steps{warn_text}{skip_text} in {took}; "
                 f"{_cleanup_words(result)}.")
     if result.verdict == "gate_failed":
-        return (f"✗ Preflight gate failed (step {_ids(result, FAIL)}) in {took}: no test data written; "
+        written = (f"{_cleanup_words(result)}" if result.cleanup.leftover else "no test data written")
+        return (f"✗ Preflight gate failed (step {_ids(result, FAIL)}) in {took}: {written}; "
                 "fix the infrastructure as shown and re-run.")
     if result.verdict == "interrupted":
         return f"⚠ E2E validation interrupted after {took}; cleanup ran: {_cleanup_words(result)}."

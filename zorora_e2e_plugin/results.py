@@ -63,6 +63,8 @@ class Cleanup:
     kept: bool = False
     prefixes: List[str] = dataclasses.field(default_factory=list)
     sweep_command: str = ""  # removes exactly this run's leftovers, from the same S3
+    proven_empty: bool = True  # False: cleanup could not prove the prefixes empty; `leftover` lists what may be
+    # left (keys not proven deleted; `prefix/*` where only a listing could name them)
 
 
 @dataclasses.dataclass
@@ -77,6 +79,18 @@ class RunResult:
     bucket: str = ""
     note: Optional[str] = None
     report_errors: List[str] = dataclasses.field(default_factory=list)  # --json/--junit files not written
+    signal: Optional[int] = None  # SIGINT/SIGTERM/SIGHUP received (the first): the exit code is 128 + it
+
+    @property
+    def signal_name(self) -> Optional[str]:
+        if self.signal is None:
+            return None
+        import signal as _signal
+
+        try:
+            return _signal.Signals(self.signal).name
+        except ValueError:
+            return str(self.signal)
 
     @property
     def config_error(self) -> bool:
@@ -85,6 +99,9 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
+        """128 + the signal that ended (or arrived after) the run: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP."""
+        if self.signal is not None:
+            return 128 + self.signal
         code = 2 if self.config_error else EXIT_CODES[self.verdict]
         return 2 if code == 0 and self.report_errors else code  # a report asked for and missing is no pass
 
@@ -114,6 +131,7 @@ class RunResult:
             "bucket": self.bucket,
             "phases": self.phases,
             "steps": [s.to_dict() for s in self.steps],
+            "signal": self.signal_name,
             "cleanup": {"deleted": self.cleanup.deleted, "leftover": list(self.cleanup.leftover),
-                        "kept": self.cleanup.kept},
+                        "kept": self.cleanup.kept, "proven_empty": self.cleanup.proven_empty},
         }

@@ -58,12 +58,14 @@ class _Worker(threading.Thread):
         self.step, self.ctx, self.redact, self.phase = step, ctx, redact, phase
         self.result: Optional[StepResult] = None
         self.started = time.monotonic()
+        self.ended: Optional[float] = None  # monotonic time its step returned
         self.done = threading.Event()  # set once `result` is final; waited on instead of join()/is_alive()
 
     def run(self) -> None:
         try:
             self._run()
         finally:
+            self.ended = time.monotonic()
             self.done.set()
 
     def wait(self, timeout: float) -> bool:
@@ -98,10 +100,16 @@ class _Worker(threading.Thread):
             config_error=config_error and status == FAIL)
 
 
-def _start(worker: _Worker, pending: List[_Worker], to_start: List[Step]) -> None:
-    """Start `worker` and move its step from `to_start` to `pending`, as one step as far as Ctrl-C is
-    concerned: a Ctrl-C that arrives meanwhile is held and delivered afterwards. (Interrupted inside
+def _start(worker: _Worker, pending: List[_Worker], to_start: List[Step], signals=None) -> None:
+    """Start `worker` and move its step from `to_start` to `pending`, as one step as far as signals are
+    concerned: a Ctrl-C/SIGTERM that arrives meanwhile is held and delivered afterwards. (Interrupted inside
     Thread.start(), a thread may or may not be running, and starting it again crashes in threading.)"""
+    if signals is not None and threading.current_thread() is threading.main_thread():
+        with signals.held():
+            pending.append(worker)
+            to_start.pop(0)
+            worker.start()
+        return
     previous = signal.getsignal(signal.SIGINT)
     if threading.current_thread() is not threading.main_thread() or previous is None:
         # Ctrl-C only ever lands in the main thread; None: a handler not set from Python, left alone
@@ -109,7 +117,7 @@ def _start(worker: _Worker, pending: List[_Worker], to_start: List[Step]) -> Non
         to_start.pop(0)
         worker.start()
         return
-    held: List[int] = []
+    held: List[int] = []  # no guard (a Runner used on its own): hold SIGINT alone
     signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
         pending.append(worker)
@@ -122,8 +130,9 @@ def _start(worker: _Worker, pending: List[_Worker], to_start: List[Step]) -> Non
 
 
 class Runner:
-    def __init__(self, ctx, reporter: Reporter, *, deadline: float, redact: Callable[[str], str]):
+    def __init__(self, ctx, reporter: Reporter, *, deadline: float, redact: Callable[[str], str], signals=None):
         self.ctx = ctx
+        self.signals = signals  # run_signals.SignalGuard: SIGINT/SIGTERM/SIGHUP, recorded even when not raised
         self.reporter = reporter
         self.redact = redact
         self.deadline_at = time.monotonic() + deadline
@@ -132,11 +141,13 @@ class Runner:
         self.interrupted = False
         self.gate_failed = False
         self.out_of_time = False
+        self.signal_marks: Dict[str, int] = {}
         self.abandoned: List[_Worker] = []  # steps still running when the deadline ended their wave
 
     # -- public -------------------------------------------------------------------
     def run_phases(self, phases: Sequence[Phase]) -> None:
         for phase in phases:
+            self._poll_signals()
             reason = self._why_skip_phase(phase)
             self.reporter.phase_started(phase)
             if reason:
@@ -184,6 +195,8 @@ class Runner:
         if self.results.get(result.id) is result:
             return  # recorded already; a Ctrl-C landed while its line was printed
         self.results[result.id] = result
+        if self.signals is not None:  # how many signals had arrived when this result was final (before printing)
+            self.signal_marks[result.id] = len(self.signals.received)
         self.reporter.step_finished(result)
 
     def _run_phase(self, phase: Phase) -> None:
@@ -199,6 +212,7 @@ class Runner:
                                                 hint=getattr(exc, "hint", "")))
                 return
         for wave in phase.waves:
+            self._poll_signals()
             if self.interrupted or self.out_of_time:
                 reason = "interrupted" if self.interrupted else "overall deadline reached"
                 for step in wave:
@@ -221,10 +235,13 @@ class Runner:
                         self._record(StepResult(step.id, phase.id, step.title, SKIP, actual=reason))
                         to_start.pop(0)
                         continue
-                    _start(_Worker(step, self.ctx, self.redact, phase.id), pending, to_start)
+                    _start(_Worker(step, self.ctx, self.redact, phase.id), pending, to_start, self.signals)
                     continue
                 worker = pending[0]
-                if worker.wait(min(0.1, max(0.0, until - time.monotonic()))):
+                done = worker.wait(min(0.1, max(0.0, until - time.monotonic())))
+                if not shielded:
+                    self._poll_signals()  # a signal whose exception Python dropped is still a signal
+                if done:
                     self._record(worker.result)
                     pending.pop(0)
                 elif time.monotonic() >= until:
@@ -241,15 +258,27 @@ class Runner:
                     for step in to_start:
                         self._record(StepResult(step.id, phase.id, step.title, SKIP, actual="deadline reached"))
                     return
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:
                 if shielded:
                     self.interrupted = True  # the verdict says so; the cleanup still finishes
-                    self.reporter.notice("Ctrl-C: cleanup is running and will finish first")
+                    self.reporter.notice(f"{_name(exc)}: cleanup is running and will finish first")
                 else:
-                    self._interrupt()
+                    self._interrupt(exc)
 
-    def _interrupt(self) -> None:
+    def _poll_signals(self) -> None:
+        if self.signals is not None and self.signals.received and not self.interrupted:
+            self._interrupt(self.signals.received[0])
+
+    def _interrupt(self, cause=None) -> None:
         if not self.interrupted:
             self.interrupted = True
-            self.reporter.notice("Ctrl-C: finishing the requests in flight, then cleaning up "
+            self.reporter.notice(f"{_name(cause)}: finishing the requests in flight, then cleaning up "
                                  "(the requests end within --timeout)")
+
+
+def _name(cause) -> str:
+    """Ctrl-C, SIGTERM or SIGHUP, from a signal number or a (Run)KeyboardInterrupt."""
+    from .run_signals import signal_name
+
+    signum = cause if isinstance(cause, int) else getattr(cause, "signum", signal.SIGINT)
+    return signal_name(signum)

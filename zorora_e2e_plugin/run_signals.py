@@ -1,0 +1,134 @@
+"""How a run learns that it should stop: SIGINT (Ctrl-C), SIGTERM (`timeout`, a CI cancel, `docker stop`)
+and SIGHUP (the terminal closed) all end a run the same way.
+
+One `SignalGuard` per process at a time. Its handler first *records* the signal, and only then, while the
+guard is `raising`, raises `RunInterrupted` (a KeyboardInterrupt) in the main thread. A recorded signal is
+never lost: Python drops an exception raised inside a weakref callback or a `__del__` ("Exception ignored
+in: <WeakSet ...>"), so the runner also polls `received`. Cleanup and everything after the proof that the
+prefixes are empty run with `raising` off: a signal there is recorded, and changes only the exit code.
+
+Signals the process ignores (`nohup`, a shell's `&`) stay ignored; handlers not set from Python are left
+alone. Only the main thread can install handlers; elsewhere there is no guard (and no signal to take).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from typing import Dict, List, Optional
+
+HANDLED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A handled signal, delivered as the KeyboardInterrupt every layer already knows how to end on."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def signal_name(signum: int) -> str:
+    if signum == signal.SIGINT:
+        return "Ctrl-C"
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+class SignalGuard:
+    def __init__(self):
+        self.received: List[int] = []
+        self.raising = True
+        self._saved: Dict[int, object] = {}
+        self._installed = False
+
+    # -- lifetime ----------------------------------------------------------------------------
+    def install(self) -> "SignalGuard":
+        global _active
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for signum in HANDLED:
+            previous = signal.getsignal(signum)
+            if previous is None or previous == signal.SIG_IGN:
+                continue  # not set from Python (cannot be restored), or deliberately ignored
+            self._saved[signum] = previous
+            signal.signal(signum, self._handle)
+        self._installed = True
+        _active = self
+        return self
+
+    def restore(self) -> None:
+        """Put the host's handlers back (the REPL's own Ctrl-C handling, for one)."""
+        global _active
+        if not self._installed:
+            return
+        for signum, previous in self._saved.items():
+            try:
+                signal.signal(signum, previous)
+            except (TypeError, ValueError):
+                pass
+        self._saved.clear()
+        self._installed = False
+        if _active is self:
+            _active = None
+
+    # -- the handler -------------------------------------------------------------------------
+    def _handle(self, signum, frame) -> None:
+        self.received.append(signum)
+        if self.raising:
+            raise RunInterrupted(signum)
+
+    @property
+    def first(self) -> Optional[int]:
+        return self.received[0] if self.received else None
+
+    @contextlib.contextmanager
+    def held(self):
+        """No exception while the body runs; a signal that arrived meanwhile is raised afterwards (when the
+        guard is raising). For Thread.start(): interrupted inside it, a thread may or may not be running."""
+        before, raising = len(self.received), self.raising
+        self.raising = False
+        try:
+            yield
+        finally:
+            self.raising = raising
+        if raising and len(self.received) > before:
+            raise RunInterrupted(self.received[before])
+
+    def redeliver(self) -> None:
+        """After restore(), in a host (the REPL): a SIGTERM or SIGHUP asked the whole process to end, not
+        just the run. The run has cleaned up; now the host's own handler gets the signal. Ctrl-C only ever
+        meant the run."""
+        for signum in self.received:
+            if signum != signal.SIGINT:
+                signal.raise_signal(signum)
+                return
+
+    def stop_raising(self) -> None:
+        self.raising = False
+
+
+_active: Optional[SignalGuard] = None
+
+
+def active() -> Optional[SignalGuard]:
+    """The guard of the run in progress in this process, if any."""
+    return _active
+
+
+@contextlib.contextmanager
+def guard():
+    """The active guard, or a new one installed for the body and restored afterwards."""
+    existing = _active
+    if existing is not None and threading.current_thread() is threading.main_thread():
+        yield existing
+        return
+    new = SignalGuard().install()
+    try:
+        yield new
+    finally:
+        new.restore()
+        new.redeliver()
