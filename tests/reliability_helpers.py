@@ -19,9 +19,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Dict, Iterable, List, Optional
+
+from zorora_e2e_plugin.runner import Reporter
 
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
 CLEAN_ENV = {k: v for k, v in os.environ.items()
@@ -282,3 +285,16 @@ def run_and_signal(env: Dict[str, str], args: List[str], after: str, delay: floa
         timer.cancel()
     return {"code": proc.returncode, "stdout": "".join(lines) + stdout_rest, "stderr": stderr,
             "sent": sent_while_running}
+
+
+class HangFrom(Reporter):
+    """The server starts hanging on `route` when phase `phase` starts (the preflight probes every route)."""
+
+    def __init__(self, sandbox, route, phase):
+        self.sandbox, self.route, self.phase = sandbox, route, phase
+        self.since: Optional[float] = None  # time.monotonic() when the hanging began (the request log's clock)
+
+    def phase_started(self, phase):
+        if phase.id == self.phase:
+            self.since = time.monotonic()
+            self.sandbox.set_faults([f"hang:{self.route}"])

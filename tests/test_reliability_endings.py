@@ -22,7 +22,8 @@ from typing import Callable, Dict, List, Optional
 
 import pytest
 
-from reliability_helpers import (CLEAN_ENV, SCRIPT, STEP_LINE, bucket_keys, cli, count, customer, customer_keys,
+from reliability_helpers import (CLEAN_ENV, SCRIPT, STEP_LINE, HangFrom, bucket_keys, cli, count, customer,
+                                 customer_keys,
                                  leftover_check, register_figures, sigint_reaches_children)
 from zorora_e2e_plugin import engine
 from zorora_e2e_plugin.engine import sandbox_flags, validate
@@ -190,7 +191,7 @@ def test_a_closed_stdout_never_cuts_the_run_short(sandbox, tmp_path, command, wh
     assert outcome["code"] == 0, outcome["stderr"]
     assert outcome["stderr"] == "", outcome["stderr"]  # no traceback, no "Exception ignored"
     data = json.loads(report.read_text())
-    assert data["verdict"] == "passed" and len(data["steps"]) == 25
+    assert data["verdict"] == "passed" and len(data["steps"]) == 27
     assert data["cleanup"]["leftover"] == [] and data["cleanup"]["proven_empty"] is True
     if command == "run":
         assert leftover_check(customer_keys(sandbox, cid)) == []
@@ -356,13 +357,16 @@ def standin_zorora(monkeypatch):
 def test_a_promote_is_sent_once_even_when_it_times_out(standin_zorora, tmp_path):
     """Zorora's client retries a timeout immediately (four attempts): a promote could be re-sent after the
     cleanup. During a run it is sent once; the REPL's client gets its retries back."""
-    with Sandbox(faults=["hang:/promote"], bucket="zorora-e2e-rel-once") as sb:
+    with Sandbox(bucket="zorora-e2e-rel-once") as sb:
         settings = resolve(sandbox_flags(sb, {"client": "zorora", "timeout": "1", "phases": [3]}), {})
         client = standin_zorora(settings.base_url, auth_token=settings.token, timeout=1, max_retries=3)
         out = io.StringIO()
-        result = validate(settings, console=make_console(file=out, no_color=True), http_client=client)
+        hang = HangFrom(sb, "/promote", 3)
+        result = validate(settings, console=make_console(file=out, no_color=True), http_client=client,
+                          observers=[hang])
         left = bucket_keys(sb)
-    promotes = [r for r in sb.request_log if r.method == "POST" and r.path.endswith("/promote")]
+    promotes = [r for r in sb.request_log if r.method == "POST" and r.path.endswith("/promote")
+                and r.started >= hang.since]  # not the preflight's refused probe
     assert len(promotes) == 1, [(r.method, r.path, r.status) for r in sb.request_log]
     assert client.max_retries == 3
     assert result.verdict == "failed" and next(s for s in result.steps if s.id == "3.1").status == "fail"
@@ -547,14 +551,17 @@ def test_cleanup_starts_after_the_last_request_of_the_run_ended(tmp_path):
     retries) before it lists and deletes, so the proof that the prefixes are empty is after the last request."""
     cid = customer("drain")
     watch = ThreadsAtCleanup()
-    with Sandbox(faults=["hang:/promote"], bucket="zorora-e2e-rel-drain") as sb:
+    with Sandbox(bucket="zorora-e2e-rel-drain") as sb:
         flags = sandbox_flags(sb, {"client": "direct", "customer_id": cid, "timeout": "5", "deadline": "3",
                                    "phases": [3]})
         out = io.StringIO()
-        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True), observers=[watch])
+        hang = HangFrom(sb, "/promote", 3)
+        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True),
+                          observers=[watch, hang])
         left = bucket_keys(sb)
     text = out.getvalue()
-    promotes = [r for r in sb.request_log if r.method == "POST" and r.path.endswith("/promote")]
+    promotes = [r for r in sb.request_log if r.method == "POST" and r.path.endswith("/promote")
+                and r.started >= hang.since]  # not the preflight's refused probe
     assert "no result before the deadline" in text, text
     assert watch.alive == [], watch.alive  # the cut-off promote had ended before cleanup began
     assert len(promotes) == 1, promotes
@@ -567,11 +574,12 @@ def test_a_request_that_may_still_land_is_listed_not_proven_away(tmp_path, monke
     left": it names the step and the prefixes it may still write under, with the sweep command."""
     monkeypatch.setattr(engine, "DRAIN_REQUESTS", 0)  # drain: 1 s, while the hung promote waits 10 s
     cid = customer("late-req")
-    with Sandbox(faults=["hang:/promote"], bucket="zorora-e2e-rel-late") as sb:
+    with Sandbox(bucket="zorora-e2e-rel-late") as sb:
         flags = sandbox_flags(sb, {"client": "direct", "customer_id": cid, "timeout": "10", "deadline": "4",
                                    "phases": [3]})
         out = io.StringIO()
-        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True))
+        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True),
+                          observers=[HangFrom(sb, "/promote", 3)])
         text = out.getvalue()
         count("slow_cleanup")
         assert result.verdict == "failed" and result.exit_code == 1, text

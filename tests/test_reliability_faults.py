@@ -15,7 +15,7 @@ import shlex
 
 import pytest
 
-from reliability_helpers import (bucket_keys, cli, count, customer, customer_keys, leftover_check,
+from reliability_helpers import (HangFrom, bucket_keys, cli, count, customer, customer_keys, leftover_check,
                                  register_figures)
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.report import make_console
@@ -194,17 +194,6 @@ def test_api_unreachable_after_each_phase_fails_the_next_api_step_and_cleans_up(
             assert all(s.status != "pass" for s in result.steps if s.id in ("4.3", "4.4")), text
         assert "✓ 5.2" in text and result.cleanup.leftover == []
         assert leftover_check(customer_keys(sb, result.customer_id)) == []
-
-
-class HangFrom(Reporter):
-    """The server starts hanging on `route` when phase `phase` starts (the preflight probes every route)."""
-
-    def __init__(self, sandbox, route, phase):
-        self.sandbox, self.route, self.phase = sandbox, route, phase
-
-    def phase_started(self, phase):
-        if phase.id == self.phase:
-            self.sandbox.set_faults([f"hang:{self.route}"])
 
 
 def test_the_overall_deadline_ends_a_run_whose_server_hangs():

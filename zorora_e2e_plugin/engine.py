@@ -158,8 +158,7 @@ def _cleanup_truth(runner: Runner, ctx, settings: Settings, world: TestWorld, be
     needed = "5.1" in runner.results or ctx.wrote or ctx.probe_pending
     if needed and not (proof is not None and proof.status == "pass"):
         cleanup.proven_empty = False
-        cleanup.leftover = cleanup.leftover or plan_module.unlisted_leftovers(ctx) \
-            or [p + "*" for p in world.prefixes]
+        cleanup.leftover = cleanup.leftover or plan_module.unlisted_leftovers(ctx)  # exact: what may exist
     late = [w for w in runner.abandoned if w.phase != 5 and (
         not w.done.is_set() or (began is not None and w.ended is not None and w.ended >= began))]
     if late and ctx.owns_prefixes:

@@ -405,11 +405,14 @@ def _preflight_leftovers(ctx: Context, checks: Checks) -> Optional[List[str]]:
     except Exception as exc:  # a StoreError, or no S3 client for these settings (0.4 says which)
         checks.that(False, "the customer's prefixes listed after the probes", f"S3 error {exc}",
                     diagnose.for_s3(getattr(exc, "code", "")))
+        if ctx.wrote:  # a probe was accepted: what the server wrote cannot be named without a listing
+            ctx.written.update(p + "*" for p in w.prefixes)
         return None
     keys = sorted(k for ks in found.values() for k in ks if k != w.probe_key)
     if keys:
         if ctx.settings.fresh_customer:
             ctx.owns_prefixes = ctx.wrote = True
+            ctx.written.update(keys)  # named, should S3 refuse the cleanup's listing
             what = "removed by the cleanup (phase 5)"
         else:
             what = "not removed: they may predate this run (--customer-id)"
