@@ -3,6 +3,7 @@
     zorora-e2e demo      run the whole plan against a local sandbox (no AWS needed)
     zorora-e2e run       run it against the deployment your settings point at
     zorora-e2e sandbox   serve the sandbox for your own experiments
+    zorora-e2e history   recent runs per target (verdicts, durations, cold starts)
 
 Exit codes: 0 passed, 1 failed, 2 usage/config error, 3 preflight gate failed, 130 interrupted.
 """
@@ -91,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--region", help=f"region (env AWS_REGION; default {DEFAULT_REGION})")
     sweep.add_argument("--s3-endpoint-url", help="S3 endpoint (env AWS_ENDPOINT_URL_S3)")
     sweep.add_argument("--no-color", action="store_true", help="no colours")
+    history = sub.add_parser("history", help="recent runs per target: verdicts, durations, cold starts",
+                             description="Show the runs recorded in ~/.zorora/e2e-history.jsonl (ZORORA_E2E_HISTORY="
+                                         "PATH moves it, =0 turns recording off): per target, a sparkline of "
+                                         "preflight and full-run durations, the last passing preflight's age, "
+                                         "routes whose median latency doubled against the previous week, and "
+                                         "the most recent runs.")
+    history.add_argument("--target", metavar="HOST", help="only this target host (as shown, e.g. sandbox)")
+    history.add_argument("-n", dest="limit", type=int, default=20, metavar="N",
+                         help="runs listed per target (default 20)")
+    history.add_argument("--no-color", action="store_true", help="no colours")
     return parser
 
 
@@ -171,7 +182,14 @@ def cmd_sweep(args) -> int:
     return code
 
 
-COMMANDS = {"run": cmd_run, "demo": cmd_demo, "sandbox": cmd_sandbox, "sweep": cmd_sweep}
+def cmd_history(args) -> int:
+    from .history import show
+
+    show(_console(args), target=args.target, limit=max(1, args.limit))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "demo": cmd_demo, "sandbox": cmd_sandbox, "sweep": cmd_sweep, "history": cmd_history}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -9,6 +9,7 @@ import threading
 import time
 from typing import Callable, Iterable, Mapping, Optional
 
+from . import history
 from . import plan as plan_module
 from .client import RawHttp, make_client
 from .fixtures import TestWorld
@@ -114,7 +115,8 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
 
     warm_up = threading.Thread(target=warm_up_store, daemon=True)
     warm_up.start()
-    reporter = _Fanout([ConsoleReporter(console, print_verdict=print_verdict), *observers])
+    recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))  # issue 12: run history
+    reporter = _Fanout([ConsoleReporter(console, print_verdict=print_verdict), *observers, recorder])
     runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets))
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
     reporter.run_started(ctx, phases)
@@ -140,17 +142,32 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
                         prefixes=[f"s3://{settings.bucket}/{p}" for p in world.prefixes],
                         sweep_command=plan_module.sweep_command_for(settings)),
         target=settings.display_url, bucket=settings.bucket)
+    cold_start = recorder.finish_timing()  # issue 12: a cold start is a detail of the report, not a failure
+    if cold_start:
+        result.note = cold_start
+        reporter.notice(cold_start)
     try:
         reporter.run_finished(result)
     except KeyboardInterrupt:  # cleanup is done; the reports below must still be written
         result.verdict = "interrupted"
+    json_written = None
     for path, writer in ((settings.json_path, write_json), (settings.junit_path, write_junit)):
         if path:
             try:
                 writer(result, path)
+                json_written = json_written or (path if writer is write_json else None)
             except OSError as exc:
                 reporter.notice(f"could not write {path}: {exc.strerror or exc}")
+    problem = recorder.save(result, json_written)  # issue 12: one line in ~/.zorora/e2e-history.jsonl
+    if problem:
+        reporter.notice(problem)
     return result
+
+
+def _api_sessions(client, raw):
+    """The requests sessions that carry the run's API requests (timed per route for the history)."""
+    holder = getattr(client, "http_client", client)  # Zorora's ZororaHTTPClient, or the direct client
+    return [s for s in (getattr(holder, "session", None), getattr(raw, "session", None)) if s is not None]
 
 
 def sandbox_flags(sandbox, flags: Mapping) -> dict:
