@@ -17,7 +17,7 @@ from .report import ConsoleReporter, write_json, write_junit
 from .results import Cleanup, RunResult
 from .runner import Reporter, Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, resolve
-from .store import Store, make_s3_client
+from .store import Store, make_s3_client, start_client
 
 CLEANUP_BUDGET = 60.0
 DRAIN_LIMIT = 5.0  # seconds to wait for requests the deadline cut off, before cleaning up
@@ -103,6 +103,7 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
     a KeyboardInterrupt ends the run with verdict "interrupted" after cleanup. `observers` are extra
     Reporters (tests use one to break the target at a phase boundary)."""
     started = time.monotonic()
+    start_client(settings.storage)  # issue 12: S3 set-up overlaps the first API requests (0.4 finds it ready)
     client = make_client(settings, http_client)
     world = TestWorld.create(settings.customer_id, settings.bucket)
     ctx = plan_module.Context(settings=settings, client=client, raw=RawHttp(settings),

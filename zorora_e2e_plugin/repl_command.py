@@ -180,6 +180,10 @@ class _Run:
 
         from .settings import SettingsError
 
+        if not options.sweep:  # issue 12: S3's models load (once per session) while the run gets ready
+            from .store import prewarm
+
+            prewarm()
         flags = _flags(options)
         try:
             if options.sweep:
