@@ -183,7 +183,11 @@ def cmd_sweep(args) -> int:
     storage = resolve_storage({"bucket": args.bucket, "region": args.region,
                                "s3_endpoint_url": args.s3_endpoint_url}, os.environ)
     from .store import start_client
+    from .sweep import check_customer, parse_age
 
+    parse_age(args.older_than)  # bad flags exit before anything heavy is imported
+    if args.customer_id:
+        check_customer(args.customer_id)
     start_client(storage)  # issue 12: the client loads while the sweep's console is set up
     code, _summary = sweep(storage, older_than=args.older_than, customer_id=args.customer_id,
                            dry_run=args.dry_run, assume_yes=args.assume_yes, console=_console(args),
