@@ -5,6 +5,7 @@ and 100 ms latency: `python -m zorora_e2e_plugin.bench --only sweep`.)"""
 from __future__ import annotations
 
 import io
+import uuid
 
 from zorora_e2e_plugin.bench import LOOKALIKE_PATTERNS, seed_leftovers, sequential_round_trips
 from zorora_e2e_plugin.report import make_console
@@ -24,7 +25,9 @@ def all_objects(sandbox):
 
 
 def test_a_sweep_of_3300_objects_pages_deletes_concurrently_and_spares_every_lookalike():
-    with Sandbox() as sandbox:
+    # moto's backend is process-wide: a bucket of its own keeps other tests' data out of this one and the
+    # look-alikes (which the sweep rightly leaves) out of theirs
+    with Sandbox(bucket=f"zorora-e2e-scale-{uuid.uuid4().hex[:12]}") as sandbox:
         test_keys, lookalike = seed_leftovers(sandbox, customers=12, objects=3300, lookalikes=300)
         assert len({k.split("/")[1] for k in test_keys}) == 12 and len(lookalike) == 300
         storage = resolve_storage({}, sandbox.env())
@@ -41,6 +44,8 @@ def test_a_sweep_of_3300_objects_pages_deletes_concurrently_and_spares_every_loo
             sandbox.set_faults([])
         log = list(sandbox.request_log)
         left = all_objects(sandbox)
+        sandbox.s3_client().delete_objects(Bucket=sandbox.bucket,
+                                           Delete={"Objects": [{"Key": k} for k in left], "Quiet": True})
 
     assert code == 0, out.getvalue()
     assert summary == "✓ Sweep: deleted 3300 object(s) of 12 test customer(s)."

@@ -167,6 +167,7 @@ class Recorder:
         self.timer = RequestTimer(settings.base_url).attach(*sessions)
         self._phase_start: Dict[int, float] = {}
         self._phase_end: Dict[int, float] = {}
+        self.cold: Optional[float] = None  # the first request's seconds, when it was a cold start
 
     # Reporter interface (only what the history needs)
     def run_started(self, ctx, phases) -> None:
@@ -210,8 +211,8 @@ class Recorder:
             "phase_s": {str(p): round(self._phase_end[p] - self._phase_start[p], 3)
                         for p in sorted(self._phase_start)},
             "routes": self.timer.routes(),
-            "cold_start": getattr(self, "cold", None) is not None,
-            "first_request_s": round(self.cold, 3) if getattr(self, "cold", None) is not None else None,
+            "cold_start": self.cold is not None,
+            "first_request_s": round(self.cold, 3) if self.cold is not None else None,
             "json_report": os.path.abspath(json_report) if json_report else None,
         }
 

@@ -91,8 +91,8 @@ def start_client(settings: Storage) -> None:
 
 
 def prewarm() -> None:
-    """Import botocore and load S3's models in the background, before the settings are known (the CLI calls
-    this first thing; the sandbox's start-up runs meanwhile). Once per process."""
+    """Import botocore and load S3's models in the background, before the settings are known (`demo` and
+    `ml-validate-e2e` call it first thing; the sandbox's start-up runs meanwhile). Once per process."""
     global _prewarm_started
     if _prewarm_started:
         return
