@@ -140,13 +140,16 @@ def test_a_corrupt_line_is_skipped_with_a_note(history_file):
     history_file.parent.mkdir(parents=True)
     history_file.write_text("\n".join([good[0], '{"started": "2026-01-0', "[1, 2]", "\x00\xff garbage",
                                        json.dumps({"started": "yesterday"}), good[1]]) + "\n")
+    with open(history_file, "a") as handle:  # parses, but its fields are of the wrong kinds
+        handle.write(json.dumps(record(now, routes=["GET /diff"], cold_start=True, first_request_s="slow",
+                                       target=None, kind=7)) + "\n")
     records, notes = history.read(str(history_file))
-    assert len(records) == 2
+    assert len(records) == 3
     assert [n.split(" of ")[0] for n in notes] == ["line 2", "line 3", "line 4", "line 5"]
     done = cli("history", "--no-color", env={"ZORORA_E2E_HISTORY": str(history_file)})
     assert done.returncode == 0 and "Traceback" not in done.stderr
     assert "line 2 of" in done.stdout and "skipped" in done.stdout
-    assert "api.example.com  2 run(s)" in done.stdout
+    assert "api.example.com  2 run(s)" in done.stdout and "None  1 run(s)" in done.stdout
 
 
 # ----------------------------------------------------------------------------------- rendering

@@ -260,6 +260,8 @@ def read(path: str) -> Tuple[List[Dict], List[str]]:
             if not isinstance(record, dict) or not isinstance(record.get("started"), str):
                 raise ValueError("not a run record")
             _parse_time(record["started"])
+            if isinstance(record.get("duration_s", 0), bool):
+                raise ValueError("duration is not a number")
             float(record.get("duration_s", 0))
         except (ValueError, UnicodeDecodeError, TypeError):
             notes.append(f"line {number} of {path} is not a run record: skipped")
@@ -280,6 +282,13 @@ def sparkline(values: List[float], width: int = 50) -> str:
         return SPARKS[3] * len(values)
     top = len(SPARKS) - 1
     return "".join(SPARKS[int(round((v - low) / (high - low) * top))] for v in values)
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _parse_time(text: str) -> datetime:
@@ -308,9 +317,10 @@ def slower_routes(records: List[Dict], now: datetime, factor: float = 2.0) -> Li
         bucket = this if age < week else before if age < 2 * week else None
         if bucket is None:
             continue
-        for route, figures in (record.get("routes") or {}).items():
+        routes = record.get("routes")
+        for route, figures in (routes.items() if isinstance(routes, dict) else ()):
             try:
-                bucket.setdefault(route, []).append(float(figures["median_ms"]))
+                bucket.setdefault(str(route), []).append(float(figures["median_ms"]))
             except (KeyError, TypeError, ValueError):
                 continue
     out = []
@@ -389,8 +399,8 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
             verdict = str(record.get("verdict", "?"))
             style = "green" if verdict == "passed" else "yellow" if verdict == "interrupted" else "red"
             note = ""
-            if record.get("cold_start"):
-                note = f"cold start {float(record.get('first_request_s') or 0):.1f} s"
+            if record.get("cold_start") is True:
+                note = f"cold start {_number(record.get('first_request_s')):.1f} s"
             table.add_row(Text(str(record["started"]).replace("T", " ").rstrip("Z")), Text(str(record.get("kind"))),
                           Text(verdict, style=style), Text(f"{float(record.get('duration_s', 0)):.2f} s"),
                           Text(str(record.get("client", ""))), Text(note, style="yellow"))
