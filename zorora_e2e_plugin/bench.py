@@ -88,7 +88,7 @@ def bench_engine(latencies: List[int], repeat: int) -> bool:
 
     ok = True
     print(f"\n## engine (in this process): wall = median of {repeat}; first = this process's first run "
-          "(includes importing botocore and building the S3 client)")
+          "(includes building the S3 client; botocore is already imported here by the sandbox)")
     print(f"{'run':<10} {'latency':>7} {'verdict':<8} {'wall s':>7} {'first s':>8} {'seq RT':>7} {'requests':>9}   target")
     with Sandbox() as sandbox:
         for latency in latencies:

@@ -182,8 +182,10 @@ class Recorder:
     def phase_started(self, phase) -> None:
         now = time.monotonic()
         for previous in self._phase_start:
-            self._phase_end.setdefault(previous, now)
-        self._phase_start[phase.id] = now
+            if previous != phase.id:
+                self._phase_end.setdefault(previous, now)
+        self._phase_start.setdefault(phase.id, now)  # a cleanup restarted after Ctrl-C keeps its first start
+        self._phase_end.pop(phase.id, None)
 
     def step_finished(self, result) -> None:
         pass
