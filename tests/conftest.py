@@ -7,12 +7,17 @@ API, and a builder that writes the plan's Phase 1 world for a fresh customer id.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
 import pytest
+
+# Runs made by the suite stay out of the user's run history (~/.zorora/e2e-history.jsonl) unless asked:
+# set ZORORA_E2E_HISTORY to a path to keep them. Subprocesses inherit this.
+os.environ.setdefault("ZORORA_E2E_HISTORY", "0")
 
 # ----------------------------------------------------------------------------- sandbox fixtures
 

@@ -30,6 +30,7 @@ SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
 CLEAN_ENV = {k: v for k, v in os.environ.items()
              if not k.startswith(("ONA_", "AWS_", "TEST_", "OUTPUT_BUCKET", "ZORORA_", "FORCE_COLOR", "NO_COLOR"))}
 # boto3 must never look beyond loopback for credentials (instance metadata is 169.254.169.254).
+CLEAN_ENV["ZORORA_E2E_HISTORY"] = os.environ.get("ZORORA_E2E_HISTORY", "0")  # no run history from the suite
 CLEAN_ENV.update(AWS_EC2_METADATA_DISABLED="true", AWS_SHARED_CREDENTIALS_FILE=os.devnull,
                  AWS_CONFIG_FILE=os.devnull)
 PREFIX_TOPS = ("customer_tailored/", "model_metrics/", "audit_logs/")

@@ -15,6 +15,7 @@ from zorora_e2e_plugin.sandbox import Sandbox
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
 CLEAN_ENV = {k: v for k, v in os.environ.items()
              if not k.startswith(("ONA_", "AWS_", "TEST_", "OUTPUT_BUCKET", "ZORORA_"))}
+CLEAN_ENV["ZORORA_E2E_HISTORY"] = os.environ.get("ZORORA_E2E_HISTORY", "0")  # no run history from the suite
 
 
 def cli(*args, env=None, timeout=120):

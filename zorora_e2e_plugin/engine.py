@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Callable, Mapping, Optional
 
+from . import history
 from . import plan as plan_module
 from . import run_signals
 from .client import RawHttp, make_client, run_scope
@@ -17,7 +18,7 @@ from .report import ConsoleReporter, write_reports
 from .results import Cleanup, RunResult
 from .runner import Reporter, Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, resolve
-from .store import Store, make_s3_client
+from .store import Store, make_s3_client, start_client
 
 CLEANUP_BUDGET = 60.0  # seconds per cleanup wave (at least 4 x --timeout)
 
@@ -176,6 +177,7 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
     signal handlers and environment come back afterwards. `observers` are extra Reporters (tests use one to
     break the target at a phase boundary)."""
     started = time.monotonic()
+    start_client(settings.storage)  # S3 set-up overlaps the first API requests (0.4 finds it ready)
     client = make_client(settings, http_client)
     with run_signals.guard() as signals:
         try:
@@ -201,7 +203,8 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     warm_up = threading.Thread(target=warm_up_store, daemon=True)
     warm_up.start()
     console_view = _QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict), signals)
-    reporter = _Fanout([console_view, *observers])
+    recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
+    reporter = _Fanout([console_view, *observers, recorder])
     runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets),
                     signals=signals)
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
@@ -242,6 +245,10 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
         verdict=verdict, customer_id=settings.customer_id, client=client.kind,
         duration_ms=int((time.monotonic() - started) * 1000), steps=list(runner.results.values()),
         cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first)
+    cold_start = recorder.finish_timing()  # a cold start is a detail of the report, not a failure
+    if cold_start:
+        result.note = cold_start
+        reporter.notice(cold_start)
     reporter.run_finished(result)
     for error in write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path):
         reporter.notice(error)
@@ -250,7 +257,18 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
         result.signal = result.signal or late
         reporter.notice(f"{run_signals.signal_name(late)} after the cleanup had finished: nothing was left to "
                         f"stop; exit code {128 + result.signal}.")
+    json_written = settings.json_path if settings.json_path and not any(
+        "--json" in error for error in result.report_errors) else None
+    problem = recorder.save(result, json_written)  # one line in ~/.zorora/e2e-history.jsonl
+    if problem:
+        reporter.notice(problem)
     return result
+
+
+def _api_sessions(client, raw):
+    """The requests sessions that carry the run's API requests (timed per route for the history)."""
+    holder = getattr(client, "http_client", client)  # Zorora's ZororaHTTPClient, or the direct client
+    return [s for s in (getattr(holder, "session", None), getattr(raw, "session", None)) if s is not None]
 
 
 def sandbox_flags(sandbox, flags: Mapping) -> dict:

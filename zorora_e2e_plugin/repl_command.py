@@ -173,8 +173,18 @@ class _Run:
                      "--sandbox or --preflight-only", "red")
             return USAGE_VERDICT
 
+        if options.history:  # the run history, nothing else
+            from .history import show
+
+            show(self.console, limit=20)
+            return "ml-validate-e2e: run history shown above."
+
         from .settings import SettingsError
 
+        if not options.sweep:  # S3's models load (once per session) while the run gets ready
+            from .store import prewarm
+
+            prewarm()
         flags = _flags(options)
         try:
             if options.sweep:
@@ -428,6 +438,9 @@ def _parser(run):
     parser.add_argument("--older-than", metavar="AGE", default="1h",
                         help="with --sweep: only data older than this, e.g. 30s, 15m, 1h, 2d (default 1h)")
     parser.add_argument("--dry-run", action="store_true", help="with --sweep: list, delete nothing")
+    parser.add_argument("--history", action="store_true",
+                        help="instead of validating: recent runs per target with verdicts, durations, cold starts "
+                             "and the last passing preflight (from ~/.zorora/e2e-history.jsonl)")
     return parser
 
 

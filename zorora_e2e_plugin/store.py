@@ -1,13 +1,16 @@
 """S3 as the validation sees it: JSON objects, prefixes to list, batched deletes.
 
-boto3 is imported here and only here, so that the REPL pays for it only when a
-run starts.
+botocore is imported here and only here, so that the REPL pays for it only when a
+run starts; the client is built once per settings and kept (the REPL's second run
+pays nothing).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterable, List, Optional, Tuple
 
@@ -22,40 +25,93 @@ class StoreError(Exception):
         self.code = code
 
 
-_session_lock = threading.Lock()
-_session = None
+MAX_CONCURRENT_BATCHES = 10  # delete_objects calls in flight at once (the client's pool holds 16 connections)
+
+_session_lock = threading.Lock()  # botocore sessions are not thread-safe; clients are
+_sessions: Dict[Tuple, object] = {}  # AWS_* environment -> botocore session
+_clients: "OrderedDict[Tuple, object]" = OrderedDict()  # (storage settings, AWS_* environment) -> S3 client
+_CLIENT_CACHE = 8
+_prewarm_started = False
 
 
-def _boto_session():
-    """One boto3 session per process: creating a client from it again skips reloading the service models.
-    Sessions are not thread-safe, so clients are created under a lock (clients themselves are)."""
-    global _session
-    import boto3
+def _aws_env() -> Tuple:
+    """What, beyond the settings, decides which credentials and config a client gets (AWS_PROFILE, keys, config
+    files, ...): a session and a client are reused only while these are unchanged."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
 
-    if _session is None:
-        _session = boto3.session.Session()
-    return _session
+
+def _botocore_session(env: Tuple):
+    """One botocore session per AWS environment: a second client from it skips reloading the service models
+    (~100 ms). botocore, not boto3: boto3 adds ~50-100 ms of imports (s3transfer, resources) the run never uses."""
+    session = _sessions.get(env)
+    if session is None:
+        import botocore.session
+
+        session = _sessions[env] = botocore.session.get_session()
+    return session
 
 
 def make_s3_client(settings: Storage):
-    from botocore.config import Config
-
-    config = Config(
-        region_name=settings.region,
-        connect_timeout=settings.timeout,
-        read_timeout=settings.timeout,
-        retries={"max_attempts": 3, "mode": "standard"},
-        max_pool_connections=16,
-    )
-    kwargs = {"config": config}
-    if settings.s3_endpoint_url:
-        kwargs["endpoint_url"] = settings.s3_endpoint_url
-    if settings.aws_access_key_id and settings.aws_secret_access_key:
-        kwargs.update(aws_access_key_id=settings.aws_access_key_id,
-                      aws_secret_access_key=settings.aws_secret_access_key,
-                      aws_session_token=settings.aws_session_token)
+    """The S3 client for these settings, built once per process (the REPL keeps it for the session) and rebuilt
+    when the settings or the AWS_* environment change. Clients are thread-safe."""
+    key = (settings, _aws_env())
     with _session_lock:
-        return _boto_session().client("s3", **kwargs)
+        client = _clients.get(key)
+        if client is not None:
+            _clients.move_to_end(key)
+            return client
+        from botocore.config import Config
+
+        config = Config(
+            region_name=settings.region,
+            connect_timeout=settings.timeout,
+            read_timeout=settings.timeout,
+            retries={"max_attempts": 3, "mode": "standard"},
+            max_pool_connections=16,
+        )
+        kwargs = {"config": config, "region_name": settings.region}
+        if settings.s3_endpoint_url:
+            kwargs["endpoint_url"] = settings.s3_endpoint_url
+        if settings.aws_access_key_id and settings.aws_secret_access_key:
+            kwargs.update(aws_access_key_id=settings.aws_access_key_id,
+                          aws_secret_access_key=settings.aws_secret_access_key,
+                          aws_session_token=settings.aws_session_token)
+        client = _botocore_session(key[1]).create_client("s3", **kwargs)
+        _clients[key] = client
+        while len(_clients) > _CLIENT_CACHE:
+            _clients.popitem(last=False)
+        return client
+
+
+def start_client(settings: Storage) -> None:
+    """Build the S3 client in the background now (imports and models included), so that the run's first S3
+    step finds it ready: called at the very start of a run, before the API requests go out."""
+    threading.Thread(target=_quietly, args=(make_s3_client, settings), daemon=True,
+                     name="zorora-e2e-s3-client").start()
+
+
+def prewarm() -> None:
+    """Import botocore and load S3's models in the background, before the settings are known (`demo` and
+    `ml-validate-e2e` call it first thing; the sandbox's start-up runs meanwhile). Once per process."""
+    global _prewarm_started
+    if _prewarm_started:
+        return
+    _prewarm_started = True
+    threading.Thread(target=_quietly, args=(_warm_models,), daemon=True, name="zorora-e2e-s3-prewarm").start()
+
+
+def _warm_models() -> None:
+    with _session_lock:
+        # a throwaway client: no request is sent; its service model and endpoint rules stay in the session's cache
+        _botocore_session(_aws_env()).create_client("s3", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
+                                                    aws_access_key_id="warm-up", aws_secret_access_key="warm-up")
+
+
+def _quietly(fn, *args) -> None:
+    try:
+        fn(*args)
+    except Exception:  # a failure shows up again, diagnosed, when the run builds its client
+        pass
 
 
 def _describe(exc: Exception) -> StoreError:
@@ -139,17 +195,23 @@ class Store:
             return dict(zip(prefixes, pool.map(self.list_keys, prefixes)))
 
     def delete_keys(self, keys: Iterable[str]) -> Tuple[int, List[str]]:
-        """Batched delete (1000 keys a call). Returns (deleted count, keys that failed)."""
+        """Batched delete (1000 keys a call, S3's limit), the batches concurrently: one round trip for a run's
+        cleanup and for a sweep of 10 000 objects alike. Returns (deleted count, keys that failed)."""
         keys = list(keys)
-        deleted, failed = 0, []
-        for start in range(0, len(keys), 1000):
-            batch = keys[start:start + 1000]
+        batches = [keys[start:start + 1000] for start in range(0, len(keys), 1000)]
+
+        def delete_batch(batch: List[str]) -> List[str]:
             answer = self._call("delete_objects",
                                 Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
-            errors = [e.get("Key") for e in answer.get("Errors", [])]
-            failed.extend(errors)
-            deleted += len(batch) - len(errors)
-        return deleted, failed
+            return [e.get("Key") for e in answer.get("Errors", [])]
+
+        if len(batches) <= 1:
+            results = [delete_batch(batch) for batch in batches]
+        else:
+            with ThreadPoolExecutor(max_workers=min(len(batches), MAX_CONCURRENT_BATCHES)) as pool:
+                results = list(pool.map(delete_batch, batches))
+        failed = [key for errors in results for key in errors]
+        return len(keys) - len(failed), failed
 
     def put_many(self, objects: Dict[str, Dict]) -> None:
         """Write several JSON objects concurrently."""

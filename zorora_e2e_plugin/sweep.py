@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -69,8 +70,11 @@ def find(store: Store, customer_id: Optional[str] = None) -> Dict[str, Leftover]
     """Every test customer's objects under the three prefixes (or only `customer_id`'s), with the newest
     LastModified."""
     found: Dict[str, Leftover] = {}
-    for top in TOP_LEVELS:
-        for obj in store.list_objects(top + (f"{customer_id}/" if customer_id else TEST_CUSTOMER_PREFIX)):
+    prefixes = [top + (f"{customer_id}/" if customer_id else TEST_CUSTOMER_PREFIX) for top in TOP_LEVELS]
+    with ThreadPoolExecutor(max_workers=len(prefixes)) as pool:  # the three prefixes page at once
+        listings = list(pool.map(store.list_objects, prefixes))
+    for top, objects in zip(TOP_LEVELS, listings):
+        for obj in objects:
             key = obj["Key"]
             if not _is_test_key(key):
                 continue

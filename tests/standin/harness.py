@@ -116,6 +116,7 @@ def wait_for_threads(before: List[threading.Thread], timeout: float = 5.0) -> Li
 
 def subprocess_env(**extra: Optional[str]) -> Dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ONA_", "ZORORA_", "PYTEST_"))}
+    env["ZORORA_E2E_HISTORY"] = os.environ.get("ZORORA_E2E_HISTORY", "0")  # no run history from the suite
     for key, value in extra.items():
         if value is None:
             env.pop(key, None)

@@ -1,0 +1,75 @@
+"""What a path imports, and what a session keeps: the structural side of start-up speed (the figures are in
+`python -m zorora_e2e_plugin.bench`; no test here measures time)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from zorora_e2e_plugin.settings import Storage
+from zorora_e2e_plugin.store import make_s3_client
+
+HEAVY = ("boto3", "botocore", "rich", "requests", "moto", "urllib3")
+
+_PROBE = """
+import json, sys
+from zorora_e2e_plugin.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "heavy": sorted({m.split(".")[0] for m in sys.modules} & set(%r))}))
+""" % (HEAVY,)
+
+
+def probe(*args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONA_", "AWS_", "TEST_", "OUTPUT_BUCKET"))}
+    done = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, timeout=60, env=env)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("args, code", [
+    (["--help"], 0),
+    (["run", "--help"], 0),
+    (["history", "--help"], 0),
+    (["run"], 2),  # no ONA_API_BASE_URL: a settings error
+    (["run", "--base-url", "ftp://x/prod/api/v1", "--token", "t"], 2),
+    (["sweep", "--older-than", "soon"], 2),
+    (["sweep", "--customer-id", "real-customer"], 2),
+])
+def test_help_and_settings_errors_import_nothing_heavy(args, code):
+    result = probe(*args)
+    assert result == {"code": code, "heavy": []}
+
+
+def test_a_run_path_does_load_botocore_but_not_boto3():
+    """The run's S3 client comes from botocore directly; boto3's extra imports are never paid."""
+    done = subprocess.run([sys.executable, "-c", "import sys; from zorora_e2e_plugin.store import make_s3_client;"
+                           "from zorora_e2e_plugin.settings import Storage;"
+                           "make_s3_client(Storage(s3_endpoint_url='http://127.0.0.1:9', aws_access_key_id='a',"
+                           " aws_secret_access_key='b'));"
+                           "print('boto3' in sys.modules, 'botocore' in sys.modules)"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "True"], done.stderr
+
+
+def test_the_s3_client_is_kept_per_settings_and_aws_environment(monkeypatch):
+    storage = Storage(bucket="b", region="af-south-1", s3_endpoint_url="http://127.0.0.1:9",
+                      aws_access_key_id="key-a", aws_secret_access_key="secret-a")
+    first = make_s3_client(storage)
+    assert make_s3_client(Storage(**{**storage.__dict__})) is first  # equal settings: the same client
+    assert make_s3_client(Storage(**{**storage.__dict__, "timeout": 3.0})) is not first
+    assert make_s3_client(Storage(**{**storage.__dict__, "aws_secret_access_key": "secret-b"})) is not first
+    original = os.environ.get("AWS_CONFIG_FILE")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/zorora-e2e/config")  # the chain could give other keys
+    other = make_s3_client(storage)
+    assert other is not first
+    if original is None:
+        monkeypatch.delenv("AWS_CONFIG_FILE")
+    else:
+        monkeypatch.setenv("AWS_CONFIG_FILE", original)
+    assert make_s3_client(storage) is first

@@ -1,0 +1,422 @@
+"""Run history: one JSON line per run in ~/.zorora/e2e-history.jsonl, and its rendering.
+
+    ZORORA_E2E_HISTORY=0       no history
+    ZORORA_E2E_HISTORY=PATH    history in PATH instead
+
+Each run appends one line with a single O_APPEND write, so parallel runs never interleave or lose
+lines. What a line holds: start time (UTC), the target's host (never credentials, a path or a query),
+client kind, run kind (preflight / full / phases), verdict, duration, per-phase wall times, per-route
+API latencies (count, median, max), whether the first request was a cold start, and the JSON report's
+path when one was written. `zorora-e2e history` and `ml-validate-e2e --history` render it.
+
+Also here: the per-route request timer (a `requests` response hook on the sessions the API clients use)
+and the cold-start rule. Importing this module is cheap (no rich, no requests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Dict, Iterable, List, Optional, Tuple
+from urllib.parse import urlsplit
+
+ENV = "ZORORA_E2E_HISTORY"
+DEFAULT_PATH = os.path.join("~", ".zorora", "e2e-history.jsonl")
+ROUTES = ("/challengers", "/metrics", "/diff", "/promote", "/rollback", "/audit-log")
+OFF = {"0", "off", "false", "no"}
+
+COLD_START_MIN_S = 1.0  # the first request took at least this long ...
+COLD_START_FACTOR = 5.0  # ... and at least this many times the median of the others
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def _median(values) -> float:
+    """statistics.median without importing statistics (decimal, fractions, random: ~9 ms on every run's path)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return float(ordered[middle]) if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def history_path(env=None) -> Optional[str]:
+    """Where runs are recorded, or None when ZORORA_E2E_HISTORY=0."""
+    value = (os.environ if env is None else env).get(ENV, "").strip()
+    if value.lower() in OFF:
+        return None
+    return os.path.expanduser(value or DEFAULT_PATH)
+
+
+# ------------------------------------------------------------------------------------- request timing
+
+class RequestTimer:
+    """Per-route latencies of the API requests of one run: a response hook on each requests.Session the
+    API clients use (Zorora's ZororaHTTPClient.session, the direct client's, the raw probes'). Removed
+    again by `detach` (the REPL's client outlives the run)."""
+
+    def __init__(self, base_url: str):
+        self.base_path = urlsplit(base_url).path.rstrip("/")
+        self.samples: List[Tuple[str, float, float]] = []  # (route, started, seconds)
+        self._lock = threading.Lock()
+        self._sessions: List = []
+
+    def route(self, method: str, url: str) -> str:
+        """'GET /metrics' for .../prod/api/v1/metrics/C/challenger_T: the route only, never ids or queries."""
+        path = urlsplit(url).path
+        if self.base_path and path.startswith(self.base_path):
+            path = path[len(self.base_path):]
+        segment = "/" + path.lstrip("/").split("/", 1)[0]
+        return f"{(method or '?').upper()} {segment if segment in ROUTES else 'other'}"
+
+    def _hook(self, response, *args, **kwargs):
+        try:
+            seconds = response.elapsed.total_seconds()
+            request = response.request
+            route = self.route(request.method, request.url)
+        except Exception:  # never let timing break a request
+            return None
+        with self._lock:
+            self.samples.append((route, time.monotonic() - seconds, seconds))
+        return None
+
+    def attach(self, *sessions) -> "RequestTimer":
+        for session in sessions:
+            hooks = getattr(session, "hooks", None)
+            if not isinstance(hooks, dict) or any(s is session for s in self._sessions):
+                continue
+            response_hooks = hooks.setdefault("response", [])
+            if not isinstance(response_hooks, list):  # a single callable is allowed by requests
+                hooks["response"] = response_hooks = [response_hooks]
+            response_hooks.append(self._hook)
+            self._sessions.append(session)
+        return self
+
+    def detach(self) -> None:
+        for session in self._sessions:
+            try:
+                session.hooks["response"].remove(self._hook)
+            except (KeyError, ValueError, AttributeError):
+                pass
+        self._sessions = []
+
+    def routes(self) -> Dict[str, Dict]:
+        by_route: Dict[str, List[float]] = {}
+        with self._lock:
+            for route, _started, seconds in self.samples:
+                by_route.setdefault(route, []).append(seconds)
+        return {route: {"count": len(values), "median_ms": round(_median(values) * 1000, 1),
+                        "max_ms": round(max(values) * 1000, 1)}
+                for route, values in sorted(by_route.items())}
+
+    def cold_start(self) -> Optional[float]:
+        with self._lock:
+            timings = [(started, seconds) for _route, started, seconds in self.samples]
+        return cold_start_seconds(timings)
+
+
+def cold_start_seconds(timings: Iterable[Tuple[float, float]]) -> Optional[float]:
+    """The first request's duration when it was a cold start, else None. `timings` are (started, seconds).
+
+    "The first request" is the slowest of those sent before the earliest one was answered (a run opens
+    with a few concurrent requests; the one that met the cold Lambda is not always the first sent). It is
+    a cold start when it took >= 1 s and >= 5x the median of all the other requests."""
+    ordered = sorted(timings)
+    if len(ordered) < 2:
+        return None
+    first_end = ordered[0][0] + ordered[0][1]
+    opening = [i for i, (started, _s) in enumerate(ordered) if started < first_end] or [0]
+    slowest = max(opening, key=lambda i: ordered[i][1])
+    first = ordered[slowest][1]
+    others = [seconds for i, (_started, seconds) in enumerate(ordered) if i != slowest]
+    if first >= COLD_START_MIN_S and first >= COLD_START_FACTOR * _median(others):
+        return first
+    return None
+
+
+def cold_start_detail(seconds: float) -> str:
+    return f"cold start: first request {seconds:.1f} s (container-image Lambda starting)"
+
+
+# ------------------------------------------------------------------------------------- recording
+
+def target_host(base_url: str, sandbox: bool = False) -> str:
+    """The host (and a non-default port) only: no user, password, path or query."""
+    if sandbox:
+        return "sandbox"
+    parts = urlsplit(base_url)
+    host = parts.hostname or "?"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port and not ((parts.scheme == "https" and port == 443) or (parts.scheme == "http" and port == 80)):
+        host = f"{host}:{port}"
+    return host
+
+
+def run_kind(phases) -> str:
+    phases = set(phases)
+    if phases == {0}:
+        return "preflight"
+    if phases >= {0, 1, 2, 3, 4, 5}:
+        return "full"
+    return "phases"
+
+
+class Recorder:
+    """Watches one run (a Reporter for phase times, a RequestTimer for routes) and appends its line."""
+
+    def __init__(self, settings, *sessions):
+        self.settings = settings
+        self.started_utc = datetime.now(timezone.utc)
+        self.timer = RequestTimer(settings.base_url).attach(*sessions)
+        self._phase_start: Dict[int, float] = {}
+        self._phase_end: Dict[int, float] = {}
+        self.cold: Optional[float] = None  # the first request's seconds, when it was a cold start
+
+    # Reporter interface (only what the history needs)
+    def run_started(self, ctx, phases) -> None:
+        pass
+
+    def phase_started(self, phase) -> None:
+        now = time.monotonic()
+        for previous in self._phase_start:
+            if previous != phase.id:
+                self._phase_end.setdefault(previous, now)
+        self._phase_start.setdefault(phase.id, now)  # a cleanup restarted after Ctrl-C keeps its first start
+        self._phase_end.pop(phase.id, None)
+
+    def step_finished(self, result) -> None:
+        pass
+
+    def run_finished(self, result) -> None:
+        pass
+
+    def notice(self, text: str) -> None:
+        pass
+
+    def finish_timing(self) -> Optional[str]:
+        """Stop timing (the hooks come off the sessions); the cold-start detail, if there was one."""
+        self.timer.detach()
+        now = time.monotonic()
+        for phase in self._phase_start:
+            self._phase_end.setdefault(phase, now)
+        self.cold = self.timer.cold_start()
+        return cold_start_detail(self.cold) if self.cold is not None else None
+
+    def record(self, result, json_report: Optional[str] = None) -> Dict:
+        s = self.settings
+        return {
+            "v": 1,
+            "started": self.started_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "target": target_host(s.base_url, s.sandbox),
+            "client": result.client,
+            "kind": run_kind(s.phases),
+            "phases": sorted(s.phases),
+            "verdict": result.verdict,
+            "duration_s": round(result.duration_ms / 1000, 3),
+            "phase_s": {str(p): round(self._phase_end[p] - self._phase_start[p], 3)
+                        for p in sorted(self._phase_start)},
+            "routes": self.timer.routes(),
+            "cold_start": self.cold is not None,
+            "first_request_s": round(self.cold, 3) if self.cold is not None else None,
+            "json_report": os.path.abspath(json_report) if json_report else None,
+        }
+
+    def save(self, result, json_report: Optional[str] = None, env=None) -> Optional[str]:
+        """Append the run's line. Returns an error text when it could not be written (never raises)."""
+        path = history_path(env)
+        if path is None:
+            return None
+        try:
+            append(self.record(result, json_report), path)
+        except Exception as exc:  # the history must never break a run
+            return f"run history not written to {path}: {getattr(exc, 'strerror', None) or exc}"
+        return None
+
+
+def append(record: Dict, path: str) -> None:
+    """One line, one write(2) on an O_APPEND descriptor: concurrent runs never interleave or lose a line."""
+    data = (json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n").encode("utf-8")
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        written = os.write(fd, data)
+        if written != len(data):
+            raise OSError(f"short write ({written} of {len(data)} bytes)")
+    finally:
+        os.close(fd)
+
+
+def read(path: str) -> Tuple[List[Dict], List[str]]:
+    """(records, notes): a line that is not a JSON object is skipped with a note, never a crash."""
+    records: List[Dict] = []
+    notes: List[str] = []
+    try:
+        with open(path, "rb") as handle:
+            lines = handle.read().split(b"\n")
+    except FileNotFoundError:
+        return records, notes
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+            if not isinstance(record, dict) or not isinstance(record.get("started"), str):
+                raise ValueError("not a run record")
+            _parse_time(record["started"])
+            if isinstance(record.get("duration_s", 0), bool):
+                raise ValueError("duration is not a number")
+            float(record.get("duration_s", 0))
+        except (ValueError, UnicodeDecodeError, TypeError):
+            notes.append(f"line {number} of {path} is not a run record: skipped")
+            continue
+        records.append(record)
+    return records, notes
+
+
+# ------------------------------------------------------------------------------------- rendering
+
+def sparkline(values: List[float], width: int = 50) -> str:
+    """One block per value (the last `width`), lowest ▁ to highest █; equal values sit in the middle."""
+    values = [float(v) for v in values][-width:]
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    if high - low <= 1e-9:
+        return SPARKS[3] * len(values)
+    top = len(SPARKS) - 1
+    return "".join(SPARKS[int(round((v - low) / (high - low) * top))] for v in values)
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def age_text(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{seconds // 60} min"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} days"
+
+
+def slower_routes(records: List[Dict], now: datetime, factor: float = 2.0) -> List[Tuple[str, float, float]]:
+    """(route, previous week's median ms, this week's median ms) for routes whose median latency over the
+    last 7 days is >= `factor` x the median over the 7 days before."""
+    week = timedelta(days=7)
+    this: Dict[str, List[float]] = {}
+    before: Dict[str, List[float]] = {}
+    for record in records:
+        age = now - _parse_time(record["started"])
+        bucket = this if age < week else before if age < 2 * week else None
+        if bucket is None:
+            continue
+        routes = record.get("routes")
+        for route, figures in (routes.items() if isinstance(routes, dict) else ()):
+            try:
+                bucket.setdefault(str(route), []).append(float(figures["median_ms"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+    out = []
+    for route in sorted(this):
+        if route in before:
+            old, new = _median(before[route]), _median(this[route])
+            if old > 0 and new >= factor * old:
+                out.append((route, old, new))
+    return out
+
+
+def summarize(records: List[Dict], now: Optional[datetime] = None) -> Dict[str, Dict]:
+    """Per target: its runs (oldest first), durations per kind, last passing preflight, slower routes."""
+    now = now or datetime.now(timezone.utc)
+    targets: Dict[str, Dict] = {}
+    for record in sorted(records, key=lambda r: r["started"]):
+        entry = targets.setdefault(str(record.get("target", "?")), {"runs": [], "durations": {}})
+        entry["runs"].append(record)
+        entry["durations"].setdefault(record.get("kind", "?"), []).append(float(record.get("duration_s", 0)))
+    for entry in targets.values():
+        passing = [r for r in entry["runs"] if r.get("kind") == "preflight" and r.get("verdict") == "passed"]
+        entry["last_preflight_age"] = now - _parse_time(passing[-1]["started"]) if passing else None
+        entry["slower"] = slower_routes(entry["runs"], now)
+    return targets
+
+
+def show(console, *, target: Optional[str] = None, limit: int = 20, path: Optional[str] = None,
+         now: Optional[datetime] = None) -> int:
+    """Print recent runs per target. Returns the number of runs shown."""
+    from rich.table import Table
+    from rich.text import Text
+
+    def say(text: str, style: str = "") -> None:
+        console.print(Text(text, style=style), soft_wrap=True, highlight=False)
+
+    path = path or history_path()
+    if path is None:
+        say(f"Run history is off ({ENV}=0).", "yellow")
+        return 0
+    records, notes = read(path)
+    for note in notes:
+        say(note, "yellow")
+    if target:
+        records = [r for r in records if str(r.get("target", "")) == target]
+    if not records:
+        say(f"No runs recorded{' for ' + target if target else ''} in {path}.")
+        return 0
+    now = now or datetime.now(timezone.utc)
+    shown = 0
+    summary = summarize(records, now)
+    order = sorted(summary.items(), key=lambda item: item[1]["runs"][-1]["started"], reverse=True)
+    for name, entry in order:
+        runs = entry["runs"]
+        header = Text(f"{name}", style="bold")
+        header.append(f"  {len(runs)} run(s)", style="dim")
+        age = entry["last_preflight_age"]
+        header.append("  last passing preflight: ", style="dim")
+        header.append(f"{age_text(age)} ago" if age is not None else "none recorded",
+                      style="green" if age is not None and age < timedelta(hours=24) else "yellow")
+        console.print(header, soft_wrap=True, highlight=False)
+        for kind in ("preflight", "full", "phases"):
+            durations = entry["durations"].get(kind)
+            if durations:
+                line = Text(f"  {kind:<10}", style="dim")
+                line.append(sparkline(durations))
+                line.append(f"  last {durations[-1]:.2f} s, median {_median(durations):.2f} s "
+                            f"({len(durations)} run(s))", style="dim")
+                console.print(line, soft_wrap=True, highlight=False)
+        for route, old, new in entry["slower"]:
+            say(f"  slower: {route} median {old:.0f} ms -> {new:.0f} ms (x{new / old:.1f} vs the previous week)",
+                "yellow")
+        table = Table(show_edge=False, pad_edge=False, box=None, header_style="dim")
+        for column in ("started (UTC)", "kind", "verdict", "duration", "client", "note"):
+            table.add_column(column)
+        for record in list(reversed(runs))[:limit]:
+            verdict = str(record.get("verdict", "?"))
+            style = "green" if verdict == "passed" else "yellow" if verdict == "interrupted" else "red"
+            note = ""
+            if record.get("cold_start") is True:
+                note = f"cold start {_number(record.get('first_request_s')):.1f} s"
+            table.add_row(Text(str(record["started"]).replace("T", " ").rstrip("Z")), Text(str(record.get("kind"))),
+                          Text(verdict, style=style), Text(f"{float(record.get('duration_s', 0)):.2f} s"),
+                          Text(str(record.get("client", ""))), Text(note, style="yellow"))
+            shown += 1
+        console.print(table)
+        console.print(Text(""))
+    return shown
+
+
+__all__ = ["Recorder", "RequestTimer", "append", "cold_start_detail", "cold_start_seconds", "history_path",
+           "read", "show", "sparkline", "summarize", "slower_routes"]
