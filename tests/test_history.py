@@ -78,7 +78,7 @@ def test_a_run_appends_one_line_with_phases_routes_and_no_secrets(history_file, 
     assert line["kind"] == "full" and line["verdict"] == "passed" and line["client"] == "direct"
     assert set(line["phase_s"]) == {"0", "1", "2", "3", "4", "5"}
     assert set(line["routes"]) <= ROUTE_NAMES and {"POST /promote", "POST /rollback", "GET /metrics"} <= set(line["routes"])
-    assert line["routes"]["GET /metrics"]["count"] == 2  # challenger and production, never the ids
+    assert line["routes"]["GET /metrics"]["count"] == 4  # 0.5 probes the route twice, then challenger and production; never the ids
     assert all(r["max_ms"] >= r["median_ms"] > 0 for r in line["routes"].values())
     assert line["cold_start"] is False and line["first_request_s"] is None
     assert line["json_report"] == str(report)
