@@ -114,11 +114,6 @@ class SignalGuard:
 _active: Optional[SignalGuard] = None
 
 
-def active() -> Optional[SignalGuard]:
-    """The guard of the run in progress in this process, if any."""
-    return _active
-
-
 @contextlib.contextmanager
 def guard():
     """The active guard, or a new one installed for the body and restored afterwards."""
