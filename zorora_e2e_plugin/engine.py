@@ -17,7 +17,7 @@ from .fixtures import TestWorld
 from .model import Reporter, RunHeader
 from .redact import make_redactor
 from .report import ConsoleReporter, write_reports
-from .results import FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult
+from .results import FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult, signal_name
 from .runner import Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, redact_url, resolve
 from .store import Store, make_s3_client, start_client
@@ -188,7 +188,7 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     if len(signals.received) > proven_at:
         late = signals.received[proven_at]
         result.signal = result.signal or late
-        reporter.notice(f"{run_signals.signal_name(late)} after the cleanup had finished: nothing was left to "
+        reporter.notice(f"{signal_name(late)} after the cleanup had finished: nothing was left to "
                         f"stop; exit code {128 + result.signal}.")
     json_written = settings.json_path if settings.json_path and not any(
         "--json" in error for error in result.report_errors) else None

@@ -32,6 +32,18 @@ class ExitCode(enum.IntEnum):
             return code
 
 
+def signal_name(signum: int) -> str:
+    """A signal as the user knows it: Ctrl-C, SIGTERM, SIGHUP."""
+    import signal
+
+    if signum == signal.SIGINT:
+        return "Ctrl-C"
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
 EXIT_CODES = {PASSED: ExitCode.PASSED, FAILED: ExitCode.FAILED, GATE_FAILED: ExitCode.GATE_FAILED,
               INTERRUPTED: ExitCode.INTERRUPTED}
 

@@ -14,7 +14,7 @@ import traceback
 from typing import Callable, Dict, List, Optional, Sequence
 
 from .model import Phase, Reporter, RunHeader, Step
-from .results import FAIL, PASS, SKIP, WARN, StepOutcome, StepResult
+from .results import FAIL, PASS, SKIP, WARN, StepOutcome, StepResult, signal_name
 
 __all__ = ["Runner", "Step", "Phase", "Reporter", "RunHeader", "clip"]  # Step, Phase, Reporter: from model
 
@@ -263,7 +263,5 @@ class Runner:
 
 def _name(cause) -> str:
     """Ctrl-C, SIGTERM or SIGHUP, from a signal number or a (Run)KeyboardInterrupt."""
-    from .run_signals import signal_name
-
     signum = cause if isinstance(cause, int) else getattr(cause, "signum", signal.SIGINT)
     return signal_name(signum)
