@@ -22,6 +22,7 @@ from .runner import Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, redact_url, resolve
 from .store import Store, make_s3_client, start_client
 
+
 def describe_writes(settings: Settings) -> str:
     """What a full run will do to the target: the text of the confirmation prompt (one item a line)."""
     prefixes = TestWorld.create(settings.customer_id, settings.bucket).prefixes

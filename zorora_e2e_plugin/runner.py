@@ -71,7 +71,8 @@ class _Worker(threading.Thread):
                 status = WARN
         except BaseException as exc:  # a bug or an unexpected answer: still a result, never a traceback
             status, actual = FAIL, f"{type(exc).__name__}: {exc}"
-            hint = "unexpected error inside the validator; re-run with --json and report it"
+            hint = ("unexpected error inside the validator: report it with its traceback (the step's `traceback` "
+                    "in --json, or printed with --debug)")
             where = traceback.format_exc()
 
         def clean(text: str) -> str:  # redact first, then cut: a cut token would slip past the redaction

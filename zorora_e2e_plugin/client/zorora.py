@@ -186,7 +186,8 @@ def _as_ona_error(exc: Exception) -> OnaError:
             break
         seen = seen.__context__
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    kind = transport_kind(exc) or (HTTP if status else "")  # HTTPError(status 0) wraps the transport error
+    kind = transport_kind(exc) or {None: "", 0: CONNECT}.get(status, HTTP)  # HTTPError(status 0) wraps the
+    # transport error that made it (its kind); status 0 without one is still no answer
     if isinstance(exc, ValueError) and status is None:  # a 2xx whose body is not JSON
         message = f"the API answered 2xx with a body that is not JSON ({type(exc).__name__}: {exc})"
         kind = NOT_JSON
