@@ -83,3 +83,51 @@ def test_run_scope_sets_the_test_actor_for_overlapping_runs_and_restores_it(monk
         with run_scope(_Settings()):
             raise KeyboardInterrupt
     assert os.environ.get("ZORORA_ACTOR") == before
+
+
+def test_errors_are_classified_by_type_where_they_are_caught_and_diagnosed_by_kind():
+    """No message text decides the hint: the kind set where the exception was caught does."""
+    import socket
+
+    import requests
+
+    from zorora_e2e_plugin import diagnose
+    from zorora_e2e_plugin.client import OnaError
+    from zorora_e2e_plugin.client.errors import transport_kind
+    from zorora_e2e_plugin.client.zorora import _as_ona_error
+    from zorora_e2e_plugin.results import ExitCode
+
+    def wrapped(inner):
+        try:
+            try:
+                raise inner
+            except BaseException as exc:
+                raise requests.exceptions.ConnectionError(exc)
+        except requests.exceptions.ConnectionError as outer:
+            return outer
+
+    assert transport_kind(requests.exceptions.ReadTimeout("slow")) == "timeout"
+    assert transport_kind(requests.exceptions.SSLError("bad cert")) == "tls"
+    assert transport_kind(wrapped(socket.gaierror(-2, "x"))) == "dns"
+    assert transport_kind(requests.exceptions.ConnectionError("refused")) == "connect"
+    assert transport_kind(ValueError("timeout")) is None  # the word is not the kind
+
+    class HTTPError(Exception):  # Zorora's: raised inside requests' except, its status 0
+        def __init__(self, message, status_code):
+            super().__init__(message)
+            self.message, self.status_code = message, status_code
+
+    try:
+        try:
+            raise requests.exceptions.ConnectTimeout("connect timed out")
+        except requests.exceptions.RequestException:
+            raise HTTPError("no answer", status_code=0)
+    except HTTPError as exc:
+        error = _as_ona_error(exc)
+    assert (error.status, error.kind) == (0, "timeout") and diagnose.for_error(error) == diagnose.COLD_START
+    assert OnaError("Reason must be at least 10 characters").kind == "refused"
+    assert diagnose.for_error(OnaError("timeout connection", kind="refused")) == ""
+    assert diagnose.for_error(OnaError("x", kind="dns")) == diagnose.DNS
+    assert diagnose.for_error(OnaError("Unauthorized", 401, "{}")) == diagnose.TOKEN_MISMATCH
+    assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 129, 130, 143]
+    assert ExitCode.for_signal(2) is ExitCode.INTERRUPTED and ExitCode.for_signal(10) == 138

@@ -25,7 +25,7 @@ import pytest
 from reliability_helpers import (CLEAN_ENV, SCRIPT, STEP_LINE, HangFrom, bucket_keys, cli, count, customer,
                                  customer_keys,
                                  leftover_check, register_figures, sigint_reaches_children)
-from zorora_e2e_plugin import engine
+from zorora_e2e_plugin import cleanup, engine
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.report import make_console, verdict_line
 from zorora_e2e_plugin.runner import Reporter
@@ -307,7 +307,7 @@ def _sweep(sandbox, cid: str) -> None:
 
 
 def test_a_cleanup_out_of_time_is_not_nothing_left(sandbox, tmp_path, monkeypatch):
-    monkeypatch.setattr(engine, "CLEANUP_BUDGET", 1.0)  # per cleanup wave (at least 4 x --timeout)
+    monkeypatch.setattr(cleanup, "CLEANUP_BUDGET", 1.0)  # per cleanup wave (at least 4 x --timeout)
     cid = customer("slowdel")
     with S3Proxy(sandbox.s3_endpoint_url, "trickle-delete") as proxy:
         flags = {**sandbox_flags(sandbox, {"client": "direct", "customer_id": cid, "timeout": "0.5"}),
@@ -572,7 +572,7 @@ def test_cleanup_starts_after_the_last_request_of_the_run_ended(tmp_path):
 def test_a_request_that_may_still_land_is_listed_not_proven_away(tmp_path, monkeypatch):
     """When a cut-off step outlives the drain, cleanup still runs, but the report does not claim "nothing
     left": it names the step and the prefixes it may still write under, with the sweep command."""
-    monkeypatch.setattr(engine, "DRAIN_REQUESTS", 0)  # drain: 1 s, while the hung promote waits 10 s
+    monkeypatch.setattr(cleanup, "DRAIN_REQUESTS", 0)  # drain: 1 s, while the hung promote waits 10 s
     cid = customer("late-req")
     with Sandbox(bucket="zorora-e2e-rel-late") as sb:
         flags = sandbox_flags(sb, {"client": "direct", "customer_id": cid, "timeout": "10", "deadline": "4",

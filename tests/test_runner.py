@@ -93,3 +93,29 @@ def test_ctrl_c_waits_for_the_step_in_flight_then_skips_the_rest_and_cleanup_sti
     runner.run_cleanup(Phase(5, "cleanup", ((Step("5.1", "c", cleanup_step),),)), budget=5)
     assert cleaned == [True] and rec.results[-1].status == "pass"
     assert any("cleanup is running" in n for n in rec.notices)
+
+
+def test_an_unexpected_error_keeps_its_traceback_for_json_and_debug_only():
+    """A bug inside the validator is a failed step whose traceback (redacted) is in the result, never in the
+    console line; the console prints it only with --debug."""
+    import io
+
+    from zorora_e2e_plugin.report import ConsoleReporter, make_console
+    from zorora_e2e_plugin.results import StepResult, StepSkipped, StepOutcome
+
+    def bug(ctx):
+        raise KeyError("SECRET key")
+
+    runner, rec = make()
+    runner.run_phases([Phase(2, "p", ((Step("2.1", "a", bug),),))])
+    result = rec.results[0]
+    assert result.status == "fail" and "unexpected error" in result.hint
+    assert "Traceback" in result.traceback and "in bug" in result.traceback and "SECRET" not in result.traceback
+    assert result.to_dict()["traceback"] == result.traceback
+    assert not issubclass(StepSkipped, StepFailed) and not issubclass(StepWarning, StepFailed)
+    assert issubclass(StepSkipped, StepOutcome) and issubclass(StepWarning, StepOutcome)
+    for debug in (False, True):
+        out = io.StringIO()
+        ConsoleReporter(make_console(no_color=True, file=out), debug=debug).step_finished(result)
+        assert ("Traceback" in out.getvalue()) is debug
+    assert StepResult("1.1", 1, "t", "pass").traceback == ""

@@ -16,9 +16,10 @@ import os
 import sys
 from typing import List, Optional
 
+from .results import ExitCode
 from .settings import DEFAULT_BUCKET, DEFAULT_REGION, DEFAULT_TOKEN_PARAMETER, SettingsError
 
-EXIT_USAGE = 2
+EXIT_USAGE = ExitCode.CONFIG_ERROR
 
 
 def _add_run_flags(parser: argparse.ArgumentParser, target: bool) -> None:
@@ -36,6 +37,8 @@ def _add_run_flags(parser: argparse.ArgumentParser, target: bool) -> None:
     o.add_argument("--json", dest="json_path", metavar="PATH", help="write the results as JSON")
     o.add_argument("--junit", dest="junit_path", metavar="PATH", help="write the results as JUnit XML")
     o.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR is honoured too)")
+    o.add_argument("--debug", action="store_true",
+                   help="print the traceback of an unexpected error inside the validator (--json always has it)")
     if not target:
         return
     t = parser.add_argument_group("target (flags > environment > defaults)")
@@ -114,7 +117,7 @@ def _fault_help() -> str:
 
 
 def _flags(args: argparse.Namespace) -> dict:
-    flags = {k: v for k, v in vars(args).items() if k not in ("command", "fault")}
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "fault", "debug")}
     if flags.pop("preflight_only", False):
         flags["phases"] = [0]
     return flags
@@ -149,8 +152,8 @@ def cmd_run(args) -> int:
             pass  # never prompt without a terminal: CI and cron run unattended
         elif not _ask(describe_writes(settings)):
             console.print("Cancelled: nothing was written.")
-            return 1
-    return validate(settings, console=console).exit_code
+            return ExitCode.FAILED
+    return validate(settings, console=console, debug=args.debug).exit_code
 
 
 def _ask(text: str) -> bool:
@@ -166,7 +169,8 @@ def cmd_demo(args) -> int:
     from .engine import validate_in_sandbox
 
     faults = _faults(args.fault)
-    return validate_in_sandbox(_flags(args), console=_console(args), faults=faults, env=os.environ).exit_code
+    return validate_in_sandbox(_flags(args), console=_console(args), faults=faults, env=os.environ,
+                               debug=args.debug).exit_code
 
 
 def cmd_sandbox(args) -> int:
@@ -207,7 +211,7 @@ def cmd_history(args) -> int:
     from .history import show
 
     show(_console(args), target=args.target, limit=max(1, args.limit))
-    return 0
+    return ExitCode.PASSED
 
 
 COMMANDS = {"run": cmd_run, "demo": cmd_demo, "sandbox": cmd_sandbox, "sweep": cmd_sweep, "history": cmd_history}
@@ -237,12 +241,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         code = EXIT_USAGE
     except KeyboardInterrupt as exc:
         _say_error("\nInterrupted.")
-        code = 128 + getattr(exc, "signum", 2)
+        code = ExitCode.for_signal(getattr(exc, "signum", 2))
     finally:
         if guard is not None:
             guard.stop_raising()
     if guard is not None and guard.received:
-        code = 128 + guard.first
+        code = ExitCode.for_signal(guard.first)
     _settle_stdout()
     return code
 

@@ -1,5 +1,6 @@
 """Plain-words causes and fixes for the failure modes seen in the real deployment
-(CONTRACT.md §3). Each function turns an observation into a hint.
+(CONTRACT.md §3). Each function turns an observation into a hint: `for_error` a failed operation (by the
+kind its client gave it), `for_http` an HTTP answer, `for_s3` an S3 error code.
 """
 
 from __future__ import annotations
@@ -84,21 +85,31 @@ def answer_source(status: int, body: str) -> str:
     return "other"
 
 
-def for_http(status: Optional[int], body: str = "", route: str = "") -> str:
-    """The hint for an HTTP-level failure, or '' when nothing specific is known."""
-    text = (body or "").lower()
-    if "not an object" in text or "not one json object" in text:
+def for_error(error, route: str = "") -> str:
+    """The hint for a failed ONA operation (client.OnaError), by its kind, then its status and body."""
+    kind = getattr(error, "kind", "")
+    if kind == "timeout":
+        return COLD_START
+    if kind == "dns":
+        return DNS
+    if kind == "tls":
+        return TLS
+    if kind in ("connect", "transport"):
+        return CONNECT
+    if kind == "not_json":
+        return NOT_JSON
+    if kind == "not_object":
         return NOT_OBJECT
+    if kind == "http":
+        return for_http(error.status, f"{error.message} {error.body}", route)
+    return ""  # refused by the client's own checks, cancelled (the caller says why)
+
+
+def for_http(status: Optional[int], body: str = "", route: str = "") -> str:
+    """The hint for an HTTP answer that is an error, or '' when nothing specific is known."""
     if status is None:
-        if "not json" in text or "expecting value" in text or "jsondecode" in text:
-            return NOT_JSON
-        if "timeout" in text or "timed out" in text:
-            return COLD_START
-        if "connection" in text:
-            return CONNECT
         return ""
-    if status == 0:
-        return COLD_START if ("timeout" in text or "timed out" in text) else CONNECT
+    text = (body or "").lower()
     if "could not extract customer_id" in text:
         return STAGE_PREFIX
     if status == 401:

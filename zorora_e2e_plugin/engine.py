@@ -11,16 +11,16 @@ from typing import Callable, Mapping, Optional
 from . import history
 from . import plan as plan_module
 from . import run_signals
+from .cleanup import clean_up, cleanup_truth
 from .client import RawHttp, make_client, run_scope
 from .fixtures import TestWorld
+from .model import Reporter, RunHeader
 from .redact import make_redactor
 from .report import ConsoleReporter, write_reports
-from .results import Cleanup, RunResult
-from .runner import Reporter, Runner
-from .settings import DEFAULT_BUCKET, Settings, SettingsError, resolve
+from .results import FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult, signal_name
+from .runner import Runner
+from .settings import DEFAULT_BUCKET, Settings, SettingsError, redact_url, resolve
 from .store import Store, make_s3_client, start_client
-
-CLEANUP_BUDGET = 60.0  # seconds per cleanup wave (at least 4 x --timeout)
 
 
 def describe_writes(settings: Settings) -> str:
@@ -38,18 +38,14 @@ def needs_confirmation(settings: Settings) -> bool:
     return settings.writes_data and not settings.is_local and not settings.assume_yes
 
 
-class _Fanout(Reporter):
-    """Passes every event to several reporters (the console view, plus any observer a caller adds)."""
-
-    def __init__(self, reporters):
-        self.reporters = list(reporters)
+class _Relay(Reporter):
+    """A reporter that hands every event on through `_each(event, *args)`."""
 
     def _each(self, event: str, *args) -> None:
-        for reporter in self.reporters:
-            getattr(reporter, event)(*args)
+        raise NotImplementedError
 
-    def run_started(self, ctx, phases) -> None:
-        self._each("run_started", ctx, phases)
+    def run_started(self, header, phases) -> None:
+        self._each("run_started", header, phases)
 
     def phase_started(self, phase) -> None:
         self._each("phase_started", phase)
@@ -64,7 +60,18 @@ class _Fanout(Reporter):
         self._each("notice", text)
 
 
-class _QuietWhenClosed(Reporter):
+class _Fanout(_Relay):
+    """Passes every event to several reporters (the console view, plus any observer a caller adds)."""
+
+    def __init__(self, reporters):
+        self.reporters = list(reporters)
+
+    def _each(self, event: str, *args) -> None:
+        for reporter in self.reporters:
+            getattr(reporter, event)(*args)
+
+
+class _QuietWhenClosed(_Relay):
     """The console view, dropped (not the run) the first time its output fails: a closed stdout
     (`zorora-e2e run ... | head -1`) must never cut a run short. The run goes on silently, waits for its
     requests, cleans up, writes its reports and exits with the code its verdict deserves.
@@ -94,88 +101,15 @@ class _QuietWhenClosed(Reporter):
             # pipe on stdout (Console.on_broken_pipe: /dev/null over stdout, then SystemExit(1))
             self.closed = True
 
-    def run_started(self, ctx, phases) -> None:
-        self._each("run_started", ctx, phases)
 
-    def phase_started(self, phase) -> None:
-        self._each("phase_started", phase)
-
-    def step_finished(self, result) -> None:
-        self._each("step_finished", result)
-
-    def run_finished(self, result) -> None:
-        self._each("run_finished", result)
-
-    def notice(self, text: str) -> None:
-        self._each("notice", text)
-
-
-DRAIN_REQUESTS = 3  # requests a cut-off step may still have to make (a promote: challengers, diff, promote)
-DRAIN_LIMIT = 5.0  # but never wait longer than this: a deadline is a deadline (what is still running is listed)
-
-
-def _drain_limit(settings: Settings) -> float:
-    """How long cleanup waits for steps the deadline cut off: their request in flight ends within --timeout
-    (no retries during a run), and a promote is three requests; at most DRAIN_LIMIT."""
-    return min(settings.timeout * DRAIN_REQUESTS + 1, DRAIN_LIMIT)
-
-
-def _clean_up(runner: Runner, ctx, settings: Settings) -> Optional[float]:
-    """Phase 5, whenever anything may have been written, after the run's last request has ended (or the
-    drain gave up on it: the result then lists what may still arrive). Signals are only recorded here.
-    Run again when a step the deadline cut off ended during the cleanup: its write may have landed after
-    the listing that proved the prefixes empty. Deleting is idempotent. Returns when the last cleanup began
-    (None: nothing to clean)."""
-    still_running = runner.drain(_drain_limit(settings))
-    if still_running:
-        runner.reporter.notice(f"{still_running} request(s) cut off by the deadline are still waiting on the "
-                               "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
-    began = None
-    for _ in range(3):
-        if not (ctx.wrote or ctx.probe_pending):
-            return began
-        began = time.monotonic()
-        try:
-            runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
-        except KeyboardInterrupt:  # without a signal guard (a handler not set from Python)
-            runner.interrupted = True
-            continue
-        if not any(w.phase != 5 and w.ended is not None and w.ended >= began for w in runner.abandoned):
-            return began
-    return began
-
-
-def _cleanup_truth(runner: Runner, ctx, settings: Settings, world: TestWorld, began: Optional[float]) -> Cleanup:
-    """What the report may claim: "nothing left" only when 5.2 itself proved the prefixes empty after the
-    run's last request ended. Otherwise the keys not proven deleted, and, while a cut-off step may still
-    send a request, the prefixes it could write under."""
-    state = ctx.cleanup
-    cleanup = Cleanup(deleted=state.deleted, leftover=list(state.leftover), kept=state.kept,
-                      prefixes=[f"s3://{settings.bucket}/{p}" for p in world.prefixes],
-                      sweep_command=runner.redact(plan_module.sweep_command_for(settings)))
-    if state.kept:
-        return cleanup
-    proof = runner.results.get("5.2")
-    needed = "5.1" in runner.results or ctx.wrote or ctx.probe_pending
-    if needed and not (proof is not None and proof.status == "pass"):
-        cleanup.proven_empty = False
-        cleanup.leftover = cleanup.leftover or plan_module.unlisted_leftovers(ctx)  # exact: what may exist
-    late = [w for w in runner.abandoned if w.phase != 5 and (
-        not w.done.is_set() or (began is not None and w.ended is not None and w.ended >= began))]
-    if late and ctx.owns_prefixes:
-        cleanup.proven_empty = False
-        cleanup.leftover = sorted(set(cleanup.leftover) | {p + "*" for p in world.prefixes})
-        runner.reporter.notice("still running after the cleanup (a request may still land in S3): "
-                               + ", ".join(f"{w.step.id} {w.step.title}" for w in late))
-    return cleanup
-
-
-def validate(settings: Settings, *, console, http_client=None, observers=(), print_verdict: bool = True) -> RunResult:
+def validate(settings: Settings, *, console, http_client=None, observers=(), print_verdict: bool = True,
+             debug: bool = False) -> RunResult:
     """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation.
     SIGINT, SIGTERM and SIGHUP (in the main thread) end the run with verdict "interrupted" after cleanup;
     one that arrives after the cleanup proved the prefixes empty changes only the exit code. The host's
     signal handlers and environment come back afterwards. `observers` are extra Reporters (tests use one to
-    break the target at a phase boundary)."""
+    break the target at a phase boundary). `debug`: print an unexpected error's traceback under its step
+    (it is always in the --json report)."""
     started = time.monotonic()
     start_client(settings.storage)  # S3 set-up overlaps the first API requests (0.4 finds it ready)
     client = make_client(settings, http_client)
@@ -183,13 +117,13 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
         try:
             with run_scope(settings, client):
                 return _validate(settings, client, started, signals, console=console, observers=observers,
-                                 print_verdict=print_verdict)
+                                 print_verdict=print_verdict, debug=debug)
         finally:
             signals.stop_raising()  # whatever arrives from here on is recorded, and only sets the exit code
 
 
 def _validate(settings: Settings, client, started: float, signals, *, console, observers,
-              print_verdict: bool) -> RunResult:
+              print_verdict: bool, debug: bool) -> RunResult:
     world = TestWorld.create(settings.customer_id, settings.bucket)
     raw = RawHttp(settings)
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
@@ -202,7 +136,7 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
 
     warm_up = threading.Thread(target=warm_up_store, daemon=True)
     warm_up.start()
-    console_view = _QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict), signals)
+    console_view = _QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict, debug=debug), signals)
     recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
     reporter = _Fanout([console_view, *observers, recorder])
     runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets),
@@ -210,7 +144,7 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
     try:
         try:
-            reporter.run_started(ctx, phases)
+            reporter.run_started(run_header(settings, client.kind), phases)
             runner.run_phases(phases)
         finally:
             signals.stop_raising()  # cleanup must run: from here on signals are recorded, never raised
@@ -218,7 +152,7 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
         runner.interrupted = True
     if signals.received and not runner.interrupted:
         runner.interrupted = True
-    cleanup_began = _clean_up(runner, ctx, settings)
+    cleanup_began = clean_up(runner, ctx, settings)
     # The end of the run. Nothing after this line may start a request: a step the deadline abandoned
     # finds its client closed.
     for closable in (client, raw):
@@ -226,21 +160,21 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     # Signals before the proof (5.2 passing, or the end of the cleanup) interrupted the run; later ones change
     # only the exit code.
     proof = runner.results.get("5.2")
-    proven_at = runner.signal_marks.get("5.2", 0) if proof is not None and proof.status == "pass" \
+    proven_at = runner.signal_marks.get("5.2", 0) if proof is not None and proof.status == PASS \
         else len(signals.received)
     if proven_at:
         runner.interrupted = True
     if runner.interrupted:
-        verdict = "interrupted"
+        verdict = INTERRUPTED
     elif runner.gate_failed:
-        verdict = "gate_failed"
-    elif any(r.status == "fail" for r in runner.results.values()):
-        verdict = "failed"
+        verdict = GATE_FAILED
+    elif any(r.status == FAIL for r in runner.results.values()):
+        verdict = FAILED
     else:
-        verdict = "passed"
-    cleanup = _cleanup_truth(runner, ctx, settings, world, cleanup_began)
-    if verdict == "passed" and not cleanup.proven_empty:
-        verdict = "failed"  # test data may be left: never a pass
+        verdict = PASSED
+    cleanup = cleanup_truth(runner, ctx, settings, world, cleanup_began)
+    if verdict == PASSED and not cleanup.proven_empty:
+        verdict = FAILED  # test data may be left: never a pass
     result = RunResult(
         verdict=verdict, customer_id=settings.customer_id, client=client.kind,
         duration_ms=int((time.monotonic() - started) * 1000), steps=list(runner.results.values()),
@@ -255,7 +189,7 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     if len(signals.received) > proven_at:
         late = signals.received[proven_at]
         result.signal = result.signal or late
-        reporter.notice(f"{run_signals.signal_name(late)} after the cleanup had finished: nothing was left to "
+        reporter.notice(f"{signal_name(late)} after the cleanup had finished: nothing was left to "
                         f"stop; exit code {128 + result.signal}.")
     json_written = settings.json_path if settings.json_path and not any(
         "--json" in error for error in result.report_errors) else None
@@ -263,6 +197,15 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     if problem:
         reporter.notice(problem)
     return result
+
+
+def run_header(settings: Settings, client_kind: str) -> RunHeader:
+    """What the run is about, for the reporters: display text only (the S3 endpoint redacted)."""
+    s = settings
+    return RunHeader(target=s.display_url, client=client_kind, bucket=s.bucket, region=s.region,
+                     customer=s.customer_id, actor=s.actor,
+                     s3_endpoint=redact_url(s.s3_endpoint_url) if s.s3_endpoint_url else "",
+                     preflight_only=s.preflight_only)
 
 
 def _api_sessions(client, raw):
@@ -283,7 +226,7 @@ def sandbox_flags(sandbox, flags: Mapping) -> dict:
 
 def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Mapping[str, str]] = None,
                         http_client_factory: Optional[Callable] = None, print_verdict: bool = True,
-                        observers=()) -> RunResult:
+                        observers=(), debug: bool = False) -> RunResult:
     """Start a sandbox in-process, run against it, stop it. `env` supplies only non-target settings
     (customer id, actor, timeouts); the target is always the sandbox."""
     from .sandbox import Sandbox
@@ -295,7 +238,7 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
         settings = resolve(sandbox_flags(sandbox, flags), keep)
         http_client = http_client_factory(settings) if http_client_factory else None
         return validate(settings, console=console, http_client=http_client, print_verdict=print_verdict,
-                        observers=observers)
+                        observers=observers, debug=debug)
 
 
 __all__ = ["validate", "validate_in_sandbox", "describe_writes", "needs_confirmation", "SettingsError"]

@@ -21,12 +21,12 @@ from rich.table import Table
 from rich.text import Text
 
 from .redact import neutralise
-from .results import FAIL, PASS, PHASE_NAMES, SKIP, WARN, RunResult, StepResult
-from .runner import Phase, Reporter
-from .settings import redact_url
+from .model import Phase, Reporter, RunHeader
+from .results import (FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, PHASE_NAMES, SKIP, WARN, RunResult,
+                      StepResult)
 
 SYMBOLS = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), WARN: ("⚠", "yellow"), SKIP: ("⏭", "dim")}
-VERDICT_STYLE = {"passed": "bold green", "failed": "bold red", "gate_failed": "bold red", "interrupted": "bold yellow"}
+VERDICT_STYLE = {PASSED: "bold green", FAILED: "bold red", GATE_FAILED: "bold red", INTERRUPTED: "bold yellow"}
 
 
 def _seconds(ms: int) -> str:
@@ -36,9 +36,10 @@ def _seconds(ms: int) -> str:
 class ConsoleReporter(Reporter):
     """One line per step as it finishes, details under failures, a table and a verdict at the end."""
 
-    def __init__(self, console: Console, print_verdict: bool = True):
+    def __init__(self, console: Console, print_verdict: bool = True, debug: bool = False):
         self.console = console
         self.print_verdict = print_verdict  # the REPL prints the returned verdict itself
+        self.debug = debug  # --debug: an unexpected error's traceback is printed under its step
         self._lock = threading.Lock()
         self._phase_started: Dict[int, float] = {}
         self._phase_ended: Dict[int, float] = {}
@@ -47,21 +48,21 @@ class ConsoleReporter(Reporter):
         with self._lock:
             self.console.print(*renderables, highlight=False, end=end, **options)
 
-    def run_started(self, ctx, phases: Sequence[Phase]) -> None:
-        s = ctx.settings
+    def run_started(self, header: RunHeader, phases: Sequence[Phase]) -> None:
+        h = header
         client = {"zorora": "Zorora's ml-* command classes + ZororaHTTPClient",
-                  "direct": "direct HTTP (zorora not importable)"}[ctx.client.kind]
-        header = Text("Zorora ↔ ONA platform end-to-end validation", style="bold")
-        if s.preflight_only:
-            header.append("  (preflight only)", style="dim")
-        rows = [("target", s.display_url), ("client", client),
-                ("bucket", f"s3://{s.bucket} ({s.region})" + (f" via {redact_url(s.s3_endpoint_url)}" if s.s3_endpoint_url else "")),
-                ("customer", s.customer_id), ("actor", s.actor)]
+                  "direct": "direct HTTP (zorora not importable)"}[h.client]
+        title = Text("Zorora ↔ ONA platform end-to-end validation", style="bold")
+        if h.preflight_only:
+            title.append("  (preflight only)", style="dim")
+        rows = [("target", h.target), ("client", client),
+                ("bucket", f"s3://{h.bucket} ({h.region})" + (f" via {h.s3_endpoint}" if h.s3_endpoint else "")),
+                ("customer", h.customer), ("actor", h.actor)]
         lines = Text()
         for name, value in rows:
             lines.append(f"  {name:<9}", style="dim")
             lines.append(f"{neutralise(value)}\n")
-        self._print(header)
+        self._print(title)
         self._print(lines, end="")
 
     def phase_started(self, phase: Phase) -> None:
@@ -92,6 +93,8 @@ class ConsoleReporter(Reporter):
                 if value:
                     details.add_row("", label, Text(neutralise(value), style=style))
             self._print(details)
+            if self.debug and result.traceback:
+                self._print(Text("\n".join(neutralise(line) for line in result.traceback.splitlines()), style="dim"))
 
     def notice(self, text: str) -> None:
         self._print(Text(neutralise(text), style="yellow"))
@@ -159,17 +162,17 @@ def verdict_line(result: RunResult) -> str:
     total = len(result.steps)
     warnings = result.count(WARN)
     warn_text = f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
-    if result.verdict == "passed":
+    if result.verdict == PASSED:
         what = "Preflight passed" if all(s.phase == 0 for s in result.steps) else "E2E validation passed"
         skipped = result.count(SKIP)
         skip_text = f", {skipped} skipped" if skipped else ""
         return (f"✓ {what}: {result.count(PASS) + warnings}/{total} steps{warn_text}{skip_text} in {took}; "
                 f"{_cleanup_words(result)}.")
-    if result.verdict == "gate_failed":
+    if result.verdict == GATE_FAILED:
         written = (f"{_cleanup_words(result)}" if result.cleanup.leftover else "no test data written")
         return (f"✗ Preflight gate failed (step {_ids(result, FAIL)}) in {took}: {written}; "
                 "fix the infrastructure as shown and re-run.")
-    if result.verdict == "interrupted":
+    if result.verdict == INTERRUPTED:
         return f"⚠ E2E validation interrupted after {took}; cleanup ran: {_cleanup_words(result)}."
     return (f"✗ E2E validation failed: {result.count(FAIL)} of {total} steps failed "
             f"(step {_ids(result, FAIL)}){warn_text} in {took}; {_cleanup_words(result)}.")

@@ -3,11 +3,49 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 from typing import Dict, List, Optional
 
-PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
+PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"  # a step's status
 
-EXIT_CODES = {"passed": 0, "failed": 1, "gate_failed": 3, "interrupted": 130}
+PASSED, FAILED, GATE_FAILED, INTERRUPTED = "passed", "failed", "gate_failed", "interrupted"  # a run's verdict
+
+
+class ExitCode(enum.IntEnum):
+    """The process's exit code, for both faces. A signal that ended (or arrived after) the run: 128 + it."""
+
+    PASSED = 0
+    FAILED = 1
+    CONFIG_ERROR = 2  # usage or settings error; also a report asked for and not written
+    GATE_FAILED = 3
+    HANGUP = 128 + 1  # SIGHUP
+    INTERRUPTED = 128 + 2  # SIGINT (Ctrl-C)
+    TERMINATED = 128 + 15  # SIGTERM
+
+    @staticmethod
+    def for_signal(signum: int) -> int:
+        """128 + the signal number (an ExitCode member for SIGHUP, SIGINT and SIGTERM)."""
+        code = 128 + signum
+        try:
+            return ExitCode(code)
+        except ValueError:
+            return code
+
+
+def signal_name(signum: int) -> str:
+    """A signal as the user knows it: Ctrl-C, SIGTERM, SIGHUP."""
+    import signal
+
+    if signum == signal.SIGINT:
+        return "Ctrl-C"
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+EXIT_CODES = {PASSED: ExitCode.PASSED, FAILED: ExitCode.FAILED, GATE_FAILED: ExitCode.GATE_FAILED,
+              INTERRUPTED: ExitCode.INTERRUPTED}
 
 PHASE_NAMES = {
     0: "Preflight (hard gate)",
@@ -19,8 +57,8 @@ PHASE_NAMES = {
 }
 
 
-class StepFailed(Exception):
-    """A check did not hold: what was expected, what came back, and what to do about it."""
+class StepOutcome(Exception):
+    """A step ending other than with a pass: what was expected, what came back, and what to do about it."""
 
     status = FAIL
 
@@ -30,13 +68,21 @@ class StepFailed(Exception):
         self.config_error = config_error  # the user's settings are wrong (exit 2), not the platform
 
 
-class StepWarning(StepFailed):
+class StepFailed(StepOutcome):
+    """A check did not hold."""
+
+    status = FAIL
+
+
+class StepWarning(StepOutcome):
     """Worth a look, but not a failure (the plan's non-critical checks)."""
 
     status = WARN
 
 
-class StepSkipped(StepFailed):
+class StepSkipped(StepOutcome):
+    """The step could not be judged (what it needed did not happen)."""
+
     status = SKIP
 
 
@@ -51,6 +97,7 @@ class StepResult:
     actual: str = ""
     hint: str = ""
     config_error: bool = False
+    traceback: str = ""  # an unexpected error inside the validator: where it happened (redacted; --json/--debug)
 
     def to_dict(self) -> Dict:
         return dataclasses.asdict(self)
@@ -58,6 +105,9 @@ class StepResult:
 
 @dataclasses.dataclass
 class Cleanup:
+    """What the cleanup did: filled in by phase 5's steps as they run, then by the engine's judgement of what
+    the report may claim (`proven_empty`, `leftover`, `prefixes`, `sweep_command`)."""
+
     deleted: int = 0
     leftover: List[str] = dataclasses.field(default_factory=list)
     kept: bool = False
@@ -95,15 +145,17 @@ class RunResult:
     @property
     def config_error(self) -> bool:
         """The gate failed because of the settings (unknown host, TLS, bucket, credentials): exit 2."""
-        return self.verdict == "gate_failed" and any(s.config_error for s in self.steps if s.status == FAIL)
+        return self.verdict == GATE_FAILED and any(s.config_error for s in self.steps if s.status == FAIL)
 
     @property
     def exit_code(self) -> int:
         """128 + the signal that ended (or arrived after) the run: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP."""
         if self.signal is not None:
-            return 128 + self.signal
-        code = 2 if self.config_error else EXIT_CODES[self.verdict]
-        return 2 if code == 0 and self.report_errors else code  # a report asked for and missing is no pass
+            return ExitCode.for_signal(self.signal)
+        code = ExitCode.CONFIG_ERROR if self.config_error else EXIT_CODES[self.verdict]
+        if code == ExitCode.PASSED and self.report_errors:  # a report asked for and missing is no pass
+            return ExitCode.CONFIG_ERROR
+        return code
 
     def phase_status(self, phase: int) -> str:
         statuses = [s.status for s in self.steps if s.phase == phase]

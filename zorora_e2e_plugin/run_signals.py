@@ -29,15 +29,6 @@ class RunInterrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-def signal_name(signum: int) -> str:
-    if signum == signal.SIGINT:
-        return "Ctrl-C"
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
-
-
 class SignalGuard:
     def __init__(self):
         self.received: List[int] = []
@@ -112,11 +103,6 @@ class SignalGuard:
 
 
 _active: Optional[SignalGuard] = None
-
-
-def active() -> Optional[SignalGuard]:
-    """The guard of the run in progress in this process, if any."""
-    return _active
 
 
 @contextlib.contextmanager

@@ -7,47 +7,29 @@ context object, and every outcome goes to a reporter as a plain StepResult.
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+import traceback
+from typing import Callable, Dict, List, Optional, Sequence
 
-from .results import FAIL, PASS, SKIP, WARN, RunResult, StepFailed, StepResult
+from .model import Phase, Reporter, RunHeader, Step
+from .results import FAIL, PASS, SKIP, WARN, StepOutcome, StepResult, signal_name
 
-
-@dataclasses.dataclass(frozen=True)
-class Step:
-    id: str
-    title: str
-    fn: Callable
-    critical: bool = True  # False: a failure is reported as a warning (the plan's non-critical checks)
-    requires: Tuple[str, ...] = ()  # step ids that must have passed, else this one is skipped
-
-
-@dataclasses.dataclass(frozen=True)
-class Phase:
-    id: int
-    name: str
-    waves: Tuple[Tuple[Step, ...], ...]  # steps of one wave run concurrently; waves run in order
-    setup: Optional[Callable] = None  # runs before the first wave; an exception fails every step
-
-
-class Reporter:
-    """What the runner tells whoever is watching. Methods may be called from several threads."""
-
-    def run_started(self, ctx, phases: Sequence[Phase]) -> None: ...
-    def phase_started(self, phase: Phase) -> None: ...
-    def step_finished(self, result: StepResult) -> None: ...
-    def run_finished(self, result: RunResult) -> None: ...
-    def notice(self, text: str) -> None: ...
+__all__ = ["Runner", "Step", "Phase", "Reporter", "RunHeader", "clip"]  # Step, Phase, Reporter: from model
 
 
 FIELD_LIMIT = 600
+TRACEBACK_LIMIT = 8000  # the traceback of an unexpected error: --json and --debug only
 
 
 def clip(text: str, limit: int = FIELD_LIMIT) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _tail(text: str, limit: int) -> str:
+    """The end of a (redacted) traceback: the innermost frames are the ones that matter."""
+    return text if len(text) <= limit else "…" + text[-limit:]
 
 
 class _Worker(threading.Thread):
@@ -78,18 +60,21 @@ class _Worker(threading.Thread):
 
     def _run(self) -> None:
         started = self.started
-        status, expected, actual, hint, config_error = PASS, "", "", "", False
+        status, expected, actual, hint, config_error, where = PASS, "", "", "", False, ""
         try:
             detail = self.step.fn(self.ctx)
             actual = "" if detail is None else str(detail)
-        except StepFailed as exc:
+        except StepOutcome as exc:
             status, expected, actual, hint = exc.status, exc.expected, exc.actual, exc.hint
             config_error = exc.config_error
             if status == FAIL and not self.step.critical:
                 status = WARN
         except BaseException as exc:  # a bug or an unexpected answer: still a result, never a traceback
             status, actual = FAIL, f"{type(exc).__name__}: {exc}"
-            hint = "unexpected error inside the validator; re-run with --json and report it"
+            hint = ("unexpected error inside the validator: report it with its traceback (the step's `traceback` "
+                    "in --json, or printed with --debug)")
+            where = traceback.format_exc()
+
         def clean(text: str) -> str:  # redact first, then cut: a cut token would slip past the redaction
             return clip(self.redact(text))
 
@@ -97,7 +82,8 @@ class _Worker(threading.Thread):
             id=self.step.id, phase=self.phase, title=self.step.title, status=status,
             duration_ms=int((time.monotonic() - started) * 1000),
             expected=clean(expected), actual=clean(actual), hint=clean(hint),
-            config_error=config_error and status == FAIL)
+            config_error=config_error and status == FAIL,
+            traceback=_tail(self.redact(where), TRACEBACK_LIMIT))
 
 
 def _start(worker: _Worker, pending: List[_Worker], to_start: List[Step], signals=None) -> None:
@@ -278,7 +264,5 @@ class Runner:
 
 def _name(cause) -> str:
     """Ctrl-C, SIGTERM or SIGHUP, from a signal number or a (Run)KeyboardInterrupt."""
-    from .run_signals import signal_name
-
     signum = cause if isinstance(cause, int) else getattr(cause, "signum", signal.SIGINT)
     return signal_name(signum)

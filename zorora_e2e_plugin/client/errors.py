@@ -1,0 +1,87 @@
+"""How an ONA operation failed, classified once, by type, where the exception is caught: `OnaError.kind`
+says what happened (no answer in time, a name that does not resolve, TLS, ...); `diagnose.for_error` turns
+kind, status and body into the hint.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Optional
+
+TIMEOUT = "timeout"  # no answer within --timeout
+DNS = "dns"  # the host name does not resolve
+TLS = "tls"  # the TLS handshake failed
+CONNECT = "connect"  # no connection (refused, reset, the run's client closed)
+TRANSPORT = "transport"  # another failure below HTTP (a broken body, an invalid URL, ...)
+HTTP = "http"  # an HTTP answer that is an error (status set)
+NOT_JSON = "not_json"  # a 2xx whose body is not JSON
+NOT_OBJECT = "not_object"  # JSON, but not one object
+CANCELLED = "cancelled"  # Zorora asked for confirmation instead of calling the API
+REFUSED = "refused"  # the client's own checks refused the command, or its answer had another shape
+
+NO_ANSWER = (TIMEOUT, DNS, TLS, CONNECT, TRANSPORT)  # nothing came back from the API
+
+
+class OnaError(Exception):
+    """An ONA operation failed. `status` is the HTTP status when one is known (0: no answer)."""
+
+    def __init__(self, message: str, status: Optional[int] = None, body: str = "", kind: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.body = body
+        self.kind = kind or (HTTP if status else REFUSED)
+
+
+class Cancelled(OnaError):
+    """Zorora returned "... cancelled by user" instead of calling the API."""
+
+    def __init__(self, message: str):
+        super().__init__(message, kind=CANCELLED)
+
+
+
+
+def _chain(exc: Optional[BaseException]):
+    """The exception, its causes and contexts, and a wrapped first argument (requests wraps urllib3's)."""
+    seen = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        if current.args and isinstance(current.args[0], BaseException):
+            todo.append(current.args[0])
+
+
+def transport_kind(exc: BaseException) -> Optional[str]:
+    """The kind of a requests transport failure found on `exc`'s chain, by type; None if there is none."""
+    import requests
+
+    for seen in _chain(exc):
+        if isinstance(seen, requests.exceptions.Timeout):
+            return TIMEOUT
+        if isinstance(seen, requests.exceptions.SSLError):
+            return TLS
+        if isinstance(seen, requests.exceptions.ConnectionError):
+            return DNS if _resolves_not(seen) else CONNECT
+        if isinstance(seen, requests.exceptions.RequestException):
+            return TRANSPORT
+    return None
+
+
+def _resolves_not(exc: BaseException) -> bool:
+    return any(isinstance(seen, socket.gaierror) or type(seen).__name__ == "NameResolutionError"
+               for seen in _chain(exc))
+
+
+def reason(exc: BaseException) -> str:
+    """The innermost message of a requests/urllib3 error, for display, not the whole retry chain."""
+    text = str(exc)
+    for marker in ("CERTIFICATE_VERIFY_FAILED", "Connection refused", "Connection reset", "timed out"):
+        if marker in text:
+            return marker
+    return text

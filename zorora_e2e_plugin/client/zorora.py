@@ -1,0 +1,194 @@
+"""The Zorora adapter: each operation through Zorora's own command classes and `ZororaHTTPClient`, exactly as
+the REPL user runs it, and the process-wide scope (environment, retries) a run needs around it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from contextlib import contextmanager
+from typing import Any, Dict, List, Optional
+
+from ..settings import Settings
+from .errors import CONNECT, HTTP, NOT_JSON, NOT_OBJECT, Cancelled, OnaError, transport_kind
+
+
+def extract_json_blocks(text: str) -> List[Any]:
+    """Every top-level JSON object in `text`, in order (Zorora's promote answer holds two)."""
+    decoder = json.JSONDecoder()
+    blocks, index = [], 0
+    while True:
+        start = text.find("{", index)
+        if start < 0:
+            return blocks
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except ValueError:
+            index = start + 1
+            continue
+        blocks.append(value)
+        index = end
+
+
+_env_lock = threading.RLock()
+_scopes = 0  # runs inside run_scope() in this process
+_saved_env: Dict[str, Optional[str]] = {}
+
+
+@contextmanager
+def run_scope(settings: Settings, client=None):
+    """The process-wide state a run needs, set ONCE around the whole run and restored in every case:
+
+    - ZORORA_AUTO_CONFIRM=true (Zorora's promote/rollback ask for confirmation without a UI),
+    - ZORORA_ACTOR = the run's test actor (Zorora's client sends it as X-Actor on every request),
+    - no client retries (`max_retries = 0` on Zorora's client): a promote or rollback is sent at most once
+      per step, so none can be re-sent after the cleanup. The REPL's client gets its setting back.
+
+    Never per concurrent call: steps of one wave run in threads, and one of them restoring the environment
+    while another reads it (requests iterates os.environ for proxies) raised KeyError. Concurrent runs in one
+    process share the scope: the first in sets it, the last out restores it (the first run's actor wins)."""
+    global _scopes
+    with _env_lock:
+        if _scopes == 0:
+            _saved_env.clear()
+            for name, value in (("ZORORA_AUTO_CONFIRM", "true"), ("ZORORA_ACTOR", settings.actor)):
+                _saved_env[name] = os.environ.get(name)
+                if os.environ.get(name) != value:
+                    os.environ[name] = value
+        _scopes += 1
+    http_client = getattr(client, "http_client", None)
+    saved_retries = getattr(http_client, "max_retries", None)
+    if saved_retries is not None:
+        http_client.max_retries = 0
+    try:
+        yield
+    finally:
+        if saved_retries is not None:
+            http_client.max_retries = saved_retries
+        with _env_lock:
+            _scopes -= 1
+            if _scopes == 0:
+                for name, value in _saved_env.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    elif os.environ.get(name) != value:
+                        os.environ[name] = value
+                _saved_env.clear()
+
+
+def zorora_available() -> bool:
+    try:
+        import zorora.commands.ona_platform  # noqa: F401
+        import zorora.http_client  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+class ZororaClient:
+    """Runs each operation through `zorora.commands.ona_platform`, exactly as the REPL would."""
+
+    kind = "zorora"
+
+    def __init__(self, http_client, actor: str):
+        from zorora.commands import ona_platform as ona
+
+        self.http_client = http_client
+        self.actor = actor
+        self.context = {"actor": actor, "environment": "e2e-validation",
+                        "request_id": f"zorora-e2e-{os.getpid()}"}
+        self._list = ona.ListChallengersCommand(http_client)
+        self._metrics = ona.ShowMetricsCommand(http_client)
+        self._diff = ona.DiffModelsCommand(http_client)
+        self._promote = ona.PromoteModelCommand(http_client, ui=None)
+        self._rollback = ona.RollbackModelCommand(http_client, ui=None)
+        self._audit = ona.AuditLogCommand(http_client)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ZororaClient":
+        from zorora.http_client import ZororaHTTPClient
+
+        http = ZororaHTTPClient(base_url=settings.base_url, auth_token=settings.token,
+                                use_iam=settings.use_iam, timeout=settings.timeout, max_retries=3)
+        return cls(http, settings.actor)
+
+    closed = False  # set when the run is over: a step the deadline abandoned sends nothing more
+
+    def _run(self, command, args: List[str]) -> str:
+        if self.closed:
+            raise OnaError("not sent: the run is over (its cleanup has started)", 0, kind=CONNECT)
+        try:
+            return command.execute(args, dict(self.context))  # run_scope: X-Actor = the test actor
+        except Exception as exc:  # CommandError, HTTPError, JSON decode errors, ...
+            raise _as_ona_error(exc) from None
+
+    @staticmethod
+    def _json(text: str) -> Dict:
+        """A read-only command's answer is the API's JSON, pretty-printed: exactly one JSON object, as the
+        direct client requires. Never dig an object out of an array or out of surrounding text."""
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError):
+            raise OnaError(f"the command's answer is not one JSON object: {text!r}", kind=NOT_JSON) from None
+        if not isinstance(value, dict):
+            raise OnaError(f"the API answered JSON that is not an object ({type(value).__name__}): {text!r}",
+                           kind=NOT_OBJECT)
+        return value
+
+    @staticmethod
+    def _last_block(text: str) -> Dict:
+        """promote/rollback answer text with embedded JSON blocks ("✓ Rollback successful:\n{...}")."""
+        blocks = extract_json_blocks(text)
+        if not blocks:
+            raise OnaError(f"the command's answer holds no JSON: {text!r}")
+        return blocks[-1]
+
+    def list_challengers(self, customer_id: str) -> Dict:
+        return self._json(self._run(self._list, [customer_id]))
+
+    def show_metrics(self, model_id: str) -> Dict:
+        return self._json(self._run(self._metrics, [model_id]))
+
+    def diff(self, challenger_id: str, production_id: str) -> Dict:
+        return self._json(self._run(self._diff, [challenger_id, production_id]))
+
+    def audit_log(self, customer_id: str) -> Dict:
+        return self._json(self._run(self._audit, [customer_id]))
+
+    def promote(self, customer_id: str, model_id: str, reason: str) -> Dict:
+        """Returns {"diff": <comparison>, "result": <promote answer>}."""
+        text = self._run(self._promote, [customer_id, model_id, reason])  # run_scope: auto-confirm, no retry
+        if "cancelled" in text.lower() and "{" not in text:
+            raise Cancelled(f"Zorora answered {text!r}: PromoteModelCommand asked for confirmation "
+                            "and ZORORA_AUTO_CONFIRM was not 'true' when it checked")
+        blocks = extract_json_blocks(text)
+        if len(blocks) < 2:
+            raise OnaError(f"expected a comparison and a promotion result in the answer, got: {text!r}")
+        return {"diff": blocks[0], "result": blocks[-1]}
+
+    def rollback(self, customer_id: str, reason: str) -> Dict:
+        text = self._run(self._rollback, [customer_id, reason])
+        if "cancelled" in text.lower() and "{" not in text:
+            raise Cancelled(f"Zorora answered {text!r}: RollbackModelCommand asked for confirmation "
+                            "and ZORORA_AUTO_CONFIRM was not 'true' when it checked")
+        return self._last_block(text)
+
+
+def _as_ona_error(exc: Exception) -> OnaError:
+    """Zorora wraps HTTPError in CommandError; the status survives on the exception chain."""
+    status, body = None, ""
+    seen = exc
+    while seen is not None:
+        code = getattr(seen, "status_code", None)
+        if isinstance(code, int):
+            status, body = code, str(getattr(seen, "message", "") or "")
+            break
+        seen = seen.__context__
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    kind = transport_kind(exc) or {None: "", 0: CONNECT}.get(status, HTTP)  # HTTPError(status 0) wraps the
+    # transport error that made it (its kind); status 0 without one is still no answer
+    if isinstance(exc, ValueError) and status is None:  # a 2xx whose body is not JSON
+        message = f"the API answered 2xx with a body that is not JSON ({type(exc).__name__}: {exc})"
+        kind = NOT_JSON
+    return OnaError(str(message), status, body, kind=kind)

@@ -1,0 +1,53 @@
+"""The shapes both sides of the runner see: a plan is Phases of Steps; whoever watches a run is a Reporter
+and is told about it with a RunHeader and plain results. The runner, the plan and the reports import these
+from here, never from each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Optional, Sequence, Tuple
+
+from .results import RunResult, StepResult
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    fn: Callable
+    critical: bool = True  # False: a failure is reported as a warning (the plan's non-critical checks)
+    requires: Tuple[str, ...] = ()  # step ids that must have passed, else this one is skipped
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    id: int
+    name: str
+    waves: Tuple[Tuple[Step, ...], ...]  # steps of one wave run concurrently; waves run in order
+    setup: Optional[Callable] = None  # runs before the first wave; an exception fails every step
+
+
+@dataclasses.dataclass(frozen=True)
+class RunHeader:
+    """What a run is about, as shown above its steps. Every field is display text (no secrets: the S3
+    endpoint is already redacted)."""
+
+    target: str  # the API's base URL, as displayed
+    client: str  # "zorora" | "direct"
+    bucket: str
+    region: str
+    customer: str
+    actor: str
+    s3_endpoint: str = ""  # redacted; "" for AWS's own endpoint
+    preflight_only: bool = False
+
+
+class Reporter:
+    """What the runner tells whoever is watching. Methods may be called from several threads."""
+
+    def run_started(self, header: RunHeader, phases: Sequence[Phase]) -> None: ...
+    def phase_started(self, phase: Phase) -> None: ...
+    def step_finished(self, result: StepResult) -> None: ...
+    def run_finished(self, result: RunResult) -> None: ...
+    def notice(self, text: str) -> None: ...

@@ -1,0 +1,75 @@
+"""The user's validation plan, phases 0-5, as declared steps: the table below is the one place to read
+the plan's order; each phase's steps live in their own module (p0_preflight ... p5_cleanup; 0.5's route
+probes in probes.py), what they share in context.py, how they call the API and S3 in calls.py.
+
+Step ids are the plan's numbers (spec/000_1d090d52a9ef9044.txt): whoever holds
+the plan finds step 3.1 as `step_3_1` in p3_promote.py. Steps raise StepFailed with what was
+expected, what came back, and a hint that names the cause. Independent steps
+share a wave and run concurrently: round trips, not CPU, decide the run time.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+from ..model import Phase, Step
+from ..results import PHASE_NAMES
+from .context import Checks, Context, S3State
+from .p0_preflight import step_0_1, step_0_2, step_0_3, step_0_4
+from .p1_setup import step_1_1, step_1_2, step_1_3, step_1_4, step_1_5, step_1_6
+from .p2_read import step_2_1, step_2_2, step_2_3, step_2_4, step_2_5
+from .p3_promote import step_3_1, step_3_2, step_3_3
+from .p4_errors import setup_phase_4, step_4_1, step_4_2, step_4_3, step_4_4, step_4_5, step_4_6
+from .p5_cleanup import remove_hint, step_5_1, step_5_2, sweep_command_for, unlisted_leftovers
+from .probes import step_0_5
+
+__all__ = ["phases", "cleanup_phase", "Context", "Checks", "S3State", "sweep_command_for", "unlisted_leftovers",
+           "remove_hint"]
+
+
+def phases() -> List[Phase]:
+    return [
+        Phase(0, PHASE_NAMES[0], (
+            (Step("0.1", "API Gateway reachable (GET /challengers)", step_0_1),
+             Step("0.3", "Lambda business logic active (400 without customer_id)", step_0_3, critical=False),
+             Step("0.4", "S3 bucket accessible (head, put + delete probe)", step_0_4),
+             Step("0.5", "Every route deployed (a harmless request each); the customer's prefixes empty",
+                  step_0_5)),
+            (Step("0.2", "Bearer token accepted", step_0_2),),
+        )),
+        Phase(1, PHASE_NAMES[1], (
+            (Step("1.1", "UTC timestamps; the customer's prefixes are empty", step_1_1),),
+            (Step("1.2", "Registry: production + challenger (1.2 + 1.4)", step_1_2, requires=("1.1",)),
+             Step("1.3", "Production metrics", step_1_3, requires=("1.1",)),
+             Step("1.4", "Challenger entry is eligible", step_1_4, requires=("1.1",)),
+             Step("1.5", "Challenger metrics", step_1_5, requires=("1.1",)),
+             Step("1.6", "Empty audit log", step_1_6, requires=("1.1",))),
+        )),
+        Phase(2, PHASE_NAMES[2], (
+            (Step("2.1", "ml-list-challengers: the test challenger", step_2_1),
+             Step("2.2", "ml-show-metrics: challenger", step_2_2),
+             Step("2.3", "ml-show-metrics: production", step_2_3),
+             Step("2.4", "ml-diff: eligible", step_2_4),
+             Step("2.5", "ml-audit-log: empty", step_2_5)),
+        )),
+        Phase(3, PHASE_NAMES[3], (
+            (Step("3.1", "ml-promote: registry, archive, audit in S3", step_3_1),),
+            (Step("3.2", "ml-audit-log after promotion", step_3_2, critical=False, requires=("3.1",)),),
+            (Step("3.3", "ml-rollback: production restored, audit", step_3_3, requires=("3.1",)),),
+        )),
+        Phase(4, PHASE_NAMES[4], (
+            (Step("4.1", "ml-promote unknown challenger is rejected", step_4_1),
+             Step("4.2", "ml-promote short reason is rejected", step_4_2),
+             Step("4.3", "Server rejects a short reason (direct POST)", step_4_3),
+             Step("4.4", "Server rejects a request without token", step_4_4)),
+            (Step("4.6", "Server refuses a challenger that fails its gates (direct POST)", step_4_6),),
+            (Step("4.5", "No side effects: registry and audit unchanged", step_4_5),),
+        ), setup=setup_phase_4),
+    ]
+
+
+def cleanup_phase() -> Phase:
+    return Phase(5, PHASE_NAMES[5], (
+        (Step("5.1", "Delete the run's test data (batched)", step_5_1),),
+        (Step("5.2", "Prove the run's prefixes are empty", step_5_2),),
+    ))

@@ -1,0 +1,94 @@
+"""How steps call the API and S3: each failure becomes a StepFailed with a diagnosis (by the error's kind,
+never by its text), and the S3 state phases 3 and 4 check is read in one round trip.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from .. import diagnose
+from ..client import Cancelled, OnaError
+from ..client import errors
+from ..results import StepFailed
+from ..store import StoreError
+from .context import Context, S3State, as_text
+
+
+class MetricsError(Exception):
+    def __init__(self, error: OnaError):
+        super().__init__(error.message)
+        self.error = error
+
+
+def call(fn: Callable, *args, route: str = "", expected: str = "") -> Any:
+    """Run a client operation; turn its error into a StepFailed with a diagnosis (a metrics lookup's error
+    comes back as MetricsError: its 404 needs one more look)."""
+    try:
+        data = fn(*args)
+    except Cancelled as exc:
+        raise StepFailed(expected or "the command calls the API", exc.message,
+                         "Zorora's promote/rollback need ZORORA_AUTO_CONFIRM=true when run without a UI; "
+                         "something reset it during the call") from None
+    except OnaError as exc:
+        if route.startswith("GET /metrics") and exc.status is not None:
+            raise MetricsError(exc) from None
+        raise StepFailed(expected or "the command succeeds",
+                         f"{'HTTP %s: ' % exc.status if exc.status else ''}{exc.message}",
+                         diagnose.for_error(exc, route)) from None
+    if not isinstance(data, dict):
+        raise StepFailed("a JSON object", f"{type(data).__name__}: {as_text(data)}",
+                         f"{route} answered JSON that is not an object: " + diagnose.NOT_JSON)
+    return data
+
+
+DEFINITE_S3_REFUSALS = {"NoSuchBucket", "404", "NoCredentials", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+                        "AccessDenied", "403", "InvalidBucketName", "EndpointConnectionError"}
+CONFIG_S3_CODES = {"NoSuchBucket", "404", "NoCredentials", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+                   "InvalidBucketName", "PermanentRedirect", "AuthorizationHeaderMalformed"}
+
+
+def s3(fn: Callable, *args) -> Any:
+    try:
+        return fn(*args)
+    except StoreError as exc:
+        raise StepFailed("S3 answers", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+
+
+def raw(ctx: Context, method: str, path: str, **kwargs):
+    """A RawHttp request whose transport errors (by their kind) become a diagnosed StepFailed."""
+    try:
+        return ctx.raw.send(method, path, **kwargs)
+    except OnaError as exc:
+        hint = diagnose.for_error(exc)
+        if exc.kind == errors.TIMEOUT:
+            raise StepFailed("an answer within --timeout", f"no answer within {ctx.settings.timeout:g}s",
+                             hint) from None
+        if exc.kind == errors.TLS:
+            raise StepFailed("a TLS connection to the API", f"TLS failure: {exc.message}", hint,
+                             config_error=True) from None
+        if exc.kind == errors.DNS:
+            host = urlsplit(ctx.settings.base_url).hostname
+            raise StepFailed("the API host resolves", f"cannot resolve host {host!r}", hint,
+                             config_error=True) from None
+        if exc.kind == errors.CONNECT:
+            raise StepFailed("the API accepts connections", f"cannot connect: {exc.message}", hint) from None
+        raise StepFailed("an HTTP answer", exc.message, hint) from None
+
+
+NEVER_SENT = {"EndpointConnectionError"}  # S3 was not reached: the object certainly was not written
+
+
+def read_state(ctx: Context, with_archives: bool = False) -> S3State:
+    """Registry (parsed + bytes), audit events and, optionally, archive keys — read concurrently."""
+    w, store = ctx.world, ctx.store
+    calls = [lambda: store.get_json(w.registry_key), lambda: store.get_json(w.audit_key)]
+    if with_archives:
+        calls.append(lambda: store.list_keys(w.archive_prefix))
+    try:
+        answers = ctx.parallel(*calls)
+    except StoreError as exc:
+        raise StepFailed("S3 state readable", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+    (registry, registry_raw), (audit, _) = answers[0], answers[1]
+    return S3State(registry=registry or {}, registry_raw=registry_raw, events=(audit or {}).get("events") or [],
+                   archives=answers[2] if with_archives else None)

@@ -1,0 +1,126 @@
+"""What the plan's steps share: the run's Context, the S3 state they read (S3State, ArchiveListing), and
+Checks, which collects every broken expectation of a step before failing it once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, List, Optional
+
+from ..client import RawHttp
+from ..fixtures import TestWorld
+from ..results import Cleanup, StepFailed
+from ..settings import Settings
+from ..store import Store
+
+
+@dataclasses.dataclass
+class S3State:
+    """The test customer's registry (parsed, and its bytes), its audit events and, when asked, its archive keys."""
+
+    registry: Dict
+    registry_raw: Optional[bytes]
+    events: List[Dict]
+    archives: Optional[List[str]] = None  # None: not listed
+
+
+@dataclasses.dataclass
+class ArchiveListing:
+    """The archive keys (customer_tailored/{C}/archived/) as last listed. `stale`: the API was asked to promote
+    or roll back since, so it may have written archives not seen yet (only a new listing can name them)."""
+
+    keys: List[str] = dataclasses.field(default_factory=list)
+    stale: bool = False
+
+    def listed(self, keys: List[str]) -> None:
+        self.keys, self.stale = list(keys), False
+
+    def known(self) -> List[str]:
+        """The keys, when no promote/rollback happened since they were listed; else none."""
+        return [] if self.stale else list(self.keys)
+
+
+@dataclasses.dataclass
+class Context:
+    """Everything the steps share. Steps of one wave touch disjoint fields.
+
+    What the run is given:
+      settings, client (ZororaClient | DirectClient), raw (RawHttp, below the command layer), store_factory
+      (the S3 client, made once on first use: `store`), world (the test customer's keys and documents).
+    What the steps learn, in plan order:
+      preflight              0.1's RawResponse, reused by 0.2
+      probe_pending          0.4's probe object may exist
+      prefixes_proven_empty  0.5 listed the customer's prefixes after its probes: empty
+      owns_prefixes          1.1 (or 0.5, for a fresh customer) proved them this run's: cleanup may delete there
+      wrote                  phase 1 (or a server accepting 0.5's probes) may have written under them
+      written                keys written (or tried: a timeout may still have written them), named for cleanup
+      archives               the archive keys as last listed, and whether a promote/rollback happened since
+      snapshot               3.3's S3State: the "before" picture of phase 4's side-effect check (4.5)
+      gate_written           phase 4's setup added the challenger that fails its gates
+      gate_error             ... or why it could not (4.6 fails with it)
+      cleanup                what phase 5 deleted, and what may be left (results.Cleanup)
+    """
+
+    settings: Settings
+    client: Any  # ZororaClient | DirectClient
+    raw: RawHttp
+    store_factory: Callable[[], Store]
+    world: TestWorld
+    preflight: Any = None
+    owns_prefixes: bool = False
+    wrote: bool = False
+    probe_pending: bool = False
+    prefixes_proven_empty: bool = False
+    gate_written: bool = False
+    gate_error: Optional[StepFailed] = None
+    snapshot: Optional[S3State] = None
+    written: set = dataclasses.field(default_factory=set)
+    archives: ArchiveListing = dataclasses.field(default_factory=lambda: ArchiveListing())
+    cleanup: Cleanup = dataclasses.field(default_factory=Cleanup)
+    _store: Optional[Store] = None
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    @property
+    def store(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                self._store = self.store_factory()
+            return self._store
+
+    def parallel(self, *calls: Callable[[], Any]) -> List[Any]:
+        """Run independent calls at once; results in order; the first exception is raised."""
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            futures = [pool.submit(c) for c in calls]
+            return [f.result() for f in futures]
+
+
+class Checks:
+    """Collects every broken expectation of a step, then fails once with all of them."""
+
+    def __init__(self):
+        self.failures: List[tuple] = []
+
+    def that(self, ok: bool, expected: str, actual: Any, hint: str = "") -> bool:
+        if not ok:
+            self.failures.append((expected, as_text(actual), hint))
+        return ok
+
+    def equal(self, label: str, actual: Any, expected: Any, hint: str = "") -> bool:
+        return self.that(actual == expected, f"{label} == {expected!r}", f"{label} = {actual!r}", hint)
+
+    def done(self, detail: str = "") -> str:
+        if self.failures:
+            expected = "; ".join(f[0] for f in self.failures)
+            actual = "; ".join(f[1] for f in self.failures)
+            hint = next((f[2] for f in self.failures if f[2]), "")
+            raise StepFailed(expected, actual, hint)
+        return detail
+
+
+def as_text(value: Any) -> str:
+    """As text. Never cut here: the runner redacts secrets first and cuts after, so that a token cut in
+    half can never slip past the redaction."""
+    return value if isinstance(value, str) else json.dumps(value, default=str)

@@ -1,0 +1,109 @@
+"""Phase 2: Zorora's read-only commands (ml-list-challengers, ml-show-metrics, ml-diff, ml-audit-log) see
+exactly the test world phase 1 wrote.
+"""
+
+from __future__ import annotations
+
+from typing import Dict
+from urllib.parse import quote
+
+from .. import diagnose
+from ..fixtures import CHALLENGER_METRICS, EXPECTED_IMPROVEMENT, PRODUCTION_METRICS
+from ..results import StepFailed
+from .calls import MetricsError, call
+from .context import Checks, Context
+
+
+def step_2_1(ctx: Context) -> str:
+    world = ctx.world
+    data = call(ctx.client.list_challengers, world.customer_id, route="GET /challengers")
+    checks = Checks()
+    hint = diagnose.WRONG_BUCKET.format(bucket=ctx.settings.bucket)
+    checks.equal("customer_id", data.get("customer_id"), world.customer_id)
+    challengers = data.get("challengers") or []
+    if checks.equal("count", data.get("count"), 1, hint) and checks.equal("len(challengers)", len(challengers), 1):
+        checks.equal("challengers[0].model_id", challengers[0].get("model_id"), world.challenger_model_id)
+        checks.equal("challengers[0].status", challengers[0].get("status"), "evaluated")
+        checks.that("evaluated_at" in challengers[0], "challengers[0] has evaluated_at", challengers[0])
+    return checks.done(f"1 challenger: {world.challenger_model_id}")
+
+
+def _metrics_step(ctx: Context, model_id: str, expected: Dict, key: str) -> str:
+    try:
+        data = call(ctx.client.show_metrics, model_id, route="GET /metrics/{model_id+}")
+    except MetricsError as failure:
+        exc = failure.error
+        text = exc.message + " " + exc.body
+        hint = diagnose.for_error(exc, "GET /metrics/{model_id+}")
+        if exc.status == 404:
+            hint = _metrics_404_hint(ctx, model_id, key, gateway=diagnose.is_gateway_404(404, text))
+        raise StepFailed(f"metrics for {model_id}", f"{'HTTP %s: ' % exc.status if exc.status else ''}"
+                         f"{exc.message}", hint) from None
+    checks = Checks()
+    checks.equal("model_id", data.get("model_id"), model_id)
+    metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
+    backtest = metrics.get("backtest") if isinstance(metrics.get("backtest"), dict) else {}
+    checks.equal("metrics.backtest.mae", backtest.get("mae"), expected["backtest"]["mae"])
+    checks.equal("metrics.backtest.rmse", backtest.get("rmse"), expected["backtest"]["rmse"])
+    return checks.done(f"mae {backtest.get('mae')}, rmse {backtest.get('rmse')}")
+
+
+def _metrics_404_hint(ctx: Context, model_id: str, key: str, gateway: bool) -> str:
+    """The metrics object exists (phase 1 wrote it). Ask once more with the id URL-encoded to tell a
+    non-greedy route from a missing route or a key mismatch in the Lambda."""
+    try:
+        encoded = ctx.raw.send("GET", "/metrics/" + quote(model_id, safe=""))
+    except Exception:
+        return diagnose.NON_GREEDY if gateway else diagnose.METRICS_KEY.format(key=key)
+    encoded_gateway = diagnose.is_gateway_404(encoded.status, encoded.text)
+    if gateway and encoded_gateway:
+        return diagnose.ROUTE_MISSING.format(route="GET /metrics/{model_id+}")
+    if gateway:
+        extra = "" if encoded.status == 200 else (
+            f"; the URL-encoded id reaches the Lambda but answers HTTP {encoded.status} too, so its lookup "
+            f"must also handle '/' ({key})")
+        return diagnose.NON_GREEDY + extra
+    return diagnose.METRICS_KEY.format(key=key)
+
+
+def step_2_2(ctx: Context) -> str:
+    w = ctx.world
+    return _metrics_step(ctx, w.challenger_model_id, CHALLENGER_METRICS, w.challenger_metrics_key)
+
+
+def step_2_3(ctx: Context) -> str:
+    w = ctx.world
+    return _metrics_step(ctx, w.production_model_id, PRODUCTION_METRICS, w.production_metrics_key)
+
+
+IMPROVEMENT_TOLERANCE = 0.01  # accepts 8.44 and 8.4444...
+
+
+def step_2_4(ctx: Context) -> str:
+    w = ctx.world
+    data = call(ctx.client.diff, w.challenger_model_id, w.production_model_id, route="GET /diff")
+    checks = Checks()
+    checks.equal("challenger_id", data.get("challenger_id"), w.challenger_model_id)
+    checks.equal("production_id", data.get("production_id"), w.production_model_id)
+    checks.equal("verdict", data.get("verdict"), "eligible")
+    improvement = data.get("improvement") if isinstance(data.get("improvement"), dict) else {}
+    for name, expected in EXPECTED_IMPROVEMENT.items():  # the value, not a bound: 900 is not "> 5" enough
+        value = improvement.get(name)
+        checks.that(isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and abs(value - expected) <= IMPROVEMENT_TOLERANCE,
+                    f"improvement.{name} == {expected:.2f} ± {IMPROVEMENT_TOLERANCE}", f"{name} = {value!r}",
+                    "the diff must be (production - challenger) / production * 100 on the backtest metrics "
+                    f"(MAE {PRODUCTION_METRICS['backtest']['mae']} -> {CHALLENGER_METRICS['backtest']['mae']}, "
+                    f"RMSE {PRODUCTION_METRICS['backtest']['rmse']} -> {CHALLENGER_METRICS['backtest']['rmse']})")
+    checks.equal("regressions", data.get("regressions"), [])
+    return checks.done(f"eligible: MAE {improvement.get('mae_pct')}%, RMSE {improvement.get('rmse_pct')}%")
+
+
+def step_2_5(ctx: Context) -> str:
+    w = ctx.world
+    data = call(ctx.client.audit_log, w.customer_id, route="GET /audit-log")
+    checks = Checks()
+    checks.equal("customer_id", data.get("customer_id"), w.customer_id)
+    checks.equal("count", data.get("count"), 0)
+    checks.equal("len(events)", len(data.get("events") or []), 0)
+    return checks.done("0 events")

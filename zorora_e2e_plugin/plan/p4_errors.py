@@ -1,0 +1,177 @@
+"""Phase 4: invalid requests are rejected (by the client or the Lambda), the server enforces its own checks
+(reason length, token, promotion gates), and none of it leaves a trace in S3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Callable
+
+from .. import diagnose
+from ..client import OnaError, errors
+from ..fixtures import CHALLENGER_METRICS, ERROR_REASON, GATE_REASON, GATE_UNDO_REASON, SHORT_REASON, UNKNOWN_MODEL
+from ..results import StepFailed, StepSkipped, StepWarning
+from ..store import StoreError
+from .calls import NEVER_SENT, raw, read_state
+from .context import Checks, Context
+
+
+def setup_phase_4(ctx: Context) -> None:
+    """After the rollback (so phase 2 saw exactly one challenger): add a second challenger that fails the gates
+    every source agrees on (evaluated more than 7 days ago, verdict not_eligible), with its metrics. The
+    registry as written here is the "before" picture 4.5 compares with. One round trip (both puts at once)."""
+    if ctx.snapshot is None:  # 3.3 did not run: take the "before" picture now
+        ctx.snapshot = read_state(ctx)
+    w = ctx.world
+    registry = dict(ctx.snapshot.registry or {"customer_id": w.customer_id})
+    challengers = registry.get("challengers") if isinstance(registry.get("challengers"), list) else []
+    registry["challengers"] = [c for c in challengers if not (isinstance(c, dict) and
+                                                               c.get("model_id") == w.gate_challenger_model_id)]
+    registry["challengers"].append(w.gate_challenger_entry())
+    raw = json.dumps(registry, indent=2).encode()
+    ctx.written.update({w.registry_key, w.gate_challenger_metrics_key})
+    try:
+        ctx.parallel(lambda: ctx.store.put_bytes(w.registry_key, raw),
+                     lambda: ctx.store.put_json(w.gate_challenger_metrics_key, CHALLENGER_METRICS))
+    except StoreError as exc:  # 4.1-4.4 need no S3: only 4.6 (and 4.5) fail, with this error
+        if exc.code in NEVER_SENT:
+            ctx.written.discard(w.gate_challenger_metrics_key)
+        ctx.gate_error = StepFailed("the gate challenger written to S3", f"S3 error {exc}", diagnose.for_s3(exc.code))
+        return
+    ctx.snapshot = dataclasses.replace(ctx.snapshot, registry=registry, registry_raw=raw)
+    ctx.gate_written = True
+
+
+def _expect_rejection(ctx: Context, fn: Callable, *args) -> str:
+    """The command must be refused: by the client's own checks (no status) or by the Lambda (a 4xx with its
+    JSON error: 400, 404, 409, 422 ... — the exact code is not public). Not by a missing route, the token, a
+    5xx, or silence."""
+    try:
+        fn(*args)
+    except OnaError as exc:
+        if exc.status == 0 or exc.kind in errors.NO_ANSWER:  # no answer at all is not a rejection (its URL may
+            # well say "challengers")
+            raise StepFailed("the command is rejected with an error", f"no answer: {exc.message}",
+                             diagnose.for_error(exc)) from None
+        if exc.status is not None and diagnose.answer_source(exc.status, exc.body) in ("gateway", "auth", "server"):
+            raise StepFailed("a rejection by the client or the Lambda", f"HTTP {exc.status}: {exc.message}",
+                             diagnose.for_error(exc, "a route ml-promote calls")) from None
+        return exc.message
+    raise StepFailed("the command is rejected with an error", "it succeeded",
+                     "the API accepted an invalid promotion")
+
+
+def step_4_1(ctx: Context) -> str:
+    message = _expect_rejection(ctx, ctx.client.promote, ctx.world.customer_id, UNKNOWN_MODEL, ERROR_REASON)
+    if "not found" not in message.lower() and "challenger" not in message.lower():
+        raise StepFailed("an error naming the unknown challenger ('not found')", message)
+    return f"rejected: {message}"
+
+
+def step_4_2(ctx: Context) -> str:
+    message = _expect_rejection(ctx, ctx.client.promote, ctx.world.customer_id, ctx.world.challenger_model_id,
+                                SHORT_REASON)
+    low = message.lower()
+    if not ("reason" in low and ("10" in low or "length" in low)):
+        raise StepFailed("an error about the reason's length", message)
+    return f"rejected: {message}"
+
+
+def step_4_3(ctx: Context) -> str:
+    w = ctx.world
+    response = raw(ctx, "POST", "/promote", json_data={
+        "customer_id": w.customer_id, "model_id": w.challenger_model_id, "reason": "tiny",
+        "force": False, "actor": ctx.settings.actor})
+    body = response.text
+    source = diagnose.answer_source(response.status, body)
+    if source == "accepted":
+        raise StepFailed("a 4xx for a 4-character reason", f"HTTP {response.status}: {body}",
+                         "the server trusts the client to check the reason: validate len(reason) >= 10 in the Lambda")
+    if source == "lambda" and "reason" in body.lower():
+        return f"HTTP {response.status}: {body}"
+    if source in ("gateway", "auth", "server"):
+        raise StepFailed("a 4xx from the Lambda naming the reason", f"HTTP {response.status}: {body}",
+                         diagnose.for_http(response.status, body, "POST /promote"))
+    raise StepWarning("a 4xx from the Lambda naming the reason", f"HTTP {response.status}: {body}",
+                      "rejected, but not for the reason's length, so the server-side check is unproven")
+
+
+def step_4_4(ctx: Context) -> str:
+    response = raw(ctx, "POST", "/rollback", with_token=False, json_data={
+        "customer_id": ctx.world.customer_id, "reason": "End-to-end validation auth check",
+        "actor": ctx.settings.actor})
+    body = response.text
+    if response.status in (401, 403):
+        return f"HTTP {response.status} without a token"
+    if diagnose.answer_source(response.status, body) in ("accepted", "lambda"):  # business logic answered
+        raise StepFailed("HTTP 401 without a token", f"HTTP {response.status}: {body}",
+                         "the Lambda serves requests without a bearer token: set USE_BEARER_AUTH=true and make "
+                         "check_authentication run before any business logic")
+    raise StepFailed("HTTP 401 or 403 without a token", f"HTTP {response.status}: {body}",
+                     diagnose.for_http(response.status, body, "POST /rollback"))
+
+
+GATE_WORDS = ("gate", "stale", "7 day", "fresh", "verdict", "eligible", "evaluat")
+BUSY_WORDS = ("concurrent", "in progress", "lock")
+
+
+def step_4_6(ctx: Context) -> str:
+    """The server's own gates: promote the stale, not_eligible challenger with a direct POST /promote (force
+    false, a valid reason; Zorora's client-side diff check bypassed). Its own wave: nothing else promotes
+    meanwhile, so a "concurrent promotion" answer cannot pass for a gate."""
+    w, actor = ctx.world, ctx.settings.actor
+    if ctx.gate_error is not None:
+        raise ctx.gate_error
+    if not ctx.gate_written:
+        raise StepSkipped(actual="the gate challenger was not written")
+    was_stale, ctx.archives.stale = ctx.archives.stale, True  # an accepted promotion writes an archive not
+    # listed yet
+    response = raw(ctx, "POST", "/promote", json_data={
+        "customer_id": w.customer_id, "model_id": w.gate_challenger_model_id, "reason": GATE_REASON,
+        "force": False, "actor": actor})
+    status, body = response.status, response.text
+    source = diagnose.answer_source(status, body)
+    expected = "refused, naming a failed gate (evaluated > 7 days ago; verdict not_eligible)"
+    if source == "accepted":
+        try:
+            undo = ctx.raw.send("POST", "/rollback", json_data={"customer_id": w.customer_id,
+                                                               "reason": GATE_UNDO_REASON, "actor": actor})
+            undone = f"rolled back: HTTP {undo.status}"
+        except OnaError as exc:  # the cleanup removes everything anyway
+            undone = f"rollback failed: {exc.message}"
+        raise StepFailed(expected, f"HTTP {status}: the server promoted a challenger that fails its gates ({undone})",
+                         diagnose.GATES_SKIPPED)
+    if source in ("lambda", "gateway", "auth"):  # refused before acting (a 5xx may have acted half-way)
+        ctx.archives.stale = was_stale
+    if source != "lambda":
+        raise StepFailed(expected, f"HTTP {status}: {body}", diagnose.for_http(status, body, "POST /promote") or
+                         "refused, but not by the Lambda's JSON error: the gate check is unproven")
+    data = response.json() or {}
+    gates = data.get("failed_gates")
+    gate_text = " ".join(str(g) for g in gates) if isinstance(gates, list) else ""
+    text = f"{data.get('error')} {gate_text}".lower()
+    if any(word in text for word in BUSY_WORDS) and not any(word in gate_text.lower() for word in GATE_WORDS[1:]):
+        raise StepFailed(expected, f"HTTP {status}: {body}",
+                         "refused as a concurrent promotion, not for its gates: the gate check is unproven "
+                         "(another promotion of this customer was in progress)")
+    if not any(word in text for word in GATE_WORDS):
+        hint = ("refused as unknown: the Lambda did not see the challenger added to the registry"
+                if "not found" in text else "refused, but the error names no gate: the gate check is unproven")
+        raise StepFailed(expected, f"HTTP {status}: {body}", hint)
+    return f"HTTP {status}: {data.get('error')}" + (f" {gates}" if gate_text else "")
+
+
+def step_4_5(ctx: Context) -> str:
+    before, after = ctx.snapshot, read_state(ctx)
+    checks = Checks()
+    checks.that(after.registry_raw == before.registry_raw,
+                "registry bytes (as written at the start of phase 4) unchanged by 4.1-4.4 and 4.6",
+                "the registry changed", "a rejected request modified the registry")
+    new = after.events[len(before.events):]
+    checks.that(len(after.events) == len(before.events),
+                f"{len(before.events)} audit events (unchanged)",
+                f"{len(after.events)} events; new: "
+                + ", ".join(f"{e.get('action')} {e.get('model_id')} ({e.get('reason')!r})" for e in new),
+                "a rejected request wrote an audit event")
+    return checks.done("registry and audit log unchanged")

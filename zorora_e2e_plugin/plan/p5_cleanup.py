@@ -1,0 +1,101 @@
+"""Phase 5, always: delete what the run wrote (5.1), then prove the run's prefixes empty (5.2); what may be
+left, named exactly, when S3 cannot be listed; the command that removes it.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+from .. import diagnose
+from ..results import StepFailed, StepSkipped
+from ..settings import DEFAULT_REGION, Settings
+from ..store import StoreError
+from ..sweep import command as sweep_command
+from .context import Context
+
+
+def step_5_1(ctx: Context) -> str:
+    state = ctx.cleanup
+    w = ctx.world
+    if ctx.settings.keep_data and ctx.owns_prefixes:
+        state.kept = True
+        raise StepSkipped(actual="kept (--keep-data): " + ", ".join(f"s3://{ctx.store.bucket}/{p}"
+                                                                    for p in w.prefixes))
+    if not ctx.owns_prefixes:
+        # Nothing of ours beyond (maybe) the probe: never delete data this run did not prove it owns.
+        try:
+            ctx.store.delete(w.probe_key)
+        except StoreError as exc:
+            state.leftover = [w.probe_key]
+            raise StepFailed("the preflight probe deleted", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+        ctx.probe_pending = False
+        return "only the preflight probe could exist; deleted"
+    try:
+        found = ctx.store.list_many(w.prefixes)
+        keys = [k for ks in found.values() for k in ks]
+        deleted, failed = ctx.store.delete_keys(keys)
+    except StoreError as exc:
+        state.leftover = unlisted_leftovers(ctx)
+        raise StepFailed("test data deleted", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+    state.deleted += deleted
+    if failed:
+        raise StepFailed("every object deleted", f"{len(failed)} not deleted: {', '.join(failed[:5])}",
+                         "check s3:DeleteObject permission")
+    return f"deleted {deleted} object(s) in {1 + len(keys) // 1000} batch(es)"
+
+
+def step_5_2(ctx: Context) -> str:
+    state = ctx.cleanup
+    w = ctx.world
+    if state.kept:
+        raise StepSkipped(actual="kept (--keep-data)")
+    if not ctx.owns_prefixes:
+        if ctx.probe_pending:
+            raise StepFailed("the preflight probe deleted", f"s3://{ctx.settings.bucket}/{w.probe_key} may be left",
+                             remove_hint(ctx))
+        return "nothing else was written"
+    leftover: List[str] = []
+    for attempt in range(3):  # a request still in flight at Ctrl-C may land after 5.1
+        try:
+            found = ctx.store.list_many(w.prefixes)
+            leftover = [k for ks in found.values() for k in ks]
+            state.leftover = list(leftover)  # not proven deleted until a listing shows them gone
+            if not leftover or attempt == 2:
+                break
+            deleted, _ = ctx.store.delete_keys(leftover)
+            state.deleted += deleted
+        except StoreError as exc:
+            state.leftover = state.leftover or unlisted_leftovers(ctx)
+            raise StepFailed("the run's prefixes are empty", f"cannot list them: S3 error {exc}",
+                             remove_hint(ctx)) from None
+    state.leftover = leftover
+    if leftover:
+        raise StepFailed("the run's prefixes are empty", f"{len(leftover)} object(s) left: {', '.join(leftover[:5])}",
+                         remove_hint(ctx))
+    return "customer_tailored/, model_metrics/ and audit_logs/ prefixes of the run are empty"
+
+
+def unlisted_leftovers(ctx: Context) -> List[str]:
+    """What is left when S3 cannot be listed: the keys phase 1 wrote, the probe if it may exist, and the
+    archive objects the API created: by name when listed since the last promote/rollback, else the folder
+    (`…/archived/*`), whose names only a listing can tell."""
+    keys = set(ctx.written)
+    if ctx.probe_pending:
+        keys.add(ctx.world.probe_key)
+    if ctx.wrote:
+        if ctx.archives.stale:
+            keys.add(ctx.world.archive_prefix + "*")
+        else:
+            keys.update(ctx.archives.keys)
+    return sorted(keys)
+
+
+def sweep_command_for(settings: Settings) -> str:
+    region = settings.region if settings.region != DEFAULT_REGION else None
+    return sweep_command(settings.customer_id, settings.bucket, region, settings.s3_endpoint_url)
+
+
+def remove_hint(ctx: Context) -> str:
+    bucket = ctx.settings.bucket
+    commands = "; ".join(f"aws s3 rm --recursive s3://{bucket}/{p}" for p in ctx.world.prefixes)
+    return f"remove them with `{sweep_command_for(ctx.settings)}` or: {commands}"

@@ -1,0 +1,147 @@
+"""Step 0.5 (phase 0, 2 of 2): one harmless request per route the promotion needs, each unable to change
+anything on a validating server; then the run's customer is proven untouched (its prefixes empty).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from .. import diagnose
+from ..client import OnaError, errors
+from ..fixtures import PROBE_MODEL, PROBE_REASON
+from .context import Checks, Context
+from .p5_cleanup import sweep_command_for
+
+
+PROBE_ATTEMPTS = 4  # as Zorora's client: a 5xx (or a throttle) is retried 3 times before it counts
+
+
+def _probe(ctx: Context, method: str, path: str, **kwargs) -> Any:
+    """One harmless request; a RawResponse, or the OnaError of no answer. 5xx/429 are retried as Zorora's
+    client would (only a failing target pays for the extra round trips)."""
+    answer: Any = None
+    for _attempt in range(PROBE_ATTEMPTS):
+        try:
+            answer = ctx.raw.send(method, path, **kwargs)
+        except OnaError as exc:
+            return exc
+        if answer.status < 500 and answer.status != 429:
+            return answer
+    return answer
+
+
+def _no_answer(ctx: Context, error: OnaError) -> str:
+    if error.kind == errors.TIMEOUT:
+        return f"no answer within {ctx.settings.timeout:g}s"
+    return f"cannot connect: {error.message}"
+
+
+def _route_probes(ctx: Context) -> Dict[str, tuple]:
+    """label -> (method, path, kwargs): one request per route the promotion needs beyond GET /challengers
+    (0.1/0.3), each unable to change anything on a validating server."""
+    c, actor = ctx.world.customer_id, ctx.settings.actor
+    return {
+        "metrics": ("GET", f"/metrics/{c}/{PROBE_MODEL}", {}),  # an id with '/', as every real model id
+        "metrics-plain": ("GET", f"/metrics/{PROBE_MODEL}", {}),  # without: tells a non-greedy route apart
+        "diff": ("GET", "/diff", {}),  # no parameters
+        "audit-log": ("GET", "/audit-log", {}),  # no customer_id
+        "promote": ("POST", "/promote", {"json_data": {"customer_id": c, "model_id": f"{c}/{PROBE_MODEL}",
+                                                       "reason": PROBE_REASON, "force": False, "actor": actor}}),
+        "rollback": ("POST", "/rollback", {"json_data": {"customer_id": c, "reason": PROBE_REASON,
+                                                         "actor": actor}}),
+    }
+
+
+ROUTE_NAMES = {"metrics": "GET /metrics/{model_id+}", "diff": "GET /diff", "audit-log": "GET /audit-log",
+               "promote": "POST /promote", "rollback": "POST /rollback"}
+
+
+def step_0_5(ctx: Context) -> str:
+    """Every other route the promotion needs answers from the Lambda; then the run's customer is proven
+    untouched (its three prefixes empty)."""
+    probes = _route_probes(ctx)
+    labels = list(probes)
+    answers = dict(zip(labels, ctx.parallel(*[
+        (lambda m=m, p=p, k=k: _probe(ctx, m, p, **k)) for m, p, k in probes.values()])))
+    missing, broken, refused, acted, fine = [], [], [], [], []
+    hints: List[str] = []
+
+    def shown(answer) -> str:
+        return _no_answer(ctx, answer) if isinstance(answer, OnaError) else f"HTTP {answer.status} {answer.text[:160]}"
+
+    for label, route in ROUTE_NAMES.items():
+        answer = answers[label]
+        if isinstance(answer, OnaError):
+            broken.append(f"{route}: {_no_answer(ctx, answer)}")
+            hints.append(diagnose.for_error(answer))
+            continue
+        source = diagnose.answer_source(answer.status, answer.text)
+        if label == "metrics" and source == "gateway":
+            plain = answers["metrics-plain"]
+            if not isinstance(plain, OnaError) and diagnose.answer_source(plain.status, plain.text) not in ("gateway",
+                                                                                                      "other"):
+                broken.append(f"{route}: not greedy — an id with '/' gets API Gateway's 404, an id without "
+                              f"reaches the Lambda (HTTP {plain.status})")
+                hints.append(diagnose.NON_GREEDY)
+                continue
+        if source == "gateway" or (answer.status == 404 and source == "other"):
+            missing.append(route)
+        elif source == "auth":
+            refused.append(f"{route}: HTTP {answer.status}")
+            hints.append(diagnose.for_http(answer.status, answer.text, route))
+        elif source == "server" or answer.status == 429:
+            broken.append(f"{route}: HTTP {answer.status} {answer.text[:160]}")
+            hints.append(diagnose.for_http(answer.status, answer.text, route) or
+                         diagnose.SERVER_ERROR.format(status=answer.status))
+        elif source == "accepted" and label in ("promote", "rollback"):
+            acted.append(f"{route}: {shown(answer)}")
+        else:
+            fine.append(f"{route.split()[1]} {answer.status}")
+    if missing:
+        text = diagnose.ROUTE_MISSING.format(route=", ".join(missing))
+        hints.insert(0, text.replace("deploy it", "deploy them") if len(missing) > 1 else text)
+    if acted:
+        hints.insert(0, diagnose.ACTS_WITHOUT_VALIDATING)
+        if ctx.settings.fresh_customer:  # the server acted on the run's own customer: phase 5 removes it all
+            ctx.owns_prefixes = ctx.wrote = True
+
+    checks = Checks()
+    hint = " | ".join(dict.fromkeys(h for h in hints if h))
+    checks.that(not acted, "promote/rollback with a 3-character reason are refused",
+                "ACCEPTED " + "; ".join(acted), hint)
+    checks.that(not missing, "every route deployed (an answer from the Lambda)",
+                "not deployed (API Gateway 404): " + ", ".join(missing), hint)
+    checks.that(not broken, "every route answers (no 5xx, greedy metrics route)", "; ".join(broken), hint)
+    checks.that(not refused, "every route accepts the token", "; ".join(refused), hint)
+    leftovers = _preflight_leftovers(ctx, checks)
+    checks.done()
+    ctx.prefixes_proven_empty = leftovers == []
+    return "deployed: " + ", ".join(fine) + "; the customer's prefixes are empty"
+
+
+def _preflight_leftovers(ctx: Context, checks: Checks) -> Optional[List[str]]:
+    """List the customer's three prefixes after the probes (0.4's own probe object aside). Objects there
+    are a finding: a server wrote them for requests it refused. Removed by phase 5 when the customer id is
+    this run's own; left (and named) when it was given, since they may predate the run."""
+    w = ctx.world
+    try:
+        found = ctx.store.list_many(w.prefixes)
+    except Exception as exc:  # a StoreError, or no S3 client for these settings (0.4 says which)
+        checks.that(False, "the customer's prefixes listed after the probes", f"S3 error {exc}",
+                    diagnose.for_s3(getattr(exc, "code", "")))
+        if ctx.wrote:  # a probe was accepted: what the server wrote cannot be named without a listing
+            ctx.written.update(p + "*" for p in w.prefixes)
+        return None
+    keys = sorted(k for ks in found.values() for k in ks if k != w.probe_key)
+    if keys:
+        if ctx.settings.fresh_customer:
+            ctx.owns_prefixes = ctx.wrote = True
+            ctx.written.update(keys)  # named, should S3 refuse the cleanup's listing
+            what = "removed by the cleanup (phase 5)"
+        else:
+            what = "not removed: they may predate this run (--customer-id)"
+        checks.that(False, "the customer's prefixes are empty after the preflight's refused requests",
+                    f"{len(keys)} object(s): {', '.join(keys[:5])} — {what}",
+                    "the server wrote to S3 for a request it refused (or an earlier run left data under this "
+                    f"customer): remove it with `{sweep_command_for(ctx.settings)}`")
+    return keys
