@@ -1,6 +1,7 @@
-"""S3 state for the platform rules: where each object lives, how it is read and written, and the errors.
+"""S3 state for the platform rules: where each object lives, how it is read and written, the errors,
+timestamps, and the checks of required request fields.
 
-The bottom of the sandbox's "models" half (moto's split): no HTTP, no events, no business rule.
+The bottom of the sandbox's "models" half (moto's split): no HTTP, no events, no gate.
 
 S3 layout (CONTRACT §2):
     customer_tailored/{C}/latest_model.json              registry {customer_id, production, challengers[]}
