@@ -5,10 +5,19 @@
         ...
 
 Importing this package is cheap: moto, werkzeug and boto3 are imported by ``Sandbox.start()``.
+
+Modules, as moto splits models from responses (rules on S3 state below, a thin HTTP/event layer above):
+
+    state.py, archive.py, registry.py, rules.py   the platform's rules on S3 state, no HTTP (rules.Platform)
+    api.py                                         the Lambda handler: payload-2.0 event -> rules -> answer
+    faults.py                                      fault names and their parsing, no I/O
+    wsgi.py, gateway.py, moto_s3.py, server.py     the loopback listeners: API Gateway, moto S3, start/stop
+    __init__.py                                    ``Sandbox`` (settings, addresses, faults, request log)
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import shlex
 import signal
@@ -30,6 +39,10 @@ __all__ = [
     "serve_forever",
 ]
 
+# S3's bucket-name rule and AWS's region-name shape, the same as settings.py's: the sandbox imports
+# nothing from the validator.
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 READ_TIMEOUT = 30.0  # seconds a client may take to send a request (API Gateway cuts slow clients off too)
 
 
@@ -84,8 +97,6 @@ class Sandbox:
         seed: Optional[int] = None,
         read_timeout: float = READ_TIMEOUT,
     ) -> None:
-        from ..settings import _BUCKET_RE, _REGION_RE
-
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise SandboxError(f"--port must be between 0 and 65535 (0: any free port), got {port!r}")
         if not isinstance(bucket, str) or not _BUCKET_RE.fullmatch(bucket):

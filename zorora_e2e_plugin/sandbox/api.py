@@ -16,7 +16,7 @@ import logging
 import os
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 from urllib.parse import parse_qs, unquote
 
 from .faults import FaultSet
@@ -243,11 +243,6 @@ class _NoWritePlatform(Platform):
 
     def _delete(self, key: str, *, if_match: Optional[str] = None) -> None:
         return None
-
-
-def make_handler(config: ApiConfig) -> Callable[[Dict[str, Any], Any], Dict[str, Any]]:
-    """A Lambda-style ``handler(event, context)`` bound to ``config``."""
-    return Api(config)
 
 
 _env_api: Optional[Api] = None

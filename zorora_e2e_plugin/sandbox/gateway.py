@@ -1,0 +1,239 @@
+"""The HTTP front: API Gateway on loopback in front of the Lambda handler (``api.Api``).
+
+Turns each HTTP request into a payload-2.0 event (``rawPath`` keeps the ``/prod`` stage prefix),
+applies the gateway-level faults (latency, flaky 503, cold start, hang, html-200, huge-body,
+truncated-json, echo-auth), records each request in the sandbox's request log, and answers JSON
+whatever it is sent: a malformed request, a crashed integration, a client too slow for the read
+timeout.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from urllib.parse import parse_qs
+
+from werkzeug.serving import WSGIRequestHandler
+
+from .api import Api, gateway_not_found
+from .wsgi import Running, _buffer_body, _QuietMixin, _raw_target, _read_body, _status_line
+
+log = logging.getLogger(__name__)
+
+_TEXT_TYPES = ("json", "xml", "javascript", "text/")
+
+
+class _ApiRequestHandler(_QuietMixin, WSGIRequestHandler):
+    """API Gateway answers JSON, whatever it is sent: a garbage request line, a header too long, a client too
+    slow gets `{"message": ...}` (http.server's default is an HTML page)."""
+
+    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+        phrase = _status_line(code).split(" ", 1)[1]  # never the client's garbage: it is not echoed back
+        body = json.dumps({"message": phrase}).encode("utf-8")
+        if self.request_version == "HTTP/0.9":  # what http.server assumes for a line it cannot parse
+            self.request_version = "HTTP/1.1"
+        self.close_connection = True
+        try:
+            self.send_response(code, phrase)
+            self.send_header("Connection", "close")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if getattr(self, "command", None) != "HEAD":
+                self.wfile.write(body)
+        except OSError:
+            pass
+
+
+class _LambdaContext:
+    function_name = "globalTrainingService"
+    memory_limit_in_mb = 1024
+
+    def __init__(self, request_id: str) -> None:
+        self.aws_request_id = request_id
+
+
+def build_event(
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: Iterable[Tuple[str, str]],
+    body: bytes,
+    *,
+    source_ip: str = "127.0.0.1",
+    stage: str = "prod",
+    request_id: Optional[str] = None,
+) -> Dict[str, Any]:
+    """An API Gateway HTTP API payload-2.0 event, as the real gateway builds it."""
+    merged: Dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    cookies = [c.strip() for c in merged.pop("cookie", "").split(";") if c.strip()]
+    query: Dict[str, str] = {k: ",".join(v) for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
+    now = datetime.now(timezone.utc)
+    request_id = request_id or base64.b64encode(os.urandom(10)).decode("ascii")
+    event: Dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": merged,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "sandbox",
+            "domainName": merged.get("host", "127.0.0.1"),
+            "domainPrefix": merged.get("host", "127.0.0.1").split(".", 1)[0],
+            "http": {
+                "method": method.upper(),
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": merged.get("user-agent", ""),
+            },
+            "requestId": request_id,
+            "routeKey": "$default",
+            "stage": stage,
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if body:
+        content_type = merged.get("content-type", "").lower()
+        text = None
+        if any(t in content_type for t in _TEXT_TYPES):
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        if text is None:
+            event["body"] = base64.b64encode(body).decode("ascii")
+            event["isBase64Encoded"] = True
+        else:
+            event["body"] = text
+    return event
+
+
+def _environ_headers(environ: Dict[str, Any]) -> List[Tuple[str, str]]:
+    out = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            out.append((key[5:].replace("_", "-").lower(), value))
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            out.append((key.replace("_", "-").lower(), value))
+    return out
+
+
+class ApiGateway:
+    """HTTP -> payload-2.0 event -> Lambda handler -> HTTP, with the gateway-level faults."""
+
+    def __init__(self, servers: Running, api: Api, stage: str = "prod") -> None:
+        self.servers, self.api, self.stage = servers, api, stage
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        started = time.monotonic()
+        method = environ.get("REQUEST_METHOD", "GET")
+        path, query = _raw_target(environ)
+        try:
+            _buffer_body(environ)
+        except OSError:  # a client that sent half its body and stopped: the read timed out (or it hung up)
+            status, headers, body = 408, [("Content-Type", "application/json")], \
+                b'{"message":"Request Timeout"}'
+        else:
+            try:
+                status, headers, body = self._respond(environ, method, path, query)
+            except Exception:  # noqa: BLE001 - API Gateway answers for a crashed integration
+                log.exception("sandbox API gateway failed on %s %s", method, path)
+                status, headers, body = (500, [("Content-Type", "application/json")],
+                                         b'{"message":"Internal Server Error"}')
+        headers.append(("Content-Length", str(len(body))))
+        start_response(_status_line(status), headers)
+        self.servers.sandbox._record("api", method, path, status, started, time.monotonic())
+        return [body]
+
+    def _respond(self, environ: Dict[str, Any], method: str, path: str, query: str) -> Tuple[int, List, bytes]:
+        faults = self.servers.sandbox._faults
+        status, headers, data = self._answer(environ, method, path, query, faults)
+        if status >= 400 and "echo-auth" in faults:
+            data = _echo_authorization(data, str(environ.get("HTTP_AUTHORIZATION") or ""))
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            headers.append(("Content-Type", "application/json"))
+        return status, headers, data
+
+    def _answer(self, environ: Dict[str, Any], method: str, path: str, query: str, faults: Any) -> Tuple[int, List, bytes]:
+        servers = self.servers
+        body = _read_body(environ)
+        servers.delay(faults.latency_ms)
+        if servers.flaky_hit(faults.flaky_pct):
+            return 503, [("Content-Type", "application/json")], b'{"message":"Service Unavailable"}'
+        route = route_of(path, self.stage)
+        if faults.hits("hang", route):
+            servers.hang(route)
+            return 504, [("Content-Type", "application/json")], b'{"message":"Endpoint request timed out"}'
+        if faults.hits("html-200", route):
+            return 200, [("Content-Type", "text/html; charset=utf-8")], HTML_PAGE
+        if not (path == f"/{self.stage}" or path.startswith(f"/{self.stage}/")):
+            result = gateway_not_found()
+        else:
+            servers.cold_start(faults.cold_start_ms)
+            event = build_event(
+                method,
+                path,
+                query,
+                _environ_headers(environ),
+                body,
+                source_ip=str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
+                stage=self.stage,
+            )
+            result = self.api(event, _LambdaContext(event["requestContext"]["requestId"]))
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode("utf-8")
+        headers = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
+        if not any(k.lower() == "content-type" for k, _ in headers):
+            headers.append(("Content-Type", "application/json"))
+        status = int(result.get("statusCode") or 500)
+        if 200 <= status < 300:
+            if faults.hits("huge-body", route):
+                data = HUGE_BODY
+            elif faults.hits("truncated-json", route):
+                data = data[: max(1, len(data) // 2)]
+        return status, headers, data
+
+
+HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Sign in to continue</h1>"
+             b"<form method=\"post\" action=\"/login\"><input name=\"user\"><input name=\"password\" "
+             b"type=\"password\"></form></body></html>")
+HUGE_BODY_SIZE = 10 * 1024 * 1024
+HUGE_BODY = b'{"padding":"' + b"x" * (HUGE_BODY_SIZE - len(b'{"padding":""}')) + b'"}'
+
+
+def route_of(path: str, stage: str = "prod") -> Optional[str]:
+    """``/prod/api/v1/metrics/a/b`` -> ``/metrics``; None when the path is outside the API."""
+    segments = [seg for seg in path.split("/") if seg]
+    if stage and segments[:1] == [stage]:
+        segments = segments[1:]
+    if segments[:2] != ["api", "v1"] or len(segments) < 3:
+        return None
+    return "/" + segments[2]
+
+
+def _echo_authorization(data: bytes, authorization: str) -> bytes:
+    """The echo-auth fault: an error body that repeats the Authorization header it was sent."""
+    try:
+        doc = json.loads(data.decode("utf-8") or "{}")
+    except (ValueError, UnicodeDecodeError):
+        doc = {"body": data.decode("utf-8", errors="replace")}
+    if not isinstance(doc, dict):
+        doc = {"body": doc}
+    doc["received_authorization"] = authorization
+    return json.dumps(doc, separators=(",", ":")).encode("utf-8")
