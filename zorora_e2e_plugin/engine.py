@@ -18,7 +18,7 @@ from .report import ConsoleReporter, write_reports
 from .results import Cleanup, RunResult
 from .runner import Reporter, Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, resolve
-from .store import Store, make_s3_client, start_client
+from .store import Store, start_client
 
 CLEANUP_BUDGET = 60.0  # seconds per cleanup wave (at least 4 x --timeout)
 
@@ -193,7 +193,7 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     world = TestWorld.create(settings.customer_id, settings.bucket)
     raw = RawHttp(settings)
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
-                              store_factory=lambda: Store(make_s3_client(settings.storage), settings.bucket), world=world)
+                              store_factory=lambda: Store.open(settings.storage), world=world)
     def warm_up_store():  # boto3 loads while the API answers; a failure shows up again, diagnosed, in 0.4
         try:
             ctx.store

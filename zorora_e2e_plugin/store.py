@@ -127,9 +127,16 @@ def _describe(exc: Exception) -> StoreError:
 
 
 class Store:
+    """One bucket through one S3 client; every failure is a StoreError."""
+
     def __init__(self, client, bucket: str):
         self.client = client
         self.bucket = bucket
+
+    @classmethod
+    def open(cls, storage: Storage) -> "Store":
+        """The store for `storage`'s bucket, on the client kept for those settings (see make_s3_client)."""
+        return cls(make_s3_client(storage), storage.bucket)
 
     def _call(self, method: str, **kwargs):
         try:
@@ -213,8 +220,3 @@ class Store:
         failed = [key for errors in results for key in errors]
         return len(keys) - len(failed), failed
 
-    def put_many(self, objects: Dict[str, Dict]) -> None:
-        """Write several JSON objects concurrently."""
-        with ThreadPoolExecutor(max_workers=len(objects) or 1) as pool:
-            for future in [pool.submit(self.put_json, key, doc) for key, doc in objects.items()]:
-                future.result()

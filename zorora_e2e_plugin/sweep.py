@@ -109,7 +109,7 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
     from rich.text import Text
 
     from .redact import make_redactor
-    from .store import StoreError, make_s3_client
+    from .store import StoreError
 
     redact = make_redactor(storage.secrets)  # e.g. user:password@ in the S3 endpoint, quoted by botocore
 
@@ -118,7 +118,7 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
 
     age = parse_age(older_than)
     only = check_customer(customer_id) if customer_id else None
-    store = Store(make_s3_client(storage), storage.bucket)
+    store = Store.open(storage)
     where = f"s3://{storage.bucket}"
     try:
         leftovers = stale(store, age, customer_id=only)
