@@ -38,6 +38,31 @@ def needs_confirmation(settings: Settings) -> bool:
     return settings.writes_data and not settings.is_local and not settings.assume_yes
 
 
+NOT_ASKING = "Not asking without a terminal: nothing was written. Re-run with --yes to proceed."
+CANCELLED = "Cancelled: nothing was written."
+
+
+def may_write(settings: Settings, say: Callable[..., None]) -> bool:
+    """The one rule both faces follow before a run: a run that writes test data to a target that is not local
+    asks first (`describe_writes` says what, where and on which URL); --yes skips the question; without a
+    terminal to ask on it does not ask and refuses, nothing written (CI and cron pass --yes).
+    A preflight-only run, a sandbox and a loopback target never ask. `say(text, style)` prints on the face's
+    console. True: go ahead."""
+    if not needs_confirmation(settings):
+        return True
+    from . import confirm
+
+    text = describe_writes(settings)
+    if not confirm.can_prompt():
+        say(text)
+        say(NOT_ASKING, "yellow")
+        return False
+    if confirm.confirm(text):
+        return True
+    say(CANCELLED, "yellow")
+    return False
+
+
 class _Fanout(Reporter):
     """Passes every event to several reporters (the console view, plus any observer a caller adds)."""
 
@@ -298,4 +323,4 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
                         observers=observers)
 
 
-__all__ = ["validate", "validate_in_sandbox", "describe_writes", "needs_confirmation", "SettingsError"]
+__all__ = ["validate", "validate_in_sandbox", "describe_writes", "may_write", "needs_confirmation", "SettingsError"]
