@@ -7,7 +7,8 @@ from __future__ import annotations
 import io
 import uuid
 
-from zorora_e2e_plugin.bench import LOOKALIKE_PATTERNS, seed_leftovers, sequential_round_trips
+from zorora_e2e_plugin.bench_measure import sequential_round_trips
+from zorora_e2e_plugin.bench_sweep import LOOKALIKE_PATTERNS, seed_leftovers
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve_storage

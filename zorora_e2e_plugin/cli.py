@@ -151,7 +151,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_history(args) -> int:
-    from .history import show
+    from .history_view import show
 
     show(_console(args), target=args.target, limit=max(1, args.limit))
     return 0

@@ -57,7 +57,7 @@ class SessionRun:
             return USAGE_VERDICT
 
         if options.history:  # the run history, nothing else
-            from .history import show
+            from .history_view import show
 
             show(self.console, limit=20)
             return "ml-validate-e2e: run history shown above."
