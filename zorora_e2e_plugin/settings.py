@@ -1,7 +1,9 @@
 """One Settings object for a run: flags > environment > defaults.
 
 Everything a run needs is resolved here, once, so that the runner never reads
-the environment and the REPL command never has to change it.
+the environment and the REPL command never has to change it. Where S3 is lives in
+a `Storage` (what a sweep needs too), which `Settings` holds; the checks each value
+goes through (header values, URLs, report paths, durations) are in settings_checks.py.
 """
 
 from __future__ import annotations
