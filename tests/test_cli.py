@@ -63,6 +63,37 @@ def test_run_against_a_served_sandbox_with_json(sandbox, tmp_path):
     assert sandbox.token not in done.stdout + out.read_text()
 
 
+def _under_host_name(url):
+    """The sandbox's URL under this machine's host name: reachable, but not 'local' to the settings."""
+    import socket
+    from urllib.parse import urlsplit, urlunsplit
+
+    name = socket.gethostname()
+    try:
+        if "127.0.0.1" not in {i[4][0] for i in socket.getaddrinfo(name, None, socket.AF_INET)}:
+            pytest.skip(f"host name {name!r} does not resolve to 127.0.0.1")
+    except OSError:
+        pytest.skip(f"host name {name!r} does not resolve")
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, f"{name}:{parts.port}", parts.path, "", ""))
+
+
+def test_run_against_a_non_local_target_without_a_terminal_refuses_unless_yes(sandbox):
+    """The one confirmation rule (engine.may_write), as `zorora-e2e run` follows it: stdin is not a terminal,
+    so a run that would write to a non-local target refuses, writes nothing and exits 1; --yes runs it."""
+    env = {**sandbox.env(), "ONA_API_BASE_URL": _under_host_name(sandbox.api_url)}
+    customer = "zorora-e2e-test-cli-refuse-1"
+    done = cli("run", "--no-color", "--customer-id", customer, env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Re-run with --yes" in done.stdout and f"customer_tailored/{customer}/" in done.stdout
+    assert "Phase 0" not in done.stdout
+    keys = [o["Key"] for o in sandbox.s3_client().list_objects_v2(Bucket=sandbox.bucket).get("Contents", [])]
+    assert not [k for k in keys if customer in k]
+    done = cli("run", "--no-color", "--yes", "--customer-id", customer, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Re-run with --yes" not in done.stdout and "E2E validation passed" in done.stdout
+
+
 def test_wrong_token_is_a_gate_failure_exit_3(sandbox):
     done = cli("run", "--no-color", env={**sandbox.env(), "ONA_API_TOKEN": "not-the-token"})
     assert done.returncode == 3, done.stdout

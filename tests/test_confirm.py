@@ -151,3 +151,38 @@ def test_a_loopback_target_does_not_ask(host, monkeypatch, sandbox_instance):
     zorora_e2e_plugin.register(repl)
     verdict, asked = _type(repl, "ml-validate-e2e", "n")
     assert verdict.startswith("✓ E2E validation passed") and "Proceed?" not in asked
+
+
+# ------------------------------------------------------------------------- the rule both faces follow
+
+def _settings(**flags):
+    from zorora_e2e_plugin.settings import resolve
+
+    return resolve({"base_url": "https://api.example/prod/api/v1", "token": "tok-123456",
+                    "customer_id": "zorora-e2e-test-rule-1", **flags}, {})
+
+
+@pytest.mark.parametrize("flags, terminal, answer, allowed, said", [
+    ({}, False, None, False, "Not asking without a terminal: nothing was written. Re-run with --yes to proceed."),
+    ({"assume_yes": True}, False, None, True, None),
+    ({"phases": [0]}, False, None, True, None),  # the preflight writes only its probe: never asks
+    ({}, True, True, True, None),
+    ({}, True, False, False, "Cancelled: nothing was written."),
+])
+def test_may_write_is_the_one_rule(monkeypatch, flags, terminal, answer, allowed, said):
+    """engine.may_write: a run that writes to a non-local target asks; --yes skips the question; without a
+    terminal to ask on it refuses (nothing written). `zorora-e2e run` and `ml-validate-e2e` both call it."""
+    from zorora_e2e_plugin import confirm as confirm_module
+    from zorora_e2e_plugin.engine import may_write
+
+    asked, lines = [], []
+    monkeypatch.setattr(confirm_module, "can_prompt", lambda input=None: terminal)
+    monkeypatch.setattr(confirm_module, "confirm", lambda text, **kw: asked.append(text) or answer)
+    assert may_write(_settings(**flags), lambda text, style="": lines.append(text)) is allowed
+    assert len(asked) == (1 if answer is not None else 0)
+    if said:
+        assert lines[-1] == said
+    else:
+        assert lines == []
+    if not terminal and not allowed:  # what would have been written is shown, so the user can judge --yes
+        assert "s3://sa-api-client-output/customer_tailored/zorora-e2e-test-rule-1/" in "\n".join(lines)

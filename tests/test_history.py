@@ -15,7 +15,7 @@ import pytest
 from standin.harness import host, output, standin_path  # noqa: F401
 
 import zorora_e2e_plugin
-from zorora_e2e_plugin import history
+from zorora_e2e_plugin import history, history_view
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
@@ -155,14 +155,14 @@ def test_a_corrupt_line_is_skipped_with_a_note(history_file):
 # ----------------------------------------------------------------------------------- rendering
 
 def test_sparkline_for_one_and_fifty_runs():
-    assert history.sparkline([]) == ""
-    assert history.sparkline([0.7]) == "▄"
+    assert history_view.sparkline([]) == ""
+    assert history_view.sparkline([0.7]) == "▄"
     rising = [0.2 + i * 0.01 for i in range(50)]
-    line = history.sparkline(rising)
+    line = history_view.sparkline(rising)
     assert len(line) == 50 and line[0] == "▁" and line[-1] == "█"
     assert list(line) == sorted(line)  # rising durations, rising blocks
-    assert history.sparkline(rising + [5.0], width=50)[-1] == "█" and len(history.sparkline(rising * 3)) == 50
-    assert set(history.sparkline([1.0] * 50)) == {"▄"}
+    assert history_view.sparkline(rising + [5.0], width=50)[-1] == "█" and len(history_view.sparkline(rising * 3)) == 50
+    assert set(history_view.sparkline([1.0] * 50)) == {"▄"}
 
 
 def test_history_view_per_target_with_sparklines_last_preflight_and_slower_routes(tmp_path):
@@ -180,7 +180,7 @@ def test_history_view_per_target_with_sparklines_last_preflight_and_slower_route
     for row in rows:
         history.append(row, str(path))
     out = io.StringIO()
-    shown = history.show(make_console(file=out, no_color=True), limit=5, path=str(path), now=now)
+    shown = history_view.show(make_console(file=out, no_color=True), limit=5, path=str(path), now=now)
     text = out.getvalue()
     assert shown == 6  # 5 for api.example.com, 1 for the sandbox
     assert "api.example.com  51 run(s)  last passing preflight: 10 days ago" in text
@@ -191,7 +191,7 @@ def test_history_view_per_target_with_sparklines_last_preflight_and_slower_route
     assert len(preflight.split()[1]) == 26 and len(full.split()[1]) == 25
     assert "slower: GET /diff median 100 ms -> 300 ms" in text and "slower: GET /challengers" not in text
     only = io.StringIO()
-    history.show(make_console(file=only, no_color=True), target="sandbox", path=str(path), now=now)
+    history_view.show(make_console(file=only, no_color=True), target="sandbox", path=str(path), now=now)
     assert "api.example.com" not in only.getvalue() and "sandbox" in only.getvalue()
 
 

@@ -384,7 +384,9 @@ def test_bad_settings_exit_2_with_the_fix_and_write_nothing(sandbox, tls_server,
         args = args + ["--customer-id", cid]
     before = bucket_keys(sandbox)
     s3_log = len(sandbox.request_log)
-    done = cli("run", "--client", "direct", "--no-color", *args, env=env, guard=True)
+    # --yes: a target that is not local (a typo'd host) would otherwise be refused before the preflight
+    # that diagnoses it (no terminal here); the confirmation rule itself is tested in test_confirm/test_cli
+    done = cli("run", "--client", "direct", "--no-color", "--yes", *args, env=env, guard=True)
     out = done.stdout + done.stderr
     assert done.returncode == 2, out
     assert fix in " ".join(out.split()), out

@@ -21,7 +21,7 @@ import pytest
 from standin.harness import host, output, standin_path, target_env, wait_for_threads  # noqa: F401
 
 import zorora_e2e_plugin
-from zorora_e2e_plugin import repl_command
+from zorora_e2e_plugin import repl_command, repl_run
 
 DEAD_URL = "http://127.0.0.1:9/prod/api/v1"
 
@@ -161,7 +161,7 @@ def test_unwritable_report_path_is_refused_before_the_run(repl, tmp_path):
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help_prints_to_the_console(repl, flag):
     verdict = run(repl, f"ml-validate-e2e {flag}")
-    assert verdict == repl_command.HELP_VERDICT
+    assert verdict == repl_run.HELP_VERDICT
     text = output(repl)
     for option in ("--preflight-only", "--sandbox", "--keep-data", "--customer-id", "--actor", "--bucket",
                    "--json", "--junit", "--yes", "zorora-validation-bot"):
@@ -182,7 +182,7 @@ def test_help_prints_to_the_console(repl, flag):
 def test_usage_errors_print_usage_and_return_a_short_verdict(repl, line):
     verdict = run(repl, line)
     text = output(repl)
-    assert verdict == repl_command.USAGE_VERDICT
+    assert verdict == repl_run.USAGE_VERDICT
     assert "usage: ml-validate-e2e" in text and "ml-validate-e2e: error:" in text
     assert "Traceback" not in text and "Unknown command" not in text
     assert "Phase 0" not in text
@@ -243,7 +243,7 @@ def test_outside_text_in_a_verdict_cannot_end_the_repl(repl, monkeypatch):
     verdict = run(repl, "ml-validate-e2e --preflight-only --sandbox")
     assert verdict is not None  # the host printed it with markup without raising
     assert "[/oops]" in output(repl) and "[bold]x[/bold]" in output(repl)
-    assert run(repl, "ml-validate-e2e --bogus") == repl_command.USAGE_VERDICT  # still alive
+    assert run(repl, "ml-validate-e2e --bogus") == repl_run.USAGE_VERDICT  # still alive
 
 
 @pytest.fixture
@@ -369,7 +369,7 @@ def test_a_real_sigint_mid_run(repl, monkeypatch):
     verdict = run(repl, "ml-validate-e2e --sandbox")
     assert fired and verdict.startswith("⚠"), output(repl)
     assert "interrupted" in verdict
-    assert run(repl, "ml-validate-e2e --bogus") == repl_command.USAGE_VERDICT
+    assert run(repl, "ml-validate-e2e --bogus") == repl_run.USAGE_VERDICT
 
 
 def test_a_ctrl_c_after_the_run_cleaned_up_keeps_its_verdict(repl, monkeypatch):
@@ -426,7 +426,7 @@ def test_an_unexpected_error_is_reported_not_raised(repl, monkeypatch):
     verdict = run(repl, "ml-validate-e2e --sandbox")
     assert verdict.startswith("✗ ml-validate-e2e --sandbox crashed")
     assert "RuntimeError: boom [/x] from somewhere" in output(repl)
-    assert run(repl, "ml-validate-e2e --bogus") == repl_command.USAGE_VERDICT
+    assert run(repl, "ml-validate-e2e --bogus") == repl_run.USAGE_VERDICT
 
 
 # ----------------------------------------------------------------------------------- the console

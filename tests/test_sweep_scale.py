@@ -7,11 +7,12 @@ from __future__ import annotations
 import io
 import uuid
 
-from zorora_e2e_plugin.bench import LOOKALIKE_PATTERNS, seed_leftovers, sequential_round_trips
+from zorora_e2e_plugin.bench_measure import sequential_round_trips
+from zorora_e2e_plugin.bench_sweep import LOOKALIKE_PATTERNS, seed_leftovers
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve_storage
-from zorora_e2e_plugin.store import Store, make_s3_client
+from zorora_e2e_plugin.store import Store
 from zorora_e2e_plugin.sweep import find, sweep
 
 
@@ -31,7 +32,7 @@ def test_a_sweep_of_3300_objects_pages_deletes_concurrently_and_spares_every_loo
         test_keys, lookalike = seed_leftovers(sandbox, customers=12, objects=3300, lookalikes=300)
         assert len({k.split("/")[1] for k in test_keys}) == 12 and len(lookalike) == 300
         storage = resolve_storage({}, sandbox.env())
-        listed = find(Store(make_s3_client(storage), storage.bucket))
+        listed = find(Store.open(storage))
         assert sorted(k for e in listed.values() for k in e.keys) == sorted(test_keys)  # past page 1 of each prefix
 
         sandbox.set_faults(["latency:150"])

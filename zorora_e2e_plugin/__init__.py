@@ -9,8 +9,6 @@ autoload hook imports it at every Python start-up in Zorora's environment.
 
 __version__ = "0.1.0"
 
-COMMAND_NAME = "ml-validate-e2e"
-
 
 def register(repl):
     """Register `ml-validate-e2e` with a Zorora REPL (through `repl.register_remote_command`).
@@ -21,6 +19,15 @@ def register(repl):
     from .repl_command import register as _register
 
     return _register(repl)
+
+
+def __getattr__(name):
+    """`COMMAND_NAME` lives in repl_command.py; re-exported here without importing it at start-up."""
+    if name == "COMMAND_NAME":
+        from .repl_command import COMMAND_NAME
+
+        return COMMAND_NAME
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["COMMAND_NAME", "__version__", "register"]

@@ -7,6 +7,10 @@
 
 Exit codes: 0 passed, 1 failed, 2 usage/config error, 3 preflight gate failed, 130 interrupted (Ctrl-C),
 143 terminated (SIGTERM), 129 hung up (SIGHUP): a signal ends a run after its cleanup, reports written.
+
+The run flags are defined in flags.py (shared with `ml-validate-e2e`); before a run writes test data to a
+non-local target it asks, and without a terminal it refuses unless --yes (engine.may_write, the rule both
+faces follow; a refused or declined run exits 1, nothing written).
 """
 
 from __future__ import annotations
@@ -16,44 +20,11 @@ import os
 import sys
 from typing import List, Optional
 
+from .flags import add_run_flags, add_sweep_flags, flags_from, sweep_flags_from
 from .results import ExitCode
-from .settings import DEFAULT_BUCKET, DEFAULT_REGION, DEFAULT_TOKEN_PARAMETER, SettingsError
+from .settings import DEFAULT_BUCKET, DEFAULT_REGION, SettingsError
 
 EXIT_USAGE = ExitCode.CONFIG_ERROR
-
-
-def _add_run_flags(parser: argparse.ArgumentParser, target: bool) -> None:
-    g = parser.add_argument_group("what to run")
-    g.add_argument("--preflight-only", action="store_true", help="run phase 0 only (same as --phase 0)")
-    g.add_argument("--phase", dest="phases", type=int, action="append", metavar="N",
-                   help="run phase N (repeatable) plus what it needs: 0 as the gate, 1 for 2-4, 5 to clean up")
-    g.add_argument("--keep-data", action="store_true", help="skip cleanup and print the prefixes left in S3")
-    g.add_argument("--customer-id", help="test customer id; must start with zorora-e2e-test- "
-                                         "(env TEST_CUSTOMER_ID; default: a fresh one per run)")
-    g.add_argument("--actor", help="actor sent with promote/rollback (env TEST_ACTOR; default zorora-validation-bot)")
-    g.add_argument("--timeout", type=str, help="per-request timeout in seconds (env ZORORA_E2E_TIMEOUT; default 10)")
-    g.add_argument("--deadline", type=str, help="overall deadline in seconds (env ZORORA_E2E_DEADLINE; default 300)")
-    o = parser.add_argument_group("output")
-    o.add_argument("--json", dest="json_path", metavar="PATH", help="write the results as JSON")
-    o.add_argument("--junit", dest="junit_path", metavar="PATH", help="write the results as JUnit XML")
-    o.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR is honoured too)")
-    o.add_argument("--debug", action="store_true",
-                   help="print the traceback of an unexpected error inside the validator (--json always has it)")
-    if not target:
-        return
-    t = parser.add_argument_group("target (flags > environment > defaults)")
-    t.add_argument("--base-url", help="ONA API base URL ending in /prod/api/v1 (env ONA_API_BASE_URL)")
-    t.add_argument("--token", help="bearer token (env ONA_API_TOKEN; prefer the env or --token-from-ssm)")
-    t.add_argument("--token-from-ssm", nargs="?", const=DEFAULT_TOKEN_PARAMETER, metavar="NAME",
-                   help=f"read the token from this SSM SecureString (default {DEFAULT_TOKEN_PARAMETER})")
-    t.add_argument("--region", help=f"AWS region (env AWS_REGION; default {DEFAULT_REGION})")
-    t.add_argument("--bucket", help=f"the Lambda's OUTPUT_BUCKET (env OUTPUT_BUCKET; default {DEFAULT_BUCKET})")
-    t.add_argument("--s3-endpoint-url", help="S3 endpoint (env AWS_ENDPOINT_URL_S3; default AWS)")
-    t.add_argument("--client", choices=("auto", "zorora", "direct"),
-                   help="call the API through Zorora's command classes or direct HTTP (default auto: "
-                        "zorora when importable)")
-    t.add_argument("--yes", "-y", dest="assume_yes", action="store_true",
-                   help="do not ask before writing to a non-local target")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,10 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="validate the deployment your settings point at",
                          description="Run the end-to-end validation (phases 0-5) against ONA_API_BASE_URL.")
-    _add_run_flags(run, target=True)
+    add_run_flags(run, target=True)
     demo = sub.add_parser("demo", help="validate a local sandbox (no AWS account needed)",
                           description="Start the local ONA sandbox in-process, validate it, stop it.")
-    _add_run_flags(demo, target=False)
+    add_run_flags(demo, target=False)
     demo.add_argument("--fault", action="append", default=[], metavar="NAME",
                       help="make the sandbox misbehave like a broken deployment (repeatable); "
                            "see `zorora-e2e sandbox --help` for the list")
@@ -87,11 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                            description="List every zorora-e2e-test-* customer under customer_tailored/, "
                                        "model_metrics/ and audit_logs/ whose newest object is older than "
                                        "--older-than, and delete it after confirmation. Nothing else is touched.")
-    sweep.add_argument("--older-than", default="1h", metavar="AGE",
-                       help="only data older than this: 30s, 15m, 1h, 2d (default 1h; a run takes seconds)")
+    add_sweep_flags(sweep)
     sweep.add_argument("--customer-id", metavar="ID", help="only this zorora-e2e-test-* customer (what a run "
                                                            "printed when its cleanup could not finish)")
-    sweep.add_argument("--dry-run", action="store_true", help="list, delete nothing")
     sweep.add_argument("--yes", "-y", dest="assume_yes", action="store_true", help="do not ask before deleting")
     sweep.add_argument("--bucket", help=f"bucket (env OUTPUT_BUCKET; default {DEFAULT_BUCKET})")
     sweep.add_argument("--region", help=f"region (env AWS_REGION; default {DEFAULT_REGION})")
@@ -116,13 +85,6 @@ def _fault_help() -> str:
     return "faults:\n" + "\n".join(f"  {name:<22} {text}" for name, text in FAULT_HELP.items())
 
 
-def _flags(args: argparse.Namespace) -> dict:
-    flags = {k: v for k, v in vars(args).items() if k not in ("command", "fault", "debug")}
-    if flags.pop("preflight_only", False):
-        flags["phases"] = [0]
-    return flags
-
-
 def _console(args):
     from .report import make_console
 
@@ -142,24 +104,20 @@ def cmd_run(args) -> int:
     from .settings import resolve
     from .store import start_client
 
-    settings = resolve(_flags(args), os.environ)  # a settings error exits before anything heavy is imported
+    settings = resolve(flags_from(args), os.environ)  # a settings error exits before anything heavy is imported
     start_client(settings.storage)  # botocore and the S3 client load while the engine is imported
-    from .engine import describe_writes, needs_confirmation, validate
+    from .engine import may_write, validate
 
     console = _console(args)
-    if needs_confirmation(settings):
-        if not sys.stdin.isatty():
-            pass  # never prompt without a terminal: CI and cron run unattended
-        elif not _ask(describe_writes(settings)):
-            console.print("Cancelled: nothing was written.")
-            return ExitCode.FAILED
+    if not may_write(settings, _printer(console)):  # asks, or refuses without a terminal unless --yes
+        return ExitCode.FAILED
     return validate(settings, console=console, debug=args.debug).exit_code
 
 
-def _ask(text: str) -> bool:
-    from .confirm import confirm
+def _printer(console):
+    from rich.text import Text
 
-    return confirm(text)
+    return lambda text, style="": console.print(Text(text, style=style), soft_wrap=True, highlight=False)
 
 
 def cmd_demo(args) -> int:
@@ -169,7 +127,7 @@ def cmd_demo(args) -> int:
     from .engine import validate_in_sandbox
 
     faults = _faults(args.fault)
-    return validate_in_sandbox(_flags(args), console=_console(args), faults=faults, env=os.environ,
+    return validate_in_sandbox(flags_from(args), console=_console(args), faults=faults, env=os.environ,
                                debug=args.debug).exit_code
 
 
@@ -188,27 +146,14 @@ def cmd_sandbox(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .confirm import can_prompt, confirm
-    from .settings import resolve_storage
-    from .sweep import sweep
+    from .sweep import run_sweep
 
-    storage = resolve_storage({"bucket": args.bucket, "region": args.region,
-                               "s3_endpoint_url": args.s3_endpoint_url}, os.environ)
-    from .store import start_client
-    from .sweep import check_customer, parse_age
-
-    parse_age(args.older_than)  # bad flags exit before anything heavy is imported
-    if args.customer_id:
-        check_customer(args.customer_id)
-    start_client(storage)  # the client loads while the sweep's console is set up
-    code, _summary = sweep(storage, older_than=args.older_than, customer_id=args.customer_id,
-                           dry_run=args.dry_run, assume_yes=args.assume_yes, console=_console(args),
-                           ask=confirm if can_prompt() else None)
+    code, _summary = run_sweep(sweep_flags_from(args), os.environ, console=lambda: _console(args))
     return code
 
 
 def cmd_history(args) -> int:
-    from .history import show
+    from .history_view import show
 
     show(_console(args), target=args.target, limit=max(1, args.limit))
     return ExitCode.PASSED

@@ -72,6 +72,4 @@ def confirm(text: str, *, input: Optional[Any] = None, output: Optional[Any] = N
         return False
 
 
-ask = confirm
-
-__all__ = ["QUESTION", "ask", "can_prompt", "confirm"]
+__all__ = ["QUESTION", "can_prompt", "confirm"]

@@ -20,7 +20,7 @@ from .report import ConsoleReporter, write_reports
 from .results import FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult, signal_name
 from .runner import Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, redact_url, resolve
-from .store import Store, make_s3_client, start_client
+from .store import Store, start_client
 
 
 def describe_writes(settings: Settings) -> str:
@@ -36,6 +36,31 @@ def describe_writes(settings: Settings) -> str:
 
 def needs_confirmation(settings: Settings) -> bool:
     return settings.writes_data and not settings.is_local and not settings.assume_yes
+
+
+NOT_ASKING = "Not asking without a terminal: nothing was written. Re-run with --yes to proceed."
+CANCELLED = "Cancelled: nothing was written."
+
+
+def may_write(settings: Settings, say: Callable[..., None]) -> bool:
+    """The one rule both faces follow before a run: a run that writes test data to a target that is not local
+    asks first (`describe_writes` says what, where and on which URL); --yes skips the question; without a
+    terminal to ask on it does not ask and refuses, nothing written (CI and cron pass --yes).
+    A preflight-only run, a sandbox and a loopback target never ask. `say(text, style)` prints on the face's
+    console. True: go ahead."""
+    if not needs_confirmation(settings):
+        return True
+    from . import confirm
+
+    text = describe_writes(settings)
+    if not confirm.can_prompt():
+        say(text)
+        say(NOT_ASKING, "yellow")
+        return False
+    if confirm.confirm(text):
+        return True
+    say(CANCELLED, "yellow")
+    return False
 
 
 class _Relay(Reporter):
@@ -127,7 +152,7 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     world = TestWorld.create(settings.customer_id, settings.bucket)
     raw = RawHttp(settings)
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
-                              store_factory=lambda: Store(make_s3_client(settings.storage), settings.bucket), world=world)
+                              store_factory=lambda: Store.open(settings.storage), world=world)
     def warm_up_store():  # boto3 loads while the API answers; a failure shows up again, diagnosed, in 0.4
         try:
             ctx.store
@@ -241,4 +266,4 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
                         observers=observers, debug=debug)
 
 
-__all__ = ["validate", "validate_in_sandbox", "describe_writes", "needs_confirmation", "SettingsError"]
+__all__ = ["validate", "validate_in_sandbox", "describe_writes", "may_write", "needs_confirmation", "SettingsError"]

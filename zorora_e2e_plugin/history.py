@@ -1,4 +1,4 @@
-"""Run history: one JSON line per run in ~/.zorora/e2e-history.jsonl, and its rendering.
+"""Run history: one JSON line per run in ~/.zorora/e2e-history.jsonl (history_view.py shows it).
 
     ZORORA_E2E_HISTORY=0       no history
     ZORORA_E2E_HISTORY=PATH    history in PATH instead
@@ -7,7 +7,7 @@ Each run appends one line with a single O_APPEND write, so parallel runs never i
 lines. What a line holds: start time (UTC), the target's host (never credentials, a path or a query),
 client kind, run kind (preflight / full / phases), verdict, duration, per-phase wall times, per-route
 API latencies (count, median, max), whether the first request was a cold start, and the JSON report's
-path when one was written. `zorora-e2e history` and `ml-validate-e2e --history` render it.
+path when one was written. `zorora-e2e history` and `ml-validate-e2e --history` render it (history_view.py).
 
 Also here: the per-route request timer (a `requests` response hook on the sessions the API clients use)
 and the cold-start rule. Importing this module is cheap (no rich, no requests).
@@ -19,7 +19,7 @@ import json
 import os
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Dict, Iterable, List, Optional, Tuple
 from urllib.parse import urlsplit
 
@@ -30,10 +30,9 @@ OFF = {"0", "off", "false", "no"}
 
 COLD_START_MIN_S = 1.0  # the first request took at least this long ...
 COLD_START_FACTOR = 5.0  # ... and at least this many times the median of the others
-SPARKS = "▁▂▃▄▅▆▇█"
 
 
-def _median(values) -> float:
+def median(values) -> float:
     """statistics.median without importing statistics (decimal, fractions, random: ~9 ms on every run's path)."""
     ordered = sorted(values)
     middle = len(ordered) // 2
@@ -105,7 +104,7 @@ class RequestTimer:
         with self._lock:
             for route, _started, seconds in self.samples:
                 by_route.setdefault(route, []).append(seconds)
-        return {route: {"count": len(values), "median_ms": round(_median(values) * 1000, 1),
+        return {route: {"count": len(values), "median_ms": round(median(values) * 1000, 1),
                         "max_ms": round(max(values) * 1000, 1)}
                 for route, values in sorted(by_route.items())}
 
@@ -129,7 +128,7 @@ def cold_start_seconds(timings: Iterable[Tuple[float, float]]) -> Optional[float
     slowest = max(opening, key=lambda i: ordered[i][1])
     first = ordered[slowest][1]
     others = [seconds for i, (_started, seconds) in enumerate(ordered) if i != slowest]
-    if first >= COLD_START_MIN_S and first >= COLD_START_FACTOR * _median(others):
+    if first >= COLD_START_MIN_S and first >= COLD_START_FACTOR * median(others):
         return first
     return None
 
@@ -176,7 +175,7 @@ class Recorder:
         self.cold: Optional[float] = None  # the first request's seconds, when it was a cold start
 
     # Reporter interface (only what the history needs)
-    def run_started(self, ctx, phases) -> None:
+    def run_started(self, header, phases) -> None:
         pass
 
     def phase_started(self, phase) -> None:
@@ -267,7 +266,7 @@ def read(path: str) -> Tuple[List[Dict], List[str]]:
             record = json.loads(raw.decode("utf-8"))
             if not isinstance(record, dict) or not isinstance(record.get("started"), str):
                 raise ValueError("not a run record")
-            _parse_time(record["started"])
+            parse_time(record["started"])
             if isinstance(record.get("duration_s", 0), bool):
                 raise ValueError("duration is not a number")
             float(record.get("duration_s", 0))
@@ -278,145 +277,10 @@ def read(path: str) -> Tuple[List[Dict], List[str]]:
     return records, notes
 
 
-# ------------------------------------------------------------------------------------- rendering
-
-def sparkline(values: List[float], width: int = 50) -> str:
-    """One block per value (the last `width`), lowest ▁ to highest █; equal values sit in the middle."""
-    values = [float(v) for v in values][-width:]
-    if not values:
-        return ""
-    low, high = min(values), max(values)
-    if high - low <= 1e-9:
-        return SPARKS[3] * len(values)
-    top = len(SPARKS) - 1
-    return "".join(SPARKS[int(round((v - low) / (high - low) * top))] for v in values)
-
-
-def _number(value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _parse_time(text: str) -> datetime:
+def parse_time(text: str) -> datetime:
+    """A record's `started` (UTC, to the second)."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
-def age_text(delta: timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 90 * 60:
-        return f"{seconds // 60} min"
-    if seconds < 48 * 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return f"{seconds // 86400} days"
-
-
-def slower_routes(records: List[Dict], now: datetime, factor: float = 2.0) -> List[Tuple[str, float, float]]:
-    """(route, previous week's median ms, this week's median ms) for routes whose median latency over the
-    last 7 days is >= `factor` x the median over the 7 days before."""
-    week = timedelta(days=7)
-    this: Dict[str, List[float]] = {}
-    before: Dict[str, List[float]] = {}
-    for record in records:
-        age = now - _parse_time(record["started"])
-        bucket = this if age < week else before if age < 2 * week else None
-        if bucket is None:
-            continue
-        routes = record.get("routes")
-        for route, figures in (routes.items() if isinstance(routes, dict) else ()):
-            try:
-                bucket.setdefault(str(route), []).append(float(figures["median_ms"]))
-            except (KeyError, TypeError, ValueError):
-                continue
-    out = []
-    for route in sorted(this):
-        if route in before:
-            old, new = _median(before[route]), _median(this[route])
-            if old > 0 and new >= factor * old:
-                out.append((route, old, new))
-    return out
-
-
-def summarize(records: List[Dict], now: Optional[datetime] = None) -> Dict[str, Dict]:
-    """Per target: its runs (oldest first), durations per kind, last passing preflight, slower routes."""
-    now = now or datetime.now(timezone.utc)
-    targets: Dict[str, Dict] = {}
-    for record in sorted(records, key=lambda r: r["started"]):
-        entry = targets.setdefault(str(record.get("target", "?")), {"runs": [], "durations": {}})
-        entry["runs"].append(record)
-        entry["durations"].setdefault(record.get("kind", "?"), []).append(float(record.get("duration_s", 0)))
-    for entry in targets.values():
-        passing = [r for r in entry["runs"] if r.get("kind") == "preflight" and r.get("verdict") == "passed"]
-        entry["last_preflight_age"] = now - _parse_time(passing[-1]["started"]) if passing else None
-        entry["slower"] = slower_routes(entry["runs"], now)
-    return targets
-
-
-def show(console, *, target: Optional[str] = None, limit: int = 20, path: Optional[str] = None,
-         now: Optional[datetime] = None) -> int:
-    """Print recent runs per target. Returns the number of runs shown."""
-    from rich.table import Table
-    from rich.text import Text
-
-    def say(text: str, style: str = "") -> None:
-        console.print(Text(text, style=style), soft_wrap=True, highlight=False)
-
-    path = path or history_path()
-    if path is None:
-        say(f"Run history is off ({ENV}=0).", "yellow")
-        return 0
-    records, notes = read(path)
-    for note in notes:
-        say(note, "yellow")
-    if target:
-        records = [r for r in records if str(r.get("target", "")) == target]
-    if not records:
-        say(f"No runs recorded{' for ' + target if target else ''} in {path}.")
-        return 0
-    now = now or datetime.now(timezone.utc)
-    shown = 0
-    summary = summarize(records, now)
-    order = sorted(summary.items(), key=lambda item: item[1]["runs"][-1]["started"], reverse=True)
-    for name, entry in order:
-        runs = entry["runs"]
-        header = Text(f"{name}", style="bold")
-        header.append(f"  {len(runs)} run(s)", style="dim")
-        age = entry["last_preflight_age"]
-        header.append("  last passing preflight: ", style="dim")
-        header.append(f"{age_text(age)} ago" if age is not None else "none recorded",
-                      style="green" if age is not None and age < timedelta(hours=24) else "yellow")
-        console.print(header, soft_wrap=True, highlight=False)
-        for kind in ("preflight", "full", "phases"):
-            durations = entry["durations"].get(kind)
-            if durations:
-                line = Text(f"  {kind:<10}", style="dim")
-                line.append(sparkline(durations))
-                line.append(f"  last {durations[-1]:.2f} s, median {_median(durations):.2f} s "
-                            f"({len(durations)} run(s))", style="dim")
-                console.print(line, soft_wrap=True, highlight=False)
-        for route, old, new in entry["slower"]:
-            say(f"  slower: {route} median {old:.0f} ms -> {new:.0f} ms (x{new / old:.1f} vs the previous week)",
-                "yellow")
-        table = Table(show_edge=False, pad_edge=False, box=None, header_style="dim")
-        for column in ("started (UTC)", "kind", "verdict", "duration", "client", "note"):
-            table.add_column(column)
-        for record in list(reversed(runs))[:limit]:
-            verdict = str(record.get("verdict", "?"))
-            style = "green" if verdict == "passed" else "yellow" if verdict == "interrupted" else "red"
-            note = ""
-            if record.get("cold_start") is True:
-                note = f"cold start {_number(record.get('first_request_s')):.1f} s"
-            table.add_row(Text(str(record["started"]).replace("T", " ").rstrip("Z")), Text(str(record.get("kind"))),
-                          Text(verdict, style=style), Text(f"{float(record.get('duration_s', 0)):.2f} s"),
-                          Text(str(record.get("client", ""))), Text(note, style="yellow"))
-            shown += 1
-        console.print(table)
-        console.print(Text(""))
-    return shown
-
-
 __all__ = ["Recorder", "RequestTimer", "append", "cold_start_detail", "cold_start_seconds", "history_path",
-           "read", "show", "sparkline", "summarize", "slower_routes"]
+           "median", "parse_time", "read"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .settings import SettingsError
+
+
+class SsmError(Exception):
+    """The parameter could not be read; the message says what to check (settings turns it into SettingsError)."""
 
 
 def read_token(name: str, region: str) -> str:
@@ -14,10 +17,10 @@ def read_token(name: str, region: str) -> str:
         answer = ssm.get_parameter(Name=name, WithDecryption=True)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "error")
-        raise SettingsError(f"Could not read SSM parameter {name} in {region} ({code}); "
+        raise SsmError(f"Could not read SSM parameter {name} in {region} ({code}); "
                             "check the name, the region and ssm:GetParameter + kms:Decrypt permissions, "
                             "or pass --token / ONA_API_TOKEN instead") from None
     except BotoCoreError as exc:
-        raise SettingsError(f"Could not read SSM parameter {name} in {region}: {exc}; "
+        raise SsmError(f"Could not read SSM parameter {name} in {region}: {exc}; "
                             "configure AWS credentials or pass --token / ONA_API_TOKEN") from None
     return answer["Parameter"]["Value"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import warnings
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -86,8 +87,7 @@ def make_s3_client(settings: Storage):
 def start_client(settings: Storage) -> None:
     """Build the S3 client in the background now (imports and models included), so that the run's first S3
     step finds it ready: called at the very start of a run, before the API requests go out."""
-    threading.Thread(target=_quietly, args=(make_s3_client, settings), daemon=True,
-                     name="zorora-e2e-s3-client").start()
+    _in_background(make_s3_client, settings, name="zorora-e2e-s3-client")
 
 
 def prewarm() -> None:
@@ -97,7 +97,7 @@ def prewarm() -> None:
     if _prewarm_started:
         return
     _prewarm_started = True
-    threading.Thread(target=_quietly, args=(_warm_models,), daemon=True, name="zorora-e2e-s3-prewarm").start()
+    _in_background(_warm_models, name="zorora-e2e-s3-prewarm")
 
 
 def _warm_models() -> None:
@@ -105,6 +105,16 @@ def _warm_models() -> None:
         # a throwaway client: no request is sent; its service model and endpoint rules stay in the session's cache
         _botocore_session(_aws_env()).create_client("s3", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
                                                     aws_access_key_id="warm-up", aws_secret_access_key="warm-up")
+
+
+def _in_background(fn, *args, name: str) -> None:
+    """Run fn(*args) in a daemon thread. botocore's import wraps one of its own imports in
+    warnings.catch_warnings(), which saves and restores the process's warning filters: a filter another
+    thread adds meanwhile (requests silencing urllib3's SOCKS DependencyWarning while the engine imports it)
+    can be lost, and the warning then lands on stderr. That one warning is filtered here first, so the
+    restore keeps it."""
+    warnings.filterwarnings("ignore", message="SOCKS support in urllib3", module=r"urllib3\.contrib\.socks")
+    threading.Thread(target=_quietly, args=(fn, *args), daemon=True, name=name).start()
 
 
 def _quietly(fn, *args) -> None:
@@ -127,9 +137,16 @@ def _describe(exc: Exception) -> StoreError:
 
 
 class Store:
+    """One bucket through one S3 client; every failure is a StoreError."""
+
     def __init__(self, client, bucket: str):
         self.client = client
         self.bucket = bucket
+
+    @classmethod
+    def open(cls, storage: Storage) -> "Store":
+        """The store for `storage`'s bucket, on the client kept for those settings (see make_s3_client)."""
+        return cls(make_s3_client(storage), storage.bucket)
 
     def _call(self, method: str, **kwargs):
         try:
@@ -213,8 +230,3 @@ class Store:
         failed = [key for errors in results for key in errors]
         return len(keys) - len(failed), failed
 
-    def put_many(self, objects: Dict[str, Dict]) -> None:
-        """Write several JSON objects concurrently."""
-        with ThreadPoolExecutor(max_workers=len(objects) or 1) as pool:
-            for future in [pool.submit(self.put_json, key, doc) for key, doc in objects.items()]:
-                future.result()

@@ -102,6 +102,26 @@ def delete(store: Store, leftovers: List[Leftover]) -> int:
     return deleted
 
 
+def run_sweep(flags, env, *, console: Callable[[], object]) -> Tuple[int, str]:
+    """The sweep as both faces run it (`zorora-e2e sweep`, `ml-validate-e2e --sweep`): where from the flags
+    (None: the environment, then the defaults), bad flags refused before anything heavy is imported, asking
+    only when there is a terminal to ask on (without one, only --yes deletes). `console()` gives the console to
+    print on (built while the S3 client loads). Returns (exit code, summary)."""
+    from .confirm import can_prompt, confirm
+    from .settings import resolve_storage
+    from .store import start_client
+
+    storage = resolve_storage({k: flags.get(k) for k in ("bucket", "region", "s3_endpoint_url")}, env)
+    older_than = flags.get("older_than") or "1h"
+    parse_age(older_than)
+    customer_id = flags.get("customer_id")
+    if customer_id:
+        check_customer(customer_id)
+    start_client(storage)  # the client loads while the sweep's console is set up
+    return sweep(storage, older_than=older_than, customer_id=customer_id, dry_run=bool(flags.get("dry_run")),
+                 assume_yes=bool(flags.get("assume_yes")), console=console(), ask=confirm if can_prompt() else None)
+
+
 def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bool]],
           customer_id: Optional[str] = None, dry_run: bool = False, assume_yes: bool = False) -> Tuple[int, str]:
     """List stale test data, confirm, delete. Returns (exit code, a one-line summary).
@@ -109,7 +129,7 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
     from rich.text import Text
 
     from .redact import make_redactor
-    from .store import StoreError, make_s3_client
+    from .store import StoreError
 
     redact = make_redactor(storage.secrets)  # e.g. user:password@ in the S3 endpoint, quoted by botocore
 
@@ -118,7 +138,7 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
 
     age = parse_age(older_than)
     only = check_customer(customer_id) if customer_id else None
-    store = Store(make_s3_client(storage), storage.bucket)
+    store = Store.open(storage)
     where = f"s3://{storage.bucket}"
     try:
         leftovers = stale(store, age, customer_id=only)

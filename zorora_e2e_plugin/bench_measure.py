@@ -1,0 +1,51 @@
+"""What the bench measures with: sequential round trips in a sandbox's request log, the console script as a
+user runs it, a clean environment, and one timed run of a command (see bench.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from typing import Dict, List, Sequence, Tuple
+
+
+def sequential_round_trips(intervals: Sequence[Tuple[float, float]]) -> int:
+    """Longest chain of non-overlapping intervals (greedy by end time is optimal)."""
+    count, last_end = 0, float("-inf")
+    for start, end in sorted(intervals, key=lambda iv: iv[1]):
+        if start >= last_end:
+            count, last_end = count + 1, end
+    return count
+
+
+def round_trips(log) -> int:
+    return sequential_round_trips([(r.started, r.ended) for r in log])
+
+
+def met_or_missed(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def console_script() -> List[str]:
+    """The installed console script (what a user types), else the module."""
+    script = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
+    return [script] if os.path.isfile(script) else [sys.executable, "-m", "zorora_e2e_plugin.cli"]
+
+
+def clean_env(extra: Dict[str, str]) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ONA_", "AWS_", "TEST_", "OUTPUT_BUCKET", "ZORORA_", "PYTHONPATH"))}
+    env.update(AWS_EC2_METADATA_DISABLED="true", ZORORA_E2E_HISTORY="0")
+    env.update(extra)
+    return env
+
+
+def timed(cmd: List[str], env: Dict[str, str], sandbox) -> Tuple[int, float, int, int, str]:
+    del sandbox.request_log[:]
+    started = time.monotonic()
+    done = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300)
+    wall = time.monotonic() - started
+    log = list(sandbox.request_log)
+    return done.returncode, wall, round_trips(log), len(log), done.stdout

@@ -1,0 +1,171 @@
+"""The run flags, defined once for both faces: `zorora-e2e run | demo` and `ml-validate-e2e`.
+
+    add_run_flags(parser, target=..., session=...)   the flags, with their help
+    flags_from(namespace)                            the parsed flags as `settings.resolve(flags, env)` reads them
+
+A flag not given is None (or False): `resolve` then falls back to the environment, then to the defaults.
+A session (`ml-validate-e2e` inside the REPL) keeps only what makes sense there: the target is the REPL's
+own ONA client, so there is no --base-url/--token/--client, no --phase, and --sandbox stands in for `demo`.
+The sweep's own flags (--older-than, --dry-run) are here too, for `zorora-e2e sweep` and `--sweep`.
+Importing this module imports nothing heavy (argparse comes with the caller's parser).
+"""
+
+from __future__ import annotations
+
+import os
+
+from .settings import DEFAULT_ACTOR, DEFAULT_BUCKET, DEFAULT_REGION, DEFAULT_TOKEN_PARAMETER
+
+# what flags_from passes on to resolve(); a face's own flags (--sandbox, --sweep, --fault, ...) stay with it
+RUN_KEYS = ("phases", "keep_data", "customer_id", "actor", "timeout", "deadline", "json_path", "junit_path",
+            "no_color", "debug", "base_url", "token", "token_from_ssm", "region", "bucket", "s3_endpoint_url",
+            "client", "assume_yes")
+
+
+def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None:
+    """The run flags on `parser`: what to run, output, and (with `target`) where. `session`: the subset the
+    REPL command offers, plus its --sandbox."""
+    g = parser.add_argument_group("what to run")
+    g.add_argument("--preflight-only", action="store_true",
+                   help="phase 0 only: reachability, token, Lambda logic, bucket (writes one probe object)"
+                        + ("" if session else "; same as --phase 0"))
+    if session:
+        g.add_argument("--sandbox", action="store_true",
+                       help="start a local sandbox (ONA API + S3 on loopback) and validate it: a demo, no AWS")
+    else:
+        g.add_argument("--phase", dest="phases", type=int, action="append", metavar="N",
+                       help="run phase N (repeatable) plus what it needs: 0 as the gate, 1 for 2-4, 5 to clean up")
+    g.add_argument("--keep-data", action="store_true", help="skip cleanup and print the S3 prefixes left")
+    g.add_argument("--customer-id", metavar="ID", help="test customer id; must start with zorora-e2e-test- "
+                                                       "(env TEST_CUSTOMER_ID; default: a fresh one per run)")
+    g.add_argument("--actor", metavar="NAME",
+                   help=f"actor sent with promote/rollback (env TEST_ACTOR; default {DEFAULT_ACTOR})")
+    if not session:
+        g.add_argument("--timeout", type=str, metavar="SECONDS",
+                       help="per-request timeout in seconds (env ZORORA_E2E_TIMEOUT; default 10)")
+        g.add_argument("--deadline", type=str, metavar="SECONDS",
+                       help="overall deadline in seconds (env ZORORA_E2E_DEADLINE; default 300)")
+    o = parser.add_argument_group("output")
+    o.add_argument("--json", dest="json_path", metavar="PATH", help="also write the results as JSON")
+    o.add_argument("--junit", dest="junit_path", metavar="PATH", help="also write the results as JUnit XML")
+    if not session:
+        o.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR is honoured too)")
+        o.add_argument("--debug", action="store_true",
+                       help="print the traceback of an unexpected error inside the validator (--json always has it)")
+    if not (target or session):
+        return
+    t = parser.add_argument_group("target (flags > environment > defaults)")
+    if not session:
+        t.add_argument("--base-url", help="ONA API base URL ending in /prod/api/v1 (env ONA_API_BASE_URL)")
+        t.add_argument("--token", help="bearer token (env ONA_API_TOKEN; prefer the env or --token-from-ssm)")
+        t.add_argument("--token-from-ssm", nargs="?", const=DEFAULT_TOKEN_PARAMETER, metavar="NAME",
+                       help=f"read the token from this SSM SecureString (default {DEFAULT_TOKEN_PARAMETER})")
+        t.add_argument("--region", help=f"AWS region (env AWS_REGION; default {DEFAULT_REGION})")
+    t.add_argument("--bucket", metavar="NAME",
+                   help=f"the Lambda's OUTPUT_BUCKET (env OUTPUT_BUCKET; default {DEFAULT_BUCKET})")
+    if not session:
+        t.add_argument("--s3-endpoint-url", help="S3 endpoint (env AWS_ENDPOINT_URL_S3; default AWS)")
+        t.add_argument("--client", choices=("auto", "zorora", "direct"),
+                       help="call the API through Zorora's command classes or direct HTTP (default auto: "
+                            "zorora when importable)")
+    t.add_argument("--yes", "-y", dest="assume_yes", action="store_true",
+                   help="do not ask before writing test data to a non-local deployment"
+                        + (" (or, with --sweep, before deleting)" if session else "")
+                        + "; without a terminal to ask on, such a run refuses unless --yes")
+
+
+def add_sweep_flags(parser, *, session: bool = False) -> None:
+    """--older-than and --dry-run (`zorora-e2e sweep`; with `session`, the REPL's `--sweep`)."""
+    also = "with --sweep: " if session else ""
+    parser.add_argument("--older-than", default="1h", metavar="AGE",
+                        help=f"{also}only data older than this: 30s, 15m, 1h, 2d (default 1h; a run takes seconds)")
+    parser.add_argument("--dry-run", action="store_true", help=f"{also}list, delete nothing")
+
+
+def flags_from(namespace) -> dict:
+    """The parsed run flags as the dict `resolve(flags, env)` reads (report paths with ~ expanded)."""
+    given = vars(namespace)
+    flags = {key: given[key] for key in RUN_KEYS if key in given}
+    if given.get("preflight_only"):
+        flags["phases"] = [0]
+    for key in ("json_path", "junit_path"):
+        if flags.get(key):
+            flags[key] = os.path.expanduser(flags[key])
+    return flags
+
+
+def sweep_flags_from(namespace) -> dict:
+    """What `sweep.run_sweep` reads: where (bucket, region, endpoint: None = from the environment), which
+    data, and whether to delete without asking."""
+    given = vars(namespace)
+    return {key: given.get(key) for key in ("bucket", "region", "s3_endpoint_url", "older_than", "customer_id",
+                                            "dry_run", "assume_yes")}
+
+
+# ----------------------------------------------------------------------------------- the REPL's parser
+
+class UsageError(Exception):
+    """The session's flags are wrong; the message is argparse's."""
+
+
+class HelpShown(Exception):
+    """--help was printed; nothing else is to be done."""
+
+
+SESSION_DESCRIPTION = (
+    "Prove the Zorora REPL -> ONA globalTrainingService -> S3 chain works end to end:\n"
+    "preflight, test data, read-only commands, promote and rollback through Zorora's\n"
+    "own ml-* command classes, error handling, cleanup. Uses the REPL's ONA client\n"
+    "(ONA_API_BASE_URL, ONA_API_TOKEN, ONA_USE_IAM as read when Zorora started).")
+SESSION_EPILOG = (
+    "examples:\n"
+    "  ml-validate-e2e --sandbox           demo against a local sandbox (no AWS)\n"
+    "  ml-validate-e2e --preflight-only    check the deployment before a promotion\n"
+    "  ml-validate-e2e --yes --json e2e.json\n"
+    "  ml-validate-e2e --sweep --dry-run   list test data left by killed runs")
+
+
+def session_parser(say, *, prog: str, width: int = 80):
+    """The REPL command's parser: the session's run flags plus --sweep and --history. It prints through
+    `say(text)` (the REPL's console) and raises HelpShown / UsageError instead of exiting the process."""
+    import argparse
+    import textwrap
+
+    class Parser(argparse.ArgumentParser):
+        def _print_message(self, message, file=None):
+            if message:
+                say(message.rstrip("\n"))
+
+        def exit(self, status=0, message=None):
+            if status == 0:  # --help, after printing
+                raise HelpShown()
+            raise UsageError((message or "invalid arguments").strip())
+
+        def error(self, message):
+            raise UsageError(message)
+
+    width = max(60, min(100, width - 2))
+
+    class Formatter(argparse.RawDescriptionHelpFormatter):
+        def __init__(self, prog):
+            super().__init__(prog, width=width, max_help_position=26)
+
+        def _split_lines(self, text, width):
+            return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    parser = Parser(prog=prog, add_help=True, allow_abbrev=False, formatter_class=Formatter,
+                    description=SESSION_DESCRIPTION, epilog=SESSION_EPILOG)
+    add_run_flags(parser, session=True)
+    other = parser.add_argument_group("instead of validating")
+    other.add_argument("--sweep", action="store_true",
+                       help="find zorora-e2e-test-* data left by killed runs and delete it after confirmation "
+                            "(nothing else is ever touched)")
+    add_sweep_flags(other, session=True)
+    other.add_argument("--history", action="store_true",
+                       help="recent runs per target with verdicts, durations, cold starts and the last passing "
+                            "preflight (from ~/.zorora/e2e-history.jsonl)")
+    return parser
+
+
+__all__ = ["RUN_KEYS", "HelpShown", "UsageError", "add_run_flags", "add_sweep_flags", "flags_from",
+           "session_parser", "sweep_flags_from"]

@@ -1,0 +1,217 @@
+"""One execution of `ml-validate-e2e` inside the REPL: parse, resolve, confirm, validate, verdict.
+
+`SessionRun.execute(args)` returns the one-line verdict the REPL prints; the endings that are not a
+verdict from the engine (Ctrl-C, a bug of ours) have their own lines, each saying what may be left.
+Outside text only ever reaches the console as rich Text, never as markup. Imported when the command
+first runs, never at registration.
+"""
+
+import os
+
+from .flags import HelpShown, UsageError, flags_from, session_parser, sweep_flags_from
+
+USAGE_VERDICT = "✗ ml-validate-e2e not run: invalid arguments (usage above)."
+HELP_VERDICT = "ml-validate-e2e: help shown above."
+
+
+class SessionRun:
+    """One execution of the command: parse, resolve, confirm, validate, verdict."""
+
+    def __init__(self, command, console):
+        self.command = command
+        self.console = console
+        self.stage = "parse"  # parse -> confirm -> run (or sandbox)
+        self.settings = None
+        self.made_clients = []
+        self.result = None  # the engine's RunResult, as soon as the run (cleanup included) is over
+
+    # -- output helpers (outside text only ever goes in as rich Text, never as markup) ----------
+    def say(self, text, style=""):
+        from rich.text import Text
+
+        self.console.print(Text(str(text), style=style), soft_wrap=True, highlight=False)
+
+    @staticmethod
+    def safe(text):
+        from rich.markup import escape
+
+        return escape(" ".join(str(text).split()))
+
+    # -- the flow -------------------------------------------------------------------------------
+    def execute(self, args):
+        width = getattr(self.console, "width", 80) or 80
+        parser = session_parser(self.say, prog=self.command.command_name, width=width)
+        try:
+            options = parser.parse_args(args)
+        except HelpShown:
+            return HELP_VERDICT
+        except UsageError as exc:
+            self.say(parser.format_usage().rstrip(), "")
+            self.say(f"ml-validate-e2e: error: {exc}", "red")
+            return USAGE_VERDICT
+
+        if options.sweep and (options.sandbox or options.preflight_only):
+            self.say(parser.format_usage().rstrip(), "")
+            self.say("ml-validate-e2e: error: --sweep cleans your deployment's bucket; it does not combine with "
+                     "--sandbox or --preflight-only", "red")
+            return USAGE_VERDICT
+
+        if options.history:  # the run history, nothing else
+            from .history_view import show
+
+            show(self.console, limit=20)
+            return "ml-validate-e2e: run history shown above."
+
+        from .settings import SettingsError
+
+        if not options.sweep:  # S3's models load (once per session) while the run gets ready
+            from .store import prewarm
+
+            prewarm()
+        flags = flags_from(options)
+        try:
+            if options.sweep:
+                return self.run_sweep(options)
+            if options.sandbox:
+                return self.run_sandbox(flags)
+            return self.run_target(flags)
+        except SettingsError as exc:
+            self.say(f"ml-validate-e2e: {exc}", "red")
+            if self.stage == "parse" and self.repl_client is not None and not options.sandbox:
+                self.say("(The REPL's ml-* commands read ONA_API_BASE_URL, ONA_API_TOKEN and ONA_USE_IAM when "
+                         "Zorora starts; restart Zorora after changing them. Try ml-validate-e2e --sandbox "
+                         "for a local demo.)", "dim")
+            return "✗ ml-validate-e2e not run: settings incomplete (details above)."
+
+    @property
+    def repl_client(self):
+        return self.command.repl_ona_client()
+
+    def run_target(self, flags):
+        from .engine import may_write, validate
+        from .settings import resolve
+
+        client = self.repl_client
+        if client is not None:
+            flags.update(base_url=client.base_url, token=client.auth_token or "", use_iam=bool(client.use_iam),
+                         token_setting="ONA_API_TOKEN (as Zorora read it at start-up)")
+        settings = self.settings = resolve(flags, os.environ)
+        if client is None:
+            client = self.new_client(settings, timeout=30, max_retries=3)  # as register_ona_commands does
+        self.stage = "confirm"
+        if not may_write(settings, self.say):  # asks, or refuses without a terminal unless --yes
+            return "✗ ml-validate-e2e cancelled: nothing was written."
+        self.stage = "run"
+        result = validate(settings, console=self.console, http_client=client, print_verdict=False,
+                          observers=[_KeepResult(self)])
+        return self.verdict(result)
+
+    def run_sandbox(self, flags):
+        try:
+            import moto  # noqa: F401  (the sandbox's S3)
+        except ImportError:
+            self.say("ml-validate-e2e --sandbox needs moto: pip install 'zorora-e2e-plugin[sandbox]'", "red")
+            return "✗ ml-validate-e2e not run: the sandbox is not installed (details above)."
+        from .engine import validate_in_sandbox
+
+        template = self.repl_client
+
+        def factory(settings):
+            return self.new_client(settings, timeout=settings.timeout,
+                                   max_retries=getattr(template, "max_retries", 3))
+
+        self.stage = "sandbox"
+        result = validate_in_sandbox(flags, console=self.console, env=os.environ, http_client_factory=factory,
+                                     print_verdict=False, observers=[_KeepResult(self)])
+        return self.verdict(result)
+
+    def run_sweep(self, options):
+        """`--sweep`: the same as `zorora-e2e sweep`, for data left by runs that were killed."""
+        from .sweep import run_sweep
+
+        self.stage = "sweep"
+        _code, summary = run_sweep(sweep_flags_from(options), os.environ, console=lambda: self.console)
+        return self.safe(summary)
+
+    def new_client(self, settings, *, timeout, max_retries):
+        """A ZororaHTTPClient of the host's class, built the way Zorora builds one."""
+        try:
+            from zorora.http_client import ZororaHTTPClient
+        except ImportError:
+            return None
+        client = ZororaHTTPClient(base_url=settings.base_url, auth_token=settings.token,
+                                  use_iam=settings.use_iam, timeout=timeout, max_retries=max_retries)
+        self.made_clients.append(client)
+        return client
+
+    def verdict(self, result):
+        from .report import verdict_line
+
+        return self.safe(verdict_line(result))
+
+    # -- endings that are not a verdict from the engine ------------------------------------------
+    def interrupted(self):
+        if self.result is not None:  # a Ctrl-C after the run had cleaned up: its verdict stands
+            return self.verdict(self.result)
+        if self.stage == "sweep":
+            self.say("Interrupted: the sweep may have deleted part of what it listed; run it again to finish.",
+                     "yellow")
+            return "⚠ Sweep interrupted; run ml-validate-e2e --sweep again to finish."
+        if self.stage == "sandbox":
+            self.say("Interrupted: the sandbox was stopped and its data discarded.", "yellow")
+            return "⚠ ml-validate-e2e --sandbox interrupted; the sandbox was stopped."
+        if self.stage == "run":
+            self.say(self.leftover_hint("Interrupted before the run could finish its cleanup"), "bold yellow")
+            return "⚠ E2E validation interrupted; its cleanup may not have finished (see above)."
+        self.say("Interrupted: nothing was written.", "yellow")
+        return "⚠ ml-validate-e2e interrupted before the run: nothing was written."
+
+    def crashed(self, exc):
+        import logging
+
+        logging.getLogger("zorora_e2e_plugin").exception("ml-validate-e2e failed")
+        self.say(f"ml-validate-e2e failed unexpectedly: {type(exc).__name__}: {exc}", "bold red")
+        if self.stage == "sandbox":
+            return "✗ ml-validate-e2e --sandbox crashed (details above); the sandbox was stopped."
+        if self.stage == "run":
+            self.say(self.leftover_hint("The run did not finish"), "yellow")
+            return "✗ ml-validate-e2e crashed during the run (details above); check for leftover test data."
+        return "✗ ml-validate-e2e crashed before the run (details above): nothing was written."
+
+    def leftover_hint(self, what):
+        s = self.settings
+        from .plan import sweep_command_for
+
+        return (f"{what}: test data for customer {s.customer_id} may be left in s3://{s.bucket}. Remove it with: "
+                f"{sweep_command_for(s)}")
+
+    def close(self):
+        for client in self.made_clients:
+            try:
+                client.session.close()
+            except Exception:
+                pass
+        self.made_clients.clear()
+
+
+class _KeepResult:
+    """Catches the run's result when the engine reports it (after the cleanup), so that a Ctrl-C landing
+    between the end of the run and the verdict being returned does not claim the cleanup may be unfinished."""
+
+    def __init__(self, run):
+        self.run = run
+
+    def run_started(self, header, phases):
+        pass
+
+    def phase_started(self, phase):
+        pass
+
+    def step_finished(self, result):
+        pass
+
+    def notice(self, text):
+        pass
+
+    def run_finished(self, result):
+        self.run.result = result
