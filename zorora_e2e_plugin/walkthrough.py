@@ -95,17 +95,17 @@ class TerminalPause:
         try:
             while True:
                 if signals is not None and len(signals.received) > before:
-                    return "stop"
+                    break
                 ready, _, _ = select.select([self.stream], [], [], 0.1)
                 if ready:
-                    line = self.stream.readline()
-                    if not line:  # end of input: nobody to wait for
-                        return "stop"
-                    return "stop" if line.strip().lower() in ("q", "quit", "stop") else "go"
+                    line = self.stream.readline()  # the terminal echoed its newline
+                    if line:
+                        return "stop" if line.strip().lower() in ("q", "quit", "stop") else "go"
+                    break  # end of input: nobody to wait for
         except KeyboardInterrupt:
-            return "stop"
-        finally:
-            console.print()
+            pass
+        console.print()
+        return "stop"
 
 
 class PromptPause:
@@ -171,10 +171,10 @@ class Presenter(Reporter):
             self._timed(self.views.after_cleanup, result)
 
     def _before(self, phase) -> None:
-        if self.views is not None and self.last_phase is not None:
+        if self.views is not None and self.last_phase is not None and not self.stopped:
             self.views.after_phase(self.last_phase)
         self.last_phase = phase.id
-        if self.views is not None and phase.id == 3:
+        if self.views is not None and phase.id == 3 and not self.stopped:
             self.views.remember_before()
         if self.options.pause is None or self.stopped:  # stopped: straight on to the cleanup
             return
