@@ -82,7 +82,7 @@ class StateViews:
 
     def after_phase(self, phase: int) -> None:
         if phase == 1 and self.results.get("1.2") is not None:
-            self.world_tree("The test world in S3 (after phase 1)")
+            self.world_tree("The test world in S3 (after phase 1; {C} = the customer id)")
         elif phase == 4 and any(self.results.get(i) is not None and self.results[i].status != SKIP
                                 for i in PHASE_4):
             self.refusals()

@@ -81,6 +81,12 @@ def options_from(namespace, pause: Callable) -> Optional[Options]:
     return Options(pause=pause if walk else None, show_state=show or walk)
 
 
+def answer(line: str) -> str:
+    """What a line typed at a pause means: q (quit, qq, ...) or stop stops; anything else goes on."""
+    word = line.strip().lower()
+    return "stop" if word.startswith("q") or word == "stop" else "go"
+
+
 class TerminalPause:
     """Waits for a line on the terminal (stdin). Returns "go" or "stop". A signal recorded meanwhile
     (`signals.received` grew: cleanup runs with signals only recorded) or raised (Ctrl-C) means stop."""
@@ -100,7 +106,7 @@ class TerminalPause:
                 if ready:
                     line = self.stream.readline()  # the terminal echoed its newline
                     if line:
-                        return "stop" if line.strip().lower() in ("q", "quit", "stop") else "go"
+                        return answer(line)
                     break  # end of input: nobody to wait for
         except KeyboardInterrupt:
             pass
@@ -122,7 +128,7 @@ class PromptPause:
             line = session.prompt(prompt)
         except (KeyboardInterrupt, EOFError):
             return "stop"
-        return "stop" if line.strip().lower() in ("q", "quit", "stop") else "go"
+        return answer(line)
 
 
 class Presenter(Reporter):
@@ -148,6 +154,12 @@ class Presenter(Reporter):
         except (OSError, ValueError):  # a closed stdout: the run goes on without the presenter
             self.options = Options()
             self.views = None
+        except Exception as exc:  # a bug in a view never costs the run (or its cleanup)
+            self.views = None
+            try:
+                self.console.print(Text(f"(state views off: {type(exc).__name__}: {exc})", style="dim"))
+            except Exception:
+                pass
         finally:
             self.paused(time.monotonic() - began)
 
@@ -186,8 +198,8 @@ class Presenter(Reporter):
         for line in requests:
             c.print(Text(f"  • {line}", style="dim"), highlight=False)
         prompt = "[Enter] run cleanup (it always runs) " if phase.id == 5 else "[Enter] run this phase · q stop "
-        answer = self.options.pause(c, prompt, self.signals)
-        if answer == "stop" and phase.id != 5:
+        said = self.options.pause(c, prompt, self.signals)
+        if said == "stop" and phase.id != 5:
             self.stopped = True
             c.print(Text(STOPPED, style="bold yellow"), highlight=False)
             self.stop()
