@@ -160,7 +160,7 @@ def test_q_in_the_repl_stops_and_cleans_up(repl):
 
 def test_walkthrough_in_the_repl_without_a_terminal_is_refused(repl):
     repl.handle("ml-validate-e2e --sandbox --walkthrough")
-    assert "needs a terminal" in repl.responses[-1]
+    assert "needs a terminal" in repl.responses[-1] and "not run" in repl.responses[-1]
     assert "Phase 0" not in output(repl)
 
 

@@ -63,8 +63,10 @@ class SessionRun:
             return "ml-validate-e2e: run history shown above."
 
         presenter = self.presenter(options)  # issue 10a: --walkthrough / --show-state
-        if presenter is False:
-            return "✗ ml-validate-e2e not run: --walkthrough needs a terminal to wait on."
+        if presenter is False:  # one line: the refusal is the verdict
+            from .walkthrough import REFUSED
+
+            return f"✗ ml-validate-e2e not run: {REFUSED}"
         from .settings import SettingsError
 
         if not options.sweep:  # S3's models load (once per session) while the run gets ready
@@ -93,10 +95,9 @@ class SessionRun:
     def presenter(self, options):
         """walkthrough.Options for --walkthrough/--show-state (None: neither; False: refused, no terminal)."""
         from .confirm import can_prompt
-        from .walkthrough import REFUSED, PromptPause, options_from
+        from .walkthrough import PromptPause, options_from
 
         if options.walkthrough and not can_prompt():
-            self.say(f"ml-validate-e2e: {REFUSED}", "red")
             return False
         return options_from(options, PromptPause())
 

@@ -181,6 +181,8 @@ class Presenter(Reporter):
     def run_finished(self, result) -> None:
         if self.views is not None and self.last_phase == 5:
             self._timed(self.views.after_cleanup, result)
+        elif self.views is not None and self.last_phase is not None and not self.stopped:  # no cleanup ran
+            self._timed(self.views.after_phase, self.last_phase)  # (--keep-data, or nothing written)
 
     def _before(self, phase) -> None:
         if self.views is not None and self.last_phase is not None and not self.stopped:
