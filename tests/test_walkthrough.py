@@ -102,6 +102,30 @@ def test_q_at_a_pause_stops_and_still_cleans_up(tmp_path):
         assert left_in(sandbox) == []
 
 
+def test_ctrl_c_at_a_pause_stops_like_q(tmp_path):
+    with Sandbox() as sandbox:
+        child = spawn(["run", "--walkthrough"], {**sandbox.env(), "ZORORA_E2E_HISTORY": "0"})
+        for _ in range(2):
+            child.expect_exact(PAUSE)
+            child.sendline("")
+        child.expect(r"Next: phase 2 ·")
+        child.expect_exact(PAUSE)
+        child.sendintr()
+        child.expect_exact(STOPPED)
+        child.expect(r"interrupted after .*; cleanup ran: nothing left in S3")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 130
+        assert left_in(sandbox) == []
+
+
+def test_a_line_typed_at_a_pause():
+    from zorora_e2e_plugin.walkthrough import answer
+
+    assert [answer(x) for x in ("\n", "y\n", "q\n", " Q \n", "quit\n", "stop\n")] == \
+        ["go", "go", "stop", "stop", "stop", "stop"]
+
+
 def test_show_state_needs_no_terminal_and_never_pauses():
     done = subprocess.run(CLI + ["demo", "--show-state", "--no-color"], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=120,
