@@ -119,6 +119,23 @@ def test_ctrl_c_at_a_pause_stops_like_q(tmp_path):
         assert left_in(sandbox) == []
 
 
+def test_after_ctrl_c_during_a_phase_no_more_pauses(tmp_path):
+    """An interrupted run goes straight on to its cleanup: no pause before the phases it skips, or the cleanup."""
+    with Sandbox(faults=["latency:300"]) as sandbox:
+        child = spawn(["run", "--walkthrough"], {**sandbox.env(), "ZORORA_E2E_HISTORY": "0"})
+        for _ in range(2):
+            child.expect_exact(PAUSE)
+            child.sendline("")
+        child.expect(r"Phase 1 ·")
+        child.sendintr()
+        child.expect(r"interrupted after .*; cleanup ran: nothing left in S3")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.logfile_read.text().count(PAUSE) == 2
+        assert child.exitstatus == 130
+        assert left_in(sandbox) == []
+
+
 def test_a_line_typed_at_a_pause():
     from zorora_e2e_plugin.walkthrough import answer
 

@@ -238,8 +238,14 @@ def _presenter(options, console, ctx, redact, signals, runner):
     def paused(seconds: float):
         runner().deadline_at += seconds
 
+    def skipped(phase: int) -> str:
+        r = runner()
+        if r.interrupted or signals.received:
+            return "interrupted"
+        return "skipped" if phase != 5 and (r.out_of_time or r.gate_failed) else ""
+
     return Presenter(options, console, world=ctx.world, open_store=lambda: ctx.store, redact=redact,
-                     signals=signals, stop=stop, paused=paused)
+                     signals=signals, stop=stop, paused=paused, skipped=skipped)
 
 
 def run_header(settings: Settings, client_kind: str) -> RunHeader:

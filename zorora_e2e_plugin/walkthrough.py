@@ -134,14 +134,16 @@ class PromptPause:
 class Presenter(Reporter):
     """The walkthrough and the state views, as a Reporter. `open_store()`: the run's Store; `world`: its
     TestWorld; `redact`: the run's redactor; `stop()`: ends the run like Ctrl-C (cleanup still runs);
-    `paused(seconds)`: time not to count against the deadline."""
+    `paused(seconds)`: time not to count against the deadline; `skipped(phase)`: "interrupted" when the run
+    was interrupted (no more views or pauses), another reason when that phase will be skipped (no pause)."""
 
     def __init__(self, options: Options, console, *, world, open_store, redact, signals=None,
-                 stop: Callable[[], None] = lambda: None, paused: Callable[[float], None] = lambda s: None):
+                 stop: Callable[[], None] = lambda: None, paused: Callable[[float], None] = lambda s: None,
+                 skipped: Callable[[int], str] = lambda phase: ""):
         from .state_views import StateViews
 
         self.options, self.console, self.signals = options, console, signals
-        self.stop, self.paused = stop, paused
+        self.stop, self.paused, self.skipped = stop, paused, skipped
         self.views = StateViews(console, world=world, open_store=open_store, redact=redact) \
             if options.show_state or options.pause else None
         self.stopped = False
@@ -185,12 +187,15 @@ class Presenter(Reporter):
             self._timed(self.views.after_phase, self.last_phase)  # (--keep-data, or nothing written)
 
     def _before(self, phase) -> None:
+        skipped = self.skipped(phase.id)
+        if skipped == "interrupted":  # Ctrl-C, a signal: straight on to the cleanup, as without the walkthrough
+            self.stopped = True
         if self.views is not None and self.last_phase is not None and not self.stopped:
             self.views.after_phase(self.last_phase)
         self.last_phase = phase.id
         if self.views is not None and phase.id == 3 and not self.stopped:
             self.views.remember_before()
-        if self.options.pause is None or self.stopped:  # stopped: straight on to the cleanup
+        if self.options.pause is None or self.stopped or skipped:  # nothing to wait for
             return
         what, requests = GUIDE.get(phase.id, ("", []))
         c = self.console
