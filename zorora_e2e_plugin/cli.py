@@ -109,9 +109,19 @@ def cmd_run(args) -> int:
     from .engine import may_write, validate
 
     console = _console(args)
+    presenter = _presenter(args)
     if not may_write(settings, _printer(console)):  # asks, or refuses without a terminal unless --yes
         return ExitCode.FAILED
-    return validate(settings, console=console, debug=args.debug).exit_code
+    return validate(settings, console=console, debug=args.debug, presenter=presenter).exit_code
+
+
+def _presenter(args):
+    """--walkthrough/--show-state as walkthrough.Options; --walkthrough without a terminal is a usage error."""
+    from .walkthrough import REFUSED, TerminalPause, has_terminal, options_from
+
+    if getattr(args, "walkthrough", False) and not has_terminal():
+        raise SettingsError(REFUSED)
+    return options_from(args, TerminalPause())
 
 
 def _printer(console):
@@ -121,6 +131,7 @@ def _printer(console):
 
 
 def cmd_demo(args) -> int:
+    presenter = _presenter(args)  # --walkthrough without a terminal: refused before anything starts
     from .store import prewarm
 
     prewarm()  # S3's models load while the sandbox starts
@@ -128,7 +139,7 @@ def cmd_demo(args) -> int:
 
     faults = _faults(args.fault)
     return validate_in_sandbox(flags_from(args), console=_console(args), faults=faults, env=os.environ,
-                               debug=args.debug).exit_code
+                               debug=args.debug, presenter=presenter).exit_code
 
 
 def cmd_sandbox(args) -> int:

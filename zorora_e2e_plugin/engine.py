@@ -128,13 +128,13 @@ class _QuietWhenClosed(_Relay):
 
 
 def validate(settings: Settings, *, console, http_client=None, observers=(), print_verdict: bool = True,
-             debug: bool = False) -> RunResult:
+             debug: bool = False, presenter=None) -> RunResult:
     """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation.
     SIGINT, SIGTERM and SIGHUP (in the main thread) end the run with verdict "interrupted" after cleanup;
     one that arrives after the cleanup proved the prefixes empty changes only the exit code. The host's
     signal handlers and environment come back afterwards. `observers` are extra Reporters (tests use one to
     break the target at a phase boundary). `debug`: print an unexpected error's traceback under its step
-    (it is always in the --json report)."""
+    (it is always in the --json report). `presenter`: walkthrough.Options (--walkthrough, --show-state)."""
     started = time.monotonic()
     start_client(settings.storage)  # S3 set-up overlaps the first API requests (0.4 finds it ready)
     client = make_client(settings, http_client)
@@ -142,13 +142,13 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
         try:
             with run_scope(settings, client):
                 return _validate(settings, client, started, signals, console=console, observers=observers,
-                                 print_verdict=print_verdict, debug=debug)
+                                 print_verdict=print_verdict, debug=debug, presenter=presenter)
         finally:
             signals.stop_raising()  # whatever arrives from here on is recorded, and only sets the exit code
 
 
 def _validate(settings: Settings, client, started: float, signals, *, console, observers,
-              print_verdict: bool, debug: bool) -> RunResult:
+              print_verdict: bool, debug: bool, presenter=None) -> RunResult:
     world = TestWorld.create(settings.customer_id, settings.bucket)
     raw = RawHttp(settings)
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
@@ -163,9 +163,11 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     warm_up.start()
     console_view = _QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict, debug=debug), signals)
     recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
-    reporter = _Fanout([console_view, *observers, recorder])
-    runner = Runner(ctx, reporter, deadline=settings.deadline, redact=make_redactor(settings.secrets),
-                    signals=signals)
+    redact = make_redactor(settings.secrets)
+    lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner).parts() if presenter \
+        else (None, None)
+    reporter = _Fanout([r for r in (lead, console_view, *observers, recorder, trail) if r is not None])
+    runner = Runner(ctx, reporter, deadline=settings.deadline, redact=redact, signals=signals)
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
     try:
         try:
@@ -224,6 +226,28 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     return result
 
 
+def _presenter(options, console, ctx, redact, signals, runner):
+    """The walkthrough/state views (walkthrough.Presenter), first to hear of each phase: it pauses and explains
+    before the phase's header. `q` stops the run as a signal would (the cleanup still runs); time spent
+    paused or drawing views moves the deadline on (a presenter talking must not time the run out)."""
+    from .walkthrough import Presenter
+
+    def stop():
+        runner().interrupted = True
+
+    def paused(seconds: float):
+        runner().deadline_at += seconds
+
+    def skipped(phase: int) -> str:
+        r = runner()
+        if r.interrupted or signals.received:
+            return "interrupted"
+        return "skipped" if phase != 5 and (r.out_of_time or r.gate_failed) else ""
+
+    return Presenter(options, console, world=ctx.world, open_store=lambda: ctx.store, redact=redact,
+                     signals=signals, stop=stop, paused=paused, skipped=skipped)
+
+
 def run_header(settings: Settings, client_kind: str) -> RunHeader:
     """What the run is about, for the reporters: display text only (the S3 endpoint redacted)."""
     s = settings
@@ -251,7 +275,7 @@ def sandbox_flags(sandbox, flags: Mapping) -> dict:
 
 def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Mapping[str, str]] = None,
                         http_client_factory: Optional[Callable] = None, print_verdict: bool = True,
-                        observers=(), debug: bool = False) -> RunResult:
+                        observers=(), debug: bool = False, presenter=None) -> RunResult:
     """Start a sandbox in-process, run against it, stop it. `env` supplies only non-target settings
     (customer id, actor, timeouts); the target is always the sandbox."""
     from .sandbox import Sandbox
@@ -263,7 +287,7 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
         settings = resolve(sandbox_flags(sandbox, flags), keep)
         http_client = http_client_factory(settings) if http_client_factory else None
         return validate(settings, console=console, http_client=http_client, print_verdict=print_verdict,
-                        observers=observers, debug=debug)
+                        observers=observers, debug=debug, presenter=presenter)
 
 
 __all__ = ["validate", "validate_in_sandbox", "describe_writes", "may_write", "needs_confirmation", "SettingsError"]

@@ -52,6 +52,15 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
         o.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR is honoured too)")
         o.add_argument("--debug", action="store_true",
                        help="print the traceback of an unexpected error inside the validator (--json always has it)")
+    # -- presenting (issue 10a: --walkthrough, --show-state; walkthrough.py) --
+    p = parser.add_argument_group("presenting a demo")
+    p.add_argument("--walkthrough", action="store_true",
+                   help="before each phase say what it proves and which requests it sends, then wait for Enter "
+                        "(q stops; the cleanup still runs); shows the state views too; needs a terminal")
+    p.add_argument("--show-state", action="store_true",
+                   help="show what is in S3 after phases 1, 3.1, 3.3, 4 and 5 (the test world, registry "
+                        "before → after, archive, audit events), without pausing")
+    # -- end presenting --
     if not (target or session):
         return
     t = parser.add_argument_group("target (flags > environment > defaults)")

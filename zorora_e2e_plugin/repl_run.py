@@ -62,6 +62,11 @@ class SessionRun:
             show(self.console, limit=20)
             return "ml-validate-e2e: run history shown above."
 
+        presenter = self.presenter(options)  # issue 10a: --walkthrough / --show-state
+        if presenter is False:  # one line: the refusal is the verdict
+            from .walkthrough import REFUSED
+
+            return f"✗ ml-validate-e2e not run: {REFUSED}"
         from .settings import SettingsError
 
         if not options.sweep:  # S3's models load (once per session) while the run gets ready
@@ -73,8 +78,8 @@ class SessionRun:
             if options.sweep:
                 return self.run_sweep(options)
             if options.sandbox:
-                return self.run_sandbox(flags)
-            return self.run_target(flags)
+                return self.run_sandbox(flags, presenter)
+            return self.run_target(flags, presenter)
         except SettingsError as exc:
             self.say(f"ml-validate-e2e: {exc}", "red")
             if self.stage == "parse" and self.repl_client is not None and not options.sandbox:
@@ -87,7 +92,16 @@ class SessionRun:
     def repl_client(self):
         return self.command.repl_ona_client()
 
-    def run_target(self, flags):
+    def presenter(self, options):
+        """walkthrough.Options for --walkthrough/--show-state (None: neither; False: refused, no terminal)."""
+        from .confirm import can_prompt
+        from .walkthrough import PromptPause, options_from
+
+        if options.walkthrough and not can_prompt():
+            return False
+        return options_from(options, PromptPause())
+
+    def run_target(self, flags, presenter=None):
         from .engine import may_write, validate
         from .settings import resolve
 
@@ -103,10 +117,10 @@ class SessionRun:
             return "✗ ml-validate-e2e cancelled: nothing was written."
         self.stage = "run"
         result = validate(settings, console=self.console, http_client=client, print_verdict=False,
-                          observers=[_KeepResult(self)])
+                          observers=[_KeepResult(self)], presenter=presenter)
         return self.verdict(result)
 
-    def run_sandbox(self, flags):
+    def run_sandbox(self, flags, presenter=None):
         try:
             import moto  # noqa: F401  (the sandbox's S3)
         except ImportError:
@@ -122,7 +136,7 @@ class SessionRun:
 
         self.stage = "sandbox"
         result = validate_in_sandbox(flags, console=self.console, env=os.environ, http_client_factory=factory,
-                                     print_verdict=False, observers=[_KeepResult(self)])
+                                     print_verdict=False, observers=[_KeepResult(self)], presenter=presenter)
         return self.verdict(result)
 
     def run_sweep(self, options):

@@ -1,0 +1,222 @@
+"""What is in S3 at the moments a presenter wants to show (walkthrough.Presenter calls these): the test
+world as a tree after phase 1, the registry before -> after, the archive and the audit events after 3.1 and
+3.3, what phase 4 refused and proof that nothing changed, the empty prefixes after phase 5.
+
+Reads go through the run's Store; a read that fails is shown as such and never fails the run. Everything
+read from S3 or the API reaches the console as rich Text (never markup), redacted with the run's redactor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Dict, List, Optional
+
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from .redact import neutralise
+from .results import FAIL, PASS, SKIP, WARN
+
+ENTRY_FIELDS = ("model_id", "promoted_at", "promoted_by", "status", "trained_at", "evaluated_at")
+PHASE_4 = ("4.1", "4.2", "4.3", "4.4", "4.6")
+
+
+@dataclasses.dataclass
+class Snapshot:
+    registry: Dict
+    events: List[Dict]
+    archives: List[Dict]  # {Key, Size}
+
+
+def _size(n: Any) -> str:
+    try:
+        n = int(n)
+    except (TypeError, ValueError):
+        return "?"
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KiB"
+
+
+class StateViews:
+    def __init__(self, console, *, world, open_store: Callable, redact: Callable[[str], str]):
+        self.console, self.world, self.open_store, self.redact = console, world, open_store, redact
+        self.before: Optional[Snapshot] = None  # the registry as last shown (3.1's "before", then 3.3's)
+        self.after_3_3: Optional[Snapshot] = None
+        self.results: Dict[str, Any] = {}
+
+    # -- helpers -------------------------------------------------------------------------------
+    def text(self, value: Any, style: str = "", short: bool = True) -> Text:
+        """Outside text as rich Text: redacted, neutralised; the customer id shortened to {C}, as the step
+        lines do."""
+        value = self.redact(str(value))
+        if short:
+            value = value.replace(self.world.customer_id, "{C}")
+        return Text(neutralise(value), style=style)
+
+    def _print(self, renderable) -> None:
+        self.console.print(renderable, highlight=False)
+
+    def _title(self, title: str) -> None:
+        self._print(Text(f"\n◆ {title}", style="bold blue"))
+
+    def _read(self) -> Optional[Snapshot]:
+        w = self.world
+        try:
+            store = self.open_store()
+            registry, _ = store.get_json(w.registry_key)
+            audit, _ = store.get_json(w.audit_key)
+            archives = store.list_objects(w.archive_prefix)
+        except Exception as exc:  # a view never fails the run
+            self._print(self.text(f"  (could not read S3 for this view: {exc})", "dim"))
+            return None
+        events = (audit or {}).get("events") if isinstance(audit, dict) else None
+        return Snapshot(registry if isinstance(registry, dict) else {},
+                        events if isinstance(events, list) else [], archives)
+
+    # -- the moments ---------------------------------------------------------------------------
+    def record(self, result) -> None:
+        self.results[result.id] = result
+
+    def remember_before(self) -> None:
+        self.before = self._read()
+
+    def after_phase(self, phase: int) -> None:
+        if phase == 1 and self.results.get("1.2") is not None:
+            self.world_tree("The test world in S3 (after phase 1; {C} = the customer id)")
+        elif phase == 4 and any(self.results.get(i) is not None and self.results[i].status != SKIP
+                                for i in PHASE_4):
+            self.refusals()
+
+    def after_step(self, result) -> None:
+        self.record(result)
+        if result.status == SKIP:
+            return
+        after = self._read()
+        if after is None:
+            return
+        what = "ml-promote" if result.id == "3.1" else "ml-rollback"
+        self._title(f"Registry before → after {what} (step {result.id}; {{C}} = {self.world.customer_id})")
+        self.registry_diff(self.before, after)
+        self.archive(after)
+        self.audit(after.events)
+        self.before = after
+        if result.id == "3.3":
+            self.after_3_3 = after
+
+    def after_cleanup(self, run_result) -> None:
+        self.world_tree("The test customer's prefixes after cleanup (phase 5)")
+
+    # -- the views -----------------------------------------------------------------------------
+    def world_tree(self, title: str) -> None:
+        w = self.world
+        try:
+            store = self.open_store()
+            listing = {p: store.list_objects(p) for p in w.prefixes}
+        except Exception as exc:
+            self._print(self.text(f"  (could not list S3 for this view: {exc})", "dim"))
+            return
+        self._title(title)
+        tree = Tree(self.text(f"s3://{w.bucket}/", "bold", short=False))
+        for prefix, objects in listing.items():
+            branch = tree.add(self.text(prefix, "cyan", short=False))
+            if not objects:
+                branch.add(Text("(empty)", style="green"))
+            for obj in objects:
+                key = str(obj.get("Key", ""))
+                label = self.text(key[len(prefix):] if key.startswith(prefix) else key)
+                label.append(f"  {_size(obj.get('Size'))}", style="dim")
+                branch.add(label)
+        self._print(tree)
+
+    def registry_diff(self, before: Optional[Snapshot], after: Snapshot) -> None:
+        old = (before.registry if before else {}) or {}
+        new = after.registry or {}
+        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+        for column in ("", "field", "before", "", "after"):
+            table.add_column(column, overflow="fold")
+        rows = 0
+
+        def entry_rows(label: str, a: Dict, b: Dict) -> int:
+            n = 0
+            for field in ENTRY_FIELDS:
+                x, y = (a or {}).get(field), (b or {}).get(field)
+                if x is None and y is None:
+                    continue
+                changed = x != y
+                table.add_row(self.text(label, "bold"), self.text(field),
+                              self.text("—" if x is None else x, "red" if changed else "dim"),
+                              Text("→" if changed else "=", style="yellow" if changed else "dim"),
+                              self.text("—" if y is None else y, "green" if changed else "dim"))
+                label, n = "", n + 1
+            return n
+
+        rows += entry_rows("production", old.get("production") or {}, new.get("production") or {})
+        olds = {c.get("model_id"): c for c in old.get("challengers") or [] if isinstance(c, dict)}
+        news = {c.get("model_id"): c for c in new.get("challengers") or [] if isinstance(c, dict)}
+        for model in list(olds) + [m for m in news if m not in olds]:
+            x, y = olds.get(model), news.get(model)
+            if x is not None and y is not None:
+                rows += entry_rows("challenger", x, y)
+            else:
+                table.add_row(self.text("challenger", "bold"), self.text("model_id"),
+                              self.text(model if x else "—", "red" if x else "dim"), Text("→", style="yellow"),
+                              self.text(model if y else "— (removed)", "green" if y else "red"))
+                rows += 1
+        self._print(table if rows else Text("  (registry empty)", style="dim"))
+
+    def archive(self, snap: Snapshot) -> None:
+        self._print(self.text(f"Archive ({self.world.archive_prefix}): {len(snap.archives)} object(s)", "bold"))
+        for obj in snap.archives:
+            key = str(obj.get("Key", ""))
+            line = self.text(f"  …/archived/{key[len(self.world.archive_prefix):]}"
+                             if key.startswith(self.world.archive_prefix) else f"  {key}")
+            line.append(f"  {_size(obj.get('Size'))}", style="dim")
+            self._print(line)
+
+    def audit(self, events: List[Dict]) -> None:
+        table = Table(title=None, box=None, pad_edge=False, header_style="bold")
+        for column in ("time", "actor", "action", "model", "reason"):
+            table.add_column(column, overflow="fold", no_wrap=column in ("time", "action"))
+        for event in events:
+            e = event if isinstance(event, dict) else {}
+            table.add_row(*(self.text(e.get(k, "")) for k in ("timestamp", "actor", "action", "model_id", "reason")))
+        self._print(Text(f"Audit log: {len(events)} event(s)", style="bold"))
+        if events:
+            self._print(table)
+
+    def refusals(self) -> None:
+        self._title("Phase 4: what was refused")
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for column in ("step", "request", "", "answer"):
+            table.add_column(column, overflow="fold")
+        for step_id in PHASE_4:
+            r = self.results.get(step_id)
+            if r is None:
+                continue
+            ok = r.status in (PASS, WARN)
+            table.add_row(self.text(r.id), self.text(r.title),
+                          Text("refused" if ok else ("NOT refused" if r.status == FAIL else r.status),
+                               style="green" if ok else "bold red"),
+                          self.text(r.actual or r.expected or ""))
+        self._print(table)
+        now = self._read()
+        if now is None or self.after_3_3 is None:
+            return
+        self._print(Text("Proof nothing changed (S3 after the rollback → now):", style="bold"))
+        gate = self.world.gate_challenger_model_id
+        then = dataclasses.replace(self.after_3_3, registry=dict(self.after_3_3.registry))
+        now_reg = dict(now.registry)
+        now_reg["challengers"] = [c for c in now_reg.get("challengers") or []
+                                  if not (isinstance(c, dict) and c.get("model_id") == gate)]
+        same_registry = now_reg == then.registry
+        same_audit = now.events == then.events
+        for ok, what in ((same_registry, "registry unchanged (apart from the gate-failing challenger the test "
+                                         "wrote itself for 4.6)"),
+                         (same_audit, f"audit log unchanged: {len(now.events)} event(s)"),
+                         (len(now.archives) == len(then.archives), f"archive unchanged: {len(now.archives)} object(s)")):
+            self._print(Text(f"  {'✓' if ok else '✗'} {what}", style="green" if ok else "bold red"))
+        if not same_registry:
+            self.registry_diff(then, Snapshot(now_reg, now.events, now.archives))
+
+
+__all__ = ["Snapshot", "StateViews"]

@@ -1,0 +1,232 @@
+"""The presenter's walkthrough (`--walkthrough`) and the state views (`--show-state`).
+
+A `Presenter` is one more Reporter on the run (the runner does not know it is there). Before each phase it
+says what the phase proves, why it matters and which requests it is about to send, then waits for Enter
+(`q` stops: the remaining phases are skipped, the cleanup still runs, the verdict is "interrupted").
+After phase 1, 3.1, 3.3, 4 and 5 it shows the state in S3 (state_views.py), read through the run's Store.
+
+Pauses do not count against --deadline: the engine moves the deadline on by the time spent paused and
+drawing views (`paused(seconds)`). Ctrl-C at a pause stops the run like `q` (its exit code stays 130).
+A pause waits on the terminal in the CLI (`TerminalPause`), on prompt_toolkit in the REPL (`PromptPause`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import select
+import sys
+import time
+from typing import Callable, Optional
+
+from rich.text import Text
+
+from .model import Reporter
+
+REFUSED = "--walkthrough waits for Enter before each phase: it needs a terminal (use --show-state to see the " \
+          "state views without pausing)."
+STOPPED = "Stopped by the presenter: the remaining phases are skipped; the cleanup still runs."
+
+# what each phase proves, why it matters, and the requests it sends (from the plan)
+GUIDE = {
+    0: ("Proves the API Gateway, the token, the Lambda and the bucket are deployed and wired up, before a "
+        "single byte of test data is written. It is a hard gate: if it fails, nothing else runs.",
+        ["GET /challengers (with and without customer_id, with and without the token)",
+         "GET /metrics, GET /diff, GET /audit-log; POST /promote + /rollback with a 3-character reason "
+         "(always refused)", "S3: HeadBucket, PUT + DELETE of one probe object"]),
+    1: ("Writes a fresh test customer straight to S3: a registry with one production model and one eligible "
+        "challenger, their metrics, an empty audit log. Everything later is checked against this known world.",
+        ["S3: list the customer's three prefixes (must be empty)", "S3: PUT registry, 2 metrics, audit log"]),
+    2: ("Proves Zorora's read-only commands see exactly what is in S3, through the real API: the engineer's "
+        "view of a promotion decision is the truth.",
+        ["GET /challengers  (ml-list-challengers)", "GET /metrics/{model} x2  (ml-show-metrics)",
+         "GET /diff  (ml-diff)", "GET /audit-log  (ml-audit-log)"]),
+    3: ("Promotes the challenger and rolls it back through ml-promote / ml-rollback, and checks S3 after "
+        "each: the registry changed, the old production was archived, the audit log names who and why.",
+        ["POST /promote  (ml-promote, after GET /challengers + GET /diff)", "GET /audit-log",
+         "POST /rollback  (ml-rollback)", "S3: GET registry + audit log, LIST archive after each"]),
+    4: ("Proves bad requests are refused (unknown model, short reason, no token, a challenger failing its "
+        "gates) and that a refusal leaves no trace: registry and audit log unchanged.",
+        ["POST /promote x4 (unknown model, short reason, no token, gate-failing challenger)",
+         "S3: PUT a gate-failing challenger; GET registry + audit log"]),
+    5: ("Deletes everything the run wrote and proves the customer's three prefixes are empty: a validation "
+        "against production must leave nothing behind.",
+        ["S3: DeleteObjects (batched)", "S3: LIST the three prefixes (must be empty)"]),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """What the presenter asked for: `pause` (a TerminalPause/PromptPause) for --walkthrough; `show_state`."""
+
+    pause: Optional[Callable] = None
+    show_state: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.pause is not None or self.show_state
+
+
+def has_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def options_from(namespace, pause: Callable) -> Optional[Options]:
+    """The presenter's flags as Options (None: neither given). `pause`: the face's way to wait."""
+    walk, show = bool(getattr(namespace, "walkthrough", False)), bool(getattr(namespace, "show_state", False))
+    if not (walk or show):
+        return None
+    return Options(pause=pause if walk else None, show_state=show or walk)
+
+
+def answer(line: str) -> str:
+    """What a line typed at a pause means: q (quit, qq, ...) or stop stops; anything else goes on."""
+    word = line.strip().lower()
+    return "stop" if word.startswith("q") or word == "stop" else "go"
+
+
+class TerminalPause:
+    """Waits for a line on the terminal (stdin). Returns "go" or "stop". A signal recorded meanwhile
+    (`signals.received` grew: cleanup runs with signals only recorded) or raised (Ctrl-C) means stop."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdin
+
+    def __call__(self, console, prompt: str, signals=None) -> str:
+        console.print(Text(prompt, style="bold"), end="", highlight=False)
+        console.file.flush()
+        before = len(signals.received) if signals is not None else 0
+        try:
+            while True:
+                if signals is not None and len(signals.received) > before:
+                    break
+                ready, _, _ = select.select([self.stream], [], [], 0.1)
+                if ready:
+                    line = self.stream.readline()  # the terminal echoed its newline
+                    if line:
+                        return answer(line)
+                    break  # end of input: nobody to wait for
+        except KeyboardInterrupt:
+            pass
+        console.print()
+        return "stop"
+
+
+class PromptPause:
+    """Waits on prompt_toolkit (inside the REPL: nothing typed reaches the REPL afterwards). Ctrl-C/Ctrl-D stop."""
+
+    def __init__(self, input=None, output=None):
+        self.input, self.output = input, output
+
+    def __call__(self, console, prompt: str, signals=None) -> str:
+        from prompt_toolkit import PromptSession
+
+        session: PromptSession = PromptSession(input=self.input, output=self.output)
+        try:
+            line = session.prompt(prompt)
+        except (KeyboardInterrupt, EOFError):
+            return "stop"
+        return answer(line)
+
+
+class Presenter(Reporter):
+    """The walkthrough and the state views, as a Reporter. `open_store()`: the run's Store; `world`: its
+    TestWorld; `redact`: the run's redactor; `stop()`: ends the run like Ctrl-C (cleanup still runs);
+    `paused(seconds)`: time not to count against the deadline; `skipped(phase)`: "interrupted" when the run
+    was interrupted (no more views or pauses), another reason when that phase will be skipped (no pause)."""
+
+    def __init__(self, options: Options, console, *, world, open_store, redact, signals=None,
+                 stop: Callable[[], None] = lambda: None, paused: Callable[[float], None] = lambda s: None,
+                 skipped: Callable[[int], str] = lambda phase: ""):
+        from .state_views import StateViews
+
+        self.options, self.console, self.signals = options, console, signals
+        self.stop, self.paused, self.skipped = stop, paused, skipped
+        self.views = StateViews(console, world=world, open_store=open_store, redact=redact) \
+            if options.show_state or options.pause else None
+        self.stopped = False
+        self.last_phase: Optional[int] = None
+
+    def _timed(self, fn, *args) -> None:
+        began = time.monotonic()
+        try:
+            fn(*args)
+        except (OSError, ValueError):  # a closed stdout: the run goes on without the presenter
+            self.options = Options()
+            self.views = None
+        except Exception as exc:  # a bug in a view never costs the run (or its cleanup)
+            self.views = None
+            try:
+                self.console.print(Text(f"(state views off: {type(exc).__name__}: {exc})", style="dim"))
+            except Exception:
+                pass
+        finally:
+            self.paused(time.monotonic() - began)
+
+    def phase_started(self, phase) -> None:
+        self._timed(self._before, phase)
+
+    def parts(self):
+        """(leading, trailing): the leading part hears of phases and the run's end before the console (the
+        explanation and pause come before a phase's header, the last view before the summary); the trailing
+        part hears of steps after it (a registry diff comes under its step's line)."""
+        return _Part(self, ("phase_started", "run_finished")), _Part(self, ("step_finished",))
+
+    def step_finished(self, result) -> None:
+        if self.views is not None and result.id in ("3.1", "3.3"):
+            self._timed(self.views.after_step, result)
+        elif self.views is not None:
+            self.views.record(result)
+
+    def run_finished(self, result) -> None:
+        if self.views is not None and self.last_phase == 5:
+            self._timed(self.views.after_cleanup, result)
+        elif self.views is not None and self.last_phase is not None and not self.stopped:  # no cleanup ran
+            self._timed(self.views.after_phase, self.last_phase)  # (--keep-data, or nothing written)
+
+    def _before(self, phase) -> None:
+        skipped = self.skipped(phase.id)
+        if skipped == "interrupted":  # Ctrl-C, a signal: straight on to the cleanup, as without the walkthrough
+            self.stopped = True
+        if self.views is not None and self.last_phase is not None and not self.stopped:
+            self.views.after_phase(self.last_phase)
+        self.last_phase = phase.id
+        if self.views is not None and phase.id == 3 and not self.stopped:
+            self.views.remember_before()
+        if self.options.pause is None or self.stopped or skipped:  # nothing to wait for
+            return
+        what, requests = GUIDE.get(phase.id, ("", []))
+        c = self.console
+        c.print(Text(f"\n▶ Next: phase {phase.id} · {phase.name}", style="bold magenta"), highlight=False)
+        c.print(Text(what), highlight=False)
+        c.print(Text("It sends:", style="dim"), highlight=False)
+        for line in requests:
+            c.print(Text(f"  • {line}", style="dim"), highlight=False)
+        prompt = "[Enter] run cleanup (it always runs) " if phase.id == 5 else "[Enter] run this phase · q stop "
+        said = self.options.pause(c, prompt, self.signals)
+        if said == "stop" and phase.id != 5:
+            self.stopped = True
+            c.print(Text(STOPPED, style="bold yellow"), highlight=False)
+            self.stop()
+
+
+class _Part(Reporter):
+    def __init__(self, presenter: Presenter, events):
+        self.presenter, self.events = presenter, events
+
+    def phase_started(self, phase) -> None:
+        if "phase_started" in self.events:
+            self.presenter.phase_started(phase)
+
+    def step_finished(self, result) -> None:
+        if "step_finished" in self.events:
+            self.presenter.step_finished(result)
+
+    def run_finished(self, result) -> None:
+        if "run_finished" in self.events:
+            self.presenter.run_finished(result)
+
+
+__all__ = ["GUIDE", "Options", "options_from", "Presenter", "PromptPause", "REFUSED", "STOPPED", "TerminalPause", "has_terminal"]
