@@ -144,9 +144,9 @@ class ApiGateway:
         started = time.monotonic()
         method = environ.get("REQUEST_METHOD", "GET")
         path, query = _raw_target(environ)
-        body = b""
+        sent = b""  # the request's body (the actor for the request log)
         try:
-            body = _buffer_body(environ)
+            sent = _buffer_body(environ)
         except OSError:  # a client that sent half its body and stopped: the read timed out (or it hung up)
             status, headers, body = 408, [("Content-Type", "application/json")], \
                 b'{"message":"Request Timeout"}'
@@ -160,7 +160,7 @@ class ApiGateway:
         headers.append(("Content-Length", str(len(body))))
         start_response(_status_line(status), headers)
         self.servers.sandbox._record("api", method, path, status, started, time.monotonic(), query=query,
-                                     actor=_actor_of(environ, body))
+                                     actor=_actor_of(environ, sent))
         return [body]
 
     def _respond(self, environ: Dict[str, Any], method: str, path: str, query: str) -> Tuple[int, List, bytes]:
