@@ -90,9 +90,9 @@ class LiveSteps:
         self._live = live
         try:
             live.start(refresh=True)
-        except BaseException:
+        except (Exception, SystemExit):  # no terminal after all, a dead stdout: the run goes on without it
             self._broke()
-            raise
+            return
         self._halt = threading.Event()
         self._ticker = threading.Thread(target=self._tick, args=(live, self._halt), daemon=True,
                                         name="zorora-e2e-live")
@@ -110,7 +110,7 @@ class LiveSteps:
         try:
             self._live.refresh()
             return True
-        except BaseException:  # a closed stdout (OSError, ValueError, rich's SystemExit): stop drawing
+        except (Exception, SystemExit):  # a closed stdout (OSError, ValueError, rich's SystemExit): stop drawing
             self._broke()
             return False
 
@@ -131,20 +131,18 @@ class LiveSteps:
             return
         try:
             live.stop()
-        except BaseException:  # the terminal went away: the console must still forget this Live
+        except (Exception, SystemExit):  # the terminal went away: the console must still forget this Live
             self.broken = True
             _forget(self.console, live)
 
 
 def _forget(console, live) -> None:
-    """What Live.stop() does to the console, minus the writing: no render hook and no Live left behind."""
-    try:
-        console.clear_live()
-    except Exception:
-        pass
-    try:
-        hooks = getattr(console, "_render_hooks", None)
-        if hooks and live in hooks:
-            hooks.remove(live)
-    except Exception:
-        pass
+    """What Live.stop() does to the console, minus the writing: this Live off the console's stack of Lives and
+    off its render hooks (and nothing else: a Live of the host's own stays)."""
+    for name in ("_live_stack", "_render_hooks"):
+        try:
+            held = getattr(console, name, None)
+            if held is not None and live in held:
+                held.remove(live)
+        except Exception:
+            pass
