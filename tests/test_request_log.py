@@ -58,6 +58,14 @@ def test_the_token_is_blotted_out_wherever_a_client_put_it(where):
     assert CANARY not in text and "***" in text and "\x1b" not in text and "\n" not in text.strip("\n")
 
 
+def test_a_long_token_is_blotted_out_before_anything_is_cut():
+    token = "long-" + "x1y2z3" * 12  # longer than any field is cut to
+    fmt = RequestLogFormat([token])
+    lines = fmt.lines(record("/prod/api/v1/challengers", query=f"customer_id={token}", actor=f"Bearer {token}"))
+    text = "\n".join(lines)
+    assert "x1y2z3x1" not in text and "customer_id=***" in text and text.endswith("Bearer ***"), text
+
+
 def read_exports(proc):
     exports = {}
     while "AWS_SECRET_ACCESS_KEY" not in exports:

@@ -47,14 +47,14 @@ class RequestLogFormat:
         if record.kind not in self.kinds:
             return []
         out: List[str] = []
-        with self._lock:
-            path = self._ids(self._path(record.path), out)
-            query = self._query(getattr(record, "query", ""), out)
+        with self._lock:  # the token goes before anything is decoded or cut: a cut token would slip past
+            path = self._ids(self._blot(self._path(self._blot(record.path))), out)
+            query = self._query(self._blot(getattr(record, "query", "")), out)
         at = (getattr(record, "at", 0.0) or time.time()) + record.duration  # when it ended: lines come in order
         stamp = time.strftime("%H:%M:%S", time.localtime(at)) + f".{int(at * 1000) % 1000:03d}"
         target = path + (f"?{query}" if query else "")
         ms = int(round(record.duration * 1000))
-        actor = _cut(getattr(record, "actor", "") or "-", 40)
+        actor = _cut(self._blot(_printable(getattr(record, "actor", "") or "-")), 40)
         line = f"{stamp}  {record.method:<6} {record.status:>3} {ms:>5} ms  {target:<{PATH_WIDTH}}  {actor}"
         out.append(line)
         return [self._blot(_printable(text)) for text in out]
@@ -71,7 +71,7 @@ class RequestLogFormat:
         pairs = parse_qsl(query, keep_blank_values=True)
         if not pairs:
             return _cut(self._ids(query, out))
-        return "&".join(f"{_cut(k, 16)}={_cut(self._ids(v, out))}" for k, v in pairs)
+        return "&".join(f"{_cut(self._blot(k), 16)}={_cut(self._ids(self._blot(v), out))}" for k, v in pairs)
 
     def _ids(self, text: str, out: List[str]) -> str:
         def name(match) -> str:
