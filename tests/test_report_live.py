@@ -223,3 +223,28 @@ def test_in_a_terminal_the_demo_shows_the_running_step_and_its_elapsed_time(tmp_
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+
+
+def test_the_runner_announces_each_step_it_starts_and_only_those():
+    from zorora_e2e_plugin.model import Reporter
+    from zorora_e2e_plugin.results import StepFailed
+    from zorora_e2e_plugin.runner import Runner
+
+    class Seen(Reporter):
+        def __init__(self):
+            self.started, self.finished = [], []
+
+        def step_started(self, step):
+            self.started.append(step.id)
+
+        def step_finished(self, result):
+            self.finished.append(result.id)
+
+    def fail(ctx):
+        raise StepFailed("x", "y")
+
+    seen = Seen()
+    plan = [Phase(1, "p", ((Step("1.1", "a", fail),), (Step("1.2", "b", nothing, requires=("1.1",)),
+                                                       Step("1.3", "c", nothing))))]
+    Runner(object(), seen, deadline=30, redact=lambda t: t).run_phases(plan)
+    assert seen.started == ["1.1", "1.3"] and sorted(seen.finished) == ["1.1", "1.2", "1.3"]
