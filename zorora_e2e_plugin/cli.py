@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--region", default=DEFAULT_REGION, help=f"region (default {DEFAULT_REGION})")
     sandbox.add_argument("--fault", action="append", default=[], metavar="NAME",
                          help="fault to reproduce (repeatable)")
+    sandbox.add_argument("--log-requests", action="store_true",
+                         help="print one line per API request: time, method, path, status, ms, actor "
+                              "(never the token)")
     sweep = sub.add_parser("sweep", help="find and delete test data that killed runs left behind",
                            description="List every zorora-e2e-test-* customer under customer_tailored/, "
                                        "model_metrics/ and audit_logs/ whose newest object is older than "
@@ -151,7 +154,7 @@ def cmd_sandbox(args) -> int:
     try:
         sandbox = Sandbox(host=args.host, port=args.port, token=args.token, bucket=args.bucket, region=args.region,
                           faults=_faults(args.fault))
-        return serve_forever(sandbox)
+        return serve_forever(sandbox, log_requests=args.log_requests)
     except SandboxError as exc:  # one line with what to change, never a traceback
         raise SettingsError(str(exc)) from None
 

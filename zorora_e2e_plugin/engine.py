@@ -14,8 +14,9 @@ from . import run_signals
 from .cleanup import clean_up, cleanup_truth
 from .client import RawHttp, make_client, run_scope
 from .fixtures import TestWorld
-from .model import Reporter, RunHeader
+from .model import RunHeader
 from .redact import make_redactor
+from .relays import _Fanout, _QuietWhenClosed
 from .report import ConsoleReporter, write_reports
 from .results import FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult, signal_name
 from .runner import Runner
@@ -63,78 +64,16 @@ def may_write(settings: Settings, say: Callable[..., None]) -> bool:
     return False
 
 
-class _Relay(Reporter):
-    """A reporter that hands every event on through `_each(event, *args)`."""
-
-    def _each(self, event: str, *args) -> None:
-        raise NotImplementedError
-
-    def run_started(self, header, phases) -> None:
-        self._each("run_started", header, phases)
-
-    def phase_started(self, phase) -> None:
-        self._each("phase_started", phase)
-
-    def step_finished(self, result) -> None:
-        self._each("step_finished", result)
-
-    def run_finished(self, result) -> None:
-        self._each("run_finished", result)
-
-    def notice(self, text: str) -> None:
-        self._each("notice", text)
-
-
-class _Fanout(_Relay):
-    """Passes every event to several reporters (the console view, plus any observer a caller adds)."""
-
-    def __init__(self, reporters):
-        self.reporters = list(reporters)
-
-    def _each(self, event: str, *args) -> None:
-        for reporter in self.reporters:
-            getattr(reporter, event)(*args)
-
-
-class _QuietWhenClosed(_Relay):
-    """The console view, dropped (not the run) the first time its output fails: a closed stdout
-    (`zorora-e2e run ... | head -1`) must never cut a run short. The run goes on silently, waits for its
-    requests, cleans up, writes its reports and exits with the code its verdict deserves.
-
-    A signal never interrupts a print: raised inside rich's Console.print it can leave the console
-    buffering forever (nothing printed again). It is held, and raised once the line is out."""
-
-    def __init__(self, reporter: Reporter, signals=None):
-        self.reporter = reporter
-        self.signals = signals
-        self.closed = False
-
-    def _each(self, event: str, *args) -> None:
-        if self.closed:
-            return
-        if self.signals is not None and threading.current_thread() is threading.main_thread():
-            with self.signals.held():
-                self._call(event, *args)
-        else:
-            self._call(event, *args)
-
-    def _call(self, event: str, *args) -> None:
-        try:
-            getattr(self.reporter, event)(*args)
-        except (OSError, ValueError, SystemExit):
-            # BrokenPipeError, EPIPE/EBADF, "I/O operation on closed file"; and rich's own answer to a broken
-            # pipe on stdout (Console.on_broken_pipe: /dev/null over stdout, then SystemExit(1))
-            self.closed = True
-
-
 def validate(settings: Settings, *, console, http_client=None, observers=(), print_verdict: bool = True,
-             debug: bool = False, presenter=None) -> RunResult:
+             debug: bool = False, presenter=None, request_feed: Optional["RequestFeed"] = None) -> RunResult:
     """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation.
     SIGINT, SIGTERM and SIGHUP (in the main thread) end the run with verdict "interrupted" after cleanup;
     one that arrives after the cleanup proved the prefixes empty changes only the exit code. The host's
     signal handlers and environment come back afterwards. `observers` are extra Reporters (tests use one to
     break the target at a phase boundary). `debug`: print an unexpected error's traceback under its step
-    (it is always in the --json report). `presenter`: walkthrough.Options (--walkthrough, --show-state)."""
+    (it is always in the --json report). `presenter`: walkthrough.Options (--walkthrough, --show-state).
+    `request_feed`: request-log lines (an in-process sandbox's --log-requests) to print on the run's console
+    while it runs."""
     started = time.monotonic()
     start_client(settings.storage)  # S3 set-up overlaps the first API requests (0.4 finds it ready)
     client = make_client(settings, http_client)
@@ -142,13 +81,27 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
         try:
             with run_scope(settings, client):
                 return _validate(settings, client, started, signals, console=console, observers=observers,
-                                 print_verdict=print_verdict, debug=debug, presenter=presenter)
+                                 print_verdict=print_verdict, debug=debug, presenter=presenter,
+                                 request_feed=request_feed)
         finally:
             signals.stop_raising()  # whatever arrives from here on is recorded, and only sets the exit code
 
 
 def _validate(settings: Settings, client, started: float, signals, *, console, observers,
-              print_verdict: bool, debug: bool, presenter=None) -> RunResult:
+              print_verdict: bool, debug: bool, presenter=None, request_feed=None) -> RunResult:
+    console_view = _QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict, debug=debug), signals)
+    if request_feed is not None:
+        request_feed.attach(console_view.log_request, make_redactor(settings.secrets))
+    try:
+        return _run(settings, client, started, signals, console_view, observers, console, presenter)
+    finally:  # however it ends: no more request lines, the live line stopped, the console left sane
+        if request_feed is not None:
+            request_feed.detach()
+        console_view.close()
+
+
+def _run(settings: Settings, client, started: float, signals, console_view, observers, console,
+         presenter) -> RunResult:
     world = TestWorld.create(settings.customer_id, settings.bucket)
     raw = RawHttp(settings)
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
@@ -161,7 +114,6 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
 
     warm_up = threading.Thread(target=warm_up_store, daemon=True)
     warm_up.start()
-    console_view = _QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict, debug=debug), signals)
     recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
     redact = make_redactor(settings.secrets)
     lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner).parts() if presenter \
@@ -273,11 +225,37 @@ def sandbox_flags(sandbox, flags: Mapping) -> dict:
     return merged
 
 
+class RequestFeed:
+    """An in-process sandbox's request log on its way to the run's console (`--log-requests`): the sandbox's
+    threads call it with each RequestRecord; while a run is attached, its line (requestlog.py, then the
+    run's redactor: never the token) is printed above the live line."""
+
+    def __init__(self, token: str = ""):
+        from .sandbox.requestlog import RequestLogFormat
+
+        self.format = RequestLogFormat([token])
+        self._sink: Optional[Callable[[str], None]] = None
+        self._redact: Callable[[str], str] = lambda text: text
+
+    def attach(self, sink: Callable[[str], None], redact: Callable[[str], str]) -> None:
+        self._redact, self._sink = redact, sink
+
+    def detach(self) -> None:
+        self._sink = None
+
+    def __call__(self, record) -> None:
+        sink = self._sink
+        if sink is not None:
+            for line in self.format.lines(record):
+                sink("    " + self._redact(line))
+
+
 def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Mapping[str, str]] = None,
                         http_client_factory: Optional[Callable] = None, print_verdict: bool = True,
-                        observers=(), debug: bool = False, presenter=None) -> RunResult:
+                        observers=(), debug: bool = False, presenter=None, log_requests: bool = False) -> RunResult:
     """Start a sandbox in-process, run against it, stop it. `env` supplies only non-target settings
-    (customer id, actor, timeouts); the target is always the sandbox."""
+    (customer id, actor, timeouts); the target is always the sandbox. `log_requests` (or the flag
+    `log_requests`): one line per API request, interleaved with the report."""
     from .sandbox import Sandbox
 
     keep = {k: v for k, v in (env or {}).items()
@@ -285,9 +263,13 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
                      "ZORORA_ACTOR")}  # ZORORA_ACTOR: judged as the X-Actor header value it is
     with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET) as sandbox:
         settings = resolve(sandbox_flags(sandbox, flags), keep)
+        feed = None
+        if log_requests or flags.get("log_requests"):
+            feed = RequestFeed(sandbox.token)
+            sandbox.request_listeners.append(feed)
         http_client = http_client_factory(settings) if http_client_factory else None
         return validate(settings, console=console, http_client=http_client, print_verdict=print_verdict,
-                        observers=observers, debug=debug, presenter=presenter)
+                        observers=observers, debug=debug, presenter=presenter, request_feed=feed)
 
 
-__all__ = ["validate", "validate_in_sandbox", "describe_writes", "may_write", "needs_confirmation", "SettingsError"]
+__all__ = ["validate", "validate_in_sandbox", "RequestFeed", "describe_writes", "may_write", "needs_confirmation", "SettingsError"]

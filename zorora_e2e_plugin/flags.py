@@ -61,6 +61,12 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
                    help="show what is in S3 after phases 1, 3.1, 3.3, 4 and 5 (the test world, registry "
                         "before → after, archive, audit events), without pausing")
     # -- end presenting --
+    # --- issue 10b: the request log (a demo's sandbox only: `demo`, and `--sandbox` in a session) ---
+    if session or not target:
+        o.add_argument("--log-requests", action="store_true",
+                       help="print one line per API request beside the report: time, method, path, status, "
+                            "ms, actor (never the token)" + (" (with --sandbox)" if session else ""))
+    # --- end 10b ---
     if not (target or session):
         return
     t = parser.add_argument_group("target (flags > environment > defaults)")
@@ -97,6 +103,8 @@ def flags_from(namespace) -> dict:
     flags = {key: given[key] for key in RUN_KEYS if key in given}
     if given.get("preflight_only"):
         flags["phases"] = [0]
+    if given.get("log_requests"):  # read by engine.validate_in_sandbox, not by resolve()
+        flags["log_requests"] = True
     for key in ("json_path", "junit_path"):
         if flags.get(key):
             flags[key] = os.path.expanduser(flags[key])

@@ -1,5 +1,6 @@
-"""Renders plain results: a live rich view, a summary table, a one-line verdict,
-and JSON / JUnit files. Knows nothing about HTTP or S3.
+"""Renders plain results on a console: a line per step in plan order (with a live line for the steps still
+running, live.py), a summary table and a one-line verdict. Knows nothing about HTTP or S3. The JSON / JUnit
+files are written by report_files.py (re-exported here).
 
 Outside text (server bodies, ids, paths) is only ever put into rich `Text`
 objects, never parsed as markup: a stray `[/oops]` from a server must not end
@@ -8,19 +9,17 @@ the user's REPL.
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import threading
 import time
-import xml.etree.ElementTree as ET
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .live import LiveSteps
 from .redact import neutralise
+from .report_files import write_json, write_junit, write_reports, xml_text  # noqa: F401 (re-exported)
 from .model import Phase, Reporter, RunHeader
 from .results import (FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, PHASE_NAMES, SKIP, WARN, RunResult,
                       StepResult)
@@ -33,16 +32,29 @@ def _seconds(ms: int) -> str:
     return f"{ms / 1000:.1f}s" if ms >= 1000 else f"{ms} ms"
 
 
+def plan_key(step_id: str):
+    """A step id as the plan numbers it: 4.5 before 4.6, 0.10 after 0.9."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in step_id.split("."))
+
+
 class ConsoleReporter(Reporter):
-    """One line per step as it finishes, details under failures, a table and a verdict at the end."""
+    """One line per step, in plan order within its phase, while a live line shows the steps still running;
+    details under failures and warnings; a table and a verdict at the end.
+
+    On a terminal a step line is cut to the width (its details wrap below it); anywhere else (CI logs,
+    `| tee`) nothing is ever cut: lines are written whole and no control code is written."""
 
     def __init__(self, console: Console, print_verdict: bool = True, debug: bool = False):
         self.console = console
         self.print_verdict = print_verdict  # the REPL prints the returned verdict itself
         self.debug = debug  # --debug: an unexpected error's traceback is printed under its step
-        self._lock = threading.Lock()
+        self.terminal = bool(getattr(console, "is_terminal", False))
+        self.live = LiveSteps(console)
+        self._lock = threading.RLock()
         self._phase_started: Dict[int, float] = {}
         self._phase_ended: Dict[int, float] = {}
+        self._order: List[str] = []  # the current phase's step ids in plan order, not yet printed
+        self._done: Dict[str, StepResult] = {}  # finished, waiting for an earlier step's line
 
     def _print(self, *renderables, end: str = "\n", **options) -> None:
         with self._lock:
@@ -66,13 +78,37 @@ class ConsoleReporter(Reporter):
         self._print(lines, end="")
 
     def phase_started(self, phase: Phase) -> None:
-        now = time.monotonic()
-        for previous in self._phase_started:
-            self._phase_ended.setdefault(previous, now)
-        self._phase_started[phase.id] = now
-        self._print(Text(f"\nPhase {phase.id} · {phase.name}", style="bold cyan"))
+        with self._lock:
+            self._flush()
+            self.live.stop()
+            self._order = sorted((s.id for wave in phase.waves for s in wave), key=plan_key)
+            now = time.monotonic()
+            for previous in self._phase_started:
+                self._phase_ended.setdefault(previous, now)
+            self._phase_started[phase.id] = now
+            self._print(Text(f"\nPhase {phase.id} · {phase.name}", style="bold cyan"))
+
+    def step_started(self, step) -> None:
+        self.live.started(step.id, step.title)
 
     def step_finished(self, result: StepResult) -> None:
+        with self._lock:
+            self.live.finished(result.id)
+            if result.id not in self._order:  # not announced by phase_started: shown as it comes
+                self._show(result)
+                return
+            self._done[result.id] = result
+            while self._order and self._order[0] in self._done:
+                self._show(self._done.pop(self._order.pop(0)))
+
+    def _flush(self) -> None:
+        """Lines still held for an earlier step that never reported (a run cut short), in plan order."""
+        order, self._order = self._order, []
+        for step_id in order:
+            if step_id in self._done:
+                self._show(self._done.pop(step_id))
+
+    def _show(self, result: StepResult) -> None:
         symbol, style = SYMBOLS[result.status]
         line = Text("  ")
         line.append(symbol, style=style)
@@ -82,22 +118,52 @@ class ConsoleReporter(Reporter):
             line.append(f"  {_seconds(result.duration_ms)}", style="dim")
         if result.status in (PASS, SKIP) and result.actual:
             line.append(f"  {neutralise(result.actual)}", style="dim")
-        self._print(line, no_wrap=True, overflow="ellipsis")
+        if self.terminal:
+            self._print(line, no_wrap=True, overflow="ellipsis")
+        else:
+            self._print(line, soft_wrap=True)
         if result.status in (FAIL, WARN):
-            details = Table.grid(padding=(0, 1))
-            details.add_column(width=6)
-            details.add_column(style="dim", no_wrap=True)
-            details.add_column(overflow="fold")
-            for label, value, style in (("expected", result.expected, "dim"), ("got", result.actual, ""),
-                                        ("fix", result.hint, "yellow")):
-                if value:
-                    details.add_row("", label, Text(neutralise(value), style=style))
-            self._print(details)
+            self._details(result)
             if self.debug and result.traceback:
-                self._print(Text("\n".join(neutralise(line) for line in result.traceback.splitlines()), style="dim"))
+                self._print(Text("\n".join(neutralise(line) for line in result.traceback.splitlines()), style="dim"),
+                            soft_wrap=not self.terminal)
+
+    def _details(self, result: StepResult) -> None:
+        rows = [(label, value, style) for label, value, style in (
+            ("expected", result.expected, "dim"), ("got", result.actual, ""), ("fix", result.hint, "yellow"))
+            if value]
+        if not self.terminal:  # whole lines: a log keeps every word of a diagnosis, whatever its width
+            for label, value, style in rows:
+                text = Text(f"       {label:<8} ", style="dim")
+                text.append(neutralise(value).replace("\n", "\n" + " " * 16), style=style)
+                self._print(text, soft_wrap=True)
+            return
+        details = Table.grid(padding=(0, 1))
+        details.add_column(width=6)
+        details.add_column(style="dim", no_wrap=True)
+        details.add_column(overflow="fold")
+        for label, value, style in rows:
+            details.add_row("", label, Text(neutralise(value), style=style))
+        self._print(details)
 
     def notice(self, text: str) -> None:
-        self._print(Text(neutralise(text), style="yellow"))
+        self._print(Text(neutralise(text), style="yellow"), soft_wrap=not self.terminal)
+
+    def log_request(self, text: str) -> None:
+        """A line of the sandbox's request log (--log-requests), from a server thread: printed above the
+        live line, never into it."""
+        if self.terminal:  # one line, like a step's: a long path is cut at the width
+            self._print(Text(neutralise(text), style="dim"), no_wrap=True, overflow="ellipsis")
+        else:
+            self._print(Text(neutralise(text), style="dim"), soft_wrap=True)
+
+    def close(self) -> None:
+        """The end of the run, however it ended: held lines out, the live line gone, the console as it was."""
+        with self._lock:
+            try:
+                self._flush()
+            finally:
+                self.live.stop()
 
     def _phase_wall_ms(self, phase: int, steps) -> int:
         """Wall time of a phase (its steps overlap, so their durations do not add up)."""
@@ -107,15 +173,18 @@ class ConsoleReporter(Reporter):
         return int((end - self._phase_started[phase]) * 1000)
 
     def run_finished(self, result: RunResult) -> None:
+        self.close()
         table = Table(title=None, show_edge=False, pad_edge=False, box=None, header_style="bold")
         for column in ("Phase", "", "Steps", "Time"):
             table.add_column(column)
         for phase in result.phases:
             steps = [s for s in result.steps if s.phase == phase["id"]]
-            symbol, style = SYMBOLS[phase["status"]]
+            symbol, style = SYMBOLS[phase_mark(phase["status"], steps)]
             counts = f"{sum(s.status in (PASS, WARN) for s in steps)}/{len(steps)} passed"
-            if any(s.status == SKIP for s in steps):
-                counts += f", {sum(s.status == SKIP for s in steps)} skipped"
+            for status, word in ((WARN, "warning"), (SKIP, "skipped")):
+                n = sum(s.status == status for s in steps)
+                if n:
+                    counts += f", {n} {word}" + ("s" if status == WARN and n != 1 else "")
             table.add_row(Text(f"{phase['id']} {PHASE_NAMES[phase['id']]}"), Text(symbol, style=style),
                           Text(counts), Text(_seconds(self._phase_wall_ms(phase["id"], steps)), style="dim"))
         self._print(Text(""))
@@ -136,7 +205,22 @@ class ConsoleReporter(Reporter):
             self._print(Text(neutralise(f"Remove them with: {cleanup.sweep_command}"),
                              style="yellow"), soft_wrap=True)
         if self.print_verdict:
-            self._print(Text(verdict_line(result), style=VERDICT_STYLE[result.verdict]), soft_wrap=True)
+            self._print(Text(verdict_line(result), style=verdict_style(result)), soft_wrap=True)
+
+
+def phase_mark(status: str, steps) -> str:
+    """A phase's mark in the table: a green ✓ only when every step ran and passed. A skipped or interrupted
+    step in a phase that otherwise passed makes it ⚠ (a phase skipped whole stays ⏭)."""
+    if status == PASS and any(s.status == SKIP for s in steps):
+        return WARN
+    return status
+
+
+def verdict_style(result: RunResult) -> str:
+    """Green only for a clean pass: a pass with warnings is yellow."""
+    if result.verdict == PASSED and result.count(WARN):
+        return "bold yellow"
+    return VERDICT_STYLE[result.verdict]
 
 
 def _ids(result: RunResult, status: str, limit: int = 6) -> str:
@@ -166,7 +250,10 @@ def verdict_line(result: RunResult) -> str:
         what = "Preflight passed" if all(s.phase == 0 for s in result.steps) else "E2E validation passed"
         skipped = result.count(SKIP)
         skip_text = f", {skipped} skipped" if skipped else ""
-        return (f"✓ {what}: {result.count(PASS) + warnings}/{total} steps{warn_text}{skip_text} in {took}; "
+        if warnings:  # not a clean pass: it says so first
+            return (f"⚠ {what} with {warnings} warning{'s' if warnings != 1 else ''} (step {_ids(result, WARN)}): "
+                    f"{result.count(PASS) + warnings}/{total} steps{skip_text} in {took}; {_cleanup_words(result)}.")
+        return (f"✓ {what}: {result.count(PASS)}/{total} steps{skip_text} in {took}; "
                 f"{_cleanup_words(result)}.")
     if result.verdict == GATE_FAILED:
         written = (f"{_cleanup_words(result)}" if result.cleanup.leftover else "no test data written")
@@ -176,64 +263,6 @@ def verdict_line(result: RunResult) -> str:
         return f"⚠ E2E validation interrupted after {took}; cleanup ran: {_cleanup_words(result)}."
     return (f"✗ E2E validation failed: {result.count(FAIL)} of {total} steps failed "
             f"(step {_ids(result, FAIL)}){warn_text} in {took}; {_cleanup_words(result)}.")
-
-
-def write_json(result: RunResult, path: str) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(result.to_dict(), handle, indent=2)  # ensure_ascii: every odd character as a \u escape
-        handle.write("\n")
-
-
-# XML 1.0 allows only tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD and U+10000-U+10FFFF; anything else (NUL and the
-# other C0 controls, lone surrogates, U+FFFE, U+FFFF) makes the whole file unparseable.
-_XML_FORBIDDEN = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml_text(value) -> str:
-    """A value as XML 1.0 can carry it: control characters (C0, DEL, C1) and characters XML forbids become
-    visible escapes (`\\x1b`, `\\uffff`)."""
-    text = neutralise("" if value is None else str(value))
-    return _XML_FORBIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def write_junit(result: RunResult, path: str) -> None:
-    x = xml_text
-    suite = ET.Element("testsuite", {
-        "name": "zorora-e2e", "tests": str(len(result.steps)), "failures": str(result.count(FAIL)),
-        "skipped": str(result.count(SKIP)), "errors": "0", "time": f"{result.duration_ms / 1000:.3f}"})
-    properties = ET.SubElement(suite, "properties")
-    for name, value in (("verdict", result.verdict), ("customer_id", result.customer_id),
-                        ("client", result.client), ("target", result.target)):
-        ET.SubElement(properties, "property", {"name": name, "value": x(value)})
-    for step in result.steps:
-        case = ET.SubElement(suite, "testcase", {
-            "classname": f"zorora-e2e.phase{step.phase}", "name": x(f"{step.id} {step.title}"),
-            "time": f"{step.duration_ms / 1000:.3f}"})
-        body = "\n".join(f"{k}: {v}" for k, v in (("expected", step.expected), ("got", step.actual),
-                                                 ("fix", step.hint)) if v)
-        if step.status == FAIL:
-            ET.SubElement(case, "failure", {"message": x(step.actual or "failed")}).text = x(body)
-        elif step.status == SKIP:
-            ET.SubElement(case, "skipped", {"message": x(step.actual or "skipped")})
-        elif step.status == WARN:
-            ET.SubElement(case, "system-out").text = x("warning\n" + body)
-    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
-
-
-def write_reports(result: RunResult, *, json_path: Optional[str] = None, junit_path: Optional[str] = None) -> list:
-    """Writes the reports asked for. Returns one line per report that could not be written, and records them
-    on the result: a report asked for and missing makes a non-zero exit (2 when the run itself passed)."""
-    errors = []
-    for path, writer, flag in ((json_path, write_json, "--json"), (junit_path, write_junit, "--junit")):
-        if not path:
-            continue
-        try:
-            writer(result, path)
-        except (OSError, ValueError) as exc:  # ValueError: UnicodeEncodeError and kin, should one slip through
-            reason = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
-            errors.append(f"could not write the {flag} report {os.fspath(path)}: {reason}")
-    result.report_errors.extend(errors)
-    return errors
 
 
 def make_console(no_color: bool = False, file=None, force_terminal: Optional[bool] = None) -> Console:

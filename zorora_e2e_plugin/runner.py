@@ -221,6 +221,7 @@ class Runner:
                         self._record(StepResult(step.id, phase.id, step.title, SKIP, actual=reason))
                         to_start.pop(0)
                         continue
+                    self.reporter.step_started(step)
                     _start(_Worker(step, self.ctx, self.redact, phase.id), pending, to_start, self.signals)
                     continue
                 worker = pending[0]

@@ -11,6 +11,7 @@ Modules, as moto splits models from responses (rules on S3 state below, a thin H
     state.py, archive.py, registry.py, rules.py   the platform's rules on S3 state, no HTTP (rules.Platform)
     api.py                                         the Lambda handler: payload-2.0 event -> rules -> answer
     faults.py                                      fault names and their parsing, no I/O
+    requestlog.py                                  the request log as lines (--log-requests; never the token)
     wsgi.py, gateway.py, moto_s3.py, server.py     the loopback listeners: API Gateway, moto S3, start/stop
     __init__.py                                    ``Sandbox`` (settings, addresses, faults, request log)
 """
@@ -23,8 +24,9 @@ import shlex
 import signal
 import sys
 import threading
+import time
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Iterable, List, Optional, TextIO, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, TextIO, Tuple, Union
 
 from .faults import FAULT_HELP, FAULT_USAGE, Fault, FaultSet, parse_fault
 
@@ -61,6 +63,9 @@ class RequestRecord:
     status: int
     started: float  # time.monotonic()
     ended: float
+    actor: str = ""  # API requests: the body's actor, else X-Actor (what the Lambda records), "" when none
+    query: str = ""  # the raw query string
+    at: float = 0.0  # time.time() when it started (for a log line's clock time)
 
     @property
     def duration(self) -> float:
@@ -96,6 +101,7 @@ class Sandbox:
         faults: Iterable[Union[str, Fault]] = (),
         seed: Optional[int] = None,
         read_timeout: float = READ_TIMEOUT,
+        on_request: Optional[Callable[[RequestRecord], None]] = None,
     ) -> None:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise SandboxError(f"--port must be between 0 and 65535 (0: any free port), got {port!r}")
@@ -117,6 +123,7 @@ class Sandbox:
         self.seed = seed
         self._faults = FaultSet(faults)
         self.request_log: List[RequestRecord] = []
+        self.request_listeners: List[Callable[[RequestRecord], None]] = [on_request] if on_request else []
         self._log_lock = threading.Lock()
         self._servers: Any = None
         self._api_url: Optional[str] = None
@@ -229,9 +236,17 @@ class Sandbox:
 
     # ------------------------------------------------------------------ request log
 
-    def _record(self, kind: str, method: str, path: str, status: int, started: float, ended: float) -> None:
+    def _record(self, kind: str, method: str, path: str, status: int, started: float, ended: float,
+                *, actor: str = "", query: str = "") -> None:
+        record = RequestRecord(kind, method, path, status, started, ended, actor=actor, query=query,
+                               at=time.time() - (time.monotonic() - started))
         with self._log_lock:
-            self.request_log.append(RequestRecord(kind, method, path, status, started, ended))
+            self.request_log.append(record)
+        for listener in list(self.request_listeners):  # e.g. --log-requests; never the request's undoing
+            try:
+                listener(record)
+            except Exception:  # noqa: BLE001
+                pass
 
     def __repr__(self) -> str:
         state = f"api={self._api_url} s3={self._s3_url}" if self.running else "stopped"
@@ -254,8 +269,9 @@ def _listen_error(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {where}: {exc.strerror or exc}"
 
 
-def serve_forever(sandbox: Sandbox, out: TextIO = sys.stdout) -> int:
+def serve_forever(sandbox: Sandbox, out: TextIO = sys.stdout, log_requests: bool = False) -> int:
     """Start the sandbox, print ``export`` lines for its environment, block until Ctrl-C/SIGTERM.
+    `log_requests`: then one line per API request (requestlog.py; never the token).
 
     Also returns when another thread stops the sandbox. Signal handlers are installed (and
     restored afterwards) only when called from the main thread.
@@ -274,6 +290,11 @@ def serve_forever(sandbox: Sandbox, out: TextIO = sys.stdout) -> int:
         faults = ", ".join(str(f) for f in sandbox.faults) or "none"
         print(f"# ONA sandbox API at {sandbox.api_url} (S3 at {sandbox.s3_endpoint_url}; faults: {faults})", file=out)
         print("# Ctrl-C to stop", file=out)
+        if log_requests:
+            from .requestlog import HEADER, RequestLogPrinter
+
+            print("# one line per API request follows (the token is never shown)", file=out)
+            sandbox.request_listeners.append(RequestLogPrinter(out, [sandbox.token], header=HEADER))
         out.flush()
         try:
             while sandbox.running and not stop.wait(0.2):

@@ -144,8 +144,9 @@ class ApiGateway:
         started = time.monotonic()
         method = environ.get("REQUEST_METHOD", "GET")
         path, query = _raw_target(environ)
+        sent = b""  # the request's body (the actor for the request log)
         try:
-            _buffer_body(environ)
+            sent = _buffer_body(environ)
         except OSError:  # a client that sent half its body and stopped: the read timed out (or it hung up)
             status, headers, body = 408, [("Content-Type", "application/json")], \
                 b'{"message":"Request Timeout"}'
@@ -158,7 +159,8 @@ class ApiGateway:
                                          b'{"message":"Internal Server Error"}')
         headers.append(("Content-Length", str(len(body))))
         start_response(_status_line(status), headers)
-        self.servers.sandbox._record("api", method, path, status, started, time.monotonic())
+        self.servers.sandbox._record("api", method, path, status, started, time.monotonic(), query=query,
+                                     actor=_actor_of(environ, sent))
         return [body]
 
     def _respond(self, environ: Dict[str, Any], method: str, path: str, query: str) -> Tuple[int, List, bytes]:
@@ -225,6 +227,19 @@ def route_of(path: str, stage: str = "prod") -> Optional[str]:
     if segments[:2] != ["api", "v1"] or len(segments) < 3:
         return None
     return "/" + segments[2]
+
+
+def _actor_of(environ: Dict[str, Any], body: bytes) -> str:
+    """Who the request says it is, for the request log: the JSON body's `actor`, else the X-Actor header."""
+    actor = ""
+    if body and len(body) < 65536:
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            doc = None
+        if isinstance(doc, dict) and isinstance(doc.get("actor"), str):
+            actor = doc["actor"]
+    return (actor.strip() or str(environ.get("HTTP_X_ACTOR") or "").strip())
 
 
 def _echo_authorization(data: bytes, authorization: str) -> bytes:

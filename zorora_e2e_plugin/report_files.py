@@ -1,0 +1,72 @@
+"""The run's results as files: `--json` and `--junit` (JUnit XML that always parses). Plain data in, files
+out; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from typing import Optional
+
+from .redact import neutralise
+from .results import FAIL, SKIP, WARN, RunResult
+
+
+def write_json(result: RunResult, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(result.to_dict(), handle, indent=2)  # ensure_ascii: every odd character as a \u escape
+        handle.write("\n")
+
+
+# XML 1.0 allows only tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD and U+10000-U+10FFFF; anything else (NUL and the
+# other C0 controls, lone surrogates, U+FFFE, U+FFFF) makes the whole file unparseable.
+_XML_FORBIDDEN = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value) -> str:
+    """A value as XML 1.0 can carry it: control characters (C0, DEL, C1) and characters XML forbids become
+    visible escapes (`\\x1b`, `\\uffff`)."""
+    text = neutralise("" if value is None else str(value))
+    return _XML_FORBIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def write_junit(result: RunResult, path: str) -> None:
+    x = xml_text
+    suite = ET.Element("testsuite", {
+        "name": "zorora-e2e", "tests": str(len(result.steps)), "failures": str(result.count(FAIL)),
+        "skipped": str(result.count(SKIP)), "errors": "0", "time": f"{result.duration_ms / 1000:.3f}"})
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("verdict", result.verdict), ("customer_id", result.customer_id),
+                        ("client", result.client), ("target", result.target)):
+        ET.SubElement(properties, "property", {"name": name, "value": x(value)})
+    for step in result.steps:
+        case = ET.SubElement(suite, "testcase", {
+            "classname": f"zorora-e2e.phase{step.phase}", "name": x(f"{step.id} {step.title}"),
+            "time": f"{step.duration_ms / 1000:.3f}"})
+        body = "\n".join(f"{k}: {v}" for k, v in (("expected", step.expected), ("got", step.actual),
+                                                 ("fix", step.hint)) if v)
+        if step.status == FAIL:
+            ET.SubElement(case, "failure", {"message": x(step.actual or "failed")}).text = x(body)
+        elif step.status == SKIP:
+            ET.SubElement(case, "skipped", {"message": x(step.actual or "skipped")})
+        elif step.status == WARN:
+            ET.SubElement(case, "system-out").text = x("warning\n" + body)
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def write_reports(result: RunResult, *, json_path: Optional[str] = None, junit_path: Optional[str] = None) -> list:
+    """Writes the reports asked for. Returns one line per report that could not be written, and records them
+    on the result: a report asked for and missing makes a non-zero exit (2 when the run itself passed)."""
+    errors = []
+    for path, writer, flag in ((json_path, write_json, "--json"), (junit_path, write_junit, "--junit")):
+        if not path:
+            continue
+        try:
+            writer(result, path)
+        except (OSError, ValueError) as exc:  # ValueError: UnicodeEncodeError and kin, should one slip through
+            reason = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
+            errors.append(f"could not write the {flag} report {os.fspath(path)}: {reason}")
+    result.report_errors.extend(errors)
+    return errors
