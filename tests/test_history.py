@@ -220,21 +220,21 @@ def _engine_run(sandbox, faults, **flags):
 
 def test_a_cold_start_is_a_detail_of_the_report_and_recorded(history_file):
     with Sandbox() as sandbox:
-        result, text = _engine_run(sandbox, ["cold-start:1300"])
+        result, text = _engine_run(sandbox, ["cold-start:3300"])  # >= 5x the others even on a loaded machine
         warm, warm_text = _engine_run(sandbox, ["latency:20"], phases=[0])
     assert result.verdict == "passed" and result.exit_code == 0, text
-    assert "cold start: first request 1.3 s (container-image Lambda starting)" in text
-    assert result.note and result.note.startswith("cold start: first request 1.3 s")
+    assert "cold start: first request 3.3 s (container-image Lambda starting)" in text
+    assert result.note and result.note.startswith("cold start: first request 3.3 s")
     assert warm.verdict == "passed" and "cold start" not in warm_text and warm.note is None
     first, second = lines_of(history_file)
-    assert first["cold_start"] is True and 1.3 <= first["first_request_s"] < 3
+    assert first["cold_start"] is True and 3.3 <= first["first_request_s"] < 5
     assert second["cold_start"] is False and second["kind"] == "preflight" and set(second["phase_s"]) == {"0"}
 
 
 # ----------------------------------------------------------------------------------- in the REPL
 
 def test_repl_runs_are_recorded_and_shown_with_history(host, monkeypatch, history_file):
-    sandbox = Sandbox(faults=["cold-start:1200"]).start()
+    sandbox = Sandbox(faults=["cold-start:3200"]).start()  # >= 5x the others even on a loaded machine
     try:
         for name, value in sandbox.env().items():
             monkeypatch.setenv(name, value)
@@ -244,7 +244,7 @@ def test_repl_runs_are_recorded_and_shown_with_history(host, monkeypatch, histor
         hooks_before = list(session.hooks.get("response", []))
         repl.handle("ml-validate-e2e --preflight-only")
         assert repl.responses[-1].startswith("✓ Preflight passed"), output(repl)
-        assert "cold start: first request 1.2 s (container-image Lambda starting)" in output(repl)
+        assert "cold start: first request 3.2 s (container-image Lambda starting)" in output(repl)
         assert list(session.hooks.get("response", [])) == hooks_before  # the REPL's client is left as it was
         repl.handle("ml-validate-e2e --history")
         assert repl.responses[-1] == "ml-validate-e2e: run history shown above."
@@ -253,5 +253,5 @@ def test_repl_runs_are_recorded_and_shown_with_history(host, monkeypatch, histor
     [line] = lines_of(history_file)
     assert line["client"] == "zorora" and line["kind"] == "preflight" and line["cold_start"] is True
     text = output(repl)
-    assert "last passing preflight: " in text and "cold start 1.2 s" in text
+    assert "last passing preflight: " in text and "cold start 3.2 s" in text
     assert "▄" in text  # one run: one block
