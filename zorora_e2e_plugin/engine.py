@@ -4,6 +4,8 @@ settings -> plan -> runner -> results -> report.
 
 from __future__ import annotations
 
+import datetime
+import os
 import threading
 import time
 from typing import Callable, Mapping, Optional
@@ -136,19 +138,20 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
     break the target at a phase boundary). `debug`: print an unexpected error's traceback under its step
     (it is always in the --json report)."""
     started = time.monotonic()
+    started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")  # for the --json
     start_client(settings.storage)  # S3 set-up overlaps the first API requests (0.4 finds it ready)
     client = make_client(settings, http_client)
     with run_signals.guard() as signals:
         try:
             with run_scope(settings, client):
                 return _validate(settings, client, started, signals, console=console, observers=observers,
-                                 print_verdict=print_verdict, debug=debug)
+                                 print_verdict=print_verdict, debug=debug, started_at=started_at)
         finally:
             signals.stop_raising()  # whatever arrives from here on is recorded, and only sets the exit code
 
 
 def _validate(settings: Settings, client, started: float, signals, *, console, observers,
-              print_verdict: bool, debug: bool) -> RunResult:
+              print_verdict: bool, debug: bool, started_at: str = "") -> RunResult:
     world = TestWorld.create(settings.customer_id, settings.bucket)
     raw = RawHttp(settings)
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
@@ -203,7 +206,8 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     result = RunResult(
         verdict=verdict, customer_id=settings.customer_id, client=client.kind,
         duration_ms=int((time.monotonic() - started) * 1000), steps=list(runner.results.values()),
-        cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first)
+        cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first,
+        started_at=started_at)
     cold_start = recorder.finish_timing()  # a cold start is a detail of the report, not a failure
     if cold_start:
         result.note = cold_start
@@ -211,6 +215,9 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     reporter.run_finished(result)
     for error in write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path):
         reporter.notice(error)
+    for path, flag in ((settings.json_path, "--json"), (settings.junit_path, "--junit")):
+        if path and not any(flag in error for error in result.report_errors):
+            reporter.notice(f"{flag} report written to {os.path.abspath(path)}")
     if len(signals.received) > proven_at:
         late = signals.received[proven_at]
         result.signal = result.signal or late

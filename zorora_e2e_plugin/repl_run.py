@@ -1,9 +1,11 @@
 """One execution of `ml-validate-e2e` inside the REPL: parse, resolve, confirm, validate, verdict.
 
-`SessionRun.execute(args)` returns the one-line verdict the REPL prints; the endings that are not a
+`SessionRun.execute(args)` returns the one-line verdict of the execution; the endings that are not a
 verdict from the engine (Ctrl-C, a bug of ours) have their own lines, each saying what may be left.
-Outside text only ever reaches the console as rich Text, never as markup. Imported when the command
-first runs, never at registration.
+`show_verdict(line)` prints it once, unless the engine's report already ended with it. The command
+then returns RETURNED to the host, which prints whatever it gets twice (console.print, then again as
+Markdown): the session shows each thing once. Outside text only ever reaches the console as rich Text,
+never as markup. Imported when the command first runs, never at registration.
 """
 
 import os
@@ -11,7 +13,10 @@ import os
 from .flags import HelpShown, UsageError, flags_from, session_parser, sweep_flags_from
 
 USAGE_VERDICT = "✗ ml-validate-e2e not run: invalid arguments (usage above)."
-HELP_VERDICT = "ml-validate-e2e: help shown above."
+HELP_VERDICT = ""  # the help is all there is to show
+SETTINGS_VERDICT = "✗ ml-validate-e2e not run: a setting is missing or wrong (details above)."
+RETURNED = ""  # what the host gets back: it prints the string it gets twice, and an empty one as blank lines
+VERDICT_STYLES = {"✓": "bold green", "✗": "bold red", "⚠": "bold yellow"}
 
 
 class SessionRun:
@@ -24,6 +29,9 @@ class SessionRun:
         self.settings = None
         self.made_clients = []
         self.result = None  # the engine's RunResult, as soon as the run (cleanup included) is over
+        self.verdict_shown = False  # the engine's report ended with the verdict
+        self.saved_no_color = None  # the REPL console's no_color, while --no-color is in force
+        self.debug = False
 
     # -- output helpers (outside text only ever goes in as rich Text, never as markup) ----------
     def say(self, text, style=""):
@@ -56,11 +64,21 @@ class SessionRun:
                      "--sandbox or --preflight-only", "red")
             return USAGE_VERDICT
 
+        if options.fault and not options.sandbox:
+            self.say(parser.format_usage().rstrip(), "")
+            self.say("ml-validate-e2e: error: --fault makes the local sandbox misbehave; use it with --sandbox",
+                     "red")
+            return USAGE_VERDICT
+
+        if options.no_color and self.saved_no_color is None:  # this run only; close() puts it back
+            self.saved_no_color = bool(getattr(self.console, "no_color", False))
+            self.console.no_color = True
+
         if options.history:  # the run history, nothing else
             from .history_view import show
 
             show(self.console, limit=20)
-            return "ml-validate-e2e: run history shown above."
+            return ""
 
         from .settings import SettingsError
 
@@ -69,19 +87,17 @@ class SessionRun:
 
             prewarm()
         flags = flags_from(options)
+        flags["session"] = True  # hints name what can be changed from here (see settings.resolve)
+        self.debug = bool(options.debug)
         try:
             if options.sweep:
                 return self.run_sweep(options)
             if options.sandbox:
-                return self.run_sandbox(flags)
+                return self.run_sandbox(flags, options.fault)
             return self.run_target(flags)
-        except SettingsError as exc:
+        except SettingsError as exc:  # each message names the setting, and says to restart Zorora if it must
             self.say(f"ml-validate-e2e: {exc}", "red")
-            if self.stage == "parse" and self.repl_client is not None and not options.sandbox:
-                self.say("(The REPL's ml-* commands read ONA_API_BASE_URL, ONA_API_TOKEN and ONA_USE_IAM when "
-                         "Zorora starts; restart Zorora after changing them. Try ml-validate-e2e --sandbox "
-                         "for a local demo.)", "dim")
-            return "✗ ml-validate-e2e not run: settings incomplete (details above)."
+            return SETTINGS_VERDICT
 
     @property
     def repl_client(self):
@@ -94,7 +110,8 @@ class SessionRun:
         client = self.repl_client
         if client is not None:
             flags.update(base_url=client.base_url, token=client.auth_token or "", use_iam=bool(client.use_iam),
-                         token_setting="ONA_API_TOKEN (as Zorora read it at start-up)")
+                         token_setting="ONA_API_TOKEN (as Zorora read it at start-up)",
+                         base_url_setting="ONA_API_BASE_URL (as Zorora read it at start-up)")
         settings = self.settings = resolve(flags, os.environ)
         if client is None:
             client = self.new_client(settings, timeout=30, max_retries=3)  # as register_ona_commands does
@@ -102,18 +119,24 @@ class SessionRun:
         if not may_write(settings, self.say):  # asks, or refuses without a terminal unless --yes
             return "✗ ml-validate-e2e cancelled: nothing was written."
         self.stage = "run"
-        result = validate(settings, console=self.console, http_client=client, print_verdict=False,
-                          observers=[_KeepResult(self)])
+        result = validate(settings, console=self.console, http_client=client, observers=[_KeepResult(self)],
+                          debug=self.debug)
         return self.verdict(result)
 
-    def run_sandbox(self, flags):
+    def run_sandbox(self, flags, fault_names=()):
         try:
             import moto  # noqa: F401  (the sandbox's S3)
         except ImportError:
             self.say("ml-validate-e2e --sandbox needs moto: pip install 'zorora-e2e-plugin[sandbox]'", "red")
             return "✗ ml-validate-e2e not run: the sandbox is not installed (details above)."
         from .engine import validate_in_sandbox
+        from .sandbox import parse_fault
+        from .settings import SettingsError
 
+        try:
+            faults = [parse_fault(name) for name in fault_names]
+        except ValueError as exc:
+            raise SettingsError(f"--fault: {exc}") from None
         template = self.repl_client
 
         def factory(settings):
@@ -121,8 +144,8 @@ class SessionRun:
                                    max_retries=getattr(template, "max_retries", 3))
 
         self.stage = "sandbox"
-        result = validate_in_sandbox(flags, console=self.console, env=os.environ, http_client_factory=factory,
-                                     print_verdict=False, observers=[_KeepResult(self)])
+        result = validate_in_sandbox(flags, console=self.console, faults=faults, env=os.environ,
+                                     http_client_factory=factory, observers=[_KeepResult(self)], debug=self.debug)
         return self.verdict(result)
 
     def run_sweep(self, options):
@@ -148,6 +171,12 @@ class SessionRun:
         from .report import verdict_line
 
         return self.safe(verdict_line(result))
+
+    def show_verdict(self, line):
+        """The execution's last line, printed once: not when the engine's report already ended with it."""
+        if not line or (self.verdict_shown and self.result is not None and line == self.verdict(self.result)):
+            return
+        self.say(" ".join(str(line).split()), VERDICT_STYLES.get(str(line)[:1], "bold"))
 
     # -- endings that are not a verdict from the engine ------------------------------------------
     def interrupted(self):
@@ -186,6 +215,9 @@ class SessionRun:
                 f"{sweep_command_for(s)}")
 
     def close(self):
+        if self.saved_no_color is not None:
+            self.console.no_color = self.saved_no_color
+            self.saved_no_color = None
         for client in self.made_clients:
             try:
                 client.session.close()
@@ -213,5 +245,6 @@ class _KeepResult:
     def notice(self, text):
         pass
 
-    def run_finished(self, result):
+    def run_finished(self, result):  # after the console view, which printed the verdict
         self.run.result = result
+        self.run.verdict_shown = True

@@ -66,6 +66,12 @@ def command(customer_id: str, bucket: str, region: Optional[str] = None, endpoin
     return f"zorora-e2e sweep --customer-id {customer_id} --bucket {bucket}{extra} --older-than 0s --yes"
 
 
+def session_command(customer_id: str, bucket: str) -> str:
+    """The same sweep typed in a Zorora session (`ml-validate-e2e --sweep`), which, like the run, takes the
+    region and S3 endpoint from the environment Zorora was started with."""
+    return f"ml-validate-e2e --sweep --customer-id {customer_id} --bucket {bucket} --older-than 0s --yes"
+
+
 def find(store: Store, customer_id: Optional[str] = None) -> Dict[str, Leftover]:
     """Every test customer's objects under the three prefixes (or only `customer_id`'s), with the newest
     LastModified."""
