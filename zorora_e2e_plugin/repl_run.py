@@ -29,7 +29,7 @@ class SessionRun:
         self.settings = None
         self.made_clients = []
         self.result = None  # the engine's RunResult, as soon as the run (cleanup included) is over
-        self.verdict_shown = False  # the engine's report ended with the verdict
+        self.verdict_shown = False  # the last thing printed already says how it ended (the report's verdict, ...)
         self.saved_no_color = None  # the REPL console's no_color, while --no-color is in force
         self.debug = False
 
@@ -117,6 +117,7 @@ class SessionRun:
             client = self.new_client(settings, timeout=30, max_retries=3)  # as register_ona_commands does
         self.stage = "confirm"
         if not may_write(settings, self.say):  # asks, or refuses without a terminal unless --yes
+            self.verdict_shown = True  # it said "Cancelled: nothing was written." (or why it did not ask)
             return "✗ ml-validate-e2e cancelled: nothing was written."
         self.stage = "run"
         result = validate(settings, console=self.console, http_client=client, observers=[_KeepResult(self)],
@@ -154,6 +155,7 @@ class SessionRun:
 
         self.stage = "sweep"
         _code, summary = run_sweep(sweep_flags_from(options), os.environ, console=lambda: self.console)
+        self.verdict_shown = True  # its last line says the same as the summary
         return self.safe(summary)
 
     def new_client(self, settings, *, timeout, max_retries):
@@ -173,15 +175,16 @@ class SessionRun:
         return self.safe(verdict_line(result))
 
     def show_verdict(self, line):
-        """The execution's last line, printed once: not when the engine's report already ended with it."""
-        if not line or (self.verdict_shown and self.result is not None and line == self.verdict(self.result)):
+        """The execution's last line, printed unless what was printed last already says it."""
+        if not line or self.verdict_shown:
             return
         self.say(" ".join(str(line).split()), VERDICT_STYLES.get(str(line)[:1], "bold"))
 
     # -- endings that are not a verdict from the engine ------------------------------------------
     def interrupted(self):
-        if self.result is not None:  # a Ctrl-C after the run had cleaned up: its verdict stands
+        if self.result is not None:  # a Ctrl-C after the run had cleaned up: its verdict stands (and is shown)
             return self.verdict(self.result)
+        self.verdict_shown = False
         if self.stage == "sweep":
             self.say("Interrupted: the sweep may have deleted part of what it listed; run it again to finish.",
                      "yellow")
@@ -198,6 +201,7 @@ class SessionRun:
     def crashed(self, exc):
         import logging
 
+        self.verdict_shown = False
         logging.getLogger("zorora_e2e_plugin").exception("ml-validate-e2e failed")
         self.say(f"ml-validate-e2e failed unexpectedly: {type(exc).__name__}: {exc}", "bold red")
         if self.stage == "sandbox":

@@ -142,20 +142,19 @@ def check_url(url: str, setting: str = "ONA_API_BASE_URL", *, session: bool = Fa
     """The API base URL: http(s), a host, no credentials, query or fragment, and a path ending in /api/v1
     (the routes are joined onto it). `session`: the fix names what a Zorora session can change (the
     environment, then a restart), not the CLI's flags."""
-    set_it = "set ONA_API_BASE_URL and restart Zorora" if session else "set --base-url or ONA_API_BASE_URL"
+    set_it = (f"set ONA_API_BASE_URL to e.g. {_EXAMPLE_URL} and restart Zorora" if session else
+              f"set --base-url or ONA_API_BASE_URL to e.g. {_EXAMPLE_URL}")
     token_how = "ONA_API_TOKEN" if session else "ONA_API_TOKEN, --token or --token-from-ssm"
     if any(is_control(c) or c.isspace() for c in url.strip()):
-        raise SettingsError(f"{setting} must not contain spaces or control characters; {set_it} to e.g. "
-                            f"{_EXAMPLE_URL}")
+        raise SettingsError(f"{setting} must not contain spaces or control characters; {set_it}")
     url = url.strip()
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise SettingsError(f"{setting} is not a valid URL ({exc}); {set_it} to e.g. {_EXAMPLE_URL}") from None
+        raise SettingsError(f"{setting} is not a valid URL ({exc}); {set_it}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(f"{setting} must be an http(s) URL with a host (got {redact_url(url)!r}); "
-                            f"{set_it} to e.g. {_EXAMPLE_URL}")
+        raise SettingsError(f"{setting} must be an http(s) URL with a host (got {redact_url(url)!r}); {set_it}")
     if parts.username is not None or parts.password is not None:
         raise SettingsError(f"{setting} must not carry credentials (got {redact_url(url)!r}): requests would send "
                             "them as Basic auth in place of the bearer token. Remove the user:password@ part and "
@@ -168,7 +167,7 @@ def check_url(url: str, setting: str = "ONA_API_BASE_URL", *, session: bool = Fa
     if not parts.path.rstrip("/").endswith(API_PATH):
         raise SettingsError(f"{setting} must be the API's base URL, whose path ends in {API_PATH} (got "
                             f"{redact_url(url)!r}): the routes (/challengers, /promote, ...) are joined onto it. "
-                            f"{set_it[0].upper()}{set_it[1:]} to e.g. {_EXAMPLE_URL}")
+                            f"{set_it[0].upper()}{set_it[1:]}")
     return url.rstrip("/")
 
 
