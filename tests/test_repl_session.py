@@ -192,3 +192,29 @@ def test_settings_messages_name_no_flag_the_repl_command_lacks(host, monkeypatch
     verdict, shown = run(repl, "ml-validate-e2e --preflight-only")
     assert verdict == repl_run.SETTINGS_VERDICT, shown
     assert cli_only not in shown
+
+
+def test_step_hints_in_a_session_name_no_cli_only_flag():
+    """The plan's diagnoses are written for the CLI; in a session the runner turns the flags the REPL command
+    lacks into what a session changes (the environment Zorora started with)."""
+    from zorora_e2e_plugin import diagnose
+
+    hints = [diagnose.TOKEN_MISMATCH, diagnose.for_s3("NoSuchBucket"), diagnose.for_s3("EndpointConnectionError"),
+             "check --region/AWS_REGION, --s3-endpoint-url and the AWS credentials",
+             "Point --base-url (ONA_API_BASE_URL) at the API Gateway URL itself"]
+    for hint in hints:
+        shown = diagnose.for_session(hint)
+        for flag in ("--token-from-ssm", "--region", "--s3-endpoint-url", "--base-url"):
+            assert flag not in shown, shown
+    assert "AWS_REGION" in diagnose.for_session(diagnose.for_s3("NoSuchBucket"))
+
+
+def test_a_step_hint_in_the_repl_names_what_the_session_changes(host, target_env, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")  # S3 does not answer
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    repl = host.repl()
+    zorora_e2e_plugin.register(repl)
+    verdict, shown = run(repl, "ml-validate-e2e --preflight-only --timeout 2")
+    assert verdict.startswith("✗ Preflight gate failed"), shown
+    flat = " ".join(shown.split())
+    assert "AWS_ENDPOINT_URL_S3" in flat and "--s3-endpoint-url" not in flat and "--region" not in flat

@@ -212,12 +212,13 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     if cold_start:
         result.note = cold_start
         reporter.notice(cold_start)
-    reporter.run_finished(result)
+    # the reports are written, and said where, before the summary: the verdict stays the report's last line
     for error in write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path):
         reporter.notice(error)
     for path, flag in ((settings.json_path, "--json"), (settings.junit_path, "--junit")):
         if path and not any(flag in error for error in result.report_errors):
             reporter.notice(f"{flag} report written to {os.path.abspath(path)}")
+    reporter.run_finished(result)
     if len(signals.received) > proven_at:
         late = signals.received[proven_at]
         result.signal = result.signal or late

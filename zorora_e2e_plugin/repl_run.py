@@ -154,7 +154,8 @@ class SessionRun:
         from .sweep import run_sweep
 
         self.stage = "sweep"
-        _code, summary = run_sweep(sweep_flags_from(options), os.environ, console=lambda: self.console)
+        flags = dict(sweep_flags_from(options), session=True)  # hints name what a session can change
+        _code, summary = run_sweep(flags, os.environ, console=lambda: self.console)
         self.verdict_shown = True  # its last line says the same as the summary
         return self.safe(summary)
 
