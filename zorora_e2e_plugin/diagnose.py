@@ -158,4 +158,3 @@ def for_session(hint: str) -> str:
     for cli, session in _SESSION_WORDS:
         hint = hint.replace(cli, session)
     return hint
-

@@ -2,7 +2,7 @@
 
 `SessionRun.execute(args)` returns the one-line verdict of the execution; the endings that are not a
 verdict from the engine (Ctrl-C, a bug of ours) have their own lines, each saying what may be left.
-`show_verdict(line)` prints it once, unless the engine's report already ended with it. The command
+`show_verdict(line)` prints it once, unless what was printed last already says it. The command
 then returns RETURNED to the host, which prints whatever it gets twice (console.print, then again as
 Markdown): the session shows each thing once. Outside text only ever reaches the console as rich Text,
 never as markup. Imported when the command first runs, never at registration.

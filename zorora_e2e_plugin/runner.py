@@ -78,7 +78,7 @@ class _Worker(threading.Thread):
         def clean(text: str) -> str:  # redact first, then cut: a cut token would slip past the redaction
             return clip(self.redact(text))
 
-        if getattr(self.ctx.settings, "session", False):  # ml-validate-e2e: name only what it can change
+        if getattr(getattr(self.ctx, "settings", None), "session", False):  # ml-validate-e2e: what it can change
             from .diagnose import for_session
 
             hint = for_session(hint)

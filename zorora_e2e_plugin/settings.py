@@ -184,8 +184,8 @@ def resolve_storage(flags: Mapping[str, Any], env: Mapping[str, str]) -> Storage
         check_endpoint_url(str(s3_endpoint_url), session=session)
     region = str(pick("region", "AWS_REGION", "AWS_DEFAULT_REGION", default=DEFAULT_REGION))
     if not _REGION_RE.fullmatch(region):
-        raise SettingsError(f"{region!r} is not an AWS region; set {'AWS_REGION' if session else '--region/AWS_REGION'}"
-                            " to the bucket's region "
+        where = "AWS_REGION" if session else "--region/AWS_REGION"
+        raise SettingsError(f"{region!r} is not an AWS region; set {where} to the bucket's region "
                             f"(e.g. {DEFAULT_REGION})")
     return Storage(
         bucket=bucket,
