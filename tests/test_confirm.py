@@ -27,17 +27,33 @@ def answer(keys: str, text: str = "This writes things.") -> bool:
 
 
 @pytest.mark.parametrize("keys, expected", [
-    ("y", True), ("Y", True), ("n", False), ("N", False), ("\r", False), ("\x1b", False),
-    ("\x03", False), ("\x04", False), ("xq1 y", True), ("abc\r", False),
+    ("y\r", True), ("Y\r", True), ("yes\r", True), (" YES \r", True), ("n\r", False), ("no\r", False),
+    ("N\r", False), ("\r", False), ("\x1b", False), ("\x03", False), ("\x04", False), ("yes please\r", False),
+    ("abc\r", False), ("nyes\r", False), ("x\x7fy\r", True),  # a line, edited like any other
 ])
-def test_keys(keys, expected):
+def test_a_line_answered_with_enter(keys, expected):
     assert answer(keys) is expected
+
+
+@pytest.mark.parametrize("keys", ["no\r", "yes\r", "y\r", "nope\r", "\r", "\x03", "\x04", "no\rtyped-ahead"])
+def test_nothing_typed_at_the_question_reaches_the_next_prompt(keys):
+    """Zorora reads its next command from the same input: a key left behind (the `o` of `no` once a single
+    key answered) would be run as a command (a web search for "o")."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.input.typeahead import get_typeahead
+
+    with create_pipe_input() as pipe:
+        pipe.send_text(keys)
+        confirm("This writes things.", input=pipe, output=DummyOutput())
+        assert get_typeahead(pipe) == []
+        pipe.send_text("next\r")
+        assert PromptSession(input=pipe, output=DummyOutput()).prompt() == "next"
 
 
 def test_the_question_shows_the_text():
     screen = io.StringIO()
     with create_pipe_input() as pipe:
-        pipe.send_text("n")
+        pipe.send_text("n\r")
         assert confirm("Writes s3://bucket/prefix/ on https://api.example/prod", input=pipe,
                        output=PlainTextOutput(screen)) is False
     shown = screen.getvalue()
@@ -53,7 +69,7 @@ def test_no_terminal_means_no_question_and_no(monkeypatch):
 def test_an_app_session_input_counts_as_a_terminal():
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
         assert can_prompt() is True
-        pipe.send_text("y")
+        pipe.send_text("y\r")
         assert confirm("text") is True
 
 
@@ -91,13 +107,21 @@ def remote_repl(host, monkeypatch, sandbox_instance):
 
 
 def _type(repl, line: str, keys: str):
+    """Run `line` with `keys` typed at any question; when one was asked, the REPL's next prompt then reads
+    `next` from the same input and must get exactly that: nothing typed at the question is left for it."""
+    from prompt_toolkit import PromptSession
+
     screen = io.StringIO()
+    ours = repl.remote_commands["ml-validate-e2e"]
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=PlainTextOutput(screen)):
         pipe.send_text(keys)
         before = len(repl.responses)
         repl.handle(line)
-        verdict = repl.responses[-1] if len(repl.responses) > before else None
-    return verdict, screen.getvalue()
+        assert len(repl.responses) == before + 1 and repl.responses[-1] == ""
+        if "Proceed?" in screen.getvalue():  # asked: the answer's line was all consumed, and only it
+            pipe.send_text("next\r")
+            assert PromptSession(input=pipe, output=DummyOutput()).prompt() == "next"
+    return ours.last_verdict, screen.getvalue()
 
 
 def test_asks_once_with_what_where_and_which_url_then_runs(remote_repl, monkeypatch):
@@ -106,7 +130,7 @@ def test_asks_once_with_what_where_and_which_url_then_runs(remote_repl, monkeypa
     questions = []
     real = confirm_module.confirm
     monkeypatch.setattr(confirm_module, "confirm", lambda text, **kw: questions.append(text) or real(text, **kw))
-    verdict, asked = _type(remote_repl, "ml-validate-e2e --customer-id zorora-e2e-test-confirm-1", "y")
+    verdict, asked = _type(remote_repl, "ml-validate-e2e --customer-id zorora-e2e-test-confirm-1", "yes\r")
     assert verdict.startswith("✓ E2E validation passed"), output(remote_repl)
     host_name = socket.gethostname()
     assert len(questions) == 1 and "Proceed? [y/N]" in asked
@@ -117,7 +141,7 @@ def test_asks_once_with_what_where_and_which_url_then_runs(remote_repl, monkeypa
     assert ("POST", "/promote") in remote_repl.calls
 
 
-@pytest.mark.parametrize("keys", ["n", "\r", "\x03"])
+@pytest.mark.parametrize("keys", ["no\r", "n\r", "\r", "\x03", "\x04", "yes please\r"])
 def test_no_or_ctrl_c_writes_nothing(remote_repl, keys):
     verdict, asked = _type(remote_repl, "ml-validate-e2e", keys)
     assert verdict == "✗ ml-validate-e2e cancelled: nothing was written."
@@ -126,13 +150,13 @@ def test_no_or_ctrl_c_writes_nothing(remote_repl, keys):
 
 
 def test_yes_flag_skips_the_question(remote_repl):
-    verdict, asked = _type(remote_repl, "ml-validate-e2e --yes", "n")
+    verdict, asked = _type(remote_repl, "ml-validate-e2e --yes", "no\r")
     assert verdict.startswith("✓ E2E validation passed"), output(remote_repl)
     assert "Proceed?" not in asked
 
 
 def test_preflight_only_does_not_ask(remote_repl):
-    verdict, asked = _type(remote_repl, "ml-validate-e2e --preflight-only", "n")
+    verdict, asked = _type(remote_repl, "ml-validate-e2e --preflight-only", "no\r")
     assert verdict.startswith("✓ Preflight passed"), output(remote_repl)
     assert "Proceed?" not in asked
 
@@ -140,7 +164,8 @@ def test_preflight_only_does_not_ask(remote_repl):
 def test_without_a_terminal_it_refuses_and_says_how(remote_repl, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     remote_repl.handle("ml-validate-e2e")
-    assert remote_repl.responses[-1] == "✗ ml-validate-e2e cancelled: nothing was written."
+    assert remote_repl.remote_commands["ml-validate-e2e"].last_verdict == \
+        "✗ ml-validate-e2e cancelled: nothing was written."
     assert "Re-run with --yes" in output(remote_repl) and remote_repl.calls == []
 
 
@@ -149,7 +174,7 @@ def test_a_loopback_target_does_not_ask(host, monkeypatch, sandbox_instance):
         monkeypatch.setenv(key, value)
     repl = host.repl()
     zorora_e2e_plugin.register(repl)
-    verdict, asked = _type(repl, "ml-validate-e2e", "n")
+    verdict, asked = _type(repl, "ml-validate-e2e", "no\r")
     assert verdict.startswith("✓ E2E validation passed") and "Proceed?" not in asked
 
 

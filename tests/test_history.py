@@ -243,11 +243,12 @@ def test_repl_runs_are_recorded_and_shown_with_history(host, monkeypatch, histor
         session = repl.remote_commands["ml-list-challengers"].http_client.session
         hooks_before = list(session.hooks.get("response", []))
         repl.handle("ml-validate-e2e --preflight-only")
-        assert repl.responses[-1].startswith("✓ Preflight passed"), output(repl)
+        ours = repl.remote_commands["ml-validate-e2e"]
+        assert repl.responses[-1] == "" and ours.last_verdict.startswith("✓ Preflight passed"), output(repl)
         assert "cold start: first request 3.2 s (container-image Lambda starting)" in output(repl)
         assert list(session.hooks.get("response", [])) == hooks_before  # the REPL's client is left as it was
         repl.handle("ml-validate-e2e --history")
-        assert repl.responses[-1] == "ml-validate-e2e: run history shown above."
+        assert repl.responses[-1] == "" and ours.last_verdict == ""  # the history is all there is to show
     finally:
         sandbox.stop()
     [line] = lines_of(history_file)

@@ -65,33 +65,52 @@ def test_real_register_ona_commands_registers_ours_too(probe):
     assert probe["holds_repl_client"]
 
 
+def _shown_once(run):
+    """The host prints what a command returns twice (console.print, then Markdown): ours returns "" and
+    prints its verdict once itself."""
+    assert run["returned"] == "", run["returned"]
+    if run["verdict"]:
+        assert run["screen"].count(run["verdict"]) == 1, run["screen"]
+    return run["verdict"]
+
+
 def test_full_run_through_the_repls_own_client_and_real_command_classes(probe):
     run = _run(probe, "ml-validate-e2e")
-    assert run["returned"].startswith("✓ E2E validation passed"), run["screen"]
+    assert _shown_once(run).startswith("✓ E2E validation passed"), run["screen"]
     assert ["POST", "/promote"] in probe["client_calls"] and ["POST", "/rollback"] in probe["client_calls"]
     assert "Zorora's ml-* command classes + ZororaHTTPClient" in run["screen"]
 
 
 def test_sandbox_runs_through_the_real_dispatch(probe):
     preflight = _run(probe, "ml-validate-e2e --preflight-only --sandbox")
-    assert preflight["returned"].startswith("✓ Preflight passed"), preflight["screen"]
+    assert _shown_once(preflight).startswith("✓ Preflight passed"), preflight["screen"]
     full = _run(probe, "ml-validate-e2e --sandbox")
-    assert full["returned"].startswith("✓ E2E validation passed"), full["screen"]
-    assert "nothing left in S3" in full["returned"]
+    assert _shown_once(full).startswith("✓ E2E validation passed"), full["screen"]
+    assert "nothing left in S3" in full["verdict"]
     for phase in range(6):
         assert f"Phase {phase} ·" in full["screen"]
 
 
 def test_usage_help_and_settings_errors_in_the_real_dispatch(probe):
     bogus = _run(probe, "ml-validate-e2e --bogus")
-    assert bogus["returned"].startswith("✗ ml-validate-e2e not run: invalid arguments")
-    assert "usage: ml-validate-e2e" in bogus["screen"]
+    assert _shown_once(bogus).startswith("✗ ml-validate-e2e not run: invalid arguments")
+    assert bogus["screen"].count("usage: ml-validate-e2e") == 1
     helped = _run(probe, "/ml-validate-e2e --help")
-    assert "--preflight-only" in helped["screen"] and helped["returned"]
+    assert _shown_once(helped) == "" and helped["screen"].count("usage: ml-validate-e2e") == 1
+    assert "--preflight-only" in helped["screen"] and "help shown above" not in helped["screen"]
     refused = _run(probe, "ml-validate-e2e --sandbox --customer-id acme-prod")
-    assert refused["returned"].startswith("✗ ml-validate-e2e not run")
+    assert _shown_once(refused).startswith("✗ ml-validate-e2e not run")
+    assert "restart Zorora" not in refused["screen"]
     for run in probe["runs"]:
         assert "Unknown command" not in run["screen"] and "Traceback" not in run["screen"], run["line"]
+
+
+def test_session_flags_in_the_real_dispatch(probe):
+    phased = _run(probe, "ml-validate-e2e --sandbox --phase 2 --timeout 5 --deadline 120 --no-color")
+    assert _shown_once(phased).startswith("✓ E2E validation passed"), phased["screen"]
+    assert "Phase 2 ·" in phased["screen"] and "Phase 3 ·" not in phased["screen"]
+    faulty = _run(probe, "ml-validate-e2e --sandbox --fault stage-prefix")
+    assert _shown_once(faulty).startswith("✗ Preflight gate failed"), faulty["screen"]
 
 
 def test_the_session_is_as_before(probe):

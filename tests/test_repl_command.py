@@ -27,10 +27,19 @@ DEAD_URL = "http://127.0.0.1:9/prod/api/v1"
 
 
 def run(repl, line: str):
-    """Type `line` into the REPL; the verdict it displayed (None when the host showed none)."""
+    """Type `line` into the REPL; the verdict line our command printed (None when the host ran no command
+    of ours). The command returns an empty string: the host prints what it gets back twice."""
     before = len(repl.responses)
+    ours = repl.remote_commands.get("ml-validate-e2e")
+    if ours is not None:
+        ours.last_verdict = None
     repl.handle(line)
-    return repl.responses[-1] if len(repl.responses) > before else None
+    if len(repl.responses) == before:
+        return None
+    if not line.lstrip("/").startswith("ml-validate-e2e"):
+        return repl.responses[-1]  # another ml-* command: what it returned
+    assert repl.responses[-1] == repl_run.RETURNED
+    return ours.last_verdict
 
 
 @pytest.fixture
@@ -194,9 +203,10 @@ def test_missing_token_is_a_settings_verdict_naming_what_to_set(host, monkeypatc
     repl = host.repl()
     zorora_e2e_plugin.register(repl)
     verdict = run(repl, "ml-validate-e2e --preflight-only")
-    assert verdict == "✗ ml-validate-e2e not run: settings incomplete (details above)."
+    assert verdict == repl_run.SETTINGS_VERDICT
     text = output(repl)
     assert "ONA_API_TOKEN" in text and "restart Zorora" in text
+    assert "--token" not in text  # the REPL command has no --token (nor --token-from-ssm)
     assert "Phase 0" not in text
 
 
@@ -204,36 +214,33 @@ def test_refuses_a_customer_id_that_is_not_a_test_id(repl):
     verdict = run(repl, "ml-validate-e2e --sandbox --customer-id acme-prod")
     assert verdict.startswith("✗ ml-validate-e2e not run")
     assert "zorora-e2e-test-" in output(repl) and "Phase 0" not in output(repl)
+    assert "writes, promotes and deletes" in output(repl)  # why it was refused
+    assert "restart Zorora" not in output(repl)  # nothing to do with what Zorora read at start-up
+
+
+def test_a_refused_customer_id_of_a_real_target_has_no_restart_hint(host, monkeypatch, sandbox_instance):
+    monkeypatch.setenv("ONA_API_BASE_URL", sandbox_instance.api_url)
+    monkeypatch.setenv("ONA_API_TOKEN", sandbox_instance.token)
+    repl = host.repl()
+    zorora_e2e_plugin.register(repl)
+    assert run(repl, "ml-validate-e2e --preflight-only --customer-id acme-prod") == repl_run.SETTINGS_VERDICT
+    assert "writes, promotes and deletes" in output(repl) and "restart Zorora" not in output(repl)
 
 
 # ------------------------------------------------------------------------------------- verdicts
 
-def _plain(renderable_or_text, markup: bool) -> str:
-    from rich.console import Console
-
-    console = Console(file=io.StringIO(), width=400, color_system=None)
-    console.print(renderable_or_text, markup=markup, highlight=False)
-    return " ".join(console.file.getvalue().split())
-
-
-def _markdown(text: str) -> str:
-    from rich.console import Console
-    from rich.markdown import Markdown
-
-    console = Console(file=io.StringIO(), width=400, color_system=None)
-    console.print(Markdown(text))
-    return " ".join(console.file.getvalue().split())
-
-
-def test_verdicts_read_the_same_printed_and_as_markdown(repl, monkeypatch):
-    verdicts = [run(repl, "ml-validate-e2e --sandbox"), run(repl, "ml-validate-e2e --preflight-only --sandbox"),
-                run(repl, "ml-validate-e2e --bogus"), run(repl, "ml-validate-e2e --help"),
-                run(repl, "ml-validate-e2e --sandbox --customer-id nope")]
-    for verdict in verdicts:
+def test_each_ending_shows_its_verdict_once_and_returns_nothing_to_repeat(repl):
+    """The host prints what a command returns twice (as text, then as Markdown): the command prints its
+    verdict once itself and returns an empty string."""
+    lines = ["ml-validate-e2e --sandbox", "ml-validate-e2e --preflight-only --sandbox", "ml-validate-e2e --bogus",
+             "ml-validate-e2e --sandbox --customer-id nope"]
+    for line in lines:
+        before = len(output(repl))
+        verdict = run(repl, line)
+        assert verdict and repl.responses[-1] == ""
+        shown = output(repl)[before:]
+        assert shown.count(verdict) == 1, shown
         assert "\n" not in verdict
-        shown = _plain(verdict, markup=True)          # what console.print(result) shows
-        assert shown == _plain(verdict, markup=False) == " ".join(verdict.split())
-        assert _markdown(verdict) == shown            # what display_response renders
 
 
 def test_outside_text_in_a_verdict_cannot_end_the_repl(repl, monkeypatch):
@@ -456,9 +463,10 @@ def test_works_without_a_ui(host, dead_target, capsys):
 
     bare = Bare()
     command = zorora_e2e_plugin.register(bare)
-    verdict = command.execute(["--preflight-only", "--sandbox"], {"actor": "me"})
-    assert verdict.startswith("✓ Preflight passed")
-    assert "Phase 0" in capsys.readouterr().out
+    assert command.execute(["--preflight-only", "--sandbox"], {"actor": "me"}) == repl_run.RETURNED
+    assert command.last_verdict.startswith("✓ Preflight passed")
+    shown = capsys.readouterr().out
+    assert "Phase 0" in shown and shown.count("✓ Preflight passed") == 1
 
 
 @pytest.mark.parametrize("error, expected", [
@@ -476,10 +484,11 @@ def test_an_interrupt_or_bug_escaping_a_real_run_names_the_leftovers(host, targe
     monkeypatch.setattr(engine, "validate", escape)
     verdict = run(repl, "ml-validate-e2e --customer-id zorora-e2e-test-left-1")
     assert verdict == expected
-    # the sweep that reaches the same S3 the run wrote to (here the sandbox's, from AWS_ENDPOINT_URL_S3)
-    assert ("zorora-e2e sweep --customer-id zorora-e2e-test-left-1 --bucket sa-api-client-output "
-            f"--s3-endpoint-url {target_env.s3_endpoint_url} --older-than 0s --yes"
-            in " ".join(output(repl).split()))
+    # the sweep typed in the same session, which reaches the same S3 the run wrote to (here the sandbox's,
+    # from AWS_ENDPOINT_URL_S3 in Zorora's environment, as the run did)
+    assert ("ml-validate-e2e --sweep --customer-id zorora-e2e-test-left-1 --bucket sa-api-client-output "
+            "--older-than 0s --yes" in " ".join(output(repl).split()))
+    assert "zorora-e2e sweep" not in output(repl)
 
 
 def test_usage_text_for_docs():

@@ -156,14 +156,18 @@ def test_confirmation_in_a_terminal(tmp_path):
         child.expect_exact(PROMPT)
         child.sendline("ml-validate-e2e")
         child.expect(r"Proceed\? \[y/N\]")
-        child.send("n")
-        child.expect(r"cancelled: nothing was written")
+        child.send("no\r")  # a line, like Zorora's own questions: nothing of it is left for the REPL
+        child.expect(r"Cancelled: nothing was written")
         child.expect_exact(PROMPT)
-        child.sendline("ml-validate-e2e")
+        child.sendline("ml-validate-e2e")  # were the `o` of `no` left, this would read `oml-validate-e2e`
         child.expect(r"Proceed\? \[y/N\]")
-        child.send("y")
+        child.send("yes\r")
         child.expect(r"E2E validation passed", timeout=120)
         child.expect_exact(PROMPT)
+        child.sendline("ml-validate-e2e --bogus")
+        child.expect("usage: ml-validate-e2e")
+        child.expect_exact(PROMPT)
+        assert "Unknown" not in screen(child)
         finish(child)
 
 
@@ -207,6 +211,12 @@ def _drive_real_zorora(child):
     child.expect(r"Preflight passed: 5/5 steps in (\d+(?:\.\d+)?) ?(ms|s)")
     preflight = time.monotonic() - started
     child.expect(prompt)
+    assert screen(child).count("Preflight passed") == 1  # the verdict once: the command returns ""
+
+    child.send("ml-validate-e2e --help\r")
+    child.expect(r"ml-validate-e2e --sweep --dry-run")  # the end of the help
+    child.expect(prompt)
+    assert screen(child).count("usage: ml-validate-e2e") == 1 and "help shown above" not in screen(child)
 
     child.send("ml-validate-e2e --sandbox\r")
     child.expect(r"E2E validation passed: 27/27 steps in [^;]+; nothing left in S3\.", timeout=300)
@@ -322,14 +332,15 @@ def _confirm_and_interrupt(child, name):
 
     child.send("ml-validate-e2e\r")
     child.expect(r"Proceed\? \[y/N\]")
-    child.send("n")
-    child.expect(r"cancelled: nothing was written")
+    child.send("no\r")  # a line: had a single key answered, Zorora would now web-search "o"
+    child.expect(r"Cancelled: nothing was written")
     child.expect(prompt)
     assert f"http://{name}:" in screen(child) and "promote and rollback" in " ".join(screen(child).split())
+    assert screen(child).lower().count("nothing was written") == 1  # once, not again as the return value
 
-    child.send("ml-validate-e2e\r")
+    child.send("ml-validate-e2e\r")  # were anything of `no` left in the input, this would not be our command
     child.expect(r"Proceed\? \[y/N\]")
-    child.send("y")
+    child.send("yes\r")
     child.expect(r"Phase 2 ·", timeout=180)
     child.sendintr()
     child.expect(r"E2E validation interrupted", timeout=180)

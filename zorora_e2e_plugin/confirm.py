@@ -1,7 +1,9 @@
 """One yes/no question before a run writes to a real deployment (prompt_toolkit).
 
-`confirm(text)` shows `text` and waits for y or n; Enter, Esc, Ctrl-C and Ctrl-D mean no. Without a
-terminal it does not ask and answers no (the caller says to pass --yes). Tests pass prompt_toolkit's
+`confirm(text)` shows `text` and reads one line, like Zorora's own questions: `y` or `yes` and Enter mean
+yes; anything else, an empty line, Esc, Ctrl-C and Ctrl-D mean no. The whole line is consumed, so nothing
+typed at the question reaches the REPL's next prompt. Without a terminal it does not ask and answers no
+(the caller says how to skip the question). Tests pass prompt_toolkit's
 `create_pipe_input()` and `DummyOutput()` as `input`/`output`, or set them for a whole block with
 `prompt_toolkit.application.create_app_session(input=..., output=...)`.
 """
@@ -38,9 +40,15 @@ def _session_input() -> Optional[Any]:
         return None
 
 
+def is_yes(line: str) -> bool:
+    """The answer a typed line means: y/yes (any case, surrounding spaces ignored) and nothing else."""
+    return str(line).strip().lower() in ("y", "yes")
+
+
 def confirm(text: str, *, input: Optional[Any] = None, output: Optional[Any] = None,
             question: str = QUESTION) -> bool:
-    """Ask once; True only for y/Y. Never raises for Ctrl-C/Ctrl-D (they answer no)."""
+    """Ask once, a line answered with Enter; True only for y/yes. Never raises for Ctrl-C/Ctrl-D (they
+    answer no)."""
     if not can_prompt(input):
         return False
     from prompt_toolkit import PromptSession
@@ -49,27 +57,31 @@ def confirm(text: str, *, input: Optional[Any] = None, output: Optional[Any] = N
 
     bindings = KeyBindings()
 
-    def answer(value: bool):
-        def handler(event) -> None:
-            event.app.current_buffer.text = "yes" if value else "no"
-            event.app.exit(result=value)
-        return handler
-
-    for key in ("y", "Y"):
-        bindings.add(key)(answer(True))
-    for key in ("n", "N", "enter", "escape", "c-c", "c-d"):
-        bindings.add(key, eager=True)(answer(False))
-
-    @bindings.add("<any>")
-    def _ignore(event) -> None:
-        pass
+    @bindings.add("escape")  # a lone Esc (once prompt_toolkit's escape timeout has passed)
+    @bindings.add("c-c")
+    @bindings.add("c-d")
+    def _no(event) -> None:
+        event.app.exit(result="")
 
     message = FormattedText([("", text.rstrip() + "\n"), ("bold", question)])
     session: PromptSession = PromptSession(message, key_bindings=bindings, input=input, output=output)
     try:
-        return bool(session.prompt())
+        return is_yes(session.prompt() or "")
     except (KeyboardInterrupt, EOFError):
         return False
+    finally:
+        _drop_typeahead(session)
 
 
-__all__ = ["QUESTION", "can_prompt", "confirm"]
+def _drop_typeahead(session) -> None:
+    """Keys that arrived with the answer but after its Enter stay with the plugin: prompt_toolkit keeps them
+    for the next prompt on the same input (the REPL's), which would run them as a command."""
+    try:
+        from prompt_toolkit.input.typeahead import clear_typeahead
+
+        clear_typeahead(session.app.input)
+    except Exception:
+        pass
+
+
+__all__ = ["QUESTION", "can_prompt", "confirm", "is_yes"]

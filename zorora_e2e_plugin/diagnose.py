@@ -138,3 +138,23 @@ def for_s3(code: str) -> str:
     if code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"):
         return "S3 did not answer: check the network, --s3-endpoint-url/AWS_ENDPOINT_URL_S3 and --region"
     return "check the bucket, the region and the AWS credentials"
+
+
+# What a hint names for the CLI, and what a Zorora session changes instead (`ml-validate-e2e` has no
+# --base-url, --token-from-ssm, --region or --s3-endpoint-url: its target is the REPL's own client and the
+# environment Zorora started with). Longest first: each CLI phrase is replaced by the session's.
+_SESSION_WORDS = (
+    ("--s3-endpoint-url/AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_S3"),
+    ("--region/AWS_REGION", "AWS_REGION"),
+    ("--base-url (ONA_API_BASE_URL)", "ONA_API_BASE_URL (then restart Zorora)"),
+    ("(--token-from-ssm)", "(into ONA_API_TOKEN, then restart Zorora)"),
+    ("--s3-endpoint-url", "AWS_ENDPOINT_URL_S3"),
+    ("--region", "AWS_REGION"),
+)
+
+
+def for_session(hint: str) -> str:
+    """A hint as a Zorora session reads it: the CLI-only flags it names become what the session changes."""
+    for cli, session in _SESSION_WORDS:
+        hint = hint.replace(cli, session)
+    return hint

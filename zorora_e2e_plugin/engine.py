@@ -4,6 +4,8 @@ settings -> plan -> runner -> results -> report.
 
 from __future__ import annotations
 
+import datetime
+import os
 import threading
 import time
 from typing import Callable, Mapping, Optional
@@ -75,6 +77,7 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
     `request_feed`: request-log lines (an in-process sandbox's --log-requests) to print on the run's console
     while it runs."""
     started = time.monotonic()
+    started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")  # for the --json
     start_client(settings.storage)  # S3 set-up overlaps the first API requests (0.4 finds it ready)
     client = make_client(settings, http_client)
     with run_signals.guard() as signals:
@@ -82,18 +85,20 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
             with run_scope(settings, client):
                 return _validate(settings, client, started, signals, console=console, observers=observers,
                                  print_verdict=print_verdict, debug=debug, presenter=presenter,
-                                 request_feed=request_feed)
+                                 request_feed=request_feed, started_at=started_at)
         finally:
             signals.stop_raising()  # whatever arrives from here on is recorded, and only sets the exit code
 
 
 def _validate(settings: Settings, client, started: float, signals, *, console, observers,
-              print_verdict: bool, debug: bool, presenter=None, request_feed=None) -> RunResult:
+              print_verdict: bool, debug: bool, presenter=None, request_feed=None,
+              started_at: str = "") -> RunResult:
     console_view = _QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict, debug=debug), signals)
     if request_feed is not None:
         request_feed.attach(console_view.log_request, make_redactor(settings.secrets))
     try:
-        return _run(settings, client, started, signals, console_view, observers, console, presenter)
+        return _run(settings, client, started, signals, console_view, observers, console, presenter,
+                    started_at)
     finally:  # however it ends: no more request lines, the live line stopped, the console left sane
         if request_feed is not None:
             request_feed.detach()
@@ -101,7 +106,7 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
 
 
 def _run(settings: Settings, client, started: float, signals, console_view, observers, console,
-         presenter) -> RunResult:
+         presenter, started_at: str) -> RunResult:
     world = TestWorld.create(settings.customer_id, settings.bucket)
     raw = RawHttp(settings)
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
@@ -157,14 +162,19 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     result = RunResult(
         verdict=verdict, customer_id=settings.customer_id, client=client.kind,
         duration_ms=int((time.monotonic() - started) * 1000), steps=list(runner.results.values()),
-        cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first)
+        cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first,
+        started_at=started_at)
     cold_start = recorder.finish_timing()  # a cold start is a detail of the report, not a failure
     if cold_start:
         result.note = cold_start
         reporter.notice(cold_start)
-    reporter.run_finished(result)
+    # the reports are written, and said where, before the summary: the verdict stays the report's last line
     for error in write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path):
         reporter.notice(error)
+    for path, flag in ((settings.json_path, "--json"), (settings.junit_path, "--junit")):
+        if path and not any(flag in error for error in result.report_errors):
+            reporter.notice(f"{flag} report written to {os.path.abspath(path)}")
+    reporter.run_finished(result)
     if len(signals.received) > proven_at:
         late = signals.received[proven_at]
         result.signal = result.signal or late

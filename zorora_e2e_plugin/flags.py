@@ -5,7 +5,8 @@
 
 A flag not given is None (or False): `resolve` then falls back to the environment, then to the defaults.
 A session (`ml-validate-e2e` inside the REPL) keeps only what makes sense there: the target is the REPL's
-own ONA client, so there is no --base-url/--token/--client, no --phase, and --sandbox stands in for `demo`.
+own ONA client, so there is no --base-url/--token/--token-from-ssm/--region/--s3-endpoint-url/--client, and
+--sandbox (with --fault) stands in for `demo`.
 The sweep's own flags (--older-than, --dry-run) are here too, for `zorora-e2e sweep` and `--sweep`.
 Importing this module imports nothing heavy (argparse comes with the caller's parser).
 """
@@ -32,27 +33,26 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
     if session:
         g.add_argument("--sandbox", action="store_true",
                        help="start a local sandbox (ONA API + S3 on loopback) and validate it: a demo, no AWS")
-    else:
-        g.add_argument("--phase", dest="phases", type=int, action="append", metavar="N",
-                       help="run phase N (repeatable) plus what it needs: 0 as the gate, 1 for 2-4, 5 to clean up")
+        g.add_argument("--fault", action="append", default=[], metavar="NAME",  # as `zorora-e2e demo --fault`
+                       help="with --sandbox: make the sandbox misbehave like a broken deployment (repeatable), "
+                            "e.g. stage-prefix, bad-token, latency:2000 (an unknown NAME lists them all)")
+    g.add_argument("--phase", dest="phases", type=int, action="append", metavar="N",
+                   help="run phase N (repeatable) plus what it needs: 0 as the gate, 1 for 2-4, 5 to clean up")
     g.add_argument("--keep-data", action="store_true", help="skip cleanup and print the S3 prefixes left")
     g.add_argument("--customer-id", metavar="ID", help="test customer id; must start with zorora-e2e-test- "
                                                        "(env TEST_CUSTOMER_ID; default: a fresh one per run)")
     g.add_argument("--actor", metavar="NAME",
                    help=f"actor sent with promote/rollback (env TEST_ACTOR; default {DEFAULT_ACTOR})")
-    if not session:
-        g.add_argument("--timeout", type=str, metavar="SECONDS",
-                       help="per-request timeout in seconds (env ZORORA_E2E_TIMEOUT; default 10)")
-        g.add_argument("--deadline", type=str, metavar="SECONDS",
-                       help="overall deadline in seconds (env ZORORA_E2E_DEADLINE; default 300)")
+    g.add_argument("--timeout", type=str, metavar="SECONDS",
+                   help="per-request timeout in seconds (env ZORORA_E2E_TIMEOUT; default 10)")
+    g.add_argument("--deadline", type=str, metavar="SECONDS",
+                   help="overall deadline in seconds (env ZORORA_E2E_DEADLINE; default 300)")
     o = parser.add_argument_group("output")
     o.add_argument("--json", dest="json_path", metavar="PATH", help="also write the results as JSON")
     o.add_argument("--junit", dest="junit_path", metavar="PATH", help="also write the results as JUnit XML")
-    if not session:
-        o.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR is honoured too)")
-        o.add_argument("--debug", action="store_true",
-                       help="print the traceback of an unexpected error inside the validator (--json always has it)")
-    # -- presenting (issue 10a: --walkthrough, --show-state; walkthrough.py) --
+    o.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR is honoured too)")
+    o.add_argument("--debug", action="store_true",
+                   help="print the traceback of an unexpected error inside the validator (--json always has it)")
     p = parser.add_argument_group("presenting a demo")
     p.add_argument("--walkthrough", action="store_true",
                    help="before each phase say what it proves and which requests it sends, then wait for Enter "
@@ -60,13 +60,11 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
     p.add_argument("--show-state", action="store_true",
                    help="show what is in S3 after phases 1, 3.1, 3.3, 4 and 5 (the test world, registry "
                         "before → after, archive, audit events), without pausing")
-    # -- end presenting --
-    # --- issue 10b: the request log (a demo's sandbox only: `demo`, and `--sandbox` in a session) ---
+    # the request log: a demo's sandbox only (`demo`, and `--sandbox` in a session)
     if session or not target:
         o.add_argument("--log-requests", action="store_true",
                        help="print one line per API request beside the report: time, method, path, status, "
                             "ms, actor (never the token)" + (" (with --sandbox)" if session else ""))
-    # --- end 10b ---
     if not (target or session):
         return
     t = parser.add_argument_group("target (flags > environment > defaults)")
@@ -137,6 +135,7 @@ SESSION_DESCRIPTION = (
 SESSION_EPILOG = (
     "examples:\n"
     "  ml-validate-e2e --sandbox           demo against a local sandbox (no AWS)\n"
+    "  ml-validate-e2e --sandbox --fault stage-prefix  a broken deployment, diagnosed\n"
     "  ml-validate-e2e --preflight-only    check the deployment before a promotion\n"
     "  ml-validate-e2e --yes --json e2e.json\n"
     "  ml-validate-e2e --sweep --dry-run   list test data left by killed runs")

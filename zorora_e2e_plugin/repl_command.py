@@ -4,8 +4,10 @@ The command is a subclass of the host's own `zorora.remote_command.RemoteCommand
 `register(repl)` runs (so importing this module never imports zorora). `execute` parses its
 flags, reuses the `ZororaHTTPClient` the REPL's `ml-*` commands hold, asks once before writing to
 a real deployment, and hands over to the same engine as `zorora-e2e run`, which prints the live
-report on `repl.ui.console`. It returns a one-line verdict and never raises: a `CommandError`
-would make Zorora print "Unknown command" as well, and anything else ends the REPL.
+report on `repl.ui.console`, the verdict once at its end. It returns an empty string (Zorora prints
+whatever it gets back twice: as text, then as Markdown) and keeps the verdict line in `last_verdict`.
+It never raises: a `CommandError` would make Zorora print "Unknown command" as well, and anything else
+ends the REPL.
 
 Heavy imports (the engine, boto3, rich, argparse) happen inside `execute`; one execution (parse,
 resolve, confirm, validate, verdict) is `repl_run.SessionRun`, the parser is `flags.session_parser`.
@@ -69,24 +71,31 @@ class _ValidateE2E:
             http_client = find_repl_client(repl)
         super().__init__(COMMAND_NAME, DESCRIPTION, http_client)
         self.repl = repl
+        self.last_verdict = None  # the last execution's verdict line ("" after --help, --history)
 
     # The REPL calls this. It must return a string and must not raise.
     def execute(self, args, context):
-        from .repl_run import SessionRun
+        from .repl_run import RETURNED, SessionRun
 
         console = self._console()
         saved_env = dict(os.environ)
         run = SessionRun(self, console)
         with _responsive_gil():
             try:
-                return run.execute(list(args))
+                line = run.execute(list(args))
             except KeyboardInterrupt:
-                return run.interrupted()
+                line = run.interrupted()
             except Exception as exc:  # a bug of ours must not end the user's REPL
-                return run.crashed(exc)
+                line = run.crashed(exc)
             finally:
                 run.close()
                 _restore_env(saved_env)
+            self.last_verdict = line
+            try:
+                run.show_verdict(line)
+            except KeyboardInterrupt:  # the REPL's main loop would take it as "exit Zorora"
+                pass
+        return RETURNED
 
     def repl_ona_client(self):
         """The REPL's own ONA client (held by its ml-* commands), or None."""

@@ -1,9 +1,11 @@
 """One execution of `ml-validate-e2e` inside the REPL: parse, resolve, confirm, validate, verdict.
 
-`SessionRun.execute(args)` returns the one-line verdict the REPL prints; the endings that are not a
+`SessionRun.execute(args)` returns the one-line verdict of the execution; the endings that are not a
 verdict from the engine (Ctrl-C, a bug of ours) have their own lines, each saying what may be left.
-Outside text only ever reaches the console as rich Text, never as markup. Imported when the command
-first runs, never at registration.
+`show_verdict(line)` prints it once, unless what was printed last already says it. The command
+then returns RETURNED to the host, which prints whatever it gets twice (console.print, then again as
+Markdown): the session shows each thing once. Outside text only ever reaches the console as rich Text,
+never as markup. Imported when the command first runs, never at registration.
 """
 
 import os
@@ -11,7 +13,10 @@ import os
 from .flags import HelpShown, UsageError, flags_from, session_parser, sweep_flags_from
 
 USAGE_VERDICT = "✗ ml-validate-e2e not run: invalid arguments (usage above)."
-HELP_VERDICT = "ml-validate-e2e: help shown above."
+HELP_VERDICT = ""  # the help is all there is to show
+SETTINGS_VERDICT = "✗ ml-validate-e2e not run: a setting is missing or wrong (details above)."
+RETURNED = ""  # what the host gets back: it prints the string it gets twice, and an empty one as blank lines
+VERDICT_STYLES = {"✓": "bold green", "✗": "bold red", "⚠": "bold yellow"}
 
 
 class SessionRun:
@@ -24,6 +29,9 @@ class SessionRun:
         self.settings = None
         self.made_clients = []
         self.result = None  # the engine's RunResult, as soon as the run (cleanup included) is over
+        self.verdict_shown = False  # the last thing printed already says how it ended (the report's verdict, ...)
+        self.saved_no_color = None  # the REPL console's no_color, while --no-color is in force
+        self.debug = False
 
     # -- output helpers (outside text only ever goes in as rich Text, never as markup) ----------
     def say(self, text, style=""):
@@ -60,13 +68,23 @@ class SessionRun:
             self.say("ml-validate-e2e: error: --log-requests shows the local sandbox's requests: add --sandbox", "red")
             return USAGE_VERDICT
 
+        if options.fault and not options.sandbox:
+            self.say(parser.format_usage().rstrip(), "")
+            self.say("ml-validate-e2e: error: --fault makes the local sandbox misbehave; use it with --sandbox",
+                     "red")
+            return USAGE_VERDICT
+
+        if options.no_color and self.saved_no_color is None:  # this run only; close() puts it back
+            self.saved_no_color = bool(getattr(self.console, "no_color", False))
+            self.console.no_color = True
+
         if options.history:  # the run history, nothing else
             from .history_view import show
 
             show(self.console, limit=20)
-            return "ml-validate-e2e: run history shown above."
+            return ""
 
-        presenter = self.presenter(options)  # issue 10a: --walkthrough / --show-state
+        presenter = self.presenter(options)  # --walkthrough / --show-state
         if presenter is False:  # one line: the refusal is the verdict
             from .walkthrough import REFUSED
 
@@ -78,19 +96,17 @@ class SessionRun:
 
             prewarm()
         flags = flags_from(options)
+        flags["session"] = True  # hints name what can be changed from here (see settings.resolve)
+        self.debug = bool(options.debug)
         try:
             if options.sweep:
                 return self.run_sweep(options)
             if options.sandbox:
-                return self.run_sandbox(flags, presenter)
+                return self.run_sandbox(flags, presenter, options.fault)
             return self.run_target(flags, presenter)
-        except SettingsError as exc:
+        except SettingsError as exc:  # each message names the setting, and says to restart Zorora if it must
             self.say(f"ml-validate-e2e: {exc}", "red")
-            if self.stage == "parse" and self.repl_client is not None and not options.sandbox:
-                self.say("(The REPL's ml-* commands read ONA_API_BASE_URL, ONA_API_TOKEN and ONA_USE_IAM when "
-                         "Zorora starts; restart Zorora after changing them. Try ml-validate-e2e --sandbox "
-                         "for a local demo.)", "dim")
-            return "✗ ml-validate-e2e not run: settings incomplete (details above)."
+            return SETTINGS_VERDICT
 
     @property
     def repl_client(self):
@@ -112,26 +128,34 @@ class SessionRun:
         client = self.repl_client
         if client is not None:
             flags.update(base_url=client.base_url, token=client.auth_token or "", use_iam=bool(client.use_iam),
-                         token_setting="ONA_API_TOKEN (as Zorora read it at start-up)")
+                         token_setting="ONA_API_TOKEN (as Zorora read it at start-up)",
+                         base_url_setting="ONA_API_BASE_URL (as Zorora read it at start-up)")
         settings = self.settings = resolve(flags, os.environ)
         if client is None:
             client = self.new_client(settings, timeout=30, max_retries=3)  # as register_ona_commands does
         self.stage = "confirm"
         if not may_write(settings, self.say):  # asks, or refuses without a terminal unless --yes
+            self.verdict_shown = True  # it said "Cancelled: nothing was written." (or why it did not ask)
             return "✗ ml-validate-e2e cancelled: nothing was written."
         self.stage = "run"
-        result = validate(settings, console=self.console, http_client=client, print_verdict=False,
-                          observers=[_KeepResult(self)], presenter=presenter)
+        result = validate(settings, console=self.console, http_client=client, observers=[_KeepResult(self)],
+                          debug=self.debug, presenter=presenter)
         return self.verdict(result)
 
-    def run_sandbox(self, flags, presenter=None):
+    def run_sandbox(self, flags, presenter=None, fault_names=()):
         try:
             import moto  # noqa: F401  (the sandbox's S3)
         except ImportError:
             self.say("ml-validate-e2e --sandbox needs moto: pip install 'zorora-e2e-plugin[sandbox]'", "red")
             return "✗ ml-validate-e2e not run: the sandbox is not installed (details above)."
         from .engine import validate_in_sandbox
+        from .sandbox import parse_fault
+        from .settings import SettingsError
 
+        try:
+            faults = [parse_fault(name) for name in fault_names]
+        except ValueError as exc:
+            raise SettingsError(f"--fault: {exc}") from None
         template = self.repl_client
 
         def factory(settings):
@@ -139,8 +163,9 @@ class SessionRun:
                                    max_retries=getattr(template, "max_retries", 3))
 
         self.stage = "sandbox"
-        result = validate_in_sandbox(flags, console=self.console, env=os.environ, http_client_factory=factory,
-                                     print_verdict=False, observers=[_KeepResult(self)], presenter=presenter)
+        result = validate_in_sandbox(flags, console=self.console, faults=faults, env=os.environ,
+                                     http_client_factory=factory, observers=[_KeepResult(self)], debug=self.debug,
+                                     presenter=presenter)
         return self.verdict(result)
 
     def run_sweep(self, options):
@@ -148,7 +173,9 @@ class SessionRun:
         from .sweep import run_sweep
 
         self.stage = "sweep"
-        _code, summary = run_sweep(sweep_flags_from(options), os.environ, console=lambda: self.console)
+        flags = dict(sweep_flags_from(options), session=True)  # hints name what a session can change
+        _code, summary = run_sweep(flags, os.environ, console=lambda: self.console)
+        self.verdict_shown = True  # its last line says the same as the summary
         return self.safe(summary)
 
     def new_client(self, settings, *, timeout, max_retries):
@@ -167,10 +194,17 @@ class SessionRun:
 
         return self.safe(verdict_line(result))
 
+    def show_verdict(self, line):
+        """The execution's last line, printed unless what was printed last already says it."""
+        if not line or self.verdict_shown:
+            return
+        self.say(" ".join(str(line).split()), VERDICT_STYLES.get(str(line)[:1], "bold"))
+
     # -- endings that are not a verdict from the engine ------------------------------------------
     def interrupted(self):
-        if self.result is not None:  # a Ctrl-C after the run had cleaned up: its verdict stands
+        if self.result is not None:  # a Ctrl-C after the run had cleaned up: its verdict stands (and is shown)
             return self.verdict(self.result)
+        self.verdict_shown = False
         if self.stage == "sweep":
             self.say("Interrupted: the sweep may have deleted part of what it listed; run it again to finish.",
                      "yellow")
@@ -187,6 +221,7 @@ class SessionRun:
     def crashed(self, exc):
         import logging
 
+        self.verdict_shown = False
         logging.getLogger("zorora_e2e_plugin").exception("ml-validate-e2e failed")
         self.say(f"ml-validate-e2e failed unexpectedly: {type(exc).__name__}: {exc}", "bold red")
         if self.stage == "sandbox":
@@ -204,6 +239,9 @@ class SessionRun:
                 f"{sweep_command_for(s)}")
 
     def close(self):
+        if self.saved_no_color is not None:
+            self.console.no_color = self.saved_no_color
+            self.saved_no_color = None
         for client in self.made_clients:
             try:
                 client.session.close()
@@ -231,5 +269,6 @@ class _KeepResult:
     def notice(self, text):
         pass
 
-    def run_finished(self, result):
+    def run_finished(self, result):  # after the console view, which printed the verdict
         self.run.result = result
+        self.run.verdict_shown = True

@@ -194,6 +194,9 @@ class ConsoleReporter(Reporter):
             self._print(Text("Test data kept (--keep-data) under:", style="yellow"))
             for prefix in cleanup.prefixes:
                 self._print(Text(f"  {prefix}"), soft_wrap=True)
+            if cleanup.sweep_command:
+                self._print(Text(neutralise(f"Remove it with: {cleanup.sweep_command}"), style="yellow"),
+                            soft_wrap=True)
         elif cleanup.leftover:
             unproven = "" if cleanup.proven_empty else ", not proven deleted: cleanup could not finish"
             self._print(Text(f"Left in S3 ({len(cleanup.leftover)}{unproven}):", style="bold red"))

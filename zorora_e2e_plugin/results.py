@@ -130,6 +130,7 @@ class RunResult:
     note: Optional[str] = None
     report_errors: List[str] = dataclasses.field(default_factory=list)  # --json/--junit files not written
     signal: Optional[int] = None  # SIGINT/SIGTERM/SIGHUP received (the first): the exit code is 128 + it
+    started_at: str = ""  # when the run started, UTC ISO-8601 (e.g. 2026-11-26T07:10:00+00:00)
 
     @property
     def signal_name(self) -> Optional[str]:
@@ -178,6 +179,7 @@ class RunResult:
             "config_error": self.config_error,
             "customer_id": self.customer_id,
             "client": self.client,
+            "started_at": self.started_at,
             "duration_ms": self.duration_ms,
             "target": self.target,
             "bucket": self.bucket,

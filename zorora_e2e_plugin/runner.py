@@ -78,6 +78,11 @@ class _Worker(threading.Thread):
         def clean(text: str) -> str:  # redact first, then cut: a cut token would slip past the redaction
             return clip(self.redact(text))
 
+        if getattr(getattr(self.ctx, "settings", None), "session", False):  # ml-validate-e2e: what it can change
+            from .diagnose import for_session
+
+            hint = for_session(hint)
+
         self.result = StepResult(
             id=self.step.id, phase=self.phase, title=self.step.title, status=status,
             duration_ms=int((time.monotonic() - started) * 1000),

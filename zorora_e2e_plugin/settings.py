@@ -92,6 +92,7 @@ class Settings:
     no_color: bool = False
     sandbox: bool = False
     fresh_customer: bool = False  # the customer id was made for this run: whatever is under it, the run caused
+    session: bool = False  # run by `ml-validate-e2e` in a Zorora session: hints name its flags, not the CLI's
 
     bucket = _from_storage("bucket")
     region = _from_storage("region")
@@ -173,16 +174,18 @@ def _picker(flags: Mapping[str, Any], env: Mapping[str, str]):
 def resolve_storage(flags: Mapping[str, Any], env: Mapping[str, str]) -> Storage:
     """Bucket, region, S3 endpoint, credentials and timeout: flags > env > defaults."""
     pick = _picker(flags, env)
+    session = bool(flags.get("session"))
     bucket = str(pick("bucket", "OUTPUT_BUCKET", default=DEFAULT_BUCKET))
     if not _BUCKET_RE.fullmatch(bucket):
         raise SettingsError(f"{bucket!r} is not a valid S3 bucket name; set --bucket or OUTPUT_BUCKET "
                             f"to the Lambda's OUTPUT_BUCKET (default {DEFAULT_BUCKET})")
     s3_endpoint_url = pick("s3_endpoint_url", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
     if s3_endpoint_url:
-        check_endpoint_url(str(s3_endpoint_url))
+        check_endpoint_url(str(s3_endpoint_url), session=session)
     region = str(pick("region", "AWS_REGION", "AWS_DEFAULT_REGION", default=DEFAULT_REGION))
     if not _REGION_RE.fullmatch(region):
-        raise SettingsError(f"{region!r} is not an AWS region; set --region/AWS_REGION to the bucket's region "
+        where = "AWS_REGION" if session else "--region/AWS_REGION"
+        raise SettingsError(f"{region!r} is not an AWS region; set {where} to the bucket's region "
                             f"(e.g. {DEFAULT_REGION})")
     return Storage(
         bucket=bucket,
@@ -213,14 +216,17 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
     it is a parameter so that the REPL and tests can supply their own.
     """
     pick = _picker(flags, env)
+    session = bool(flags.get("session"))  # `ml-validate-e2e`: the hints name what a Zorora session can change
     region = pick("region", "AWS_REGION", "AWS_DEFAULT_REGION", default=DEFAULT_REGION)
 
     base_url = pick("base_url", "ONA_API_BASE_URL")
     if not base_url:
-        raise SettingsError("No ONA API URL: set ONA_API_BASE_URL (or pass --base-url), e.g. "
-                            "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1 — "
-                            "or try the local sandbox with `zorora-e2e demo`")
-    base_url = check_url(str(base_url))
+        raise SettingsError("No ONA API URL: set ONA_API_BASE_URL " + ("and restart Zorora" if session else
+                                                                       "(or pass --base-url)") +
+                            ", e.g. https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1 — "
+                            "or try the local sandbox with " +
+                            ("ml-validate-e2e --sandbox" if session else "`zorora-e2e demo`"))
+    base_url = check_url(str(base_url), flags.get("base_url_setting") or "ONA_API_BASE_URL", session=session)
 
     use_iam = _truthy(pick("use_iam", "ONA_USE_IAM", default="false"))
     token = flags.get("token")
@@ -237,8 +243,9 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
     if token and not use_iam:
         check_header_value(token, token_setting, "Authorization", secret=True)
     if not token and not use_iam:
-        raise SettingsError("No API token: set ONA_API_TOKEN (or pass --token, or --token-from-ssm "
-                            f"to read {DEFAULT_TOKEN_PARAMETER}); "
+        how = ("and restart Zorora (its ONA client reads it at start-up)" if session else
+               f"(or pass --token, or --token-from-ssm to read {DEFAULT_TOKEN_PARAMETER})")
+        raise SettingsError(f"No API token: set ONA_API_TOKEN {how}; "
                             "e.g. source <(./scripts/get-global-training-api-credentials.sh)")
 
     picked_customer = pick("customer_id", "TEST_CUSTOMER_ID")
@@ -288,4 +295,5 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
         assume_yes=bool(flags.get("assume_yes")),
         no_color=bool(flags.get("no_color")) or bool(env.get("NO_COLOR")),
         sandbox=bool(flags.get("sandbox")),
+        session=session,
     )

@@ -126,6 +126,7 @@ def positive_float(flag: str, value: Any) -> float:
     return number
 
 
+API_PATH = "/api/v1"  # every route of the API is under it (stage /prod in front of it on AWS)
 _EXAMPLE_URL = "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1"
 
 
@@ -137,28 +138,36 @@ def check_host(parts, setting: str) -> None:
                             "internationalised domain name") from None
 
 
-def check_url(url: str, setting: str = "ONA_API_BASE_URL") -> str:
+def check_url(url: str, setting: str = "ONA_API_BASE_URL", *, session: bool = False) -> str:
+    """The API base URL: http(s), a host, no credentials, query or fragment, and a path ending in /api/v1
+    (the routes are joined onto it). `session`: the fix names what a Zorora session can change (the
+    environment, then a restart), not the CLI's flags."""
+    set_it = (f"set ONA_API_BASE_URL to e.g. {_EXAMPLE_URL} and restart Zorora" if session else
+              f"set --base-url or ONA_API_BASE_URL to e.g. {_EXAMPLE_URL}")
+    token_how = "ONA_API_TOKEN" if session else "ONA_API_TOKEN, --token or --token-from-ssm"
     if any(is_control(c) or c.isspace() for c in url.strip()):
-        raise SettingsError(f"{setting} must not contain spaces or control characters; set it to e.g. {_EXAMPLE_URL}")
+        raise SettingsError(f"{setting} must not contain spaces or control characters; {set_it}")
     url = url.strip()
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise SettingsError(f"{setting} is not a valid URL ({exc}); "
-                            f"set --base-url or ONA_API_BASE_URL to e.g. {_EXAMPLE_URL}") from None
+        raise SettingsError(f"{setting} is not a valid URL ({exc}); {set_it}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(f"{setting} must be an http(s) URL with a host (got {redact_url(url)!r}); "
-                            f"e.g. {_EXAMPLE_URL}")
+        raise SettingsError(f"{setting} must be an http(s) URL with a host (got {redact_url(url)!r}); {set_it}")
     if parts.username is not None or parts.password is not None:
         raise SettingsError(f"{setting} must not carry credentials (got {redact_url(url)!r}): requests would send "
                             "them as Basic auth in place of the bearer token. Remove the user:password@ part and "
-                            "pass the token with ONA_API_TOKEN, --token or --token-from-ssm")
+                            f"pass the token with {token_how}")
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         raise SettingsError(f"{setting} must not carry a query or fragment (got {redact_url(url)!r}): Zorora's "
                             "client joins paths onto the base URL and drops it, and a token in it would be printed. "
-                            "Remove the ?... part; pass the token with ONA_API_TOKEN, --token or --token-from-ssm")
+                            f"Remove the ?... part; pass the token with {token_how}")
     check_host(parts, setting)
+    if not parts.path.rstrip("/").endswith(API_PATH):
+        raise SettingsError(f"{setting} must be the API's base URL, whose path ends in {API_PATH} (got "
+                            f"{redact_url(url)!r}): the routes (/challengers, /promote, ...) are joined onto it. "
+                            f"{set_it[0].upper()}{set_it[1:]}")
     return url.rstrip("/")
 
 
@@ -188,19 +197,17 @@ def check_report_path(path: Any, flag: str) -> Optional[str]:
     return path
 
 
-def check_endpoint_url(url: str) -> str:
+def check_endpoint_url(url: str, *, session: bool = False) -> str:
     """The S3 endpoint (--s3-endpoint-url / AWS_ENDPOINT_URL_S3): an http(s) URL with a valid host."""
+    setting = "AWS_ENDPOINT_URL_S3" if session else "--s3-endpoint-url / AWS_ENDPOINT_URL_S3"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise SettingsError(f"S3 endpoint {redact_url(url)!r} is not a valid URL ({exc}) "
-                            "(--s3-endpoint-url / AWS_ENDPOINT_URL_S3)") from None
+        raise SettingsError(f"S3 endpoint {redact_url(url)!r} is not a valid URL ({exc}) ({setting})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(f"S3 endpoint {redact_url(url)!r} must be an http(s) URL "
-                            "(--s3-endpoint-url / AWS_ENDPOINT_URL_S3)")
+        raise SettingsError(f"S3 endpoint {redact_url(url)!r} must be an http(s) URL ({setting})")
     if any(is_control(c) or c.isspace() for c in url):
-        raise SettingsError("the S3 endpoint (--s3-endpoint-url / AWS_ENDPOINT_URL_S3) must not contain spaces "
-                            "or control characters")
-    check_host(parts, "the S3 endpoint (--s3-endpoint-url / AWS_ENDPOINT_URL_S3)")
+        raise SettingsError(f"the S3 endpoint ({setting}) must not contain spaces or control characters")
+    check_host(parts, f"the S3 endpoint ({setting})")
     return url

@@ -66,6 +66,12 @@ def command(customer_id: str, bucket: str, region: Optional[str] = None, endpoin
     return f"zorora-e2e sweep --customer-id {customer_id} --bucket {bucket}{extra} --older-than 0s --yes"
 
 
+def session_command(customer_id: str, bucket: str) -> str:
+    """The same sweep typed in a Zorora session (`ml-validate-e2e --sweep`), which, like the run, takes the
+    region and S3 endpoint from the environment Zorora was started with."""
+    return f"ml-validate-e2e --sweep --customer-id {customer_id} --bucket {bucket} --older-than 0s --yes"
+
+
 def find(store: Store, customer_id: Optional[str] = None) -> Dict[str, Leftover]:
     """Every test customer's objects under the three prefixes (or only `customer_id`'s), with the newest
     LastModified."""
@@ -119,11 +125,13 @@ def run_sweep(flags, env, *, console: Callable[[], object]) -> Tuple[int, str]:
         check_customer(customer_id)
     start_client(storage)  # the client loads while the sweep's console is set up
     return sweep(storage, older_than=older_than, customer_id=customer_id, dry_run=bool(flags.get("dry_run")),
-                 assume_yes=bool(flags.get("assume_yes")), console=console(), ask=confirm if can_prompt() else None)
+                 assume_yes=bool(flags.get("assume_yes")), console=console(), ask=confirm if can_prompt() else None,
+                 session=bool(flags.get("session")))
 
 
 def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bool]],
-          customer_id: Optional[str] = None, dry_run: bool = False, assume_yes: bool = False) -> Tuple[int, str]:
+          customer_id: Optional[str] = None, dry_run: bool = False, assume_yes: bool = False,
+          session: bool = False) -> Tuple[int, str]:
     """List stale test data, confirm, delete. Returns (exit code, a one-line summary).
     `ask` is None when there is no one to ask: then only --yes deletes."""
     from rich.text import Text
@@ -136,6 +144,11 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
     def say(text: str, style: str = "") -> None:
         console.print(Text(redact(text), style=style), soft_wrap=True)
 
+    def s3_hint(code: str) -> str:  # in a Zorora session: no --region/--s3-endpoint-url to suggest
+        from .diagnose import for_s3, for_session
+
+        return for_session(for_s3(code)) if session else for_s3(code)
+
     age = parse_age(older_than)
     only = check_customer(customer_id) if customer_id else None
     store = Store.open(storage)
@@ -143,9 +156,7 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
     try:
         leftovers = stale(store, age, customer_id=only)
     except StoreError as exc:
-        from .diagnose import for_s3
-
-        say(f"Cannot list {where}: {exc} — {for_s3(exc.code)}", "red")
+        say(f"Cannot list {where}: {exc} — {s3_hint(exc.code)}", "red")
         return 1, f"✗ Sweep failed: cannot list {where}."
     if not leftovers:
         say(f"No zorora-e2e-test-* data older than {older_than} in {where}.")
@@ -167,9 +178,7 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
     try:
         deleted = delete(store, leftovers)
     except (StoreError, RuntimeError) as exc:
-        from .diagnose import for_s3
-
-        say(f"Delete failed: {exc} — {for_s3(getattr(exc, 'code', ''))}", "red")
+        say(f"Delete failed: {exc} — {s3_hint(getattr(exc, 'code', ''))}", "red")
         return 1, "✗ Sweep failed while deleting (details above)."
     say(f"Deleted {deleted} object(s).", "green")
     return 0, f"✓ Sweep: deleted {deleted} object(s) of {len(leftovers)} test customer(s)."

@@ -88,12 +88,13 @@ threads_before = set(threading.enumerate())
 def type_line(line):
     """What repl.run() does with a line that starts with ml- or /ml-."""
     start = len(console.file.getvalue())
+    ours.last_verdict = None
     handled = processor.handle_workflow_command(line)
     if handled is not None:
         repl.ui.display_response(handled[0])
     else:
         processor.handle_slash_command(line)  # prints "Unknown command: ..." (the host quirk)
-    return {"line": line, "returned": None if handled is None else handled[0],
+    return {"line": line, "returned": None if handled is None else handled[0], "verdict": ours.last_verdict,
             "screen": console.file.getvalue()[start:]}
 
 
@@ -104,6 +105,8 @@ runs = [type_line(line) for line in (
     "ml-validate-e2e --bogus",
     "/ml-validate-e2e --help",
     "ml-validate-e2e --sandbox --customer-id acme-prod",
+    "ml-validate-e2e --sandbox --phase 2 --timeout 5 --deadline 120 --no-color",
+    "ml-validate-e2e --sandbox --fault stage-prefix",
 )]
 sandbox.stop()
 

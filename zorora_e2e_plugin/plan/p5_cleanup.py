@@ -10,7 +10,7 @@ from .. import diagnose
 from ..results import StepFailed, StepSkipped
 from ..settings import DEFAULT_REGION, Settings
 from ..store import StoreError
-from ..sweep import command as sweep_command
+from ..sweep import command as sweep_command, session_command as sweep_session_command
 from .context import Context
 
 
@@ -91,6 +91,8 @@ def unlisted_leftovers(ctx: Context) -> List[str]:
 
 
 def sweep_command_for(settings: Settings) -> str:
+    if settings.session:  # the run came from Zorora: the sweep the user can type there
+        return sweep_session_command(settings.customer_id, settings.bucket)
     region = settings.region if settings.region != DEFAULT_REGION else None
     return sweep_command(settings.customer_id, settings.bucket, region, settings.s3_endpoint_url)
 
