@@ -150,5 +150,5 @@ def test_in_the_repl_it_needs_sandbox_and_then_logs_into_the_session(host, monke
     assert "--log-requests shows the local sandbox's requests: add --sandbox" in output(repl)
     repl.handle("ml-validate-e2e --sandbox --preflight-only --log-requests")
     text = output(repl)
-    assert repl.responses[-1].startswith("✓ Preflight passed"), text
+    assert repl.remote_commands["ml-validate-e2e"].last_verdict.startswith("✓ Preflight passed"), text
     assert any(LINE.match(line) for line in text.splitlines()), text

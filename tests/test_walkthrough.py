@@ -180,7 +180,8 @@ def _walk(repl, typed: str) -> str:
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
         pipe.send_text(typed)
         repl.handle("ml-validate-e2e --sandbox --walkthrough")
-    return repl.responses[-1]
+    assert repl.responses[-1] == ""  # the command prints its verdict once itself (Zorora prints returns twice)
+    return repl.remote_commands["ml-validate-e2e"].last_verdict
 
 
 def test_walkthrough_in_the_repl_through_prompt_toolkit(repl):
@@ -201,7 +202,8 @@ def test_q_in_the_repl_stops_and_cleans_up(repl):
 
 def test_walkthrough_in_the_repl_without_a_terminal_is_refused(repl):
     repl.handle("ml-validate-e2e --sandbox --walkthrough")
-    assert "needs a terminal" in repl.responses[-1] and "not run" in repl.responses[-1]
+    verdict = repl.remote_commands["ml-validate-e2e"].last_verdict
+    assert "needs a terminal" in verdict and "not run" in verdict and verdict in output(repl)
     assert "Phase 0" not in output(repl)
 
 
