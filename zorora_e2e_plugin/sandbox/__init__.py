@@ -18,6 +18,7 @@ Modules, as moto splits models from responses (rules on S3 state below, a thin H
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import shlex
@@ -285,17 +286,25 @@ def serve_forever(sandbox: Sandbox, out: TextIO = sys.stdout, log_requests: bool
                 previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
         sandbox.start()
-        for name, value in sandbox.env().items():
-            print(f"export {name}={shlex.quote(value)}", file=out)
-        faults = ", ".join(str(f) for f in sandbox.faults) or "none"
-        print(f"# ONA sandbox API at {sandbox.api_url} (S3 at {sandbox.s3_endpoint_url}; faults: {faults})", file=out)
-        print("# Ctrl-C to stop", file=out)
+        printer = None
         if log_requests:
             from .requestlog import HEADER, RequestLogPrinter
 
-            print("# one line per API request follows (the token is never shown)", file=out)
-            sandbox.request_listeners.append(RequestLogPrinter(out, [sandbox.token], header=HEADER))
-        out.flush()
+            printer = RequestLogPrinter(out, [sandbox.token], header=HEADER)
+        # The log listens before the exports are out (a client may send its first request as soon as it has
+        # read them), and its lines wait for the exports and notes: they share the printer's lock.
+        with printer.lock if printer else contextlib.nullcontext():
+            if printer:
+                sandbox.request_listeners.append(printer)
+            for name, value in sandbox.env().items():
+                print(f"export {name}={shlex.quote(value)}", file=out)
+            faults = ", ".join(str(f) for f in sandbox.faults) or "none"
+            print(f"# ONA sandbox API at {sandbox.api_url} (S3 at {sandbox.s3_endpoint_url}; faults: {faults})",
+                  file=out)
+            print("# Ctrl-C to stop", file=out)
+            if printer:
+                print("# one line per API request follows (the token is never shown)", file=out)
+            out.flush()
         try:
             while sandbox.running and not stop.wait(0.2):
                 pass

@@ -96,14 +96,14 @@ class RequestLogPrinter:
     def __init__(self, out: TextIO, secrets: Iterable[str] = (), header: Optional[str] = None):
         self.out = out
         self.format = RequestLogFormat(secrets)
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()  # held while a line is written (and while serve_forever prints its exports)
         self.header = header
 
     def __call__(self, record) -> None:
         lines = self.format.lines(record)
         if not lines:
             return
-        with self._lock:
+        with self.lock:
             if self.header:
                 lines.insert(0, self.header)
                 self.header = None
