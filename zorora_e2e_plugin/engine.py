@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import threading
 import time
 from typing import Callable, Mapping, Optional
 
@@ -94,11 +93,12 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
               print_verdict: bool, debug: bool, presenter=None, request_feed=None,
               started_at: str = "") -> RunResult:
     console_view = _QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict, debug=debug), signals)
+    redact = make_redactor(settings.secrets)
     if request_feed is not None:
-        request_feed.attach(console_view.log_request, make_redactor(settings.secrets))
+        request_feed.attach(console_view.log_request, redact)
     try:
         return _run(settings, client, started, signals, console_view, observers, console, presenter,
-                    started_at)
+                    started_at, redact)
     finally:  # however it ends: no more request lines, the live line stopped, the console left sane
         if request_feed is not None:
             request_feed.detach()
@@ -106,21 +106,13 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
 
 
 def _run(settings: Settings, client, started: float, signals, console_view, observers, console,
-         presenter, started_at: str) -> RunResult:
+         presenter, started_at: str, redact: Callable[[str], str]) -> RunResult:
     world = TestWorld.create(settings.customer_id, settings.bucket)
     raw = RawHttp(settings)
+    # the S3 client is already being built (validate's start_client); 0.4 finds it, or its error, diagnosed
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
                               store_factory=lambda: Store.open(settings.storage), world=world)
-    def warm_up_store():  # boto3 loads while the API answers; a failure shows up again, diagnosed, in 0.4
-        try:
-            ctx.store
-        except Exception:
-            pass
-
-    warm_up = threading.Thread(target=warm_up_store, daemon=True)
-    warm_up.start()
     recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
-    redact = make_redactor(settings.secrets)
     lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner).parts() if presenter \
         else (None, None)
     reporter = _Fanout([r for r in (lead, console_view, *observers, recorder, trail) if r is not None])
@@ -171,18 +163,17 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     # the reports are written, and said where, before the summary: the verdict stays the report's last line
     for error in write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path):
         reporter.notice(error)
-    for path, flag in ((settings.json_path, "--json"), (settings.junit_path, "--junit")):
-        if path and not any(flag in error for error in result.report_errors):
-            reporter.notice(f"{flag} report written to {os.path.abspath(path)}")
+    written = {flag: path for path, flag in ((settings.json_path, "--json"), (settings.junit_path, "--junit"))
+               if path and not any(flag in error for error in result.report_errors)}
+    for flag, path in written.items():
+        reporter.notice(f"{flag} report written to {os.path.abspath(path)}")
     reporter.run_finished(result)
     if len(signals.received) > proven_at:
         late = signals.received[proven_at]
         result.signal = result.signal or late
         reporter.notice(f"{signal_name(late)} after the cleanup had finished: nothing was left to "
                         f"stop; exit code {128 + result.signal}.")
-    json_written = settings.json_path if settings.json_path and not any(
-        "--json" in error for error in result.report_errors) else None
-    problem = recorder.save(result, json_written)  # one line in ~/.zorora/e2e-history.jsonl
+    problem = recorder.save(result, written.get("--json"))  # one line in ~/.zorora/e2e-history.jsonl
     if problem:
         reporter.notice(problem)
     return result
