@@ -17,7 +17,7 @@ from .client import RawHttp, make_client, run_scope
 from .fixtures import TestWorld
 from .model import RunHeader
 from .redact import make_redactor
-from .relays import _Fanout, _QuietWhenClosed
+from .relays import Fanout, QuietWhenClosed
 from .report import ConsoleReporter, write_reports
 from .results import FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult, signal_name
 from .runner import Runner
@@ -92,7 +92,7 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
 def _validate(settings: Settings, client, started: float, signals, *, console, observers,
               print_verdict: bool, debug: bool, presenter=None, request_feed=None,
               started_at: str = "") -> RunResult:
-    console_view = _QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict, debug=debug), signals)
+    console_view = QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict, debug=debug), signals)
     redact = make_redactor(settings.secrets)
     if request_feed is not None:
         request_feed.attach(console_view.log_request, redact)
@@ -115,7 +115,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
     lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner).parts() if presenter \
         else (None, None)
-    reporter = _Fanout([r for r in (lead, console_view, *observers, recorder, trail) if r is not None])
+    reporter = Fanout([r for r in (lead, console_view, *observers, recorder, trail) if r is not None])
     runner = Runner(ctx, reporter, deadline=settings.deadline, redact=redact, signals=signals)
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
     try:

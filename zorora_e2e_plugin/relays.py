@@ -1,5 +1,5 @@
-"""Who the runner talks to, between it and the reporters: `_Fanout` hands every event to several reporters;
-`_QuietWhenClosed` keeps the console view from ever cutting a run short (a closed stdout silences it, a
+"""Who the runner talks to, between it and the reporters: `Fanout` hands every event to several reporters;
+`QuietWhenClosed` keeps the console view from ever cutting a run short (a closed stdout silences it, a
 signal waits until a line is out) and always lets go of the console at the end (`close`).
 """
 
@@ -38,7 +38,7 @@ class _Relay(Reporter):
         self._each("log_request", text)
 
 
-class _Fanout(_Relay):
+class Fanout(_Relay):
     """Passes every event to several reporters (the console view, plus any observer a caller adds)."""
 
     def __init__(self, reporters):
@@ -51,7 +51,7 @@ class _Fanout(_Relay):
                 method(*args)
 
 
-class _QuietWhenClosed(_Relay):
+class QuietWhenClosed(_Relay):
     """The console view, dropped (not the run) the first time its output fails: a closed stdout
     (`zorora-e2e run ... | head -1`) must never cut a run short. The run goes on silently, waits for its
     requests, cleans up, writes its reports and exits with the code its verdict deserves.
