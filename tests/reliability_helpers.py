@@ -299,3 +299,15 @@ class HangFrom(Reporter):
         if phase.id == self.phase:
             self.since = time.monotonic()
             self.sandbox.set_faults([f"hang:{self.route}"])
+
+
+def read_exports(proc) -> Dict[str, str]:
+    """The `export NAME=value` lines a `zorora-e2e sandbox` process prints on start, read from its stdout."""
+    exports: Dict[str, str] = {}
+    while "AWS_SECRET_ACCESS_KEY" not in exports:
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()
+        match = re.match(r"export (\w+)=(.*)", line.strip())
+        if match:
+            exports[match.group(1)] = match.group(2).strip("'\"")
+    return exports

@@ -10,6 +10,7 @@ import sys
 import pytest
 import requests
 
+from reliability_helpers import read_exports
 from zorora_e2e_plugin.sandbox import Sandbox
 
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
@@ -104,13 +105,7 @@ def test_sandbox_command_serves_until_interrupted():
     proc = subprocess.Popen([SCRIPT, "sandbox", "--token", "tok-cli-test"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=CLEAN_ENV)
     try:
-        exports = {}
-        while "AWS_SECRET_ACCESS_KEY" not in exports:
-            line = proc.stdout.readline()
-            assert line, proc.stderr.read()
-            match = re.match(r"export (\w+)=(.*)", line.strip())
-            if match:
-                exports[match.group(1)] = match.group(2).strip("'\"")
+        exports = read_exports(proc)
         base = exports["ONA_API_BASE_URL"]
         assert base.startswith("http://127.0.0.1:") and base.endswith("/prod/api/v1")
         assert exports["ONA_API_TOKEN"] == "tok-cli-test" and exports["OUTPUT_BUCKET"] == "sa-api-client-output"

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
+from reliability_helpers import read_exports
 from standin.harness import host, output, standin_path  # noqa: F401
 from zorora_e2e_plugin.engine import RequestFeed, sandbox_flags, validate
 from zorora_e2e_plugin.report import make_console
@@ -64,17 +65,6 @@ def test_a_long_token_is_blotted_out_before_anything_is_cut():
     lines = fmt.lines(record("/prod/api/v1/challengers", query=f"customer_id={token}", actor=f"Bearer {token}"))
     text = "\n".join(lines)
     assert "x1y2z3x1" not in text and "customer_id=***" in text and text.endswith("Bearer ***"), text
-
-
-def read_exports(proc):
-    exports = {}
-    while "AWS_SECRET_ACCESS_KEY" not in exports:
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read()
-        match = re.match(r"export (\w+)=(.*)", line.strip())
-        if match:
-            exports[match.group(1)] = match.group(2).strip("'\"")
-    return exports
 
 
 def test_the_sandbox_command_logs_each_request_and_never_the_token_even_when_echoed():
