@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from zorora_e2e_plugin.bench_measure import sequential_round_trips
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.fixtures import customer_prefixes
 from zorora_e2e_plugin.report import make_console
@@ -217,3 +218,39 @@ def test_control_characters_from_servers_are_neutralised():
 
     redact = make_redactor(["s3cr3t-token"])
     assert redact("a\x1b[2J\x00 s3cr3t-token\n\tb") == "a\\x1b[2J\\x00 ***\n\tb"
+
+
+def test_a_full_run_takes_at_most_18_sequential_round_trips(run, sandbox):
+    """3.2's ml-audit-log goes out beside 3.1's S3 reads, and the cleanup deletes from the listing 4.5 took
+    beside its reads (nothing is sent between them): 17 with the S3 client ready (18 when this process has
+    still to build it), where it was 19 (20). At 200 ms a request, requests sent together overlap whatever
+    the machine's load, so the count is the plan's structure, not a timing."""
+    del sandbox.request_log[:]
+    result, text = run(faults=["latency:200"])
+    assert result.verdict == "passed", text
+    log = [r for r in sandbox.request_log if r.kind in ("api", "s3")]
+    assert sequential_round_trips([(r.started, r.ended) for r in log]) <= 18
+    audit = [r for r in log if r.kind == "api" and r.path.endswith("/audit-log") and r.status == 200]
+    promote = next(r for r in log if r.kind == "api" and r.path.endswith("/promote") and r.status == 200)
+    after_promote = [r for r in audit if r.started >= promote.ended]
+    assert len(after_promote) == 1 and after_promote[0].started < promote.ended + 0.2  # 3.2: 3.1's wave
+
+
+def test_an_object_landing_after_4_5s_listing_is_still_removed_and_the_proof_stands(sandbox):
+    """5.1 deletes what 4.5 listed; an object written after that listing (a late write) is found by 5.2's own
+    listing, deleted, and only then are the prefixes proven empty."""
+    settings = resolve(sandbox_flags(sandbox, {"client": "direct"}), {})
+    late_key = f"customer_tailored/{settings.customer_id}/late-write.json"
+
+    class LateWrite:
+        def __getattr__(self, name):
+            return lambda *args: None
+
+        def step_finished(self, result):
+            if result.id == "4.5":
+                sandbox.s3_client().put_object(Bucket=sandbox.bucket, Key=late_key, Body=b"{}")
+
+    out = io.StringIO()
+    result = validate(settings, console=make_console(file=out, no_color=True), observers=[LateWrite()])
+    assert result.verdict == "passed" and result.cleanup.proven_empty, out.getvalue()
+    assert objects_of(sandbox, settings.customer_id) == []

@@ -319,3 +319,25 @@ def test_the_gate_step_names_the_failed_gates(sandbox):
     result, text = run(sandbox)
     passes_cleanly(result, text, sandbox)
     assert "metrics stale" in step(result, "4.6").actual and "not_eligible" in step(result, "4.6").actual
+
+
+# ----------------------------------------------------------------------------- 3.2, asked beside 3.1's S3 reads
+
+@pytest.mark.parametrize("answer, named", [((200, '{"events": [], "count": 0}'), "count = 0"),
+                                           ((500, '{"message": "Internal server error"}'), "HTTP 500")])
+def test_an_audit_log_that_misses_the_promotion_is_3_2s_finding_not_3_1s(sandbox, answer, named):
+    promoted = []
+
+    def lie(request, status, body):
+        if request.method == "POST" and request.route == "/promote" and status == 200:
+            promoted.append(True)
+        if request.method == "GET" and request.route == "/audit-log" and promoted:  # only 3.2's asks after it
+            return answer
+        return None
+
+    with LyingProxy(sandbox, lie) as proxy:
+        result, text = run(sandbox, proxy=proxy)
+    assert step(result, "3.1").status == "pass", text
+    assert step(result, "3.2").status in ("warn", "fail") and named in flat(step(result, "3.2")), text
+    assert step(result, "3.3").status == "pass", text
+    assert objects_of(sandbox, result.customer_id) == []

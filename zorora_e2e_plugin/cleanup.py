@@ -31,6 +31,8 @@ def clean_up(runner: Runner, ctx, settings: Settings) -> Optional[float]:
     the listing that proved the prefixes empty. Deleting is idempotent. Returns when the last cleanup began
     (None: nothing to clean)."""
     still_running = runner.drain(drain_limit(settings))
+    if runner.abandoned:  # a cut-off step may have written after 4.5 listed the prefixes: 5.1 lists anew
+        ctx.cleanup_listing = None
     if still_running:
         runner.reporter.notice(f"{still_running} request(s) cut off by the deadline are still waiting on the "
                                "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")

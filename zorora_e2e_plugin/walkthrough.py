@@ -47,10 +47,10 @@ GUIDE = {
     4: ("Proves bad requests are refused (unknown model, short reason, no token, a challenger failing its "
         "gates) and that a refusal leaves no trace: registry and audit log unchanged.",
         ["POST /promote x4 (unknown model, short reason, no token, gate-failing challenger)",
-         "S3: PUT a gate-failing challenger; GET registry + audit log"]),
+         "S3: PUT a gate-failing challenger; GET registry + audit log, LIST the three prefixes (for phase 5)"]),
     5: ("Deletes everything the run wrote and proves the customer's three prefixes are empty: a validation "
         "against production must leave nothing behind.",
-        ["S3: DeleteObjects (batched)", "S3: LIST the three prefixes (must be empty)"]),
+        ["S3: DeleteObjects (batched) of the keys phase 4 listed (else LIST first)", "S3: LIST the three prefixes (must be empty)"]),
 }
 
 

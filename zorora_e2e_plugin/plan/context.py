@@ -58,9 +58,11 @@ class Context:
       wrote                  phase 1 (or a server accepting 0.5's probes) may have written under them
       written                keys written (or tried: a timeout may still have written them), named for cleanup
       archives               the archive keys as last listed, and whether a promote/rollback happened since
+      audit_after_promote    ml-audit-log's answer (or its StepFailed), asked by 3.1 and judged by 3.2
       snapshot               3.3's S3State: the "before" picture of phase 4's side-effect check (4.5)
       gate_written           phase 4's setup added the challenger that fails its gates
       gate_error             ... or why it could not (4.6 fails with it)
+      cleanup_listing        the run's prefixes as 4.5 listed them (the plan's last wave), for 5.1; None: list
       cleanup                what phase 5 deleted, and what may be left (results.Cleanup)
     """
 
@@ -77,6 +79,8 @@ class Context:
     gate_written: bool = False
     gate_error: Optional[StepFailed] = None
     snapshot: Optional[S3State] = None
+    audit_after_promote: Any = None
+    cleanup_listing: Optional[Dict[str, List[str]]] = None
     written: set = dataclasses.field(default_factory=set)
     archives: ArchiveListing = dataclasses.field(default_factory=lambda: ArchiveListing())
     cleanup: Cleanup = dataclasses.field(default_factory=Cleanup)

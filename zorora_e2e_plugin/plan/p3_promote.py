@@ -7,7 +7,7 @@ from typing import Any, Dict, List
 from .. import diagnose
 from ..client import Cancelled, OnaError
 from ..fixtures import PROMOTE_REASON, ROLLBACK_REASON
-from ..results import StepFailed
+from ..results import StepFailed, StepSkipped
 from ..store import StoreError
 from .calls import call, read_state
 from .context import Checks, Context
@@ -36,7 +36,9 @@ def step_3_1(ctx: Context) -> str:
         raise StepFailed("ml-promote succeeds", f"{'HTTP %s: ' % exc.status if exc.status else ''}{exc.message}",
                          hint) from None
     result = answer.get("result") or {}
-    state = read_state(ctx, with_archives=True)
+    # 3.2's ml-audit-log goes out beside the S3 reads (one round trip for both); 3.2 judges what came back
+    state, ctx.audit_after_promote = ctx.parallel(lambda: read_state(ctx, with_archives=True),
+                                                  lambda: _audit_log_answer(ctx))
     registry, events, archives = state.registry, state.events, state.archives
     ctx.archives.listed(archives)
     production = registry.get("production") or {}
@@ -64,8 +66,21 @@ def step_3_1(ctx: Context) -> str:
     return checks.done(f"{w.challenger_model_id} is production; 1 archive; audit: promote by {actor}")
 
 
+def _audit_log_answer(ctx: Context) -> Any:
+    """ml-audit-log after the promotion: its data, or the StepFailed that 3.2 raises."""
+    try:
+        return call(ctx.client.audit_log, ctx.world.customer_id, route="GET /audit-log")
+    except StepFailed as exc:
+        return exc
+
+
 def step_3_2(ctx: Context) -> str:
-    data = call(ctx.client.audit_log, ctx.world.customer_id, route="GET /audit-log")
+    """ml-audit-log after the promotion (asked by 3.1, beside its S3 reads, before anything else is sent)."""
+    data = ctx.audit_after_promote
+    if isinstance(data, StepFailed):
+        raise data
+    if data is None:
+        raise StepSkipped(actual="3.1 did not get as far as asking ml-audit-log")
     checks = Checks()
     events = data.get("events") or []
     checks.equal("count", data.get("count"), 1)

@@ -162,8 +162,21 @@ def step_4_6(ctx: Context) -> str:
     return f"HTTP {status}: {data.get('error')}" + (f" {gates}" if gate_text else "")
 
 
+def _listing_for_cleanup(ctx: Context):
+    """The run's prefixes, listed for 5.1 beside 4.5's reads: 4.5's wave is the plan's last, so nothing is
+    sent between this listing and the cleanup (cleanup.clean_up drops it when a cut-off step may still
+    send). None when not needed or S3 refused: 5.1 then lists for itself."""
+    if not ctx.owns_prefixes or ctx.settings.keep_data:
+        return None
+    try:
+        return ctx.store.list_many(ctx.world.prefixes)
+    except StoreError:
+        return None
+
+
 def step_4_5(ctx: Context) -> str:
-    before, after = ctx.snapshot, read_state(ctx)
+    before = ctx.snapshot
+    after, ctx.cleanup_listing = ctx.parallel(lambda: read_state(ctx), lambda: _listing_for_cleanup(ctx))
     checks = Checks()
     checks.that(after.registry_raw == before.registry_raw,
                 "registry bytes (as written at the start of phase 4) unchanged by 4.1-4.4 and 4.6",

@@ -30,8 +30,10 @@ def step_5_1(ctx: Context) -> str:
             raise StepFailed("the preflight probe deleted", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
         ctx.probe_pending = False
         return "only the preflight probe could exist; deleted"
+    found, ctx.cleanup_listing = ctx.cleanup_listing, None  # 4.5's listing, when nothing was sent since
     try:
-        found = ctx.store.list_many(w.prefixes)
+        if found is None:
+            found = ctx.store.list_many(w.prefixes)
         keys = [k for ks in found.values() for k in ks]
         deleted, failed = ctx.store.delete_keys(keys)
     except StoreError as exc:
