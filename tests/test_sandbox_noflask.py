@@ -1,7 +1,8 @@
 """The sandbox serves S3 without flask: the [sandbox] extra no longer installs it (nor flask-cors).
 
 A subprocess makes ``flask`` and ``flask_cors`` unimportable (a meta-path blocker, whether or not they
-are installed), starts a Sandbox and works its S3 through both listeners with botocore.
+are installed), starts a Sandbox and works its S3 through both listeners with botocore (and SSM
+through the internal one).
 """
 
 from __future__ import annotations
@@ -76,6 +77,14 @@ with Sandbox(bucket="noflask-bucket") as sb:
     deleted = public.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys]})
     assert sorted(d["Key"] for d in deleted["Deleted"]) == sorted(keys), deleted
     assert internal.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    # a request signed for another service reaches that moto backend, as with moto's server mode
+    # (test_cli's --token-from-ssm reads its parameter through the internal endpoint)
+    ssm = boto3.session.Session().client(
+        "ssm", endpoint_url=sb.internal_s3_endpoint_url, region_name=sb.region,
+        aws_access_key_id=sb.access_key_id, aws_secret_access_key=sb.secret_access_key)
+    ssm.put_parameter(Name="/noflask/token", Value="t0k", Type="SecureString")
+    assert ssm.get_parameter(Name="/noflask/token", WithDecryption=True)["Parameter"]["Value"] == "t0k"
+    assert error(ssm.get_parameter, Name="/noflask/missing")[1] == "ParameterNotFound"
     # the public listener recorded its requests
     s3_log = [r for r in sb.request_log if r.kind == "s3"]
     assert s3_log and all(r.status for r in s3_log), s3_log

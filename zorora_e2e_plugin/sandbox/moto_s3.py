@@ -10,10 +10,11 @@ serialized with one process-wide lock, because moto's conditional writes (If-Mat
 check and then write without atomicity; with the lock the guarantee the rules rely on is real.
 
 ``MotoS3`` stands in for moto's server mode (``moto.moto_server.werkzeug_app``), which builds a flask
-app per service (with flask-cors) and imports both at its top: the sandbox only serves S3, so it routes
+app per service (with flask-cors) and imports both at its top: the sandbox serves S3, so it routes
 with moto's own ``moto.s3.urls.url_paths`` and calls the handler as moto's
-``moto.core.utils.convert_to_flask_response`` does. Not served: moto's ``/moto-api`` and other
-services, CORS headers and preflights, moto's request recorder.
+``moto.core.utils.convert_to_flask_response`` does (a request signed for another service goes to
+that service's moto handlers, as before). Not served: moto's ``/moto-api``, CORS headers and
+preflights, moto's request recorder.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from werkzeug.wrappers import Response
 
 from .wsgi import Running, _buffer_body, _QuietMixin, _raw_target
 
-try:  # moto >= 5.2: its own Request (raw_url, from_wsgi_server; metadata names with underscores kept)
+try:  # moto >= 5.2; later 5.2.x: its own Request (raw_url, from_wsgi_server), metadata names with "_" kept
     from moto.core import request as _moto_request
 except ImportError:  # pragma: no cover - older moto: handlers get a werkzeug Request and its url
     _moto_request = None  # type: ignore[assignment]
@@ -47,7 +48,10 @@ if _moto_request is not None and hasattr(_moto_request.Request, "from_wsgi_serve
 else:  # pragma: no cover - older moto reads server mode from "werkzeug" in the request's type name
     _S3Request = _WerkzeugRequest  # type: ignore[misc, assignment]
 
-_PRESERVE = getattr(_moto_request, "PRESERVED_HEADER_NAMES_ENVIRON_KEY", None)
+_PRESERVE = None  # the environ key moto reads original header names from, where it has one
+if all(hasattr(_moto_request, name) for name in ("PRESERVED_HEADER_NAMES_ENVIRON_KEY", "environ_key_for_header",
+                                                 "should_preserve_original_header_name")):
+    _PRESERVE = _moto_request.PRESERVED_HEADER_NAMES_ENVIRON_KEY
 
 
 class _S3RequestHandler(_QuietMixin, WSGIRequestHandler):
@@ -79,13 +83,45 @@ class _MotoResponse(Response):
     default_mimetype = "text/html"  # as flask's Response, which moto's server mode answered with
 
 
+_Routes = List[Tuple[Pattern[str], Callable[..., Any]]]
+_SIGNED_FOR = re.compile(r"Credential=[^/,\s]*/[^/,\s]*/(?P<region>[^/,\s]*)/(?P<service>[^/,\s]+)/")
+
+
+def _routes(paths: Dict[str, Callable[..., Any]]) -> _Routes:
+    """A moto urls module's ``url_paths`` ("{0}" is the URL base) as path regexes and their handlers."""
+    return [(re.compile(pattern.format(""), re.DOTALL), handler) for pattern, handler in paths.items()]
+
+
 class MotoS3:
-    """moto's S3 as a WSGI app: path-style routing with moto's url patterns; no flask."""
+    """moto's S3 as a WSGI app, path-style, routed with moto's url patterns; no flask.
+
+    As moto's server mode did, a request SigV4-signed for another service goes to that moto backend
+    (tests read ``--token-from-ssm``'s parameter through the internal endpoint); anything else is S3.
+    """
 
     def __init__(self) -> None:
-        self.routes: List[Tuple[Pattern[str], Callable[..., Any]]] = [
-            (re.compile(pattern.format(""), re.DOTALL), handler) for pattern, handler in url_paths.items()
-        ]
+        self._routes: Dict[str, _Routes] = {"s3": _routes(url_paths)}
+        self._lock = threading.Lock()
+
+    def routes_for(self, environ: Dict[str, Any]) -> _Routes:
+        signed = _SIGNED_FOR.search(environ.get("HTTP_AUTHORIZATION") or "")
+        service = signed.group("service").lower() if signed else "s3"
+        with self._lock:
+            if service not in self._routes:
+                self._routes[service] = self._other_service(service, signed.group("region") if signed else "")
+            return self._routes[service]
+
+    def _other_service(self, service: str, region: str) -> _Routes:
+        from importlib import import_module
+
+        from moto.backend_index import backend_url_patterns
+
+        host = f"http://{service}.{region or 'us-east-1'}.amazonaws.com"  # how moto's server found the backend
+        backend = next((name for name, pattern in backend_url_patterns if pattern.match(host)), None)
+        try:
+            return _routes(import_module(f"moto.{backend}.urls").url_paths) if backend else self._routes["s3"]
+        except (ImportError, AttributeError):
+            return self._routes["s3"]
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         request = _S3Request(environ)
@@ -99,7 +135,8 @@ class MotoS3:
 
     def _respond(self, request: Any) -> Response:
         path, _query = _raw_target(request.environ)  # moto matches the encoded path, as it arrived
-        handler = next((handler for pattern, handler in self.routes if pattern.fullmatch(path)), None)
+        routes = self.routes_for(request.environ)
+        handler = next((handler for pattern, handler in routes if pattern.fullmatch(path)), None)
         if handler is None:
             return _MotoResponse(status=404)
         url = getattr(request, "raw_url", None) or request.url  # moto < 5.2 took the decoded url
