@@ -1,4 +1,4 @@
-"""Start and stop the sandbox's running parts: three loopback listeners, the moto app and the Lambda.
+"""Start and stop the sandbox's running parts: three loopback listeners, the moto S3 app and the Lambda.
 
     api          gateway.py   API Gateway in front of ``api.Api`` (faults, request log, read timeout)
     s3-public    moto_s3.py   moto for clients: request log, latency; can be made unreachable
@@ -14,11 +14,9 @@ import random
 import threading
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
 from .api import Api, ApiConfig
 from .gateway import HTML_PAGE, HUGE_BODY, HUGE_BODY_SIZE, ApiGateway, _ApiRequestHandler, build_event, route_of
-from .moto_s3 import PublicS3, SerializedWrites, _boto_session, _S3RequestHandler, _session_lock
+from .moto_s3 import MotoS3, PublicS3, SerializedWrites, _boto_session, _S3RequestHandler, _session_lock
 from .wsgi import Listener
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "HTML_PAGE", "HUGE_BODY", "HUGE_BODY_SIZE", "ApiGateway", "Listener", "PublicS3", "SerializedWrites",
-    "Servers", "build_event", "route_of",
+    "MotoS3", "Servers", "build_event", "route_of",
 ]
 
 
@@ -80,7 +78,7 @@ class Servers:
     def start(self) -> None:
         sb = self.sandbox
         try:
-            moto_app = SerializedWrites(DomainDispatcherApplication(create_backend_app))
+            moto_app = SerializedWrites(MotoS3())
             self.internal = Listener("s3-internal", sb.host, 0, moto_app, _S3RequestHandler)
             self.internal.start()
             self.s3 = self.make_client(self.internal.url)
