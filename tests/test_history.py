@@ -205,6 +205,7 @@ def test_cold_start_rule():
     assert history.cold_start_seconds([(0.0, 1.5), (1.6, 0.5), (2.2, 0.5)]) is None  # only 3x
     assert history.cold_start_seconds([(0.0, 5.0)]) is None  # nothing to compare with
     assert history.cold_start_detail(4.2) == "cold start: first request 4.2 s (container-image Lambda starting)"
+    assert "Lambda" not in history.cold_start_detail(4.2, sandbox=True)  # no Lambda in a sandbox to blame
 
 
 def _engine_run(sandbox, faults, **flags):
@@ -223,7 +224,7 @@ def test_a_cold_start_is_a_detail_of_the_report_and_recorded(history_file):
         result, text = _engine_run(sandbox, ["cold-start:3300"])  # >= 5x the others even on a loaded machine
         warm, warm_text = _engine_run(sandbox, ["latency:20"], phases=[0])
     assert result.verdict == "passed" and result.exit_code == 0, text
-    assert "cold start: first request 3.3 s (container-image Lambda starting)" in text
+    assert "cold start: first request 3.3 s (sandbox: its cold-start fault" in text  # an in-process sandbox
     assert result.note and result.note.startswith("cold start: first request 3.3 s")
     assert warm.verdict == "passed" and "cold start" not in warm_text and warm.note is None
     first, second = lines_of(history_file)

@@ -133,7 +133,12 @@ def cold_start_seconds(timings: Iterable[Tuple[float, float]]) -> Optional[float
     return None
 
 
-def cold_start_detail(seconds: float) -> str:
+def cold_start_detail(seconds: float, sandbox: bool = False) -> str:
+    """The report's detail. In a sandbox there is no Lambda: a slow first request there is its cold-start
+    fault, or the sandbox warming up in this process (in a fresh REPL, beside the host's start-up threads)."""
+    if sandbox:
+        return f"cold start: first request {seconds:.1f} s (sandbox: its cold-start fault, or its first requests " \
+               "in this process)"
     return f"cold start: first request {seconds:.1f} s (container-image Lambda starting)"
 
 
@@ -202,7 +207,7 @@ class Recorder:
         for phase in self._phase_start:
             self._phase_end.setdefault(phase, now)
         self.cold = self.timer.cold_start()
-        return cold_start_detail(self.cold) if self.cold is not None else None
+        return cold_start_detail(self.cold, self.settings.sandbox) if self.cold is not None else None
 
     def record(self, result, json_report: Optional[str] = None) -> Dict:
         s = self.settings
