@@ -209,6 +209,36 @@ def test_step_hints_in_a_session_name_no_cli_only_flag():
     assert "AWS_REGION" in diagnose.for_session(diagnose.for_s3("NoSuchBucket"))
 
 
+def test_no_hint_text_of_the_plan_names_a_cli_only_flag_in_a_session():
+    """for_session rewrites by text: every string the steps, the diagnoses and the cleanup can put in a hint
+    (read from their source, f-string pieces included) must come out naming no flag the session lacks, so a
+    hint added later in other words cannot slip a CLI-only flag into the REPL."""
+    import ast
+    import glob
+    import os
+
+    from zorora_e2e_plugin import diagnose
+    from zorora_e2e_plugin.cli import build_parser
+    from zorora_e2e_plugin.flags import session_parser
+
+    def long_flags(parser):
+        return {o for a in parser._actions for o in a.option_strings if o.startswith("--")}
+
+    cli_run = build_parser()._subparsers._group_actions[0].choices["run"]
+    cli_only = long_flags(cli_run) - long_flags(session_parser(lambda text: None, prog="ml-validate-e2e"))
+    assert {"--base-url", "--token-from-ssm", "--region", "--s3-endpoint-url"} <= cli_only
+    package = os.path.dirname(zorora_e2e_plugin.__file__)
+    sources = glob.glob(os.path.join(package, "plan", "*.py")) + [
+        os.path.join(package, name) for name in ("diagnose.py", "runner.py", "cleanup.py")]
+    texts = [node.value for path in sources for node in ast.walk(ast.parse(open(path).read()))
+             if isinstance(node, ast.Constant) and isinstance(node.value, str) and "--" in node.value]
+    assert len(texts) > 10
+    for text in texts:
+        shown = diagnose.for_session(text)
+        leaked = [flag for flag in cli_only if re.search(re.escape(flag) + r"(?![\w-])", shown)]
+        assert not leaked, (leaked, text)
+
+
 def test_a_step_hint_in_the_repl_names_what_the_session_changes(host, target_env, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")  # S3 does not answer
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")

@@ -150,6 +150,8 @@ _SESSION_WORDS = (
     ("(--token-from-ssm)", "(into ONA_API_TOKEN, then restart Zorora)"),
     ("--s3-endpoint-url", "AWS_ENDPOINT_URL_S3"),
     ("--region", "AWS_REGION"),
+    ("--token-from-ssm", "ONA_API_TOKEN (then restart Zorora)"),  # any other wording of the two
+    ("--base-url", "ONA_API_BASE_URL (then restart Zorora)"),
 )
 
 
