@@ -224,4 +224,10 @@ def test_time_spent_paused_does_not_count_against_the_deadline():
     console = make_console(no_color=True, file=io.StringIO())
     result = validate_in_sandbox({}, console=console, env={"ZORORA_E2E_DEADLINE": "3"},
                                  presenter=Options(pause=pause, show_state=True))
-    assert result.verdict == "passed", console.file.getvalue()
+    text = console.file.getvalue()
+    assert result.verdict == "passed", text
+    # nor in the run's time: the verdict line, the JSON/history duration and phase 0's row of the summary
+    # (the pause came after phase 0's last step) hold only what the run itself took, under the 3 s deadline
+    assert result.duration_ms < 3000, text
+    row = re.search(r"^0 Preflight \(hard gate\).*?passed\s+([\d.]+) ?(ms|s)\s*$", text, re.M)
+    assert row and float(row.group(1)) / (1000 if row.group(2) == "ms" else 1) < 3, text

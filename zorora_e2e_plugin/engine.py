@@ -113,8 +113,9 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
                               store_factory=lambda: Store.open(settings.storage), world=world)
     recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
-    lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner).parts() if presenter \
-        else (None, None)
+    presented = [0.0]  # seconds the walkthrough spent paused or drawing views: not the run's time
+    lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner, presented).parts() \
+        if presenter else (None, None)
     reporter = Fanout([r for r in (lead, console_view, *observers, recorder, trail) if r is not None])
     runner = Runner(ctx, reporter, deadline=settings.deadline, redact=redact, signals=signals)
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
@@ -153,7 +154,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
         verdict = FAILED  # test data may be left: never a pass
     result = RunResult(
         verdict=verdict, customer_id=settings.customer_id, client=client.kind,
-        duration_ms=int((time.monotonic() - started) * 1000), steps=list(runner.results.values()),
+        duration_ms=int((time.monotonic() - started - presented[0]) * 1000), steps=list(runner.results.values()),
         cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first,
         started_at=started_at)
     cold_start = recorder.finish_timing()  # a cold start is a detail of the report, not a failure
@@ -179,10 +180,11 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     return result
 
 
-def _presenter(options, console, ctx, redact, signals, runner):
+def _presenter(options, console, ctx, redact, signals, runner, presented):
     """The walkthrough/state views (walkthrough.Presenter), first to hear of each phase: it pauses and explains
     before the phase's header. `q` stops the run as a signal would (the cleanup still runs); time spent
-    paused or drawing views moves the deadline on (a presenter talking must not time the run out)."""
+    paused or drawing views moves the deadline on (a presenter talking must not time the run out) and is
+    left out of the run's duration (`presented`)."""
     from .walkthrough import Presenter
 
     def stop():
@@ -190,6 +192,7 @@ def _presenter(options, console, ctx, redact, signals, runner):
 
     def paused(seconds: float):
         runner().deadline_at += seconds
+        presented[0] += seconds
 
     def skipped(phase: int) -> str:
         r = runner()

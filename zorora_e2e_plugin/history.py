@@ -192,7 +192,8 @@ class Recorder:
         self._phase_end.pop(phase.id, None)
 
     def step_finished(self, result) -> None:
-        pass
+        self._phase_end[result.phase] = time.monotonic()  # a phase ends with its last step, not when the next
+        # begins (a walkthrough's pause before it is not the phase's time)
 
     def run_finished(self, result) -> None:
         pass

@@ -86,6 +86,7 @@ class ConsoleReporter(Reporter):
             for previous in self._phase_started:
                 self._phase_ended.setdefault(previous, now)
             self._phase_started[phase.id] = now
+            self._phase_ended.pop(phase.id, None)  # a cleanup run again after Ctrl-C
             self._print(Text(f"\nPhase {phase.id} · {phase.name}", style="bold cyan"))
 
     def step_started(self, step) -> None:
@@ -93,6 +94,8 @@ class ConsoleReporter(Reporter):
 
     def step_finished(self, result: StepResult) -> None:
         with self._lock:
+            # a phase ends with its last step, not when the next begins (a walkthrough pauses in between)
+            self._phase_ended[result.phase] = time.monotonic()
             self.live.finished(result.id)
             if result.id not in self._order:  # not announced by phase_started: shown as it comes
                 self._show(result)
