@@ -10,7 +10,8 @@ ended — requests sent concurrently count once.
 
 Sections (all by default):
   engine    the engine in this process (validate(); imports and S3 client warm after the first run)
-  process   `zorora-e2e run` as a user runs it: a fresh process, wall time including start-up
+  process   `zorora-e2e run` as a user runs it: a fresh process, wall time including start-up; beside the
+            preflight at 100 ms, the floor (bench_floor.py: only requests + botocore and the requests)
   zorora    Zorora's own scripts/validate_zorora_ona_e2e.py beside our full run, in pairs
             (needs ZORORA_SRC=<a Zorora checkout>; otherwise the round trips and wall are reported alone)
   session   first and second run in one fresh process, as in one REPL session (--sandbox included)
@@ -136,7 +137,17 @@ def bench_process(latencies: List[int], repeat: int, zorora_src: Optional[str]) 
                       f"{target}")
                 if codes != {0}:
                     print(runs[0][4][-2000:])
+                if latency == 100 and kind == "preflight":
+                    _print_floor(sandbox, repeat)
     return ok, figures
+
+
+def _print_floor(sandbox, repeat: int) -> None:
+    from .bench_floor import floor_process
+
+    code, wall, fastest, trips = floor_process(sandbox, clean_env(sandbox.env()), repeat)
+    print(f"{'floor':<10} {100:>5}ms {code:>5} {wall:>7.2f} {fastest:>7.2f} {trips:>7} {14:>9}   only imports "
+          "requests + botocore and sends the preflight's requests (bench_floor.py)")
 
 
 # ------------------------------------------------------------------------------------------ Zorora's script
