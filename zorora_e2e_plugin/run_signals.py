@@ -4,7 +4,8 @@ and SIGHUP (the terminal closed) all end a run the same way.
 One `SignalGuard` per process at a time. Its handler first *records* the signal, and only then, while the
 guard is `raising`, raises `RunInterrupted` (a KeyboardInterrupt) in the main thread. A recorded signal is
 never lost: Python drops an exception raised inside a weakref callback or a `__del__` ("Exception ignored
-in: <WeakSet ...>"), so the runner also polls `received`. Cleanup and everything after the proof that the
+in: <WeakSet ...>"), so the runner also polls `received` (and the guard keeps that printout, with its
+traceback, off stderr). Cleanup and everything after the proof that the
 prefixes are empty run with `raising` off: a signal there is recorded, and changes only the exit code.
 
 Signals the process ignores (`nohup`, a shell's `&`) stay ignored; handlers not set from Python are left
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from typing import Dict, List, Optional
 
@@ -35,6 +37,7 @@ class SignalGuard:
         self.raising = True
         self._saved: Dict[int, object] = {}
         self._installed = False
+        self._unraisable = None  # sys.unraisablehook as it was before install()
 
     # -- lifetime ----------------------------------------------------------------------------
     def install(self) -> "SignalGuard":
@@ -48,8 +51,19 @@ class SignalGuard:
             self._saved[signum] = previous
             signal.signal(signum, self._handle)
         self._installed = True
+        self._unraisable = sys.unraisablehook
+        sys.unraisablehook = self._quiet_unraisable
         _active = self
         return self
+
+    def _quiet_unraisable(self, unraisable) -> None:
+        """A signal landing in a weakref callback or a `__del__` (garbage collected in the main thread): Python
+        drops the RunInterrupted raised there and prints "Exception ignored in ..." with a traceback. It was
+        recorded first and the runner polls `received`, so nothing is lost: only the printout is left out.
+        Anything else goes to the hook that was there before."""
+        if isinstance(unraisable.exc_value, RunInterrupted):
+            return
+        (self._unraisable or sys.__unraisablehook__)(unraisable)
 
     def restore(self) -> None:
         """Put the host's handlers back (the REPL's own Ctrl-C handling, for one)."""
@@ -63,6 +77,8 @@ class SignalGuard:
                 pass
         self._saved.clear()
         self._installed = False
+        if sys.unraisablehook == self._quiet_unraisable:  # another hook set since is left in place
+            sys.unraisablehook = self._unraisable or sys.__unraisablehook__
         if _active is self:
             _active = None
 
