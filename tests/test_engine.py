@@ -254,3 +254,53 @@ def test_an_object_landing_after_4_5s_listing_is_still_removed_and_the_proof_sta
     result = validate(settings, console=make_console(file=out, no_color=True), observers=[LateWrite()])
     assert result.verdict == "passed" and result.cleanup.proven_empty, out.getvalue()
     assert objects_of(sandbox, settings.customer_id) == []
+
+
+def test_a_4_5_cut_off_by_the_deadline_that_ends_during_the_cleanup_leaves_no_stale_listing_for_5_1(
+        sandbox, monkeypatch):
+    """4.5 is cut off by the deadline and still running after the drain: clean_up drops the listing and 5.1
+    lists for itself. 4.5 then ends during that cleanup, storing the listing it took before 5.1 deleted
+    everything, and, having ended after the cleanup began, sends the cleanup round again: that second 5.1
+    must not delete (and count) the first one's keys again from 4.5's stale listing."""
+    import threading
+    import time
+
+    from zorora_e2e_plugin import engine
+    from zorora_e2e_plugin.plan import p4_errors
+
+    runners, listed, first_5_1_done = [], [], threading.Event()
+
+    class Captured(engine.Runner):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            runners.append(self)
+
+    original = p4_errors._listing_for_cleanup
+
+    def late_listing(ctx):
+        found = original(ctx)  # taken now, as 4.5 does; handed back only after the first cleanup's 5.1
+        listed.append(sorted(k for ks in (found or {}).values() for k in ks))
+        first_5_1_done.wait(30)
+        return found
+
+    class Timing:
+        def __getattr__(self, name):
+            return lambda *args: None
+
+        def step_finished(self, result):
+            if result.id == "4.6":  # 4.5's wave gets 0.3 s before the deadline
+                runners[0].deadline_at = time.monotonic() + 0.3
+            if result.id == "5.1" and not first_5_1_done.is_set():
+                first_5_1_done.set()
+                time.sleep(0.5)  # 4.5 ends (and stores its listing) while the first cleanup is running
+
+    monkeypatch.setattr(engine, "Runner", Captured)
+    monkeypatch.setattr(p4_errors, "_listing_for_cleanup", late_listing)
+    settings = resolve(sandbox_flags(sandbox, {"client": "direct", "timeout": "1"}), {})
+    out = io.StringIO()
+    result = validate(settings, console=make_console(file=out, no_color=True), observers=[Timing()])
+    text = out.getvalue()
+    assert step(result, "4.5").actual == "no result before the deadline", text
+    assert listed and listed[0], text  # 4.5 listed the run's objects
+    assert result.cleanup.proven_empty and objects_of(sandbox, settings.customer_id) == [], text
+    assert result.cleanup.deleted == len(listed[0]), (result.cleanup.deleted, listed[0], text)

@@ -31,8 +31,6 @@ def clean_up(runner: Runner, ctx, settings: Settings) -> Optional[float]:
     the listing that proved the prefixes empty. Deleting is idempotent. Returns when the last cleanup began
     (None: nothing to clean)."""
     still_running = runner.drain(drain_limit(settings))
-    if runner.abandoned:  # a cut-off step may have written after 4.5 listed the prefixes: 5.1 lists anew
-        ctx.cleanup_listing = None
     if still_running:
         runner.reporter.notice(f"{still_running} request(s) cut off by the deadline are still waiting on the "
                                "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
@@ -41,6 +39,10 @@ def clean_up(runner: Runner, ctx, settings: Settings) -> Optional[float]:
         if not (ctx.wrote or ctx.probe_pending):
             return began
         began = time.monotonic()
+        if runner.abandoned:  # a cut-off step may have written after 4.5 listed the prefixes: 5.1 lists anew.
+            # Each round: a cut-off 4.5 that ends during a cleanup stores its listing then, taken before that
+            # cleanup deleted anything (its ending is what sends the next round)
+            ctx.cleanup_listing = None
         try:
             runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
         except KeyboardInterrupt:  # without a signal guard (a handler not set from Python)
