@@ -341,3 +341,25 @@ def test_an_audit_log_that_misses_the_promotion_is_3_2s_finding_not_3_1s(sandbox
     assert step(result, "3.2").status in ("warn", "fail") and named in flat(step(result, "3.2")), text
     assert step(result, "3.3").status == "pass", text
     assert objects_of(sandbox, result.customer_id) == []
+
+
+def test_an_audit_log_answer_the_validator_cannot_parse_stays_3_2s_finding(sandbox):
+    """Before 3.2's ml-audit-log went out beside 3.1's S3 reads, any error it raised was 3.2's (a warning: 3.2
+    is not critical; 3.3's rollback still ran). A 2xx body nested deeper than the JSON parser's recursion
+    limit raises RecursionError, not an OnaError: it must still land on 3.2, not fail the promotion (3.1)
+    and skip the rollback."""
+    promoted = []
+
+    def lie(request, status, body):
+        if request.method == "POST" and request.route == "/promote" and status == 200:
+            promoted.append(True)
+        if request.method == "GET" and request.route == "/audit-log" and promoted:
+            return 200, "[" * 100000
+        return None
+
+    with LyingProxy(sandbox, lie) as proxy:
+        result, text = run(sandbox, proxy=proxy)
+    assert step(result, "3.1").status == "pass", text
+    assert step(result, "3.2").status in ("warn", "fail") and "RecursionError" in flat(step(result, "3.2")), text
+    assert step(result, "3.3").status == "pass", text
+    assert objects_of(sandbox, result.customer_id) == []
