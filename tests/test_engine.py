@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from engine_helpers import run_engine
 from zorora_e2e_plugin.bench_measure import sequential_round_trips
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.fixtures import customer_prefixes
@@ -30,14 +31,7 @@ def run(sandbox):
     """Run the engine against the sandbox with optional faults; returns (result, console text)."""
 
     def _run(faults=(), **flags):
-        sandbox.set_faults(list(faults))
-        try:
-            settings = resolve(sandbox_flags(sandbox, {"client": "direct", **flags}), {})
-            out = io.StringIO()
-            result = validate(settings, console=make_console(file=out, no_color=True))
-        finally:
-            sandbox.set_faults([])
-        return result, out.getvalue()
+        return run_engine(sandbox, faults, **flags)
 
     return _run
 

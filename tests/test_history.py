@@ -12,14 +12,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from engine_helpers import run_engine
 from standin.harness import host, output, standin_path  # noqa: F401
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin import history, history_view
-from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
-from zorora_e2e_plugin.settings import resolve
 
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
 CLEAN_ENV = {k: v for k, v in os.environ.items()
@@ -208,21 +207,10 @@ def test_cold_start_rule():
     assert "Lambda" not in history.cold_start_detail(4.2, sandbox=True)  # no Lambda in a sandbox to blame
 
 
-def _engine_run(sandbox, faults, **flags):
-    sandbox.set_faults(faults)
-    try:
-        settings = resolve(sandbox_flags(sandbox, {"client": "direct", **flags}), {})
-        out = io.StringIO()
-        result = validate(settings, console=make_console(file=out, no_color=True))
-    finally:
-        sandbox.set_faults([])
-    return result, out.getvalue()
-
-
 def test_a_cold_start_is_a_detail_of_the_report_and_recorded(history_file):
     with Sandbox() as sandbox:
-        result, text = _engine_run(sandbox, ["cold-start:3300"])  # >= 5x the others even on a loaded machine
-        warm, warm_text = _engine_run(sandbox, ["latency:20"], phases=[0])
+        result, text = run_engine(sandbox, ["cold-start:3300"])  # >= 5x the others even on a loaded machine
+        warm, warm_text = run_engine(sandbox, ["latency:20"], phases=[0])
     assert result.verdict == "passed" and result.exit_code == 0, text
     assert "cold start: first request 3.3 s (sandbox: its cold-start fault" in text  # an in-process sandbox
     assert result.note and result.note.startswith("cold start: first request 3.3 s")

@@ -7,19 +7,16 @@ fails it. Each false red is a legitimate server variant the run must pass agains
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
 
 import pytest
 
+from engine_helpers import run_engine
 from lying_proxy import LyingProxy
-from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.fixtures import PROBE_REASON, customer_prefixes
-from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
-from zorora_e2e_plugin.settings import resolve
 
 STANDIN = os.path.join(os.path.dirname(__file__), "standin")
 
@@ -42,16 +39,7 @@ def standin_zorora(monkeypatch):
 
 
 def run(sandbox, faults=(), proxy=None, **flags):
-    sandbox.set_faults(list(faults))
-    try:
-        merged = sandbox_flags(sandbox, {"client": "direct", **flags})
-        if proxy is not None:
-            merged["base_url"] = proxy.url
-        out = io.StringIO()
-        result = validate(resolve(merged, {}), console=make_console(file=out, no_color=True))
-    finally:
-        sandbox.set_faults([])
-    return result, out.getvalue()
+    return run_engine(sandbox, faults, base_url=proxy.url if proxy is not None else None, **flags)
 
 
 def objects_of(sandbox, customer_id):
