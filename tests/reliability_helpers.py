@@ -134,6 +134,18 @@ def register_figures(config) -> None:
             config.pluginmanager.register(_FiguresPlugin(), "zorora-e2e-reliability-figures")
 
 
+@contextlib.contextmanager
+def module_sandbox(config, **sandbox_args):
+    """A reliability module's sandbox: the figures registered, and at its end nothing left in its bucket by any
+    run of the module."""
+    from zorora_e2e_plugin.sandbox import Sandbox
+
+    register_figures(config)
+    with Sandbox(**sandbox_args) as sb:
+        yield sb
+        assert leftover_check(bucket_keys(sb)) == []
+
+
 # ----------------------------------------------------------------------------- loopback-only guard
 
 #: Runs the CLI with a network guard: any name lookup other than loopback addresses and `*.invalid`

@@ -22,9 +22,8 @@ from typing import Callable, Dict, List, Optional
 
 import pytest
 
-from reliability_helpers import (CLEAN_ENV, SCRIPT, STEP_LINE, HangFrom, bucket_keys, cli, count, customer,
-                                 customer_keys,
-                                 leftover_check, register_figures, sigint_reaches_children)
+from reliability_helpers import (CLEAN_ENV, HangFrom, SCRIPT, STEP_LINE, bucket_keys, cli, count, customer,
+                                 customer_keys, leftover_check, module_sandbox, sigint_reaches_children)
 from zorora_e2e_plugin import cleanup, engine
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.report import make_console, verdict_line
@@ -39,10 +38,8 @@ NOISE = ("Traceback", "Exception ignored", "BrokenPipeError")
 
 @pytest.fixture(scope="module")
 def sandbox(request):
-    register_figures(request.config)
-    with Sandbox(faults=[f"latency:{LATENCY_MS}"], bucket="zorora-e2e-rel-endings") as sb:
+    with module_sandbox(request.config, faults=[f"latency:{LATENCY_MS}"], bucket="zorora-e2e-rel-endings") as sb:
         yield sb
-        assert leftover_check(bucket_keys(sb)) == []  # nothing left by any run of this module
 
 
 # ----------------------------------------------------------------------------- a run driven by its output

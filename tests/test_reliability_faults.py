@@ -15,8 +15,7 @@ import shlex
 
 import pytest
 
-from reliability_helpers import (HangFrom, bucket_keys, cli, count, customer, customer_keys, leftover_check,
-                                 register_figures)
+from reliability_helpers import HangFrom, cli, count, customer, customer_keys, leftover_check, module_sandbox
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.runner import Reporter
@@ -29,10 +28,8 @@ VERDICT_LINES = {"failed": "✗ E2E validation failed", "gate_failed": "✗ Pref
 
 @pytest.fixture(scope="module")
 def sandbox(request):
-    register_figures(request.config)
-    with Sandbox(bucket="zorora-e2e-rel-faults") as sb:
+    with module_sandbox(request.config, bucket="zorora-e2e-rel-faults") as sb:
         yield sb
-        assert leftover_check(bucket_keys(sb)) == []
 
 
 def run(sandbox, faults=(), observers=(), **flags):

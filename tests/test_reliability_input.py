@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from reliability_helpers import bucket_keys, cli, count, customer, customer_keys, leftover_check, register_figures
+from reliability_helpers import cli, count, customer, customer_keys, leftover_check, module_sandbox
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.runner import Reporter
@@ -35,10 +35,8 @@ CANARY = "canary-TOKEN-8e1b5d90c2f47a36"
 
 @pytest.fixture(scope="module")
 def sandbox(request):
-    register_figures(request.config)
-    with Sandbox(token=CANARY, bucket="zorora-e2e-rel-input") as sb:
+    with module_sandbox(request.config, token=CANARY, bucket="zorora-e2e-rel-input") as sb:
         yield sb
-        assert leftover_check(bucket_keys(sb)) == []
 
 
 def api_requests_since(sandbox, start):

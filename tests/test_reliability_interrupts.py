@@ -12,9 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from reliability_helpers import (bucket_keys, cli, count, customer, customer_keys, leftover_check,
-                                 register_figures, run_and_signal, sigint_reaches_children)
-from zorora_e2e_plugin.sandbox import Sandbox
+from reliability_helpers import (cli, count, customer, customer_keys, leftover_check, module_sandbox, run_and_signal,
+                                 sigint_reaches_children)
 
 LATENCY_MS = 150  # every API and S3 request: slow enough to land a signal inside a step
 LATENCY = LATENCY_MS / 1000
@@ -36,10 +35,8 @@ def point_id(point):
 
 @pytest.fixture(scope="module")
 def sandbox(request):
-    register_figures(request.config)
-    with Sandbox(faults=[f"latency:{LATENCY_MS}"], bucket="zorora-e2e-rel-interrupts") as sb:
+    with module_sandbox(request.config, faults=[f"latency:{LATENCY_MS}"], bucket="zorora-e2e-rel-interrupts") as sb:
         yield sb
-        assert leftover_check(bucket_keys(sb)) == []  # nothing left by any run of this module
 
 
 @pytest.fixture(scope="module")
