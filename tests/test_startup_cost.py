@@ -73,3 +73,26 @@ def test_the_s3_client_is_kept_per_settings_and_aws_environment(monkeypatch):
     else:
         monkeypatch.setenv("AWS_CONFIG_FILE", original)
     assert make_s3_client(storage) is first
+
+
+def test_start_client_builds_once_however_often_it_is_asked(monkeypatch):
+    """The CLI starts the S3 client before importing the engine and validate() asks again: one build thread,
+    and none at all once the client is kept."""
+    from zorora_e2e_plugin import store
+
+    threads = []
+    real = store._in_background
+
+    def counted(fn, *args, name):
+        threads.append(name)
+        real(fn, *args, name=name)
+
+    monkeypatch.setattr(store, "_in_background", counted)
+    storage = Storage(bucket="b", region="af-south-1", s3_endpoint_url="http://127.0.0.1:9",
+                      aws_access_key_id="key-once", aws_secret_access_key="secret-once")
+    store.start_client(storage)
+    store.start_client(storage)
+    client = make_s3_client(storage)  # waits for the build under way (the lock), then finds it
+    store.start_client(storage)
+    assert threads == ["zorora-e2e-s3-client"]
+    assert make_s3_client(storage) is client

@@ -32,6 +32,7 @@ _session_lock = threading.Lock()  # botocore sessions are not thread-safe; clien
 _sessions: Dict[Tuple, object] = {}  # AWS_* environment -> botocore session
 _clients: "OrderedDict[Tuple, object]" = OrderedDict()  # (storage settings, AWS_* environment) -> S3 client
 _CLIENT_CACHE = 8
+_starting: set = set()  # keys a start_client thread is building now
 _prewarm_started = False
 
 
@@ -86,8 +87,21 @@ def make_s3_client(settings: Storage):
 
 def start_client(settings: Storage) -> None:
     """Build the S3 client in the background now (imports and models included), so that the run's first S3
-    step finds it ready: called at the very start of a run, before the API requests go out."""
-    _in_background(make_s3_client, settings, name="zorora-e2e-s3-client")
+    step finds it ready: called at the very start of a run, before the API requests go out. Nothing to do
+    when it is built or being built (the CLI starts it before the engine, whose validate() asks again; a
+    REPL's second run finds it kept)."""
+    key = (settings, _aws_env())
+    if key in _clients or key in _starting:
+        return
+    _starting.add(key)
+    _in_background(_build, settings, key, name="zorora-e2e-s3-client")
+
+
+def _build(settings: Storage, key: Tuple) -> None:
+    try:
+        make_s3_client(settings)
+    finally:
+        _starting.discard(key)
 
 
 def prewarm() -> None:
