@@ -145,8 +145,8 @@ def bench_process(latencies: List[int], repeat: int, zorora_src: Optional[str]) 
 def _print_floor(sandbox, repeat: int) -> None:
     from .bench_floor import floor_process
 
-    code, wall, fastest, trips = floor_process(sandbox, clean_env(sandbox.env()), repeat)
-    print(f"{'floor':<10} {100:>5}ms {code:>5} {wall:>7.2f} {fastest:>7.2f} {trips:>7} {14:>9}   only imports "
+    code, wall, fastest, trips, requests = floor_process(sandbox, clean_env(sandbox.env()), repeat)
+    print(f"{'floor':<10} {100:>5}ms {code:>5} {wall:>7.2f} {fastest:>7.2f} {trips:>7} {requests:>9}   only imports "
           "requests + botocore and sends the preflight's requests (bench_floor.py)")
 
 

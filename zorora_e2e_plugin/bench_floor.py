@@ -57,10 +57,12 @@ os._exit(0)
 """
 
 
-def floor_process(sandbox, env: Dict[str, str], repeat: int) -> Tuple[int, float, float, int]:
-    """(exit code, median wall, min wall, sequential round trips) of the floor script against `sandbox`."""
+def floor_process(sandbox, env: Dict[str, str], repeat: int) -> Tuple[int, float, float, int, int]:
+    """(exit code, median wall, min wall, sequential round trips, requests) of the floor script against
+    `sandbox`."""
     cmd = [sys.executable, "-c", FLOOR_SCRIPT]
     warm_up(cmd, env)
     runs = [timed(cmd, env, sandbox) for _ in range(repeat)]
     code = max(r[0] for r in runs)
-    return code, statistics.median(r[1] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs)
+    return (code, statistics.median(r[1] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs),
+            max(r[3] for r in runs))
