@@ -8,12 +8,26 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _sigint_handled():
+    """A suite started in the background by a script (`cmd &`) inherits an *ignored* SIGINT: then
+    `_thread.interrupt_main()` does nothing and the run guard leaves SIGINT alone, so in-process Ctrl-C tests
+    pass or fail by how the suite was started. Each test gets Python's default handler, as in a terminal."""
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if ignored:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 # Runs made by the suite stay out of the user's run history (~/.zorora/e2e-history.jsonl) unless asked:
 # set ZORORA_E2E_HISTORY to a path to keep them. Subprocesses inherit this.
