@@ -36,6 +36,11 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
         g.add_argument("--fault", action="append", default=[], metavar="NAME",  # as `zorora-e2e demo --fault`
                        help="with --sandbox: make the sandbox misbehave like a broken deployment (repeatable), "
                             "e.g. stage-prefix, bad-token, latency:2000 (an unknown NAME lists them all)")
+    g.add_argument("--for", dest="readiness_for", nargs="+", metavar=("CUSTOMER", "CHALLENGER_ID"),
+                   help="with --preflight-only: after the gate, check read-only whether `ml-promote CUSTOMER "
+                        "CHALLENGER_ID` would pass its gates now (without CHALLENGER_ID: the newest evaluated "
+                        "challenger); nothing is written or promoted for CUSTOMER. Exit 0 ready, 4 would be "
+                        "refused, 5 not answerable")
     g.add_argument("--phase", dest="phases", type=int, action="append", metavar="N",
                    help="run phase N (repeatable) plus what it needs: 0 as the gate, 1 for 2-4, 5 to clean up")
     g.add_argument("--keep-data", action="store_true", help="skip cleanup and print the S3 prefixes left")
@@ -101,6 +106,8 @@ def flags_from(namespace) -> dict:
     flags = {key: given[key] for key in RUN_KEYS if key in given}
     if given.get("preflight_only"):
         flags["phases"] = [0]
+    if given.get("readiness_for"):  # --for CUSTOMER [CHALLENGER_ID] (readiness_target.py)
+        flags["readiness_for"] = list(given["readiness_for"])
     if given.get("log_requests"):  # read by engine.validate_in_sandbox, not by resolve()
         flags["log_requests"] = True
     for key in ("json_path", "junit_path"):
