@@ -72,7 +72,7 @@ class ReadinessView(Reporter):
     def registry(self) -> None:
         st = self.state
         self.console.print(Text(f"\n◆ The registry of {st.customer} (s3://{st.bucket}/{st.registry_key})",
-                                style="bold blue"), highlight=False)
+                                style="bold blue"), highlight=False, soft_wrap=True)
         rows = [("production", st.registry.get("production"))]
         rows += [("challenger", entry) for entry in st.registry.get("challengers") or []]
         for role, entry in rows:
