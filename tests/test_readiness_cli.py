@@ -88,3 +88,26 @@ def test_help_documents_the_flags_and_exit_codes():
     assert "4 (--for) ml-promote would be refused, 5 (--for) not answerable" in top
     assert "--seed-customer NAME[:VARIANT]" in cli("sandbox", "--help").stdout
     assert os.path.basename(SCRIPT) == "zorora-e2e"
+
+
+def test_the_walkthrough_explains_the_readiness_phase(served):
+    """In a real pseudo-terminal: a pause before phase 6 that says what it reads and that nothing is written."""
+    pexpect = pytest.importorskip("pexpect")
+    from test_walkthrough import PAUSE, spawn
+
+    _seeded, env = served
+    child = spawn(["run", "--preflight-only", "--for", "acme", "--client", "direct", "--walkthrough"],
+                  {**env, "ZORORA_E2E_HISTORY": "0"})
+    for phase in (0, 6):
+        child.expect(rf"Next: phase {phase} ·")
+        child.expect_exact(PAUSE)
+        child.sendline("")
+    child.expect(r"ready: ml-promote acme")
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = child.logfile_read.text()
+    assert child.exitstatus == 0, screen
+    assert "Readiness (--for): will ml-promote pass for this customer now?" in screen
+    assert "Nothing is written or promoted for it." in " ".join(screen.split())
+    assert "GET /diff against {customer}/production/latest" in screen
+    assert "◆ The registry of acme" in screen  # the walkthrough shows the state views too
