@@ -123,3 +123,15 @@ def test_bad_for_values_are_refused_at_settings_time(flags, words):
         resolve(dict(BASE, **flags), {})
     assert words in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_metrics_answered_without_the_wrapper_are_read_too():
+    bare = {"model_id": "x", "backtest": {"mae": 41.2, "rmse": 58.9, "windows": 12}}
+    assert judge(entry(), bare, PRODUCTION, DIFF, NOW)[5].passed is True
+
+
+def test_the_session_help_shows_an_example():
+    from zorora_e2e_plugin.flags import SESSION_EPILOG
+
+    assert "ml-validate-e2e --preflight-only --for acme" in SESSION_EPILOG
+    assert SESSION_EPILOG.rstrip().endswith("ml-validate-e2e --sweep --dry-run   list test data left by killed runs")

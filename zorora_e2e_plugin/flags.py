@@ -144,6 +144,7 @@ SESSION_EPILOG = (
     "  ml-validate-e2e --sandbox           demo against a local sandbox (no AWS)\n"
     "  ml-validate-e2e --sandbox --fault stage-prefix  a broken deployment, diagnosed\n"
     "  ml-validate-e2e --preflight-only    check the deployment before a promotion\n"
+    "  ml-validate-e2e --preflight-only --for acme  ... and whether ml-promote acme would pass now\n"
     "  ml-validate-e2e --yes --json e2e.json\n"
     "  ml-validate-e2e --sweep --dry-run   list test data left by killed runs")
 

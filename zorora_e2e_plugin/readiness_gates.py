@@ -67,6 +67,8 @@ def _number(value: Any) -> Optional[float]:
 def backtest(metrics_answer: Any) -> Dict:
     """The `backtest` block of a GET /metrics answer ({model_id, metrics: {backtest: {...}}}); {} when absent."""
     metrics = metrics_answer.get("metrics") if isinstance(metrics_answer, dict) else None
+    if metrics is None and isinstance(metrics_answer, dict):  # a server answering the document itself
+        metrics = metrics_answer
     block = metrics.get("backtest") if isinstance(metrics, dict) else None
     return block if isinstance(block, dict) else {}
 
