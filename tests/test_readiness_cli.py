@@ -111,3 +111,11 @@ def test_the_walkthrough_explains_the_readiness_phase(served):
     assert "Nothing is written or promoted for it." in " ".join(screen.split())
     assert "GET /diff against {customer}/production/latest" in screen
     assert "◆ The registry of acme" in screen  # the walkthrough shows the state views too
+
+
+def test_demo_seeds_a_customer_for_for():
+    done = cli("demo", "--preflight-only", "--seed-customer", "acme:regressing", "--for", "acme", "--no-color")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "would be refused: seasonal regression" in done.stdout.rstrip().splitlines()[-1]
+    bad = cli("demo", "--preflight-only", "--seed-customer", "acme:nope", "--for", "acme")
+    assert bad.returncode == 2 and "unknown variant 'nope'" in bad.stderr

@@ -61,3 +61,12 @@ def test_for_without_preflight_only_is_refused_in_one_line(session):
     assert verdict == repl_run.SETTINGS_VERDICT
     assert "--for checks a real customer read-only: it combines only with --preflight-only" in output(repl)
     assert calls == []
+
+
+def test_a_sandbox_demo_in_the_repl_with_a_seeded_customer(session):
+    repl, calls, _sandbox = session
+    verdict = run(repl, "ml-validate-e2e --sandbox --preflight-only --seed-customer acme:stale --for acme")
+    assert verdict.startswith("✗ ml-promote acme acme/challenger_") and "metrics stale" in verdict, output(repl)
+    assert calls == []  # the demo's own sandbox, not the REPL's target
+    refused = run(repl, "ml-validate-e2e --preflight-only --seed-customer acme --for acme")
+    assert refused == repl_run.USAGE_VERDICT and "use it with --sandbox" in output(repl)

@@ -278,8 +278,13 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
     keep = {k: v for k, v in (env or {}).items()
             if k in ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE",
                      "ZORORA_ACTOR")}  # ZORORA_ACTOR: judged as the X-Actor header value it is
+    from .readiness_target import seed_specs
+
+    seeds = seed_specs(flags.get("seed_customers"))  # --seed-customer: checked before the sandbox starts
     with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET) as sandbox:
         settings = resolve(sandbox_flags(sandbox, flags), keep)
+        for spec in seeds:
+            sandbox.seed_customer(spec)
         feed = None
         if log_requests or flags.get("log_requests"):
             feed = RequestFeed(sandbox.token)

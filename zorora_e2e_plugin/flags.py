@@ -66,7 +66,10 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
                    help="show what is in S3 after phases 1, 3.1, 3.3, 4 and 5 (the test world, registry "
                         "before → after, archive, audit events), without pausing")
     # the request log: a demo's sandbox only (`demo`, and `--sandbox` in a session)
-    if session or not target:
+    if session or not target:  # --for against a demo's sandbox: a customer to check (sandbox/seeding.py)
+        p.add_argument("--seed-customer", dest="seed_customers", action="append", default=None,
+                       metavar="NAME[:VARIANT]", help="seed a customer in the sandbox for --for (repeatable); "
+                       "VARIANT: eligible (default), stale, regressing, few-windows" + (" (with --sandbox)" if session else ""))
         o.add_argument("--log-requests", action="store_true",
                        help="print one line per API request beside the report: time, method, path, status, "
                             "ms, actor (never the token)" + (" (with --sandbox)" if session else ""))
@@ -108,6 +111,8 @@ def flags_from(namespace) -> dict:
         flags["phases"] = [0]
     if given.get("readiness_for"):  # --for CUSTOMER [CHALLENGER_ID] (readiness_target.py)
         flags["readiness_for"] = list(given["readiness_for"])
+    if given.get("seed_customers"):  # read by engine.validate_in_sandbox
+        flags["seed_customers"] = list(given["seed_customers"])
     if given.get("log_requests"):  # read by engine.validate_in_sandbox, not by resolve()
         flags["log_requests"] = True
     for key in ("json_path", "junit_path"):

@@ -51,4 +51,14 @@ def target_from(value: Optional[Sequence[str]], *, run_customer: str, phases) ->
     return ReadinessTarget(customer, challenger)
 
 
-__all__ = ["ReadinessTarget", "target_from"]
+def seed_specs(specs: Optional[Sequence[str]]) -> list:
+    """--seed-customer NAME[:VARIANT] values for a demo's sandbox, checked (SettingsError) before it starts."""
+    from .sandbox.seeding import parse_seed
+
+    try:
+        return [spec for spec in specs or () if parse_seed(spec)]
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+__all__ = ["ReadinessTarget", "seed_specs", "target_from"]
