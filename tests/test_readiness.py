@@ -212,3 +212,26 @@ def test_the_zorora_client_is_used_when_asked(seeded, standin_path):
     result, out, block = check(sandbox, c.customer_id, c.challenger_id, client="zorora")
     assert result.client == "zorora" and result.exit_code == 0, out
     assert block["answer"]["kind"] == "ready"
+
+
+def test_a_server_echoing_the_token_never_gets_it_into_the_readiness_block(seeded, tmp_path):
+    """A /diff answer that carries the token (a server echoing headers): the JSON report and the console
+    show it redacted."""
+    sandbox, customers = seeded
+    c = customers["eligible"]
+
+    def echo(request, status, text):
+        if request.route == "/diff" and status == 200:
+            body = json.loads(text)
+            body["debug"] = f"Authorization: Bearer {sandbox.token}"
+            body["regressions"] = [f"token {sandbox.token}"]
+            return status, json.dumps(body)
+        return None
+
+    path = tmp_path / "r.json"
+    with LyingProxy(sandbox, echo) as proxy:
+        result, out = run_engine(sandbox, base_url=proxy.url, phases=[0], readiness_for=[c.customer_id],
+                                 json_path=str(path))
+    assert "debug" in result.readiness["diff"]
+    assert sandbox.token not in path.read_text() and sandbox.token not in out
+    assert sandbox.token not in json.dumps(result.readiness)

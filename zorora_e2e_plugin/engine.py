@@ -157,7 +157,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
         verdict=verdict, customer_id=settings.customer_id, client=client.kind,
         duration_ms=int((time.monotonic() - started - presented[0]) * 1000), steps=list(runner.results.values()),
         cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first,
-        started_at=started_at, readiness=ctx.readiness.block() if ctx.readiness is not None else None)
+        started_at=started_at, readiness=ctx.readiness.block(redact) if ctx.readiness is not None else None)
     cold_start = recorder.finish_timing()  # a cold start is a detail of the report, not a failure
     if cold_start:
         result.note = cold_start

@@ -82,8 +82,11 @@ class ReadinessState:
                 return self.missing[key]
         return None
 
-    def block(self) -> Dict:
-        """The --json readiness block."""
+    def block(self, redact=lambda text: text) -> Dict:
+        """The --json readiness block, every text in it through the run's redactor (servers' answers included)."""
+        return _redacted(self._block(), redact)
+
+    def _block(self) -> Dict:
         ans = self.answer or Answer(UNANSWERABLE, f"⚠ not answerable for {self.customer}: the readiness phase "
                                                   "did not finish (see its steps)")
         return {
@@ -96,6 +99,16 @@ class ReadinessState:
             "other_challengers": self.others,
             "answer": {"kind": ans.kind, "line": ans.line, "command": ans.command}, "warnings": list(ans.warnings),
         }
+
+
+def _redacted(value: Any, redact) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)): _redacted(v, redact) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v, redact) for v in value]
+    return value
 
 
 def readiness_phase(target: ReadinessTarget) -> Phase:
