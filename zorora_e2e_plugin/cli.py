@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="fault to reproduce (repeatable)")
     sandbox.add_argument("--seed-customer", action="append", default=[], metavar="NAME[:VARIANT]",
                          help="seed a customer's registry, metrics and audit log, to try `run --preflight-only "
-                              "--for NAME` on (repeatable); VARIANT: eligible (default), stale, regressing, few-windows")
+                              "--for NAME` on (repeatable); VARIANT: eligible (default), stale, regressing, "
+                              "few-windows")
     sandbox.add_argument("--log-requests", action="store_true",
                          help="print one line per API request: time, method, path, status, ms, actor "
                               "(never the token)")

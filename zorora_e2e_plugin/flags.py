@@ -69,7 +69,8 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
     if session or not target:  # --for against a demo's sandbox: a customer to check (sandbox/seeding.py)
         p.add_argument("--seed-customer", dest="seed_customers", action="append", default=None,
                        metavar="NAME[:VARIANT]", help="seed a customer in the sandbox for --for (repeatable); "
-                       "VARIANT: eligible (default), stale, regressing, few-windows" + (" (with --sandbox)" if session else ""))
+                       "VARIANT: eligible (default), stale, regressing, few-windows"
+                       + (" (with --sandbox)" if session else ""))
         o.add_argument("--log-requests", action="store_true",
                        help="print one line per API request beside the report: time, method, path, status, "
                             "ms, actor (never the token)" + (" (with --sandbox)" if session else ""))

@@ -27,11 +27,12 @@ class ReadinessTarget:
 
 
 def target_from(value: Optional[Sequence[str]], *, run_customer: str, phases) -> Optional[ReadinessTarget]:
-    """The --for values as a ReadinessTarget (None without --for); a SettingsError (exit 2) names what is wrong."""
+    """The --for values as a ReadinessTarget (None without --for); a SettingsError (exit 2) names what is wrong.
+    `phases`: the --phase values asked for (--preflight-only is [0]; none: the full run)."""
     if not value:
         return None
     values = [str(v).strip() for v in value]
-    if set(phases) != {0}:
+    if set(phases or ()) != {0}:
         raise SettingsError("--for checks a real customer read-only: it combines only with --preflight-only "
                             "(a full run writes, promotes and deletes, and never for a real customer)")
     if len(values) > 2:

@@ -296,6 +296,5 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
         no_color=bool(flags.get("no_color")) or bool(env.get("NO_COLOR")),
         sandbox=bool(flags.get("sandbox")),
         session=session,
-        readiness_for=target_from(flags.get("readiness_for"), run_customer=customer_id,
-                                  phases=expand_phases(flags.get("phases"))),
+        readiness_for=target_from(flags.get("readiness_for"), run_customer=customer_id, phases=flags.get("phases")),
     )

@@ -184,7 +184,8 @@ def step_6_2(ctx) -> str:
     if not isinstance(registry, dict):
         st.missing["registry"] = (f"customer {st.customer} has no registry ({where} is absent); check the customer "
                                   "id, and that --bucket/OUTPUT_BUCKET is the Lambda's")
-        raise StepFailed(f"the customer's registry at {where}", "absent", "a customer with no registry has nothing to promote: check the id")
+        raise StepFailed(f"the customer's registry at {where}", "absent",
+                         "a customer with no registry has nothing to promote: check the id")
     st.registry = registry
     production = registry.get("production") if isinstance(registry.get("production"), dict) else {}
     st.production = production
@@ -209,9 +210,12 @@ def _metrics(ctx, model_id: str, step: str, what: str) -> Dict:
                     expected=f"ml-show-metrics {model_id} answers")
     except MetricsError as exc:
         error = exc.error
-        st.missing[step] = (f"metrics are missing for {what} {model_id} (ml-show-metrics: HTTP 404); check "
-                            f"model_metrics/{model_id.split('/')[0]}/{model_id}/backtest_results.json or the entry's "
-                            "metrics_ref") if error.status == 404 else f"ml-show-metrics {model_id} failed ({error.message})"
+        if error.status == 404:
+            st.missing[step] = (f"metrics are missing for {what} {model_id} (ml-show-metrics: HTTP 404); check "
+                                f"model_metrics/{model_id.split('/')[0]}/{model_id}/backtest_results.json or the "
+                                "entry's metrics_ref")
+        else:
+            st.missing[step] = f"ml-show-metrics {model_id} failed ({error.message})"
         raise StepFailed("its backtest metrics", f"{'HTTP %s: ' % error.status if error.status else ''}{error.message}",
                          diagnose.for_error(error, "GET /metrics")) from None
     except StepFailed as exc:
