@@ -235,3 +235,40 @@ def test_a_server_echoing_the_token_never_gets_it_into_the_readiness_block(seede
     assert "debug" in result.readiness["diff"]
     assert sandbox.token not in path.read_text() and sandbox.token not in out
     assert sandbox.token not in json.dumps(result.readiness)
+
+
+def test_an_api_that_reads_another_bucket_is_named(seeded):
+    """The API lists nothing for a customer whose registry is in the bucket: not 'no evaluated challenger',
+    but the Lambda's OUTPUT_BUCKET (a server that passes every preflight step and still cannot promote)."""
+    sandbox, customers = seeded
+    c = customers["eligible"]
+
+    def empty(request, status, text):
+        if request.route == "/challengers" and c.customer_id in request.query:
+            return 200, json.dumps({"customer_id": c.customer_id, "challengers": [], "count": 0})
+        return None
+
+    with LyingProxy(sandbox, empty) as proxy:
+        result, out = run_engine(sandbox, base_url=proxy.url, phases=[0], readiness_for=[c.customer_id])
+    line = result.readiness["answer"]["line"]
+    assert result.exit_code == 5, out
+    assert "lists 0 challenger(s), the registry in s3://" in line and "holds 2" in line, line
+    assert "OUTPUT_BUCKET" in line
+
+
+def test_a_listing_that_differs_from_the_registry_is_a_warning(seeded):
+    sandbox, customers = seeded
+    c = customers["eligible"]
+
+    def one_less(request, status, text):
+        if request.route == "/challengers" and c.customer_id in request.query:
+            body = json.loads(text)
+            body["challengers"] = [e for e in body["challengers"] if e["model_id"] == c.challenger_id]
+            return status, json.dumps(body)
+        return None
+
+    with LyingProxy(sandbox, one_less) as proxy:
+        result, out = run_engine(sandbox, base_url=proxy.url, phases=[0], readiness_for=[c.customer_id])
+    assert result.exit_code == 0, out
+    assert any("lists 1 challenger(s)" in w and "holds 2" in w for w in result.readiness["warnings"])
+    assert "⚠ ml-list-challengers" in out

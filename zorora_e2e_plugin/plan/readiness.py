@@ -53,6 +53,7 @@ class ReadinessState:
     challenger: Optional[str] = None
     entry: Optional[Dict] = None
     others: List[Dict] = dataclasses.field(default_factory=list)
+    listed: Optional[List[str]] = None  # the model ids ml-list-challengers answered
     registry: Optional[Dict] = None
     production: Optional[Dict] = None
     last_events: Dict[str, Dict] = dataclasses.field(default_factory=dict)  # "promote"/"rollback" -> event
@@ -143,7 +144,7 @@ def step_6_1(ctx) -> str:
         st.missing["6.1"] = f"ml-list-challengers {c} failed ({exc.actual}); {exc.hint}".rstrip("; ")
         raise
     entries = [e for e in listed.get("challengers") or [] if isinstance(e, dict)]
-    ids = [str(e.get("model_id")) for e in entries]
+    ids = st.listed = [str(e.get("model_id")) for e in entries]
     wanted = st.target.challenger_id
     if wanted:
         entry = next((e for e in entries if e.get("model_id") == wanted), None)
@@ -266,8 +267,24 @@ def step_6_5(ctx) -> str:
     return f"against {st.diff.get('production_id')}: {diff_words(st.diff)}"
 
 
+def _same_registry(st: ReadinessState) -> str:
+    """'' when the API's listing and the registry in S3 name the same challengers; else what differs (the
+    Lambda reading another bucket or region than --bucket/OUTPUT_BUCKET)."""
+    if st.listed is None or st.registry is None:
+        return ""
+    in_s3 = [str(e.get("model_id")) for e in st.registry.get("challengers") or [] if isinstance(e, dict)]
+    if sorted(in_s3) == sorted(st.listed):
+        return ""
+    return (f"ml-list-challengers {st.customer} lists {len(st.listed)} challenger(s), the registry in "
+            f"s3://{st.bucket}/{st.registry_key} holds {len(in_s3)}: the Lambda may read another bucket or region than "
+            f"--bucket/OUTPUT_BUCKET ({st.bucket}); check its OUTPUT_BUCKET")
+
+
 def step_6_6(ctx) -> str:
     st: ReadinessState = ctx.readiness
+    differs = _same_registry(st)
+    if differs and not st.listed:  # nothing listed: the API does not see this registry at all
+        st.missing["6.1"] = differs
     missing = st.first_missing()
     st.gates = judge(st.entry, st.challenger_metrics, st.production_metrics, st.diff, st.now) if st.entry else []
     result = answer(st.customer, st.challenger, st.gates, st.diff, missing)
@@ -275,6 +292,8 @@ def step_6_6(ctx) -> str:
         result = Answer(REFUSED, f"✗ ml-promote {st.customer} {st.challenger} would fail before POST /promote: "
                                  f"its ml-diff against {st.customer}/production/latest fails ({st.diff_error})",
                         warnings=result.warnings)
+    if differs and differs not in (missing or ""):
+        result.warnings.append(differs)
     st.answer = result
     text = result.line[2:]
     if result.kind == UNANSWERABLE:
