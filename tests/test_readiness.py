@@ -201,7 +201,7 @@ def test_the_json_report_carries_the_readiness_block(seeded, tmp_path):
     windows = next(g for g in block["gates"] if g["gate"] == "backtest windows")
     assert windows == {"gate": "backtest windows", "value": "8", "limit": ">= 12", "pass": False,
                        "source": "ml-show-metrics"}
-    assert block["diff"]["verdict"] == "not_eligible"
+    assert block["diff"]["verdict"] == block["server_verdict"] == "not_eligible"
     assert block["answer"]["kind"] == "refused" and data["phases"][-1]["id"] == 6
 
 

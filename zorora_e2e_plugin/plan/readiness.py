@@ -94,6 +94,7 @@ class ReadinessState:
             "customer_id": self.customer, "challenger_id": self.challenger,
             "challenger_given": self.target.challenger_id is not None,
             "gates": [g.to_dict() for g in self.gates],
+            "server_verdict": self.diff.get("verdict") if isinstance(self.diff, dict) else None,  # /diff's own
             "diff": self.diff if isinstance(self.diff, dict) else {"error": self.diff_error or None},
             "production": {k: (self.production or {}).get(k) for k in ("model_id", "promoted_at", "promoted_by")},
             "last_promotion": self.last_events.get("promote"), "last_rollback": self.last_events.get("rollback"),
