@@ -129,5 +129,5 @@ def test_errors_are_classified_by_type_where_they_are_caught_and_diagnosed_by_ki
     assert diagnose.for_error(OnaError("timeout connection", kind="refused")) == ""
     assert diagnose.for_error(OnaError("x", kind="dns")) == diagnose.DNS
     assert diagnose.for_error(OnaError("Unauthorized", 401, "{}")) == diagnose.TOKEN_MISMATCH
-    assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 129, 130, 143]
+    assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 4, 5, 129, 130, 143]  # 4, 5: --for (readiness)
     assert ExitCode.for_signal(2) is ExitCode.INTERRUPTED and ExitCode.for_signal(10) == 138

@@ -5,7 +5,8 @@
     zorora-e2e sandbox   serve the sandbox for your own experiments
     zorora-e2e history   recent runs per target (verdicts, durations, cold starts)
 
-Exit codes: 0 passed, 1 failed, 2 usage/config error, 3 preflight gate failed, 130 interrupted (Ctrl-C),
+Exit codes: 0 passed (with --for: ready), 1 failed, 2 usage/config error, 3 preflight gate failed, 4 (--for)
+ml-promote would be refused, 5 (--for) not answerable, 130 interrupted (Ctrl-C),
 143 terminated (SIGTERM), 129 hung up (SIGHUP): a signal ends a run after its cleanup, reports written.
 
 The run flags are defined in flags.py (shared with `ml-validate-e2e`); before a run writes test data to a
@@ -31,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zorora-e2e", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="Exit codes: 0 passed, 1 failed, 2 usage/config error, "
-                                            "3 preflight gate failed, 130 interrupted (Ctrl-C), 143 SIGTERM, "
+                                            "3 preflight gate failed, 4 (--for) ml-promote would be refused, "
+                                            "5 (--for) not answerable, 130 interrupted (Ctrl-C), 143 SIGTERM, "
                                             "129 SIGHUP.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="validate the deployment your settings point at",
@@ -54,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--region", default=DEFAULT_REGION, help=f"region (default {DEFAULT_REGION})")
     sandbox.add_argument("--fault", action="append", default=[], metavar="NAME",
                          help="fault to reproduce (repeatable)")
+    sandbox.add_argument("--seed-customer", action="append", default=[], metavar="NAME[:VARIANT]",
+                         help="seed a customer's registry, metrics and audit log, to try `run --preflight-only "
+                              "--for NAME` on (repeatable); VARIANT: eligible (default), stale, regressing, "
+                              "few-windows")
     sandbox.add_argument("--log-requests", action="store_true",
                          help="print one line per API request: time, method, path, status, ms, actor "
                               "(never the token)")
@@ -154,9 +160,25 @@ def cmd_sandbox(args) -> int:
     try:
         sandbox = Sandbox(host=args.host, port=args.port, token=args.token, bucket=args.bucket, region=args.region,
                           faults=_faults(args.fault))
+        if args.seed_customer:
+            _seed(sandbox, args.seed_customer)
         return serve_forever(sandbox, log_requests=args.log_requests)
     except SandboxError as exc:  # one line with what to change, never a traceback
         raise SettingsError(str(exc)) from None
+
+
+def _seed(sandbox, specs) -> None:
+    """--seed-customer: checked before the sandbox starts, written once it runs, one comment line each."""
+    from .sandbox.seeding import parse_seed
+
+    try:
+        for spec in specs:
+            parse_seed(spec)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    sandbox.start()
+    for spec in specs:
+        print(f"# {sandbox.seed_customer(spec).describe()}", flush=True)
 
 
 def cmd_sweep(args) -> int:

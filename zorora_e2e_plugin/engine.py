@@ -116,9 +116,10 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     presented = [0.0]  # seconds the walkthrough spent paused or drawing views: not the run's time
     lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner, presented).parts() \
         if presenter else (None, None)
-    reporter = Fanout([r for r in (lead, console_view, *observers, recorder, trail) if r is not None])
-    runner = Runner(ctx, reporter, deadline=settings.deadline, redact=redact, signals=signals)
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
+    readiness_view = _readiness(settings, ctx, phases, console, redact, presenter)  # --for: phase 6
+    reporter = Fanout([r for r in (lead, console_view, readiness_view, *observers, recorder, trail) if r is not None])
+    runner = Runner(ctx, reporter, deadline=settings.deadline, redact=redact, signals=signals)
     try:
         try:
             reporter.run_started(run_header(settings, client.kind), phases)
@@ -156,7 +157,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
         verdict=verdict, customer_id=settings.customer_id, client=client.kind,
         duration_ms=int((time.monotonic() - started - presented[0]) * 1000), steps=list(runner.results.values()),
         cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first,
-        started_at=started_at)
+        started_at=started_at, readiness=ctx.readiness.block(redact) if ctx.readiness is not None else None)
     cold_start = recorder.finish_timing()  # a cold start is a detail of the report, not a failure
     if cold_start:
         result.note = cold_start
@@ -178,6 +179,18 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     if problem:
         reporter.notice(problem)
     return result
+
+
+def _readiness(settings: Settings, ctx, phases, console, redact, presenter):
+    """--for: the readiness phase after the gate (plan/readiness.py), its state on ctx, and its view."""
+    if settings.readiness_for is None:
+        return None
+    from .plan.readiness import ReadinessState, readiness_phase
+    from .readiness_view import ReadinessView
+
+    ctx.readiness = ReadinessState(settings.readiness_for, settings.bucket)
+    phases.append(readiness_phase(settings.readiness_for))
+    return ReadinessView(console, ctx.readiness, redact, show_state=bool(presenter and presenter.show_state))
 
 
 def _presenter(options, console, ctx, redact, signals, runner, presented):
@@ -265,8 +278,13 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
     keep = {k: v for k, v in (env or {}).items()
             if k in ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE",
                      "ZORORA_ACTOR")}  # ZORORA_ACTOR: judged as the X-Actor header value it is
+    from .readiness_target import seed_specs
+
+    seeds = seed_specs(flags.get("seed_customers"))  # --seed-customer: checked before the sandbox starts
     with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET) as sandbox:
         settings = resolve(sandbox_flags(sandbox, flags), keep)
+        for spec in seeds:
+            sandbox.seed_customer(spec)
         feed = None
         if log_requests or flags.get("log_requests"):
             feed = RequestFeed(sandbox.token)

@@ -36,6 +36,11 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
         g.add_argument("--fault", action="append", default=[], metavar="NAME",  # as `zorora-e2e demo --fault`
                        help="with --sandbox: make the sandbox misbehave like a broken deployment (repeatable), "
                             "e.g. stage-prefix, bad-token, latency:2000 (an unknown NAME lists them all)")
+    g.add_argument("--for", dest="readiness_for", nargs="+", metavar=("CUSTOMER", "CHALLENGER_ID"),
+                   help="with --preflight-only: after the gate, check read-only whether `ml-promote CUSTOMER "
+                        "CHALLENGER_ID` would pass its gates now (without CHALLENGER_ID: the newest evaluated "
+                        "challenger); nothing is written or promoted for CUSTOMER. Exit 0 ready, 4 would be "
+                        "refused, 5 not answerable")
     g.add_argument("--phase", dest="phases", type=int, action="append", metavar="N",
                    help="run phase N (repeatable) plus what it needs: 0 as the gate, 1 for 2-4, 5 to clean up")
     g.add_argument("--keep-data", action="store_true", help="skip cleanup and print the S3 prefixes left")
@@ -61,7 +66,11 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
                    help="show what is in S3 after phases 1, 3.1, 3.3, 4 and 5 (the test world, registry "
                         "before → after, archive, audit events), without pausing")
     # the request log: a demo's sandbox only (`demo`, and `--sandbox` in a session)
-    if session or not target:
+    if session or not target:  # --for against a demo's sandbox: a customer to check (sandbox/seeding.py)
+        p.add_argument("--seed-customer", dest="seed_customers", action="append", default=None,
+                       metavar="NAME[:VARIANT]", help="seed a customer in the sandbox for --for (repeatable); "
+                       "VARIANT: eligible (default), stale, regressing, few-windows"
+                       + (" (with --sandbox)" if session else ""))
         o.add_argument("--log-requests", action="store_true",
                        help="print one line per API request beside the report: time, method, path, status, "
                             "ms, actor (never the token)" + (" (with --sandbox)" if session else ""))
@@ -101,6 +110,10 @@ def flags_from(namespace) -> dict:
     flags = {key: given[key] for key in RUN_KEYS if key in given}
     if given.get("preflight_only"):
         flags["phases"] = [0]
+    if given.get("readiness_for"):  # --for CUSTOMER [CHALLENGER_ID] (readiness_target.py)
+        flags["readiness_for"] = list(given["readiness_for"])
+    if given.get("seed_customers"):  # read by engine.validate_in_sandbox
+        flags["seed_customers"] = list(given["seed_customers"])
     if given.get("log_requests"):  # read by engine.validate_in_sandbox, not by resolve()
         flags["log_requests"] = True
     for key in ("json_path", "junit_path"):
@@ -137,6 +150,7 @@ SESSION_EPILOG = (
     "  ml-validate-e2e --sandbox           demo against a local sandbox (no AWS)\n"
     "  ml-validate-e2e --sandbox --fault stage-prefix  a broken deployment, diagnosed\n"
     "  ml-validate-e2e --preflight-only    check the deployment before a promotion\n"
+    "  ml-validate-e2e --preflight-only --for acme  ... and whether ml-promote acme would pass now\n"
     "  ml-validate-e2e --yes --json e2e.json\n"
     "  ml-validate-e2e --sweep --dry-run   list test data left by killed runs")
 

@@ -211,13 +211,15 @@ class Recorder:
         return cold_start_detail(self.cold, self.settings.sandbox) if self.cold is not None else None
 
     def record(self, result, json_report: Optional[str] = None) -> Dict:
+        from .readiness_history import recorded
+
         s = self.settings
         return {
             "v": 1,
             "started": self.started_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "target": target_host(s.base_url, s.sandbox),
             "client": result.client,
-            "kind": run_kind(s.phases),
+            "kind": "readiness" if getattr(result, "readiness", None) else run_kind(s.phases),
             "phases": sorted(s.phases),
             "verdict": result.verdict,
             "duration_s": round(result.duration_ms / 1000, 3),
@@ -227,6 +229,7 @@ class Recorder:
             "cold_start": self.cold is not None,
             "first_request_s": round(self.cold, 3) if self.cold is not None else None,
             "json_report": os.path.abspath(json_report) if json_report else None,
+            "readiness": recorded(getattr(result, "readiness", None)),  # --for: whose, which challenger, answer
         }
 
     def save(self, result, json_report: Optional[str] = None, env=None) -> Optional[str]:

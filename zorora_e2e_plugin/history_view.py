@@ -91,6 +91,8 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
     from rich.table import Table
     from rich.text import Text
 
+    from .readiness_history import lines as readiness_lines
+
     def say(text: str, style: str = "") -> None:
         console.print(Text(text, style=style), soft_wrap=True, highlight=False)
 
@@ -127,6 +129,8 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
                 line.append(f"  last {durations[-1]:.2f} s, median {median(durations):.2f} s "
                             f"({len(durations)} run(s))", style="dim")
                 console.print(line, soft_wrap=True, highlight=False)
+        for text, style in readiness_lines(runs, now, age_text):  # --for checks, per customer
+            say(text, style)
         for route, old, new in entry["slower"]:
             say(f"  slower: {route} median {old:.0f} ms -> {new:.0f} ms (x{new / old:.1f} vs the previous week)",
                 "yellow")
@@ -139,6 +143,8 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
             note = ""
             if record.get("cold_start") is True:
                 note = f"cold start {_number(record.get('first_request_s')):.1f} s"
+            if isinstance(record.get("readiness"), dict):
+                note = f"for {record['readiness'].get('customer')}: {record['readiness'].get('answer')}"
             table.add_row(Text(str(record["started"]).replace("T", " ").rstrip("Z")), Text(str(record.get("kind"))),
                           Text(verdict, style=style), Text(f"{float(record.get('duration_s', 0)):.2f} s"),
                           Text(str(record.get("client", ""))), Text(note, style="yellow"))

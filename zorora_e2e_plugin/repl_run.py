@@ -68,6 +68,10 @@ class SessionRun:
             self.say("ml-validate-e2e: error: --log-requests shows the local sandbox's requests: add --sandbox", "red")
             return USAGE_VERDICT
 
+        if options.seed_customers and not options.sandbox:  # --for against a real target reads a real customer
+            self.say(parser.format_usage().rstrip(), "")
+            self.say("ml-validate-e2e: error: --seed-customer seeds the local sandbox; use it with --sandbox", "red")
+            return USAGE_VERDICT
         if options.fault and not options.sandbox:
             self.say(parser.format_usage().rstrip(), "")
             self.say("ml-validate-e2e: error: --fault makes the local sandbox misbehave; use it with --sandbox",

@@ -224,6 +224,8 @@ def phase_mark(status: str, steps) -> str:
 
 def verdict_style(result: RunResult) -> str:
     """Green only for a clean pass: a pass with warnings is yellow."""
+    if _readiness_line(result):  # --for: the answer's own mark
+        return {"✓": "bold green", "✗": "bold red"}.get(_readiness_line(result)[:1], "bold yellow")
     if result.verdict == PASSED and result.count(WARN):
         return "bold yellow"
     return VERDICT_STYLE[result.verdict]
@@ -246,8 +248,15 @@ def _cleanup_words(result: RunResult) -> str:
     return "nothing left in S3"
 
 
+def _readiness_line(result: RunResult) -> str:
+    readiness = getattr(result, "readiness", None)
+    return readiness["answer"]["line"] if readiness and result.verdict in (PASSED, FAILED) else ""
+
+
 def verdict_line(result: RunResult) -> str:
     """One plain line that reads the same printed and rendered as Markdown (no markup, no underscores)."""
+    if _readiness_line(result):  # --for: the gate passed, the readiness answer is the line to act on
+        return _readiness_line(result)
     took = _seconds(result.duration_ms)
     total = len(result.steps)
     warnings = result.count(WARN)

@@ -18,6 +18,8 @@ class ExitCode(enum.IntEnum):
     FAILED = 1
     CONFIG_ERROR = 2  # usage or settings error; also a report asked for and not written
     GATE_FAILED = 3
+    WOULD_BE_REFUSED = 4  # --for: the readiness check says ml-promote would be refused (or fail)
+    NOT_ANSWERABLE = 5  # --for: the readiness check could not tell (no registry, unknown challenger, ...)
     HANGUP = 128 + 1  # SIGHUP
     INTERRUPTED = 128 + 2  # SIGINT (Ctrl-C)
     TERMINATED = 128 + 15  # SIGTERM
@@ -54,7 +56,11 @@ PHASE_NAMES = {
     3: "Promote and rollback",
     4: "Error handling",
     5: "Cleanup",
+    6: "Readiness (read-only)",  # --preflight-only --for: not in the user's plan (plan/readiness.py)
 }
+
+READINESS_EXIT = {"ready": ExitCode.PASSED, "refused": ExitCode.WOULD_BE_REFUSED,
+                  "unanswerable": ExitCode.NOT_ANSWERABLE}
 
 
 class StepOutcome(Exception):
@@ -131,6 +137,7 @@ class RunResult:
     report_errors: List[str] = dataclasses.field(default_factory=list)  # --json/--junit files not written
     signal: Optional[int] = None  # SIGINT/SIGTERM/SIGHUP received (the first): the exit code is 128 + it
     started_at: str = ""  # when the run started, UTC ISO-8601 (e.g. 2026-11-26T07:10:00+00:00)
+    readiness: Optional[Dict] = None  # --for: the readiness block (plan/readiness.py); its answer sets the exit code
 
     @property
     def signal_name(self) -> Optional[str]:
@@ -154,6 +161,8 @@ class RunResult:
         if self.signal is not None:
             return ExitCode.for_signal(self.signal)
         code = ExitCode.CONFIG_ERROR if self.config_error else EXIT_CODES[self.verdict]
+        if self.readiness is not None and self.verdict in (PASSED, FAILED):  # the gate passed: the answer decides
+            code = READINESS_EXIT[self.readiness["answer"]["kind"]]
         if code == ExitCode.PASSED and self.report_errors:  # a report asked for and missing is no pass
             return ExitCode.CONFIG_ERROR
         return code
@@ -174,7 +183,7 @@ class RunResult:
         return sum(1 for s in self.steps if s.status == status)
 
     def to_dict(self) -> Dict:
-        return {
+        data = {
             "verdict": self.verdict,
             "config_error": self.config_error,
             "customer_id": self.customer_id,
@@ -189,3 +198,6 @@ class RunResult:
             "cleanup": {"deleted": self.cleanup.deleted, "leftover": list(self.cleanup.leftover),
                         "kept": self.cleanup.kept, "proven_empty": self.cleanup.proven_empty},
         }
+        if self.readiness is not None:
+            data["readiness"] = self.readiness
+        return data

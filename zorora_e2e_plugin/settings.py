@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, FrozenSet, Mapping, Optional
 
 # SettingsError, check_header_value, redact_url and url_secrets are imported from here by the rest of the package
+from .readiness_target import ReadinessTarget, target_from
 from .settings_checks import (SettingsError, check_endpoint_url, check_header_value, check_report_path,  # noqa: F401
                               check_url, is_loopback, positive_float, redact_url, url_secrets)
 
@@ -93,6 +94,7 @@ class Settings:
     sandbox: bool = False
     fresh_customer: bool = False  # the customer id was made for this run: whatever is under it, the run caused
     session: bool = False  # run by `ml-validate-e2e` in a Zorora session: hints name its flags, not the CLI's
+    readiness_for: Optional[ReadinessTarget] = None  # --for: whose promotion the readiness phase checks
 
     bucket = _from_storage("bucket")
     region = _from_storage("region")
@@ -156,7 +158,6 @@ def expand_phases(requested) -> FrozenSet[int]:
 
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
-
 
 
 def _picker(flags: Mapping[str, Any], env: Mapping[str, str]):
@@ -249,8 +250,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
                             "e.g. source <(./scripts/get-global-training-api-credentials.sh)")
 
     picked_customer = pick("customer_id", "TEST_CUSTOMER_ID")
-    customer_id = picked_customer or default_customer_id()
-    customer_id = str(customer_id)
+    customer_id = str(picked_customer or default_customer_id())
     if not customer_id.startswith(TEST_CUSTOMER_PREFIX) or len(customer_id) == len(TEST_CUSTOMER_PREFIX):
         raise SettingsError(f"Refusing customer id {customer_id!r}: the validation writes, promotes and deletes "
                             f"data, so its customer id must start with {TEST_CUSTOMER_PREFIX!r} "
@@ -296,4 +296,5 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
         no_color=bool(flags.get("no_color")) or bool(env.get("NO_COLOR")),
         sandbox=bool(flags.get("sandbox")),
         session=session,
+        readiness_for=target_from(flags.get("readiness_for"), run_customer=customer_id, phases=flags.get("phases")),
     )

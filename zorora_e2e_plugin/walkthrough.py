@@ -52,6 +52,11 @@ GUIDE = {
     5: ("Deletes everything the run wrote and proves the customer's three prefixes are empty: a validation "
         "against production must leave nothing behind.",
         ["S3: DeleteObjects (batched) of the keys phase 4 listed (else LIST first)", "S3: LIST the three prefixes (must be empty)"]),
+    6: ("Readiness (--for): will ml-promote pass for this customer now? Reads, and only reads, what ml-promote "
+        "will meet: the challenger's status and evaluation, both models' metrics, /diff against production/latest, "
+        "the registry and audit log; then judges the promotion gates. Nothing is written or promoted for it.",
+        ["GET /challengers  (ml-list-challengers)", "GET /metrics/{model} x2  (ml-show-metrics)",
+         "GET /diff against {customer}/production/latest  (ml-diff)", "S3: GET registry + audit log"]),
 }
 
 

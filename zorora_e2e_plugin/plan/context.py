@@ -64,6 +64,7 @@ class Context:
       gate_error             ... or why it could not (4.6 fails with it)
       cleanup_listing        the run's prefixes as 4.5 listed them (the plan's last wave), for 5.1; None: list
       cleanup                what phase 5 deleted, and what may be left (results.Cleanup)
+      readiness              --for: the readiness phase's ReadinessState (plan/readiness.py)
     """
 
     settings: Settings
@@ -81,6 +82,7 @@ class Context:
     snapshot: Optional[S3State] = None
     audit_after_promote: Any = None
     cleanup_listing: Optional[Dict[str, List[str]]] = None
+    readiness: Any = None
     written: set = dataclasses.field(default_factory=set)
     archives: ArchiveListing = dataclasses.field(default_factory=lambda: ArchiveListing())
     cleanup: Cleanup = dataclasses.field(default_factory=Cleanup)

@@ -214,6 +214,12 @@ class Sandbox:
             self._test_client = self._servers.make_client(self.internal_s3_endpoint_url)
         return self._test_client
 
+    def seed_customer(self, spec: str) -> Any:
+        """Seed a customer for the readiness check: ``"acme"``, ``"acme:stale"`` (seeding.py); ValueError on a bad spec."""
+        from .seeding import seed_customer
+
+        return seed_customer(self.s3_client(), self.bucket, spec)
+
     # ------------------------------------------------------------------ faults
 
     @property

@@ -1,0 +1,84 @@
+"""`ml-validate-e2e --preflight-only --for ...` in the real Zorora REPL (`main.py` of the checkout in
+ZORORA_SRC, run by ZORORA_PYTHON, in a loopback-only network namespace): through the REPL's own client and
+its real ml-* command classes, against `zorora-e2e sandbox --seed-customer ...` served in the same namespace.
+The customer's objects are dumped (ETag, size, hash) before Zorora starts and after it exits, and the
+sandbox's request log (--log-requests) is read: only GETs for the customer, no POST but the preflight's two
+refused probes per check. Skipped without ZORORA_SRC and ZORORA_PYTHON, or without `unshare -n`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from standin.harness import STANDIN_DIR, zorora_config_dir, zorora_host_env
+from test_terminal import ZORORA_PYTHON, ZORORA_SRC, _can_isolate, reap, screen, spawn_isolated
+
+pexpect = pytest.importorskip("pexpect")
+
+
+@pytest.mark.skipif(not (ZORORA_SRC and ZORORA_PYTHON), reason="set ZORORA_SRC and ZORORA_PYTHON for the real REPL")
+def test_readiness_in_the_real_repl_through_its_own_client(tmp_path):
+    if not _can_isolate():
+        pytest.skip("cannot make a loopback-only network namespace (unshare -n)")
+    src = Path(ZORORA_SRC)
+    config_dir = zorora_config_dir(src, tmp_path / "config", ZORORA_PYTHON)
+    home = tmp_path / "home"
+    home.mkdir()
+    env_file, pid_file, log_file = tmp_path / "sandbox.env", tmp_path / "sandbox.pid", tmp_path / "requests.log"
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    dump = f"{ZORORA_PYTHON} {STANDIN_DIR / 'dump_customer.py'}"
+    inner = f"""
+ip link set lo up
+setsid {ZORORA_PYTHON} -u -m zorora_e2e_plugin.cli sandbox --seed-customer acme --seed-customer beta:stale \
+  --log-requests > {env_file} 2>/dev/null &
+SANDBOX=$!
+echo $SANDBOX > {pid_file}
+trap 'kill $SANDBOX 2>/dev/null' EXIT HUP TERM
+for i in $(seq 300); do grep -q AWS_SECRET_ACCESS_KEY {env_file} && break; sleep 0.1; done
+eval "$(grep '^export ' {env_file})"
+{dump} acme > {before}.acme && {dump} beta > {before}.beta
+cd {src} && {ZORORA_PYTHON} main.py
+{dump} acme > {after}.acme && {dump} beta > {after}.beta
+cp {env_file} {log_file}
+kill $SANDBOX; wait $SANDBOX
+"""
+    env = zorora_host_env(TERM="xterm-256color", HOME=str(home), PYTHONPATH=str(config_dir))
+    child = spawn_isolated(inner, env)
+    try:
+        prompt = r"\[\d+\] ⚙ >"
+        child.expect("Registered remote command: ml-validate-e2e")
+        child.expect(prompt)
+        child.send("ml-validate-e2e --preflight-only --for acme\r")
+        child.expect(r"ready: ml-promote acme acme/challenger_\d{8}_\d{6} would pass every gate \(MAE \+8\.4 %, "
+                     r"RMSE \+6\.1 %, 14 windows, evaluated 2 days ago\)", timeout=120)
+        child.expect(prompt)
+        child.send("ml-validate-e2e --preflight-only --for beta\r")
+        child.expect(r"ml-promote beta beta/challenger_\d{8}_\d{6} would be refused: metrics stale \(evaluated 9 "
+                     r"days ago; the gate is 7 days\)", timeout=120)
+        child.expect(prompt)
+        child.send("ml-validate-e2e --preflight-only --for acme acme/challenger_nope\r")
+        child.expect(r"not answerable for acme: challenger acme/challenger_nope is unknown", timeout=120)
+        child.expect(prompt)
+        child.send("exit\r")
+        child.expect(pexpect.EOF, timeout=120)
+        child.close()
+    finally:
+        reap(child, pid_file)
+    shown = screen(child)
+    assert "Traceback" not in shown and "Unknown command: ml-validate" not in shown
+    assert "Zorora's ml-* command classes + ZororaHTTPClient" in shown
+    assert "to promote, type:" in shown
+    for customer in ("acme", "beta"):
+        was = json.loads(Path(f"{before}.{customer}").read_text())
+        assert was and json.loads(Path(f"{after}.{customer}").read_text()) == was, customer
+    log = Path(log_file).read_text()
+    lines = [line for line in log.splitlines() if re.search(r"\b(GET|POST|PUT|DELETE|HEAD)\b", line)]
+    assert lines, log
+    for line in lines:
+        if "acme" in line or "beta" in line:
+            assert re.search(r"\bGET\b", line) and not re.search(r"\b(POST|PUT|DELETE)\b", line), line
+    assert sum(bool(re.search(r"\bPOST\b", line)) for line in lines) == 2 * 3  # 0.5's refused probes, per check
