@@ -211,3 +211,26 @@ def check_endpoint_url(url: str, *, session: bool = False) -> str:
         raise SettingsError(f"the S3 endpoint ({setting}) must not contain spaces or control characters")
     check_host(parts, f"the S3 endpoint ({setting})")
     return url
+
+
+SHARED_REPORTS = (("html_path", "--html"), ("har_path", "--har"), ("summary_md_path", "--summary-md"))
+
+
+def report_paths(flags, env, checked) -> dict:
+    """--html, --har and --summary-md (or GITHUB_STEP_SUMMARY, which CI sets), each checked like --json, and
+    no two reports on the same file. `checked`: the paths checked already ({flag: path})."""
+    paths = {flag: path for flag, path in checked.items() if path}
+    for key, flag in SHARED_REPORTS:
+        given = flags.get(key)
+        if given is None and key == "summary_md_path" and (env or {}).get("GITHUB_STEP_SUMMARY"):
+            given = os.path.expanduser(env["GITHUB_STEP_SUMMARY"])
+            path = check_report_path(given, "GITHUB_STEP_SUMMARY")
+        else:
+            path = check_report_path(given, flag)
+        if not path:
+            continue
+        for other, taken in paths.items():
+            if os.path.abspath(taken) == os.path.abspath(path):
+                raise SettingsError(f"{other} and {flag} name the same file; give each its own path")
+        paths[flag] = path
+    return {flag: path for flag, path in paths.items() if flag not in checked}

@@ -1,0 +1,269 @@
+"""What a run leaves to share (issue 20): --har, --html, the curl lines, the CI summary, JUnit properties, and
+--log-requests in any run (issue 18 item 6). Against a real sandbox over loopback: the HAR is checked against
+HAR 1.2's schema, read back by a HAR library and compared with what the sandbox itself logged; the curl line of
+a failing step is run and gets the same status; the Markdown is parsed as CommonMark; no artifact holds the
+token in any form."""
+
+from __future__ import annotations
+
+import collections
+import io
+import json
+import os
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from har_schema import HAR
+from reliability_helpers import cli, customer, module_sandbox
+from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.redact import forms_of
+from zorora_e2e_plugin.report import make_console
+from zorora_e2e_plugin.settings import resolve
+
+CANARY = "canary-TOKEN-5b1e9d03c7a24f86"
+
+
+@pytest.fixture(scope="module")
+def sandbox(request):
+    with module_sandbox(request.config, token=CANARY, bucket="zorora-e2e-artifacts") as sb:
+        yield sb
+
+
+def run_in_process(sandbox, tmp_path, faults=(), debug=False, **flags):
+    """One engine run with every artifact asked for; (result, console text, the sandbox's records of it)."""
+    sandbox.set_faults(list(faults))
+    paths = {"html_path": str(tmp_path / "r.html"), "har_path": str(tmp_path / "r.har"),
+             "summary_md_path": str(tmp_path / "summary.md"), "json_path": str(tmp_path / "r.json"),
+             "junit_path": str(tmp_path / "r.xml")}
+    try:
+        settings = resolve(sandbox_flags(sandbox, {"client": "direct", **paths, **flags}), {})
+        before = len(sandbox.request_log)
+        out = io.StringIO()
+        result = validate(settings, console=make_console(file=out, no_color=True), debug=debug)
+        served = list(sandbox.request_log[before:])
+    finally:
+        sandbox.set_faults([])
+    return result, out.getvalue(), served
+
+
+def secret_forms():
+    """Every form of the token (raw, JSON-escaped, URL-encoded, HTML-escaped, base64, ...) and pieces of it."""
+    tail = CANARY.split("-")[-1]
+    return sorted(forms_of(CANARY) | {tail[:8], tail[8:]}, key=len)
+
+
+def assert_no_token(*texts):
+    for text in texts:
+        for form in secret_forms():
+            assert form not in text, f"{form!r} leaked in:\n{text[:2000]}"
+
+
+# ----------------------------------------------------------------------------------------------- HAR
+
+def test_the_har_is_har_1_2_and_holds_exactly_the_requests_the_sandbox_served(sandbox, tmp_path):
+    import jsonschema
+    from haralyzer import HarParser
+
+    result, _text, served = run_in_process(sandbox, tmp_path, customer_id=customer("har"))
+    assert result.verdict == "passed"
+    har = json.loads((tmp_path / "r.har").read_text())
+    jsonschema.Draft7Validator(HAR).validate(har)
+    parsed = HarParser(har)  # read back by a HAR library
+    entries = [entry for page in parsed.pages for entry in page.entries]
+    assert len(entries) == len(har["log"]["entries"]) == len(served) > 40
+    # the same requests, as the server saw them: method, path and status, API and S3 alike
+    seen = collections.Counter((e["request"]["method"], unquote(urlsplit(e["request"]["url"]).path),
+                                e["response"]["status"]) for e in har["log"]["entries"])
+    logged = collections.Counter((r.method, unquote(r.path), r.status) for r in served)
+    assert seen == logged
+    assert {e["_kind"] for e in har["log"]["entries"]} == {"api", "s3"}
+    for e in har["log"]["entries"]:
+        timings = [v for v in e["timings"].values() if v >= 0]
+        assert abs(sum(timings) - e["time"]) < 0.01
+
+
+def test_har_times_sit_inside_their_steps_and_the_run(sandbox, tmp_path):
+    result, _text, _served = run_in_process(sandbox, tmp_path, customer_id=customer("hart"))
+    har = json.loads((tmp_path / "r.har").read_text())
+    started = lambda e: datetime.fromisoformat(e["startedDateTime"].replace("Z", "+00:00")).timestamp()  # noqa: E731
+    entries = har["log"]["entries"]
+    span = max(started(e) + e["time"] / 1000 for e in entries) - min(started(e) for e in entries)
+    assert span * 1000 <= result.duration_ms + 50
+    by_step = collections.defaultdict(list)
+    for e in entries:
+        if e["_step"]:
+            by_step[e["_step"]].append(e)
+    durations = {s.id: s.duration_ms for s in result.steps}
+    assert len(by_step) >= 20
+    for step, mine in by_step.items():
+        first = min(started(e) for e in mine)
+        last = max(started(e) + e["time"] / 1000 for e in mine)
+        assert (last - first) * 1000 <= durations[step] + 25, (step, mine)
+        assert all(e["time"] <= durations[step] + 25 for e in mine)
+
+
+def test_the_har_masks_authorization_and_aws_signatures(sandbox, tmp_path):
+    run_in_process(sandbox, tmp_path, customer_id=customer("harm"))
+    har = json.loads((tmp_path / "r.har").read_text())
+    headers = {(e["_kind"], h["name"].lower()): h["value"] for e in har["log"]["entries"]
+               for h in e["request"]["headers"]}
+    assert headers[("api", "authorization")] == "Bearer ***"
+    assert headers[("s3", "authorization")] == "AWS4-HMAC-SHA256 ***"
+    text = (tmp_path / "r.har").read_text()
+    assert "Signature=" not in text and "Credential=" not in text
+    assert sandbox.secret_access_key not in text
+    assert_no_token(text)
+
+
+# ----------------------------------------------------------------------------------- curl, JSON, JUnit
+
+@pytest.mark.parametrize("fault, step", [("bad-token", "0.2"), ("stage-prefix", "0.5")])
+def test_the_curl_line_of_a_failing_step_gets_the_same_status(sandbox, tmp_path, fault, step):
+    result, text, _served = run_in_process(sandbox, tmp_path, [fault], customer_id=customer("curl"), debug=True)
+    failing = {s.id for s in result.steps if s.status == "fail"}
+    assert step in failing
+    report = json.loads((tmp_path / "r.json").read_text())
+    line = next(s["curl"] for s in report["steps"] if s["id"] == step)
+    assert '"Authorization: Bearer $ONA_API_TOKEN"' in line and CANARY not in line
+    har = json.loads((tmp_path / "r.har").read_text())
+    sent_by = {"0.2": "0.1"}.get(step, step)  # 0.2 judges the token by 0.1's answer
+    statuses = [e["response"]["status"] for e in har["log"]["entries"] if e["_step"] == sent_by and e["_kind"] == "api"]
+    sandbox.set_faults([fault])
+    try:
+        again = subprocess.run(["bash", "-c", line + " -o /dev/null -w '%{http_code}'"], capture_output=True,
+                               text=True, timeout=30, env={"PATH": os.environ["PATH"], "ONA_API_TOKEN": CANARY})
+    finally:
+        sandbox.set_faults([])
+    assert again.returncode == 0, again.stderr
+    assert int(again.stdout) in statuses and int(again.stdout) >= 400
+    assert line in (tmp_path / "r.html").read_text().replace("&#x27;", "'").replace("&quot;", '"')
+    assert line in text.replace("\n", "")  # --debug shows it too
+
+
+def test_junit_testcases_carry_route_and_ms(sandbox, tmp_path):
+    result, _text, _served = run_in_process(sandbox, tmp_path, customer_id=customer("junit"))
+    suite = ET.parse(tmp_path / "r.xml").getroot()
+    props = {case.get("name").split()[0]: {p.get("name"): p.get("value") for p in case.iter("property")}
+             for case in suite.iter("testcase")}
+    assert props["2.1"]["route"] == "GET /challengers"
+    assert "POST /promote" in props["3.1"]["route"] and "S3 GetObject" in props["3.1"]["route"]
+    durations = {s.id: s.duration_ms for s in result.steps}
+    assert all(int(p["ms"]) == durations[step] for step, p in props.items())
+
+
+def test_junit_names_a_diagnosis_id_when_the_step_has_one(tmp_path):
+    from zorora_e2e_plugin.report_files import write_junit
+    from zorora_e2e_plugin.results import Cleanup, RunResult, StepResult
+
+    step = StepResult("0.2", 0, "Bearer token accepted", "fail", 12, actual="HTTP 401")
+    step.diagnosis_id = "wrong-token"  # as verdict-b's results carry it
+    result = RunResult("gate_failed", "zorora-e2e-test-x", "direct", 20, [step], Cleanup())
+    write_junit(result, str(tmp_path / "r.xml"), {"0.2": {"routes": ["GET /challengers"]}})
+    props = {p.get("name"): p.get("value") for p in ET.parse(tmp_path / "r.xml").getroot().iter("property")}
+    assert props["diagnosis"] == "wrong-token" and props["route"] == "GET /challengers" and props["ms"] == "12"
+
+
+# ------------------------------------------------------------------------------------------- Markdown
+
+def test_the_ci_summary_is_commonmark_with_the_phase_table_and_each_failing_step(sandbox, tmp_path):
+    from markdown_it import MarkdownIt
+
+    result, _text, _served = run_in_process(sandbox, tmp_path, ["noop-rollback"], customer_id=customer("md"))
+    assert result.verdict == "failed"
+    text = (tmp_path / "summary.md").read_text()
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    kinds = [t.type for t in tokens]
+    assert "html_block" not in kinds and not any(c.type == "html_inline" for t in tokens for c in t.children or [])
+    heading = tokens[kinds.index("heading_open") + 1].content
+    assert heading.startswith("zorora-e2e") and "failed" in heading
+    rows = [t for t in tokens if t.type == "tr_open"]
+    assert len(rows) == 1 + len(result.phases)
+    failing = [s for s in result.steps if s.status == "fail"]
+    bold = [c.content for t in tokens if t.type == "inline" for c in t.children or [] if c.type == "text"]
+    for step in failing:
+        assert any(step.title.split()[0] in b for b in bold), step
+    assert "fix:" in text
+
+
+def test_github_step_summary_gets_one_summary_per_run_appended(sandbox, tmp_path):
+    summary = tmp_path / "step_summary.md"
+    summary.write_text("# earlier step\n")
+    env = dict(sandbox.env(), GITHUB_STEP_SUMMARY=str(summary))
+    for _ in range(2):
+        done = cli("run", "--client", "direct", "--no-color", "--phase", "0", env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+    text = summary.read_text()
+    assert text.startswith("# earlier step\n") and text.count("## zorora-e2e: ✅ passed") == 2
+
+
+# -------------------------------------------------------------------------------------------- secrets
+
+@pytest.mark.parametrize("faults", [["echo-auth"], ["echo-auth", "bad-token"], ["echo-auth", "stage-prefix"],
+                                    ["echo-auth", "noop-rollback"]], ids=lambda f: "+".join(f))
+def test_no_artifact_reveals_the_token_in_any_form(sandbox, tmp_path, faults):
+    sandbox.set_faults(faults)
+    try:
+        files = {name: tmp_path / name for name in ("r.html", "r.har", "s.md", "r.json", "r.xml")}
+        done = cli("run", "--client", "direct", "--no-color", "--debug", "--log-requests",
+                   "--html", str(files["r.html"]), "--har", str(files["r.har"]), "--summary-md", str(files["s.md"]),
+                   "--json", str(files["r.json"]), "--junit", str(files["r.xml"]), env=sandbox.env())
+    finally:
+        sandbox.set_faults([])
+    assert "Traceback" not in done.stdout + done.stderr
+    texts = [path.read_text() for path in files.values()]
+    if faults != ["echo-auth"]:  # the server echoed the token into a body the artifacts keep
+        assert "received_authorization" in texts[1]
+    assert_no_token(done.stdout, done.stderr, *texts)
+    for text in texts:
+        assert sandbox.secret_access_key not in text
+
+
+# --------------------------------------------------------------------------------------- --log-requests
+
+LINE = re.compile(r"^\s*\d\d:\d\d:\d\d\.\d{3}  (GET|POST|PUT|HEAD|DELETE)\s+(\d{3})\s+\d+ ms  (\S+(?: \S+)*?)\s{2,}")
+
+
+def test_log_requests_in_a_run_against_a_deployment_shows_the_validators_own_requests(sandbox):
+    done = cli("run", "--client", "direct", "--no-color", "--log-requests", "--customer-id", customer("log"),
+               env=sandbox.env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line for line in done.stdout.splitlines() if LINE.match(line)]
+    api = [line for line in lines if "/challengers" in line or "/promote" in line]
+    s3 = [line for line in lines if "[S3 PutObject]" in line]
+    assert api and s3, done.stdout
+    assert any(LINE.match(line).group(2) == "401" for line in lines)  # 4.4's request without the token
+    assert done.stdout.index("Phase 0") < done.stdout.index(lines[0]) < done.stdout.index("Phase 5")
+    assert_no_token(done.stdout, done.stderr)
+
+
+def test_the_recorder_leaves_sessions_and_the_s3_client_as_it_found_them(sandbox):
+    import requests
+
+    from zorora_e2e_plugin.artifacts import RequestRecorder
+    from zorora_e2e_plugin.settings import Storage
+    from zorora_e2e_plugin.store import make_s3_client
+
+    session = requests.Session()
+    session.hooks["response"].append(lambda r, *a, **k: None)
+    hooks = list(session.hooks["response"])
+    client = make_s3_client(Storage(bucket=sandbox.bucket, region=sandbox.region,
+                                    s3_endpoint_url=sandbox.s3_endpoint_url,
+                                    aws_access_key_id=sandbox.access_key_id,
+                                    aws_secret_access_key=sandbox.secret_access_key))
+    recorder = RequestRecorder(lambda text: text, token=CANARY)
+    recorder.attach_session(session)
+    recorder.attach_s3(client)
+    session.get(f"{sandbox.api_url}/challengers", headers={"Authorization": f"Bearer {CANARY}"}, timeout=5)
+    client.list_objects_v2(Bucket=sandbox.bucket, Prefix="nothing/")
+    recorder.detach()
+    assert [e.kind for e in recorder.snapshot()] == ["api", "s3"]
+    assert recorder.snapshot()[0].had_token and "Bearer ***" in str(recorder.snapshot()[0].request_headers)
+    assert "send" not in session.__dict__ and session.hooks["response"] == hooks
+    session.get(f"{sandbox.api_url}/challengers", timeout=5)
+    client.list_objects_v2(Bucket=sandbox.bucket, Prefix="nothing/")
+    assert len(recorder.snapshot()) == 2  # nothing recorded after detach
