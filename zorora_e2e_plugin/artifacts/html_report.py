@@ -36,7 +36,7 @@ svg.timeline{max-width:100%;height:auto}svg text{font:11px system-ui,sans-serif;
 svg .band{fill:#f4f5f8}svg .tick{stroke:#dde}svg .axis{fill:#889}svg .win{fill:#d9e4f5;opacity:.7}
 svg .cold{stroke:#000;stroke-width:1.5}svg .coldmark{fill:#7a2a9a;font-weight:600}
 .key{margin-right:12px;font-size:12px}.muted{color:#889}ul.tree{margin:0;padding-left:18px}
-a{color:#2457a6}nav a{margin-right:10px}
+a{color:#2457a6}nav a{margin-right:10px}td.mono{white-space:nowrap}
 """
 
 
@@ -68,13 +68,13 @@ def render(result, *, header, exchanges, order: Sequence[str], titles: Dict[str,
                f'show failed steps only ({len(failed)})</label>')
     out.append("<main>")
     out.append(_phases(result, t))
-    out.append(_steps(result, curls, t))
     out.append('<section id="timeline"><h2>Timeline: every request the run sent</h2>'
                f'<p class="muted">{timeline.legend()} · hover a bar for method, path, status and ms; '
                'the faint band behind a row is its step\'s time.</p>')
     out.append(timeline.svg(exchanges, order=order, titles=titles, start=start, windows=windows, cold=cold)
                if exchanges else '<p class="muted">No request was sent.</p>')
     out.append("</section>")
+    out.append(_steps(result, curls, t))
     if state is not None:
         out.append(_state(state, t))
     out.append(_history(history, t))
