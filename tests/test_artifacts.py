@@ -20,6 +20,7 @@ import pytest
 
 from har_schema import HAR
 from reliability_helpers import cli, customer, module_sandbox
+from standin.harness import host, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.redact import forms_of
 from zorora_e2e_plugin.report import make_console
@@ -267,3 +268,53 @@ def test_the_recorder_leaves_sessions_and_the_s3_client_as_it_found_them(sandbox
     session.get(f"{sandbox.api_url}/challengers", timeout=5)
     client.list_objects_v2(Bucket=sandbox.bucket, Prefix="nothing/")
     assert len(recorder.snapshot()) == 2  # nothing recorded after detach
+
+
+# ------------------------------------------------------------------------------------ edges and faces
+
+def test_requests_that_got_no_answer_are_in_the_har_too(sandbox, tmp_path):
+    import jsonschema
+
+    flags = sandbox_flags(sandbox, {"client": "direct", "phases": [0], "har_path": str(tmp_path / "r.har"),
+                                    "json_path": str(tmp_path / "r.json"), "timeout": "2"})
+    flags["base_url"] = "http://127.0.0.1:9/prod/api/v1"  # nothing listens there
+    result = validate(resolve(flags, {}), console=make_console(file=io.StringIO(), no_color=True))
+    assert result.verdict == "gate_failed"
+    har = json.loads((tmp_path / "r.har").read_text())
+    jsonschema.Draft7Validator(HAR).validate(har)
+    unanswered = [e for e in har["log"]["entries"] if e["_kind"] == "api"]
+    assert unanswered and all(e["response"]["status"] == 0 and e["_error"] for e in unanswered)
+    assert any(e["_kind"] == "s3" and e["response"]["status"] == 200 for e in har["log"]["entries"])
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert "127.0.0.1:9/prod/api/v1/challengers" in next(s["curl"] for s in report["steps"] if s["id"] == "0.1")
+
+
+@pytest.mark.parametrize("flags, message", [
+    ({"html_path": "{d}/same", "json_path": "{d}/same"}, "--json and --html name the same file"),
+    ({"har_path": "{d}/r.html", "html_path": "{d}/r.html"}, "--html and --har name the same file"),
+    ({"html_path": "{d}"}, "e.g. {d}/zorora-e2e.html"),
+    ({"har_path": "{d}/missing/r.har"}, "cannot write --har"),
+])
+def test_report_paths_are_refused_before_anything_runs(sandbox, tmp_path, flags, message):
+    from zorora_e2e_plugin.settings import SettingsError
+
+    given = {key: value.format(d=tmp_path) for key, value in flags.items()}
+    with pytest.raises(SettingsError, match=re.escape(message.format(d=tmp_path))):
+        resolve(sandbox_flags(sandbox, {"client": "direct", **given}), {})
+
+
+def test_in_the_repl_html_and_har_are_written_for_a_preflight(tmp_path, host, monkeypatch):  # noqa: F811
+    import zorora_e2e_plugin
+    from standin.harness import output
+
+    monkeypatch.setenv("ONA_API_BASE_URL", "http://127.0.0.1:9/prod/api/v1")
+    monkeypatch.setenv("ONA_API_TOKEN", "not-used")
+    repl = host.repl()
+    zorora_e2e_plugin.register(repl)
+    html, har = tmp_path / "p.html", tmp_path / "p.har"
+    repl.handle(f"ml-validate-e2e --sandbox --preflight-only --html {html} --har {har}")
+    text = output(repl)
+    assert repl.remote_commands["ml-validate-e2e"].last_verdict.startswith("✓ Preflight passed"), text
+    assert f"--html report written to {html}" in text and html.stat().st_size > 1000
+    entries = json.loads(har.read_text())["log"]["entries"]
+    assert {e["_kind"] for e in entries} == {"api", "s3"}

@@ -180,8 +180,9 @@ def check_report_path(path: Any, flag: str) -> Optional[str]:
     if not path.strip():
         raise SettingsError(f"{flag} needs a file path")
     if os.path.isdir(path):
+        suffix = {"--json": ".json", "--junit": ".xml", "--html": ".html", "--har": ".har"}.get(flag, ".md")
         raise SettingsError(f"{flag} {path!r} is a directory: give a file path, e.g. {path.rstrip('/')}/zorora-e2e"
-                            + (".json" if flag == "--json" else ".xml"))
+                            + suffix)
     existed = os.path.lexists(path)
     try:
         with open(path, "a", encoding="utf-8"):

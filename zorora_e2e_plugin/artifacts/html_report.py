@@ -36,7 +36,7 @@ svg.timeline{max-width:100%;height:auto}svg text{font:11px system-ui,sans-serif;
 svg .band{fill:#f4f5f8}svg .tick{stroke:#dde}svg .axis{fill:#889}svg .win{fill:#d9e4f5;opacity:.7}
 svg .cold{stroke:#000;stroke-width:1.5}svg .coldmark{fill:#7a2a9a;font-weight:600}
 .key{margin-right:12px;font-size:12px}.muted{color:#889}ul.tree{margin:0;padding-left:18px}
-a{color:#2457a6}nav a{margin-right:10px}td.mono{white-space:nowrap}
+a{color:#2457a6}nav a{margin-right:10px}td.ms{white-space:nowrap}td.mono{word-break:break-all}
 """
 
 
@@ -111,7 +111,7 @@ def _steps(result, curls, t) -> str:
         rows.append(f'<tr class="step {s.status}" id="step-{t(s.id)}" data-step="{t(s.id)}">'
                     f'<td class="s-{s.status}">{MARK.get(s.status, "")} {s.status}</td><td class="mono">{t(s.id)}</td>'
                     f'<td>{t(s.title)}<div class="detail">{details}</div></td>'
-                    f'<td class="mono">{s.duration_ms} ms</td></tr>')
+                    f'<td class="mono ms">{s.duration_ms} ms</td></tr>')
     return ('<section id="steps"><h2>Steps (plan order)</h2><table><tr><th>status</th><th>step</th>'
             '<th>what it checks, and what happened</th><th>time</th></tr>' + "".join(rows) + "</table></section>")
 
@@ -129,7 +129,13 @@ def _listing(tree, t) -> str:
 
 
 def _state(state, t) -> str:
-    out = ['<section id="state"><h2>State in S3</h2>']
+    customer = state.world.customer_id
+    plain = t
+
+    def t(value) -> str:  # noqa: F811 - the customer id as {C}, as the console's state views show it
+        return plain("—" if value is None else str(value).replace(customer, "{C}"))
+
+    out = ['<section id="state"><h2>State in S3</h2>', f'<p class="muted">{{C}} = {plain(customer)}</p>']
     out += [_listing(tree, t) for tree in state.trees[:1]]
     for change in state.changes:
         out.append(f'<h3>Registry before → after {t(change["step"])} {t(change["title"])}</h3>')
@@ -178,7 +184,8 @@ def _history(history: Sequence[Dict], t) -> str:
     chart = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">'
              f'<title>Durations of the last {len(runs)} runs</title><text x="0" y="12">{top:.1f} s</text>'
              f'<line x1="28" y1="90" x2="{width}" y2="90" stroke="#ccd"/>' + "".join(bars)
-             + f'<text x="30" y="106">oldest</text><text x="{width - 40}" y="106">this run</text></svg>')
+             + (f'<text x="30" y="106">oldest</text>' if len(runs) > 1 else "")
+             + f'<text x="{max(30, width - 48)}" y="106">this run</text></svg>')
     return (f'<section id="history"><h2>Recent runs on this target</h2>{chart}<p class="muted">'
             "green passed, red failed or gate failed, amber interrupted; hover a bar for its time.</p></section>")
 

@@ -51,12 +51,14 @@ def summary(result, *, header=None, curls: Optional[Dict[str, str]] = None, html
         lines += ["", "### Failing steps", ""]
         for step in failing:
             ident = diagnosis_id(step)
-            lines.append(f"- **{md(step.id)} {md(step.title)}**" + (f" (`{md(ident)}`)" if ident else ""))
+            lines.append(f"- **{md(step.id)} {md(step.title)}**" + (f" (diagnosis {md(ident)})" if ident else ""))
             for label, value in (("expected", step.expected), ("got", step.actual), ("fix", step.hint)):
                 if value:
                     lines.append(f"  - {label}: {md(value)}")
             if curls.get(step.id):
-                lines += ["", "  ```sh", "  " + " ".join(curls[step.id].split("\n")), "  ```", ""]
+                line = " ".join(curls[step.id].split())
+                fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", line)), default=0))
+                lines += ["", f"  {fence}sh", f"  {line}", f"  {fence}", ""]
     notes = [f"HTML report: `{md(html_path)}`" if html_path else "", f"HAR: `{md(har_path)}`" if har_path else ""]
     notes = [n for n in notes if n]
     if notes:
