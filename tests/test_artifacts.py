@@ -204,15 +204,23 @@ def test_github_step_summary_gets_one_summary_per_run_appended(sandbox, tmp_path
 
 # -------------------------------------------------------------------------------------------- secrets
 
+URL_PASSWORD = "canary-PASS-2c8e0f6b1d"
+
+
 @pytest.mark.parametrize("faults", [["echo-auth"], ["echo-auth", "bad-token"], ["echo-auth", "stage-prefix"],
-                                    ["echo-auth", "noop-rollback"]], ids=lambda f: "+".join(f))
+                                    ["echo-auth", "noop-rollback"], ["echo-auth", "endpoint-credentials"]],
+                         ids=lambda f: "+".join(f))
 def test_no_artifact_reveals_the_token_in_any_form(sandbox, tmp_path, faults):
+    env = dict(sandbox.env())
+    if "endpoint-credentials" in faults:  # credentials in the S3 endpoint URL: botocore ignores them, we hide them
+        faults = faults[:1]
+        env["AWS_ENDPOINT_URL_S3"] = env["AWS_ENDPOINT_URL_S3"].replace("http://", f"http://e2e:{URL_PASSWORD}@")
     sandbox.set_faults(faults)
     try:
         files = {name: tmp_path / name for name in ("r.html", "r.har", "s.md", "r.json", "r.xml")}
         done = cli("run", "--client", "direct", "--no-color", "--debug", "--log-requests",
                    "--html", str(files["r.html"]), "--har", str(files["r.har"]), "--summary-md", str(files["s.md"]),
-                   "--json", str(files["r.json"]), "--junit", str(files["r.xml"]), env=sandbox.env())
+                   "--json", str(files["r.json"]), "--junit", str(files["r.xml"]), env=env)
     finally:
         sandbox.set_faults([])
     assert "Traceback" not in done.stdout + done.stderr
@@ -221,7 +229,7 @@ def test_no_artifact_reveals_the_token_in_any_form(sandbox, tmp_path, faults):
         assert "received_authorization" in texts[1]
     assert_no_token(done.stdout, done.stderr, *texts)
     for text in texts:
-        assert sandbox.secret_access_key not in text
+        assert URL_PASSWORD not in text and f"e2e:{URL_PASSWORD[:6]}" not in text
 
 
 # --------------------------------------------------------------------------------------- --log-requests

@@ -52,7 +52,8 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
     o.add_argument("--junit", dest="junit_path", metavar="PATH", help="also write the results as JUnit XML")
     o.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR is honoured too)")
     o.add_argument("--debug", action="store_true",
-                   help="print the traceback of an unexpected error inside the validator (--json always has it)")
+                   help="print the traceback of an unexpected error inside the validator (--json always has it), "
+                        "and a curl line that sends each failing step's API request again")
     p = parser.add_argument_group("presenting a demo")
     p.add_argument("--walkthrough", action="store_true",
                    help="before each phase say what it proves and which requests it sends, then wait for Enter "
