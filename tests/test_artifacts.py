@@ -162,11 +162,14 @@ def test_junit_names_a_diagnosis_id_when_the_step_has_one(tmp_path):
     from zorora_e2e_plugin.results import Cleanup, RunResult, StepResult
 
     step = StepResult("0.2", 0, "Bearer token accepted", "fail", 12, actual="HTTP 401")
-    step.diagnosis_id = "wrong-token"  # as verdict-b's results carry it
+    step.diagnosis = {"id": "wrong-token", "whose": "settings", "hint": "..."}  # as the results carry it
     result = RunResult("gate_failed", "zorora-e2e-test-x", "direct", 20, [step], Cleanup())
     write_junit(result, str(tmp_path / "r.xml"), {"0.2": {"routes": ["GET /challengers"]}})
     props = {p.get("name"): p.get("value") for p in ET.parse(tmp_path / "r.xml").getroot().iter("property")}
     assert props["diagnosis"] == "wrong-token" and props["route"] == "GET /challengers" and props["ms"] == "12"
+    step.diagnosis = None  # a step without one: no property
+    write_junit(result, str(tmp_path / "r.xml"), {})
+    assert "diagnosis" not in {p.get("name") for p in ET.parse(tmp_path / "r.xml").getroot().iter("property")}
 
 
 # ------------------------------------------------------------------------------------------- Markdown

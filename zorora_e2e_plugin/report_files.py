@@ -38,9 +38,10 @@ def xml_text(value) -> str:
 
 def _case_properties(case, step, extras: dict) -> None:
     """route (what the step sent), ms, diagnosis id (when the step has one)."""
-    ident = next((str(v) for v in (getattr(step, "diagnosis_id", None), getattr(step, "diagnosis", None))
-                  if isinstance(v, str) and v), "")
-    values = [("route", ", ".join(extras.get("routes", []))), ("ms", str(step.duration_ms)), ("diagnosis", ident)]
+    from .artifacts.summary_md import diagnosis_id
+
+    values = [("route", ", ".join(extras.get("routes", []))), ("ms", str(step.duration_ms)),
+              ("diagnosis", diagnosis_id(step))]
     properties = ET.SubElement(case, "properties")
     for name, value in values:
         if value:

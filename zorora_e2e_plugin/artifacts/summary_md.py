@@ -23,12 +23,15 @@ def md(text) -> str:
 
 
 def diagnosis_id(step) -> str:
+    """The step's diagnosis id, when the results carry one (`diagnosis` {id, whose, hint}, or an id)."""
     for name in ("diagnosis_id", "diagnosis"):
         value = getattr(step, name, None)
-        if isinstance(value, str) and value:
-            return value
-        if value is not None and getattr(value, "id", None):
-            return str(value.id)
+        if isinstance(value, dict):
+            value = value.get("id")
+        elif value is not None and not isinstance(value, str):
+            value = getattr(value, "id", None)
+        if value:
+            return str(value)
     return ""
 
 
