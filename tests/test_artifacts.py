@@ -329,3 +329,16 @@ def test_in_the_repl_html_and_har_are_written_for_a_preflight(tmp_path, host, mo
     assert f"--html report written to {html}" in text and html.stat().st_size > 1000
     entries = json.loads(har.read_text())["log"]["entries"]
     assert {e["_kind"] for e in entries} == {"api", "s3"}
+
+
+def test_the_timeline_marks_the_cold_start_on_the_request_that_met_it(sandbox, tmp_path):
+    result, _text, _served = run_in_process(sandbox, tmp_path, ["cold-start:1200"], customer_id=customer("cold"),
+                                            phases=[0])
+    assert result.note and "cold start" in result.note
+    page = (tmp_path / "r.html").read_text()
+    cold = re.findall(r'<rect class="req s(\d) cold"[^>]*><title>([^<]*)</title>', page)
+    assert len(cold) == 1, cold
+    ms = float(re.search(r"in (\d+) ms", cold[0][1]).group(1))
+    assert 1200 <= ms < 5000 and "cold start" in page
+    others = [float(m) for m in re.findall(r'<rect class="req s\d"[^>]*><title>[^<]* in (\d+) ms', page)]
+    assert others and max(others) < ms

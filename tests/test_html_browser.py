@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -117,3 +118,20 @@ def test_the_browser_check_catches_a_page_that_fetches_or_logs(tmp_path):
     _dom, console, asked = open_in_browser(str(page), tmp_path)
     assert any('"boom"' in line for line in console)
     assert asked == ["http://203.0.113.9/x.png"]
+
+
+def test_show_failed_steps_only_hides_every_other_step_row(sandbox, tmp_path):  # noqa: F811
+    """The toggle is CSS alone: the page with the box ticked, and (in this test's copy only) a script that
+    writes down which step rows the browser still displays."""
+    result, _text, _served = run_in_process(sandbox, tmp_path, ["noop-rollback"], customer_id=customer("only"))
+    page = (tmp_path / "r.html").read_text()
+    assert page.count('id="only-failed"') == 1
+    probe = ("<script>document.body.setAttribute('data-visible', [...document.querySelectorAll('tr.step')]"
+             ".filter(r => getComputedStyle(r).display !== 'none').map(r => r.dataset.step).join(','))</script>")
+    for checked, name in ((False, "off.html"), (True, "on.html")):
+        copy = page.replace('id="only-failed"', 'id="only-failed" checked') if checked else page
+        (tmp_path / name).write_text(copy.replace("</body>", probe + "</body>"))
+        dom, console, _asked = open_in_browser(str(tmp_path / name), tmp_path)
+        visible = re.search(r'data-visible="([^"]*)"', dom).group(1).split(",")
+        expected = [s.id for s in result.steps if s.status == "fail"] if checked else [s.id for s in result.steps]
+        assert visible == expected and console == []
