@@ -112,7 +112,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     raw = RawHttp(settings)
     # every request the run sends, recorded (redacted) for --log-requests, --html, --har and the curl lines; a
     # sandbox's --log-requests is its server's log (validate_in_sandbox), not this one
-    own_log = console_view.log_request if settings.log_requests and not settings.sandbox else None
+    own_log = console_view.log_request if settings.outputs.log_requests and not settings.sandbox else None
     shared = RunArtifacts(settings, redact, _api_sessions(client, raw), log=own_log)
     # the S3 client is already being built (validate's start_client); 0.4 finds it, or its error, diagnosed
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,

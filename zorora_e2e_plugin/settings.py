@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from typing import Any, FrozenSet, Mapping, Optional
 
 # SettingsError, check_header_value, redact_url and url_secrets are imported from here by the rest of the package
-from .settings_checks import (SettingsError, check_endpoint_url, check_header_value, check_report_path, report_paths,  # noqa: F401
-                              check_url, is_loopback, positive_float, redact_url, url_secrets)
+from .settings_checks import (SettingsError, check_endpoint_url, check_header_value, check_report_path,  # noqa: F401
+                              check_url, is_loopback, Outputs, positive_float, redact_url, report_outputs, url_secrets)
 
 TEST_CUSTOMER_PREFIX = "zorora-e2e-test-"
 DEFAULT_ACTOR = "zorora-validation-bot"
@@ -93,10 +93,7 @@ class Settings:
     sandbox: bool = False
     fresh_customer: bool = False  # the customer id was made for this run: whatever is under it, the run caused
     session: bool = False  # run by `ml-validate-e2e` in a Zorora session: hints name its flags, not the CLI's
-    html_path: Optional[str] = None  # --html: the self-contained report (artifacts/)
-    har_path: Optional[str] = None  # --har: every request as HAR 1.2
-    summary_md_path: Optional[str] = None  # --summary-md, or GITHUB_STEP_SUMMARY: the CI summary, appended to
-    log_requests: bool = False  # --log-requests: one line per request the run sends (a sandbox: the server's)
+    outputs: Outputs = dataclasses.field(default_factory=Outputs)  # --html, --har, --summary-md, --log-requests
 
     bucket = _from_storage("bucket")
     region = _from_storage("region")
@@ -279,9 +276,6 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
 
     json_path = check_report_path(flags.get("json_path"), "--json")
     junit_path = check_report_path(flags.get("junit_path"), "--junit")
-    if json_path and junit_path and os.path.abspath(json_path) == os.path.abspath(junit_path):
-        raise SettingsError("--json and --junit name the same file; give each its own path")
-    shared = report_paths(flags, env, {"--json": json_path, "--junit": junit_path})
 
     return Settings(
         base_url=base_url,
@@ -301,8 +295,5 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
         no_color=bool(flags.get("no_color")) or bool(env.get("NO_COLOR")),
         sandbox=bool(flags.get("sandbox")),
         session=session,
-        html_path=shared.get("--html"),
-        har_path=shared.get("--har"),
-        summary_md_path=shared.get("--summary-md"),
-        log_requests=bool(flags.get("log_requests")),
+        outputs=report_outputs(flags, env, {"--json": json_path, "--junit": junit_path}),  # no two on one file
     )

@@ -7,6 +7,7 @@ redaction every printed URL goes through, and what a URL's user:password part re
 from __future__ import annotations
 
 import base64
+import dataclasses
 import ipaddress
 import os
 from typing import Any, Optional
@@ -217,21 +218,34 @@ def check_endpoint_url(url: str, *, session: bool = False) -> str:
 SHARED_REPORTS = (("html_path", "--html"), ("har_path", "--har"), ("summary_md_path", "--summary-md"))
 
 
-def report_paths(flags, env, checked) -> dict:
+@dataclasses.dataclass(frozen=True)
+class Outputs:
+    """What a run leaves beside --json/--junit (artifacts/): the paths checked, and --log-requests."""
+
+    html_path: Optional[str] = None  # --html: the self-contained report
+    har_path: Optional[str] = None  # --har: every request as HAR 1.2
+    summary_md_path: Optional[str] = None  # --summary-md, or GITHUB_STEP_SUMMARY: the CI summary, appended to
+    log_requests: bool = False  # one line per request the run sends (a sandbox's run: the sandbox's own log)
+
+
+def report_outputs(flags, env, checked) -> Outputs:
     """--html, --har and --summary-md (or GITHUB_STEP_SUMMARY, which CI sets), each checked like --json, and
-    no two reports on the same file. `checked`: the paths checked already ({flag: path})."""
+    no two reports on the same file (--json and --junit included). `checked`: those two ({flag: path})."""
     paths = {flag: path for flag, path in checked.items() if path}
-    for key, flag in SHARED_REPORTS:
-        given = flags.get(key)
-        if given is None and key == "summary_md_path" and (env or {}).get("GITHUB_STEP_SUMMARY"):
-            given = os.path.expanduser(env["GITHUB_STEP_SUMMARY"])
-            path = check_report_path(given, "GITHUB_STEP_SUMMARY")
+    for key, flag in (("", "--junit"),) + SHARED_REPORTS:
+        if key:
+            given = flags.get(key)
+            setting = flag
+            if given is None and key == "summary_md_path" and (env or {}).get("GITHUB_STEP_SUMMARY"):
+                given, setting = os.path.expanduser(env["GITHUB_STEP_SUMMARY"]), "GITHUB_STEP_SUMMARY"
+            path = check_report_path(given, setting)
         else:
-            path = check_report_path(given, flag)
+            path = paths.pop(flag, None)
         if not path:
             continue
         for other, taken in paths.items():
             if os.path.abspath(taken) == os.path.abspath(path):
                 raise SettingsError(f"{other} and {flag} name the same file; give each its own path")
         paths[flag] = path
-    return {flag: path for flag, path in paths.items() if flag not in checked}
+    return Outputs(paths.get("--html"), paths.get("--har"), paths.get("--summary-md"),
+                   bool(flags.get("log_requests")))

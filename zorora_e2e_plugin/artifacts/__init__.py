@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 from urllib.parse import urlsplit
 
 from .recorder import Exchange, RequestRecorder
@@ -17,8 +17,10 @@ __all__ = ["RunArtifacts", "Exchange", "RequestRecorder"]
 
 
 class RunArtifacts:
-    def __init__(self, settings, redact: Callable[[str], str], sessions=(), log: Optional[Callable[[str], None]] = None):
+    def __init__(self, settings, redact: Callable[[str], str], sessions=(),
+                 log: Optional[Callable[[str], None]] = None):
         self.settings = settings
+        self.outputs = settings.outputs
         self.redact = redact
         self.recorder = RequestRecorder(redact, token=settings.token, base_url=settings.base_url)
         for session in sessions:
@@ -35,7 +37,7 @@ class RunArtifacts:
 
     def reporters(self, world, open_store) -> List:
         out = [self.recorder]
-        if getattr(self.settings, "html_path", None):
+        if self.outputs.html_path:
             from .state import StateCollector
 
             self.state = StateCollector(world, open_store)
@@ -73,18 +75,18 @@ class RunArtifacts:
         return extras
 
     # -- files ------------------------------------------------------------------------------------------
-    def write(self, result, header, cold_seconds: Optional[float], written: Dict[str, str], *, debug: bool = False,
-              env=None) -> List[str]:
+    def write(self, result, header, cold_seconds: Optional[float], written: Dict[str, str], *,
+              debug: bool = False, env=None) -> List[str]:
         """Writes --html, --har and the CI summary; adds what was written to `written` ({flag: path}).
         Returns the lines to show: what could not be written, and with `debug` each failing step's curl line."""
-        s = self.settings
+        o = self.outputs
         curls = self.curls(result)
         lines = [f"step {step_id}, its request again (with ONA_API_TOKEN set): {line}"
                  for step_id, line in curls.items()] if debug else []
         errors = []
-        jobs = ((getattr(s, "har_path", None), "--har", lambda p: self._har(p, result)),
-                (getattr(s, "html_path", None), "--html", lambda p: self._html(p, result, header, curls, cold_seconds, env)),
-                (getattr(s, "summary_md_path", None), "--summary-md", lambda p: self._summary(p, result, header, curls)))
+        jobs = ((o.har_path, "--har", lambda p: self._har(p, result)),
+                (o.html_path, "--html", lambda p: self._html(p, result, header, curls, cold_seconds, env)),
+                (o.summary_md_path, "--summary-md", lambda p: self._summary(p, result, header, curls)))
         for path, flag, job in jobs:
             if not path:
                 continue
@@ -133,10 +135,9 @@ class RunArtifacts:
     def _summary(self, path: str, result, header, curls) -> None:
         from . import summary_md
 
-        s = self.settings
         summary_md.append(path, summary_md.summary(result, header=header, curls=curls,
-                                                   html_path=getattr(s, "html_path", None) or "",
-                                                   har_path=getattr(s, "har_path", None) or ""))
+                                                   html_path=self.outputs.html_path or "",
+                                                   har_path=self.outputs.har_path or ""))
 
 
 def _log_lines(sink: Callable[[str], None]) -> Callable[[Exchange], None]:
@@ -149,10 +150,12 @@ def _log_lines(sink: Callable[[str], None]) -> Callable[[Exchange], None]:
     class Line:
         def __init__(self, e: Exchange):
             parts = urlsplit(e.url)
-            self.kind, self.method, self.status, self.duration, self.at = e.kind, e.method, e.status, e.seconds, e.started
+            self.kind, self.method, self.status = e.kind, e.method, e.status
+            self.duration, self.at = e.seconds, e.started
             self.path = parts.path if e.kind == "api" else f"[S3 {e.operation}] {parts.path}"
             self.query = parts.query
-            self.actor = next((v for n, v in e.request_headers if n.lower() == "x-actor"), "") if e.kind == "api" else ""
+            actor = next((v for n, v in e.request_headers if n.lower() == "x-actor"), "")
+            self.actor = actor if e.kind == "api" else ""
 
     def listen(exchange: Exchange) -> None:
         for line in fmt.lines(Line(exchange)):

@@ -54,8 +54,8 @@ def entry(exchange: Exchange) -> Dict:
     if body:
         request["postData"] = {"mimeType": _mime(exchange.request_headers, "application/json"), "text": body}
     text = exchange.response_body
-    content = {"size": len(text.encode("utf-8")) if text else 0,
-               "mimeType": _mime(exchange.response_headers, "application/octet-stream" if exchange.status else "x-unknown")}
+    fallback = "application/octet-stream" if exchange.status else "x-unknown"
+    content = {"size": len(text.encode("utf-8")) if text else 0, "mimeType": _mime(exchange.response_headers, fallback)}
     if text is not None:
         content["text"] = text
     else:

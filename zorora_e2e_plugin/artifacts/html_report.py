@@ -8,7 +8,7 @@ redactor and HTML escaping.
 from __future__ import annotations
 
 from html import escape
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 from ..results import FAIL, PASS, PHASE_NAMES, SKIP, WARN
 from . import timeline
@@ -24,11 +24,13 @@ header,main>section{background:#fff;margin:12px 16px;padding:12px 16px;border-ra
 h1{margin:0 0 6px;font-size:22px}h2{font-size:17px;margin:4px 0 10px}h3{font-size:14px;margin:12px 0 6px}
 .v-passed{color:#1e7d3a}.v-failed,.v-gate_failed{color:#c62828}.v-interrupted{color:#b26a00}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0}dt{color:#667}dd{margin:0}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:3px 8px;border-bottom:1px solid #e4e6ea}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;vertical-align:top;padding:3px 8px;border-bottom:1px solid #e4e6ea}
 th{font-weight:600;background:#f0f2f5}.s-pass{color:#1e7d3a}.s-fail{color:#c62828;font-weight:600}
 .s-warn{color:#b26a00}.s-skip{color:#889}tr.fail{background:#fdeeee}tr.warn{background:#fff7e6}
 .detail{font-size:12.5px;color:#444}.detail b{color:#667;font-weight:500}
-pre{white-space:pre-wrap;word-break:break-all;background:#f3f4f7;padding:6px 8px;border-radius:4px;margin:4px 0;font-size:12px}
+pre{white-space:pre-wrap;word-break:break-all;
+background:#f3f4f7;padding:6px 8px;border-radius:4px;margin:4px 0;font-size:12px}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 .toggle{margin:8px 16px}#only-failed:checked~main tr.step:not(.fail){display:none}
 #only-failed:checked~main tr.step.fail td{border-top:2px solid #c62828}
@@ -184,7 +186,7 @@ def _history(history: Sequence[Dict], t) -> str:
     chart = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">'
              f'<title>Durations of the last {len(runs)} runs</title><text x="0" y="12">{top:.1f} s</text>'
              f'<line x1="28" y1="90" x2="{width}" y2="90" stroke="#ccd"/>' + "".join(bars)
-             + (f'<text x="30" y="106">oldest</text>' if len(runs) > 1 else "")
+             + ('<text x="30" y="106">oldest</text>' if len(runs) > 1 else "")
              + f'<text x="{max(30, width - 48)}" y="106">this run</text></svg>')
     return (f'<section id="history"><h2>Recent runs on this target</h2>{chart}<p class="muted">'
             "green passed, red failed or gate failed, amber interrupted; hover a bar for its time.</p></section>")

@@ -16,78 +16,19 @@ running then, else to the phase (a phase's setup, the state views).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import threading
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-BODY_LIMIT = 8 * 1024  # characters of a body kept (after redaction)
-SECRET_HEADERS = {"authorization", "proxy-authorization", "x-amz-security-token", "cookie", "set-cookie",
-                  "x-api-key"}
-SECRET_QUERY = {"x-amz-signature", "x-amz-credential", "x-amz-security-token", "signature", "awsaccesskeyid"}
+from .exchange import BODY_LIMIT, SECRET_HEADERS, SECRET_QUERY, Exchange
+from .taps import S3Tap, SessionTap
+
 STEP_THREAD = re.compile(r"zorora-e2e-step-([0-9]+\.[0-9]+)")
-ROUTES = ("/challengers", "/metrics", "/diff", "/promote", "/rollback", "/audit-log")
 
 
-@dataclasses.dataclass
-class Exchange:
-    """One request and its answer, redacted. `status` 0: no answer (`error` says why)."""
-
-    kind: str  # "api" | "s3"
-    method: str
-    url: str
-    started: float  # wall clock (epoch seconds)
-    seconds: float
-    status: int = 0
-    error: str = ""
-    request_headers: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
-    request_body: str = ""
-    response_headers: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
-    response_body: Optional[str] = None  # None: not read by the client (streamed) or not text
-    step: str = ""  # the plan step that sent it ("" when none was running)
-    phase: Optional[int] = None
-    had_token: bool = False  # it carried `Authorization: Bearer <the token>`
-    operation: str = ""  # S3's operation name (PutObject, ...)
-    mono: float = 0.0  # monotonic start, for ordering against step windows
-
-    @property
-    def ms(self) -> float:
-        return self.seconds * 1000
-
-    @property
-    def path(self) -> str:
-        parts = urlsplit(self.url)
-        return parts.path + (f"?{parts.query}" if parts.query else "")
-
-    def route(self, base_path: str = "") -> str:
-        """'GET /metrics' (API, ids and query left out) or 'S3 PutObject'."""
-        if self.kind == "s3":
-            return f"S3 {self.operation or self.method}"
-        path = urlsplit(self.url).path
-        if base_path and path.startswith(base_path):
-            path = path[len(base_path):]
-        segment = "/" + path.lstrip("/").split("/", 1)[0]
-        return f"{self.method} {segment if segment in ROUTES else path or '/'}"
-
-
-def _cap(text: str, redact: Callable[[str], str]) -> str:
-    """Redact first, then cut: a token cut in half would slip past the redaction."""
-    return redact(text[:BODY_LIMIT + 1024])[:BODY_LIMIT] + ("…" if len(text) > BODY_LIMIT else "")
-
-
-def _text(body) -> Optional[str]:
-    if body is None:
-        return ""
-    if isinstance(body, str):
-        return body
-    if isinstance(body, (bytes, bytearray)):
-        return bytes(body).decode("utf-8", errors="replace")
-    return None  # a stream or file: not read here
-
-
-class RequestRecorder:
+class RequestRecorder(SessionTap, S3Tap):
     """Records the run's requests; also a Reporter (step windows, for requests from pool threads)."""
 
     def __init__(self, redact: Callable[[str], str], token: str = "", base_url: str = ""):
@@ -173,126 +114,6 @@ class RequestRecorder:
     def _had_token(self, headers) -> bool:
         value = str((headers or {}).get("Authorization", "") or "")
         return bool(self.token) and value == f"Bearer {self.token}"
-
-    # -- requests sessions ----------------------------------------------------------------------------
-    def attach_session(self, session) -> None:
-        if session is None or any(s is session for s in self._sessions):
-            return
-        original = session.send  # the bound method (or whatever wrapper was there before)
-        recorder = self
-
-        def send(request, **kwargs):
-            if not send.active:
-                return original(request, **kwargs)
-            mono, wall = time.monotonic(), time.time()
-            step, phase = recorder._owner(mono)
-            exchange = Exchange("api", str(request.method or "?").upper(), recorder._url(str(request.url)), wall, 0.0,
-                                request_headers=recorder._headers(request.headers), step=step, phase=phase,
-                                had_token=recorder._had_token(request.headers), mono=mono)
-            body = _text(request.body)
-            exchange.request_body = _cap(body, recorder.redact) if body else ""
-            try:
-                response = original(request, **kwargs)
-            except BaseException as exc:
-                exchange.seconds = time.monotonic() - mono
-                exchange.error = recorder.redact(f"{type(exc).__name__}: {exc}")[:500]
-                recorder._add(exchange)
-                raise
-            exchange.seconds = time.monotonic() - mono
-            try:
-                exchange.status = int(response.status_code)
-                exchange.response_headers = recorder._headers(response.headers)
-                content = getattr(response, "_content", False)  # read by send() unless the client streams
-                if isinstance(content, bytes):
-                    exchange.response_body = _cap(content.decode(response.encoding or "utf-8", errors="replace"),
-                                                  recorder.redact)
-                elif kwargs.get("stream"):
-                    recorder._tee(response, exchange)
-            except Exception:
-                pass
-            recorder._add(exchange)
-            return response
-
-        send.active = True
-        session.send = send
-        self._sessions.append((session, send))
-
-    def _tee(self, response, exchange: Exchange) -> None:
-        """A streamed answer (the raw probes read at most 64 KiB of it): its body is kept as the client reads
-        it, redacted chunk by chunk, up to the cap. The urllib3 response's `stream` is wrapped on that one
-        response object only."""
-        raw = getattr(response, "raw", None)
-        original = getattr(raw, "stream", None)
-        if original is None:
-            return
-        encoding = response.encoding or "utf-8"
-        seen = bytearray()
-
-        def stream(*args, **kwargs):
-            for chunk in original(*args, **kwargs):
-                if len(seen) <= BODY_LIMIT + 1024:
-                    seen.extend(chunk)
-                    exchange.response_body = _cap(bytes(seen).decode(encoding, errors="replace"), self.redact)
-                yield chunk
-
-        try:
-            raw.stream = stream
-        except Exception:
-            pass
-
-    def _detach_sessions(self) -> None:
-        for session, send in self._sessions:
-            send.active = False
-            if session.__dict__.get("send") is send:
-                del session.__dict__["send"]
-        self._sessions = []
-
-    # -- botocore -------------------------------------------------------------------------------------
-    def attach_s3(self, client) -> None:
-        events = getattr(getattr(client, "meta", None), "events", None)
-        if events is None or any(c is client for c in self._s3_clients):
-            return
-        events.register("before-send.s3", self._s3_before, unique_id=self._uid + "-before")
-        events.register("response-received.s3", self._s3_after, unique_id=self._uid + "-after")
-        self._s3_clients.append(client)
-
-    def _s3_before(self, request=None, event_name="", **_kwargs):
-        try:
-            mono, wall = time.monotonic(), time.time()
-            step, phase = self._owner(mono)
-            body = _text(getattr(request, "body", None))
-            self._pending.exchange = Exchange(
-                "s3", str(request.method).upper(), self._url(str(request.url)), wall, 0.0,
-                request_headers=self._headers(request.headers), request_body=_cap(body, self.redact) if body else "",
-                step=step, phase=phase, operation=event_name.rsplit(".", 1)[-1], mono=mono)
-        except Exception:
-            self._pending.exchange = None
-        return None  # anything else would be taken as the response
-
-    def _s3_after(self, response_dict=None, exception=None, **_kwargs):
-        exchange = getattr(self._pending, "exchange", None)
-        self._pending.exchange = None
-        if exchange is None:
-            return
-        try:
-            exchange.seconds = time.monotonic() - exchange.mono
-            if response_dict:
-                exchange.status = int(response_dict.get("status_code") or 0)
-                exchange.response_headers = self._headers(response_dict.get("headers"))
-                body = _text(response_dict.get("body"))
-                exchange.response_body = _cap(body, self.redact) if body is not None else None
-            if exception is not None:
-                exchange.error = self.redact(f"{type(exception).__name__}: {exception}")[:500]
-        except Exception:
-            pass
-        self._add(exchange)
-
-    def _detach_s3(self) -> None:
-        for client in self._s3_clients:
-            events = client.meta.events
-            events.unregister("before-send.s3", self._s3_before, unique_id=self._uid + "-before")
-            events.unregister("response-received.s3", self._s3_after, unique_id=self._uid + "-after")
-        self._s3_clients = []
 
     def detach(self) -> None:
         """Every session and client as it was; the exchanges stay."""
