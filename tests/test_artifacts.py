@@ -203,6 +203,9 @@ def test_github_step_summary_gets_one_summary_per_run_appended(sandbox, tmp_path
         assert done.returncode == 0, done.stdout + done.stderr
     text = summary.read_text()
     assert text.startswith("# earlier step\n") and text.count("## zorora-e2e: ✅ passed") == 2
+    demo = cli("demo", "--no-color", "--phase", "0", env={"GITHUB_STEP_SUMMARY": str(summary)})  # a demo in CI
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert summary.read_text().count("## zorora-e2e: ✅ passed") == 3
 
 
 # -------------------------------------------------------------------------------------------- secrets
