@@ -192,6 +192,8 @@ def test_the_ci_summary_is_commonmark_with_the_phase_table_and_each_failing_step
     for step in failing:
         assert any(step.title.split()[0] in b for b in bold), step
     assert "fix:" in text
+    code = [c.content for t in tokens if t.type == "inline" for c in t.children or [] if c.type == "code_inline"]
+    assert str(tmp_path / "r.html") in code  # a path as typed (tmp_path holds underscores: no escapes)
 
 
 def test_github_step_summary_gets_one_summary_per_run_appended(sandbox, tmp_path):

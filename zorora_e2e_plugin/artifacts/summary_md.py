@@ -22,6 +22,11 @@ def md(text) -> str:
     return _SPECIAL.sub(r"\\\1", one_line)
 
 
+def code(text) -> str:
+    """A code span (shown as typed: no escapes inside), one line, its own backticks made quotes."""
+    return "`" + " ".join(str(text).replace("`", "'").split()) + "`"
+
+
 def diagnosis_id(step) -> str:
     """The step's diagnosis id, when the results carry one (`diagnosis` {id, whose, hint}, or an id)."""
     for name in ("diagnosis_id", "diagnosis"):
@@ -62,7 +67,7 @@ def summary(result, *, header=None, curls: Optional[Dict[str, str]] = None, html
                 line = " ".join(curls[step.id].split())
                 fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", line)), default=0))
                 lines += ["", f"  {fence}sh", f"  {line}", f"  {fence}", ""]
-    notes = [f"HTML report: `{md(html_path)}`" if html_path else "", f"HAR: `{md(har_path)}`" if har_path else ""]
+    notes = [f"HTML report: {code(html_path)}" if html_path else "", f"HAR: {code(har_path)}" if har_path else ""]
     notes = [n for n in notes if n]
     if notes:
         lines += ["", " · ".join(notes)]
@@ -74,4 +79,4 @@ def append(path: str, text: str) -> None:
         handle.write(text)
 
 
-__all__ = ["append", "md", "summary"]
+__all__ = ["append", "code", "diagnosis_id", "md", "summary"]
