@@ -134,14 +134,20 @@ def test_the_curl_line_of_a_failing_step_gets_the_same_status(sandbox, tmp_path,
     har = json.loads((tmp_path / "r.har").read_text())
     sent_by = {"0.2": "0.1"}.get(step, step)  # 0.2 judges the token by 0.1's answer
     statuses = [e["response"]["status"] for e in har["log"]["entries"] if e["_step"] == sent_by and e["_kind"] == "api"]
+    def send(token: str) -> int:
+        done = subprocess.run(["bash", "-c", line + " -o /dev/null -w '%{http_code}'"], capture_output=True,
+                              text=True, timeout=30, env={"PATH": os.environ["PATH"], "ONA_API_TOKEN": token})
+        assert done.returncode == 0, done.stderr
+        return int(done.stdout)
+
     sandbox.set_faults([fault])
     try:
-        again = subprocess.run(["bash", "-c", line + " -o /dev/null -w '%{http_code}'"], capture_output=True,
-                               text=True, timeout=30, env={"PATH": os.environ["PATH"], "ONA_API_TOKEN": CANARY})
+        again = send(CANARY)
     finally:
         sandbox.set_faults([])
-    assert again.returncode == 0, again.stderr
-    assert int(again.stdout) in statuses and int(again.stdout) >= 400
+    assert again in statuses and again >= 400
+    assert send(CANARY) not in (again, 401)  # the fault gone: the same request passes the gateway, token and all
+    assert send("not-the-token") == 401  # the token really comes from $ONA_API_TOKEN
     assert line in (tmp_path / "r.html").read_text().replace("&#x27;", "'").replace("&quot;", '"')
     assert line in text.replace("\n", "")  # --debug shows it too
 
