@@ -17,12 +17,12 @@ from .summary_md import diagnosis_id
 
 MARK = {PASS: "✓", FAIL: "✗", WARN: "⚠", SKIP: "⏭"}
 VERDICTS = {"passed": "passed", "failed": "failed", "gate_failed": "preflight gate failed",
-            "interrupted": "interrupted"}
+            "interrupted": "interrupted", "cancelled": "cancelled after the preflight"}
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
 header,main>section{background:#fff;margin:12px 16px;padding:12px 16px;border-radius:6px;box-shadow:0 1px 2px #0002}
 h1{margin:0 0 6px;font-size:22px}h2{font-size:17px;margin:4px 0 10px}h3{font-size:14px;margin:12px 0 6px}
-.v-passed{color:#1e7d3a}.v-failed,.v-gate_failed{color:#c62828}.v-interrupted{color:#b26a00}
+.v-passed{color:#1e7d3a}.v-failed,.v-gate_failed{color:#c62828}.v-interrupted,.v-cancelled{color:#b26a00}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0}dt{color:#667}dd{margin:0}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;vertical-align:top;padding:3px 8px;border-bottom:1px solid #e4e6ea}
@@ -179,7 +179,7 @@ def _history(history: Sequence[Dict], t) -> str:
     for i, r in enumerate(runs):
         seconds = float(r.get("duration_s") or 0)
         h = max(2.0, 80 * seconds / top)
-        colour = {"passed": "#2e9d4f", "interrupted": "#d08a00"}.get(r.get("verdict"), "#d1342f")
+        colour = {"passed": "#2e9d4f", "interrupted": "#d08a00", "cancelled": "#d08a00"}.get(r.get("verdict"), "#d1342f")
         bars.append(f'<rect class="run" x="{30 + 24 * i}" y="{90 - h:.1f}" width="18" height="{h:.1f}" '
                     f'fill="{colour}"><title>{t(r.get("started"))} {t(r.get("kind", ""))} {t(r.get("verdict"))} '
                     f'{seconds:.2f} s</title></rect>')
@@ -189,7 +189,7 @@ def _history(history: Sequence[Dict], t) -> str:
              + ('<text x="30" y="106">oldest</text>' if len(runs) > 1 else "")
              + f'<text x="{max(30, width - 48)}" y="106">this run</text></svg>')
     return (f'<section id="history"><h2>Recent runs on this target</h2>{chart}<p class="muted">'
-            "green passed, red failed or gate failed, amber interrupted; hover a bar for its time.</p></section>")
+            "green passed, red failed or gate failed, amber interrupted or cancelled; hover a bar for its time.</p></section>")
 
 
 __all__ = ["render"]

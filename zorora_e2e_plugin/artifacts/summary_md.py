@@ -11,7 +11,7 @@ from typing import Dict, Optional
 from ..results import FAIL, PASS, PHASE_NAMES, SKIP, WARN
 
 VERDICT_WORDS = {"passed": "✅ passed", "failed": "❌ failed", "gate_failed": "⛔ preflight gate failed",
-                 "interrupted": "⚠️ interrupted"}
+                 "interrupted": "⚠️ interrupted", "cancelled": "⚠️ cancelled after the preflight"}
 MARKS = {PASS: "✅", FAIL: "❌", WARN: "⚠️", SKIP: "⏭"}
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
