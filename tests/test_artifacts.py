@@ -353,3 +353,21 @@ def test_the_timeline_marks_the_cold_start_on_the_request_that_met_it(sandbox, t
     assert 1200 <= ms < 5000 and "cold start" in page
     others = [float(m) for m in re.findall(r'<rect class="req s\d"[^>]*><title>[^<]* in (\d+) ms', page)]
     assert others and max(others) < ms
+
+
+def test_a_run_that_breaks_still_gives_the_hosts_client_back_as_it_was(sandbox, standin_path):  # noqa: F811
+    """The REPL's ZororaHTTPClient outlives every run: however a run ends, its session is left unwrapped."""
+    from zorora.http_client import ZororaHTTPClient
+
+    class Breaks:
+        def step_finished(self, result):
+            if result.id == "0.1":
+                raise RuntimeError("an observer broke")
+
+    client = ZororaHTTPClient(base_url=sandbox.api_url, auth_token=CANARY, use_iam=False, timeout=5, max_retries=0)
+    settings = resolve(sandbox_flags(sandbox, {"phases": [0]}), {})
+    with pytest.raises(RuntimeError, match="an observer broke"):
+        validate(settings, console=make_console(file=io.StringIO()), http_client=client, observers=[Breaks()])
+    assert "send" not in client.session.__dict__
+    validate(settings, console=make_console(file=io.StringIO()), http_client=client)  # and the next run works
+    assert "send" not in client.session.__dict__

@@ -97,23 +97,25 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     redact = make_redactor(settings.secrets)
     if request_feed is not None:
         request_feed.attach(console_view.log_request, redact)
+    # every request the run sends, recorded (redacted) for --log-requests, --html, --har and the curl lines; a
+    # sandbox's --log-requests is its server's log (validate_in_sandbox), not this one
+    own_log = console_view.log_request if settings.outputs.log_requests and not settings.sandbox else None
+    shared = RunArtifacts(settings, redact, _api_sessions(client, None), log=own_log, debug=debug)
     try:
         return _run(settings, client, started, signals, console_view, observers, console, presenter,
-                    started_at, redact, debug)
+                    started_at, redact, shared)
     finally:  # however it ends: no more request lines, the live line stopped, the console left sane
+        shared.finish()  # the sessions and the S3 client as they were (the REPL's outlive the run)
         if request_feed is not None:
             request_feed.detach()
         console_view.close()
 
 
 def _run(settings: Settings, client, started: float, signals, console_view, observers, console,
-         presenter, started_at: str, redact: Callable[[str], str], debug: bool = False) -> RunResult:
+         presenter, started_at: str, redact: Callable[[str], str], shared: RunArtifacts) -> RunResult:
     world = TestWorld.create(settings.customer_id, settings.bucket)
     raw = RawHttp(settings)
-    # every request the run sends, recorded (redacted) for --log-requests, --html, --har and the curl lines; a
-    # sandbox's --log-requests is its server's log (validate_in_sandbox), not this one
-    own_log = console_view.log_request if settings.outputs.log_requests and not settings.sandbox else None
-    shared = RunArtifacts(settings, redact, _api_sessions(client, raw), log=own_log)
+    shared.recorder.attach_session(raw.session)  # the raw probes' requests too
     # the S3 client is already being built (validate's start_client); 0.4 finds it, or its error, diagnosed
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
                               store_factory=lambda: shared.watch_store(Store.open(settings.storage)), world=world)
@@ -140,7 +142,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     # finds its client closed.
     for closable in (client, raw):
         closable.closed = True
-    shared.finish()  # the sessions and the S3 client as they were (the REPL's outlive the run)
+    shared.finish()  # nothing more to record (and _validate makes sure, however the run ends)
     # Signals before the proof (5.2 passing, or the end of the cleanup) interrupted the run; later ones change
     # only the exit code.
     proof = runner.results.get("5.2")
@@ -174,7 +176,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
         reporter.notice(error)
     written = {flag: path for path, flag in ((settings.json_path, "--json"), (settings.junit_path, "--junit"))
                if path and not any(flag in error for error in result.report_errors)}
-    for line in shared.write(result, run_header(settings, client.kind), recorder.cold, written, debug=debug):
+    for line in shared.write(result, run_header(settings, client.kind), recorder.cold, written):
         reporter.notice(line)  # --html, --har, --summary-md (errors); with --debug the failing steps' curl lines
     for flag, path in written.items():
         reporter.notice(f"{flag} report written to {os.path.abspath(path)}")

@@ -18,9 +18,10 @@ __all__ = ["RunArtifacts", "Exchange", "RequestRecorder"]
 
 class RunArtifacts:
     def __init__(self, settings, redact: Callable[[str], str], sessions=(),
-                 log: Optional[Callable[[str], None]] = None):
+                 log: Optional[Callable[[str], None]] = None, debug: bool = False):
         self.settings = settings
         self.outputs = settings.outputs
+        self.debug = debug  # --debug: the failing steps' curl lines are shown too
         self.redact = redact
         self.recorder = RequestRecorder(redact, token=settings.token, base_url=settings.base_url)
         for session in sessions:
@@ -76,13 +77,13 @@ class RunArtifacts:
 
     # -- files ------------------------------------------------------------------------------------------
     def write(self, result, header, cold_seconds: Optional[float], written: Dict[str, str], *,
-              debug: bool = False, env=None) -> List[str]:
+              env=None) -> List[str]:
         """Writes --html, --har and the CI summary; adds what was written to `written` ({flag: path}).
-        Returns the lines to show: what could not be written, and with `debug` each failing step's curl line."""
+        Returns the lines to show: what could not be written, and with --debug each failing step's curl line."""
         o = self.outputs
         curls = self.curls(result)
         lines = [f"step {step_id}, its request again (with ONA_API_TOKEN set): {line}"
-                 for step_id, line in curls.items()] if debug else []
+                 for step_id, line in curls.items()] if self.debug else []
         errors = []
         jobs = ((o.har_path, "--har", lambda p: self._har(p, result)),
                 (o.html_path, "--html", lambda p: self._html(p, result, header, curls, cold_seconds, env)),
