@@ -35,8 +35,8 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font
 .toggle{margin:8px 16px}#only-failed:checked~main tr.step:not(.fail){display:none}
 #only-failed:checked~main tr.step.fail td{border-top:2px solid #c62828}
 svg.timeline{max-width:100%;height:auto}svg text{font:11px system-ui,sans-serif;fill:#333}
-svg .band{fill:#f4f5f8}svg .tick{stroke:#dde}svg .axis{fill:#889}svg .win{fill:#d9e4f5;opacity:.7}
-svg .cold{stroke:#000;stroke-width:1.5}svg .coldmark{fill:#7a2a9a;font-weight:600}
+svg .band{fill:#f4f5f8}svg .phase{stroke:#8a93a6;stroke-width:1}svg .tick{stroke:#dde}svg .axis{fill:#889}svg .win{fill:#d9e4f5;opacity:.7}
+svg .failed text{fill:#c62828;font-weight:600}svg .cold{stroke:#000;stroke-width:1.5}svg .coldmark{fill:#7a2a9a;font-weight:600}
 .key{margin-right:12px;font-size:12px}.muted{color:#889}ul.tree{margin:0;padding-left:18px}
 a{color:#2457a6}nav a{margin-right:10px}td.ms{white-space:nowrap}td.mono{word-break:break-all}
 """
@@ -73,7 +73,8 @@ def render(result, *, header, exchanges, order: Sequence[str], titles: Dict[str,
     out.append('<section id="timeline"><h2>Timeline: every request the run sent</h2>'
                f'<p class="muted">{timeline.legend()} · hover a bar for method, path, status and ms; '
                'the faint band behind a row is its step\'s time.</p>')
-    out.append(timeline.svg(exchanges, order=order, titles=titles, start=start, windows=windows, cold=cold)
+    out.append(timeline.svg(exchanges, order=order, titles=titles, start=start, windows=windows, cold=cold,
+                            failed=[s.id for s in failed])
                if exchanges else '<p class="muted">No request was sent.</p>')
     out.append("</section>")
     out.append(_steps(result, curls, t))

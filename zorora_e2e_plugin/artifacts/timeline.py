@@ -45,8 +45,10 @@ def _ticks(span: float) -> List[float]:
 
 
 def svg(exchanges: Sequence[Exchange], *, order: Sequence[str], titles: Dict[str, str], start: float,
-        windows: Optional[Dict[str, Tuple[int, float, float]]] = None, cold: Optional[Exchange] = None) -> str:
-    """`start`: the run's monotonic start (x = 0); `windows`: step id -> (phase, start, end), drawn faintly."""
+        windows: Optional[Dict[str, Tuple[int, float, float]]] = None, cold: Optional[Exchange] = None,
+        failed: Sequence[str] = ()) -> str:
+    """`start`: the run's monotonic start (x = 0); `windows`: step id -> (phase, start, end), drawn faintly;
+    `failed`: step ids whose label is red and links to the step's row."""
     windows = windows or {}
     rows = _rows(exchanges, order, titles)
     ends = [e.mono + e.seconds for e in exchanges] + [end for (_p, _s, end) in windows.values()]
@@ -61,12 +63,18 @@ def svg(exchanges: Sequence[Exchange], *, order: Sequence[str], titles: Dict[str
         out.append(f'<line class="tick" x1="{x:.1f}" y1="{TOP - 6}" x2="{x:.1f}" y2="{height - 4}"/>'
                    f'<text class="axis" x="{x:.1f}" y="{TOP - 10}">{tick:g} s</text>')
     index = {key: i for i, (key, _label) in enumerate(rows)}
+    previous = None
     for i, (key, label) in enumerate(rows):
         y = TOP + i * ROW_H
         if i % 2:
             out.append(f'<rect class="band" x="0" y="{y}" width="{LABEL_W + PLOT_W + 20}" height="{ROW_H}"/>')
+        phase = key.split(" ")[-1].split(".")[0]  # "3.1" and "phase 3" are phase 3
+        if previous is not None and phase != previous:  # a line between phases
+            out.append(f'<line class="phase" x1="0" y1="{y}" x2="{LABEL_W + PLOT_W + 20}" y2="{y}"/>')
+        previous = phase
         short = label if len(label) <= 40 else label[:39] + "…"
-        out.append(f'<text class="label" x="4" y="{y + 13}"><title>{escape(label)}</title>{escape(short)}</text>')
+        text = f'<text class="label" x="4" y="{y + 13}"><title>{escape(label)}</title>{escape(short)}</text>'
+        out.append(f'<a href="#step-{escape(key)}" class="failed">{text}</a>' if key in failed else text)
         if key in windows:
             _phase, w0, w1 = windows[key]
             out.append(f'<rect class="win" x="{LABEL_W + (w0 - start) * scale:.1f}" y="{y + 2}" '
