@@ -371,3 +371,32 @@ def test_a_run_that_breaks_still_gives_the_hosts_client_back_as_it_was(sandbox, 
     assert "send" not in client.session.__dict__
     validate(settings, console=make_console(file=io.StringIO()), http_client=client)  # and the next run works
     assert "send" not in client.session.__dict__
+
+
+def test_what_a_server_answered_stays_text_in_the_summary():
+    """A body with markup in it (HTML, a link, a table cell, emphasis, an entity) is shown as the text it is."""
+    from markdown_it import MarkdownIt
+
+    from zorora_e2e_plugin.artifacts.summary_md import summary
+    from zorora_e2e_plugin.results import Cleanup, RunResult, StepResult
+
+    body = 'HTTP 500 <script>alert(1)</script> [click](http://evil.example) *bold* a|b &copy; _x_ `tick` ~~s~~'
+    step = StepResult("0.5", 0, "Every route deployed", "fail", 9, expected="no 5xx", actual=body, hint="fix it")
+    result = RunResult("gate_failed", "zorora-e2e-test-x", "direct", 20, [step], Cleanup(), target="t")
+    tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(summary(result))
+    got = next(t for t in tokens if t.type == "inline" and t.content.startswith("got:"))
+    assert [c.type for c in got.children] == ["text"] * len(got.children)  # no HTML, link, emphasis, code
+    assert "".join(c.content for c in got.children) == "got: " + body
+    assert not any(t.type == "html_block" for t in tokens)
+
+
+def test_what_a_server_answered_stays_text_in_the_html(tmp_path):
+    from zorora_e2e_plugin.artifacts.html_report import render
+    from zorora_e2e_plugin.results import Cleanup, RunResult, StepResult
+
+    body = '<script>console.error(1)</script><img src="http://evil.example/x.png"> & "quotes"'
+    step = StepResult("0.5", 0, "Every route deployed", "fail", 9, actual=body, hint="<b>fix</b>")
+    result = RunResult("gate_failed", "zorora-e2e-test-x", "direct", 20, [step], Cleanup(), target="<t>")
+    page = render(result, header=None, exchanges=[], order=["0.5"], titles={}, start=0.0)
+    assert "<script" not in page and "<img" not in page and "<b>fix" not in page and "<t>" not in page
+    assert "&lt;script&gt;console.error(1)&lt;/script&gt;" in page

@@ -13,7 +13,9 @@ from ..results import FAIL, PASS, PHASE_NAMES, SKIP, WARN
 VERDICT_WORDS = {"passed": "✅ passed", "failed": "❌ failed", "gate_failed": "⛔ preflight gate failed",
                  "interrupted": "⚠️ interrupted", "cancelled": "⚠️ cancelled after the preflight"}
 MARKS = {PASS: "✅", FAIL: "❌", WARN: "⚠️", SKIP: "⏭"}
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# what can start markup inside a line: emphasis, code, links, HTML, table cells, strikethrough (an underscore
+# between letters or digits never emphasises: customer_id stays as it is)
+_SPECIAL = re.compile(r"([\\`*\[\]<>|~&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 
 
 def md(text) -> str:
