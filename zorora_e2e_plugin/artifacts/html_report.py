@@ -15,6 +15,7 @@ from . import timeline
 from .state import registry_rows
 from .summary_md import diagnosis_id
 
+RUN_COLOURS = {"passed": "#2e9d4f", "interrupted": "#d08a00", "cancelled": "#d08a00"}  # else red
 MARK = {PASS: "✓", FAIL: "✗", WARN: "⚠", SKIP: "⏭"}
 VERDICTS = {"passed": "passed", "failed": "failed", "gate_failed": "preflight gate failed",
             "interrupted": "interrupted", "cancelled": "cancelled after the preflight"}
@@ -35,8 +36,10 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font
 .toggle{margin:8px 16px}#only-failed:checked~main tr.step:not(.fail){display:none}
 #only-failed:checked~main tr.step.fail td{border-top:2px solid #c62828}
 svg.timeline{max-width:100%;height:auto}svg text{font:11px system-ui,sans-serif;fill:#333}
-svg .band{fill:#f4f5f8}svg .phase{stroke:#8a93a6;stroke-width:1}svg .tick{stroke:#dde}svg .axis{fill:#889}svg .win{fill:#d9e4f5;opacity:.7}
-svg .failed text{fill:#c62828;font-weight:600}svg .cold{stroke:#000;stroke-width:1.5}svg .coldmark{fill:#7a2a9a;font-weight:600}
+svg .band{fill:#f4f5f8}svg .phase{stroke:#8a93a6;stroke-width:1}
+svg .tick{stroke:#dde}svg .axis{fill:#889}svg .win{fill:#d9e4f5;opacity:.7}
+svg .failed text{fill:#c62828;font-weight:600}
+svg .cold{stroke:#000;stroke-width:1.5}svg .coldmark{fill:#7a2a9a;font-weight:600}
 .key{margin-right:12px;font-size:12px}.muted{color:#889}ul.tree{margin:0;padding-left:18px}
 a{color:#2457a6}nav a{margin-right:10px}td.ms{white-space:nowrap}td.mono{word-break:break-all}
 """
@@ -180,7 +183,7 @@ def _history(history: Sequence[Dict], t) -> str:
     for i, r in enumerate(runs):
         seconds = float(r.get("duration_s") or 0)
         h = max(2.0, 80 * seconds / top)
-        colour = {"passed": "#2e9d4f", "interrupted": "#d08a00", "cancelled": "#d08a00"}.get(r.get("verdict"), "#d1342f")
+        colour = RUN_COLOURS.get(r.get("verdict"), "#d1342f")
         bars.append(f'<rect class="run" x="{30 + 24 * i}" y="{90 - h:.1f}" width="18" height="{h:.1f}" '
                     f'fill="{colour}"><title>{t(r.get("started"))} {t(r.get("kind", ""))} {t(r.get("verdict"))} '
                     f'{seconds:.2f} s</title></rect>')
@@ -190,7 +193,8 @@ def _history(history: Sequence[Dict], t) -> str:
              + ('<text x="30" y="106">oldest</text>' if len(runs) > 1 else "")
              + f'<text x="{max(30, width - 48)}" y="106">this run</text></svg>')
     return (f'<section id="history"><h2>Recent runs on this target</h2>{chart}<p class="muted">'
-            "green passed, red failed or gate failed, amber interrupted or cancelled; hover a bar for its time.</p></section>")
+            "green passed, red failed or gate failed, amber interrupted or cancelled; hover a bar for its time."
+            "</p></section>")
 
 
 __all__ = ["render"]
