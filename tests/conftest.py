@@ -32,6 +32,8 @@ def _sigint_handled():
 # Runs made by the suite stay out of the user's run history (~/.zorora/e2e-history.jsonl) unless asked:
 # set ZORORA_E2E_HISTORY to a path to keep them. Subprocesses inherit this.
 os.environ.setdefault("ZORORA_E2E_HISTORY", "0")
+# ... and out of a CI job's summary (every run appends to GITHUB_STEP_SUMMARY when it is set): tests set it
+os.environ.pop("GITHUB_STEP_SUMMARY", None)
 
 # ----------------------------------------------------------------------------- sandbox fixtures
 

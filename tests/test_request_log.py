@@ -122,22 +122,28 @@ def test_in_process_the_lines_join_the_report_and_never_show_the_token(canary_sa
     assert len(canary_sandbox.request_log) == before + 1 and buffer.getvalue() == text  # detached after the run
 
 
-def test_the_flag_belongs_to_the_demo_and_the_sandbox_not_to_a_run_against_a_deployment():
-    demo = subprocess.run([SCRIPT, "demo", "--help"], capture_output=True, text=True, timeout=30)
-    assert "--log-requests" in demo.stdout
-    run = subprocess.run([SCRIPT, "run", "--log-requests"], capture_output=True, text=True, timeout=30)
-    assert run.returncode == 2 and "unrecognized arguments: --log-requests" in run.stderr
+def test_the_flag_is_offered_by_every_run_and_the_sandbox():
+    for command in ("demo", "run", "sandbox"):
+        shown = subprocess.run([SCRIPT, command, "--help"], capture_output=True, text=True, timeout=30)
+        assert "--log-requests" in shown.stdout, command
 
 
-def test_in_the_repl_it_needs_sandbox_and_then_logs_into_the_session(host, monkeypatch):  # noqa: F811
+def test_in_the_repl_it_logs_the_runs_own_requests_and_with_sandbox_the_sandboxs(host, monkeypatch):  # noqa: F811
+    """Without --sandbox: the validator's own requests (API and S3) against the deployment Zorora points at;
+    with --sandbox: the sandbox's server-side log, as before."""
     import zorora_e2e_plugin
 
-    monkeypatch.setenv("ONA_API_BASE_URL", "http://127.0.0.1:9/prod/api/v1")
-    monkeypatch.setenv("ONA_API_TOKEN", "not-used")
-    repl = host.repl()
-    zorora_e2e_plugin.register(repl)
-    repl.handle("ml-validate-e2e --log-requests")
-    assert "--log-requests shows the local sandbox's requests: add --sandbox" in output(repl)
+    with Sandbox(token=CANARY, bucket="zorora-e2e-request-log-repl") as sandbox:
+        for name, value in sandbox.env().items():
+            monkeypatch.setenv(name, value)
+        repl = host.repl()
+        zorora_e2e_plugin.register(repl)
+        repl.handle("ml-validate-e2e --preflight-only --log-requests")
+        text = output(repl)
+        assert repl.remote_commands["ml-validate-e2e"].last_verdict.startswith("✓ Preflight passed"), text
+        lines = [line for line in text.splitlines() if LINE.match(line)]
+        assert any("/challengers" in line for line in lines) and "[S3 PutObject]" in text, text
+        assert CANARY not in text
     repl.handle("ml-validate-e2e --sandbox --preflight-only --log-requests")
     text = output(repl)
     assert repl.remote_commands["ml-validate-e2e"].last_verdict.startswith("✓ Preflight passed"), text

@@ -17,6 +17,7 @@ Sections (all by default):
             (needs ZORORA_SRC=<a Zorora checkout>; otherwise the round trips and wall are reported alone)
   session   first and second run in one fresh process, as in one REPL session (--sandbox included)
   sweep     100 left-over test customers, 10 000 objects, 1 000 look-alike and real keys
+  artifacts `zorora-e2e demo` with and without --html --har: the extra time (bench_artifacts.py)
 
 The runs the bench makes are not recorded in the run history. The sweep scenario is in bench_sweep.py, the
 measuring (round trips, timed subprocess runs) in bench_measure.py.
@@ -41,7 +42,7 @@ READINESS_CUSTOMER = "bench-acme"  # seeded in the bench's sandbox: `--preflight
 PROCESS_PREFLIGHT_TARGET = 0.45  # s, process wall at 100 ms
 ENGINE_PREFLIGHT_TARGET = 0.30  # s, engine (warm) at 100 ms
 ZORORA_RATIO_TARGET = 0.55  # our full-run process wall / Zorora's script, same sandbox, same latency
-SECTIONS = ("engine", "process", "zorora", "session", "sweep")
+SECTIONS = ("engine", "process", "zorora", "session", "sweep", "artifacts")
 
 
 # ------------------------------------------------------------------------------------------ engine
@@ -268,6 +269,10 @@ def main(argv: List[str] = None) -> int:
         from .bench_sweep import bench_sweep
 
         ok &= bench_sweep(100)
+    if "artifacts" in sections:
+        from .bench_artifacts import bench_artifacts
+
+        ok &= bench_artifacts(args.repeat)
     print(f"\n{'all targets met' if ok else 'some targets missed (see MISSED above)'}")
     return 0 if ok else 1
 

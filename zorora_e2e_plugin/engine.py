@@ -14,6 +14,7 @@ from . import plan as plan_module
 from . import run_signals
 from .cleanup import clean_up, cleanup_truth
 from .client import RawHttp, make_client, run_scope
+from .artifacts import RunArtifacts
 from .fixtures import TestWorld
 from .model import RunHeader
 from .redact import make_redactor
@@ -96,29 +97,37 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     redact = make_redactor(settings.secrets)
     if request_feed is not None:
         request_feed.attach(console_view.log_request, redact)
+    # every request the run sends, recorded (redacted) for --log-requests, --html, --har and the curl lines; a
+    # sandbox's --log-requests is its server's log (validate_in_sandbox), not this one
+    own_log = console_view.log_request if settings.outputs.log_requests and not settings.sandbox else None
+    shared = RunArtifacts(settings, redact, _api_sessions(client, None), log=own_log, debug=debug)
     try:
         return _run(settings, client, started, signals, console_view, observers, console, presenter,
-                    started_at, redact)
+                    started_at, redact, shared)
     finally:  # however it ends: no more request lines, the live line stopped, the console left sane
+        shared.finish()  # the sessions and the S3 client as they were (the REPL's outlive the run)
         if request_feed is not None:
             request_feed.detach()
         console_view.close()
 
 
 def _run(settings: Settings, client, started: float, signals, console_view, observers, console,
-         presenter, started_at: str, redact: Callable[[str], str]) -> RunResult:
+         presenter, started_at: str, redact: Callable[[str], str], shared: RunArtifacts) -> RunResult:
     world = TestWorld.create(settings.customer_id, settings.bucket)
     raw = RawHttp(settings)
+    shared.recorder.attach_session(raw.session)  # the raw probes' requests too
     # the S3 client is already being built (validate's start_client); 0.4 finds it, or its error, diagnosed
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
-                              store_factory=lambda: Store.open(settings.storage), world=world)
+                              store_factory=lambda: shared.watch_store(Store.open(settings.storage)), world=world)
     recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
     presented = [0.0]  # seconds the walkthrough spent paused or drawing views: not the run's time
     lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner, presented).parts() \
         if presenter else (None, None)
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
     readiness_view = _readiness(settings, ctx, phases, console, redact, presenter)  # --for: phase 6
-    reporter = Fanout([r for r in (lead, console_view, readiness_view, *observers, recorder, trail) if r is not None])
+    watchers = shared.reporters(world, lambda: ctx.store)  # first: a step's window opens before it starts
+    reporter = Fanout([r for r in (*watchers, lead, console_view, readiness_view, *observers, recorder, trail)
+                       if r is not None])
     runner = Runner(ctx, reporter, deadline=settings.deadline, redact=redact, signals=signals)
     try:
         try:
@@ -135,6 +144,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     # finds its client closed.
     for closable in (client, raw):
         closable.closed = True
+    shared.finish()  # nothing more to record (and _validate makes sure, however the run ends)
     # Signals before the proof (5.2 passing, or the end of the cleanup) interrupted the run; later ones change
     # only the exit code.
     proof = runner.results.get("5.2")
@@ -163,10 +173,13 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
         result.note = cold_start
         reporter.notice(cold_start)
     # the reports are written, and said where, before the summary: the verdict stays the report's last line
-    for error in write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path):
+    for error in write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path,
+                               step_extras=shared.step_extras(result)):
         reporter.notice(error)
     written = {flag: path for path, flag in ((settings.json_path, "--json"), (settings.junit_path, "--junit"))
                if path and not any(flag in error for error in result.report_errors)}
+    for line in shared.write(result, run_header(settings, client.kind), recorder.cold, written):
+        reporter.notice(line)  # --html, --har, --summary-md (errors); with --debug the failing steps' curl lines
     for flag, path in written.items():
         reporter.notice(f"{flag} report written to {os.path.abspath(path)}")
     reporter.run_finished(result)
@@ -277,7 +290,7 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
 
     keep = {k: v for k, v in (env or {}).items()
             if k in ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE",
-                     "ZORORA_ACTOR")}  # ZORORA_ACTOR: judged as the X-Actor header value it is
+                     "ZORORA_ACTOR", "GITHUB_STEP_SUMMARY")}  # ZORORA_ACTOR: judged as the X-Actor value it is
     from .readiness_target import seed_specs
 
     seeds = seed_specs(flags.get("seed_customers"))  # --seed-customer: checked before the sandbox starts

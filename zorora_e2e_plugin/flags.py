@@ -20,7 +20,7 @@ from .settings import DEFAULT_ACTOR, DEFAULT_BUCKET, DEFAULT_REGION, DEFAULT_TOK
 # what flags_from passes on to resolve(); a face's own flags (--sandbox, --sweep, --fault, ...) stay with it
 RUN_KEYS = ("phases", "keep_data", "customer_id", "actor", "timeout", "deadline", "json_path", "junit_path",
             "no_color", "debug", "base_url", "token", "token_from_ssm", "region", "bucket", "s3_endpoint_url",
-            "client", "assume_yes")
+            "client", "assume_yes", "html_path", "har_path", "summary_md_path")
 
 
 def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None:
@@ -57,7 +57,8 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
     o.add_argument("--junit", dest="junit_path", metavar="PATH", help="also write the results as JUnit XML")
     o.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR is honoured too)")
     o.add_argument("--debug", action="store_true",
-                   help="print the traceback of an unexpected error inside the validator (--json always has it)")
+                   help="print the traceback of an unexpected error inside the validator (--json always has it), "
+                        "and a curl line that sends each failing step's API request again")
     p = parser.add_argument_group("presenting a demo")
     p.add_argument("--walkthrough", action="store_true",
                    help="before each phase say what it proves and which requests it sends, then wait for Enter "
@@ -65,15 +66,26 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
     p.add_argument("--show-state", action="store_true",
                    help="show what is in S3 after phases 1, 3.1, 3.3, 4 and 5 (the test world, registry "
                         "before → after, archive, audit events), without pausing")
-    # the request log: a demo's sandbox only (`demo`, and `--sandbox` in a session)
     if session or not target:  # --for against a demo's sandbox: a customer to check (sandbox/seeding.py)
         p.add_argument("--seed-customer", dest="seed_customers", action="append", default=None,
                        metavar="NAME[:VARIANT]", help="seed a customer in the sandbox for --for (repeatable); "
                        "VARIANT: eligible (default), stale, regressing, few-windows"
                        + (" (with --sandbox)" if session else ""))
-        o.add_argument("--log-requests", action="store_true",
-                       help="print one line per API request beside the report: time, method, path, status, "
-                            "ms, actor (never the token)" + (" (with --sandbox)" if session else ""))
+    o.add_argument("--html", dest="html_path", metavar="PATH",
+                   help="also write one self-contained HTML report: steps, a timeline of every request, the state "
+                        "in S3, recent runs (opens offline; attach it to a ticket)")
+    o.add_argument("--har", dest="har_path", metavar="PATH",
+                   help="also write every request the run sent (API and S3) as HAR 1.2, for a browser's developer "
+                        "tools (the token and AWS signatures redacted)")
+    o.add_argument("--summary-md", dest="summary_md_path", metavar="PATH",
+                   help="append a short Markdown summary (verdict, phases, failing steps with their fix); "
+                        "GITHUB_STEP_SUMMARY is used when set")
+    sandboxed = "with --sandbox: the sandbox's own log of the API requests it served; otherwise " if session else \
+        ("the sandbox's own log of the API requests it served" if not target else "")
+    o.add_argument("--log-requests", action="store_true",
+                   help="print one line per request beside the report: time, method, status, ms, path, actor "
+                        "(never the token); " + (sandboxed or "the validator's own API and S3 requests")
+                        + ("the validator's own API and S3 requests" if session else ""))
     if not (target or session):
         return
     t = parser.add_argument_group("target (flags > environment > defaults)")
@@ -114,9 +126,9 @@ def flags_from(namespace) -> dict:
         flags["readiness_for"] = list(given["readiness_for"])
     if given.get("seed_customers"):  # read by engine.validate_in_sandbox
         flags["seed_customers"] = list(given["seed_customers"])
-    if given.get("log_requests"):  # read by engine.validate_in_sandbox, not by resolve()
+    if given.get("log_requests"):  # the sandbox's log (validate_in_sandbox), else the run's own
         flags["log_requests"] = True
-    for key in ("json_path", "junit_path"):
+    for key in ("json_path", "junit_path", "html_path", "har_path", "summary_md_path"):
         if flags.get(key):
             flags[key] = os.path.expanduser(flags[key])
     return flags

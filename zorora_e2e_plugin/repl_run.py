@@ -63,10 +63,6 @@ class SessionRun:
             self.say("ml-validate-e2e: error: --sweep cleans your deployment's bucket; it does not combine with "
                      "--sandbox or --preflight-only", "red")
             return USAGE_VERDICT
-        if options.log_requests and not options.sandbox:  # the log is the local sandbox's
-            self.say(parser.format_usage().rstrip(), "")
-            self.say("ml-validate-e2e: error: --log-requests shows the local sandbox's requests: add --sandbox", "red")
-            return USAGE_VERDICT
 
         if options.seed_customers and not options.sandbox:  # --for against a real target reads a real customer
             self.say(parser.format_usage().rstrip(), "")

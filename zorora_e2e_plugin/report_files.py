@@ -14,9 +14,13 @@ from .redact import neutralise
 from .results import FAIL, SKIP, WARN, RunResult
 
 
-def write_json(result: RunResult, path: str) -> None:
+def write_json(result: RunResult, path: str, step_extras: Optional[dict] = None) -> None:
+    data = result.to_dict()
+    for step in data.get("steps", []):  # a failing step's curl line (artifacts/curl.py)
+        if (step_extras or {}).get(step.get("id"), {}).get("curl"):
+            step["curl"] = step_extras[step["id"]]["curl"]
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump(result.to_dict(), handle, indent=2)  # ensure_ascii: every odd character as a \u escape
+        json.dump(data, handle, indent=2)  # ensure_ascii: every odd character as a \u escape
         handle.write("\n")
 
 
@@ -32,7 +36,19 @@ def xml_text(value) -> str:
     return _XML_FORBIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def write_junit(result: RunResult, path: str) -> None:
+def _case_properties(case, step, extras: dict) -> None:
+    """route (what the step sent), ms, diagnosis id (when the step has one)."""
+    from .artifacts.summary_md import diagnosis_id
+
+    values = [("route", ", ".join(extras.get("routes", []))), ("ms", str(step.duration_ms)),
+              ("diagnosis", diagnosis_id(step))]
+    properties = ET.SubElement(case, "properties")
+    for name, value in values:
+        if value:
+            ET.SubElement(properties, "property", {"name": name, "value": xml_text(value)})
+
+
+def write_junit(result: RunResult, path: str, step_extras: Optional[dict] = None) -> None:
     x = xml_text
     suite = ET.Element("testsuite", {
         "name": "zorora-e2e", "tests": str(len(result.steps)), "failures": str(result.count(FAIL)),
@@ -45,6 +61,7 @@ def write_junit(result: RunResult, path: str) -> None:
         case = ET.SubElement(suite, "testcase", {
             "classname": f"zorora-e2e.phase{step.phase}", "name": x(f"{step.id} {step.title}"),
             "time": f"{step.duration_ms / 1000:.3f}"})
+        _case_properties(case, step, (step_extras or {}).get(step.id, {}))
         body = "\n".join(f"{k}: {v}" for k, v in (("expected", step.expected), ("got", step.actual),
                                                  ("fix", step.hint)) if v)
         if step.status == FAIL:
@@ -56,7 +73,8 @@ def write_junit(result: RunResult, path: str) -> None:
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def write_reports(result: RunResult, *, json_path: Optional[str] = None, junit_path: Optional[str] = None) -> list:
+def write_reports(result: RunResult, *, json_path: Optional[str] = None, junit_path: Optional[str] = None,
+                  step_extras: Optional[dict] = None) -> list:
     """Writes the reports asked for. Returns one line per report that could not be written, and records them
     on the result: a report asked for and missing makes a non-zero exit (2 when the run itself passed)."""
     errors = []
@@ -64,7 +82,7 @@ def write_reports(result: RunResult, *, json_path: Optional[str] = None, junit_p
         if not path:
             continue
         try:
-            writer(result, path)
+            writer(result, path, step_extras)
         except (OSError, ValueError) as exc:  # ValueError: UnicodeEncodeError and kin, should one slip through
             reason = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
             errors.append(f"could not write the {flag} report {os.fspath(path)}: {reason}")

@@ -18,7 +18,7 @@ from typing import Any, FrozenSet, Mapping, Optional
 # SettingsError, check_header_value, redact_url and url_secrets are imported from here by the rest of the package
 from .readiness_target import ReadinessTarget, target_from
 from .settings_checks import (SettingsError, check_endpoint_url, check_header_value, check_report_path,  # noqa: F401
-                              check_url, is_loopback, positive_float, redact_url, url_secrets)
+                              check_url, is_loopback, Outputs, positive_float, redact_url, report_outputs, url_secrets)
 
 TEST_CUSTOMER_PREFIX = "zorora-e2e-test-"
 DEFAULT_ACTOR = "zorora-validation-bot"
@@ -95,6 +95,7 @@ class Settings:
     fresh_customer: bool = False  # the customer id was made for this run: whatever is under it, the run caused
     session: bool = False  # run by `ml-validate-e2e` in a Zorora session: hints name its flags, not the CLI's
     readiness_for: Optional[ReadinessTarget] = None  # --for: whose promotion the readiness phase checks
+    outputs: Outputs = dataclasses.field(default_factory=Outputs)  # --html, --har, --summary-md, --log-requests
 
     bucket = _from_storage("bucket")
     region = _from_storage("region")
@@ -275,8 +276,6 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
 
     json_path = check_report_path(flags.get("json_path"), "--json")
     junit_path = check_report_path(flags.get("junit_path"), "--junit")
-    if json_path and junit_path and os.path.abspath(json_path) == os.path.abspath(junit_path):
-        raise SettingsError("--json and --junit name the same file; give each its own path")
 
     return Settings(
         base_url=base_url,
@@ -297,4 +296,5 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
         sandbox=bool(flags.get("sandbox")),
         session=session,
         readiness_for=target_from(flags.get("readiness_for"), run_customer=customer_id, phases=flags.get("phases")),
+        outputs=report_outputs(flags, env, {"--json": json_path, "--junit": junit_path}),  # no two on one file
     )

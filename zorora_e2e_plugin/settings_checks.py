@@ -7,6 +7,7 @@ redaction every printed URL goes through, and what a URL's user:password part re
 from __future__ import annotations
 
 import base64
+import dataclasses
 import ipaddress
 import os
 from typing import Any, Optional
@@ -180,8 +181,9 @@ def check_report_path(path: Any, flag: str) -> Optional[str]:
     if not path.strip():
         raise SettingsError(f"{flag} needs a file path")
     if os.path.isdir(path):
+        suffix = {"--json": ".json", "--junit": ".xml", "--html": ".html", "--har": ".har"}.get(flag, ".md")
         raise SettingsError(f"{flag} {path!r} is a directory: give a file path, e.g. {path.rstrip('/')}/zorora-e2e"
-                            + (".json" if flag == "--json" else ".xml"))
+                            + suffix)
     existed = os.path.lexists(path)
     try:
         with open(path, "a", encoding="utf-8"):
@@ -211,3 +213,39 @@ def check_endpoint_url(url: str, *, session: bool = False) -> str:
         raise SettingsError(f"the S3 endpoint ({setting}) must not contain spaces or control characters")
     check_host(parts, f"the S3 endpoint ({setting})")
     return url
+
+
+SHARED_REPORTS = (("html_path", "--html"), ("har_path", "--har"), ("summary_md_path", "--summary-md"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Outputs:
+    """What a run leaves beside --json/--junit (artifacts/): the paths checked, and --log-requests."""
+
+    html_path: Optional[str] = None  # --html: the self-contained report
+    har_path: Optional[str] = None  # --har: every request as HAR 1.2
+    summary_md_path: Optional[str] = None  # --summary-md, or GITHUB_STEP_SUMMARY: the CI summary, appended to
+    log_requests: bool = False  # one line per request the run sends (a sandbox's run: the sandbox's own log)
+
+
+def report_outputs(flags, env, checked) -> Outputs:
+    """--html, --har and --summary-md (or GITHUB_STEP_SUMMARY, which CI sets), each checked like --json, and
+    no two reports on the same file (--json and --junit included). `checked`: those two ({flag: path})."""
+    paths = {flag: path for flag, path in checked.items() if path}
+    for key, flag in (("", "--junit"),) + SHARED_REPORTS:
+        if key:
+            given = flags.get(key)
+            setting = flag
+            if given is None and key == "summary_md_path" and (env or {}).get("GITHUB_STEP_SUMMARY"):
+                given, setting = os.path.expanduser(env["GITHUB_STEP_SUMMARY"]), "GITHUB_STEP_SUMMARY"
+            path = check_report_path(given, setting)
+        else:
+            path = paths.pop(flag, None)
+        if not path:
+            continue
+        for other, taken in paths.items():
+            if os.path.abspath(taken) == os.path.abspath(path):
+                raise SettingsError(f"{other} and {flag} name the same file; give each its own path")
+        paths[flag] = path
+    return Outputs(paths.get("--html"), paths.get("--har"), paths.get("--summary-md"),
+                   bool(flags.get("log_requests")))

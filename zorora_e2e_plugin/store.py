@@ -138,6 +138,11 @@ def _quietly(fn, *args) -> None:
         pass
 
 
+def _named() -> str:
+    """Pool threads named after the thread that starts them (a step's): the request recorder reads it."""
+    return threading.current_thread().name
+
+
 def _describe(exc: Exception) -> StoreError:
     from botocore.exceptions import ClientError, NoCredentialsError
 
@@ -222,7 +227,7 @@ class Store:
     def list_many(self, prefixes: Iterable[str]) -> Dict[str, List[str]]:
         """List several prefixes concurrently (one round trip, not one per prefix)."""
         prefixes = list(prefixes)
-        with ThreadPoolExecutor(max_workers=len(prefixes) or 1) as pool:
+        with ThreadPoolExecutor(max_workers=len(prefixes) or 1, thread_name_prefix=_named()) as pool:
             return dict(zip(prefixes, pool.map(self.list_keys, prefixes)))
 
     def delete_keys(self, keys: Iterable[str]) -> Tuple[int, List[str]]:
@@ -239,7 +244,8 @@ class Store:
         if len(batches) <= 1:
             results = [delete_batch(batch) for batch in batches]
         else:
-            with ThreadPoolExecutor(max_workers=min(len(batches), MAX_CONCURRENT_BATCHES)) as pool:
+            with ThreadPoolExecutor(max_workers=min(len(batches), MAX_CONCURRENT_BATCHES),
+                                    thread_name_prefix=_named()) as pool:
                 results = list(pool.map(delete_batch, batches))
         failed = [key for errors in results for key in errors]
         return len(keys) - len(failed), failed

@@ -98,7 +98,7 @@ class Context:
 
     def parallel(self, *calls: Callable[[], Any]) -> List[Any]:
         """Run independent calls at once; results in order; the first exception is raised."""
-        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix=_named()) as pool:
             futures = [pool.submit(c) for c in calls]
             return [f.result() for f in futures]
 
@@ -130,3 +130,9 @@ def as_text(value: Any) -> str:
     """As text. Never cut here: the runner redacts secrets first and cuts after, so that a token cut in
     half can never slip past the redaction."""
     return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _named() -> str:
+    """A pool's threads named after the thread that starts it (a step's `zorora-e2e-step-<id>`): the request
+    recorder tells which step sent a request by its thread's name."""
+    return threading.current_thread().name
