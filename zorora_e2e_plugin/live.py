@@ -55,8 +55,8 @@ class _Running:
 
 
 class LiveSteps:
-    """Shows which steps are running. `started`/`finished` as steps come and go; `stop()` at a phase's end,
-    before anything waits for input, and always at the end of a run."""
+    """Shows which steps are running. `started`/`finished` as steps come and go (the Live runs only while a
+    step does); `stop()` at a phase's end and always at the end of a run."""
 
     def __init__(self, console):
         self.console = console
@@ -79,8 +79,13 @@ class LiveSteps:
                 self._refresh()
 
     def finished(self, step_id: str) -> None:
+        """A step is done. When none runs any more the Live ends: an idle Live would go on redrawing its
+        (empty) line, and `\r\x1b[2K` every tick erases whatever is written after it without a newline (a
+        walkthrough's pause prompt and the keys typed at it)."""
         with self._lock:
             self.running.pop(step_id, None)
+            if not self.running:
+                self._end_live()
 
     def _start(self) -> None:
         from rich.live import Live
