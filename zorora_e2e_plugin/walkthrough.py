@@ -17,8 +17,9 @@ import dataclasses
 import select
 import sys
 import time
-from typing import Callable, Optional
+from typing import Callable, List, Optional, Tuple
 
+from rich.table import Table
 from rich.text import Text
 
 from .model import Reporter
@@ -27,32 +28,34 @@ REFUSED = "--walkthrough waits for Enter before each phase: it needs a terminal 
           "state views without pausing)."
 STOPPED = "Stopped by the presenter: the remaining phases are skipped; the cleanup still runs."
 
-# what each phase proves, why it matters, and the requests it sends (from the plan)
+# what each phase proves and why it matters; what it sends comes from the plan (Step.sends: sends_lines)
 GUIDE = {
-    0: ("Proves the API Gateway, the token, the Lambda and the bucket are deployed and wired up, before a "
-        "single byte of test data is written. It is a hard gate: if it fails, nothing else runs.",
-        ["GET /challengers (with and without customer_id, with and without the token)",
-         "GET /metrics, GET /diff, GET /audit-log; POST /promote + /rollback with a 3-character reason "
-         "(always refused)", "S3: HeadBucket, PUT + DELETE of one probe object"]),
-    1: ("Writes a fresh test customer straight to S3: a registry with one production model and one eligible "
-        "challenger, their metrics, an empty audit log. Everything later is checked against this known world.",
-        ["S3: list the customer's three prefixes (must be empty)", "S3: PUT registry, 2 metrics, audit log"]),
-    2: ("Proves Zorora's read-only commands see exactly what is in S3, through the real API: the engineer's "
-        "view of a promotion decision is the truth.",
-        ["GET /challengers  (ml-list-challengers)", "GET /metrics/{model} x2  (ml-show-metrics)",
-         "GET /diff  (ml-diff)", "GET /audit-log  (ml-audit-log)"]),
-    3: ("Promotes the challenger and rolls it back through ml-promote / ml-rollback, and checks S3 after "
-        "each: the registry changed, the old production was archived, the audit log names who and why.",
-        ["POST /promote  (ml-promote, after GET /challengers + GET /diff)", "GET /audit-log",
-         "POST /rollback  (ml-rollback)", "S3: GET registry + audit log, LIST archive after each"]),
-    4: ("Proves bad requests are refused (unknown model, short reason, no token, a challenger failing its "
-        "gates) and that a refusal leaves no trace: registry and audit log unchanged.",
-        ["POST /promote x4 (unknown model, short reason, no token, gate-failing challenger)",
-         "S3: PUT a gate-failing challenger; GET registry + audit log, LIST the three prefixes (for phase 5)"]),
-    5: ("Deletes everything the run wrote and proves the customer's three prefixes are empty: a validation "
-        "against production must leave nothing behind.",
-        ["S3: DeleteObjects (batched) of the keys phase 4 listed (else LIST first)", "S3: LIST the three prefixes (must be empty)"]),
+    0: "Proves the API Gateway, the token, the Lambda and the bucket are deployed and wired up, before a "
+       "single byte of test data is written. It is a hard gate: if it fails, nothing else runs.",
+    1: "Writes a fresh test customer straight to S3: a registry with one production model and one eligible "
+       "challenger, their metrics, an empty audit log. Everything later is checked against this known world.",
+    2: "Proves Zorora's read-only commands see exactly what is in S3, through the real API: the engineer's "
+       "view of a promotion decision is the truth.",
+    3: "Promotes the challenger and rolls it back through ml-promote / ml-rollback, and checks S3 after "
+       "each: the registry changed, the old production was archived, the audit log names who and why.",
+    4: "Proves bad requests are refused (unknown model, short reason, no token, a challenger failing its "
+       "gates) and that a refusal leaves no trace: registry and audit log unchanged.",
+    5: "Deletes everything the run wrote and proves the customer's three prefixes are empty: a validation "
+       "against production must leave nothing behind.",
 }
+
+
+def sends_lines(phase) -> List[Tuple[str, str]]:
+    """(who, what it sends) for each step of `phase` in the order they run, as the plan declares it
+    (Step.sends; a step that sends nothing says why)."""
+    rows: List[Tuple[str, str]] = []
+    if phase.setup_sends:
+        rows.append(("setup", ", ".join(phase.setup_sends)))
+    for wave in phase.waves:
+        for step in wave:
+            rows.append((step.id, ", ".join(step.sends) if step.sends else
+                         "nothing" + (f" ({step.quiet})" if step.quiet else "")))
+    return rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,13 +201,16 @@ class Presenter(Reporter):
             self.views.remember_before()
         if self.options.pause is None or self.stopped or skipped:  # nothing to wait for
             return
-        what, requests = GUIDE.get(phase.id, ("", []))
         c = self.console
         c.print(Text(f"\n▶ Next: phase {phase.id} · {phase.name}", style="bold magenta"), highlight=False)
-        c.print(Text(what), highlight=False)
+        c.print(Text(GUIDE.get(phase.id, "")), highlight=False)
         c.print(Text("It sends:", style="dim"), highlight=False)
-        for line in requests:
-            c.print(Text(f"  • {line}", style="dim"), highlight=False)
+        sends = Table.grid(padding=(0, 2))
+        sends.add_column(style="dim", no_wrap=True)
+        sends.add_column(style="dim", overflow="fold")
+        for who, what in sends_lines(phase):
+            sends.add_row(f"  {who}", what)
+        c.print(sends, highlight=False)
         prompt = "[Enter] run cleanup (it always runs) " if phase.id == 5 else "[Enter] run this phase · q stop "
         said = self.options.pause(c, prompt, self.signals)
         if said == "stop" and phase.id != 5:
@@ -230,4 +236,4 @@ class _Part(Reporter):
             self.presenter.run_finished(result)
 
 
-__all__ = ["GUIDE", "Options", "options_from", "Presenter", "PromptPause", "REFUSED", "STOPPED", "TerminalPause", "has_terminal"]
+__all__ = ["GUIDE", "sends_lines", "Options", "options_from", "Presenter", "PromptPause", "REFUSED", "STOPPED", "TerminalPause", "has_terminal"]
