@@ -108,3 +108,41 @@ def test_repl_walkthrough_prompt_stays_on_screen_at_every_pause(tmp_path):
         term.wait_for(PROMPT)
     finally:
         child.close(force=True)
+
+
+@pytest.mark.parametrize("how", ["q", "ctrl-c"])
+def test_stopping_at_the_first_pause_says_so_in_one_line(tmp_path, how):
+    """Nothing ran: one line says so (nothing written, nothing to clean up); no skipped-step lines, no table, no
+    'cleanup ran'. The --json report still lists every step."""
+    import json
+
+    report = tmp_path / "r.json"
+    child = pexpect.spawn(sys.executable, ["-m", "zorora_e2e_plugin.cli", "demo", "--walkthrough", "--json",
+                                           str(report)],
+                          env=subprocess_env(TERM="xterm-256color", ZORORA_E2E_HISTORY="0", COLUMNS=str(COLUMNS),
+                                             LINES=str(ROWS)),
+                          cwd=str(REPO_ROOT), encoding="utf-8", timeout=90, dimensions=(ROWS, COLUMNS))
+    term = Terminal(child)
+    try:
+        term.wait_for("Next: phase 0 ·")
+        term.pump(0.3)
+        if how == "q":
+            child.send("q\r")
+        else:
+            child.sendintr()
+        child.expect(pexpect.EOF)
+        term.stream.feed(child.before or "")
+        child.close()
+    finally:
+        child.close(force=True)
+    after = term.text().split("[Enter] run this phase · q stop", 1)[1]
+    lines = [line for line in after.splitlines() if line.strip() and line.strip() not in ("q", "^C")]
+    assert lines[0].startswith("⚠ Stopped before anything ran: nothing was written, nothing to clean up."), after
+    assert "⏭" not in after and "Phase 0 ·" not in after and "cleanup ran" not in after and "passed" not in after
+    assert " ".join(lines[1:]) == f"--json report written to {report}", after  # (wrapped at 80 columns)
+    assert child.exitstatus == 130
+    steps = json.loads(report.read_text())["steps"]
+    from zorora_e2e_plugin.plan import phases
+
+    assert sorted(s["id"] for s in steps) == sorted(step.id for p in phases() for wave in p.waves for step in wave)
+    assert {s["status"] for s in steps} == {"skip"}

@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .model import Reporter
+from .results import SKIP
 
 REFUSED = "--walkthrough waits for Enter before each phase: it needs a terminal (use --show-state to see the " \
           "state views without pausing)."
@@ -151,6 +152,7 @@ class Presenter(Reporter):
         self.views = StateViews(console, world=world, open_store=open_store, redact=redact) \
             if options.show_state or options.pause else None
         self.stopped = False
+        self.ran = False  # a step has run (not only been skipped)
         self.last_phase: Optional[int] = None
 
     def _timed(self, fn, *args) -> None:
@@ -179,6 +181,7 @@ class Presenter(Reporter):
         return _Part(self, ("phase_started", "run_finished")), _Part(self, ("step_finished",))
 
     def step_finished(self, result) -> None:
+        self.ran = self.ran or result.status != SKIP
         if self.views is not None and result.id in ("3.1", "3.3"):
             self._timed(self.views.after_step, result)
         elif self.views is not None:
@@ -215,7 +218,8 @@ class Presenter(Reporter):
         said = self.options.pause(c, prompt, self.signals)
         if said == "stop" and phase.id != 5:
             self.stopped = True
-            c.print(Text(STOPPED, style="bold yellow"), highlight=False)
+            if self.ran:  # else the verdict says it in one line: nothing ran, nothing written
+                c.print(Text(STOPPED, style="bold yellow"), highlight=False)
             self.stop()
 
 
