@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog="Exit codes: 0 passed, 1 failed, 2 usage/config error, "
                                             "3 preflight gate failed, 130 interrupted (Ctrl-C), 143 SIGTERM, "
                                             "129 SIGHUP.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="validate the deployment your settings point at",
                          description="Run the end-to-end validation (phases 0-5) against ONA_API_BASE_URL.")
@@ -54,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--region", default=DEFAULT_REGION, help=f"region (default {DEFAULT_REGION})")
     sandbox.add_argument("--fault", action="append", default=[], metavar="NAME",
                          help="fault to reproduce (repeatable)")
+    sandbox.add_argument("--env-file", metavar="PATH",
+                         help="also write the export lines to PATH (mode 0600; removed when the sandbox stops): "
+                              "`. PATH` in another shell points a run or Zorora at the sandbox")
     sandbox.add_argument("--log-requests", action="store_true",
                          help="print one line per API request: time, method, path, status, ms, actor "
                               "(never the token)")
@@ -80,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help="runs listed per target (default 20)")
     history.add_argument("--no-color", action="store_true", help="no colours")
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (what pip installed), else the package's own."""
+    try:
+        from importlib.metadata import version
+
+        return version("zorora-e2e-plugin")
+    except Exception:
+        from . import __version__
+
+        return __version__
 
 
 def _fault_help() -> str:
@@ -154,7 +170,7 @@ def cmd_sandbox(args) -> int:
     try:
         sandbox = Sandbox(host=args.host, port=args.port, token=args.token, bucket=args.bucket, region=args.region,
                           faults=_faults(args.fault))
-        return serve_forever(sandbox, log_requests=args.log_requests)
+        return serve_forever(sandbox, log_requests=args.log_requests, env_file=args.env_file)
     except SandboxError as exc:  # one line with what to change, never a traceback
         raise SettingsError(str(exc)) from None
 

@@ -20,6 +20,7 @@ from typing import Dict, Optional, Tuple
 
 from rich.text import Text
 
+from .durations import duration_text
 from .redact import neutralise
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -45,7 +46,7 @@ class _Running:
             line = Text("  ", no_wrap=True, overflow="ellipsis", end="" if number == len(running) else "\n")
             line.append(frame, style="cyan")
             line.append(f" {step_id}  ")
-            elapsed = f"  {now - started:.1f}s"
+            elapsed = f"  {duration_text(now - started)}"
             name = Text(neutralise(title))
             name.truncate(max(1, options.max_width - line.cell_len - len(elapsed)), overflow="ellipsis")
             line.append_text(name)

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .durations import ms_text
 from .live import LiveSteps
 from .redact import neutralise
 from .report_files import write_json, write_junit, write_reports, xml_text  # noqa: F401 (re-exported)
@@ -29,7 +30,7 @@ VERDICT_STYLE = {PASSED: "bold green", FAILED: "bold red", GATE_FAILED: "bold re
 
 
 def _seconds(ms: int) -> str:
-    return f"{ms / 1000:.1f}s" if ms >= 1000 else f"{ms} ms"
+    return ms_text(ms)
 
 
 def plan_key(step_id: str):
