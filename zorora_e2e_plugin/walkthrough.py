@@ -194,6 +194,8 @@ class Presenter(Reporter):
             self._timed(self.views.after_phase, self.last_phase)  # (--keep-data, or nothing written)
 
     def _before(self, phase) -> None:
+        if self.views is not None:
+            self.views.steps.update({step.id: step for wave in phase.waves for step in wave})
         skipped = self.skipped(phase.id)
         if skipped == "interrupted":  # Ctrl-C, a signal: straight on to the cleanup, as without the walkthrough
             self.stopped = True
