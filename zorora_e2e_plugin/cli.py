@@ -151,6 +151,8 @@ def _printer(console):
 
 def cmd_demo(args) -> int:
     presenter = _presenter(args)  # --walkthrough without a terminal: refused before anything starts
+    if _on_a_terminal():  # someone is watching: a line at once, before the sandbox's (moto's) import
+        print("starting a local sandbox (ONA API + S3 on loopback) ...", flush=True)
     from .store import prewarm
 
     prewarm()  # S3's models load while the sandbox starts
@@ -159,6 +161,13 @@ def cmd_demo(args) -> int:
     faults = _faults(args.fault)
     return validate_in_sandbox(flags_from(args), console=_console(args), faults=faults, env=os.environ,
                                debug=args.debug, presenter=presenter).exit_code
+
+
+def _on_a_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def cmd_sandbox(args) -> int:

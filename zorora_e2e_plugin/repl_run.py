@@ -16,6 +16,7 @@ USAGE_VERDICT = "✗ ml-validate-e2e not run: invalid arguments (usage above)."
 HELP_VERDICT = ""  # the help is all there is to show
 SETTINGS_VERDICT = "✗ ml-validate-e2e not run: a setting is missing or wrong (details above)."
 RETURNED = ""  # what the host gets back: it prints the string it gets twice, and an empty one as blank lines
+STARTING_SANDBOX = "starting a local sandbox (ONA API + S3 on loopback) ..."
 VERDICT_STYLES = {"✓": "bold green", "✗": "bold red", "⚠": "bold yellow"}
 
 
@@ -78,6 +79,8 @@ class SessionRun:
             self.saved_no_color = bool(getattr(self.console, "no_color", False))
             self.console.no_color = True
 
+        if options.sandbox and not options.sweep:  # at once: a fresh session imports the sandbox (moto) first
+            self.say(STARTING_SANDBOX, "dim")
         if options.history:  # the run history, nothing else
             from .history_view import show
 
