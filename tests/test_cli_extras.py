@@ -70,10 +70,15 @@ def test_sandbox_env_file_in_a_missing_folder_is_a_clear_error(tmp_path):
 DURATION = re.compile(r"(?<![\w.:])(\d+(?:\.\d+)?)\s?(ms|s)\b")
 
 
-def test_one_duration_format_in_a_whole_run():
-    done = subprocess.run(CLI + ["demo", "--no-color", "--fault", "latency:150"], capture_output=True, text=True, timeout=180,
-                          env=subprocess_env(ZORORA_E2E_HISTORY="0"), cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL)
+def test_one_duration_format_in_a_whole_run_and_the_report_path_after_the_summary(tmp_path):
+    report = tmp_path / "r.json"
+    done = subprocess.run(CLI + ["demo", "--no-color", "--fault", "latency:150", "--json", str(report)],
+                          capture_output=True, text=True, timeout=180, env=subprocess_env(ZORORA_E2E_HISTORY="0"),
+                          cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.rstrip().splitlines()
+    assert lines[-1] == f"--json report written to {report}" and lines[-2].startswith("✓ E2E validation passed"), \
+        lines[-9:]  # after the summary (table, verdict), not in its middle
     found = [m.group(0) for m in DURATION.finditer(done.stdout)]
     assert len(found) > 20, done.stdout  # step lines, the phase table, the verdict
     odd = [f for f in found if not re.fullmatch(r"\d+ ms|\d+\.\d s", f)]
