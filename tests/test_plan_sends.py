@@ -114,6 +114,18 @@ def test_every_step_sends_what_it_declares_through_zorora(monkeypatch, standin_p
         check(sent_per_step(sandbox, "zorora"), declared())
 
 
+@pytest.mark.skipif(not os.environ.get("ZORORA_SRC"), reason="ZORORA_SRC not set (path of a Zorora checkout)")
+def test_every_step_sends_what_it_declares_through_real_zorora(monkeypatch, standin_path):
+    monkeypatch.syspath_prepend(os.environ["ZORORA_SRC"])  # ahead of the stand-in
+    import zorora
+
+    assert os.path.dirname(os.path.dirname(os.path.abspath(zorora.__file__))) == \
+        os.path.abspath(os.environ["ZORORA_SRC"])
+    one_step_at_a_time(monkeypatch)
+    with Sandbox() as sandbox:
+        check(sent_per_step(sandbox, "zorora"), declared())
+
+
 def test_a_wrong_declaration_is_caught():
     """The comparison itself: one request too many, one too few, or a different one, each differ."""
     good = {"4.1": counted(["GET /challengers (no such challenger)"])}

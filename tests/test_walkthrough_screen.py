@@ -146,3 +146,39 @@ def test_stopping_at_the_first_pause_says_so_in_one_line(tmp_path, how):
 
     assert sorted(s["id"] for s in steps) == sorted(step.id for p in phases() for wave in p.waves for step in wave)
     assert {s["status"] for s in steps} == {"skip"}
+
+
+def test_real_zorora_walkthrough_prompt_stays_on_screen_at_every_pause(tmp_path):
+    """The same, in the real Zorora `main.py` (ZORORA_SRC, ZORORA_PYTHON), in a loopback-only namespace."""
+    from pathlib import Path
+
+    import test_terminal as tt
+    from standin.harness import zorora_config_dir, zorora_host_env
+
+    if not (tt.ZORORA_SRC and tt.ZORORA_PYTHON):
+        pytest.skip("set ZORORA_SRC and ZORORA_PYTHON for the real REPL")
+    if not tt._can_isolate():
+        pytest.skip("cannot make a loopback-only network namespace (unshare -n)")
+    src = Path(tt.ZORORA_SRC)
+    config_dir = zorora_config_dir(src, tmp_path / "config", tt.ZORORA_PYTHON)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = zorora_host_env(TERM="xterm-256color", HOME=str(home), PYTHONPATH=str(config_dir),
+                          ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1", ONA_API_TOKEN="offline")
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
+    child = tt.spawn_isolated(f"ip link set lo up && cd {src} && exec {tt.ZORORA_PYTHON} main.py", env)
+    child.setwinsize(ROWS, COLUMNS)
+    term = Terminal(child)
+    try:
+        term.wait_for("Registered remote command: ml-validate-e2e", timeout=180)
+        term.wait_for("⚙ >", timeout=180)
+        term.pump(2.0)
+        child.send("ml-validate-e2e --sandbox --walkthrough\r")
+        for phase in range(6):
+            check_pause(term, phase)
+        term.wait_for("E2E validation passed", timeout=180)
+        child.send("exit\r")
+        term.pump(2.0)
+    finally:
+        tt.reap(child)
