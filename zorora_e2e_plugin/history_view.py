@@ -2,7 +2,7 @@
 passing preflight's age (a preflight run that passed, or a full run whose phase 0 passed: its phase 0 is a
 preflight), a sparkline with the last and median duration per kind of run AND per verdict (a gate failure
 after 0.2 s is not mixed with passing runs), routes whose median latency doubled against the previous week,
-and the most recent runs (a note or --json report column only when a run has one). Reads what history.py
+and the most recent runs (a note column only when a run has a note; --json report paths whole, under them). Reads what history.py
 records; rich is imported only when something is shown.
 """
 
@@ -149,7 +149,7 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
         console.print(header, soft_wrap=True, highlight=False)
         for kind, verdict in sorted(entry["durations"], key=_trend_order):
             durations = entry["durations"][(kind, verdict)]
-            line = Text(f"  {kind:<10}{verdict.replace('_', ' '):<12}", style="dim")
+            line = Text(f"  {kind:<10}{verdict.replace('_', ' '):<13}", style="dim")
             line.append(sparkline(durations))
             line.append(f"  last {duration_text(durations[-1])}, median {duration_text(median(durations))} "
                         f"({_plural(len(durations), 'run')})", style="dim")
@@ -166,8 +166,6 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
             table.add_column(column, no_wrap=True)
         if any(run_notes):  # a column only when a run has something in it
             table.add_column("note", no_wrap=True)
-        if any(reports):
-            table.add_column("--json report", overflow="fold")
         for record, note, report in zip(recent, run_notes, reports):
             verdict = str(record.get("verdict", "?"))
             style = "green" if verdict == "passed" else "yellow" if verdict == "interrupted" else "red"
@@ -176,11 +174,14 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
                      Text(duration_text(_number(record.get("duration_s", 0)))), Text(str(record.get("client", "")))]
             if any(run_notes):
                 cells.append(Text(note, style="yellow"))
-            if any(reports):
-                cells.append(Text(report, style="dim"))
             table.add_row(*cells)
             shown += 1
         console.print(table)
+        if any(reports):  # a path is never cut: one line each, under the table
+            say("  --json reports:", "dim")
+            for record, report in zip(recent, reports):
+                if report:
+                    say(f"    {str(record['started']).replace('T', ' ').rstrip('Z')}  {report}", "dim")
         console.print(Text(""))
     return shown
 
