@@ -190,12 +190,12 @@ def test_history_view_per_target_with_sparklines_last_preflight_and_slower_route
     shown = history_view.show(make_console(file=out, no_color=True), limit=5, path=str(path), now=now)
     text = out.getvalue()
     assert shown == 6  # 5 for api.example.com, 1 for the sandbox
-    assert "api.example.com  51 run(s)  last passing preflight: 10 days ago" in text
+    assert "api.example.com  51 run(s)  last passing preflight: 3 h 0 min ago" in text  # a full run passed
     assert "sandbox  1 run(s)  last passing preflight: 60 min ago" in text
     assert "cold start 4.2 s" in text
-    preflight = next(l for l in text.splitlines() if l.strip().startswith("preflight") and "26 run(s)" in l)
-    full = next(l for l in text.splitlines() if l.strip().startswith("full"))
-    assert len(preflight.split()[1]) == 26 and len(full.split()[1]) == 25
+    preflight = next(l for l in text.splitlines() if l.split()[:2] == ["preflight", "passed"] and "(25 runs)" in l)
+    full = next(l for l in text.splitlines() if l.split()[:2] == ["full", "passed"])
+    assert len(preflight.split()[2]) == 25 and len(full.split()[2]) == 25  # the gate failure has a line of its own
     assert "slower: GET /diff median 100 ms -> 300 ms" in text and "slower: GET /challengers" not in text
     only = io.StringIO()
     history_view.show(make_console(file=only, no_color=True), target="sandbox", path=str(path), now=now)

@@ -42,7 +42,10 @@ def test_ready_exits_0_with_the_answer_last(served, tmp_path):
     done = cli("run", "--preflight-only", "--for", "acme", "--client", "direct", "--no-color", "--json",
                str(report), env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    last = done.stdout.rstrip().splitlines()[-1]
+    # the verdict is the summary's last line; where --json went is said after it
+    lines = [line for line in done.stdout.rstrip().splitlines() if not line.startswith("--json report written to")]
+    last = lines[-1]
+    assert done.stdout.rstrip().splitlines()[-1].startswith("--json report written to")
     assert last.startswith("✓ ready: ml-promote acme acme/challenger_") and "14 windows" in last, last
     assert 'ml-promote acme acme/challenger_' in done.stdout and "to promote, type:" in done.stdout
     assert json.loads(report.read_text())["readiness"]["answer"]["kind"] == "ready"
@@ -109,7 +112,7 @@ def test_the_walkthrough_explains_the_readiness_phase(served):
     assert child.exitstatus == 0, screen
     assert "Readiness (--for): will ml-promote pass for this customer now?" in screen
     assert "Nothing is written or promoted for it." in " ".join(screen.split())
-    assert "GET /diff against {customer}/production/latest" in screen
+    assert "GET /diff (production_id {customer}/production/latest)" in screen
     assert "◆ The registry of acme" in screen  # the walkthrough shows the state views too
 
 

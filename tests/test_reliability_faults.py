@@ -52,7 +52,7 @@ def failed_ids(result):
 def assert_named(result, text, step_id):
     assert step_id in failed_ids(result), (failed_ids(result), text)
     assert re.search(rf"^\s+✗ {re.escape(step_id)}\s", text, re.M), text
-    verdict = text.strip().splitlines()[-1]
+    verdict = [line for line in text.strip().splitlines() if " report written to " not in line][-1]  # (said after it)
     assert verdict.startswith(VERDICT_LINES[result.verdict]), verdict
     assert step_id in verdict, verdict  # the verdict line names the failing steps
 

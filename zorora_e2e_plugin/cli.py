@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "3 preflight gate failed, 4 (--for) ml-promote would be refused, "
                                             "5 (--for) not answerable, 130 interrupted (Ctrl-C), 143 SIGTERM, "
                                             "129 SIGHUP.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="validate the deployment your settings point at",
                          description="Run the end-to-end validation (phases 0-5) against ONA_API_BASE_URL.")
@@ -60,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="seed a customer's registry, metrics and audit log, to try `run --preflight-only "
                               "--for NAME` on (repeatable); VARIANT: eligible (default), stale, regressing, "
                               "few-windows")
+    sandbox.add_argument("--env-file", metavar="PATH",
+                         help="also write the export lines to PATH (mode 0600; removed when the sandbox stops): "
+                              "`. PATH` in another shell points a run or Zorora at the sandbox")
     sandbox.add_argument("--log-requests", action="store_true",
                          help="print one line per API request: time, method, path, status, ms, actor "
                               "(never the token)")
@@ -86,6 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help="runs listed per target (default 20)")
     history.add_argument("--no-color", action="store_true", help="no colours")
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (what pip installed), else the package's own."""
+    try:
+        from importlib.metadata import version
+
+        return version("zorora-e2e-plugin")
+    except Exception:
+        from . import __version__
+
+        return __version__
 
 
 def _fault_help() -> str:
@@ -141,6 +157,8 @@ def _printer(console):
 
 def cmd_demo(args) -> int:
     presenter = _presenter(args)  # --walkthrough without a terminal: refused before anything starts
+    if _on_a_terminal():  # someone is watching: a line at once, before the sandbox's (moto's) import
+        print("starting a local sandbox (ONA API + S3 on loopback) ...", flush=True)
     from .store import prewarm
 
     prewarm()  # S3's models load while the sandbox starts
@@ -149,6 +167,13 @@ def cmd_demo(args) -> int:
     faults = _faults(args.fault)
     return validate_in_sandbox(flags_from(args), console=_console(args), faults=faults, env=os.environ,
                                debug=args.debug, presenter=presenter).exit_code
+
+
+def _on_a_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def cmd_sandbox(args) -> int:
@@ -162,7 +187,7 @@ def cmd_sandbox(args) -> int:
                           faults=_faults(args.fault))
         if args.seed_customer:
             _seed(sandbox, args.seed_customer)
-        return serve_forever(sandbox, log_requests=args.log_requests)
+        return serve_forever(sandbox, log_requests=args.log_requests, env_file=args.env_file)
     except SandboxError as exc:  # one line with what to change, never a traceback
         raise SettingsError(str(exc)) from None
 

@@ -18,7 +18,7 @@ from .artifacts import RunArtifacts
 from .fixtures import TestWorld
 from .model import RunHeader
 from .redact import make_redactor
-from .relays import Fanout, QuietWhenClosed
+from .relays import Fanout, HeldUntilAStepRuns, QuietWhenClosed
 from .report import ConsoleReporter, write_reports
 from .results import FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult, signal_name
 from .runner import Runner
@@ -93,7 +93,8 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
 def _validate(settings: Settings, client, started: float, signals, *, console, observers,
               print_verdict: bool, debug: bool, presenter=None, request_feed=None,
               started_at: str = "") -> RunResult:
-    console_view = QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict, debug=debug), signals)
+    console_view = QuietWhenClosed(HeldUntilAStepRuns(ConsoleReporter(console, print_verdict=print_verdict,
+                                                                      debug=debug)), signals)
     redact = make_redactor(settings.secrets)
     if request_feed is not None:
         request_feed.attach(console_view.log_request, redact)
@@ -172,7 +173,8 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     if cold_start:
         result.note = cold_start
         reporter.notice(cold_start)
-    # the reports are written, and said where, before the summary: the verdict stays the report's last line
+    # the reports are written before the summary (a report that could not be written is said there); where
+    # they went is said after it, not in its middle
     for error in write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path,
                                step_extras=shared.step_extras(result)):
         reporter.notice(error)
@@ -180,9 +182,9 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
                if path and not any(flag in error for error in result.report_errors)}
     for line in shared.write(result, run_header(settings, client.kind), recorder.cold, written):
         reporter.notice(line)  # --html, --har, --summary-md (errors); with --debug the failing steps' curl lines
+    reporter.run_finished(result)
     for flag, path in written.items():
         reporter.notice(f"{flag} report written to {os.path.abspath(path)}")
-    reporter.run_finished(result)
     if len(signals.received) > proven_at:
         late = signals.received[proven_at]
         result.signal = result.signal or late

@@ -20,6 +20,7 @@ from typing import Dict, Optional, Tuple
 
 from rich.text import Text
 
+from .durations import duration_text
 from .redact import neutralise
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -45,7 +46,7 @@ class _Running:
             line = Text("  ", no_wrap=True, overflow="ellipsis", end="" if number == len(running) else "\n")
             line.append(frame, style="cyan")
             line.append(f" {step_id}  ")
-            elapsed = f"  {now - started:.1f}s"
+            elapsed = f"  {duration_text(now - started)}"
             name = Text(neutralise(title))
             name.truncate(max(1, options.max_width - line.cell_len - len(elapsed)), overflow="ellipsis")
             line.append_text(name)
@@ -55,8 +56,8 @@ class _Running:
 
 
 class LiveSteps:
-    """Shows which steps are running. `started`/`finished` as steps come and go; `stop()` at a phase's end,
-    before anything waits for input, and always at the end of a run."""
+    """Shows which steps are running. `started`/`finished` as steps come and go (the Live runs only while a
+    step does); `stop()` at a phase's end and always at the end of a run."""
 
     def __init__(self, console):
         self.console = console
@@ -79,8 +80,13 @@ class LiveSteps:
                 self._refresh()
 
     def finished(self, step_id: str) -> None:
+        """A step is done. When none runs any more the Live ends: an idle Live would go on redrawing its
+        (empty) line, and `\r\x1b[2K` every tick erases whatever is written after it without a newline (a
+        walkthrough's pause prompt and the keys typed at it)."""
         with self._lock:
             self.running.pop(step_id, None)
+            if not self.running:
+                self._end_live()
 
     def _start(self) -> None:
         from rich.live import Live

@@ -6,6 +6,8 @@ from here, never from each other.
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections import Counter
 from typing import Callable, Optional, Sequence, Tuple
 
 from .results import RunResult, StepResult
@@ -18,6 +20,11 @@ class Step:
     fn: Callable
     critical: bool = True  # False: a failure is reported as a warning (the plan's non-critical checks)
     requires: Tuple[str, ...] = ()  # step ids that must have passed, else this one is skipped
+    # What it sends in a full run (the walkthrough's "It sends:", and tests/test_plan_sends.py holds every step
+    # to it against the sandbox's request log): "GET /challengers", "POST /promote", "S3 PutObject", ...;
+    # "... ×N" for N alike, "... (note)" for the reader. () sends nothing; `quiet` says why (shown instead).
+    sends: Tuple[str, ...] = ()
+    quiet: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +33,22 @@ class Phase:
     name: str
     waves: Tuple[Tuple[Step, ...], ...]  # steps of one wave run concurrently; waves run in order
     setup: Optional[Callable] = None  # runs before the first wave; an exception fails every step
+    setup_sends: Tuple[str, ...] = ()  # what `setup` sends, as Step.sends
+
+
+_DECLARED = re.compile(r"^(?P<request>[^(×]*[^(×\s])(?:\s*×\s*(?P<times>\d+))?(?:\s*\((?P<note>.*)\))?$")
+
+
+def counted(sends: Sequence[str]) -> Counter:
+    """Declared requests as a multiset of "METHOD /path" ("S3 Operation"): "GET /metrics/{model} ×2" counts
+    twice; a closing "(note)" is for the reader only."""
+    out: Counter = Counter()
+    for item in sends:
+        match = _DECLARED.match(item.strip())
+        if match is None:
+            raise ValueError(f"not a declared request: {item!r}")
+        out[match.group("request")] += int(match.group("times") or 1)
+    return out
 
 
 @dataclasses.dataclass(frozen=True)

@@ -98,3 +98,42 @@ class QuietWhenClosed(_Relay):
             close()
         except Exception:  # a dead stdout: LiveSteps.stop() has let go of the console already
             self.closed = True
+
+
+class HeldUntilAStepRuns(_Relay):
+    """The console view's phase headers, skipped-step lines and notices are held until the first step starts
+    (at once, in a run that runs); a run stopped before any step ran (q or Ctrl-C at the walkthrough's first
+    pause) drops them: its whole summary is one line (report.nothing_ran)."""
+
+    def __init__(self, reporter: Reporter):
+        self.reporter = reporter
+        self.held = []
+        self.running = False
+
+    def _each(self, event: str, *args) -> None:
+        if not self.running:
+            if event in ("phase_started", "step_finished", "notice"):
+                self.held.append((event, args))
+                return
+            if event == "step_started" or (event == "run_finished" and not _nothing_ran(args[0])):
+                self._release()
+            elif event == "run_finished":
+                self.held, self.running = [], True
+        getattr(self.reporter, event)(*args)
+
+    def _release(self) -> None:
+        self.running = True
+        held, self.held = self.held, []
+        for event, args in held:
+            getattr(self.reporter, event)(*args)
+
+    def close(self) -> None:
+        close = getattr(self.reporter, "close", None)
+        if close is not None:
+            close()
+
+
+def _nothing_ran(result) -> bool:
+    from .report import nothing_ran
+
+    return nothing_ran(result)

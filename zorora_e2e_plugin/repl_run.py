@@ -16,7 +16,18 @@ USAGE_VERDICT = "✗ ml-validate-e2e not run: invalid arguments (usage above)."
 HELP_VERDICT = ""  # the help is all there is to show
 SETTINGS_VERDICT = "✗ ml-validate-e2e not run: a setting is missing or wrong (details above)."
 RETURNED = ""  # what the host gets back: it prints the string it gets twice, and an empty one as blank lines
+STARTING_SANDBOX = "starting a local sandbox (ONA API + S3 on loopback) ..."
 VERDICT_STYLES = {"✓": "bold green", "✗": "bold red", "⚠": "bold yellow"}
+
+
+def _installed(name):
+    """Whether a package can be imported, without importing it (finding it is cheap)."""
+    from importlib.util import find_spec
+
+    try:
+        return find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 class SessionRun:
@@ -78,6 +89,8 @@ class SessionRun:
             self.saved_no_color = bool(getattr(self.console, "no_color", False))
             self.console.no_color = True
 
+        if options.sandbox and not options.sweep and _installed("moto"):  # at once: a fresh session imports
+            self.say(STARTING_SANDBOX, "dim")                                # the sandbox (moto) first
         if options.history:  # the run history, nothing else
             from .history_view import show
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .durations import ms_text
 from .live import LiveSteps
 from .redact import neutralise
 from .report_files import write_json, write_junit, write_reports, xml_text  # noqa: F401 (re-exported)
@@ -29,7 +30,7 @@ VERDICT_STYLE = {PASSED: "bold green", FAILED: "bold red", GATE_FAILED: "bold re
 
 
 def _seconds(ms: int) -> str:
-    return f"{ms / 1000:.1f}s" if ms >= 1000 else f"{ms} ms"
+    return ms_text(ms)
 
 
 def plan_key(step_id: str):
@@ -177,6 +178,10 @@ class ConsoleReporter(Reporter):
 
     def run_finished(self, result: RunResult) -> None:
         self.close()
+        if nothing_ran(result):  # one line, no table of skipped phases
+            if self.print_verdict:
+                self._print(Text(verdict_line(result), style=verdict_style(result)), soft_wrap=True)
+            return
         table = Table(title=None, show_edge=False, pad_edge=False, box=None, header_style="bold")
         for column in ("Phase", "", "Steps", "Time"):
             table.add_column(column)
@@ -253,6 +258,16 @@ def _readiness_line(result: RunResult) -> str:
     return readiness["answer"]["line"] if readiness and result.verdict in (PASSED, FAILED) else ""
 
 
+NOTHING_RAN = "⚠ Stopped before anything ran: nothing was written, nothing to clean up."
+
+
+def nothing_ran(result: RunResult) -> bool:
+    """Interrupted before a single step ran (q or Ctrl-C at the walkthrough's first pause): nothing written,
+    no cleanup; the reports still list every step (skipped)."""
+    return result.verdict == INTERRUPTED and bool(result.steps) and \
+        all(s.status == SKIP for s in result.steps) and not result.cleanup.leftover
+
+
 def verdict_line(result: RunResult) -> str:
     """One plain line that reads the same printed and rendered as Markdown (no markup, no underscores)."""
     if _readiness_line(result):  # --for: the gate passed, the readiness answer is the line to act on
@@ -274,6 +289,8 @@ def verdict_line(result: RunResult) -> str:
         written = (f"{_cleanup_words(result)}" if result.cleanup.leftover else "no test data written")
         return (f"✗ Preflight gate failed (step {_ids(result, FAIL)}) in {took}: {written}; "
                 "fix the infrastructure as shown and re-run.")
+    if nothing_ran(result):
+        return NOTHING_RAN
     if result.verdict == INTERRUPTED:
         return f"⚠ E2E validation interrupted after {took}; cleanup ran: {_cleanup_words(result)}."
     return (f"✗ E2E validation failed: {result.count(FAIL)} of {total} steps failed "

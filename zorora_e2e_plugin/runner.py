@@ -174,7 +174,7 @@ class Runner:
         if self.interrupted:
             return "interrupted"
         if self.out_of_time:
-            return f"overall deadline of {self.deadline:g}s reached"
+            return f"overall deadline of {self.deadline:g} s reached"
         if self.gate_failed:
             return "preflight gate failed: fix phase 0 first"
         if phase.id in (2, 3, 4) and not all(
@@ -244,7 +244,7 @@ class Runner:
                         self._record(StepResult(late.step.id, phase.id, late.step.title, FAIL,
                                                 duration_ms=int((time.monotonic() - late.started) * 1000),
                                                 actual="no result before the deadline",
-                                                hint=f"the run's overall deadline ({self.deadline:g}s) or cleanup "
+                                                hint=f"the run's overall deadline ({self.deadline:g} s) or cleanup "
                                                      "budget ran out: the API or S3 is hanging; check the target, "
                                                      "or raise --deadline/--timeout"))
                     for step in to_start:

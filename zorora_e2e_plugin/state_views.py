@@ -4,6 +4,10 @@ world as a tree after phase 1, the registry before -> after, the archive and the
 
 Reads go through the run's Store; a read that fails is shown as such and never fails the run. Everything
 read from S3 or the API reaches the console as rich Text (never markup), redacted with the run's redactor.
+
+Ids are never split: on a terminal a before → after pair that does not fit the width goes on two lines, and
+the audit table turns into one block per event when its columns would have to cut a model id or an actor;
+piped (CI, `| tee`), nothing is wrapped at all: every line is written whole, like the step lines.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from .results import FAIL, PASS, SKIP, WARN
 
 ENTRY_FIELDS = ("model_id", "promoted_at", "promoted_by", "status", "trained_at", "evaluated_at")
 PHASE_4 = ("4.1", "4.2", "4.3", "4.4", "4.6")
+UNLIMITED = 100_000  # the width tables are laid out in when nothing is wrapped (piped output)
 
 
 @dataclasses.dataclass
@@ -37,12 +42,26 @@ def _size(n: Any) -> str:
     return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KiB"
 
 
+def _request(declared: str) -> str:
+    """A declared request without its note when the note is long: "GET /challengers"."""
+    head, _, note = declared.partition(" (")
+    return declared if len(note) <= 24 else head
+
+
 class StateViews:
     def __init__(self, console, *, world, open_store: Callable, redact: Callable[[str], str]):
         self.console, self.world, self.open_store, self.redact = console, world, open_store, redact
         self.before: Optional[Snapshot] = None  # the registry as last shown (3.1's "before", then 3.3's)
         self.after_3_3: Optional[Snapshot] = None
         self.results: Dict[str, Any] = {}
+        self.steps: Dict[str, Any] = {}  # the plan's Steps by id (what each sends), as the phases start
+
+    @property
+    def limit(self) -> Optional[int]:
+        """The width lines must fit in: the terminal's; None (no wrapping at all) when piped."""
+        if getattr(self.console, "is_terminal", False):
+            return max(20, int(self.console.width))
+        return None
 
     # -- helpers -------------------------------------------------------------------------------
     def text(self, value: Any, style: str = "", short: bool = True) -> Text:
@@ -54,7 +73,23 @@ class StateViews:
         return Text(neutralise(value), style=style)
 
     def _print(self, renderable) -> None:
+        if self.limit is None:  # piped: whole lines, never wrapped
+            if isinstance(renderable, Text):
+                self.console.print(renderable, highlight=False, soft_wrap=True)
+            else:  # a table laid out at its natural width, then written line by line
+                options = self.console.options.update(width=UNLIMITED, max_width=UNLIMITED, no_wrap=False)
+                for segments in self.console.render_lines(renderable, options, pad=False):
+                    line = Text()
+                    for segment in segments:
+                        if not segment.control:
+                            line.append(segment.text, style=segment.style)
+                    line.rstrip()
+                    self.console.print(line, highlight=False, soft_wrap=True)
+            return
         self.console.print(renderable, highlight=False)
+
+    def _fits(self, width: int) -> bool:
+        return self.limit is None or width <= self.limit
 
     def _title(self, title: str) -> None:
         self._print(Text(f"\n◆ {title}", style="bold blue"))
@@ -131,38 +166,46 @@ class StateViews:
     def registry_diff(self, before: Optional[Snapshot], after: Snapshot) -> None:
         old = (before.registry if before else {}) or {}
         new = after.registry or {}
-        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-        for column in ("", "field", "before", "", "after"):
-            table.add_column(column, overflow="fold")
-        rows = 0
+        rows = []  # (entry, field, before, after)
 
-        def entry_rows(label: str, a: Dict, b: Dict) -> int:
-            n = 0
+        def entry_rows(label: str, a: Dict, b: Dict) -> None:
             for field in ENTRY_FIELDS:
                 x, y = (a or {}).get(field), (b or {}).get(field)
                 if x is None and y is None:
                     continue
-                changed = x != y
-                table.add_row(self.text(label, "bold"), self.text(field),
-                              self.text("—" if x is None else x, "red" if changed else "dim"),
-                              Text("→" if changed else "=", style="yellow" if changed else "dim"),
-                              self.text("—" if y is None else y, "green" if changed else "dim"))
-                label, n = "", n + 1
-            return n
+                rows.append((label, field, "—" if x is None else x, "—" if y is None else y))
+                label = ""
 
-        rows += entry_rows("production", old.get("production") or {}, new.get("production") or {})
+        entry_rows("production", old.get("production") or {}, new.get("production") or {})
         olds = {c.get("model_id"): c for c in old.get("challengers") or [] if isinstance(c, dict)}
         news = {c.get("model_id"): c for c in new.get("challengers") or [] if isinstance(c, dict)}
         for model in list(olds) + [m for m in news if m not in olds]:
             x, y = olds.get(model), news.get(model)
             if x is not None and y is not None:
-                rows += entry_rows("challenger", x, y)
+                entry_rows("challenger", x, y)
             else:
-                table.add_row(self.text("challenger", "bold"), self.text("model_id"),
-                              self.text(model if x else "—", "red" if x else "dim"), Text("→", style="yellow"),
-                              self.text(model if y else "— (removed)", "green" if y else "red"))
-                rows += 1
-        self._print(table if rows else Text("  (registry empty)", style="dim"))
+                rows.append(("challenger", "model_id", model if x else "—", model if y else "— (removed)"))
+        if not rows:
+            self._print(Text("  (registry empty)", style="dim"))
+            return
+        self._print(Text(f"{'':<12}{'field':<14}before → after", style="bold"))
+        for label, field, x, y in rows:
+            self._pair(label, field, x, y)
+
+    def _pair(self, label: str, field: str, before: Any, after: Any) -> None:
+        """One field, before → after; on two lines when one would not fit the terminal (never a split id)."""
+        changed = before != after
+        head = Text(f"{label:<12}", style="bold")
+        head.append(f"{field:<14}")
+        old = self.text(before, "red" if changed else "dim")
+        mark = Text(" → " if changed else " = ", style="yellow" if changed else "dim")
+        new = self.text(after, "green" if changed else "dim")
+        line = head + old + mark + new
+        if self._fits(line.cell_len):
+            self._print(line)
+            return
+        self._print(head + old)
+        self._print(Text(" " * (head.cell_len - 3)) + Text(mark.plain.strip() + "  ", style=mark.style) + new)
 
     def archive(self, snap: Snapshot) -> None:
         self._print(self.text(f"Archive ({self.world.archive_prefix}): {len(snap.archives)} object(s)", "bold"))
@@ -174,27 +217,42 @@ class StateViews:
             self._print(line)
 
     def audit(self, events: List[Dict]) -> None:
-        table = Table(title=None, box=None, pad_edge=False, header_style="bold")
-        for column in ("time", "actor", "action", "model", "reason"):
-            table.add_column(column, overflow="fold", no_wrap=column in ("time", "action"))
-        for event in events:
-            e = event if isinstance(event, dict) else {}
-            table.add_row(*(self.text(e.get(k, "")) for k in ("timestamp", "actor", "action", "model_id", "reason")))
         self._print(Text(f"Audit log: {len(events)} event(s)", style="bold"))
-        if events:
+        if not events:
+            return
+        keys = ("timestamp", "actor", "action", "model_id", "reason")
+        rows = [[self.text((e if isinstance(e, dict) else {}).get(k, "")) for k in keys] for e in events]
+        whole = [max([len(h)] + [row[i].cell_len for row in rows]) for i, h in enumerate(("time", "actor", "action", "model"))]
+        if self._fits(sum(whole) + 2 * 4 + 12):  # a table whose id columns are whole, the reason wrapping at words
+            table = Table(title=None, box=None, pad_edge=False, header_style="bold")
+            for column in ("time", "actor", "action", "model"):
+                table.add_column(column, no_wrap=True)
+            table.add_column("reason", overflow="fold", min_width=12)
+            for row in rows:
+                table.add_row(*row)
             self._print(table)
+            return
+        for time_, actor, action, model, reason in rows:  # narrow: one block per event
+            self._print(Text("  ") + Text(action.plain, style="bold") + Text("  ") + time_ + Text("  by ") + actor)
+            self._print(Text("    model   ", style="dim") + model)
+            self._print(Text("    reason  ", style="dim") + reason)
 
     def refusals(self) -> None:
         self._title("Phase 4: what was refused")
         table = Table(box=None, pad_edge=False, header_style="bold")
-        for column in ("step", "request", "", "answer"):
-            table.add_column(column, overflow="fold")
+        table.add_column("step", no_wrap=True)
+        table.add_column("sent", overflow="fold", min_width=14)
+        table.add_column("outcome", no_wrap=True)
+        table.add_column("answer", overflow="fold", min_width=16)
         for step_id in PHASE_4:
             r = self.results.get(step_id)
             if r is None:
                 continue
             ok = r.status in (PASS, WARN)
-            table.add_row(self.text(r.id), self.text(r.title),
+            step = self.steps.get(step_id)
+            sent = ", ".join(_request(item) for item in step.sends) if step is not None and step.sends else \
+                "nothing" if step is not None else ""
+            table.add_row(self.text(r.id), self.text(sent),
                           Text("refused" if ok else ("NOT refused" if r.status == FAIL else r.status),
                                style="green" if ok else "bold red"),
                           self.text(r.actual or r.expected or ""))

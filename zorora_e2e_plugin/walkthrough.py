@@ -17,47 +17,49 @@ import dataclasses
 import select
 import sys
 import time
-from typing import Callable, Optional
+from typing import Callable, List, Optional, Tuple
 
+from rich.table import Table
 from rich.text import Text
 
 from .model import Reporter
+from .results import SKIP
 
 REFUSED = "--walkthrough waits for Enter before each phase: it needs a terminal (use --show-state to see the " \
           "state views without pausing)."
 STOPPED = "Stopped by the presenter: the remaining phases are skipped; the cleanup still runs."
 
-# what each phase proves, why it matters, and the requests it sends (from the plan)
+# what each phase proves and why it matters; what it sends comes from the plan (Step.sends: sends_lines)
 GUIDE = {
-    0: ("Proves the API Gateway, the token, the Lambda and the bucket are deployed and wired up, before a "
-        "single byte of test data is written. It is a hard gate: if it fails, nothing else runs.",
-        ["GET /challengers (with and without customer_id, with and without the token)",
-         "GET /metrics, GET /diff, GET /audit-log; POST /promote + /rollback with a 3-character reason "
-         "(always refused)", "S3: HeadBucket, PUT + DELETE of one probe object"]),
-    1: ("Writes a fresh test customer straight to S3: a registry with one production model and one eligible "
-        "challenger, their metrics, an empty audit log. Everything later is checked against this known world.",
-        ["S3: list the customer's three prefixes (must be empty)", "S3: PUT registry, 2 metrics, audit log"]),
-    2: ("Proves Zorora's read-only commands see exactly what is in S3, through the real API: the engineer's "
-        "view of a promotion decision is the truth.",
-        ["GET /challengers  (ml-list-challengers)", "GET /metrics/{model} x2  (ml-show-metrics)",
-         "GET /diff  (ml-diff)", "GET /audit-log  (ml-audit-log)"]),
-    3: ("Promotes the challenger and rolls it back through ml-promote / ml-rollback, and checks S3 after "
-        "each: the registry changed, the old production was archived, the audit log names who and why.",
-        ["POST /promote  (ml-promote, after GET /challengers + GET /diff)", "GET /audit-log",
-         "POST /rollback  (ml-rollback)", "S3: GET registry + audit log, LIST archive after each"]),
-    4: ("Proves bad requests are refused (unknown model, short reason, no token, a challenger failing its "
-        "gates) and that a refusal leaves no trace: registry and audit log unchanged.",
-        ["POST /promote x4 (unknown model, short reason, no token, gate-failing challenger)",
-         "S3: PUT a gate-failing challenger; GET registry + audit log, LIST the three prefixes (for phase 5)"]),
-    5: ("Deletes everything the run wrote and proves the customer's three prefixes are empty: a validation "
-        "against production must leave nothing behind.",
-        ["S3: DeleteObjects (batched) of the keys phase 4 listed (else LIST first)", "S3: LIST the three prefixes (must be empty)"]),
-    6: ("Readiness (--for): will ml-promote pass for this customer now? Reads, and only reads, what ml-promote "
-        "will meet: the challenger's status and evaluation, both models' metrics, /diff against production/latest, "
-        "the registry and audit log; then judges the promotion gates. Nothing is written or promoted for it.",
-        ["GET /challengers  (ml-list-challengers)", "GET /metrics/{model} x2  (ml-show-metrics)",
-         "GET /diff against {customer}/production/latest  (ml-diff)", "S3: GET registry + audit log"]),
+    0: "Proves the API Gateway, the token, the Lambda and the bucket are deployed and wired up, before a "
+       "single byte of test data is written. It is a hard gate: if it fails, nothing else runs.",
+    1: "Writes a fresh test customer straight to S3: a registry with one production model and one eligible "
+       "challenger, their metrics, an empty audit log. Everything later is checked against this known world.",
+    2: "Proves Zorora's read-only commands see exactly what is in S3, through the real API: the engineer's "
+       "view of a promotion decision is the truth.",
+    3: "Promotes the challenger and rolls it back through ml-promote / ml-rollback, and checks S3 after "
+       "each: the registry changed, the old production was archived, the audit log names who and why.",
+    4: "Proves bad requests are refused (unknown model, short reason, no token, a challenger failing its "
+       "gates) and that a refusal leaves no trace: registry and audit log unchanged.",
+    5: "Deletes everything the run wrote and proves the customer's three prefixes are empty: a validation "
+       "against production must leave nothing behind.",
+    6: "Readiness (--for): will ml-promote pass for this customer now? Reads, and only reads, what ml-promote "
+       "will meet: the challenger's status and evaluation, both models' metrics, /diff against production/latest, "
+       "the registry and audit log; then judges the promotion gates. Nothing is written or promoted for it.",
 }
+
+
+def sends_lines(phase) -> List[Tuple[str, str]]:
+    """(who, what it sends) for each step of `phase` in the order they run, as the plan declares it
+    (Step.sends; a step that sends nothing says why)."""
+    rows: List[Tuple[str, str]] = []
+    if phase.setup_sends:
+        rows.append(("setup", ", ".join(phase.setup_sends)))
+    for wave in phase.waves:
+        for step in wave:
+            rows.append((step.id, ", ".join(step.sends) if step.sends else
+                         "nothing" + (f" ({step.quiet})" if step.quiet else "")))
+    return rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +155,7 @@ class Presenter(Reporter):
         self.views = StateViews(console, world=world, open_store=open_store, redact=redact) \
             if options.show_state or options.pause else None
         self.stopped = False
+        self.ran = False  # a step has run (not only been skipped)
         self.last_phase: Optional[int] = None
 
     def _timed(self, fn, *args) -> None:
@@ -181,6 +184,7 @@ class Presenter(Reporter):
         return _Part(self, ("phase_started", "run_finished")), _Part(self, ("step_finished",))
 
     def step_finished(self, result) -> None:
+        self.ran = self.ran or result.status != SKIP
         if self.views is not None and result.id in ("3.1", "3.3"):
             self._timed(self.views.after_step, result)
         elif self.views is not None:
@@ -193,6 +197,8 @@ class Presenter(Reporter):
             self._timed(self.views.after_phase, self.last_phase)  # (--keep-data, or nothing written)
 
     def _before(self, phase) -> None:
+        if self.views is not None:
+            self.views.steps.update({step.id: step for wave in phase.waves for step in wave})
         skipped = self.skipped(phase.id)
         if skipped == "interrupted":  # Ctrl-C, a signal: straight on to the cleanup, as without the walkthrough
             self.stopped = True
@@ -203,18 +209,22 @@ class Presenter(Reporter):
             self.views.remember_before()
         if self.options.pause is None or self.stopped or skipped:  # nothing to wait for
             return
-        what, requests = GUIDE.get(phase.id, ("", []))
         c = self.console
         c.print(Text(f"\n▶ Next: phase {phase.id} · {phase.name}", style="bold magenta"), highlight=False)
-        c.print(Text(what), highlight=False)
+        c.print(Text(GUIDE.get(phase.id, "")), highlight=False)
         c.print(Text("It sends:", style="dim"), highlight=False)
-        for line in requests:
-            c.print(Text(f"  • {line}", style="dim"), highlight=False)
+        sends = Table.grid(padding=(0, 2))
+        sends.add_column(style="dim", no_wrap=True)
+        sends.add_column(style="dim", overflow="fold")
+        for who, what in sends_lines(phase):
+            sends.add_row(f"  {who}", what)
+        c.print(sends, highlight=False)
         prompt = "[Enter] run cleanup (it always runs) " if phase.id == 5 else "[Enter] run this phase · q stop "
         said = self.options.pause(c, prompt, self.signals)
         if said == "stop" and phase.id != 5:
             self.stopped = True
-            c.print(Text(STOPPED, style="bold yellow"), highlight=False)
+            if self.ran:  # else the verdict says it in one line: nothing ran, nothing written
+                c.print(Text(STOPPED, style="bold yellow"), highlight=False)
             self.stop()
 
 
@@ -235,4 +245,4 @@ class _Part(Reporter):
             self.presenter.run_finished(result)
 
 
-__all__ = ["GUIDE", "Options", "options_from", "Presenter", "PromptPause", "REFUSED", "STOPPED", "TerminalPause", "has_terminal"]
+__all__ = ["GUIDE", "sends_lines", "Options", "options_from", "Presenter", "PromptPause", "REFUSED", "STOPPED", "TerminalPause", "has_terminal"]

@@ -115,12 +115,15 @@ def _redacted(value: Any, redact) -> Any:
 
 def readiness_phase(target: ReadinessTarget) -> Phase:
     listing = Step("6.1", f"ml-list-challengers {target.customer_id}: the challenger, its status and evaluation",
-                   step_6_1)
-    registry = Step("6.2", "S3, read-only: the registry (production now) and the audit log", step_6_2)
-    challenger = Step("6.3", "ml-show-metrics: the challenger", step_6_3)
-    production = Step("6.4", "ml-show-metrics: production", step_6_4)
-    diff = Step("6.5", "ml-diff: the challenger against production/latest", step_6_5)
-    gates = Step("6.6", "The promotion gates, as ml-promote will meet them", step_6_6)
+                   step_6_1, sends=("GET /challengers",))
+    registry = Step("6.2", "S3, read-only: the registry (production now) and the audit log", step_6_2,
+                    sends=("S3 GetObject ×2",))
+    challenger = Step("6.3", "ml-show-metrics: the challenger", step_6_3, sends=("GET /metrics/{model}",))
+    production = Step("6.4", "ml-show-metrics: production", step_6_4, sends=("GET /metrics/{model}",))
+    diff = Step("6.5", "ml-diff: the challenger against production/latest", step_6_5,
+                sends=("GET /diff (production_id {customer}/production/latest)",))
+    gates = Step("6.6", "The promotion gates, as ml-promote will meet them", step_6_6,
+                 quiet="judges what 6.1-6.5 read")
     if target.challenger_id:  # named: its metrics and the diff need no answer first
         waves = ((listing, registry, challenger, diff), (production,), (gates,))
     else:  # the newest evaluated challenger: known once listed

@@ -276,9 +276,11 @@ def _listen_error(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {where}: {exc.strerror or exc}"
 
 
-def serve_forever(sandbox: Sandbox, out: TextIO = sys.stdout, log_requests: bool = False) -> int:
+def serve_forever(sandbox: Sandbox, out: TextIO = sys.stdout, log_requests: bool = False,
+                  env_file: Optional[str] = None) -> int:
     """Start the sandbox, print ``export`` lines for its environment, block until Ctrl-C/SIGTERM.
-    `log_requests`: then one line per API request (requestlog.py; never the token).
+    `log_requests`: then one line per API request (requestlog.py; never the token). `env_file`: the export
+    lines also in that file (0600, removed when the sandbox stops: envfile.py).
 
     Also returns when another thread stops the sandbox. Signal handlers are installed (and
     restored afterwards) only when called from the main thread.
@@ -290,8 +292,17 @@ def serve_forever(sandbox: Sandbox, out: TextIO = sys.stdout, log_requests: bool
         for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
             if sig is not None:
                 previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    written = None
     try:
         sandbox.start()
+        if env_file:
+            from .envfile import EnvFile
+
+            written = EnvFile(env_file)
+            try:
+                written.write(sandbox.env(), f"zorora-e2e sandbox at {sandbox.api_url}; removed when it stops")
+            except OSError as exc:
+                raise SandboxError(f"--env-file {env_file}: cannot write it ({exc.strerror or exc})") from None
         printer = None
         if log_requests:
             from .requestlog import HEADER, RequestLogPrinter
@@ -307,6 +318,9 @@ def serve_forever(sandbox: Sandbox, out: TextIO = sys.stdout, log_requests: bool
             faults = ", ".join(str(f) for f in sandbox.faults) or "none"
             print(f"# ONA sandbox API at {sandbox.api_url} (S3 at {sandbox.s3_endpoint_url}; faults: {faults})",
                   file=out)
+            if written:
+                print(f"# also in {written.path} (0600, removed when the sandbox stops): . {shlex.quote(written.path)}",
+                      file=out)
             print("# Ctrl-C to stop", file=out)
             if printer:
                 print("# one line per API request follows (the token is never shown)", file=out)
@@ -318,6 +332,8 @@ def serve_forever(sandbox: Sandbox, out: TextIO = sys.stdout, log_requests: bool
             pass
     finally:
         sandbox.stop()
+        if written:
+            written.remove()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0

@@ -1,0 +1,85 @@
+"""Small things a person at the command line meets: `zorora-e2e --version`; `zorora-e2e sandbox --env-file
+PATH` (a file to source instead of export lines to copy: 0600, removed when the sandbox stops); one way to
+write a duration in a whole run's output. Real processes, a real sandbox."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+from importlib.metadata import version
+
+from standin.harness import REPO_ROOT, subprocess_env
+
+CLI = [sys.executable, "-m", "zorora_e2e_plugin.cli"]
+
+
+def test_version():
+    done = subprocess.run(CLI + ["--version"], capture_output=True, text=True, timeout=60, cwd=str(REPO_ROOT))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"zorora-e2e {version('zorora-e2e-plugin')}"
+
+
+def _wait_for(path, proc, timeout=60):
+    end = time.monotonic() + timeout
+    while not os.path.exists(path):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < end, "the env file never appeared"
+        time.sleep(0.05)
+
+
+def test_sandbox_env_file_is_private_sourceable_and_removed_on_stop(tmp_path):
+    env_file = tmp_path / "sandbox.env"
+    env_file.symlink_to(tmp_path / "elsewhere")  # a symlink left there is replaced, never followed
+    proc = subprocess.Popen(CLI + ["sandbox", "--env-file", str(env_file)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=subprocess_env(), cwd=str(REPO_ROOT))
+    try:
+        _wait_for(env_file, proc)
+        time.sleep(0.2)
+        mode = os.lstat(env_file).st_mode
+        assert stat.S_ISREG(mode) and stat.S_IMODE(mode) == 0o600
+        assert not (tmp_path / "elsewhere").exists()
+        text = env_file.read_text()
+        assert "export ONA_API_BASE_URL=" in text and "export ONA_API_TOKEN=" in text
+        # sourced in another shell, it points a run at the sandbox
+        run = subprocess.run(["sh", "-c", f". '{env_file}' && exec \"$@\"", "sh", *CLI, "run", "--preflight-only",
+                              "--no-color"], capture_output=True, text=True, timeout=120,
+                             env=subprocess_env(), cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "Preflight passed" in run.stdout
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"also in {env_file}" in out
+    assert not os.path.lexists(env_file)
+    assert [p.name for p in tmp_path.iterdir()] == []  # no temporary file left either
+
+
+def test_sandbox_env_file_in_a_missing_folder_is_a_clear_error(tmp_path):
+    done = subprocess.run(CLI + ["sandbox", "--env-file", str(tmp_path / "no" / "such.env")], capture_output=True,
+                          text=True, timeout=60, env=subprocess_env(), cwd=str(REPO_ROOT))
+    assert done.returncode == 2
+    assert "--env-file" in done.stderr and "cannot write it" in done.stderr and "Traceback" not in done.stderr
+
+
+DURATION = re.compile(r"(?<![\w.:])(\d+(?:\.\d+)?)\s?(ms|s)\b")
+
+
+def test_one_duration_format_in_a_whole_run_and_the_report_path_after_the_summary(tmp_path):
+    report = tmp_path / "r.json"
+    done = subprocess.run(CLI + ["demo", "--no-color", "--fault", "latency:150", "--json", str(report)],
+                          capture_output=True, text=True, timeout=180, env=subprocess_env(ZORORA_E2E_HISTORY="0"),
+                          cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.rstrip().splitlines()
+    assert lines[-1] == f"--json report written to {report}" and lines[-2].startswith("✓ E2E validation passed"), \
+        lines[-9:]  # after the summary (table, verdict), not in its middle
+    found = [m.group(0) for m in DURATION.finditer(done.stdout)]
+    assert len(found) > 20, done.stdout  # step lines, the phase table, the verdict
+    odd = [f for f in found if not re.fullmatch(r"\d+ ms|\d+\.\d s", f)]
+    assert not odd, odd
