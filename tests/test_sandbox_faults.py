@@ -31,6 +31,13 @@ from zorora_e2e_plugin.sandbox.faults import FAULT_USAGE, FaultSet
         ("actor-from-header", Fault("actor-from-header")),
         ("no-audit", Fault("no-audit")),
         ("no-archive", Fault("no-archive")),
+        ("error-key:message", Fault("error-key", "message")),
+        ("round:1", Fault("round", 1)),
+        ("archive-reason:reverted", Fault("archive-reason", "reverted")),
+        ("archive-wrapped", Fault("archive-wrapped")),
+        ("unknown-id-500", Fault("unknown-id-500")),
+        ("throttle:5/10", Fault("throttle", "5/10")),
+        ("throttle:2.5/0.5", Fault("throttle", "2.5/0.5")),
     ],
 )
 def test_parse_fault(text, expected):
@@ -52,6 +59,10 @@ def test_parse_fault(text, expected):
         ("missing-route:/nowhere", "valid routes: /challengers"),
         ("stage-prefix:1", "takes no value"),
         ("", "valid faults"),
+        ("throttle:5", "throttle:<burst>/<rate>"),
+        ("throttle:0/10", "burst of 1 or more"),
+        ("round:1.5", "whole number"),
+        ("error-key:a b", "needs a word"),
     ],
 )
 def test_parse_fault_rejects_with_helpful_message(text, fragment):
@@ -73,6 +84,7 @@ def test_fault_help_covers_every_fault_in_one_line():
         "actor-from-header", "fixed-actor", "no-audit", "no-archive", "no-rollback-archive",
         "keep-restored-archive", "no-gates", "latency", "cold-start", "flaky",
         "html-200", "truncated-json", "huge-body", "hang", "noop-promote", "noop-rollback", "echo-auth",
+        "error-key", "unknown-id-500", "round", "archive-wrapped", "archive-reason", "throttle",
     }
     for name, text in FAULT_HELP.items():
         assert text and "\n" not in text

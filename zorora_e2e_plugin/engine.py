@@ -14,6 +14,7 @@ from . import plan as plan_module
 from . import run_signals
 from .cleanup import clean_up, cleanup_truth
 from .client import RawHttp, make_client, run_scope
+from .client.retry import set_deadline
 from .fixtures import TestWorld
 from .model import RunHeader
 from .redact import make_redactor
@@ -118,6 +119,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
         if presenter else (None, None)
     reporter = Fanout([r for r in (lead, console_view, *observers, recorder, trail) if r is not None])
     runner = Runner(ctx, reporter, deadline=settings.deadline, redact=redact, signals=signals)
+    set_deadline(_api_sessions(client, ctx.raw), lambda: runner.deadline_at)  # no read retried past it
     phases = [p for p in plan_module.phases() if p.id in settings.phases]
     try:
         try:
