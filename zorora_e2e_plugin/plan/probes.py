@@ -103,11 +103,9 @@ def step_0_5(ctx: Context) -> str:
                          diagnose.SERVER_ERROR.format(status=answer.status))
     elif failing:
         warnings.append("; ".join(f"{route}: HTTP {answer.status} {answer.text[:120]}" for route, answer in failing))
-    if throttled and len(throttled) + len(failing) == len(ROUTE_NAMES):  # nothing got through: unproven
-        broken.append("; ".join(throttled))
+    if throttled:  # throttled through the retries: the route is unproven; the cause is API Gateway's limits
+        broken.append("; ".join(throttled) + " (throttled by API Gateway)")
         hints.append(diagnose.THROTTLED)
-    elif throttled:
-        warnings.append("; ".join(throttled) + " (throttled: these routes are unproven)")
     if missing:
         text = diagnose.ROUTE_MISSING.format(route=", ".join(missing))
         hints.insert(0, text.replace("deploy it", "deploy them") if len(missing) > 1 else text)
@@ -128,8 +126,6 @@ def step_0_5(ctx: Context) -> str:
     if failing and not known_broken and len(failing) < len(ROUTE_NAMES):
         checks.warn("a 4xx for a probe with an unknown id", warnings[0],
                     diagnose.PROBE_5XX.format(routes=", ".join(route for route, _ in failing)))
-    if throttled and warnings and warnings[-1].endswith("unproven)"):
-        checks.warn("an answer from the Lambda", warnings[-1], diagnose.THROTTLED)
     leftovers = _preflight_leftovers(ctx, checks)
     ctx.prefixes_proven_empty = leftovers == [] and not checks.failures
     return checks.done("deployed: " + ", ".join(fine) + "; the customer's prefixes are empty")
