@@ -12,7 +12,6 @@ import pytest
 
 from engine_helpers import run_engine
 from lying_proxy import LyingProxy
-from zorora_e2e_plugin.client.answers import answer_source, from_gateway
 from zorora_e2e_plugin.fixtures import customer_prefixes
 from zorora_e2e_plugin.sandbox import Sandbox
 
@@ -115,10 +114,14 @@ def test_a_breakage_beside_a_variant_still_fails(sandbox, faults, first, named):
     (500, '{"message":"Internal Server Error"}', {}, "server"),
 ])
 def test_api_gateways_own_answers_are_told_by_its_fixed_bodies_and_headers(status, body, headers, source):
+    from zorora_e2e_plugin.client.answers import answer_source
+
     assert answer_source(status, body, headers) == source
 
 
 def test_only_api_gateways_exact_bodies_are_its_own():
+    from zorora_e2e_plugin.client.answers import from_gateway
+
     assert from_gateway(503, '{"message":"Service Unavailable"}')
     assert from_gateway(504, '{"message":"Endpoint request timed out"}')
     assert not from_gateway(500, '{"message":"Internal server error"}')  # the sandbox Lambda's own wording

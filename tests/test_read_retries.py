@@ -17,7 +17,6 @@ import pytest
 
 from engine_helpers import run_engine
 from lying_proxy import LyingProxy
-from zorora_e2e_plugin.client.retry import MAX_PER_HOST
 from zorora_e2e_plugin.fixtures import PROMOTE_REASON, customer_prefixes
 from zorora_e2e_plugin.sandbox import Sandbox
 
@@ -123,7 +122,7 @@ def test_a_5xx_to_a_mutation_that_did_not_take_effect_fails_naming_it(sandbox):
     calls = []
 
     def crash(request):
-        if request.method == "POST" and request.route == "/promote" and (request.body or {}).get("reason") == PROMOTE_REASON:
+        if request.route == "/promote" and (request.body or {}).get("reason") == PROMOTE_REASON:
             calls.append(1)
             return 500, '{"error":"Internal server error"}'
         return None
@@ -178,7 +177,7 @@ def test_at_most_a_few_requests_go_to_the_api_at_once(sandbox, client):
     assert result.verdict == "passed", text
     api = sorted((r.started, r.ended) for r in sandbox.request_log if r.kind == "api")
     most = max(sum(1 for s, e in api if s <= start < e) for start, _ in api)
-    assert most <= MAX_PER_HOST <= 5, f"{most} API requests in flight at once"
+    assert most <= 5, f"{most} API requests in flight at once"
 
 
 def test_api_gateway_throttling_passes_with_a_warning_and_is_never_blamed_on_the_lambda(sandbox, client):

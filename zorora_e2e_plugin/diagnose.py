@@ -53,7 +53,7 @@ DNS = ("the host name in ONA_API_BASE_URL does not resolve: check it for typos (
        "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1) and your DNS/VPN")
 TLS = ("the TLS handshake failed (certificate not trusted or wrong host): check the scheme and host of "
        "ONA_API_BASE_URL; behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE to its CA bundle")
-SERVER_ERROR = ("the Lambda failed with HTTP {status} (after Zorora's retries): look at its CloudWatch logs ("
+SERVER_ERROR = ("the Lambda failed with HTTP {status} (a read: after the run's retries): look at its CloudWatch logs ("
                 + LOG_GROUP + "); 503s that come and go are throttling or a flaky deployment")
 
 

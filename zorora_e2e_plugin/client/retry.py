@@ -137,11 +137,13 @@ class ReadRetryAdapter(HTTPAdapter):
 
         if request.method.upper() not in READ_METHODS:
             with host_slot(request.url):
+                self._not_after_the_run()
                 return self._remember(super().send(request, **kwargs))
         attempt = 1
         while True:  # the host's slot is held per attempt, not while waiting to retry
             try:
                 with host_slot(request.url):
+                    self._not_after_the_run()
                     response = super().send(request, **kwargs)
             except requests.exceptions.ConnectionError:  # ConnectTimeout too; a read timeout is not retried
                 if not self._may_retry(attempt, 0.0):
@@ -166,6 +168,13 @@ class ReadRetryAdapter(HTTPAdapter):
             self._record(Retry(self.route(request.method, request.url), attempt, reason, wait))
             time.sleep(wait)
             attempt += 1
+
+    def _not_after_the_run(self) -> None:
+        """A request that waited for a slot while the run ended is not sent (its cleanup has started)."""
+        if self.closed():
+            import requests
+
+            raise requests.exceptions.ConnectionError("not sent: the run is over (its cleanup has started)")
 
     def _remember(self, response):
         self.last.headers = dict(response.headers)
