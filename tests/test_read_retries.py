@@ -199,3 +199,28 @@ def test_the_history_records_retries_per_route(sandbox, tmp_path, monkeypatch):
     assert result.verdict == "passed", text
     records = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
     assert records[-1]["retries"].get("GET /diff", 0) >= 1
+
+
+def test_the_repl_client_gets_its_retries_and_adapters_back(sandbox, monkeypatch):
+    """During a run Zorora's immediate 5xx retries are off and the run's read retries are on its session;
+    afterwards the REPL's client is as it was."""
+    monkeypatch.syspath_prepend(STANDIN)
+    for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
+        monkeypatch.delitem(sys.modules, name)
+    from zorora.http_client import ZororaHTTPClient
+
+    from zorora_e2e_plugin.client import ZororaClient, run_scope
+    from zorora_e2e_plugin.client.retry import ReadRetryAdapter
+    from zorora_e2e_plugin.engine import sandbox_flags
+    from zorora_e2e_plugin.settings import resolve
+
+    settings = resolve(sandbox_flags(sandbox, {"client": "zorora"}), {})
+    http = ZororaHTTPClient(settings.base_url, auth_token=settings.token, max_retries=3)
+    adapters = dict(http.session.adapters)
+    client = ZororaClient(http, settings.actor)
+    with run_scope(settings, client):
+        assert http.max_retries == 0
+        assert isinstance(http.session.get_adapter(settings.base_url), ReadRetryAdapter)
+    assert http.max_retries == 3 and http.session.adapters == adapters
+    for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
+        del sys.modules[name]

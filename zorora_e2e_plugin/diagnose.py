@@ -5,7 +5,6 @@ kind its client gave it), `for_http` an HTTP answer, `for_s3` an S3 error code.
 
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 FUNCTION = "ona-globalTrainingService-prod"

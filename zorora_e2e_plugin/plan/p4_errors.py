@@ -13,7 +13,7 @@ from ..client import OnaError, errors
 from ..fixtures import CHALLENGER_METRICS, ERROR_REASON, GATE_REASON, GATE_UNDO_REASON, SHORT_REASON, UNKNOWN_MODEL
 from ..results import StepFailed, StepSkipped, StepWarning
 from ..store import StoreError
-from .calls import NEVER_SENT, raw, raw_refusal, read_state
+from .calls import NEVER_SENT, raw_refusal, read_state
 from .context import Checks, Context
 
 

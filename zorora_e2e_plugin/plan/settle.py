@@ -55,7 +55,10 @@ def settled(ctx: Context, send: Callable[[], Dict], applied: Callable[[S3State],
                        "(settled by reading the state it changes)")
         return answer
     if not unreached(first.status, first.body, first.headers):
-        first.message += " — and the registry in S3 shows it not applied (settled by reading it; not sent again)"
+        later = (" yet: it may still take effect (API Gateway ends an integration after ~29 s while the Lambda "
+                 "runs on)" if first.kind == errors.TIMEOUT or first.status == 504 else "")
+        first.message += (f" — and the registry in S3 shows it not applied{later} (settled by reading it; not "
+                          "sent again)")
         raise first
     log = step_log()
     for attempt in range(1, RETRIES + 1):  # at most twice more, as a read; each time the state read first
