@@ -33,9 +33,12 @@ Lie = Callable[[Request, int, str], Optional[Tuple[int, str]]]
 
 
 class LyingProxy:
-    def __init__(self, sandbox, lie: Optional[Lie] = None):
+    def __init__(self, sandbox, lie: Optional[Lie] = None, before=None):
+        """`before(request)`: an answer given instead of forwarding (as API Gateway answers for a request the
+        Lambda never sees), or None to forward. Either may return (status, body, headers) to add headers."""
         self.sandbox = sandbox
         self.lie = lie
+        self.before = before
         self.session = requests.Session()
         self.server: Optional[ThreadingHTTPServer] = None
         self.base_path = urlsplit(sandbox.api_url).path  # /prod/api/v1
@@ -57,21 +60,27 @@ class LyingProxy:
                 target = urlsplit(proxy.sandbox.api_url)
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() in ("authorization", "x-actor", "content-type")}
-                answer = proxy.session.request(self.command, f"{target.scheme}://{target.netloc}{self.path}",
-                                               data=raw or None, headers=headers, timeout=30)
-                status, text = answer.status_code, answer.text
-                if proxy.lie is not None:
-                    parts = urlsplit(self.path)
-                    try:
-                        body = json.loads(raw) if raw else None
-                    except ValueError:
-                        body = None
-                    request = Request(self.command, parts.path[len(proxy.base_path):], parts.query, body)
-                    changed = proxy.lie(request, status, text)
-                    if changed is not None:
-                        status, text = changed
+                parts = urlsplit(self.path)
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = None
+                request = Request(self.command, parts.path[len(proxy.base_path):], parts.query, body)
+                extra: Dict[str, str] = {}
+                changed = proxy.before(request) if proxy.before is not None else None
+                if changed is None:
+                    answer = proxy.session.request(self.command, f"{target.scheme}://{target.netloc}{self.path}",
+                                                   data=raw or None, headers=headers, timeout=30)
+                    status, text = answer.status_code, answer.text
+                    if proxy.lie is not None:
+                        changed = proxy.lie(request, status, text)
+                if changed is not None:
+                    status, text = changed[0], changed[1]
+                    extra = dict(changed[2]) if len(changed) > 2 else {}
                 data = text.encode()
                 self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

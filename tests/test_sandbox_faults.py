@@ -31,6 +31,13 @@ from zorora_e2e_plugin.sandbox.faults import FAULT_USAGE, FaultSet
         ("actor-from-header", Fault("actor-from-header")),
         ("no-audit", Fault("no-audit")),
         ("no-archive", Fault("no-archive")),
+        ("error-key:message", Fault("error-key", "message")),
+        ("round:1", Fault("round", 1)),
+        ("archive-reason:reverted", Fault("archive-reason", "reverted")),
+        ("archive-wrapped", Fault("archive-wrapped")),
+        ("unknown-id-500", Fault("unknown-id-500")),
+        ("throttle:5/10", Fault("throttle", "5/10")),
+        ("throttle:2.5/0.5", Fault("throttle", "2.5/0.5")),
     ],
 )
 def test_parse_fault(text, expected):
@@ -52,6 +59,10 @@ def test_parse_fault(text, expected):
         ("missing-route:/nowhere", "valid routes: /challengers"),
         ("stage-prefix:1", "takes no value"),
         ("", "valid faults"),
+        ("throttle:5", "throttle:<burst>/<rate>"),
+        ("throttle:0/10", "burst of 1 or more"),
+        ("round:1.5", "whole number"),
+        ("error-key:a b", "needs a word"),
     ],
 )
 def test_parse_fault_rejects_with_helpful_message(text, fragment):
@@ -73,6 +84,7 @@ def test_fault_help_covers_every_fault_in_one_line():
         "actor-from-header", "fixed-actor", "no-audit", "no-archive", "no-rollback-archive",
         "keep-restored-archive", "no-gates", "latency", "cold-start", "flaky",
         "html-200", "truncated-json", "huge-body", "hang", "noop-promote", "noop-rollback", "echo-auth",
+        "error-key", "unknown-id-500", "round", "archive-wrapped", "archive-reason", "throttle",
     }
     for name, text in FAULT_HELP.items():
         assert text and "\n" not in text
@@ -313,3 +325,46 @@ def test_flaky_is_reproducible_with_a_seed():
                 )
     assert runs[0] == runs[1]
     assert set(runs[0]) == {200, 503}
+
+
+# ----------------------------------------------------------------------------- legitimate variants (issue 16)
+
+def test_error_key_moves_the_lambdas_error_text_not_api_gateways(with_faults, world, http):
+    with_faults("error-key:message")
+    r = http.get(f"/metrics/{world.customer_id}/unknown")
+    assert r.status_code == 404 and r.json() == {"message": f"Metrics not found for model {world.customer_id}/unknown"}
+    assert http.get("/challengers").json() == {"message": "customer_id is required"}
+    assert http.get("/elsewhere").json() == {"message": "Not Found"}
+
+
+def test_unknown_id_500_is_api_gateways_answer_for_a_crashed_lambda(with_faults, world, http):
+    with_faults("unknown-id-500")
+    r = http.get(f"/metrics/{world.customer_id}/unknown")
+    assert r.status_code == 500 and r.json() == {"message": "Internal Server Error"}
+    assert http.get(f"/metrics/{world.challenger_id}").status_code == 200
+    assert http.get("/challengers").status_code == 400  # other refusals stay the Lambda's
+
+
+def test_round_rounds_the_diffs_percentages(with_faults, world, http):
+    with_faults("round:1")
+    r = http.get("/diff", {"challenger_id": world.challenger_id, "production_id": world.production_id})
+    assert r.json()["improvement"] == {"mae_pct": 8.4, "rmse_pct": 6.1}
+
+
+def test_archive_variants_change_the_document_and_rollback_still_restores(with_faults, world, http):
+    with_faults("archive-wrapped", "archive-reason:reverted")
+    assert http.promote(world).status_code == 200
+    [superseded] = world.archives()
+    assert set(superseded) == {"archived_at", "archive_reason", "entry"}
+    assert superseded["entry"]["model_id"] == world.production_id
+    assert http.rollback(world).status_code == 200
+    assert world.registry()["production"]["model_id"] == world.production_id
+    [rolled] = world.archives()
+    assert rolled["archive_reason"] == "reverted" and rolled["entry"]["model_id"] == world.challenger_id
+
+
+def test_throttle_answers_429_beyond_the_burst(with_faults, http):
+    with_faults("throttle:2/0.1")
+    statuses = [http.get("/challengers", {"customer_id": "x"}).status_code for _ in range(4)]
+    assert statuses[:2] == [200, 200] and statuses[2:] == [429, 429]
+    assert http.get("/challengers", {"customer_id": "x"}).json() == {"message": "Too Many Requests"}

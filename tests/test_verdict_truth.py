@@ -78,9 +78,10 @@ def test_a_rollback_that_archives_nothing_fails_3_3(sandbox, lie):
     assert objects_of(sandbox, result.customer_id) == []
 
 
-def test_a_rollback_archived_under_the_wrong_reason_fails_3_3(sandbox):
-    """archive_reason must be rolled_back where the field exists: a proxy rewrites the archive in S3 right
-    after the rollback answered (as a Lambda writing 'superseded' for everything would)."""
+def test_a_rollback_archived_under_another_reason_warns_in_3_3(sandbox):
+    """The archive's content is the sandbox's assumption (issue 16 item 4): a proxy rewrites the archive in S3
+    right after the rollback answered (as a Lambda writing 'superseded' for everything would); the archive
+    exists by key, so 3.3 passes with a warning naming archive_reason."""
     s3 = sandbox.s3_client()
 
     def lie(request, status, body):
@@ -96,8 +97,9 @@ def test_a_rollback_archived_under_the_wrong_reason_fails_3_3(sandbox):
 
     with LyingProxy(sandbox, lie) as proxy:
         result, text = run(sandbox, proxy=proxy)
-    assert "3.3" in failed(result), text
-    assert "archive_reason" in flat(step(result, "3.3"))
+    assert result.verdict == "passed" and failed(result) == [], text
+    assert step(result, "3.3").status == "warn", text
+    assert "archive_reason = 'superseded'" in flat(step(result, "3.3"))
     assert objects_of(sandbox, result.customer_id) == []
 
 
@@ -124,13 +126,21 @@ def _diff_lie(mae, rmse):
 @pytest.mark.parametrize("mae, rmse, ok", [
     (None, None, True),  # the honest proxy
     (8.444444, 6.060606, True),  # unrounded is as right as 8.44 / 6.06
+    (8.4, 6.1, True),  # rounded to 1 dp, as the registry's evaluation_summary holds them (issue 16 item 3)
+    (8, 6, True),  # rounded to whole percents
+    (9.2, 6.06, "warn"),  # within a point: another rounding or formula, a warning
+    ("8.44", "6.06", "warn"),  # numbers as text: a warning
     (900, 6.06, False),  # "> 5" is not a check
+    (1.0, 6.06, False),  # contradicts the fixture
     (8.44, 60.6, False),
-    (8.4, 6.1, False),  # the evaluation summary's 1-dp figures are not the diff's
 ])
 def test_diff_numbers_are_checked_against_the_test_world(sandbox, mae, rmse, ok):
     with LyingProxy(sandbox, None if mae is None else _diff_lie(mae, rmse)) as proxy:
         result, text = run(sandbox, proxy=proxy)
+    if ok == "warn":
+        assert result.verdict == "passed" and failed(result) == [], text
+        assert step(result, "2.4").status == "warn" and f"mae_pct = {mae!r}" in step(result, "2.4").actual, text
+        return
     if ok:
         return passes_cleanly(result, text, sandbox)
     assert failed(result) == ["2.4"], text

@@ -5,7 +5,6 @@ kind its client gave it), `for_http` an HTTP answer, `for_s3` an S3 error code.
 
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 FUNCTION = "ona-globalTrainingService-prod"
@@ -53,36 +52,47 @@ DNS = ("the host name in ONA_API_BASE_URL does not resolve: check it for typos (
        "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1) and your DNS/VPN")
 TLS = ("the TLS handshake failed (certificate not trusted or wrong host): check the scheme and host of "
        "ONA_API_BASE_URL; behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE to its CA bundle")
-SERVER_ERROR = ("the Lambda failed with HTTP {status} (after Zorora's retries): look at its CloudWatch logs ("
+SERVER_ERROR = ("the Lambda failed with HTTP {status} (a read: after the run's retries): look at its CloudWatch logs ("
                 + LOG_GROUP + "); 503s that come and go are throttling or a flaky deployment")
 
 
-def is_gateway_404(status: Optional[int], body: str) -> bool:
-    """API Gateway's own 404 (no route matched) is `{"message":"Not Found"}`; the Lambda's are `{"error":...}`."""
-    text = (body or "").lower()
-    return status == 404 and '"message"' in text and "not found" in text and '"error"' not in text
+def is_gateway_404(status: Optional[int], body: str, headers=None) -> bool:
+    """API Gateway's own 404 (no route matched): its fixed body `{"message":"Not Found"}` (or its
+    x-amzn-ErrorType header); a Lambda's 404 may use any key, `message` included (client/answers.py)."""
+    from .client.answers import is_gateway_404 as gateway_404
+
+    return gateway_404(status, body, headers)
 
 
-def answer_source(status: int, body: str) -> str:
-    """Who answered, judged by the answer's source and shape rather than one exact status code (the real
-    Lambda's 4xx codes are not public): "accepted" (2xx), "gateway" (API Gateway's 404: route not deployed),
-    "auth" (401/403), "server" (5xx), "lambda" (a 4xx with the Lambda's JSON {"error": ...}), or "other"
-    (a 4xx in any other shape: a proxy, a throttle, a page)."""
-    if 200 <= status < 300:
-        return "accepted"
-    if is_gateway_404(status, body):
-        return "gateway"
-    if status in (401, 403):
-        return "auth"
-    if status >= 500:
-        return "server"
-    try:
-        data = json.loads(body)
-    except (TypeError, ValueError):
-        data = None
-    if 400 <= status < 500 and isinstance(data, dict) and "error" in data:
-        return "lambda"
-    return "other"
+def answer_source(status: int, body: str, headers=None) -> str:
+    """Who answered (client/answers.py): "accepted", "gateway" (API Gateway's 404), "auth", "throttled"
+    (429), "server" (5xx), "lambda" (a 4xx JSON object that is not one of API Gateway's own) or "other"."""
+    from .client.answers import answer_source as source
+
+    return source(status, body, headers)
+
+
+def _gateway_answer(status: int, body: str, headers=None) -> bool:
+    from .client.answers import from_gateway
+
+    return from_gateway(status, body, headers)
+
+
+THROTTLED = ("HTTP 429: API Gateway throttled the requests (the API stage's or the usage plan's rate/burst "
+             "limits), not a Lambda failure: raise the stage's or usage plan's throttling limits, or run when "
+             "the API is less busy; the run already sends at most a few requests at once and retries reads")
+GATEWAY_5XX = {
+    500: ("API Gateway answered 500 Internal Server Error itself: the Lambda crashed (an uncaught exception) or "
+          "its integration is misconfigured — look at its CloudWatch logs (" + LOG_GROUP + ")"),
+    503: ("API Gateway answered 503 Service Unavailable itself on every attempt (the run retries reads twice, "
+          "with backoff): the integration was unavailable, so the Lambda never ran — a deployment this flaky "
+          "fails runs; re-run, and check the API's health"),
+    504: ("API Gateway answered 504 Endpoint request timed out: the Lambda ran longer than the integration's "
+          "~29-30 s limit (it may still be running) — look at its duration in CloudWatch (" + LOG_GROUP + ")"),
+}
+PROBE_5XX = ("{routes} answered a 5xx to a request with a deliberately unknown id or missing parameter: the route "
+             "is deployed and the Lambda runs, but it fails instead of refusing cleanly (e.g. an uncaught "
+             "NoSuchKey) — worth a look in its CloudWatch logs (" + LOG_GROUP + "); not a gate failure")
 
 
 def for_error(error, route: str = "") -> str:
@@ -101,11 +111,13 @@ def for_error(error, route: str = "") -> str:
     if kind == "not_object":
         return NOT_OBJECT
     if kind == "http":
-        return for_http(error.status, f"{error.message} {error.body}", route)
+        if "could not extract customer_id" in f"{error.message} {error.body}".lower():
+            return STAGE_PREFIX
+        return for_http(error.status, error.body or error.message, route, getattr(error, "headers", None))
     return ""  # refused by the client's own checks, cancelled (the caller says why)
 
 
-def for_http(status: Optional[int], body: str = "", route: str = "") -> str:
+def for_http(status: Optional[int], body: str = "", route: str = "", headers=None) -> str:
     """The hint for an HTTP answer that is an error, or '' when nothing specific is known."""
     if status is None:
         return ""
@@ -116,8 +128,12 @@ def for_http(status: Optional[int], body: str = "", route: str = "") -> str:
         return TOKEN_MISMATCH
     if status == 403:
         return FORBIDDEN
-    if is_gateway_404(status, text):
+    if is_gateway_404(status, body, headers):
         return ROUTE_MISSING.format(route=route or "this path")
+    if status == 429:
+        return THROTTLED
+    if status in GATEWAY_5XX and (status == 504 or _gateway_answer(status, body, headers)):
+        return GATEWAY_5XX[status]
     if status >= 500:
         return SERVER_ERROR.format(status=status)
     if 200 <= status < 300:

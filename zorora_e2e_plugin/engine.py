@@ -15,6 +15,7 @@ from . import run_signals
 from .cleanup import clean_up, cleanup_truth
 from .client import RawHttp, make_client, run_scope
 from .artifacts import RunArtifacts
+from .client.retry import set_deadline
 from .fixtures import TestWorld
 from .model import RunHeader
 from .redact import make_redactor
@@ -130,6 +131,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     reporter = Fanout([r for r in (*watchers, lead, console_view, readiness_view, *observers, recorder, trail)
                        if r is not None])
     runner = Runner(ctx, reporter, deadline=settings.deadline, redact=redact, signals=signals)
+    set_deadline(_api_sessions(client, ctx.raw), lambda: runner.deadline_at)  # no read retried past it
     try:
         try:
             reporter.run_started(run_header(settings, client.kind), phases)

@@ -168,6 +168,16 @@ def run_kind(phases) -> str:
     return "phases"
 
 
+def _retries(sessions) -> Dict[str, int]:
+    """Reads the run retried, per route ('GET /diff': 2); {} when none was."""
+    from .client.retry import retries_by_route
+
+    try:
+        return retries_by_route(sessions)
+    except Exception:  # never let the history break a run
+        return {}
+
+
 class Recorder:
     """Watches one run (a Reporter for phase times, a RequestTimer for routes) and appends its line."""
 
@@ -175,6 +185,7 @@ class Recorder:
         self.settings = settings
         self.started_utc = datetime.now(timezone.utc)
         self.timer = RequestTimer(settings.base_url).attach(*sessions)
+        self.sessions = sessions  # their retry adapters count the run's retries per route (client/retry.py)
         self._phase_start: Dict[int, float] = {}
         self._phase_end: Dict[int, float] = {}
         self.cold: Optional[float] = None  # the first request's seconds, when it was a cold start
@@ -226,6 +237,7 @@ class Recorder:
             "phase_s": {str(p): round(self._phase_end[p] - self._phase_start[p], 3)
                         for p in sorted(self._phase_start)},
             "routes": self.timer.routes(),
+            "retries": _retries(self.sessions),
             "cold_start": self.cold is not None,
             "first_request_s": round(self.cold, 3) if self.cold is not None else None,
             "json_report": os.path.abspath(json_report) if json_report else None,

@@ -8,10 +8,12 @@ from urllib.parse import urljoin
 from ..settings import Settings
 from .errors import CONNECT, NOT_JSON, NOT_OBJECT, TIMEOUT, TRANSPORT, OnaError, transport_kind
 from .raw_http import api_headers
+from .retry import mount
 
 
 class DirectClient:
-    """Sends the requests Zorora's commands send, with the same headers, retries and error mapping."""
+    """Sends the requests Zorora's commands send, with the same headers and error mapping; reads are retried
+    as client/retry.py says (Zorora's client retries only 5xx, immediately; the run turns that off)."""
 
     kind = "direct"
 
@@ -22,51 +24,43 @@ class DirectClient:
         self.base_url = settings.base_url.rstrip("/") + "/"
         self.session = session or requests.Session()
         self.session.headers.update({"Content-Type": "application/json", "User-Agent": "zorora-e2e"})
-        self.max_retries = 3  # GETs only: a promote or rollback is sent at most once
         self.closed = False  # set when the run is over: a step the deadline abandoned sends nothing more
+        self.retry = mount(self.session, settings.base_url, closed=lambda: self.closed)  # reads only
 
     def _headers(self) -> Dict[str, str]:
         return api_headers(self.settings, with_token=not self.settings.use_iam)
 
     def request(self, method: str, path: str, params=None, json_data=None) -> Dict:
+        """One request; a GET's connection errors, 502/503/504 and 429 are retried by the session's adapter
+        (client/retry.py), a POST is sent once."""
         import requests
 
         url = urljoin(self.base_url, path.lstrip("/"))
-        retries = self.max_retries if method == "GET" else 0
-        for attempt in range(retries + 1):
-            if self.closed:
-                raise OnaError("not sent: the run is over (its cleanup has started)", 0, kind=CONNECT)
-            last = attempt == retries
+        if self.closed:
+            raise OnaError("not sent: the run is over (its cleanup has started)", 0, kind=CONNECT)
+        try:
+            response = self.session.request(method, url, params=params, json=json_data,
+                                            headers=self._headers(), timeout=self.settings.timeout)
+        except requests.exceptions.Timeout:
+            raise OnaError(f"Request timeout after {self.settings.timeout:g}s", 0, kind=TIMEOUT) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise OnaError(f"Connection error: {exc}", 0, kind=transport_kind(exc) or CONNECT) from None
+        except requests.exceptions.RequestException as exc:  # a broken body, too many redirects, ...
+            raise OnaError(f"{type(exc).__name__}: {exc}", 0, kind=TRANSPORT) from None
+        status, text = response.status_code, response.text
+        if 200 <= status < 300:
             try:
-                response = self.session.request(method, url, params=params, json=json_data,
-                                                headers=self._headers(), timeout=self.settings.timeout)
-            except requests.exceptions.Timeout:
-                if last:
-                    raise OnaError(f"Request timeout after {self.settings.timeout:g}s", 0, kind=TIMEOUT) from None
-                continue
-            except requests.exceptions.ConnectionError as exc:
-                if last:
-                    raise OnaError(f"Connection error: {exc}", 0, kind=transport_kind(exc) or CONNECT) from None
-                continue
-            except requests.exceptions.RequestException as exc:  # a broken body, too many redirects, ...
-                raise OnaError(f"{type(exc).__name__}: {exc}", 0, kind=TRANSPORT) from None
-            status, text = response.status_code, response.text
-            if 200 <= status < 300:
-                try:
-                    data = response.json()
-                except ValueError as exc:
-                    raise OnaError("the API answered 2xx with a body that is not JSON "
-                                   f"({exc}); body: {text!r}", status, text, kind=NOT_JSON) from None
-                if not isinstance(data, dict):  # exactly what the Zorora adapter accepts: one JSON object
-                    raise OnaError(f"the API answered JSON that is not an object ({type(data).__name__}): "
-                                   f"{text!r}", None, text, kind=NOT_OBJECT)
-                return data
-            if status >= 500 and not last:
-                continue
-            label = {401: "Unauthorized", 404: "Not found"}.get(
-                status, "Server error" if status >= 500 else "Client error")
-            raise OnaError(f"{label}: {text}", status, text)
-        raise AssertionError("unreachable")
+                data = response.json()
+            except ValueError as exc:
+                raise OnaError("the API answered 2xx with a body that is not JSON "
+                               f"({exc}); body: {text!r}", status, text, kind=NOT_JSON) from None
+            if not isinstance(data, dict):  # exactly what the Zorora adapter accepts: one JSON object
+                raise OnaError(f"the API answered JSON that is not an object ({type(data).__name__}): "
+                               f"{text!r}", None, text, kind=NOT_OBJECT)
+            return data
+        label = {401: "Unauthorized", 404: "Not found"}.get(
+            status, "Server error" if status >= 500 else "Client error")
+        raise OnaError(f"{label}: {text}", status, text, headers=dict(response.headers))
 
     def list_challengers(self, customer_id: str) -> Dict:
         return self.request("GET", "/challengers", params={"customer_id": customer_id})

@@ -25,12 +25,21 @@ NO_ANSWER = (TIMEOUT, DNS, TLS, CONNECT, TRANSPORT)  # nothing came back from th
 class OnaError(Exception):
     """An ONA operation failed. `status` is the HTTP status when one is known (0: no answer)."""
 
-    def __init__(self, message: str, status: Optional[int] = None, body: str = "", kind: str = ""):
+    def __init__(self, message: str, status: Optional[int] = None, body: str = "", kind: str = "",
+                 headers: Optional[dict] = None):
         super().__init__(message)
         self.message = message
         self.status = status
-        self.body = body
+        self.body = body  # the response body as sent (both clients), "" without one
         self.kind = kind or (HTTP if status else REFUSED)
+        self.headers = dict(headers or {})  # the answer's headers, where the client saw them
+
+    @property
+    def from_gateway(self) -> bool:
+        """API Gateway answered itself (its fixed body or x-amzn-ErrorType), not the Lambda."""
+        from .answers import from_gateway
+
+        return from_gateway(self.status, self.body, self.headers)
 
 
 class Cancelled(OnaError):

@@ -1,5 +1,6 @@
 """One request below the command layer, for the plan's own checks (preflight, server-side validation, auth):
-no retries, no redirects followed, no error mapping beyond classifying a transport failure by type.
+no redirects followed, no error mapping beyond classifying a transport failure by type; a GET is retried as
+every read is (client/retry.py), a POST is sent once.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from urllib.parse import urljoin
 
 from ..settings import Settings
 from .errors import CONNECT, TRANSPORT, OnaError, reason, transport_kind
+from .retry import mount
 
 
 def api_headers(settings: Settings, with_token: bool = True) -> Dict[str, str]:
@@ -23,8 +25,9 @@ def api_headers(settings: Settings, with_token: bool = True) -> Dict[str, str]:
 
 
 class RawResponse:
-    def __init__(self, status: int, text: str, elapsed: float, location: str = ""):
+    def __init__(self, status: int, text: str, elapsed: float, location: str = "", headers=None):
         self.status = status
+        self.headers = dict(headers or {})
         self.text = text
         self.elapsed = elapsed
         self.location = location  # absolute URL a 3xx pointed to ("" otherwise)
@@ -41,7 +44,8 @@ class RawResponse:
 
 
 class RawHttp:
-    """One request, no retries, no redirects followed, no error mapping: for checks below the command layer.
+    """One request (a GET retried as every read), no redirects followed, no error mapping: for checks below
+    the command layer.
     A redirect is an answer to judge, not to follow: requests would drop the token on the way to another host,
     and a 200 from there would pass for "token accepted"."""
 
@@ -52,6 +56,7 @@ class RawHttp:
         self.settings = settings
         self.session = requests.Session()
         self.base_url = settings.base_url.rstrip("/")
+        self.retry = mount(self.session, settings.base_url, closed=lambda: self.closed)  # GETs only
 
     def send(self, method: str, path: str, *, params=None, json_data=None, with_token: bool = True,
              max_body: int = 64 * 1024) -> RawResponse:
@@ -84,4 +89,5 @@ class RawHttp:
             location = ""
             if 300 <= response.status_code < 400 and response.headers.get("Location"):
                 location = urljoin(response.url, response.headers["Location"])
-            return RawResponse(response.status_code, text, time.monotonic() - started, location)
+            return RawResponse(response.status_code, text, time.monotonic() - started, location,
+                               dict(response.headers))

@@ -11,7 +11,9 @@ from contextlib import contextmanager
 from typing import Any, Dict, List, Optional
 
 from ..settings import Settings
+from .answers import zorora_body
 from .errors import CONNECT, HTTP, NOT_JSON, NOT_OBJECT, Cancelled, OnaError, transport_kind
+from .retry import mount
 
 
 def extract_json_blocks(text: str) -> List[Any]:
@@ -43,7 +45,9 @@ def run_scope(settings: Settings, client=None):
     - ZORORA_AUTO_CONFIRM=true (Zorora's promote/rollback ask for confirmation without a UI),
     - ZORORA_ACTOR = the run's test actor (Zorora's client sends it as X-Actor on every request),
     - no client retries (`max_retries = 0` on Zorora's client): a promote or rollback is sent at most once
-      per step, so none can be re-sent after the cleanup. The REPL's client gets its setting back.
+      per step, so none can be re-sent after the cleanup. Reads are retried instead by the run's adapter
+      (client/retry.py: connection errors, 502/503/504, 429, with backoff and Retry-After), mounted on the
+      client's session for the run. The REPL's client gets its setting and its adapters back.
 
     Never per concurrent call: steps of one wave run in threads, and one of them restoring the environment
     while another reads it (requests iterates os.environ for proxies) raised KeyError. Concurrent runs in one
@@ -61,11 +65,20 @@ def run_scope(settings: Settings, client=None):
     saved_retries = getattr(http_client, "max_retries", None)
     if saved_retries is not None:
         http_client.max_retries = 0
+    session = getattr(http_client, "session", None)
+    saved_adapters = dict(getattr(session, "adapters", None) or {}) if session is not None else None
+    if saved_adapters is not None and hasattr(session, "mount"):
+        client.retry = mount(session, getattr(http_client, "base_url", "") or settings.base_url,
+                             closed=lambda: bool(getattr(client, "closed", False)))
     try:
         yield
     finally:
         if saved_retries is not None:
             http_client.max_retries = saved_retries
+        if saved_adapters is not None and hasattr(session, "mount"):
+            session.adapters.clear()
+            session.adapters.update(saved_adapters)
+            client.retry = None
         with _env_lock:
             _scopes -= 1
             if _scopes == 0:
@@ -114,6 +127,7 @@ class ZororaClient:
         return cls(http, settings.actor)
 
     closed = False  # set when the run is over: a step the deadline abandoned sends nothing more
+    retry = None  # the run's ReadRetryAdapter on the client's session (run_scope)
 
     def _run(self, command, args: List[str]) -> str:
         if self.closed:
@@ -121,7 +135,10 @@ class ZororaClient:
         try:
             return command.execute(args, dict(self.context))  # run_scope: X-Actor = the test actor
         except Exception as exc:  # CommandError, HTTPError, JSON decode errors, ...
-            raise _as_ona_error(exc) from None
+            error = _as_ona_error(exc)
+            if error.status and self.retry is not None:  # the answer's headers (x-amzn-ErrorType, ...)
+                error.headers = self.retry.last_headers()
+            raise error from None
 
     @staticmethod
     def _json(text: str) -> Dict:
@@ -181,8 +198,8 @@ def _as_ona_error(exc: Exception) -> OnaError:
     seen = exc
     while seen is not None:
         code = getattr(seen, "status_code", None)
-        if isinstance(code, int):
-            status, body = code, str(getattr(seen, "message", "") or "")
+        if isinstance(code, int):  # ZororaHTTPClient's HTTPError("Not found: <body>", 404): keep the body
+            status, body = code, zorora_body(str(getattr(seen, "message", "") or ""))
             break
         seen = seen.__context__
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__

@@ -22,13 +22,14 @@ from .p3_promote import step_3_1, step_3_2, step_3_3
 from .p4_errors import setup_phase_4, step_4_1, step_4_2, step_4_3, step_4_4, step_4_5, step_4_6
 from .p5_cleanup import remove_hint, step_5_1, step_5_2, sweep_command_for, unlisted_leftovers
 from .probes import step_0_5
+from .retry_notes import noting_retries_in
 
 __all__ = ["phases", "cleanup_phase", "Context", "Checks", "S3State", "sweep_command_for", "unlisted_leftovers",
            "remove_hint"]
 
 
 def phases() -> List[Phase]:
-    return [
+    return noting_retries_in([
         Phase(0, PHASE_NAMES[0], (
             (Step("0.1", "API Gateway reachable (GET /challengers)", step_0_1, sends=("GET /challengers",)),
              Step("0.3", "Lambda business logic active (400 without customer_id)", step_0_3, critical=False,
@@ -83,11 +84,11 @@ def phases() -> List[Phase]:
             (Step("4.5", "No side effects: registry and audit unchanged", step_4_5,
                   sends=("S3 GetObject ×2", "S3 ListObjectsV2 ×3")),),
         ), setup=setup_phase_4, setup_sends=("S3 PutObject ×2 (a gate-failing challenger)",)),
-    ]
+    ])
 
 
 def cleanup_phase() -> Phase:
-    return Phase(5, PHASE_NAMES[5], (
+    return noting_retries_in([Phase(5, PHASE_NAMES[5], (
         (Step("5.1", "Delete the run's test data (batched)", step_5_1, sends=("S3 DeleteObjects",)),),
         (Step("5.2", "Prove the run's prefixes are empty", step_5_2, sends=("S3 ListObjectsV2 ×3",)),),
-    ))
+    ))])[0]

@@ -92,3 +92,42 @@ def read_state(ctx: Context, with_archives: bool = False) -> S3State:
     (registry, registry_raw), (audit, _) = answers[0], answers[1]
     return S3State(registry=registry or {}, registry_raw=registry_raw, events=(audit or {}).get("events") or [],
                    archives=answers[2] if with_archives else None)
+
+
+def unreached(status, body: str, headers=None) -> bool:
+    """API Gateway answered a mutation itself with 429 (throttled) or 503 (the integration unavailable): the
+    Lambda never ran it, so it may be sent once more (and only once, after reading the state, for promote and
+    rollback). A 500, 502, 504 or a lost answer may have reached the Lambda: never sent again."""
+    from ..client.answers import from_gateway
+
+    return status in (429, 503) and from_gateway(status, body or "", headers)
+
+
+def raw_refusal(ctx: Context, method: str, path: str, **kwargs):
+    """A request the server must refuse (it changes nothing on a validating server), through raw(): sent once
+    more when API Gateway answered it itself with 429/503 (see once_more)."""
+    return once_more(lambda: raw(ctx, method, path, **kwargs), f"{method} {path}")
+
+
+def once_more(send: Callable[[], Any], route: str, wait: float = 0.5) -> Any:
+    """send(); again (at most twice more, as a read) while the answer is API Gateway's own 429/503 (the Lambda
+    never saw the request), so that a flaky or throttling gateway does not pass for the Lambda's answer.
+    Recorded in the step's retry log."""
+    import time
+
+    from ..client.retry import RETRIES, Retry, step_log
+
+    response = send()
+    for attempt in range(1, RETRIES + 1):
+        if not unreached(response.status, response.text, response.headers):
+            return response
+        log = step_log()
+        if log is not None:
+            log.append(Retry(route, attempt, f"HTTP {response.status} from API Gateway"))
+        time.sleep(wait * attempt)
+        response = send()
+    if unreached(response.status, response.text, response.headers):
+        log = step_log()
+        if log is not None:
+            log.append(Retry(route, RETRIES + 1, f"HTTP {response.status} from API Gateway", final=True))
+    return response

@@ -4,6 +4,7 @@ Checks, which collects every broken expectation of a step before failing it once
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
 import threading
@@ -12,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ..client import RawHttp
 from ..fixtures import TestWorld
-from ..results import Cleanup, StepFailed
+from ..results import Cleanup, StepFailed, StepWarning
 from ..settings import Settings
 from ..store import Store
 
@@ -81,6 +82,7 @@ class Context:
     gate_error: Optional[StepFailed] = None
     snapshot: Optional[S3State] = None
     audit_after_promote: Any = None
+    audit_retries: List[Any] = dataclasses.field(default_factory=list)  # the reads 3.1 retried for 3.2
     cleanup_listing: Optional[Dict[str, List[str]]] = None
     readiness: Any = None
     written: set = dataclasses.field(default_factory=set)
@@ -98,16 +100,22 @@ class Context:
 
     def parallel(self, *calls: Callable[[], Any]) -> List[Any]:
         """Run independent calls at once; results in order; the first exception is raised."""
-        with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix=_named()) as pool:
-            futures = [pool.submit(c) for c in calls]
+        with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix=_named()) as pool:  # each call in a
+            futures = [pool.submit(contextvars.copy_context().run, c) for c in calls]  # copy of the step's context
             return [f.result() for f in futures]
 
 
 class Checks:
-    """Collects every broken expectation of a step, then fails once with all of them."""
+    """Collects every broken expectation of a step, then fails once with all of them; without one, the
+    step passes with a warning for each assumption the deployment does differently (`warn`)."""
 
     def __init__(self):
         self.failures: List[tuple] = []
+        self.warnings: List[tuple] = []
+
+    def warn(self, expected: str, actual: Any, hint: str = "") -> None:
+        """Not a failure: the deployment differs from what the sandbox assumes (name the assumption)."""
+        self.warnings.append((expected, as_text(actual), hint))
 
     def that(self, ok: bool, expected: str, actual: Any, hint: str = "") -> bool:
         if not ok:
@@ -123,6 +131,11 @@ class Checks:
             actual = "; ".join(f[1] for f in self.failures)
             hint = next((f[2] for f in self.failures if f[2]), "")
             raise StepFailed(expected, actual, hint)
+        if self.warnings:
+            expected = "; ".join(w[0] for w in self.warnings)
+            actual = "; ".join(w[1] for w in self.warnings)
+            hint = " | ".join(w[2] for w in self.warnings if w[2])
+            raise StepWarning(expected, f"{detail}; but {actual}" if detail else actual, hint)
         return detail
 
 

@@ -60,8 +60,9 @@ def step_0_1(ctx: Context) -> str:
         if not isinstance(data, dict):
             raise StepFailed("one JSON object", f"HTTP {status} with JSON that is not an object: {body}",
                              diagnose.NOT_OBJECT)
-    elif diagnose.answer_source(status, body) != "lambda":
-        raise StepWarning("2xx, or a 4xx from the Lambda ({\"error\": ...})", f"HTTP {status}: {body}",
+    elif diagnose.answer_source(status, body, response.headers) != "lambda":
+        raise StepWarning("2xx, or a 4xx from the Lambda (a JSON error)", f"HTTP {status}: {body}",
+                          diagnose.for_http(status, body, "GET /challengers", response.headers) or
                           "an unexpected answer for GET /challengers")
     return f"HTTP {status} in {response.elapsed * 1000:.0f} ms"
 
@@ -86,17 +87,18 @@ def step_0_3(ctx: Context) -> str:
     if response.redirected:
         raise StepWarning("400 naming customer_id", str(redirect_failure(response).actual),
                           "the base URL redirects: see 0.1")
-    if diagnose.answer_source(response.status, text) == "lambda":  # 400 in the sandbox; any 4xx of the Lambda's
+    source = diagnose.answer_source(response.status, text, response.headers)
+    if source == "lambda":  # a 4xx whose body is a JSON object of the Lambda's (400 in the sandbox), any key
         if "customer_id" in text.lower():
             return f"HTTP {response.status} naming customer_id: the Lambda parses and validates requests"
         raise StepWarning("a 4xx naming customer_id", f"HTTP {response.status}: {text}",
-                          "the Lambda's error message is unclear")
-    if response.status >= 500:
+                          "the Lambda returned an error, but its message does not name customer_id (unclear)")
+    if source == "other" and 400 <= response.status < 500 and response.status != 404:  # the plan: ⚠
+        raise StepWarning("a 4xx whose JSON names customer_id", f"HTTP {response.status}, not JSON: {text}",
+                          "the Lambda returned an error whose body is not a JSON object: its message is unclear")
+    if response.status >= 500 or response.status in (401, 403, 404, 429):
         raise StepWarning("400 naming customer_id", f"HTTP {response.status}: {text}",
-                          diagnose.for_http(response.status, text, "GET /challengers"))
-    if response.status in (401, 403, 404):
-        raise StepWarning("400 naming customer_id", f"HTTP {response.status}: {text}",
-                          diagnose.for_http(response.status, text, "GET /challengers"))
+                          diagnose.for_http(response.status, text, "GET /challengers", response.headers))
     return f"HTTP {response.status}"
 
 

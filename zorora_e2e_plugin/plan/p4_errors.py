@@ -13,7 +13,7 @@ from ..client import OnaError, errors
 from ..fixtures import CHALLENGER_METRICS, ERROR_REASON, GATE_REASON, GATE_UNDO_REASON, SHORT_REASON, UNKNOWN_MODEL
 from ..results import StepFailed, StepSkipped, StepWarning
 from ..store import StoreError
-from .calls import NEVER_SENT, raw, read_state
+from .calls import NEVER_SENT, raw_refusal, read_state
 from .context import Checks, Context
 
 
@@ -54,7 +54,8 @@ def _expect_rejection(ctx: Context, fn: Callable, *args) -> str:
             # well say "challengers")
             raise StepFailed("the command is rejected with an error", f"no answer: {exc.message}",
                              diagnose.for_error(exc)) from None
-        if exc.status is not None and diagnose.answer_source(exc.status, exc.body) in ("gateway", "auth", "server"):
+        if exc.status is not None and diagnose.answer_source(exc.status, exc.body) in ("gateway", "auth", "server",
+                                                                                         "throttled"):
             raise StepFailed("a rejection by the client or the Lambda", f"HTTP {exc.status}: {exc.message}",
                              diagnose.for_error(exc, "a route ml-promote calls")) from None
         return exc.message
@@ -80,7 +81,7 @@ def step_4_2(ctx: Context) -> str:
 
 def step_4_3(ctx: Context) -> str:
     w = ctx.world
-    response = raw(ctx, "POST", "/promote", json_data={
+    response = raw_refusal(ctx, "POST", "/promote", json_data={
         "customer_id": w.customer_id, "model_id": w.challenger_model_id, "reason": "tiny",
         "force": False, "actor": ctx.settings.actor})
     body = response.text
@@ -98,7 +99,7 @@ def step_4_3(ctx: Context) -> str:
 
 
 def step_4_4(ctx: Context) -> str:
-    response = raw(ctx, "POST", "/rollback", with_token=False, json_data={
+    response = raw_refusal(ctx, "POST", "/rollback", with_token=False, json_data={
         "customer_id": ctx.world.customer_id, "reason": "End-to-end validation auth check",
         "actor": ctx.settings.actor})
     body = response.text
@@ -127,7 +128,7 @@ def step_4_6(ctx: Context) -> str:
         raise StepSkipped(actual="the gate challenger was not written")
     was_stale, ctx.archives.stale = ctx.archives.stale, True  # an accepted promotion writes an archive not
     # listed yet
-    response = raw(ctx, "POST", "/promote", json_data={
+    response = raw_refusal(ctx, "POST", "/promote", json_data={
         "customer_id": w.customer_id, "model_id": w.gate_challenger_model_id, "reason": GATE_REASON,
         "force": False, "actor": actor})
     status, body = response.status, response.text
@@ -150,7 +151,8 @@ def step_4_6(ctx: Context) -> str:
     data = response.json() or {}
     gates = data.get("failed_gates")
     gate_text = " ".join(str(g) for g in gates) if isinstance(gates, list) else ""
-    text = f"{data.get('error')} {gate_text}".lower()
+    said = data.get("error") or data.get("message")  # the key of the Lambda's error is assumed (CONTRACT.md)
+    text = f"{said} {gate_text}".lower()
     if any(word in text for word in BUSY_WORDS) and not any(word in gate_text.lower() for word in GATE_WORDS[1:]):
         raise StepFailed(expected, f"HTTP {status}: {body}",
                          "refused as a concurrent promotion, not for its gates: the gate check is unproven "
@@ -159,7 +161,7 @@ def step_4_6(ctx: Context) -> str:
         hint = ("refused as unknown: the Lambda did not see the challenger added to the registry"
                 if "not found" in text else "refused, but the error names no gate: the gate check is unproven")
         raise StepFailed(expected, f"HTTP {status}: {body}", hint)
-    return f"HTTP {status}: {data.get('error')}" + (f" {gates}" if gate_text else "")
+    return f"HTTP {status}: {said}" + (f" {gates}" if gate_text else "")
 
 
 def _listing_for_cleanup(ctx: Context):

@@ -148,6 +148,9 @@ class Api:
     # ------------------------------------------------------------------ dispatch
 
     def handle(self, event: Dict[str, Any], context: Any = None) -> Dict[str, Any]:
+        return _variant(self._handle(event, context), self.config.faults)
+
+    def _handle(self, event: Dict[str, Any], context: Any = None) -> Dict[str, Any]:
         faults = self.config.faults
         ctx = event.get("requestContext") or {}
         http = ctx.get("http") or {}
@@ -181,6 +184,8 @@ class Api:
             delete_restored_archive="keep-restored-archive" not in faults,
             enforce_gates="no-gates" not in faults,
         )
+        platform.archive_wrapped = "archive-wrapped" in faults
+        platform.rolled_back_reason = str(faults.value("archive-reason") or "rolled_back")
         try:
             result = self._dispatch(route, tail, query, event, headers, platform, faults, request_id)
         except PlatformError as exc:
@@ -232,6 +237,30 @@ class Api:
         if route == "/rollback":
             return platform.rollback(body.get("customer_id"), body.get("reason"), actor=actor, request_id=request_id)
         raise PlatformError(f"route {route} has no implementation")
+
+
+def _variant(result: Dict[str, Any], faults: FaultSet) -> Dict[str, Any]:
+    """The legitimate variants that only reshape an answer: error-key:<key> (the Lambda's error text under
+    another key), unknown-id-500 (a 404 of the Lambda's becomes API Gateway's 500 for a crashed integration),
+    round:<digits> (/diff's percentages rounded)."""
+    key, digits = faults.value("error-key"), faults.value("round")
+    if not (key or digits is not None or "unknown-id-500" in faults):
+        return result
+    try:
+        body = json.loads(result.get("body") or "")
+    except ValueError:
+        return result
+    if not isinstance(body, dict):
+        return result
+    status = int(result.get("statusCode") or 500)
+    if status == 404 and "error" in body and "unknown-id-500" in faults:
+        return {**result, "statusCode": 500, "body": json.dumps({"message": "Internal Server Error"})}
+    if status >= 400 and key and "error" in body and key != "error":
+        body = {(key if k == "error" else k): v for k, v in body.items()}
+    if status == 200 and digits is not None and isinstance(body.get("improvement"), dict):
+        body["improvement"] = {k: round(v, int(digits)) if isinstance(v, (int, float)) else v
+                               for k, v in body["improvement"].items()}
+    return {**result, "body": json.dumps(body, separators=(",", ":"))}
 
 
 class _NoWritePlatform(Platform):

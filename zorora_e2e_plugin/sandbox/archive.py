@@ -31,6 +31,8 @@ class Archives(BucketState):
     forgets its audit log (set by ``rules.Platform``)."""
 
     write_audit = True
+    archive_wrapped = False  # archive-wrapped: {"archived_at", "archive_reason", "entry": {...}}
+    rolled_back_reason = "rolled_back"  # archive-reason:<word>: the reason a rollback's archive carries
 
     def _archives(self, customer_id: str) -> List[Tuple[str, str]]:
         """(compact ts, key) for every archive object, oldest first."""
@@ -61,7 +63,9 @@ class Archives(BucketState):
     def _archive(self, customer_id: str, entry: Dict[str, Any], reason: str, at: datetime) -> str:
         """Write an archive object stamped with the request's time (``archived_at`` never later than the
         request's promoted_at/rollback_at)."""
-        doc = dict(entry)
+        if reason == "rolled_back":
+            reason = self.rolled_back_reason
+        doc = {"entry": dict(entry)} if self.archive_wrapped else dict(entry)
         doc["archived_at"] = iso_z(at)
         doc["archive_reason"] = reason
         key_at = at

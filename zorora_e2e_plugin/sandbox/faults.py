@@ -97,6 +97,37 @@ _FAULTS = {
         "echo-auth",
         "every error answer (4xx/5xx) echoes the request's Authorization header in its JSON body",
     ),
+    # Legitimate variants of the real Lambda (CONTRACT.md "assumed" items done differently): a run must pass.
+    "error-key": (
+        "error-key:<key>",
+        "a legitimate variant: the Lambda's errors carry their text under <key> (error-key:message gives "
+        "{\"message\": \"Metrics not found for model ...\"}); a run must pass",
+    ),
+    "unknown-id-500": (
+        "unknown-id-500",
+        "a legitimate variant: a lookup of an unknown id crashes the Lambda (an uncaught NoSuchKey), so API "
+        "Gateway answers 500 Internal Server Error instead of the Lambda's 404; a run must pass (0.5 warns)",
+    ),
+    "round": (
+        "round:<digits>",
+        "a legitimate variant: /diff's percentages are rounded to <digits> decimals (round:1 gives 8.4 / 6.1, "
+        "as the registry's evaluation_summary holds them); a run must pass",
+    ),
+    "archive-wrapped": (
+        "archive-wrapped",
+        "a legitimate variant: archive documents wrap the entry ({\"archived_at\", \"archive_reason\", "
+        "\"entry\": {...}}); a run must pass (3.3 warns)",
+    ),
+    "archive-reason": (
+        "archive-reason:<word>",
+        "a legitimate variant: rollback archives the model it replaced with archive_reason <word> instead of "
+        "'rolled_back'; a run must pass (3.3 warns)",
+    ),
+    "throttle": (
+        "throttle:<burst>/<rate>",
+        "API Gateway's throttling: a token bucket of <burst> requests refilled at <rate> per second; beyond it "
+        "429 Too Many Requests (no Retry-After, as API Gateway sends)",
+    ),
 }
 
 #: fault name -> "usage: description", one line each (for --help and the README).
@@ -104,7 +135,7 @@ FAULT_HELP = {name: (desc if usage == name else f"{usage}: {desc}") for name, (u
 #: fault name -> how to write it on the command line.
 FAULT_USAGE = {name: usage for name, (usage, _desc) in _FAULTS.items()}
 
-_VALUED = {"missing-route", "latency", "cold-start", "flaky"}
+_VALUED = {"missing-route", "latency", "cold-start", "flaky", "error-key", "round", "archive-reason", "throttle"}
 #: faults that take an optional route (no route: every route).
 ROUTED = frozenset({"html-200", "truncated-json", "huge-body", "hang"})
 
@@ -177,6 +208,24 @@ def parse_fault(text: Union[str, Fault]) -> Fault:
         raise ValueError(f"fault {name} needs a value: write {FAULT_USAGE[name]}")
     if name == "missing-route":
         return Fault(name, _normalise_route(raw))
+    if name in ("error-key", "archive-reason"):
+        word = raw.strip()
+        if not word.replace("_", "").replace("-", "").isalnum() or len(word) > 40:
+            raise ValueError(f"{name} needs a word (letters, digits, _ or -), got {raw!r}")
+        return Fault(name, word)
+    if name == "throttle":
+        burst, slash, rate = raw.strip().partition("/")
+        if not slash:
+            raise ValueError(f"throttle needs a burst and a rate: write {FAULT_USAGE[name]}, e.g. throttle:5/10")
+        burst_n, rate_n = _number(name, burst.strip()), _number(name, rate.strip())
+        if burst_n < 1 or rate_n <= 0:
+            raise ValueError(f"throttle needs a burst of 1 or more and a rate above 0, got {raw!r}")
+        return Fault(name, f"{burst_n:g}/{rate_n:g}")
+    if name == "round":
+        digits = _number(name, raw.strip(), maximum=6)
+        if digits != int(digits):
+            raise ValueError(f"round needs a whole number of digits, got {raw!r}")
+        return Fault(name, int(digits))
     return Fault(name, _number(name, raw.strip(), maximum=100 if name == "flaky" else None))
 
 
@@ -223,3 +272,17 @@ class FaultSet:
     @property
     def flaky_pct(self) -> float:
         return float(self._last("flaky"))
+
+    def value(self, name: str):
+        """The last value given to a valued fault (error-key, round, archive-reason ...); None if not set."""
+        values = [f.value for f in self.faults if f.name == name]
+        return values[-1] if values else None
+
+    @property
+    def throttle(self) -> Optional[Tuple[float, float]]:
+        """(burst, rate per second) of the throttle fault, or None."""
+        value = self.value("throttle")
+        if value is None:
+            return None
+        burst, _, rate = str(value).partition("/")
+        return float(burst), float(rate)

@@ -13,6 +13,7 @@ import base64
 import json
 import logging
 import os
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
@@ -139,6 +140,8 @@ class ApiGateway:
 
     def __init__(self, servers: Running, api: Api, stage: str = "prod") -> None:
         self.servers, self.api, self.stage = servers, api, stage
+        self._bucket = _TokenBucket()
+
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         started = time.monotonic()
@@ -176,6 +179,8 @@ class ApiGateway:
         servers = self.servers
         body = _read_body(environ)
         servers.delay(faults.latency_ms)
+        if faults.throttle is not None and not self._bucket.take(*faults.throttle):
+            return 429, [("Content-Type", "application/json")], b'{"message":"Too Many Requests"}'
         if servers.flaky_hit(faults.flaky_pct):
             return 503, [("Content-Type", "application/json")], b'{"message":"Service Unavailable"}'
         route = route_of(path, self.stage)
@@ -210,6 +215,29 @@ class ApiGateway:
             elif faults.hits("truncated-json", route):
                 data = data[: max(1, len(data) // 2)]
         return status, headers, data
+
+
+class _TokenBucket:
+    """API Gateway's throttling (the throttle fault): `burst` tokens, refilled at `rate` per second; a request
+    without a token is answered 429. Starts full; a new (burst, rate) starts a new bucket."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._limits: Optional[Tuple[float, float]] = None
+        self._tokens = 0.0
+        self._at = 0.0
+
+    def take(self, burst: float, rate: float) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if self._limits != (burst, rate):
+                self._limits, self._tokens, self._at = (burst, rate), burst, now
+            self._tokens = min(burst, self._tokens + (now - self._at) * rate)
+            self._at = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return True
+            return False
 
 
 HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Sign in to continue</h1>"

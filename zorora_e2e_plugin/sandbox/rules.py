@@ -177,6 +177,8 @@ class Platform(Registry):
             if current and self.archive_on_rollback:
                 new_archive = self._archive(customer_id, current, "rolled_back", now)
             restored = {k: v for k, v in archived_doc.items() if k not in ("archived_at", "archive_reason")}
+            if set(restored) == {"entry"} and isinstance(restored["entry"], dict):  # archive-wrapped
+                restored = dict(restored["entry"])
             restored["rollback_at"] = iso_z(now)
             restored["rolled_back_by"] = actor
             updated = dict(registry) if registry else {"customer_id": customer_id, "challengers": []}

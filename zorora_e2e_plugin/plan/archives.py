@@ -1,0 +1,106 @@
+"""The archive objects (customer_tailored/{C}/archived/) as 3.1 and 3.3 judge them.
+
+Required (the plan's S3 tree, the operational contract): an archive object for the model a promotion or a
+rollback replaced exists, found by its key (`{model_id}_{YYYYMMDD_HHMMSS}.json`). Its content is the
+sandbox's assumption (CONTRACT.md): the entry's fields plus `archived_at` and `archive_reason`. A document
+shaped otherwise (wrapped as {"archived_at", "archive_reason", "entry": {...}}, another reason word, not JSON)
+is a warning naming the assumption, never a failure.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Tuple
+
+from .. import diagnose
+from ..results import StepFailed
+from ..store import StoreError
+from .context import Checks, Context
+
+CONTENT_ASSUMED = ("the archive document's content is the sandbox's assumption (CONTRACT.md \"assumed\": the entry's "
+                   "fields plus archived_at and archive_reason); the plan fixes only its key — nothing to fix "
+                   "unless your tools read these fields")
+
+
+def names(key: str, model_id: str) -> bool:
+    """The archive key names the model: .../archived/{model_id}_{timestamp}.json."""
+    return f"/archived/{model_id}_" in key
+
+
+def entry_of(document: Any) -> Tuple[Dict, bool]:
+    """(the archived registry entry, wrapped?): the document itself, or the one object inside it that holds a
+    model_id ({"entry": {...}}, or any other wrapper key)."""
+    if not isinstance(document, dict):
+        return {}, False
+    if "model_id" in document:
+        return document, False
+    inner = [v for v in document.values() if isinstance(v, dict) and "model_id" in v]
+    return (inner[0], True) if len(inner) == 1 else ({}, False)
+
+
+def read_documents(ctx: Context, keys: List[str]) -> Dict[str, Any]:
+    """The archive objects' contents, read concurrently (one round trip); a body that is not JSON is kept as
+    text (its content is an assumption: a warning, not a failure)."""
+    if not keys:
+        return {}
+
+    def read(key: str) -> Any:
+        raw = ctx.store.get_bytes(key)
+        try:
+            return json.loads(raw) if raw is not None else None
+        except ValueError:
+            return raw.decode("utf-8", errors="replace")[:200]
+
+    try:
+        answers = ctx.parallel(*[(lambda k=k: read(k)) for k in keys])
+    except StoreError as exc:
+        raise StepFailed("the archive objects readable", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+    return dict(zip(keys, answers))
+
+
+def judge(ctx: Context, checks: Checks, keys: List[str], model_id: str, reason: str,
+          missing_hint: str, content: bool = True) -> Optional[str]:
+    """The archive of `model_id` (the model a promotion or rollback replaced): found by key, else by content
+    (a warning: another key format), else a failure. Its content differing from the sandbox's: warnings
+    (`content=False`: not read when the key names the model; one S3 round trip less). Returns its key (None
+    when there is none)."""
+    by_key = [k for k in keys if names(k, model_id)]
+    documents = read_documents(ctx, by_key or keys) if content or not by_key else {}
+    if not by_key:
+        by_content = [k for k, doc in documents.items() if entry_of(doc)[0].get("model_id") == model_id]
+        if not by_content:
+            checks.that(False, f"an archive object for {model_id} (archived/{model_id}_<timestamp>.json)",
+                        f"none among {len(keys)} object(s) in the archive", missing_hint)
+            return None
+        checks.warn(f"the archive key archived/{model_id}_<timestamp>.json",
+                    f"{model_id} is archived under another key: {by_content[-1]}",
+                    "the archive key differs from the operational contract's {model_id}_{YYYYMMDD_HHMMSS}.json")
+        by_key = by_content
+    key = by_key[-1]
+    if key in documents:
+        _judge_content(checks, key, documents[key], model_id, reason)
+    return key
+
+
+def _judge_content(checks: Checks, key: str, document: Any, model_id: str, reason: str) -> None:
+    if not isinstance(document, dict):
+        checks.warn("the archive document is the archived entry as JSON",
+                    f"{key} is not a JSON object: {str(document)[:120]!r}", CONTENT_ASSUMED)
+        return
+    entry, wrapped = entry_of(document)
+    differences = []
+    if wrapped:
+        differences.append("the entry is wrapped (" + ", ".join(sorted(document)) + ") instead of the document "
+                           "holding its fields")
+    if entry.get("model_id") not in (None, model_id):
+        differences.append(f"its model_id is {entry.get('model_id')!r}")
+    elif not entry:
+        differences.append("no model_id in it")
+    found = document.get("archive_reason", entry.get("archive_reason"))
+    if found is None:
+        differences.append("no archive_reason")
+    elif found != reason:
+        differences.append(f"archive_reason = {found!r} (the sandbox writes {reason!r})")
+    if differences:
+        checks.warn(f"the archive document as the sandbox writes it (archive_reason {reason!r})",
+                    f"{key}: " + "; ".join(differences), CONTENT_ASSUMED)
