@@ -129,6 +129,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
         runner.interrupted = True
     if signals.received and not runner.interrupted:
         runner.interrupted = True
+    runner.complete(phases)  # a step that never ran is still in every report: "interrupted"
     cleanup_began = clean_up(runner, ctx, settings)
     # The end of the run. Nothing after this line may start a request: a step the deadline abandoned
     # finds its client closed.

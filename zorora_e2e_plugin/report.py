@@ -20,9 +20,10 @@ from rich.text import Text
 from .live import LiveSteps
 from .redact import neutralise
 from .report_files import write_json, write_junit, write_reports, xml_text  # noqa: F401 (re-exported)
+from .diagnosis import DEPLOYMENT, PLATFORM, SETTINGS, WHOSE_WORDS
 from .model import Phase, Reporter, RunHeader
 from .results import (FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, PHASE_NAMES, SKIP, WARN, RunResult,
-                      StepResult)
+                      StepResult, plan_key)
 
 SYMBOLS = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), WARN: ("⚠", "yellow"), SKIP: ("⏭", "dim")}
 VERDICT_STYLE = {PASSED: "bold green", FAILED: "bold red", GATE_FAILED: "bold red", INTERRUPTED: "bold yellow"}
@@ -30,11 +31,6 @@ VERDICT_STYLE = {PASSED: "bold green", FAILED: "bold red", GATE_FAILED: "bold re
 
 def _seconds(ms: int) -> str:
     return f"{ms / 1000:.1f}s" if ms >= 1000 else f"{ms} ms"
-
-
-def plan_key(step_id: str):
-    """A step id as the plan numbers it: 4.5 before 4.6, 0.10 after 0.9."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in step_id.split("."))
 
 
 class ConsoleReporter(Reporter):
@@ -55,6 +51,9 @@ class ConsoleReporter(Reporter):
         self._phase_ended: Dict[int, float] = {}
         self._order: List[str] = []  # the current phase's step ids in plan order, not yet printed
         self._done: Dict[str, StepResult] = {}  # finished, waiting for an earlier step's line
+        self._phase_ids: List[str] = []  # the current phase's step ids in plan order
+        self._skips: List[StepResult] = []  # the current phase's skipped steps: one line at the phase's end
+        self._fixes: Dict[tuple, str] = {}  # (diagnosis id, hint) -> the step whose line showed it first
 
     def _print(self, *renderables, end: str = "\n", **options) -> None:
         with self._lock:
@@ -82,6 +81,7 @@ class ConsoleReporter(Reporter):
             self._flush()
             self.live.stop()
             self._order = sorted((s.id for wave in phase.waves for s in wave), key=plan_key)
+            self._phase_ids = list(self._order)
             now = time.monotonic()
             for previous in self._phase_started:
                 self._phase_ended.setdefault(previous, now)
@@ -110,8 +110,33 @@ class ConsoleReporter(Reporter):
         for step_id in order:
             if step_id in self._done:
                 self._show(self._done.pop(step_id))
+        self._show_skips()
+
+    def _show_skips(self) -> None:
+        """The phase's skipped steps as one line (the root cause above stays on screen); --json and --junit
+        still list each."""
+        skips, self._skips = sorted(self._skips, key=lambda s: plan_key(s.id)), []
+        if len(skips) <= 1:
+            for result in skips:
+                self._line(result)
+            return
+        ids = [s.id for s in skips]
+        at = [self._phase_ids.index(i) for i in ids] if set(ids) <= set(self._phase_ids) else []
+        contiguous = len(ids) > 2 and at == list(range(at[0], at[0] + len(at))) if at else False
+        shown = f"{ids[0]}–{ids[-1]}" if contiguous else ", ".join(ids)
+        line = Text("  ")
+        line.append(SYMBOLS[SKIP][0], style=SYMBOLS[SKIP][1])
+        line.append(f" {shown}  skipped ({len(ids)} steps): ")
+        line.append(neutralise("; ".join(dict.fromkeys(s.actual or "skipped" for s in skips))), style="dim")
+        self._print(line, soft_wrap=True)
 
     def _show(self, result: StepResult) -> None:
+        if result.status == SKIP:
+            self._skips.append(result)
+            return
+        self._line(result)
+
+    def _line(self, result: StepResult) -> None:
         symbol, style = SYMBOLS[result.status]
         line = Text("  ")
         line.append(symbol, style=style)
@@ -133,7 +158,7 @@ class ConsoleReporter(Reporter):
 
     def _details(self, result: StepResult) -> None:
         rows = [(label, value, style) for label, value, style in (
-            ("expected", result.expected, "dim"), ("got", result.actual, ""), ("fix", result.hint, "yellow"))
+            ("expected", result.expected, "dim"), ("got", result.actual, ""), ("fix", self._fix(result), "yellow"))
             if value]
         if not self.terminal:  # whole lines: a log keeps every word of a diagnosis, whatever its width
             for label, value, style in rows:
@@ -148,6 +173,16 @@ class ConsoleReporter(Reporter):
         for label, value, style in rows:
             details.add_row("", label, Text(neutralise(value), style=style))
         self._print(details)
+
+    def _fix(self, result: StepResult) -> str:
+        """The fix, whose move it is and its id; a fix already shown by an earlier step is named, not repeated."""
+        d = result.diagnosis
+        if not result.hint or not d:
+            return result.hint
+        first = self._fixes.setdefault((d["id"], result.hint), result.id)
+        if first != result.id:
+            return f"the same as step {first} ({d['id']})"
+        return f"{WHOSE_WORDS.get(d['whose'], d['whose'])}: {result.hint}  ({d['id']})"
 
     def notice(self, text: str) -> None:
         self._print(Text(neutralise(text), style="yellow"), soft_wrap=not self.terminal)
@@ -264,11 +299,26 @@ def verdict_line(result: RunResult) -> str:
     if result.verdict == GATE_FAILED:
         written = (f"{_cleanup_words(result)}" if result.cleanup.leftover else "no test data written")
         return (f"✗ Preflight gate failed (step {_ids(result, FAIL)}) in {took}: {written}; "
-                "fix the infrastructure as shown and re-run.")
+                f"{fix_words(result)} as shown and re-run.")
     if result.verdict == INTERRUPTED:
         return f"⚠ E2E validation interrupted after {took}; cleanup ran: {_cleanup_words(result)}."
     return (f"✗ E2E validation failed: {result.count(FAIL)} of {total} steps failed "
-            f"(step {_ids(result, FAIL)}){warn_text} in {took}; {_cleanup_words(result)}.")
+            f"(step {_ids(result, FAIL)}){warn_text} in {took}; {_cleanup_words(result)}; "
+            f"{fix_words(result)} as shown.")
+
+
+FIX_WORDS = {SETTINGS: "fix your settings", DEPLOYMENT: "fix the infrastructure",
+             PLATFORM: "the platform's Lambda code needs the fix"}
+
+
+def fix_words(result: RunResult) -> str:
+    """Whose move it is, from the failed steps' diagnoses: the infrastructure only when it is."""
+    words = [FIX_WORDS[w] for w in result.whose(FAIL) if w in FIX_WORDS]
+    if "validator" in result.whose(FAIL):
+        words.append("report the validator's error")
+    if not words:
+        return "see the failed steps"
+    return " and ".join(words) if len(words) <= 2 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def make_console(no_color: bool = False, file=None, force_terminal: Optional[bool] = None) -> Console:

@@ -52,7 +52,7 @@ def s3(fn: Callable, *args) -> Any:
     try:
         return fn(*args)
     except StoreError as exc:
-        raise StepFailed("S3 answers", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+        raise diagnose.s3_failed("S3 answers", exc) from None
 
 
 def raw(ctx: Context, method: str, path: str, **kwargs):
@@ -88,7 +88,7 @@ def read_state(ctx: Context, with_archives: bool = False) -> S3State:
     try:
         answers = ctx.parallel(*calls)
     except StoreError as exc:
-        raise StepFailed("S3 state readable", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+        raise diagnose.s3_failed("S3 state readable", exc) from None
     (registry, registry_raw), (audit, _) = answers[0], answers[1]
     return S3State(registry=registry or {}, registry_raw=registry_raw, events=(audit or {}).get("events") or [],
                    archives=answers[2] if with_archives else None)

@@ -84,6 +84,11 @@ class Context:
     written: set = dataclasses.field(default_factory=set)
     archives: ArchiveListing = dataclasses.field(default_factory=lambda: ArchiveListing())
     cleanup: Cleanup = dataclasses.field(default_factory=Cleanup)
+    # 0.1 and 0.5 run at once; each may need the other's answers to name one cause once (a wrong token, a
+    # wrong stage): set when 0.1's answer (`preflight`) and 0.5's probe answers (`route_answers`) are in
+    preflight_ready: threading.Event = dataclasses.field(default_factory=threading.Event)
+    route_answers: Optional[Dict[str, Any]] = None
+    routes_ready: threading.Event = dataclasses.field(default_factory=threading.Event)
     _store: Optional[Store] = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 

@@ -98,7 +98,7 @@ def _archive_documents(ctx: Context, keys: List[str]) -> Dict[str, Any]:
     try:
         answers = ctx.parallel(*[(lambda k=k: ctx.store.get_json(k)[0]) for k in keys])
     except StoreError as exc:
-        raise StepFailed("the archive objects readable", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+        raise diagnose.s3_failed("the archive objects readable", exc) from None
     return dict(zip(keys, answers))
 
 

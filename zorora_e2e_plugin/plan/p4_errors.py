@@ -37,7 +37,7 @@ def setup_phase_4(ctx: Context) -> None:
     except StoreError as exc:  # 4.1-4.4 need no S3: only 4.6 (and 4.5) fail, with this error
         if exc.code in NEVER_SENT:
             ctx.written.discard(w.gate_challenger_metrics_key)
-        ctx.gate_error = StepFailed("the gate challenger written to S3", f"S3 error {exc}", diagnose.for_s3(exc.code))
+        ctx.gate_error = diagnose.s3_failed("the gate challenger written to S3", exc)
         return
     ctx.snapshot = dataclasses.replace(ctx.snapshot, registry=registry, registry_raw=raw)
     ctx.gate_written = True

@@ -9,6 +9,9 @@ from typing import Any, Dict, List, Optional
 from .. import diagnose
 from ..client import OnaError, errors
 from ..fixtures import PROBE_MODEL, PROBE_REASON
+from ..results import StepSkipped
+from ..store import StoreError
+from .calls import CONFIG_S3_CODES
 from .context import Checks, Context
 from .p5_cleanup import sweep_command_for
 
@@ -61,8 +64,13 @@ def step_0_5(ctx: Context) -> str:
     untouched (its three prefixes empty)."""
     probes = _route_probes(ctx)
     labels = list(probes)
-    answers = dict(zip(labels, ctx.parallel(*[
-        (lambda m=m, p=p, k=k: _probe(ctx, m, p, **k)) for m, p, k in probes.values()])))
+    try:
+        answers = dict(zip(labels, ctx.parallel(*[
+            (lambda m=m, p=p, k=k: _probe(ctx, m, p, **k)) for m, p, k in probes.values()])))
+        ctx.route_answers = answers
+    finally:
+        ctx.routes_ready.set()  # 0.1 may be waiting to tell a wrong base URL from one missing route
+    _not_judged(ctx, answers)
     missing, broken, refused, acted, fine = [], [], [], [], []
     hints: List[str] = []
 
@@ -119,6 +127,23 @@ def step_0_5(ctx: Context) -> str:
     return "deployed: " + ", ".join(fine) + "; the customer's prefixes are empty"
 
 
+def _not_judged(ctx: Context, answers: Dict[str, Any]) -> None:
+    """One cause, one finding: when every route answers as 0.1's GET /challengers did (API Gateway's own 404:
+    the base URL; 401/403: the token), 0.1 or 0.2 names the cause and 0.5 has nothing of its own to judge."""
+    from .p0_preflight import preflight_source
+
+    statuses = {getattr(answers.get(label), "status", None) for label in ROUTE_NAMES}
+    sources = {diagnose.answer_source(a.status, a.text) for label in ROUTE_NAMES
+               for a in [answers.get(label)] if not isinstance(a, OnaError) and a is not None}
+    if len(sources) != 1 or None in statuses:
+        return
+    if sources == {"gateway"} and preflight_source(ctx) == "gateway":
+        raise StepSkipped(actual="not judged: no route answers at this base URL (see 0.1)")
+    if sources == {"auth"} and len(statuses) == 1 and preflight_source(ctx) == "auth" and \
+            statuses == {ctx.preflight.status}:
+        raise StepSkipped(actual=f"not judged: every route refused the token with HTTP {statuses.pop()} (see 0.2)")
+
+
 def _preflight_leftovers(ctx: Context, checks: Checks) -> Optional[List[str]]:
     """List the customer's three prefixes after the probes (0.4's own probe object aside). Objects there
     are a finding: a server wrote them for requests it refused. Removed by phase 5 when the customer id is
@@ -127,8 +152,13 @@ def _preflight_leftovers(ctx: Context, checks: Checks) -> Optional[List[str]]:
     try:
         found = ctx.store.list_many(w.prefixes)
     except Exception as exc:  # a StoreError, or no S3 client for these settings (0.4 says which)
-        checks.that(False, "the customer's prefixes listed after the probes", f"S3 error {exc}",
-                    diagnose.for_s3(getattr(exc, "code", "")))
+        code = getattr(exc, "code", "")
+        if code in CONFIG_S3_CODES or not isinstance(exc, StoreError):  # 0.4's finding, named there once
+            checks.that(False, "the customer's prefixes listed after the probes",
+                        "not listed: S3 is not usable with these settings (see 0.4)")
+        else:
+            checks.that(False, "the customer's prefixes listed after the probes", f"S3 error {exc}",
+                        diagnose.for_s3(code))
         if ctx.wrote:  # a probe was accepted: what the server wrote cannot be named without a listing
             ctx.written.update(p + "*" for p in w.prefixes)
         return None
