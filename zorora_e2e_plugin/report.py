@@ -22,11 +22,12 @@ from .redact import neutralise
 from .report_files import write_json, write_junit, write_reports, xml_text  # noqa: F401 (re-exported)
 from .diagnosis import DEPLOYMENT, PLATFORM, SETTINGS, WHOSE_WORDS
 from .model import Phase, Reporter, RunHeader
-from .results import (FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, PHASE_NAMES, SKIP, WARN, RunResult,
+from .results import (CANCELLED, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, PHASE_NAMES, SKIP, WARN, RunResult,
                       StepResult, plan_key)
 
 SYMBOLS = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), WARN: ("⚠", "yellow"), SKIP: ("⏭", "dim")}
-VERDICT_STYLE = {PASSED: "bold green", FAILED: "bold red", GATE_FAILED: "bold red", INTERRUPTED: "bold yellow"}
+VERDICT_STYLE = {PASSED: "bold green", FAILED: "bold red", GATE_FAILED: "bold red", INTERRUPTED: "bold yellow",
+                 CANCELLED: "yellow"}
 
 
 def _seconds(ms: int) -> str:
@@ -54,6 +55,9 @@ class ConsoleReporter(Reporter):
         self._phase_ids: List[str] = []  # the current phase's step ids in plan order
         self._skips: List[StepResult] = []  # the current phase's skipped steps: one line at the phase's end
         self._fixes: Dict[tuple, str] = {}  # (diagnosis id, hint) -> the step whose line showed it first
+        self._phase: Optional[Phase] = None
+        self._header_shown = True  # the current phase's header is printed (with its first step, not before)
+        self._skipped_phases: List[tuple] = []  # (phase, skipped results) of phases nothing ran in, not yet said
 
     def _print(self, *renderables, end: str = "\n", **options) -> None:
         with self._lock:
@@ -80,6 +84,7 @@ class ConsoleReporter(Reporter):
         with self._lock:
             self._flush()
             self.live.stop()
+            self._phase, self._header_shown = phase, False
             self._order = sorted((s.id for wave in phase.waves for s in wave), key=plan_key)
             self._phase_ids = list(self._order)
             now = time.monotonic()
@@ -87,9 +92,45 @@ class ConsoleReporter(Reporter):
                 self._phase_ended.setdefault(previous, now)
             self._phase_started[phase.id] = now
             self._phase_ended.pop(phase.id, None)  # a cleanup run again after Ctrl-C
-            self._print(Text(f"\nPhase {phase.id} · {phase.name}", style="bold cyan"))
+
+    def _header(self) -> None:
+        """The current phase's header, once a step of it runs: phases skipped whole are one line together."""
+        if self._header_shown or self._phase is None:
+            return
+        self._show_skipped_phases()
+        self._header_shown = True
+        self._print(Text(f"\nPhase {self._phase.id} · {self._phase.name}", style="bold cyan"))
+
+    def _show_skipped_phases(self) -> None:
+        group, self._skipped_phases = self._skipped_phases, []
+        if not group:
+            return
+        ids = [phase.id for phase, _ in group]
+        skips = [r for _, results in group for r in results]
+        if len(group) == 1:
+            what = f"Phase {group[0][0].id} · {group[0][0].name}"
+        elif ids == list(range(ids[0], ids[0] + len(ids))):
+            what = f"Phases {ids[0]}–{ids[-1]}"
+        else:
+            what = "Phases " + ", ".join(map(str, ids))
+        line = Text("\n")
+        line.append(SYMBOLS[SKIP][0], style=SYMBOLS[SKIP][1])
+        line.append(f" {what}  skipped ({len(skips)} step{'s' if len(skips) != 1 else ''}): ", style="bold")
+        line.append(neutralise("; ".join(dict.fromkeys(r.actual or "skipped" for r in skips))), style="dim")
+        self._print(line, soft_wrap=True)
+
+    def _end_phase(self) -> None:
+        """The phase's skipped steps: one line under its header, or (nothing of it ran) into the group of
+        phases skipped whole."""
+        if self._header_shown:
+            self._show_skips()
+        elif self._skips:
+            self._skipped_phases.append((self._phase, sorted(self._skips, key=lambda r: plan_key(r.id))))
+            self._skips = []
 
     def step_started(self, step) -> None:
+        with self._lock:
+            self._header()
         self.live.started(step.id, step.title)
 
     def step_finished(self, result: StepResult) -> None:
@@ -110,7 +151,7 @@ class ConsoleReporter(Reporter):
         for step_id in order:
             if step_id in self._done:
                 self._show(self._done.pop(step_id))
-        self._show_skips()
+        self._end_phase()
 
     def _show_skips(self) -> None:
         """The phase's skipped steps as one line (the root cause above stays on screen); --json and --junit
@@ -137,6 +178,7 @@ class ConsoleReporter(Reporter):
         self._line(result)
 
     def _line(self, result: StepResult) -> None:
+        self._header()
         symbol, style = SYMBOLS[result.status]
         line = Text("  ")
         line.append(symbol, style=style)
@@ -185,6 +227,10 @@ class ConsoleReporter(Reporter):
         return f"{WHOSE_WORDS.get(d['whose'], d['whose'])}: {result.hint}  ({d['id']})"
 
     def notice(self, text: str) -> None:
+        with self._lock:
+            if not self._order:  # the phase's lines are out: its skipped steps' line goes before the notice
+                self._end_phase()
+                self._show_skipped_phases()
         self._print(Text(neutralise(text), style="yellow"), soft_wrap=not self.terminal)
 
     def log_request(self, text: str) -> None:
@@ -200,6 +246,7 @@ class ConsoleReporter(Reporter):
         with self._lock:
             try:
                 self._flush()
+                self._show_skipped_phases()
             finally:
                 self.live.stop()
 
@@ -215,7 +262,11 @@ class ConsoleReporter(Reporter):
         table = Table(title=None, show_edge=False, pad_edge=False, box=None, header_style="bold")
         for column in ("Phase", "", "Steps", "Time"):
             table.add_column(column)
-        for phase in result.phases:
+        for phase in _table_phases(result):
+            if "ids" in phase:  # phases skipped whole, one after the other: one row
+                table.add_row(Text(f"{phase['ids'][0]}–{phase['ids'][-1]} not run"), Text(*SYMBOLS[SKIP]),
+                              Text(f"0/{phase['steps']} passed, {phase['steps']} skipped"), Text(""))
+                continue
             steps = [s for s in result.steps if s.phase == phase["id"]]
             symbol, style = SYMBOLS[phase_mark(phase["status"], steps)]
             counts = f"{sum(s.status in (PASS, WARN) for s in steps)}/{len(steps)} passed"
@@ -247,6 +298,29 @@ class ConsoleReporter(Reporter):
                              style="yellow"), soft_wrap=True)
         if self.print_verdict:
             self._print(Text(verdict_line(result), style=verdict_style(result)), soft_wrap=True)
+
+
+def _table_phases(result: RunResult) -> List[Dict]:
+    """The table's rows: a phase each, except that two or more phases skipped whole in a row share one."""
+    rows: List[Dict] = []
+    for phase in result.phases:
+        steps = [s for s in result.steps if s.phase == phase["id"]]
+        if steps and all(s.status == SKIP for s in steps) and phase["id"] != 5:
+            if rows and "run" in rows[-1]:
+                rows[-1]["run"].append((phase, len(steps)))
+                continue
+            rows.append({"run": [(phase, len(steps))]})
+            continue
+        rows.append(phase)
+    table: List[Dict] = []
+    for row in rows:
+        if "run" not in row:
+            table.append(row)
+        elif len(row["run"]) == 1:
+            table.append(row["run"][0][0])
+        else:
+            table.append({"ids": [p["id"] for p, _ in row["run"]], "steps": sum(n for _, n in row["run"])})
+    return table
 
 
 def phase_mark(status: str, steps) -> str:
@@ -300,6 +374,8 @@ def verdict_line(result: RunResult) -> str:
         written = (f"{_cleanup_words(result)}" if result.cleanup.leftover else "no test data written")
         return (f"✗ Preflight gate failed (step {_ids(result, FAIL)}) in {took}: {written}; "
                 f"{fix_words(result)} as shown and re-run.")
+    if result.verdict == CANCELLED:
+        return f"✗ Cancelled: nothing was written (the preflight passed in {took}; answered no to Proceed)."
     if result.verdict == INTERRUPTED:
         return f"⚠ E2E validation interrupted after {took}; cleanup ran: {_cleanup_words(result)}."
     return (f"✗ E2E validation failed: {result.count(FAIL)} of {total} steps failed "

@@ -9,6 +9,7 @@ from typing import Dict, List, Optional
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"  # a step's status
 
 PASSED, FAILED, GATE_FAILED, INTERRUPTED = "passed", "failed", "gate_failed", "interrupted"  # a run's verdict
+CANCELLED = "cancelled"  # the preflight passed, then the user answered no to "Proceed?": nothing was written
 
 
 class ExitCode(enum.IntEnum):
@@ -45,7 +46,7 @@ def signal_name(signum: int) -> str:
 
 
 EXIT_CODES = {PASSED: ExitCode.PASSED, FAILED: ExitCode.FAILED, GATE_FAILED: ExitCode.GATE_FAILED,
-              INTERRUPTED: ExitCode.INTERRUPTED}
+              INTERRUPTED: ExitCode.INTERRUPTED, CANCELLED: ExitCode.FAILED}
 
 PHASE_NAMES = {
     0: "Preflight (hard gate)",

@@ -137,6 +137,7 @@ class Runner:
         self.signal_marks: Dict[str, int] = {}
         self.abandoned: List[_Worker] = []  # steps still running when the deadline ended their wave
         self.phases_started: set = set()
+        self.cancelled = False  # the user answered no after the preflight: nothing else runs, nothing is written
 
     # -- public -------------------------------------------------------------------
     def run_phases(self, phases: Sequence[Phase]) -> None:
@@ -189,6 +190,8 @@ class Runner:
 
     # -- internals ------------------------------------------------------------------
     def _why_skip_phase(self, phase: Phase) -> str:
+        if self.cancelled:
+            return "cancelled: answered no after the preflight"
         if self.interrupted:
             return "interrupted"
         if self.out_of_time:
