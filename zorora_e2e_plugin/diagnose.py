@@ -80,6 +80,9 @@ GATES_SKIPPED = _d("ZE-LAMBDA-010", PLATFORM,
                    "not_eligible) without force: enforce the promotion gates in " + FUNCTION + " unless force")
 REASON_UNCHECKED = _d("ZE-LAMBDA-011", PLATFORM,
                       "the server trusts the client to check the reason: validate len(reason) >= 10 in the Lambda")
+ACCEPTED_INVALID = _d("ZE-LAMBDA-014", PLATFORM,
+                      "the API accepted an invalid promotion: the Lambda must refuse an unknown challenger and a "
+                      "reason shorter than 10 characters, whatever the client checks")
 SIDE_EFFECT = _d("ZE-LAMBDA-012", PLATFORM,
                  "a rejected request modified the registry or wrote an audit event: the Lambda must validate "
                  "before it writes anything")

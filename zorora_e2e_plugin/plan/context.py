@@ -88,6 +88,10 @@ class Context:
     # wrong stage): set when 0.1's answer (`preflight`) and 0.5's probe answers (`route_answers`) are in
     preflight_ready: threading.Event = dataclasses.field(default_factory=threading.Event)
     route_answers: Optional[Dict[str, Any]] = None
+    # one cause, one finding: a later step names the step that already reported the cause
+    metrics_missing: Optional[str] = None  # the phase 2 step whose metrics lookup got the Lambda's 404
+    accepted: Dict[str, tuple] = dataclasses.field(default_factory=dict)  # phase 4 step -> reasons it sent
+    # that the server accepted (the step failed for it; 4.5 does not count its traces again)
     routes_ready: threading.Event = dataclasses.field(default_factory=threading.Event)
     _store: Optional[Store] = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
