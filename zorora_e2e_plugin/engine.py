@@ -66,9 +66,7 @@ def may_write(settings: Settings, say: Callable[..., None]) -> bool:
 
 
 def may_start(settings: Settings, say: Callable[..., None]) -> Tuple[bool, Optional[Callable[[], bool]]]:
-    """The confirmation rule, asked after the gate: (start, ask). `start` False: refused before anything ran
-    (no terminal to ask on: it said why, as may_write does). `ask`: the question to put once phase 0 has passed
-    (it writes only its probe, which it removes), True to go on; None when there is nothing to ask."""
+    """may_write's rule, asked after the gate: (start False: refused, it said why; ask: for once phase 0 passed)."""
     if not needs_confirmation(settings):
         return True, None
     from . import confirm
