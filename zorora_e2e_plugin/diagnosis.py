@@ -77,12 +77,14 @@ def identify(text: str) -> Optional[Diagnosis]:
     return best[1] if best else None
 
 
-def describe(hint: str, config_error: bool = False) -> Optional[Dict[str, str]]:
+def describe(hint: str, config_error: bool = False, phase: int = 0) -> Optional[Dict[str, str]]:
     """`{id, whose, hint}` for a step's hint ('' -> None): its own id when it is a Diagnosis, else the catalogue
-    entry its text holds, else unclassified (whose: the settings when the step said so, else the deployment)."""
+    entry its text holds, else unclassified. Whose, then: the settings when the step said so; the deployment in
+    the preflight (phase 0); after it, what the Lambda did with the test world (the platform)."""
     if not hint:
         return None
     known = hint if isinstance(hint, Diagnosis) and hint.id != UNCLASSIFIED else identify(str(hint))
     if known is None:
-        return {"id": UNCLASSIFIED, "whose": SETTINGS if config_error else DEPLOYMENT, "hint": str(hint)}
+        whose = SETTINGS if config_error else DEPLOYMENT if phase == 0 else PLATFORM
+        return {"id": UNCLASSIFIED, "whose": whose, "hint": str(hint)}
     return {"id": known.id, "whose": known.whose, "hint": str(hint)}

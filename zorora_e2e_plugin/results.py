@@ -106,7 +106,7 @@ class StepResult:
             from . import diagnose  # noqa: F401 (fills the catalogue the hint is identified by)
             from .diagnosis import describe
 
-            self.diagnosis = describe(self.hint, self.config_error)
+            self.diagnosis = describe(self.hint, self.config_error, self.phase)
 
     def to_dict(self) -> Dict:
         return dataclasses.asdict(self)

@@ -79,7 +79,7 @@ class _Worker(threading.Thread):
         def clean(text: str) -> str:  # redact first, then cut: a cut token would slip past the redaction
             return clip(self.redact(text))
 
-        known = describe(hint, config_error and status == FAIL)  # the id of the hint as the step gave it
+        known = describe(hint, config_error and status == FAIL, self.phase)  # the id of the hint as the step gave it
         if getattr(getattr(self.ctx, "settings", None), "session", False):  # ml-validate-e2e: what it can change
             hint = diagnose.for_session(hint)
         if known is not None:

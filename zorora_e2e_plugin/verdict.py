@@ -66,7 +66,7 @@ def verdict_line(result: RunResult) -> str:
         return f"⚠ E2E validation interrupted after {took}; cleanup ran: {_cleanup_words(result)}."
     return (f"✗ E2E validation failed: {result.count(FAIL)} of {total} steps failed "
             f"(step {_ids(result, FAIL)}){warn_text} in {took}; {_cleanup_words(result)}; "
-            f"{fix_words(result)} as shown.")
+            f"{fix_words(result)} as shown.")  # fix_words: whose move, from the failed steps' diagnoses
 
 
 FIX_WORDS = {SETTINGS: "fix your settings", DEPLOYMENT: "fix the infrastructure",
@@ -79,7 +79,7 @@ def fix_words(result: RunResult) -> str:
     if "validator" in result.whose(FAIL):
         words.append("report the validator's error")
     if not words:
-        return "see the failed steps"
+        return "see the failed steps"  # none of them named a fix: "...; see the failed steps as shown."
     return " and ".join(words) if len(words) <= 2 else ", ".join(words[:-1]) + " and " + words[-1]
 
 

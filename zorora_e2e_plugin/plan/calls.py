@@ -33,9 +33,7 @@ def call(fn: Callable, *args, route: str = "", expected: str = "") -> Any:
     except OnaError as exc:
         if route.startswith("GET /metrics") and exc.status is not None:
             raise MetricsError(exc) from None
-        raise StepFailed(expected or "the command succeeds",
-                         f"{'HTTP %s: ' % exc.status if exc.status else ''}{exc.message}",
-                         diagnose.for_error(exc, route)) from None
+        raise diagnose.api_failed(expected or "the command succeeds", exc, route) from None
     if not isinstance(data, dict):
         raise StepFailed("a JSON object", f"{type(data).__name__}: {as_text(data)}",
                          f"{route} answered JSON that is not an object: " + diagnose.NOT_JSON)

@@ -99,10 +99,10 @@ def step_0_2(ctx: Context) -> str:
     if response.redirected:  # whoever answered after the redirect never received the token: 0.1 says so
         raise StepSkipped(actual="not judged: the base URL redirects (see 0.1)")
     if response.status == 401:
-        raise StepFailed("the bearer token is accepted", "HTTP 401: bearer token rejected by the Lambda",
+        raise StepFailed("the bearer token is accepted", f"HTTP 401: bearer token rejected ({response.text})",
                          diagnose.TOKEN_MISMATCH)
     if response.status == 403:
-        raise StepFailed("the bearer token is accepted", "HTTP 403: forbidden", diagnose.FORBIDDEN)
+        raise StepFailed("the bearer token is accepted", f"HTTP 403: forbidden ({response.text})", diagnose.FORBIDDEN)
     if response.status == 404 or diagnose.answer_source(response.status, response.text) == "gateway":
         raise StepSkipped(actual="not judged: GET /challengers did not reach the Lambda (see 0.1)")
     return f"accepted (HTTP {response.status})"
