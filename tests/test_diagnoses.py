@@ -111,7 +111,7 @@ def test_the_verdict_names_whose_fix_it_is():
         return verdict_line(RunResult("failed", "c", "direct", 10, steps, Cleanup()))
 
     assert "fix the infrastructure" in run(diagnose.FORBIDDEN)
-    assert "platform's Lambda code" in run(diagnose.NO_AUDIT) and "infrastructure" not in run(diagnose.NO_AUDIT)
+    assert "fix the platform's Lambda code" in run(diagnose.NO_AUDIT) and "infrastructure" not in run(diagnose.NO_AUDIT)
     assert "fix your settings" in run(diagnose.DNS) and "infrastructure" not in run(diagnose.DNS)
     both = run(diagnose.DNS, diagnose.FORBIDDEN)
     assert "fix your settings and fix the infrastructure" in both
@@ -253,3 +253,20 @@ def test_the_docs_list_every_diagnosis():
         assert re.search(rf"^\| `{key}` \| {entry.whose} \|", text, flags=re.M), key
     readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
     assert "docs/diagnoses.md" in readme
+
+
+@pytest.mark.parametrize("fault, whose, words", [
+    ("no-audit", PLATFORM, "fix the platform's Lambda code"),
+    ("missing-route:/diff", DEPLOYMENT, "fix the infrastructure"),
+    ("stage-prefix", PLATFORM, "fix the platform's Lambda code"),
+    ("noop-rollback", PLATFORM, "fix the platform's Lambda code"),
+])
+def test_every_failure_says_whose_move_and_the_verdict_agrees(sandbox, fault, whose, words):
+    result, _ = run_engine(sandbox, [fault])
+    failed = [s for s in result.steps if s.status == FAIL]
+    assert failed and all(s.diagnosis and s.diagnosis["whose"] for s in failed), failed
+    assert whose in result.whose(FAIL)
+    line = verdict_line(result)
+    assert words in line, line
+    if whose != DEPLOYMENT:
+        assert "infrastructure" not in line, line

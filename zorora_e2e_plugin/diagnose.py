@@ -39,9 +39,11 @@ REDIRECT = _d("ZE-URL-002", SETTINGS,
               "drops the bearer token if the host differs), so nothing about the API or the token is proven. "
               "Point --base-url (ONA_API_BASE_URL) at the API Gateway invoke URL itself")
 NOT_JSON = _d("ZE-URL-003", SETTINGS,
-              "the API answered 2xx with a body that is not JSON: --base-url (ONA_API_BASE_URL) may point at a "
-              "web page, a proxy or a login portal instead of the API's invoke URL, or the Lambda returned a "
-              "truncated body")
+              "the API answered 2xx with a page, not JSON: --base-url (ONA_API_BASE_URL) may point at a "
+              "web page, a proxy or a login portal instead of the API's invoke URL")
+BROKEN_JSON = _d("ZE-LAMBDA-015", PLATFORM,
+                 "the API answered 2xx with a body that does not parse as JSON (cut short, or not JSON): the Lambda "
+                 "must answer each request with one whole JSON object")
 ROUTE_MISSING = _d("ZE-ROUTE-001", DEPLOYMENT,
                    "API Gateway has no route for {route}: deploy it on the stage the base URL names "
                    "(GET /challengers, GET /metrics/{{model_id+}}, GET /diff, POST /promote, POST /rollback, "
@@ -168,7 +170,7 @@ def for_error(error, route: str = "") -> str:
     if kind in ("connect", "transport"):
         return CONNECT
     if kind == "not_json":
-        return NOT_JSON
+        return for_not_json(getattr(error, "body", "") or getattr(error, "message", ""))
     if kind == "not_object":
         return NOT_OBJECT
     if kind == "http":
@@ -192,8 +194,15 @@ def for_http(status: Optional[int], body: str = "", route: str = "") -> str:
     if status >= 500:
         return SERVER_ERROR.format(status=status)
     if 200 <= status < 300:
-        return NOT_JSON
+        return for_not_json(body)
     return ""
+
+
+def for_not_json(body: str) -> Diagnosis:
+    """A 2xx that is not JSON: a page (HTML: the URL points at something else) or the Lambda's broken body."""
+    text = (body or "").lstrip().lower()
+    page = text.startswith("<") or "<html" in text[:2000] or "<!doctype" in text[:2000]
+    return NOT_JSON if page else BROKEN_JSON
 
 
 def for_s3(code: str) -> Diagnosis:

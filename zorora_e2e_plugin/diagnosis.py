@@ -83,6 +83,15 @@ def describe(hint: str, config_error: bool = False, phase: int = 0) -> Optional[
     the preflight (phase 0); after it, what the Lambda did with the test world (the platform)."""
     if not hint:
         return None
+    return _described(hint, config_error, phase)
+
+
+def unhinted(config_error: bool = False, phase: int = 0) -> Dict[str, str]:
+    """A failure whose step named no fix still says whose move it is (the check's expected/got say what)."""
+    return {**_described(" ", config_error, phase), "hint": ""}
+
+
+def _described(hint: str, config_error: bool, phase: int) -> Dict[str, str]:
     known = hint if isinstance(hint, Diagnosis) and hint.id != UNCLASSIFIED else identify(str(hint))
     if known is None:
         whose = SETTINGS if config_error else DEPLOYMENT if phase == 0 else PLATFORM

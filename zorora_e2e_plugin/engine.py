@@ -73,7 +73,7 @@ def may_start(settings: Settings, say: Callable[..., None]) -> Tuple[bool, Optio
 
     if not confirm.can_prompt():
         return may_write(settings, say), None
-    return True, lambda: confirm.confirm(describe_writes(settings))
+    return True, lambda: confirm.confirm("\n" + describe_writes(settings))
 
 
 def validate(settings: Settings, *, console, http_client=None, observers=(), print_verdict: bool = True,

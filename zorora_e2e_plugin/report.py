@@ -214,8 +214,10 @@ class ConsoleReporter(Reporter):
     def _fix(self, result: StepResult) -> str:
         """The fix, whose move it is and its id; a fix already shown by an earlier step is named, not repeated."""
         d = result.diagnosis
-        if not result.hint or not d:
+        if not d:
             return result.hint
+        if not result.hint:  # the step named no fix: whose move it is, still
+            return f"{WHOSE_WORDS.get(d['whose'], d['whose'])}: see what was expected and what came back ({d['id']})"
         first = self._fixes.setdefault((d["id"], result.hint), result.id)
         if first != result.id:
             return f"the same as step {first} ({d['id']})"

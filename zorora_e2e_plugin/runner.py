@@ -14,7 +14,7 @@ import traceback
 from typing import Callable, Dict, List, Optional, Sequence
 
 from . import diagnose
-from .diagnosis import describe
+from .diagnosis import describe, unhinted
 from .model import Phase, Reporter, RunHeader, Step
 from .results import FAIL, PASS, SKIP, WARN, StepOutcome, StepResult, signal_name
 
@@ -80,6 +80,8 @@ class _Worker(threading.Thread):
             return clip(self.redact(text))
 
         known = describe(hint, config_error and status == FAIL, self.phase)  # the id of the hint as the step gave it
+        if known is None and status == FAIL:
+            known = unhinted(config_error, self.phase)
         if getattr(getattr(self.ctx, "settings", None), "session", False):  # ml-validate-e2e: what it can change
             hint = diagnose.for_session(hint)
         if known is not None:

@@ -70,7 +70,7 @@ def verdict_line(result: RunResult) -> str:
 
 
 FIX_WORDS = {SETTINGS: "fix your settings", DEPLOYMENT: "fix the infrastructure",
-             PLATFORM: "the platform's Lambda code needs the fix"}
+             PLATFORM: "fix the platform's Lambda code"}
 
 
 def fix_words(result: RunResult) -> str:

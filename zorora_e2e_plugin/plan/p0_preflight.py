@@ -82,7 +82,8 @@ def step_0_1(ctx: Context) -> str:
     if 200 <= status < 300:
         data = response.json()
         if data is None:
-            raise StepFailed("a JSON answer", f"HTTP {status} with a non-JSON body: {body!r}", diagnose.NOT_JSON)
+            raise StepFailed("a JSON answer", f"HTTP {status} with a non-JSON body: {body!r}",
+                             diagnose.for_not_json(body))
         if not isinstance(data, dict):
             raise StepFailed("one JSON object", f"HTTP {status} with JSON that is not an object: {body}",
                              diagnose.NOT_OBJECT)
