@@ -270,3 +270,18 @@ def test_every_failure_says_whose_move_and_the_verdict_agrees(sandbox, fault, wh
     assert words in line, line
     if whose != DEPLOYMENT:
         assert "infrastructure" not in line, line
+
+
+def test_a_rest_apis_missing_authentication_token_is_the_url_not_iam(sandbox):
+    """API Gateway (REST) answers 403 {"message":"Missing Authentication Token"} for a path it has no resource
+    for: the base URL's stage or path, not an IAM denial; a plain 403 stays the deployment's."""
+    def no_resource(request, status, body):
+        return 403, json.dumps({"message": "Missing Authentication Token"})
+
+    with LyingProxy(sandbox, no_resource) as proxy:
+        result, _ = run_engine(sandbox, base_url=proxy.url, phases=[0])
+    assert ids_of(result).get("0.2") == "ZE-URL-004" and not steps_with(result, "ZE-AUTH-002")
+    assert "fix your settings" in verdict_line(result) and "infrastructure" not in verdict_line(result)
+    with LyingProxy(sandbox, lambda request, status, body: (403, json.dumps({"message": "Forbidden"}))) as proxy:
+        result, _ = run_engine(sandbox, base_url=proxy.url, phases=[0])
+    assert ids_of(result).get("0.2") == "ZE-AUTH-002" and "fix the infrastructure" in verdict_line(result)

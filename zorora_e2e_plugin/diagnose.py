@@ -34,6 +34,10 @@ WRONG_URL = _d("ZE-URL-001", SETTINGS,
                "no route answers at this base URL: API Gateway answered its own 404 for {requested} and for every "
                "other route, so the stage or the API id in --base-url (ONA_API_BASE_URL) is wrong — use the "
                "invoke URL of the stage the API is deployed on, with the API's base path")
+NO_RESOURCE = _d("ZE-URL-004", SETTINGS,
+                 "API Gateway answered 403 'Missing Authentication Token': that is its answer for a path or stage "
+                 "it has no resource for (a REST API), not a token check — check the stage and the path in "
+                 "--base-url (ONA_API_BASE_URL), then that the route is deployed")
 REDIRECT = _d("ZE-URL-002", SETTINGS,
               "the base URL redirects to {target}: a client following it sends the request to another place (and "
               "drops the bearer token if the host differs), so nothing about the API or the token is proven. "
@@ -188,7 +192,7 @@ def for_http(status: Optional[int], body: str = "", route: str = "") -> str:
     if status == 401:
         return TOKEN_MISMATCH
     if status == 403:
-        return FORBIDDEN
+        return NO_RESOURCE if "missing authentication token" in text else FORBIDDEN
     if is_gateway_404(status, text):
         return ROUTE_MISSING.format(route=route or "this path")
     if status >= 500:

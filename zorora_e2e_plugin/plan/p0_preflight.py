@@ -103,7 +103,8 @@ def step_0_2(ctx: Context) -> str:
         raise StepFailed("the bearer token is accepted", f"HTTP 401: bearer token rejected ({response.text})",
                          diagnose.TOKEN_MISMATCH)
     if response.status == 403:
-        raise StepFailed("the bearer token is accepted", f"HTTP 403: forbidden ({response.text})", diagnose.FORBIDDEN)
+        raise StepFailed("the bearer token is accepted", f"HTTP 403: forbidden ({response.text})",
+                         diagnose.for_http(403, response.text))
     if response.status == 404 or diagnose.answer_source(response.status, response.text) == "gateway":
         raise StepSkipped(actual="not judged: GET /challengers did not reach the Lambda (see 0.1)")
     return f"accepted (HTTP {response.status})"
