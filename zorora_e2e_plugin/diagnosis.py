@@ -68,6 +68,8 @@ def _fixed_parts(template: str):
 
 def identify(text: str) -> Optional[Diagnosis]:
     """The catalogue entry whose text a plain hint holds (earliest in the text wins), or None."""
+    from . import diagnose  # noqa: F401 (the catalogue's entries are written there)
+
     best = None
     for entry in CATALOGUE.values():
         for part in _fixed_parts(entry)[:1]:
