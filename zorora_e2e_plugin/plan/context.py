@@ -93,6 +93,8 @@ class Context:
     accepted: Dict[str, tuple] = dataclasses.field(default_factory=dict)  # phase 4 step -> reasons it sent
     # that the server accepted (the step failed for it; 4.5 does not count its traces again)
     routes_ready: threading.Event = dataclasses.field(default_factory=threading.Event)
+    routes_started: threading.Event = dataclasses.field(default_factory=threading.Event)  # 0.5 runs (a Ctrl-C
+    # may have kept it from starting: then 0.1 does not wait for it)
     _store: Optional[Store] = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 

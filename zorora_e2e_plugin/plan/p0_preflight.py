@@ -41,7 +41,7 @@ def _wait(event, ctx: Context) -> bool:
 
 def every_route_missing(ctx: Context) -> bool:
     """0.5's probes (waited for) all got API Gateway's own 404: no route exists at this base URL."""
-    if not _wait(ctx.routes_ready, ctx) or not ctx.route_answers:
+    if not ctx.routes_started.wait(2) or not _wait(ctx.routes_ready, ctx) or not ctx.route_answers:
         return False
     from .probes import ROUTE_NAMES
 

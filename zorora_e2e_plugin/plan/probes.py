@@ -62,6 +62,7 @@ ROUTE_NAMES = {"metrics": "GET /metrics/{model_id+}", "diff": "GET /diff", "audi
 def step_0_5(ctx: Context) -> str:
     """Every other route the promotion needs answers from the Lambda; then the run's customer is proven
     untouched (its three prefixes empty)."""
+    ctx.routes_started.set()
     probes = _route_probes(ctx)
     labels = list(probes)
     try:
