@@ -143,10 +143,15 @@ def test_asks_once_with_what_where_and_which_url_then_runs(remote_repl, monkeypa
 
 @pytest.mark.parametrize("keys", ["no\r", "n\r", "\r", "\x03", "\x04", "yes please\r"])
 def test_no_or_ctrl_c_writes_nothing(remote_repl, keys):
+    """The question comes after the preflight gate (issue 16, 12): phase 0 ran (it writes only its probe, which
+    it removes), then no ends the run; Zorora's commands never ran and nothing of the customer's was written."""
     verdict, asked = _type(remote_repl, "ml-validate-e2e", keys)
-    assert verdict == "✗ ml-validate-e2e cancelled: nothing was written."
-    assert "Proceed? [y/N]" in asked and "Cancelled: nothing was written." in output(remote_repl)
-    assert remote_repl.calls == [] and "Phase 0" not in output(remote_repl)
+    assert verdict.startswith("✗ Cancelled: nothing was written"), output(remote_repl)
+    shown = output(remote_repl)
+    assert "Proceed? [y/N]" in asked and "Phase 0" in shown and "✓ 0.5" in shown
+    assert shown.index("✓ 0.5") < shown.index("Phases 1–4  skipped")  # asked between the gate and phase 1
+    assert remote_repl.calls == [] and "✓ 1.1" not in shown
+    assert " ".join(shown.split()).lower().count("nothing was written") == 1, shown
 
 
 def test_yes_flag_skips_the_question(remote_repl):

@@ -131,13 +131,14 @@ def cmd_run(args) -> int:
 
     settings = resolve(flags_from(args), os.environ)  # a settings error exits before anything heavy is imported
     start_client(settings.storage)  # botocore and the S3 client load while the engine is imported
-    from .engine import may_write, validate
+    from .engine import may_start, validate
 
     console = _console(args)
     presenter = _presenter(args)
-    if not may_write(settings, _printer(console)):  # asks, or refuses without a terminal unless --yes
+    start, ask = may_start(settings, _printer(console))  # refuses without a terminal unless --yes
+    if not start:
         return ExitCode.FAILED
-    return validate(settings, console=console, debug=args.debug, presenter=presenter).exit_code
+    return validate(settings, console=console, debug=args.debug, presenter=presenter, ask=ask).exit_code
 
 
 def _presenter(args):

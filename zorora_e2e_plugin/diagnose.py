@@ -7,53 +7,130 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .diagnosis import DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR, Diagnosis, register  # noqa: F401
+
 FUNCTION = "ona-globalTrainingService-prod"
 LOG_GROUP = f"/aws/lambda/{FUNCTION}"
 
-STAGE_PREFIX = ("the Lambda does not strip the API Gateway stage prefix: it routes on rawPath "
-                "'/prod/api/v1/...' and fails with 'Could not extract customer_id from event' — "
-                "strip '/prod' (requestContext.stage) before routing")
-TOKEN_MISMATCH = ("the Lambda rejected the bearer token: its INTERNAL_API_TOKEN does not match ONA_API_TOKEN — "
-                  "re-read SSM /ona-platform/prod/global-training-api-token (--token-from-ssm), and check "
-                  "the Lambda's USE_BEARER_AUTH=true and INTERNAL_API_TOKEN environment")
-FORBIDDEN = "HTTP 403 is an IAM-level denial: check the API Gateway authorizer / resource policy and the Lambda's IAM permissions"
-ROUTE_MISSING = ("API Gateway has no route for {route}: deploy it on the prod stage "
-                 "(GET /challengers, GET /metrics/{{model_id+}}, GET /diff, POST /promote, POST /rollback, "
-                 "GET /audit-log) with the Lambda proxy integration")
-NON_GREEDY = ("model ids contain '/'; the metrics route is not greedy — use {model_id+} or URL-encode the id "
-              "(the metrics object exists in S3)")
-METRICS_KEY = ("the metrics object exists at {key} but the Lambda did not find it: its key format differs from "
-               "model_metrics/{{customer_id}}/{{model_id}}/backtest_results.json or it ignores metrics_ref")
-LATEST_ALIAS = ("Zorora's ml-promote asks GET /diff with production_id='<customer>/production/latest' (a placeholder "
-                "alias); the Lambda must resolve it to the customer's current production model")
-THIRD_ACTOR = ("the Lambda recorded the actor {recorded!r}, which is neither the body's 'actor' nor the X-Actor "
-               "header (both {actor!r}, the caller): get_actor_from_event() in " + FUNCTION + " must take the "
-               "caller's actor (body 'actor' or X-Actor), not the IAM identity or a fixed service name")
-NO_AUDIT = ("the Lambda did not append an audit event to audit_logs/{customer}/events.json: "
-            "every promote/rollback must write one")
-NO_ARCHIVE = ("the Lambda did not archive the previous production to customer_tailored/{customer}/archived/: "
-              "without it a rollback has nothing to restore")
-WRONG_BUCKET = ("the API does not see the test data written to s3://{bucket}/: the Lambda's OUTPUT_BUCKET "
-                "(or region) differs from --bucket/OUTPUT_BUCKET")
-NOT_OBJECT = ("the API answered JSON that is not one object (e.g. an array around it): the Lambda must answer "
-              "each request with a single JSON object, as Zorora's ml-* commands expect")
-ACTS_WITHOUT_VALIDATING = ("the server acts without validating: it accepted a promote/rollback with a 3-character "
-                           "reason for a customer that has no registry; validate the reason (>= 10 characters) and "
-                           "the registry before doing anything")
-GATES_SKIPPED = ("the server promoted a challenger that fails its gates (evaluated more than 7 days ago, verdict "
-                 "not_eligible) without force: enforce the promotion gates in " + FUNCTION + " unless force")
-NOT_JSON = ("the API answered 2xx with a body that is not JSON: ONA_API_BASE_URL may point at a web page, a proxy "
-            "or a login portal instead of .../prod/api/v1, or the Lambda returned a truncated body")
-COLD_START = ("no answer within --timeout: the container-image Lambda may be cold-starting (the first request "
-              "can take seconds) or hanging — retry, or raise --timeout")
-CONNECT = ("cannot connect: check ONA_API_BASE_URL (host, scheme, port), that API Gateway is deployed, "
-           "and network/VPN/proxy access")
-DNS = ("the host name in ONA_API_BASE_URL does not resolve: check it for typos (it looks like "
-       "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1) and your DNS/VPN")
-TLS = ("the TLS handshake failed (certificate not trusted or wrong host): check the scheme and host of "
-       "ONA_API_BASE_URL; behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE to its CA bundle")
-SERVER_ERROR = ("the Lambda failed with HTTP {status} (a read: after the run's retries): look at its CloudWatch logs ("
-                + LOG_GROUP + "); 503s that come and go are throttling or a flaky deployment")
+_d = register
+
+STAGE_PREFIX = _d("ZE-LAMBDA-001", PLATFORM,
+                  "the Lambda does not strip the API Gateway stage prefix: it routes on rawPath "
+                  "'/<stage>/api/v1/...' and fails with 'Could not extract customer_id from event' — "
+                  "strip the stage (requestContext.stage) before routing")
+TOKEN_MISMATCH = _d("ZE-AUTH-001", SETTINGS,
+                    "the Lambda rejected the bearer token: ONA_API_TOKEN does not match its INTERNAL_API_TOKEN — "
+                    "re-read SSM /ona-platform/prod/global-training-api-token (--token-from-ssm); if the token is "
+                    "the one in SSM, the Lambda's USE_BEARER_AUTH=true and INTERNAL_API_TOKEN environment must "
+                    "match it")
+FORBIDDEN = _d("ZE-AUTH-002", DEPLOYMENT,
+               "HTTP 403 is an IAM-level denial: check the API Gateway authorizer / resource policy and the "
+               "Lambda's IAM permissions")
+NO_TOKEN_CHECK = _d("ZE-AUTH-003", PLATFORM,
+                    "the Lambda serves requests without a bearer token: set USE_BEARER_AUTH=true and make "
+                    "check_authentication run before any business logic")
+WRONG_URL = _d("ZE-URL-001", SETTINGS,
+               "no route answers at this base URL: API Gateway answered its own 404 for {requested} and for every "
+               "other route, so the stage or the API id in --base-url (ONA_API_BASE_URL) is wrong — use the "
+               "invoke URL of the stage the API is deployed on, with the API's base path")
+NO_RESOURCE = _d("ZE-URL-004", SETTINGS,
+                 "API Gateway answered 403 'Missing Authentication Token': that is its answer for a path or stage "
+                 "it has no resource for (a REST API), not a token check — check the stage and the path in "
+                 "--base-url (ONA_API_BASE_URL), then that the route is deployed")
+REDIRECT = _d("ZE-URL-002", SETTINGS,
+              "the base URL redirects to {target}: a client following it sends the request to another place (and "
+              "drops the bearer token if the host differs), so nothing about the API or the token is proven. "
+              "Point --base-url (ONA_API_BASE_URL) at the API Gateway invoke URL itself")
+NOT_JSON = _d("ZE-URL-003", SETTINGS,
+              "the API answered 2xx with a page, not JSON: --base-url (ONA_API_BASE_URL) may point at a "
+              "web page, a proxy or a login portal instead of the API's invoke URL")
+BROKEN_JSON = _d("ZE-LAMBDA-015", PLATFORM,
+                 "the API answered 2xx with a body that does not parse as JSON (cut short, or not JSON): the Lambda "
+                 "must answer each request with one whole JSON object")
+ROUTE_MISSING = _d("ZE-ROUTE-001", DEPLOYMENT,
+                   "API Gateway has no route for {route}: deploy it on the stage the base URL names "
+                   "(GET /challengers, GET /metrics/{{model_id+}}, GET /diff, POST /promote, POST /rollback, "
+                   "GET /audit-log) with the Lambda proxy integration")
+NON_GREEDY = _d("ZE-ROUTE-002", DEPLOYMENT,
+                "model ids contain '/'; the metrics route is not greedy — use {model_id+} or URL-encode the id "
+                "(the metrics object exists in S3)")
+METRICS_KEY = _d("ZE-LAMBDA-002", PLATFORM,
+                 "the metrics object exists at {key} but the Lambda did not find it: its key format differs from "
+                 "model_metrics/{{customer_id}}/{{model_id}}/backtest_results.json or it ignores metrics_ref")
+METRICS_KEY_AGAIN = _d("ZE-LAMBDA-003", PLATFORM,
+                       "the Lambda cannot find the test models' metrics ({where}): the same cause as step {step} "
+                       "— fix that and this follows")
+LATEST_ALIAS = _d("ZE-LAMBDA-004", PLATFORM,
+                  "Zorora's ml-promote asks GET /diff with production_id='<customer>/production/latest' (a "
+                  "placeholder alias); the Lambda must resolve it to the customer's current production model")
+THIRD_ACTOR = _d("ZE-LAMBDA-005", PLATFORM,
+                 "the Lambda recorded the actor {recorded!r}, which is neither the body's 'actor' nor the X-Actor "
+                 "header (both {actor!r}, the caller): get_actor_from_event() in " + FUNCTION + " must take the "
+                 "caller's actor (body 'actor' or X-Actor), not the IAM identity or a fixed service name")
+NO_AUDIT = _d("ZE-LAMBDA-006", PLATFORM,
+              "the Lambda did not append an audit event to audit_logs/{customer}/events.json: "
+              "every promote/rollback must write one")
+NO_ARCHIVE = _d("ZE-LAMBDA-007", PLATFORM,
+                "the Lambda did not archive the previous production to customer_tailored/{customer}/archived/: "
+                "without it a rollback has nothing to restore")
+NOT_OBJECT = _d("ZE-LAMBDA-008", PLATFORM,
+                "the API answered JSON that is not one object (e.g. an array around it): the Lambda must answer "
+                "each request with a single JSON object, as Zorora's ml-* commands expect")
+ACTS_WITHOUT_VALIDATING = _d("ZE-LAMBDA-009", PLATFORM,
+                             "the server acts without validating: it accepted a promote/rollback with a 3-character "
+                             "reason for a customer that has no registry; validate the reason (>= 10 characters) "
+                             "and the registry before doing anything")
+GATES_SKIPPED = _d("ZE-LAMBDA-010", PLATFORM,
+                   "the server promoted a challenger that fails its gates (evaluated more than 7 days ago, verdict "
+                   "not_eligible) without force: enforce the promotion gates in " + FUNCTION + " unless force")
+REASON_UNCHECKED = _d("ZE-LAMBDA-011", PLATFORM,
+                      "the server trusts the client to check the reason: validate len(reason) >= 10 in the Lambda")
+ACCEPTED_INVALID = _d("ZE-LAMBDA-014", PLATFORM,
+                      "the API accepted an invalid promotion: the Lambda must refuse an unknown challenger and a "
+                      "reason shorter than 10 characters, whatever the client checks")
+SIDE_EFFECT = _d("ZE-LAMBDA-012", PLATFORM,
+                 "a rejected request modified the registry or wrote an audit event: the Lambda must validate "
+                 "before it writes anything")
+SERVER_ERROR = _d("ZE-LAMBDA-013", DEPLOYMENT,
+                  "the Lambda failed with HTTP {status} (a read: after the run's retries): look at its CloudWatch logs ("
+                  + LOG_GROUP + "); 503s that come and go are throttling or a flaky deployment")
+WRONG_BUCKET = _d("ZE-S3-001", SETTINGS,
+                  "the API does not see the test data written to s3://{bucket}/: the Lambda's OUTPUT_BUCKET "
+                  "(or region) differs from --bucket/OUTPUT_BUCKET")
+COLD_START = _d("ZE-NET-001", DEPLOYMENT,
+                "no answer within --timeout: the container-image Lambda may be cold-starting (the first request "
+                "can take seconds) or hanging — retry, or raise --timeout")
+CONNECT = _d("ZE-NET-002", SETTINGS,
+             "cannot connect: check --base-url (ONA_API_BASE_URL) (host, scheme, port), that API Gateway is "
+             "deployed, and network/VPN/proxy access")
+DNS = _d("ZE-NET-003", SETTINGS,
+         "the host name in --base-url (ONA_API_BASE_URL) does not resolve: check it for typos (it looks like "
+         "https://<api-id>.execute-api.<region>.amazonaws.com/<stage>/api/v1) and your DNS/VPN")
+TLS = _d("ZE-NET-004", SETTINGS,
+         "the TLS handshake failed (certificate not trusted or wrong host): check the scheme and host of "
+         "--base-url (ONA_API_BASE_URL); behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE to its CA bundle")
+S3_NO_BUCKET = _d("ZE-S3-002", SETTINGS,
+                  "the bucket does not exist (or is in another region): set --bucket/OUTPUT_BUCKET to the Lambda's "
+                  "OUTPUT_BUCKET and --region/AWS_REGION to its region")
+S3_BAD_KEYS = _d("ZE-S3-003", SETTINGS,
+                 "S3 does not accept these AWS credentials (unknown key or wrong secret): check "
+                 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_PROFILE")
+S3_DENIED = _d("ZE-S3-004", DEPLOYMENT,
+               "S3 refused the credentials: the IAM identity needs s3:GetObject, s3:PutObject, s3:ListBucket and "
+               "s3:DeleteObject on the bucket (IAM policy or bucket policy); check "
+               "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_PROFILE")
+S3_NO_CREDENTIALS = _d("ZE-S3-005", SETTINGS,
+                       "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE")
+S3_UNREACHABLE = _d("ZE-S3-006", SETTINGS,
+                    "S3 did not answer: check the network, --s3-endpoint-url/AWS_ENDPOINT_URL_S3 and --region")
+S3_OTHER = _d("ZE-S3-007", SETTINGS, "check the bucket, the region and the AWS credentials")
+S3_CLIENT = _d("ZE-S3-008", SETTINGS, "check --region/AWS_REGION, --s3-endpoint-url and the AWS credentials")
+DEADLINE = _d("ZE-RUN-001", DEPLOYMENT,
+              "the run's overall deadline ({deadline} s) or cleanup budget ran out: the API or S3 is hanging; check "
+              "the target, or raise --deadline/--timeout")
+INTERNAL = _d("ZE-RUN-002", VALIDATOR,
+              "unexpected error inside the validator: report it with its traceback (the step's `traceback` in "
+              "--json, or printed with --debug)")
 
 
 def is_gateway_404(status: Optional[int], body: str, headers=None) -> bool:
@@ -78,21 +155,26 @@ def _gateway_answer(status: int, body: str, headers=None) -> bool:
     return from_gateway(status, body, headers)
 
 
-THROTTLED = ("HTTP 429: API Gateway throttled the requests (the API stage's or the usage plan's rate/burst "
-             "limits), not a Lambda failure: raise the stage's or usage plan's throttling limits, or run when "
-             "the API is less busy; the run already sends at most a few requests at once and retries reads")
+THROTTLED = _d("ZE-NET-005", DEPLOYMENT,
+               "HTTP 429: API Gateway throttled the requests (the API stage's or the usage plan's rate/burst "
+               "limits), not a Lambda failure: raise the stage's or usage plan's throttling limits, or run when "
+               "the API is less busy; the run already sends at most a few requests at once and retries reads")
 GATEWAY_5XX = {
-    500: ("API Gateway answered 500 Internal Server Error itself: the Lambda crashed (an uncaught exception) or "
-          "its integration is misconfigured — look at its CloudWatch logs (" + LOG_GROUP + ")"),
-    503: ("API Gateway answered 503 Service Unavailable itself on every attempt (the run retries reads twice, "
-          "with backoff): the integration was unavailable, so the Lambda never ran — a deployment this flaky "
-          "fails runs; re-run, and check the API's health"),
-    504: ("API Gateway answered 504 Endpoint request timed out: the Lambda ran longer than the integration's "
-          "~29-30 s limit (it may still be running) — look at its duration in CloudWatch (" + LOG_GROUP + ")"),
+    500: _d("ZE-LAMBDA-016", DEPLOYMENT,
+            "API Gateway answered 500 Internal Server Error itself: the Lambda crashed (an uncaught exception) or "
+            "its integration is misconfigured — look at its CloudWatch logs (" + LOG_GROUP + ")"),
+    503: _d("ZE-NET-006", DEPLOYMENT,
+            "API Gateway answered 503 Service Unavailable itself on every attempt (the run retries reads twice, "
+            "with backoff): the integration was unavailable, so the Lambda never ran — a deployment this flaky "
+            "fails runs; re-run, and check the API's health"),
+    504: _d("ZE-LAMBDA-017", DEPLOYMENT,
+            "API Gateway answered 504 Endpoint request timed out: the Lambda ran longer than the integration's "
+            "~29-30 s limit (it may still be running) — look at its duration in CloudWatch (" + LOG_GROUP + ")"),
 }
-PROBE_5XX = ("{routes} answered a 5xx to a request with a deliberately unknown id or missing parameter: the route "
-             "is deployed and the Lambda runs, but it fails instead of refusing cleanly (e.g. an uncaught "
-             "NoSuchKey) — worth a look in its CloudWatch logs (" + LOG_GROUP + "); not a gate failure")
+PROBE_5XX = _d("ZE-ROUTE-003", PLATFORM,
+               "{routes} answered a 5xx to a request with a deliberately unknown id or missing parameter: the route "
+               "is deployed and the Lambda runs, but it fails instead of refusing cleanly (e.g. an uncaught "
+               "NoSuchKey) — worth a look in its CloudWatch logs (" + LOG_GROUP + "); not a gate failure")
 
 
 def for_error(error, route: str = "") -> str:
@@ -107,7 +189,7 @@ def for_error(error, route: str = "") -> str:
     if kind in ("connect", "transport"):
         return CONNECT
     if kind == "not_json":
-        return NOT_JSON
+        return for_not_json(getattr(error, "body", "") or getattr(error, "message", ""))
     if kind == "not_object":
         return NOT_OBJECT
     if kind == "http":
@@ -127,7 +209,7 @@ def for_http(status: Optional[int], body: str = "", route: str = "", headers=Non
     if status == 401:
         return TOKEN_MISMATCH
     if status == 403:
-        return FORBIDDEN
+        return NO_RESOURCE if "missing authentication token" in text else FORBIDDEN
     if is_gateway_404(status, body, headers):
         return ROUTE_MISSING.format(route=route or "this path")
     if status == 429:
@@ -137,23 +219,54 @@ def for_http(status: Optional[int], body: str = "", route: str = "", headers=Non
     if status >= 500:
         return SERVER_ERROR.format(status=status)
     if 200 <= status < 300:
-        return NOT_JSON
+        return for_not_json(body)
     return ""
 
 
-def for_s3(code: str) -> str:
+def for_not_json(body: str) -> Diagnosis:
+    """A 2xx that is not JSON: a page (HTML: the URL points at something else) or the Lambda's broken body."""
+    text = (body or "").lstrip().lower()
+    page = text.startswith("<") or "<html" in text[:2000] or "<!doctype" in text[:2000]
+    return NOT_JSON if page else BROKEN_JSON
+
+
+def for_s3(code: str) -> Diagnosis:
     """The hint for an S3 error code (StoreError.code)."""
     if code in ("NoSuchBucket", "404"):
-        return ("the bucket does not exist (or is in another region): set --bucket/OUTPUT_BUCKET to the Lambda's "
-                "OUTPUT_BUCKET and --region/AWS_REGION to its region")
-    if code in ("AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-        return ("S3 refused the credentials: the IAM identity needs s3:GetObject, s3:PutObject, s3:ListBucket and "
-                "s3:DeleteObject on the bucket; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_PROFILE")
+        return S3_NO_BUCKET
+    if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return S3_BAD_KEYS
+    if code in ("AccessDenied", "403", "AllAccessDisabled"):
+        return S3_DENIED
     if code == "NoCredentials":
-        return "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+        return S3_NO_CREDENTIALS
     if code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"):
-        return "S3 did not answer: check the network, --s3-endpoint-url/AWS_ENDPOINT_URL_S3 and --region"
-    return "check the bucket, the region and the AWS credentials"
+        return S3_UNREACHABLE
+    return S3_OTHER
+
+
+def s3_failed(expected: str, exc, **options):
+    """The one way an S3 error becomes a failed step: what was expected, what S3 said (in words for the errors
+    that never reached S3), and its diagnosis. `options`: StepFailed's (config_error)."""
+    from .results import StepFailed
+
+    code = getattr(exc, "code", "")
+    if code == "NoCredentials":
+        actual = "no AWS credentials found (none in the environment, the AWS config files or an instance role)"
+    elif code in ("EndpointConnectionError", "ConnectTimeoutError"):
+        actual = f"S3 did not answer: {exc}"
+    else:
+        actual = f"S3 error {exc}"
+    return StepFailed(expected, actual, for_s3(code), **options)
+
+
+def api_failed(expected: str, error, route: str = "", **options):
+    """The one way an API error (client.OnaError) becomes a failed step, with its diagnosis."""
+    from .results import StepFailed
+
+    status = getattr(error, "status", None)
+    return StepFailed(expected, f"{'HTTP %s: ' % status if status else ''}{error.message}",
+                      for_error(error, route), **options)
 
 
 # What a hint names for the CLI, and what a Zorora session changes instead (`ml-validate-e2e` has no
@@ -172,7 +285,11 @@ _SESSION_WORDS = (
 
 
 def for_session(hint: str) -> str:
-    """A hint as a Zorora session reads it: the CLI-only flags it names become what the session changes."""
+    """A hint as a Zorora session reads it: the CLI-only flags it names become what the session changes, and
+    what Zorora read at start-up (its base URL and token) says to restart it."""
     for cli, session in _SESSION_WORDS:
         hint = hint.replace(cli, session)
+    for name in ("ONA_API_BASE_URL", "ONA_API_TOKEN"):
+        if name in hint and "restart Zorora" not in hint:
+            hint = hint.replace(name, f"{name} (then restart Zorora)", 1)
     return hint

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 import os
 import time
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional, Tuple
 
 from . import history
 from . import plan as plan_module
@@ -21,7 +21,7 @@ from .model import RunHeader
 from .redact import make_redactor
 from .relays import Fanout, HeldUntilAStepRuns, QuietWhenClosed
 from .report import ConsoleReporter, write_reports
-from .results import FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult, signal_name
+from .results import CANCELLED as CANCELLED_VERDICT, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult, signal_name
 from .runner import Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, redact_url, resolve
 from .store import Store, start_client
@@ -67,14 +67,27 @@ def may_write(settings: Settings, say: Callable[..., None]) -> bool:
     return False
 
 
+def may_start(settings: Settings, say: Callable[..., None]) -> Tuple[bool, Optional[Callable[[], bool]]]:
+    """may_write's rule, asked after the gate: (start False: refused, it said why; ask: for once phase 0 passed)."""
+    if not needs_confirmation(settings):
+        return True, None
+    from . import confirm
+
+    if not confirm.can_prompt():
+        return may_write(settings, say), None
+    return True, lambda: confirm.confirm("\n" + describe_writes(settings))
+
+
 def validate(settings: Settings, *, console, http_client=None, observers=(), print_verdict: bool = True,
-             debug: bool = False, presenter=None, request_feed: Optional["RequestFeed"] = None) -> RunResult:
+             debug: bool = False, presenter=None, request_feed: Optional["RequestFeed"] = None,
+             ask: Optional[Callable[[], bool]] = None) -> RunResult:
     """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation.
     SIGINT, SIGTERM and SIGHUP (in the main thread) end the run with verdict "interrupted" after cleanup;
     one that arrives after the cleanup proved the prefixes empty changes only the exit code. The host's
     signal handlers and environment come back afterwards. `observers` are extra Reporters (tests use one to
     break the target at a phase boundary). `debug`: print an unexpected error's traceback under its step
     (it is always in the --json report). `presenter`: walkthrough.Options (--walkthrough, --show-state).
+    `ask` (may_start's): asked once the preflight gate has passed; no ends the run there, nothing written.
     `request_feed`: request-log lines (an in-process sandbox's --log-requests) to print on the run's console
     while it runs."""
     started = time.monotonic()
@@ -86,14 +99,14 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
             with run_scope(settings, client):
                 return _validate(settings, client, started, signals, console=console, observers=observers,
                                  print_verdict=print_verdict, debug=debug, presenter=presenter,
-                                 request_feed=request_feed, started_at=started_at)
+                                 request_feed=request_feed, started_at=started_at, ask=ask)
         finally:
             signals.stop_raising()  # whatever arrives from here on is recorded, and only sets the exit code
 
 
 def _validate(settings: Settings, client, started: float, signals, *, console, observers,
               print_verdict: bool, debug: bool, presenter=None, request_feed=None,
-              started_at: str = "") -> RunResult:
+              started_at: str = "", ask=None) -> RunResult:
     console_view = QuietWhenClosed(HeldUntilAStepRuns(ConsoleReporter(console, print_verdict=print_verdict,
                                                                       debug=debug)), signals)
     redact = make_redactor(settings.secrets)
@@ -105,7 +118,7 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
     shared = RunArtifacts(settings, redact, _api_sessions(client, None), log=own_log, debug=debug)
     try:
         return _run(settings, client, started, signals, console_view, observers, console, presenter,
-                    started_at, redact, shared)
+                    started_at, redact, shared, ask)
     finally:  # however it ends: no more request lines, the live line stopped, the console left sane
         shared.finish()  # the sessions and the S3 client as they were (the REPL's outlive the run)
         if request_feed is not None:
@@ -114,7 +127,8 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
 
 
 def _run(settings: Settings, client, started: float, signals, console_view, observers, console,
-         presenter, started_at: str, redact: Callable[[str], str], shared: RunArtifacts) -> RunResult:
+         presenter, started_at: str, redact: Callable[[str], str], shared: RunArtifacts,
+         ask=None) -> RunResult:
     world = TestWorld.create(settings.customer_id, settings.bucket)
     raw = RawHttp(settings)
     shared.recorder.attach_session(raw.session)  # the raw probes' requests too
@@ -135,13 +149,18 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     try:
         try:
             reporter.run_started(run_header(settings, client.kind), phases)
-            runner.run_phases(phases)
+            gate = [p for p in phases if p.id == 0] if ask is not None else []
+            runner.run_phases(gate)  # the preflight first: it writes only its probe, which it removes
+            if ask is not None and not (runner.gate_failed or runner.interrupted or signals.received):
+                runner.cancelled = not ask()
+            runner.run_phases([p for p in phases if p not in gate])
         finally:
             signals.stop_raising()  # cleanup must run: from here on signals are recorded, never raised
     except KeyboardInterrupt:  # between waves: the runner had no worker to wait for
         runner.interrupted = True
     if signals.received and not runner.interrupted:
         runner.interrupted = True
+    runner.complete(phases)  # a step that never ran is still in every report: "interrupted"
     cleanup_began = clean_up(runner, ctx, settings)
     # The end of the run. Nothing after this line may start a request: a step the deadline abandoned
     # finds its client closed.
@@ -157,6 +176,8 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
         runner.interrupted = True
     if runner.interrupted:
         verdict = INTERRUPTED
+    elif runner.cancelled:
+        verdict = CANCELLED_VERDICT
     elif runner.gate_failed:
         verdict = GATE_FAILED
     elif any(r.status == FAIL for r in runner.results.values()):
@@ -311,4 +332,5 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
                         observers=observers, debug=debug, presenter=presenter, request_feed=feed)
 
 
-__all__ = ["validate", "validate_in_sandbox", "RequestFeed", "describe_writes", "may_write", "needs_confirmation", "SettingsError"]
+__all__ = ["validate", "validate_in_sandbox", "RequestFeed", "describe_writes", "may_write", "may_start",
+           "needs_confirmation", "SettingsError"]

@@ -135,7 +135,7 @@ class SessionRun:
         return options_from(options, PromptPause())
 
     def run_target(self, flags, presenter=None):
-        from .engine import may_write, validate
+        from .engine import may_start, validate
         from .settings import resolve
 
         client = self.repl_client
@@ -147,12 +147,13 @@ class SessionRun:
         if client is None:
             client = self.new_client(settings, timeout=30, max_retries=3)  # as register_ona_commands does
         self.stage = "confirm"
-        if not may_write(settings, self.say):  # asks, or refuses without a terminal unless --yes
-            self.verdict_shown = True  # it said "Cancelled: nothing was written." (or why it did not ask)
+        start, ask = may_start(settings, self.say)  # refuses without a terminal unless --yes; asks after 0
+        if not start:
+            self.verdict_shown = True  # it said why it did not ask
             return "✗ ml-validate-e2e cancelled: nothing was written."
         self.stage = "run"
         result = validate(settings, console=self.console, http_client=client, observers=[_KeepResult(self)],
-                          debug=self.debug, presenter=presenter)
+                          debug=self.debug, presenter=presenter, ask=ask)
         return self.verdict(result)
 
     def run_sandbox(self, flags, presenter=None, fault_names=()):

@@ -17,25 +17,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .durations import ms_text
 from .live import LiveSteps
 from .redact import neutralise
 from .report_files import write_json, write_junit, write_reports, xml_text  # noqa: F401 (re-exported)
+from .diagnosis import WHOSE_WORDS
 from .model import Phase, Reporter, RunHeader
-from .results import (FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, PHASE_NAMES, SKIP, WARN, RunResult,
-                      StepResult)
+from .verdict import (NOTHING_RAN, VERDICT_STYLE, _seconds, _table_phases, fix_words, nothing_ran,  # noqa: F401
+                      phase_mark, verdict_line, verdict_style)
+from .results import FAIL, PASS, PHASE_NAMES, SKIP, WARN, RunResult, StepResult, plan_key
 
 SYMBOLS = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), WARN: ("⚠", "yellow"), SKIP: ("⏭", "dim")}
-VERDICT_STYLE = {PASSED: "bold green", FAILED: "bold red", GATE_FAILED: "bold red", INTERRUPTED: "bold yellow"}
-
-
-def _seconds(ms: int) -> str:
-    return ms_text(ms)
-
-
-def plan_key(step_id: str):
-    """A step id as the plan numbers it: 4.5 before 4.6, 0.10 after 0.9."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in step_id.split("."))
 
 
 class ConsoleReporter(Reporter):
@@ -56,6 +47,12 @@ class ConsoleReporter(Reporter):
         self._phase_ended: Dict[int, float] = {}
         self._order: List[str] = []  # the current phase's step ids in plan order, not yet printed
         self._done: Dict[str, StepResult] = {}  # finished, waiting for an earlier step's line
+        self._phase_ids: List[str] = []  # the current phase's step ids in plan order
+        self._skips: List[StepResult] = []  # the current phase's skipped steps: one line at the phase's end
+        self._fixes: Dict[tuple, str] = {}  # (diagnosis id, hint) -> the step whose line showed it first
+        self._phase: Optional[Phase] = None
+        self._header_shown = True  # the current phase's header is printed (with its first step, not before)
+        self._skipped_phases: List[tuple] = []  # (phase, skipped results) of phases nothing ran in, not yet said
 
     def _print(self, *renderables, end: str = "\n", **options) -> None:
         with self._lock:
@@ -82,15 +79,53 @@ class ConsoleReporter(Reporter):
         with self._lock:
             self._flush()
             self.live.stop()
+            self._phase, self._header_shown = phase, False
             self._order = sorted((s.id for wave in phase.waves for s in wave), key=plan_key)
+            self._phase_ids = list(self._order)
             now = time.monotonic()
             for previous in self._phase_started:
                 self._phase_ended.setdefault(previous, now)
             self._phase_started[phase.id] = now
             self._phase_ended.pop(phase.id, None)  # a cleanup run again after Ctrl-C
-            self._print(Text(f"\nPhase {phase.id} · {phase.name}", style="bold cyan"))
+
+    def _header(self) -> None:
+        """The current phase's header, once a step of it runs: phases skipped whole are one line together."""
+        if self._header_shown or self._phase is None:
+            return
+        self._show_skipped_phases()
+        self._header_shown = True
+        self._print(Text(f"\nPhase {self._phase.id} · {self._phase.name}", style="bold cyan"))
+
+    def _show_skipped_phases(self) -> None:
+        group, self._skipped_phases = self._skipped_phases, []
+        if not group:
+            return
+        ids = [phase.id for phase, _ in group]
+        skips = [r for _, results in group for r in results]
+        if len(group) == 1:
+            what = f"Phase {group[0][0].id} · {group[0][0].name}"
+        elif ids == list(range(ids[0], ids[0] + len(ids))):
+            what = f"Phases {ids[0]}–{ids[-1]}"
+        else:
+            what = "Phases " + ", ".join(map(str, ids))
+        line = Text("\n")
+        line.append(SYMBOLS[SKIP][0], style=SYMBOLS[SKIP][1])
+        line.append(f" {what}  skipped ({len(skips)} step{'s' if len(skips) != 1 else ''}): ", style="bold")
+        line.append(neutralise("; ".join(dict.fromkeys(r.actual or "skipped" for r in skips))), style="dim")
+        self._print(line, soft_wrap=True)
+
+    def _end_phase(self) -> None:
+        """The phase's skipped steps: one line under its header, or (nothing of it ran) into the group of
+        phases skipped whole."""
+        if self._header_shown:
+            self._show_skips()
+        elif self._skips:
+            self._skipped_phases.append((self._phase, sorted(self._skips, key=lambda r: plan_key(r.id))))
+            self._skips = []
 
     def step_started(self, step) -> None:
+        with self._lock:
+            self._header()
         self.live.started(step.id, step.title)
 
     def step_finished(self, result: StepResult) -> None:
@@ -111,8 +146,34 @@ class ConsoleReporter(Reporter):
         for step_id in order:
             if step_id in self._done:
                 self._show(self._done.pop(step_id))
+        self._end_phase()
+
+    def _show_skips(self) -> None:
+        """The phase's skipped steps as one line (the root cause above stays on screen); --json and --junit
+        still list each."""
+        skips, self._skips = sorted(self._skips, key=lambda s: plan_key(s.id)), []
+        if len(skips) <= 1:
+            for result in skips:
+                self._line(result)
+            return
+        ids = [s.id for s in skips]
+        at = [self._phase_ids.index(i) for i in ids] if set(ids) <= set(self._phase_ids) else []
+        contiguous = len(ids) > 2 and at == list(range(at[0], at[0] + len(at))) if at else False
+        shown = f"{ids[0]}–{ids[-1]}" if contiguous else ", ".join(ids)
+        line = Text("  ")
+        line.append(SYMBOLS[SKIP][0], style=SYMBOLS[SKIP][1])
+        line.append(f" {shown}  skipped ({len(ids)} steps): ")
+        line.append(neutralise("; ".join(dict.fromkeys(s.actual or "skipped" for s in skips))), style="dim")
+        self._print(line, soft_wrap=True)
 
     def _show(self, result: StepResult) -> None:
+        if result.status == SKIP:
+            self._skips.append(result)
+            return
+        self._line(result)
+
+    def _line(self, result: StepResult) -> None:
+        self._header()
         symbol, style = SYMBOLS[result.status]
         line = Text("  ")
         line.append(symbol, style=style)
@@ -134,7 +195,7 @@ class ConsoleReporter(Reporter):
 
     def _details(self, result: StepResult) -> None:
         rows = [(label, value, style) for label, value, style in (
-            ("expected", result.expected, "dim"), ("got", result.actual, ""), ("fix", result.hint, "yellow"))
+            ("expected", result.expected, "dim"), ("got", result.actual, ""), ("fix", self._fix(result), "yellow"))
             if value]
         if not self.terminal:  # whole lines: a log keeps every word of a diagnosis, whatever its width
             for label, value, style in rows:
@@ -150,7 +211,23 @@ class ConsoleReporter(Reporter):
             details.add_row("", label, Text(neutralise(value), style=style))
         self._print(details)
 
+    def _fix(self, result: StepResult) -> str:
+        """The fix, whose move it is and its id; a fix already shown by an earlier step is named, not repeated."""
+        d = result.diagnosis
+        if not d:
+            return result.hint
+        if not result.hint:  # the step named no fix: whose move it is, still
+            return f"{WHOSE_WORDS.get(d['whose'], d['whose'])}: see what was expected and what came back ({d['id']})"
+        first = self._fixes.setdefault((d["id"], result.hint), result.id)
+        if first != result.id:
+            return f"the same as step {first} ({d['id']})"
+        return f"{WHOSE_WORDS.get(d['whose'], d['whose'])}: {result.hint}  ({d['id']})"
+
     def notice(self, text: str) -> None:
+        with self._lock:
+            if not self._order:  # the phase's lines are out: its skipped steps' line goes before the notice
+                self._end_phase()
+                self._show_skipped_phases()
         self._print(Text(neutralise(text), style="yellow"), soft_wrap=not self.terminal)
 
     def log_request(self, text: str) -> None:
@@ -166,6 +243,7 @@ class ConsoleReporter(Reporter):
         with self._lock:
             try:
                 self._flush()
+                self._show_skipped_phases()
             finally:
                 self.live.stop()
 
@@ -185,7 +263,11 @@ class ConsoleReporter(Reporter):
         table = Table(title=None, show_edge=False, pad_edge=False, box=None, header_style="bold")
         for column in ("Phase", "", "Steps", "Time"):
             table.add_column(column)
-        for phase in result.phases:
+        for phase in _table_phases(result):
+            if "ids" in phase:  # phases skipped whole, one after the other: one row
+                table.add_row(Text(f"{phase['ids'][0]}–{phase['ids'][-1]} not run"), Text(*SYMBOLS[SKIP]),
+                              Text(f"0/{phase['steps']} passed, {phase['steps']} skipped"), Text(""))
+                continue
             steps = [s for s in result.steps if s.phase == phase["id"]]
             symbol, style = SYMBOLS[phase_mark(phase["status"], steps)]
             counts = f"{sum(s.status in (PASS, WARN) for s in steps)}/{len(steps)} passed"
@@ -217,84 +299,6 @@ class ConsoleReporter(Reporter):
                              style="yellow"), soft_wrap=True)
         if self.print_verdict:
             self._print(Text(verdict_line(result), style=verdict_style(result)), soft_wrap=True)
-
-
-def phase_mark(status: str, steps) -> str:
-    """A phase's mark in the table: a green ✓ only when every step ran and passed. A skipped or interrupted
-    step in a phase that otherwise passed makes it ⚠ (a phase skipped whole stays ⏭)."""
-    if status == PASS and any(s.status == SKIP for s in steps):
-        return WARN
-    return status
-
-
-def verdict_style(result: RunResult) -> str:
-    """Green only for a clean pass: a pass with warnings is yellow."""
-    if _readiness_line(result):  # --for: the answer's own mark
-        return {"✓": "bold green", "✗": "bold red"}.get(_readiness_line(result)[:1], "bold yellow")
-    if result.verdict == PASSED and result.count(WARN):
-        return "bold yellow"
-    return VERDICT_STYLE[result.verdict]
-
-
-def _ids(result: RunResult, status: str, limit: int = 6) -> str:
-    ids = [s.id for s in result.steps if s.status == status]
-    text = ", ".join(ids[:limit])
-    return text + (", …" if len(ids) > limit else "")
-
-
-def _cleanup_words(result: RunResult) -> str:
-    c = result.cleanup
-    if c.kept:
-        return "test data kept (--keep-data)"
-    if c.leftover and not c.proven_empty:
-        return f"cleanup could not prove the prefixes empty: {len(c.leftover)} object(s) may be left in S3 — see above"
-    if c.leftover:
-        return f"{len(c.leftover)} object(s) left in S3 — see above"
-    return "nothing left in S3"
-
-
-def _readiness_line(result: RunResult) -> str:
-    readiness = getattr(result, "readiness", None)
-    return readiness["answer"]["line"] if readiness and result.verdict in (PASSED, FAILED) else ""
-
-
-NOTHING_RAN = "⚠ Stopped before anything ran: nothing was written, nothing to clean up."
-
-
-def nothing_ran(result: RunResult) -> bool:
-    """Interrupted before a single step ran (q or Ctrl-C at the walkthrough's first pause): nothing written,
-    no cleanup; the reports still list every step (skipped)."""
-    return result.verdict == INTERRUPTED and bool(result.steps) and \
-        all(s.status == SKIP for s in result.steps) and not result.cleanup.leftover
-
-
-def verdict_line(result: RunResult) -> str:
-    """One plain line that reads the same printed and rendered as Markdown (no markup, no underscores)."""
-    if _readiness_line(result):  # --for: the gate passed, the readiness answer is the line to act on
-        return _readiness_line(result)
-    took = _seconds(result.duration_ms)
-    total = len(result.steps)
-    warnings = result.count(WARN)
-    warn_text = f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
-    if result.verdict == PASSED:
-        what = "Preflight passed" if all(s.phase == 0 for s in result.steps) else "E2E validation passed"
-        skipped = result.count(SKIP)
-        skip_text = f", {skipped} skipped" if skipped else ""
-        if warnings:  # not a clean pass: it says so first
-            return (f"⚠ {what} with {warnings} warning{'s' if warnings != 1 else ''} (step {_ids(result, WARN)}): "
-                    f"{result.count(PASS) + warnings}/{total} steps{skip_text} in {took}; {_cleanup_words(result)}.")
-        return (f"✓ {what}: {result.count(PASS)}/{total} steps{skip_text} in {took}; "
-                f"{_cleanup_words(result)}.")
-    if result.verdict == GATE_FAILED:
-        written = (f"{_cleanup_words(result)}" if result.cleanup.leftover else "no test data written")
-        return (f"✗ Preflight gate failed (step {_ids(result, FAIL)}) in {took}: {written}; "
-                "fix the infrastructure as shown and re-run.")
-    if nothing_ran(result):
-        return NOTHING_RAN
-    if result.verdict == INTERRUPTED:
-        return f"⚠ E2E validation interrupted after {took}; cleanup ran: {_cleanup_words(result)}."
-    return (f"✗ E2E validation failed: {result.count(FAIL)} of {total} steps failed "
-            f"(step {_ids(result, FAIL)}){warn_text} in {took}; {_cleanup_words(result)}.")
 
 
 def make_console(no_color: bool = False, file=None, force_terminal: Optional[bool] = None) -> Console:

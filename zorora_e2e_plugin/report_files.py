@@ -57,15 +57,20 @@ def write_junit(result: RunResult, path: str, step_extras: Optional[dict] = None
     for name, value in (("verdict", result.verdict), ("customer_id", result.customer_id),
                         ("client", result.client), ("target", result.target)):
         ET.SubElement(properties, "property", {"name": name, "value": x(value)})
-    for step in result.steps:
+    for step in result.steps:  # plan order (RunResult keeps its steps so)
         case = ET.SubElement(suite, "testcase", {
             "classname": f"zorora-e2e.phase{step.phase}", "name": x(f"{step.id} {step.title}"),
             "time": f"{step.duration_ms / 1000:.3f}"})
         _case_properties(case, step, (step_extras or {}).get(step.id, {}))
+        d = step.diagnosis or {}
         body = "\n".join(f"{k}: {v}" for k, v in (("expected", step.expected), ("got", step.actual),
-                                                 ("fix", step.hint)) if v)
+                                                 ("fix", step.hint),
+                                                 ("diagnosis", d and f"{d['id']} ({d['whose']})")) if v)
         if step.status == FAIL:
-            ET.SubElement(case, "failure", {"message": x(step.actual or "failed")}).text = x(body)
+            failure = {"message": x(step.actual or "failed")}
+            if d:
+                failure["type"] = x(d["id"])  # the diagnosis id: what CI groups failures by
+            ET.SubElement(case, "failure", failure).text = x(body)
         elif step.status == SKIP:
             ET.SubElement(case, "skipped", {"message": x(step.actual or "skipped")})
         elif step.status == WARN:

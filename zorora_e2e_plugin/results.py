@@ -9,6 +9,7 @@ from typing import Dict, List, Optional
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"  # a step's status
 
 PASSED, FAILED, GATE_FAILED, INTERRUPTED = "passed", "failed", "gate_failed", "interrupted"  # a run's verdict
+CANCELLED = "cancelled"  # the preflight passed, then the user answered no to "Proceed?": nothing was written
 
 
 class ExitCode(enum.IntEnum):
@@ -47,7 +48,7 @@ def signal_name(signum: int) -> str:
 
 
 EXIT_CODES = {PASSED: ExitCode.PASSED, FAILED: ExitCode.FAILED, GATE_FAILED: ExitCode.GATE_FAILED,
-              INTERRUPTED: ExitCode.INTERRUPTED}
+              INTERRUPTED: ExitCode.INTERRUPTED, CANCELLED: ExitCode.FAILED}
 
 PHASE_NAMES = {
     0: "Preflight (hard gate)",
@@ -104,9 +105,26 @@ class StepResult:
     hint: str = ""
     config_error: bool = False
     traceback: str = ""  # an unexpected error inside the validator: where it happened (redacted; --json/--debug)
+    diagnosis: Optional[Dict[str, str]] = None  # {id, whose, hint} (diagnosis.describe), for a step with a hint
+
+    def __post_init__(self):
+        if self.diagnosis is None and self.hint:
+            from . import diagnose  # noqa: F401 (fills the catalogue the hint is identified by)
+            from .diagnosis import describe
+
+            self.diagnosis = describe(self.hint, self.config_error, self.phase)
 
     def to_dict(self) -> Dict:
         return dataclasses.asdict(self)
+
+
+def plan_key(step_id: str):
+    """A step id as the plan numbers it: 4.5 before 4.6, 0.10 after 0.9."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in step_id.split("."))
+
+
+def in_plan_order(steps: List["StepResult"]) -> List["StepResult"]:
+    return sorted(steps, key=lambda s: plan_key(s.id))
 
 
 @dataclasses.dataclass
@@ -138,6 +156,15 @@ class RunResult:
     signal: Optional[int] = None  # SIGINT/SIGTERM/SIGHUP received (the first): the exit code is 128 + it
     started_at: str = ""  # when the run started, UTC ISO-8601 (e.g. 2026-11-26T07:10:00+00:00)
     readiness: Optional[Dict] = None  # --for: the readiness block (plan/readiness.py); its answer sets the exit code
+
+    def __post_init__(self):
+        self.steps = in_plan_order(self.steps)  # every report lists the steps as the plan numbers them
+
+    def whose(self, status: str = FAIL) -> List[str]:
+        """Whose move the fixes of the steps with `status` are (settings, deployment, platform ...), in the
+        order they first appear in the plan."""
+        found = [s.diagnosis["whose"] for s in self.steps if s.status == status and s.diagnosis]
+        return list(dict.fromkeys(found))
 
     @property
     def signal_name(self) -> Optional[str]:

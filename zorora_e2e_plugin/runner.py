@@ -13,6 +13,8 @@ import time
 import traceback
 from typing import Callable, Dict, List, Optional, Sequence
 
+from . import diagnose
+from .diagnosis import describe, unhinted
 from .model import Phase, Reporter, RunHeader, Step
 from .results import FAIL, PASS, SKIP, WARN, StepOutcome, StepResult, signal_name
 
@@ -71,24 +73,26 @@ class _Worker(threading.Thread):
                 status = WARN
         except BaseException as exc:  # a bug or an unexpected answer: still a result, never a traceback
             status, actual = FAIL, f"{type(exc).__name__}: {exc}"
-            hint = ("unexpected error inside the validator: report it with its traceback (the step's `traceback` "
-                    "in --json, or printed with --debug)")
+            hint = diagnose.INTERNAL
             where = traceback.format_exc()
 
         def clean(text: str) -> str:  # redact first, then cut: a cut token would slip past the redaction
             return clip(self.redact(text))
 
+        known = describe(hint, config_error and status == FAIL, self.phase)  # the id of the hint as the step gave it
+        if known is None and status == FAIL:
+            known = unhinted(config_error, self.phase)
         if getattr(getattr(self.ctx, "settings", None), "session", False):  # ml-validate-e2e: what it can change
-            from .diagnose import for_session
-
-            hint = for_session(hint)
+            hint = diagnose.for_session(hint)
+        if known is not None:
+            known["hint"] = clean(hint)
 
         self.result = StepResult(
             id=self.step.id, phase=self.phase, title=self.step.title, status=status,
             duration_ms=int((time.monotonic() - started) * 1000),
             expected=clean(expected), actual=clean(actual), hint=clean(hint),
             config_error=config_error and status == FAIL,
-            traceback=_tail(self.redact(where), TRACEBACK_LIMIT))
+            traceback=_tail(self.redact(where), TRACEBACK_LIMIT), diagnosis=known)
 
 
 def _start(worker: _Worker, pending: List[_Worker], to_start: List[Step], signals=None) -> None:
@@ -134,12 +138,15 @@ class Runner:
         self.out_of_time = False
         self.signal_marks: Dict[str, int] = {}
         self.abandoned: List[_Worker] = []  # steps still running when the deadline ended their wave
+        self.phases_started: set = set()
+        self.cancelled = False  # the user answered no after the preflight: nothing else runs, nothing is written
 
     # -- public -------------------------------------------------------------------
     def run_phases(self, phases: Sequence[Phase]) -> None:
         for phase in phases:
             self._poll_signals()
             reason = self._why_skip_phase(phase)
+            self.phases_started.add(phase.id)
             self.reporter.phase_started(phase)
             if reason:
                 for wave in phase.waves:
@@ -150,6 +157,20 @@ class Runner:
             if phase.id == 0 and any(self.results[s.id].status == FAIL
                                      for wave in phase.waves for s in wave if s.id in self.results):
                 self.gate_failed = True
+
+    def complete(self, phases: Sequence[Phase]) -> None:
+        """Every planned step gets a result, in every report: a step a Ctrl-C (or an error between phases) kept
+        from running is "⏭ interrupted" (or "not run"), under its phase."""
+        reason = "interrupted" if self.interrupted else "not run"
+        for phase in phases:
+            missing = [step for wave in phase.waves for step in wave if step.id not in self.results]
+            if not missing:
+                continue
+            if phase.id not in self.phases_started:
+                self.phases_started.add(phase.id)
+                self.reporter.phase_started(phase)
+            for step in missing:
+                self._record(StepResult(step.id, phase.id, step.title, SKIP, actual=reason))
 
     def run_cleanup(self, phase: Phase, budget: float) -> None:
         """Cleanup ignores the deadline and Ctrl-C (it has its own budget): it must run."""
@@ -171,6 +192,8 @@ class Runner:
 
     # -- internals ------------------------------------------------------------------
     def _why_skip_phase(self, phase: Phase) -> str:
+        if self.cancelled:
+            return "cancelled: answered no after the preflight"
         if self.interrupted:
             return "interrupted"
         if self.out_of_time:
@@ -244,9 +267,7 @@ class Runner:
                         self._record(StepResult(late.step.id, phase.id, late.step.title, FAIL,
                                                 duration_ms=int((time.monotonic() - late.started) * 1000),
                                                 actual="no result before the deadline",
-                                                hint=f"the run's overall deadline ({self.deadline:g} s) or cleanup "
-                                                     "budget ran out: the API or S3 is hanging; check the target, "
-                                                     "or raise --deadline/--timeout"))
+                                                hint=diagnose.DEADLINE.format(deadline=f"{self.deadline:g}")))
                     for step in to_start:
                         self._record(StepResult(step.id, phase.id, step.title, SKIP, actual="deadline reached"))
                     return

@@ -33,9 +33,7 @@ def call(fn: Callable, *args, route: str = "", expected: str = "") -> Any:
     except OnaError as exc:
         if route.startswith("GET /metrics") and exc.status is not None:
             raise MetricsError(exc) from None
-        raise StepFailed(expected or "the command succeeds",
-                         f"{'HTTP %s: ' % exc.status if exc.status else ''}{exc.message}",
-                         diagnose.for_error(exc, route)) from None
+        raise diagnose.api_failed(expected or "the command succeeds", exc, route) from None
     if not isinstance(data, dict):
         raise StepFailed("a JSON object", f"{type(data).__name__}: {as_text(data)}",
                          f"{route} answered JSON that is not an object: " + diagnose.NOT_JSON)
@@ -52,7 +50,7 @@ def s3(fn: Callable, *args) -> Any:
     try:
         return fn(*args)
     except StoreError as exc:
-        raise StepFailed("S3 answers", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+        raise diagnose.s3_failed("S3 answers", exc) from None
 
 
 def raw(ctx: Context, method: str, path: str, **kwargs):
@@ -88,7 +86,7 @@ def read_state(ctx: Context, with_archives: bool = False) -> S3State:
     try:
         answers = ctx.parallel(*calls)
     except StoreError as exc:
-        raise StepFailed("S3 state readable", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+        raise diagnose.s3_failed("S3 state readable", exc) from None
     (registry, registry_raw), (audit, _) = answers[0], answers[1]
     return S3State(registry=registry or {}, registry_raw=registry_raw, events=(audit or {}).get("events") or [],
                    archives=answers[2] if with_archives else None)

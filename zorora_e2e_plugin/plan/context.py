@@ -88,6 +88,17 @@ class Context:
     written: set = dataclasses.field(default_factory=set)
     archives: ArchiveListing = dataclasses.field(default_factory=lambda: ArchiveListing())
     cleanup: Cleanup = dataclasses.field(default_factory=Cleanup)
+    # 0.1 and 0.5 run at once; each may need the other's answers to name one cause once (a wrong token, a
+    # wrong stage): set when 0.1's answer (`preflight`) and 0.5's probe answers (`route_answers`) are in
+    preflight_ready: threading.Event = dataclasses.field(default_factory=threading.Event)
+    route_answers: Optional[Dict[str, Any]] = None
+    # one cause, one finding: a later step names the step that already reported the cause
+    metrics_missing: Optional[str] = None  # the phase 2 step whose metrics lookup got the Lambda's 404
+    accepted: Dict[str, tuple] = dataclasses.field(default_factory=dict)  # phase 4 step -> reasons it sent
+    # that the server accepted (the step failed for it; 4.5 does not count its traces again)
+    routes_ready: threading.Event = dataclasses.field(default_factory=threading.Event)
+    routes_started: threading.Event = dataclasses.field(default_factory=threading.Event)  # 0.5 runs (a Ctrl-C
+    # may have kept it from starting: then 0.1 does not wait for it)
     _store: Optional[Store] = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 

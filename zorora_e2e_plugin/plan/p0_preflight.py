@@ -31,32 +31,59 @@ def _redirect_target(url: str) -> str:
 def redirect_failure(response) -> StepFailed:
     target = _redirect_target(response.location) if response.location else "(no Location header)"
     return StepFailed("an answer from the API itself, not a redirect",
-                      f"HTTP {response.status}: redirected to {target}",
-                      f"the base URL redirects to {target}: a client following it sends the request to another "
-                      "place (and drops the bearer token if the host differs), so nothing about the API or the "
-                      "token is proven. Point --base-url (ONA_API_BASE_URL) at the API Gateway URL itself "
-                      "(https://<api-id>.execute-api.<region>.amazonaws.com/prod/api/v1)")
+                      f"HTTP {response.status}: redirected to {target}", diagnose.REDIRECT.format(target=target))
+
+
+def _wait(event, ctx: Context) -> bool:
+    """Wait for the other preflight step's answers (0.1 <-> 0.5), as long as its requests may take."""
+    return event.wait(ctx.settings.timeout * 4 + 2)
+
+
+def every_route_missing(ctx: Context) -> bool:
+    """0.5's probes (waited for) all got API Gateway's own 404: no route exists at this base URL."""
+    if not ctx.routes_started.wait(2) or not _wait(ctx.routes_ready, ctx) or not ctx.route_answers:
+        return False
+    from .probes import ROUTE_NAMES
+
+    answers = [ctx.route_answers.get(label) for label in ROUTE_NAMES]
+    return all(getattr(a, "status", None) is not None and diagnose.answer_source(a.status, a.text) == "gateway"
+               for a in answers)
+
+
+def preflight_source(ctx: Context) -> str:
+    """Who answered 0.1's GET /challengers (waited for): answer_source's word, or '' for no answer."""
+    if not _wait(ctx.preflight_ready, ctx) or ctx.preflight is None:
+        return ""
+    return diagnose.answer_source(ctx.preflight.status, ctx.preflight.text)
 
 
 def step_0_1(ctx: Context) -> str:
-    response = raw(ctx, "GET", "/challengers", params={"customer_id": "test"})
-    ctx.preflight = response
+    try:
+        response = raw(ctx, "GET", "/challengers", params={"customer_id": "test"})
+        ctx.preflight = response
+    finally:
+        ctx.preflight_ready.set()
     status, body = response.status, response.text
     if response.redirected:
         raise redirect_failure(response)
-    if status in (401, 403):
-        raise StepFailed("not 401/403", f"HTTP {status}: authentication failed ({body})",
-                         diagnose.TOKEN_MISMATCH if status == 401 else diagnose.FORBIDDEN)
+    if status in (401, 403):  # reachable: the token is 0.2's finding, and only 0.2's
+        return f"HTTP {status} in {response.elapsed * 1000:.0f} ms: the API answered (the token is judged in 0.2)"
     if status == 404:
-        raise StepFailed("not 404", f"HTTP 404: {body}",
-                         diagnose.ROUTE_MISSING.format(route="GET /challengers (path .../prod/api/v1/challengers)"))
+        requested = f"GET {ctx.settings.display_url.rstrip('/')}/challengers"
+        if diagnose.answer_source(status, body) == "gateway" and every_route_missing(ctx):
+            raise StepFailed("an API at this base URL", f"HTTP 404 {body.strip()[:80]} from API Gateway itself, "
+                             "for every route", diagnose.WRONG_URL.format(requested=requested),
+                             config_error=True)
+        raise StepFailed("not 404", f"HTTP 404 for {requested}: {body}",
+                         diagnose.ROUTE_MISSING.format(route="GET /challengers"))
     if status >= 500:
         hint = diagnose.for_http(status, body, "GET /challengers")
         raise StepWarning("200 or 400", f"HTTP {status} — Lambda invoked, but failing: {body}", hint)
     if 200 <= status < 300:
         data = response.json()
         if data is None:
-            raise StepFailed("a JSON answer", f"HTTP {status} with a non-JSON body: {body!r}", diagnose.NOT_JSON)
+            raise StepFailed("a JSON answer", f"HTTP {status} with a non-JSON body: {body!r}",
+                             diagnose.for_not_json(body))
         if not isinstance(data, dict):
             raise StepFailed("one JSON object", f"HTTP {status} with JSON that is not an object: {body}",
                              diagnose.NOT_OBJECT)
@@ -71,13 +98,16 @@ def step_0_2(ctx: Context) -> str:
     response = ctx.preflight
     if response is None:
         raise StepSkipped(actual="no answer in 0.1 to judge the token by")
-    if response.redirected:  # whoever answered after the redirect never received the token
-        raise redirect_failure(response)
+    if response.redirected:  # whoever answered after the redirect never received the token: 0.1 says so
+        raise StepSkipped(actual="not judged: the base URL redirects (see 0.1)")
     if response.status == 401:
-        raise StepFailed("the bearer token is accepted", "HTTP 401: bearer token rejected by the Lambda",
+        raise StepFailed("the bearer token is accepted", f"HTTP 401: bearer token rejected ({response.text})",
                          diagnose.TOKEN_MISMATCH)
     if response.status == 403:
-        raise StepFailed("the bearer token is accepted", "HTTP 403: forbidden", diagnose.FORBIDDEN)
+        raise StepFailed("the bearer token is accepted", f"HTTP 403: forbidden ({response.text})",
+                         diagnose.for_http(403, response.text))
+    if response.status == 404 or diagnose.answer_source(response.status, response.text) == "gateway":
+        raise StepSkipped(actual="not judged: GET /challengers did not reach the Lambda (see 0.1)")
     return f"accepted (HTTP {response.status})"
 
 
@@ -85,9 +115,12 @@ def step_0_3(ctx: Context) -> str:
     response = raw(ctx, "GET", "/challengers")
     text = response.text
     if response.redirected:
-        raise StepWarning("400 naming customer_id", str(redirect_failure(response).actual),
-                          "the base URL redirects: see 0.1")
+        raise StepSkipped(actual="not judged: the base URL redirects (see 0.1)")
+    if response.status in (401, 403):
+        raise StepSkipped(actual=f"not judged: HTTP {response.status}, the token was refused (see 0.2)")
     source = diagnose.answer_source(response.status, text, response.headers)
+    if source == "gateway":
+        raise StepSkipped(actual="not judged: GET /challengers did not reach the Lambda (see 0.1)")
     if source == "lambda":  # a 4xx whose body is a JSON object of the Lambda's (400 in the sandbox), any key
         if "customer_id" in text.lower():
             return f"HTTP {response.status} naming customer_id: the Lambda parses and validates requests"
@@ -108,7 +141,7 @@ def step_0_4(ctx: Context) -> str:
         store = ctx.store
     except Exception as exc:  # botocore refusing the settings before any request
         raise StepFailed("an S3 client for the settings", f"{type(exc).__name__}: {exc}",
-                         "check --region/AWS_REGION, --s3-endpoint-url and the AWS credentials",
+                         diagnose.S3_CLIENT,
                          config_error=True) from None
     ctx.probe_pending = True
     try:  # head and put are independent: one round trip for both
@@ -116,8 +149,8 @@ def step_0_4(ctx: Context) -> str:
     except StoreError as exc:
         if exc.code in DEFINITE_S3_REFUSALS:
             ctx.probe_pending = False  # S3 said no: the probe was not written
-        raise StepFailed("the bucket answers HEAD and accepts a PUT", f"S3 error {exc}", diagnose.for_s3(exc.code),
-                         config_error=exc.code in CONFIG_S3_CODES) from None
+        raise diagnose.s3_failed("the bucket answers HEAD and accepts a PUT", exc,
+                                 config_error=exc.code in CONFIG_S3_CODES) from None
     s3(store.delete, key)
     ctx.probe_pending = False
     return f"s3://{store.bucket}: head, put and delete of a probe object"

@@ -40,7 +40,7 @@ def put(ctx: Context, key: str, document: Dict) -> str:
     except StoreError as exc:
         if exc.code in NEVER_SENT:
             ctx.written.discard(key)
-        raise StepFailed("S3 answers", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+        raise diagnose.s3_failed("S3 answers", exc) from None
     return "wrote " + key.replace(ctx.world.customer_id, "{C}")
 
 

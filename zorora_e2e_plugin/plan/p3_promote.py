@@ -34,8 +34,12 @@ def step_3_1(ctx: Context) -> str:
     except OnaError as exc:
         text = exc.message + " " + exc.body
         hint = diagnose.for_error(exc, "a route ml-promote calls (GET /challengers, GET /diff, POST /promote)")
-        if "production/latest" in text or (exc.status == 404 and "metrics" in text.lower()):
+        if "production/latest" in text:
             hint = diagnose.LATEST_ALIAS
+        elif exc.status == 404 and "metrics" in text.lower():  # the alias, unless phase 2 saw the lookup fail
+            hint = diagnose.METRICS_KEY_AGAIN.format(where="GET /diff during ml-promote",
+                                                     step=ctx.metrics_missing) \
+                if ctx.metrics_missing else diagnose.LATEST_ALIAS
         raise StepFailed("ml-promote succeeds", f"{'HTTP %s: ' % exc.status if exc.status else ''}{exc.message}",
                          hint) from None
     result = answer.get("result") or {}

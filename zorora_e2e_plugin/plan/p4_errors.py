@@ -37,7 +37,7 @@ def setup_phase_4(ctx: Context) -> None:
     except StoreError as exc:  # 4.1-4.4 need no S3: only 4.6 (and 4.5) fail, with this error
         if exc.code in NEVER_SENT:
             ctx.written.discard(w.gate_challenger_metrics_key)
-        ctx.gate_error = StepFailed("the gate challenger written to S3", f"S3 error {exc}", diagnose.for_s3(exc.code))
+        ctx.gate_error = diagnose.s3_failed("the gate challenger written to S3", exc)
         return
     ctx.snapshot = dataclasses.replace(ctx.snapshot, registry=registry, registry_raw=raw)
     ctx.gate_written = True
@@ -60,19 +60,33 @@ def _expect_rejection(ctx: Context, fn: Callable, *args) -> str:
                              diagnose.for_error(exc, "a route ml-promote calls")) from None
         return exc.message
     raise StepFailed("the command is rejected with an error", "it succeeded",
-                     "the API accepted an invalid promotion")
+                     diagnose.ACCEPTED_INVALID)
+
+
+def _accepted(ctx: Context, failed: StepFailed, step_id: str, *reasons: str) -> StepFailed:
+    """Should the call have succeeded, the reasons `step_id` sent are marked accepted (4.5 then counts their
+    traces as that step's finding, not its own)."""
+    if failed.actual == "it succeeded":
+        ctx.accepted[step_id] = reasons
+    return failed
 
 
 def step_4_1(ctx: Context) -> str:
-    message = _expect_rejection(ctx, ctx.client.promote, ctx.world.customer_id, UNKNOWN_MODEL, ERROR_REASON)
+    try:
+        message = _expect_rejection(ctx, ctx.client.promote, ctx.world.customer_id, UNKNOWN_MODEL, ERROR_REASON)
+    except StepFailed as failed:
+        raise _accepted(ctx, failed, "4.1", ERROR_REASON) from None
     if "not found" not in message.lower() and "challenger" not in message.lower():
         raise StepFailed("an error naming the unknown challenger ('not found')", message)
     return f"rejected: {message}"
 
 
 def step_4_2(ctx: Context) -> str:
-    message = _expect_rejection(ctx, ctx.client.promote, ctx.world.customer_id, ctx.world.challenger_model_id,
-                                SHORT_REASON)
+    try:
+        message = _expect_rejection(ctx, ctx.client.promote, ctx.world.customer_id, ctx.world.challenger_model_id,
+                                    SHORT_REASON)
+    except StepFailed as failed:
+        raise _accepted(ctx, failed, "4.2", SHORT_REASON) from None
     low = message.lower()
     if not ("reason" in low and ("10" in low or "length" in low)):
         raise StepFailed("an error about the reason's length", message)
@@ -87,8 +101,9 @@ def step_4_3(ctx: Context) -> str:
     body = response.text
     source = diagnose.answer_source(response.status, body)
     if source == "accepted":
+        ctx.accepted["4.3"] = ("tiny",)
         raise StepFailed("a 4xx for a 4-character reason", f"HTTP {response.status}: {body}",
-                         "the server trusts the client to check the reason: validate len(reason) >= 10 in the Lambda")
+                         diagnose.REASON_UNCHECKED)
     if source == "lambda" and "reason" in body.lower():
         return f"HTTP {response.status}: {body}"
     if source in ("gateway", "auth", "server"):
@@ -106,9 +121,9 @@ def step_4_4(ctx: Context) -> str:
     if response.status in (401, 403):
         return f"HTTP {response.status} without a token"
     if diagnose.answer_source(response.status, body) in ("accepted", "lambda"):  # business logic answered
-        raise StepFailed("HTTP 401 without a token", f"HTTP {response.status}: {body}",
-                         "the Lambda serves requests without a bearer token: set USE_BEARER_AUTH=true and make "
-                         "check_authentication run before any business logic")
+        if diagnose.answer_source(response.status, body) == "accepted":
+            ctx.accepted["4.4"] = ("End-to-end validation auth check",)
+        raise StepFailed("HTTP 401 without a token", f"HTTP {response.status}: {body}", diagnose.NO_TOKEN_CHECK)
     raise StepFailed("HTTP 401 or 403 without a token", f"HTTP {response.status}: {body}",
                      diagnose.for_http(response.status, body, "POST /rollback"))
 
@@ -135,6 +150,7 @@ def step_4_6(ctx: Context) -> str:
     source = diagnose.answer_source(status, body)
     expected = "refused, naming a failed gate (evaluated > 7 days ago; verdict not_eligible)"
     if source == "accepted":
+        ctx.accepted["4.6"] = (GATE_REASON, GATE_UNDO_REASON)
         try:
             undo = ctx.raw.send("POST", "/rollback", json_data={"customer_id": w.customer_id,
                                                                "reason": GATE_UNDO_REASON, "actor": actor})
@@ -179,14 +195,21 @@ def _listing_for_cleanup(ctx: Context):
 def step_4_5(ctx: Context) -> str:
     before = ctx.snapshot
     after, ctx.cleanup_listing = ctx.parallel(lambda: read_state(ctx), lambda: _listing_for_cleanup(ctx))
+    new = after.events[len(before.events):]
+    theirs = {reason: step for step, reasons in ctx.accepted.items() for reason in reasons}
+    unexplained = [e for e in new if e.get("reason") not in theirs]
+    if ctx.accepted and not unexplained:  # one cause, one finding: the accepting step already failed for it
+        steps = ", ".join(sorted(ctx.accepted))
+        changed = "changed" if after.registry_raw != before.registry_raw or new else "left unchanged"
+        return (f"registry and audit log {changed} only by the request(s) step {steps} reported as accepted "
+                "(the failure is theirs); nothing else left a trace")
     checks = Checks()
     checks.that(after.registry_raw == before.registry_raw,
                 "registry bytes (as written at the start of phase 4) unchanged by 4.1-4.4 and 4.6",
-                "the registry changed", "a rejected request modified the registry")
-    new = after.events[len(before.events):]
-    checks.that(len(after.events) == len(before.events),
+                "the registry changed", diagnose.SIDE_EFFECT)
+    checks.that(not unexplained,
                 f"{len(before.events)} audit events (unchanged)",
                 f"{len(after.events)} events; new: "
-                + ", ".join(f"{e.get('action')} {e.get('model_id')} ({e.get('reason')!r})" for e in new),
-                "a rejected request wrote an audit event")
+                + ", ".join(f"{e.get('action')} {e.get('model_id')} ({e.get('reason')!r})" for e in unexplained),
+                diagnose.SIDE_EFFECT)
     return checks.done("registry and audit log unchanged")

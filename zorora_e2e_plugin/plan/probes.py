@@ -9,7 +9,9 @@ from typing import Any, Dict, List, Optional
 from .. import diagnose
 from ..client import OnaError, errors
 from ..fixtures import PROBE_MODEL, PROBE_REASON
-from .calls import once_more
+from ..results import StepSkipped
+from ..store import StoreError
+from .calls import CONFIG_S3_CODES, once_more
 from .context import Checks, Context
 from .p5_cleanup import sweep_command_for
 
@@ -53,10 +55,16 @@ ROUTE_NAMES = {"metrics": "GET /metrics/{model_id+}", "diff": "GET /diff", "audi
 def step_0_5(ctx: Context) -> str:
     """Every other route the promotion needs answers from the Lambda; then the run's customer is proven
     untouched (its three prefixes empty)."""
+    ctx.routes_started.set()
     probes = _route_probes(ctx)
     labels = list(probes)
-    answers = dict(zip(labels, ctx.parallel(*[
-        (lambda m=m, p=p, k=k: _probe(ctx, m, p, **k)) for m, p, k in probes.values()])))
+    try:
+        answers = dict(zip(labels, ctx.parallel(*[
+            (lambda m=m, p=p, k=k: _probe(ctx, m, p, **k)) for m, p, k in probes.values()])))
+        ctx.route_answers = answers
+    finally:
+        ctx.routes_ready.set()  # 0.1 may be waiting to tell a wrong base URL from one missing route
+    _not_judged(ctx, answers)
     missing, broken, refused, acted, fine, failing, throttled = [], [], [], [], [], [], []
     hints: List[str] = []
 
@@ -128,7 +136,30 @@ def step_0_5(ctx: Context) -> str:
                     diagnose.PROBE_5XX.format(routes=", ".join(route for route, _ in failing)))
     leftovers = _preflight_leftovers(ctx, checks)
     ctx.prefixes_proven_empty = leftovers == [] and not checks.failures
-    return checks.done("deployed: " + ", ".join(fine) + "; the customer's prefixes are empty")
+    listed = "the customer's prefixes are empty" if leftovers == [] else \
+        "the customer's prefixes not listed (S3 is not usable: see 0.4)"
+    return checks.done("deployed: " + ", ".join(fine) + "; " + listed)
+
+
+def _not_judged(ctx: Context, answers: Dict[str, Any]) -> None:
+    """One cause, one finding: when every route answers as 0.1's GET /challengers did (API Gateway's own 404:
+    the base URL; 401/403: the token), 0.1 or 0.2 names the cause and 0.5 has nothing of its own to judge."""
+    from .p0_preflight import preflight_source
+
+    replies = [answers.get(label) for label in ROUTE_NAMES]
+    if all(not isinstance(a, OnaError) and a is not None and 200 <= a.status < 300 and a.json() is None
+           for a in replies) and preflight_source(ctx) == "accepted" and ctx.preflight.json() is None:
+        raise StepSkipped(actual="not judged: every route answers 2xx with a body that is not JSON (see 0.1)")
+    statuses = {getattr(answers.get(label), "status", None) for label in ROUTE_NAMES}
+    sources = {diagnose.answer_source(a.status, a.text, getattr(a, "headers", None)) for label in ROUTE_NAMES
+               for a in [answers.get(label)] if not isinstance(a, OnaError) and a is not None}
+    if len(sources) != 1 or None in statuses:
+        return
+    if sources == {"gateway"} and preflight_source(ctx) == "gateway":
+        raise StepSkipped(actual="not judged: no route answers at this base URL (see 0.1)")
+    if sources == {"auth"} and len(statuses) == 1 and preflight_source(ctx) == "auth" and \
+            statuses == {ctx.preflight.status}:
+        raise StepSkipped(actual=f"not judged: every route refused the token with HTTP {statuses.pop()} (see 0.2)")
 
 
 def _preflight_leftovers(ctx: Context, checks: Checks) -> Optional[List[str]]:
@@ -139,8 +170,12 @@ def _preflight_leftovers(ctx: Context, checks: Checks) -> Optional[List[str]]:
     try:
         found = ctx.store.list_many(w.prefixes)
     except Exception as exc:  # a StoreError, or no S3 client for these settings (0.4 says which)
-        checks.that(False, "the customer's prefixes listed after the probes", f"S3 error {exc}",
-                    diagnose.for_s3(getattr(exc, "code", "")))
+        code = getattr(exc, "code", "")
+        if code in CONFIG_S3_CODES or not isinstance(exc, StoreError):
+            pass  # S3 is not usable with these settings: 0.4's finding (the gate fails), named there once
+        else:
+            checks.that(False, "the customer's prefixes listed after the probes", f"S3 error {exc}",
+                        diagnose.for_s3(code))
         if ctx.wrote:  # a probe was accepted: what the server wrote cannot be named without a listing
             ctx.written.update(p + "*" for p in w.prefixes)
         return None
