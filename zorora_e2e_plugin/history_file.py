@@ -9,9 +9,11 @@ them, lines that are not run records (bad JSON, or JSON with values of the wrong
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import stat
 from datetime import datetime, timezone
 from typing import Dict, List, Optional, Tuple
 
@@ -26,8 +28,10 @@ def append(record: Dict, path: str) -> None:
     directory = os.path.dirname(path)
     if directory:
         os.makedirs(directory, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o600)
+    try:  # O_NONBLOCK: ZORORA_E2E_HISTORY naming a named pipe must not block the run's end
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
         written = os.write(fd, data)
         if written != len(data):
             raise OSError(f"short write ({written} of {len(data)} bytes)")
@@ -58,7 +62,11 @@ def _rotate(fd: int, path: str) -> None:
 
 def _tail(path: str, size: int) -> Tuple[bytes, bool]:
     """(the last `size` bytes of the file, whether it holds more); a cut first line is dropped."""
-    with open(path, "rb") as handle:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a named pipe must not block `history`
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise FileNotFoundError(errno.ENOENT, "not a regular file", path)
+    with os.fdopen(fd, "rb") as handle:
         handle.seek(0, os.SEEK_END)
         length = handle.tell()
         handle.seek(max(0, length - size))

@@ -17,7 +17,7 @@ from typing import Any, FrozenSet, Mapping, Optional
 
 # SettingsError, check_header_value, redact_url and url_secrets are imported from here by the rest of the package
 from .settings_checks import (SettingsError, check_endpoint_url, check_header_value, check_report_path,  # noqa: F401
-                              check_url, is_loopback, positive_float, redact_url, url_secrets)
+                              check_url, is_loopback, positive_float, redact_url, same_file, url_secrets)
 
 TEST_CUSTOMER_PREFIX = "zorora-e2e-test-"
 DEFAULT_ACTOR = "zorora-validation-bot"
@@ -275,8 +275,9 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
 
     json_path = check_report_path(flags.get("json_path"), "--json")
     junit_path = check_report_path(flags.get("junit_path"), "--junit")
-    if json_path and junit_path and os.path.abspath(json_path) == os.path.abspath(junit_path):
-        raise SettingsError("--json and --junit name the same file; give each its own path")
+    if json_path and junit_path and same_file(json_path, junit_path):  # a symlink or hard link to it, too
+        raise SettingsError(f"--json {json_path!r} and --junit {junit_path!r} are the same file: one report "
+                            "would overwrite the other; give each its own path")
 
     return Settings(
         base_url=base_url,
