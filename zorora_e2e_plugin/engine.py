@@ -23,6 +23,7 @@ from .results import FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunRe
 from .runner import Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, redact_url, resolve
 from .store import Store, start_client
+from .wire_guard import SessionGuard
 
 
 def describe_writes(settings: Settings) -> str:
@@ -122,6 +123,8 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
                               store_factory=lambda: Store.open(settings.storage), world=world)
     recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
+    # 10 MB at most per answer; loopback never through HTTP(S)_PROXY (off again at the end: wire_guard.py)
+    wire = SessionGuard(settings.base_url).attach(*_api_sessions(client, ctx.raw))
     presented = [0.0]  # seconds the walkthrough spent paused or drawing views: not the run's time
     lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner, presented).parts() \
         if presenter else (None, None)
@@ -167,6 +170,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
         cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first,
         started_at=started_at)
     cold_start = recorder.finish_timing()  # a cold start is a detail of the report, not a failure
+    wire.detach()
     if cold_start:
         result.note = cold_start
         reporter.notice(cold_start)

@@ -1,0 +1,192 @@
+"""The user's proxy and hostile answers (issue 17 items 10 and 12).
+
+- With HTTP(S)_PROXY set (every corporate shell), `demo` ended in a traceback: the sandbox's own loopback
+  traffic went through the proxy. Loopback never goes through a proxy; a real target still honours the
+  proxy and NO_PROXY. A real recording proxy on loopback shows what goes through it.
+- A never-ending answer grew memory without bound: every client reads at most 10 MB of one answer.
+- A listing that says IsTruncated with no continuation token was asked again forever (735 requests in 13 s):
+  paging is bounded, and such a page ends the listing with a finding.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from reliability_helpers import CLEAN_ENV, cli, customer, module_sandbox, put
+from wire_helpers import EndlessRoute, RecordingProxy, RewritingS3, no_token, same_token
+from zorora_e2e_plugin.settings import Storage
+from zorora_e2e_plugin.store import ListingError, Store, StoreError, paged_listing
+from zorora_e2e_plugin.wire_guard import MAX_ANSWER_BYTES
+
+STANDIN = os.path.join(os.path.dirname(__file__), "standin")
+NO_HISTORY = {"ZORORA_E2E_HISTORY": "0"}
+DEAD_PROXY = "http://127.0.0.1:9"
+
+
+def proxy_env(url: str, no_proxy: str = "") -> dict:
+    env = {"HTTP_PROXY": url, "HTTPS_PROXY": url, "http_proxy": url, "https_proxy": url}
+    if no_proxy:
+        env.update(NO_PROXY=no_proxy, no_proxy=no_proxy)
+    return env
+
+
+@pytest.fixture(scope="module")
+def sandbox(request):
+    with module_sandbox(request.config, bucket="zorora-e2e-wire") as sb:
+        yield sb
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+# ----------------------------------------------------------------------------------------------- proxies
+
+def test_demo_passes_with_a_dead_proxy_set():
+    done = cli("demo", "--no-color", env={**NO_HISTORY, **proxy_env(DEAD_PROXY)})
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "27/27" in done.stdout or "passed" in done.stdout.splitlines()[-1]
+
+
+def test_loopback_traffic_never_reaches_the_users_proxy(sandbox):
+    with RecordingProxy() as proxy:
+        done = cli("demo", "--preflight-only", "--no-color", env={**NO_HISTORY, **proxy_env(proxy.url)})
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        env = {**sandbox.env(), **NO_HISTORY, **proxy_env(proxy.url)}
+        for name in ("ONA_API_BASE_URL", "AWS_ENDPOINT_URL_S3"):  # localhost is loopback too
+            env[name] = env[name].replace("127.0.0.1", "localhost")
+        done = cli("run", "--preflight-only", "--no-color", "--client", "direct", env=env)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        done = cli("run", "--preflight-only", "--no-color", "--client", "zorora",
+                   env={**env, "PYTHONPATH": STANDIN})
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert proxy.requests == []
+
+
+def test_a_real_target_goes_through_the_users_proxy(sandbox, tmp_path):
+    """A target by a name that is not loopback (it resolves nowhere: only the proxy can reach it) is reached
+    through the proxy, API and S3 alike; nothing resolves the name locally (the guard would report it)."""
+    api = sandbox.api_url.replace("127.0.0.1", "ona-api.zorora-e2e.invalid")
+    s3 = sandbox.s3_endpoint_url.replace("127.0.0.1", "s3.zorora-e2e.invalid")
+    config = tmp_path / "aws-config"  # the sandbox's S3 takes path-style requests only
+    config.write_text("[default]\ns3 =\n  addressing_style = path\n")
+    with RecordingProxy() as proxy:
+        env = {**sandbox.env(), **NO_HISTORY, **proxy_env(proxy.url), "ONA_API_BASE_URL": api,
+               "AWS_ENDPOINT_URL_S3": s3, "AWS_CONFIG_FILE": str(config)}
+        done = cli("run", "--preflight-only", "--yes", "--no-color", "--client", "direct", env=env, guard=True)
+    assert "LOOPBACK-GUARD" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    urls = [url for _method, url in proxy.requests]
+    assert any(url.startswith(api + "/challengers") for url in urls), urls
+    assert any(url.startswith("http://s3.zorora-e2e.invalid") or ".s3.zorora-e2e.invalid" in url for url in urls), urls
+
+
+def test_no_proxy_keeps_a_real_target_off_the_proxy(sandbox):
+    api = sandbox.api_url.replace("127.0.0.1", "ona-api.zorora-e2e.invalid")
+    with RecordingProxy() as proxy:
+        env = {**sandbox.env(), **NO_HISTORY, **proxy_env(proxy.url, no_proxy="zorora-e2e.invalid"),
+               "ONA_API_BASE_URL": api}
+        done = cli("run", "--preflight-only", "--yes", "--no-color", "--client", "direct", env=env, guard=True)
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 2, done.stdout[-3000:]  # the name resolves nowhere without the proxy: a setting
+    assert "cannot resolve host 'ona-api.zorora-e2e.invalid'" in done.stdout
+    assert not any("ona-api" in url for _method, url in proxy.requests), proxy.requests
+
+
+# ----------------------------------------------------------------------------------------- answer caps
+
+MAXRSS_MAIN = r'''
+import resource, sys
+from zorora_e2e_plugin.cli import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+sys.stderr.flush()
+import os
+os._exit(code)
+'''
+
+
+@pytest.mark.parametrize("client", ["direct", "zorora"])
+def test_a_never_ending_answer_is_cut_at_the_cap(sandbox, client):
+    """/audit-log's 2xx answers never end (400 MB, then the connection drops): 2.5 fails naming the cap,
+    and the process never holds much more than the cap."""
+    import subprocess
+
+    with EndlessRoute(_port(sandbox.api_url), "/audit-log?customer_id=") as endless:
+        env = {**CLEAN_ENV, **sandbox.env(), **NO_HISTORY,
+               "ONA_API_BASE_URL": sandbox.api_url.replace(str(_port(sandbox.api_url)), str(endless.port))}
+        if client == "zorora":
+            env["PYTHONPATH"] = STANDIN
+        done = subprocess.run([sys.executable, "-c", MAXRSS_MAIN, "run", "--no-color", "--client", client,
+                               "--deadline", "120"], capture_output=True, text=True, env=env, timeout=300,
+                              stdin=subprocess.DEVNULL)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert endless.endless >= 1
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert "2.5" in done.stdout and "10 MB" in done.stdout, done.stdout[-3000:]
+    maxrss_mb = int(done.stderr.split("MAXRSS_KB")[1].split()[0]) / 1024
+    assert maxrss_mb < 250, maxrss_mb  # 400 MB were offered
+
+
+def test_an_s3_object_larger_than_the_cap_is_refused(sandbox):
+    key = f"model_metrics/{customer('big')}/x.json"
+    put(sandbox, key, b"{" + b" " * (MAX_ANSWER_BYTES + 10) + b"}")
+    try:
+        store = Store.open(Storage(bucket=sandbox.bucket, region=sandbox.region,
+                                   s3_endpoint_url=sandbox.s3_endpoint_url,
+                                   aws_access_key_id=sandbox.access_key_id,
+                                   aws_secret_access_key=sandbox.secret_access_key))
+        with pytest.raises(StoreError) as caught:
+            store.get_json(key)
+        assert caught.value.code == "TooLarge" and "10 MB" in str(caught.value)
+        put(sandbox, key, b'{"small": true}')
+        assert store.get_json(key)[0] == {"small": True}
+    finally:
+        sandbox.s3_client().delete_object(Bucket=sandbox.bucket, Key=key)
+
+
+# ------------------------------------------------------------------------------------------ bounded paging
+
+def test_paging_is_bounded_whatever_the_pages_say():
+    calls = []
+
+    def forever(token):
+        calls.append(token)
+        return {"Contents": [{"Key": f"k{len(calls)}"}], "IsTruncated": True,
+                "NextContinuationToken": f"t{len(calls)}"}
+
+    with pytest.raises(ListingError) as caught:
+        paged_listing(forever, "s3://b/p/", max_pages=50)
+    assert len(calls) == 50 and caught.value.code == "TooManyPages" and len(caught.value.partial) == 50
+
+    calls.clear()
+    with pytest.raises(ListingError) as caught:
+        paged_listing(lambda token: calls.append(token) or {"IsTruncated": True}, "s3://b/p/")
+    assert calls == [None] and caught.value.code == "TruncatedWithoutToken"
+    assert "IsTruncated" in str(caught.value) and "NextContinuationToken" in str(caught.value)
+
+
+@pytest.mark.parametrize("rewrite, code", [(no_token, "TruncatedWithoutToken"), (same_token, "RepeatedContinuation")],
+                         ids=["no-token", "same-token"])
+def test_a_listing_without_a_continuation_token_ends_with_a_finding(sandbox, rewrite, code):
+    with RewritingS3(_port(sandbox.s3_endpoint_url), rewrite) as s3:
+        env = {**sandbox.env(), **NO_HISTORY, "AWS_ENDPOINT_URL_S3": s3.url}
+        done = cli("run", "--preflight-only", "--no-color", "--client", "direct", "--deadline", "60", env=env)
+        preflight_listings = s3.listings
+        leftover = customer("trunc")
+        put(sandbox, f"audit_logs/{leftover}/events.json")
+        swept = cli("sweep", "--customer-id", leftover, "--older-than", "0s", "--yes", "--no-color", env=env)
+        sweep_listings = s3.listings - preflight_listings
+    sandbox.s3_client().delete_object(Bucket=sandbox.bucket, Key=f"audit_logs/{leftover}/events.json")
+    assert "Traceback" not in done.stderr + swept.stderr
+    assert done.returncode == 3, done.stdout[-3000:]
+    assert "0.5" in done.stdout and ("IsTruncated" in done.stdout or "continuation token" in done.stdout), \
+        done.stdout[-3000:]
+    assert preflight_listings <= 12, preflight_listings  # 3 prefixes, a page or two each (was: until the deadline)
+    assert swept.returncode == 1 and "Cannot list" in swept.stdout, swept.stdout
+    assert sweep_listings <= 12, sweep_listings

@@ -1,0 +1,125 @@
+"""What the run's HTTP clients never do, whatever the environment or the server: send loopback traffic through
+the user's proxy, or read an unbounded answer.
+
+- **Loopback never goes through a proxy.** `HTTP_PROXY`/`HTTPS_PROXY` are set in most corporate shells, and
+  requests and botocore both honour them: a sandbox on 127.0.0.1 (or a tunnel to a local port) was reached
+  through the proxy, which cannot reach this machine's loopback. A real target keeps the user's proxy settings,
+  and `NO_PROXY`, exactly as requests and botocore apply them.
+- **One answer is at most MAX_ANSWER_BYTES.** A server that streams a never-ending body grew the process's
+  memory without bound; the real answers are a few KB. A longer one is cut and fails its request
+  (`AnswerTooLarge`, a requests exception), in the direct client, Zorora's client (its session) and S3 reads.
+
+Importing this module is cheap: requests is imported only when a session is guarded.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from .settings_checks import is_loopback
+
+MAX_ANSWER_BYTES = 10 * 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+def botocore_proxies(endpoint_url: Optional[str]) -> Optional[dict]:
+    """`Config(proxies=...)` for an S3 client: {} (no proxy at all) for a loopback endpoint, else None
+    (botocore's own rule: the environment's proxies and NO_PROXY)."""
+    return {} if endpoint_url and is_loopback(endpoint_url) else None
+
+
+def too_large(what: str, limit: int = MAX_ANSWER_BYTES) -> str:
+    return (f"{what} is larger than {limit // (1024 * 1024)} MB (the API's and the bucket's answers are a few KB): "
+            "reading stopped there")
+
+
+def read_capped(body, what: str, limit: int = MAX_ANSWER_BYTES) -> bytes:
+    """At most `limit` bytes of a file-like body (botocore's StreamingBody), else ValueError."""
+    data = body.read(limit + 1)
+    if len(data) > limit:
+        try:
+            body.close()
+        except Exception:  # noqa: BLE001 - closing a half-read stream may fail; the error below says it all
+            pass
+        raise ValueError(too_large(what, limit))
+    return data
+
+
+def _answer_too_large():
+    import requests
+
+    class AnswerTooLarge(requests.exceptions.RequestException):
+        """An answer longer than MAX_ANSWER_BYTES: cut, its request failed."""
+
+    return AnswerTooLarge
+
+
+_error_class = None
+
+
+def answer_too_large_error():
+    global _error_class
+    if _error_class is None:
+        _error_class = _answer_too_large()
+    return _error_class
+
+
+def cap_response(response, *args, limit: int = MAX_ANSWER_BYTES, **kwargs):
+    """A requests response hook: reads the body (at most `limit` bytes) before requests would read all of it.
+    A request made with stream=True reads its own body (RawHttp cuts it itself) and is left alone."""
+    if kwargs.get("stream") or getattr(response, "_content", False) is not False:
+        return None
+    declared = response.headers.get("Content-Length", "")
+    url = getattr(response, "url", "") or ""
+    what = f"the answer to {getattr(response.request, 'method', '')} {url.split('?', 1)[0]}".replace("  ", " ")
+    if declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise answer_too_large_error()(too_large(what, limit), response=response)
+    body = bytearray()
+    for chunk in response.iter_content(_CHUNK):
+        body += chunk
+        if len(body) > limit:
+            response.close()
+            raise answer_too_large_error()(too_large(what, limit), response=response)
+    response._content = bytes(body)
+    return None
+
+
+class SessionGuard:
+    """Put on the requests sessions that carry a run's API requests (the direct client's, Zorora's client's)
+    and taken off again by `detach` (a REPL's client outlives the run): the answer cap, and, for a loopback
+    base URL, no proxy from the environment."""
+
+    def __init__(self, base_url: str):
+        self.loopback = is_loopback(base_url)
+        self._sessions: List = []
+        self._trust_env: List = []
+
+    def attach(self, *sessions) -> "SessionGuard":
+        for session in sessions:
+            hooks = getattr(session, "hooks", None)
+            if not isinstance(hooks, dict) or any(s is session for s in self._sessions):
+                continue
+            response_hooks = hooks.setdefault("response", [])
+            if not isinstance(response_hooks, list):
+                hooks["response"] = response_hooks = [response_hooks]
+            if cap_response not in response_hooks:
+                response_hooks.insert(0, cap_response)
+            self._sessions.append(session)
+            self._trust_env.append(getattr(session, "trust_env", True))
+            if self.loopback:
+                session.trust_env = False  # no HTTP(S)_PROXY for 127.0.0.1 / localhost / ::1
+        return self
+
+    def detach(self) -> None:
+        for session, trust_env in zip(self._sessions, self._trust_env):
+            try:
+                session.hooks["response"].remove(cap_response)
+            except (KeyError, ValueError, AttributeError):
+                pass
+            session.trust_env = trust_env
+        self._sessions, self._trust_env = [], []
+
+
+__all__ = ["MAX_ANSWER_BYTES", "SessionGuard", "answer_too_large_error", "botocore_proxies", "cap_response",
+           "read_capped"]
