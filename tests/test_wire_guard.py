@@ -133,6 +133,23 @@ def test_a_never_ending_answer_is_cut_at_the_cap(sandbox, client):
     assert maxrss_mb < 250, maxrss_mb  # 400 MB were offered
 
 
+@pytest.mark.parametrize("client", ["direct", "zorora"])
+def test_a_body_that_trickles_in_forever_ends_at_the_timeout(sandbox, client):
+    """16 bytes every 0.1 s, for ever: no single read waits long enough to time out; the whole body must
+    arrive within --timeout, or its request times out (a GET is retried, then fails)."""
+    with EndlessRoute(_port(sandbox.api_url), "/audit-log?customer_id=", limit=16 * 400, trickle=0.1) as endless:
+        env = {**sandbox.env(), **NO_HISTORY,
+               "ONA_API_BASE_URL": sandbox.api_url.replace(str(_port(sandbox.api_url)), str(endless.port))}
+        if client == "zorora":
+            env["PYTHONPATH"] = STANDIN
+        done = cli("run", "--no-color", "--client", client, "--timeout", "2", "--deadline", "35", env=env)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 1, done.stdout[-3000:]
+    line = next(line for line in done.stdout.splitlines() if " 2.5 " in line)
+    text = done.stdout[done.stdout.index(line):][:1500]
+    assert "timeout" in text.lower() and "deadline" not in text.lower(), text
+
+
 def test_an_s3_object_larger_than_the_cap_is_refused(sandbox):
     key = f"model_metrics/{customer('big')}/x.json"
     put(sandbox, key, b"{" + b" " * (MAX_ANSWER_BYTES + 10) + b"}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, List, Tuple
 from urllib.parse import urlsplit
@@ -125,7 +126,8 @@ class EndlessRoute(_Server):
     """A reverse proxy in front of an API: a 2xx answer to a path containing `route` becomes a 200 whose JSON
     body never ends (chunked, up to `limit` bytes, then the connection is dropped); everything else passes."""
 
-    def __init__(self, upstream_port: int, route: str, limit: int = 400 * 1024 * 1024):
+    def __init__(self, upstream_port: int, route: str, limit: int = 400 * 1024 * 1024, trickle: float = 0.0):
+        """`trickle`: seconds between 16-byte chunks (a body that never ends but never stops for long)."""
         self.endless = 0  # answers made endless
 
         class Handler(BaseHTTPRequestHandler):
@@ -159,14 +161,17 @@ class EndlessRoute(_Server):
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
-                chunk = b"x" * 65536
+                chunk = b"x" * (16 if trickle else 65536)
                 frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
                 sent = 0
                 try:
                     self.wfile.write(b'6\r\n{"a":"\r\n')
                     while sent < limit:
                         self.wfile.write(frame)
+                        self.wfile.flush()
                         sent += len(chunk)
+                        if trickle:
+                            time.sleep(trickle)
                 except OSError:
                     pass
                 self.close_connection = True

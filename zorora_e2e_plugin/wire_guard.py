@@ -64,11 +64,22 @@ def answer_too_large_error():
     return _error_class
 
 
+def _read_timeout(timeout) -> Optional[float]:
+    if isinstance(timeout, tuple):
+        timeout = timeout[-1]
+    return float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None
+
+
 def cap_response(response, *args, limit: int = MAX_ANSWER_BYTES, **kwargs):
-    """A requests response hook: reads the body (at most `limit` bytes) before requests would read all of it.
-    A request made with stream=True reads its own body (RawHttp cuts it itself) and is left alone."""
+    """A requests response hook: reads the body (at most `limit` bytes) before requests would read all of it,
+    within the request's read timeout in all (a body that trickles in forever never trips a per-read
+    timeout). A request made with stream=True reads its own body (RawHttp cuts it) and is left alone."""
     if kwargs.get("stream") or getattr(response, "_content", False) is not False:
         return None
+    import time
+
+    seconds = _read_timeout(kwargs.get("timeout"))
+    deadline = time.monotonic() + seconds if seconds else None
     declared = response.headers.get("Content-Length", "")
     url = getattr(response, "url", "") or ""
     what = f"the answer to {getattr(response.request, 'method', '')} {url.split('?', 1)[0]}".replace("  ", " ")
@@ -81,6 +92,12 @@ def cap_response(response, *args, limit: int = MAX_ANSWER_BYTES, **kwargs):
         if len(body) > limit:
             response.close()
             raise answer_too_large_error()(too_large(what, limit), response=response)
+        if deadline is not None and time.monotonic() > deadline:
+            import requests
+
+            response.close()
+            raise requests.exceptions.ReadTimeout(
+                f"{what}: its body was still arriving after {seconds:g}s (timeout)", response=response)
     response._content = bytes(body)
     return None
 
