@@ -133,11 +133,13 @@ def test_a_never_ending_answer_is_cut_at_the_cap(sandbox, client):
     assert maxrss_mb < 250, maxrss_mb  # 400 MB were offered
 
 
-@pytest.mark.parametrize("client", ["direct", "zorora"])
-def test_a_body_that_trickles_in_forever_ends_at_the_timeout(sandbox, client):
+@pytest.mark.parametrize("client, chunked", [("direct", True), ("zorora", True), ("direct", False)],
+                         ids=["direct-chunked", "zorora-chunked", "direct-content-length"])
+def test_a_body_that_trickles_in_forever_ends_at_the_timeout(sandbox, client, chunked):
     """16 bytes every 0.1 s, for ever: no single read waits long enough to time out; the whole body must
     arrive within --timeout, or its request times out (a GET is retried, then fails)."""
-    with EndlessRoute(_port(sandbox.api_url), "/audit-log?customer_id=", limit=16 * 400, trickle=0.1) as endless:
+    with EndlessRoute(_port(sandbox.api_url), "/audit-log?customer_id=", limit=16 * 400, trickle=0.1,
+                      chunked=chunked) as endless:
         env = {**sandbox.env(), **NO_HISTORY,
                "ONA_API_BASE_URL": sandbox.api_url.replace(str(_port(sandbox.api_url)), str(endless.port))}
         if client == "zorora":
@@ -150,19 +152,36 @@ def test_a_body_that_trickles_in_forever_ends_at_the_timeout(sandbox, client):
     assert "timeout" in text.lower() and "deadline" not in text.lower(), text
 
 
+def _store(sandbox, endpoint: str, timeout: float = 30) -> Store:
+    return Store.open(Storage(bucket=sandbox.bucket, region=sandbox.region, s3_endpoint_url=endpoint,
+                              aws_access_key_id=sandbox.access_key_id, timeout=timeout,
+                              aws_secret_access_key=sandbox.secret_access_key))
+
+
 def test_an_s3_object_larger_than_the_cap_is_refused(sandbox):
     key = f"model_metrics/{customer('big')}/x.json"
     put(sandbox, key, b"{" + b" " * (MAX_ANSWER_BYTES + 10) + b"}")
     try:
-        store = Store.open(Storage(bucket=sandbox.bucket, region=sandbox.region,
-                                   s3_endpoint_url=sandbox.s3_endpoint_url,
-                                   aws_access_key_id=sandbox.access_key_id,
-                                   aws_secret_access_key=sandbox.secret_access_key))
+        store = _store(sandbox, sandbox.s3_endpoint_url)
         with pytest.raises(StoreError) as caught:
             store.get_json(key)
         assert caught.value.code == "TooLarge" and "10 MB" in str(caught.value)
         put(sandbox, key, b'{"small": true}')
         assert store.get_json(key)[0] == {"small": True}
+    finally:
+        sandbox.s3_client().delete_object(Bucket=sandbox.bucket, Key=key)
+
+
+@pytest.mark.parametrize("trickle, code", [(0.0, "TooLarge"), (0.05, "ReadTimeoutError")], ids=["endless", "trickle"])
+def test_an_s3_body_that_never_ends_is_cut(sandbox, trickle, code):
+    key = f"model_metrics/{customer('endless')}/endless.json"
+    put(sandbox, key, b"{}")
+    try:
+        with EndlessRoute(_port(sandbox.s3_endpoint_url), "endless.json", trickle=trickle,
+                          limit=16 * 2000 if trickle else 400 * 1024 * 1024) as endless:
+            with pytest.raises(StoreError) as caught:
+                _store(sandbox, endless.url, timeout=2).get_bytes(key)
+        assert caught.value.code == code, caught.value
     finally:
         sandbox.s3_client().delete_object(Bucket=sandbox.bucket, Key=key)
 

@@ -126,8 +126,10 @@ class EndlessRoute(_Server):
     """A reverse proxy in front of an API: a 2xx answer to a path containing `route` becomes a 200 whose JSON
     body never ends (chunked, up to `limit` bytes, then the connection is dropped); everything else passes."""
 
-    def __init__(self, upstream_port: int, route: str, limit: int = 400 * 1024 * 1024, trickle: float = 0.0):
-        """`trickle`: seconds between 16-byte chunks (a body that never ends but never stops for long)."""
+    def __init__(self, upstream_port: int, route: str, limit: int = 400 * 1024 * 1024, trickle: float = 0.0,
+                 chunked: bool = True):
+        """`trickle`: seconds between 16-byte pieces (a body that never ends but never stops for long);
+        `chunked=False`: a Content-Length of `limit` bytes instead of chunked encoding."""
         self.endless = 0  # answers made endless
 
         class Handler(BaseHTTPRequestHandler):
@@ -159,13 +161,16 @@ class EndlessRoute(_Server):
                 owner.endless += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Transfer-Encoding", "chunked")
+                if chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                else:
+                    self.send_header("Content-Length", str(limit + 6))
                 self.end_headers()
                 chunk = b"x" * (16 if trickle else 65536)
-                frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
+                frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n" if chunked else chunk
                 sent = 0
                 try:
-                    self.wfile.write(b'6\r\n{"a":"\r\n')
+                    self.wfile.write(b'6\r\n{"a":"\r\n' if chunked else b'{"a":"')
                     while sent < limit:
                         self.wfile.write(frame)
                         self.wfile.flush()

@@ -221,9 +221,15 @@ class Store:
         """The object's bytes, or None when it does not exist."""
         try:
             body = self._call("get_object", Key=key)["Body"]
-            return read_capped(body, f"s3://{self.bucket}/{key}")  # a never-ending object: cut at 10 MB
-        except ValueError as exc:
-            raise StoreError(str(exc), "TooLarge") from None
+            seconds = getattr(getattr(getattr(self.client, "meta", None), "config", None), "read_timeout", None)
+            try:
+                return read_capped(body, f"s3://{self.bucket}/{key}", seconds=seconds)  # 10 MB, in --timeout
+            except ValueError as exc:
+                raise StoreError(str(exc), "TooLarge") from None
+            except TimeoutError as exc:
+                raise StoreError(str(exc), "ReadTimeoutError") from None
+            except Exception as exc:  # the body broke off mid-read (botocore's read errors)
+                raise _describe(exc) from None
         except StoreError as exc:
             if exc.code in ("NoSuchKey", "404"):
                 return None

@@ -33,16 +33,37 @@ def too_large(what: str, limit: int = MAX_ANSWER_BYTES) -> str:
             "reading stopped there")
 
 
-def read_capped(body, what: str, limit: int = MAX_ANSWER_BYTES) -> bytes:
-    """At most `limit` bytes of a file-like body (botocore's StreamingBody), else ValueError."""
-    data = body.read(limit + 1)
-    if len(data) > limit:
-        try:
-            body.close()
-        except Exception:  # noqa: BLE001 - closing a half-read stream may fail; the error below says it all
-            pass
-        raise ValueError(too_large(what, limit))
-    return data
+def _read_some(stream, size: int, **options) -> bytes:
+    """What one receive brings (urllib3's read1), at most `size` bytes: `read(size)` would wait for all of them,
+    and a body trickling in a byte at a time never trips a per-read timeout."""
+    read1 = getattr(stream, "read1", None)
+    return read1(size, **options) if read1 is not None else stream.read(size)
+
+
+def read_capped(body, what: str, limit: int = MAX_ANSWER_BYTES, seconds: Optional[float] = None) -> bytes:
+    """At most `limit` bytes of a file-like body (botocore's StreamingBody), all within `seconds` when given;
+    else ValueError (too large) or TimeoutError (still arriving)."""
+    import time
+
+    stream = getattr(body, "_raw_stream", body)  # botocore's StreamingBody wraps urllib3's response
+    deadline = time.monotonic() + seconds if seconds else None
+    data = bytearray()
+    while True:
+        chunk = _read_some(stream, _CHUNK)
+        if not chunk:
+            return bytes(data)
+        data += chunk
+        problem = None
+        if len(data) > limit:
+            problem = ValueError(too_large(what, limit))
+        elif deadline is not None and time.monotonic() > deadline:
+            problem = TimeoutError(f"{what}: its body was still arriving after {seconds:g}s (timeout)")
+        if problem is not None:
+            try:
+                body.close()
+            except Exception:  # noqa: BLE001 - closing a half-read stream may fail; the error says it all
+                pass
+            raise problem
 
 
 def _answer_too_large():
@@ -87,7 +108,7 @@ def cap_response(response, *args, limit: int = MAX_ANSWER_BYTES, **kwargs):
         response.close()
         raise answer_too_large_error()(too_large(what, limit), response=response)
     body = bytearray()
-    for chunk in response.iter_content(_CHUNK):
+    for chunk in _chunks(response):
         body += chunk
         if len(body) > limit:
             response.close()
@@ -99,7 +120,31 @@ def cap_response(response, *args, limit: int = MAX_ANSWER_BYTES, **kwargs):
             raise requests.exceptions.ReadTimeout(
                 f"{what}: its body was still arriving after {seconds:g}s (timeout)", response=response)
     response._content = bytes(body)
+    response._content_consumed = True
     return None
+
+
+def _chunks(response):
+    """The decoded body as it arrives, one receive at a time, with urllib3's errors as requests' own (as
+    Response.iter_content raises them)."""
+    import requests
+    import urllib3.exceptions as u3
+
+    raw = response.raw
+    try:
+        while True:
+            chunk = _read_some(raw, _CHUNK, decode_content=True)
+            if not chunk:
+                return
+            yield chunk
+    except u3.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(exc, response=response) from None
+    except u3.SSLError as exc:
+        raise requests.exceptions.SSLError(exc, response=response) from None
+    except u3.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc, response=response) from None
+    except u3.ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc, response=response) from None
 
 
 class SessionGuard:
