@@ -11,7 +11,7 @@ from typing import Callable, Mapping, Optional
 
 from . import history
 from . import plan as plan_module
-from . import run_signals
+from . import run_signals, settings_checks
 from .cleanup import clean_up, cleanup_truth
 from .client import RawHttp, make_client, run_scope
 from .fixtures import TestWorld
@@ -90,20 +90,11 @@ def validate(settings: Settings, *, console, http_client=None, observers=(), pri
             signals.stop_raising()  # whatever arrives from here on is recorded, and only sets the exit code
 
 
-def own_ids(settings: Settings) -> tuple:
-    """What the run prints in its commands and never redacts: its customer id, bucket, API and S3 endpoint
-    (an endpoint that carries credentials is not one of them)."""
-    from .settings import url_secrets
-
-    endpoint = settings.s3_endpoint_url if not url_secrets(settings.s3_endpoint_url) else None
-    return tuple(v for v in (settings.customer_id, settings.bucket, settings.base_url, endpoint) if v)
-
-
 def _validate(settings: Settings, client, started: float, signals, *, console, observers,
               print_verdict: bool, debug: bool, presenter=None, request_feed=None,
               started_at: str = "") -> RunResult:
     console_view = QuietWhenClosed(ConsoleReporter(console, print_verdict=print_verdict, debug=debug), signals)
-    redact = make_redactor(settings.secrets, keep=own_ids(settings))
+    redact = make_redactor(settings.secrets, keep=settings_checks.own_ids(settings))
     if request_feed is not None:
         request_feed.attach(console_view.log_request, redact)
     try:

@@ -95,7 +95,8 @@ def make_redactor(secrets: Iterable[str], keep: Iterable[str] = ()) -> Callable[
     pieces = list(dict.fromkeys(pieces))
     alphabet = {c for form in whole for c in form}
     # a secret only ever sits inside a run of characters it is made of: only such runs need looking at
-    runs = re.compile("[" + "".join(re.escape(c) for c in sorted(alphabet)) + "]{%d,}" % MIN_FRAGMENT) if alphabet else None
+    runs = re.compile("[" + "".join(re.escape(c) for c in sorted(alphabet)) + "]{%d,}" % MIN_FRAGMENT) \
+        if alphabet else None
     alone = re.compile("(?<![%s])(?:%s)(?![%s])" % (_WORD, "|".join(re.escape(f) for f in short), _WORD)) \
         if short else None
     kept = sorted({k for k in keep if k}, key=len, reverse=True)

@@ -9,7 +9,6 @@ goes through (header values, URLs, report paths, durations) are in settings_chec
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import secrets
 from datetime import datetime, timezone
@@ -275,9 +274,9 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
 
     json_path = check_report_path(flags.get("json_path"), "--json")
     junit_path = check_report_path(flags.get("junit_path"), "--junit")
-    if json_path and junit_path and same_file(json_path, junit_path):  # a symlink or hard link to it, too
-        raise SettingsError(f"--json {json_path!r} and --junit {junit_path!r} are the same file: one report "
-                            "would overwrite the other; give each its own path")
+    if json_path and junit_path and same_file(json_path, junit_path):  # through a symlink or hard link, too
+        raise SettingsError(f"--json {json_path!r} and --junit {junit_path!r} are the same file; give each its own "
+                            "path")
 
     return Settings(
         base_url=base_url,

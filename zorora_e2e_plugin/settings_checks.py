@@ -49,6 +49,13 @@ def url_secrets(url: Optional[str]) -> list:
             base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")]
 
 
+def own_ids(settings) -> tuple:
+    """What a run prints in its commands and the redactor never masks: its customer id, bucket, API and S3
+    endpoint (an endpoint that carries credentials is not one of them)."""
+    endpoint = settings.s3_endpoint_url if not url_secrets(settings.s3_endpoint_url) else None
+    return tuple(v for v in (settings.customer_id, settings.bucket, settings.base_url, endpoint) if v)
+
+
 # --------------------------------------------------------------------------- values that go into HTTP headers
 # http.client sends header values as Latin-1 (ISO-8859-1), one byte a character: a value with a character
 # beyond U+00FF cannot be sent at all (UnicodeEncodeError deep in a run), and a control character (CR, LF,
