@@ -226,3 +226,17 @@ def test_a_listing_without_a_continuation_token_ends_with_a_finding(sandbox, rew
     assert preflight_listings <= 12, preflight_listings  # 3 prefixes, a page or two each (was: until the deadline)
     assert swept.returncode == 1 and "Cannot list" in swept.stdout, swept.stdout
     assert sweep_listings <= 12, sweep_listings
+
+
+@pytest.mark.parametrize("trickle", [0.0, 0.05], ids=["endless", "trickle"])
+def test_an_s3_listing_that_never_ends_is_cut(sandbox, trickle):
+    """botocore reads a listing's whole body before parsing it: a never-ending one grew memory without bound."""
+    with EndlessRoute(_port(sandbox.s3_endpoint_url), "list-type=2", trickle=trickle,
+                      limit=16 * 2000 if trickle else 400 * 1024 * 1024) as endless:
+        store = _store(sandbox, endless.url, timeout=2)
+        with pytest.raises(StoreError) as caught:
+            store.list_keys("audit_logs/")
+        assert endless.endless >= 1
+        assert store.get_json("audit_logs/none/events.json") == (None, None)  # other requests are unchanged
+    text = str(caught.value)
+    assert ("10 MB" in text) if not trickle else ("timeout" in text or "Read timeout" in text), text

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from .settings import Storage
-from .wire_guard import botocore_proxies, read_capped
+from .wire_guard import botocore_proxies, cap_s3_answers, read_capped
 
 
 class StoreError(Exception):
@@ -81,6 +81,7 @@ def make_s3_client(settings: Storage):
                           aws_secret_access_key=settings.aws_secret_access_key,
                           aws_session_token=settings.aws_session_token)
         client = _botocore_session(key[1]).create_client("s3", **kwargs)
+        cap_s3_answers(client)  # a never-ending listing (or any answer) is cut at 10 MB
         _clients[key] = client
         while len(_clients) > _CLIENT_CACHE:
             _clients.popitem(last=False)

@@ -66,6 +66,37 @@ def read_capped(body, what: str, limit: int = MAX_ANSWER_BYTES, seconds: Optiona
             raise problem
 
 
+def cap_s3_answers(client, limit: int = MAX_ANSWER_BYTES) -> None:
+    """Every S3 answer `client` reads whole (listings, errors, heads: all but GetObject's body, which
+    Store.get_bytes reads with read_capped) is read at most `limit` bytes, within the read timeout in all:
+    botocore would read a never-ending ListObjectsV2 body into memory. A `before-send` handler sends the
+    request itself (the client's own HTTP session) and reads the body; botocore parses it as usual."""
+    session = client._endpoint.http_session
+    seconds = getattr(client.meta.config, "read_timeout", None)
+
+    def send(request, **kwargs):
+        if request.stream_output:  # GetObject: its body is the caller's to read (read_capped)
+            return None
+        from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+        from urllib3.exceptions import ProtocolError, ReadTimeoutError as Urllib3ReadTimeout
+
+        request.stream_output = True
+        response = session.send(request)
+        what = f"the S3 answer to {request.method} {request.url.split('?', 1)[0]}"
+        try:
+            response._content = read_capped(response.raw, what, limit, seconds)
+        except Urllib3ReadTimeout as exc:
+            raise ReadTimeoutError(endpoint_url=request.url, error=exc) from None
+        except ProtocolError as exc:
+            raise ConnectionClosedError(error=exc, request=request, endpoint_url=request.url) from None
+        release = getattr(response.raw, "release_conn", None)
+        if release is not None:
+            release()
+        return response
+
+    client.meta.events.register("before-send.s3", send, unique_id="zorora-e2e-capped-answers")
+
+
 def _answer_too_large():
     import requests
 
