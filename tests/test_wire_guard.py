@@ -240,3 +240,38 @@ def test_an_s3_listing_that_never_ends_is_cut(sandbox, trickle):
         assert store.get_json("audit_logs/none/events.json") == (None, None)  # other requests are unchanged
     text = str(caught.value)
     assert ("10 MB" in text) if not trickle else ("timeout" in text or "Read timeout" in text), text
+
+
+def test_the_sandbox_prints_no_proxy_for_loopback_in_a_proxied_shell(tmp_path):
+    """`zorora-e2e sandbox` in a shell with a proxy: its exports add loopback to NO_PROXY (keeping what was
+    there), so a client started with them (Zorora's requests session) reaches the sandbox directly."""
+    import signal
+    import subprocess
+
+    from reliability_helpers import SCRIPT
+
+    with RecordingProxy() as proxy:
+        env = {**CLEAN_ENV, **NO_HISTORY, **proxy_env(proxy.url, no_proxy="corp.example")}
+        served = subprocess.Popen([SCRIPT, "sandbox"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                  stdin=subprocess.DEVNULL, text=True)
+        try:
+            exports = {}
+            while "ONA_API_BASE_URL" not in exports or "no_proxy" not in exports:
+                line = served.stdout.readline()
+                assert line, served.stderr.read()
+                if line.startswith("export "):
+                    name, _, value = line[len("export "):].strip().partition("=")
+                    exports[name] = value.strip("'")
+            assert exports["NO_PROXY"].split(",")[0] == "corp.example" and "127.0.0.1" in exports["NO_PROXY"]
+            probe = ("import os, requests; r = requests.get(os.environ['ONA_API_BASE_URL'] + '/challengers', "
+                     "params={'customer_id': 'c'}, headers={'Authorization': 'Bearer ' + os.environ['ONA_API_TOKEN']},"
+                     " timeout=10); print(r.status_code)")
+            done = subprocess.run([sys.executable, "-c", probe], env={**env, **exports}, capture_output=True,
+                                  text=True, timeout=60)
+            assert done.stdout.strip() == "200", done.stderr[-2000:]
+        finally:
+            served.send_signal(signal.SIGINT)
+            served.communicate(timeout=30)
+    assert proxy.requests == []
+    done = subprocess.run([SCRIPT, "sandbox", "--help"], env={**CLEAN_ENV}, capture_output=True, text=True)
+    assert done.returncode == 0
