@@ -91,5 +91,6 @@ def test_a_history_path_that_is_a_pipe_blocks_nothing(tmp_path):
     os.mkfifo(fifo)
     done = cli("demo", "--preflight-only", "--no-color", env={"ZORORA_E2E_HISTORY": str(fifo)}, timeout=60)
     assert done.returncode == 0 and "run history not written" in done.stdout + done.stderr, done.stdout
+    assert "not a regular file" in done.stdout + done.stderr
     done = cli("history", "--no-color", env={"ZORORA_E2E_HISTORY": str(fifo)}, timeout=60)
     assert done.returncode == 0 and "Traceback" not in done.stderr
