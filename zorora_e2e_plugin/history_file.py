@@ -28,8 +28,11 @@ def append(record: Dict, path: str) -> None:
     directory = os.path.dirname(path)
     if directory:
         os.makedirs(directory, exist_ok=True)
-    if os.path.exists(path) and not os.path.isfile(path):  # a named pipe, a device, a directory
-        raise OSError(errno.EINVAL, "not a regular file")
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a named pipe, a device, a directory
+            raise OSError(errno.EINVAL, "not a regular file")
+    except FileNotFoundError:  # a new file (or one a parallel run has just rotated)
+        pass
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o600)
     try:  # O_NONBLOCK: ZORORA_E2E_HISTORY naming a named pipe must not block the run's end
         if not stat.S_ISREG(os.fstat(fd).st_mode):
