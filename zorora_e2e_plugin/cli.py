@@ -225,6 +225,9 @@ COMMANDS = {"run": cmd_run, "demo": cmd_demo, "sandbox": cmd_sandbox, "sweep": c
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from .console_encoding import fit_streams
+
+    fit_streams()  # a stdout that cannot encode ✓ (PYTHONIOENCODING=ascii, LC_ALL=C) gets ASCII symbols
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"] and ("-h" in argv or "--help" in argv):

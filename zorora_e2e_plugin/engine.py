@@ -11,7 +11,7 @@ from typing import Callable, Mapping, Optional, Tuple
 
 from . import history
 from . import plan as plan_module
-from . import run_signals
+from . import run_signals, settings_checks
 from .cleanup import clean_up, cleanup_truth
 from .client import RawHttp, make_client, run_scope
 from .artifacts import RunArtifacts
@@ -25,6 +25,7 @@ from .results import CANCELLED as CANCELLED_VERDICT, FAIL, FAILED, GATE_FAILED, 
 from .runner import Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, redact_url, resolve
 from .store import Store, start_client
+from .wire_guard import SessionGuard
 
 
 def describe_writes(settings: Settings) -> str:
@@ -109,7 +110,7 @@ def _validate(settings: Settings, client, started: float, signals, *, console, o
               started_at: str = "", ask=None) -> RunResult:
     console_view = QuietWhenClosed(HeldUntilAStepRuns(ConsoleReporter(console, print_verdict=print_verdict,
                                                                       debug=debug)), signals)
-    redact = make_redactor(settings.secrets)
+    redact = make_redactor(settings.secrets, keep=settings_checks.own_ids(settings))
     if request_feed is not None:
         request_feed.attach(console_view.log_request, redact)
     # every request the run sends, recorded (redacted) for --log-requests, --html, --har and the curl lines; a
@@ -136,6 +137,8 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
                               store_factory=lambda: shared.watch_store(Store.open(settings.storage)), world=world)
     recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
+    # 10 MB at most per answer; loopback never through HTTP(S)_PROXY (off again at the end: wire_guard.py)
+    wire = SessionGuard(settings.base_url).attach(*_api_sessions(client, ctx.raw))
     presented = [0.0]  # seconds the walkthrough spent paused or drawing views: not the run's time
     lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner, presented).parts() \
         if presenter else (None, None)
@@ -193,6 +196,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
         cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first,
         started_at=started_at, readiness=ctx.readiness.block(redact) if ctx.readiness is not None else None)
     cold_start = recorder.finish_timing()  # a cold start is a detail of the report, not a failure
+    wire.detach()
     if cold_start:
         result.note = cold_start
         reporter.notice(cold_start)

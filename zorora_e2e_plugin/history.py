@@ -9,19 +9,22 @@ client kind, run kind (preflight / full / phases), verdict, duration, per-phase 
 API latencies (count, median, max), whether the first request was a cold start, and the JSON report's
 path when one was written. `zorora-e2e history` and `ml-validate-e2e --history` render it (history_view.py).
 
+The file itself (appending, bounded size, reading the tail) is history_file.py.
+
 Also here: the per-route request timer (a `requests` response hook on the sessions the API clients use)
 and the cold-start rule. Importing this module is cheap (no rich, no requests).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from datetime import datetime, timezone
 from typing import Dict, Iterable, List, Optional, Tuple
 from urllib.parse import urlsplit
+
+from .history_file import ROTATE_BYTES, TAIL_BYTES, append, parse_time, read  # noqa: F401 (re-exported)
 
 ENV = "ZORORA_E2E_HISTORY"
 DEFAULT_PATH = os.path.join("~", ".zorora", "e2e-history.jsonl")
@@ -254,53 +257,6 @@ class Recorder:
         except Exception as exc:  # the history must never break a run
             return f"run history not written to {path}: {getattr(exc, 'strerror', None) or exc}"
         return None
-
-
-def append(record: Dict, path: str) -> None:
-    """One line, one write(2) on an O_APPEND descriptor: concurrent runs never interleave or lose a line."""
-    data = (json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n").encode("utf-8")
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        written = os.write(fd, data)
-        if written != len(data):
-            raise OSError(f"short write ({written} of {len(data)} bytes)")
-    finally:
-        os.close(fd)
-
-
-def read(path: str) -> Tuple[List[Dict], List[str]]:
-    """(records, notes): a line that is not a JSON object is skipped with a note, never a crash."""
-    records: List[Dict] = []
-    notes: List[str] = []
-    try:
-        with open(path, "rb") as handle:
-            lines = handle.read().split(b"\n")
-    except FileNotFoundError:
-        return records, notes
-    for number, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw.decode("utf-8"))
-            if not isinstance(record, dict) or not isinstance(record.get("started"), str):
-                raise ValueError("not a run record")
-            parse_time(record["started"])
-            if isinstance(record.get("duration_s", 0), bool):
-                raise ValueError("duration is not a number")
-            float(record.get("duration_s", 0))
-        except (ValueError, UnicodeDecodeError, TypeError):
-            notes.append(f"line {number} of {path} is not a run record: skipped")
-            continue
-        records.append(record)
-    return records, notes
-
-
-def parse_time(text: str) -> datetime:
-    """A record's `started` (UTC, to the second)."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
 __all__ = ["Recorder", "RequestTimer", "append", "cold_start_detail", "cold_start_seconds", "history_path",

@@ -5,6 +5,11 @@ A secret reaches text in more shapes than its raw value: a server that echoes th
 answers with it JSON-escaped (`\\"`, `\\\\`, `\\u00e9`), an exception quotes it with `repr` (`'T\\r'`), a URL
 carries it percent-encoded, a wrapped or cut line shows a piece of it. `make_redactor` removes all of those:
 every form below, and every piece of `MIN_FRAGMENT` characters or more of any of them.
+
+A value shorter than `MIN_FRAGMENT` (`AWS_SECRET_ACCESS_KEY=test`, a common local default) is too short to be
+told from ordinary text: it is redacted only where it stands alone (`Bearer test`, `"test"`), never inside a
+longer word or id (`latest_model.json`, `zorora-e2e-test-...`). And the run's own ids (`keep`: its customer
+id, bucket) are never redacted, so that a printed command (`sweep --customer-id ...`) is always usable.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from typing import Callable, Iterable, List, Set
 from urllib.parse import quote, quote_plus
 
 MIN_SECRET = 4  # shorter values cannot be told from ordinary text
-MIN_FRAGMENT = 8  # any piece this long of a secret (or of one of its forms) is redacted too
+MIN_FRAGMENT = 8  # any piece this long of a secret (or of one of its forms) is redacted too; a shorter secret
+# only where it stands alone: not touching a letter, digit, '_' or '-' (the characters of words and ids)
+_WORD = "A-Za-z0-9_-"
 MASK = "***"
 
 # C0 controls except tab and newline, DEL, C1 controls (U+0080-U+009F: U+009B is an 8-bit CSI that drives
@@ -70,15 +77,17 @@ def forms_of(secret: str) -> Set[str]:
     return {f for f in forms if len(f) >= MIN_SECRET}
 
 
-def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
+def make_redactor(secrets: Iterable[str], keep: Iterable[str] = ()) -> Callable[[str], str]:
     """A function that removes every form of every secret (and any long piece of one) from a text, then
     neutralises control characters (escape sequences, NULs, C1 controls) that a server body may carry: they
-    would drive the user's terminal and break the JUnit XML."""
+    would drive the user's terminal and break the JUnit XML. A form shorter than MIN_FRAGMENT is removed only
+    where it stands alone; the texts in `keep` (the run's own ids) are left whole."""
     forms: Set[str] = set()
     for secret in secrets:
         if secret and len(secret) >= MIN_SECRET:
             forms |= forms_of(str(secret))
-    whole = sorted(forms, key=len, reverse=True)
+    whole = sorted((f for f in forms if len(f) >= MIN_FRAGMENT), key=len, reverse=True)
+    short = sorted((f for f in forms if len(f) < MIN_FRAGMENT), key=len, reverse=True)
     pieces: List[str] = []
     for form in whole:  # every MIN_FRAGMENT-long window, in order, so a long piece goes window by window
         if len(form) > MIN_FRAGMENT:
@@ -86,7 +95,12 @@ def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
     pieces = list(dict.fromkeys(pieces))
     alphabet = {c for form in whole for c in form}
     # a secret only ever sits inside a run of characters it is made of: only such runs need looking at
-    runs = re.compile("[" + "".join(re.escape(c) for c in sorted(alphabet)) + "]{%d,}" % MIN_SECRET) if alphabet else None
+    runs = re.compile("[" + "".join(re.escape(c) for c in sorted(alphabet)) + "]{%d,}" % MIN_FRAGMENT) \
+        if alphabet else None
+    alone = re.compile("(?<![%s])(?:%s)(?![%s])" % (_WORD, "|".join(re.escape(f) for f in short), _WORD)) \
+        if short else None
+    kept = sorted({k for k in keep if k}, key=len, reverse=True)
+    spans = re.compile("|".join(re.escape(k) for k in kept)) if kept else None
 
     def scrub(match) -> str:
         run = match.group()
@@ -98,11 +112,23 @@ def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
                 run = run.replace(piece, MASK)
         return run
 
-    def redact(text: str) -> str:
-        text = "" if text is None else str(text)
+    def scrub_all(text: str) -> str:
         if runs is not None:
             text = runs.sub(scrub, text)
-        return neutralise(text)
+        if alone is not None:
+            text = alone.sub(MASK, text)
+        return text
+
+    def redact(text: str) -> str:
+        text = "" if text is None else str(text)
+        if spans is None:
+            return neutralise(scrub_all(text))
+        out, at = [], 0
+        for match in spans.finditer(text):  # the run's own ids stay whole; what lies between them is scrubbed
+            out += [scrub_all(text[at:match.start()]), match.group()]
+            at = match.end()
+        out.append(scrub_all(text[at:]))
+        return neutralise("".join(out))
 
     return redact
 

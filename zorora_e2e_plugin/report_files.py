@@ -4,9 +4,11 @@ out; nothing here prints.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 import xml.etree.ElementTree as ET
 from typing import Optional
 
@@ -14,12 +16,29 @@ from .redact import neutralise
 from .results import FAIL, SKIP, WARN, RunResult
 
 
+def open_report(path: str, binary: bool = False):
+    """The report file, opened for writing without ever blocking: a path that became a named pipe (FIFO)
+    since the settings were checked would block the open until a reader came, beyond any signal. Anything but
+    a regular file is refused (OSError)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o666)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a named pipe, device or socket): nothing written")
+        os.ftruncate(fd, 0)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def write_json(result: RunResult, path: str, step_extras: Optional[dict] = None) -> None:
     data = result.to_dict()
     for step in data.get("steps", []):  # a failing step's curl line (artifacts/curl.py)
         if (step_extras or {}).get(step.get("id"), {}).get("curl"):
             step["curl"] = step_extras[step["id"]]["curl"]
-    with open(path, "w", encoding="utf-8") as handle:
+    with open_report(path) as handle:
         json.dump(data, handle, indent=2)  # ensure_ascii: every odd character as a \u escape
         handle.write("\n")
 
@@ -75,7 +94,8 @@ def write_junit(result: RunResult, path: str, step_extras: Optional[dict] = None
             ET.SubElement(case, "skipped", {"message": x(step.actual or "skipped")})
         elif step.status == WARN:
             ET.SubElement(case, "system-out").text = x("warning\n" + body)
-    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+    with open_report(path, binary=True) as handle:
+        ET.ElementTree(suite).write(handle, encoding="utf-8", xml_declaration=True)
 
 
 def write_reports(result: RunResult, *, json_path: Optional[str] = None, junit_path: Optional[str] = None,

@@ -9,7 +9,6 @@ goes through (header values, URLs, report paths, durations) are in settings_chec
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import secrets
 from datetime import datetime, timezone

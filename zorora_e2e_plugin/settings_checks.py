@@ -10,6 +10,7 @@ import base64
 import dataclasses
 import ipaddress
 import os
+import stat
 from typing import Any, Optional
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -47,6 +48,13 @@ def url_secrets(url: Optional[str]) -> list:
     user, password = unquote(parts.username or ""), unquote(parts.password)
     return [parts.password, parts.username, user, password,
             base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")]
+
+
+def own_ids(settings) -> tuple:
+    """What a run prints in its commands and the redactor never masks: its customer id, bucket, API and S3
+    endpoint (an endpoint that carries credentials is not one of them)."""
+    endpoint = settings.s3_endpoint_url if not url_secrets(settings.s3_endpoint_url) else None
+    return tuple(v for v in (settings.customer_id, settings.bucket, settings.base_url, endpoint) if v)
 
 
 # --------------------------------------------------------------------------- values that go into HTTP headers
@@ -174,20 +182,29 @@ def check_url(url: str, setting: str = "ONA_API_BASE_URL", *, session: bool = Fa
 
 def check_report_path(path: Any, flag: str) -> Optional[str]:
     """A report path that can be written, checked before anything runs: a run whose report cannot be written
-    must not promote and roll back first."""
+    must not promote and roll back first. A new file or a regular one: a named pipe (FIFO) would block the run
+    on opening it, beyond any signal, and a device or socket is no report."""
     if path is None:
         return None
     path = str(path)
     if not path.strip():
         raise SettingsError(f"{flag} needs a file path")
+    suffix = {"--json": ".json", "--junit": ".xml", "--html": ".html", "--har": ".har"}.get(flag, ".md")
+    example = f"e.g. {os.path.dirname(path.rstrip('/')) or '.'}/zorora-e2e" + suffix
     if os.path.isdir(path):
-        suffix = {"--json": ".json", "--junit": ".xml", "--html": ".html", "--har": ".har"}.get(flag, ".md")
         raise SettingsError(f"{flag} {path!r} is a directory: give a file path, e.g. {path.rstrip('/')}/zorora-e2e"
                             + suffix)
+    kind = special_file(path)
+    if kind:
+        raise SettingsError(f"{flag} {path!r} is {kind}, not a regular file: a report is written to a file; give "
+                            f"the path of a new or regular file, {example}")
     existed = os.path.lexists(path)
     try:
-        with open(path, "a", encoding="utf-8"):
-            pass
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o666)
+        try:
+            kind = special_file(fd)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise SettingsError(f"cannot write {flag} {path!r}: {exc.strerror or exc}; choose a path in a directory "
                             "that exists and that you can write to") from None
@@ -196,7 +213,39 @@ def check_report_path(path: Any, flag: str) -> Optional[str]:
             os.remove(path)
         except OSError:
             pass
+    if kind:
+        raise SettingsError(f"{flag} {path!r} is {kind}, not a regular file; give the path of a new or regular file")
     return path
+
+
+def special_file(path) -> str:
+    """What a path (or an open descriptor) is when it exists and is not a regular file ("a named pipe (FIFO)",
+    "a device", ...), else "" (a regular file, or nothing there yet). Symlinks are followed."""
+    try:
+        mode = os.fstat(path).st_mode if isinstance(path, int) else os.stat(path).st_mode
+    except OSError:
+        return ""
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "not a regular file"
+
+
+def same_file(first: str, second: str) -> bool:
+    """Whether two paths name one file: the same path, a symlink to it, a hard link, `./` or `..` detours."""
+    if os.path.realpath(first) == os.path.realpath(second):
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist yet: realpath has already said all there is
+        return False
 
 
 def check_endpoint_url(url: str, *, session: bool = False) -> str:
@@ -244,7 +293,7 @@ def report_outputs(flags, env, checked) -> Outputs:
         if not path:
             continue
         for other, taken in paths.items():
-            if os.path.abspath(taken) == os.path.abspath(path):
+            if same_file(taken, path):  # through a symlink, a hard link or a `..` detour too
                 raise SettingsError(f"{other} and {flag} name the same file; give each its own path")
         paths[flag] = path
     return Outputs(paths.get("--html"), paths.get("--har"), paths.get("--summary-md"),

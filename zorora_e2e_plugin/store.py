@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from .settings import Storage
+from .wire_guard import botocore_proxies, cap_s3_answers, read_capped
 
 
 class StoreError(Exception):
@@ -70,6 +71,7 @@ def make_s3_client(settings: Storage):
             read_timeout=settings.timeout,
             retries={"max_attempts": 3, "mode": "standard"},
             max_pool_connections=16,
+            proxies=botocore_proxies(settings.s3_endpoint_url),  # a loopback endpoint: never via HTTP(S)_PROXY
         )
         kwargs = {"config": config, "region_name": settings.region}
         if settings.s3_endpoint_url:
@@ -79,6 +81,7 @@ def make_s3_client(settings: Storage):
                           aws_secret_access_key=settings.aws_secret_access_key,
                           aws_session_token=settings.aws_session_token)
         client = _botocore_session(key[1]).create_client("s3", **kwargs)
+        cap_s3_answers(client)  # a never-ending listing (or any answer) is cut at 10 MB
         _clients[key] = client
         while len(_clients) > _CLIENT_CACHE:
             _clients.popitem(last=False)
@@ -155,6 +158,45 @@ def _describe(exc: Exception) -> StoreError:
     return StoreError(f"{type(exc).__name__}: {exc}", type(exc).__name__)
 
 
+MAX_LIST_PAGES = 1000  # 1 000 000 keys under one prefix: far beyond a run's or a sweep's
+
+
+class ListingError(StoreError):
+    """A listing that cannot be finished (a page that says IsTruncated without a continuation token, a token
+    that comes back, too many pages): `partial` holds the objects listed before it stopped."""
+
+    def __init__(self, message: str, code: str, partial: List[Dict]):
+        super().__init__(message, code)
+        self.partial = partial
+
+
+def paged_listing(fetch, where: str, max_pages: int = MAX_LIST_PAGES) -> List[Dict]:
+    """ListObjectsV2's pages, one after the other, bounded: `fetch(token)` gets a page. A page that says it is
+    truncated but gives no NextContinuationToken (a broken S3-compatible store or gateway asked the same
+    page 735 times in 13 s), a token seen before, or more than `max_pages` pages end the listing with a
+    ListingError (a finding: the listing cannot be trusted to be complete), never a loop."""
+    objects: List[Dict] = []
+    seen: set = set()
+    token: Optional[str] = None
+    for number in range(1, max_pages + 1):
+        page = fetch(token)
+        objects.extend(page.get("Contents", []))
+        if not page.get("IsTruncated"):
+            return objects
+        token = page.get("NextContinuationToken")
+        if not token:
+            raise ListingError(f"ListObjectsV2 of {where} cannot be finished: page {number} says IsTruncated but "
+                               f"gives no NextContinuationToken (listing stopped after {len(objects)} object(s)); "
+                               "the S3 endpoint is not fully S3-compatible", "TruncatedWithoutToken", objects)
+        if token in seen:
+            raise ListingError(f"ListObjectsV2 of {where} cannot be finished: page {number} gives a continuation "
+                               f"token it gave before (listing stopped after {len(objects)} object(s)); the S3 "
+                               "endpoint is not fully S3-compatible", "RepeatedContinuationToken", objects)
+        seen.add(token)
+    raise ListingError(f"ListObjectsV2 of {where} has more than {max_pages} pages ({len(objects)} object(s) so "
+                       "far): listing stopped there", "TooManyPages", objects)
+
+
 class Store:
     """One bucket through one S3 client; every failure is a StoreError."""
 
@@ -184,7 +226,16 @@ class Store:
     def get_bytes(self, key: str) -> Optional[bytes]:
         """The object's bytes, or None when it does not exist."""
         try:
-            return self._call("get_object", Key=key)["Body"].read()
+            body = self._call("get_object", Key=key)["Body"]
+            seconds = getattr(getattr(getattr(self.client, "meta", None), "config", None), "read_timeout", None)
+            try:
+                return read_capped(body, f"s3://{self.bucket}/{key}", seconds=seconds)  # 10 MB, in --timeout
+            except ValueError as exc:
+                raise StoreError(str(exc), "TooLarge") from None
+            except TimeoutError as exc:
+                raise StoreError(str(exc), "ReadTimeoutError") from None
+            except Exception as exc:  # the body broke off mid-read (botocore's read errors)
+                raise _describe(exc) from None
         except StoreError as exc:
             if exc.code in ("NoSuchKey", "404"):
                 return None
@@ -208,18 +259,11 @@ class Store:
 
     # -- prefixes ---------------------------------------------------------------
     def list_objects(self, prefix: str) -> List[Dict]:
-        """Every object under `prefix` (all pages): dicts with Key, LastModified, Size."""
-        objects: List[Dict] = []
-        token = None
-        while True:
-            kwargs = {"Prefix": prefix}
-            if token:
-                kwargs["ContinuationToken"] = token
-            page = self._call("list_objects_v2", **kwargs)
-            objects.extend(page.get("Contents", []))
-            if not page.get("IsTruncated"):
-                return objects
-            token = page.get("NextContinuationToken")
+        """Every object under `prefix` (all pages, at most MAX_LIST_PAGES): dicts with Key, LastModified, Size."""
+        def page(token: Optional[str]) -> Dict:
+            return self._call("list_objects_v2", Prefix=prefix, **({"ContinuationToken": token} if token else {}))
+
+        return paged_listing(page, f"s3://{self.bucket}/{prefix}")
 
     def list_keys(self, prefix: str) -> List[str]:
         return [obj["Key"] for obj in self.list_objects(prefix)]

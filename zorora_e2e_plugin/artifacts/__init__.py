@@ -11,6 +11,7 @@ import time
 from typing import Callable, Dict, List, Optional
 from urllib.parse import urlsplit
 
+from ..report_files import open_report
 from .recorder import Exchange, RequestRecorder
 
 __all__ = ["RunArtifacts", "Exchange", "RequestRecorder"]
@@ -130,7 +131,7 @@ class RunArtifacts:
         page = render(result, header=header, exchanges=exchanges, order=[s.id for s in result.steps],
                       titles=self._titles(result), start=self.recorder.t0_mono, windows=dict(self.recorder.windows),
                       cold=cold, curls=curls, state=self.state, history=runs, redact=self.redact)
-        with open(path, "w", encoding="utf-8") as handle:
+        with open_report(path) as handle:
             handle.write(page)
 
     def _summary(self, path: str, result, header, curls) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Dict, List, Optional
 from urllib.parse import parse_qsl, urlsplit
 
+from ..report_files import open_report
 from .recorder import Exchange
 
 HTTP_REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently", 302: "Found",
@@ -101,7 +102,7 @@ def build(exchanges: List[Exchange], *, titles: Optional[Dict[str, str]] = None,
 
 
 def write(path: str, exchanges: List[Exchange], **kwargs) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
+    with open_report(path) as handle:
         json.dump(build(exchanges, **kwargs), handle, indent=1)
         handle.write("\n")
 

@@ -313,7 +313,9 @@ def serve_forever(sandbox: Sandbox, out: TextIO = sys.stdout, log_requests: bool
         with printer.lock if printer else contextlib.nullcontext():
             if printer:
                 sandbox.request_listeners.append(printer)
-            for name, value in sandbox.env().items():
+            from .no_proxy import loopback_no_proxy
+
+            for name, value in {**sandbox.env(), **loopback_no_proxy()}.items():
                 print(f"export {name}={shlex.quote(value)}", file=out)
             faults = ", ".join(str(f) for f in sandbox.faults) or "none"
             print(f"# ONA sandbox API at {sandbox.api_url} (S3 at {sandbox.s3_endpoint_url}; faults: {faults})",

@@ -97,8 +97,9 @@ class Servers:
     def make_client(self, endpoint_url: str) -> Any:
         from botocore.config import Config
 
+        # proxies={}: the sandbox's own S3 traffic stays on this machine, whatever HTTP(S)_PROXY says
         config = Config(s3={"addressing_style": "path"}, max_pool_connections=50, connect_timeout=5,
-                        read_timeout=30, retries={"max_attempts": 2, "mode": "standard"})
+                        read_timeout=30, retries={"max_attempts": 2, "mode": "standard"}, proxies={})
         with _session_lock:
             return _boto_session().client(
                 "s3", endpoint_url=endpoint_url, region_name=self.sandbox.region, config=config,
