@@ -1,9 +1,14 @@
-"""One engine run against an in-process sandbox, as most engine tests make it."""
+"""One engine run against an in-process sandbox, as most engine tests make it, and what they read of it."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import sys
 from typing import Optional
+
+from zorora_e2e_plugin.fixtures import customer_prefixes
 
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.report import make_console
@@ -23,3 +28,42 @@ def run_engine(sandbox, faults=(), *, base_url: Optional[str] = None, **flags):
     finally:
         sandbox.set_faults([])
     return result, out.getvalue()
+
+
+STANDIN = os.path.join(os.path.dirname(__file__), "standin")
+
+
+@contextlib.contextmanager
+def zorora_standin(monkeypatch):
+    """Zorora's classes (the stand-in written from CONTRACT.md, the host) importable for --client zorora, and
+    forgotten afterwards."""
+    for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.syspath_prepend(STANDIN)
+    try:
+        yield
+    finally:
+        for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
+            del sys.modules[name]
+
+
+def objects_of(sandbox, customer_id):
+    s3 = sandbox.s3_client()
+    return [o["Key"] for p in customer_prefixes(customer_id)
+            for o in s3.list_objects_v2(Bucket=sandbox.bucket, Prefix=p).get("Contents", [])]
+
+
+def step(result, step_id):
+    return next(s for s in result.steps if s.id == step_id)
+
+
+def failed(result):
+    return [s.id for s in result.steps if s.status == "fail"]
+
+
+def warned(result):
+    return [s.id for s in result.steps if s.status == "warn"]
+
+
+def flat(s):
+    return " ".join((s.expected + " " + s.actual + " " + s.hint).split())

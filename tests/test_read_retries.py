@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from engine_helpers import run_engine
+from engine_helpers import run_engine, failed, flat, objects_of, step, zorora_standin
 from lying_proxy import LyingProxy
-from zorora_e2e_plugin.fixtures import PROMOTE_REASON, customer_prefixes
+from zorora_e2e_plugin.fixtures import PROMOTE_REASON
 from zorora_e2e_plugin.sandbox import Sandbox
 
 STANDIN = os.path.join(os.path.dirname(__file__), "standin")
@@ -34,30 +34,10 @@ def sandbox():
 def client(request, monkeypatch):
     """Each test in both client modes; for zorora, the stand-in of Zorora's classes (CONTRACT.md §1)."""
     if request.param == "zorora":
-        for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
-            monkeypatch.delitem(sys.modules, name)
-        monkeypatch.syspath_prepend(STANDIN)
-    yield request.param
-    for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
-        del sys.modules[name]
-
-
-def objects_of(sandbox, customer_id):
-    s3 = sandbox.s3_client()
-    return [o["Key"] for p in customer_prefixes(customer_id)
-            for o in s3.list_objects_v2(Bucket=sandbox.bucket, Prefix=p).get("Contents", [])]
-
-
-def step(result, step_id):
-    return next(s for s in result.steps if s.id == step_id)
-
-
-def failed(result):
-    return [s.id for s in result.steps if s.status == "fail"]
-
-
-def flat(s):
-    return " ".join((s.expected + " " + s.actual + " " + s.hint).split())
+        with zorora_standin(monkeypatch):
+            yield request.param
+    else:
+        yield request.param
 
 
 class FirstTime:

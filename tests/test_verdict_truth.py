@@ -8,18 +8,13 @@ fails it. Each false red is a legitimate server variant the run must pass agains
 from __future__ import annotations
 
 import json
-import os
-import sys
 
 import pytest
 
-from engine_helpers import run_engine
+from engine_helpers import run_engine, failed, flat, objects_of, step, zorora_standin
 from lying_proxy import LyingProxy
-from zorora_e2e_plugin.fixtures import PROBE_REASON, customer_prefixes
+from zorora_e2e_plugin.fixtures import PROBE_REASON
 from zorora_e2e_plugin.sandbox import Sandbox
-
-STANDIN = os.path.join(os.path.dirname(__file__), "standin")
-
 
 @pytest.fixture(scope="module")
 def sandbox():
@@ -29,35 +24,12 @@ def sandbox():
 
 @pytest.fixture
 def standin_zorora(monkeypatch):
-    """Zorora's classes (the stand-in written from CONTRACT.md §1) importable for --client zorora."""
-    for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.syspath_prepend(STANDIN)
-    yield
-    for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
-        del sys.modules[name]
+    with zorora_standin(monkeypatch):
+        yield
 
 
 def run(sandbox, faults=(), proxy=None, **flags):
     return run_engine(sandbox, faults, base_url=proxy.url if proxy is not None else None, **flags)
-
-
-def objects_of(sandbox, customer_id):
-    s3 = sandbox.s3_client()
-    return [o["Key"] for p in customer_prefixes(customer_id)
-            for o in s3.list_objects_v2(Bucket=sandbox.bucket, Prefix=p).get("Contents", [])]
-
-
-def step(result, step_id):
-    return next(s for s in result.steps if s.id == step_id)
-
-
-def failed(result):
-    return [s.id for s in result.steps if s.status == "fail"]
-
-
-def flat(s):
-    return " ".join((s.expected + " " + s.actual + " " + s.hint).split())
 
 
 def passes_cleanly(result, text, sandbox):
