@@ -111,7 +111,8 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     raw = RawHttp(settings)
     # the S3 client is already being built (validate's start_client); 0.4 finds it, or its error, diagnosed
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
-                              store_factory=lambda: Store.open(settings.storage), world=world)
+                              store_factory=lambda: Store.open(settings.storage, scope=world.prefixes),
+                              world=world)  # the store deletes under the customer's three prefixes, nowhere else
     recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
     presented = [0.0]  # seconds the walkthrough spent paused or drawing views: not the run's time
     lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner, presented).parts() \

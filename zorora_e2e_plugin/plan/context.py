@@ -62,6 +62,7 @@ class Context:
       snapshot               3.3's S3State: the "before" picture of phase 4's side-effect check (4.5)
       gate_written           phase 4's setup added the challenger that fails its gates
       gate_error             ... or why it could not (4.6 fails with it)
+      bucket_versioning()    the bucket's versioning, asked once (0.4), for the cleanup
       cleanup_listing        the run's prefixes as 4.5 listed them (the plan's last wave), for 5.1; None: list
       cleanup                what phase 5 deleted, and what may be left (results.Cleanup)
     """
@@ -85,6 +86,7 @@ class Context:
     archives: ArchiveListing = dataclasses.field(default_factory=lambda: ArchiveListing())
     cleanup: Cleanup = dataclasses.field(default_factory=Cleanup)
     _store: Optional[Store] = None
+    _versioning: Any = ()  # () not asked yet; then Store.versioning()'s answer
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     @property
@@ -93,6 +95,17 @@ class Context:
             if self._store is None:
                 self._store = self.store_factory()
             return self._store
+
+    def bucket_versioning(self) -> Optional[str]:
+        """The bucket's versioning ("Enabled", "Suspended", "", None: S3 would not say), asked once per run
+        (0.4 asks beside its other requests; the cleanup reads it). Never raises."""
+        if self._versioning == ():
+            try:
+                answer = self.store.versioning()
+            except Exception:  # no S3 client for these settings: 0.4 says why
+                answer = None
+            self._versioning = answer
+        return self._versioning
 
     def parallel(self, *calls: Callable[[], Any]) -> List[Any]:
         """Run independent calls at once; results in order; the first exception is raised."""
