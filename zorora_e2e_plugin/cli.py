@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fault", action="append", default=[], metavar="NAME",
                       help="make the sandbox misbehave like a broken deployment (repeatable); "
                            "see `zorora-e2e sandbox --help` for the list")
+    demo.add_argument("--versioned", action="store_true",
+                      help="the sandbox's bucket keeps object versions (as many production buckets do): the "
+                           "cleanup must delete the versions and delete markers of the run's keys too")
     sandbox = sub.add_parser("sandbox", help="serve the local ONA sandbox (API + S3 on loopback)",
                              description="Serve the ONA API and S3 on loopback until Ctrl-C; prints the "
                                          "environment to point a run (or Zorora) at it.",
@@ -54,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--region", default=DEFAULT_REGION, help=f"region (default {DEFAULT_REGION})")
     sandbox.add_argument("--fault", action="append", default=[], metavar="NAME",
                          help="fault to reproduce (repeatable)")
+    sandbox.add_argument("--versioned", action="store_true",
+                         help="the bucket keeps object versions (as many production buckets do)")
     sandbox.add_argument("--log-requests", action="store_true",
                          help="print one line per API request: time, method, path, status, ms, actor "
                               "(never the token)")
@@ -142,7 +147,7 @@ def cmd_demo(args) -> int:
 
     faults = _faults(args.fault)
     return validate_in_sandbox(flags_from(args), console=_console(args), faults=faults, env=os.environ,
-                               debug=args.debug, presenter=presenter).exit_code
+                               debug=args.debug, presenter=presenter, versioned=args.versioned).exit_code
 
 
 def cmd_sandbox(args) -> int:
@@ -153,7 +158,7 @@ def cmd_sandbox(args) -> int:
         check_header_value(args.token, "--token", "Authorization", secret=True)
     try:
         sandbox = Sandbox(host=args.host, port=args.port, token=args.token, bucket=args.bucket, region=args.region,
-                          faults=_faults(args.fault))
+                          faults=_faults(args.fault), versioned=args.versioned)
         return serve_forever(sandbox, log_requests=args.log_requests)
     except SandboxError as exc:  # one line with what to change, never a traceback
         raise SettingsError(str(exc)) from None

@@ -257,7 +257,8 @@ class RequestFeed:
 
 def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Mapping[str, str]] = None,
                         http_client_factory: Optional[Callable] = None, print_verdict: bool = True,
-                        observers=(), debug: bool = False, presenter=None, log_requests: bool = False) -> RunResult:
+                        observers=(), debug: bool = False, presenter=None, log_requests: bool = False,
+                        versioned: bool = False) -> RunResult:
     """Start a sandbox in-process, run against it, stop it. `env` supplies only non-target settings
     (customer id, actor, timeouts); the target is always the sandbox. `log_requests` (or the flag
     `log_requests`): one line per API request, interleaved with the report."""
@@ -266,7 +267,7 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
     keep = {k: v for k, v in (env or {}).items()
             if k in ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE",
                      "ZORORA_ACTOR")}  # ZORORA_ACTOR: judged as the X-Actor header value it is
-    with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET) as sandbox:
+    with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET, versioned=versioned) as sandbox:
         settings = resolve(sandbox_flags(sandbox, flags), keep)
         feed = None
         if log_requests or flags.get("log_requests"):
