@@ -73,7 +73,7 @@ def test_fault_help_covers_every_fault_in_one_line():
         "actor-from-header", "fixed-actor", "no-audit", "no-archive", "no-rollback-archive",
         "keep-restored-archive", "no-gates", "latency", "cold-start", "flaky",
         "html-200", "truncated-json", "huge-body", "hang", "noop-promote", "noop-rollback", "echo-auth",
-        "ignore-prefix", "listing-lag", "s3-clock", "no-version-delete",
+        "ignore-prefix", "listing-lag", "s3-clock", "no-version-delete", "lambda-outlives",
     }
     for name, text in FAULT_HELP.items():
         assert text and "\n" not in text

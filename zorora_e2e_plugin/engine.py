@@ -16,6 +16,7 @@ from .cleanup import clean_up, cleanup_truth
 from .client import RawHttp, make_client, run_scope
 from .fixtures import TestWorld
 from .model import RunHeader
+from .mutations import MutationLedger
 from .redact import make_redactor
 from .relays import Fanout, QuietWhenClosed
 from .report import ConsoleReporter, write_reports
@@ -114,6 +115,7 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
                               store_factory=lambda: Store.open(settings.storage, scope=world.prefixes),
                               world=world)  # the store deletes under the customer's three prefixes, nowhere else
     recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
+    ctx.mutations = MutationLedger().watch(*_api_sessions(client, ctx.raw))  # promote/rollback left unanswered
     presented = [0.0]  # seconds the walkthrough spent paused or drawing views: not the run's time
     lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner, presented).parts() \
         if presenter else (None, None)
@@ -130,7 +132,10 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
         runner.interrupted = True
     if signals.received and not runner.interrupted:
         runner.interrupted = True
-    cleanup_began = clean_up(runner, ctx, settings)
+    try:
+        cleanup_began = clean_up(runner, ctx, settings)
+    finally:
+        ctx.mutations.close()
     # The end of the run. Nothing after this line may start a request: a step the deadline abandoned
     # finds its client closed.
     for closable in (client, raw):

@@ -85,6 +85,9 @@ class Context:
     written: set = dataclasses.field(default_factory=set)
     archives: ArchiveListing = dataclasses.field(default_factory=lambda: ArchiveListing())
     cleanup: Cleanup = dataclasses.field(default_factory=Cleanup)
+    mutations: Any = None  # mutations.MutationLedger: promote/rollback requests that got no answer
+    late_effects: set = dataclasses.field(default_factory=set)  # keys that appeared while the cleanup waited
+    settled: bool = False  # the cleanup waited for unanswered mutations
     _store: Optional[Store] = None
     _versioning: Any = ()  # () not asked yet; then Store.versioning()'s answer
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)

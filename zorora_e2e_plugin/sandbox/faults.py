@@ -111,6 +111,11 @@ _FAULTS = {
         "no-version-delete",
         "deleting object versions and delete markers is refused (AccessDenied): no s3:DeleteObjectVersion",
     ),
+    "lambda-outlives": (
+        "lambda-outlives:<ms>",
+        "POST /promote and /rollback with a valid reason: API Gateway answers 504 at once while the Lambda runs "
+        "on; its writes (unconditional) land <ms> later",
+    ),
     "echo-auth": (
         "echo-auth",
         "every error answer (4xx/5xx) echoes the request's Authorization header in its JSON body",
@@ -122,7 +127,7 @@ FAULT_HELP = {name: (desc if usage == name else f"{usage}: {desc}") for name, (u
 #: fault name -> how to write it on the command line.
 FAULT_USAGE = {name: usage for name, (usage, _desc) in _FAULTS.items()}
 
-_VALUED = {"missing-route", "latency", "cold-start", "flaky", "listing-lag", "s3-clock"}
+_VALUED = {"missing-route", "latency", "cold-start", "flaky", "listing-lag", "s3-clock", "lambda-outlives"}
 #: faults that take an optional route (no route: every route).
 ROUTED = frozenset({"html-200", "truncated-json", "huge-body", "hang"})
 
