@@ -87,3 +87,27 @@ def test_sweep_finds_a_customer_that_only_versions_are_left_of(sandbox):
     assert done.returncode == 0, done.stdout + done.stderr
     assert versions_of(sandbox, customer) == []
     assert neighbour_versions(sandbox) == (2, 0)
+
+
+def test_a_failed_gate_leaves_no_version_of_its_probe(sandbox):
+    result, text = run_engine(sandbox, ["stage-prefix"])
+    assert result.verdict == "gate_failed", text
+    assert versions_of(sandbox, result.customer_id) == [], text
+    assert result.cleanup.proven_empty
+
+
+def test_a_failed_gate_that_may_not_delete_versions_says_so(sandbox):
+    result, text = run_engine(sandbox, ["stage-prefix", "no-version-delete"])
+    left = versions_of(sandbox, result.customer_id)
+    assert len(left) == 2, left  # the probe's version and its delete marker
+    assert not result.cleanup.proven_empty
+    assert "nothing left" not in text.lower() and "lifecycle rule" in text
+    sweep = cli("sweep", "--customer-id", result.customer_id, "--older-than", "0s", "--yes", env=sandbox.env())
+    assert sweep.returncode == 0 and versions_of(sandbox, result.customer_id) == [], sweep.stdout
+
+
+def test_demo_versioned():
+    done = cli("demo", "--versioned", "--no-color", timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ListObjectVersions" in done.stdout
+    assert "--versioned" in cli("sandbox", "--help").stdout

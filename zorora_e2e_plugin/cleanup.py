@@ -36,7 +36,7 @@ def clean_up(runner: Runner, ctx, settings: Settings) -> Optional[float]:
                                "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
     began = None
     for _ in range(3):
-        if not (ctx.wrote or ctx.probe_pending):
+        if not (ctx.wrote or ctx.probe_pending or _probe_versions(ctx)):
             return began
         began = time.monotonic()
         if runner.abandoned:  # a cut-off step may have written after 4.5 listed the prefixes: 5.1 lists anew.
@@ -55,6 +55,12 @@ def clean_up(runner: Runner, ctx, settings: Settings) -> Optional[float]:
         ctx.cleanup_listing = None
         runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
     return began
+
+
+def _probe_versions(ctx) -> bool:
+    """0.4 wrote and deleted its probe in a versioned bucket: a version and a delete marker of it are left."""
+    versioning = getattr(ctx, "_versioning", ())
+    return versioning not in ((), None, "")
 
 
 def settle_window(settings: Settings) -> float:

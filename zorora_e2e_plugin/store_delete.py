@@ -1,6 +1,6 @@
 """The one place that deletes from S3 (the Store's deleting half): every DeleteObject(s) the validator
-sends goes through `Deleting._delete`, which drops any key outside the store's scope before anything is
-sent, whatever a listing said.
+sends goes through `Deleting.delete` or `Deleting._delete`, which refuse any key outside the store's scope
+before anything is sent, whatever a listing said.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ class Deleting:
         return not any(part in (".", "..") for part in key.split("/"))
 
     def delete(self, key: str) -> None:
-        deleted, failed = self.delete_keys([key])
-        if failed:
-            raise _error(f"{key} was not deleted", "DeleteFailed")
-        if not deleted:
+        """One DeleteObject (the preflight's probe), under the same guard as every batch."""
+        if not self.in_scope(key):
+            self.refused.append(key)
             raise _error(f"{key} is outside the prefixes this run may delete under: not deleted", "OutOfScope")
+        self._call("delete_object", Key=key)
 
     def delete_keys(self, keys: Iterable[str]) -> Tuple[int, List[str]]:
         """Batched delete (see _delete). Returns (deleted count, keys that failed); keys outside the scope

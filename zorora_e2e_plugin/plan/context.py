@@ -85,6 +85,7 @@ class Context:
     written: set = dataclasses.field(default_factory=set)
     archives: ArchiveListing = dataclasses.field(default_factory=lambda: ArchiveListing())
     cleanup: Cleanup = dataclasses.field(default_factory=Cleanup)
+    strays_reported: bool = False  # 0.5 said the S3 endpoint ignores `prefix` (phase 5 does not repeat it)
     mutations: Any = None  # mutations.MutationLedger: promote/rollback requests that got no answer
     late_effects: set = dataclasses.field(default_factory=set)  # keys that appeared while the cleanup waited
     settled: bool = False  # the cleanup waited for unanswered mutations

@@ -16,7 +16,7 @@ from ..settings import DEFAULT_REGION, Settings
 from ..store import StoreError
 from ..sweep import command as sweep_command, session_command as sweep_session_command
 from .context import Context
-from .p5_proof import (COLLISION_HINT, delete_versions, foreign_keys, known_keys, prove,
+from .p5_proof import (COLLISION_HINT, delete_probe_versions, delete_versions, foreign_keys, known_keys, prove,
                        stray_finding, versions_text)
 
 
@@ -36,8 +36,20 @@ def step_5_1(ctx: Context) -> str:
             state.leftover = [w.probe_key]
             raise StepFailed("the preflight probe deleted", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
         ctx.probe_pending = False
-        stray_finding(ctx)
-        return "only the preflight probe could exist; deleted"
+        try:
+            versions = delete_probe_versions(ctx)
+        except StoreError as exc:
+            state.leftover = [f"{w.probe_key} (noncurrent versions / delete markers)"]
+            raise StepFailed("the preflight probe's versions deleted", f"S3 error {exc}",
+                             diagnose.for_s3(exc.code)) from None
+        if versions and versions[1]:
+            state.leftover = [f"{w.probe_key} (noncurrent versions / delete markers)"]
+            raise StepFailed("the preflight probe's versions deleted (the bucket is versioned)",
+                             f"{versions[1]} version(s)/delete marker(s) of {w.probe_key} refused",
+                             VERSIONS_HINT.format(sweep=sweep_command_for(ctx.settings)))
+        if not ctx.strays_reported:
+            stray_finding(ctx)
+        return "only the preflight probe could exist; deleted" + versions_text(versions)
     found, ctx.cleanup_listing = ctx.cleanup_listing, None  # 4.5's listing, when nothing was sent since
     try:
         if found is None:
@@ -53,7 +65,8 @@ def step_5_1(ctx: Context) -> str:
     if failed:
         raise StepFailed("every object deleted", f"{len(failed)} not deleted: {', '.join(failed[:5])}",
                          "check s3:DeleteObject permission")
-    stray_finding(ctx)
+    if not ctx.strays_reported:
+        stray_finding(ctx)
     foreign = foreign_keys(ctx, listed)
     if foreign:
         raise StepFailed("only objects this run wrote under the customer's prefixes",
@@ -70,7 +83,7 @@ def step_5_2(ctx: Context) -> str:
     if state.kept:
         raise StepSkipped(actual="kept (--keep-data)")
     if not ctx.owns_prefixes:
-        if ctx.probe_pending:
+        if ctx.probe_pending or state.leftover:
             raise StepFailed("the preflight probe deleted", f"s3://{ctx.settings.bucket}/{w.probe_key} may be left",
                              remove_hint(ctx))
         return "nothing else was written"
@@ -89,13 +102,15 @@ def step_5_2(ctx: Context) -> str:
         raise StepFailed("no version of the run's objects left (the bucket is versioned)",
                          f"no current object left, but {total} noncurrent version(s)/delete marker(s) of "
                          f"{len(versions_left)} key(s) remain: {', '.join(list(versions_left)[:3])}",
-                         "these credentials may not delete object versions (s3:DeleteObjectVersion): the bucket's "
-                         "lifecycle rule (noncurrent version expiration) removes them, or run "
-                         f"`{sweep_command_for(ctx.settings)}` with credentials that may")
+                         VERSIONS_HINT.format(sweep=sweep_command_for(ctx.settings)))
     proof = "customer_tailored/, model_metrics/ and audit_logs/ prefixes of the run are empty"
     if ctx.bucket_versioning():
         proof += " (no version or delete marker left: ListObjectVersions)"
     return proof
+
+
+VERSIONS_HINT = ("these credentials may not delete object versions (s3:DeleteObjectVersion): the bucket's lifecycle "
+                 "rule (noncurrent version expiration) removes them, or run `{sweep}` with credentials that may")
 
 
 def unlisted_leftovers(ctx: Context) -> List[str]:

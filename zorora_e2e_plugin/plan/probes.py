@@ -135,6 +135,7 @@ def _preflight_leftovers(ctx: Context, checks: Checks) -> Optional[List[str]]:
         return None
     keys = sorted(k for ks in found.values() for k in ks if k != w.probe_key)
     strays = ctx.store.strays
+    ctx.strays_reported = bool(strays)
     checks.that(not strays, "S3 lists only keys under the prefix asked for",
                 f"{PREFIX_IGNORED} (the listing of {w.prefixes[0]} and the others also named {len(strays)} key(s) "
                 f"outside them, e.g. {strays[0] if strays else ''})",
