@@ -119,3 +119,62 @@ def test_only_the_store_sends_deletes():
                     if pattern.search(f.read()):
                         offenders.append(name)
     assert offenders == []
+
+
+def test_a_sweep_against_a_prefix_ignoring_endpoint_deletes_test_customers_only(sandbox, seeded):
+    from reliability_helpers import cli
+
+    killed = "audit_logs/zorora-e2e-test-killed-9/events.json"
+    sandbox.s3_client().put_object(Bucket=sandbox.bucket, Key=killed, Body=b"{}")
+    sandbox.set_faults(["ignore-prefix"])
+    try:
+        done = cli("sweep", "--older-than", "0s", "--yes", env=sandbox.env())
+    finally:
+        sandbox.set_faults([])
+    assert done.returncode == 0, done.stdout + done.stderr
+    named = [k for r in sandbox.request_log if r.kind == "s3" for k in r.keys]
+    assert sorted(named) == sorted([killed, "customer_tailored/zorora-e2e-test-someone-else/latest_model.json"])
+    assert {k: v for k, v in OTHERS.items() if "zorora-e2e-test" not in k} == {
+        k: sandbox.s3_client().get_object(Bucket=sandbox.bucket, Key=k)["Body"].read()
+        for k in OTHERS if "zorora-e2e-test" not in k}
+    sandbox.s3_client().put_object(Bucket=sandbox.bucket, Key="customer_tailored/zorora-e2e-test-someone-else/"
+                                   "latest_model.json", Body=b"{}")  # as seeded, for the fixture's teardown
+
+
+def test_a_versioned_bucket_behind_a_prefix_ignoring_endpoint_keeps_every_other_version():
+    with Sandbox(bucket="zorora-e2e-scope-versioned", versioned=True) as sb:
+        s3 = sb.s3_client()
+        for body in (b"v1", b"v2"):
+            s3.put_object(Bucket=sb.bucket, Key="audit_logs/acme-solar/events.json", Body=body)
+        result, text = run_engine(sb, ["ignore-prefix"])
+        versions = s3.list_object_versions(Bucket=sb.bucket)
+        keys = sorted(v["Key"] for v in versions.get("Versions", []) + versions.get("DeleteMarkers", []))
+        assert keys == ["audit_logs/acme-solar/events.json"] * 2, text
+        assert result.verdict == "gate_failed", text
+        outside = [k for r in sb.request_log if r.kind == "s3" for k in r.keys
+                   if not k.startswith(customer_prefixes(result.customer_id))]
+        assert outside == []
+
+
+class _Pages:
+    """ListObjectsV2 answers from a broken store: truncated pages with no token, or the same token forever."""
+
+    def __init__(self, token):
+        self.token, self.calls = token, 0
+
+    def __call__(self, method, **kwargs):
+        self.calls += 1
+        page = {"IsTruncated": True, "Contents": [{"Key": f"p/{self.calls}"}]}
+        if self.token:
+            page["NextContinuationToken"] = self.token
+        return page
+
+
+@pytest.mark.parametrize("token", [None, "same-every-time"])
+def test_a_listing_that_never_ends_is_cut_and_said(token):
+    from zorora_e2e_plugin import store_listing
+
+    pages = _Pages(token)
+    with pytest.raises(store_listing.ListingError, match="token"):
+        store_listing.objects(pages, "p/", store_listing.Listings())
+    assert pages.calls <= 2
