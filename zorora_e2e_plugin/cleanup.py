@@ -53,7 +53,10 @@ def clean_up(runner: Runner, ctx, settings: Settings) -> Optional[float]:
     if began is not None and _settle(runner, ctx, settings):
         began = time.monotonic()
         ctx.cleanup_listing = None
-        runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
+        try:
+            runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
+        except KeyboardInterrupt:  # without a signal guard: the proof before the wait stands as it is
+            runner.interrupted = True
     return began
 
 
