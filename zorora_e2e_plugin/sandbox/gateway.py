@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 from werkzeug.serving import WSGIRequestHandler
 
 from .api import Api, gateway_not_found
+from .outlives import LateWrites, acts
 from .wsgi import Running, _buffer_body, _QuietMixin, _raw_target, _read_body, _status_line
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,7 @@ class ApiGateway:
                 stage=self.stage,
             )
             outlives = [f.value for f in faults if f.name == "lambda-outlives"]
-            if outlives and method == "POST" and route in ("/promote", "/rollback") and _acts(body) and \
+            if outlives and method == "POST" and route in ("/promote", "/rollback") and acts(body) and \
                     environ.get("HTTP_AUTHORIZATION") == f"Bearer {self.api.config.token}":
                 self._run_on(event, float(outlives[-1]))
                 return 504, [("Content-Type", "application/json")], b'{"message":"Endpoint request timed out"}'
@@ -222,46 +223,10 @@ class ApiGateway:
     def _run_on(self, event: Dict[str, Any], ms: float) -> None:
         """The lambda-outlives fault: the Lambda goes on in the background after API Gateway gave up; its writes
         (unconditional) land `ms` later."""
-        config = dataclasses.replace(self.api.config, s3=_LateWrites(self.api.config.s3, self.servers, ms))
+        config = dataclasses.replace(self.api.config, s3=LateWrites(self.api.config.s3, self.servers, ms))
         api = Api(config)
         context = _LambdaContext(event["requestContext"]["requestId"])
         threading.Thread(target=api, args=(event, context), daemon=True, name="sandbox-lambda-outlives").start()
-
-
-def _acts(body: bytes) -> bool:
-    """A promote/rollback the Lambda would act on (a valid reason), not one refused in milliseconds."""
-    try:
-        reason = json.loads(body or b"{}").get("reason")
-    except (ValueError, AttributeError):
-        return False
-    return isinstance(reason, str) and len(reason) >= 10
-
-
-class _LateWrites:
-    """An S3 client whose first write waits `ms` (a Lambda busy past API Gateway's limit), and whose writes are
-    unconditional (no If-Match: a Lambda that does not guard its writes)."""
-
-    def __init__(self, s3: Any, servers: Running, ms: float) -> None:
-        self._s3, self._servers, self._ms, self._waited = s3, servers, ms, False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._s3, name)
-
-    def _wait(self, key: str) -> None:
-        if not self._waited and key.startswith(("customer_tailored/", "audit_logs/")):  # the lock is no effect
-            self._waited = True
-            self._servers.delay(self._ms)
-
-    def put_object(self, **kwargs: Any) -> Any:
-        self._wait(str(kwargs.get("Key", "")))
-        kwargs.pop("IfMatch", None)
-        kwargs.pop("IfNoneMatch", None)
-        return self._s3.put_object(**kwargs)
-
-    def delete_object(self, **kwargs: Any) -> Any:
-        self._wait(str(kwargs.get("Key", "")))
-        kwargs.pop("IfMatch", None)
-        return self._s3.delete_object(**kwargs)
 
 
 HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Sign in to continue</h1>"
