@@ -116,7 +116,8 @@ def _versions(store: Store, prefix: str, versioned: Optional[str]) -> List[Dict]
         if versioned:
             raise
         return []  # versioning unknown and versions not listable
-    return [v for v in found if v.get("VersionId") not in (None, "", "null")]
+    return [v for v in found if v.get("VersionId") and (v["VersionId"] != "null" or versioned)]  # "null": a real
+    # id in a versioned or suspended bucket; elsewhere the current object, which the plain delete takes
 
 
 def _entry(found: Dict[str, Leftover], top: str, obj: Dict) -> Optional[Leftover]:

@@ -72,7 +72,7 @@ def delete_versions(ctx: Context) -> Optional[Tuple[int, int]]:
             raise
         return None  # versioning unknown and versions unlistable: the plain listing's proof is all there is
     entries = [(v["Key"], v.get("VersionId")) for vs in found.values() for v in vs
-               if v.get("VersionId") not in (None, "", "null")]
+               if _deletable(v, versioned)]
     if not entries:
         return (0, 0) if versioned else None
     deleted, failed = ctx.store.delete_versions(entries)
@@ -89,11 +89,19 @@ def delete_probe_versions(ctx: Context) -> Optional[Tuple[int, int]]:
         return None
     key = ctx.world.probe_key
     entries = [(v["Key"], v.get("VersionId")) for v in ctx.store.list_versions(key)
-               if v["Key"] == key and v.get("VersionId") not in (None, "", "null")]
+               if v["Key"] == key and _deletable(v, True)]
     if not entries:
         return None
     deleted, failed = ctx.store.delete_versions(entries)
     return deleted, len(failed)
+
+
+def _deletable(version: Dict, versioned: Optional[bool]) -> bool:
+    """A version to delete by its id. "null" is a real id in a versioned (or suspended) bucket (objects and
+    delete markers written while versioning was off or suspended); where versioning is unknown it is only
+    the current object, which the plain delete took."""
+    vid = version.get("VersionId")
+    return bool(vid) and (vid != "null" or bool(versioned))
 
 
 def versions_text(result: Optional[Tuple[int, int]]) -> str:
