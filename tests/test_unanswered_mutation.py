@@ -6,6 +6,7 @@ before that.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import uuid
@@ -57,6 +58,7 @@ def test_writes_that_do_not_land_within_the_wait_are_named_and_the_sweep_removes
     assert {f"customer_tailored/{c}/latest_model.json", f"audit_logs/{c}/events.json",
             f"customer_tailored/{c}/archived/*"} <= set(result.cleanup.leftover), text
     assert "may still appear" in text and f"sweep --customer-id {c}" in text
+    assert re.search(r"watching the run's prefixes for \d+s", text) and re.search(r"… \d+s left", text), text
     lambdas_finished()
     assert left_of(sandbox, c), "the late writes landed"  # the fault did what it says
     done = cli("sweep", "--customer-id", c, "--older-than", "0s", "--yes", env=sandbox.env())
