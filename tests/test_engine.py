@@ -294,7 +294,7 @@ def test_a_4_5_cut_off_by_the_deadline_that_ends_during_the_cleanup_leaves_no_st
     out = io.StringIO()
     result = validate(settings, console=make_console(file=out, no_color=True), observers=[Timing()])
     text = out.getvalue()
-    assert step(result, "4.5").actual == "no result before the deadline", text
+    assert step(result, "4.5").actual.startswith("no result before the deadline"), text
     assert listed and listed[0], text  # 4.5 listed the run's objects
     assert result.cleanup.proven_empty and objects_of(sandbox, settings.customer_id) == [], text
     assert result.cleanup.deleted == len(listed[0]), (result.cleanup.deleted, listed[0], text)

@@ -18,7 +18,8 @@ import pytest
 from reliability_helpers import CLEAN_ENV, cli, customer, module_sandbox, put
 from wire_helpers import EndlessRoute, RecordingProxy, RewritingS3, no_token, same_token
 from zorora_e2e_plugin.settings import Storage
-from zorora_e2e_plugin.store import ListingError, Store, StoreError, paged_listing
+from zorora_e2e_plugin import store_listing
+from zorora_e2e_plugin.store import Store, StoreError
 from zorora_e2e_plugin.wire_guard import MAX_ANSWER_BYTES
 
 STANDIN = os.path.join(os.path.dirname(__file__), "standin")
@@ -191,23 +192,25 @@ def test_an_s3_body_that_never_ends_is_cut(sandbox, trickle, code):
 
 # ------------------------------------------------------------------------------------------ bounded paging
 
-def test_paging_is_bounded_whatever_the_pages_say():
+def test_paging_is_bounded_whatever_the_pages_say(monkeypatch):
+    monkeypatch.setattr(store_listing, "MAX_PAGES", 50)
     calls = []
 
-    def forever(token):
-        calls.append(token)
-        return {"Contents": [{"Key": f"k{len(calls)}"}], "IsTruncated": True,
+    def forever(method, **kwargs):
+        calls.append(kwargs.get("ContinuationToken"))
+        return {"Contents": [{"Key": f"p/k{len(calls)}"}], "IsTruncated": True,
                 "NextContinuationToken": f"t{len(calls)}"}
 
-    with pytest.raises(ListingError) as caught:
-        paged_listing(forever, "s3://b/p/", max_pages=50)
-    assert len(calls) == 50 and caught.value.code == "TooManyPages" and len(caught.value.partial) == 50
+    with pytest.raises(store_listing.ListingError) as caught:
+        store_listing.objects(forever, "p/", store_listing.Listings())
+    assert len(calls) == 50 and caught.value.code == "TooManyPages"
 
     calls.clear()
-    with pytest.raises(ListingError) as caught:
-        paged_listing(lambda token: calls.append(token) or {"IsTruncated": True}, "s3://b/p/")
+    with pytest.raises(store_listing.ListingError) as caught:
+        store_listing.objects(lambda method, **kwargs: calls.append(kwargs.get("ContinuationToken"))
+                              or {"IsTruncated": True}, "p/", store_listing.Listings())
     assert calls == [None] and caught.value.code == "TruncatedWithoutToken"
-    assert "IsTruncated" in str(caught.value) and "NextContinuationToken" in str(caught.value)
+    assert "truncated" in str(caught.value) and "continuation token" in str(caught.value)
 
 
 @pytest.mark.parametrize("rewrite, code", [(no_token, "TruncatedWithoutToken"), (same_token, "RepeatedContinuation")],

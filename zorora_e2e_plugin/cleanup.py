@@ -36,7 +36,7 @@ def clean_up(runner: Runner, ctx, settings: Settings) -> Optional[float]:
                                "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
     began = None
     for _ in range(3):
-        if not (ctx.wrote or ctx.probe_pending):
+        if not (ctx.wrote or ctx.probe_pending or _probe_versions(ctx)):
             return began
         began = time.monotonic()
         if runner.abandoned:  # a cut-off step may have written after 4.5 listed the prefixes: 5.1 lists anew.
@@ -49,8 +49,70 @@ def clean_up(runner: Runner, ctx, settings: Settings) -> Optional[float]:
             runner.interrupted = True
             continue
         if not any(w.phase != 5 and w.ended is not None and w.ended >= began for w in runner.abandoned):
-            return began
+            break
+    if began is not None and _settle(runner, ctx, settings):
+        began = time.monotonic()
+        ctx.cleanup_listing = None
+        try:
+            runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
+        except KeyboardInterrupt:  # without a signal guard: the proof before the wait stands as it is
+            runner.interrupted = True
     return began
+
+
+def _probe_versions(ctx) -> bool:
+    """0.4 wrote and deleted its probe in a versioned bucket: a version and a delete marker of it are left."""
+    versioning = getattr(ctx, "_versioning", ())
+    return versioning not in ((), None, "")
+
+
+def settle_window(settings: Settings) -> float:
+    """How long the cleanup watches the run's prefixes after a promote/rollback got no answer: twice --timeout,
+    5 to 60 s (API Gateway gives up after ~29 s; a Lambda that outlived it writes soon after, or not at all)."""
+    return min(max(2 * settings.timeout, 5.0), 60.0)
+
+
+def _settle(runner: Runner, ctx, settings: Settings) -> bool:
+    """A mutation without an answer may still land: watch the run's prefixes (deleting what appears) until the
+    window after the last one ends, with a countdown. True: the cleanup must run again (it waited). What
+    appeared is kept in ctx.late_effects; a wait that saw nothing leaves `cleanup_truth` to say which keys may
+    still appear."""
+    ledger = getattr(ctx, "mutations", None)
+    pending = ledger.pending() if ledger is not None else []
+    if not pending or not ctx.owns_prefixes or ctx.cleanup.kept:
+        return False
+    until = max(p.ended or p.sent for p in pending) + settle_window(settings)
+    names = ", ".join(dict.fromkeys(str(p) for p in pending))
+    runner.reporter.notice(f"{names}: no answer, so the Lambda may still write; watching the run's prefixes for "
+                           f"{max(0.0, until - time.monotonic()):.0f}s, then proving them empty again")
+    signals = len(runner.signals.received) if runner.signals is not None else 0
+    told, every = time.monotonic(), max(2.0, settle_window(settings) / 4)  # the countdown's pace
+    try:
+        while time.monotonic() < until:
+            if runner.signals is not None and len(runner.signals.received) > signals:
+                runner.reporter.notice("stopped waiting for the unanswered request(s) (signal)")
+                break
+            time.sleep(min(0.5, max(0.0, until - time.monotonic())))
+            try:
+                found = ctx.store.list_many(ctx.world.prefixes)
+            except Exception:  # the cleanup after the wait says what S3 refused
+                break
+            keys = sorted(k for ks in found.values() for k in ks)
+            if keys:
+                ctx.late_effects.update(keys)
+                ctx.store.delete_keys(keys)
+            if time.monotonic() - told >= every and until - time.monotonic() >= 1:
+                told = time.monotonic()
+                runner.reporter.notice(f"… {until - time.monotonic():.0f}s left"
+                                       + (f" ({len(ctx.late_effects)} late object(s) removed so far)"
+                                          if ctx.late_effects else ""))
+    except KeyboardInterrupt:
+        runner.interrupted = True
+    if ctx.late_effects:
+        runner.reporter.notice(f"{len(ctx.late_effects)} object(s) written after the request(s) went unanswered "
+                               "appeared and were removed: " + ", ".join(sorted(ctx.late_effects)[:4]))
+    ctx.settled = True
+    return True
 
 
 def cleanup_truth(runner: Runner, ctx, settings: Settings, world: TestWorld, began: Optional[float]) -> Cleanup:
@@ -70,6 +132,15 @@ def cleanup_truth(runner: Runner, ctx, settings: Settings, world: TestWorld, beg
     if needed and not (proof is not None and proof.status == PASS):
         cleanup.proven_empty = False
         cleanup.leftover = cleanup.leftover or plan_module.unlisted_leftovers(ctx)  # exact: what may exist
+    ledger = getattr(ctx, "mutations", None)
+    if ledger is not None and ledger.pending() and ctx.owns_prefixes and not getattr(ctx, "late_effects", None):
+        # nothing landed while the cleanup watched: the request may still act, later
+        may = [world.registry_key, world.archive_prefix + "*", world.audit_key]
+        cleanup.proven_empty = False
+        cleanup.leftover = sorted(set(cleanup.leftover) | set(may))
+        runner.reporter.notice("a promote/rollback that got no answer may still write: "
+                               + ", ".join(f"s3://{settings.bucket}/{k}" for k in may)
+                               + f" may still appear; remove them later with `{cleanup.sweep_command}`")
     late = [w for w in runner.abandoned if w.phase != 5 and (
         not w.done.is_set() or (began is not None and w.ended is not None and w.ended >= began))]
     if late and ctx.owns_prefixes:

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fault", action="append", default=[], metavar="NAME",
                       help="make the sandbox misbehave like a broken deployment (repeatable); "
                            "see `zorora-e2e sandbox --help` for the list")
+    demo.add_argument("--versioned", action="store_true",
+                      help="the sandbox's bucket keeps object versions (as many production buckets do): the "
+                           "cleanup must delete the versions and delete markers of the run's keys too")
     sandbox = sub.add_parser("sandbox", help="serve the local ONA sandbox (API + S3 on loopback)",
                              description="Serve the ONA API and S3 on loopback until Ctrl-C; prints the "
                                          "environment to point a run (or Zorora) at it.",
@@ -64,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--env-file", metavar="PATH",
                          help="also write the export lines to PATH (mode 0600; removed when the sandbox stops): "
                               "`. PATH` in another shell points a run or Zorora at the sandbox")
+    sandbox.add_argument("--versioned", action="store_true",
+                         help="the bucket keeps object versions (as many production buckets do)")
     sandbox.add_argument("--log-requests", action="store_true",
                          help="print one line per API request: time, method, path, status, ms, actor "
                               "(never the token)")
@@ -167,7 +172,7 @@ def cmd_demo(args) -> int:
 
     faults = _faults(args.fault)
     return validate_in_sandbox(flags_from(args), console=_console(args), faults=faults, env=os.environ,
-                               debug=args.debug, presenter=presenter).exit_code
+                               debug=args.debug, presenter=presenter, versioned=args.versioned).exit_code
 
 
 def _on_a_terminal() -> bool:
@@ -185,7 +190,7 @@ def cmd_sandbox(args) -> int:
         check_header_value(args.token, "--token", "Authorization", secret=True)
     try:
         sandbox = Sandbox(host=args.host, port=args.port, token=args.token, bucket=args.bucket, region=args.region,
-                          faults=_faults(args.fault))
+                          faults=_faults(args.fault), versioned=args.versioned)
         if args.seed_customer:
             _seed(sandbox, args.seed_customer)
         return serve_forever(sandbox, log_requests=args.log_requests, env_file=args.env_file)

@@ -18,6 +18,7 @@ from .artifacts import RunArtifacts
 from .client.retry import set_deadline
 from .fixtures import TestWorld
 from .model import RunHeader
+from .mutations import MutationLedger
 from .redact import make_redactor
 from .relays import Fanout, HeldUntilAStepRuns, QuietWhenClosed
 from .report import ConsoleReporter, write_reports
@@ -135,10 +136,12 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     shared.recorder.attach_session(raw.session)  # the raw probes' requests too
     # the S3 client is already being built (validate's start_client); 0.4 finds it, or its error, diagnosed
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
-                              store_factory=lambda: shared.watch_store(Store.open(settings.storage)), world=world)
+                              store_factory=lambda: shared.watch_store(Store.open(settings.storage, scope=world.prefixes)),
+                              world=world)  # the store deletes under the customer's three prefixes, nowhere else
     recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
     # 10 MB at most per answer; loopback never through HTTP(S)_PROXY (off again at the end: wire_guard.py)
     wire = SessionGuard(settings.base_url).attach(*_api_sessions(client, ctx.raw))
+    ctx.mutations = MutationLedger().watch(*_api_sessions(client, ctx.raw))  # promote/rollback left unanswered
     presented = [0.0]  # seconds the walkthrough spent paused or drawing views: not the run's time
     lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner, presented).parts() \
         if presenter else (None, None)
@@ -164,7 +167,10 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     if signals.received and not runner.interrupted:
         runner.interrupted = True
     runner.complete(phases)  # a step that never ran is still in every report: "interrupted"
-    cleanup_began = clean_up(runner, ctx, settings)
+    try:
+        cleanup_began = clean_up(runner, ctx, settings)
+    finally:
+        ctx.mutations.close()
     # The end of the run. Nothing after this line may start a request: a step the deadline abandoned
     # finds its client closed.
     for closable in (client, raw):
@@ -311,7 +317,8 @@ class RequestFeed:
 
 def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Mapping[str, str]] = None,
                         http_client_factory: Optional[Callable] = None, print_verdict: bool = True,
-                        observers=(), debug: bool = False, presenter=None, log_requests: bool = False) -> RunResult:
+                        observers=(), debug: bool = False, presenter=None, log_requests: bool = False,
+                        versioned: bool = False) -> RunResult:
     """Start a sandbox in-process, run against it, stop it. `env` supplies only non-target settings
     (customer id, actor, timeouts); the target is always the sandbox. `log_requests` (or the flag
     `log_requests`): one line per API request, interleaved with the report."""
@@ -323,7 +330,7 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
     from .readiness_target import seed_specs
 
     seeds = seed_specs(flags.get("seed_customers"))  # --seed-customer: checked before the sandbox starts
-    with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET) as sandbox:
+    with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET, versioned=versioned) as sandbox:
         settings = resolve(sandbox_flags(sandbox, flags), keep)
         for spec in seeds:
             sandbox.seed_customer(spec)

@@ -15,6 +15,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from . import diagnose
 from .diagnosis import describe, unhinted
+from .inflight import waiting_on
 from .model import Phase, Reporter, RunHeader, Step
 from .results import FAIL, PASS, SKIP, WARN, StepOutcome, StepResult, signal_name
 
@@ -260,16 +261,7 @@ class Runner:
                     self._record(worker.result)
                     pending.pop(0)
                 elif time.monotonic() >= until:
-                    self.abandoned.extend(pending)
-                    if not shielded:
-                        self.out_of_time = True
-                    for late in pending:
-                        self._record(StepResult(late.step.id, phase.id, late.step.title, FAIL,
-                                                duration_ms=int((time.monotonic() - late.started) * 1000),
-                                                actual="no result before the deadline",
-                                                hint=diagnose.DEADLINE.format(deadline=f"{self.deadline:g}")))
-                    for step in to_start:
-                        self._record(StepResult(step.id, phase.id, step.title, SKIP, actual="deadline reached"))
+                    self._deadline_reached(phase, pending, to_start, shielded)
                     return
             except KeyboardInterrupt as exc:
                 if shielded:
@@ -277,6 +269,34 @@ class Runner:
                     self.reporter.notice(f"{_name(exc)}: cleanup is running and will finish first")
                 else:
                     self._interrupt(exc)
+
+    def _deadline_reached(self, phase: Phase, pending: List[_Worker], to_start: List[Step], shielded: bool) -> None:
+        """The deadline (or cleanup budget) ended the wave: the steps that finished keep their results; only
+        those still running fail, each naming the request it was waiting on; the steps not started are
+        skipped."""
+        finished = [w for w in pending if w.done.is_set()]
+        hung = [w for w in pending if not w.done.is_set()]
+        for worker in finished:
+            self._record(worker.result)
+        self.abandoned.extend(hung)
+        if not shielded:
+            self.out_of_time = True
+        waits = {w.step.id: waiting_on(w) for w in hung}
+        for late in hung:
+            request = waits[late.step.id]
+            what = f"still waiting on {request}" if request else "still running"
+            others = [f"{sid} on {r}" for sid, r in waits.items() if r and sid != late.step.id]
+            self._record(StepResult(
+                late.step.id, phase.id, late.step.title, FAIL,
+                duration_ms=int((time.monotonic() - late.started) * 1000),
+                actual=clip(self.redact(f"no result before the deadline: {what}")),
+                hint=clip(self.redact(
+                    f"the run's overall deadline ({self.deadline:g} s) or cleanup budget ran out while "
+                    + (f"{request} had not answered" if request else "this step was still running")
+                    + (f" (also waiting: {', '.join(others)})" if others else "")
+                    + ": the API or S3 is hanging there; check the target, or raise --deadline/--timeout"))))
+        for step in to_start:
+            self._record(StepResult(step.id, phase.id, step.title, SKIP, actual="deadline reached"))
 
     def _poll_signals(self) -> None:
         if self.signals is not None and self.signals.received and not self.interrupted:

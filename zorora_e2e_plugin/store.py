@@ -13,8 +13,10 @@ import threading
 import warnings
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from . import store_listing
+from .store_delete import Deleting
 from .settings import Storage
 from .wire_guard import botocore_proxies, cap_s3_answers, read_capped
 
@@ -27,7 +29,7 @@ class StoreError(Exception):
         self.code = code
 
 
-MAX_CONCURRENT_BATCHES = 10  # delete_objects calls in flight at once (the client's pool holds 16 connections)
+from .store_delete import MAX_CONCURRENT_BATCHES  # noqa: E402,F401  (kept importable from here)
 
 _session_lock = threading.Lock()  # botocore sessions are not thread-safe; clients are
 _sessions: Dict[Tuple, object] = {}  # AWS_* environment -> botocore session
@@ -158,62 +160,37 @@ def _describe(exc: Exception) -> StoreError:
     return StoreError(f"{type(exc).__name__}: {exc}", type(exc).__name__)
 
 
-MAX_LIST_PAGES = 1000  # 1 000 000 keys under one prefix: far beyond a run's or a sweep's
+class Store(Deleting):
+    """One bucket through one S3 client; every failure is a StoreError.
 
+    `scope`: the only key prefixes this store may delete under (a run: its customer's three prefixes; a sweep:
+    the test customers'). Every DeleteObject(s) goes through `_delete`, which drops any key outside the scope
+    before anything is sent, whatever a listing said (`refused` keeps them). A store without a scope deletes
+    nothing."""
 
-class ListingError(StoreError):
-    """A listing that cannot be finished (a page that says IsTruncated without a continuation token, a token
-    that comes back, too many pages): `partial` holds the objects listed before it stopped."""
-
-    def __init__(self, message: str, code: str, partial: List[Dict]):
-        super().__init__(message, code)
-        self.partial = partial
-
-
-def paged_listing(fetch, where: str, max_pages: int = MAX_LIST_PAGES) -> List[Dict]:
-    """ListObjectsV2's pages, one after the other, bounded: `fetch(token)` gets a page. A page that says it is
-    truncated but gives no NextContinuationToken (a broken S3-compatible store or gateway asked the same
-    page 735 times in 13 s), a token seen before, or more than `max_pages` pages end the listing with a
-    ListingError (a finding: the listing cannot be trusted to be complete), never a loop."""
-    objects: List[Dict] = []
-    seen: set = set()
-    token: Optional[str] = None
-    for number in range(1, max_pages + 1):
-        page = fetch(token)
-        objects.extend(page.get("Contents", []))
-        if not page.get("IsTruncated"):
-            return objects
-        token = page.get("NextContinuationToken")
-        if not token:
-            raise ListingError(f"ListObjectsV2 of {where} cannot be finished: page {number} says IsTruncated but "
-                               f"gives no NextContinuationToken (listing stopped after {len(objects)} object(s)); "
-                               "the S3 endpoint is not fully S3-compatible", "TruncatedWithoutToken", objects)
-        if token in seen:
-            raise ListingError(f"ListObjectsV2 of {where} cannot be finished: page {number} gives a continuation "
-                               f"token it gave before (listing stopped after {len(objects)} object(s)); the S3 "
-                               "endpoint is not fully S3-compatible", "RepeatedContinuationToken", objects)
-        seen.add(token)
-    raise ListingError(f"ListObjectsV2 of {where} has more than {max_pages} pages ({len(objects)} object(s) so "
-                       "far): listing stopped there", "TooManyPages", objects)
-
-
-class Store:
-    """One bucket through one S3 client; every failure is a StoreError."""
-
-    def __init__(self, client, bucket: str):
+    def __init__(self, client, bucket: str, scope: Sequence[str] = ()):
         self.client = client
         self.bucket = bucket
+        self.scope: Tuple[str, ...] = tuple(p for p in scope if p)
+        self.listings = store_listing.Listings()
+        self.refused: List[str] = []  # keys a delete was asked for outside the scope: never sent
+        self.last_error = ""  # the code S3 gave for the last delete it refused (AccessDenied ...)
 
     @classmethod
-    def open(cls, storage: Storage) -> "Store":
+    def open(cls, storage: Storage, scope: Sequence[str] = ()) -> "Store":
         """The store for `storage`'s bucket, on the client kept for those settings (see make_s3_client)."""
-        return cls(make_s3_client(storage), storage.bucket)
+        return cls(make_s3_client(storage), storage.bucket, scope)
 
     def _call(self, method: str, **kwargs):
         try:
             return getattr(self.client, method)(Bucket=self.bucket, **kwargs)
         except Exception as exc:  # botocore raises many kinds; all become StoreError
             raise _describe(exc) from None
+
+    def _answer(self, method: str, **kwargs):
+        answer = self._call(method, **kwargs)
+        self.listings.saw(answer)
+        return answer
 
     # -- objects --------------------------------------------------------------
     def put_json(self, key: str, document) -> None:
@@ -252,45 +229,65 @@ class Store:
             raise StoreError(f"{key} is not valid JSON: {exc}", "InvalidJSON") from None
 
     def head_bucket(self) -> None:
-        self._call("head_bucket")
+        self._answer("head_bucket")
 
-    def delete(self, key: str) -> None:
-        self._call("delete_object", Key=key)
+    def exists(self, key: str) -> bool:
+        """HEAD the key: True when S3 has a current object there (a lagging listing may not name it yet)."""
+        try:
+            self._answer("head_object", Key=key)
+            return True
+        except StoreError as exc:
+            if exc.code in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise
+
+    def versioning(self) -> Optional[str]:
+        """The bucket's versioning: "Enabled", "Suspended", "" (never enabled); None when S3 will not say
+        (no s3:GetBucketVersioning, or a store without the call)."""
+        try:
+            answer = self._answer("get_bucket_versioning")
+        except StoreError:
+            return None
+        status = answer.get("Status")
+        return status if status in ("Enabled", "Suspended") else ""
+
+    def server_now(self):
+        """S3's clock (the Date header of its last answer, moved on since), None when none was seen."""
+        return self.listings.server_now()
+
+    @property
+    def strays(self) -> List[str]:
+        """Keys a listing returned outside the prefix it asked for: the endpoint ignored `prefix`."""
+        return list(self.listings.strays)
 
     # -- prefixes ---------------------------------------------------------------
     def list_objects(self, prefix: str) -> List[Dict]:
-        """Every object under `prefix` (all pages, at most MAX_LIST_PAGES): dicts with Key, LastModified, Size."""
-        def page(token: Optional[str]) -> Dict:
-            return self._call("list_objects_v2", Prefix=prefix, **({"ContinuationToken": token} if token else {}))
+        """Every object under `prefix` (all pages, bounded): dicts with Key, LastModified, Size. Keys outside
+        `prefix` are never returned (see `strays`)."""
+        try:
+            return store_listing.objects(self._call, prefix, self.listings)
+        except store_listing.ListingError as exc:
+            raise StoreError(str(exc), exc.code) from None
 
-        return paged_listing(page, f"s3://{self.bucket}/{prefix}")
+    def list_versions(self, prefix: str) -> List[Dict]:
+        """Every object version and delete marker under `prefix` (see store_listing.versions)."""
+        try:
+            return store_listing.versions(self._call, prefix, self.listings)
+        except store_listing.ListingError as exc:
+            raise StoreError(str(exc), exc.code) from None
 
     def list_keys(self, prefix: str) -> List[str]:
         return [obj["Key"] for obj in self.list_objects(prefix)]
 
     def list_many(self, prefixes: Iterable[str]) -> Dict[str, List[str]]:
         """List several prefixes concurrently (one round trip, not one per prefix)."""
+        return self._each(self.list_keys, prefixes)
+
+    def list_many_versions(self, prefixes: Iterable[str]) -> Dict[str, List[Dict]]:
+        return self._each(self.list_versions, prefixes)
+
+    @staticmethod
+    def _each(fn, prefixes: Iterable[str]) -> Dict:
         prefixes = list(prefixes)
         with ThreadPoolExecutor(max_workers=len(prefixes) or 1, thread_name_prefix=_named()) as pool:
-            return dict(zip(prefixes, pool.map(self.list_keys, prefixes)))
-
-    def delete_keys(self, keys: Iterable[str]) -> Tuple[int, List[str]]:
-        """Batched delete (1000 keys a call, S3's limit), the batches concurrently: one round trip for a run's
-        cleanup and for a sweep of 10 000 objects alike. Returns (deleted count, keys that failed)."""
-        keys = list(keys)
-        batches = [keys[start:start + 1000] for start in range(0, len(keys), 1000)]
-
-        def delete_batch(batch: List[str]) -> List[str]:
-            answer = self._call("delete_objects",
-                                Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
-            return [e.get("Key") for e in answer.get("Errors", [])]
-
-        if len(batches) <= 1:
-            results = [delete_batch(batch) for batch in batches]
-        else:
-            with ThreadPoolExecutor(max_workers=min(len(batches), MAX_CONCURRENT_BATCHES),
-                                    thread_name_prefix=_named()) as pool:
-                results = list(pool.map(delete_batch, batches))
-        failed = [key for errors in results for key in errors]
-        return len(keys) - len(failed), failed
-
+            return dict(zip(prefixes, pool.map(fn, prefixes)))

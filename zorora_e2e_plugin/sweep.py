@@ -38,9 +38,16 @@ class Leftover:
     customer_id: str
     keys: List[str]
     newest: datetime
+    versions: List[Tuple[str, str]] = dataclasses.field(default_factory=list)  # (key, version id): a versioned
+    # bucket's versions and delete markers of the customer's keys
 
     def age(self, now: datetime) -> timedelta:
         return now - self.newest
+
+    @property
+    def size(self) -> str:
+        extra = f" and {len(self.versions)} version(s)/delete marker(s)" if self.versions else ""
+        return f"{len(self.keys)} object(s){extra}"
 
 
 def _is_test_key(key: str) -> bool:
@@ -72,39 +79,85 @@ def session_command(customer_id: str, bucket: str) -> str:
     return f"ml-validate-e2e --sweep --customer-id {customer_id} --bucket {bucket} --older-than 0s --yes"
 
 
+def prefixes_for(customer_id: Optional[str] = None) -> List[str]:
+    """What a sweep lists (and the only prefixes its store may delete under)."""
+    return [top + (f"{customer_id}/" if customer_id else TEST_CUSTOMER_PREFIX) for top in TOP_LEVELS]
+
+
 def find(store: Store, customer_id: Optional[str] = None) -> Dict[str, Leftover]:
     """Every test customer's objects under the three prefixes (or only `customer_id`'s), with the newest
-    LastModified."""
+    LastModified; in a versioned bucket their versions and delete markers too (S3 would not say whether it is
+    versioned: their versions are looked for all the same, where the credentials may list them)."""
     found: Dict[str, Leftover] = {}
-    prefixes = [top + (f"{customer_id}/" if customer_id else TEST_CUSTOMER_PREFIX) for top in TOP_LEVELS]
-    with ThreadPoolExecutor(max_workers=len(prefixes)) as pool:  # the three prefixes page at once
+    prefixes = prefixes_for(customer_id)
+    with ThreadPoolExecutor(max_workers=len(prefixes) + 1) as pool:  # the three prefixes page at once
+        versioning = pool.submit(store.versioning)
         listings = list(pool.map(store.list_objects, prefixes))
-    for top, objects in zip(TOP_LEVELS, listings):
+        versioned = versioning.result()
+        versions = list(pool.map(lambda p: _versions(store, p, versioned), prefixes))
+    for top, objects, kept in zip(TOP_LEVELS, listings, versions):
         for obj in objects:
-            key = obj["Key"]
-            if not _is_test_key(key):
-                continue
-            customer = key[len(top):].split("/", 1)[0]
-            modified = obj["LastModified"]
-            entry = found.setdefault(customer, Leftover(customer, [], modified))
-            entry.keys.append(key)
-            entry.newest = max(entry.newest, modified)
+            entry = _entry(found, top, obj)
+            if entry is not None:
+                entry.keys.append(obj["Key"])
+        for version in kept:
+            entry = _entry(found, top, version)
+            if entry is not None:
+                entry.versions.append((version["Key"], version["VersionId"]))
     return found
+
+
+def _versions(store: Store, prefix: str, versioned: Optional[str]) -> List[Dict]:
+    if versioned == "":
+        return []  # never versioned: nothing beyond the objects
+    try:
+        found = store.list_versions(prefix)
+    except Exception:
+        if versioned:
+            raise
+        return []  # versioning unknown and versions not listable
+    return [v for v in found if v.get("VersionId") and (v["VersionId"] != "null" or versioned)]  # "null": a real
+    # id in a versioned or suspended bucket; elsewhere the current object, which the plain delete takes
+
+
+def _entry(found: Dict[str, Leftover], top: str, obj: Dict) -> Optional[Leftover]:
+    key = obj["Key"]
+    if not _is_test_key(key):
+        return None
+    customer = key[len(top):].split("/", 1)[0]
+    modified = obj["LastModified"]
+    entry = found.setdefault(customer, Leftover(customer, [], modified))
+    entry.newest = max(entry.newest, modified)
+    return entry
 
 
 def stale(store: Store, older_than: timedelta, now: Optional[datetime] = None,
           customer_id: Optional[str] = None) -> List[Leftover]:
-    now = now or datetime.now(timezone.utc)
-    return sorted((e for e in find(store, customer_id).values() if e.age(now) >= older_than),
-                  key=lambda e: e.customer_id)
+    """The test customers whose newest object is at least `older_than` old, judged by S3's clock (the Date of
+    its answers), never this machine's: a machine behind S3 would find nothing old, one ahead would delete a
+    running run's data. One customer named and 0s: everything it has, whatever the clocks say."""
+    found = find(store, customer_id)
+    if customer_id and older_than <= timedelta(0):
+        return sorted(found.values(), key=lambda e: e.customer_id)
+    now = now or store.server_now() or datetime.now(timezone.utc)
+    return sorted((e for e in found.values() if e.age(now) >= older_than), key=lambda e: e.customer_id)
 
 
 def delete(store: Store, leftovers: List[Leftover]) -> int:
     keys = [k for e in leftovers for k in e.keys]
-    assert all(_is_test_key(k) for k in keys)  # the guard, checked once more right before deleting
+    versions = [v for e in leftovers for v in e.versions]
+    if not all(_is_test_key(k) for k in keys + [k for k, _ in versions]):  # the guard, once more
+        raise RuntimeError("refusing to delete a key that is not a test customer's")
     deleted, failed = store.delete_keys(keys)
     if failed:
         raise RuntimeError(f"{len(failed)} object(s) could not be deleted, e.g. {failed[0]}")
+    if versions:
+        _gone, refused = store.delete_versions(versions)
+        if refused:
+            raise RuntimeError(f"the objects are deleted, but {len(refused)} version(s)/delete marker(s) could not "
+                               f"be ({store.last_error or 'refused'}: s3:DeleteObjectVersion), e.g. {refused[0]}; "
+                               "the bucket's lifecycle rule (noncurrent version expiration) removes them, or a "
+                               "sweep with credentials that may delete versions")
     return deleted
 
 
@@ -151,7 +204,7 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
 
     age = parse_age(older_than)
     only = check_customer(customer_id) if customer_id else None
-    store = Store.open(storage)
+    store = Store.open(storage, scope=prefixes_for(only))  # it deletes under these prefixes, nowhere else
     where = f"s3://{storage.bucket}"
     try:
         leftovers = stale(store, age, customer_id=only)
@@ -162,9 +215,11 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
         say(f"No zorora-e2e-test-* data older than {older_than} in {where}.")
         return 0, f"✓ Sweep: nothing older than {older_than} in {where}."
     total = sum(len(e.keys) for e in leftovers)
-    say(f"{len(leftovers)} test customer(s), {total} object(s) older than {older_than} in {where}:")
+    versions = sum(len(e.versions) for e in leftovers)
+    also = f" (and {versions} version(s)/delete marker(s))" if versions else ""
+    say(f"{len(leftovers)} test customer(s), {total} object(s){also} older than {older_than} in {where}:")
     for entry in leftovers:
-        say(f"  {entry.customer_id}  {len(entry.keys)} object(s), newest {entry.newest:%Y-%m-%d %H:%M:%S}Z")
+        say(f"  {entry.customer_id}  {entry.size}, newest {entry.newest:%Y-%m-%d %H:%M:%S}Z")
     if dry_run:
         say("Dry run: nothing deleted.", "yellow")
         return 0, f"Sweep (dry run): {total} object(s) of {len(leftovers)} test customer(s) would be deleted."
@@ -172,7 +227,7 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
         if ask is None:
             say("Not deleting without --yes (no terminal to ask on).", "yellow")
             return 1, "✗ Sweep: nothing deleted (no --yes)."
-        if not ask(f"Delete these {total} object(s) from {where}?"):
+        if not ask(f"Delete these {total} object(s){also} from {where}?"):
             say("Nothing deleted.", "yellow")
             return 1, "✗ Sweep cancelled: nothing deleted."
     try:
@@ -180,5 +235,5 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
     except (StoreError, RuntimeError) as exc:
         say(f"Delete failed: {exc} — {s3_hint(getattr(exc, 'code', ''))}", "red")
         return 1, "✗ Sweep failed while deleting (details above)."
-    say(f"Deleted {deleted} object(s).", "green")
+    say(f"Deleted {deleted} object(s){also}.", "green")
     return 0, f"✓ Sweep: deleted {deleted} object(s) of {len(leftovers)} test customer(s)."

@@ -63,6 +63,7 @@ class Context:
       snapshot               3.3's S3State: the "before" picture of phase 4's side-effect check (4.5)
       gate_written           phase 4's setup added the challenger that fails its gates
       gate_error             ... or why it could not (4.6 fails with it)
+      bucket_versioning()    the bucket's versioning, asked once (0.4), for the cleanup
       cleanup_listing        the run's prefixes as 4.5 listed them (the plan's last wave), for 5.1; None: list
       cleanup                what phase 5 deleted, and what may be left (results.Cleanup)
       readiness              --for: the readiness phase's ReadinessState (plan/readiness.py)
@@ -99,7 +100,12 @@ class Context:
     routes_ready: threading.Event = dataclasses.field(default_factory=threading.Event)
     routes_started: threading.Event = dataclasses.field(default_factory=threading.Event)  # 0.5 runs (a Ctrl-C
     # may have kept it from starting: then 0.1 does not wait for it)
+    strays_reported: bool = False  # 0.5 said the S3 endpoint ignores `prefix` (phase 5 does not repeat it)
+    mutations: Any = None  # mutations.MutationLedger: promote/rollback requests that got no answer
+    late_effects: set = dataclasses.field(default_factory=set)  # keys that appeared while the cleanup waited
+    settled: bool = False  # the cleanup waited for unanswered mutations
     _store: Optional[Store] = None
+    _versioning: Any = ()  # () not asked yet; then Store.versioning()'s answer
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     @property
@@ -108,6 +114,17 @@ class Context:
             if self._store is None:
                 self._store = self.store_factory()
             return self._store
+
+    def bucket_versioning(self) -> Optional[str]:
+        """The bucket's versioning ("Enabled", "Suspended", "", None: S3 would not say), asked once per run
+        (0.4 asks beside its other requests; the cleanup reads it). Never raises."""
+        if self._versioning == ():
+            try:
+                answer = self.store.versioning()
+            except Exception:  # no S3 client for these settings: 0.4 says why
+                answer = None
+            self._versioning = answer
+        return self._versioning
 
     def parallel(self, *calls: Callable[[], Any]) -> List[Any]:
         """Run independent calls at once; results in order; the first exception is raised."""

@@ -144,8 +144,9 @@ def step_0_4(ctx: Context) -> str:
                          diagnose.S3_CLIENT,
                          config_error=True) from None
     ctx.probe_pending = True
-    try:  # head and put are independent: one round trip for both
-        ctx.parallel(store.head_bucket, lambda: store.put_bytes(key, b"zorora-e2e preflight probe"))
+    try:  # head, put and the bucket's versioning (for the cleanup) are independent: one round trip for all
+        ctx.parallel(store.head_bucket, lambda: store.put_bytes(key, b"zorora-e2e preflight probe"),
+                     ctx.bucket_versioning)
     except StoreError as exc:
         if exc.code in DEFINITE_S3_REFUSALS:
             ctx.probe_pending = False  # S3 said no: the probe was not written

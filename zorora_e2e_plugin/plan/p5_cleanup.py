@@ -1,5 +1,9 @@
 """Phase 5, always: delete what the run wrote (5.1), then prove the run's prefixes empty (5.2); what may be
 left, named exactly, when S3 cannot be listed; the command that removes it.
+
+What is deleted is the union of what a listing names and what the run knows it wrote (a lagging listing
+may miss an object); in a versioned bucket, every version and delete marker of the run's keys too. The
+store deletes under the customer's three prefixes only, whatever a listing says (store_delete.py).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from ..settings import DEFAULT_REGION, Settings
 from ..store import StoreError
 from ..sweep import command as sweep_command, session_command as sweep_session_command
 from .context import Context
+from .p5_proof import (COLLISION_HINT, delete_probe_versions, delete_versions, foreign_keys, known_keys, prove,
+                       stray_finding, versions_text)
 
 
 def step_5_1(ctx: Context) -> str:
@@ -24,26 +30,51 @@ def step_5_1(ctx: Context) -> str:
     if not ctx.owns_prefixes:
         # Nothing of ours beyond (maybe) the probe: never delete data this run did not prove it owns.
         try:
-            ctx.store.delete(w.probe_key)
+            if ctx.probe_pending:
+                ctx.store.delete(w.probe_key)
         except StoreError as exc:
             state.leftover = [w.probe_key]
             raise StepFailed("the preflight probe deleted", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
         ctx.probe_pending = False
-        return "only the preflight probe could exist; deleted"
+        try:
+            versions = delete_probe_versions(ctx)
+        except StoreError as exc:
+            state.leftover = [f"{w.probe_key} (noncurrent versions / delete markers)"]
+            raise StepFailed("the preflight probe's versions deleted", f"S3 error {exc}",
+                             diagnose.for_s3(exc.code)) from None
+        if versions and versions[1]:
+            state.leftover = [f"{w.probe_key} (noncurrent versions / delete markers)"]
+            raise StepFailed("the preflight probe's versions deleted (the bucket is versioned)",
+                             f"{versions[1]} version(s)/delete marker(s) of {w.probe_key} refused",
+                             VERSIONS_HINT.format(sweep=sweep_command_for(ctx.settings)))
+        if not ctx.strays_reported:
+            stray_finding(ctx)
+        return "only the preflight probe could exist; deleted" + versions_text(versions)
     found, ctx.cleanup_listing = ctx.cleanup_listing, None  # 4.5's listing, when nothing was sent since
     try:
         if found is None:
             found = ctx.store.list_many(w.prefixes)
-        keys = [k for ks in found.values() for k in ks]
-        deleted, failed = ctx.store.delete_keys(keys)
+        listed = sorted({k for ks in found.values() for k in ks})
+        unlisted = sorted(known_keys(ctx) - set(listed))  # the run wrote them; a lagging listing may miss them
+        deleted, failed = ctx.store.delete_keys(listed + unlisted)
+        versions = delete_versions(ctx)
     except StoreError as exc:
         state.leftover = unlisted_leftovers(ctx)
         raise StepFailed("test data deleted", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
-    state.deleted += deleted
+    state.deleted += min(deleted, len(listed))
     if failed:
         raise StepFailed("every object deleted", f"{len(failed)} not deleted: {', '.join(failed[:5])}",
                          "check s3:DeleteObject permission")
-    return f"deleted {deleted} object(s) in {1 + len(keys) // 1000} batch(es)"
+    if not ctx.strays_reported:
+        stray_finding(ctx)
+    foreign = foreign_keys(ctx, listed)
+    if foreign:
+        raise StepFailed("only objects this run wrote under the customer's prefixes",
+                         f"{len(foreign)} object(s) this run did not write (deleted): {', '.join(foreign[:3])}",
+                         COLLISION_HINT)
+    extra = f"; {len(unlisted)} more key(s) the run wrote, not named by the listing" if unlisted else ""
+    return (f"deleted {len(listed)} object(s) in {1 + len(listed + unlisted) // 1000} batch(es){extra}"
+            + versions_text(versions))
 
 
 def step_5_2(ctx: Context) -> str:
@@ -52,29 +83,34 @@ def step_5_2(ctx: Context) -> str:
     if state.kept:
         raise StepSkipped(actual="kept (--keep-data)")
     if not ctx.owns_prefixes:
-        if ctx.probe_pending:
+        if ctx.probe_pending or state.leftover:
             raise StepFailed("the preflight probe deleted", f"s3://{ctx.settings.bucket}/{w.probe_key} may be left",
                              remove_hint(ctx))
         return "nothing else was written"
-    leftover: List[str] = []
-    for attempt in range(3):  # a request still in flight at Ctrl-C may land after 5.1
-        try:
-            found = ctx.store.list_many(w.prefixes)
-            leftover = [k for ks in found.values() for k in ks]
-            state.leftover = list(leftover)  # not proven deleted until a listing shows them gone
-            if not leftover or attempt == 2:
-                break
-            deleted, _ = ctx.store.delete_keys(leftover)
-            state.deleted += deleted
-        except StoreError as exc:
-            state.leftover = state.leftover or unlisted_leftovers(ctx)
-            raise StepFailed("the run's prefixes are empty", f"cannot list them: S3 error {exc}",
-                             remove_hint(ctx)) from None
-    state.leftover = leftover
+    try:
+        leftover, versions_left = prove(ctx)
+    except StoreError as exc:
+        state.leftover = state.leftover or unlisted_leftovers(ctx)
+        raise StepFailed("the run's prefixes are empty", f"cannot list them: S3 error {exc}",
+                         remove_hint(ctx)) from None
+    state.leftover = leftover + [f"{key} (noncurrent versions / delete markers)" for key in versions_left]
     if leftover:
         raise StepFailed("the run's prefixes are empty", f"{len(leftover)} object(s) left: {', '.join(leftover[:5])}",
                          remove_hint(ctx))
-    return "customer_tailored/, model_metrics/ and audit_logs/ prefixes of the run are empty"
+    if versions_left:
+        total = sum(versions_left.values())
+        raise StepFailed("no version of the run's objects left (the bucket is versioned)",
+                         f"no current object left, but {total} noncurrent version(s)/delete marker(s) of "
+                         f"{len(versions_left)} key(s) remain: {', '.join(list(versions_left)[:3])}",
+                         VERSIONS_HINT.format(sweep=sweep_command_for(ctx.settings)))
+    proof = "customer_tailored/, model_metrics/ and audit_logs/ prefixes of the run are empty"
+    if ctx.bucket_versioning():
+        proof += " (no version or delete marker left: ListObjectVersions)"
+    return proof
+
+
+VERSIONS_HINT = ("these credentials may not delete object versions (s3:DeleteObjectVersion): the bucket's lifecycle "
+                 "rule (noncurrent version expiration) removes them, or run `{sweep}` with credentials that may")
 
 
 def unlisted_leftovers(ctx: Context) -> List[str]:

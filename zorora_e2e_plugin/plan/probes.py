@@ -14,6 +14,7 @@ from ..store import StoreError
 from .calls import CONFIG_S3_CODES, once_more
 from .context import Checks, Context
 from .p5_cleanup import sweep_command_for
+from .p5_proof import COLLISION_HINT, PREFIX_IGNORED
 
 
 def _probe(ctx: Context, method: str, path: str, **kwargs) -> Any:
@@ -180,6 +181,13 @@ def _preflight_leftovers(ctx: Context, checks: Checks) -> Optional[List[str]]:
             ctx.written.update(p + "*" for p in w.prefixes)
         return None
     keys = sorted(k for ks in found.values() for k in ks if k != w.probe_key)
+    strays = ctx.store.strays
+    ctx.strays_reported = bool(strays)
+    checks.that(not strays, "S3 lists only keys under the prefix asked for",
+                f"{PREFIX_IGNORED} (the listing of {w.prefixes[0]} and the others also named {len(strays)} key(s) "
+                f"outside them, e.g. {strays[0] if strays else ''})",
+                "the S3 endpoint (or a gateway in front of it) does not honour ListObjectsV2's prefix: a run there "
+                "cannot tell its data from anyone else's. Fix it, or point --s3-endpoint-url at one that does")
     if keys:
         if ctx.settings.fresh_customer:
             ctx.owns_prefixes = ctx.wrote = True
@@ -189,6 +197,17 @@ def _preflight_leftovers(ctx: Context, checks: Checks) -> Optional[List[str]]:
             what = "not removed: they may predate this run (--customer-id)"
         checks.that(False, "the customer's prefixes are empty after the preflight's refused requests",
                     f"{len(keys)} object(s): {', '.join(keys[:5])} — {what}",
-                    "the server wrote to S3 for a request it refused (or an earlier run left data under this "
-                    f"customer): remove it with `{sweep_command_for(ctx.settings)}`")
+                    _occupied_hint(ctx, keys))
     return keys
+
+
+def _occupied_hint(ctx: Context, keys: List[str]) -> str:
+    """Objects under a customer id the user gave: most likely another run using the same id (it wrote test
+    data: metrics or a preflight probe), or one that was killed; else the server wrote for a refused request."""
+    c = ctx.world.customer_id
+    if not ctx.settings.fresh_customer and any(k.startswith((f"model_metrics/{c}/", f"customer_tailored/{c}/"
+                                                             "preflight-probe-")) for k in keys):
+        return (COLLISION_HINT + f" (or a killed run left them: once no run uses the id, "
+                f"`{sweep_command_for(ctx.settings)}` removes them)")
+    return ("the server wrote to S3 for a request it refused (or an earlier run left data under this "
+            f"customer): remove it with `{sweep_command_for(ctx.settings)}`")

@@ -67,6 +67,7 @@ class RequestRecord:
     actor: str = ""  # API requests: the body's actor, else X-Actor (what the Lambda records), "" when none
     query: str = ""  # the raw query string
     at: float = 0.0  # time.time() when it started (for a log line's clock time)
+    keys: Tuple[str, ...] = ()  # S3 deletes: the keys the request named (DeleteObject's, DeleteObjects' body)
 
     @property
     def duration(self) -> float:
@@ -103,6 +104,7 @@ class Sandbox:
         seed: Optional[int] = None,
         read_timeout: float = READ_TIMEOUT,
         on_request: Optional[Callable[[RequestRecord], None]] = None,
+        versioned: bool = False,
     ) -> None:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise SandboxError(f"--port must be between 0 and 65535 (0: any free port), got {port!r}")
@@ -122,6 +124,7 @@ class Sandbox:
         self.bucket = bucket
         self.region = region
         self.seed = seed
+        self.versioned = bool(versioned)  # the bucket keeps object versions (as many production buckets do)
         self._faults = FaultSet(faults)
         self.request_log: List[RequestRecord] = []
         self.request_listeners: List[Callable[[RequestRecord], None]] = [on_request] if on_request else []
@@ -244,9 +247,9 @@ class Sandbox:
     # ------------------------------------------------------------------ request log
 
     def _record(self, kind: str, method: str, path: str, status: int, started: float, ended: float,
-                *, actor: str = "", query: str = "") -> None:
+                *, actor: str = "", query: str = "", keys: Tuple[str, ...] = ()) -> None:
         record = RequestRecord(kind, method, path, status, started, ended, actor=actor, query=query,
-                               at=time.time() - (time.monotonic() - started))
+                               at=time.time() - (time.monotonic() - started), keys=tuple(keys))
         with self._log_lock:
             self.request_log.append(record)
         for listener in list(self.request_listeners):  # e.g. --log-requests; never the request's undoing

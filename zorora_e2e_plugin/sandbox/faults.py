@@ -93,6 +93,29 @@ _FAULTS = {
         "noop-rollback",
         "POST /rollback checks and answers 200 as usual but changes nothing in S3",
     ),
+    # S3 that misbehaves (sandbox/s3_faults.py): the validator must never delete what is not the run's, and
+    # must say "nothing left" only when it is true.
+    "ignore-prefix": (
+        "ignore-prefix",
+        "S3's ListObjectsV2/ListObjectVersions ignore `prefix` (a broken S3-compatible store): every key comes back",
+    ),
+    "listing-lag": (
+        "listing-lag:<text>",
+        "S3 listings omit keys containing <text> (an eventually consistent store): the objects exist, HEAD/GET find them",
+    ),
+    "s3-clock": (
+        "s3-clock:<seconds>",
+        "S3's clock runs <seconds> ahead of this machine's (negative: behind): its Date headers and LastModified",
+    ),
+    "no-version-delete": (
+        "no-version-delete",
+        "deleting object versions and delete markers is refused (AccessDenied): no s3:DeleteObjectVersion",
+    ),
+    "lambda-outlives": (
+        "lambda-outlives:<ms>",
+        "POST /promote and /rollback with a valid reason: API Gateway answers 504 at once while the Lambda runs "
+        "on; its writes (unconditional) land <ms> later",
+    ),
     "echo-auth": (
         "echo-auth",
         "every error answer (4xx/5xx) echoes the request's Authorization header in its JSON body",
@@ -135,7 +158,8 @@ FAULT_HELP = {name: (desc if usage == name else f"{usage}: {desc}") for name, (u
 #: fault name -> how to write it on the command line.
 FAULT_USAGE = {name: usage for name, (usage, _desc) in _FAULTS.items()}
 
-_VALUED = {"missing-route", "latency", "cold-start", "flaky", "error-key", "round", "archive-reason", "throttle"}
+_VALUED = {"missing-route", "latency", "cold-start", "flaky", "error-key", "round", "archive-reason", "throttle",
+           "listing-lag", "s3-clock", "lambda-outlives"}
 #: faults that take an optional route (no route: every route).
 ROUTED = frozenset({"html-200", "truncated-json", "huge-body", "hang"})
 
@@ -226,6 +250,12 @@ def parse_fault(text: Union[str, Fault]) -> Fault:
         if digits != int(digits):
             raise ValueError(f"round needs a whole number of digits, got {raw!r}")
         return Fault(name, int(digits))
+    if name == "listing-lag":
+        return Fault(name, raw.strip())
+    if name == "s3-clock":
+        negative = raw.strip().startswith("-")
+        number = _number(name, raw.strip().lstrip("+-"), maximum=10 * 365 * 86400)
+        return Fault(name, -number if negative else number)
     return Fault(name, _number(name, raw.strip(), maximum=100 if name == "flaky" else None))
 
 

@@ -31,6 +31,7 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response
 
+from .s3_faults import CLOCK_KEY, deleted_keys
 from .wsgi import Running, _buffer_body, _QuietMixin, _raw_target
 
 try:  # moto >= 5.2; later 5.2.x: its own Request (raw_url, from_wsgi_server), metadata names with "_" kept
@@ -57,6 +58,11 @@ if all(hasattr(_moto_request, name) for name in ("PRESERVED_HEADER_NAMES_ENVIRON
 class _S3RequestHandler(_QuietMixin, WSGIRequestHandler):
     """Werkzeug's handler, keeping S3 metadata headers whose names contain underscores where moto can
     read them back (what moto's ``MotoRequestHandler`` does; werkzeug >= 2.1 drops such headers)."""
+
+    def date_time_string(self, timestamp: Any = None) -> str:
+        """The Date header, on S3's clock (the s3-clock fault moves it)."""
+        shift = float((getattr(self, "environ", None) or {}).get(CLOCK_KEY) or 0.0)
+        return super().date_time_string((time.time() if timestamp is None else timestamp) + shift)
 
     def make_environ(self) -> Dict[str, Any]:
         environ = super().make_environ()
@@ -208,9 +214,11 @@ class PublicS3:
             seen["status"] = int(status.split(" ", 1)[0])
             return start_response(status, headers, exc_info)
 
+        keys = deleted_keys(environ, self.servers.sandbox.bucket)  # on the wire: what each delete named
         result = self.app(environ, recording_start_response)
-        path, _query = _raw_target(environ)
+        path, query = _raw_target(environ)
         self.servers.sandbox._record(
-            "s3", environ.get("REQUEST_METHOD", ""), path, seen.get("status", 0), started, time.monotonic()
+            "s3", environ.get("REQUEST_METHOD", ""), path, seen.get("status", 0), started, time.monotonic(),
+            query=query, keys=keys,
         )
         return result

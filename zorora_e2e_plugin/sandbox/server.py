@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional
 from .api import Api, ApiConfig
 from .gateway import HTML_PAGE, HUGE_BODY, HUGE_BODY_SIZE, ApiGateway, _ApiRequestHandler, build_event, route_of
 from .moto_s3 import MotoS3, PublicS3, SerializedWrites, _boto_session, _S3RequestHandler, _session_lock
+from .s3_faults import S3Faults
 from .wsgi import Listener
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,7 +86,8 @@ class Servers:
             self._create_bucket()
             config = ApiConfig(bucket=sb.bucket, token=sb.token, use_bearer_auth=True, faults=sb._faults, s3=self.s3)
             self.api = Api(config)
-            self.public_s3 = Listener("s3-public", sb.host, 0, PublicS3(self, moto_app), _S3RequestHandler)
+            public = PublicS3(self, S3Faults(lambda: sb._faults, moto_app))
+            self.public_s3 = Listener("s3-public", sb.host, 0, public, _S3RequestHandler)
             self.public_s3.start()
             self.api_listener = Listener("api", sb.host, sb.port, ApiGateway(self, self.api), _ApiRequestHandler,
                                          read_timeout=sb.read_timeout)
@@ -117,6 +119,8 @@ class Servers:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
+        if self.sandbox.versioned:
+            self.s3.put_bucket_versioning(Bucket=self.sandbox.bucket, VersioningConfiguration={"Status": "Enabled"})
 
     def make_unreachable(self, which: str) -> None:
         if which == "s3":
