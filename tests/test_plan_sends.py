@@ -36,6 +36,12 @@ def request_name(record) -> str:
         return f"{record.method} " + ("/metrics/{model}" if path.startswith("/metrics/") else path)
     parts = record.path.lstrip("/").split("/", 1)  # path-style: /bucket[/key]
     has_key = len(parts) == 2 and parts[1] != ""
+    if not has_key and record.method == "GET":  # the bucket's sub-resources
+        query = {part.split("=", 1)[0] for part in (record.query or "").split("&")}
+        if "versioning" in query:
+            return "S3 GetBucketVersioning"
+        if "versions" in query:
+            return "S3 ListObjectVersions"
     return "S3 " + S3_OPERATIONS.get((record.method, has_key), f"{record.method} {record.path}")
 
 

@@ -4,6 +4,7 @@ settings -> plan -> runner -> results -> report.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import time
@@ -22,7 +23,8 @@ from .mutations import MutationLedger
 from .redact import make_redactor
 from .relays import Fanout, HeldUntilAStepRuns, QuietWhenClosed
 from .report import ConsoleReporter, write_reports
-from .results import CANCELLED as CANCELLED_VERDICT, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult, signal_name
+from .results import (CANCELLED as CANCELLED_VERDICT, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult,
+                      signal_name)
 from .runner import Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, redact_url, resolve
 from .store import Store, start_client
@@ -136,97 +138,103 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
     shared.recorder.attach_session(raw.session)  # the raw probes' requests too
     # the S3 client is already being built (validate's start_client); 0.4 finds it, or its error, diagnosed
     ctx = plan_module.Context(settings=settings, client=client, raw=raw,
-                              store_factory=lambda: shared.watch_store(Store.open(settings.storage, scope=world.prefixes)),
+                              store_factory=lambda: shared.watch_store(Store.open(settings.storage,
+                                                                                  scope=world.prefixes)),
                               world=world)  # the store deletes under the customer's three prefixes, nowhere else
     recorder = history.Recorder(settings, *_api_sessions(client, ctx.raw))
-    # 10 MB at most per answer; loopback never through HTTP(S)_PROXY (off again at the end: wire_guard.py)
-    wire = SessionGuard(settings.base_url).attach(*_api_sessions(client, ctx.raw))
-    ctx.mutations = MutationLedger().watch(*_api_sessions(client, ctx.raw))  # promote/rollback left unanswered
-    presented = [0.0]  # seconds the walkthrough spent paused or drawing views: not the run's time
-    lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner, presented).parts() \
-        if presenter else (None, None)
-    phases = [p for p in plan_module.phases() if p.id in settings.phases]
-    readiness_view = _readiness(settings, ctx, phases, console, redact, presenter)  # --for: phase 6
-    watchers = shared.reporters(world, lambda: ctx.store)  # first: a step's window opens before it starts
-    reporter = Fanout([r for r in (*watchers, lead, console_view, readiness_view, *observers, recorder, trail)
-                       if r is not None])
-    runner = Runner(ctx, reporter, deadline=settings.deadline, redact=redact, signals=signals)
-    set_deadline(_api_sessions(client, ctx.raw), lambda: runner.deadline_at)  # no read retried past it
-    try:
+    with contextlib.ExitStack() as undo:  # however the run ends (an observer that raises too), the sessions
+        # it wrapped are left as they were: a REPL's Zorora client outlives the run
+        undo.callback(recorder.timer.detach)
+        # 10 MB at most per answer; loopback never through HTTP(S)_PROXY (off again at the end: wire_guard.py)
+        wire = SessionGuard(settings.base_url).attach(*_api_sessions(client, ctx.raw))
+        undo.callback(wire.detach)
+        ctx.mutations = MutationLedger().watch(*_api_sessions(client, ctx.raw))  # promote/rollback unanswered
+        undo.callback(ctx.mutations.close)
+        presented = [0.0]  # seconds the walkthrough spent paused or drawing views: not the run's time
+        lead, trail = _presenter(presenter, console, ctx, redact, signals, lambda: runner, presented).parts() \
+            if presenter else (None, None)
+        phases = [p for p in plan_module.phases() if p.id in settings.phases]
+        readiness_view = _readiness(settings, ctx, phases, console, redact, presenter)  # --for: phase 6
+        watchers = shared.reporters(world, lambda: ctx.store)  # first: a step's window opens before it starts
+        reporter = Fanout([r for r in (*watchers, lead, console_view, readiness_view, *observers, recorder, trail)
+                           if r is not None])
+        runner = Runner(ctx, reporter, deadline=settings.deadline, redact=redact, signals=signals)
+        set_deadline(_api_sessions(client, ctx.raw), lambda: runner.deadline_at)  # no read retried past it
         try:
-            reporter.run_started(run_header(settings, client.kind), phases)
-            gate = [p for p in phases if p.id == 0] if ask is not None else []
-            runner.run_phases(gate)  # the preflight first: it writes only its probe, which it removes
-            if ask is not None and not (runner.gate_failed or runner.interrupted or signals.received):
-                runner.cancelled = not ask()
-            runner.run_phases([p for p in phases if p not in gate])
+            try:
+                reporter.run_started(run_header(settings, client.kind), phases)
+                gate = [p for p in phases if p.id == 0] if ask is not None else []
+                runner.run_phases(gate)  # the preflight first: it writes only its probe, which it removes
+                if ask is not None and not (runner.gate_failed or runner.interrupted or signals.received):
+                    runner.cancelled = not ask()
+                runner.run_phases([p for p in phases if p not in gate])
+            finally:
+                signals.stop_raising()  # cleanup must run: from here on signals are recorded, never raised
+        except KeyboardInterrupt:  # between waves: the runner had no worker to wait for
+            runner.interrupted = True
+        if signals.received and not runner.interrupted:
+            runner.interrupted = True
+        runner.complete(phases)  # a step that never ran is still in every report: "interrupted"
+        try:
+            cleanup_began = clean_up(runner, ctx, settings)
         finally:
-            signals.stop_raising()  # cleanup must run: from here on signals are recorded, never raised
-    except KeyboardInterrupt:  # between waves: the runner had no worker to wait for
-        runner.interrupted = True
-    if signals.received and not runner.interrupted:
-        runner.interrupted = True
-    runner.complete(phases)  # a step that never ran is still in every report: "interrupted"
-    try:
-        cleanup_began = clean_up(runner, ctx, settings)
-    finally:
-        ctx.mutations.close()
-    # The end of the run. Nothing after this line may start a request: a step the deadline abandoned
-    # finds its client closed.
-    for closable in (client, raw):
-        closable.closed = True
-    shared.finish()  # nothing more to record (and _validate makes sure, however the run ends)
-    # Signals before the proof (5.2 passing, or the end of the cleanup) interrupted the run; later ones change
-    # only the exit code.
-    proof = runner.results.get("5.2")
-    proven_at = runner.signal_marks.get("5.2", 0) if proof is not None and proof.status == PASS \
-        else len(signals.received)
-    if proven_at:
-        runner.interrupted = True
-    if runner.interrupted:
-        verdict = INTERRUPTED
-    elif runner.cancelled:
-        verdict = CANCELLED_VERDICT
-    elif runner.gate_failed:
-        verdict = GATE_FAILED
-    elif any(r.status == FAIL for r in runner.results.values()):
-        verdict = FAILED
-    else:
-        verdict = PASSED
-    cleanup = cleanup_truth(runner, ctx, settings, world, cleanup_began)
-    if verdict == PASSED and not cleanup.proven_empty:
-        verdict = FAILED  # test data may be left: never a pass
-    result = RunResult(
-        verdict=verdict, customer_id=settings.customer_id, client=client.kind,
-        duration_ms=int((time.monotonic() - started - presented[0]) * 1000), steps=list(runner.results.values()),
-        cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first,
-        started_at=started_at, readiness=ctx.readiness.block(redact) if ctx.readiness is not None else None)
-    cold_start = recorder.finish_timing()  # a cold start is a detail of the report, not a failure
-    wire.detach()
-    if cold_start:
-        result.note = cold_start
-        reporter.notice(cold_start)
-    # the reports are written before the summary (a report that could not be written is said there); where
-    # they went is said after it, not in its middle
-    for error in write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path,
-                               step_extras=shared.step_extras(result)):
-        reporter.notice(error)
-    written = {flag: path for path, flag in ((settings.json_path, "--json"), (settings.junit_path, "--junit"))
-               if path and not any(flag in error for error in result.report_errors)}
-    for line in shared.write(result, run_header(settings, client.kind), recorder.cold, written):
-        reporter.notice(line)  # --html, --har, --summary-md (errors); with --debug the failing steps' curl lines
-    reporter.run_finished(result)
-    for flag, path in written.items():
-        reporter.notice(f"{flag} report written to {os.path.abspath(path)}")
-    if len(signals.received) > proven_at:
-        late = signals.received[proven_at]
-        result.signal = result.signal or late
-        reporter.notice(f"{signal_name(late)} after the cleanup had finished: nothing was left to "
-                        f"stop; exit code {128 + result.signal}.")
-    problem = recorder.save(result, written.get("--json"))  # one line in ~/.zorora/e2e-history.jsonl
-    if problem:
-        reporter.notice(problem)
-    return result
+            ctx.mutations.close()
+        # The end of the run. Nothing after this line may start a request: a step the deadline abandoned
+        # finds its client closed.
+        for closable in (client, raw):
+            closable.closed = True
+        shared.finish()  # nothing more to record (and _validate makes sure, however the run ends)
+        # Signals before the proof (5.2 passing, or the end of the cleanup) interrupted the run; later ones change
+        # only the exit code.
+        proof = runner.results.get("5.2")
+        proven_at = runner.signal_marks.get("5.2", 0) if proof is not None and proof.status == PASS \
+            else len(signals.received)
+        if proven_at:
+            runner.interrupted = True
+        if runner.interrupted:
+            verdict = INTERRUPTED
+        elif runner.cancelled:
+            verdict = CANCELLED_VERDICT
+        elif runner.gate_failed:
+            verdict = GATE_FAILED
+        elif any(r.status == FAIL for r in runner.results.values()):
+            verdict = FAILED
+        else:
+            verdict = PASSED
+        cleanup = cleanup_truth(runner, ctx, settings, world, cleanup_began)
+        if verdict == PASSED and not cleanup.proven_empty:
+            verdict = FAILED  # test data may be left: never a pass
+        result = RunResult(
+            verdict=verdict, customer_id=settings.customer_id, client=client.kind,
+            duration_ms=int((time.monotonic() - started - presented[0]) * 1000), steps=list(runner.results.values()),
+            cleanup=cleanup, target=settings.display_url, bucket=settings.bucket, signal=signals.first,
+            started_at=started_at, readiness=ctx.readiness.block(redact) if ctx.readiness is not None else None)
+        cold_start = recorder.finish_timing()  # a cold start is a detail of the report, not a failure
+        wire.detach()
+        if cold_start:
+            result.note = cold_start
+            reporter.notice(cold_start)
+        # the reports are written before the summary (a report that could not be written is said there); where
+        # they went is said after it, not in its middle
+        for error in write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path,
+                                   step_extras=shared.step_extras(result)):
+            reporter.notice(error)
+        written = {flag: path for path, flag in ((settings.json_path, "--json"), (settings.junit_path, "--junit"))
+                   if path and not any(flag in error for error in result.report_errors)}
+        for line in shared.write(result, run_header(settings, client.kind), recorder.cold, written):
+            reporter.notice(line)  # --html, --har, --summary-md (errors); with --debug the failing steps' curl lines
+        reporter.run_finished(result)
+        for flag, path in written.items():
+            reporter.notice(f"{flag} report written to {os.path.abspath(path)}")
+        if len(signals.received) > proven_at:
+            late = signals.received[proven_at]
+            result.signal = result.signal or late
+            reporter.notice(f"{signal_name(late)} after the cleanup had finished: nothing was left to "
+                            f"stop; exit code {128 + result.signal}.")
+        problem = recorder.save(result, written.get("--json"))  # one line in ~/.zorora/e2e-history.jsonl
+        if problem:
+            reporter.notice(problem)
+        return result
 
 
 def _readiness(settings: Settings, ctx, phases, console, redact, presenter):

@@ -81,6 +81,12 @@ class MutationLedger:
         with self._lock:
             self.unanswered.append(entry)
 
+    def settle(self, route: str) -> None:
+        """The step read the state this mutation changes and found it applied (plan/settle.py): its effects have
+        landed, so the cleanup has nothing of it to wait for."""
+        with self._lock:
+            self.unanswered = [u for u in self.unanswered if not u.path.endswith(route)]
+
     def pending(self) -> List[Unanswered]:
         with self._lock:
             return list(self.unanswered)

@@ -35,7 +35,7 @@ def phases() -> List[Phase]:
              Step("0.3", "Lambda business logic active (400 without customer_id)", step_0_3, critical=False,
                   sends=("GET /challengers (no customer_id)",)),
              Step("0.4", "S3 bucket accessible (head, put + delete probe)", step_0_4,
-                  sends=("S3 HeadBucket", "S3 PutObject", "S3 DeleteObject")),
+                  sends=("S3 HeadBucket", "S3 GetBucketVersioning", "S3 PutObject", "S3 DeleteObject")),
              Step("0.5", "Every route deployed (a harmless request each); the customer's prefixes empty",
                   step_0_5, sends=("GET /metrics/{model} ×2", "GET /diff", "GET /audit-log",
                                    "POST /promote (3-character reason)", "POST /rollback (3-character reason)",
@@ -90,5 +90,7 @@ def phases() -> List[Phase]:
 def cleanup_phase() -> Phase:
     return noting_retries_in([Phase(5, PHASE_NAMES[5], (
         (Step("5.1", "Delete the run's test data (batched)", step_5_1, sends=("S3 DeleteObjects",)),),
-        (Step("5.2", "Prove the run's prefixes are empty", step_5_2, sends=("S3 ListObjectsV2 ×3",)),),
+        (Step("5.2", "Prove the run's prefixes are empty", step_5_2,
+              sends=("S3 ListObjectsV2 ×3",
+                     "S3 HeadObject ×6 (each key the run wrote; in a versioned bucket ListObjectVersions ×3 too)")),),
     ))])[0]

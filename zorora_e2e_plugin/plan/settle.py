@@ -50,6 +50,8 @@ def settled(ctx: Context, send: Callable[[], Dict], applied: Callable[[S3State],
     except Exception:  # S3 unreadable: the error stands, unsettled (the step's own S3 reads will say why)
         raise first from None
     if applied(state):
+        if getattr(ctx, "mutations", None) is not None:  # its effects are in S3: nothing left to wait for
+            ctx.mutations.settle(what.split()[-1])
         answer = Settled()
         answer.note = (f"{what} answered {shown(first)}, but the registry in S3 shows it applied "
                        "(settled by reading the state it changes)")
@@ -72,6 +74,8 @@ def settled(ctx: Context, send: Callable[[], Dict], applied: Callable[[S3State],
                 raise
             first = exc
             if applied(read_state(ctx)):  # it did get through after all
+                if getattr(ctx, "mutations", None) is not None:
+                    ctx.mutations.settle(what.split()[-1])
                 answer = Settled()
                 answer.note = f"{what} answered {shown(first)}, but the registry in S3 shows it applied"
                 return answer
