@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from engine_helpers import run_engine
+from engine_helpers import objects_of, run_engine, step
 from zorora_e2e_plugin.fixtures import customer_prefixes
 from zorora_e2e_plugin.model import Reporter
 from zorora_e2e_plugin.sandbox import Sandbox
@@ -23,23 +23,13 @@ def sandbox():
         yield sb
 
 
-def left_of(sandbox, customer_id):
-    s3 = sandbox.s3_client()
-    return sorted(o["Key"] for p in customer_prefixes(customer_id)
-                  for o in s3.list_objects_v2(Bucket=sandbox.bucket, Prefix=p).get("Contents", []))
-
-
-def step(result, step_id):
-    return next(s for s in result.steps if s.id == step_id)
-
-
 # ----------------------------------------------------------------------------- item 4: a lagging listing
 
 def test_objects_a_lagging_listing_does_not_name_are_deleted_and_headed(sandbox):
     """The metrics the run wrote (and read back through the API) are missing from every listing."""
     sandbox.request_log.clear()
     result, text = run_engine(sandbox, ["listing-lag:backtest_results"])
-    assert left_of(sandbox, result.customer_id) == [], text
+    assert objects_of(sandbox, result.customer_id) == [], text
     assert result.verdict == "passed", text
     assert result.cleanup.proven_empty
     metrics = [k for k in customer_prefixes(result.customer_id) if k.startswith("model_metrics/")][0]
@@ -82,7 +72,7 @@ def test_a_second_run_on_a_busy_customer_id_says_so_and_touches_nothing(sandbox)
     assert result.verdict == "gate_failed", text
     assert ANOTHER_RUN in step(result, "0.5").hint, text
     assert first.verdict == "passed", first_text  # the second run deleted nothing of the first's
-    assert left_of(sandbox, customer) == []
+    assert objects_of(sandbox, customer) == []
 
 
 def test_objects_another_run_writes_meanwhile_are_named_and_removed(sandbox):
@@ -98,4 +88,4 @@ def test_objects_another_run_writes_meanwhile_are_named_and_removed(sandbox):
     assert ANOTHER_RUN in cleanup.hint and "Leave the id to the run" in cleanup.hint
     assert theirs in cleanup.actual
     assert step(result, "5.2").status == "pass"
-    assert left_of(sandbox, customer) == []
+    assert objects_of(sandbox, customer) == []

@@ -5,11 +5,12 @@ finished keep their results, and the failure names the request the hung step was
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 
+from wire_helpers import LoopbackServer
 from zorora_e2e_plugin.runner import Phase, Reporter, Runner, Step
 
 
@@ -33,13 +34,9 @@ def silent_server():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    release.set()
-    server.shutdown()
-    server.server_close()
+    with LoopbackServer(Handler) as server:
+        yield server.url
+        release.set()
 
 
 def test_only_the_steps_still_running_at_the_deadline_fail(silent_server):

@@ -10,14 +10,14 @@ import re
 import socket
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 
-from engine_helpers import run_engine
+from engine_helpers import objects_of, run_engine
 from reliability_helpers import cli
-from zorora_e2e_plugin.fixtures import customer_prefixes
+from wire_helpers import LoopbackServer
 from zorora_e2e_plugin.mutations import MutationLedger
 from zorora_e2e_plugin.sandbox import Sandbox
 
@@ -26,12 +26,6 @@ from zorora_e2e_plugin.sandbox import Sandbox
 def sandbox():
     with Sandbox(bucket=f"zorora-e2e-unanswered-{uuid.uuid4().hex[:8]}") as sb:
         yield sb
-
-
-def left_of(sandbox, customer_id):
-    s3 = sandbox.s3_client()
-    return sorted(o["Key"] for p in customer_prefixes(customer_id)
-                  for o in s3.list_objects_v2(Bucket=sandbox.bucket, Prefix=p).get("Contents", []))
 
 
 def lambdas_finished():
@@ -43,7 +37,7 @@ def lambdas_finished():
 def test_writes_landing_after_a_504_are_waited_for_and_removed(sandbox):
     result, text = run_engine(sandbox, ["lambda-outlives:1500"], timeout=2)
     lambdas_finished()
-    assert left_of(sandbox, result.customer_id) == [], text
+    assert objects_of(sandbox, result.customer_id) == [], text
     assert "no answer, so the Lambda may still write; watching the run's prefixes" in text
     assert "appeared and were removed" in text
     assert result.cleanup.proven_empty, text
@@ -60,10 +54,10 @@ def test_writes_that_do_not_land_within_the_wait_are_named_and_the_sweep_removes
     assert "may still appear" in text and f"sweep --customer-id {c}" in text
     assert re.search(r"watching the run's prefixes for \d+s", text) and re.search(r"… \d+s left", text), text
     lambdas_finished()
-    assert left_of(sandbox, c), "the late writes landed"  # the fault did what it says
+    assert objects_of(sandbox, c), "the late writes landed"  # the fault did what it says
     done = cli("sweep", "--customer-id", c, "--older-than", "0s", "--yes", env=sandbox.env())
     assert done.returncode == 0, done.stdout + done.stderr
-    assert left_of(sandbox, c) == []
+    assert objects_of(sandbox, c) == []
 
 
 @pytest.fixture
@@ -87,13 +81,9 @@ def slow_server():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    release.set()
-    server.shutdown()
-    server.server_close()
+    with LoopbackServer(Handler) as server:
+        yield server.url
+        release.set()
 
 
 def test_the_ledger_records_posts_that_got_no_answer_and_only_those(slow_server):

@@ -17,7 +17,9 @@ HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "t
        "transfer-encoding"}
 
 
-class _Server:
+class LoopbackServer:
+    """A threaded HTTP server on a free loopback port, for `with`: started on enter, stopped on exit."""
+
     def __init__(self, handler):
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -62,7 +64,7 @@ def _forward(handler, port: int, path: str, rewrite=None, loopback_host: bool = 
     upstream.close()
 
 
-class RecordingProxy(_Server):
+class RecordingProxy(LoopbackServer):
     """A forward HTTP proxy: records (method, absolute URL) of each request and forwards it to 127.0.0.1 on the
     URL's port (whatever its host name says), with a loopback Host header. `dead` proxies refuse everything (502)."""
 
@@ -92,7 +94,7 @@ class RecordingProxy(_Server):
         super().__init__(Handler)
 
 
-class RewritingS3(_Server):
+class RewritingS3(LoopbackServer):
     """A reverse proxy in front of an S3 endpoint whose ListObjectsV2 answers `rewrite(body)` changes; counts
     the listings it served."""
 
@@ -122,7 +124,7 @@ class RewritingS3(_Server):
         super().__init__(Handler)
 
 
-class EndlessRoute(_Server):
+class EndlessRoute(LoopbackServer):
     """A reverse proxy in front of an API: a 2xx answer to a path containing `route` becomes a 200 whose JSON
     body never ends (chunked, up to `limit` bytes, then the connection is dropped); everything else passes."""
 
