@@ -143,8 +143,9 @@ def _quietly(fn, *args) -> None:
         pass
 
 
-def _named() -> str:
-    """Pool threads named after the thread that starts them (a step's): the request recorder reads it."""
+def pool_thread_name() -> str:
+    """Pool threads named after the thread that starts them (a step's `zorora-e2e-step-<id>`): the request
+    recorder tells which step sent a request by its thread's name."""
     return threading.current_thread().name
 
 
@@ -289,5 +290,5 @@ class Store(Deleting):
     @staticmethod
     def _each(fn, prefixes: Iterable[str]) -> Dict:
         prefixes = list(prefixes)
-        with ThreadPoolExecutor(max_workers=len(prefixes) or 1, thread_name_prefix=_named()) as pool:
+        with ThreadPoolExecutor(max_workers=len(prefixes) or 1, thread_name_prefix=pool_thread_name()) as pool:
             return dict(zip(prefixes, pool.map(fn, prefixes)))

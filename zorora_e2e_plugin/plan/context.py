@@ -15,7 +15,7 @@ from ..client import RawHttp
 from ..fixtures import TestWorld
 from ..results import Cleanup, StepFailed, StepWarning
 from ..settings import Settings
-from ..store import Store
+from ..store import Store, pool_thread_name
 
 
 @dataclasses.dataclass
@@ -128,7 +128,7 @@ class Context:
 
     def parallel(self, *calls: Callable[[], Any]) -> List[Any]:
         """Run independent calls at once; results in order; the first exception is raised."""
-        with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix=_named()) as pool:  # each call in a
+        with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix=pool_thread_name()) as pool:  # each call in a
             futures = [pool.submit(contextvars.copy_context().run, c) for c in calls]  # copy of the step's context
             return [f.result() for f in futures]
 
@@ -172,8 +172,3 @@ def as_text(value: Any) -> str:
     half can never slip past the redaction."""
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
-
-def _named() -> str:
-    """A pool's threads named after the thread that starts it (a step's `zorora-e2e-step-<id>`): the request
-    recorder tells which step sent a request by its thread's name."""
-    return threading.current_thread().name
