@@ -1,7 +1,7 @@
 """The bench's floor script sends what a preflight sends (so its wall is a fair floor) and leaves nothing."""
 
-from zorora_e2e_plugin.bench_floor import floor_process
-from zorora_e2e_plugin.bench_measure import clean_env
+from benchmarks.floor import floor_process
+from benchmarks.measure import clean_env
 from zorora_e2e_plugin.sandbox import Sandbox
 
 

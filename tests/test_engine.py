@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from engine_helpers import run_engine
-from zorora_e2e_plugin.bench_measure import sequential_round_trips
+from benchmarks.measure import sequential_round_trips
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.fixtures import customer_prefixes
 from zorora_e2e_plugin.report import make_console

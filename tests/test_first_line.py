@@ -1,7 +1,7 @@
 """The first run of `ml-validate-e2e --sandbox` in a fresh session says something at once: its first line
 ("starting a local sandbox ...") is printed before the sandbox's S3 (moto, the slow import of a fresh
 session) is imported, and before the run's header. Checked by order, not by time (speed goes in the bench:
-`python -m zorora_e2e_plugin.bench --only session`): a fresh process with the stand-in REPL, an import hook
+`python -m benchmarks.bench --only session`): a fresh process with the stand-in REPL, an import hook
 that writes a marker into the same console the moment moto's import begins."""
 
 from __future__ import annotations

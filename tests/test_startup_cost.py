@@ -1,5 +1,5 @@
 """What a path imports, and what a session keeps: the structural side of start-up speed (the figures are in
-`python -m zorora_e2e_plugin.bench`; no test here measures time)."""
+`python -m benchmarks.bench`; no test here measures time)."""
 
 from __future__ import annotations
 

@@ -1,14 +1,14 @@
 """The sweep at scale, against the sandbox's real S3 protocol: listings that paginate, deletes in batches of
 1000 sent concurrently, and look-alike and real-customer keys left byte for byte. (Figures at 10 000 objects
-and 100 ms latency: `python -m zorora_e2e_plugin.bench --only sweep`.)"""
+and 100 ms latency: `python -m benchmarks.bench --only sweep`.)"""
 
 from __future__ import annotations
 
 import io
 import uuid
 
-from zorora_e2e_plugin.bench_measure import sequential_round_trips
-from zorora_e2e_plugin.bench_sweep import LOOKALIKE_PATTERNS, seed_leftovers
+from benchmarks.measure import sequential_round_trips
+from benchmarks.sweep_scenario import LOOKALIKE_PATTERNS, seed_leftovers
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve_storage

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from .bench_measure import clean_env, console_script, met_or_missed, round_trips, timed
+from .measure import clean_env, console_script, met_or_missed, round_trips, timed
 
 SWEEP_RT_TARGET = 15
 
@@ -63,7 +63,7 @@ def run_sweep(sandbox, latency: int):
 
 
 def bench_sweep(latency: int) -> bool:
-    from .sandbox import Sandbox
+    from zorora_e2e_plugin.sandbox import Sandbox
 
     print(f"\n## sweep: 100 left-over test customers, 10 000 objects, 1 000 look-alike and real-customer keys; "
           f"latency {latency} ms")

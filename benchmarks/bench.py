@@ -1,6 +1,6 @@
 """Benchmark: wall time and sequential round trips of runs against a slow sandbox.
 
-    python -m zorora_e2e_plugin.bench [--latency MS ...] [--repeat N] [--only SECTION ...]
+    python -m benchmarks.bench [--latency MS ...] [--repeat N] [--only SECTION ...]
 
 Against af-south-1 round trips, not CPU, decide how long a validation takes.
 The sandbox adds `latency:MS` to every request the validator makes (API and
@@ -36,7 +36,7 @@ import sys
 import time
 from typing import Dict, List, Optional, Tuple
 
-from .bench_measure import clean_env, console_script, met_or_missed, round_trips, timed, warm_up
+from .measure import clean_env, console_script, met_or_missed, round_trips, timed, warm_up
 
 TARGETS = {"preflight": (3, 0.5), "full": (22, 3.0), "for": (4, 0.6)}  # (sequential round trips, engine s at 100 ms)
 READINESS_CUSTOMER = "bench-acme"  # seeded in the bench's sandbox: `--preflight-only --for bench-acme` ("for" rows)
@@ -49,10 +49,10 @@ SECTIONS = ("engine", "process", "zorora", "session", "sweep", "artifacts")
 # ------------------------------------------------------------------------------------------ engine
 
 def _run_once(kind: str, latency_ms: int, sandbox=None):
-    from .engine import sandbox_flags, validate
-    from .report import make_console
-    from .sandbox import Sandbox
-    from .settings import resolve
+    from zorora_e2e_plugin.engine import sandbox_flags, validate
+    from zorora_e2e_plugin.report import make_console
+    from zorora_e2e_plugin.sandbox import Sandbox
+    from zorora_e2e_plugin.settings import resolve
 
     own = sandbox is None
     sandbox = sandbox or Sandbox().start()
@@ -76,7 +76,7 @@ def _run_once(kind: str, latency_ms: int, sandbox=None):
 
 
 def bench_engine(latencies: List[int], repeat: int) -> bool:
-    from .sandbox import Sandbox
+    from zorora_e2e_plugin.sandbox import Sandbox
 
     ok = True
     print(f"\n## engine (in this process): wall = median of {repeat}; first = this process's first run "
@@ -118,7 +118,7 @@ def _our_cli(kind: str, sandbox, zorora_src: Optional[str]) -> Tuple[List[str], 
 
 
 def bench_process(latencies: List[int], repeat: int, zorora_src: Optional[str]) -> Tuple[bool, Dict]:
-    from .sandbox import Sandbox
+    from zorora_e2e_plugin.sandbox import Sandbox
 
     ok, figures = True, {}
     client = "Zorora's classes (ZORORA_SRC)" if zorora_src else "direct HTTP"
@@ -157,7 +157,7 @@ def bench_process(latencies: List[int], repeat: int, zorora_src: Optional[str]) 
 
 
 def _print_floor(sandbox, repeat: int) -> None:
-    from .bench_floor import floor_process
+    from .floor import floor_process
 
     code, wall, fastest, trips, requests = floor_process(sandbox, clean_env(sandbox.env()), repeat)
     print(f"{'floor':<10} {100:>5}ms {code:>5} {wall:>7.2f} {fastest:>7.2f} {trips:>7} {requests:>9}   only imports "
@@ -167,8 +167,8 @@ def _print_floor(sandbox, repeat: int) -> None:
 # ------------------------------------------------------------------------------------------ Zorora's script
 
 def bench_zorora(repeat: int, zorora_src: Optional[str], latency: int = 100) -> bool:
-    from .sandbox import Sandbox
-    from .settings import default_customer_id
+    from zorora_e2e_plugin.sandbox import Sandbox
+    from zorora_e2e_plugin.settings import default_customer_id
 
     print(f"\n## full run against Zorora's scripts/validate_zorora_ona_e2e.py, both fresh processes, latency "
           f"{latency} ms, run in pairs (ours, theirs) x {repeat}, after one unmeasured run of each")
@@ -261,7 +261,7 @@ def bench_session(latency: int) -> bool:
 
 
 def main(argv: List[str] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zorora_e2e_plugin.bench", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--latency", type=int, action="append", help="added latency per request in ms (repeatable; "
@@ -285,11 +285,11 @@ def main(argv: List[str] = None) -> int:
     if "session" in sections:
         ok &= bench_session(100)
     if "sweep" in sections:
-        from .bench_sweep import bench_sweep
+        from .sweep_scenario import bench_sweep
 
         ok &= bench_sweep(100)
     if "artifacts" in sections:
-        from .bench_artifacts import bench_artifacts
+        from .artifacts_cost import bench_artifacts
 
         ok &= bench_artifacts(args.repeat)
     print(f"\n{'all targets met' if ok else 'some targets missed (see MISSED above)'}")

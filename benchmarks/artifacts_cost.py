@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import time
 
-from .bench_measure import clean_env, console_script, met_or_missed, warm_up
+from .measure import clean_env, console_script, met_or_missed, warm_up
 
 EXTRA_TARGET_S = 1.0
 

@@ -12,7 +12,7 @@ import statistics
 import sys
 from typing import Dict, Tuple
 
-from .bench_measure import timed, warm_up
+from .measure import timed, warm_up
 
 FLOOR_SCRIPT = r"""
 import os
