@@ -23,8 +23,8 @@ from .mutations import MutationLedger
 from .redact import make_redactor
 from .relays import Fanout, HeldUntilAStepRuns, QuietWhenClosed
 from .report import ConsoleReporter, write_reports
-from .results import (CANCELLED as CANCELLED_VERDICT, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult,
-                      signal_name)
+from .results import PASS, RunResult, signal_name
+from .results import verdict as judge
 from .runner import Runner
 from .settings import DEFAULT_BUCKET, Settings, SettingsError, redact_url, resolve
 from .store import Store, start_client
@@ -189,21 +189,10 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
         proof = runner.results.get("5.2")
         proven_at = runner.signal_marks.get("5.2", 0) if proof is not None and proof.status == PASS \
             else len(signals.received)
-        if proven_at:
-            runner.interrupted = True
-        if runner.interrupted:
-            verdict = INTERRUPTED
-        elif runner.cancelled:
-            verdict = CANCELLED_VERDICT
-        elif runner.gate_failed:
-            verdict = GATE_FAILED
-        elif any(r.status == FAIL for r in runner.results.values()):
-            verdict = FAILED
-        else:
-            verdict = PASSED
         cleanup = cleanup_truth(runner, ctx, settings, world, cleanup_began)
-        if verdict == PASSED and not cleanup.proven_empty:
-            verdict = FAILED  # test data may be left: never a pass
+        verdict = judge(interrupted=runner.interrupted or bool(proven_at), cancelled=runner.cancelled,
+                        gate_failed=runner.gate_failed, statuses=[r.status for r in runner.results.values()],
+                        cleanup_proven_empty=cleanup.proven_empty)
         result = RunResult(
             verdict=verdict, customer_id=settings.customer_id, client=client.kind,
             duration_ms=int((time.monotonic() - started - presented[0]) * 1000), steps=list(runner.results.values()),
@@ -216,13 +205,14 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
             reporter.notice(cold_start)
         # the reports are written before the summary (a report that could not be written is said there); where
         # they went is said after it, not in its middle
-        for error in write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path,
-                                   step_extras=shared.step_extras(result)):
+        reports = write_reports(result, json_path=settings.json_path, junit_path=settings.junit_path,
+                                step_extras=shared.step_extras(result))
+        for error in reports.errors:
             reporter.notice(error)
-        written = {flag: path for path, flag in ((settings.json_path, "--json"), (settings.junit_path, "--junit"))
-                   if path and not any(flag in error for error in result.report_errors)}
-        for line in shared.write(result, run_header(settings, client.kind), recorder.cold, written):
+        artifacts = shared.write(result, run_header(settings, client.kind), recorder.cold)
+        for line in artifacts.notes + artifacts.errors:
             reporter.notice(line)  # --html, --har, --summary-md (errors); with --debug the failing steps' curl lines
+        written = {**reports.paths, **artifacts.paths}
         reporter.run_finished(result)
         for flag, path in written.items():
             reporter.notice(f"{flag} report written to {os.path.abspath(path)}")

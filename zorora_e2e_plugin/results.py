@@ -47,6 +47,21 @@ def signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
+def verdict(*, interrupted: bool, cancelled: bool, gate_failed: bool, statuses, cleanup_proven_empty: bool) -> str:
+    """How a run ended, from what happened: interrupted (a signal or `q` before the cleanup proved the prefixes
+    empty), cancelled (answered no after the preflight), the gate failed, a step failed; a run whose cleanup could
+    not prove the prefixes empty is never a pass (test data may be left)."""
+    if interrupted:
+        return INTERRUPTED
+    if cancelled:
+        return CANCELLED
+    if gate_failed:
+        return GATE_FAILED
+    if any(status == FAIL for status in statuses) or not cleanup_proven_empty:
+        return FAILED
+    return PASSED
+
+
 EXIT_CODES = {PASSED: ExitCode.PASSED, FAILED: ExitCode.FAILED, GATE_FAILED: ExitCode.GATE_FAILED,
               INTERRUPTED: ExitCode.INTERRUPTED, CANCELLED: ExitCode.FAILED}
 
