@@ -30,7 +30,8 @@ def run_engine(sandbox, faults=(), *, base_url: Optional[str] = None, observers=
         if base_url is not None:
             merged["base_url"] = base_url
         out = io.StringIO()
-        result = validate(resolve(merged, {}), console=make_console(file=out, no_color=True), options=RunOptions(observers=observers))
+        result = validate(resolve(merged, {}), console=make_console(file=out, no_color=True),
+                          options=RunOptions(observers=observers))
     finally:
         sandbox.set_faults([])
     return result, out.getvalue()

@@ -368,7 +368,8 @@ def test_a_run_that_breaks_still_gives_the_hosts_client_back_as_it_was(sandbox, 
     client = ZororaHTTPClient(base_url=sandbox.api_url, auth_token=CANARY, use_iam=False, timeout=5, max_retries=0)
     settings = resolve(sandbox_flags(sandbox, {"phases": [0]}), {})
     with pytest.raises(RuntimeError, match="an observer broke"):
-        validate(settings, console=make_console(file=io.StringIO()), http_client=client, options=RunOptions(observers=[Breaks()]))
+        validate(settings, console=make_console(file=io.StringIO()), http_client=client,
+                 options=RunOptions(observers=[Breaks()]))
     assert "send" not in client.session.__dict__
     validate(settings, console=make_console(file=io.StringIO()), http_client=client)  # and the next run works
     assert "send" not in client.session.__dict__

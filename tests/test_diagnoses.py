@@ -212,7 +212,8 @@ def test_ctrl_c_right_after_phase_4_keeps_every_planned_step(sandbox, tmp_path):
     report = tmp_path / "r.json"
     flags = sandbox_flags(sandbox, {"client": "direct", "json_path": str(report)})
     out = io.StringIO()
-    result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True), options=RunOptions(observers=[_CtrlCAtPhase4()]))
+    result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True),
+                      options=RunOptions(observers=[_CtrlCAtPhase4()]))
     assert result.verdict == "interrupted"
     steps = by_id(result)
     for step_id in ("4.1", "4.2", "4.3", "4.4", "4.5", "4.6"):

@@ -246,7 +246,8 @@ def test_an_object_landing_after_4_5s_listing_is_still_removed_and_the_proof_sta
                 sandbox.s3_client().put_object(Bucket=sandbox.bucket, Key=late_key, Body=b"{}")
 
     out = io.StringIO()
-    result = validate(settings, console=make_console(file=out, no_color=True), options=RunOptions(observers=[LateWrite()]))
+    result = validate(settings, console=make_console(file=out, no_color=True),
+                      options=RunOptions(observers=[LateWrite()]))
     assert result.verdict == "passed" and result.cleanup.proven_empty, out.getvalue()
     assert objects_of(sandbox, settings.customer_id) == []
 

@@ -93,7 +93,8 @@ def sent_per_step(sandbox, client: str):
     windows = Windows()
     del sandbox.request_log[:]
     settings = resolve(sandbox_flags(sandbox, {"client": client}), {})
-    result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), options=RunOptions(observers=[windows]))
+    result = validate(settings, console=make_console(file=io.StringIO(), no_color=True),
+                      options=RunOptions(observers=[windows]))
     assert result.verdict == PASSED, [(s.id, s.status, s.actual) for s in result.steps]
     assert result.client == client
     sent = defaultdict(Counter)

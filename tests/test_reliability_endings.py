@@ -388,7 +388,8 @@ def test_a_promote_is_sent_once_even_when_it_times_out(standin_zorora, tmp_path)
         client = standin_zorora(settings.base_url, auth_token=settings.token, timeout=1, max_retries=3)
         out = io.StringIO()
         hang = HangFrom(sb, "/promote", 3)
-        result = validate(settings, console=make_console(file=out, no_color=True), http_client=client, options=RunOptions(observers=[hang]))
+        result = validate(settings, console=make_console(file=out, no_color=True), http_client=client,
+                          options=RunOptions(observers=[hang]))
         left = bucket_keys(sb)
     promotes = [r for r in sb.request_log if r.method == "POST" and r.path.endswith("/promote")
                 and r.started >= hang.since]  # not the preflight's refused probe
@@ -447,7 +448,8 @@ def test_env_and_retries_are_scoped_once_around_the_whole_run(standin_zorora, mo
         observer = EnvWatch(client, "e2e-bot")
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
-        result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), http_client=client, options=RunOptions(observers=[observer]))
+        result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), http_client=client,
+                          options=RunOptions(observers=[observer]))
         stop.set()
         watcher.join()
         assert leftover_check(bucket_keys(sb)) == []
@@ -477,7 +479,8 @@ def test_the_scope_is_restored_when_the_run_is_interrupted(standin_zorora, monke
     with Sandbox(bucket="zorora-e2e-rel-env2") as sb:
         settings = resolve(sandbox_flags(sb, {"client": "zorora"}), {})
         client = standin_zorora(settings.base_url, auth_token=settings.token, timeout=5, max_retries=2)
-        result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), http_client=client, options=RunOptions(observers=[CtrlC()]))
+        result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), http_client=client,
+                          options=RunOptions(observers=[CtrlC()]))
         assert leftover_check(bucket_keys(sb)) == []
     assert result.verdict == "interrupted" and result.exit_code == 130
     assert "ZORORA_AUTO_CONFIRM" not in os.environ and os.environ["ZORORA_ACTOR"] == "repl-user"
@@ -579,7 +582,8 @@ def test_cleanup_starts_after_the_last_request_of_the_run_ended(tmp_path):
                                    "phases": [3]})
         out = io.StringIO()
         hang = HangFrom(sb, "/promote", 3)
-        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True), options=RunOptions(observers=[watch, hang]))
+        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True),
+                          options=RunOptions(observers=[watch, hang]))
         left = bucket_keys(sb)
     text = out.getvalue()
     promotes = [r for r in sb.request_log if r.method == "POST" and r.path.endswith("/promote")
@@ -603,7 +607,8 @@ def test_a_request_that_may_still_land_is_listed_not_proven_away(tmp_path, monke
         flags = sandbox_flags(sb, {"client": "direct", "customer_id": cid, "timeout": "10", "deadline": "4",
                                    "phases": [3]})
         out = io.StringIO()
-        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True), options=RunOptions(observers=[HangFrom(sb, "/promote", 3)]))
+        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True),
+                          options=RunOptions(observers=[HangFrom(sb, "/promote", 3)]))
         text = out.getvalue()
         count("slow_cleanup")
         assert result.verdict == "failed" and result.exit_code == 1, text

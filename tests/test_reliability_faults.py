@@ -40,7 +40,8 @@ def run(sandbox, faults=(), observers=(), **flags):
         flags = {"client": "direct", "timeout": "2", "customer_id": customer("flt"), **flags}
         settings = resolve(sandbox_flags(sandbox, flags), {})
         out = io.StringIO()
-        result = validate(settings, console=make_console(file=out, no_color=True), options=RunOptions(observers=list(observers)))
+        result = validate(settings, console=make_console(file=out, no_color=True),
+                          options=RunOptions(observers=list(observers)))
     finally:
         sandbox.set_faults([])
     return result, out.getvalue()

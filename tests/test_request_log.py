@@ -108,7 +108,8 @@ def test_in_process_the_lines_join_the_report_and_never_show_the_token(canary_sa
     try:
         settings = resolve(sandbox_flags(canary_sandbox, {"client": "direct", "phases": [0]}), {})
         buffer = io.StringIO()
-        result = validate(settings, console=make_console(file=buffer, force_terminal=False), options=RunOptions(request_feed=feed))
+        result = validate(settings, console=make_console(file=buffer, force_terminal=False),
+                          options=RunOptions(request_feed=feed))
     finally:
         canary_sandbox.request_listeners.remove(feed)
     text = buffer.getvalue()

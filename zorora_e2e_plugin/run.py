@@ -36,7 +36,8 @@ class Run:
 
     def __init__(self, settings: Settings, client, signals, *, console, options: RunOptions,
                  started: Tuple[float, str]):
-        self.settings, self.client, self.signals, self.console, self.options = settings, client, signals, console, options
+        self.settings, self.client, self.signals = settings, client, signals
+        self.console, self.options = console, options
         self.started, self.started_at = started
         self.world = TestWorld.create(settings.customer_id, settings.bucket)
         self.redact = make_redactor(settings.secrets, keep=settings_checks.own_ids(settings))

@@ -130,9 +130,12 @@ class Runner:
             if times[1] is None:
                 times[1] = now  # a phase ends when the next starts, at the latest
         self._names[phase.id] = phase.name
-        self.reporter.phase_started(phase)  # a walkthrough pauses in here: not the phase's time
-        times = self._phase_times.setdefault(phase.id, [time.monotonic(), None])  # a cleanup run again: its first
+        first = phase.id not in self._phase_times  # a cleanup run again keeps its first start
+        times = self._phase_times.setdefault(phase.id, [now, None])  # started, even if a reporter raises
         times[1] = None
+        self.reporter.phase_started(phase)  # a walkthrough pauses in here: not the phase's time
+        if first:
+            times[0] = time.monotonic()
 
     def _why_skip_phase(self, phase: Phase) -> str:
         if self.cancelled:

@@ -5,8 +5,8 @@ says what the phase proves, why it matters and which requests it is about to sen
 (`q` stops: the remaining phases are skipped, the cleanup still runs, the verdict is "interrupted").
 After phase 1, 3.1, 3.3, 4 and 5 it shows the state in S3 (state_views.py), read through the run's Store.
 
-Pauses do not count against --deadline: the run moves the deadline on by the time spent paused and
-drawing views (its control handle's `paused(seconds)`: run.RunControl), and leaves that time out of the run's duration; a phase's time in the
+Pauses do not count against --deadline: the run moves the deadline on by the time spent paused and drawing
+views (its control handle's `paused(seconds)`: run.RunControl), and leaves that time out of the run's duration; a phase's time in the
 summary ends with its last step, before the pause that opens the next. Ctrl-C at a pause stops the run like `q` (its exit code stays 130).
 A pause waits on the terminal in the CLI (`TerminalPause`), on prompt_toolkit in the REPL (`PromptPause`).
 """
@@ -237,4 +237,5 @@ class _Part(Reporter):
             self.presenter.run_finished(result)
 
 
-__all__ = ["Uncontrolled", "sends_lines", "Options", "options_from", "Presenter", "PromptPause", "REFUSED", "STOPPED", "TerminalPause", "has_terminal"]
+__all__ = ["Uncontrolled", "sends_lines", "Options", "options_from", "Presenter", "PromptPause", "REFUSED", "STOPPED",
+           "TerminalPause", "has_terminal"]
