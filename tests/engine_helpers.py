@@ -9,10 +9,15 @@ import sys
 from typing import Optional
 
 from zorora_e2e_plugin.fixtures import customer_prefixes
+from zorora_e2e_plugin.plan import cleanup_phase, phases
 
 from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.settings import resolve
+
+# How many steps a full run reports, counted from the plan (its phases and the cleanup)
+STEPS = sum(len(wave) for phase in [*phases(), cleanup_phase()] for wave in phase.waves)
 
 
 def run_engine(sandbox, faults=(), *, base_url: Optional[str] = None, observers=(), **flags):
@@ -25,7 +30,8 @@ def run_engine(sandbox, faults=(), *, base_url: Optional[str] = None, observers=
         if base_url is not None:
             merged["base_url"] = base_url
         out = io.StringIO()
-        result = validate(resolve(merged, {}), console=make_console(file=out, no_color=True), observers=observers)
+        result = validate(resolve(merged, {}), console=make_console(file=out, no_color=True),
+                          options=RunOptions(observers=observers))
     finally:
         sandbox.set_faults([])
     return result, out.getvalue()

@@ -22,6 +22,7 @@ from har_schema import HAR
 from reliability_helpers import cli, customer, module_sandbox
 from standin.harness import host, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
 from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.redact import forms_of
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.settings import resolve
@@ -45,7 +46,7 @@ def run_in_process(sandbox, tmp_path, faults=(), debug=False, **flags):
         settings = resolve(sandbox_flags(sandbox, {"client": "direct", **paths, **flags}), {})
         before = len(sandbox.request_log)
         out = io.StringIO()
-        result = validate(settings, console=make_console(file=out, no_color=True), debug=debug)
+        result = validate(settings, console=make_console(file=out, no_color=True), options=RunOptions(debug=debug))
         served = list(sandbox.request_log[before:])
     finally:
         sandbox.set_faults([])
@@ -367,7 +368,8 @@ def test_a_run_that_breaks_still_gives_the_hosts_client_back_as_it_was(sandbox, 
     client = ZororaHTTPClient(base_url=sandbox.api_url, auth_token=CANARY, use_iam=False, timeout=5, max_retries=0)
     settings = resolve(sandbox_flags(sandbox, {"phases": [0]}), {})
     with pytest.raises(RuntimeError, match="an observer broke"):
-        validate(settings, console=make_console(file=io.StringIO()), http_client=client, observers=[Breaks()])
+        validate(settings, console=make_console(file=io.StringIO()), http_client=client,
+                 options=RunOptions(observers=[Breaks()]))
     assert "send" not in client.session.__dict__
     validate(settings, console=make_console(file=io.StringIO()), http_client=client)  # and the next run works
     assert "send" not in client.session.__dict__

@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from wire_helpers import LoopbackServer
-from zorora_e2e_plugin.runner import Phase, Reporter, Runner, Step
+from zorora_e2e_plugin.model import Phase, Reporter, Step
+from zorora_e2e_plugin.runner import Runner
 
 
 class Recorder(Reporter):
@@ -62,5 +63,5 @@ def test_only_the_steps_still_running_at_the_deadline_fail(silent_server):
     hung = next(r for r in reporter.results if r.id == "0.1")
     assert "GET /prod/api/v1/challengers?customer_id=test" in hung.actual
     assert "GET /prod/api/v1/challengers?customer_id=test had not answered" in hung.hint
-    assert [w.step.id for w in runner.abandoned] == ["0.1"]
+    assert [step.id for step in runner.cut_off()] == ["0.1"]
     assert next(r for r in reporter.results if r.id == "0.4").actual == "answered"

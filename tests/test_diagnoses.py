@@ -12,12 +12,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from engine_helpers import run_engine
+from engine_helpers import STEPS, run_engine
 from lying_proxy import LyingProxy
 from reliability_helpers import cli
 from zorora_e2e_plugin import diagnose
 from zorora_e2e_plugin.diagnosis import CATALOGUE, DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR, describe
 from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.report import make_console, verdict_line
 from zorora_e2e_plugin.results import FAIL, PASS, SKIP, Cleanup, RunResult, StepResult, plan_key
 from zorora_e2e_plugin.sandbox import Sandbox
@@ -189,7 +190,7 @@ def test_json_and_junit_list_steps_in_plan_order_with_the_diagnosis(sandbox, tmp
         sandbox.set_faults([])
     assert done.returncode == 1, done.stdout + done.stderr
     ids = [s["id"] for s in json.loads(report.read_text())["steps"]]
-    assert ids == sorted(ids, key=plan_key) and len(ids) == 27
+    assert ids == sorted(ids, key=plan_key) and len(ids) == STEPS
     step = next(s for s in json.loads(report.read_text())["steps"] if s["id"] == "4.6")
     assert set(step["diagnosis"]) == {"id", "whose", "hint"} and step["diagnosis"]["whose"] == PLATFORM
     cases = ET.parse(junit).getroot().findall("testcase")
@@ -211,13 +212,14 @@ def test_ctrl_c_right_after_phase_4_keeps_every_planned_step(sandbox, tmp_path):
     report = tmp_path / "r.json"
     flags = sandbox_flags(sandbox, {"client": "direct", "json_path": str(report)})
     out = io.StringIO()
-    result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True), observers=[_CtrlCAtPhase4()])
+    result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True),
+                      options=RunOptions(observers=[_CtrlCAtPhase4()]))
     assert result.verdict == "interrupted"
     steps = by_id(result)
     for step_id in ("4.1", "4.2", "4.3", "4.4", "4.5", "4.6"):
         assert steps[step_id].status == SKIP and steps[step_id].actual == "interrupted", steps.get(step_id)
     ids = [s["id"] for s in json.loads(report.read_text())["steps"]]
-    assert ids == sorted(ids, key=plan_key) and {"4.1", "4.6", "5.2"} <= set(ids) and len(ids) == 27
+    assert ids == sorted(ids, key=plan_key) and {"4.1", "4.6", "5.2"} <= set(ids) and len(ids) == STEPS
     assert "interrupted" in out.getvalue().split("Phase 4")[1]
 
 

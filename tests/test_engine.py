@@ -11,9 +11,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from engine_helpers import run_engine
+from engine_helpers import STEPS, run_engine
 from benchmarks.measure import sequential_round_trips
 from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.fixtures import customer_prefixes
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
@@ -58,7 +59,7 @@ def test_a_healthy_platform_passes_every_step_and_leaves_nothing(run, sandbox):
     assert {s.status for s in result.steps} == {"pass"}
     assert result.cleanup.deleted >= 5 and result.cleanup.leftover == []
     assert objects_of(sandbox, result.customer_id) == []
-    assert "E2E validation passed: 27/27 steps" in text
+    assert f"E2E validation passed: {STEPS}/{STEPS} steps" in text
     assert sandbox.token not in text
 
 
@@ -165,7 +166,7 @@ def test_json_and_junit_reports(run, sandbox, tmp_path):
     assert data["cleanup"] == {"deleted": data["cleanup"]["deleted"], "leftover": [], "kept": False,
                                "proven_empty": True}
     suite = ET.parse(junit_path).getroot()
-    assert suite.get("tests") == "27" and suite.get("failures") == "1"
+    assert suite.get("tests") == str(STEPS) and suite.get("failures") == "1"
     assert len(suite.findall("testcase/failure")) == 1
     for path in (json_path, junit_path):
         assert sandbox.token not in path.read_text()
@@ -208,7 +209,7 @@ def test_an_unreachable_s3_leaves_no_phantom_probe(sandbox):
 
 
 def test_control_characters_from_servers_are_neutralised():
-    from zorora_e2e_plugin.engine import make_redactor
+    from zorora_e2e_plugin.redact import make_redactor
 
     redact = make_redactor(["s3cr3t-token"])
     assert redact("a\x1b[2J\x00 s3cr3t-token\n\tb") == "a\\x1b[2J\\x00 ***\n\tb"
@@ -245,7 +246,8 @@ def test_an_object_landing_after_4_5s_listing_is_still_removed_and_the_proof_sta
                 sandbox.s3_client().put_object(Bucket=sandbox.bucket, Key=late_key, Body=b"{}")
 
     out = io.StringIO()
-    result = validate(settings, console=make_console(file=out, no_color=True), observers=[LateWrite()])
+    result = validate(settings, console=make_console(file=out, no_color=True),
+                      options=RunOptions(observers=[LateWrite()]))
     assert result.verdict == "passed" and result.cleanup.proven_empty, out.getvalue()
     assert objects_of(sandbox, settings.customer_id) == []
 
@@ -259,12 +261,12 @@ def test_a_4_5_cut_off_by_the_deadline_that_ends_during_the_cleanup_leaves_no_st
     import threading
     import time
 
-    from zorora_e2e_plugin import engine
+    from zorora_e2e_plugin import run
     from zorora_e2e_plugin.plan import p4_errors
 
     runners, listed, first_5_1_done = [], [], threading.Event()
 
-    class Captured(engine.Runner):
+    class Captured(run.Runner):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             runners.append(self)
@@ -288,11 +290,11 @@ def test_a_4_5_cut_off_by_the_deadline_that_ends_during_the_cleanup_leaves_no_st
                 first_5_1_done.set()
                 time.sleep(0.5)  # 4.5 ends (and stores its listing) while the first cleanup is running
 
-    monkeypatch.setattr(engine, "Runner", Captured)
+    monkeypatch.setattr(run, "Runner", Captured)
     monkeypatch.setattr(p4_errors, "_listing_for_cleanup", late_listing)
     settings = resolve(sandbox_flags(sandbox, {"client": "direct", "timeout": "1"}), {})
     out = io.StringIO()
-    result = validate(settings, console=make_console(file=out, no_color=True), observers=[Timing()])
+    result = validate(settings, console=make_console(file=out, no_color=True), options=RunOptions(observers=[Timing()]))
     text = out.getvalue()
     assert step(result, "4.5").actual.startswith("no result before the deadline"), text
     assert listed and listed[0], text  # 4.5 listed the run's objects

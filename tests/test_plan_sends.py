@@ -16,6 +16,7 @@ import pytest
 from standin.harness import standin_path  # noqa: F401
 from zorora_e2e_plugin import plan as plan_module
 from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.model import Phase, Reporter, counted
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.results import PASSED
@@ -92,7 +93,8 @@ def sent_per_step(sandbox, client: str):
     windows = Windows()
     del sandbox.request_log[:]
     settings = resolve(sandbox_flags(sandbox, {"client": client}), {})
-    result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), observers=[windows])
+    result = validate(settings, console=make_console(file=io.StringIO(), no_color=True),
+                      options=RunOptions(observers=[windows]))
     assert result.verdict == PASSED, [(s.id, s.status, s.actual) for s in result.steps]
     assert result.client == client
     sent = defaultdict(Counter)

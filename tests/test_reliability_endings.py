@@ -22,12 +22,14 @@ from typing import Callable, Dict, List, Optional
 
 import pytest
 
+from engine_helpers import STEPS
 from reliability_helpers import (CLEAN_ENV, HangFrom, SCRIPT, STEP_LINE, bucket_keys, cli, count, customer,
                                  customer_keys, leftover_check, module_sandbox, sigint_reaches_children)
 from zorora_e2e_plugin import cleanup, engine
 from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.report import make_console, verdict_line
-from zorora_e2e_plugin.runner import Reporter
+from zorora_e2e_plugin.model import Reporter
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve
 
@@ -192,7 +194,7 @@ def test_a_closed_stdout_never_cuts_the_run_short(sandbox, tmp_path, command, wh
     assert outcome["code"] == 0, outcome["stderr"]
     assert outcome["stderr"] == "", outcome["stderr"]  # no traceback, no "Exception ignored"
     data = json.loads(report.read_text())
-    assert data["verdict"] == "passed" and len(data["steps"]) == 27
+    assert data["verdict"] == "passed" and len(data["steps"]) == STEPS
     assert data["cleanup"]["leftover"] == [] and data["cleanup"]["proven_empty"] is True
     if command == "run":
         assert leftover_check(customer_keys(sandbox, cid)) == []
@@ -387,7 +389,7 @@ def test_a_promote_is_sent_once_even_when_it_times_out(standin_zorora, tmp_path)
         out = io.StringIO()
         hang = HangFrom(sb, "/promote", 3)
         result = validate(settings, console=make_console(file=out, no_color=True), http_client=client,
-                          observers=[hang])
+                          options=RunOptions(observers=[hang]))
         left = bucket_keys(sb)
     promotes = [r for r in sb.request_log if r.method == "POST" and r.path.endswith("/promote")
                 and r.started >= hang.since]  # not the preflight's refused probe
@@ -446,8 +448,8 @@ def test_env_and_retries_are_scoped_once_around_the_whole_run(standin_zorora, mo
         observer = EnvWatch(client, "e2e-bot")
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
-        result = validate(settings, console=make_console(file=io.StringIO(), no_color=True),
-                          http_client=client, observers=[observer])
+        result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), http_client=client,
+                          options=RunOptions(observers=[observer]))
         stop.set()
         watcher.join()
         assert leftover_check(bucket_keys(sb)) == []
@@ -478,7 +480,7 @@ def test_the_scope_is_restored_when_the_run_is_interrupted(standin_zorora, monke
         settings = resolve(sandbox_flags(sb, {"client": "zorora"}), {})
         client = standin_zorora(settings.base_url, auth_token=settings.token, timeout=5, max_retries=2)
         result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), http_client=client,
-                          observers=[CtrlC()])
+                          options=RunOptions(observers=[CtrlC()]))
         assert leftover_check(bucket_keys(sb)) == []
     assert result.verdict == "interrupted" and result.exit_code == 130
     assert "ZORORA_AUTO_CONFIRM" not in os.environ and os.environ["ZORORA_ACTOR"] == "repl-user"
@@ -581,7 +583,7 @@ def test_cleanup_starts_after_the_last_request_of_the_run_ended(tmp_path):
         out = io.StringIO()
         hang = HangFrom(sb, "/promote", 3)
         result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True),
-                          observers=[watch, hang])
+                          options=RunOptions(observers=[watch, hang]))
         left = bucket_keys(sb)
     text = out.getvalue()
     promotes = [r for r in sb.request_log if r.method == "POST" and r.path.endswith("/promote")
@@ -606,7 +608,7 @@ def test_a_request_that_may_still_land_is_listed_not_proven_away(tmp_path, monke
                                    "phases": [3]})
         out = io.StringIO()
         result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True),
-                          observers=[HangFrom(sb, "/promote", 3)])
+                          options=RunOptions(observers=[HangFrom(sb, "/promote", 3)]))
         text = out.getvalue()
         count("slow_cleanup")
         assert result.verdict == "failed" and result.exit_code == 1, text

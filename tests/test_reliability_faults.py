@@ -17,8 +17,9 @@ import pytest
 
 from reliability_helpers import HangFrom, cli, count, customer, customer_keys, leftover_check, module_sandbox
 from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.report import make_console
-from zorora_e2e_plugin.runner import Reporter
+from zorora_e2e_plugin.model import Reporter
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve
 
@@ -39,7 +40,8 @@ def run(sandbox, faults=(), observers=(), **flags):
         flags = {"client": "direct", "timeout": "2", "customer_id": customer("flt"), **flags}
         settings = resolve(sandbox_flags(sandbox, flags), {})
         out = io.StringIO()
-        result = validate(settings, console=make_console(file=out, no_color=True), observers=list(observers))
+        result = validate(settings, console=make_console(file=out, no_color=True),
+                          options=RunOptions(observers=list(observers)))
     finally:
         sandbox.set_faults([])
     return result, out.getvalue()

@@ -25,8 +25,9 @@ import pytest
 
 from reliability_helpers import cli, count, customer, customer_keys, leftover_check, module_sandbox
 from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.report import make_console
-from zorora_e2e_plugin.runner import Reporter
+from zorora_e2e_plugin.model import Reporter
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve
 
@@ -133,7 +134,8 @@ def test_a_report_that_could_not_be_written_makes_a_non_zero_exit(sandbox, tmp_p
                                                "json_path": str(reports / "r.json"),
                                                "junit_path": str(reports / "r.xml")}), {})
     out = __import__("io").StringIO()
-    result = validate(settings, console=make_console(file=out, no_color=True), observers=[RemoveAtPhase(5, reports)])
+    result = validate(settings, console=make_console(file=out, no_color=True),
+                      options=RunOptions(observers=[RemoveAtPhase(5, reports)]))
     count("report_paths")
     assert result.verdict == "passed", out.getvalue()
     assert result.exit_code == 2 and len(result.report_errors) == 2, result.report_errors

@@ -21,8 +21,9 @@ from standin.harness import host, standin_path  # noqa: F401  (fixtures: the sta
 from reliability_helpers import (CLEAN_ENV, SelfSignedServer, bucket_keys, cli, count, customer, customer_keys,
                                  leftover_check, module_sandbox)
 from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.report import make_console
-from zorora_e2e_plugin.runner import Reporter
+from zorora_e2e_plugin.model import Reporter
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve
 
@@ -122,7 +123,7 @@ def test_the_token_never_leaks_into_result_objects_or_exception_texts(sandbox):
         flags["s3_endpoint_url"] = f"http://{URL_USER}:{URL_PASSWORD}@127.0.0.1:9"
         settings = resolve(flags, {})
         seen, out = Everything(), io.StringIO()
-        result = validate(settings, console=make_console(file=out, no_color=True), observers=[seen])
+        result = validate(settings, console=make_console(file=out, no_color=True), options=RunOptions(observers=[seen]))
     finally:
         sandbox.set_faults([])
     assert result.exit_code == 3  # every route 500 (echoing the token) and S3 unreachable

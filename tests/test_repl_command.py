@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from engine_helpers import STEPS
 from standin.harness import host, output, standin_path, target_env, wait_for_threads  # noqa: F401
 
 import zorora_e2e_plugin
@@ -112,7 +113,7 @@ def test_sandbox_run_passes_every_phase_and_leaves_the_session_as_it_was(repl, m
     verdict = run(repl, "ml-validate-e2e --sandbox")
 
     text = output(repl)
-    assert verdict.startswith("✓ E2E validation passed: 27/27 steps"), text
+    assert verdict.startswith(f"✓ E2E validation passed: {STEPS}/{STEPS} steps"), text
     assert verdict.endswith("nothing left in S3.")
     for phase in range(6):
         assert f"Phase {phase} ·" in text

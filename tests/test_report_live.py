@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from engine_helpers import STEPS
 from zorora_e2e_plugin import live
 from zorora_e2e_plugin.model import Phase, Step
 from zorora_e2e_plugin.report import ConsoleReporter, make_console, phase_mark, verdict_line, verdict_style
@@ -85,7 +86,7 @@ def test_a_piped_demo_lists_every_phase_in_plan_order_and_writes_no_control_code
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout + done.stderr
     ids = step_ids(done.stdout)
-    assert ids == sorted(ids, key=lambda i: tuple(int(p) for p in i.split("."))) and len(ids) == 27
+    assert ids == sorted(ids, key=lambda i: tuple(int(p) for p in i.split("."))) and len(ids) == STEPS
     assert not ANSI.search(done.stdout)
     # the longest line of a passing run (0.5's detail) is whole, not cut at 80 columns
     line = next(text for text in done.stdout.splitlines() if " 0.5 " in text)

@@ -75,7 +75,7 @@ def test_a_report_path_that_became_a_pipe_is_refused_without_blocking(tmp_path, 
     held = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK) if reader else None
     errors = []
     writer = threading.Thread(target=lambda: errors.extend(
-        write_reports(_result(), json_path=str(fifo), junit_path=str(fifo))), daemon=True)
+        write_reports(_result(), json_path=str(fifo), junit_path=str(fifo)).errors), daemon=True)
     writer.start()
     writer.join(30)
     try:

@@ -20,6 +20,7 @@ import requests
 from reliability_helpers import read_exports
 from standin.harness import host, output, standin_path  # noqa: F401
 from zorora_e2e_plugin.engine import RequestFeed, sandbox_flags, validate
+from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.sandbox import RequestRecord, Sandbox
 from zorora_e2e_plugin.sandbox.requestlog import RequestLogFormat
@@ -107,7 +108,8 @@ def test_in_process_the_lines_join_the_report_and_never_show_the_token(canary_sa
     try:
         settings = resolve(sandbox_flags(canary_sandbox, {"client": "direct", "phases": [0]}), {})
         buffer = io.StringIO()
-        result = validate(settings, console=make_console(file=buffer, force_terminal=False), request_feed=feed)
+        result = validate(settings, console=make_console(file=buffer, force_terminal=False),
+                          options=RunOptions(request_feed=feed))
     finally:
         canary_sandbox.request_listeners.remove(feed)
     text = buffer.getvalue()

@@ -5,7 +5,8 @@ import threading
 import time
 
 from zorora_e2e_plugin.results import StepFailed, StepWarning
-from zorora_e2e_plugin.runner import Phase, Reporter, Runner, Step
+from zorora_e2e_plugin.model import Phase, Reporter, Step
+from zorora_e2e_plugin.runner import Runner
 
 
 class Recorder(Reporter):
@@ -34,7 +35,7 @@ def make(deadline=30.0):
 
 def test_a_failed_gate_skips_every_later_phase():
     runner, rec = make()
-    runner.run_phases([Phase(0, "gate", ((Step("0.1", "a", fail),),)),
+    runner.run_phases([Phase(0, "gate", ((Step("0.1", "a", fail),),), gate=True),
                        Phase(1, "setup", ((Step("1.1", "b", ok),),))])
     assert runner.gate_failed
     assert [(r.id, r.status) for r in rec.results] == [("0.1", "fail"), ("1.1", "skip")]

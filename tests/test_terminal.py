@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from engine_helpers import STEPS
 from standin.harness import REPO_ROOT, STANDIN_DIR, subprocess_env, zorora_config_dir, zorora_host_env
 
 pexpect = pytest.importorskip("pexpect")
@@ -96,7 +97,7 @@ def test_standin_repl_in_a_terminal(tmp_path):
     child.expect_exact(PROMPT)
 
     child.sendline("ml-validate-e2e --sandbox")
-    child.expect(r"E2E validation passed: 27/27 steps in [^;]+; nothing left in S3\.")
+    child.expect(rf"E2E validation passed: {STEPS}/{STEPS} steps in [^;]+; nothing left in S3\.")
     child.expect_exact(PROMPT)
     shown = screen(child)
     for phase in range(6):
@@ -219,7 +220,7 @@ def _drive_real_zorora(child):
     assert screen(child).count("usage: ml-validate-e2e") == 1 and "help shown above" not in screen(child)
 
     child.send("ml-validate-e2e --sandbox\r")
-    child.expect(r"E2E validation passed: 27/27 steps in [^;]+; nothing left in S3\.", timeout=300)
+    child.expect(rf"E2E validation passed: {STEPS}/{STEPS} steps in [^;]+; nothing left in S3\.", timeout=300)
     child.expect(prompt)
     shown = screen(child)
     for phase in range(6):

@@ -8,9 +8,7 @@ import time
 from typing import Optional
 
 from . import plan as plan_module
-from .fixtures import TestWorld
-from .results import PASS, Cleanup
-from .runner import Runner
+from .results import Cleanup
 from .settings import Settings
 
 CLEANUP_BUDGET = 60.0  # seconds per cleanup wave (at least 4 x --timeout)
@@ -24,39 +22,40 @@ def drain_limit(settings: Settings) -> float:
     return min(settings.timeout * DRAIN_REQUESTS + 1, DRAIN_LIMIT)
 
 
-def clean_up(runner: Runner, ctx, settings: Settings) -> Optional[float]:
+def clean_up(run) -> Optional[float]:
     """Phase 5, whenever anything may have been written, after the run's last request has ended (or the
     drain gave up on it: the result then lists what may still arrive). Signals are only recorded here.
     Run again when a step the deadline cut off ended during the cleanup: its write may have landed after
     the listing that proved the prefixes empty. Deleting is idempotent. Returns when the last cleanup began
-    (None: nothing to clean)."""
+    (None: nothing to clean). `run`: run.Run."""
+    runner, ctx, settings = run.runner, run.ctx, run.settings
     still_running = runner.drain(drain_limit(settings))
     if still_running:
-        runner.reporter.notice(f"{still_running} request(s) cut off by the deadline are still waiting on the "
+        run.reporter.notice(f"{still_running} request(s) cut off by the deadline are still waiting on the "
                                "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
     began = None
     for _ in range(3):
         if not (ctx.wrote or ctx.probe_pending or _probe_versions(ctx)):
             return began
         began = time.monotonic()
-        if runner.abandoned:  # a cut-off step may have written after 4.5 listed the prefixes: 5.1 lists anew.
+        if runner.cut_off():  # a cut-off step may have written after 4.5 listed the prefixes: 5.1 lists anew.
             # Each round: a cut-off 4.5 that ends during a cleanup stores its listing then, taken before that
             # cleanup deleted anything (its ending is what sends the next round)
             ctx.cleanup_listing = None
         try:
             runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
         except KeyboardInterrupt:  # without a signal guard (a handler not set from Python)
-            runner.interrupted = True
+            runner.mark_interrupted()
             continue
-        if not any(w.phase != 5 and w.ended is not None and w.ended >= began for w in runner.abandoned):
+        if not runner.ended_since(began):
             break
-    if began is not None and _settle(runner, ctx, settings):
+    if began is not None and _settle(run):
         began = time.monotonic()
         ctx.cleanup_listing = None
         try:
             runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
         except KeyboardInterrupt:  # without a signal guard: the proof before the wait stands as it is
-            runner.interrupted = True
+            runner.mark_interrupted()
     return began
 
 
@@ -72,25 +71,26 @@ def settle_window(settings: Settings) -> float:
     return min(max(2 * settings.timeout, 5.0), 60.0)
 
 
-def _settle(runner: Runner, ctx, settings: Settings) -> bool:
+def _settle(run) -> bool:
     """A mutation without an answer may still land: watch the run's prefixes (deleting what appears) until the
     window after the last one ends, with a countdown. True: the cleanup must run again (it waited). What
     appeared is kept in ctx.late_effects; a wait that saw nothing leaves `cleanup_truth` to say which keys may
     still appear."""
+    ctx, settings, reporter, signals = run.ctx, run.settings, run.reporter, run.signals
     ledger = getattr(ctx, "mutations", None)
     pending = ledger.pending() if ledger is not None else []
     if not pending or not ctx.owns_prefixes or ctx.cleanup.kept:
         return False
     until = max(p.ended or p.sent for p in pending) + settle_window(settings)
     names = ", ".join(dict.fromkeys(str(p) for p in pending))
-    runner.reporter.notice(f"{names}: no answer, so the Lambda may still write; watching the run's prefixes for "
+    reporter.notice(f"{names}: no answer, so the Lambda may still write; watching the run's prefixes for "
                            f"{max(0.0, until - time.monotonic()):.0f}s, then proving them empty again")
-    signals = len(runner.signals.received) if runner.signals is not None else 0
+    before = len(signals.received) if signals is not None else 0
     told, every = time.monotonic(), max(2.0, settle_window(settings) / 4)  # the countdown's pace
     try:
         while time.monotonic() < until:
-            if runner.signals is not None and len(runner.signals.received) > signals:
-                runner.reporter.notice("stopped waiting for the unanswered request(s) (signal)")
+            if signals is not None and len(signals.received) > before:
+                reporter.notice("stopped waiting for the unanswered request(s) (signal)")
                 break
             time.sleep(min(0.5, max(0.0, until - time.monotonic())))
             try:
@@ -106,33 +106,33 @@ def _settle(runner: Runner, ctx, settings: Settings) -> bool:
                     break
             if time.monotonic() - told >= every and until - time.monotonic() >= 1:
                 told = time.monotonic()
-                runner.reporter.notice(f"… {until - time.monotonic():.0f}s left"
+                reporter.notice(f"… {until - time.monotonic():.0f}s left"
                                        + (f" ({len(ctx.late_effects)} late object(s) removed so far)"
                                           if ctx.late_effects else ""))
     except KeyboardInterrupt:
-        runner.interrupted = True
+        run.runner.mark_interrupted()
     if ctx.late_effects:
-        runner.reporter.notice(f"{len(ctx.late_effects)} object(s) written after the request(s) went unanswered "
+        reporter.notice(f"{len(ctx.late_effects)} object(s) written after the request(s) went unanswered "
                                "appeared and were removed: " + ", ".join(sorted(ctx.late_effects)[:4]))
     ctx.settled = True
     return True
 
 
-def cleanup_truth(runner: Runner, ctx, settings: Settings, world: TestWorld, began: Optional[float]) -> Cleanup:
+def cleanup_truth(run, began: Optional[float]) -> Cleanup:
     """What the report may claim: "nothing left" only when 5.2 itself proved the prefixes empty after the
     run's last request ended. Otherwise the keys not proven deleted, and, while a cut-off step may still
     send a request, the prefixes it could write under."""
+    ctx, settings, world, reporter = run.ctx, run.settings, run.world, run.reporter
     cleanup: Cleanup = ctx.cleanup  # as phase 5 left it
     cleanup.leftover = list(cleanup.leftover)
     cleanup.prefixes = [f"s3://{settings.bucket}/{p}" for p in world.prefixes]
-    cleanup.sweep_command = runner.redact(plan_module.sweep_command_for(settings))
+    cleanup.sweep_command = run.redact(plan_module.sweep_command_for(settings))
     if cleanup.kept:
         if settings.sandbox:  # kept in a sandbox that is discarded when the run ends: no sweep to offer
             cleanup.sweep_command = ""
         return cleanup
-    proof = runner.results.get("5.2")
-    needed = "5.1" in runner.results or ctx.wrote or ctx.probe_pending
-    if needed and not (proof is not None and proof.status == PASS):
+    needed = run.cleanup_ran() or ctx.wrote or ctx.probe_pending
+    if needed and not run.cleanup_proven():
         cleanup.proven_empty = False
         cleanup.leftover = cleanup.leftover or plan_module.unlisted_leftovers(ctx)  # exact: what may exist
     ledger = getattr(ctx, "mutations", None)
@@ -141,14 +141,13 @@ def cleanup_truth(runner: Runner, ctx, settings: Settings, world: TestWorld, beg
         may = [world.registry_key, world.archive_prefix + "*", world.audit_key]
         cleanup.proven_empty = False
         cleanup.leftover = sorted(set(cleanup.leftover) | set(may))
-        runner.reporter.notice("a promote/rollback that got no answer may still write: "
+        reporter.notice("a promote/rollback that got no answer may still write: "
                                + ", ".join(f"s3://{settings.bucket}/{k}" for k in may)
                                + f" may still appear; remove them later with `{cleanup.sweep_command}`")
-    late = [w for w in runner.abandoned if w.phase != 5 and (
-        not w.done.is_set() or (began is not None and w.ended is not None and w.ended >= began))]
+    late = run.runner.late_steps(began)
     if late and ctx.owns_prefixes:
         cleanup.proven_empty = False
         cleanup.leftover = sorted(set(cleanup.leftover) | {p + "*" for p in world.prefixes})
-        runner.reporter.notice("still running after the cleanup (a request may still land in S3): "
-                               + ", ".join(f"{w.step.id} {w.step.title}" for w in late))
+        reporter.notice("still running after the cleanup (a request may still land in S3): "
+                        + ", ".join(f"{step.id} {step.title}" for step in late))
     return cleanup

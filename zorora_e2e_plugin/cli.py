@@ -137,13 +137,15 @@ def cmd_run(args) -> int:
     settings = resolve(flags_from(args), os.environ)  # a settings error exits before anything heavy is imported
     start_client(settings.storage)  # botocore and the S3 client load while the engine is imported
     from .engine import may_start, validate
+    from .run_options import RunOptions
 
     console = _console(args)
     presenter = _presenter(args)
     start, ask = may_start(settings, _printer(console))  # refuses without a terminal unless --yes
     if not start:
         return ExitCode.FAILED
-    return validate(settings, console=console, debug=args.debug, presenter=presenter, ask=ask).exit_code
+    return validate(settings, console=console,
+                    options=RunOptions(debug=args.debug, presenter=presenter, ask=ask)).exit_code
 
 
 def _presenter(args):

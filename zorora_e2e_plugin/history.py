@@ -182,45 +182,18 @@ def _retries(sessions) -> Dict[str, int]:
 
 
 class Recorder:
-    """Watches one run (a Reporter for phase times, a RequestTimer for routes) and appends its line."""
+    """Watches one run's requests (a RequestTimer for routes) and appends its line (phase times: the runner's)."""
 
     def __init__(self, settings, *sessions):
         self.settings = settings
         self.started_utc = datetime.now(timezone.utc)
         self.timer = RequestTimer(settings.base_url).attach(*sessions)
         self.sessions = sessions  # their retry adapters count the run's retries per route (client/retry.py)
-        self._phase_start: Dict[int, float] = {}
-        self._phase_end: Dict[int, float] = {}
         self.cold: Optional[float] = None  # the first request's seconds, when it was a cold start
-
-    # Reporter interface (only what the history needs)
-    def run_started(self, header, phases) -> None:
-        pass
-
-    def phase_started(self, phase) -> None:
-        now = time.monotonic()
-        for previous in self._phase_start:
-            if previous != phase.id:
-                self._phase_end.setdefault(previous, now)
-        self._phase_start.setdefault(phase.id, now)  # a cleanup restarted after Ctrl-C keeps its first start
-        self._phase_end.pop(phase.id, None)
-
-    def step_finished(self, result) -> None:
-        self._phase_end[result.phase] = time.monotonic()  # a phase ends with its last step, not when the next
-        # begins (a walkthrough's pause before it is not the phase's time)
-
-    def run_finished(self, result) -> None:
-        pass
-
-    def notice(self, text: str) -> None:
-        pass
 
     def finish_timing(self) -> Optional[str]:
         """Stop timing (the hooks come off the sessions); the cold-start detail, if there was one."""
         self.timer.detach()
-        now = time.monotonic()
-        for phase in self._phase_start:
-            self._phase_end.setdefault(phase, now)
         self.cold = self.timer.cold_start()
         return cold_start_detail(self.cold, self.settings.sandbox) if self.cold is not None else None
 
@@ -237,8 +210,7 @@ class Recorder:
             "phases": sorted(s.phases),
             "verdict": result.verdict,
             "duration_s": round(result.duration_ms / 1000, 3),
-            "phase_s": {str(p): round(self._phase_end[p] - self._phase_start[p], 3)
-                        for p in sorted(self._phase_start)},
+            "phase_s": {str(p): round(seconds, 3) for p, seconds in sorted(result.phase_seconds.items())},
             "routes": self.timer.routes(),
             "retries": _retries(self.sessions),
             "cold_start": self.cold is not None,

@@ -25,6 +25,8 @@ class Step:
     # "... ×N" for N alike, "... (note)" for the reader. () sends nothing; `quiet` says why (shown instead).
     sends: Tuple[str, ...] = ()
     quiet: str = ""
+    proves_cleanup: bool = False  # its pass proves the run's prefixes empty: signals after it change only the exit code
+    changes_registry: bool = False  # it promotes or rolls back: the state views show the registry's change under it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +36,24 @@ class Phase:
     waves: Tuple[Tuple[Step, ...], ...]  # steps of one wave run concurrently; waves run in order
     setup: Optional[Callable] = None  # runs before the first wave; an exception fails every step
     setup_sends: Tuple[str, ...] = ()  # what `setup` sends, as Step.sends
+    gate: bool = False  # a hard gate: a failed step here skips every phase after it
+    needs: Tuple[int, ...] = ()  # phases whose steps must all have passed, else this one is skipped
+    proves: str = ""  # what it proves and why it matters (the walkthrough says it before the phase)
+    short: str = ""  # its name in the summary table, when shorter than `name`
+
+    @property
+    def steps(self) -> Tuple[Step, ...]:
+        """Its steps, wave after wave."""
+        return tuple(step for wave in self.waves for step in wave)
+
+    @property
+    def cleans_up(self) -> bool:
+        """It is the cleanup: it proves the run's prefixes empty (it runs whatever happened before)."""
+        return any(step.proves_cleanup for step in self.steps)
+
+    @property
+    def changes_registry(self) -> bool:
+        return any(step.changes_registry for step in self.steps)
 
 
 _DECLARED = re.compile(r"^(?P<request>[^(×]*[^(×\s])(?:\s*×\s*(?P<times>\d+))?(?:\s*\((?P<note>.*)\))?$")

@@ -136,6 +136,7 @@ class SessionRun:
 
     def run_target(self, flags, presenter=None):
         from .engine import may_start, validate
+        from .run_options import RunOptions
         from .settings import resolve
 
         client = self.repl_client
@@ -152,8 +153,9 @@ class SessionRun:
             self.verdict_shown = True  # it said why it did not ask
             return "✗ ml-validate-e2e cancelled: nothing was written."
         self.stage = "run"
-        result = validate(settings, console=self.console, http_client=client, observers=[_KeepResult(self)],
-                          debug=self.debug, presenter=presenter, ask=ask)
+        result = validate(settings, console=self.console, http_client=client,
+                          options=RunOptions(observers=[_KeepResult(self)], debug=self.debug, presenter=presenter,
+                                             ask=ask))
         return self.verdict(result)
 
     def run_sandbox(self, flags, presenter=None, fault_names=()):

@@ -10,7 +10,6 @@ the user's REPL.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Dict, List, Optional, Sequence
 
 from rich.console import Console
@@ -24,7 +23,7 @@ from .diagnosis import WHOSE_WORDS
 from .model import Phase, Reporter, RunHeader
 from .verdict import (NOTHING_RAN, VERDICT_STYLE, _seconds, _table_phases, fix_words, nothing_ran,  # noqa: F401
                       phase_mark, verdict_line, verdict_style)
-from .results import FAIL, PASS, PHASE_NAMES, SKIP, WARN, RunResult, StepResult, plan_key
+from .results import FAIL, PASS, SKIP, WARN, RunResult, StepResult, plan_key
 
 SYMBOLS = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), WARN: ("⚠", "yellow"), SKIP: ("⏭", "dim")}
 
@@ -43,8 +42,6 @@ class ConsoleReporter(Reporter):
         self.terminal = bool(getattr(console, "is_terminal", False))
         self.live = LiveSteps(console)
         self._lock = threading.RLock()
-        self._phase_started: Dict[int, float] = {}
-        self._phase_ended: Dict[int, float] = {}
         self._order: List[str] = []  # the current phase's step ids in plan order, not yet printed
         self._done: Dict[str, StepResult] = {}  # finished, waiting for an earlier step's line
         self._phase_ids: List[str] = []  # the current phase's step ids in plan order
@@ -82,11 +79,6 @@ class ConsoleReporter(Reporter):
             self._phase, self._header_shown = phase, False
             self._order = sorted((s.id for wave in phase.waves for s in wave), key=plan_key)
             self._phase_ids = list(self._order)
-            now = time.monotonic()
-            for previous in self._phase_started:
-                self._phase_ended.setdefault(previous, now)
-            self._phase_started[phase.id] = now
-            self._phase_ended.pop(phase.id, None)  # a cleanup run again after Ctrl-C
 
     def _header(self) -> None:
         """The current phase's header, once a step of it runs: phases skipped whole are one line together."""
@@ -130,8 +122,6 @@ class ConsoleReporter(Reporter):
 
     def step_finished(self, result: StepResult) -> None:
         with self._lock:
-            # a phase ends with its last step, not when the next begins (a walkthrough pauses in between)
-            self._phase_ended[result.phase] = time.monotonic()
             self.live.finished(result.id)
             if result.id not in self._order:  # not announced by phase_started: shown as it comes
                 self._show(result)
@@ -247,12 +237,12 @@ class ConsoleReporter(Reporter):
             finally:
                 self.live.stop()
 
-    def _phase_wall_ms(self, phase: int, steps) -> int:
-        """Wall time of a phase (its steps overlap, so their durations do not add up)."""
-        if phase not in self._phase_started:
+    @staticmethod
+    def _phase_wall_ms(result: RunResult, phase: int, steps) -> int:
+        """Wall time of a phase, as the runner timed it (its steps overlap, so their durations do not add up)."""
+        if phase not in result.phase_seconds:
             return sum(s.duration_ms for s in steps)
-        end = self._phase_ended.get(phase, time.monotonic())
-        return int((end - self._phase_started[phase]) * 1000)
+        return int(result.phase_seconds[phase] * 1000)
 
     def run_finished(self, result: RunResult) -> None:
         self.close()
@@ -275,8 +265,8 @@ class ConsoleReporter(Reporter):
                 n = sum(s.status == status for s in steps)
                 if n:
                     counts += f", {n} {word}" + ("s" if status == WARN and n != 1 else "")
-            table.add_row(Text(f"{phase['id']} {PHASE_NAMES[phase['id']]}"), Text(symbol, style=style),
-                          Text(counts), Text(_seconds(self._phase_wall_ms(phase["id"], steps)), style="dim"))
+            table.add_row(Text(f"{phase['id']} {phase['name']}"), Text(symbol, style=style),
+                          Text(counts), Text(_seconds(self._phase_wall_ms(result, phase["id"], steps)), style="dim"))
         self._print(Text(""))
         self._print(table)
         cleanup = result.cleanup

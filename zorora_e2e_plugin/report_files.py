@@ -4,16 +4,33 @@ out; nothing here prints.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
 import re
 import stat
 import xml.etree.ElementTree as ET
-from typing import Optional
+from typing import Dict, List, Optional
 
 from .redact import neutralise
 from .results import FAIL, SKIP, WARN, RunResult
+
+
+@dataclasses.dataclass
+class Written:
+    """What a writer of report files did: `paths` it wrote ({flag: path}, in the order written), `errors` one line
+    per file it could not write, `notes` other lines to show (with --debug, the failing steps' curl lines)."""
+
+    paths: Dict[str, str] = dataclasses.field(default_factory=dict)
+    errors: List[str] = dataclasses.field(default_factory=list)
+    notes: List[str] = dataclasses.field(default_factory=list)
+
+
+def could_not_write(flag: str, path, exc: BaseException) -> str:
+    """The line that says a report file was not written, and why."""
+    reason = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
+    return f"could not write the {flag} report {os.fspath(path)}: {reason}"
 
 
 def open_report(path: str, binary: bool = False):
@@ -99,17 +116,18 @@ def write_junit(result: RunResult, path: str, step_extras: Optional[dict] = None
 
 
 def write_reports(result: RunResult, *, json_path: Optional[str] = None, junit_path: Optional[str] = None,
-                  step_extras: Optional[dict] = None) -> list:
-    """Writes the reports asked for. Returns one line per report that could not be written, and records them
-    on the result: a report asked for and missing makes a non-zero exit (2 when the run itself passed)."""
-    errors = []
+                  step_extras: Optional[dict] = None) -> Written:
+    """Writes the reports asked for. Returns what it wrote and one line per report that could not be written,
+    and records those on the result: a report asked for and missing makes a non-zero exit (2 when the run itself
+    passed)."""
+    done = Written()
     for path, writer, flag in ((json_path, write_json, "--json"), (junit_path, write_junit, "--junit")):
         if not path:
             continue
         try:
             writer(result, path, step_extras)
+            done.paths[flag] = path
         except (OSError, ValueError) as exc:  # ValueError: UnicodeEncodeError and kin, should one slip through
-            reason = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
-            errors.append(f"could not write the {flag} report {os.fspath(path)}: {reason}")
-    result.report_errors.extend(errors)
-    return errors
+            done.errors.append(could_not_write(flag, path, exc))
+    result.report_errors.extend(done.errors)
+    return done

@@ -35,30 +35,36 @@ class ExitCode(enum.IntEnum):
             return code
 
 
-def signal_name(signum: int) -> str:
-    """A signal as the user knows it: Ctrl-C, SIGTERM, SIGHUP."""
+def signal_name(signum: int, *, plain: bool = False) -> str:
+    """A signal as the user knows it (Ctrl-C, SIGTERM, SIGHUP), or `plain` as the system names it (SIGINT: the
+    --json's "signal")."""
     import signal
 
-    if signum == signal.SIGINT:
+    if signum == signal.SIGINT and not plain:
         return "Ctrl-C"
     try:
         return signal.Signals(signum).name
     except ValueError:
-        return f"signal {signum}"
+        return str(signum) if plain else f"signal {signum}"
+
+
+def verdict(*, interrupted: bool, cancelled: bool, gate_failed: bool, statuses, cleanup_proven_empty: bool) -> str:
+    """How a run ended, from what happened: interrupted (a signal or `q` before the cleanup proved the prefixes
+    empty), cancelled (answered no after the preflight), the gate failed, a step failed; a run whose cleanup could
+    not prove the prefixes empty is never a pass (test data may be left)."""
+    if interrupted:
+        return INTERRUPTED
+    if cancelled:
+        return CANCELLED
+    if gate_failed:
+        return GATE_FAILED
+    if any(status == FAIL for status in statuses) or not cleanup_proven_empty:
+        return FAILED
+    return PASSED
 
 
 EXIT_CODES = {PASSED: ExitCode.PASSED, FAILED: ExitCode.FAILED, GATE_FAILED: ExitCode.GATE_FAILED,
               INTERRUPTED: ExitCode.INTERRUPTED, CANCELLED: ExitCode.FAILED}
-
-PHASE_NAMES = {
-    0: "Preflight (hard gate)",
-    1: "Test data setup",
-    2: "Read-only commands",
-    3: "Promote and rollback",
-    4: "Error handling",
-    5: "Cleanup",
-    6: "Readiness (read-only)",  # --preflight-only --for: not in the user's plan (plan/readiness.py)
-}
 
 READINESS_EXIT = {"ready": ExitCode.PASSED, "refused": ExitCode.WOULD_BE_REFUSED,
                   "unanswerable": ExitCode.NOT_ANSWERABLE}
@@ -156,6 +162,8 @@ class RunResult:
     signal: Optional[int] = None  # SIGINT/SIGTERM/SIGHUP received (the first): the exit code is 128 + it
     started_at: str = ""  # when the run started, UTC ISO-8601 (e.g. 2026-11-26T07:10:00+00:00)
     readiness: Optional[Dict] = None  # --for: the readiness block (plan/readiness.py); its answer sets the exit code
+    phase_names: Dict[int, str] = dataclasses.field(default_factory=dict)  # as the plan names its phases
+    phase_seconds: Dict[int, float] = dataclasses.field(default_factory=dict)  # wall time of each phase that started
 
     def __post_init__(self):
         self.steps = in_plan_order(self.steps)  # every report lists the steps as the plan numbers them
@@ -168,14 +176,7 @@ class RunResult:
 
     @property
     def signal_name(self) -> Optional[str]:
-        if self.signal is None:
-            return None
-        import signal as _signal
-
-        try:
-            return _signal.Signals(self.signal).name
-        except ValueError:
-            return str(self.signal)
+        return None if self.signal is None else signal_name(self.signal, plain=True)
 
     @property
     def config_error(self) -> bool:
@@ -204,7 +205,7 @@ class RunResult:
     @property
     def phases(self) -> List[Dict]:
         seen = sorted({s.phase for s in self.steps})
-        return [{"id": p, "name": PHASE_NAMES[p], "status": self.phase_status(p)} for p in seen]
+        return [{"id": p, "name": self.phase_names.get(p, ""), "status": self.phase_status(p)} for p in seen]
 
     def count(self, status: str) -> int:
         return sum(1 for s in self.steps if s.status == status)

@@ -18,7 +18,7 @@ import contextlib
 import signal
 import sys
 import threading
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 HANDLED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -134,3 +134,25 @@ def guard():
     finally:
         new.restore()
         new.redeliver()
+
+
+def uninterrupted(action: Callable[[], None], signals: Optional[SignalGuard] = None) -> None:
+    """Run `action` as one step as far as signals are concerned: a Ctrl-C/SIGTERM that arrives meanwhile is held
+    and delivered afterwards (interrupted inside Thread.start(), a thread may or may not be running, and starting
+    it again crashes in threading). Without a guard (a Runner used on its own), SIGINT alone is held."""
+    if signals is not None and threading.current_thread() is threading.main_thread():
+        with signals.held():
+            action()
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:
+        action()  # Ctrl-C only ever lands in the main thread; None: a handler not set from Python, left alone
+        return
+    held: List[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        action()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held and callable(previous):
+        previous(signal.SIGINT, None)  # the default handler raises KeyboardInterrupt here

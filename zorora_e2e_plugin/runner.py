@@ -8,124 +8,23 @@ context object, and every outcome goes to a reporter as a plain StepResult.
 from __future__ import annotations
 
 import signal
-import threading
 import time
-import traceback
 from typing import Callable, Dict, List, Optional, Sequence
 
-from . import diagnose
-from .diagnosis import describe, unhinted
 from .inflight import waiting_on
-from .model import Phase, Reporter, RunHeader, Step
-from .results import FAIL, PASS, SKIP, WARN, StepOutcome, StepResult, signal_name
+from .model import Phase, Reporter, Step
+from .results import FAIL, PASS, SKIP, WARN, StepResult, signal_name
+from .run_signals import uninterrupted
+from .step_worker import StepWorker, clip
 
-__all__ = ["Runner", "Step", "Phase", "Reporter", "RunHeader", "clip"]  # Step, Phase, Reporter: from model
-
-
-FIELD_LIMIT = 600
-TRACEBACK_LIMIT = 8000  # the traceback of an unexpected error: --json and --debug only
-
-
-def clip(text: str, limit: int = FIELD_LIMIT) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _tail(text: str, limit: int) -> str:
-    """The end of a (redacted) traceback: the innermost frames are the ones that matter."""
-    return text if len(text) <= limit else "…" + text[-limit:]
-
-
-class _Worker(threading.Thread):
-    """A daemon thread running one step, so that the main thread can always take Ctrl-C."""
-
-    def __init__(self, step: Step, ctx, redact: Callable[[str], str], phase: int):
-        super().__init__(daemon=True, name=f"zorora-e2e-step-{step.id}")
-        self.step, self.ctx, self.redact, self.phase = step, ctx, redact, phase
-        self.result: Optional[StepResult] = None
-        self.started = time.monotonic()
-        self.ended: Optional[float] = None  # monotonic time its step returned
-        self.done = threading.Event()  # set once `result` is final; waited on instead of join()/is_alive()
-
-    def run(self) -> None:
-        try:
-            self._run()
-        finally:
-            self.ended = time.monotonic()
-            self.done.set()
-
-    def wait(self, timeout: float) -> bool:
-        """Not Thread.join(): on CPython 3.11 a Ctrl-C inside join() can mark a thread that is still
-        running as finished (is_alive() False, no result yet). Short sleeps are safe to interrupt."""
-        end = time.monotonic() + timeout
-        while not self.done.is_set() and time.monotonic() < end:
-            time.sleep(0.002)
-        return self.done.is_set()
-
-    def _run(self) -> None:
-        started = self.started
-        status, expected, actual, hint, config_error, where = PASS, "", "", "", False, ""
-        try:
-            detail = self.step.fn(self.ctx)
-            actual = "" if detail is None else str(detail)
-        except StepOutcome as exc:
-            status, expected, actual, hint = exc.status, exc.expected, exc.actual, exc.hint
-            config_error = exc.config_error
-            if status == FAIL and not self.step.critical:
-                status = WARN
-        except BaseException as exc:  # a bug or an unexpected answer: still a result, never a traceback
-            status, actual = FAIL, f"{type(exc).__name__}: {exc}"
-            hint = diagnose.INTERNAL
-            where = traceback.format_exc()
-
-        def clean(text: str) -> str:  # redact first, then cut: a cut token would slip past the redaction
-            return clip(self.redact(text))
-
-        known = describe(hint, config_error and status == FAIL, self.phase)  # the id of the hint as the step gave it
-        if known is None and status == FAIL:
-            known = unhinted(config_error, self.phase)
-        if getattr(getattr(self.ctx, "settings", None), "session", False):  # ml-validate-e2e: what it can change
-            hint = diagnose.for_session(hint)
-        if known is not None:
-            known["hint"] = clean(hint)
-
-        self.result = StepResult(
-            id=self.step.id, phase=self.phase, title=self.step.title, status=status,
-            duration_ms=int((time.monotonic() - started) * 1000),
-            expected=clean(expected), actual=clean(actual), hint=clean(hint),
-            config_error=config_error and status == FAIL,
-            traceback=_tail(self.redact(where), TRACEBACK_LIMIT), diagnosis=known)
-
-
-def _start(worker: _Worker, pending: List[_Worker], to_start: List[Step], signals=None) -> None:
-    """Start `worker` and move its step from `to_start` to `pending`, as one step as far as signals are
-    concerned: a Ctrl-C/SIGTERM that arrives meanwhile is held and delivered afterwards. (Interrupted inside
-    Thread.start(), a thread may or may not be running, and starting it again crashes in threading.)"""
-    if signals is not None and threading.current_thread() is threading.main_thread():
-        with signals.held():
-            pending.append(worker)
-            to_start.pop(0)
-            worker.start()
-        return
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or previous is None:
-        # Ctrl-C only ever lands in the main thread; None: a handler not set from Python, left alone
-        pending.append(worker)
-        to_start.pop(0)
-        worker.start()
-        return
-    held: List[int] = []  # no guard (a Runner used on its own): hold SIGINT alone
-    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
-    try:
-        pending.append(worker)
-        to_start.pop(0)
-        worker.start()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if held and callable(previous):
-        previous(signal.SIGINT, None)  # the default handler raises KeyboardInterrupt here
+__all__ = ["Runner"]
 
 
 class Runner:
+    """Runs phases of steps, records each result once (telling the reporter), and answers what the run's owner asks:
+    which steps passed, which the deadline cut off, how long each phase took, how many signals had arrived when a
+    step's result was final."""
+
     def __init__(self, ctx, reporter: Reporter, *, deadline: float, redact: Callable[[str], str], signals=None):
         self.ctx = ctx
         self.signals = signals  # run_signals.SignalGuard: SIGINT/SIGTERM/SIGHUP, recorded even when not raised
@@ -137,45 +36,45 @@ class Runner:
         self.interrupted = False
         self.gate_failed = False
         self.out_of_time = False
-        self.signal_marks: Dict[str, int] = {}
-        self.abandoned: List[_Worker] = []  # steps still running when the deadline ended their wave
-        self.phases_started: set = set()
         self.cancelled = False  # the user answered no after the preflight: nothing else runs, nothing is written
+        self._signal_marks: Dict[str, int] = {}
+        self._abandoned: List[StepWorker] = []  # steps still running when the deadline ended their wave
+        self._phase_times: Dict[int, List[float]] = {}  # phase id -> [start, end] (monotonic)
+        self._names: Dict[int, str] = {}  # phase id -> name, of the phases seen
+        self._cleanup_phases: set = set()  # ids of the phases run as the cleanup
+        self._gate = 0  # the id of the gate that failed
 
     # -- public -------------------------------------------------------------------
     def run_phases(self, phases: Sequence[Phase]) -> None:
         for phase in phases:
             self._poll_signals()
             reason = self._why_skip_phase(phase)
-            self.phases_started.add(phase.id)
-            self.reporter.phase_started(phase)
+            self._phase_started(phase)
             if reason:
-                for wave in phase.waves:
-                    for step in wave:
-                        self._record(StepResult(step.id, phase.id, step.title, SKIP, actual=reason))
+                for step in phase.steps:
+                    self._record(StepResult(step.id, phase.id, step.title, SKIP, actual=reason))
                 continue
             self._run_phase(phase)
-            if phase.id == 0 and any(self.results[s.id].status == FAIL
-                                     for wave in phase.waves for s in wave if s.id in self.results):
-                self.gate_failed = True
+            if phase.gate and any(self.results[s.id].status == FAIL for s in phase.steps if s.id in self.results):
+                self.gate_failed, self._gate = True, phase.id
 
     def complete(self, phases: Sequence[Phase]) -> None:
         """Every planned step gets a result, in every report: a step a Ctrl-C (or an error between phases) kept
         from running is "⏭ interrupted" (or "not run"), under its phase."""
         reason = "interrupted" if self.interrupted else "not run"
         for phase in phases:
-            missing = [step for wave in phase.waves for step in wave if step.id not in self.results]
+            missing = [step for step in phase.steps if step.id not in self.results]
             if not missing:
                 continue
-            if phase.id not in self.phases_started:
-                self.phases_started.add(phase.id)
-                self.reporter.phase_started(phase)
+            if phase.id not in self._phase_times:
+                self._phase_started(phase)
             for step in missing:
                 self._record(StepResult(step.id, phase.id, step.title, SKIP, actual=reason))
 
     def run_cleanup(self, phase: Phase, budget: float) -> None:
         """Cleanup ignores the deadline and Ctrl-C (it has its own budget): it must run."""
-        self.reporter.phase_started(phase)
+        self._cleanup_phases.add(phase.id)
+        self._phase_started(phase)
         for wave in phase.waves:
             self._run_wave(phase, wave, time.monotonic() + budget, shielded=True)
 
@@ -183,15 +82,61 @@ class Runner:
         """Wait, at most `timeout` seconds, for steps the deadline abandoned, so that their requests do not
         land after cleanup. Returns how many are still running."""
         end = time.monotonic() + timeout
-        for worker in self.abandoned:
+        for worker in self._abandoned:
             worker.wait(max(0.0, end - time.monotonic()))
-        return sum(not worker.done.is_set() for worker in self.abandoned)
+        return sum(not worker.done.is_set() for worker in self._abandoned)
 
     def passed(self, step_id: str) -> bool:
         result = self.results.get(step_id)
         return result is not None and result.status in (PASS, WARN)
 
+    def cut_off(self) -> List[Step]:
+        """The steps the deadline (or a cleanup budget) cut off: each may still be running."""
+        return [w.step for w in self._abandoned]
+
+    def ended_since(self, since: float) -> List[Step]:
+        """Steps the deadline cut off (outside the cleanup) that ended at or after `since`: a write of theirs may
+        have landed after a listing taken then."""
+        return [w.step for w in self._abandoned if w.phase not in self._cleanup_phases
+                and w.ended is not None and w.ended >= since]
+
+    def late_steps(self, since: Optional[float]) -> List[Step]:
+        """Steps the deadline cut off (outside the cleanup) still running, or that ended at or after `since`."""
+        return [w.step for w in self._abandoned if w.phase not in self._cleanup_phases and (
+            not w.done.is_set() or (since is not None and w.ended is not None and w.ended >= since))]
+
+    def signals_when_final(self, step_id: str) -> int:
+        """How many signals had arrived when `step_id`'s result was final (0: none, or no guard)."""
+        return self._signal_marks.get(step_id, 0)
+
+    def phase_seconds(self) -> Dict[int, float]:
+        """Wall time of each phase that started: from its first start to its last step (or to the next phase's
+        start, or now), so a walkthrough's pause before the next phase is not counted."""
+        now = time.monotonic()
+        return {pid: (end if end is not None else now) - start for pid, (start, end) in self._phase_times.items()}
+
+    def mark_interrupted(self) -> None:
+        """The run was stopped (a signal, the presenter's `q`): the phases left are skipped, the cleanup runs."""
+        self.interrupted = True
+
+    def extend_deadline(self, seconds: float) -> None:
+        """Time that is not the run's (a presenter talking) moves the deadline on."""
+        self.deadline_at += seconds
+
     # -- internals ------------------------------------------------------------------
+    def _phase_started(self, phase: Phase) -> None:
+        now = time.monotonic()
+        for times in self._phase_times.values():
+            if times[1] is None:
+                times[1] = now  # a phase ends when the next starts, at the latest
+        self._names[phase.id] = phase.name
+        first = phase.id not in self._phase_times  # a cleanup run again keeps its first start
+        times = self._phase_times.setdefault(phase.id, [now, None])  # started, even if a reporter raises
+        times[1] = None
+        self.reporter.phase_started(phase)  # a walkthrough pauses in here: not the phase's time
+        if first:
+            times[0] = time.monotonic()
+
     def _why_skip_phase(self, phase: Phase) -> str:
         if self.cancelled:
             return "cancelled: answered no after the preflight"
@@ -200,10 +145,12 @@ class Runner:
         if self.out_of_time:
             return f"overall deadline of {self.deadline:g} s reached"
         if self.gate_failed:
-            return "preflight gate failed: fix phase 0 first"
-        if phase.id in (2, 3, 4) and not all(
-                r.status in (PASS, WARN) for r in self.results.values() if r.phase == 1):
-            return "test data setup (phase 1) did not complete"
+            return f"preflight gate failed: fix phase {self._gate} first"
+        unmet = [p for p in phase.needs if not all(r.status in (PASS, WARN) for r in self.results.values()
+                                                   if r.phase == p)]
+        if unmet:
+            return " and ".join(f"{self._names.get(p, 'phase').lower()} (phase {p})" for p in unmet) + \
+                " did not complete"
         return ""
 
     def _record(self, result: StepResult) -> None:
@@ -211,7 +158,10 @@ class Runner:
             return  # recorded already; a Ctrl-C landed while its line was printed
         self.results[result.id] = result
         if self.signals is not None:  # how many signals had arrived when this result was final (before printing)
-            self.signal_marks[result.id] = len(self.signals.received)
+            self._signal_marks[result.id] = len(self.signals.received)
+        times = self._phase_times.get(result.phase)
+        if times is not None:
+            times[1] = time.monotonic()  # a phase ends with its last step, not when the next begins
         self.reporter.step_finished(result)
 
     def _run_phase(self, phase: Phase) -> None:
@@ -220,8 +170,7 @@ class Runner:
                 phase.setup(self.ctx)
             except Exception as exc:
                 text = self.redact(f"{exc}")
-                for wave in phase.waves:
-                    for step in wave:
+                for step in phase.steps:
                         self._record(StepResult(step.id, phase.id, step.title, FAIL,
                                                 actual=f"could not prepare phase {phase.id}: {text}",
                                                 hint=getattr(exc, "hint", "")))
@@ -251,7 +200,8 @@ class Runner:
                         to_start.pop(0)
                         continue
                     self.reporter.step_started(step)
-                    _start(_Worker(step, self.ctx, self.redact, phase.id), pending, to_start, self.signals)
+                    worker = StepWorker(step, self.ctx, self.redact, phase.id)
+                    uninterrupted(lambda: (pending.append(worker), to_start.pop(0), worker.start()), self.signals)
                     continue
                 worker = pending[0]
                 done = worker.wait(min(0.1, max(0.0, until - time.monotonic())))
@@ -270,7 +220,7 @@ class Runner:
                 else:
                     self._interrupt(exc)
 
-    def _deadline_reached(self, phase: Phase, pending: List[_Worker], to_start: List[Step], shielded: bool) -> None:
+    def _deadline_reached(self, phase: Phase, pending: List[StepWorker], to_start: List[Step], shielded: bool) -> None:
         """The deadline (or cleanup budget) ended the wave: the steps that finished keep their results; only
         those still running fail, each naming the request it was waiting on; the steps not started are
         skipped."""
@@ -278,7 +228,7 @@ class Runner:
         hung = [w for w in pending if not w.done.is_set()]
         for worker in finished:
             self._record(worker.result)
-        self.abandoned.extend(hung)
+        self._abandoned.extend(hung)
         if not shielded:
             self.out_of_time = True
         waits = {w.step.id: waiting_on(w) for w in hung}
@@ -311,5 +261,4 @@ class Runner:
 
 def _name(cause) -> str:
     """Ctrl-C, SIGTERM or SIGHUP, from a signal number or a (Run)KeyboardInterrupt."""
-    signum = cause if isinstance(cause, int) else getattr(cause, "signum", signal.SIGINT)
-    return signal_name(signum)
+    return signal_name(cause if isinstance(cause, int) else getattr(cause, "signum", signal.SIGINT))

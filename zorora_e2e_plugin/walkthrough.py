@@ -5,8 +5,8 @@ says what the phase proves, why it matters and which requests it is about to sen
 (`q` stops: the remaining phases are skipped, the cleanup still runs, the verdict is "interrupted").
 After phase 1, 3.1, 3.3, 4 and 5 it shows the state in S3 (state_views.py), read through the run's Store.
 
-Pauses do not count against --deadline: the engine moves the deadline on by the time spent paused and
-drawing views (`paused(seconds)`), and leaves that time out of the run's duration; a phase's time in the
+Pauses do not count against --deadline: the run moves the deadline on by the time spent paused and drawing
+views (its control handle's `paused(seconds)`: run.RunControl), and leaves that time out of the run's duration; a phase's time in the
 summary ends with its last step, before the pause that opens the next. Ctrl-C at a pause stops the run like `q` (its exit code stays 130).
 A pause waits on the terminal in the CLI (`TerminalPause`), on prompt_toolkit in the REPL (`PromptPause`).
 """
@@ -28,26 +28,6 @@ from .results import SKIP
 REFUSED = "--walkthrough waits for Enter before each phase: it needs a terminal (use --show-state to see the " \
           "state views without pausing)."
 STOPPED = "Stopped by the presenter: the remaining phases are skipped; the cleanup still runs."
-
-# what each phase proves and why it matters; what it sends comes from the plan (Step.sends: sends_lines)
-GUIDE = {
-    0: "Proves the API Gateway, the token, the Lambda and the bucket are deployed and wired up, before a "
-       "single byte of test data is written. It is a hard gate: if it fails, nothing else runs.",
-    1: "Writes a fresh test customer straight to S3: a registry with one production model and one eligible "
-       "challenger, their metrics, an empty audit log. Everything later is checked against this known world.",
-    2: "Proves Zorora's read-only commands see exactly what is in S3, through the real API: the engineer's "
-       "view of a promotion decision is the truth.",
-    3: "Promotes the challenger and rolls it back through ml-promote / ml-rollback, and checks S3 after "
-       "each: the registry changed, the old production was archived, the audit log names who and why.",
-    4: "Proves bad requests are refused (unknown model, short reason, no token, a challenger failing its "
-       "gates) and that a refusal leaves no trace: registry and audit log unchanged.",
-    5: "Deletes everything the run wrote and proves the customer's three prefixes are empty: a validation "
-       "against production must leave nothing behind.",
-    6: "Readiness (--for): will ml-promote pass for this customer now? Reads, and only reads, what ml-promote "
-       "will meet: the challenger's status and evaluation, both models' metrics, /diff against production/latest, "
-       "the registry and audit log; then judges the promotion gates. Nothing is written or promoted for it.",
-}
-
 
 def sends_lines(phase) -> List[Tuple[str, str]]:
     """(who, what it sends) for each step of `phase` in the order they run, as the plan declares it
@@ -139,24 +119,34 @@ class PromptPause:
         return answer(line)
 
 
+class Uncontrolled:
+    """A presenter's control handle on no run (run.RunControl is the real one)."""
+
+    def stop(self) -> None: ...
+    def paused(self, seconds: float) -> None: ...
+    def why_skipped(self, phase) -> str:
+        return ""
+
+
 class Presenter(Reporter):
     """The walkthrough and the state views, as a Reporter. `open_store()`: the run's Store; `world`: its
-    TestWorld; `redact`: the run's redactor; `stop()`: ends the run like Ctrl-C (cleanup still runs);
-    `paused(seconds)`: time not to count against the deadline; `skipped(phase)`: "interrupted" when the run
-    was interrupted (no more views or pauses), another reason when that phase will be skipped (no pause)."""
+    TestWorld; `redact`: the run's redactor; `control`: its handle on the run (run.RunControl): `stop()` ends
+    the run like Ctrl-C (cleanup still runs), `paused(seconds)` is time not to count against the deadline,
+    `why_skipped(phase)` is "interrupted" when the run was interrupted (no more views or pauses), another reason
+    when that phase will be skipped (no pause)."""
 
-    def __init__(self, options: Options, console, *, world, open_store, redact, signals=None,
-                 stop: Callable[[], None] = lambda: None, paused: Callable[[float], None] = lambda s: None,
-                 skipped: Callable[[int], str] = lambda phase: ""):
+    def __init__(self, options: Options, console, *, world, open_store, redact, signals=None, control=None):
         from .state_views import StateViews
 
         self.options, self.console, self.signals = options, console, signals
-        self.stop, self.paused, self.skipped = stop, paused, skipped
+        self.control = control if control is not None else Uncontrolled()
+        self.steps: dict = {}  # step id -> Step, of the phases seen
         self.views = StateViews(console, world=world, open_store=open_store, redact=redact) \
             if options.show_state or options.pause else None
         self.stopped = False
         self.ran = False  # a step has run (not only been skipped)
         self.last_phase: Optional[int] = None
+        self.cleaned_up = False  # the last phase heard of is the cleanup
 
     def _timed(self, fn, *args) -> None:
         began = time.monotonic()
@@ -172,7 +162,7 @@ class Presenter(Reporter):
             except Exception:
                 pass
         finally:
-            self.paused(time.monotonic() - began)
+            self.control.paused(time.monotonic() - began)
 
     def phase_started(self, phase) -> None:
         self._timed(self._before, phase)
@@ -185,33 +175,35 @@ class Presenter(Reporter):
 
     def step_finished(self, result) -> None:
         self.ran = self.ran or result.status != SKIP
-        if self.views is not None and result.id in ("3.1", "3.3"):
+        step = self.steps.get(result.id)
+        if self.views is not None and step is not None and step.changes_registry:
             self._timed(self.views.after_step, result)
         elif self.views is not None:
             self.views.record(result)
 
     def run_finished(self, result) -> None:
-        if self.views is not None and self.last_phase == 5:
+        if self.views is not None and self.cleaned_up:
             self._timed(self.views.after_cleanup, result)
         elif self.views is not None and self.last_phase is not None and not self.stopped:  # no cleanup ran
             self._timed(self.views.after_phase, self.last_phase)  # (--keep-data, or nothing written)
 
     def _before(self, phase) -> None:
+        self.steps.update({step.id: step for step in phase.steps})
         if self.views is not None:
-            self.views.steps.update({step.id: step for wave in phase.waves for step in wave})
-        skipped = self.skipped(phase.id)
+            self.views.steps.update({step.id: step for step in phase.steps})
+        skipped = self.control.why_skipped(phase)
         if skipped == "interrupted":  # Ctrl-C, a signal: straight on to the cleanup, as without the walkthrough
             self.stopped = True
         if self.views is not None and self.last_phase is not None and not self.stopped:
             self.views.after_phase(self.last_phase)
-        self.last_phase = phase.id
-        if self.views is not None and phase.id == 3 and not self.stopped:
+        self.last_phase, self.cleaned_up = phase.id, phase.cleans_up
+        if self.views is not None and phase.changes_registry and not self.stopped:
             self.views.remember_before()
         if self.options.pause is None or self.stopped or skipped:  # nothing to wait for
             return
         c = self.console
         c.print(Text(f"\n▶ Next: phase {phase.id} · {phase.name}", style="bold magenta"), highlight=False)
-        c.print(Text(GUIDE.get(phase.id, "")), highlight=False)
+        c.print(Text(phase.proves), highlight=False)
         c.print(Text("It sends:", style="dim"), highlight=False)
         sends = Table.grid(padding=(0, 2))
         sends.add_column(style="dim", no_wrap=True)
@@ -219,13 +211,13 @@ class Presenter(Reporter):
         for who, what in sends_lines(phase):
             sends.add_row(f"  {who}", what)
         c.print(sends, highlight=False)
-        prompt = "[Enter] run cleanup (it always runs) " if phase.id == 5 else "[Enter] run this phase · q stop "
+        prompt = "[Enter] run cleanup (it always runs) " if phase.cleans_up else "[Enter] run this phase · q stop "
         said = self.options.pause(c, prompt, self.signals)
-        if said == "stop" and phase.id != 5:
+        if said == "stop" and not phase.cleans_up:
             self.stopped = True
             if self.ran:  # else the verdict says it in one line: nothing ran, nothing written
                 c.print(Text(STOPPED, style="bold yellow"), highlight=False)
-            self.stop()
+            self.control.stop()
 
 
 class _Part(Reporter):
@@ -245,4 +237,5 @@ class _Part(Reporter):
             self.presenter.run_finished(result)
 
 
-__all__ = ["GUIDE", "sends_lines", "Options", "options_from", "Presenter", "PromptPause", "REFUSED", "STOPPED", "TerminalPause", "has_terminal"]
+__all__ = ["Uncontrolled", "sends_lines", "Options", "options_from", "Presenter", "PromptPause", "REFUSED", "STOPPED",
+           "TerminalPause", "has_terminal"]

@@ -6,12 +6,11 @@ of every session and client at the end, then writes what was asked for.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Callable, Dict, List, Optional
 from urllib.parse import urlsplit
 
-from ..report_files import open_report
+from ..report_files import Written, could_not_write, open_report
 from .recorder import Exchange, RequestRecorder
 
 __all__ = ["RunArtifacts", "Exchange", "RequestRecorder"]
@@ -77,15 +76,14 @@ class RunArtifacts:
         return extras
 
     # -- files ------------------------------------------------------------------------------------------
-    def write(self, result, header, cold_seconds: Optional[float], written: Dict[str, str], *,
-              env=None) -> List[str]:
-        """Writes --html, --har and the CI summary; adds what was written to `written` ({flag: path}).
-        Returns the lines to show: what could not be written, and with --debug each failing step's curl line."""
+    def write(self, result, header, cold_seconds: Optional[float], *, env=None) -> Written:
+        """Writes --html, --har and the CI summary. Returns what was written (the CI summary, appended to CI's own
+        file, is not announced), what could not be (also recorded on the result) and, with --debug, each failing
+        step's curl line (`notes`)."""
         o = self.outputs
         curls = self.curls(result)
-        lines = [f"step {step_id}, its request again (with ONA_API_TOKEN set): {line}"
-                 for step_id, line in curls.items()] if self.debug else []
-        errors = []
+        done = Written(notes=[f"step {step_id}, its request again (with ONA_API_TOKEN set): {line}"
+                              for step_id, line in curls.items()] if self.debug else [])
         jobs = ((o.har_path, "--har", lambda p: self._har(p, result)),
                 (o.html_path, "--html", lambda p: self._html(p, result, header, curls, cold_seconds, env)),
                 (o.summary_md_path, "--summary-md", lambda p: self._summary(p, result, header, curls)))
@@ -95,12 +93,11 @@ class RunArtifacts:
             try:
                 job(path)
                 if flag != "--summary-md":  # appended to CI's own file: not announced
-                    written[flag] = path
+                    done.paths[flag] = path
             except (OSError, ValueError) as exc:
-                reason = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
-                errors.append(f"could not write the {flag} report {os.fspath(path)}: {reason}")
-        result.report_errors.extend(errors)
-        return lines + errors
+                done.errors.append(could_not_write(flag, path, exc))
+        result.report_errors.extend(done.errors)
+        return done
 
     def _titles(self, result) -> Dict[str, str]:
         return {step.id: step.title for step in result.steps}

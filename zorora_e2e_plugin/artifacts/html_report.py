@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Callable, Dict, Optional, Sequence
 
-from ..results import FAIL, PASS, PHASE_NAMES, SKIP, WARN
+from ..results import FAIL, PASS, SKIP, WARN
 from . import timeline
 from .state import registry_rows
 from .summary_md import diagnosis_id
@@ -97,7 +97,7 @@ def _phases(result, t) -> str:
             n = sum(s.status == status for s in steps)
             if n:
                 counts += f", {n} {word}"
-        rows.append(f'<tr><td>{phase["id"]} {t(PHASE_NAMES.get(phase["id"], ""))}</td>'
+        rows.append(f'<tr><td>{phase["id"]} {t(phase["name"])}</td>'
                     f'<td class="s-{phase["status"]}">{MARK[phase["status"]]} {phase["status"]}</td>'
                     f'<td>{t(counts)}</td></tr>')
     return ('<section id="phases"><h2>Phases</h2><table><tr><th>phase</th><th>status</th><th>steps</th></tr>'

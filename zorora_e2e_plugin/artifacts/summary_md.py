@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Optional
 
-from ..results import FAIL, PASS, PHASE_NAMES, SKIP, WARN
+from ..results import FAIL, PASS, SKIP, WARN
 
 VERDICT_WORDS = {"passed": "✅ passed", "failed": "❌ failed", "gate_failed": "⛔ preflight gate failed",
                  "interrupted": "⚠️ interrupted", "cancelled": "⚠️ cancelled after the preflight"}
@@ -54,7 +54,7 @@ def summary(result, *, header=None, curls: Optional[Dict[str, str]] = None, html
         steps = [s for s in result.steps if s.phase == phase["id"]]
         ok = sum(s.status in (PASS, WARN) for s in steps)
         failed = sum(s.status == FAIL for s in steps)
-        lines.append(f"| {phase['id']} {md(PHASE_NAMES.get(phase['id'], ''))} | {MARKS.get(phase['status'], '')} "
+        lines.append(f"| {phase['id']} {md(phase['name'])} | {MARKS.get(phase['status'], '')} "
                      f"{phase['status']} | {ok}/{len(steps)} | {failed} |")
     failing = [s for s in result.steps if s.status == FAIL]
     if failing:

@@ -113,6 +113,11 @@ def _redacted(value: Any, redact) -> Any:
     return value
 
 
+PROVES = ("Readiness (--for): will ml-promote pass for this customer now? Reads, and only reads, what ml-promote "
+          "will meet: the challenger's status and evaluation, both models' metrics, /diff against production/latest, "
+          "the registry and audit log; then judges the promotion gates. Nothing is written or promoted for it.")
+
+
 def readiness_phase(target: ReadinessTarget) -> Phase:
     listing = Step("6.1", f"ml-list-challengers {target.customer_id}: the challenger, its status and evaluation",
                    step_6_1, sends=("GET /challengers",))
@@ -128,7 +133,8 @@ def readiness_phase(target: ReadinessTarget) -> Phase:
         waves = ((listing, registry, challenger, diff), (production,), (gates,))
     else:  # the newest evaluated challenger: known once listed
         waves = ((listing, registry), (challenger, production, diff), (gates,))
-    return Phase(PHASE_ID, f"Readiness: will ml-promote {target.customer_id} pass? (read-only)", waves)
+    return Phase(PHASE_ID, f"Readiness: will ml-promote {target.customer_id} pass? (read-only)", waves,
+                 short="Readiness (read-only)", proves=PROVES)
 
 
 def _entry_words(entry: Dict, now: datetime) -> str:

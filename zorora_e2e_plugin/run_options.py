@@ -1,0 +1,26 @@
+"""What a face may add to a run beyond its settings (engine.validate's `options`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Optional, Sequence
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """`observers`: extra Reporters (tests use one to break the target at a phase boundary). `presenter`:
+    walkthrough.Options (--walkthrough, --show-state). `request_feed`: request-log lines (an in-process sandbox's
+    --log-requests, engine.RequestFeed) to print on the run's console while it runs. `ask` (engine.may_start's):
+    asked once the preflight gate has passed; no ends the run there, nothing written. `print_verdict`: False when
+    the face prints the returned verdict itself (the REPL). `debug`: print an unexpected error's traceback under
+    its step (it is always in the --json report)."""
+
+    observers: Sequence = ()
+    presenter: Optional[object] = None
+    request_feed: Optional[object] = None
+    ask: Optional[Callable[[], bool]] = None
+    print_verdict: bool = True
+    debug: bool = False
+
+
+__all__ = ["RunOptions"]

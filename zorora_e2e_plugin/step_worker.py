@@ -1,0 +1,91 @@
+"""One step run in a daemon thread, so that the main thread can always take Ctrl-C: whatever the step does (a
+pass, a StepOutcome, an unexpected error) ends as one plain StepResult, redacted and clipped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Callable, Optional
+
+from . import diagnose
+from .diagnosis import describe, unhinted
+from .model import Step
+from .results import FAIL, PASS, WARN, StepOutcome, StepResult
+
+__all__ = ["StepWorker", "clip", "FIELD_LIMIT"]
+
+
+FIELD_LIMIT = 600
+TRACEBACK_LIMIT = 8000  # the traceback of an unexpected error: --json and --debug only
+
+
+def clip(text: str, limit: int = FIELD_LIMIT) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _tail(text: str, limit: int) -> str:
+    """The end of a (redacted) traceback: the innermost frames are the ones that matter."""
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+class StepWorker(threading.Thread):
+    """A daemon thread running one step, so that the main thread can always take Ctrl-C."""
+
+    def __init__(self, step: Step, ctx, redact: Callable[[str], str], phase: int):
+        super().__init__(daemon=True, name=f"zorora-e2e-step-{step.id}")
+        self.step, self.ctx, self.redact, self.phase = step, ctx, redact, phase
+        self.result: Optional[StepResult] = None
+        self.started = time.monotonic()
+        self.ended: Optional[float] = None  # monotonic time its step returned
+        self.done = threading.Event()  # set once `result` is final; waited on instead of join()/is_alive()
+
+    def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.ended = time.monotonic()
+            self.done.set()
+
+    def wait(self, timeout: float) -> bool:
+        """Not Thread.join(): on CPython 3.11 a Ctrl-C inside join() can mark a thread that is still
+        running as finished (is_alive() False, no result yet). Short sleeps are safe to interrupt."""
+        end = time.monotonic() + timeout
+        while not self.done.is_set() and time.monotonic() < end:
+            time.sleep(0.002)
+        return self.done.is_set()
+
+    def _run(self) -> None:
+        started = self.started
+        status, expected, actual, hint, config_error, where = PASS, "", "", "", False, ""
+        try:
+            detail = self.step.fn(self.ctx)
+            actual = "" if detail is None else str(detail)
+        except StepOutcome as exc:
+            status, expected, actual, hint = exc.status, exc.expected, exc.actual, exc.hint
+            config_error = exc.config_error
+            if status == FAIL and not self.step.critical:
+                status = WARN
+        except BaseException as exc:  # a bug or an unexpected answer: still a result, never a traceback
+            status, actual = FAIL, f"{type(exc).__name__}: {exc}"
+            hint = diagnose.INTERNAL
+            where = traceback.format_exc()
+
+        def clean(text: str) -> str:  # redact first, then cut: a cut token would slip past the redaction
+            return clip(self.redact(text))
+
+        known = describe(hint, config_error and status == FAIL, self.phase)  # the id of the hint as the step gave it
+        if known is None and status == FAIL:
+            known = unhinted(config_error, self.phase)
+        if getattr(getattr(self.ctx, "settings", None), "session", False):  # ml-validate-e2e: what it can change
+            hint = diagnose.for_session(hint)
+        if known is not None:
+            known["hint"] = clean(hint)
+
+        self.result = StepResult(
+            id=self.step.id, phase=self.phase, title=self.step.title, status=status,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            expected=clean(expected), actual=clean(actual), hint=clean(hint),
+            config_error=config_error and status == FAIL,
+            traceback=_tail(self.redact(where), TRACEBACK_LIMIT), diagnosis=known)
