@@ -1,7 +1,7 @@
 """The floor under a preflight process: a script that does nothing but what any preflight built on requests
 and botocore must do — import both, build the S3 client (in a thread, beside the API requests), send the
-preflight's 14 requests in its round trips (the API probes; S3 head + put; then delete + the three
-listings) — and exits. No engine, no report, no checks. The bench runs it beside `zorora-e2e run
+preflight's 15 requests in its round trips (the API probes; S3 head + put + versioning; then delete + the
+three listings) — and exits. No engine, no report, no checks. The bench runs it beside `zorora-e2e run
 --preflight-only` against the same sandbox, so a missed process target can be told apart from a target
 below what these libraries allow on the machine.
 """
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import statistics
 import sys
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
-from .measure import timed, warm_up
+from .measure import clean_env, met_or_missed, process_row, timed, warm_up
+
+FLOOR_RATIO_TARGET = 1.05  # preflight process wall / this script's, in pairs at 100 ms (issue 22)
 
 FLOOR_SCRIPT = r"""
 import os
@@ -43,7 +45,8 @@ probes += [pool.submit(session.post, api + path, json={"customer_id": customer, 
            for path in ("/promote", "/rollback")]
 s3, bucket = client.result(), env["OUTPUT_BUCKET"]
 key = "customer_tailored/" + customer + "/preflight-probe"
-first = [pool.submit(s3.head_bucket, Bucket=bucket), pool.submit(s3.put_object, Bucket=bucket, Key=key, Body=b"x")]
+first = [pool.submit(s3.head_bucket, Bucket=bucket), pool.submit(s3.put_object, Bucket=bucket, Key=key, Body=b"x"),
+         pool.submit(s3.get_bucket_versioning, Bucket=bucket)]
 for f in probes:
     f.result()
 listings = [pool.submit(s3.list_objects_v2, Bucket=bucket, Prefix=p + customer + "/")
@@ -57,12 +60,33 @@ os._exit(0)
 """
 
 
+def floor_command():
+    return [sys.executable, "-c", FLOOR_SCRIPT]
+
+
 def floor_process(sandbox, env: Dict[str, str], repeat: int) -> Tuple[int, float, float, int, int]:
     """(exit code, median wall, min wall, sequential round trips, requests) of the floor script against
     `sandbox`."""
-    cmd = [sys.executable, "-c", FLOOR_SCRIPT]
+    cmd = floor_command()
     warm_up(cmd, env)
     runs = [timed(cmd, env, sandbox) for _ in range(repeat)]
     code = max(r[0] for r in runs)
     return (code, statistics.median(r[1] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs),
             max(r[3] for r in runs))
+
+
+def preflight_beside_floor(sandbox, cmd: List[str], env: Dict[str, str], repeat: int) -> bool:
+    """`--preflight-only` and the floor script (floor.py: only requests + botocore and the preflight's requests),
+    in pairs at 100 ms, after one unmeasured run of each: the median of the pairs' ratios against the target."""
+    floor_cmd, floor_env = floor_command(), clean_env(sandbox.env())
+    warm_up(cmd, env)
+    warm_up(floor_cmd, floor_env)
+    pairs = [(timed(cmd, env, sandbox), timed(floor_cmd, floor_env, sandbox)) for _ in range(repeat)]
+    ratios = [ours[1] / floor[1] for ours, floor in pairs]
+    ratio = statistics.median(ratios)
+    met = ratio <= FLOOR_RATIO_TARGET and all(o[0] == 0 and f[0] == 0 for o, f in pairs)
+    process_row("preflight", 100, [p[0] for p in pairs], "")
+    process_row("floor", 100, [p[1] for p in pairs], "only imports requests + botocore and sends the preflight's requests")
+    print(f"preflight / floor (median of pairs {', '.join(f'{r:.2f}' for r in ratios)}): {ratio:.2f}   "
+          f"target <= {FLOOR_RATIO_TARGET:.2f}: {met_or_missed(met)}")
+    return met

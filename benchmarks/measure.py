@@ -4,6 +4,7 @@ user runs it, a clean environment, and one timed run of a command (see bench.py)
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -58,3 +59,12 @@ def timed(cmd: List[str], env: Dict[str, str], sandbox) -> Tuple[int, float, int
     wall = time.monotonic() - started
     log = list(sandbox.request_log)
     return done.returncode, wall, round_trips(log), len(log), done.stdout
+
+
+def process_row(kind: str, latency: int, runs, target: str) -> None:
+    """One row of the bench's process table: exit codes, median and fastest wall, round trips, requests."""
+    codes = {r[0] for r in runs}
+    print(f"{kind:<10} {latency:>5}ms {'/'.join(map(str, sorted(codes))):>5} {statistics.median(r[1] for r in runs):>7.2f} "
+          f"{min(r[1] for r in runs):>7.2f} {max(r[2] for r in runs):>7} {max(r[3] for r in runs):>9}   {target}")
+    if codes != {0}:
+        print(runs[0][4][-2000:])

@@ -146,6 +146,43 @@ def test_a_rejected_request_that_writes_is_still_4_5s_finding(sandbox):
     assert steps["4.5"].status == FAIL and steps["4.5"].diagnosis["id"] == "ZE-LAMBDA-012"
 
 
+def test_a_rejected_request_that_writes_the_registry_before_phase_4s_setup_is_still_4_5s_finding(sandbox):
+    """4.1-4.4 go out beside phase 4's setup writes: a server that rejects 4.3's promotion but first rewrites
+    the registry (no audit event), landing before the setup's put (S3 answers 300 ms late), must not have its
+    write hidden under that put: the put is conditional on the registry 3.3 read, S3 refuses it, and 4.5 finds
+    the registry changed."""
+    def write_first(request):
+        if request.method == "POST" and request.route == "/promote" and (request.body or {}).get("reason") == "tiny":
+            s3, key = sandbox.s3_client(), f"customer_tailored/{request.body['customer_id']}/latest_model.json"
+            doc = json.loads(s3.get_object(Bucket=sandbox.bucket, Key=key)["Body"].read())
+            doc["touched_by"] = "a rejected request"
+            s3.put_object(Bucket=sandbox.bucket, Key=key, Body=json.dumps(doc).encode())
+        return None
+
+    with LyingProxy(sandbox, before=write_first) as proxy:
+        result, _ = run_engine(sandbox, ["latency:300"], base_url=proxy.url)
+    steps = by_id(result)
+    assert steps["4.5"].status == FAIL and steps["4.5"].diagnosis["id"] == "ZE-LAMBDA-012", steps["4.5"]
+    assert steps["4.3"].status == PASS and steps["4.6"].status == SKIP, (steps["4.3"], steps["4.6"])
+
+
+def test_3_3_judges_the_archive_content_when_its_key_is_not_where_the_rollback_answer_points(sandbox):
+    """3.3 reads the archive named by the rollback's rollback_at beside its listing; an answer whose time is
+    not the key's (here a year off) costs one more read, and the content is still judged (a rollback's archive
+    with another reason word: a warning)."""
+    def other_time(request, status, body):
+        if request.method == "POST" and request.route == "/rollback" and status == 200:
+            answer = json.loads(body)
+            answer["rollback_at"] = "2001-01-01T00:00:00Z"
+            return status, json.dumps(answer)
+        return None
+
+    with LyingProxy(sandbox, other_time) as proxy:
+        result, _ = run_engine(sandbox, ["archive-reason:retired"], base_url=proxy.url)
+    step = by_id(result)["3.3"]
+    assert step.status == "warn" and "archive_reason = 'retired'" in step.actual, step
+
+
 def _metrics_elsewhere(request, status, body):
     """A Lambda that looks metrics up under another key: every lookup of a model's metrics is its 404."""
     if request.method == "GET" and request.route in ("/metrics", "/diff") and status == 200:

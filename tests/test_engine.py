@@ -215,19 +215,26 @@ def test_control_characters_from_servers_are_neutralised():
     assert redact("a\x1b[2J\x00 s3cr3t-token\n\tb") == "a\\x1b[2J\\x00 ***\n\tb"
 
 
-def test_a_full_run_takes_at_most_18_sequential_round_trips(run, sandbox):
-    """3.2's ml-audit-log goes out beside 3.1's S3 reads, and the cleanup deletes from the listing 4.5 took
-    beside its reads (nothing is sent between them): 17 with the S3 client ready (18 when this process has
-    still to build it), where it was 19 (20). At 200 ms a request, requests sent together overlap whatever
-    the machine's load, so the count is the plan's structure, not a timing."""
+def test_a_full_run_takes_at_most_16_sequential_round_trips(run, sandbox):
+    """3.2's ml-audit-log goes out beside 3.1's S3 reads; 3.3 reads the archive its rollback wrote beside the
+    listing that names it (the key its answer's rollback_at gives); 4.1-4.4 go out beside phase 4's setup
+    writes; the cleanup deletes from the listing 4.5 took beside its reads (nothing is sent between them): 16,
+    where it was 18 (19 with the versioning read and 5.2's HEADs). At 200 ms a request, requests sent
+    together overlap whatever the machine's load, so the count is the plan's structure, not a timing."""
     del sandbox.request_log[:]
     result, text = run(faults=["latency:200"])
     assert result.verdict == "passed", text
     log = [r for r in sandbox.request_log if r.kind in ("api", "s3")]
-    assert sequential_round_trips([(r.started, r.ended) for r in log]) <= 18
+    assert sequential_round_trips([(r.started, r.ended) for r in log]) <= 16
     audit = [r for r in log if r.kind == "api" and r.path.endswith("/audit-log") and r.status == 200]
     promote = next(r for r in log if r.kind == "api" and r.path.endswith("/promote") and r.status == 200)
     after_promote = [r for r in audit if r.started >= promote.ended]
+    rollback = next(r for r in log if r.kind == "api" and r.path.endswith("/rollback") and r.status == 200)
+    archive_reads = [r for r in log if r.kind == "s3" and r.method == "GET" and "/archived/" in r.path]
+    assert len(archive_reads) == 1 and archive_reads[0].started < rollback.ended + 0.2  # beside 3.3's listing
+    no_token = next(r for r in log if r.kind == "api" and r.path.endswith("/rollback") and r.status == 401)
+    gate_puts = [r for r in log if r.kind == "s3" and r.method == "PUT" and r.started > rollback.ended]
+    assert len(gate_puts) == 2 and all(abs(p.started - no_token.started) < 0.2 for p in gate_puts)  # 4.4 beside
     assert len(after_promote) == 1 and after_promote[0].started < promote.ended + 0.2  # 3.2: 3.1's wave
 
 

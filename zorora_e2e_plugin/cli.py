@@ -21,6 +21,7 @@ import os
 import sys
 from typing import List, Optional
 
+from . import collection
 from .flags import add_run_flags, add_sweep_flags, flags_from, sweep_flags_from
 from .results import ExitCode
 from .settings import DEFAULT_BUCKET, DEFAULT_REGION, SettingsError
@@ -240,6 +241,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if argv[:1] == ["sandbox"] and ("-h" in argv or "--help" in argv):
         parser._subparsers._group_actions[0].choices["sandbox"].epilog = _fault_help()
     args = parser.parse_args(argv)
+    collection.for_command(args.command)  # a one-shot run: no cyclic collection (collection.py)
     if not args.command:
         parser.print_help()
         return EXIT_USAGE

@@ -30,7 +30,6 @@ class StoreError(Exception):
 
 
 from .store_delete import MAX_CONCURRENT_BATCHES  # noqa: E402,F401  (kept importable from here)
-
 _session_lock = threading.Lock()  # botocore sessions are not thread-safe; clients are
 _sessions: Dict[Tuple, object] = {}  # AWS_* environment -> botocore session
 _clients: "OrderedDict[Tuple, object]" = OrderedDict()  # (storage settings, AWS_* environment) -> S3 client
@@ -176,6 +175,7 @@ class Store(Deleting):
         self.listings = store_listing.Listings()
         self.refused: List[str] = []  # keys a delete was asked for outside the scope: never sent
         self.last_error = ""  # the code S3 gave for the last delete it refused (AccessDenied ...)
+        self._read_tags: Dict[str, Tuple[str, bytes]] = {}  # key -> (ETag, bytes) as last read
 
     @classmethod
     def open(cls, storage: Storage, scope: Sequence[str] = ()) -> "Store":
@@ -198,16 +198,25 @@ class Store(Deleting):
         self._call("put_object", Key=key, Body=json.dumps(document, indent=2).encode(),
                    ContentType="application/json")
 
-    def put_bytes(self, key: str, body: bytes) -> None:
-        self._call("put_object", Key=key, Body=body)
+    def put_bytes(self, key: str, body: bytes, if_match: str = "") -> None:  # if_match: an ETag (S3 refuses
+        # the write, PreconditionFailed, when the object changed since)
+        self._call("put_object", Key=key, Body=body, **({"IfMatch": if_match} if if_match else {}))
+
+    def etag_of(self, key: str, body: Optional[bytes]) -> str:
+        """The ETag S3 gave with `body` when this store last read `key` ("" unless that read returned `body`)."""
+        tag, read = self._read_tags.get(key, ("", None))
+        return tag if body is not None and read == body else ""
 
     def get_bytes(self, key: str) -> Optional[bytes]:
         """The object's bytes, or None when it does not exist."""
         try:
-            body = self._call("get_object", Key=key)["Body"]
+            answer = self._call("get_object", Key=key)
             seconds = getattr(getattr(getattr(self.client, "meta", None), "config", None), "read_timeout", None)
             try:
-                return read_capped(body, f"s3://{self.bucket}/{key}", seconds=seconds)  # 10 MB, in --timeout
+                raw = read_capped(answer["Body"], f"s3://{self.bucket}/{key}", seconds=seconds)  # 10 MB, in --timeout
+                if answer.get("ETag"):
+                    self._read_tags[key] = (answer["ETag"], raw)
+                return raw
             except ValueError as exc:
                 raise StoreError(str(exc), "TooLarge") from None
             except TimeoutError as exc:
@@ -231,12 +240,10 @@ class Store(Deleting):
 
     def head_bucket(self) -> None:
         self._answer("head_bucket")
-
     def exists(self, key: str) -> bool:
         """HEAD the key: True when S3 has a current object there (a lagging listing may not name it yet)."""
         try:
-            self._answer("head_object", Key=key)
-            return True
+            return self._answer("head_object", Key=key) is not None
         except StoreError as exc:
             if exc.code in ("NoSuchKey", "404", "NotFound"):
                 return False
@@ -255,7 +262,6 @@ class Store(Deleting):
     def server_now(self):
         """S3's clock (the Date header of its last answer, moved on since), None when none was seen."""
         return self.listings.server_now()
-
     @property
     def strays(self) -> List[str]:
         """Keys a listing returned outside the prefix it asked for: the endpoint ignored `prefix`."""

@@ -38,34 +38,38 @@ def entry_of(document: Any) -> Tuple[Dict, bool]:
     return (inner[0], True) if len(inner) == 1 else ({}, False)
 
 
-def read_documents(ctx: Context, keys: List[str]) -> Dict[str, Any]:
-    """The archive objects' contents, read concurrently (one round trip); a body that is not JSON is kept as
-    text (its content is an assumption: a warning, not a failure)."""
-    if not keys:
-        return {}
-
-    def read(key: str) -> Any:
-        raw = ctx.store.get_bytes(key)
-        try:
-            return json.loads(raw) if raw is not None else None
-        except ValueError:
-            return raw.decode("utf-8", errors="replace")[:200]
-
+def read_document(ctx: Context, key: str) -> Any:
+    """One archive object's content: parsed JSON, else the text (its content is an assumption: a warning, not a
+    failure); None when it does not exist."""
+    raw = ctx.store.get_bytes(key)
     try:
-        answers = ctx.parallel(*[(lambda k=k: read(k)) for k in keys])
+        return json.loads(raw) if raw is not None else None
+    except ValueError:
+        return raw.decode("utf-8", errors="replace")[:200]
+
+
+def read_documents(ctx: Context, keys: List[str], known: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The archive objects' contents, read concurrently (one round trip); `known`: contents read already (read
+    beside the listing that named them), not read again."""
+    known = {k: v for k, v in (known or {}).items() if k in keys}
+    missing = [k for k in keys if k not in known]
+    if not missing:
+        return known
+    try:
+        answers = ctx.parallel(*[(lambda k=k: read_document(ctx, k)) for k in missing])
     except StoreError as exc:
         raise StepFailed("the archive objects readable", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
-    return dict(zip(keys, answers))
+    return {**known, **dict(zip(missing, answers))}
 
 
 def judge(ctx: Context, checks: Checks, keys: List[str], model_id: str, reason: str,
-          missing_hint: str, content: bool = True) -> Optional[str]:
+          missing_hint: str, content: bool = True, known: Optional[Dict[str, Any]] = None) -> Optional[str]:
     """The archive of `model_id` (the model a promotion or rollback replaced): found by key, else by content
     (a warning: another key format), else a failure. Its content differing from the sandbox's: warnings
-    (`content=False`: not read when the key names the model; one S3 round trip less). Returns its key (None
-    when there is none)."""
+    (`content=False`: not read when the key names the model; one S3 round trip less; `known`: contents read
+    already). Returns its key (None when there is none)."""
     by_key = [k for k in keys if names(k, model_id)]
-    documents = read_documents(ctx, by_key or keys) if content or not by_key else {}
+    documents = read_documents(ctx, by_key or keys, known) if content or not by_key else {}
     if not by_key:
         by_content = [k for k, doc in documents.items() if entry_of(doc)[0].get("model_id") == model_id]
         if not by_content:

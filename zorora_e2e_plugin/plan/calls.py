@@ -92,6 +92,13 @@ def read_state(ctx: Context, with_archives: bool = False) -> S3State:
                    archives=answers[2] if with_archives else None)
 
 
+def gate_writes_done(ctx: Context) -> bool:
+    """Wait for phase 4's setup writes, sent in the background beside 4.1-4.4 (p4_errors.setup_phase_4), as long
+    as two S3 requests with their retries may take: 4.6, 4.5 and the cleanup wait. False: they have not ended."""
+    done = ctx.gate_writes
+    return done is None or done.wait(ctx.settings.timeout * 4 + 2)
+
+
 def unreached(status, body: str, headers=None) -> bool:
     """API Gateway answered a mutation itself with 429 (throttled) or 503 (the integration unavailable): the
     Lambda never ran it, so it may be sent once more (and only once, after reading the state, for promote and

@@ -81,6 +81,7 @@ class Context:
     prefixes_proven_empty: bool = False
     gate_written: bool = False
     gate_error: Optional[StepFailed] = None
+    gate_writes: Optional[threading.Event] = None  # set when phase 4's setup writes (in the background) ended
     snapshot: Optional[S3State] = None
     audit_after_promote: Any = None
     audit_retries: List[Any] = dataclasses.field(default_factory=list)  # the reads 3.1 retried for 3.2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .. import diagnose
@@ -110,6 +111,30 @@ def _production_id(state) -> object:
     return production.get("model_id") if isinstance(production, dict) else None
 
 
+def _archive_key_guess(ctx: Context, answer: Any) -> str:
+    """Where the rollback most likely archived the challenger: archived/{model_id}_{rollback_at as
+    YYYYMMDD_HHMMSS}.json (one timestamp for the answer and the key, as the sandbox writes them). "" when the
+    answer has no such timestamp."""
+    stamp = answer.get("rollback_at") if isinstance(answer, dict) else None
+    match = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|\+00:00)", str(stamp or ""))
+    if not match:
+        return ""
+    y, mo, d, h, mi, sec = match.groups()
+    return f"{ctx.world.archive_prefix}{ctx.world.challenger_model_id}_{y}{mo}{d}_{h}{mi}{sec}.json"
+
+
+def _read_guess(ctx: Context, key: str) -> dict:
+    """{key: content} when the guessed archive exists; {} otherwise or on any error (the judging reads what the
+    listing names, as without a guess, and reports its errors)."""
+    if not key:
+        return {}
+    try:
+        document = archive.read_document(ctx, key)
+    except Exception:
+        return {}
+    return {key: document} if document is not None else {}
+
+
 def step_3_3(ctx: Context) -> str:
     w, actor = ctx.world, ctx.settings.actor
     before = ctx.archives.known()
@@ -117,7 +142,8 @@ def step_3_3(ctx: Context) -> str:
     result = call(settled, ctx, lambda: ctx.client.rollback(w.customer_id, ROLLBACK_REASON),
                   lambda state: _production_id(state) == w.production_model_id, "POST /rollback",
                   route="POST /rollback", expected="ml-rollback succeeds")
-    state = read_state(ctx, with_archives=True)
+    guess = _archive_key_guess(ctx, result)  # its archive's content read beside the listing that names it
+    state, guessed = ctx.parallel(lambda: read_state(ctx, with_archives=True), lambda: _read_guess(ctx, guess))
     registry, events = state.registry, state.events
     ctx.snapshot = state
     ctx.archives.listed(state.archives)
@@ -139,7 +165,7 @@ def step_3_3(ctx: Context) -> str:
     archived = archive.judge(ctx, checks, ctx.archives.keys, w.challenger_model_id, "rolled_back",
                              "the rollback restored the previous production but did not archive the one it replaced "
                              f"(customer_tailored/{w.customer_id}/archived/): the promoted model vanished from "
-                             "history")
+                             "history", known=guessed)
     kept = [k for k in before if k != archived and archive.names(k, w.production_model_id)
             and k in ctx.archives.keys]
     detail = "; the restored 'superseded' archive is still there (allowed: no s3:DeleteObject)" if kept else ""

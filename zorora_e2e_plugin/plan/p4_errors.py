@@ -4,24 +4,32 @@
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
+import threading
 from typing import Callable
 
 from .. import diagnose
 from ..client import OnaError, errors
 from ..fixtures import CHALLENGER_METRICS, ERROR_REASON, GATE_REASON, GATE_UNDO_REASON, SHORT_REASON, UNKNOWN_MODEL
 from ..results import StepFailed, StepSkipped, StepWarning
-from ..store import StoreError
-from .calls import NEVER_SENT, raw_refusal, read_state
+from ..store import StoreError, pool_thread_name
+from .calls import NEVER_SENT, gate_writes_done, raw_refusal, read_state
 from .context import Checks, Context
 
 
 def setup_phase_4(ctx: Context) -> None:
     """After the rollback (so phase 2 saw exactly one challenger): add a second challenger that fails the gates
     every source agrees on (evaluated more than 7 days ago, verdict not_eligible), with its metrics. The
-    registry as written here is the "before" picture 4.5 compares with. One round trip (both puts at once)."""
-    if ctx.snapshot is None:  # 3.3 did not run: take the "before" picture now
+    registry as written here is the "before" picture 4.5 compares with.
+
+    The two puts go out in the background, beside 4.1-4.4 (which need no S3): one round trip for both. 4.6
+    and 4.5 wait for them (`gate_writes_done`), and so does the cleanup. The registry is written only if it is
+    still what 3.3 read (If-Match its ETag): a rejected request of 4.1-4.4 that wrote the registry before this
+    put makes S3 refuse it, and 4.5 then finds the registry changed since 3.3's picture; one that writes
+    after it differs from what was put. The audit log's picture is 3.3's, taken before any of them."""
+    if ctx.snapshot is None:  # 3.3 did not run: take the "before" picture now, before 4.1-4.4 are sent
         ctx.snapshot = read_state(ctx)
     w = ctx.world
     registry = dict(ctx.snapshot.registry or {"customer_id": w.customer_id})
@@ -31,16 +39,44 @@ def setup_phase_4(ctx: Context) -> None:
     registry["challengers"].append(w.gate_challenger_entry())
     raw = json.dumps(registry, indent=2).encode()
     ctx.written.update({w.registry_key, w.gate_challenger_metrics_key})
+    etag = ctx.store.etag_of(w.registry_key, ctx.snapshot.registry_raw)
+    done = threading.Event()
+    ctx.gate_writes = done
+    threading.Thread(target=contextvars.copy_context().run, args=(_write_gate_challenger, ctx, raw, etag, done),
+                     daemon=True, name=f"{pool_thread_name()}_phase_4_setup").start()  # a phase's, not a step's
+
+
+def _write_gate_challenger(ctx: Context, raw: bytes, etag: str, done: threading.Event) -> None:
+    w = ctx.world
     try:
-        ctx.parallel(lambda: ctx.store.put_bytes(w.registry_key, raw),
+        ctx.parallel(lambda: _put_registry(ctx, raw, etag),
                      lambda: ctx.store.put_json(w.gate_challenger_metrics_key, CHALLENGER_METRICS))
+        ctx.snapshot = dataclasses.replace(ctx.snapshot, registry=json.loads(raw), registry_raw=raw)
+        ctx.gate_written = True
     except StoreError as exc:  # 4.1-4.4 need no S3: only 4.6 (and 4.5) fail, with this error
         if exc.code in NEVER_SENT:
             ctx.written.discard(w.gate_challenger_metrics_key)
-        ctx.gate_error = diagnose.s3_failed("the gate challenger written to S3", exc)
-        return
-    ctx.snapshot = dataclasses.replace(ctx.snapshot, registry=registry, registry_raw=raw)
-    ctx.gate_written = True
+        if exc.code in CHANGED_UNDER_US:  # 4.5 finds the change (against 3.3's picture) and reports it
+            ctx.gate_error = StepSkipped(actual="the gate challenger was not written: the registry changed after "
+                                                "3.3 read it, while 4.1-4.4 were sent (see 4.5)")
+        else:
+            ctx.gate_error = diagnose.s3_failed("the gate challenger written to S3", exc)
+    except Exception as exc:  # never leave 4.6 and 4.5 waiting without a word
+        ctx.gate_error = StepFailed("the gate challenger written to S3", f"{type(exc).__name__}: {exc}")
+    finally:
+        done.set()
+
+
+CHANGED_UNDER_US = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
+
+
+def _put_registry(ctx: Context, raw: bytes, etag: str) -> None:
+    try:
+        ctx.store.put_bytes(ctx.world.registry_key, raw, if_match=etag)
+    except StoreError as exc:  # an S3-compatible store without conditional writes: as before, unconditionally
+        if not etag or exc.code not in ("NotImplemented", "501"):
+            raise
+        ctx.store.put_bytes(ctx.world.registry_key, raw)
 
 
 def _expect_rejection(ctx: Context, fn: Callable, *args) -> str:
@@ -137,6 +173,9 @@ def step_4_6(ctx: Context) -> str:
     false, a valid reason; Zorora's client-side diff check bypassed). Its own wave: nothing else promotes
     meanwhile, so a "concurrent promotion" answer cannot pass for a gate."""
     w, actor = ctx.world, ctx.settings.actor
+    if not gate_writes_done(ctx):
+        raise StepFailed("the gate challenger written to S3", "its writes did not end in time",
+                         diagnose.for_s3("ReadTimeoutError"))
     if ctx.gate_error is not None:
         raise ctx.gate_error
     if not ctx.gate_written:
@@ -193,6 +232,9 @@ def _listing_for_cleanup(ctx: Context):
 
 
 def step_4_5(ctx: Context) -> str:
+    if not gate_writes_done(ctx):
+        raise StepFailed("phase 4's setup writes ended", "the gate challenger's writes did not end in time",
+                         diagnose.for_s3("ReadTimeoutError"))
     before = ctx.snapshot
     after, ctx.cleanup_listing = ctx.parallel(lambda: read_state(ctx), lambda: _listing_for_cleanup(ctx))
     new = after.events[len(before.events):]

@@ -15,12 +15,14 @@ from ..results import StepFailed, StepSkipped
 from ..settings import DEFAULT_REGION, Settings
 from ..store import StoreError
 from ..sweep import command as sweep_command, session_command as sweep_session_command
+from .calls import gate_writes_done
 from .context import Context
 from .p5_proof import (COLLISION_HINT, delete_probe_versions, delete_versions, foreign_keys, known_keys, prove,
                        stray_finding, versions_text)
 
 
 def step_5_1(ctx: Context) -> str:
+    gate_writes_done(ctx)  # phase 4's setup writes, if still in flight, land before anything is listed
     state = ctx.cleanup
     w = ctx.world
     if ctx.settings.keep_data and ctx.owns_prefixes:
