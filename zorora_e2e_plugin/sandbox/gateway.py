@@ -63,18 +63,9 @@ class _LambdaContext:
         self.aws_request_id = request_id
 
 
-def build_event(
-    method: str,
-    raw_path: str,
-    raw_query: str,
-    headers: Iterable[Tuple[str, str]],
-    body: bytes,
-    *,
-    source_ip: str = "127.0.0.1",
-    stage: str = "prod",
-    request_id: Optional[str] = None,
-) -> Dict[str, Any]:
-    """An API Gateway HTTP API payload-2.0 event, as the real gateway builds it."""
+def build_event(method: str, raw_path: str, raw_query: str, headers: Iterable[Tuple[str, str]], body: bytes, *,
+                source_ip: str = "127.0.0.1", stage: str = "prod") -> Dict[str, Any]:
+    """An API Gateway HTTP API payload-2.0 event, as the real gateway builds it (a new request id each time)."""
     merged: Dict[str, str] = {}
     for name, value in headers:
         key = name.lower()
@@ -82,7 +73,7 @@ def build_event(
     cookies = [c.strip() for c in merged.pop("cookie", "").split(";") if c.strip()]
     query: Dict[str, str] = {k: ",".join(v) for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
     now = datetime.now(timezone.utc)
-    request_id = request_id or base64.b64encode(os.urandom(10)).decode("ascii")
+    request_id = base64.b64encode(os.urandom(10)).decode("ascii")
     event: Dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
@@ -264,9 +255,7 @@ HUGE_BODY_SIZE = 10 * 1024 * 1024
 
 
 @functools.lru_cache(maxsize=1)
-def huge_body() -> bytes:
-    """The huge-body fault's answer: 10 MB of JSON, built the first time the fault fires (not at import: it
-    cost every sandbox start ~15 ms and 10 MB)."""
+def huge_body() -> bytes:  # built when the fault first fires, not at import (~15 ms and 10 MB every start)
     return b'{"padding":"' + b"x" * (HUGE_BODY_SIZE - len(b'{"padding":""}')) + b'"}'
 
 
