@@ -15,6 +15,7 @@ Modules, as moto splits models from responses (rules on S3 state below, a thin H
     wsgi.py, gateway.py, moto_s3.py, server.py     the loopback listeners: API Gateway, moto S3, start/stop
     __init__.py                                    ``Sandbox`` (settings, addresses, faults, request log)
     serve.py                                       ``zorora-e2e sandbox``: serve_forever, export lines
+    listen.py, record.py                           Listen, SandboxError; RequestRecord (one logged request)
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from .faults import FAULT_HELP, FAULT_USAGE, Fault, FaultSet, parse_fault
+from .listen import READ_TIMEOUT, Listen, SandboxError  # noqa: F401  (READ_TIMEOUT: importable from here, as before)
+from .record import RequestRecord
 
 __all__ = [
     "FAULT_HELP",
@@ -44,53 +47,6 @@ __all__ = [
 # nothing from the validator.
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
-READ_TIMEOUT = 30.0  # seconds a client may take to send a request (API Gateway cuts slow clients off too)
-
-
-class SandboxError(OSError):
-    """The sandbox cannot start with these settings; the message is one line saying what to change.
-    (An OSError, as a failure to listen always was.)"""
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One client-facing request. Attribute access, or ``record["status"]`` like a dict."""
-
-    kind: str  # "api" or "s3"
-    method: str
-    path: str
-    status: int
-    started: float  # time.monotonic()
-    ended: float
-    actor: str = ""  # API requests: the body's actor, else X-Actor (what the Lambda records), "" when none
-    query: str = ""  # the raw query string
-    at: float = 0.0  # time.time() when it started (for a log line's clock time)
-    keys: Tuple[str, ...] = ()  # S3 deletes: the keys the request named (DeleteObject's, DeleteObjects' body)
-
-    @property
-    def duration(self) -> float:
-        return self.ended - self.started
-
-    def __getitem__(self, name: str) -> Any:
-        try:
-            return getattr(self, name)
-        except AttributeError:
-            raise KeyError(name) from None
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return getattr(self, name, default)
-
-    def as_dict(self) -> Dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Listen:
-    """Where the sandbox's API listens, and how long a client may take to send a request."""
-
-    host: str = "127.0.0.1"
-    port: int = 0  # 0: any free port
-    read_timeout: float = READ_TIMEOUT
 
 
 class Sandbox:
@@ -157,7 +113,7 @@ class Sandbox:
         try:
             servers.start()
         except OSError as exc:  # busy port, an address this machine does not have, a name that does not resolve
-            from .serve import listen_error
+            from .listen import listen_error
 
             raise SandboxError(listen_error(self.host, self.port, exc)) from None
         self._servers = servers

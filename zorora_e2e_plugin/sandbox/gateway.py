@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 
 from werkzeug.serving import WSGIRequestHandler
 
-from . import RequestRecord
+from .record import RequestRecord
 from .api import Api, gateway_not_found
 from .outlives import LateWrites, acts
 from .wsgi import Running, _buffer_body, _QuietMixin, _raw_target, _read_body, _status_line

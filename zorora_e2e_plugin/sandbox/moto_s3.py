@@ -31,7 +31,7 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response
 
-from . import RequestRecord
+from .record import RequestRecord
 from .s3_faults import CLOCK_KEY, deleted_keys
 from .wsgi import Running, _buffer_body, _QuietMixin, _raw_target
 

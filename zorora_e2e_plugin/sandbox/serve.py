@@ -1,5 +1,4 @@
-"""``zorora-e2e sandbox``: start a Sandbox, print its environment as export lines, block until Ctrl-C/SIGTERM;
-and the one-line message for a listener that cannot start."""
+"""``zorora-e2e sandbox``: start a Sandbox, print its environment as export lines, block until Ctrl-C/SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,29 +7,12 @@ import shlex
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Dict, Optional, TextIO
+from typing import Any, Dict, Optional, TextIO
 
-if TYPE_CHECKING:  # pragma: no cover
-    from . import Sandbox
-
-
-def listen_error(host: str, port: int, exc: OSError) -> str:
-    import errno
-    import socket
-
-    where = f"{host}:{port}" if port else host
-    if isinstance(exc, socket.gaierror):
-        return f"cannot listen on {host!r}: not an address of this machine ({exc.strerror or exc}); use e.g. 127.0.0.1"
-    if exc.errno == errno.EADDRINUSE:
-        return f"cannot listen on {where}: the port is already in use; choose another --port (or 0 for a free one)"
-    if exc.errno == errno.EADDRNOTAVAIL:
-        return f"cannot listen on {host}: not an address of this machine; use e.g. 127.0.0.1"
-    if exc.errno == errno.EACCES:
-        return f"cannot listen on {where}: permission denied (ports below 1024 need privileges); choose another --port"
-    return f"cannot listen on {where}: {exc.strerror or exc}"
+from .listen import SandboxError
 
 
-def serve_forever(sandbox: "Sandbox", out: TextIO = sys.stdout, log_requests: bool = False,
+def serve_forever(sandbox: Any, out: TextIO = sys.stdout, log_requests: bool = False,
                   env_file: Optional[str] = None) -> int:
     """Start the sandbox, print ``export`` lines for its environment, block until Ctrl-C/SIGTERM.
     `log_requests`: then one line per API request (requestlog.py; never the token). `env_file`: the export
@@ -56,8 +38,6 @@ def serve_forever(sandbox: "Sandbox", out: TextIO = sys.stdout, log_requests: bo
             try:
                 written.write(sandbox.env(), f"zorora-e2e sandbox at {sandbox.api_url}; removed when it stops")
             except OSError as exc:
-                from . import SandboxError
-
                 raise SandboxError(f"--env-file {env_file}: cannot write it ({exc.strerror or exc})") from None
         printer = None
         if log_requests:
