@@ -16,8 +16,9 @@ Sections (all by default):
             (floor.py: only requests + botocore and the requests); their ratio against 1.05
   zorora    Zorora's own scripts/validate_zorora_ona_e2e.py beside our full run, in pairs
             (needs ZORORA_SRC=<a Zorora checkout>; otherwise the round trips and wall are reported alone)
-  session   first and second run in one fresh process, as in one REPL session (--sandbox included): wall
-            and time to the header, the first run's from the process's start
+  session   first and second run in one fresh process, as in one REPL session (--sandbox included): time to
+            the header and wall side by side, the first run's from the process's start; ratio and difference
+            (session.py)
   sweep     100 left-over test customers, 10 000 objects, 1 000 look-alike and real keys
   artifacts `zorora-e2e demo` with and without --html --har: the extra time (bench_artifacts.py)
 
@@ -29,10 +30,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from typing import Dict, List, Optional, Tuple
@@ -196,56 +195,6 @@ def bench_zorora(repeat: int, zorora_src: Optional[str], latency: int = 100) -> 
     return met
 
 
-# ------------------------------------------------------------------------------------------ one session
-
-_SESSION = r"""
-import io, json, sys, time
-began = time.monotonic()
-from zorora_e2e_plugin.engine import validate_in_sandbox
-from zorora_e2e_plugin.report import make_console
-kinds = {"full": {}, "preflight": {"phases": [0]}}
-out = []
-
-class Header:
-    def run_started(self, header, phases):
-        self.at = time.monotonic()
-
-for attempt in ("first", "second"):
-    header = Header()
-    started = began if attempt == "first" else time.monotonic()  # the first: from the process's start
-    result = validate_in_sandbox(kinds[sys.argv[1]], console=make_console(file=io.StringIO()), faults=sys.argv[2:],
-                                 observers=[header])
-    out.append((attempt, time.monotonic() - started, header.at - started, result.verdict))
-print(json.dumps(out))
-"""
-SESSION_RATIO_TARGET = 1.5  # the first full --sandbox run of a session within 1.5x the second (idle machine)
-
-
-def bench_session(latency: int) -> bool:
-    print(f"\n## one session (a fresh process, as a fresh REPL): `ml-validate-e2e --sandbox` twice, then (another "
-          f"fresh process) `--preflight-only --sandbox` twice; latency {latency} ms; wall includes starting and "
-          "stopping the sandbox; the first run's times count from the process's start (its imports included)")
-    faults = [f"latency:{latency}"] if latency else []
-    ok = True
-    for kind in ("full", "preflight"):
-        done = subprocess.run([sys.executable, "-c", _SESSION, kind, *faults], env=clean_env({}), capture_output=True,
-                              text=True, timeout=300)
-        try:
-            figures = json.loads(done.stdout.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            print(done.stdout[-2000:], done.stderr[-2000:])
-            return False
-        for attempt, wall, to_header, verdict in figures:
-            print(f"{kind + ' --sandbox ' + attempt:<28} {verdict:<8} {wall:>6.2f} s wall, header after {to_header:.2f} s")
-        ok &= all(verdict == "passed" for _a, _w, _h, verdict in figures)
-        if kind == "full":
-            ratio = figures[0][1] / max(figures[1][1], 1e-6)
-            ok &= ratio <= SESSION_RATIO_TARGET
-            print(f"{'first / second':<28} {'':<8} {ratio:>6.2f} x (target <= {SESSION_RATIO_TARGET}: "
-                  f"{met_or_missed(ratio <= SESSION_RATIO_TARGET)}; an idle machine's figure)")
-    return ok
-
-
 def main(argv: List[str] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -269,6 +218,8 @@ def main(argv: List[str] = None) -> int:
     if "zorora" in sections:
         ok &= bench_zorora(args.repeat, zorora_src)
     if "session" in sections:
+        from .session import bench_session
+
         ok &= bench_session(100)
     if "sweep" in sections:
         from .sweep_scenario import bench_sweep

@@ -28,7 +28,7 @@ from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.model import Reporter
-from zorora_e2e_plugin.sandbox import Sandbox
+from zorora_e2e_plugin.sandbox import Listen, Sandbox
 from zorora_e2e_plugin.settings import resolve
 
 CANARY = "canary-TOKEN-8e1b5d90c2f47a36"
@@ -214,7 +214,7 @@ def test_a_client_that_sends_half_a_body_is_cut_off():
     """Content-Length 100, 5 bytes sent, then silence: the server answers 408 after its read timeout and frees
     the thread; it goes on serving, and stops promptly."""
     before = set(threading.enumerate())
-    with Sandbox(read_timeout=0.5) as sb:
+    with Sandbox(listen=Listen(read_timeout=0.5)) as sb:
         conn = socket.create_connection(("127.0.0.1", _port(sb)), timeout=20)
         conn.sendall(b"POST /prod/api/v1/promote HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 100\r\n\r\n{\"a\":")

@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 
-from zorora_e2e_plugin.sandbox import Sandbox, serve_forever
+from zorora_e2e_plugin.sandbox import Listen, Sandbox, serve_forever
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -77,11 +77,11 @@ def test_fixed_port_and_port_in_use():
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    with Sandbox(port=port) as sb:
+    with Sandbox(listen=Listen(port=port)) as sb:
         assert sb.api_url == f"http://127.0.0.1:{port}/prod/api/v1"
         before = set(threading.enumerate())
         with pytest.raises(OSError):
-            Sandbox(port=port).start()  # an exception, not werkzeug's sys.exit, and nothing left running
+            Sandbox(listen=Listen(port=port)).start()  # an exception, not werkzeug's sys.exit, and nothing left running
         assert set(threading.enumerate()) <= before
 
 

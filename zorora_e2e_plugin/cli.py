@@ -186,14 +186,14 @@ def _on_a_terminal() -> bool:
 
 
 def cmd_sandbox(args) -> int:
-    from .sandbox import Sandbox, SandboxError, serve_forever
+    from .sandbox import Listen, Sandbox, SandboxError, serve_forever
     from .settings import check_header_value
 
     if args.token is not None:
         check_header_value(args.token, "--token", "Authorization", secret=True)
     try:
-        sandbox = Sandbox(host=args.host, port=args.port, token=args.token, bucket=args.bucket, region=args.region,
-                          faults=_faults(args.fault), versioned=args.versioned)
+        sandbox = Sandbox(listen=Listen(args.host, args.port), token=args.token, bucket=args.bucket,
+                          region=args.region, faults=_faults(args.fault), versioned=args.versioned)
         if args.seed_customer:
             _seed(sandbox, args.seed_customer)
         return serve_forever(sandbox, log_requests=args.log_requests, env_file=args.env_file)

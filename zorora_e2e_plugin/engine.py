@@ -138,7 +138,10 @@ def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Map
     from .readiness_target import seed_specs
 
     seeds = seed_specs(flags.get("seed_customers"))  # --seed-customer: checked before the sandbox starts
-    with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET, versioned=versioned) as sandbox:
+    from .store import s3_models
+
+    sandbox = Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET, versioned=versioned)
+    with sandbox.start(s3_models=s3_models()) as sandbox:  # S3's botocore models read once for both sides
         settings = resolve(sandbox_flags(sandbox, flags), keep)
         for spec in seeds:
             sandbox.seed_customer(spec)

@@ -55,6 +55,14 @@ def _botocore_session(env: Tuple):
     return session
 
 
+def s3_models():
+    """The botocore loader this process's S3 clients read S3's models from (for the AWS_* environment as it
+    is), for a sandbox started in this process to share (engine.validate_in_sandbox): S3's models are then
+    read from disk and parsed once per process, not once by the sandbox and again by the validator."""
+    with _session_lock:
+        return _botocore_session(_aws_env()).get_component("data_loader")
+
+
 def make_s3_client(settings: Storage):
     """The S3 client for these settings, built once per process (the REPL keeps it for the session) and rebuilt
     when the settings or the AWS_* environment change. Clients are thread-safe."""

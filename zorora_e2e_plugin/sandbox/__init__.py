@@ -4,7 +4,7 @@
         os.environ.update(sb.env())        # ONA_API_BASE_URL, ONA_API_TOKEN, AWS_ENDPOINT_URL_S3, ...
         ...
 
-Importing this package is cheap: moto, werkzeug and boto3 are imported by ``Sandbox.start()``.
+Importing this package is cheap: moto, werkzeug and botocore are imported by ``Sandbox.start()``.
 
 Modules, as moto splits models from responses (rules on S3 state below, a thin HTTP/event layer above):
 
@@ -14,27 +14,28 @@ Modules, as moto splits models from responses (rules on S3 state below, a thin H
     requestlog.py                                  the request log as lines (--log-requests; never the token)
     wsgi.py, gateway.py, moto_s3.py, server.py     the loopback listeners: API Gateway, moto S3, start/stop
     __init__.py                                    ``Sandbox`` (settings, addresses, faults, request log)
+    serve.py                                       ``zorora-e2e sandbox``: serve_forever, export lines
+    listen.py, record.py                           Listen, SandboxError; RequestRecord (one logged request)
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 import secrets
-import shlex
-import signal
-import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
-from typing import Any, Callable, Dict, Iterable, List, Optional, TextIO, Tuple, Union
+from dataclasses import replace
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from .faults import FAULT_HELP, FAULT_USAGE, Fault, FaultSet, parse_fault
+from .listen import READ_TIMEOUT, Listen, SandboxError  # noqa: F401  (READ_TIMEOUT: importable from here, as before)
+from .record import RequestRecord
 
 __all__ = [
     "FAULT_HELP",
     "FAULT_USAGE",
     "Fault",
+    "Listen",
     "RequestRecord",
     "Sandbox",
     "SandboxError",
@@ -46,44 +47,6 @@ __all__ = [
 # nothing from the validator.
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
-READ_TIMEOUT = 30.0  # seconds a client may take to send a request (API Gateway cuts slow clients off too)
-
-
-class SandboxError(OSError):
-    """The sandbox cannot start with these settings; the message is one line saying what to change.
-    (An OSError, as a failure to listen always was.)"""
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One client-facing request. Attribute access, or ``record["status"]`` like a dict."""
-
-    kind: str  # "api" or "s3"
-    method: str
-    path: str
-    status: int
-    started: float  # time.monotonic()
-    ended: float
-    actor: str = ""  # API requests: the body's actor, else X-Actor (what the Lambda records), "" when none
-    query: str = ""  # the raw query string
-    at: float = 0.0  # time.time() when it started (for a log line's clock time)
-    keys: Tuple[str, ...] = ()  # S3 deletes: the keys the request named (DeleteObject's, DeleteObjects' body)
-
-    @property
-    def duration(self) -> float:
-        return self.ended - self.started
-
-    def __getitem__(self, name: str) -> Any:
-        try:
-            return getattr(self, name)
-        except AttributeError:
-            raise KeyError(name) from None
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return getattr(self, name, default)
-
-    def as_dict(self) -> Dict[str, Any]:
-        return asdict(self)
 
 
 class Sandbox:
@@ -95,17 +58,15 @@ class Sandbox:
     def __init__(
         self,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         token: Optional[str] = None,
         bucket: str = "sa-api-client-output",
         region: str = "af-south-1",
         faults: Iterable[Union[str, Fault]] = (),
         seed: Optional[int] = None,
-        read_timeout: float = READ_TIMEOUT,
-        on_request: Optional[Callable[[RequestRecord], None]] = None,
         versioned: bool = False,
+        listen: Listen = Listen(),
     ) -> None:
+        host, port, read_timeout = listen.host, listen.port, listen.read_timeout
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise SandboxError(f"--port must be between 0 and 65535 (0: any free port), got {port!r}")
         if not isinstance(bucket, str) or not _BUCKET_RE.fullmatch(bucket):
@@ -127,26 +88,34 @@ class Sandbox:
         self.versioned = bool(versioned)  # the bucket keeps object versions (as many production buckets do)
         self._faults = FaultSet(faults)
         self.request_log: List[RequestRecord] = []
-        self.request_listeners: List[Callable[[RequestRecord], None]] = [on_request] if on_request else []
+        self.request_listeners: List[Callable[[RequestRecord], None]] = []  # e.g. --log-requests
         self._log_lock = threading.Lock()
         self._servers: Any = None
         self._api_url: Optional[str] = None
         self._s3_url: Optional[str] = None
         self._internal_url: Optional[str] = None
         self._test_client: Any = None
+        self.s3_models: Any = None  # a botocore loader for the sandbox's S3 clients (see start())
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> "Sandbox":
+    def start(self, s3_models: Any = None) -> "Sandbox":
+        """Listen and serve. `s3_models`: a botocore loader the sandbox's own S3 clients read S3's models from;
+        pass the one your own clients use (the validator passes its own) and the models are read and parsed once
+        per process instead of once per side. Returns self (so ``with Sandbox().start(s3_models=...)`` works)."""
         if self._servers is not None:
             return self
-        from .server import Servers  # moto, werkzeug, boto3 are imported here, not at package import
+        from .server import Servers  # moto, werkzeug, botocore are imported here, not at package import
 
+        if s3_models is not None:
+            self.s3_models = s3_models
         servers = Servers(self)
         try:
             servers.start()
         except OSError as exc:  # busy port, an address this machine does not have, a name that does not resolve
-            raise SandboxError(_listen_error(self.host, self.port, exc)) from None
+            from .listen import listen_error
+
+            raise SandboxError(listen_error(self.host, self.port, exc)) from None
         self._servers = servers
         host = f"[{self.host}]" if ":" in self.host else self.host
         self._api_url = f"http://{host}:{servers.api_listener.port}/prod/api/v1"
@@ -246,10 +215,10 @@ class Sandbox:
 
     # ------------------------------------------------------------------ request log
 
-    def _record(self, kind: str, method: str, path: str, status: int, started: float, ended: float,
-                *, actor: str = "", query: str = "", keys: Tuple[str, ...] = ()) -> None:
-        record = RequestRecord(kind, method, path, status, started, ended, actor=actor, query=query,
-                               at=time.time() - (time.monotonic() - started), keys=tuple(keys))
+    def _record(self, record: RequestRecord) -> None:
+        """Log one client-facing request (its clock time filled in from its start) and tell the listeners."""
+        if not record.at:
+            record = replace(record, at=time.time() - (time.monotonic() - record.started))
         with self._log_lock:
             self.request_log.append(record)
         for listener in list(self.request_listeners):  # e.g. --log-requests; never the request's undoing
@@ -263,82 +232,4 @@ class Sandbox:
         return f"<Sandbox {state} faults={[str(f) for f in self.faults]}>"
 
 
-def _listen_error(host: str, port: int, exc: OSError) -> str:
-    import errno
-    import socket
-
-    where = f"{host}:{port}" if port else host
-    if isinstance(exc, socket.gaierror):
-        return f"cannot listen on {host!r}: not an address of this machine ({exc.strerror or exc}); use e.g. 127.0.0.1"
-    if exc.errno == errno.EADDRINUSE:
-        return f"cannot listen on {where}: the port is already in use; choose another --port (or 0 for a free one)"
-    if exc.errno == errno.EADDRNOTAVAIL:
-        return f"cannot listen on {host}: not an address of this machine; use e.g. 127.0.0.1"
-    if exc.errno == errno.EACCES:
-        return f"cannot listen on {where}: permission denied (ports below 1024 need privileges); choose another --port"
-    return f"cannot listen on {where}: {exc.strerror or exc}"
-
-
-def serve_forever(sandbox: Sandbox, out: TextIO = sys.stdout, log_requests: bool = False,
-                  env_file: Optional[str] = None) -> int:
-    """Start the sandbox, print ``export`` lines for its environment, block until Ctrl-C/SIGTERM.
-    `log_requests`: then one line per API request (requestlog.py; never the token). `env_file`: the export
-    lines also in that file (0600, removed when the sandbox stops: envfile.py).
-
-    Also returns when another thread stops the sandbox. Signal handlers are installed (and
-    restored afterwards) only when called from the main thread.
-    """
-    stop = threading.Event()
-    previous: Dict[int, Any] = {}
-    in_main = threading.current_thread() is threading.main_thread()
-    if in_main:
-        for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
-            if sig is not None:
-                previous[sig] = signal.signal(sig, lambda *_: stop.set())
-    written = None
-    try:
-        sandbox.start()
-        if env_file:
-            from .envfile import EnvFile
-
-            written = EnvFile(env_file)
-            try:
-                written.write(sandbox.env(), f"zorora-e2e sandbox at {sandbox.api_url}; removed when it stops")
-            except OSError as exc:
-                raise SandboxError(f"--env-file {env_file}: cannot write it ({exc.strerror or exc})") from None
-        printer = None
-        if log_requests:
-            from .requestlog import HEADER, RequestLogPrinter
-
-            printer = RequestLogPrinter(out, [sandbox.token], header=HEADER)
-        # The log listens before the exports are out (a client may send its first request as soon as it has
-        # read them), and its lines wait for the exports and notes: they share the printer's lock.
-        with printer.lock if printer else contextlib.nullcontext():
-            if printer:
-                sandbox.request_listeners.append(printer)
-            from .no_proxy import loopback_no_proxy
-
-            for name, value in {**sandbox.env(), **loopback_no_proxy()}.items():
-                print(f"export {name}={shlex.quote(value)}", file=out)
-            faults = ", ".join(str(f) for f in sandbox.faults) or "none"
-            print(f"# ONA sandbox API at {sandbox.api_url} (S3 at {sandbox.s3_endpoint_url}; faults: {faults})",
-                  file=out)
-            if written:
-                print(f"# also in {written.path} (0600, removed when the sandbox stops): . {shlex.quote(written.path)}",
-                      file=out)
-            print("# Ctrl-C to stop", file=out)
-            if printer:
-                print("# one line per API request follows (the token is never shown)", file=out)
-            out.flush()
-        try:
-            while sandbox.running and not stop.wait(0.2):
-                pass
-        except KeyboardInterrupt:
-            pass
-    finally:
-        sandbox.stop()
-        if written:
-            written.remove()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 0
+from .serve import serve_forever  # noqa: E402  (it starts and stops a Sandbox)

@@ -20,7 +20,7 @@ from typing import Any, Dict, Optional, Tuple
 from urllib.parse import parse_qs, unquote
 
 from .faults import FaultSet
-from .rules import BadRequest, NotFound, Platform, PlatformError
+from .rules import BadRequest, Deployment, NotFound, Platform, PlatformError
 
 log = logging.getLogger(__name__)
 
@@ -174,20 +174,18 @@ class Api:
         platform_class = Platform
         if (route == "/promote" and "noop-promote" in faults) or (route == "/rollback" and "noop-rollback" in faults):
             platform_class = _NoWritePlatform
-        platform = platform_class(
-            self.config.s3,
-            self.config.bucket,
+        platform = platform_class(self.config.s3, self.config.bucket, Deployment(
             resolve_latest_alias="no-latest-alias" not in faults,
             write_audit="no-audit" not in faults,
             archive_on_promote="no-archive" not in faults,
             archive_on_rollback="no-rollback-archive" not in faults,
             delete_restored_archive="keep-restored-archive" not in faults,
             enforce_gates="no-gates" not in faults,
-        )
+        ))
         platform.archive_wrapped = "archive-wrapped" in faults
         platform.rolled_back_reason = str(faults.value("archive-reason") or "rolled_back")
         try:
-            result = self._dispatch(route, tail, query, event, headers, platform, faults, request_id)
+            result = self._dispatch(_Call(route, tail, query, event, headers, request_id), platform, faults)
         except PlatformError as exc:
             return _response(exc.status, exc.body(), request_id)
         except Exception:  # noqa: BLE001 - a Lambda answers 500, it does not crash
@@ -195,17 +193,9 @@ class Api:
             return _response(500, {"error": "Internal server error"}, request_id)
         return _response(200, result, request_id)
 
-    def _dispatch(
-        self,
-        route: str,
-        tail: Optional[str],
-        query: Dict[str, str],
-        event: Dict[str, Any],
-        headers: Dict[str, str],
-        platform: Platform,
-        faults: FaultSet,
-        request_id: str,
-    ) -> Dict[str, Any]:
+    def _dispatch(self, call: "_Call", platform: Platform, faults: FaultSet) -> Dict[str, Any]:
+        route, tail, query, event, headers, request_id = (call.route, call.tail, call.query, call.event, call.headers,
+                                                          call.request_id)
         if route == "/challengers":
             return platform.list_challengers(query.get("customer_id"))
         if route == "/audit-log":
@@ -237,6 +227,18 @@ class Api:
         if route == "/rollback":
             return platform.rollback(body.get("customer_id"), body.get("reason"), actor=actor, request_id=request_id)
         raise PlatformError(f"route {route} has no implementation")
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request as the Lambda's router matched it."""
+
+    route: str
+    tail: Optional[str]  # what follows the route in the path (/metrics/<model id>)
+    query: Dict[str, str]
+    event: Dict[str, Any]
+    headers: Dict[str, str]  # lower-case names
+    request_id: str
 
 
 def _variant(result: Dict[str, Any], faults: FaultSet) -> Dict[str, Any]:

@@ -31,6 +31,7 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response
 
+from .record import RequestRecord
 from .s3_faults import CLOCK_KEY, deleted_keys
 from .wsgi import Running, _buffer_body, _QuietMixin, _raw_target
 
@@ -188,14 +189,20 @@ _session_lock = threading.Lock()
 _session = None
 
 
-def _boto_session() -> Any:
-    """One boto3 session per process: a new one reloads every service model from disk (~900 listdirs),
-    which a REPL with busy background threads feels. Not thread-safe: use under _session_lock."""
+def _botocore_session(s3_models: Any = None) -> Any:
+    """One botocore session per process for the sandbox's own S3 clients: a new one reloads every service
+    model from disk (~900 listdirs), which a REPL with busy background threads feels. `s3_models`: a botocore
+    loader to read S3's models from, given by whoever runs the sandbox beside its own S3 clients (the
+    validator's: S3's models are then read and parsed once per process, not once per side). botocore, not
+    boto3: moto imports boto3 anyway, but a boto3 session adds nothing the sandbox uses. Not thread-safe: use
+    under _session_lock."""
     global _session
-    import boto3
+    import botocore.session
 
     if _session is None:
-        _session = boto3.session.Session()
+        _session = botocore.session.get_session()
+    if s3_models is not None and _session.get_component("data_loader") is not s3_models:
+        _session.register_component("data_loader", s3_models)
     return _session
 
 
@@ -217,8 +224,8 @@ class PublicS3:
         keys = deleted_keys(environ, self.servers.sandbox.bucket)  # on the wire: what each delete named
         result = self.app(environ, recording_start_response)
         path, query = _raw_target(environ)
-        self.servers.sandbox._record(
+        self.servers.sandbox._record(RequestRecord(
             "s3", environ.get("REQUEST_METHOD", ""), path, seen.get("status", 0), started, time.monotonic(),
-            query=query, keys=keys,
-        )
+            query=query, keys=tuple(keys),
+        ))
         return result

@@ -14,6 +14,7 @@ The names the rest of the sandbox and its tests use are re-exported here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Dict
 
@@ -57,7 +58,7 @@ from .state import (
 __all__ = [
     "AUDIT_ATTEMPTS", "FRESHNESS", "GATES_FAILED", "LOCK_LEASE", "LOCK_PREFIX", "MIN_IMPROVEMENT_PCT",
     "MIN_REASON_CHARS", "MIN_WINDOWS", "NOTHING_TO_ROLL_BACK", "STALE_GATE",
-    "Archives", "BadRequest", "BucketState", "Conflict", "NotFound", "Platform", "PlatformError", "Registry",
+    "Archives", "BadRequest", "BucketState", "Conflict", "Deployment", "NotFound", "Platform", "PlatformError", "Registry",
     "archive_prefix", "audit_key", "compact_ts", "compare", "customer_of", "default_metrics_key",
     "improvement_pct", "iso_z", "lock_key", "parse_iso", "parse_s3_uri", "registry_key",
     "require_customer_id", "require_reason", "require_text", "utc_now",
@@ -66,35 +67,36 @@ __all__ = [
 NOTHING_TO_ROLL_BACK = "No archived production model to roll back to"
 
 
-class Platform(Registry):
-    """globalTrainingService's behaviour on one bucket.
+@dataclass(frozen=True)
+class Deployment:
+    """How a deployment of globalTrainingService behaves; all True is the healthy platform.
 
     ``resolve_latest_alias``/``write_audit``/``archive_on_promote``/``archive_on_rollback``/``enforce_gates``
-    exist so the sandbox can reproduce broken deployments; the healthy platform leaves them True.
-    ``delete_restored_archive=False`` is a legitimate variant: the real function's IAM policy has no
-    s3:DeleteObject, so it may keep the archive a rollback restored.
+    exist so the sandbox can reproduce broken deployments. ``delete_restored_archive=False`` is a legitimate
+    variant: the real function's IAM policy has no s3:DeleteObject, so it may keep the archive a rollback
+    restored.
     """
 
-    def __init__(
-        self,
-        s3: Any,
-        bucket: str,
-        *,
-        resolve_latest_alias: bool = True,
-        write_audit: bool = True,
-        archive_on_promote: bool = True,
-        archive_on_rollback: bool = True,
-        delete_restored_archive: bool = True,
-        enforce_gates: bool = True,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
+    resolve_latest_alias: bool = True
+    write_audit: bool = True
+    archive_on_promote: bool = True
+    archive_on_rollback: bool = True
+    delete_restored_archive: bool = True
+    enforce_gates: bool = True
+
+
+class Platform(Registry):
+    """globalTrainingService's behaviour on one bucket, as `deployment` says (the healthy one by default)."""
+
+    def __init__(self, s3: Any, bucket: str, deployment: Deployment = Deployment(), *,
+                 clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__(s3, bucket, clock=clock)
-        self.resolve_latest_alias = resolve_latest_alias
-        self.write_audit = write_audit
-        self.archive_on_promote = archive_on_promote
-        self.archive_on_rollback = archive_on_rollback
-        self.delete_restored_archive = delete_restored_archive
-        self.enforce_gates = enforce_gates
+        self.resolve_latest_alias = deployment.resolve_latest_alias
+        self.write_audit = deployment.write_audit
+        self.archive_on_promote = deployment.archive_on_promote
+        self.archive_on_rollback = deployment.archive_on_rollback
+        self.delete_restored_archive = deployment.delete_restored_archive
+        self.enforce_gates = deployment.enforce_gates
 
     def promote(
         self,

@@ -15,8 +15,8 @@ import threading
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from .api import Api, ApiConfig
-from .gateway import HTML_PAGE, HUGE_BODY, HUGE_BODY_SIZE, ApiGateway, _ApiRequestHandler, build_event, route_of
-from .moto_s3 import MotoS3, PublicS3, SerializedWrites, _boto_session, _S3RequestHandler, _session_lock
+from .gateway import HTML_PAGE, HUGE_BODY_SIZE, ApiGateway, _ApiRequestHandler, build_event, route_of
+from .moto_s3 import MotoS3, PublicS3, SerializedWrites, _botocore_session, _S3RequestHandler, _session_lock
 from .s3_faults import S3Faults
 from .wsgi import Listener
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import Sandbox
 
 __all__ = [
-    "HTML_PAGE", "HUGE_BODY", "HUGE_BODY_SIZE", "ApiGateway", "Listener", "PublicS3", "SerializedWrites",
+    "HTML_PAGE", "HUGE_BODY_SIZE", "ApiGateway", "Listener", "PublicS3", "SerializedWrites",
     "MotoS3", "Servers", "build_event", "route_of",
 ]
 
@@ -103,7 +103,7 @@ class Servers:
         config = Config(s3={"addressing_style": "path"}, max_pool_connections=50, connect_timeout=5,
                         read_timeout=30, retries={"max_attempts": 2, "mode": "standard"}, proxies={})
         with _session_lock:
-            return _boto_session().client(
+            return _botocore_session(self.sandbox.s3_models).create_client(
                 "s3", endpoint_url=endpoint_url, region_name=self.sandbox.region, config=config,
                 aws_access_key_id=self.sandbox.access_key_id,
                 aws_secret_access_key=self.sandbox.secret_access_key)
