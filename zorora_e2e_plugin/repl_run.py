@@ -127,7 +127,7 @@ class SessionRun:
 
     def presenter(self, options):
         """walkthrough.Options for --walkthrough/--show-state (None: neither; False: refused, no terminal)."""
-        from .confirm import can_prompt
+        from .terminal import can_prompt
         from .walkthrough import PromptPause, options_from
 
         if options.walkthrough and not can_prompt():

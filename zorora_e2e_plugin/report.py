@@ -19,6 +19,7 @@ from rich.text import Text
 
 from .live import LiveSteps
 from .redact import neutralise
+from .terminal import is_terminal
 from .report_files import write_json, write_junit, write_reports, xml_text  # noqa: F401 (re-exported)
 from .diagnosis import WHOSE_WORDS
 from .model import Phase, Reporter, RunHeader
@@ -40,7 +41,7 @@ class ConsoleReporter(Reporter):
         self.console = console
         self.print_verdict = print_verdict  # the REPL prints the returned verdict itself
         self.debug = debug  # --debug: an unexpected error's traceback is printed under its step
-        self.terminal = bool(getattr(console, "is_terminal", False))
+        self.terminal = is_terminal(console)
         self.live = LiveSteps(console)
         self._lock = threading.RLock()
         self._phase_started: Dict[int, float] = {}

@@ -21,6 +21,7 @@ from rich.tree import Tree
 
 from .redact import neutralise
 from .results import FAIL, PASS, SKIP, WARN
+from .terminal import line_width
 
 ENTRY_FIELDS = ("model_id", "promoted_at", "promoted_by", "status", "trained_at", "evaluated_at")
 PHASE_4 = ("4.1", "4.2", "4.3", "4.4", "4.6")
@@ -59,9 +60,7 @@ class StateViews:
     @property
     def limit(self) -> Optional[int]:
         """The width lines must fit in: the terminal's; None (no wrapping at all) when piped."""
-        if getattr(self.console, "is_terminal", False):
-            return max(20, int(self.console.width))
-        return None
+        return line_width(self.console)
 
     # -- helpers -------------------------------------------------------------------------------
     def text(self, value: Any, style: str = "", short: bool = True) -> Text:
