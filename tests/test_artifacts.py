@@ -22,6 +22,7 @@ from har_schema import HAR
 from reliability_helpers import cli, customer, module_sandbox
 from standin.harness import host, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
 from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.model import Reporter
 from zorora_e2e_plugin.redact import forms_of
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.settings import resolve
@@ -359,7 +360,7 @@ def test_a_run_that_breaks_still_gives_the_hosts_client_back_as_it_was(sandbox, 
     """The REPL's ZororaHTTPClient outlives every run: however a run ends, its session is left unwrapped."""
     from zorora.http_client import ZororaHTTPClient
 
-    class Breaks:
+    class Breaks(Reporter):
         def step_finished(self, result):
             if result.id == "0.1":
                 raise RuntimeError("an observer broke")

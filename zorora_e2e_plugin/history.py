@@ -25,6 +25,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from .history_file import ROTATE_BYTES, TAIL_BYTES, append, parse_time, read  # noqa: F401 (re-exported)
+from .model import Reporter
 
 ENV = "ZORORA_E2E_HISTORY"
 DEFAULT_PATH = os.path.join("~", ".zorora", "e2e-history.jsonl")
@@ -181,7 +182,7 @@ def _retries(sessions) -> Dict[str, int]:
         return {}
 
 
-class Recorder:
+class Recorder(Reporter):
     """Watches one run (a Reporter for phase times, a RequestTimer for routes) and appends its line."""
 
     def __init__(self, settings, *sessions):
@@ -193,10 +194,7 @@ class Recorder:
         self._phase_end: Dict[int, float] = {}
         self.cold: Optional[float] = None  # the first request's seconds, when it was a cold start
 
-    # Reporter interface (only what the history needs)
-    def run_started(self, header, phases) -> None:
-        pass
-
+    # Reporter events (only what the history needs)
     def phase_started(self, phase) -> None:
         now = time.monotonic()
         for previous in self._phase_start:
@@ -208,12 +206,6 @@ class Recorder:
     def step_finished(self, result) -> None:
         self._phase_end[result.phase] = time.monotonic()  # a phase ends with its last step, not when the next
         # begins (a walkthrough's pause before it is not the phase's time)
-
-    def run_finished(self, result) -> None:
-        pass
-
-    def notice(self, text: str) -> None:
-        pass
 
     def finish_timing(self) -> Optional[str]:
         """Stop timing (the hooks come off the sessions); the cold-start detail, if there was one."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
+from ..model import Reporter
 from ..state_views import ENTRY_FIELDS, PHASE_4, Snapshot
 
 WATCHED = ("3.1", "3.3")
 
 
-class StateCollector:
+class StateCollector(Reporter):
     def __init__(self, world, open_store: Callable):
         self.world, self.open_store = world, open_store
         self.trees: List[Dict] = []  # {"title", "listing": {prefix: [{Key, Size}]}} or {"title", "error"}
