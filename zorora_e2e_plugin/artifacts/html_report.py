@@ -153,8 +153,8 @@ def _state(state, t) -> str:
             f'<tr{" class=warn" if a != b else ""}><td>{t(e)}</td><td>{t(f)}</td><td class="mono">{t(a)}</td>'
             f'<td class="mono">{t(b)}</td></tr>' for e, f, a, b in rows) + "</table>")
         after = change["after"]
-        out.append(f"<p><b>Archive</b>: {len(after.archives)} object(s) " + " ".join(
-            f'<span class="mono">{t(o.get("Key", ""))}</span>' for o in after.archives) + "</p>")
+        out.append(f"<p><b>Archive</b>: {len(after.archive_objects)} object(s) " + " ".join(
+            f'<span class="mono">{t(o.get("Key", ""))}</span>' for o in after.archive_objects) + "</p>")
         out.append(f"<p><b>Audit events</b>: {len(after.events)}</p>")
         if after.events:
             out.append("<table><tr><th>time</th><th>actor</th><th>action</th><th>model</th><th>reason</th></tr>"
