@@ -392,12 +392,12 @@ def test_what_a_server_answered_stays_text_in_the_summary():
 
 
 def test_what_a_server_answered_stays_text_in_the_html(tmp_path):
-    from zorora_e2e_plugin.artifacts.html_report import render
+    from zorora_e2e_plugin.artifacts.html_report import Requests, render
     from zorora_e2e_plugin.results import Cleanup, RunResult, StepResult
 
     body = '<script>console.error(1)</script><img src="http://evil.example/x.png"> & "quotes"'
     step = StepResult("0.5", 0, "Every route deployed", "fail", 9, actual=body, hint="<em>do this</em>")
     result = RunResult("gate_failed", "zorora-e2e-test-x", "direct", 20, [step], Cleanup(), target="<t>")
-    page = render(result, header=None, exchanges=[], order=["0.5"], titles={}, start=0.0)
+    page = render(result, header=None, requests=Requests())
     assert "<script" not in page and "<img" not in page and "<em>" not in page and "<t>" not in page
     assert "&lt;script&gt;console.error(1)&lt;/script&gt;" in page

@@ -19,10 +19,11 @@ from zorora_e2e_plugin import diagnose
 from zorora_e2e_plugin.diagnosis import CATALOGUE, DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR, describe
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.model import Reporter
-from zorora_e2e_plugin.report import make_console, verdict_line
+from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.results import FAIL, PASS, SKIP, Cleanup, RunResult, StepResult, plan_key
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve
+from zorora_e2e_plugin.verdict import verdict_line
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,8 @@ from .model import RunHeader
 from .mutations import MutationLedger
 from .redact import make_redactor
 from .relays import Fanout, HeldUntilAStepRuns, QuietWhenClosed
-from .report import ConsoleReporter, write_reports
+from .report import ConsoleReporter
+from .report_files import write_reports
 from .results import (CANCELLED as CANCELLED_VERDICT, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult,
                       signal_name)
 from .runner import Runner
@@ -241,7 +242,8 @@ def _readiness(settings: Settings, ctx, phases, console, redact, presenter):
     """--for: the readiness phase after the gate (plan/readiness.py), its state on ctx, and its view."""
     if settings.readiness_for is None:
         return None
-    from .plan.readiness import ReadinessState, readiness_phase
+    from .plan.readiness import readiness_phase
+    from .plan.readiness_state import ReadinessState
     from .readiness_view import ReadinessView
 
     ctx.readiness = ReadinessState(settings.readiness_for, settings.bucket)

@@ -129,7 +129,7 @@ class QuietWhenClosed(_Relay):
 class HeldUntilAStepRuns(_Relay):
     """The console view's phase headers, skipped-step lines and notices are held until the first step starts
     (at once, in a run that runs); a run stopped before any step ran (q or Ctrl-C at the walkthrough's first
-    pause) drops them: its whole summary is one line (report.nothing_ran)."""
+    pause) drops them: its whole summary is one line (verdict.nothing_ran)."""
 
     def __init__(self, reporter: Reporter):
         self.reporter = reporter
@@ -160,6 +160,6 @@ class HeldUntilAStepRuns(_Relay):
 
 
 def _nothing_ran(result) -> bool:
-    from .report import nothing_ran
+    from .verdict import nothing_ran
 
     return nothing_ran(result)

@@ -205,7 +205,7 @@ class SessionRun:
         return client
 
     def verdict(self, result):
-        from .report import verdict_line
+        from .verdict import verdict_line
 
         return self.safe(verdict_line(result))
 

@@ -57,7 +57,7 @@ class Context:
       bucket_versioning()    the bucket's versioning, asked once (0.4), for the cleanup
       cleanup_listing        the run's prefixes as 4.5 listed them (the plan's last wave), for 5.1; None: list
       cleanup                what phase 5 deleted, and what may be left (results.Cleanup)
-      readiness              --for: the readiness phase's ReadinessState (plan/readiness.py)
+      readiness              --for: the readiness phase's ReadinessState (plan/readiness_state.py)
     """
 
     settings: Settings
