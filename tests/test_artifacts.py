@@ -23,6 +23,7 @@ from reliability_helpers import cli, customer, module_sandbox
 from standin.harness import host, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.run_options import RunOptions
+from zorora_e2e_plugin.model import Reporter
 from zorora_e2e_plugin.redact import forms_of
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.settings import resolve
@@ -360,7 +361,7 @@ def test_a_run_that_breaks_still_gives_the_hosts_client_back_as_it_was(sandbox, 
     """The REPL's ZororaHTTPClient outlives every run: however a run ends, its session is left unwrapped."""
     from zorora.http_client import ZororaHTTPClient
 
-    class Breaks:
+    class Breaks(Reporter):
         def step_finished(self, result):
             if result.id == "0.1":
                 raise RuntimeError("an observer broke")
@@ -393,12 +394,12 @@ def test_what_a_server_answered_stays_text_in_the_summary():
 
 
 def test_what_a_server_answered_stays_text_in_the_html(tmp_path):
-    from zorora_e2e_plugin.artifacts.html_report import render
+    from zorora_e2e_plugin.artifacts.html_report import Requests, render
     from zorora_e2e_plugin.results import Cleanup, RunResult, StepResult
 
     body = '<script>console.error(1)</script><img src="http://evil.example/x.png"> & "quotes"'
     step = StepResult("0.5", 0, "Every route deployed", "fail", 9, actual=body, hint="<em>do this</em>")
     result = RunResult("gate_failed", "zorora-e2e-test-x", "direct", 20, [step], Cleanup(), target="<t>")
-    page = render(result, header=None, exchanges=[], order=["0.5"], titles={}, start=0.0)
+    page = render(result, header=None, requests=Requests())
     assert "<script" not in page and "<img" not in page and "<em>" not in page and "<t>" not in page
     assert "&lt;script&gt;console.error(1)&lt;/script&gt;" in page

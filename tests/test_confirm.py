@@ -17,7 +17,8 @@ from prompt_toolkit.output.plain_text import PlainTextOutput
 from standin.harness import host, output, standin_path  # noqa: F401
 
 import zorora_e2e_plugin
-from zorora_e2e_plugin.confirm import can_prompt, confirm
+from zorora_e2e_plugin.confirm import confirm
+from zorora_e2e_plugin.terminal import can_prompt
 
 
 def answer(keys: str, text: str = "This writes things.") -> bool:
@@ -202,11 +203,11 @@ def _settings(**flags):
 def test_may_write_is_the_one_rule(monkeypatch, flags, terminal, answer, allowed, said):
     """engine.may_write: a run that writes to a non-local target asks; --yes skips the question; without a
     terminal to ask on it refuses (nothing written). `zorora-e2e run` and `ml-validate-e2e` both call it."""
-    from zorora_e2e_plugin import confirm as confirm_module
+    from zorora_e2e_plugin import confirm as confirm_module, terminal as terminal_module
     from zorora_e2e_plugin.engine import may_write
 
     asked, lines = [], []
-    monkeypatch.setattr(confirm_module, "can_prompt", lambda input=None: terminal)
+    monkeypatch.setattr(terminal_module, "can_prompt", lambda input=None: terminal)
     monkeypatch.setattr(confirm_module, "confirm", lambda text, **kw: asked.append(text) or answer)
     assert may_write(_settings(**flags), lambda text, style="": lines.append(text)) is allowed
     assert len(asked) == (1 if answer is not None else 0)

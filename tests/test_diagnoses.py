@@ -19,10 +19,12 @@ from zorora_e2e_plugin import diagnose
 from zorora_e2e_plugin.diagnosis import CATALOGUE, DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR, describe
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.run_options import RunOptions
-from zorora_e2e_plugin.report import make_console, verdict_line
+from zorora_e2e_plugin.model import Reporter
+from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.results import FAIL, PASS, SKIP, Cleanup, RunResult, StepResult, plan_key
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve
+from zorora_e2e_plugin.verdict import verdict_line
 
 
 @pytest.fixture(scope="module")
@@ -237,7 +239,7 @@ def test_json_and_junit_list_steps_in_plan_order_with_the_diagnosis(sandbox, tmp
     assert failure.get("type") == "ZE-LAMBDA-010" and "ZE-LAMBDA-010 (platform)" in failure.text
 
 
-class _CtrlCAtPhase4:
+class _CtrlCAtPhase4(Reporter):
     """Ctrl-C the moment phase 4 is announced (before its setup and its steps)."""
 
     def phase_started(self, phase):

@@ -28,10 +28,11 @@ from reliability_helpers import (CLEAN_ENV, HangFrom, SCRIPT, STEP_LINE, bucket_
 from zorora_e2e_plugin import cleanup, engine
 from zorora_e2e_plugin.engine import sandbox_flags, validate
 from zorora_e2e_plugin.run_options import RunOptions
-from zorora_e2e_plugin.report import make_console, verdict_line
+from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.model import Reporter
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve
+from zorora_e2e_plugin.verdict import verdict_line
 
 LATENCY_MS = 150
 STANDIN = os.path.join(os.path.dirname(__file__), "standin")

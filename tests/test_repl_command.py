@@ -245,9 +245,11 @@ def test_each_ending_shows_its_verdict_once_and_returns_nothing_to_repeat(repl):
 
 
 def test_outside_text_in_a_verdict_cannot_end_the_repl(repl, monkeypatch):
-    from zorora_e2e_plugin import report
+    from zorora_e2e_plugin import report, verdict as verdict_module
 
-    monkeypatch.setattr(report, "verdict_line", lambda result: "✗ E2E validation failed: body [/oops] [bold]x[/bold]")
+    line = "✗ E2E validation failed: body [/oops] [bold]x[/bold]"
+    for module in (report, verdict_module):  # the console view's verdict line and the one the REPL returns
+        monkeypatch.setattr(module, "verdict_line", lambda result: line)
     verdict = run(repl, "ml-validate-e2e --preflight-only --sandbox")
     assert verdict is not None  # the host printed it with markup without raising
     assert "[/oops]" in output(repl) and "[bold]x[/bold]" in output(repl)
@@ -385,9 +387,9 @@ def test_a_ctrl_c_after_the_run_cleaned_up_keeps_its_verdict(repl, monkeypatch):
     verdict stands; no "cleanup may not have finished" while the bucket is empty."""
     import _thread
 
-    from zorora_e2e_plugin import report
+    from zorora_e2e_plugin import report, verdict as verdict_module
 
-    real, fired = report.verdict_line, []
+    real, fired = verdict_module.verdict_line, []
 
     def verdict_then_ctrl_c(result):
         if not fired:
@@ -395,7 +397,8 @@ def test_a_ctrl_c_after_the_run_cleaned_up_keeps_its_verdict(repl, monkeypatch):
             _thread.interrupt_main()
         return real(result)
 
-    monkeypatch.setattr(report, "verdict_line", verdict_then_ctrl_c)
+    for module in (report, verdict_module):  # the console view's verdict line and the one the REPL returns
+        monkeypatch.setattr(module, "verdict_line", verdict_then_ctrl_c)
     verdict = run(repl, "ml-validate-e2e --sandbox")
     text = output(repl)
     assert fired and verdict.startswith("✓ E2E validation passed"), text + str(verdict)

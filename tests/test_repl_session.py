@@ -140,9 +140,9 @@ def test_keep_data_prints_the_sweep_that_removes_it(host, target_env):
 
 
 def test_a_cancelled_confirmation_is_said_once(host, target_env, monkeypatch):
-    from zorora_e2e_plugin import confirm
+    from zorora_e2e_plugin import confirm, terminal
 
-    monkeypatch.setattr(confirm, "can_prompt", lambda input=None: True)
+    monkeypatch.setattr(terminal, "can_prompt", lambda input=None: True)
     monkeypatch.setattr(confirm, "confirm", lambda text, **kw: False)
     monkeypatch.setattr("zorora_e2e_plugin.engine.needs_confirmation", lambda settings: True)  # loopback asks
     repl = host.repl()

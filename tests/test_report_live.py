@@ -16,9 +16,10 @@ import pytest
 from engine_helpers import STEPS
 from zorora_e2e_plugin import live
 from zorora_e2e_plugin.model import Phase, Step
-from zorora_e2e_plugin.report import ConsoleReporter, make_console, phase_mark, verdict_line, verdict_style
+from zorora_e2e_plugin.report import ConsoleReporter, make_console
 from zorora_e2e_plugin.results import (FAIL, INTERRUPTED, PASS, PASSED, SKIP, WARN, Cleanup, RunResult,
                                        StepResult)
+from zorora_e2e_plugin.verdict import phase_mark, verdict_line, verdict_style
 
 SCRIPT = str(Path(sys.executable).with_name("zorora-e2e"))
 ANSI = re.compile(r"\x1b")

@@ -25,6 +25,7 @@ from . import collection
 from .flags import add_run_flags, add_sweep_flags, flags_from, sweep_flags_from
 from .results import ExitCode
 from .settings import DEFAULT_BUCKET, DEFAULT_REGION, SettingsError
+from .terminal import stdout_is_terminal
 
 EXIT_USAGE = ExitCode.CONFIG_ERROR
 
@@ -151,9 +152,10 @@ def cmd_run(args) -> int:
 
 def _presenter(args):
     """--walkthrough/--show-state as walkthrough.Options; --walkthrough without a terminal is a usage error."""
-    from .walkthrough import REFUSED, TerminalPause, has_terminal, options_from
+    from .terminal import can_prompt
+    from .walkthrough import REFUSED, TerminalPause, options_from
 
-    if getattr(args, "walkthrough", False) and not has_terminal():
+    if getattr(args, "walkthrough", False) and not can_prompt():
         raise SettingsError(REFUSED)
     return options_from(args, TerminalPause())
 
@@ -166,7 +168,7 @@ def _printer(console):
 
 def cmd_demo(args) -> int:
     presenter = _presenter(args)  # --walkthrough without a terminal: refused before anything starts
-    if _on_a_terminal():  # someone is watching: a line at once, before the sandbox's (moto's) import
+    if stdout_is_terminal():  # someone is watching: a line at once, before the sandbox's (moto's) import
         print("starting a local sandbox (ONA API + S3 on loopback) ...", flush=True)
     from .store import prewarm
 
@@ -176,13 +178,6 @@ def cmd_demo(args) -> int:
     faults = _faults(args.fault)
     return validate_in_sandbox(flags_from(args), console=_console(args), faults=faults, env=os.environ,
                                debug=args.debug, presenter=presenter, versioned=args.versioned).exit_code
-
-
-def _on_a_terminal() -> bool:
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def cmd_sandbox(args) -> int:

@@ -45,10 +45,10 @@ def may_write(settings: Settings, say: Callable[..., None]) -> bool:
     console. True: go ahead."""
     if not needs_confirmation(settings):
         return True
-    from . import confirm
+    from . import confirm, terminal
 
     text = describe_writes(settings)
-    if not confirm.can_prompt():
+    if not terminal.can_prompt():
         say(text)
         say(NOT_ASKING, "yellow")
         return False
@@ -62,9 +62,9 @@ def may_start(settings: Settings, say: Callable[..., None]) -> Tuple[bool, Optio
     """may_write's rule, asked after the gate: (start False: refused, it said why; ask: for once phase 0 passed)."""
     if not needs_confirmation(settings):
         return True, None
-    from . import confirm
+    from . import confirm, terminal
 
-    if not confirm.can_prompt():
+    if not terminal.can_prompt():
         return may_write(settings, say), None
     return True, lambda: confirm.confirm("\n" + describe_writes(settings))
 

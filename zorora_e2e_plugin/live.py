@@ -1,7 +1,7 @@
 """The line that moves while a step runs: one line per running step with a spinner and its elapsed time,
 redrawn in place under the report and erased when the step's result line is printed.
 
-Only on a terminal (`console.is_terminal`, not a dumb one): piped, in CI or through `| tee`, nothing of this
+Only on a terminal (`terminal.can_redraw`: not a dumb one): piped, in CI or through `| tee`, nothing of this
 is ever drawn and no control code is written. Everything printed on the same console while it runs (result
 lines, notices, request-log lines from the sandbox's threads) goes above it through rich's Live: nothing
 tears the line.
@@ -22,14 +22,10 @@ from rich.text import Text
 
 from .durations import duration_text
 from .redact import neutralise
+from .terminal import can_redraw
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 TICK = 0.1  # seconds between redraws: the spinner turns, the elapsed time counts
-
-
-def live_capable(console) -> bool:
-    """A console that can redraw a line in place: a terminal that is not dumb."""
-    return bool(getattr(console, "is_terminal", False)) and not getattr(console, "is_dumb_terminal", False)
 
 
 class _Running:
@@ -61,7 +57,7 @@ class LiveSteps:
 
     def __init__(self, console):
         self.console = console
-        self.enabled = live_capable(console)
+        self.enabled = can_redraw(console)
         self.running: Dict[str, Tuple[str, float]] = {}
         self._lock = threading.RLock()
         self._live = None

@@ -10,8 +10,47 @@ import threading
 from .model import Reporter
 
 
+class Fanout(Reporter):
+    """Passes every event to several reporters (the console view, plus any observer a caller adds). Each is a
+    `model.Reporter` (a subclass: the events it does not care about are the interface's no-ops), and only
+    that interface is called."""
+
+    def __init__(self, reporters):
+        self.reporters = list(reporters)
+        strays = [type(r).__name__ for r in self.reporters if not isinstance(r, Reporter)]
+        if strays:
+            raise TypeError(f"not a model.Reporter: {', '.join(strays)}")
+
+    def run_started(self, header, phases) -> None:
+        for reporter in self.reporters:
+            reporter.run_started(header, phases)
+
+    def phase_started(self, phase) -> None:
+        for reporter in self.reporters:
+            reporter.phase_started(phase)
+
+    def step_started(self, step) -> None:
+        for reporter in self.reporters:
+            reporter.step_started(step)
+
+    def step_finished(self, result) -> None:
+        for reporter in self.reporters:
+            reporter.step_finished(result)
+
+    def run_finished(self, result) -> None:
+        for reporter in self.reporters:
+            reporter.run_finished(result)
+
+    def notice(self, text: str) -> None:
+        for reporter in self.reporters:
+            reporter.notice(text)
+
+
 class _Relay(Reporter):
-    """A reporter that hands every event on through `_each(event, *args)`."""
+    """The console view's wrappers: every event, and the console's own `log_request` and `close`, handed on to
+    `self.reporter` through `_each(event, *args)`."""
+
+    reporter: Reporter
 
     def _each(self, event: str, *args) -> None:
         raise NotImplementedError
@@ -36,19 +75,6 @@ class _Relay(Reporter):
 
     def log_request(self, text: str) -> None:  # --log-requests, from the sandbox's threads: the console only
         self._each("log_request", text)
-
-
-class Fanout(_Relay):
-    """Passes every event to several reporters (the console view, plus any observer a caller adds)."""
-
-    def __init__(self, reporters):
-        self.reporters = list(reporters)
-
-    def _each(self, event: str, *args) -> None:
-        for reporter in self.reporters:
-            method = getattr(reporter, event, None)  # an observer need not know every event (step_started)
-            if method is not None:
-                method(*args)
 
 
 class QuietWhenClosed(_Relay):
@@ -103,7 +129,7 @@ class QuietWhenClosed(_Relay):
 class HeldUntilAStepRuns(_Relay):
     """The console view's phase headers, skipped-step lines and notices are held until the first step starts
     (at once, in a run that runs); a run stopped before any step ran (q or Ctrl-C at the walkthrough's first
-    pause) drops them: its whole summary is one line (report.nothing_ran)."""
+    pause) drops them: its whole summary is one line (verdict.nothing_ran)."""
 
     def __init__(self, reporter: Reporter):
         self.reporter = reporter
@@ -134,6 +160,6 @@ class HeldUntilAStepRuns(_Relay):
 
 
 def _nothing_ran(result) -> bool:
-    from .report import nothing_ran
+    from .verdict import nothing_ran
 
     return nothing_ran(result)

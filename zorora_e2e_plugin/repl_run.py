@@ -11,6 +11,7 @@ never as markup. Imported when the command first runs, never at registration.
 import os
 
 from .flags import HelpShown, UsageError, flags_from, session_parser, sweep_flags_from
+from .model import Reporter
 
 USAGE_VERDICT = "✗ ml-validate-e2e not run: invalid arguments (usage above)."
 HELP_VERDICT = ""  # the help is all there is to show
@@ -127,7 +128,7 @@ class SessionRun:
 
     def presenter(self, options):
         """walkthrough.Options for --walkthrough/--show-state (None: neither; False: refused, no terminal)."""
-        from .confirm import can_prompt
+        from .terminal import can_prompt
         from .walkthrough import PromptPause, options_from
 
         if options.walkthrough and not can_prompt():
@@ -206,7 +207,7 @@ class SessionRun:
         return client
 
     def verdict(self, result):
-        from .report import verdict_line
+        from .verdict import verdict_line
 
         return self.safe(verdict_line(result))
 
@@ -266,24 +267,12 @@ class SessionRun:
         self.made_clients.clear()
 
 
-class _KeepResult:
+class _KeepResult(Reporter):
     """Catches the run's result when the engine reports it (after the cleanup), so that a Ctrl-C landing
     between the end of the run and the verdict being returned does not claim the cleanup may be unfinished."""
 
     def __init__(self, run):
         self.run = run
-
-    def run_started(self, header, phases):
-        pass
-
-    def phase_started(self, phase):
-        pass
-
-    def step_finished(self, result):
-        pass
-
-    def notice(self, text):
-        pass
 
     def run_finished(self, result):  # after the console view, which printed the verdict
         self.run.result = result

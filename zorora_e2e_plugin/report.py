@@ -1,6 +1,6 @@
 """Renders plain results on a console: a line per step in plan order (with a live line for the steps still
 running, live.py), a summary table and a one-line verdict. Knows nothing about HTTP or S3. The JSON / JUnit
-files are written by report_files.py (re-exported here).
+files are written by report_files.py, the verdict's words come from verdict.py.
 
 Outside text (server bodies, ids, paths) is only ever put into rich `Text`
 objects, never parsed as markup: a stray `[/oops]` from a server must not end
@@ -16,16 +16,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .live import LiveSteps
-from .redact import neutralise
-from .report_files import write_json, write_junit, write_reports, xml_text  # noqa: F401 (re-exported)
 from .diagnosis import WHOSE_WORDS
+from .durations import ms_text
+from .live import LiveSteps
 from .model import Phase, Reporter, RunHeader
-from .verdict import (NOTHING_RAN, VERDICT_STYLE, _seconds, _table_phases, fix_words, nothing_ran,  # noqa: F401
-                      phase_mark, verdict_line, verdict_style)
+from .redact import neutralise
+from .report_summary import SYMBOLS, cleanup_lines, phase_table
 from .results import FAIL, PASS, SKIP, WARN, RunResult, StepResult, plan_key
-
-SYMBOLS = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), WARN: ("⚠", "yellow"), SKIP: ("⏭", "dim")}
+from .terminal import is_terminal
+from .verdict import nothing_ran, verdict_line, verdict_style
 
 
 class ConsoleReporter(Reporter):
@@ -39,7 +38,7 @@ class ConsoleReporter(Reporter):
         self.console = console
         self.print_verdict = print_verdict  # the REPL prints the returned verdict itself
         self.debug = debug  # --debug: an unexpected error's traceback is printed under its step
-        self.terminal = bool(getattr(console, "is_terminal", False))
+        self.terminal = is_terminal(console)
         self.live = LiveSteps(console)
         self._lock = threading.RLock()
         self._order: List[str] = []  # the current phase's step ids in plan order, not yet printed
@@ -170,7 +169,7 @@ class ConsoleReporter(Reporter):
         line.append(f" {result.id}  ", style="bold" if result.status == FAIL else "")
         line.append(neutralise(result.title))
         if result.duration_ms:
-            line.append(f"  {_seconds(result.duration_ms)}", style="dim")
+            line.append(f"  {ms_text(result.duration_ms)}", style="dim")
         if result.status in (PASS, SKIP) and result.actual:
             line.append(f"  {neutralise(result.actual)}", style="dim")
         if self.terminal:
@@ -250,43 +249,10 @@ class ConsoleReporter(Reporter):
             if self.print_verdict:
                 self._print(Text(verdict_line(result), style=verdict_style(result)), soft_wrap=True)
             return
-        table = Table(title=None, show_edge=False, pad_edge=False, box=None, header_style="bold")
-        for column in ("Phase", "", "Steps", "Time"):
-            table.add_column(column)
-        for phase in _table_phases(result):
-            if "ids" in phase:  # phases skipped whole, one after the other: one row
-                table.add_row(Text(f"{phase['ids'][0]}–{phase['ids'][-1]} not run"), Text(*SYMBOLS[SKIP]),
-                              Text(f"0/{phase['steps']} passed, {phase['steps']} skipped"), Text(""))
-                continue
-            steps = [s for s in result.steps if s.phase == phase["id"]]
-            symbol, style = SYMBOLS[phase_mark(phase["status"], steps)]
-            counts = f"{sum(s.status in (PASS, WARN) for s in steps)}/{len(steps)} passed"
-            for status, word in ((WARN, "warning"), (SKIP, "skipped")):
-                n = sum(s.status == status for s in steps)
-                if n:
-                    counts += f", {n} {word}" + ("s" if status == WARN and n != 1 else "")
-            table.add_row(Text(f"{phase['id']} {phase['name']}"), Text(symbol, style=style),
-                          Text(counts), Text(_seconds(self._phase_wall_ms(result, phase["id"], steps)), style="dim"))
         self._print(Text(""))
-        self._print(table)
-        cleanup = result.cleanup
-        if cleanup.kept:
-            self._print(Text("Test data kept (--keep-data) under:", style="yellow"))
-            for prefix in cleanup.prefixes:
-                self._print(Text(f"  {prefix}"), soft_wrap=True)
-            if cleanup.sweep_command:
-                self._print(Text(neutralise(f"Remove it with: {cleanup.sweep_command}"), style="yellow"),
-                            soft_wrap=True)
-        elif cleanup.leftover:
-            unproven = "" if cleanup.proven_empty else ", not proven deleted: cleanup could not finish"
-            self._print(Text(f"Left in S3 ({len(cleanup.leftover)}{unproven}):", style="bold red"))
-            for key in cleanup.leftover:
-                self._print(Text(neutralise(f"  s3://{result.bucket}/{key}")), soft_wrap=True)
-            if any(key.endswith("/*") for key in cleanup.leftover):
-                self._print(Text("  (/* : objects the API created, whose names only a listing of S3 can tell)",
-                                 style="dim"))
-            self._print(Text(neutralise(f"Remove them with: {cleanup.sweep_command}"),
-                             style="yellow"), soft_wrap=True)
+        self._print(phase_table(result, self._phase_wall_ms))
+        for line, soft_wrap in cleanup_lines(result):
+            self._print(line, soft_wrap=soft_wrap)
         if self.print_verdict:
             self._print(Text(verdict_line(result), style=verdict_style(result)), soft_wrap=True)
 

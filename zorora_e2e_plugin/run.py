@@ -201,7 +201,8 @@ class Run:
         s = self.settings
         if s.readiness_for is None:
             return None
-        from .plan.readiness import ReadinessState, readiness_phase
+        from .plan.readiness import readiness_phase
+        from .plan.readiness_state import ReadinessState
         from .readiness_view import ReadinessView
 
         self.ctx.readiness = ReadinessState(s.readiness_for, s.bucket)

@@ -21,17 +21,12 @@ from rich.tree import Tree
 
 from .redact import neutralise
 from .results import FAIL, PASS, SKIP, WARN
+from .s3_state import S3State
+from .terminal import line_width
 
 ENTRY_FIELDS = ("model_id", "promoted_at", "promoted_by", "status", "trained_at", "evaluated_at")
 PHASE_4 = ("4.1", "4.2", "4.3", "4.4", "4.6")
 UNLIMITED = 100_000  # the width tables are laid out in when nothing is wrapped (piped output)
-
-
-@dataclasses.dataclass
-class Snapshot:
-    registry: Dict
-    events: List[Dict]
-    archives: List[Dict]  # {Key, Size}
 
 
 def _size(n: Any) -> str:
@@ -51,17 +46,15 @@ def _request(declared: str) -> str:
 class StateViews:
     def __init__(self, console, *, world, open_store: Callable, redact: Callable[[str], str]):
         self.console, self.world, self.open_store, self.redact = console, world, open_store, redact
-        self.before: Optional[Snapshot] = None  # the registry as last shown (3.1's "before", then 3.3's)
-        self.after_3_3: Optional[Snapshot] = None
+        self.before: Optional[S3State] = None  # the registry as last shown (3.1's "before", then 3.3's)
+        self.after_3_3: Optional[S3State] = None
         self.results: Dict[str, Any] = {}
         self.steps: Dict[str, Any] = {}  # the plan's Steps by id (what each sends), as the phases start
 
     @property
     def limit(self) -> Optional[int]:
         """The width lines must fit in: the terminal's; None (no wrapping at all) when piped."""
-        if getattr(self.console, "is_terminal", False):
-            return max(20, int(self.console.width))
-        return None
+        return line_width(self.console)
 
     # -- helpers -------------------------------------------------------------------------------
     def text(self, value: Any, style: str = "", short: bool = True) -> Text:
@@ -94,19 +87,12 @@ class StateViews:
     def _title(self, title: str) -> None:
         self._print(Text(f"\n◆ {title}", style="bold blue"))
 
-    def _read(self) -> Optional[Snapshot]:
-        w = self.world
+    def _read(self) -> Optional[S3State]:
         try:
-            store = self.open_store()
-            registry, _ = store.get_json(w.registry_key)
-            audit, _ = store.get_json(w.audit_key)
-            archives = store.list_objects(w.archive_prefix)
+            return S3State.read(self.open_store(), self.world)
         except Exception as exc:  # a view never fails the run
             self._print(self.text(f"  (could not read S3 for this view: {exc})", "dim"))
             return None
-        events = (audit or {}).get("events") if isinstance(audit, dict) else None
-        return Snapshot(registry if isinstance(registry, dict) else {},
-                        events if isinstance(events, list) else [], archives)
 
     # -- the moments ---------------------------------------------------------------------------
     def record(self, result) -> None:
@@ -163,7 +149,7 @@ class StateViews:
                 branch.add(label)
         self._print(tree)
 
-    def registry_diff(self, before: Optional[Snapshot], after: Snapshot) -> None:
+    def registry_diff(self, before: Optional[S3State], after: S3State) -> None:
         old = (before.registry if before else {}) or {}
         new = after.registry or {}
         rows = []  # (entry, field, before, after)
@@ -207,9 +193,10 @@ class StateViews:
         self._print(head + old)
         self._print(Text(" " * (head.cell_len - 3)) + Text(mark.plain.strip() + "  ", style=mark.style) + new)
 
-    def archive(self, snap: Snapshot) -> None:
-        self._print(self.text(f"Archive ({self.world.archive_prefix}): {len(snap.archives)} object(s)", "bold"))
-        for obj in snap.archives:
+    def archive(self, snap: S3State) -> None:
+        objects = snap.archive_objects or []
+        self._print(self.text(f"Archive ({self.world.archive_prefix}): {len(objects)} object(s)", "bold"))
+        for obj in objects:
             key = str(obj.get("Key", ""))
             line = self.text(f"  …/archived/{key[len(self.world.archive_prefix):]}"
                              if key.startswith(self.world.archive_prefix) else f"  {key}")
@@ -274,7 +261,7 @@ class StateViews:
                          (len(now.archives) == len(then.archives), f"archive unchanged: {len(now.archives)} object(s)")):
             self._print(Text(f"  {'✓' if ok else '✗'} {what}", style="green" if ok else "bold red"))
         if not same_registry:
-            self.registry_diff(then, Snapshot(now_reg, now.events, now.archives))
+            self.registry_diff(then, dataclasses.replace(now, registry=now_reg))
 
 
-__all__ = ["Snapshot", "StateViews"]
+__all__ = ["StateViews"]

@@ -166,9 +166,10 @@ def run_sweep(flags, env, *, console: Callable[[], object]) -> Tuple[int, str]:
     (None: the environment, then the defaults), bad flags refused before anything heavy is imported, asking
     only when there is a terminal to ask on (without one, only --yes deletes). `console()` gives the console to
     print on (built while the S3 client loads). Returns (exit code, summary)."""
-    from .confirm import can_prompt, confirm
+    from .confirm import confirm
     from .settings import resolve_storage
     from .store import start_client
+    from .terminal import can_prompt
 
     storage = resolve_storage({k: flags.get(k) for k in ("bucket", "region", "s3_endpoint_url")}, env)
     older_than = flags.get("older_than") or "1h"

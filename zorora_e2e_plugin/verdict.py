@@ -1,4 +1,4 @@
-"""The summary of a run: the phase table's rows (`_table_phases`, `phase_mark`) and the verdict: one plain
+"""The summary of a run: the phase table's rows (`table_phases`, `phase_mark`) and the verdict: one plain
 line that says how the run ended, which steps failed (in plan order) and whose move the fix is (the failed
 steps' diagnoses). Plain results in, text out; nothing here prints.
 """
@@ -107,7 +107,7 @@ def fix_words(result: RunResult) -> str:
     return " and ".join(words) if len(words) <= 2 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def _table_phases(result: RunResult) -> List[Dict]:
+def table_phases(result: RunResult) -> List[Dict]:
     """The table's rows: a phase each, except that two or more phases skipped whole in a row share one."""
     rows: List[Dict] = []
     for phase in result.phases:

@@ -54,13 +54,6 @@ class Options:
         return self.pause is not None or self.show_state
 
 
-def has_terminal() -> bool:
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def options_from(namespace, pause: Callable) -> Optional[Options]:
     """The presenter's flags as Options (None: neither given). `pause`: the face's way to wait."""
     walk, show = bool(getattr(namespace, "walkthrough", False)), bool(getattr(namespace, "show_state", False))
@@ -238,4 +231,4 @@ class _Part(Reporter):
 
 
 __all__ = ["Uncontrolled", "sends_lines", "Options", "options_from", "Presenter", "PromptPause", "REFUSED", "STOPPED",
-           "TerminalPause", "has_terminal"]
+           "TerminalPause"]

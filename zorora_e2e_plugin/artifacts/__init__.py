@@ -110,7 +110,7 @@ class RunArtifacts:
 
     def _html(self, path: str, result, header, curls, cold_seconds, env) -> None:
         from .. import history
-        from .html_report import render
+        from .html_report import Requests, render
 
         exchanges = self.recorder.snapshot()
         cold = None
@@ -125,9 +125,9 @@ class RunArtifacts:
             runs = [r for r in records if r.get("target") == host][-19:]
         runs.append({"started": result.started_at, "verdict": result.verdict, "kind": "this run",
                      "duration_s": result.duration_ms / 1000})
-        page = render(result, header=header, exchanges=exchanges, order=[s.id for s in result.steps],
-                      titles=self._titles(result), start=self.recorder.t0_mono, windows=dict(self.recorder.windows),
-                      cold=cold, curls=curls, state=self.state, history=runs, redact=self.redact)
+        requests = Requests(exchanges, start=self.recorder.t0_mono, windows=dict(self.recorder.windows), cold=cold)
+        page = render(result, header=header, requests=requests, curls=curls, state=self.state, history=runs,
+                      redact=self.redact)
         with open_report(path) as handle:
             handle.write(page)
 

@@ -7,8 +7,9 @@ redactor and HTML escaping.
 
 from __future__ import annotations
 
+import dataclasses
 from html import escape
-from typing import Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 from ..results import FAIL, PASS, SKIP, WARN
 from . import timeline
@@ -45,9 +46,22 @@ a{color:#2457a6}nav a{margin-right:10px}td.ms{white-space:nowrap}td.mono{word-br
 """
 
 
-def render(result, *, header, exchanges, order: Sequence[str], titles: Dict[str, str], start: float,
-           windows=None, cold=None, curls: Optional[Dict[str, str]] = None, state=None,
+@dataclasses.dataclass(frozen=True)
+class Requests:
+    """The run's requests as the recorder saw them: its exchanges, the recording's start (time.monotonic()),
+    each step's window (step id -> (phase, start, end)) and the exchange that was the cold start."""
+
+    exchanges: Sequence[Any] = ()
+    start: float = 0.0
+    windows: Optional[Dict[str, tuple]] = None
+    cold: Optional[Any] = None
+
+
+def render(result, *, header, requests: Requests, curls: Optional[Dict[str, str]] = None, state=None,
            history: Sequence[Dict] = (), redact: Callable[[str], str] = str) -> str:
+    """The page. The timeline's rows are the result's steps, in plan order, under their titles."""
+    exchanges = requests.exchanges
+
     def t(value) -> str:
         return escape(redact("" if value is None else str(value)), quote=True)
 
@@ -76,8 +90,9 @@ def render(result, *, header, exchanges, order: Sequence[str], titles: Dict[str,
     out.append('<section id="timeline"><h2>Timeline: every request the run sent</h2>'
                f'<p class="muted">{timeline.legend()} · hover a bar for method, path, status and ms; '
                'the faint band behind a row is its step\'s time.</p>')
-    out.append(timeline.svg(exchanges, order=order, titles=titles, start=start, windows=windows, cold=cold,
-                            failed=[s.id for s in failed])
+    out.append(timeline.svg(exchanges, order=[s.id for s in result.steps],
+                            titles={s.id: s.title for s in result.steps}, start=requests.start,
+                            windows=requests.windows, cold=requests.cold, failed=[s.id for s in failed])
                if exchanges else '<p class="muted">No request was sent.</p>')
     out.append("</section>")
     out.append(_steps(result, curls, t))
@@ -153,8 +168,8 @@ def _state(state, t) -> str:
             f'<tr{" class=warn" if a != b else ""}><td>{t(e)}</td><td>{t(f)}</td><td class="mono">{t(a)}</td>'
             f'<td class="mono">{t(b)}</td></tr>' for e, f, a, b in rows) + "</table>")
         after = change["after"]
-        out.append(f"<p><b>Archive</b>: {len(after.archives)} object(s) " + " ".join(
-            f'<span class="mono">{t(o.get("Key", ""))}</span>' for o in after.archives) + "</p>")
+        out.append(f"<p><b>Archive</b>: {len(after.archive_objects)} object(s) " + " ".join(
+            f'<span class="mono">{t(o.get("Key", ""))}</span>' for o in after.archive_objects) + "</p>")
         out.append(f"<p><b>Audit events</b>: {len(after.events)}</p>")
         if after.events:
             out.append("<table><tr><th>time</th><th>actor</th><th>action</th><th>model</th><th>reason</th></tr>"

@@ -22,13 +22,14 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ..model import Reporter
 from .exchange import BODY_LIMIT, SECRET_HEADERS, SECRET_QUERY, Exchange
 from .taps import S3Tap, SessionTap
 
 STEP_THREAD = re.compile(r"zorora-e2e-step-([0-9]+\.[0-9]+)")
 
 
-class RequestRecorder(SessionTap, S3Tap):
+class RequestRecorder(SessionTap, S3Tap, Reporter):
     """Records the run's requests; also a Reporter (step windows, for requests from pool threads)."""
 
     def __init__(self, redact: Callable[[str], str], token: str = "", base_url: str = ""):

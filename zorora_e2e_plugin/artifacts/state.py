@@ -9,27 +9,24 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
-from ..state_views import ENTRY_FIELDS, PHASE_4, Snapshot
+from ..model import Reporter
+from ..s3_state import S3State
+from ..state_views import ENTRY_FIELDS, PHASE_4
 
 WATCHED = ("3.1", "3.3")
 
 
-class StateCollector:
+class StateCollector(Reporter):
     def __init__(self, world, open_store: Callable):
         self.world, self.open_store = world, open_store
         self.trees: List[Dict] = []  # {"title", "listing": {prefix: [{Key, Size}]}} or {"title", "error"}
-        self.changes: List[Dict] = []  # {"step", "before": Snapshot|None, "after": Snapshot|None, "error"}
+        self.changes: List[Dict] = []  # {"step", "before": S3State|None, "after": S3State|None, "error"}
         self.results: Dict[str, Any] = {}
-        self._before: Dict[str, Optional[Snapshot]] = {}
+        self._before: Dict[str, Optional[S3State]] = {}
         self._after_setup = False
 
-    def _snapshot(self) -> Snapshot:
-        store, w = self.open_store(), self.world
-        registry, _ = store.get_json(w.registry_key)
-        audit, _ = store.get_json(w.audit_key)
-        events = (audit or {}).get("events") if isinstance(audit, dict) else None
-        return Snapshot(registry if isinstance(registry, dict) else {},
-                        events if isinstance(events, list) else [], store.list_objects(w.archive_prefix))
+    def _snapshot(self) -> S3State:
+        return S3State.read(self.open_store(), self.world)
 
     def _tree(self, title: str) -> None:
         try:
@@ -70,7 +67,7 @@ class StateCollector:
         return [self.results[i] for i in PHASE_4 if i in self.results and self.results[i].status != "skip"]
 
 
-def registry_rows(before: Optional[Snapshot], after: Optional[Snapshot]) -> List[tuple]:
+def registry_rows(before: Optional[S3State], after: Optional[S3State]) -> List[tuple]:
     """(entry, field, before, after) for every field either side has, production first."""
     old = (before.registry if before else {}) or {}
     new = (after.registry if after else {}) or {}

@@ -6,12 +6,12 @@ from typing import Dict
 from urllib.parse import urljoin
 
 from ..settings import Settings
-from .errors import CONNECT, NOT_JSON, NOT_OBJECT, TIMEOUT, TRANSPORT, OnaError, transport_kind
+from .errors import CONNECT, NOT_JSON, NOT_OBJECT, TIMEOUT, TRANSPORT, EndsWithTheRun, OnaError, transport_kind
 from .raw_http import api_headers
 from .retry import mount
 
 
-class DirectClient:
+class DirectClient(EndsWithTheRun):
     """Sends the requests Zorora's commands send, with the same headers and error mapping; reads are retried
     as client/retry.py says (Zorora's client retries only 5xx, immediately; the run turns that off)."""
 
@@ -24,7 +24,6 @@ class DirectClient:
         self.base_url = settings.base_url.rstrip("/") + "/"
         self.session = session or requests.Session()
         self.session.headers.update({"Content-Type": "application/json", "User-Agent": "zorora-e2e"})
-        self.closed = False  # set when the run is over: a step the deadline abandoned sends nothing more
         self.retry = mount(self.session, settings.base_url, closed=lambda: self.closed)  # reads only
 
     def _headers(self) -> Dict[str, str]:
@@ -36,8 +35,7 @@ class DirectClient:
         import requests
 
         url = urljoin(self.base_url, path.lstrip("/"))
-        if self.closed:
-            raise OnaError("not sent: the run is over (its cleanup has started)", 0, kind=CONNECT)
+        self.refuse_after_the_run()
         try:
             response = self.session.request(method, url, params=params, json=json_data,
                                             headers=self._headers(), timeout=self.settings.timeout)

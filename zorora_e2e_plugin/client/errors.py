@@ -49,6 +49,19 @@ class Cancelled(OnaError):
         super().__init__(message, kind=CANCELLED)
 
 
+RUN_OVER = "not sent: the run is over (its cleanup has started)"
+
+
+class EndsWithTheRun:
+    """A client the run closes when it is over (`closed = True`, after the cleanup): a step the deadline
+    abandoned sends nothing more. The one guard each client calls before it sends."""
+
+    closed = False
+
+    def refuse_after_the_run(self) -> None:
+        if self.closed:
+            raise OnaError(RUN_OVER, 0, kind=CONNECT)
+
 
 
 def _chain(exc: Optional[BaseException]):

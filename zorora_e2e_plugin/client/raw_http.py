@@ -11,7 +11,7 @@ from typing import Dict
 from urllib.parse import urljoin
 
 from ..settings import Settings
-from .errors import CONNECT, TRANSPORT, OnaError, reason, transport_kind
+from .errors import TRANSPORT, EndsWithTheRun, OnaError, reason, transport_kind
 from .retry import mount
 
 
@@ -43,7 +43,7 @@ class RawResponse:
             return None
 
 
-class RawHttp:
+class RawHttp(EndsWithTheRun):
     """One request (a GET retried as every read), no redirects followed, no error mapping: for checks below
     the command layer.
     A redirect is an answer to judge, not to follow: requests would drop the token on the way to another host,
@@ -52,7 +52,6 @@ class RawHttp:
     def __init__(self, settings: Settings):
         import requests
 
-        self.closed = False
         self.settings = settings
         self.session = requests.Session()
         self.base_url = settings.base_url.rstrip("/")
@@ -64,8 +63,7 @@ class RawHttp:
         `kind` timeout/dns/tls/connect/transport; a transport error's message is its innermost reason)."""
         import requests
 
-        if self.closed:
-            raise OnaError("not sent: the run is over (its cleanup has started)", 0, kind=CONNECT)
+        self.refuse_after_the_run()
         try:
             return self._send(method, path, params=params, json_data=json_data, with_token=with_token,
                               max_body=max_body)

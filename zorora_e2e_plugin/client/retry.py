@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 from requests.adapters import HTTPAdapter
 
+from .errors import RUN_OVER
+
 RETRIES = 2  # at most two more attempts of one read
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 BACKOFF = (0.25, 0.75)  # seconds before the 2nd and 3rd attempt (plus jitter), unless Retry-After says more
@@ -174,7 +176,7 @@ class ReadRetryAdapter(HTTPAdapter):
         if self.closed():
             import requests
 
-            raise requests.exceptions.ConnectionError("not sent: the run is over (its cleanup has started)")
+            raise requests.exceptions.ConnectionError(RUN_OVER)
 
     def _remember(self, response):
         self.last.headers = dict(response.headers)

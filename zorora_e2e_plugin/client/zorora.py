@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 
 from ..settings import Settings
 from .answers import zorora_body
-from .errors import CONNECT, HTTP, NOT_JSON, NOT_OBJECT, Cancelled, OnaError, transport_kind
+from .errors import CONNECT, HTTP, NOT_JSON, NOT_OBJECT, Cancelled, EndsWithTheRun, OnaError, transport_kind
 from .retry import mount
 
 
@@ -99,7 +99,7 @@ def zorora_available() -> bool:
     return True
 
 
-class ZororaClient:
+class ZororaClient(EndsWithTheRun):
     """Runs each operation through `zorora.commands.ona_platform`, exactly as the REPL would."""
 
     kind = "zorora"
@@ -126,12 +126,10 @@ class ZororaClient:
                                 use_iam=settings.use_iam, timeout=settings.timeout, max_retries=3)
         return cls(http, settings.actor)
 
-    closed = False  # set when the run is over: a step the deadline abandoned sends nothing more
     retry = None  # the run's ReadRetryAdapter on the client's session (run_scope)
 
     def _run(self, command, args: List[str]) -> str:
-        if self.closed:
-            raise OnaError("not sent: the run is over (its cleanup has started)", 0, kind=CONNECT)
+        self.refuse_after_the_run()
         try:
             return command.execute(args, dict(self.context))  # run_scope: X-Actor = the test actor
         except Exception as exc:  # CommandError, HTTPError, JSON decode errors, ...

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import List
 
 from ..model import Phase, Step
-from .context import Checks, Context, S3State
+from .context import Checks, Context
 from .p0_preflight import step_0_1, step_0_2, step_0_3, step_0_4
 from .p1_setup import step_1_1, step_1_2, step_1_3, step_1_4, step_1_5, step_1_6
 from .p2_read import step_2_1, step_2_2, step_2_3, step_2_4, step_2_5
@@ -23,7 +23,7 @@ from .p5_cleanup import remove_hint, step_5_1, step_5_2, sweep_command_for, unli
 from .probes import step_0_5
 from .retry_notes import noting_retries_in
 
-__all__ = ["phases", "cleanup_phase", "Context", "Checks", "S3State", "sweep_command_for", "unlisted_leftovers",
+__all__ = ["phases", "cleanup_phase", "Context", "Checks", "sweep_command_for", "unlisted_leftovers",
            "remove_hint"]
 
 

@@ -11,8 +11,9 @@ from .. import diagnose
 from ..client import Cancelled, OnaError
 from ..client import errors
 from ..results import StepFailed
+from ..s3_state import S3State
 from ..store import StoreError
-from .context import Context, S3State, as_text
+from .context import Context, as_text
 
 
 class MetricsError(Exception):
@@ -82,14 +83,14 @@ def read_state(ctx: Context, with_archives: bool = False) -> S3State:
     w, store = ctx.world, ctx.store
     calls = [lambda: store.get_json(w.registry_key), lambda: store.get_json(w.audit_key)]
     if with_archives:
-        calls.append(lambda: store.list_keys(w.archive_prefix))
+        calls.append(lambda: store.list_objects(w.archive_prefix))
     try:
         answers = ctx.parallel(*calls)
     except StoreError as exc:
         raise diagnose.s3_failed("S3 state readable", exc) from None
     (registry, registry_raw), (audit, _) = answers[0], answers[1]
     return S3State(registry=registry or {}, registry_raw=registry_raw, events=(audit or {}).get("events") or [],
-                   archives=answers[2] if with_archives else None)
+                   archive_objects=answers[2] if with_archives else None)
 
 
 def gate_writes_done(ctx: Context) -> bool:

@@ -1,4 +1,4 @@
-"""What the plan's steps share: the run's Context, the S3 state they read (S3State, ArchiveListing), and
+"""What the plan's steps share: the run's Context, the archive keys they listed (ArchiveListing; the S3 state they read is s3_state.S3State), and
 Checks, which collects every broken expectation of a step before failing it once.
 """
 
@@ -14,18 +14,9 @@ from typing import Any, Callable, Dict, List, Optional
 from ..client import RawHttp
 from ..fixtures import TestWorld
 from ..results import Cleanup, StepFailed, StepWarning
+from ..s3_state import S3State
 from ..settings import Settings
 from ..store import Store, pool_thread_name
-
-
-@dataclasses.dataclass
-class S3State:
-    """The test customer's registry (parsed, and its bytes), its audit events and, when asked, its archive keys."""
-
-    registry: Dict
-    registry_raw: Optional[bytes]
-    events: List[Dict]
-    archives: Optional[List[str]] = None  # None: not listed
 
 
 @dataclasses.dataclass
@@ -66,7 +57,7 @@ class Context:
       bucket_versioning()    the bucket's versioning, asked once (0.4), for the cleanup
       cleanup_listing        the run's prefixes as 4.5 listed them (the plan's last wave), for 5.1; None: list
       cleanup                what phase 5 deleted, and what may be left (results.Cleanup)
-      readiness              --for: the readiness phase's ReadinessState (plan/readiness.py)
+      readiness              --for: the readiness phase's ReadinessState (plan/readiness_state.py)
     """
 
     settings: Settings

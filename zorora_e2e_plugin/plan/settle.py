@@ -13,8 +13,9 @@ from typing import Callable, Dict
 
 from ..client import OnaError, errors
 from ..client.retry import RETRIES, Retry, step_log
+from ..s3_state import S3State
 from .calls import read_state, unreached
-from .context import Context, S3State
+from .context import Context
 
 RESEND_WAIT = 0.5  # seconds before the one re-send of a mutation API Gateway never passed on
 

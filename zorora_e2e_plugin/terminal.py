@@ -1,0 +1,77 @@
+"""The one terminal probe (httpie's `Environment`, reduced to what this plugin asks): is there someone to ask
+on stdin, is the console a terminal whose lines are cut to its width, can it redraw a line in place.
+
+Every face and view asks here, so each question has one answer in each context:
+
+- the CLI on a terminal: all yes; piped, in CI (`CI=true` changes nothing here: only a terminal counts) or
+  through `| tee`: no line is cut, nothing is redrawn, and nobody is asked (`--yes` is needed to write);
+- the REPL: stdin is the terminal Zorora's prompt_toolkit session reads; a prompt_toolkit app session given an
+  input (`create_app_session(input=...)`, as tests do) counts as someone to ask;
+- the console questions are rich's own answers (`is_terminal`, `is_dumb_terminal`, `width`), so
+  `force_terminal`, `FORCE_COLOR`, `TERM=dumb` and a console on a `StringIO` decide as rich does.
+  Colour (`NO_COLOR`, `--no-color`) is the console's business and changes none of these answers; the
+  encoding of the stream is console_encoding's.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Optional
+
+NARROWEST = 20  # a terminal narrower than this is taken to be this wide
+
+
+def stdin_is_terminal() -> bool:
+    """A terminal on stdin (False when stdin is closed, None or replaced by something without isatty)."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def stdout_is_terminal() -> bool:
+    """A terminal on stdout: someone is watching the run as it starts."""
+    try:
+        return sys.stdout is not None and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def can_prompt(input: Optional[Any] = None) -> bool:
+    """True when there is someone to ask: an explicit prompt_toolkit input, an input set on the current
+    prompt_toolkit app session (`create_app_session(input=...)`, as tests do), or a terminal on stdin."""
+    return input is not None or _session_input() is not None or stdin_is_terminal()
+
+
+def _session_input() -> Optional[Any]:
+    """The input given explicitly to the current prompt_toolkit app session, if any (prompt_toolkit is never
+    imported for this: without it loaded there is no session)."""
+    if "prompt_toolkit" not in sys.modules:
+        return None
+    try:
+        from prompt_toolkit.application.current import get_app_session
+
+        return getattr(get_app_session(), "_input", None)
+    except Exception:
+        return None
+
+
+def is_terminal(console) -> bool:
+    """The console writes to a terminal: its lines are cut to the width (anywhere else they are written whole)."""
+    return bool(getattr(console, "is_terminal", False))
+
+
+def can_redraw(console) -> bool:
+    """The console can redraw a line in place (the live line): a terminal that is not dumb."""
+    return is_terminal(console) and not getattr(console, "is_dumb_terminal", False)
+
+
+def line_width(console) -> Optional[int]:
+    """The width lines must fit in: the terminal's (at least NARROWEST); None (whole lines) when not a terminal."""
+    if is_terminal(console):
+        return max(NARROWEST, int(console.width))
+    return None
+
+
+__all__ = ["NARROWEST", "can_prompt", "can_redraw", "is_terminal", "line_width", "stdin_is_terminal",
+           "stdout_is_terminal"]
