@@ -318,7 +318,7 @@ def test_requests_that_got_no_answer_are_in_the_har_too(sandbox, tmp_path):
     ({"har_path": "{d}/missing/r.har"}, "cannot write --har"),
 ])
 def test_report_paths_are_refused_before_anything_runs(sandbox, tmp_path, flags, message):
-    from zorora_e2e_plugin.settings import SettingsError
+    from zorora_e2e_plugin.settings_checks import SettingsError
 
     given = {key: value.format(d=tmp_path) for key, value in flags.items()}
     with pytest.raises(SettingsError, match=re.escape(message.format(d=tmp_path))):

@@ -10,7 +10,8 @@ import pytest
 from zorora_e2e_plugin.plan.readiness import ReadOnlyCommands
 from zorora_e2e_plugin.readiness_gates import answer, judge, parse_time
 from zorora_e2e_plugin.readiness_target import ReadinessTarget
-from zorora_e2e_plugin.settings import SettingsError, resolve
+from zorora_e2e_plugin.settings import resolve
+from zorora_e2e_plugin.settings_checks import SettingsError
 
 NOW = datetime(2026, 12, 6, 12, 0, 0, tzinfo=timezone.utc)
 BASE = {"base_url": "http://127.0.0.1:9/prod/api/v1", "token": "t0ken-value", "phases": [0]}

@@ -287,7 +287,8 @@ SSM_PROBE = r"""
 import json, sys
 from moto import mock_aws
 import boto3
-from zorora_e2e_plugin.settings import SettingsError, resolve
+from zorora_e2e_plugin.settings import resolve
+from zorora_e2e_plugin.settings_checks import SettingsError
 
 canary, out = sys.argv[1], {}
 with mock_aws():

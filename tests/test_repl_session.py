@@ -169,7 +169,8 @@ def test_a_base_url_that_is_not_the_apis_is_a_settings_error(host, monkeypatch, 
 
 
 def test_the_cli_names_a_wrong_base_url_as_a_settings_error():
-    from zorora_e2e_plugin.settings import SettingsError, resolve
+    from zorora_e2e_plugin.settings import resolve
+    from zorora_e2e_plugin.settings_checks import SettingsError
 
     with pytest.raises(SettingsError, match=r"ends in /api/v1.*--base-url or ONA_API_BASE_URL"):
         resolve({"base_url": "http://host:8765/", "token": "t"}, {})

@@ -2,7 +2,8 @@
 
 import pytest
 
-from zorora_e2e_plugin.settings import SettingsError, expand_phases, redact_url, resolve
+from zorora_e2e_plugin.settings import expand_phases, resolve
+from zorora_e2e_plugin.settings_checks import SettingsError, redact_url
 
 ENV = {"ONA_API_BASE_URL": "https://abc.execute-api.af-south-1.amazonaws.com/prod/api/v1/",
        "ONA_API_TOKEN": "tok-123456"}

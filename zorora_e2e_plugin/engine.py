@@ -26,7 +26,8 @@ from .report import ConsoleReporter, write_reports
 from .results import (CANCELLED as CANCELLED_VERDICT, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult,
                       signal_name)
 from .runner import Runner
-from .settings import DEFAULT_BUCKET, Settings, SettingsError, redact_url, resolve
+from .settings import DEFAULT_BUCKET, Settings, resolve
+from .settings_checks import SettingsError, redact_url
 from .store import Store, start_client
 from .wire_guard import SessionGuard
 

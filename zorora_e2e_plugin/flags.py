@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import os
 
+from .sandbox.faults import add_fault_flag
 from .settings import DEFAULT_ACTOR, DEFAULT_BUCKET, DEFAULT_REGION, DEFAULT_TOKEN_PARAMETER
+from .settings_checks import SettingsError
 
 # what flags_from passes on to resolve(); a face's own flags (--sandbox, --sweep, --fault, ...) stay with it
 RUN_KEYS = ("phases", "keep_data", "customer_id", "actor", "timeout", "deadline", "json_path", "junit_path",
@@ -33,9 +35,7 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
     if session:
         g.add_argument("--sandbox", action="store_true",
                        help="start a local sandbox (ONA API + S3 on loopback) and validate it: a demo, no AWS")
-        g.add_argument("--fault", action="append", default=[], metavar="NAME",  # as `zorora-e2e demo --fault`
-                       help="with --sandbox: make the sandbox misbehave like a broken deployment (repeatable), "
-                            "e.g. stage-prefix, bad-token, latency:2000 (an unknown NAME lists them all)")
+        add_fault_flag(g, condition="with --sandbox: ")  # as `zorora-e2e demo --fault`
     g.add_argument("--for", dest="readiness_for", nargs="+", metavar=("CUSTOMER", "CHALLENGER_ID"),
                    help="with --preflight-only: after the gate, check read-only whether `ml-promote CUSTOMER "
                         "CHALLENGER_ID` would pass its gates now (without CHALLENGER_ID: the newest evaluated "
@@ -132,6 +132,17 @@ def flags_from(namespace) -> dict:
         if flags.get(key):
             flags[key] = os.path.expanduser(flags[key])
     return flags
+
+
+def faults_from(names) -> list:
+    """`--fault NAME ...` parsed (sandbox/faults.py, the one place faults are defined): a bad name is a
+    SettingsError naming --fault and listing the valid faults."""
+    from .sandbox.faults import parse_faults
+
+    try:
+        return parse_faults(names)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def sweep_flags_from(namespace) -> dict:

@@ -18,6 +18,13 @@ SETTINGS_VERDICT = "✗ ml-validate-e2e not run: a setting is missing or wrong (
 RETURNED = ""  # what the host gets back: it prints the string it gets twice, and an empty one as blank lines
 STARTING_SANDBOX = "starting a local sandbox (ONA API + S3 on loopback) ..."
 VERDICT_STYLES = {"✓": "bold green", "✗": "bold red", "⚠": "bold yellow"}
+MISUSES = (  # (the flags clash, what to say)
+    (lambda o: o.sweep and (o.sandbox or o.preflight_only),
+     "--sweep cleans your deployment's bucket; it does not combine with --sandbox or --preflight-only"),
+    (lambda o: o.seed_customers and not o.sandbox,  # --for against a real target reads a real customer
+     "--seed-customer seeds the local sandbox; use it with --sandbox"),
+    (lambda o: o.fault and not o.sandbox, "--fault makes the local sandbox misbehave; use it with --sandbox"),
+)
 
 
 def _installed(name):
@@ -62,27 +69,14 @@ class SessionRun:
         parser = session_parser(self.say, prog=self.command.command_name, width=width)
         try:
             options = parser.parse_args(args)
+            for clash, message in MISUSES:  # what argparse cannot say: flags that only go with others
+                if clash(options):
+                    raise UsageError(message)
         except HelpShown:
             return HELP_VERDICT
-        except UsageError as exc:
+        except UsageError as exc:  # the one way a usage error is shown: the usage, the error, the verdict
             self.say(parser.format_usage().rstrip(), "")
             self.say(f"ml-validate-e2e: error: {exc}", "red")
-            return USAGE_VERDICT
-
-        if options.sweep and (options.sandbox or options.preflight_only):
-            self.say(parser.format_usage().rstrip(), "")
-            self.say("ml-validate-e2e: error: --sweep cleans your deployment's bucket; it does not combine with "
-                     "--sandbox or --preflight-only", "red")
-            return USAGE_VERDICT
-
-        if options.seed_customers and not options.sandbox:  # --for against a real target reads a real customer
-            self.say(parser.format_usage().rstrip(), "")
-            self.say("ml-validate-e2e: error: --seed-customer seeds the local sandbox; use it with --sandbox", "red")
-            return USAGE_VERDICT
-        if options.fault and not options.sandbox:
-            self.say(parser.format_usage().rstrip(), "")
-            self.say("ml-validate-e2e: error: --fault makes the local sandbox misbehave; use it with --sandbox",
-                     "red")
             return USAGE_VERDICT
 
         if options.no_color and self.saved_no_color is None:  # this run only; close() puts it back
@@ -102,7 +96,7 @@ class SessionRun:
             from .walkthrough import REFUSED
 
             return f"✗ ml-validate-e2e not run: {REFUSED}"
-        from .settings import SettingsError
+        from .settings_checks import SettingsError
 
         if not options.sweep:  # S3's models load (once per session) while the run gets ready
             from .store import prewarm
@@ -163,13 +157,9 @@ class SessionRun:
             self.say("ml-validate-e2e --sandbox needs moto: pip install 'zorora-e2e-plugin[sandbox]'", "red")
             return "✗ ml-validate-e2e not run: the sandbox is not installed (details above)."
         from .engine import validate_in_sandbox
-        from .sandbox import parse_fault
-        from .settings import SettingsError
+        from .flags import faults_from
 
-        try:
-            faults = [parse_fault(name) for name in fault_names]
-        except ValueError as exc:
-            raise SettingsError(f"--fault: {exc}") from None
+        faults = faults_from(fault_names)
         template = self.repl_client
 
         def factory(settings):

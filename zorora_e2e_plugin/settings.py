@@ -14,10 +14,9 @@ import secrets
 from datetime import datetime, timezone
 from typing import Any, FrozenSet, Mapping, Optional
 
-# SettingsError, check_header_value, redact_url and url_secrets are imported from here by the rest of the package
 from .readiness_target import ReadinessTarget, target_from
-from .settings_checks import (SettingsError, check_endpoint_url, check_header_value, check_report_path,  # noqa: F401
-                              check_url, is_loopback, Outputs, positive_float, redact_url, report_outputs, url_secrets)
+from .settings_checks import (SettingsError, check_endpoint_url, check_header_value, check_report_path, check_url,
+                              is_loopback, Outputs, positive_float, redact_url, report_outputs, url_secrets)
 
 TEST_CUSTOMER_PREFIX = "zorora-e2e-test-"
 DEFAULT_ACTOR = "zorora-validation-bot"

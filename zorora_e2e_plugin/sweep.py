@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .fixtures import TOP_LEVELS
-from .settings import CUSTOMER_ID_RE, TEST_CUSTOMER_PREFIX, SettingsError
+from .settings import CUSTOMER_ID_RE, TEST_CUSTOMER_PREFIX
+from .settings_checks import SettingsError
 from .store import Store
 
 _AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
