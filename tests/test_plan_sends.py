@@ -15,7 +15,9 @@ import pytest
 
 from standin.harness import standin_path  # noqa: F401
 from zorora_e2e_plugin import plan as plan_module
-from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.model import Phase, Reporter, counted
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.results import PASSED
@@ -91,7 +93,7 @@ def declared():
 def sent_per_step(sandbox, client: str):
     windows = Windows()
     del sandbox.request_log[:]
-    settings = resolve(sandbox_flags(sandbox, {"client": client}), {})
+    settings = resolve(RunFlags(client=client), {}, target=sandbox_target(sandbox))
     result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), observers=[windows])
     assert result.verdict == PASSED, [(s.id, s.status, s.actual) for s in result.steps]
     assert result.client == client

@@ -10,6 +10,7 @@ any lookup or connection beyond 127.0.0.1; `*.invalid` fails like a typo'd host,
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import os
@@ -20,7 +21,9 @@ import pytest
 from standin.harness import host, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
 from reliability_helpers import (CLEAN_ENV, SelfSignedServer, bucket_keys, cli, count, customer, customer_keys,
                                  leftover_check, module_sandbox)
-from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.runner import Reporter
 from zorora_e2e_plugin.sandbox import Sandbox
@@ -118,9 +121,9 @@ def test_the_token_never_leaks_into_result_objects_or_exception_texts(sandbox):
     count("secrets")
     sandbox.set_faults(["echo-auth", "stage-prefix"])
     try:
-        flags = sandbox_flags(sandbox, {"client": "direct", "customer_id": customer("sec")})
-        flags["s3_endpoint_url"] = f"http://{URL_USER}:{URL_PASSWORD}@127.0.0.1:9"
-        settings = resolve(flags, {})
+        target = dataclasses.replace(sandbox_target(sandbox),
+                                     s3_endpoint_url=f"http://{URL_USER}:{URL_PASSWORD}@127.0.0.1:9")
+        settings = resolve(RunFlags(client="direct", customer_id=customer("sec")), {}, target=target)
         seen, out = Everything(), io.StringIO()
         result = validate(settings, console=make_console(file=out, no_color=True), observers=[seen])
     finally:
@@ -287,6 +290,7 @@ SSM_PROBE = r"""
 import json, sys
 from moto import mock_aws
 import boto3
+from zorora_e2e_plugin.flags import RunFlags
 from zorora_e2e_plugin.settings import resolve
 from zorora_e2e_plugin.settings_checks import SettingsError
 
@@ -296,9 +300,9 @@ with mock_aws():
     ssm.put_parameter(Name="/t/token", Value=canary + "\r\n", Type="SecureString")
     ssm.put_parameter(Name="/t/broken", Value=canary[:8] + "\r" + canary[8:], Type="SecureString")
     env = {"ONA_API_BASE_URL": "http://127.0.0.1:9/prod/api/v1"}
-    out["stripped"] = resolve({"token_from_ssm": "/t/token"}, env).token == canary
+    out["stripped"] = resolve(RunFlags(token_from_ssm="/t/token"), env).token == canary
     try:
-        resolve({"token_from_ssm": "/t/broken"}, env)
+        resolve(RunFlags(token_from_ssm="/t/broken"), env)
     except SettingsError as exc:
         out["refused"] = str(exc)
 print(json.dumps(out))

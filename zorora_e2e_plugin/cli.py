@@ -21,7 +21,7 @@ import os
 import sys
 from typing import List, Optional
 
-from .flags import add_run_flags, add_sweep_flags, faults_from, flags_from, sweep_flags_from
+from .flags import RunFlags, SweepFlags, add_run_flags, add_sweep_flags, faults_from
 from .sandbox.faults import add_fault_flag, faults_epilog
 from .results import ExitCode
 from .settings import DEFAULT_BUCKET, DEFAULT_REGION
@@ -118,7 +118,7 @@ def cmd_run(args) -> int:
     from .settings import resolve
     from .store import start_client
 
-    settings = resolve(flags_from(args), os.environ)  # a settings error exits before anything heavy is imported
+    settings = resolve(RunFlags.of(args), os.environ)  # a settings error exits before anything heavy is imported
     start_client(settings.storage)  # botocore and the S3 client load while the engine is imported
     from .engine import may_start, validate
 
@@ -152,11 +152,10 @@ def cmd_demo(args) -> int:
     from .store import prewarm
 
     prewarm()  # S3's models load while the sandbox starts
-    from .engine import validate_in_sandbox
+    from .sandbox_run import validate_in_sandbox
 
-    faults = faults_from(args.fault)
-    return validate_in_sandbox(flags_from(args), console=_console(args), faults=faults, env=os.environ,
-                               debug=args.debug, presenter=presenter, versioned=args.versioned).exit_code
+    return validate_in_sandbox(RunFlags.of(args), console=_console(args), env=os.environ,
+                               presenter=presenter).exit_code
 
 
 def _on_a_terminal() -> bool:
@@ -199,7 +198,7 @@ def _seed(sandbox, specs) -> None:
 def cmd_sweep(args) -> int:
     from .sweep import run_sweep
 
-    code, _summary = run_sweep(sweep_flags_from(args), os.environ, console=lambda: _console(args))
+    code, _summary = run_sweep(SweepFlags.of(args), os.environ, console=lambda: _console(args))
     return code
 
 

@@ -8,7 +8,7 @@ import contextlib
 import datetime
 import os
 import time
-from typing import Callable, Mapping, Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 from . import history
 from . import plan as plan_module
@@ -26,7 +26,7 @@ from .report import ConsoleReporter, write_reports
 from .results import (CANCELLED as CANCELLED_VERDICT, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, RunResult,
                       signal_name)
 from .runner import Runner
-from .settings import DEFAULT_BUCKET, Settings, resolve
+from .settings import Settings
 from .settings_checks import SettingsError, redact_url
 from .store import Store, start_client
 from .wire_guard import SessionGuard
@@ -84,7 +84,7 @@ def may_start(settings: Settings, say: Callable[..., None]) -> Tuple[bool, Optio
 
 
 def validate(settings: Settings, *, console, http_client=None, observers=(), print_verdict: bool = True,
-             debug: bool = False, presenter=None, request_feed: Optional["RequestFeed"] = None,
+             debug: bool = False, presenter=None, request_feed=None,
              ask: Optional[Callable[[], bool]] = None) -> RunResult:
     """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation.
     SIGINT, SIGTERM and SIGHUP (in the main thread) end the run with verdict "interrupted" after cleanup;
@@ -159,7 +159,8 @@ def _run(settings: Settings, client, started: float, signals, console_view, obse
         watchers = shared.reporters(world, lambda: ctx.store)  # first: a step's window opens before it starts
         reporter = Fanout([r for r in (*watchers, lead, console_view, readiness_view, *observers, recorder, trail)
                            if r is not None])
-        runner = Runner(ctx, reporter, deadline=settings.deadline, redact=redact, signals=signals)
+        runner = Runner(ctx, reporter, deadline=settings.deadline, redact=redact, signals=signals,
+                        reword=settings.face.hint)
         set_deadline(_api_sessions(client, ctx.raw), lambda: runner.deadline_at)  # no read retried past it
         try:
             try:
@@ -289,68 +290,4 @@ def _api_sessions(client, raw):
     return [s for s in (getattr(holder, "session", None), getattr(raw, "session", None)) if s is not None]
 
 
-def sandbox_flags(sandbox, flags: Mapping) -> dict:
-    """Flags that point a run at an in-process sandbox; the user's customer/actor/phase flags survive."""
-    merged = dict(flags)
-    merged.update(base_url=sandbox.api_url, token=sandbox.token, bucket=sandbox.bucket, region=sandbox.region,
-                  s3_endpoint_url=sandbox.s3_endpoint_url, aws_access_key_id=sandbox.access_key_id,
-                  aws_secret_access_key=sandbox.secret_access_key, use_iam="false", sandbox=True,
-                  token_from_ssm=None)
-    return merged
-
-
-class RequestFeed:
-    """An in-process sandbox's request log on its way to the run's console (`--log-requests`): the sandbox's
-    threads call it with each RequestRecord; while a run is attached, its line (requestlog.py, then the
-    run's redactor: never the token) is printed above the live line."""
-
-    def __init__(self, token: str = ""):
-        from .sandbox.requestlog import RequestLogFormat
-
-        self.format = RequestLogFormat([token])
-        self._sink: Optional[Callable[[str], None]] = None
-        self._redact: Callable[[str], str] = lambda text: text
-
-    def attach(self, sink: Callable[[str], None], redact: Callable[[str], str]) -> None:
-        self._redact, self._sink = redact, sink
-
-    def detach(self) -> None:
-        self._sink = None
-
-    def __call__(self, record) -> None:
-        sink = self._sink
-        if sink is not None:
-            for line in self.format.lines(record):
-                sink("    " + self._redact(line))
-
-
-def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Mapping[str, str]] = None,
-                        http_client_factory: Optional[Callable] = None, print_verdict: bool = True,
-                        observers=(), debug: bool = False, presenter=None, log_requests: bool = False,
-                        versioned: bool = False) -> RunResult:
-    """Start a sandbox in-process, run against it, stop it. `env` supplies only non-target settings
-    (customer id, actor, timeouts); the target is always the sandbox. `log_requests` (or the flag
-    `log_requests`): one line per API request, interleaved with the report."""
-    from .sandbox import Sandbox
-
-    keep = {k: v for k, v in (env or {}).items()
-            if k in ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE",
-                     "ZORORA_ACTOR", "GITHUB_STEP_SUMMARY")}  # ZORORA_ACTOR: judged as the X-Actor value it is
-    from .readiness_target import seed_specs
-
-    seeds = seed_specs(flags.get("seed_customers"))  # --seed-customer: checked before the sandbox starts
-    with Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET, versioned=versioned) as sandbox:
-        settings = resolve(sandbox_flags(sandbox, flags), keep)
-        for spec in seeds:
-            sandbox.seed_customer(spec)
-        feed = None
-        if log_requests or flags.get("log_requests"):
-            feed = RequestFeed(sandbox.token)
-            sandbox.request_listeners.append(feed)
-        http_client = http_client_factory(settings) if http_client_factory else None
-        return validate(settings, console=console, http_client=http_client, print_verdict=print_verdict,
-                        observers=observers, debug=debug, presenter=presenter, request_feed=feed)
-
-
-__all__ = ["validate", "validate_in_sandbox", "RequestFeed", "describe_writes", "may_write", "may_start",
-           "needs_confirmation", "SettingsError"]
+__all__ = ["validate", "describe_writes", "may_write", "may_start", "needs_confirmation", "SettingsError"]

@@ -10,7 +10,8 @@ never as markup. Imported when the command first runs, never at registration.
 
 import os
 
-from .flags import HelpShown, UsageError, flags_from, session_parser, sweep_flags_from
+from .face import NO_TARGET, REPL, Target
+from .flags import HelpShown, RunFlags, SweepFlags, UsageError, session_parser
 
 USAGE_VERDICT = "✗ ml-validate-e2e not run: invalid arguments (usage above)."
 HELP_VERDICT = ""  # the help is all there is to show
@@ -102,14 +103,13 @@ class SessionRun:
             from .store import prewarm
 
             prewarm()
-        flags = flags_from(options)
-        flags["session"] = True  # hints name what can be changed from here (see settings.resolve)
-        self.debug = bool(options.debug)
+        flags = RunFlags.of(options)
+        self.debug = flags.debug
         try:
             if options.sweep:
                 return self.run_sweep(options)
-            if options.sandbox:
-                return self.run_sandbox(flags, presenter, options.fault)
+            if flags.sandbox:
+                return self.run_sandbox(flags, presenter)
             return self.run_target(flags, presenter)
         except SettingsError as exc:  # each message names the setting, and says to restart Zorora if it must
             self.say(f"ml-validate-e2e: {exc}", "red")
@@ -133,11 +133,7 @@ class SessionRun:
         from .settings import resolve
 
         client = self.repl_client
-        if client is not None:
-            flags.update(base_url=client.base_url, token=client.auth_token or "", use_iam=bool(client.use_iam),
-                         token_setting="ONA_API_TOKEN (as Zorora read it at start-up)",
-                         base_url_setting="ONA_API_BASE_URL (as Zorora read it at start-up)")
-        settings = self.settings = resolve(flags, os.environ)
+        settings = self.settings = resolve(flags, os.environ, target=repl_target(client), face=REPL)
         if client is None:
             client = self.new_client(settings, timeout=30, max_retries=3)  # as register_ona_commands does
         self.stage = "confirm"
@@ -150,16 +146,14 @@ class SessionRun:
                           debug=self.debug, presenter=presenter, ask=ask)
         return self.verdict(result)
 
-    def run_sandbox(self, flags, presenter=None, fault_names=()):
+    def run_sandbox(self, flags, presenter=None):
         try:
             import moto  # noqa: F401  (the sandbox's S3)
         except ImportError:
             self.say("ml-validate-e2e --sandbox needs moto: pip install 'zorora-e2e-plugin[sandbox]'", "red")
             return "✗ ml-validate-e2e not run: the sandbox is not installed (details above)."
-        from .engine import validate_in_sandbox
-        from .flags import faults_from
+        from .sandbox_run import validate_in_sandbox
 
-        faults = faults_from(fault_names)
         template = self.repl_client
 
         def factory(settings):
@@ -167,9 +161,8 @@ class SessionRun:
                                    max_retries=getattr(template, "max_retries", 3))
 
         self.stage = "sandbox"
-        result = validate_in_sandbox(flags, console=self.console, faults=faults, env=os.environ,
-                                     http_client_factory=factory, observers=[_KeepResult(self)], debug=self.debug,
-                                     presenter=presenter)
+        result = validate_in_sandbox(flags, console=self.console, env=os.environ, face=REPL,
+                                     http_client_factory=factory, observers=[_KeepResult(self)], presenter=presenter)
         return self.verdict(result)
 
     def run_sweep(self, options):
@@ -177,8 +170,7 @@ class SessionRun:
         from .sweep import run_sweep
 
         self.stage = "sweep"
-        flags = dict(sweep_flags_from(options), session=True)  # hints name what a session can change
-        _code, summary = run_sweep(flags, os.environ, console=lambda: self.console)
+        _code, summary = run_sweep(SweepFlags.of(options), os.environ, console=lambda: self.console, face=REPL)
         self.verdict_shown = True  # its last line says the same as the summary
         return self.safe(summary)
 
@@ -252,6 +244,15 @@ class SessionRun:
             except Exception:
                 pass
         self.made_clients.clear()
+
+
+def repl_target(client) -> Target:
+    """Where the REPL's own ONA client points (as Zorora read it at start-up); no client: the flags decide."""
+    if client is None:
+        return NO_TARGET
+    return Target(base_url=client.base_url, token=client.auth_token or "", use_iam=bool(client.use_iam),
+                  token_setting="ONA_API_TOKEN (as Zorora read it at start-up)",
+                  base_url_setting="ONA_API_BASE_URL (as Zorora read it at start-up)")
 
 
 class _KeepResult:

@@ -38,9 +38,9 @@ def _tail(text: str, limit: int) -> str:
 class _Worker(threading.Thread):
     """A daemon thread running one step, so that the main thread can always take Ctrl-C."""
 
-    def __init__(self, step: Step, ctx, redact: Callable[[str], str], phase: int):
+    def __init__(self, step: Step, ctx, redact: Callable[[str], str], phase: int, reword: Callable[[str], str]):
         super().__init__(daemon=True, name=f"zorora-e2e-step-{step.id}")
-        self.step, self.ctx, self.redact, self.phase = step, ctx, redact, phase
+        self.step, self.ctx, self.redact, self.phase, self.reword = step, ctx, redact, phase, reword
         self.result: Optional[StepResult] = None
         self.started = time.monotonic()
         self.ended: Optional[float] = None  # monotonic time its step returned
@@ -83,8 +83,7 @@ class _Worker(threading.Thread):
         known = describe(hint, config_error and status == FAIL, self.phase)  # the id of the hint as the step gave it
         if known is None and status == FAIL:
             known = unhinted(config_error, self.phase)
-        if getattr(getattr(self.ctx, "settings", None), "session", False):  # ml-validate-e2e: what it can change
-            hint = diagnose.for_session(hint)
+        hint = self.reword(hint)  # in the words of the face the run came from (face.py), as it is redacted
         if known is not None:
             known["hint"] = clean(hint)
 
@@ -126,8 +125,10 @@ def _start(worker: _Worker, pending: List[_Worker], to_start: List[Step], signal
 
 
 class Runner:
-    def __init__(self, ctx, reporter: Reporter, *, deadline: float, redact: Callable[[str], str], signals=None):
+    def __init__(self, ctx, reporter: Reporter, *, deadline: float, redact: Callable[[str], str], signals=None,
+                 reword: Callable[[str], str] = str):
         self.ctx = ctx
+        self.reword = reword  # a hint in the words of the run's face (face.Face.hint)
         self.signals = signals  # run_signals.SignalGuard: SIGINT/SIGTERM/SIGHUP, recorded even when not raised
         self.reporter = reporter
         self.redact = redact
@@ -251,7 +252,7 @@ class Runner:
                         to_start.pop(0)
                         continue
                     self.reporter.step_started(step)
-                    _start(_Worker(step, self.ctx, self.redact, phase.id), pending, to_start, self.signals)
+                    _start(_Worker(step, self.ctx, self.redact, phase.id, self.reword), pending, to_start, self.signals)
                     continue
                 worker = pending[0]
                 done = worker.wait(min(0.1, max(0.0, until - time.monotonic())))
