@@ -69,6 +69,8 @@ class RunFlags:
     versioned: bool = False  # the sandbox's bucket keeps versions
 
     def __post_init__(self):
+        for key in ("fault", "seed_customers"):  # as argparse's lists give them: tuples
+            object.__setattr__(self, key, tuple(getattr(self, key) or ()))
         if self.preflight_only:
             object.__setattr__(self, "phases", [0])
         for key in REPORT_PATHS:
