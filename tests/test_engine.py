@@ -203,7 +203,8 @@ def test_a_missing_rollback_route_is_named_by_the_preflight_not_blamed_on_auth(r
 def test_an_unreachable_s3_leaves_no_phantom_probe(sandbox):
     target = dataclasses.replace(sandbox_target(sandbox), s3_endpoint_url="http://127.0.0.1:1")
     out = io.StringIO()
-    result = validate(resolve(RunFlags(client="direct"), {}, target=target), console=make_console(file=out, no_color=True))
+    result = validate(resolve(RunFlags(client="direct"), {}, target=target),
+                      console=make_console(file=out, no_color=True))
     text = out.getvalue()
     assert result.verdict == "gate_failed" and result.exit_code == 3, text
     assert result.cleanup.leftover == [] and "Left in S3" not in text

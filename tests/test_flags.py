@@ -39,7 +39,8 @@ def test_the_sweep_flags_are_a_field_of_sweep_flags():
 
 def test_parsed_flags_are_typed_and_normalised(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
-    flags = RunFlags.of(_parsers()["demo"].parse_args(["--preflight-only", "--json", "~/r.json", "--fault", "no-audit"]))
+    given = ["--preflight-only", "--json", "~/r.json", "--fault", "no-audit"]
+    flags = RunFlags.of(_parsers()["demo"].parse_args(given))
     assert flags.phases == [0] and flags.json_path == str(tmp_path / "r.json") and flags.fault == ("no-audit",)
     assert RunFlags.of(_parsers()["REPL"].parse_args([])) == RunFlags()  # nothing given: every default
 

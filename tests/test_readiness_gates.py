@@ -108,7 +108,8 @@ def test_for_is_resolved_with_the_other_settings():
     settings = resolve(RunFlags(**BASE, readiness_for=["acme", "acme/challenger_20261204_113000"]), {})
     assert settings.readiness_for == ReadinessTarget("acme", "acme/challenger_20261204_113000")
     assert settings.phases == frozenset({0})
-    assert resolve(RunFlags(**BASE, readiness_for=["zorora-e2e-test-x"]), {}).readiness_for.customer_id == "zorora-e2e-test-x"
+    settings = resolve(RunFlags(**BASE, readiness_for=["zorora-e2e-test-x"]), {})
+    assert settings.readiness_for.customer_id == "zorora-e2e-test-x"
 
 
 @pytest.mark.parametrize("flags, words", [

@@ -131,9 +131,8 @@ class RemoveAtPhase(Reporter):
 def test_a_report_that_could_not_be_written_makes_a_non_zero_exit(sandbox, tmp_path):
     reports = tmp_path / "reports"
     reports.mkdir()
-    settings = resolve(RunFlags(client="direct", customer_id=customer("rep"),
-                                               json_path=str(reports / "r.json"),
-                                               junit_path=str(reports / "r.xml")), {}, target=sandbox_target(sandbox))
+    settings = resolve(RunFlags(client="direct", customer_id=customer("rep"), json_path=str(reports / "r.json"),
+                                junit_path=str(reports / "r.xml")), {}, target=sandbox_target(sandbox))
     out = __import__("io").StringIO()
     result = validate(settings, console=make_console(file=out, no_color=True), observers=[RemoveAtPhase(5, reports)])
     count("report_paths")
