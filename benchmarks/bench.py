@@ -49,7 +49,9 @@ SECTIONS = ("engine", "process", "zorora", "session", "sweep", "artifacts")
 # ------------------------------------------------------------------------------------------ engine
 
 def _run_once(kind: str, latency_ms: int, sandbox=None):
-    from zorora_e2e_plugin.engine import sandbox_flags, validate
+    from zorora_e2e_plugin.engine import validate
+    from zorora_e2e_plugin.flags import RunFlags
+    from zorora_e2e_plugin.sandbox_run import sandbox_target
     from zorora_e2e_plugin.report import make_console
     from zorora_e2e_plugin.sandbox import Sandbox
     from zorora_e2e_plugin.settings import resolve
@@ -58,10 +60,10 @@ def _run_once(kind: str, latency_ms: int, sandbox=None):
     sandbox = sandbox or Sandbox().start()
     try:
         sandbox.set_faults([f"latency:{latency_ms}"])
-        flags = sandbox_flags(sandbox, {"phases": [0] if kind in ("preflight", "for") else None})
-        if kind == "for":  # the gate, then the readiness phase for a seeded customer (plan/readiness.py)
-            flags["readiness_for"] = [READINESS_CUSTOMER]
-        settings = resolve(flags, {})
+        flags = RunFlags(phases=[0] if kind in ("preflight", "for") else None,
+                         # the gate, then the readiness phase for a seeded customer (plan/readiness.py)
+                         readiness_for=[READINESS_CUSTOMER] if kind == "for" else None)
+        settings = resolve(flags, {}, target=sandbox_target(sandbox))
         console = make_console(file=io.StringIO())
         del sandbox.request_log[:]
         started = time.monotonic()

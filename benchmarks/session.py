@@ -14,20 +14,22 @@ from .measure import clean_env, met_or_missed
 _SESSION = r"""
 import io, json, sys, time
 began = time.monotonic()
-from zorora_e2e_plugin.engine import validate_in_sandbox
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.model import Reporter
+from zorora_e2e_plugin.sandbox_run import validate_in_sandbox
 from zorora_e2e_plugin.report import make_console
 kinds = {"full": {}, "preflight": {"phases": [0]}}
 out = []
 
-class Header:
+class Header(Reporter):
     def run_started(self, header, phases):
         self.at = time.monotonic()
 
 for attempt in ("first", "second"):
     header = Header()
     started = began if attempt == "first" else time.monotonic()  # the first: from the process's start
-    result = validate_in_sandbox(kinds[sys.argv[1]], console=make_console(file=io.StringIO()), faults=sys.argv[2:],
-                                 observers=[header])
+    result = validate_in_sandbox(RunFlags(**kinds[sys.argv[1]], fault=tuple(sys.argv[2:])),
+                                 console=make_console(file=io.StringIO()), observers=[header])
     out.append((attempt, time.monotonic() - started, header.at - started, result.verdict))
 print(json.dumps(out))
 """

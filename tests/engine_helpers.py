@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import sys
@@ -11,8 +12,10 @@ from typing import Optional
 from zorora_e2e_plugin.fixtures import customer_prefixes
 from zorora_e2e_plugin.plan import cleanup_phase, phases
 
-from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
 from zorora_e2e_plugin.run_options import RunOptions
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.settings import resolve
 
@@ -26,12 +29,12 @@ def run_engine(sandbox, faults=(), *, base_url: Optional[str] = None, observers=
     `observers`: extra Reporters (e.g. one that acts at a phase boundary)."""
     sandbox.set_faults(list(faults))
     try:
-        merged = sandbox_flags(sandbox, {"client": "direct", **flags})
+        target = sandbox_target(sandbox)
         if base_url is not None:
-            merged["base_url"] = base_url
+            target = dataclasses.replace(target, base_url=base_url)
         out = io.StringIO()
-        result = validate(resolve(merged, {}), console=make_console(file=out, no_color=True),
-                          options=RunOptions(observers=observers))
+        result = validate(resolve(RunFlags(**{"client": "direct", **flags}), {}, target=target),
+                          console=make_console(file=out, no_color=True), options=RunOptions(observers=observers))
     finally:
         sandbox.set_faults([])
     return result, out.getvalue()

@@ -7,6 +7,7 @@ token in any form."""
 from __future__ import annotations
 
 import collections
+import dataclasses
 import io
 import json
 import os
@@ -21,9 +22,11 @@ import pytest
 from har_schema import HAR
 from reliability_helpers import cli, customer, module_sandbox
 from standin.harness import host, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
-from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
 from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.model import Reporter
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.redact import forms_of
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.settings import resolve
@@ -44,7 +47,7 @@ def run_in_process(sandbox, tmp_path, faults=(), debug=False, **flags):
              "summary_md_path": str(tmp_path / "summary.md"), "json_path": str(tmp_path / "r.json"),
              "junit_path": str(tmp_path / "r.xml")}
     try:
-        settings = resolve(sandbox_flags(sandbox, {"client": "direct", **paths, **flags}), {})
+        settings = resolve(RunFlags(client="direct", **paths, **flags), {}, target=sandbox_target(sandbox))
         before = len(sandbox.request_log)
         out = io.StringIO()
         result = validate(settings, console=make_console(file=out, no_color=True), options=RunOptions(debug=debug))
@@ -299,10 +302,10 @@ def test_the_recorder_leaves_sessions_and_the_s3_client_as_it_found_them(sandbox
 def test_requests_that_got_no_answer_are_in_the_har_too(sandbox, tmp_path):
     import jsonschema
 
-    flags = sandbox_flags(sandbox, {"client": "direct", "phases": [0], "har_path": str(tmp_path / "r.har"),
-                                    "json_path": str(tmp_path / "r.json"), "timeout": "2"})
-    flags["base_url"] = "http://127.0.0.1:9/prod/api/v1"  # nothing listens there
-    result = validate(resolve(flags, {}), console=make_console(file=io.StringIO(), no_color=True))
+    flags = RunFlags(client="direct", phases=[0], har_path=str(tmp_path / "r.har"), json_path=str(tmp_path / "r.json"),
+                     timeout="2")
+    target = dataclasses.replace(sandbox_target(sandbox), base_url="http://127.0.0.1:9/prod/api/v1")  # nothing there
+    result = validate(resolve(flags, {}, target=target), console=make_console(file=io.StringIO(), no_color=True))
     assert result.verdict == "gate_failed"
     har = json.loads((tmp_path / "r.har").read_text())
     jsonschema.Draft7Validator(HAR).validate(har)
@@ -320,11 +323,11 @@ def test_requests_that_got_no_answer_are_in_the_har_too(sandbox, tmp_path):
     ({"har_path": "{d}/missing/r.har"}, "cannot write --har"),
 ])
 def test_report_paths_are_refused_before_anything_runs(sandbox, tmp_path, flags, message):
-    from zorora_e2e_plugin.settings import SettingsError
+    from zorora_e2e_plugin.settings_checks import SettingsError
 
     given = {key: value.format(d=tmp_path) for key, value in flags.items()}
     with pytest.raises(SettingsError, match=re.escape(message.format(d=tmp_path))):
-        resolve(sandbox_flags(sandbox, {"client": "direct", **given}), {})
+        resolve(RunFlags(client="direct", **given), {}, target=sandbox_target(sandbox))
 
 
 def test_in_the_repl_html_and_har_are_written_for_a_preflight(tmp_path, host, monkeypatch):  # noqa: F811
@@ -367,7 +370,7 @@ def test_a_run_that_breaks_still_gives_the_hosts_client_back_as_it_was(sandbox, 
                 raise RuntimeError("an observer broke")
 
     client = ZororaHTTPClient(base_url=sandbox.api_url, auth_token=CANARY, use_iam=False, timeout=5, max_retries=0)
-    settings = resolve(sandbox_flags(sandbox, {"phases": [0]}), {})
+    settings = resolve(RunFlags(phases=[0]), {}, target=sandbox_target(sandbox))
     with pytest.raises(RuntimeError, match="an observer broke"):
         validate(settings, console=make_console(file=io.StringIO()), http_client=client,
                  options=RunOptions(observers=[Breaks()]))

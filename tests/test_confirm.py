@@ -187,10 +187,11 @@ def test_a_loopback_target_does_not_ask(host, monkeypatch, sandbox_instance):
 # ------------------------------------------------------------------------- the rule both faces follow
 
 def _settings(**flags):
+    from zorora_e2e_plugin.flags import RunFlags
     from zorora_e2e_plugin.settings import resolve
 
-    return resolve({"base_url": "https://api.example/prod/api/v1", "token": "tok-123456",
-                    "customer_id": "zorora-e2e-test-rule-1", **flags}, {})
+    return resolve(RunFlags(base_url="https://api.example/prod/api/v1", token="tok-123456",
+                             customer_id="zorora-e2e-test-rule-1", **flags), {})
 
 
 @pytest.mark.parametrize("flags, terminal, answer, allowed, said", [

@@ -15,7 +15,8 @@ from engine_helpers import run_engine
 from zorora_e2e_plugin.fixtures import customer_prefixes
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve
-from zorora_e2e_plugin.engine import sandbox_flags
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.store import Store
 
 OTHERS = {  # another customer's data, an unrelated object, and look-alikes of the run's own prefixes
@@ -86,7 +87,7 @@ def test_the_same_run_without_the_fault_passes(sandbox, seeded):
 
 def test_the_store_never_sends_a_delete_outside_its_scope(sandbox, seeded):
     """Whoever calls it, with whatever keys: keys outside the scope (or with '..' segments) are not sent."""
-    settings = resolve(sandbox_flags(sandbox, {}), {})
+    settings = resolve(RunFlags(), {}, target=sandbox_target(sandbox))
     mine = customer_prefixes("zorora-e2e-test-scope-unit")
     store = Store.open(settings.storage, scope=mine)
     hostile = list(OTHERS) + [mine[0] + "../acme-solar/latest_model.json", mine[1] + "./x/../../../reports/2026",

@@ -15,12 +15,15 @@ import pytest
 from engine_helpers import STEPS, run_engine
 from lying_proxy import LyingProxy
 from reliability_helpers import cli
+from zorora_e2e_plugin.face import REPL
 from zorora_e2e_plugin import diagnose
 from zorora_e2e_plugin.diagnosis import CATALOGUE, DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR, describe
-from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
 from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.model import Reporter
 from zorora_e2e_plugin.report import make_console
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.results import FAIL, PASS, SKIP, Cleanup, RunResult, StepResult, plan_key
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve
@@ -249,9 +252,9 @@ class _CtrlCAtPhase4(Reporter):
 
 def test_ctrl_c_right_after_phase_4_keeps_every_planned_step(sandbox, tmp_path):
     report = tmp_path / "r.json"
-    flags = sandbox_flags(sandbox, {"client": "direct", "json_path": str(report)})
+    settings = resolve(RunFlags(client="direct", json_path=str(report)), {}, target=sandbox_target(sandbox))
     out = io.StringIO()
-    result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True),
+    result = validate(settings, console=make_console(file=out, no_color=True),
                       options=RunOptions(observers=[_CtrlCAtPhase4()]))
     assert result.verdict == "interrupted"
     steps = by_id(result)
@@ -266,7 +269,7 @@ def test_ctrl_c_right_after_phase_4_keeps_every_planned_step(sandbox, tmp_path):
 
 @pytest.mark.parametrize("name", ["CONNECT", "DNS", "TLS", "WRONG_URL", "REDIRECT", "NOT_JSON"])
 def test_a_base_url_fix_in_the_repl_says_restart_zorora(name):
-    shown = diagnose.for_session(getattr(diagnose, name))
+    shown = REPL.hint(getattr(diagnose, name))
     assert "ONA_API_BASE_URL (then restart Zorora)" in shown and "--base-url" not in shown
 
 

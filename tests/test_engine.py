@@ -4,6 +4,7 @@ Each sandbox fault must make the right step fail with its cause named, and every
 run must leave the bucket as it found it.
 """
 
+import dataclasses
 import io
 import json
 import os
@@ -13,9 +14,11 @@ import pytest
 
 from engine_helpers import STEPS, run_engine
 from benchmarks.measure import sequential_round_trips
-from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
 from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.model import Reporter
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.fixtures import customer_prefixes
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
@@ -184,10 +187,9 @@ def test_a_long_token_echoed_by_the_server_leaks_no_fragment(tmp_path):
     token = "canary-" + "0123456789abcdef" * 12
     with Sandbox(token=token, faults=["echo-auth"]) as sb:
         sb.set_faults(["echo-auth", "bad-token"])
-        flags = sandbox_flags(sb, {"client": "direct", "json_path": str(tmp_path / "r.json"),
-                                   "junit_path": str(tmp_path / "r.xml")})
+        flags = RunFlags(client="direct", json_path=str(tmp_path / "r.json"), junit_path=str(tmp_path / "r.xml"))
         out = io.StringIO()
-        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True))
+        result = validate(resolve(flags, {}, target=sandbox_target(sb)), console=make_console(file=out, no_color=True))
     assert result.verdict == "gate_failed"
     texts = [out.getvalue(), (tmp_path / "r.json").read_text(), (tmp_path / "r.xml").read_text()]
     fragment = "0123456789abcdef0123"
@@ -201,9 +203,10 @@ def test_a_missing_rollback_route_is_named_by_the_preflight_not_blamed_on_auth(r
 
 
 def test_an_unreachable_s3_leaves_no_phantom_probe(sandbox):
-    flags = {**sandbox_flags(sandbox, {"client": "direct"}), "s3_endpoint_url": "http://127.0.0.1:1"}
+    target = dataclasses.replace(sandbox_target(sandbox), s3_endpoint_url="http://127.0.0.1:1")
     out = io.StringIO()
-    result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True))
+    result = validate(resolve(RunFlags(client="direct"), {}, target=target),
+                      console=make_console(file=out, no_color=True))
     text = out.getvalue()
     assert result.verdict == "gate_failed" and result.exit_code == 3, text
     assert result.cleanup.leftover == [] and "Left in S3" not in text
@@ -242,7 +245,7 @@ def test_a_full_run_takes_at_most_16_sequential_round_trips(run, sandbox):
 def test_an_object_landing_after_4_5s_listing_is_still_removed_and_the_proof_stands(sandbox):
     """5.1 deletes what 4.5 listed; an object written after that listing (a late write) is found by 5.2's own
     listing, deleted, and only then are the prefixes proven empty."""
-    settings = resolve(sandbox_flags(sandbox, {"client": "direct"}), {})
+    settings = resolve(RunFlags(client="direct"), {}, target=sandbox_target(sandbox))
     late_key = f"customer_tailored/{settings.customer_id}/late-write.json"
 
     class LateWrite(Reporter):
@@ -294,7 +297,7 @@ def test_a_4_5_cut_off_by_the_deadline_that_ends_during_the_cleanup_leaves_no_st
 
     monkeypatch.setattr(run, "Runner", Captured)
     monkeypatch.setattr(p4_errors, "_listing_for_cleanup", late_listing)
-    settings = resolve(sandbox_flags(sandbox, {"client": "direct", "timeout": "1"}), {})
+    settings = resolve(RunFlags(client="direct", timeout="1"), {}, target=sandbox_target(sandbox))
     out = io.StringIO()
     result = validate(settings, console=make_console(file=out, no_color=True), options=RunOptions(observers=[Timing()]))
     text = out.getvalue()

@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve
@@ -44,7 +46,7 @@ def sandbox():
 def _run(sandbox, faults=()):
     sandbox.set_faults(list(faults))
     try:
-        settings = resolve(sandbox_flags(sandbox, {"client": "zorora"}), {})
+        settings = resolve(RunFlags(client="zorora"), {}, target=sandbox_target(sandbox))
         out = io.StringIO()
         return validate(settings, console=make_console(file=out, no_color=True)), out.getvalue()
     finally:

@@ -15,8 +15,10 @@ import pytest
 
 from standin.harness import standin_path  # noqa: F401
 from zorora_e2e_plugin import plan as plan_module
-from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
 from zorora_e2e_plugin.run_options import RunOptions
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.model import Phase, Reporter, counted
 from zorora_e2e_plugin.plan.calls import gate_writes_done
 from zorora_e2e_plugin.report import make_console
@@ -106,7 +108,7 @@ def declared():
 def sent_per_step(sandbox, client: str):
     windows = Windows()
     del sandbox.request_log[:]
-    settings = resolve(sandbox_flags(sandbox, {"client": client}), {})
+    settings = resolve(RunFlags(client=client), {}, target=sandbox_target(sandbox))
     result = validate(settings, console=make_console(file=io.StringIO(), no_color=True),
                       options=RunOptions(observers=[windows]))
     assert result.verdict == PASSED, [(s.id, s.status, s.actual) for s in result.steps]

@@ -191,10 +191,11 @@ def test_the_repl_client_gets_its_retries_and_adapters_back(sandbox, monkeypatch
 
     from zorora_e2e_plugin.client import ZororaClient, run_scope
     from zorora_e2e_plugin.client.retry import ReadRetryAdapter
-    from zorora_e2e_plugin.engine import sandbox_flags
+    from zorora_e2e_plugin.flags import RunFlags
+    from zorora_e2e_plugin.sandbox_run import sandbox_target
     from zorora_e2e_plugin.settings import resolve
 
-    settings = resolve(sandbox_flags(sandbox, {"client": "zorora"}), {})
+    settings = resolve(RunFlags(client="zorora"), {}, target=sandbox_target(sandbox))
     http = ZororaHTTPClient(settings.base_url, auth_token=settings.token, max_retries=3)
     adapters = dict(http.session.adapters)
     client = ZororaClient(http, settings.actor)

@@ -10,7 +10,9 @@ import pytest
 from zorora_e2e_plugin.plan.readiness import ReadOnlyCommands
 from zorora_e2e_plugin.readiness_gates import answer, judge, parse_time
 from zorora_e2e_plugin.readiness_target import ReadinessTarget
-from zorora_e2e_plugin.settings import SettingsError, resolve
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.settings import resolve
+from zorora_e2e_plugin.settings_checks import SettingsError
 
 NOW = datetime(2026, 12, 6, 12, 0, 0, tzinfo=timezone.utc)
 BASE = {"base_url": "http://127.0.0.1:9/prod/api/v1", "token": "t0ken-value", "phases": [0]}
@@ -103,10 +105,11 @@ def test_the_readiness_view_of_the_client_cannot_promote():
 # ---------------------------------------------------------------- --for as a setting
 
 def test_for_is_resolved_with_the_other_settings():
-    settings = resolve(dict(BASE, readiness_for=["acme", "acme/challenger_20261204_113000"]), {})
+    settings = resolve(RunFlags(**BASE, readiness_for=["acme", "acme/challenger_20261204_113000"]), {})
     assert settings.readiness_for == ReadinessTarget("acme", "acme/challenger_20261204_113000")
     assert settings.phases == frozenset({0})
-    assert resolve(dict(BASE, readiness_for=["zorora-e2e-test-x"]), {}).readiness_for.customer_id == "zorora-e2e-test-x"
+    settings = resolve(RunFlags(**BASE, readiness_for=["zorora-e2e-test-x"]), {})
+    assert settings.readiness_for.customer_id == "zorora-e2e-test-x"
 
 
 @pytest.mark.parametrize("flags, words", [
@@ -120,7 +123,7 @@ def test_for_is_resolved_with_the_other_settings():
 ])
 def test_bad_for_values_are_refused_at_settings_time(flags, words):
     with pytest.raises(SettingsError) as raised:
-        resolve(dict(BASE, **flags), {})
+        resolve(RunFlags(**{**BASE, **flags}), {})
     assert words in str(raised.value)
     assert "\n" not in str(raised.value)
 

@@ -15,7 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from reliability_helpers import CLEAN_ENV, SCRIPT, bucket_keys, count, leftover_check, register_figures
-from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve
@@ -62,7 +64,7 @@ def test_four_in_process_runs_in_parallel_threads_all_pass(sandbox):
     ids = neighbours("thr")
 
     def one(cid):
-        settings = resolve(sandbox_flags(sandbox, {"client": "direct", "customer_id": cid}), {})
+        settings = resolve(RunFlags(client="direct", customer_id=cid), {}, target=sandbox_target(sandbox))
         return validate(settings, console=make_console(file=io.StringIO(), no_color=True))
 
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:

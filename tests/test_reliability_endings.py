@@ -8,6 +8,7 @@ signals, real loopback HTTP, a real moto S3 behind the sandbox, and a small loop
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import io
 import json
@@ -26,10 +27,12 @@ from engine_helpers import STEPS
 from reliability_helpers import (CLEAN_ENV, HangFrom, SCRIPT, STEP_LINE, bucket_keys, cli, count, customer,
                                  customer_keys, leftover_check, module_sandbox, sigint_reaches_children)
 from zorora_e2e_plugin import cleanup, engine
-from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
 from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.model import Reporter
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve
 from zorora_e2e_plugin.verdict import verdict_line
@@ -298,10 +301,15 @@ class S3Proxy:
         self.server.server_close()
 
 
-def _run_in_process(flags: Dict, tmp_path) -> tuple:
+def _through(sandbox, proxy):
+    """The sandbox as a run's target, its S3 reached through `proxy`."""
+    return dataclasses.replace(sandbox_target(sandbox), s3_endpoint_url=proxy.url)
+
+
+def _run_in_process(flags: RunFlags, target, tmp_path) -> tuple:
     out = io.StringIO()
-    flags = {**flags, "json_path": str(tmp_path / "r.json")}
-    result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True))
+    flags = dataclasses.replace(flags, json_path=str(tmp_path / "r.json"))
+    result = validate(resolve(flags, {}, target=target), console=make_console(file=out, no_color=True))
     return result, out.getvalue(), json.loads((tmp_path / "r.json").read_text())
 
 
@@ -314,9 +322,8 @@ def test_a_cleanup_out_of_time_is_not_nothing_left(sandbox, tmp_path, monkeypatc
     monkeypatch.setattr(cleanup, "CLEANUP_BUDGET", 1.0)  # per cleanup wave (at least 4 x --timeout)
     cid = customer("slowdel")
     with S3Proxy(sandbox.s3_endpoint_url, "trickle-delete") as proxy:
-        flags = {**sandbox_flags(sandbox, {"client": "direct", "customer_id": cid, "timeout": "0.5"}),
-                 "s3_endpoint_url": proxy.url}
-        result, text, data = _run_in_process(flags, tmp_path)
+        flags = RunFlags(client="direct", customer_id=cid, timeout="0.5")
+        result, text, data = _run_in_process(flags, _through(sandbox, proxy), tmp_path)
     left = customer_keys(sandbox, cid)
     count("slow_cleanup")
     assert len(left) >= 5, left
@@ -339,9 +346,8 @@ def test_late_writes_the_cleanup_cannot_delete_are_named_never_a_crash(sandbox, 
     sandbox.set_faults([f"latency:{LATENCY_MS}", "lambda-outlives:1000"])
     try:
         with S3Proxy(sandbox.s3_endpoint_url, "trickle-delete") as proxy:
-            flags = {**sandbox_flags(sandbox, {"client": "direct", "customer_id": cid, "timeout": "2",
-                                               "phases": [0, 1, 3]}), "s3_endpoint_url": proxy.url}
-            result, text, data = _run_in_process(flags, tmp_path)
+            flags = RunFlags(client="direct", customer_id=cid, timeout="2", phases=[0, 1, 3])
+            result, text, data = _run_in_process(flags, _through(sandbox, proxy), tmp_path)
     finally:
         sandbox.set_faults([f"latency:{LATENCY_MS}"])
         for thread in [t for t in threading.enumerate() if t.name == "sandbox-lambda-outlives"]:
@@ -356,8 +362,8 @@ def test_late_writes_the_cleanup_cannot_delete_are_named_never_a_crash(sandbox, 
 def test_a_probe_left_behind_is_not_no_test_data_written(sandbox, tmp_path):
     cid = customer("probe")
     with S3Proxy(sandbox.s3_endpoint_url, "deny-delete") as proxy:
-        flags = {**sandbox_flags(sandbox, {"client": "direct", "customer_id": cid}), "s3_endpoint_url": proxy.url}
-        result, text, data = _run_in_process(flags, tmp_path)
+        flags = RunFlags(client="direct", customer_id=cid)
+        result, text, data = _run_in_process(flags, _through(sandbox, proxy), tmp_path)
     left = customer_keys(sandbox, cid)
     count("slow_cleanup")
     assert result.verdict == "gate_failed" and result.exit_code != 0, text
@@ -385,7 +391,7 @@ def test_a_promote_is_sent_once_even_when_it_times_out(standin_zorora, tmp_path)
     """Zorora's client retries a timeout immediately (four attempts): a promote could be re-sent after the
     cleanup. During a run it is sent once; the REPL's client gets its retries back."""
     with Sandbox(bucket="zorora-e2e-rel-once") as sb:
-        settings = resolve(sandbox_flags(sb, {"client": "zorora", "timeout": "1", "phases": [3]}), {})
+        settings = resolve(RunFlags(client="zorora", timeout="1", phases=[3]), {}, target=sandbox_target(sb))
         client = standin_zorora(settings.base_url, auth_token=settings.token, timeout=1, max_retries=3)
         out = io.StringIO()
         hang = HangFrom(sb, "/promote", 3)
@@ -444,7 +450,7 @@ def test_env_and_retries_are_scoped_once_around_the_whole_run(standin_zorora, mo
                 last = snapshot
 
     with Sandbox(bucket="zorora-e2e-rel-env") as sb:
-        settings = resolve(sandbox_flags(sb, {"client": "zorora", "actor": "e2e-bot"}), {})
+        settings = resolve(RunFlags(client="zorora", actor="e2e-bot"), {}, target=sandbox_target(sb))
         client = standin_zorora(settings.base_url, auth_token=settings.token, timeout=5, max_retries=3)
         observer = EnvWatch(client, "e2e-bot")
         watcher = threading.Thread(target=watch, daemon=True)
@@ -478,7 +484,7 @@ def test_the_scope_is_restored_when_the_run_is_interrupted(standin_zorora, monke
 
     previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     with Sandbox(bucket="zorora-e2e-rel-env2") as sb:
-        settings = resolve(sandbox_flags(sb, {"client": "zorora"}), {})
+        settings = resolve(RunFlags(client="zorora"), {}, target=sandbox_target(sb))
         client = standin_zorora(settings.base_url, auth_token=settings.token, timeout=5, max_retries=2)
         result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), http_client=client,
                           options=RunOptions(observers=[CtrlC()]))
@@ -579,11 +585,10 @@ def test_cleanup_starts_after_the_last_request_of_the_run_ended(tmp_path):
     cid = customer("drain")
     watch = ThreadsAtCleanup()
     with Sandbox(bucket="zorora-e2e-rel-drain") as sb:
-        flags = sandbox_flags(sb, {"client": "direct", "customer_id": cid, "timeout": "5", "deadline": "3",
-                                   "phases": [3]})
+        flags = RunFlags(client="direct", customer_id=cid, timeout="5", deadline="3", phases=[3])
         out = io.StringIO()
         hang = HangFrom(sb, "/promote", 3)
-        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True),
+        result = validate(resolve(flags, {}, target=sandbox_target(sb)), console=make_console(file=out, no_color=True),
                           options=RunOptions(observers=[watch, hang]))
         left = bucket_keys(sb)
     text = out.getvalue()
@@ -605,10 +610,9 @@ def test_a_request_that_may_still_land_is_listed_not_proven_away(tmp_path, monke
     monkeypatch.setattr(cleanup, "DRAIN_REQUESTS", 0)  # drain: 1 s, while the hung promote waits 10 s
     cid = customer("late-req")
     with Sandbox(bucket="zorora-e2e-rel-late") as sb:
-        flags = sandbox_flags(sb, {"client": "direct", "customer_id": cid, "timeout": "10", "deadline": "4",
-                                   "phases": [3]})
+        flags = RunFlags(client="direct", customer_id=cid, timeout="10", deadline="4", phases=[3])
         out = io.StringIO()
-        result = validate(resolve(flags, {}), console=make_console(file=out, no_color=True),
+        result = validate(resolve(flags, {}, target=sandbox_target(sb)), console=make_console(file=out, no_color=True),
                           options=RunOptions(observers=[HangFrom(sb, "/promote", 3)]))
         text = out.getvalue()
         count("slow_cleanup")

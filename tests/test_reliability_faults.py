@@ -16,8 +16,10 @@ import shlex
 import pytest
 
 from reliability_helpers import HangFrom, cli, count, customer, customer_keys, leftover_check, module_sandbox
-from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
 from zorora_e2e_plugin.run_options import RunOptions
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.model import Reporter
 from zorora_e2e_plugin.sandbox import Sandbox
@@ -38,7 +40,7 @@ def run(sandbox, faults=(), observers=(), **flags):
     sandbox.set_faults(list(faults))
     try:
         flags = {"client": "direct", "timeout": "2", "customer_id": customer("flt"), **flags}
-        settings = resolve(sandbox_flags(sandbox, flags), {})
+        settings = resolve(RunFlags(**flags), {}, target=sandbox_target(sandbox))
         out = io.StringIO()
         result = validate(settings, console=make_console(file=out, no_color=True),
                           options=RunOptions(observers=list(observers)))

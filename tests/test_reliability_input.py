@@ -24,8 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from reliability_helpers import cli, count, customer, customer_keys, leftover_check, module_sandbox
-from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
 from zorora_e2e_plugin.run_options import RunOptions
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.model import Reporter
 from zorora_e2e_plugin.sandbox import Listen, Sandbox
@@ -130,9 +132,8 @@ class RemoveAtPhase(Reporter):
 def test_a_report_that_could_not_be_written_makes_a_non_zero_exit(sandbox, tmp_path):
     reports = tmp_path / "reports"
     reports.mkdir()
-    settings = resolve(sandbox_flags(sandbox, {"client": "direct", "customer_id": customer("rep"),
-                                               "json_path": str(reports / "r.json"),
-                                               "junit_path": str(reports / "r.xml")}), {})
+    settings = resolve(RunFlags(client="direct", customer_id=customer("rep"), json_path=str(reports / "r.json"),
+                                junit_path=str(reports / "r.xml")), {}, target=sandbox_target(sandbox))
     out = __import__("io").StringIO()
     result = validate(settings, console=make_console(file=out, no_color=True),
                       options=RunOptions(observers=[RemoveAtPhase(5, reports)]))

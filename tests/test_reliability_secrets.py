@@ -10,6 +10,7 @@ any lookup or connection beyond 127.0.0.1; `*.invalid` fails like a typo'd host,
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import os
@@ -20,8 +21,10 @@ import pytest
 from standin.harness import host, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
 from reliability_helpers import (CLEAN_ENV, SelfSignedServer, bucket_keys, cli, count, customer, customer_keys,
                                  leftover_check, module_sandbox)
-from zorora_e2e_plugin.engine import sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
 from zorora_e2e_plugin.run_options import RunOptions
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import sandbox_target
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.model import Reporter
 from zorora_e2e_plugin.sandbox import Sandbox
@@ -119,9 +122,9 @@ def test_the_token_never_leaks_into_result_objects_or_exception_texts(sandbox):
     count("secrets")
     sandbox.set_faults(["echo-auth", "stage-prefix"])
     try:
-        flags = sandbox_flags(sandbox, {"client": "direct", "customer_id": customer("sec")})
-        flags["s3_endpoint_url"] = f"http://{URL_USER}:{URL_PASSWORD}@127.0.0.1:9"
-        settings = resolve(flags, {})
+        target = dataclasses.replace(sandbox_target(sandbox),
+                                     s3_endpoint_url=f"http://{URL_USER}:{URL_PASSWORD}@127.0.0.1:9")
+        settings = resolve(RunFlags(client="direct", customer_id=customer("sec")), {}, target=target)
         seen, out = Everything(), io.StringIO()
         result = validate(settings, console=make_console(file=out, no_color=True), options=RunOptions(observers=[seen]))
     finally:
@@ -288,7 +291,9 @@ SSM_PROBE = r"""
 import json, sys
 from moto import mock_aws
 import boto3
-from zorora_e2e_plugin.settings import SettingsError, resolve
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.settings import resolve
+from zorora_e2e_plugin.settings_checks import SettingsError
 
 canary, out = sys.argv[1], {}
 with mock_aws():
@@ -296,9 +301,9 @@ with mock_aws():
     ssm.put_parameter(Name="/t/token", Value=canary + "\r\n", Type="SecureString")
     ssm.put_parameter(Name="/t/broken", Value=canary[:8] + "\r" + canary[8:], Type="SecureString")
     env = {"ONA_API_BASE_URL": "http://127.0.0.1:9/prod/api/v1"}
-    out["stripped"] = resolve({"token_from_ssm": "/t/token"}, env).token == canary
+    out["stripped"] = resolve(RunFlags(token_from_ssm="/t/token"), env).token == canary
     try:
-        resolve({"token_from_ssm": "/t/broken"}, env)
+        resolve(RunFlags(token_from_ssm="/t/broken"), env)
     except SettingsError as exc:
         out["refused"] = str(exc)
 print(json.dumps(out))

@@ -417,23 +417,23 @@ def test_ctrl_c_before_the_run_writes_nothing(repl, monkeypatch):
 
 
 def test_ctrl_c_escaping_the_sandbox_run_is_contained(repl, monkeypatch):
-    from zorora_e2e_plugin import engine
+    from zorora_e2e_plugin import sandbox_run
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine, "validate_in_sandbox", interrupted)
+    monkeypatch.setattr(sandbox_run, "validate_in_sandbox", interrupted)
     verdict = run(repl, "ml-validate-e2e --sandbox")
     assert verdict.startswith("⚠ ml-validate-e2e --sandbox interrupted")
 
 
 def test_an_unexpected_error_is_reported_not_raised(repl, monkeypatch):
-    from zorora_e2e_plugin import engine
+    from zorora_e2e_plugin import sandbox_run
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom [/x] from somewhere")
 
-    monkeypatch.setattr(engine, "validate_in_sandbox", boom)
+    monkeypatch.setattr(sandbox_run, "validate_in_sandbox", boom)
     verdict = run(repl, "ml-validate-e2e --sandbox")
     assert verdict.startswith("✗ ml-validate-e2e --sandbox crashed")
     assert "RuntimeError: boom [/x] from somewhere" in output(repl)

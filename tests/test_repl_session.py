@@ -11,6 +11,7 @@ import re
 import pytest
 
 from standin.harness import host, output, standin_path, target_env  # noqa: F401
+from zorora_e2e_plugin.face import REPL
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin import repl_run
@@ -169,12 +170,14 @@ def test_a_base_url_that_is_not_the_apis_is_a_settings_error(host, monkeypatch, 
 
 
 def test_the_cli_names_a_wrong_base_url_as_a_settings_error():
-    from zorora_e2e_plugin.settings import SettingsError, resolve
+    from zorora_e2e_plugin.flags import RunFlags
+    from zorora_e2e_plugin.settings import resolve
+    from zorora_e2e_plugin.settings_checks import SettingsError
 
     with pytest.raises(SettingsError, match=r"ends in /api/v1.*--base-url or ONA_API_BASE_URL"):
-        resolve({"base_url": "http://host:8765/", "token": "t"}, {})
+        resolve(RunFlags(base_url="http://host:8765/", token="t"), {})
     for good in ("https://a.example/prod/api/v1", "https://a.example/prod/api/v1/", "http://127.0.0.1:1/api/v1"):
-        assert resolve({"base_url": good, "token": "t"}, {}).base_url == good.rstrip("/")
+        assert resolve(RunFlags(base_url=good, token="t"), {}).base_url == good.rstrip("/")
 
 
 @pytest.mark.parametrize("env, cli_only", [
@@ -203,14 +206,14 @@ def test_step_hints_in_a_session_name_no_cli_only_flag():
              "check --region/AWS_REGION, --s3-endpoint-url and the AWS credentials",
              "Point --base-url (ONA_API_BASE_URL) at the API Gateway URL itself"]
     for hint in hints:
-        shown = diagnose.for_session(hint)
+        shown = REPL.hint(hint)
         for flag in ("--token-from-ssm", "--region", "--s3-endpoint-url", "--base-url"):
             assert flag not in shown, shown
-    assert "AWS_REGION" in diagnose.for_session(diagnose.for_s3("NoSuchBucket"))
+    assert "AWS_REGION" in REPL.hint(diagnose.for_s3("NoSuchBucket"))
 
 
 def test_no_hint_text_of_the_plan_names_a_cli_only_flag_in_a_session():
-    """for_session rewrites by text: every string the steps, the diagnoses and the cleanup can put in a hint
+    """The REPL face rewords by text: every string the steps, the diagnoses and the cleanup can put in a hint
     (read from their source, f-string pieces included) must come out naming no flag the session lacks, so a
     hint added later in other words cannot slip a CLI-only flag into the REPL."""
     import ast
@@ -234,7 +237,7 @@ def test_no_hint_text_of_the_plan_names_a_cli_only_flag_in_a_session():
              if isinstance(node, ast.Constant) and isinstance(node.value, str) and "--" in node.value]
     assert len(texts) > 10
     for text in texts:
-        shown = diagnose.for_session(text)
+        shown = REPL.hint(text)
         leaked = [flag for flag in cli_only if re.search(re.escape(flag) + r"(?![\w-])", shown)]
         assert not leaked, (leaked, text)
 

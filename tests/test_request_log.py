@@ -19,8 +19,10 @@ import requests
 
 from reliability_helpers import read_exports
 from standin.harness import host, output, standin_path  # noqa: F401
-from zorora_e2e_plugin.engine import RequestFeed, sandbox_flags, validate
+from zorora_e2e_plugin.engine import validate
 from zorora_e2e_plugin.run_options import RunOptions
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.sandbox_run import RequestFeed, sandbox_target
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.sandbox import RequestRecord, Sandbox
 from zorora_e2e_plugin.sandbox.requestlog import RequestLogFormat
@@ -106,7 +108,7 @@ def test_in_process_the_lines_join_the_report_and_never_show_the_token(canary_sa
     feed = RequestFeed(canary_sandbox.token)
     canary_sandbox.request_listeners.append(feed)
     try:
-        settings = resolve(sandbox_flags(canary_sandbox, {"client": "direct", "phases": [0]}), {})
+        settings = resolve(RunFlags(client="direct", phases=[0]), {}, target=sandbox_target(canary_sandbox))
         buffer = io.StringIO()
         result = validate(settings, console=make_console(file=buffer, force_terminal=False),
                           options=RunOptions(request_feed=feed))

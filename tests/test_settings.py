@@ -2,14 +2,16 @@
 
 import pytest
 
-from zorora_e2e_plugin.settings import SettingsError, expand_phases, redact_url, resolve
+from zorora_e2e_plugin.flags import RunFlags
+from zorora_e2e_plugin.settings import expand_phases, resolve
+from zorora_e2e_plugin.settings_checks import SettingsError, redact_url
 
 ENV = {"ONA_API_BASE_URL": "https://abc.execute-api.af-south-1.amazonaws.com/prod/api/v1/",
        "ONA_API_TOKEN": "tok-123456"}
 
 
 def test_defaults():
-    s = resolve({}, ENV)
+    s = resolve(RunFlags(), ENV)
     assert s.base_url == "https://abc.execute-api.af-south-1.amazonaws.com/prod/api/v1"
     assert s.bucket == "sa-api-client-output" and s.region == "af-south-1"
     assert s.actor == "zorora-validation-bot"
@@ -19,15 +21,15 @@ def test_defaults():
 
 
 def test_flags_beat_env():
-    s = resolve({"bucket": "flag-bucket", "actor": "me"}, {**ENV, "OUTPUT_BUCKET": "env-bucket", "TEST_ACTOR": "x"})
+    s = resolve(RunFlags(bucket="flag-bucket", actor="me"), {**ENV, "OUTPUT_BUCKET": "env-bucket", "TEST_ACTOR": "x"})
     assert (s.bucket, s.actor) == ("flag-bucket", "me")
-    assert resolve({}, {**ENV, "OUTPUT_BUCKET": "env-bucket"}).bucket == "env-bucket"
+    assert resolve(RunFlags(), {**ENV, "OUTPUT_BUCKET": "env-bucket"}).bucket == "env-bucket"
 
 
 @pytest.mark.parametrize("customer", ["acme", "zorora-e2e-test", "zorora-e2e-testing-1", "zorora-e2e-test-"])
 def test_non_test_customers_are_refused(customer):
     with pytest.raises(SettingsError, match="must start with 'zorora-e2e-test-'"):
-        resolve({"customer_id": customer}, ENV)
+        resolve(RunFlags(customer_id=customer), ENV)
 
 
 @pytest.mark.parametrize("flags, env, message", [
@@ -47,7 +49,7 @@ def test_non_test_customers_are_refused(customer):
 ])
 def test_bad_settings_say_what_to_set(flags, env, message):
     with pytest.raises(SettingsError, match=message):
-        resolve(flags, env)
+        resolve(RunFlags(**flags), env)
 
 
 def test_phase_dependencies():
@@ -57,21 +59,21 @@ def test_phase_dependencies():
 
 
 def test_loopback_targets_are_local_and_credentials_in_urls_are_secret():
-    s = resolve({"base_url": "http://127.0.0.1:9/prod/api/v1", "s3_endpoint_url": "http://user:pa55word@127.0.0.1:8"},
+    s = resolve(RunFlags(base_url="http://127.0.0.1:9/prod/api/v1", s3_endpoint_url="http://user:pa55word@127.0.0.1:8"),
                 {"ONA_API_TOKEN": "tok-123456"})
     assert s.is_local
     # a tunnel to the real API on loopback, with the real S3, is not local: it must ask before writing
-    assert not resolve({"base_url": "http://127.0.0.1:9/prod/api/v1"}, {"ONA_API_TOKEN": "tok-123456"}).is_local
+    assert not resolve(RunFlags(base_url="http://127.0.0.1:9/prod/api/v1"), {"ONA_API_TOKEN": "tok-123456"}).is_local
     assert "pa55word" not in repr(s) and "pa55word" in s.secrets and "tok-123456" in s.secrets
     assert redact_url("https://h/x") == "https://h/x"
     # credentials in the base URL would replace the bearer token (Basic auth): refused, not printed
     with pytest.raises(SettingsError) as refused:
-        resolve({"base_url": "http://user:pa55word@127.0.0.1:9/prod/api/v1"}, {"ONA_API_TOKEN": "tok-123456"})
+        resolve(RunFlags(base_url="http://user:pa55word@127.0.0.1:9/prod/api/v1"), {"ONA_API_TOKEN": "tok-123456"})
     assert "pa55word" not in str(refused.value) and "credentials" in str(refused.value)
 
 
 def test_token_from_ssm_uses_the_reader():
     calls = []
-    s = resolve({"token_from_ssm": "/p/name"}, {"ONA_API_BASE_URL": "https://x/prod/api/v1"},
+    s = resolve(RunFlags(token_from_ssm="/p/name"), {"ONA_API_BASE_URL": "https://x/prod/api/v1"},
                 token_reader=lambda name, region: calls.append((name, region)) or "from-ssm")
     assert s.token == "from-ssm" and calls == [("/p/name", "af-south-1")]

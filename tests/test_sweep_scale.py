@@ -10,6 +10,7 @@ import uuid
 from benchmarks.measure import sequential_round_trips
 from benchmarks.sweep_scenario import LOOKALIKE_PATTERNS, seed_leftovers
 from zorora_e2e_plugin.report import make_console
+from zorora_e2e_plugin.flags import SweepFlags
 from zorora_e2e_plugin.sandbox import Sandbox
 from zorora_e2e_plugin.settings import resolve_storage
 from zorora_e2e_plugin.store import Store
@@ -31,7 +32,7 @@ def test_a_sweep_of_3300_objects_pages_deletes_concurrently_and_spares_every_loo
     with Sandbox(bucket=f"zorora-e2e-scale-{uuid.uuid4().hex[:12]}") as sandbox:
         test_keys, lookalike = seed_leftovers(sandbox, customers=12, objects=3300, lookalikes=300)
         assert len({k.split("/")[1] for k in test_keys}) == 12 and len(lookalike) == 300
-        storage = resolve_storage({}, sandbox.env())
+        storage = resolve_storage(SweepFlags(), sandbox.env())
         listed = find(Store.open(storage))
         assert sorted(k for e in listed.values() for k in e.keys) == sorted(test_keys)  # past page 1 of each prefix
 
@@ -39,8 +40,8 @@ def test_a_sweep_of_3300_objects_pages_deletes_concurrently_and_spares_every_loo
         del sandbox.request_log[:]
         out = io.StringIO()
         try:
-            code, summary = sweep(storage, older_than="0s", console=make_console(file=out, no_color=True), ask=None,
-                                  assume_yes=True)
+            code, summary = sweep(storage, SweepFlags(older_than="0s", assume_yes=True),
+                                  console=make_console(file=out, no_color=True), ask=None)
         finally:
             sandbox.set_faults([])
         log = list(sandbox.request_log)

@@ -212,7 +212,8 @@ def test_time_spent_paused_does_not_count_against_the_deadline():
     import io
     import time
 
-    from zorora_e2e_plugin.engine import validate_in_sandbox
+    from zorora_e2e_plugin.flags import RunFlags
+    from zorora_e2e_plugin.sandbox_run import validate_in_sandbox
     from zorora_e2e_plugin.report import make_console
     from zorora_e2e_plugin.walkthrough import Options
 
@@ -222,7 +223,7 @@ def test_time_spent_paused_does_not_count_against_the_deadline():
         return "go"
 
     console = make_console(no_color=True, file=io.StringIO())
-    result = validate_in_sandbox({}, console=console, env={"ZORORA_E2E_DEADLINE": "3"},
+    result = validate_in_sandbox(RunFlags(), console=console, env={"ZORORA_E2E_DEADLINE": "3"},
                                  presenter=Options(pause=pause, show_state=True))
     text = console.file.getvalue()
     assert result.verdict == "passed", text

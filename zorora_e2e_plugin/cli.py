@@ -22,9 +22,11 @@ import sys
 from typing import List, Optional
 
 from . import collection
-from .flags import add_run_flags, add_sweep_flags, flags_from, sweep_flags_from
+from .flags import RunFlags, SweepFlags, add_run_flags, add_sweep_flags, faults_from
+from .sandbox.faults import add_fault_flag, faults_epilog
 from .results import ExitCode
-from .settings import DEFAULT_BUCKET, DEFAULT_REGION, SettingsError
+from .settings import DEFAULT_BUCKET, DEFAULT_REGION
+from .settings_checks import SettingsError
 from .terminal import stdout_is_terminal
 
 EXIT_USAGE = ExitCode.CONFIG_ERROR
@@ -45,9 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="validate a local sandbox (no AWS account needed)",
                           description="Start the local ONA sandbox in-process, validate it, stop it.")
     add_run_flags(demo, target=False)
-    demo.add_argument("--fault", action="append", default=[], metavar="NAME",
-                      help="make the sandbox misbehave like a broken deployment (repeatable); "
-                           "see `zorora-e2e sandbox --help` for the list")
+    add_fault_flag(demo)
     demo.add_argument("--versioned", action="store_true",
                       help="the sandbox's bucket keeps object versions (as many production buckets do): the "
                            "cleanup must delete the versions and delete markers of the run's keys too")
@@ -60,8 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--token", help="bearer token to require (default: a random one, printed)")
     sandbox.add_argument("--bucket", default=DEFAULT_BUCKET, help=f"bucket name (default {DEFAULT_BUCKET})")
     sandbox.add_argument("--region", default=DEFAULT_REGION, help=f"region (default {DEFAULT_REGION})")
-    sandbox.add_argument("--fault", action="append", default=[], metavar="NAME",
-                         help="fault to reproduce (repeatable)")
+    add_fault_flag(sandbox)
     sandbox.add_argument("--seed-customer", action="append", default=[], metavar="NAME[:VARIANT]",
                          help="seed a customer's registry, metrics and audit log, to try `run --preflight-only "
                               "--for NAME` on (repeatable); VARIANT: eligible (default), stale, regressing, "
@@ -111,32 +110,17 @@ def _version() -> str:
         return __version__
 
 
-def _fault_help() -> str:
-    from .sandbox import FAULT_HELP
-
-    return "faults:\n" + "\n".join(f"  {name:<22} {text}" for name, text in FAULT_HELP.items())
-
-
 def _console(args):
     from .report import make_console
 
     return make_console(no_color=bool(getattr(args, "no_color", False)) or bool(os.environ.get("NO_COLOR")))
 
 
-def _faults(names: List[str]):
-    from .sandbox import parse_fault
-
-    try:
-        return [parse_fault(name) for name in names]
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
-
-
 def cmd_run(args) -> int:
     from .settings import resolve
     from .store import start_client
 
-    settings = resolve(flags_from(args), os.environ)  # a settings error exits before anything heavy is imported
+    settings = resolve(RunFlags.of(args), os.environ)  # a settings error exits before anything heavy is imported
     start_client(settings.storage)  # botocore and the S3 client load while the engine is imported
     from .engine import may_start, validate
     from .run_options import RunOptions
@@ -173,22 +157,21 @@ def cmd_demo(args) -> int:
     from .store import prewarm
 
     prewarm()  # S3's models load while the sandbox starts
-    from .engine import validate_in_sandbox
+    from .sandbox_run import validate_in_sandbox
 
-    faults = _faults(args.fault)
-    return validate_in_sandbox(flags_from(args), console=_console(args), faults=faults, env=os.environ,
-                               debug=args.debug, presenter=presenter, versioned=args.versioned).exit_code
+    return validate_in_sandbox(RunFlags.of(args), console=_console(args), env=os.environ,
+                               presenter=presenter).exit_code
 
 
 def cmd_sandbox(args) -> int:
     from .sandbox import Listen, Sandbox, SandboxError, serve_forever
-    from .settings import check_header_value
+    from .settings_checks import check_header_value
 
     if args.token is not None:
         check_header_value(args.token, "--token", "Authorization", secret=True)
     try:
         sandbox = Sandbox(listen=Listen(args.host, args.port), token=args.token, bucket=args.bucket,
-                          region=args.region, faults=_faults(args.fault), versioned=args.versioned)
+                          region=args.region, faults=faults_from(args.fault), versioned=args.versioned)
         if args.seed_customer:
             _seed(sandbox, args.seed_customer)
         return serve_forever(sandbox, log_requests=args.log_requests, env_file=args.env_file)
@@ -213,7 +196,7 @@ def _seed(sandbox, specs) -> None:
 def cmd_sweep(args) -> int:
     from .sweep import run_sweep
 
-    code, _summary = run_sweep(sweep_flags_from(args), os.environ, console=lambda: _console(args))
+    code, _summary = run_sweep(SweepFlags.of(args), os.environ, console=lambda: _console(args))
     return code
 
 
@@ -234,7 +217,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"] and ("-h" in argv or "--help" in argv):
-        parser._subparsers._group_actions[0].choices["sandbox"].epilog = _fault_help()
+        parser._subparsers._group_actions[0].choices["sandbox"].epilog = faults_epilog()
     args = parser.parse_args(argv)
     collection.for_command(args.command)  # a one-shot run: no cyclic collection (collection.py)
     if not args.command:

@@ -267,29 +267,3 @@ def api_failed(expected: str, error, route: str = "", **options):
     status = getattr(error, "status", None)
     return StepFailed(expected, f"{'HTTP %s: ' % status if status else ''}{error.message}",
                       for_error(error, route), **options)
-
-
-# What a hint names for the CLI, and what a Zorora session changes instead (`ml-validate-e2e` has no
-# --base-url, --token-from-ssm, --region or --s3-endpoint-url: its target is the REPL's own client and the
-# environment Zorora started with). Longest first: each CLI phrase is replaced by the session's.
-_SESSION_WORDS = (
-    ("--s3-endpoint-url/AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_S3"),
-    ("--region/AWS_REGION", "AWS_REGION"),
-    ("--base-url (ONA_API_BASE_URL)", "ONA_API_BASE_URL (then restart Zorora)"),
-    ("(--token-from-ssm)", "(into ONA_API_TOKEN, then restart Zorora)"),
-    ("--s3-endpoint-url", "AWS_ENDPOINT_URL_S3"),
-    ("--region", "AWS_REGION"),
-    ("--token-from-ssm", "ONA_API_TOKEN (then restart Zorora)"),  # any other wording of the two
-    ("--base-url", "ONA_API_BASE_URL (then restart Zorora)"),
-)
-
-
-def for_session(hint: str) -> str:
-    """A hint as a Zorora session reads it: the CLI-only flags it names become what the session changes, and
-    what Zorora read at start-up (its base URL and token) says to restart it."""
-    for cli, session in _SESSION_WORDS:
-        hint = hint.replace(cli, session)
-    for name in ("ONA_API_BASE_URL", "ONA_API_TOKEN"):
-        if name in hint and "restart Zorora" not in hint:
-            hint = hint.replace(name, f"{name} (then restart Zorora)", 1)
-    return hint

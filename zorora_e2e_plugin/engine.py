@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import time
-from typing import Callable, Mapping, Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 from . import run_signals
 from .client import make_client, run_scope
@@ -14,7 +14,8 @@ from .fixtures import TestWorld
 from .results import RunResult
 from .run import Run
 from .run_options import RunOptions
-from .settings import DEFAULT_BUCKET, Settings, SettingsError, resolve
+from .settings import Settings
+from .settings_checks import SettingsError
 from .store import start_client
 
 
@@ -88,72 +89,4 @@ def validate(settings: Settings, *, console, http_client=None, options: Optional
             signals.stop_raising()  # whatever arrives from here on is recorded, and only sets the exit code
 
 
-def sandbox_flags(sandbox, flags: Mapping) -> dict:
-    """Flags that point a run at an in-process sandbox; the user's customer/actor/phase flags survive."""
-    merged = dict(flags)
-    merged.update(base_url=sandbox.api_url, token=sandbox.token, bucket=sandbox.bucket, region=sandbox.region,
-                  s3_endpoint_url=sandbox.s3_endpoint_url, aws_access_key_id=sandbox.access_key_id,
-                  aws_secret_access_key=sandbox.secret_access_key, use_iam="false", sandbox=True,
-                  token_from_ssm=None)
-    return merged
-
-
-class RequestFeed:
-    """An in-process sandbox's request log on its way to the run's console (`--log-requests`): the sandbox's
-    threads call it with each RequestRecord; while a run is attached, its line (requestlog.py, then the
-    run's redactor: never the token) is printed above the live line."""
-
-    def __init__(self, token: str = ""):
-        from .sandbox.requestlog import RequestLogFormat
-
-        self.format = RequestLogFormat([token])
-        self._sink: Optional[Callable[[str], None]] = None
-        self._redact: Callable[[str], str] = lambda text: text
-
-    def attach(self, sink: Callable[[str], None], redact: Callable[[str], str]) -> None:
-        self._redact, self._sink = redact, sink
-
-    def detach(self) -> None:
-        self._sink = None
-
-    def __call__(self, record) -> None:
-        sink = self._sink
-        if sink is not None:
-            for line in self.format.lines(record):
-                sink("    " + self._redact(line))
-
-
-def validate_in_sandbox(flags: Mapping, *, console, faults=(), env: Optional[Mapping[str, str]] = None,
-                        http_client_factory: Optional[Callable] = None, print_verdict: bool = True,
-                        observers=(), debug: bool = False, presenter=None, log_requests: bool = False,
-                        versioned: bool = False) -> RunResult:
-    """Start a sandbox in-process, run against it, stop it. `env` supplies only non-target settings
-    (customer id, actor, timeouts); the target is always the sandbox. `log_requests` (or the flag
-    `log_requests`): one line per API request, interleaved with the report."""
-    from .sandbox import Sandbox
-
-    keep = {k: v for k, v in (env or {}).items()
-            if k in ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE",
-                     "ZORORA_ACTOR", "GITHUB_STEP_SUMMARY")}  # ZORORA_ACTOR: judged as the X-Actor value it is
-    from .readiness_target import seed_specs
-
-    seeds = seed_specs(flags.get("seed_customers"))  # --seed-customer: checked before the sandbox starts
-    from .store import s3_models
-
-    sandbox = Sandbox(faults=faults, bucket=flags.get("bucket") or DEFAULT_BUCKET, versioned=versioned)
-    with sandbox.start(s3_models=s3_models()) as sandbox:  # S3's botocore models read once for both sides
-        settings = resolve(sandbox_flags(sandbox, flags), keep)
-        for spec in seeds:
-            sandbox.seed_customer(spec)
-        feed = None
-        if log_requests or flags.get("log_requests"):
-            feed = RequestFeed(sandbox.token)
-            sandbox.request_listeners.append(feed)
-        http_client = http_client_factory(settings) if http_client_factory else None
-        return validate(settings, console=console, http_client=http_client,
-                        options=RunOptions(observers=observers, presenter=presenter, request_feed=feed,
-                                           print_verdict=print_verdict, debug=debug))
-
-
-__all__ = ["validate", "validate_in_sandbox", "RequestFeed", "describe_writes", "may_write", "may_start",
-           "needs_confirmation", "SettingsError"]
+__all__ = ["validate", "describe_writes", "may_write", "may_start", "needs_confirmation", "SettingsError"]

@@ -1,41 +1,97 @@
 """The run flags, defined once for both faces: `zorora-e2e run | demo` and `ml-validate-e2e`.
 
-    add_run_flags(parser, target=..., session=...)   the flags, with their help
-    flags_from(namespace)                            the parsed flags as `settings.resolve(flags, env)` reads them
+    RunFlags                                       every run flag, typed, with its default
+    add_run_flags(parser, face, target=...)        the flags, with their help
+    RunFlags.of(namespace)                         the parsed flags, as `settings.resolve(flags, env)` reads them
+    SweepFlags, add_sweep_flags                    the sweep's (`zorora-e2e sweep`, `ml-validate-e2e --sweep`)
 
+Adding a flag: a field of RunFlags (its name the argparse dest) and its add_argument in add_run_flags.
 A flag not given is None (or False): `resolve` then falls back to the environment, then to the defaults.
-A session (`ml-validate-e2e` inside the REPL) keeps only what makes sense there: the target is the REPL's
+The REPL face (`ml-validate-e2e` inside Zorora) keeps only what makes sense there: the target is the REPL's
 own ONA client, so there is no --base-url/--token/--token-from-ssm/--region/--s3-endpoint-url/--client, and
 --sandbox (with --fault) stands in for `demo`.
-The sweep's own flags (--older-than, --dry-run) are here too, for `zorora-e2e sweep` and `--sweep`.
 Importing this module imports nothing heavy (argparse comes with the caller's parser).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from typing import Optional, Sequence, Tuple, Union
 
+from .face import CLI, REPL, Face
+from .sandbox.faults import add_fault_flag
 from .settings import DEFAULT_ACTOR, DEFAULT_BUCKET, DEFAULT_REGION, DEFAULT_TOKEN_PARAMETER
+from .settings_checks import SettingsError
 
-# what flags_from passes on to resolve(); a face's own flags (--sandbox, --sweep, --fault, ...) stay with it
-RUN_KEYS = ("phases", "keep_data", "customer_id", "actor", "timeout", "deadline", "json_path", "junit_path",
-            "no_color", "debug", "base_url", "token", "token_from_ssm", "region", "bucket", "s3_endpoint_url",
-            "client", "assume_yes", "html_path", "har_path", "summary_md_path")
+REPORT_PATHS = ("json_path", "junit_path", "html_path", "har_path", "summary_md_path")  # ~ expanded
 
 
-def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None:
-    """The run flags on `parser`: what to run, output, and (with `target`) where. `session`: the subset the
-    REPL command offers, plus its --sandbox."""
+def _of(cls, namespace):
+    """A flags record from an argparse namespace: each field whose dest the parser has (None: not given)."""
+    given = vars(namespace)
+    return cls(**{f.name: given[f.name] for f in dataclasses.fields(cls) if given.get(f.name) is not None})
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFlags:
+    """Every run flag of both faces; None (or False, or empty): not given."""
+
+    preflight_only: bool = False  # the same as phases [0]
+    phases: Optional[Sequence[int]] = None
+    readiness_for: Optional[Sequence[str]] = None  # --for CUSTOMER [CHALLENGER_ID] (readiness_target.py)
+    keep_data: bool = False
+    customer_id: Optional[str] = None
+    actor: Optional[str] = None
+    timeout: Optional[Union[str, float]] = None
+    deadline: Optional[Union[str, float]] = None
+    json_path: Optional[str] = None
+    junit_path: Optional[str] = None
+    html_path: Optional[str] = None
+    har_path: Optional[str] = None
+    summary_md_path: Optional[str] = None
+    log_requests: bool = False  # a sandbox's: its own log of the requests it served; otherwise the run's
+    no_color: bool = False
+    debug: bool = False
+    walkthrough: bool = False
+    show_state: bool = False
+    base_url: Optional[str] = None
+    token: Optional[str] = dataclasses.field(default=None, repr=False)
+    token_from_ssm: Optional[str] = None
+    region: Optional[str] = None
+    bucket: Optional[str] = None
+    s3_endpoint_url: Optional[str] = None
+    client: Optional[str] = None
+    assume_yes: bool = False
+    sandbox: bool = False  # ml-validate-e2e --sandbox (zorora-e2e demo is one by itself)
+    fault: Tuple[str, ...] = ()  # as given: faults_from parses them
+    seed_customers: Tuple[str, ...] = ()
+    versioned: bool = False  # the sandbox's bucket keeps versions
+
+    def __post_init__(self):
+        for key in ("fault", "seed_customers"):  # as argparse's lists give them: tuples
+            object.__setattr__(self, key, tuple(getattr(self, key) or ()))
+        if self.preflight_only:
+            object.__setattr__(self, "phases", [0])
+        for key in REPORT_PATHS:
+            if getattr(self, key):
+                object.__setattr__(self, key, os.path.expanduser(getattr(self, key)))
+
+    of = classmethod(_of)
+
+
+def add_run_flags(parser, face: Face = CLI, *, target: bool = True) -> None:
+    """The run flags on `parser`: what to run, output, and (with `target`) where. The REPL `face`: the subset
+    the REPL command offers, plus its --sandbox."""
+    repl = face.in_zorora
     g = parser.add_argument_group("what to run")
     g.add_argument("--preflight-only", action="store_true",
                    help="phase 0 only: reachability, token, Lambda logic, bucket (writes one probe object)"
-                        + ("" if session else "; same as --phase 0"))
-    if session:
+                        + ("" if repl else "; same as --phase 0"))
+    if repl:
         g.add_argument("--sandbox", action="store_true",
                        help="start a local sandbox (ONA API + S3 on loopback) and validate it: a demo, no AWS")
-        g.add_argument("--fault", action="append", default=[], metavar="NAME",  # as `zorora-e2e demo --fault`
-                       help="with --sandbox: make the sandbox misbehave like a broken deployment (repeatable), "
-                            "e.g. stage-prefix, bad-token, latency:2000 (an unknown NAME lists them all)")
+        add_fault_flag(g, condition="with --sandbox: ")  # as `zorora-e2e demo --fault`
     g.add_argument("--for", dest="readiness_for", nargs="+", metavar=("CUSTOMER", "CHALLENGER_ID"),
                    help="with --preflight-only: after the gate, check read-only whether `ml-promote CUSTOMER "
                         "CHALLENGER_ID` would pass its gates now (without CHALLENGER_ID: the newest evaluated "
@@ -66,11 +122,11 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
     p.add_argument("--show-state", action="store_true",
                    help="show what is in S3 after phases 1, 3.1, 3.3, 4 and 5 (the test world, registry "
                         "before → after, archive, audit events), without pausing")
-    if session or not target:  # --for against a demo's sandbox: a customer to check (sandbox/seeding.py)
+    if repl or not target:  # --for against a demo's sandbox: a customer to check (sandbox/seeding.py)
         p.add_argument("--seed-customer", dest="seed_customers", action="append", default=None,
                        metavar="NAME[:VARIANT]", help="seed a customer in the sandbox for --for (repeatable); "
                        "VARIANT: eligible (default), stale, regressing, few-windows"
-                       + (" (with --sandbox)" if session else ""))
+                       + (" (with --sandbox)" if repl else ""))
     o.add_argument("--html", dest="html_path", metavar="PATH",
                    help="also write one self-contained HTML report: steps, a timeline of every request, the state "
                         "in S3, recent runs (opens offline; attach it to a ticket)")
@@ -80,16 +136,16 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
     o.add_argument("--summary-md", dest="summary_md_path", metavar="PATH",
                    help="append a short Markdown summary (verdict, phases, failing steps with their fix); "
                         "GITHUB_STEP_SUMMARY is used when set")
-    sandboxed = "with --sandbox: the sandbox's own log of the API requests it served; otherwise " if session else \
+    sandboxed = "with --sandbox: the sandbox's own log of the API requests it served; otherwise " if repl else \
         ("the sandbox's own log of the API requests it served" if not target else "")
     o.add_argument("--log-requests", action="store_true",
                    help="print one line per request beside the report: time, method, status, ms, path, actor "
                         "(never the token); " + (sandboxed or "the validator's own API and S3 requests")
-                        + ("the validator's own API and S3 requests" if session else ""))
-    if not (target or session):
+                        + ("the validator's own API and S3 requests" if repl else ""))
+    if not (target or repl):
         return
     t = parser.add_argument_group("target (flags > environment > defaults)")
-    if not session:
+    if not repl:
         t.add_argument("--base-url", help="ONA API base URL ending in /prod/api/v1 (env ONA_API_BASE_URL)")
         t.add_argument("--token", help="bearer token (env ONA_API_TOKEN; prefer the env or --token-from-ssm)")
         t.add_argument("--token-from-ssm", nargs="?", const=DEFAULT_TOKEN_PARAMETER, metavar="NAME",
@@ -97,49 +153,50 @@ def add_run_flags(parser, *, target: bool = True, session: bool = False) -> None
         t.add_argument("--region", help=f"AWS region (env AWS_REGION; default {DEFAULT_REGION})")
     t.add_argument("--bucket", metavar="NAME",
                    help=f"the Lambda's OUTPUT_BUCKET (env OUTPUT_BUCKET; default {DEFAULT_BUCKET})")
-    if not session:
+    if not repl:
         t.add_argument("--s3-endpoint-url", help="S3 endpoint (env AWS_ENDPOINT_URL_S3; default AWS)")
         t.add_argument("--client", choices=("auto", "zorora", "direct"),
                        help="call the API through Zorora's command classes or direct HTTP (default auto: "
                             "zorora when importable)")
     t.add_argument("--yes", "-y", dest="assume_yes", action="store_true",
                    help="do not ask before writing test data to a non-local deployment"
-                        + (" (or, with --sweep, before deleting)" if session else "")
+                        + (" (or, with --sweep, before deleting)" if repl else "")
                         + "; without a terminal to ask on, such a run refuses unless --yes")
 
 
-def add_sweep_flags(parser, *, session: bool = False) -> None:
-    """--older-than and --dry-run (`zorora-e2e sweep`; with `session`, the REPL's `--sweep`)."""
-    also = "with --sweep: " if session else ""
+@dataclasses.dataclass(frozen=True)
+class SweepFlags:
+    """What `sweep.run_sweep` reads: where (None: from the environment), which data, and whether to delete
+    without asking."""
+
+    bucket: Optional[str] = None
+    region: Optional[str] = None
+    s3_endpoint_url: Optional[str] = None
+    older_than: str = "1h"
+    customer_id: Optional[str] = None
+    dry_run: bool = False
+    assume_yes: bool = False
+
+    of = classmethod(_of)
+
+
+def add_sweep_flags(parser, face: Face = CLI) -> None:
+    """--older-than and --dry-run (`zorora-e2e sweep`; for the REPL `face`, its `--sweep`)."""
+    also = "with --sweep: " if face.in_zorora else ""
     parser.add_argument("--older-than", default="1h", metavar="AGE",
                         help=f"{also}only data older than this: 30s, 15m, 1h, 2d (default 1h; a run takes seconds)")
     parser.add_argument("--dry-run", action="store_true", help=f"{also}list, delete nothing")
 
 
-def flags_from(namespace) -> dict:
-    """The parsed run flags as the dict `resolve(flags, env)` reads (report paths with ~ expanded)."""
-    given = vars(namespace)
-    flags = {key: given[key] for key in RUN_KEYS if key in given}
-    if given.get("preflight_only"):
-        flags["phases"] = [0]
-    if given.get("readiness_for"):  # --for CUSTOMER [CHALLENGER_ID] (readiness_target.py)
-        flags["readiness_for"] = list(given["readiness_for"])
-    if given.get("seed_customers"):  # read by engine.validate_in_sandbox
-        flags["seed_customers"] = list(given["seed_customers"])
-    if given.get("log_requests"):  # the sandbox's log (validate_in_sandbox), else the run's own
-        flags["log_requests"] = True
-    for key in ("json_path", "junit_path", "html_path", "har_path", "summary_md_path"):
-        if flags.get(key):
-            flags[key] = os.path.expanduser(flags[key])
-    return flags
+def faults_from(names) -> list:
+    """`--fault NAME ...` parsed (sandbox/faults.py, the one place faults are defined): a bad name is a
+    SettingsError naming --fault and listing the valid faults."""
+    from .sandbox.faults import parse_faults
 
-
-def sweep_flags_from(namespace) -> dict:
-    """What `sweep.run_sweep` reads: where (bucket, region, endpoint: None = from the environment), which
-    data, and whether to delete without asking."""
-    given = vars(namespace)
-    return {key: given.get(key) for key in ("bucket", "region", "s3_endpoint_url", "older_than", "customer_id",
-                                            "dry_run", "assume_yes")}
+    try:
+        return parse_faults(names)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 # ----------------------------------------------------------------------------------- the REPL's parser
@@ -197,17 +254,17 @@ def session_parser(say, *, prog: str, width: int = 80):
 
     parser = Parser(prog=prog, add_help=True, allow_abbrev=False, formatter_class=Formatter,
                     description=SESSION_DESCRIPTION, epilog=SESSION_EPILOG)
-    add_run_flags(parser, session=True)
+    add_run_flags(parser, REPL)
     other = parser.add_argument_group("instead of validating")
     other.add_argument("--sweep", action="store_true",
                        help="find zorora-e2e-test-* data left by killed runs and delete it after confirmation "
                             "(nothing else is ever touched)")
-    add_sweep_flags(other, session=True)
+    add_sweep_flags(other, REPL)
     other.add_argument("--history", action="store_true",
                        help="recent runs per target with verdicts, durations, cold starts and the last passing "
                             "preflight (from ~/.zorora/e2e-history.jsonl)")
     return parser
 
 
-__all__ = ["RUN_KEYS", "HelpShown", "UsageError", "add_run_flags", "add_sweep_flags", "flags_from",
-           "session_parser", "sweep_flags_from"]
+__all__ = ["HelpShown", "RunFlags", "SweepFlags", "UsageError", "add_run_flags", "add_sweep_flags", "faults_from",
+           "session_parser"]

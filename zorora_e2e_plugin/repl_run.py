@@ -10,7 +10,8 @@ never as markup. Imported when the command first runs, never at registration.
 
 import os
 
-from .flags import HelpShown, UsageError, flags_from, session_parser, sweep_flags_from
+from .face import NO_TARGET, REPL, Target
+from .flags import HelpShown, RunFlags, SweepFlags, UsageError, session_parser
 from .model import Reporter
 
 USAGE_VERDICT = "✗ ml-validate-e2e not run: invalid arguments (usage above)."
@@ -19,6 +20,13 @@ SETTINGS_VERDICT = "✗ ml-validate-e2e not run: a setting is missing or wrong (
 RETURNED = ""  # what the host gets back: it prints the string it gets twice, and an empty one as blank lines
 STARTING_SANDBOX = "starting a local sandbox (ONA API + S3 on loopback) ..."
 VERDICT_STYLES = {"✓": "bold green", "✗": "bold red", "⚠": "bold yellow"}
+MISUSES = (  # (the flags clash, what to say)
+    (lambda o: o.sweep and (o.sandbox or o.preflight_only),
+     "--sweep cleans your deployment's bucket; it does not combine with --sandbox or --preflight-only"),
+    (lambda o: o.seed_customers and not o.sandbox,  # --for against a real target reads a real customer
+     "--seed-customer seeds the local sandbox; use it with --sandbox"),
+    (lambda o: o.fault and not o.sandbox, "--fault makes the local sandbox misbehave; use it with --sandbox"),
+)
 
 
 def _installed(name):
@@ -63,27 +71,14 @@ class SessionRun:
         parser = session_parser(self.say, prog=self.command.command_name, width=width)
         try:
             options = parser.parse_args(args)
+            for clash, message in MISUSES:  # what argparse cannot say: flags that only go with others
+                if clash(options):
+                    raise UsageError(message)
         except HelpShown:
             return HELP_VERDICT
-        except UsageError as exc:
+        except UsageError as exc:  # the one way a usage error is shown: the usage, the error, the verdict
             self.say(parser.format_usage().rstrip(), "")
             self.say(f"ml-validate-e2e: error: {exc}", "red")
-            return USAGE_VERDICT
-
-        if options.sweep and (options.sandbox or options.preflight_only):
-            self.say(parser.format_usage().rstrip(), "")
-            self.say("ml-validate-e2e: error: --sweep cleans your deployment's bucket; it does not combine with "
-                     "--sandbox or --preflight-only", "red")
-            return USAGE_VERDICT
-
-        if options.seed_customers and not options.sandbox:  # --for against a real target reads a real customer
-            self.say(parser.format_usage().rstrip(), "")
-            self.say("ml-validate-e2e: error: --seed-customer seeds the local sandbox; use it with --sandbox", "red")
-            return USAGE_VERDICT
-        if options.fault and not options.sandbox:
-            self.say(parser.format_usage().rstrip(), "")
-            self.say("ml-validate-e2e: error: --fault makes the local sandbox misbehave; use it with --sandbox",
-                     "red")
             return USAGE_VERDICT
 
         if options.no_color and self.saved_no_color is None:  # this run only; close() puts it back
@@ -103,20 +98,19 @@ class SessionRun:
             from .walkthrough import REFUSED
 
             return f"✗ ml-validate-e2e not run: {REFUSED}"
-        from .settings import SettingsError
+        from .settings_checks import SettingsError
 
         if not options.sweep:  # S3's models load (once per session) while the run gets ready
             from .store import prewarm
 
             prewarm()
-        flags = flags_from(options)
-        flags["session"] = True  # hints name what can be changed from here (see settings.resolve)
-        self.debug = bool(options.debug)
+        flags = RunFlags.of(options)
+        self.debug = flags.debug
         try:
             if options.sweep:
                 return self.run_sweep(options)
-            if options.sandbox:
-                return self.run_sandbox(flags, presenter, options.fault)
+            if flags.sandbox:
+                return self.run_sandbox(flags, presenter)
             return self.run_target(flags, presenter)
         except SettingsError as exc:  # each message names the setting, and says to restart Zorora if it must
             self.say(f"ml-validate-e2e: {exc}", "red")
@@ -141,11 +135,7 @@ class SessionRun:
         from .settings import resolve
 
         client = self.repl_client
-        if client is not None:
-            flags.update(base_url=client.base_url, token=client.auth_token or "", use_iam=bool(client.use_iam),
-                         token_setting="ONA_API_TOKEN (as Zorora read it at start-up)",
-                         base_url_setting="ONA_API_BASE_URL (as Zorora read it at start-up)")
-        settings = self.settings = resolve(flags, os.environ)
+        settings = self.settings = resolve(flags, os.environ, target=repl_target(client), face=REPL)
         if client is None:
             client = self.new_client(settings, timeout=30, max_retries=3)  # as register_ona_commands does
         self.stage = "confirm"
@@ -159,20 +149,14 @@ class SessionRun:
                                              ask=ask))
         return self.verdict(result)
 
-    def run_sandbox(self, flags, presenter=None, fault_names=()):
+    def run_sandbox(self, flags, presenter=None):
         try:
             import moto  # noqa: F401  (the sandbox's S3)
         except ImportError:
             self.say("ml-validate-e2e --sandbox needs moto: pip install 'zorora-e2e-plugin[sandbox]'", "red")
             return "✗ ml-validate-e2e not run: the sandbox is not installed (details above)."
-        from .engine import validate_in_sandbox
-        from .sandbox import parse_fault
-        from .settings import SettingsError
+        from .sandbox_run import validate_in_sandbox
 
-        try:
-            faults = [parse_fault(name) for name in fault_names]
-        except ValueError as exc:
-            raise SettingsError(f"--fault: {exc}") from None
         template = self.repl_client
 
         def factory(settings):
@@ -180,9 +164,8 @@ class SessionRun:
                                    max_retries=getattr(template, "max_retries", 3))
 
         self.stage = "sandbox"
-        result = validate_in_sandbox(flags, console=self.console, faults=faults, env=os.environ,
-                                     http_client_factory=factory, observers=[_KeepResult(self)], debug=self.debug,
-                                     presenter=presenter)
+        result = validate_in_sandbox(flags, console=self.console, env=os.environ, face=REPL,
+                                     http_client_factory=factory, observers=[_KeepResult(self)], presenter=presenter)
         return self.verdict(result)
 
     def run_sweep(self, options):
@@ -190,8 +173,7 @@ class SessionRun:
         from .sweep import run_sweep
 
         self.stage = "sweep"
-        flags = dict(sweep_flags_from(options), session=True)  # hints name what a session can change
-        _code, summary = run_sweep(flags, os.environ, console=lambda: self.console)
+        _code, summary = run_sweep(SweepFlags.of(options), os.environ, console=lambda: self.console, face=REPL)
         self.verdict_shown = True  # its last line says the same as the summary
         return self.safe(summary)
 
@@ -265,6 +247,15 @@ class SessionRun:
             except Exception:
                 pass
         self.made_clients.clear()
+
+
+def repl_target(client) -> Target:
+    """Where the REPL's own ONA client points (as Zorora read it at start-up); no client: the flags decide."""
+    if client is None:
+        return NO_TARGET
+    return Target(base_url=client.base_url, token=client.auth_token or "", use_iam=bool(client.use_iam),
+                  token_setting="ONA_API_TOKEN (as Zorora read it at start-up)",
+                  base_url_setting="ONA_API_BASE_URL (as Zorora read it at start-up)")
 
 
 class _KeepResult(Reporter):

@@ -250,7 +250,7 @@ class ConsoleReporter(Reporter):
                 self._print(Text(verdict_line(result), style=verdict_style(result)), soft_wrap=True)
             return
         self._print(Text(""))
-        self._print(phase_table(result, self._phase_wall_ms))
+        self._print(phase_table(result, lambda phase, steps: self._phase_wall_ms(result, phase, steps)))
         for line, soft_wrap in cleanup_lines(result):
             self._print(line, soft_wrap=soft_wrap)
         if self.print_verdict:

@@ -26,7 +26,8 @@ from .report_files import write_reports
 from .results import PASS, RunResult, signal_name, verdict
 from .run_options import RunOptions
 from .runner import Runner
-from .settings import Settings, redact_url
+from .settings import Settings
+from .settings_checks import redact_url
 from .store import Store
 from .wire_guard import SessionGuard
 
@@ -131,7 +132,8 @@ class Run:
         watchers = shared.reporters(world, lambda: ctx.store)  # first: a step's window opens before it starts
         self.reporter = Fanout([r for r in (*watchers, lead, console_view, readiness_view, *self.options.observers,
                                             trail) if r is not None])
-        self.runner = Runner(ctx, self.reporter, deadline=s.deadline, redact=self.redact, signals=self.signals)
+        self.runner = Runner(ctx, self.reporter, deadline=s.deadline, redact=self.redact, signals=self.signals,
+                             reword=s.face.hint)  # hints in the words of the face the run came from
         set_deadline(sessions, lambda: self.runner.deadline_at)  # no read retried past it
         return phases
 

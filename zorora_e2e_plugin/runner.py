@@ -25,8 +25,10 @@ class Runner:
     which steps passed, which the deadline cut off, how long each phase took, how many signals had arrived when a
     step's result was final."""
 
-    def __init__(self, ctx, reporter: Reporter, *, deadline: float, redact: Callable[[str], str], signals=None):
+    def __init__(self, ctx, reporter: Reporter, *, deadline: float, redact: Callable[[str], str], signals=None,
+                 reword: Callable[[str], str] = str):
         self.ctx = ctx
+        self.reword = reword  # a hint in the words of the run's face (face.Face.hint)
         self.signals = signals  # run_signals.SignalGuard: SIGINT/SIGTERM/SIGHUP, recorded even when not raised
         self.reporter = reporter
         self.redact = redact
@@ -200,7 +202,7 @@ class Runner:
                         to_start.pop(0)
                         continue
                     self.reporter.step_started(step)
-                    worker = StepWorker(step, self.ctx, self.redact, phase.id)
+                    worker = StepWorker(step, self.ctx, self.redact, phase.id, self.reword)
                     uninterrupted(lambda: (pending.append(worker), to_start.pop(0), worker.start()), self.signals)
                     continue
                 worker = pending[0]

@@ -14,10 +14,10 @@ import secrets
 from datetime import datetime, timezone
 from typing import Any, FrozenSet, Mapping, Optional
 
-# SettingsError, check_header_value, redact_url and url_secrets are imported from here by the rest of the package
+from .face import CLI, NO_TARGET, Face, Target
 from .readiness_target import ReadinessTarget, target_from
-from .settings_checks import (SettingsError, check_endpoint_url, check_header_value, check_report_path,  # noqa: F401
-                              check_url, is_loopback, Outputs, positive_float, redact_url, report_outputs, url_secrets)
+from .settings_checks import (SettingsError, check_endpoint_url, check_header_value, check_report_path, check_url,
+                              is_loopback, Outputs, positive_float, redact_url, report_outputs, url_secrets)
 
 TEST_CUSTOMER_PREFIX = "zorora-e2e-test-"
 DEFAULT_ACTOR = "zorora-validation-bot"
@@ -31,6 +31,7 @@ ALL_PHASES = frozenset(range(6))
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 CUSTOMER_ID_RE = re.compile(r"^[A-Za-z0-9._\-]+$")
+AS_GIVEN = {"as given": "resolve copies the flags.RunFlags field of the same name"}  # a Settings field's metadata
 
 
 def default_customer_id(now: Optional[datetime] = None) -> str:
@@ -84,15 +85,15 @@ class Settings:
     use_iam: bool = False
     deadline: float = DEFAULT_DEADLINE
     phases: FrozenSet[int] = ALL_PHASES
-    keep_data: bool = False
+    keep_data: bool = dataclasses.field(default=False, metadata=AS_GIVEN)
     client: str = "auto"
     json_path: Optional[str] = None
     junit_path: Optional[str] = None
-    assume_yes: bool = False
+    assume_yes: bool = dataclasses.field(default=False, metadata=AS_GIVEN)
     no_color: bool = False
     sandbox: bool = False
     fresh_customer: bool = False  # the customer id was made for this run: whatever is under it, the run caused
-    session: bool = False  # run by `ml-validate-e2e` in a Zorora session: hints name its flags, not the CLI's
+    face: Face = CLI  # whose words the hints are in: zorora-e2e's flags, or what a Zorora session can change
     readiness_for: Optional[ReadinessTarget] = None  # --for: whose promotion the readiness phase checks
     outputs: Outputs = dataclasses.field(default_factory=Outputs)  # --html, --har, --summary-md, --log-requests
 
@@ -160,40 +161,40 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-def _picker(flags: Mapping[str, Any], env: Mapping[str, str]):
-    def pick(flag: str, *env_names: str, default: Any = None) -> Any:
-        value = flags.get(flag)
-        if value is not None:
-            return value
-        for name in env_names:
-            if env.get(name):
-                return env[name]
+def _picker(flags, target: Target, env: Mapping[str, str]):
+    """pick(name, *env_names): what the face's target decides, else the flag, else the environment."""
+    def pick(name: str, *env_names: str, default: Any = None) -> Any:
+        for given in (getattr(target, name, None), getattr(flags, name, None)):
+            if given is not None:
+                return given
+        for env_name in env_names:
+            if env.get(env_name):
+                return env[env_name]
         return default
     return pick
 
 
-def resolve_storage(flags: Mapping[str, Any], env: Mapping[str, str]) -> Storage:
-    """Bucket, region, S3 endpoint, credentials and timeout: flags > env > defaults."""
-    pick = _picker(flags, env)
-    session = bool(flags.get("session"))
+def resolve_storage(flags, env: Mapping[str, str], *, target: Target = NO_TARGET, face: Face = CLI) -> Storage:
+    """Bucket, region, S3 endpoint, credentials and timeout: target > flags > env > defaults. `flags`: a
+    flags.RunFlags or SweepFlags."""
+    pick = _picker(flags, target, env)
     bucket = str(pick("bucket", "OUTPUT_BUCKET", default=DEFAULT_BUCKET))
     if not _BUCKET_RE.fullmatch(bucket):
         raise SettingsError(f"{bucket!r} is not a valid S3 bucket name; set --bucket or OUTPUT_BUCKET "
                             f"to the Lambda's OUTPUT_BUCKET (default {DEFAULT_BUCKET})")
     s3_endpoint_url = pick("s3_endpoint_url", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
     if s3_endpoint_url:
-        check_endpoint_url(str(s3_endpoint_url), session=session)
+        check_endpoint_url(str(s3_endpoint_url), face=face)
     region = str(pick("region", "AWS_REGION", "AWS_DEFAULT_REGION", default=DEFAULT_REGION))
     if not _REGION_RE.fullmatch(region):
-        where = "AWS_REGION" if session else "--region/AWS_REGION"
-        raise SettingsError(f"{region!r} is not an AWS region; set {where} to the bucket's region "
+        raise SettingsError(f"{region!r} is not an AWS region; set {face.region} to the bucket's region "
                             f"(e.g. {DEFAULT_REGION})")
     return Storage(
         bucket=bucket,
         region=region,
         s3_endpoint_url=str(s3_endpoint_url) if s3_endpoint_url else None,
-        aws_access_key_id=flags.get("aws_access_key_id") or env.get("AWS_ACCESS_KEY_ID") or None,
-        aws_secret_access_key=flags.get("aws_secret_access_key") or env.get("AWS_SECRET_ACCESS_KEY") or None,
+        aws_access_key_id=target.aws_access_key_id or env.get("AWS_ACCESS_KEY_ID") or None,
+        aws_secret_access_key=target.aws_secret_access_key or env.get("AWS_SECRET_ACCESS_KEY") or None,
         aws_session_token=env.get("AWS_SESSION_TOKEN") or None,
         timeout=positive_float("--timeout", pick("timeout", "ZORORA_E2E_TIMEOUT", default=DEFAULT_TIMEOUT)),
     )
@@ -210,29 +211,28 @@ def _read_ssm_token(token_reader, name: str, region: str) -> str:
         raise SettingsError(str(exc)) from None
 
 
-def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=None) -> Settings:
-    """Build Settings from command-line flags (None = not given), then env, then defaults.
+def resolve(flags, env: Mapping[str, str], *, target: Target = NO_TARGET, face: Face = CLI,
+            token_reader=None) -> Settings:
+    """Build Settings from the face's `target` (the REPL's client, a sandbox), the command-line `flags`
+    (flags.RunFlags; None = not given), then env, then defaults; every message in the `face`'s words.
 
-    `token_reader(name, region)` fetches the token from SSM when flags["token_from_ssm"] is set;
+    `token_reader(name, region)` fetches the token from SSM when flags.token_from_ssm is set;
     it is a parameter so that the REPL and tests can supply their own.
     """
-    pick = _picker(flags, env)
-    session = bool(flags.get("session"))  # `ml-validate-e2e`: the hints name what a Zorora session can change
+    pick = _picker(flags, target, env)
     region = pick("region", "AWS_REGION", "AWS_DEFAULT_REGION", default=DEFAULT_REGION)
 
     base_url = pick("base_url", "ONA_API_BASE_URL")
     if not base_url:
-        raise SettingsError("No ONA API URL: set ONA_API_BASE_URL " + ("and restart Zorora" if session else
-                                                                       "(or pass --base-url)") +
-                            ", e.g. https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1 — "
-                            "or try the local sandbox with " +
-                            ("ml-validate-e2e --sandbox" if session else "`zorora-e2e demo`"))
-    base_url = check_url(str(base_url), flags.get("base_url_setting") or "ONA_API_BASE_URL", session=session)
+        raise SettingsError(f"No ONA API URL: set ONA_API_BASE_URL {face.no_base_url}, e.g. "
+                            "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1 — "
+                            f"or try the local sandbox with {face.demo}")
+    base_url = check_url(str(base_url), target.base_url_setting, face=face)
 
     use_iam = _truthy(pick("use_iam", "ONA_USE_IAM", default="false"))
-    token = flags.get("token")
-    token_setting = flags.get("token_setting") or "--token"  # the REPL passes the token its client holds
-    ssm_name = flags.get("token_from_ssm")
+    token = pick("token")
+    token_setting = target.token_setting  # the REPL passes the token its client holds
+    ssm_name = None if target.token is not None else flags.token_from_ssm
     if token is None and ssm_name:
         # a value pasted into SSM with its line ending: surrounding whitespace is never part of a token
         token = str(_read_ssm_token(token_reader, ssm_name, region) or "").strip()
@@ -244,8 +244,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
     if token and not use_iam:
         check_header_value(token, token_setting, "Authorization", secret=True)
     if not token and not use_iam:
-        how = ("and restart Zorora (its ONA client reads it at start-up)" if session else
-               f"(or pass --token, or --token-from-ssm to read {DEFAULT_TOKEN_PARAMETER})")
+        how = face.no_token.format(ssm_parameter=DEFAULT_TOKEN_PARAMETER)
         raise SettingsError(f"No API token: set ONA_API_TOKEN {how}; "
                             "e.g. source <(./scripts/get-global-training-api-credentials.sh)")
 
@@ -258,13 +257,13 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
     if not CUSTOMER_ID_RE.fullmatch(customer_id):
         raise SettingsError(f"Customer id {customer_id!r} may contain only letters, digits, '.', '_' and '-'")
 
-    storage = resolve_storage(flags, env)
+    storage = resolve_storage(flags, env, target=target, face=face)
 
     actor = str(pick("actor", "TEST_ACTOR", default=DEFAULT_ACTOR)).strip()
     if not actor:
         raise SettingsError("--actor/TEST_ACTOR must not be empty")
     # the test actor goes into the X-Actor header as well as the JSON body (where UTF-8 would be fine)
-    check_header_value(actor, "--actor" if flags.get("actor") is not None else "TEST_ACTOR", "X-Actor",
+    check_header_value(actor, "--actor" if flags.actor is not None else "TEST_ACTOR", "X-Actor",
                        secret=False)
     if env.get("ZORORA_ACTOR"):  # Zorora's client (and the direct one) send it as X-Actor with every request
         check_header_value(env["ZORORA_ACTOR"], "ZORORA_ACTOR", "X-Actor", secret=False)
@@ -273,8 +272,8 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
     if client not in ("auto", "zorora", "direct"):
         raise SettingsError(f"--client must be auto, zorora or direct (got {client!r})")
 
-    json_path = check_report_path(flags.get("json_path"), "--json")
-    junit_path = check_report_path(flags.get("junit_path"), "--junit")
+    json_path = check_report_path(flags.json_path, "--json")
+    junit_path = check_report_path(flags.junit_path, "--junit")
 
     return Settings(
         base_url=base_url,
@@ -285,15 +284,14 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], *, token_reader=No
         storage=storage,
         use_iam=use_iam,
         deadline=positive_float("--deadline", pick("deadline", "ZORORA_E2E_DEADLINE", default=DEFAULT_DEADLINE)),
-        phases=expand_phases(flags.get("phases")),
-        keep_data=bool(flags.get("keep_data")),
+        phases=expand_phases(flags.phases),
         client=client,
         json_path=json_path,
         junit_path=junit_path,
-        assume_yes=bool(flags.get("assume_yes")),
-        no_color=bool(flags.get("no_color")) or bool(env.get("NO_COLOR")),
-        sandbox=bool(flags.get("sandbox")),
-        session=session,
-        readiness_for=target_from(flags.get("readiness_for"), run_customer=customer_id, phases=flags.get("phases")),
+        no_color=bool(flags.no_color) or bool(env.get("NO_COLOR")),
+        sandbox=target.sandbox,
+        face=face,
+        **{f.name: getattr(flags, f.name) for f in dataclasses.fields(Settings) if f.metadata == AS_GIVEN},
+        readiness_for=target_from(flags.readiness_for, run_customer=customer_id, phases=flags.phases),
         outputs=report_outputs(flags, env, {"--json": json_path, "--junit": junit_path}),  # no two on one file
     )

@@ -14,6 +14,9 @@ import stat
 from typing import Any, Optional
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from .face import CLI, Face
+
+
 class SettingsError(Exception):
     """A setting is missing or malformed; the message says what to set and how."""
 
@@ -147,13 +150,11 @@ def check_host(parts, setting: str) -> None:
                             "internationalised domain name") from None
 
 
-def check_url(url: str, setting: str = "ONA_API_BASE_URL", *, session: bool = False) -> str:
+def check_url(url: str, setting: str = "ONA_API_BASE_URL", *, face: Face = CLI) -> str:
     """The API base URL: http(s), a host, no credentials, query or fragment, and a path ending in /api/v1
-    (the routes are joined onto it). `session`: the fix names what a Zorora session can change (the
-    environment, then a restart), not the CLI's flags."""
-    set_it = (f"set ONA_API_BASE_URL to e.g. {_EXAMPLE_URL} and restart Zorora" if session else
-              f"set --base-url or ONA_API_BASE_URL to e.g. {_EXAMPLE_URL}")
-    token_how = "ONA_API_TOKEN" if session else "ONA_API_TOKEN, --token or --token-from-ssm"
+    (the routes are joined onto it). The fix is said in the `face`'s words (face.py)."""
+    set_it = face.set_base_url.format(example=_EXAMPLE_URL)
+    token_how = face.pass_token
     if any(is_control(c) or c.isspace() for c in url.strip()):
         raise SettingsError(f"{setting} must not contain spaces or control characters; {set_it}")
     url = url.strip()
@@ -248,9 +249,9 @@ def same_file(first: str, second: str) -> bool:
         return False
 
 
-def check_endpoint_url(url: str, *, session: bool = False) -> str:
+def check_endpoint_url(url: str, *, face: Face = CLI) -> str:
     """The S3 endpoint (--s3-endpoint-url / AWS_ENDPOINT_URL_S3): an http(s) URL with a valid host."""
-    setting = "AWS_ENDPOINT_URL_S3" if session else "--s3-endpoint-url / AWS_ENDPOINT_URL_S3"
+    setting = face.s3_endpoint
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -283,8 +284,7 @@ def report_outputs(flags, env, checked) -> Outputs:
     paths = {flag: path for flag, path in checked.items() if path}
     for key, flag in (("", "--junit"),) + SHARED_REPORTS:
         if key:
-            given = flags.get(key)
-            setting = flag
+            given, setting = getattr(flags, key), flag
             if given is None and key == "summary_md_path" and (env or {}).get("GITHUB_STEP_SUMMARY"):
                 given, setting = os.path.expanduser(env["GITHUB_STEP_SUMMARY"]), "GITHUB_STEP_SUMMARY"
             path = check_report_path(given, setting)
@@ -297,4 +297,4 @@ def report_outputs(flags, env, checked) -> Outputs:
                 raise SettingsError(f"{other} and {flag} name the same file; give each its own path")
         paths[flag] = path
     return Outputs(paths.get("--html"), paths.get("--har"), paths.get("--summary-md"),
-                   bool(flags.get("log_requests")))
+                   bool(flags.log_requests))

@@ -33,9 +33,10 @@ def _tail(text: str, limit: int) -> str:
 class StepWorker(threading.Thread):
     """A daemon thread running one step, so that the main thread can always take Ctrl-C."""
 
-    def __init__(self, step: Step, ctx, redact: Callable[[str], str], phase: int):
+    def __init__(self, step: Step, ctx, redact: Callable[[str], str], phase: int,
+                 reword: Callable[[str], str] = str):
         super().__init__(daemon=True, name=f"zorora-e2e-step-{step.id}")
-        self.step, self.ctx, self.redact, self.phase = step, ctx, redact, phase
+        self.step, self.ctx, self.redact, self.phase, self.reword = step, ctx, redact, phase, reword
         self.result: Optional[StepResult] = None
         self.started = time.monotonic()
         self.ended: Optional[float] = None  # monotonic time its step returned
@@ -78,8 +79,7 @@ class StepWorker(threading.Thread):
         known = describe(hint, config_error and status == FAIL, self.phase)  # the id of the hint as the step gave it
         if known is None and status == FAIL:
             known = unhinted(config_error, self.phase)
-        if getattr(getattr(self.ctx, "settings", None), "session", False):  # ml-validate-e2e: what it can change
-            hint = diagnose.for_session(hint)
+        hint = self.reword(hint)  # in the words of the face the run came from (face.py), as it is redacted
         if known is not None:
             known["hint"] = clean(hint)
 

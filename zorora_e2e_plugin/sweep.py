@@ -12,11 +12,16 @@ import dataclasses
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
+from .face import CLI, Face
 from .fixtures import TOP_LEVELS
-from .settings import CUSTOMER_ID_RE, TEST_CUSTOMER_PREFIX, SettingsError
+from .settings import CUSTOMER_ID_RE, TEST_CUSTOMER_PREFIX
+from .settings_checks import SettingsError
 from .store import Store
+
+if TYPE_CHECKING:  # the flags arrive parsed by the faces (flags.py)
+    from .flags import SweepFlags
 
 _AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"s": 1, "": 1, "m": 60, "h": 3600, "d": 86400}
@@ -161,7 +166,7 @@ def delete(store: Store, leftovers: List[Leftover]) -> int:
     return deleted
 
 
-def run_sweep(flags, env, *, console: Callable[[], object]) -> Tuple[int, str]:
+def run_sweep(flags: SweepFlags, env, *, console: Callable[[], object], face: Face = CLI) -> Tuple[int, str]:
     """The sweep as both faces run it (`zorora-e2e sweep`, `ml-validate-e2e --sweep`): where from the flags
     (None: the environment, then the defaults), bad flags refused before anything heavy is imported, asking
     only when there is a terminal to ask on (without one, only --yes deletes). `console()` gives the console to
@@ -171,23 +176,18 @@ def run_sweep(flags, env, *, console: Callable[[], object]) -> Tuple[int, str]:
     from .store import start_client
     from .terminal import can_prompt
 
-    storage = resolve_storage({k: flags.get(k) for k in ("bucket", "region", "s3_endpoint_url")}, env)
-    older_than = flags.get("older_than") or "1h"
-    parse_age(older_than)
-    customer_id = flags.get("customer_id")
-    if customer_id:
-        check_customer(customer_id)
+    storage = resolve_storage(flags, env, face=face)
+    parse_age(flags.older_than)
+    if flags.customer_id:
+        check_customer(flags.customer_id)
     start_client(storage)  # the client loads while the sweep's console is set up
-    return sweep(storage, older_than=older_than, customer_id=customer_id, dry_run=bool(flags.get("dry_run")),
-                 assume_yes=bool(flags.get("assume_yes")), console=console(), ask=confirm if can_prompt() else None,
-                 session=bool(flags.get("session")))
+    return sweep(storage, flags, console=console(), ask=confirm if can_prompt() else None, face=face)
 
 
-def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bool]],
-          customer_id: Optional[str] = None, dry_run: bool = False, assume_yes: bool = False,
-          session: bool = False) -> Tuple[int, str]:
-    """List stale test data, confirm, delete. Returns (exit code, a one-line summary).
-    `ask` is None when there is no one to ask: then only --yes deletes."""
+def sweep(storage, what: SweepFlags, *, console, ask: Optional[Callable[[str], bool]],
+          face: Face = CLI) -> Tuple[int, str]:
+    """List stale test data (`what`: how old, which customer), confirm, delete. Returns (exit code, a one-line
+    summary). `ask` is None when there is no one to ask: then only --yes deletes."""
     from rich.text import Text
 
     from .redact import make_redactor
@@ -199,10 +199,11 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
         console.print(Text(redact(text), style=style), soft_wrap=True)
 
     def s3_hint(code: str) -> str:  # in a Zorora session: no --region/--s3-endpoint-url to suggest
-        from .diagnose import for_s3, for_session
+        from .diagnose import for_s3
 
-        return for_session(for_s3(code)) if session else for_s3(code)
+        return face.hint(for_s3(code))
 
+    older_than, customer_id = what.older_than, what.customer_id
     age = parse_age(older_than)
     only = check_customer(customer_id) if customer_id else None
     store = Store.open(storage, scope=prefixes_for(only))  # it deletes under these prefixes, nowhere else
@@ -221,10 +222,10 @@ def sweep(storage, *, older_than: str, console, ask: Optional[Callable[[str], bo
     say(f"{len(leftovers)} test customer(s), {total} object(s){also} older than {older_than} in {where}:")
     for entry in leftovers:
         say(f"  {entry.customer_id}  {entry.size}, newest {entry.newest:%Y-%m-%d %H:%M:%S}Z")
-    if dry_run:
+    if what.dry_run:
         say("Dry run: nothing deleted.", "yellow")
         return 0, f"Sweep (dry run): {total} object(s) of {len(leftovers)} test customer(s) would be deleted."
-    if not assume_yes:
+    if not what.assume_yes:
         if ask is None:
             say("Not deleting without --yes (no terminal to ask on).", "yellow")
             return 1, "✗ Sweep: nothing deleted (no --yes)."

@@ -26,7 +26,7 @@ def make_client(settings: Settings, http_client=None):
         return DirectClient(settings)
     if settings.client == "zorora" or zorora_available():
         if not zorora_available():
-            from ..settings import SettingsError
+            from ..settings_checks import SettingsError
             raise SettingsError("--client zorora: the `zorora` package is not importable; put your Zorora "
                                 "checkout on PYTHONPATH (e.g. PYTHONPATH=~/zorora) or use --client direct")
         return ZororaClient.from_settings(settings)

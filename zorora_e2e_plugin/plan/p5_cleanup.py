@@ -131,7 +131,7 @@ def unlisted_leftovers(ctx: Context) -> List[str]:
 
 
 def sweep_command_for(settings: Settings) -> str:
-    if settings.session:  # the run came from Zorora: the sweep the user can type there
+    if settings.face.in_zorora:  # the run came from Zorora: the sweep the user can type there
         return sweep_session_command(settings.customer_id, settings.bucket)
     region = settings.region if settings.region != DEFAULT_REGION else None
     return sweep_command(settings.customer_id, settings.bucket, region, settings.s3_endpoint_url)

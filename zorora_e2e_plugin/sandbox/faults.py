@@ -1,167 +1,91 @@
 """Named faults: switches that make the sandbox fail the way the real deployment has failed.
 
-Pure parsing, no I/O; safe to import anywhere (the CLI's --help reads FAULT_HELP).
+Pure parsing, no I/O; safe to import anywhere. The one place where faults are defined (`_CATALOGUE`), parsed
+(`parse_fault`, `parse_faults` for `--fault`) and offered as a flag (`add_fault_flag`, `faults_epilog`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Optional, Tuple, Union
+from typing import Iterable, List, Optional, Tuple, Union
 
 # Routes of the API, relative to the base URL (…/prod/api/v1).
 ROUTES: Tuple[str, ...] = ("/challengers", "/metrics", "/diff", "/promote", "/rollback", "/audit-log")
 
-# name -> (usage, one-line description). Parameterised faults carry their syntax in the usage.
-_FAULTS = {
-    "stage-prefix": (
-        "stage-prefix",
-        "the Lambda keeps the /prod stage prefix: every route answers 500 'Could not extract customer_id'",
-    ),
-    "bad-token": (
-        "bad-token",
-        "the Lambda's INTERNAL_API_TOKEN differs from the client's: every request answers 401",
-    ),
-    "missing-route": (
-        "missing-route:<route>",
-        "that route (e.g. /diff) is not deployed: API Gateway answers 404 Not Found",
-    ),
-    "metrics-non-greedy": (
-        "metrics-non-greedy",
-        "the metrics route is {model_id}, not {model_id+}: ids containing '/' answer 404",
-    ),
-    "no-latest-alias": (
-        "no-latest-alias",
-        "'<customer>/production/latest' is not resolved: /diff, so ml-promote, answers 404",
-    ),
-    "actor-from-header": (
-        "actor-from-header",
-        "a legitimate variant, not a failure: promoted_by and the audit actor come from the X-Actor header "
-        "first (the body's actor second), as the real get_actor_from_event() may do; a run must pass",
-    ),
-    "fixed-actor": (
-        "fixed-actor",
-        "promoted_by and the audit actor are a fixed service name ('ona-globalTrainingService-prod'), neither "
-        "the body's actor nor X-Actor",
-    ),
-    "no-audit": ("no-audit", "promote and rollback write no audit event"),
-    "no-archive": ("no-archive", "promotion does not archive the production model it replaces"),
-    "no-rollback-archive": (
-        "no-rollback-archive",
-        "rollback restores the previous production but archives nothing (the rolled-back model vanishes)",
-    ),
-    "keep-restored-archive": (
-        "keep-restored-archive",
-        "a legitimate variant, not a failure: rollback keeps the 'superseded' archive it restored (the real "
-        "function's IAM policy has no s3:DeleteObject); a run must pass",
-    ),
-    "no-gates": (
-        "no-gates",
-        "POST /promote ignores the promotion gates (a stale, not_eligible challenger is promoted as if forced)",
-    ),
-    "latency": ("latency:<ms>", "add <ms> ms to every public API and S3 request"),
-    "cold-start": (
-        "cold-start:<ms>",
-        "the first API request (after start or set_faults) takes <ms> ms longer",
-    ),
-    "flaky": (
-        "flaky:<percent>",
-        "that share of API requests answer 503 Service Unavailable (seeded)",
-    ),
+# usage -> one-line description: the name, with its syntax when it takes a value (<...> a value, [...]
+# optional). Every fault is defined here and nowhere else; the name is what comes before ':' or '['.
+_CATALOGUE = {
+    "stage-prefix": "the Lambda keeps the /prod stage prefix: every route answers 500 'Could not extract customer_id'",
+    "bad-token": "the Lambda's INTERNAL_API_TOKEN differs from the client's: every request answers 401",
+    "missing-route:<route>": "that route (e.g. /diff) is not deployed: API Gateway answers 404 Not Found",
+    "metrics-non-greedy": "the metrics route is {model_id}, not {model_id+}: ids containing '/' answer 404",
+    "no-latest-alias": "'<customer>/production/latest' is not resolved: /diff, so ml-promote, answers 404",
+    "actor-from-header": "a legitimate variant, not a failure: promoted_by and the audit actor come from the X-Actor "
+                         "header first (the body's actor second), as the real get_actor_from_event() may do; a run must"
+                         " pass",
+    "fixed-actor": "promoted_by and the audit actor are a fixed service name ('ona-globalTrainingService-prod'), "
+                   "neither the body's actor nor X-Actor",
+    "no-audit": "promote and rollback write no audit event",
+    "no-archive": "promotion does not archive the production model it replaces",
+    "no-rollback-archive": "rollback restores the previous production but archives nothing (the rolled-back model "
+                           "vanishes)",
+    "keep-restored-archive": "a legitimate variant, not a failure: rollback keeps the 'superseded' archive it restored "
+                             "(the real function's IAM policy has no s3:DeleteObject); a run must pass",
+    "no-gates": "POST /promote ignores the promotion gates (a stale, not_eligible challenger is promoted as if forced)",
+    "latency:<ms>": "add <ms> ms to every public API and S3 request",
+    "cold-start:<ms>": "the first API request (after start or set_faults) takes <ms> ms longer",
+    "flaky:<percent>": "that share of API requests answer 503 Service Unavailable (seeded)",
     # Broken answers. Without a route they hit every route (so the preflight gate catches them); with
     # one (e.g. huge-body:/metrics) only that route, so the phases after the gate are exercised too.
-    "html-200": (
-        "html-200[:<route>]",
-        "a proxy or login page answers instead of the API: 200 text/html (the Lambda is never called)",
-    ),
-    "truncated-json": (
-        "truncated-json[:<route>]",
-        "the Lambda's 2xx answers are cut in half: 200 with a JSON body that does not parse",
-    ),
-    "huge-body": (
-        "huge-body[:<route>]",
-        "the Lambda's 2xx answers are replaced by a 10 MB JSON body without the expected fields",
-    ),
-    "hang": (
-        "hang[:<route>]",
-        "requests are accepted but never answered (until the sandbox stops: then 504)",
-    ),
-    "noop-promote": (
-        "noop-promote",
-        "POST /promote checks and answers 200 as usual but changes nothing in S3 (no registry, archive or audit write)",
-    ),
-    "noop-rollback": (
-        "noop-rollback",
-        "POST /rollback checks and answers 200 as usual but changes nothing in S3",
-    ),
+    "html-200[:<route>]": "a proxy or login page answers instead of the API: 200 text/html (the Lambda is never "
+                          "called)",
+    "truncated-json[:<route>]": "the Lambda's 2xx answers are cut in half: 200 with a JSON body that does not parse",
+    "huge-body[:<route>]": "the Lambda's 2xx answers are replaced by a 10 MB JSON body without the expected fields",
+    "hang[:<route>]": "requests are accepted but never answered (until the sandbox stops: then 504)",
+    "noop-promote": "POST /promote checks and answers 200 as usual but changes nothing in S3 (no registry, archive or "
+                    "audit write)",
+    "noop-rollback": "POST /rollback checks and answers 200 as usual but changes nothing in S3",
     # S3 that misbehaves (sandbox/s3_faults.py): the validator must never delete what is not the run's, and
     # must say "nothing left" only when it is true.
-    "ignore-prefix": (
-        "ignore-prefix",
-        "S3's ListObjectsV2/ListObjectVersions ignore `prefix` (a broken S3-compatible store): every key comes back",
-    ),
-    "listing-lag": (
-        "listing-lag:<text>",
-        "S3 listings omit keys containing <text> (an eventually consistent store): the objects exist, HEAD/GET find them",
-    ),
-    "s3-clock": (
-        "s3-clock:<seconds>",
-        "S3's clock runs <seconds> ahead of this machine's (negative: behind): its Date headers and LastModified",
-    ),
-    "no-version-delete": (
-        "no-version-delete",
-        "deleting object versions and delete markers is refused (AccessDenied): no s3:DeleteObjectVersion",
-    ),
-    "lambda-outlives": (
-        "lambda-outlives:<ms>",
-        "POST /promote and /rollback with a valid reason: API Gateway answers 504 at once while the Lambda runs "
-        "on; its writes (unconditional) land <ms> later",
-    ),
-    "echo-auth": (
-        "echo-auth",
-        "every error answer (4xx/5xx) echoes the request's Authorization header in its JSON body",
-    ),
+    "ignore-prefix": "S3's ListObjectsV2/ListObjectVersions ignore `prefix` (a broken S3-compatible store): every key "
+                     "comes back",
+    "listing-lag:<text>": "S3 listings omit keys containing <text> (an eventually consistent store): the objects exist,"
+                          " HEAD/GET find them",
+    "s3-clock:<seconds>": "S3's clock runs <seconds> ahead of this machine's (negative: behind): its Date headers and "
+                          "LastModified",
+    "no-version-delete": "deleting object versions and delete markers is refused (AccessDenied): no "
+                         "s3:DeleteObjectVersion",
+    "lambda-outlives:<ms>": "POST /promote and /rollback with a valid reason: API Gateway answers 504 at once while the"
+                            " Lambda runs on; its writes (unconditional) land <ms> later",
+    "echo-auth": "every error answer (4xx/5xx) echoes the request's Authorization header in its JSON body",
     # Legitimate variants of the real Lambda (CONTRACT.md "assumed" items done differently): a run must pass.
-    "error-key": (
-        "error-key:<key>",
-        "a legitimate variant: the Lambda's errors carry their text under <key> (error-key:message gives "
-        "{\"message\": \"Metrics not found for model ...\"}); a run must pass",
-    ),
-    "unknown-id-500": (
-        "unknown-id-500",
-        "a legitimate variant: a lookup of an unknown id crashes the Lambda (an uncaught NoSuchKey), so API "
-        "Gateway answers 500 Internal Server Error instead of the Lambda's 404; a run must pass (0.5 warns)",
-    ),
-    "round": (
-        "round:<digits>",
-        "a legitimate variant: /diff's percentages are rounded to <digits> decimals (round:1 gives 8.4 / 6.1, "
-        "as the registry's evaluation_summary holds them); a run must pass",
-    ),
-    "archive-wrapped": (
-        "archive-wrapped",
-        "a legitimate variant: archive documents wrap the entry ({\"archived_at\", \"archive_reason\", "
-        "\"entry\": {...}}); a run must pass (3.3 warns)",
-    ),
-    "archive-reason": (
-        "archive-reason:<word>",
-        "a legitimate variant: rollback archives the model it replaced with archive_reason <word> instead of "
-        "'rolled_back'; a run must pass (3.3 warns)",
-    ),
-    "throttle": (
-        "throttle:<burst>/<rate>",
-        "API Gateway's throttling: a token bucket of <burst> requests refilled at <rate> per second; beyond it "
-        "429 Too Many Requests (no Retry-After, as API Gateway sends)",
-    ),
+    "error-key:<key>": "a legitimate variant: the Lambda's errors carry their text under <key> (error-key:message gives"
+                       " {\"message\": \"Metrics not found for model ...\"}); a run must pass",
+    "unknown-id-500": "a legitimate variant: a lookup of an unknown id crashes the Lambda (an uncaught NoSuchKey), so "
+                      "API Gateway answers 500 Internal Server Error instead of the Lambda's 404; a run must pass (0.5 "
+                      "warns)",
+    "round:<digits>": "a legitimate variant: /diff's percentages are rounded to <digits> decimals (round:1 gives 8.4 / "
+                      "6.1, as the registry's evaluation_summary holds them); a run must pass",
+    "archive-wrapped": "a legitimate variant: archive documents wrap the entry ({\"archived_at\", \"archive_reason\", "
+                       "\"entry\": {...}}); a run must pass (3.3 warns)",
+    "archive-reason:<word>": "a legitimate variant: rollback archives the model it replaced with archive_reason <word> "
+                             "instead of 'rolled_back'; a run must pass (3.3 warns)",
+    "throttle:<burst>/<rate>": "API Gateway's throttling: a token bucket of <burst> requests refilled at <rate> per "
+                               "second; beyond it 429 Too Many Requests (no Retry-After, as API Gateway sends)",
 }
 
-#: fault name -> "usage: description", one line each (for --help and the README).
-FAULT_HELP = {name: (desc if usage == name else f"{usage}: {desc}") for name, (usage, desc) in _FAULTS.items()}
-#: fault name -> how to write it on the command line.
-FAULT_USAGE = {name: usage for name, (usage, _desc) in _FAULTS.items()}
+def _name(usage: str) -> str:
+    return usage.split(":")[0].split("[")[0]
 
-_VALUED = {"missing-route", "latency", "cold-start", "flaky", "error-key", "round", "archive-reason", "throttle",
-           "listing-lag", "s3-clock", "lambda-outlives"}
-#: faults that take an optional route (no route: every route).
-ROUTED = frozenset({"html-200", "truncated-json", "huge-body", "hang"})
+
+#: fault name -> how to write it on the command line.
+FAULT_USAGE = {_name(usage): usage for usage in _CATALOGUE}
+#: fault name -> "usage: description", one line each (for --help and the README).
+FAULT_HELP = {_name(usage): (desc if usage == _name(usage) else f"{usage}: {desc}")
+              for usage, desc in _CATALOGUE.items()}
+#: faults that take an optional route (no route: every route), and faults that need a value.
+ROUTED = frozenset(name for name, usage in FAULT_USAGE.items() if usage.endswith("[:<route>]"))
+_VALUED = frozenset(name for name, usage in FAULT_USAGE.items() if ":<" in usage and name not in ROUTED)
 
 
 @dataclass(frozen=True)
@@ -216,7 +140,7 @@ def parse_fault(text: Union[str, Fault]) -> Fault:
         raise ValueError(f"a fault is a string, got {type(text).__name__}; valid faults: {_valid_list()}")
     name, sep, raw = text.strip().partition(":")
     name = name.strip().lower()
-    if name not in _FAULTS:
+    if name not in FAULT_USAGE:
         raise ValueError(f"unknown fault {text!r}; valid faults: {_valid_list()}")
     if name in ROUTED:
         if not sep:
@@ -257,6 +181,30 @@ def parse_fault(text: Union[str, Fault]) -> Fault:
         number = _number(name, raw.strip().lstrip("+-"), maximum=10 * 365 * 86400)
         return Fault(name, -number if negative else number)
     return Fault(name, _number(name, raw.strip(), maximum=100 if name == "flaky" else None))
+
+
+def parse_faults(names: Iterable[Union[str, Fault]]) -> List[Fault]:
+    """What `--fault NAME` (repeatable) gave, parsed: the one way both faces read it. ValueError naming the
+    flag and listing the valid faults on bad input."""
+    try:
+        return [parse_fault(name) for name in names or ()]
+    except ValueError as exc:
+        raise ValueError(f"--fault: {exc}") from None
+
+
+FAULT_FLAG_HELP = ("make the sandbox misbehave like a broken deployment (repeatable), e.g. stage-prefix, bad-token, "
+                   "latency:2000 (an unknown NAME lists them all)")
+
+
+def add_fault_flag(parser, *, condition: str = "") -> None:
+    """`--fault NAME` on an argparse parser or group (`zorora-e2e demo | sandbox`, `ml-validate-e2e`, whose
+    `condition` is "with --sandbox: "); read with parse_faults."""
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME", help=condition + FAULT_FLAG_HELP)
+
+
+def faults_epilog() -> str:
+    """Every fault with its syntax and what it does, one a line (`zorora-e2e sandbox --help`)."""
+    return "faults:\n" + "\n".join(f"  {name:<22} {text}" for name, text in FAULT_HELP.items())
 
 
 class FaultSet:
