@@ -26,6 +26,8 @@ FLOORS_OF = {
     "client.answers": "base", "client.errors": "base",  # pure: who answered, what kind of failure (diagnose reads them)
     # settings: flags > env > defaults
     "settings": "settings", "settings_checks": "settings", "ssm": "settings", "readiness_target": "settings",
+    "flags": "settings",  # the typed flags (RunFlags, SweepFlags) and the parsers that fill them
+    "face": "base",  # each face's vocabulary and what it decides instead of the flags (Target): plain records
     # wire: the ONA API (client/) and S3 (store*), what guards them, and the sweep built on the store
     "store": "wire", "store_delete": "wire", "store_listing": "wire", "wire_guard": "wire", "sweep": "wire",
     # runner: waves, gate, deadline, signals; steps are callables to it
@@ -37,7 +39,7 @@ FLOORS_OF = {
     # engine: settings -> plan -> runner -> results -> reporters, and the cleanup after it
     "engine": "engine", "cleanup": "engine",
     # faces: the command line and the REPL command
-    "": "faces", "cli": "faces", "repl_command": "faces", "repl_run": "faces", "flags": "faces",
+    "": "faces", "cli": "faces", "repl_command": "faces", "repl_run": "faces",
     "autoload": "faces",
 }
 
@@ -48,7 +50,7 @@ PATTERNS = (
     ("plan", "plan"), ("plan.*", "plan"),
     ("artifacts", "reporters"), ("artifacts.*", "reporters"), ("report_*", "reporters"),
     ("run", "engine"), ("run_*", "engine"), ("sandbox_*", "engine"),  # the run object, validate_in_sandbox
-    ("repl_*", "faces"), ("face*", "faces"), ("flags_*", "faces"),
+    ("repl_*", "faces"),
 )
 
 # what a floor must not import even though it stands above it (module names, or a third-party top name)
