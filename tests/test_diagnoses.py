@@ -17,7 +17,8 @@ from lying_proxy import LyingProxy
 from reliability_helpers import cli
 from zorora_e2e_plugin.face import REPL
 from zorora_e2e_plugin import diagnose
-from zorora_e2e_plugin.diagnosis import CATALOGUE, DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR, describe
+from zorora_e2e_plugin.diagnose import describe
+from zorora_e2e_plugin.diagnosis import CATALOGUE, DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR
 from zorora_e2e_plugin.engine import validate
 from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.model import Reporter

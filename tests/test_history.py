@@ -18,6 +18,7 @@ from standin.harness import host, output, standin_path  # noqa: F401
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin import history, history_view
+from zorora_e2e_plugin import history_file as history_file_module
 from zorora_e2e_plugin.report import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
 
@@ -122,7 +123,7 @@ def test_four_runs_at_once_lose_no_line(history_file):
 
 _APPENDER = """
 import sys
-from zorora_e2e_plugin.history import append
+from zorora_e2e_plugin.history_file import append
 who, path = sys.argv[1], sys.argv[2]
 import zorora_e2e_plugin.history_file as history_file
 history_file.ROTATE_BYTES = 1 << 40  # this test is about torn lines, not the file's bound (test_history_file.py)
@@ -136,7 +137,7 @@ def test_parallel_appends_of_large_lines_never_interleave(tmp_path):
     path = tmp_path / "h.jsonl"
     procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, who, str(path)]) for who in "abcd"]
     assert [p.wait(timeout=120) for p in procs] == [0] * 4
-    records, notes = history.read(str(path), tail_bytes=1 << 30)
+    records, notes = history_file_module.read(str(path), tail_bytes=1 << 30)
     assert notes == []
     assert len(records) == 600
     for who in "abcd":
@@ -152,7 +153,7 @@ def test_a_corrupt_line_is_skipped_with_a_note(history_file):
     with open(history_file, "a") as handle:  # parses, but its fields are of the wrong kinds
         handle.write(json.dumps(record(now, routes=["GET /diff"], cold_start=True, first_request_s="slow",
                                        target=None, kind=7)) + "\n")
-    records, notes = history.read(str(history_file))
+    records, notes = history_file_module.read(str(history_file))
     assert len(records) == 2  # the record whose fields are of the wrong kinds is skipped too (issue 17 item 14)
     assert notes == [f"5 line(s) of {history_file} are not run records: skipped (line 2, 3, 4, 5, 7)"]
     done = cli("history", "--no-color", env={"ZORORA_E2E_HISTORY": str(history_file)})
@@ -187,7 +188,7 @@ def test_history_view_per_target_with_sparklines_last_preflight_and_slower_route
              record(now - timedelta(hours=1), target="sandbox", cold_start=True, first_request_s=4.2)]
     path = tmp_path / "h.jsonl"
     for row in rows:
-        history.append(row, str(path))
+        history_file_module.append(row, str(path))
     out = io.StringIO()
     shown = history_view.show(make_console(file=out, no_color=True), limit=5, path=str(path), now=now)
     text = out.getvalue()

@@ -10,7 +10,7 @@ import re
 import subprocess
 from datetime import datetime, timedelta, timezone
 
-from zorora_e2e_plugin import history, history_view
+from zorora_e2e_plugin import history_file, history_view
 from zorora_e2e_plugin.report import make_console
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -28,7 +28,7 @@ def run(minutes_ago: float, **fields):
 def shown(tmp_path, rows, width=80):
     path = tmp_path / "h.jsonl"
     for row in rows:
-        history.append(row, str(path))
+        history_file.append(row, str(path))
     out = io.StringIO()
     console = make_console(file=out, no_color=True)
     console.width = width

@@ -22,7 +22,7 @@ FLOORS_OF = {
     "results": "base", "model": "base", "verdict": "base", "diagnose": "base", "diagnosis": "base",
     "durations": "base", "redact": "base", "fixtures": "base", "s3_state": "base", "inflight": "base",
     "mutations": "base", "console_encoding": "base", "terminal": "base", "confirm": "base",
-    "history_file": "base", "readiness_gates": "base", "run_signals": "base", "collection": "base",
+    "history_file": "base", "readiness_gates": "base", "run_signals": "base", "collection": "base", "version": "base",
     "client.answers": "base", "client.errors": "base",  # pure: who answered, what kind of failure (diagnose reads them)
     # settings: flags > env > defaults
     "settings": "settings", "settings_checks": "settings", "ssm": "settings", "readiness_target": "settings",

@@ -20,7 +20,8 @@ from reliability_helpers import CLEAN_ENV, cli, customer, module_sandbox, put
 from wire_helpers import EndlessRoute, RecordingProxy, RewritingS3, no_token, same_token
 from zorora_e2e_plugin.settings import Storage
 from zorora_e2e_plugin import store_listing
-from zorora_e2e_plugin.store import Store, StoreError
+from zorora_e2e_plugin.store import Store
+from zorora_e2e_plugin.store_errors import StoreError
 from zorora_e2e_plugin.wire_guard import MAX_ANSWER_BYTES
 
 STANDIN = os.path.join(os.path.dirname(__file__), "standin")

@@ -7,7 +7,7 @@ Importing this package must stay cheap (no boto3, rich, requests or zorora): the
 autoload hook imports it at every Python start-up in Zorora's environment.
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def register(repl):

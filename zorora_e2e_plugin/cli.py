@@ -105,7 +105,7 @@ def _version() -> str:
 
         return version("zorora-e2e-plugin")
     except Exception:
-        from . import __version__
+        from .version import __version__
 
         return __version__
 

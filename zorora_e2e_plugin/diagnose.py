@@ -5,9 +5,10 @@ kind its client gave it), `for_http` an HTTP answer, `for_s3` an S3 error code.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Dict, Optional
 
-from .diagnosis import DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR, Diagnosis, register  # noqa: F401
+from .diagnosis import (DEPLOYMENT, PLATFORM, SETTINGS, UNCLASSIFIED, VALIDATOR, Diagnosis, CATALOGUE,  # noqa: F401
+                        register)
 
 FUNCTION = "ona-globalTrainingService-prod"
 LOG_GROUP = f"/aws/lambda/{FUNCTION}"
@@ -245,25 +246,44 @@ def for_s3(code: str) -> Diagnosis:
     return S3_OTHER
 
 
-def s3_failed(expected: str, exc, **options):
-    """The one way an S3 error becomes a failed step: what was expected, what S3 said (in words for the errors
-    that never reached S3), and its diagnosis. `options`: StepFailed's (config_error)."""
-    from .results import StepFailed
+# -- which catalogue entry a step's hint is (the catalogue is complete once this module is imported) ----------
 
-    code = getattr(exc, "code", "")
-    if code == "NoCredentials":
-        actual = "no AWS credentials found (none in the environment, the AWS config files or an instance role)"
-    elif code in ("EndpointConnectionError", "ConnectTimeoutError"):
-        actual = f"S3 did not answer: {exc}"
-    else:
-        actual = f"S3 error {exc}"
-    return StepFailed(expected, actual, for_s3(code), **options)
+def _fixed_parts(template: str):
+    """The literal pieces of a template (between its {fields}), longest first."""
+    import re
+
+    parts = re.split(r"(?<!\{)\{[^{}]*\}(?!\})", template)
+    return sorted((p.replace("{{", "{").replace("}}", "}") for p in parts if len(p) >= 12), key=len, reverse=True)
 
 
-def api_failed(expected: str, error, route: str = "", **options):
-    """The one way an API error (client.OnaError) becomes a failed step, with its diagnosis."""
-    from .results import StepFailed
+def identify(text: str) -> Optional[Diagnosis]:
+    """The catalogue entry whose text a plain hint holds (earliest in the text wins), or None."""
+    best = None
+    for entry in CATALOGUE.values():
+        for part in _fixed_parts(entry)[:1]:
+            at = text.find(part)
+            if at >= 0 and (best is None or (at, -len(part)) < best[0]):
+                best = ((at, -len(part)), entry)
+    return best[1] if best else None
 
-    status = getattr(error, "status", None)
-    return StepFailed(expected, f"{'HTTP %s: ' % status if status else ''}{error.message}",
-                      for_error(error, route), **options)
+
+def describe(hint: str, config_error: bool = False, phase: int = 0) -> Optional[Dict[str, str]]:
+    """`{id, whose, hint}` for a step's hint ('' -> None): its own id when it is a Diagnosis, else the catalogue
+    entry its text holds, else unclassified. Whose, then: the settings when the step said so; the deployment in
+    the preflight (phase 0); after it, what the Lambda did with the test world (the platform)."""
+    if not hint:
+        return None
+    return _described(hint, config_error, phase)
+
+
+def unhinted(config_error: bool = False, phase: int = 0) -> Dict[str, str]:
+    """A failure whose step named no fix still says whose move it is (the check's expected/got say what)."""
+    return {**_described(" ", config_error, phase), "hint": ""}
+
+
+def _described(hint: str, config_error: bool, phase: int) -> Dict[str, str]:
+    known = hint if isinstance(hint, Diagnosis) and hint.id != UNCLASSIFIED else identify(str(hint))
+    if known is None:
+        whose = SETTINGS if config_error else DEPLOYMENT if phase == 0 else PLATFORM
+        return {"id": UNCLASSIFIED, "whose": whose, "hint": str(hint)}
+    return {"id": known.id, "whose": known.whose, "hint": str(hint)}

@@ -8,7 +8,7 @@ string is identified by the catalogue text it contains (`identify`).
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict
 
 SETTINGS = "settings"  # the engineer's own settings: token, URL (stage, API id), region, bucket, AWS credentials
 DEPLOYMENT = "deployment"  # the infrastructure: API Gateway routes, the Lambda's environment, IAM, bucket policy
@@ -58,44 +58,14 @@ def register(id: str, whose: str, text: str) -> Diagnosis:
     return CATALOGUE[id]
 
 
-def _fixed_parts(template: str):
-    """The literal pieces of a template (between its {fields}), longest first."""
-    import re
-
-    parts = re.split(r"(?<!\{)\{[^{}]*\}(?!\})", template)
-    return sorted((p.replace("{{", "{").replace("}}", "}") for p in parts if len(p) >= 12), key=len, reverse=True)
-
-
-def identify(text: str) -> Optional[Diagnosis]:
-    """The catalogue entry whose text a plain hint holds (earliest in the text wins), or None."""
-    from . import diagnose  # noqa: F401 (the catalogue's entries are written there)
-
-    best = None
-    for entry in CATALOGUE.values():
-        for part in _fixed_parts(entry)[:1]:
-            at = text.find(part)
-            if at >= 0 and (best is None or (at, -len(part)) < best[0]):
-                best = ((at, -len(part)), entry)
-    return best[1] if best else None
-
-
-def describe(hint: str, config_error: bool = False, phase: int = 0) -> Optional[Dict[str, str]]:
-    """`{id, whose, hint}` for a step's hint ('' -> None): its own id when it is a Diagnosis, else the catalogue
-    entry its text holds, else unclassified. Whose, then: the settings when the step said so; the deployment in
-    the preflight (phase 0); after it, what the Lambda did with the test world (the platform)."""
-    if not hint:
-        return None
-    return _described(hint, config_error, phase)
-
-
-def unhinted(config_error: bool = False, phase: int = 0) -> Dict[str, str]:
-    """A failure whose step named no fix still says whose move it is (the check's expected/got say what)."""
-    return {**_described(" ", config_error, phase), "hint": ""}
-
-
-def _described(hint: str, config_error: bool, phase: int) -> Dict[str, str]:
-    known = hint if isinstance(hint, Diagnosis) and hint.id != UNCLASSIFIED else identify(str(hint))
-    if known is None:
-        whose = SETTINGS if config_error else DEPLOYMENT if phase == 0 else PLATFORM
-        return {"id": UNCLASSIFIED, "whose": whose, "hint": str(hint)}
-    return {"id": known.id, "whose": known.whose, "hint": str(hint)}
+def diagnosis_id(step) -> str:
+    """The step's diagnosis id, when the results carry one (`diagnosis` {id, whose, hint}, or an id)."""
+    for name in ("diagnosis_id", "diagnosis"):
+        value = getattr(step, name, None)
+        if isinstance(value, dict):
+            value = value.get("id")
+        elif value is not None and not isinstance(value, str):
+            value = getattr(value, "id", None)
+        if value:
+            return str(value)
+    return ""

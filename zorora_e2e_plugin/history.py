@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Dict, Iterable, List, Optional, Tuple
 from urllib.parse import urlsplit
 
-from .history_file import ROTATE_BYTES, TAIL_BYTES, append, parse_time, read  # noqa: F401 (re-exported)
+from .history_file import append
 
 ENV = "ZORORA_E2E_HISTORY"
 DEFAULT_PATH = os.path.join("~", ".zorora", "e2e-history.jsonl")
@@ -231,5 +231,4 @@ class Recorder:
         return None
 
 
-__all__ = ["Recorder", "RequestTimer", "append", "cold_start_detail", "cold_start_seconds", "history_path",
-           "median", "parse_time", "read"]
+__all__ = ["Recorder", "RequestTimer", "cold_start_detail", "cold_start_seconds", "history_path", "median"]

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Dict, List, Optional, Tuple
 
 from .durations import duration_text
-from .history import ENV, history_path, median, parse_time, read
+from .history import ENV, history_path, median
+from .history_file import parse_time, read
 
 SPARKS = "▁▂▃▄▅▆▇█"
 VERDICT_ORDER = ("passed", "failed", "gate_failed", "interrupted")

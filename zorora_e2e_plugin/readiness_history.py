@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable, Dict, List, Optional, Tuple
 
-from .history import parse_time
+from .history_file import parse_time
 
 
 def recorded(readiness: Optional[Dict]) -> Optional[Dict]:

@@ -74,7 +74,7 @@ def xml_text(value) -> str:
 
 def _case_properties(case, step, extras: dict) -> None:
     """route (what the step sent), ms, diagnosis id (when the step has one)."""
-    from .artifacts.summary_md import diagnosis_id
+    from .diagnosis import diagnosis_id
 
     values = [("route", ", ".join(extras.get("routes", []))), ("ms", str(step.duration_ms)),
               ("diagnosis", diagnosis_id(step))]

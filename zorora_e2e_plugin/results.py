@@ -115,8 +115,7 @@ class StepResult:
 
     def __post_init__(self):
         if self.diagnosis is None and self.hint:
-            from . import diagnose  # noqa: F401 (fills the catalogue the hint is identified by)
-            from .diagnosis import describe
+            from .diagnose import describe  # the catalogue is complete once diagnose is imported
 
             self.diagnosis = describe(self.hint, self.config_error, self.phase)
 

@@ -10,7 +10,7 @@ import traceback
 from typing import Callable, Optional
 
 from . import diagnose
-from .diagnosis import describe, unhinted
+from .diagnose import describe, unhinted
 from .model import Step
 from .results import FAIL, PASS, WARN, StepOutcome, StepResult
 

@@ -18,18 +18,10 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from . import store_listing
 from .store_delete import Deleting
 from .settings import Storage
+from .store_errors import StoreError
 from .wire_guard import botocore_proxies, cap_s3_answers, read_capped
 
 
-class StoreError(Exception):
-    """An S3 call failed; `code` is S3's error code (or the exception name)."""
-
-    def __init__(self, message: str, code: str = ""):
-        super().__init__(message)
-        self.code = code
-
-
-from .store_delete import MAX_CONCURRENT_BATCHES  # noqa: E402,F401  (kept importable from here)
 _session_lock = threading.Lock()  # botocore sessions are not thread-safe; clients are
 _sessions: Dict[Tuple, object] = {}  # AWS_* environment -> botocore session
 _clients: "OrderedDict[Tuple, object]" = OrderedDict()  # (storage settings, AWS_* environment) -> S3 client

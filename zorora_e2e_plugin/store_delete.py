@@ -9,6 +9,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, List, Optional, Tuple
 
+from .store_errors import StoreError
+
 VERSION_REFUSALS = ("AccessDenied", "403", "MethodNotAllowed", "NotImplemented", "501", "405")
 MAX_CONCURRENT_BATCHES = 10  # delete_objects calls in flight at once (the client's pool holds 16 connections)
 
@@ -74,7 +76,5 @@ class Deleting:
         return len(allowed) - len(failed), failed
 
 
-def _error(message: str, code: str):
-    from .store import StoreError
-
+def _error(message: str, code: str) -> StoreError:
     return StoreError(message, code)

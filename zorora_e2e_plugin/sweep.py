@@ -191,7 +191,7 @@ def sweep(storage, what: SweepFlags, *, console, ask: Optional[Callable[[str], b
     from rich.text import Text
 
     from .redact import make_redactor
-    from .store import StoreError
+    from .store_errors import StoreError
 
     redact = make_redactor(storage.secrets)  # e.g. user:password@ in the S3 endpoint, quoted by botocore
 

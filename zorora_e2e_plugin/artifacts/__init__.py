@@ -103,13 +103,13 @@ class RunArtifacts:
         return {step.id: step.title for step in result.steps}
 
     def _har(self, path: str, result) -> None:
-        from .. import __version__
+        from ..version import __version__
         from . import har
 
         har.write(path, self.recorder.snapshot(), titles=self._titles(result), version=__version__)
 
     def _html(self, path: str, result, header, curls, cold_seconds, env) -> None:
-        from .. import history
+        from .. import history, history_file
         from .html_report import Requests, render
 
         exchanges = self.recorder.snapshot()
@@ -120,7 +120,7 @@ class RunArtifacts:
         runs: List[Dict] = []
         where = history.history_path(env)
         if where:
-            records, _notes = history.read(where)
+            records, _notes = history_file.read(where)
             host = history.target_host(self.settings.base_url, self.settings.sandbox)
             runs = [r for r in records if r.get("target") == host][-19:]
         runs.append({"started": result.started_at, "verdict": result.verdict, "kind": "this run",

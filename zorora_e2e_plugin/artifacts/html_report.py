@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Optional, Sequence
 from ..results import FAIL, PASS, SKIP, WARN
 from . import timeline
 from .state import registry_rows
-from .summary_md import diagnosis_id
+from ..diagnosis import diagnosis_id
 
 RUN_COLOURS = {"passed": "#2e9d4f", "interrupted": "#d08a00", "cancelled": "#d08a00"}  # else red
 MARK = {PASS: "✓", FAIL: "✗", WARN: "⚠", SKIP: "⏭"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Optional
 
+from ..diagnosis import diagnosis_id
 from ..results import FAIL, PASS, SKIP, WARN
 
 VERDICT_WORDS = {"passed": "✅ passed", "failed": "❌ failed", "gate_failed": "⛔ preflight gate failed",
@@ -27,19 +28,6 @@ def md(text) -> str:
 def code(text) -> str:
     """A code span (shown as typed: no escapes inside), one line, its own backticks made quotes."""
     return "`" + " ".join(str(text).replace("`", "'").split()) + "`"
-
-
-def diagnosis_id(step) -> str:
-    """The step's diagnosis id, when the results carry one (`diagnosis` {id, whose, hint}, or an id)."""
-    for name in ("diagnosis_id", "diagnosis"):
-        value = getattr(step, name, None)
-        if isinstance(value, dict):
-            value = value.get("id")
-        elif value is not None and not isinstance(value, str):
-            value = getattr(value, "id", None)
-        if value:
-            return str(value)
-    return ""
 
 
 def summary(result, *, header=None, curls: Optional[Dict[str, str]] = None, html_path: str = "",
@@ -81,4 +69,4 @@ def append(path: str, text: str) -> None:
         handle.write(text)
 
 
-__all__ = ["append", "code", "diagnosis_id", "md", "summary"]
+__all__ = ["append", "code", "md", "summary"]

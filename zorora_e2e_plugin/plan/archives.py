@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .. import diagnose
 from ..results import StepFailed
-from ..store import StoreError
+from ..store_errors import StoreError
 from .context import Checks, Context
 
 CONTENT_ASSUMED = ("the archive document's content is the sandbox's assumption (CONTRACT.md \"assumed\": the entry's "

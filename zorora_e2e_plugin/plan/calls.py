@@ -12,7 +12,7 @@ from ..client import Cancelled, OnaError
 from ..client import errors
 from ..results import StepFailed
 from ..s3_state import S3State
-from ..store import StoreError
+from ..store_errors import StoreError
 from .context import Context, as_text
 
 
@@ -34,7 +34,7 @@ def call(fn: Callable, *args, route: str = "", expected: str = "") -> Any:
     except OnaError as exc:
         if route.startswith("GET /metrics") and exc.status is not None:
             raise MetricsError(exc) from None
-        raise diagnose.api_failed(expected or "the command succeeds", exc, route) from None
+        raise api_failed(expected or "the command succeeds", exc, route) from None
     if not isinstance(data, dict):
         raise StepFailed("a JSON object", f"{type(data).__name__}: {as_text(data)}",
                          f"{route} answered JSON that is not an object: " + diagnose.NOT_JSON)
@@ -51,7 +51,7 @@ def s3(fn: Callable, *args) -> Any:
     try:
         return fn(*args)
     except StoreError as exc:
-        raise diagnose.s3_failed("S3 answers", exc) from None
+        raise s3_failed("S3 answers", exc) from None
 
 
 def raw(ctx: Context, method: str, path: str, **kwargs):
@@ -87,7 +87,7 @@ def read_state(ctx: Context, with_archives: bool = False) -> S3State:
     try:
         answers = ctx.parallel(*calls)
     except StoreError as exc:
-        raise diagnose.s3_failed("S3 state readable", exc) from None
+        raise s3_failed("S3 state readable", exc) from None
     (registry, registry_raw), (audit, _) = answers[0], answers[1]
     return S3State(registry=registry or {}, registry_raw=registry_raw, events=(audit or {}).get("events") or [],
                    archive_objects=answers[2] if with_archives else None)
@@ -137,3 +137,23 @@ def once_more(send: Callable[[], Any], route: str, wait: float = 0.5) -> Any:
         if log is not None:
             log.append(Retry(route, RETRIES + 1, f"HTTP {response.status} from API Gateway", final=True))
     return response
+
+
+def s3_failed(expected: str, exc, **options):
+    """The one way an S3 error becomes a failed step: what was expected, what S3 said (in words for the errors
+    that never reached S3), and its diagnosis. `options`: StepFailed's (config_error)."""
+    code = getattr(exc, "code", "")
+    if code == "NoCredentials":
+        actual = "no AWS credentials found (none in the environment, the AWS config files or an instance role)"
+    elif code in ("EndpointConnectionError", "ConnectTimeoutError"):
+        actual = f"S3 did not answer: {exc}"
+    else:
+        actual = f"S3 error {exc}"
+    return StepFailed(expected, actual, diagnose.for_s3(code), **options)
+
+
+def api_failed(expected: str, error, route: str = "", **options):
+    """The one way an API error (client.OnaError) becomes a failed step, with its diagnosis."""
+    status = getattr(error, "status", None)
+    return StepFailed(expected, f"{'HTTP %s: ' % status if status else ''}{error.message}",
+                      diagnose.for_error(error, route), **options)

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from .. import diagnose
 from ..results import StepFailed, StepSkipped, StepWarning
-from ..store import StoreError
-from .calls import CONFIG_S3_CODES, DEFINITE_S3_REFUSALS, raw, s3
+from ..store_errors import StoreError
+from .calls import CONFIG_S3_CODES, DEFINITE_S3_REFUSALS, raw, s3, s3_failed
 from .context import Context
 
 
@@ -39,12 +39,15 @@ def _wait(event, ctx: Context) -> bool:
     return event.wait(ctx.settings.timeout * 4 + 2)
 
 
+# the routes 0.5 probes (plan/probes.py), by the label its answers are kept under (ctx.route_answers)
+ROUTE_NAMES = {"metrics": "GET /metrics/{model_id+}", "diff": "GET /diff", "audit-log": "GET /audit-log",
+               "promote": "POST /promote", "rollback": "POST /rollback"}
+
+
 def every_route_missing(ctx: Context) -> bool:
     """0.5's probes (waited for) all got API Gateway's own 404: no route exists at this base URL."""
     if not ctx.routes_started.wait(2) or not _wait(ctx.routes_ready, ctx) or not ctx.route_answers:
         return False
-    from .probes import ROUTE_NAMES
-
     answers = [ctx.route_answers.get(label) for label in ROUTE_NAMES]
     return all(getattr(a, "status", None) is not None and diagnose.answer_source(a.status, a.text) == "gateway"
                for a in answers)
@@ -150,7 +153,7 @@ def step_0_4(ctx: Context) -> str:
     except StoreError as exc:
         if exc.code in DEFINITE_S3_REFUSALS:
             ctx.probe_pending = False  # S3 said no: the probe was not written
-        raise diagnose.s3_failed("the bucket answers HEAD and accepts a PUT", exc,
+        raise s3_failed("the bucket answers HEAD and accepts a PUT", exc,
                                  config_error=exc.code in CONFIG_S3_CODES) from None
     s3(store.delete, key)
     ctx.probe_pending = False

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Dict
 
-from .. import diagnose
 from ..fixtures import CHALLENGER_METRICS, EXPECTED_IMPROVEMENT, PRODUCTION_METRICS, stamp
 from ..results import StepFailed
-from ..store import StoreError
-from .calls import NEVER_SENT, s3
+from ..store_errors import StoreError
+from .calls import NEVER_SENT, s3, s3_failed
 from .context import Checks, Context
 
 
@@ -41,7 +40,7 @@ def put(ctx: Context, key: str, document: Dict) -> str:
     except StoreError as exc:
         if exc.code in NEVER_SENT:
             ctx.written.discard(key)
-        raise diagnose.s3_failed("S3 answers", exc) from None
+        raise s3_failed("S3 answers", exc) from None
     return "wrote " + key.replace(ctx.world.customer_id, "{C}")
 
 

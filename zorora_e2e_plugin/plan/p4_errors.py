@@ -14,8 +14,9 @@ from .. import diagnose
 from ..client import OnaError, errors
 from ..fixtures import CHALLENGER_METRICS, ERROR_REASON, GATE_REASON, GATE_UNDO_REASON, SHORT_REASON, UNKNOWN_MODEL
 from ..results import StepFailed, StepSkipped, StepWarning
-from ..store import StoreError, pool_thread_name
-from .calls import NEVER_SENT, gate_writes_done, raw_refusal, read_state
+from ..store import pool_thread_name
+from ..store_errors import StoreError
+from .calls import NEVER_SENT, gate_writes_done, raw_refusal, read_state, s3_failed
 from .context import Checks, Context
 
 
@@ -60,7 +61,7 @@ def _write_gate_challenger(ctx: Context, raw: bytes, etag: str, done: threading.
             ctx.gate_error = StepSkipped(actual="the gate challenger was not written: the registry changed after "
                                                 "3.3 read it, while 4.1-4.4 were sent (see 4.5)")
         else:
-            ctx.gate_error = diagnose.s3_failed("the gate challenger written to S3", exc)
+            ctx.gate_error = s3_failed("the gate challenger written to S3", exc)
     except Exception as exc:  # never leave 4.6 and 4.5 waiting without a word
         ctx.gate_error = StepFailed("the gate challenger written to S3", f"{type(exc).__name__}: {exc}")
     finally:

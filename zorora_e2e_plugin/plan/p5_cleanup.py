@@ -13,7 +13,7 @@ from typing import List
 from .. import diagnose
 from ..results import StepFailed, StepSkipped
 from ..settings import DEFAULT_REGION, Settings
-from ..store import StoreError
+from ..store_errors import StoreError
 from ..sweep import command as sweep_command, session_command as sweep_session_command
 from .calls import gate_writes_done
 from .context import Context

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from ..results import StepFailed
-from ..store import StoreError
+from ..store_errors import StoreError
 from ..store_delete import VERSION_REFUSALS
 from .context import Context
 

@@ -10,9 +10,10 @@ from .. import diagnose
 from ..client import OnaError, errors
 from ..fixtures import PROBE_MODEL, PROBE_REASON
 from ..results import StepSkipped
-from ..store import StoreError
+from ..store_errors import StoreError
 from .calls import CONFIG_S3_CODES, once_more
 from .context import Checks, Context
+from .p0_preflight import ROUTE_NAMES, preflight_source
 from .p5_cleanup import sweep_command_for
 from .p5_proof import COLLISION_HINT, PREFIX_IGNORED
 
@@ -49,8 +50,6 @@ def _route_probes(ctx: Context) -> Dict[str, tuple]:
     }
 
 
-ROUTE_NAMES = {"metrics": "GET /metrics/{model_id+}", "diff": "GET /diff", "audit-log": "GET /audit-log",
-               "promote": "POST /promote", "rollback": "POST /rollback"}
 
 
 def step_0_5(ctx: Context) -> str:
@@ -145,8 +144,6 @@ def step_0_5(ctx: Context) -> str:
 def _not_judged(ctx: Context, answers: Dict[str, Any]) -> None:
     """One cause, one finding: when every route answers as 0.1's GET /challengers did (API Gateway's own 404:
     the base URL; 401/403: the token), 0.1 or 0.2 names the cause and 0.5 has nothing of its own to judge."""
-    from .p0_preflight import preflight_source
-
     replies = [answers.get(label) for label in ROUTE_NAMES]
     if all(not isinstance(a, OnaError) and a is not None and 200 <= a.status < 300 and a.json() is None
            for a in replies) and preflight_source(ctx) == "accepted" and ctx.preflight.json() is None:

@@ -20,7 +20,7 @@ from ..readiness_gates import (REFUSED, UNANSWERABLE, Answer, age_words, answer,
                                parse_time)
 from ..readiness_target import ReadinessTarget
 from ..results import StepFailed, StepSkipped, StepWarning
-from ..store import StoreError
+from ..store_errors import StoreError
 from .calls import MetricsError, call
 from .readiness_state import ReadinessState
 
