@@ -10,7 +10,7 @@ is a warning naming the assumption, never a failure.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from .. import diagnose
 from ..results import StepFailed
@@ -62,12 +62,20 @@ def read_documents(ctx: Context, keys: List[str], known: Optional[Dict[str, Any]
     return {**known, **dict(zip(missing, answers))}
 
 
-def judge(ctx: Context, checks: Checks, keys: List[str], model_id: str, reason: str,
-          missing_hint: str, content: bool = True, known: Optional[Dict[str, Any]] = None) -> Optional[str]:
-    """The archive of `model_id` (the model a promotion or rollback replaced): found by key, else by content
+class Archived(NamedTuple):
+    """What an archive should hold: the model a promotion or rollback replaced, and why it was archived."""
+
+    model_id: str
+    reason: str  # "superseded" (a promotion), "rolled_back" (a rollback)
+
+
+def judge(ctx: Context, checks: Checks, keys: List[str], expected: Archived, missing_hint: str, *,
+          content: bool = True, known: Optional[Dict[str, Any]] = None) -> Optional[str]:
+    """The archive of `expected.model_id` (the model a promotion or rollback replaced): found by key, else by content
     (a warning: another key format), else a failure. Its content differing from the sandbox's: warnings
     (`content=False`: not read when the key names the model; one S3 round trip less; `known`: contents read
     already). Returns its key (None when there is none)."""
+    model_id, reason = expected
     by_key = [k for k in keys if names(k, model_id)]
     documents = read_documents(ctx, by_key or keys, known) if content or not by_key else {}
     if not by_key:

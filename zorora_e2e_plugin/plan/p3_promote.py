@@ -66,7 +66,7 @@ def step_3_1(ctx: Context) -> str:
                  "the promoted challenger must leave the challengers list")
     if checks.equal("archived production objects", len(archives), 1,
                     diagnose.NO_ARCHIVE.format(customer=w.customer_id) if not archives else ""):
-        archive.judge(ctx, checks, archives, w.production_model_id, "superseded",
+        archive.judge(ctx, checks, archives, archive.Archived(w.production_model_id, "superseded"),
                       f"the archive object {archives[0]} does not hold the previous production entry", content=False)
     if checks.equal("audit events", len(events), 1,
                     diagnose.NO_AUDIT.format(customer=w.customer_id) if not events else ""):
@@ -162,7 +162,7 @@ def step_3_3(ctx: Context) -> str:
                     diagnose.NO_AUDIT.format(customer=w.customer_id) if len(events) < 2 else ""):
         checks.equal("last audit action", events[-1].get("action"), "rollback")
         checks.equal("last audit actor", events[-1].get("actor"), actor, _actor_hint(events[-1].get("actor"), actor))
-    archived = archive.judge(ctx, checks, ctx.archives.keys, w.challenger_model_id, "rolled_back",
+    archived = archive.judge(ctx, checks, ctx.archives.keys, archive.Archived(w.challenger_model_id, "rolled_back"),
                              "the rollback restored the previous production but did not archive the one it replaced "
                              f"(customer_tailored/{w.customer_id}/archived/): the promoted model vanished from "
                              "history", known=guessed)
