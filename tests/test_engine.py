@@ -219,17 +219,23 @@ def test_control_characters_from_servers_are_neutralised():
     assert redact("a\x1b[2J\x00 s3cr3t-token\n\tb") == "a\\x1b[2J\\x00 ***\n\tb"
 
 
-def test_a_full_run_takes_at_most_16_sequential_round_trips(run, sandbox):
-    """3.2's ml-audit-log goes out beside 3.1's S3 reads; 3.3 reads the archive its rollback wrote beside the
-    listing that names it (the key its answer's rollback_at gives); 4.1-4.4 go out beside phase 4's setup
-    writes; the cleanup deletes from the listing 4.5 took beside its reads (nothing is sent between them): 16,
-    where it was 18 (19 with the versioning read and 5.2's HEADs). At 200 ms a request, requests sent
-    together overlap whatever the machine's load, so the count is the plan's structure, not a timing."""
+def test_a_full_run_takes_at_most_15_sequential_round_trips(run, sandbox):
+    """0.5 lists the customer's prefixes once its two probes that could write have answered, beside its
+    read-only probes; 3.2's ml-audit-log goes out beside 3.1's S3 reads; 3.3 reads the archive its rollback
+    wrote beside the listing that names it (the key its answer's rollback_at gives); 4.1-4.4 go out beside
+    phase 4's setup writes; the cleanup deletes from the listing 4.5 took beside its reads (nothing is sent
+    between them): 15, where it was 18 (19 with the versioning read and 5.2's HEADs). At 200 ms a request,
+    requests sent together overlap whatever the machine's load, so the count is the plan's structure."""
     del sandbox.request_log[:]
     result, text = run(faults=["latency:200"])
     assert result.verdict == "passed", text
     log = [r for r in sandbox.request_log if r.kind in ("api", "s3")]
-    assert sequential_round_trips([(r.started, r.ended) for r in log]) <= 16
+    assert sequential_round_trips([(r.started, r.ended) for r in log]) <= 15
+    phase_1 = min(r.started for r in log if r.kind == "s3" and r.method == "PUT" and "/model_metrics/" in r.path)
+    writers = [r for r in log if r.kind == "api" and r.method == "POST" and r.ended < phase_1]  # 0.5's two probes
+    listings = [r for r in log if r.kind == "s3" and "list-type=2" in r.query and r.started < phase_1]
+    assert len(writers) == 2 and len(listings) == 3
+    assert all(listing.started >= writer.ended for listing in listings for writer in writers)  # never before them
     audit = [r for r in log if r.kind == "api" and r.path.endswith("/audit-log") and r.status == 200]
     promote = next(r for r in log if r.kind == "api" and r.path.endswith("/promote") and r.status == 200)
     after_promote = [r for r in audit if r.started >= promote.ended]

@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "3 preflight gate failed, 4 (--for) ml-promote would be refused, "
                                             "5 (--for) not answerable, 130 interrupted (Ctrl-C), 143 SIGTERM, "
                                             "129 SIGHUP.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="validate the deployment your settings point at",
                          description="Run the end-to-end validation (phases 0-5) against ONA_API_BASE_URL.")
@@ -96,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="runs listed per target (default 20)")
     history.add_argument("--no-color", action="store_true", help="no colours")
     return parser
+
+
+class _Version(argparse.Action):
+    """--version, looked up only when asked (importlib.metadata costs ~20 ms at every start otherwise)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{parser.prog} {_version()}")  # on stdout, as argparse's own version action
+        parser.exit()
 
 
 def _version() -> str:

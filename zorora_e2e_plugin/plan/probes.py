@@ -4,6 +4,7 @@ anything on a validating server; then the run's customer is proven untouched (it
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Dict, List, Optional
 
 from .. import diagnose
@@ -38,15 +39,15 @@ def _route_probes(ctx: Context) -> Dict[str, tuple]:
     """label -> (method, path, kwargs): one request per route the promotion needs beyond GET /challengers
     (0.1/0.3), each unable to change anything on a validating server."""
     c, actor = ctx.world.customer_id, ctx.settings.actor
-    return {
-        "metrics": ("GET", f"/metrics/{c}/{PROBE_MODEL}", {}),  # an id with '/', as every real model id
-        "metrics-plain": ("GET", f"/metrics/{PROBE_MODEL}", {}),  # without: tells a non-greedy route apart
-        "diff": ("GET", "/diff", {}),  # no parameters
-        "audit-log": ("GET", "/audit-log", {}),  # no customer_id
+    return {  # the two that could write go first: the listing of the customer's prefixes waits for them only
         "promote": ("POST", "/promote", {"json_data": {"customer_id": c, "model_id": f"{c}/{PROBE_MODEL}",
                                                        "reason": PROBE_REASON, "force": False, "actor": actor}}),
         "rollback": ("POST", "/rollback", {"json_data": {"customer_id": c, "reason": PROBE_REASON,
                                                          "actor": actor}}),
+        "metrics": ("GET", f"/metrics/{c}/{PROBE_MODEL}", {}),  # an id with '/', as every real model id
+        "metrics-plain": ("GET", f"/metrics/{PROBE_MODEL}", {}),  # without: tells a non-greedy route apart
+        "diff": ("GET", "/diff", {}),  # no parameters
+        "audit-log": ("GET", "/audit-log", {}),  # no customer_id
     }
 
 
@@ -58,9 +59,29 @@ def step_0_5(ctx: Context) -> str:
     ctx.routes_started.set()
     probes = _route_probes(ctx)
     labels = list(probes)
+    answered = {label: threading.Event() for label, (method, _p, _k) in probes.items() if method == "POST"}
+
+    def send(method: str, path: str, kwargs: Dict, done: Optional[threading.Event]) -> Any:
+        try:
+            return _probe(ctx, method, path, **kwargs)
+        finally:
+            if done is not None:
+                done.set()
+
+    def listing() -> Any:
+        """The customer's prefixes, listed once the probes that could write have their answers (beside the
+        read-only ones: one round trip less). The listing, or the error that stopped it."""
+        for done in answered.values():
+            done.wait()
+        try:
+            return ctx.store.list_many(ctx.world.prefixes)
+        except Exception as exc:  # judged in _preflight_leftovers (0.4 names an S3 that is not usable)
+            return exc
+
     try:
-        answers = dict(zip(labels, ctx.parallel(*[
-            (lambda m=m, p=p, k=k: _probe(ctx, m, p, **k)) for m, p, k in probes.values()])))
+        *replies, listed = ctx.parallel(*[(lambda m=m, p=p, k=k, d=answered.get(label): send(m, p, k, d))
+                                          for label, (m, p, k) in probes.items()], listing)
+        answers = dict(zip(labels, replies))
         ctx.route_answers = answers
     finally:
         ctx.routes_ready.set()  # 0.1 may be waiting to tell a wrong base URL from one missing route
@@ -134,7 +155,7 @@ def step_0_5(ctx: Context) -> str:
     if failing and not known_broken and len(failing) < len(ROUTE_NAMES):
         checks.warn("a 4xx for a probe with an unknown id", warnings[0],
                     diagnose.PROBE_5XX.format(routes=", ".join(route for route, _ in failing)))
-    leftovers = _preflight_leftovers(ctx, checks)
+    leftovers = _preflight_leftovers(ctx, checks, listed)
     ctx.prefixes_proven_empty = leftovers == [] and not checks.failures
     listed = "the customer's prefixes are empty" if leftovers == [] else \
         "the customer's prefixes not listed (S3 is not usable: see 0.4)"
@@ -160,14 +181,14 @@ def _not_judged(ctx: Context, answers: Dict[str, Any]) -> None:
         raise StepSkipped(actual=f"not judged: every route refused the token with HTTP {statuses.pop()} (see 0.2)")
 
 
-def _preflight_leftovers(ctx: Context, checks: Checks) -> Optional[List[str]]:
-    """List the customer's three prefixes after the probes (0.4's own probe object aside). Objects there
-    are a finding: a server wrote them for requests it refused. Removed by phase 5 when the customer id is
-    this run's own; left (and named) when it was given, since they may predate the run."""
+def _preflight_leftovers(ctx: Context, checks: Checks, found: Any) -> Optional[List[str]]:
+    """The customer's three prefixes as listed after the probes that could write (0.4's own probe object
+    aside). Objects there are a finding: a server wrote them for requests it refused. Removed by phase 5 when
+    the customer id is this run's own; left (and named) when it was given, since they may predate the run.
+    `found`: the listing, or the exception that stopped it."""
     w = ctx.world
-    try:
-        found = ctx.store.list_many(w.prefixes)
-    except Exception as exc:  # a StoreError, or no S3 client for these settings (0.4 says which)
+    if isinstance(found, Exception):  # a StoreError, or no S3 client for these settings (0.4 says which)
+        exc = found
         code = getattr(exc, "code", "")
         if code in CONFIG_S3_CODES or not isinstance(exc, StoreError):
             pass  # S3 is not usable with these settings: 0.4's finding (the gate fails), named there once
