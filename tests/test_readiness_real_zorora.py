@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from standin.harness import STANDIN_DIR, zorora_config_dir, zorora_host_env
-from test_terminal import ZORORA_PYTHON, ZORORA_SRC, _can_isolate, reap, screen, spawn_isolated
+from test_terminal import ZORORA_PYTHON, ZORORA_SRC, _can_isolate, our_tracebacks, reap, screen, spawn_isolated
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -69,7 +69,7 @@ kill $SANDBOX; wait $SANDBOX
     finally:
         reap(child, pid_file)
     shown = screen(child)
-    assert "Traceback" not in shown and "Unknown command: ml-validate" not in shown
+    assert our_tracebacks(shown) == [] and "Unknown command: ml-validate" not in shown
     assert "Zorora's ml-* command classes + ZororaHTTPClient" in shown
     assert "to promote, type:" in shown
     for customer in ("acme", "beta"):
