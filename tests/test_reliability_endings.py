@@ -50,12 +50,21 @@ def sandbox(request):
 
 # ----------------------------------------------------------------------------- a run driven by its output
 
+def _as_from_a_terminal() -> None:
+    """The child starts as from an interactive shell: SIGHUP and SIGTERM at their defaults. A suite run under
+    `nohup` (or by a CI runner that ignores SIGHUP) would otherwise hand it an ignored SIGHUP, which the run
+    rightly leaves ignored (nohup's meaning), and the SIGHUP cases would test nothing."""
+    for signum in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def drive(env: Dict[str, str], args: List[str], actions: Dict[str, Callable], timeout: float = 120) -> Dict:
     """Start `zorora-e2e ARGS`; when a line matches an action's key (a step id such as "3.1", "start" for the
     first line: the header, printed once the signal handlers are in place; a signal during interpreter start-up
     ends any Python program), or "verdict" for the verdict line), call the action with the process (once each)."""
     proc = subprocess.Popen([SCRIPT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**CLEAN_ENV, **env}, stdin=subprocess.DEVNULL, encoding="utf-8")
+                            env={**CLEAN_ENV, **env}, stdin=subprocess.DEVNULL, encoding="utf-8",
+                            preexec_fn=_as_from_a_terminal)
     lines: List[str] = []
     pending = dict(actions)
     timer = threading.Timer(timeout, proc.kill)
