@@ -7,8 +7,6 @@ Importing this package must stay cheap (no boto3, rich, requests or zorora): the
 autoload hook imports it at every Python start-up in Zorora's environment.
 """
 
-from .version import __version__
-
 
 def register(repl):
     """Register `ml-validate-e2e` with a Zorora REPL (through `repl.register_remote_command`).
@@ -22,11 +20,15 @@ def register(repl):
 
 
 def __getattr__(name):
-    """`COMMAND_NAME` lives in repl_command.py; re-exported here without importing it at start-up."""
+    """`COMMAND_NAME` (repl_command.py) and `__version__` (version.py), without importing them at start-up."""
     if name == "COMMAND_NAME":
         from .repl_command import COMMAND_NAME
 
         return COMMAND_NAME
+    if name == "__version__":  # in version.py, which any module may import without this package's face
+        from .version import __version__
+
+        return __version__
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
