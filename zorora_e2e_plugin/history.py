@@ -25,6 +25,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from .history_file import append
+from .wire_guard import remove_response_hook, response_hooks
 
 ENV = "ZORORA_E2E_HISTORY"
 DEFAULT_PATH = os.path.join("~", ".zorora", "e2e-history.jsonl")
@@ -84,22 +85,18 @@ class RequestTimer:
 
     def attach(self, *sessions) -> "RequestTimer":
         for session in sessions:
-            hooks = getattr(session, "hooks", None)
-            if not isinstance(hooks, dict) or any(s is session for s in self._sessions):
+            if any(s is session for s in self._sessions):
                 continue
-            response_hooks = hooks.setdefault("response", [])
-            if not isinstance(response_hooks, list):  # a single callable is allowed by requests
-                hooks["response"] = response_hooks = [response_hooks]
-            response_hooks.append(self._hook)
+            hooks = response_hooks(session)
+            if hooks is None:
+                continue
+            hooks.append(self._hook)
             self._sessions.append(session)
         return self
 
     def detach(self) -> None:
         for session in self._sessions:
-            try:
-                session.hooks["response"].remove(self._hook)
-            except (KeyError, ValueError, AttributeError):
-                pass
+            remove_response_hook(session, self._hook)
         self._sessions = []
 
     def routes(self) -> Dict[str, Dict]:

@@ -178,6 +178,26 @@ def _chunks(response):
         raise requests.exceptions.ChunkedEncodingError(exc, response=response) from None
 
 
+def response_hooks(session) -> Optional[List]:
+    """A requests session's response hooks, as a list to add to (requests also takes a single callable there);
+    None for an object without a hooks dict."""
+    hooks = getattr(session, "hooks", None)
+    if not isinstance(hooks, dict):
+        return None
+    found = hooks.setdefault("response", [])
+    if not isinstance(found, list):
+        hooks["response"] = found = [found]
+    return found
+
+
+def remove_response_hook(session, hook) -> None:
+    """Take `hook` off a session's response hooks again, if it is still there."""
+    try:
+        session.hooks["response"].remove(hook)
+    except (KeyError, ValueError, AttributeError):
+        pass
+
+
 class SessionGuard:
     """Put on the requests sessions that carry a run's API requests (the direct client's, Zorora's client's)
     and taken off again by `detach` (a REPL's client outlives the run): the answer cap, and, for a loopback
@@ -190,14 +210,13 @@ class SessionGuard:
 
     def attach(self, *sessions) -> "SessionGuard":
         for session in sessions:
-            hooks = getattr(session, "hooks", None)
-            if not isinstance(hooks, dict) or any(s is session for s in self._sessions):
+            if any(s is session for s in self._sessions):
                 continue
-            response_hooks = hooks.setdefault("response", [])
-            if not isinstance(response_hooks, list):
-                hooks["response"] = response_hooks = [response_hooks]
-            if cap_response not in response_hooks:
-                response_hooks.insert(0, cap_response)
+            hooks = response_hooks(session)
+            if hooks is None:
+                continue
+            if cap_response not in hooks:
+                hooks.insert(0, cap_response)
             self._sessions.append(session)
             self._trust_env.append(getattr(session, "trust_env", True))
             if self.loopback:
@@ -206,13 +225,10 @@ class SessionGuard:
 
     def detach(self) -> None:
         for session, trust_env in zip(self._sessions, self._trust_env):
-            try:
-                session.hooks["response"].remove(cap_response)
-            except (KeyError, ValueError, AttributeError):
-                pass
+            remove_response_hook(session, cap_response)
             session.trust_env = trust_env
         self._sessions, self._trust_env = [], []
 
 
 __all__ = ["MAX_ANSWER_BYTES", "SessionGuard", "answer_too_large_error", "botocore_proxies", "cap_response",
-           "read_capped"]
+           "read_capped", "remove_response_hook", "response_hooks"]
