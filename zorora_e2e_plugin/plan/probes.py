@@ -61,12 +61,13 @@ def step_0_5(ctx: Context) -> str:
     labels = list(probes)
     answered = {label: threading.Event() for label, (method, _p, _k) in probes.items() if method == "POST"}
 
-    def send(method: str, path: str, kwargs: Dict, done: Optional[threading.Event]) -> Any:
+    def send(label: str) -> Any:
+        method, path, kwargs = probes[label]
         try:
             return _probe(ctx, method, path, **kwargs)
         finally:
-            if done is not None:
-                done.set()
+            if label in answered:
+                answered[label].set()
 
     def listing() -> Any:
         """The customer's prefixes, listed once the probes that could write have their answers (beside the
@@ -79,8 +80,7 @@ def step_0_5(ctx: Context) -> str:
             return exc
 
     try:
-        *replies, listed = ctx.parallel(*[(lambda m=m, p=p, k=k, d=answered.get(label): send(m, p, k, d))
-                                          for label, (m, p, k) in probes.items()], listing)
+        *replies, prefixes = ctx.parallel(*[(lambda label=label: send(label)) for label in labels], listing)
         answers = dict(zip(labels, replies))
         ctx.route_answers = answers
     finally:
@@ -155,7 +155,7 @@ def step_0_5(ctx: Context) -> str:
     if failing and not known_broken and len(failing) < len(ROUTE_NAMES):
         checks.warn("a 4xx for a probe with an unknown id", warnings[0],
                     diagnose.PROBE_5XX.format(routes=", ".join(route for route, _ in failing)))
-    leftovers = _preflight_leftovers(ctx, checks, listed)
+    leftovers = _preflight_leftovers(ctx, checks, prefixes)
     ctx.prefixes_proven_empty = leftovers == [] and not checks.failures
     listed = "the customer's prefixes are empty" if leftovers == [] else \
         "the customer's prefixes not listed (S3 is not usable: see 0.4)"
