@@ -9,7 +9,6 @@ signals, real loopback HTTP, a real moto S3 behind the sandbox, and a small loop
 from __future__ import annotations
 
 import dataclasses
-import http.client
 import io
 import json
 import os
@@ -24,9 +23,10 @@ from typing import Callable, Dict, List, Optional
 import pytest
 
 from engine_helpers import STEPS
+from wire_helpers import LoopbackServer, QuietHandler, forward
 from reliability_helpers import (CLEAN_ENV, HangFrom, SCRIPT, STEP_LINE, bucket_keys, cli, count, customer,
                                  customer_keys, leftover_check, module_sandbox, sigint_reaches_children)
-from zorora_e2e_plugin import cleanup, engine
+from zorora_e2e_plugin import cleanup
 from zorora_e2e_plugin.engine import validate
 from zorora_e2e_plugin.run_options import RunOptions
 from zorora_e2e_plugin.report import make_console
@@ -235,7 +235,7 @@ def test_demo_piped_into_head_exits_0_silently(tmp_path):
 
 # ----------------------------------------------------------------------------- 3. cleanup out of time
 
-class S3Proxy:
+class S3Proxy(LoopbackServer):
     """Loopback HTTP proxy in front of the sandbox's S3. mode "trickle-delete": DeleteObjects is never
     forwarded; its answer trickles one byte every 0.1 s, so no read timeout fires. mode "deny-delete":
     DELETE requests answer 403 AccessDenied."""
@@ -246,15 +246,12 @@ class S3Proxy:
         self.upstream = urlsplit(upstream)
         self.mode = mode
         self.stopping = threading.Event()
-        owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _forward(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+        class Handler(QuietHandler):
+            def _any(self):
+                owner = self.server.owner
                 if owner.mode == "trickle-delete" and self.command == "POST" and "delete" in self.path.split("?")[-1]:
+                    self.rfile.read(int(self.headers.get("Content-Length") or 0))
                     self.send_response(200)
                     self.send_header("Content-Length", "100000")
                     self.end_headers()
@@ -266,6 +263,7 @@ class S3Proxy:
                             return
                     return
                 if owner.mode == "deny-delete" and self.command == "DELETE":
+                    self.rfile.read(int(self.headers.get("Content-Length") or 0))
                     payload = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
                                b"<Message>Access Denied</Message></Error>")
                     self.send_response(403)
@@ -274,40 +272,15 @@ class S3Proxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
-                conn = http.client.HTTPConnection(owner.upstream.hostname, owner.upstream.port, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
-                conn.request(self.command, self.path, body=body, headers=headers)
-                answer = conn.getresponse()
-                data = answer.read()
-                self.send_response(answer.status)
-                for k, v in answer.getheaders():
-                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-                conn.close()
+                forward(self, owner.upstream.port, self.path)
 
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
+        super().__init__(Handler)
 
     def __exit__(self, *exc):
-        self.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.stopping.set()  # a trickling answer ends first, or shutdown would wait for it
+        super().__exit__(*exc)
 
 
 def _through(sandbox, proxy):

@@ -19,10 +19,10 @@ import shutil
 import socket
 import threading
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from wire_helpers import LoopbackServer, QuietHandler
 from reliability_helpers import cli, count, customer, customer_keys, leftover_check, module_sandbox
 from zorora_e2e_plugin.engine import validate
 from zorora_e2e_plugin.run_options import RunOptions
@@ -253,13 +253,11 @@ ODD_BODY = ('{"error": "odd \ufffe and \uffff, a C1 CSI \x9b31m, NUL \x00, ESC \
             'emoji \U0001F600 and é"}').encode("utf-8")
 
 
-class _OddServer:
+class _OddServer(LoopbackServer):
     """Answers every request 500 with a body carrying characters XML 1.0 forbids and terminal controls."""
 
     def __init__(self):
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
@@ -272,21 +270,11 @@ class _OddServer:
 
             do_GET = do_POST = _answer
 
-            def log_message(self, *args):
-                pass
+        super().__init__(Handler)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/prod/api/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/prod/api/v1"
 
 
 @pytest.mark.parametrize("colour", ["plain", "rich"])

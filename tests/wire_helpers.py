@@ -1,5 +1,5 @@
-"""Small real HTTP servers on loopback for tests/test_wire_guard.py: a forward proxy that records what it is
-asked for (and forwards it to this machine), a reverse proxy that rewrites S3's answers, and an API whose
+"""Small real HTTP servers on loopback (test_wire_guard.py and the reliability tests): a forward proxy that records
+what it is asked for (and forwards it to this machine), a reverse proxy that rewrites S3's answers, and an API whose
 answers never end.
 """
 
@@ -17,6 +17,15 @@ HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "t
        "transfer-encoding"}
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 (keep-alive, as S3 and API Gateway), and no request lines on the test's stderr."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+
 class LoopbackServer:
     """A threaded HTTP server on a free loopback port, for `with`: started on enter, stopped on exit."""
 
@@ -25,7 +34,8 @@ class LoopbackServer:
         self.httpd.daemon_threads = True
         self.httpd.owner = self
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -40,7 +50,7 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.port}"
 
 
-def _forward(handler, port: int, path: str, rewrite=None, loopback_host: bool = False) -> None:
+def forward(handler, port: int, path: str, rewrite=None, loopback_host: bool = False) -> None:
     length = int(handler.headers.get("Content-Length") or 0)
     body = handler.rfile.read(length) if length else None
     upstream = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -71,12 +81,7 @@ class RecordingProxy(LoopbackServer):
     def __init__(self):
         self.requests: List[Tuple[str, str]] = []
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def _any(self):
                 owner = self.server.owner
                 owner.requests.append((self.command, self.path))
@@ -86,7 +91,7 @@ class RecordingProxy(LoopbackServer):
                     self.end_headers()
                     return
                 parts = urlsplit(self.path)
-                _forward(self, parts.port or 80, parts.path + (f"?{parts.query}" if parts.query else ""),
+                forward(self, parts.port or 80, parts.path + (f"?{parts.query}" if parts.query else ""),
                          loopback_host=True)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_CONNECT = _any
@@ -102,12 +107,7 @@ class RewritingS3(LoopbackServer):
         self.listings = 0
         rewrite_listing = rewrite
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def _any(self):
                 owner = self.server.owner
 
@@ -117,7 +117,7 @@ class RewritingS3(LoopbackServer):
                         return rewrite_listing(data)
                     return data
 
-                _forward(self, upstream_port, self.path, change)
+                forward(self, upstream_port, self.path, change)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any
 
@@ -134,16 +134,11 @@ class EndlessRoute(LoopbackServer):
         `chunked=False`: a Content-Length of `limit` bytes instead of chunked encoding."""
         self.endless = 0  # answers made endless
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def _any(self):
                 owner = self.server.owner
                 if route not in self.path:
-                    _forward(self, upstream_port, self.path)
+                    forward(self, upstream_port, self.path)
                     return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
