@@ -136,12 +136,11 @@ def add_run_flags(parser, face: Face = CLI, *, target: bool = True) -> None:
     o.add_argument("--summary-md", dest="summary_md_path", metavar="PATH",
                    help="append a short Markdown summary (verdict, phases, failing steps with their fix); "
                         "GITHUB_STEP_SUMMARY is used when set")
-    sandboxed = "with --sandbox: the sandbox's own log of the API requests it served; otherwise " if repl else \
-        ("the sandbox's own log of the API requests it served" if not target else "")
+    served, own = "the sandbox's own log of the API requests it served", "the validator's own API and S3 requests"
+    logged = f"with --sandbox: {served}; otherwise {own}" if repl else own if target else served
     o.add_argument("--log-requests", action="store_true",
                    help="print one line per request beside the report: time, method, status, ms, path, actor "
-                        "(never the token); " + (sandboxed or "the validator's own API and S3 requests")
-                        + ("the validator's own API and S3 requests" if repl else ""))
+                        "(never the token); " + logged)
     if not (target or repl):
         return
     t = parser.add_argument_group("target (flags > environment > defaults)")
