@@ -32,7 +32,7 @@ def clean_up(run) -> Optional[float]:
     still_running = runner.drain(drain_limit(settings))
     if still_running:
         run.reporter.notice(f"{still_running} request(s) cut off by the deadline are still waiting on the "
-                               "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
+                            "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
     began = None
     for _ in range(3):
         if not (ctx.wrote or ctx.probe_pending or _probe_versions(ctx)):
@@ -42,21 +42,26 @@ def clean_up(run) -> Optional[float]:
             # Each round: a cut-off 4.5 that ends during a cleanup stores its listing then, taken before that
             # cleanup deleted anything (its ending is what sends the next round)
             ctx.cleanup_listing = None
-        try:
-            runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
-        except KeyboardInterrupt:  # without a signal guard (a handler not set from Python)
-            runner.mark_interrupted()
+        if not _run_cleanup_phase(run):
             continue
         if not runner.ended_since(began):
             break
     if began is not None and _settle(run):
         began = time.monotonic()
         ctx.cleanup_listing = None
-        try:
-            runner.run_cleanup(plan_module.cleanup_phase(), budget=max(CLEANUP_BUDGET, settings.timeout * 4))
-        except KeyboardInterrupt:  # without a signal guard: the proof before the wait stands as it is
-            runner.mark_interrupted()
+        _run_cleanup_phase(run)  # interrupted: the proof before the wait stands as it is
     return began
+
+
+def _run_cleanup_phase(run) -> bool:
+    """Phase 5 once, within its own budget. False: a Ctrl-C without a signal guard (a handler not set from
+    Python) interrupted it; the run is marked interrupted."""
+    try:
+        run.runner.run_cleanup(run.cleanup_phase, budget=max(CLEANUP_BUDGET, run.settings.timeout * 4))
+    except KeyboardInterrupt:
+        run.runner.mark_interrupted()
+        return False
+    return True
 
 
 def _probe_versions(ctx) -> bool:
