@@ -21,20 +21,22 @@ from typing import Any, Optional
 NARROWEST = 20  # a terminal narrower than this is taken to be this wide
 
 
-def stdin_is_terminal() -> bool:
-    """A terminal on stdin (False when stdin is closed, None or replaced by something without isatty)."""
+def _is_a_tty(stream) -> bool:
+    """False when the stream is closed, None or replaced by something without isatty."""
     try:
-        return sys.stdin is not None and sys.stdin.isatty()
+        return stream is not None and stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def stdin_is_terminal() -> bool:
+    """A terminal on stdin."""
+    return _is_a_tty(sys.stdin)
 
 
 def stdout_is_terminal() -> bool:
     """A terminal on stdout: someone is watching the run as it starts."""
-    try:
-        return sys.stdout is not None and sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return _is_a_tty(sys.stdout)
 
 
 def can_prompt(input: Optional[Any] = None) -> bool:
