@@ -30,6 +30,7 @@ FLOORS_OF = {
     "face": "base",  # each face's vocabulary and what it decides instead of the flags (Target): plain records
     # wire: the ONA API (client/) and S3 (store*), what guards them, and the sweep built on the store
     "store": "wire", "store_delete": "wire", "store_listing": "wire", "wire_guard": "wire", "sweep": "wire",
+    "botocore_loader": "wire",
     # runner: waves, gate, deadline, signals; steps are callables to it
     "runner": "runner", "step_worker": "runner",
     # reporters: everything that watches a run and shows or records it

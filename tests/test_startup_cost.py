@@ -96,3 +96,49 @@ def test_start_client_builds_once_however_often_it_is_asked(monkeypatch):
     store.start_client(storage)
     assert threads == ["zorora-e2e-s3-client"]
     assert make_s3_client(storage) is client
+
+
+def test_the_s3_client_is_built_without_listing_every_service(monkeypatch):
+    """botocore's Loader lists ~450 service directories to check the name "s3" before loading its models (30-45
+    ms of the first client's build, which the first S3 request waits for): the run's sessions look s3 up by
+    name (botocore_loader.py), and the client is botocore's S3 client all the same."""
+    from botocore.loaders import Loader
+
+    listed = []
+    real = Loader.list_available_services
+    monkeypatch.setattr(Loader, "list_available_services", lambda self, type_name: listed.append(type_name) or
+                        real(self, type_name))
+    monkeypatch.setenv("AWS_ZORORA_E2E_TEST_SESSION", "listing")  # another AWS environment: a new session
+    storage = Storage(bucket="b", region="af-south-1", s3_endpoint_url="http://127.0.0.1:9",
+                      aws_access_key_id="key-l", aws_secret_access_key="secret-l")
+    client = make_s3_client(storage)
+    assert client.meta.service_model.service_name == "s3"
+    assert client.meta.region_name == "af-south-1"
+    assert listed == []
+
+
+def test_a_service_is_known_by_name_exactly_when_botocore_would_list_it(tmp_path):
+    """A service is known for a model type when one of its API versions has that file (as .json or .json.gz);
+    the whole list, when asked for, is botocore's own."""
+    from botocore.exceptions import UnknownServiceError
+    from botocore.loaders import Loader
+
+    from zorora_e2e_plugin.botocore_loader import NamedServiceLoader
+
+    (tmp_path / "alpha" / "2020-01-01").mkdir(parents=True)
+    (tmp_path / "alpha" / "2020-01-01" / "service-2.json").write_text('{"metadata": {}, "shapes": {}}')
+    (tmp_path / "beta" / "2019-01-01").mkdir(parents=True)
+    (tmp_path / "beta" / "2019-01-01" / "paginators-1.json").write_text("{}")
+    (tmp_path / "gamma" / "2021-01-01").mkdir(parents=True)  # a version directory with no model in it
+    (tmp_path / "delta").write_text("not a directory")
+    ours = NamedServiceLoader(extra_search_paths=[str(tmp_path)], include_default_search_paths=False)
+    botocores = Loader(extra_search_paths=[str(tmp_path)], include_default_search_paths=False)
+    for type_name in ("service-2", "paginators-1", "waiters-2"):
+        known = ours.list_available_services(type_name)
+        for name in ("alpha", "beta", "gamma", "delta", "epsilon"):
+            assert (name in known) == (name in botocores.list_available_services(type_name)), (name, type_name)
+        assert list(known) == botocores.list_available_services(type_name)
+        assert len(known) == len(botocores.list_available_services(type_name))
+    assert ours.load_service_model("alpha", "service-2") == {"metadata": {}, "shapes": {}}
+    with pytest.raises(UnknownServiceError, match="Valid service names are: alpha"):
+        ours.load_service_model("beta", "service-2")

@@ -41,9 +41,9 @@ def _botocore_session(env: Tuple):
     (~100 ms). botocore, not boto3: boto3 adds ~50-100 ms of imports (s3transfer, resources) the run never uses."""
     session = _sessions.get(env)
     if session is None:
-        import botocore.session
+        from .botocore_loader import new_session  # s3's models found by name, not in a list of every service
 
-        session = _sessions[env] = botocore.session.get_session()
+        session = _sessions[env] = new_session()
     return session
 
 
