@@ -66,8 +66,7 @@ def _run_cleanup_phase(run) -> bool:
 
 def _probe_versions(ctx) -> bool:
     """0.4 wrote and deleted its probe in a versioned bucket: a version and a delete marker of it are left."""
-    versioning = getattr(ctx, "_versioning", ())
-    return versioning not in ((), None, "")
+    return ctx.versioning_answer() not in ((), None, "")
 
 
 def settle_window(settings: Settings) -> float:
