@@ -35,7 +35,8 @@ def clean_up(run) -> Optional[float]:
                             "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
     began = None
     for _ in range(3):
-        if not (ctx.wrote or ctx.probe_pending or _probe_versions(ctx)):
+        if not (ctx.wrote or ctx.probe_pending or ctx.keeps_versions()):  # versioned: 0.4's probe left a
+            # version and a delete marker
             return began
         began = time.monotonic()
         if runner.cut_off():  # a cut-off step may have written after 4.5 listed the prefixes: 5.1 lists anew.
@@ -62,11 +63,6 @@ def _run_cleanup_phase(run) -> bool:
         run.runner.mark_interrupted()
         return False
     return True
-
-
-def _probe_versions(ctx) -> bool:
-    """0.4 wrote and deleted its probe in a versioned bucket: a version and a delete marker of it are left."""
-    return ctx.versioning_answer() not in ((), None, "")
 
 
 def settle_window(settings: Settings) -> float:

@@ -55,7 +55,7 @@ class Context:
       gate_written           phase 4's setup added the challenger that fails its gates
       gate_error             ... or why it could not (4.6 fails with it)
       bucket_versioning()    the bucket's versioning, asked once (0.4), for the cleanup
-      versioning_answer()    what it answered, without asking: () when nothing asked yet
+      keeps_versions()       ... as it answered, without asking (0.4 left a version of its probe)
       cleanup_listing        the run's prefixes as 4.5 listed them (the plan's last wave), for 5.1; None: list
       cleanup                what phase 5 deleted, and what may be left (results.Cleanup)
       readiness              --for: the readiness phase's ReadinessState (plan/readiness_state.py)
@@ -119,9 +119,10 @@ class Context:
             self._versioning = answer
         return self._versioning
 
-    def versioning_answer(self) -> Any:
-        """What bucket_versioning() answered, without asking S3: () when nothing asked it yet."""
-        return self._versioning
+    def keeps_versions(self) -> bool:
+        """The bucket keeps object versions (Enabled or Suspended), as bucket_versioning() was told; never asks
+        S3: False when nothing asked yet."""
+        return bool(self._versioning)
 
     def parallel(self, *calls: Callable[[], Any]) -> List[Any]:
         """Run independent calls at once; results in order; the first exception is raised."""

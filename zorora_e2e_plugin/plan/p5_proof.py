@@ -85,7 +85,7 @@ def delete_probe_versions(ctx: Context) -> Optional[Tuple[int, int]]:
     """A run that may not delete under the customer's prefixes (its gate failed) still wrote and deleted its
     preflight probe: in a versioned bucket that left a version and a delete marker of that one key, removed
     here (that key only). None when the bucket keeps no versions, or 0.4 never reached S3."""
-    if ctx.versioning_answer() == () or not ctx.bucket_versioning():  # 0.4 asks it beside its probe
+    if not ctx.keeps_versions():  # 0.4 asks it beside its probe
         return None
     key = ctx.world.probe_key
     entries = [(v["Key"], v.get("VersionId")) for v in ctx.store.list_versions(key)
