@@ -48,9 +48,8 @@ def _botocore_session(env: Tuple):
 
 
 def s3_models():
-    """The botocore loader this process's S3 clients read S3's models from (for the AWS_* environment as it
-    is), for a sandbox started in this process to share (engine.validate_in_sandbox): S3's models are then
-    read from disk and parsed once per process, not once by the sandbox and again by the validator."""
+    """The botocore loader of this process's S3 clients (AWS_* environment as it is), for a sandbox started in
+    this process to share (sandbox_run): S3's models are read and parsed once per process, not once a side."""
     with _session_lock:
         return _botocore_session(_aws_env()).get_component("data_loader")
 
@@ -90,10 +89,9 @@ def make_s3_client(settings: Storage):
 
 
 def start_client(settings: Storage) -> None:
-    """Build the S3 client in the background now (imports and models included), so that the run's first S3
-    step finds it ready: called at the very start of a run, before the API requests go out. Nothing to do
-    when it is built or being built (the CLI starts it before the engine, whose validate() asks again; a
-    REPL's second run finds it kept)."""
+    """Build the S3 client in the background now (imports and models included), before the API requests go
+    out, so that the run's first S3 step finds it ready. Nothing to do when it is built or being built (the CLI
+    starts it before the engine, whose validate() asks again; a REPL's second run finds it kept)."""
     key = (settings, _aws_env())
     if key in _clients or key in _starting:
         return
@@ -126,11 +124,10 @@ def _warm_models() -> None:
 
 
 def _in_background(fn, *args, name: str) -> None:
-    """Run fn(*args) in a daemon thread. botocore's import wraps one of its own imports in
-    warnings.catch_warnings(), which saves and restores the process's warning filters: a filter another
-    thread adds meanwhile (requests silencing urllib3's SOCKS DependencyWarning while the engine imports it)
-    can be lost, and the warning then lands on stderr. That one warning is filtered here first, so the
-    restore keeps it."""
+    """Run fn(*args) in a daemon thread. botocore's import wraps one of its imports in warnings.catch_warnings(),
+    which saves and restores the process's warning filters: a filter another thread adds meanwhile (requests
+    silencing urllib3's SOCKS DependencyWarning while the engine imports it) can be lost and the warning then
+    lands on stderr. That one warning is filtered here first, so the restore keeps it."""
     warnings.filterwarnings("ignore", message="SOCKS support in urllib3", module=r"urllib3\.contrib\.socks")
     threading.Thread(target=_quietly, args=(fn, *args), daemon=True, name=name).start()
 
@@ -240,10 +237,12 @@ class Store(Deleting):
 
     def head_bucket(self) -> None:
         self._answer("head_bucket")
+
     def exists(self, key: str) -> bool:
         """HEAD the key: True when S3 has a current object there (a lagging listing may not name it yet)."""
         try:
-            return self._answer("head_object", Key=key) is not None
+            self._answer("head_object", Key=key)
+            return True
         except StoreError as exc:
             if exc.code in ("NoSuchKey", "404", "NotFound"):
                 return False
@@ -262,6 +261,7 @@ class Store(Deleting):
     def server_now(self):
         """S3's clock (the Date header of its last answer, moved on since), None when none was seen."""
         return self.listings.server_now()
+
     @property
     def strays(self) -> List[str]:
         """Keys a listing returned outside the prefix it asked for: the endpoint ignored `prefix`."""

@@ -51,8 +51,6 @@ def _route_probes(ctx: Context) -> Dict[str, tuple]:
     }
 
 
-
-
 def step_0_5(ctx: Context) -> str:
     """Every other route the promotion needs answers from the Lambda; then the run's customer is proven
     untouched (its three prefixes empty)."""
