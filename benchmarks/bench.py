@@ -157,8 +157,6 @@ def bench_process(latencies: List[int], repeat: int, zorora_src: Optional[str]) 
 
 def bench_zorora(repeat: int, zorora_src: Optional[str], latency: int = 100) -> bool:
     from zorora_e2e_plugin.sandbox import Sandbox
-
-    repeat = max(repeat, RATIO_PAIRS)
     from zorora_e2e_plugin.settings import default_customer_id
 
     print(f"\n## full run against Zorora's scripts/validate_zorora_ona_e2e.py, both fresh processes, latency "
@@ -224,7 +222,7 @@ def main(argv: List[str] = None) -> int:
     if "process" in sections:
         ok &= bench_process(latencies, args.repeat, zorora_src)[0]
     if "zorora" in sections:
-        ok &= bench_zorora(args.repeat, zorora_src)
+        ok &= bench_zorora(max(args.repeat, RATIO_PAIRS), zorora_src)
     if "session" in sections:
         from .session import bench_session
 
