@@ -51,12 +51,12 @@ SECTIONS = ("engine", "process", "zorora", "session", "sweep", "artifacts")
 # ------------------------------------------------------------------------------------------ engine
 
 def _run_once(kind: str, latency_ms: int, sandbox=None):
-    from zorora_e2e_plugin.engine import validate
-    from zorora_e2e_plugin.flags import RunFlags
-    from zorora_e2e_plugin.sandbox_run import sandbox_target
-    from zorora_e2e_plugin.report import make_console
+    from zorora_e2e_plugin.config.flags import RunFlags
+    from zorora_e2e_plugin.config.settings import resolve
+    from zorora_e2e_plugin.report.console import make_console
+    from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+    from zorora_e2e_plugin.run.validate import validate
     from zorora_e2e_plugin.sandbox import Sandbox
-    from zorora_e2e_plugin.settings import resolve
 
     own = sandbox is None
     sandbox = sandbox or Sandbox().start()
@@ -156,8 +156,8 @@ def bench_process(latencies: List[int], repeat: int, zorora_src: Optional[str]) 
 # ------------------------------------------------------------------------------------------ Zorora's script
 
 def bench_zorora(repeat: int, zorora_src: Optional[str], latency: int = 100) -> bool:
+    from zorora_e2e_plugin.config.settings import default_customer_id
     from zorora_e2e_plugin.sandbox import Sandbox
-    from zorora_e2e_plugin.settings import default_customer_id
 
     print(f"\n## full run against Zorora's scripts/validate_zorora_ona_e2e.py, both fresh processes, latency "
           f"{latency} ms, run in pairs (ours, theirs) x {repeat}, after one unmeasured run of each")

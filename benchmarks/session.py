@@ -14,10 +14,10 @@ from .measure import clean_env, met_or_missed
 _SESSION = r"""
 import io, json, sys, time
 began = time.monotonic()
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.model import Reporter
-from zorora_e2e_plugin.sandbox_run import validate_in_sandbox
-from zorora_e2e_plugin.report import make_console
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.core.steps import Reporter
+from zorora_e2e_plugin.run.in_sandbox import validate_in_sandbox
+from zorora_e2e_plugin.report.console import make_console
 kinds = {"full": {}, "preflight": {"phases": [0]}}
 out = []
 

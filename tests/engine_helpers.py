@@ -9,15 +9,14 @@ import os
 import sys
 from typing import Optional
 
-from zorora_e2e_plugin.fixtures import customer_prefixes
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import resolve
 from zorora_e2e_plugin.plan import cleanup_phase, phases
-
-from zorora_e2e_plugin.engine import validate
-from zorora_e2e_plugin.run_options import RunOptions
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.sandbox_run import sandbox_target
-from zorora_e2e_plugin.report import make_console
-from zorora_e2e_plugin.settings import resolve
+from zorora_e2e_plugin.report.console import make_console
+from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+from zorora_e2e_plugin.run.options import RunOptions
+from zorora_e2e_plugin.run.validate import validate
+from zorora_e2e_plugin.s3.customer_state import customer_prefixes
 
 # How many steps a full run reports, counted from the plan (its phases and the cleanup)
 STEPS = sum(len(wave) for phase in [*phases(), cleanup_phase()] for wave in phase.waves)

@@ -13,7 +13,6 @@ import ipaddress
 import os
 import re
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Dict, Iterable, List, Optional
 
-from zorora_e2e_plugin.model import Reporter
+from zorora_e2e_plugin.core.steps import Reporter
 
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
 CLEAN_ENV = {k: v for k, v in os.environ.items()

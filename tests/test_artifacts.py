@@ -18,18 +18,18 @@ from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
 import pytest
-
 from har_schema import HAR
 from reliability_helpers import cli, customer, module_sandbox
 from standin.harness import host, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
-from zorora_e2e_plugin.engine import validate
-from zorora_e2e_plugin.run_options import RunOptions
-from zorora_e2e_plugin.model import Reporter
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.sandbox_run import sandbox_target
-from zorora_e2e_plugin.redact import forms_of
-from zorora_e2e_plugin.report import make_console
-from zorora_e2e_plugin.settings import resolve
+
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.redact import forms_of
+from zorora_e2e_plugin.core.steps import Reporter
+from zorora_e2e_plugin.report.console import make_console
+from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+from zorora_e2e_plugin.run.options import RunOptions
+from zorora_e2e_plugin.run.validate import validate
 
 CANARY = "canary-TOKEN-5b1e9d03c7a24f86"
 
@@ -169,8 +169,8 @@ def test_junit_testcases_carry_route_and_ms(sandbox, tmp_path):
 
 
 def test_junit_names_a_diagnosis_id_when_the_step_has_one(tmp_path):
-    from zorora_e2e_plugin.report_files import write_junit
-    from zorora_e2e_plugin.results import Cleanup, RunResult, StepResult
+    from zorora_e2e_plugin.core.outcomes import Cleanup, RunResult, StepResult
+    from zorora_e2e_plugin.report.files import write_junit
 
     step = StepResult("0.2", 0, "Bearer token accepted", "fail", 12, actual="HTTP 401")
     step.diagnosis = {"id": "wrong-token", "whose": "settings", "hint": "..."}  # as the results carry it
@@ -272,9 +272,9 @@ def test_log_requests_in_a_run_against_a_deployment_shows_the_validators_own_req
 def test_the_recorder_leaves_sessions_and_the_s3_client_as_it_found_them(sandbox):
     import requests
 
-    from zorora_e2e_plugin.artifacts import RequestRecorder
-    from zorora_e2e_plugin.settings import Storage
-    from zorora_e2e_plugin.store import make_s3_client
+    from zorora_e2e_plugin.config.settings import Storage
+    from zorora_e2e_plugin.report.artifacts import RequestRecorder
+    from zorora_e2e_plugin.s3.store import make_s3_client
 
     session = requests.Session()
     session.hooks["response"].append(lambda r, *a, **k: None)
@@ -323,7 +323,7 @@ def test_requests_that_got_no_answer_are_in_the_har_too(sandbox, tmp_path):
     ({"har_path": "{d}/missing/r.har"}, "cannot write --har"),
 ])
 def test_report_paths_are_refused_before_anything_runs(sandbox, tmp_path, flags, message):
-    from zorora_e2e_plugin.settings_checks import SettingsError
+    from zorora_e2e_plugin.config.checks import SettingsError
 
     given = {key: value.format(d=tmp_path) for key, value in flags.items()}
     with pytest.raises(SettingsError, match=re.escape(message.format(d=tmp_path))):
@@ -331,8 +331,9 @@ def test_report_paths_are_refused_before_anything_runs(sandbox, tmp_path, flags,
 
 
 def test_in_the_repl_html_and_har_are_written_for_a_preflight(tmp_path, host, monkeypatch):  # noqa: F811
-    import zorora_e2e_plugin
     from standin.harness import output
+
+    import zorora_e2e_plugin
 
     monkeypatch.setenv("ONA_API_BASE_URL", "http://127.0.0.1:9/prod/api/v1")
     monkeypatch.setenv("ONA_API_TOKEN", "not-used")
@@ -383,8 +384,8 @@ def test_what_a_server_answered_stays_text_in_the_summary():
     """A body with markup in it (HTML, a link, a table cell, emphasis, an entity) is shown as the text it is."""
     from markdown_it import MarkdownIt
 
-    from zorora_e2e_plugin.artifacts.summary_md import summary
-    from zorora_e2e_plugin.results import Cleanup, RunResult, StepResult
+    from zorora_e2e_plugin.core.outcomes import Cleanup, RunResult, StepResult
+    from zorora_e2e_plugin.report.artifacts.summary_md import summary
 
     body = 'HTTP 500 <script>alert(1)</script> [click](http://evil.example) *bold* a|b &copy; _x_ `tick` ~~s~~'
     step = StepResult("0.5", 0, "Every route deployed", "fail", 9, expected="no 5xx", actual=body, hint="fix it")
@@ -397,8 +398,8 @@ def test_what_a_server_answered_stays_text_in_the_summary():
 
 
 def test_what_a_server_answered_stays_text_in_the_html(tmp_path):
-    from zorora_e2e_plugin.artifacts.html_report import Requests, render
-    from zorora_e2e_plugin.results import Cleanup, RunResult, StepResult
+    from zorora_e2e_plugin.core.outcomes import Cleanup, RunResult, StepResult
+    from zorora_e2e_plugin.report.artifacts.html_report import Requests, render
 
     body = '<script>console.error(1)</script><img src="http://evil.example/x.png"> & "quotes"'
     step = StepResult("0.5", 0, "Every route deployed", "fail", 9, actual=body, hint="<em>do this</em>")

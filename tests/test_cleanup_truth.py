@@ -8,10 +8,10 @@ import threading
 import uuid
 
 import pytest
-
 from engine_helpers import objects_of, run_engine, step
-from zorora_e2e_plugin.fixtures import customer_prefixes
-from zorora_e2e_plugin.model import Reporter
+
+from zorora_e2e_plugin.core.steps import Reporter
+from zorora_e2e_plugin.s3.customer_state import customer_prefixes
 from zorora_e2e_plugin.sandbox import Sandbox
 
 ANOTHER_RUN = "another run is using this customer id"

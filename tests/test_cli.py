@@ -8,9 +8,9 @@ import sys
 
 import pytest
 import requests
-
 from engine_helpers import STEPS
 from reliability_helpers import read_exports
+
 from zorora_e2e_plugin.sandbox import Sandbox
 
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")

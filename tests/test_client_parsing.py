@@ -91,11 +91,11 @@ def test_errors_are_classified_by_type_where_they_are_caught_and_diagnosed_by_ki
 
     import requests
 
-    from zorora_e2e_plugin import diagnose
     from zorora_e2e_plugin.client import OnaError
     from zorora_e2e_plugin.client.errors import transport_kind
     from zorora_e2e_plugin.client.zorora import _as_ona_error
-    from zorora_e2e_plugin.results import ExitCode
+    from zorora_e2e_plugin.core import catalogue as diagnose
+    from zorora_e2e_plugin.core.outcomes import ExitCode
 
     def wrapped(inner):
         try:

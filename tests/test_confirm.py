@@ -1,5 +1,5 @@
 """The one confirmation before a run writes to a real deployment: the prompt itself
-(`zorora_e2e_plugin.confirm`, answered through prompt_toolkit's pipe input) and when
+(`zorora_e2e_plugin.console.confirm`, answered through prompt_toolkit's pipe input) and when
 `ml-validate-e2e` asks, what it says, and what happens on each answer."""
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from prompt_toolkit.output.plain_text import PlainTextOutput
-
 from standin.harness import host, output, standin_path  # noqa: F401
 
 import zorora_e2e_plugin
-from zorora_e2e_plugin.confirm import confirm
-from zorora_e2e_plugin.terminal import can_prompt
+from zorora_e2e_plugin.console.confirm import confirm
+from zorora_e2e_plugin.console.terminal import can_prompt
 
 
 def answer(keys: str, text: str = "This writes things.") -> bool:
@@ -126,7 +125,7 @@ def _type(repl, line: str, keys: str):
 
 
 def test_asks_once_with_what_where_and_which_url_then_runs(remote_repl, monkeypatch):
-    from zorora_e2e_plugin import confirm as confirm_module
+    from zorora_e2e_plugin.console import confirm as confirm_module
 
     questions = []
     real = confirm_module.confirm
@@ -187,8 +186,8 @@ def test_a_loopback_target_does_not_ask(host, monkeypatch, sandbox_instance):
 # ------------------------------------------------------------------------- the rule both faces follow
 
 def _settings(**flags):
-    from zorora_e2e_plugin.flags import RunFlags
-    from zorora_e2e_plugin.settings import resolve
+    from zorora_e2e_plugin.config.flags import RunFlags
+    from zorora_e2e_plugin.config.settings import resolve
 
     return resolve(RunFlags(base_url="https://api.example/prod/api/v1", token="tok-123456",
                              customer_id="zorora-e2e-test-rule-1", **flags), {})
@@ -204,8 +203,9 @@ def _settings(**flags):
 def test_may_write_is_the_one_rule(monkeypatch, flags, terminal, answer, allowed, said):
     """engine.may_write: a run that writes to a non-local target asks; --yes skips the question; without a
     terminal to ask on it refuses (nothing written). `zorora-e2e run` and `ml-validate-e2e` both call it."""
-    from zorora_e2e_plugin import confirm as confirm_module, terminal as terminal_module
-    from zorora_e2e_plugin.engine import may_write
+    from zorora_e2e_plugin.console import confirm as confirm_module
+    from zorora_e2e_plugin.console import terminal as terminal_module
+    from zorora_e2e_plugin.run.validate import may_write
 
     asked, lines = [], []
     monkeypatch.setattr(terminal_module, "can_prompt", lambda input=None: terminal)

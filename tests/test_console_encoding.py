@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import os
 import signal
 import subprocess
-import time
 
 import pytest
-
-from reliability_helpers import CLEAN_ENV, SCRIPT, cli, customer, module_sandbox, put
+from reliability_helpers import CLEAN_ENV, SCRIPT, customer, module_sandbox, put
 
 ENCODINGS = [
     pytest.param({"PYTHONIOENCODING": "ascii"}, "ascii", id="ascii"),

@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
-
 from wire_helpers import LoopbackServer
-from zorora_e2e_plugin.model import Phase, Reporter, Step
-from zorora_e2e_plugin.runner import Runner
+
+from zorora_e2e_plugin.core.steps import Phase, Reporter, Step
+from zorora_e2e_plugin.run.waves import Runner
 
 
 class Recorder(Reporter):

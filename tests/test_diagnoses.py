@@ -11,24 +11,24 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from engine_helpers import STEPS, run_engine
 from lying_proxy import LyingProxy
 from reliability_helpers import cli
-from zorora_e2e_plugin.face import REPL
-from zorora_e2e_plugin import diagnose
-from zorora_e2e_plugin.diagnose import describe
-from zorora_e2e_plugin.diagnosis import CATALOGUE, DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR
-from zorora_e2e_plugin.engine import validate
-from zorora_e2e_plugin.run_options import RunOptions
-from zorora_e2e_plugin.model import Reporter
-from zorora_e2e_plugin.report import make_console
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.sandbox_run import sandbox_target
-from zorora_e2e_plugin.results import FAIL, PASS, SKIP, Cleanup, RunResult, StepResult, plan_key
+
+from zorora_e2e_plugin.config.faces import REPL
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core import catalogue as diagnose
+from zorora_e2e_plugin.core.catalogue import describe
+from zorora_e2e_plugin.core.diagnosis import CATALOGUE, DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR
+from zorora_e2e_plugin.core.outcomes import FAIL, PASS, SKIP, Cleanup, RunResult, StepResult, plan_key
+from zorora_e2e_plugin.core.steps import Reporter
+from zorora_e2e_plugin.report.console import make_console
+from zorora_e2e_plugin.report.verdict_line import verdict_line
+from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+from zorora_e2e_plugin.run.options import RunOptions
+from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
-from zorora_e2e_plugin.settings import resolve
-from zorora_e2e_plugin.verdict import verdict_line
 
 
 @pytest.fixture(scope="module")

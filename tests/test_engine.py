@@ -11,18 +11,18 @@ import os
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from engine_helpers import STEPS, run_engine
+
 from benchmarks.measure import sequential_round_trips
-from zorora_e2e_plugin.engine import validate
-from zorora_e2e_plugin.run_options import RunOptions
-from zorora_e2e_plugin.model import Reporter
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.sandbox_run import sandbox_target
-from zorora_e2e_plugin.fixtures import customer_prefixes
-from zorora_e2e_plugin.report import make_console
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.steps import Reporter
+from zorora_e2e_plugin.report.console import make_console
+from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+from zorora_e2e_plugin.run.options import RunOptions
+from zorora_e2e_plugin.run.validate import validate
+from zorora_e2e_plugin.s3.customer_state import customer_prefixes
 from zorora_e2e_plugin.sandbox import Sandbox
-from zorora_e2e_plugin.settings import resolve
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +213,7 @@ def test_an_unreachable_s3_leaves_no_phantom_probe(sandbox):
 
 
 def test_control_characters_from_servers_are_neutralised():
-    from zorora_e2e_plugin.redact import make_redactor
+    from zorora_e2e_plugin.core.redact import make_redactor
 
     redact = make_redactor(["s3cr3t-token"])
     assert redact("a\x1b[2J\x00 s3cr3t-token\n\tb") == "a\\x1b[2J\\x00 ***\n\tb"
@@ -275,8 +275,8 @@ def test_a_4_5_cut_off_by_the_deadline_that_ends_during_the_cleanup_leaves_no_st
     import threading
     import time
 
-    from zorora_e2e_plugin import run
     from zorora_e2e_plugin.plan import p4_errors
+    from zorora_e2e_plugin.run import execution as run
 
     runners, listed, first_5_1_done = [], [], threading.Event()
 

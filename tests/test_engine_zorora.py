@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from zorora_e2e_plugin.engine import validate
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.sandbox_run import sandbox_target
-from zorora_e2e_plugin.report import make_console
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.report.console import make_console
+from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
-from zorora_e2e_plugin.settings import resolve
 
 STANDIN = os.path.join(os.path.dirname(__file__), "standin")
 HOSTS = [pytest.param(STANDIN, id="standin"),

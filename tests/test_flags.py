@@ -8,10 +8,10 @@ import dataclasses
 import pytest
 
 from zorora_e2e_plugin.cli import build_parser
-from zorora_e2e_plugin.face import CLI, REPL
-from zorora_e2e_plugin.flags import RunFlags, SweepFlags, faults_from, session_parser
+from zorora_e2e_plugin.config.checks import SettingsError
+from zorora_e2e_plugin.config.faces import CLI, REPL
+from zorora_e2e_plugin.config.flags import RunFlags, SweepFlags, faults_from, session_parser
 from zorora_e2e_plugin.sandbox.faults import Fault
-from zorora_e2e_plugin.settings_checks import SettingsError
 
 FACE_MODES = {"help", "version", "command", "sweep", "history", "older_than", "dry_run"}  # not run flags
 

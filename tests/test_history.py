@@ -12,14 +12,14 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from engine_helpers import run_engine
 from standin.harness import host, output, standin_path  # noqa: F401
 
 import zorora_e2e_plugin
-from zorora_e2e_plugin import history, history_view
-from zorora_e2e_plugin import history_file as history_file_module
-from zorora_e2e_plugin.report import make_console
+from zorora_e2e_plugin.history import file as history_file_module
+from zorora_e2e_plugin.history import record as history
+from zorora_e2e_plugin.history import view as history_view
+from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
 
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
@@ -123,9 +123,9 @@ def test_four_runs_at_once_lose_no_line(history_file):
 
 _APPENDER = """
 import sys
-from zorora_e2e_plugin.history_file import append
+from zorora_e2e_plugin.history.file import append
 who, path = sys.argv[1], sys.argv[2]
-import zorora_e2e_plugin.history_file as history_file
+import zorora_e2e_plugin.history.file as history_file
 history_file.ROTATE_BYTES = 1 << 40  # this test is about torn lines, not the file's bound (test_history_file.py)
 for i in range(150):
     append({"started": "2026-01-01T00:00:00Z", "who": who, "i": i, "pad": who * 40000}, path)

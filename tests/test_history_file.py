@@ -11,10 +11,10 @@ import subprocess
 import sys
 
 import pytest
-
 from reliability_helpers import cli
-from zorora_e2e_plugin import history_file
-from zorora_e2e_plugin.history_file import append, read
+
+from zorora_e2e_plugin.history import file as history_file
+from zorora_e2e_plugin.history.file import append, read
 
 
 def record(n: int, **changes):
@@ -100,7 +100,7 @@ def test_the_file_is_rotated_past_its_size_and_read_across_both(tmp_path, monkey
 
 _APPENDER = """
 import sys
-from zorora_e2e_plugin import history_file
+from zorora_e2e_plugin.history import file as history_file
 history_file.ROTATE_BYTES = 64 * 1024
 who, path = sys.argv[1], sys.argv[2]
 for i in range(400):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
 from datetime import datetime, timedelta, timezone
 
-from zorora_e2e_plugin import history_file, history_view
-from zorora_e2e_plugin.report import make_console
+from zorora_e2e_plugin.history import file as history_file
+from zorora_e2e_plugin.history import view as history_view
+from zorora_e2e_plugin.report.console import make_console
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 

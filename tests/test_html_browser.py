@@ -16,9 +16,8 @@ import zlib
 from html.parser import HTMLParser
 
 import pytest
-
-from test_artifacts import CANARY, assert_no_token, run_in_process, sandbox  # noqa: F401  (the module's sandbox)
 from reliability_helpers import customer
+from test_artifacts import CANARY, assert_no_token, run_in_process, sandbox  # noqa: F401  (the module's sandbox)
 
 BACKGROUND = "not an origin"  # the initiator of the browser's own requests (updates, time), never the page's
 

@@ -1,10 +1,8 @@
-"""The validator's floors (docs/layout.md): every module stands on one floor and imports only from its own floor
-or below, wherever the import is written (module level, inside a function, under TYPE_CHECKING). The runner
-knows steps as callables: it imports no plan, report, rich, store or client; the plan imports no report and no
-rich. (The sandbox has its own rules: test_sandbox_layout.py.)
-
-A new module finds its floor in FLOORS_OF (exact names) or else in PATTERNS (the first that matches); one that
-matches neither fails `test_every_module_stands_on_a_floor` until it is given one here."""
+"""The house by its floors (docs/layout.md): each folder of the package is a floor, and a module imports only
+from its own floor or the floors below, wherever the import is written (module level, inside a function, under
+TYPE_CHECKING). Two rooms have stricter rules of their own: the plan imports no report and no rich, and the
+runner (run/waves.py, run/step_worker.py) knows steps only as callables. The sandbox's own rules:
+test_sandbox_layout.py."""
 
 import ast
 from fnmatch import fnmatch
@@ -14,54 +12,28 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "zorora_e2e_plugin"
 
-# bottom to top
-FLOORS = ("base", "settings", "wire", "plan", "runner", "reporters", "engine", "faces")
-
-FLOORS_OF = {
-    # base: plain records and pure rules, the terminal probe; importable by anyone
-    "results": "base", "model": "base", "verdict": "base", "diagnose": "base", "diagnosis": "base",
-    "durations": "base", "redact": "base", "fixtures": "base", "s3_state": "base", "inflight": "base",
-    "mutations": "base", "console_encoding": "base", "terminal": "base", "confirm": "base",
-    "history_file": "base", "readiness_gates": "base", "run_signals": "base", "collection": "base", "version": "base",
-    "client.answers": "base", "client.errors": "base",  # pure: who answered, what kind of failure (diagnose reads them)
-    # settings: flags > env > defaults
-    "settings": "settings", "settings_checks": "settings", "ssm": "settings", "readiness_target": "settings",
-    "flags": "settings",  # the typed flags (RunFlags, SweepFlags) and the parsers that fill them
-    "face": "base",  # each face's vocabulary and what it decides instead of the flags (Target): plain records
-    # wire: the ONA API (client/) and S3 (store*), what guards them, and the sweep built on the store
-    "store": "wire", "store_delete": "wire", "store_listing": "wire", "wire_guard": "wire", "sweep": "wire",
-    "botocore_loader": "wire",
-    # runner: waves, gate, deadline, signals; steps are callables to it
-    "runner": "runner", "step_worker": "runner",
-    # reporters: everything that watches a run and shows or records it
-    "report": "reporters", "report_summary": "reporters", "report_files": "reporters", "live": "reporters",
-    "relays": "reporters", "state_views": "reporters", "walkthrough": "reporters", "readiness_view": "reporters",
-    "readiness_history": "reporters", "history": "reporters", "history_view": "reporters",
-    # engine: settings -> plan -> runner -> results -> reporters, and the cleanup after it
-    "engine": "engine", "cleanup": "engine",
-    # faces: the command line and the REPL command
-    "": "faces", "cli": "faces", "repl_command": "faces", "repl_run": "faces",
-    "autoload": "faces",
-}
-
-# modules not in the table, by name (fnmatch on the dotted name inside the package); first match wins
-PATTERNS = (
-    ("sandbox", "base"), ("sandbox.*", "base"),  # imports nothing from the validator (test_sandbox_layout.py)
-    ("client", "wire"), ("client.*", "wire"), ("store_*", "wire"), ("s3_*", "wire"),  # S3 requests
-    ("plan", "plan"), ("plan.*", "plan"),
-    ("artifacts", "reporters"), ("artifacts.*", "reporters"), ("report_*", "reporters"),
-    ("run", "engine"), ("run_*", "engine"), ("sandbox_*", "engine"),  # the run object, validate_in_sandbox
-    ("repl_*", "faces"),
+FLOORS = (  # bottom to top; "" is the package's top level (its doors)
+    "sandbox",  # the local platform: imports nothing of the validator
+    "core",  # plain records and pure rules
+    "config",  # settings, flags, the faces' vocabulary
+    "console",  # the terminal: who is there to ask, what it can show
+    "wire",  # what every HTTP request of a run goes through
+    "client",  # the ONA API
+    "s3",  # S3
+    "plan",  # the validation plan's phases and checks
+    "history",  # the run history
+    "report",  # what people see and keep
+    "run",  # one run, from settings to reports
+    "repl",  # the REPL face
+    "",  # the doors: the package, autoload, cli (version: core's floor, anyone may read it)
 )
-
-# what a floor must not import even though it stands above it (module names, or a third-party top name)
-NEVER = {
-    "runner": ("plan", "plan.*", "report", "report_*", "store", "store_*", "client", "client.*", "rich"),
-    "plan": ("report", "report_*", "rich"),
+ON_ANOTHER_FLOOR = {"version": "core"}
+NEVER = {  # what a room must not import although it stands above it (module patterns, or "~" a third-party top name)
+    "plan.*": ("report", "report.*", "~rich"),
+    "run.waves": ("plan", "plan.*", "report", "report.*", "s3", "s3.*", "client", "client.*", "~rich"),
+    "run.step_worker": ("plan", "plan.*", "report", "report.*", "s3", "s3.*", "client", "client.*", "~rich"),
 }
-
-# a name anyone may import from the package root (its version), though the root is a face (it registers)
-ROOT_NAMES = {"__version__"}
+ROOT_NAMES = {"__version__"}  # a name anyone may import from the package root, though the root is a door
 
 
 def _name(path: Path) -> str:
@@ -72,13 +44,14 @@ def _name(path: Path) -> str:
 
 
 MODULES = {_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-VALIDATOR = sorted(name for name in MODULES if not fnmatch(name, "sandbox") and not fnmatch(name, "sandbox.*"))
+VALIDATOR = sorted(name for name in MODULES if name.split(".")[0] != "sandbox")
 
 
-def floor_of(name: str):
-    if name in FLOORS_OF:
-        return FLOORS_OF[name]
-    return next((floor for pattern, floor in PATTERNS if fnmatch(name, pattern)), None)
+def floor_of(name: str) -> str:
+    if name in ON_ANOTHER_FLOOR:
+        return ON_ANOTHER_FLOOR[name]
+    top = name.split(".")[0]
+    return top if top in FLOORS and (PACKAGE / top).is_dir() else ""
 
 
 def _join(*parts: str) -> str:
@@ -119,26 +92,31 @@ def _inside(module: str) -> str:
     return "~" + module.split(".")[0]
 
 
-def test_every_module_stands_on_a_floor():
-    assert [name or "(the package root)" for name in VALIDATOR if floor_of(name) is None] == []
+def test_the_top_level_holds_the_doors_and_the_floors_only():
+    """At most 8 modules at the top, no two of them sharing a prefix; every folder is a floor."""
+    top = sorted(p.stem for p in PACKAGE.glob("*.py"))
+    assert len(top) <= 8, top
+    prefixes = [stem.split("_")[0] for stem in top if stem != "__init__"]
+    assert len(prefixes) == len(set(prefixes)), top
+    folders = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
+    assert set(folders) <= set(FLOORS), folders
 
 
 @pytest.mark.parametrize("name", VALIDATOR, ids=lambda n: n or "__init__")
 def test_nothing_imports_upward(name):
     floor = FLOORS.index(floor_of(name))
-    upward = [f"line {line}: {target or '(package root)'} ({floor_of(target)})"
+    upward = [f"line {line}: {target or '(package root)'} ({floor_of(target) or 'the doors'})"
               for target, line in imports(name)
-              if not target.startswith("~") and floor_of(target) is not None
-              and FLOORS.index(floor_of(target)) > floor]
-    assert upward == [], f"{name} ({floor_of(name)}) imports from a higher floor"
+              if not target.startswith("~") and FLOORS.index(floor_of(target)) > floor]
+    assert upward == [], f"{name} ({floor_of(name) or 'the doors'}) imports from a higher floor"
 
 
-@pytest.mark.parametrize("name", [n for n in VALIDATOR if floor_of(n) in NEVER], ids=lambda n: n or "__init__")
-def test_the_runner_and_the_plan_import_what_they_may(name):
-    never = NEVER[floor_of(name)]
+@pytest.mark.parametrize("name", [n for n in VALIDATOR if any(fnmatch(n, room) for room in NEVER)])
+def test_the_plan_and_the_runner_import_what_they_may(name):
+    never = next(rule for room, rule in NEVER.items() if fnmatch(name, room))
     seen = [f"line {line}: {target.lstrip('~')}" for target, line in imports(name)
-            if any(fnmatch(target.lstrip("~"), pattern) for pattern in never)]
-    assert seen == [], f"{name} ({floor_of(name)}) must not import these"
+            if any(fnmatch(target, pattern) for pattern in never)]
+    assert seen == [], f"{name} must not import these"
 
 
 def test_the_floors_are_read_from_every_kind_of_import(tmp_path, monkeypatch):
@@ -146,13 +124,15 @@ def test_the_floors_are_read_from_every_kind_of_import(tmp_path, monkeypatch):
     are all seen; the package root's version is not an import of the root."""
     fake = tmp_path / "zorora_e2e_plugin"
     (fake / "plan").mkdir(parents=True)
+    (fake / "run").mkdir()
     (fake / "__init__.py").write_text("__version__ = '0'\n")
-    (fake / "report.py").write_text("")
-    (fake / "runner.py").write_text("import rich\n\ndef f():\n    from .plan import steps\n")
+    (fake / "run" / "__init__.py").write_text("")
+    (fake / "run" / "waves.py").write_text("import rich\n\ndef f():\n    from ..plan import steps\n")
     (fake / "plan" / "__init__.py").write_text("")
-    (fake / "plan" / "steps.py").write_text("from .. import report, __version__\n"
-                                            "import zorora_e2e_plugin.runner\n")
+    (fake / "plan" / "steps.py").write_text("from ..run import waves\nfrom .. import __version__\n"
+                                            "import zorora_e2e_plugin.run\n")
     monkeypatch.setitem(globals(), "PACKAGE", fake)
     monkeypatch.setitem(globals(), "MODULES", {_name(p): p for p in sorted(fake.rglob("*.py"))})
-    assert sorted(imports("runner")) == [("plan.steps", 4), ("~rich", 1)]
-    assert sorted(imports("plan.steps")) == [("report", 1), ("runner", 2)]
+    assert sorted(imports("run.waves")) == [("plan.steps", 4), ("~rich", 1)]
+    assert sorted(imports("plan.steps")) == [("run", 3), ("run.waves", 1)]
+    assert floor_of("run.waves") == "run" and floor_of("") == ""

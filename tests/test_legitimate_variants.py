@@ -5,12 +5,12 @@ asks for one; the breakages next to each variant still fail.
 
 from __future__ import annotations
 
-
 import pytest
-
-from engine_helpers import run_engine, failed, flat, objects_of, step, warned, zorora_standin
+from engine_helpers import failed, flat, objects_of, run_engine, step, warned, zorora_standin
 from lying_proxy import LyingProxy
+
 from zorora_e2e_plugin.sandbox import Sandbox
+
 
 @pytest.fixture(scope="module")
 def sandbox():
@@ -81,13 +81,13 @@ def test_a_breakage_beside_a_variant_still_fails(sandbox, faults, first, named):
     (500, '{"message":"Internal Server Error"}', {}, "server"),
 ])
 def test_api_gateways_own_answers_are_told_by_its_fixed_bodies_and_headers(status, body, headers, source):
-    from zorora_e2e_plugin.client.answers import answer_source
+    from zorora_e2e_plugin.core.answers import answer_source
 
     assert answer_source(status, body, headers) == source
 
 
 def test_only_api_gateways_exact_bodies_are_its_own():
-    from zorora_e2e_plugin.client.answers import from_gateway
+    from zorora_e2e_plugin.core.answers import from_gateway
 
     assert from_gateway(503, '{"message":"Service Unavailable"}')
     assert from_gateway(504, '{"message":"Endpoint request timed out"}')

@@ -1,14 +1,12 @@
-"""The package's shape (issue 21): no module over 300 lines, no function over seven parameters (self aside), and
-no import circle between its modules (the floors of test_layering.py keep arrows from running back up; a circle
-inside one floor is caught here)."""
+"""The package's shape: no function over seven parameters (self aside), and no import circle between its modules
+(the floors of test_layering.py keep arrows from running back up; a circle inside one floor is caught here). A
+long module is a reason to look, not a rule to split by: there is no cap on lines."""
 
 import ast
 
 import pytest
-
 from test_layering import MODULES, imports
 
-MAX_LINES = 300
 MAX_PARAMETERS = 7
 
 
@@ -16,11 +14,6 @@ def _parameters(fn) -> int:
     a = fn.args
     count = len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs) + bool(a.vararg) + bool(a.kwarg)
     return count - bool(a.args and a.args[0].arg in ("self", "cls"))
-
-
-@pytest.mark.parametrize("name", sorted(MODULES))
-def test_no_module_is_over_300_lines(name):
-    assert MODULES[name].read_text(encoding="utf-8").count("\n") <= MAX_LINES
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

@@ -12,20 +12,20 @@ import time
 from collections import Counter, defaultdict
 
 import pytest
-
 from standin.harness import standin_path  # noqa: F401
+
 from zorora_e2e_plugin import plan as plan_module
-from zorora_e2e_plugin.engine import validate
-from zorora_e2e_plugin.run_options import RunOptions
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.sandbox_run import sandbox_target
-from zorora_e2e_plugin.model import Phase, Reporter, counted
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.outcomes import PASSED
+from zorora_e2e_plugin.core.steps import Phase, Reporter, counted
 from zorora_e2e_plugin.plan.calls import gate_writes_done
-from zorora_e2e_plugin.report import make_console
-from zorora_e2e_plugin.results import PASSED
+from zorora_e2e_plugin.report.console import make_console
+from zorora_e2e_plugin.report.walkthrough import sends_lines
+from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+from zorora_e2e_plugin.run.options import RunOptions
+from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
-from zorora_e2e_plugin.settings import resolve
-from zorora_e2e_plugin.walkthrough import sends_lines
 
 STANDIN = os.path.join(os.path.dirname(__file__), "standin")
 S3_OPERATIONS = {("HEAD", False): "HeadBucket", ("GET", False): "ListObjectsV2", ("POST", False): "DeleteObjects",

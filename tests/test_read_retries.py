@@ -14,10 +14,10 @@ import threading
 import time
 
 import pytest
-
-from engine_helpers import run_engine, failed, flat, objects_of, step, zorora_standin
+from engine_helpers import failed, flat, objects_of, run_engine, step, zorora_standin
 from lying_proxy import LyingProxy
-from zorora_e2e_plugin.fixtures import PROMOTE_REASON
+
+from zorora_e2e_plugin.plan.seed_data import PROMOTE_REASON
 from zorora_e2e_plugin.sandbox import Sandbox
 
 STANDIN = os.path.join(os.path.dirname(__file__), "standin")
@@ -190,10 +190,10 @@ def test_the_repl_client_gets_its_retries_and_adapters_back(sandbox, monkeypatch
     from zorora.http_client import ZororaHTTPClient
 
     from zorora_e2e_plugin.client import ZororaClient, run_scope
-    from zorora_e2e_plugin.client.retry import ReadRetryAdapter
-    from zorora_e2e_plugin.flags import RunFlags
-    from zorora_e2e_plugin.sandbox_run import sandbox_target
-    from zorora_e2e_plugin.settings import resolve
+    from zorora_e2e_plugin.config.flags import RunFlags
+    from zorora_e2e_plugin.config.settings import resolve
+    from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+    from zorora_e2e_plugin.wire.retries import ReadRetryAdapter
 
     settings = resolve(RunFlags(client="zorora"), {}, target=sandbox_target(sandbox))
     http = ZororaHTTPClient(settings.base_url, auth_token=settings.token, max_retries=3)

@@ -10,13 +10,12 @@ import json
 import re
 
 import pytest
-
 from engine_helpers import run_engine
 from lying_proxy import LyingProxy
 from standin.harness import standin_path  # noqa: F401
 
-from zorora_e2e_plugin.fixtures import TOP_LEVELS
-from zorora_e2e_plugin.results import ExitCode
+from zorora_e2e_plugin.core.outcomes import ExitCode
+from zorora_e2e_plugin.s3.customer_state import TOP_LEVELS
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import signal
 import subprocess
 
 import pytest
-
 from reliability_helpers import read_exports
 from test_cli import CLEAN_ENV, SCRIPT, cli
 

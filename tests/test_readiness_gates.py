@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from zorora_e2e_plugin.plan.readiness import ReadOnlyCommands
-from zorora_e2e_plugin.readiness_gates import answer, judge, parse_time
-from zorora_e2e_plugin.readiness_target import ReadinessTarget
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.settings import resolve
-from zorora_e2e_plugin.settings_checks import SettingsError
+from zorora_e2e_plugin.config.checks import SettingsError
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.readiness_target import ReadinessTarget
+from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.plan.readiness.gates import answer, judge, parse_time
+from zorora_e2e_plugin.plan.readiness.phase import ReadOnlyCommands
 
 NOW = datetime(2026, 12, 6, 12, 0, 0, tzinfo=timezone.utc)
 BASE = {"base_url": "http://127.0.0.1:9/prod/api/v1", "token": "t0ken-value", "phases": [0]}
@@ -134,7 +134,7 @@ def test_metrics_answered_without_the_wrapper_are_read_too():
 
 
 def test_the_session_help_shows_an_example():
-    from zorora_e2e_plugin.flags import SESSION_EPILOG
+    from zorora_e2e_plugin.config.flags import SESSION_EPILOG
 
     assert "ml-validate-e2e --preflight-only --for acme" in SESSION_EPILOG
     assert SESSION_EPILOG.rstrip().endswith("ml-validate-e2e --sweep --dry-run   list test data left by killed runs")

@@ -8,12 +8,11 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from engine_helpers import run_engine
 from test_cli import cli
 
-from zorora_e2e_plugin.history_view import show
-from zorora_e2e_plugin.report import make_console
+from zorora_e2e_plugin.history.view import show
+from zorora_e2e_plugin.report.console import make_console
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from standin.harness import STANDIN_DIR, zorora_config_dir, zorora_host_env
 from test_terminal import ZORORA_PYTHON, ZORORA_SRC, _can_isolate, our_tracebacks, reap, screen, spawn_isolated
 

@@ -12,7 +12,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from zorora_e2e_plugin.cli import build_parser
-from zorora_e2e_plugin.flags import session_parser
+from zorora_e2e_plugin.config.flags import session_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))

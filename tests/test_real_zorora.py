@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from standin.harness import STANDIN_DIR, zorora_config_dir, zorora_host_env
 
 ZORORA_SRC = os.environ.get("ZORORA_SRC")

@@ -11,9 +11,9 @@ import re
 import shlex
 
 import pytest
-
 from reliability_helpers import cli, customer, customer_keys, module_sandbox
-from zorora_e2e_plugin.redact import MASK, make_redactor
+
+from zorora_e2e_plugin.core.redact import MASK, make_redactor
 
 CUSTOMER = "zorora-e2e-test-20261206155810-1e86ef"
 

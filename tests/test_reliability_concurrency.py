@@ -13,14 +13,14 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from reliability_helpers import CLEAN_ENV, SCRIPT, bucket_keys, count, leftover_check, register_figures
-from zorora_e2e_plugin.engine import validate
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.sandbox_run import sandbox_target
-from zorora_e2e_plugin.report import make_console
+
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.report.console import make_console
+from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
-from zorora_e2e_plugin.settings import resolve
 
 PARALLEL = 4
 

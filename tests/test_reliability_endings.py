@@ -21,21 +21,33 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Dict, List, Optional
 
 import pytest
-
 from engine_helpers import STEPS
+from reliability_helpers import (
+    CLEAN_ENV,
+    SCRIPT,
+    STEP_LINE,
+    HangFrom,
+    bucket_keys,
+    cli,
+    count,
+    customer,
+    customer_keys,
+    leftover_check,
+    module_sandbox,
+    sigint_reaches_children,
+)
 from wire_helpers import LoopbackServer, QuietHandler, forward
-from reliability_helpers import (CLEAN_ENV, HangFrom, SCRIPT, STEP_LINE, bucket_keys, cli, count, customer,
-                                 customer_keys, leftover_check, module_sandbox, sigint_reaches_children)
-from zorora_e2e_plugin import cleanup
-from zorora_e2e_plugin.engine import validate
-from zorora_e2e_plugin.run_options import RunOptions
-from zorora_e2e_plugin.report import make_console
-from zorora_e2e_plugin.model import Reporter
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.sandbox_run import sandbox_target
+
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.steps import Reporter
+from zorora_e2e_plugin.report.console import make_console
+from zorora_e2e_plugin.report.verdict_line import verdict_line
+from zorora_e2e_plugin.run import cleanup
+from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+from zorora_e2e_plugin.run.options import RunOptions
+from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
-from zorora_e2e_plugin.settings import resolve
-from zorora_e2e_plugin.verdict import verdict_line
 
 LATENCY_MS = 150
 STANDIN = os.path.join(os.path.dirname(__file__), "standin")
@@ -609,7 +621,7 @@ def test_a_request_that_may_still_land_is_listed_not_proven_away(tmp_path, monke
 
 _GC_SIGNAL = r"""
 import signal, sys, weakref
-from zorora_e2e_plugin.run_signals import SignalGuard
+from zorora_e2e_plugin.run.signals import SignalGuard
 
 guard = SignalGuard().install()
 

@@ -14,16 +14,16 @@ import re
 import shlex
 
 import pytest
-
 from reliability_helpers import HangFrom, cli, count, customer, customer_keys, leftover_check, module_sandbox
-from zorora_e2e_plugin.engine import validate
-from zorora_e2e_plugin.run_options import RunOptions
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.sandbox_run import sandbox_target
-from zorora_e2e_plugin.report import make_console
-from zorora_e2e_plugin.model import Reporter
+
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.steps import Reporter
+from zorora_e2e_plugin.report.console import make_console
+from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+from zorora_e2e_plugin.run.options import RunOptions
+from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
-from zorora_e2e_plugin.settings import resolve
 
 VERDICT_LINES = {"failed": "✗ E2E validation failed", "gate_failed": "✗ Preflight gate failed",
                  "passed": "E2E validation passed", "interrupted": "E2E validation interrupted"}

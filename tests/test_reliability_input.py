@@ -21,17 +21,17 @@ import threading
 import xml.etree.ElementTree as ET
 
 import pytest
-
-from wire_helpers import LoopbackServer, QuietHandler
 from reliability_helpers import cli, count, customer, customer_keys, leftover_check, module_sandbox
-from zorora_e2e_plugin.engine import validate
-from zorora_e2e_plugin.run_options import RunOptions
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.sandbox_run import sandbox_target
-from zorora_e2e_plugin.report import make_console
-from zorora_e2e_plugin.model import Reporter
+from wire_helpers import LoopbackServer, QuietHandler
+
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.steps import Reporter
+from zorora_e2e_plugin.report.console import make_console
+from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+from zorora_e2e_plugin.run.options import RunOptions
+from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Listen, Sandbox
-from zorora_e2e_plugin.settings import resolve
 
 CANARY = "canary-TOKEN-8e1b5d90c2f47a36"
 

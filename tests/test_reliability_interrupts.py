@@ -11,9 +11,16 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from reliability_helpers import (cli, count, customer, customer_keys, leftover_check, module_sandbox, run_and_signal,
-                                 sigint_reaches_children)
+from reliability_helpers import (
+    cli,
+    count,
+    customer,
+    customer_keys,
+    leftover_check,
+    module_sandbox,
+    run_and_signal,
+    sigint_reaches_children,
+)
 
 LATENCY_MS = 150  # every API and S3 request: slow enough to land a signal inside a step
 LATENCY = LATENCY_MS / 1000

@@ -17,18 +17,27 @@ import os
 import re
 
 import pytest
-
+from reliability_helpers import (
+    CLEAN_ENV,
+    SelfSignedServer,
+    bucket_keys,
+    cli,
+    count,
+    customer,
+    customer_keys,
+    leftover_check,
+    module_sandbox,
+)
 from standin.harness import host, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
-from reliability_helpers import (CLEAN_ENV, SelfSignedServer, bucket_keys, cli, count, customer, customer_keys,
-                                 leftover_check, module_sandbox)
-from zorora_e2e_plugin.engine import validate
-from zorora_e2e_plugin.run_options import RunOptions
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.sandbox_run import sandbox_target
-from zorora_e2e_plugin.report import make_console
-from zorora_e2e_plugin.model import Reporter
+
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.steps import Reporter
+from zorora_e2e_plugin.report.console import make_console
+from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+from zorora_e2e_plugin.run.options import RunOptions
+from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
-from zorora_e2e_plugin.settings import resolve
 
 CANARY = "canary-TOKEN-3f9a7c21e0b54d68"
 URL_USER, URL_PASSWORD = "e2e-user", "canary-PASS-9d2e41b7c6a8"
@@ -247,7 +256,7 @@ def test_an_odd_token_echoed_by_the_server_never_leaks_in_any_form(tmp_path, nam
 def test_the_redactor_covers_every_form_and_long_piece():
     from urllib.parse import quote, quote_plus
 
-    from zorora_e2e_plugin.redact import make_redactor
+    from zorora_e2e_plugin.core.redact import make_redactor
 
     for token in [*ODD_TOKENS.values(), CANARY]:
         redact = make_redactor([token])
@@ -291,9 +300,9 @@ SSM_PROBE = r"""
 import json, sys
 from moto import mock_aws
 import boto3
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.settings import resolve
-from zorora_e2e_plugin.settings_checks import SettingsError
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.config.checks import SettingsError
 
 canary, out = sys.argv[1], {}
 with mock_aws():
@@ -332,8 +341,9 @@ def test_a_token_read_from_ssm_with_its_line_ending_works():
 def test_in_the_repl_a_token_with_a_line_ending_is_refused_naming_the_variable(host, monkeypatch):
     """The REPL's client read ONA_API_TOKEN at start-up, CR and all (Zorora does not strip it): the run refuses
     it naming ONA_API_TOKEN, shows no part of it, and sends nothing."""
-    import zorora_e2e_plugin
     from standin.harness import output
+
+    import zorora_e2e_plugin
 
     monkeypatch.setenv("ONA_API_BASE_URL", "http://127.0.0.1:9/prod/api/v1")
     monkeypatch.setenv("ONA_API_TOKEN", CANARY + "\r")

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from reliability_helpers import bucket_keys, cli, count, empty_bucket, put, read, register_figures
+
 from zorora_e2e_plugin.sandbox import Sandbox
 
 TEST_DATA = {  # two killed runs' leftovers

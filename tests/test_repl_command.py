@@ -9,7 +9,6 @@ what is asserted: the console output, the returned verdict, and what the host do
 from __future__ import annotations
 
 import builtins
-import io
 import json
 import os
 import threading
@@ -17,12 +16,12 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from engine_helpers import STEPS
 from standin.harness import host, output, standin_path, target_env, wait_for_threads  # noqa: F401
 
 import zorora_e2e_plugin
-from zorora_e2e_plugin import repl_command, repl_run
+from zorora_e2e_plugin.repl import command as repl_command
+from zorora_e2e_plugin.repl import invocation as repl_run
 
 DEAD_URL = "http://127.0.0.1:9/prod/api/v1"
 
@@ -245,7 +244,8 @@ def test_each_ending_shows_its_verdict_once_and_returns_nothing_to_repeat(repl):
 
 
 def test_outside_text_in_a_verdict_cannot_end_the_repl(repl, monkeypatch):
-    from zorora_e2e_plugin import report, verdict as verdict_module
+    from zorora_e2e_plugin.report import console as report
+    from zorora_e2e_plugin.report import verdict_line as verdict_module
 
     line = "✗ E2E validation failed: body [/oops] [bold]x[/bold]"
     for module in (report, verdict_module):  # the console view's verdict line and the one the REPL returns
@@ -387,7 +387,8 @@ def test_a_ctrl_c_after_the_run_cleaned_up_keeps_its_verdict(repl, monkeypatch):
     verdict stands; no "cleanup may not have finished" while the bucket is empty."""
     import _thread
 
-    from zorora_e2e_plugin import report, verdict as verdict_module
+    from zorora_e2e_plugin.report import console as report
+    from zorora_e2e_plugin.report import verdict_line as verdict_module
 
     real, fired = verdict_module.verdict_line, []
 
@@ -406,7 +407,7 @@ def test_a_ctrl_c_after_the_run_cleaned_up_keeps_its_verdict(repl, monkeypatch):
 
 
 def test_ctrl_c_before_the_run_writes_nothing(repl, monkeypatch):
-    from zorora_e2e_plugin import settings
+    from zorora_e2e_plugin.config import settings
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -417,7 +418,7 @@ def test_ctrl_c_before_the_run_writes_nothing(repl, monkeypatch):
 
 
 def test_ctrl_c_escaping_the_sandbox_run_is_contained(repl, monkeypatch):
-    from zorora_e2e_plugin import sandbox_run
+    from zorora_e2e_plugin.run import in_sandbox as sandbox_run
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -428,7 +429,7 @@ def test_ctrl_c_escaping_the_sandbox_run_is_contained(repl, monkeypatch):
 
 
 def test_an_unexpected_error_is_reported_not_raised(repl, monkeypatch):
-    from zorora_e2e_plugin import sandbox_run
+    from zorora_e2e_plugin.run import in_sandbox as sandbox_run
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom [/x] from somewhere")
@@ -478,7 +479,7 @@ def test_works_without_a_ui(host, dead_target, capsys):
     (RuntimeError("bug"), "✗ ml-validate-e2e crashed during the run (details above); check for leftover test data."),
 ])
 def test_an_interrupt_or_bug_escaping_a_real_run_names_the_leftovers(host, target_env, monkeypatch, error, expected):
-    from zorora_e2e_plugin import engine
+    from zorora_e2e_plugin.run import validate as engine
 
     def escape(*args, **kwargs):
         raise error

@@ -9,12 +9,11 @@ import json
 import re
 
 import pytest
-
 from standin.harness import host, output, standin_path, target_env  # noqa: F401
-from zorora_e2e_plugin.face import REPL
 
 import zorora_e2e_plugin
-from zorora_e2e_plugin import repl_run
+from zorora_e2e_plugin.config.faces import REPL
+from zorora_e2e_plugin.repl import invocation as repl_run
 
 DEAD_URL = "http://127.0.0.1:9/prod/api/v1"
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*[39][0-7]m")  # a foreground colour (bold or dim may stay)
@@ -59,7 +58,7 @@ def test_timeout_deadline_and_phase_are_checked_like_the_clis(repl, line, named)
 
 
 def test_timeout_and_deadline_reach_the_run(repl, monkeypatch):
-    from zorora_e2e_plugin import engine
+    from zorora_e2e_plugin.run import validate as engine
 
     seen = []
     real = engine.validate
@@ -141,11 +140,11 @@ def test_keep_data_prints_the_sweep_that_removes_it(host, target_env):
 
 
 def test_a_cancelled_confirmation_is_said_once(host, target_env, monkeypatch):
-    from zorora_e2e_plugin import confirm, terminal
+    from zorora_e2e_plugin.console import confirm, terminal
 
     monkeypatch.setattr(terminal, "can_prompt", lambda input=None: True)
     monkeypatch.setattr(confirm, "confirm", lambda text, **kw: False)
-    monkeypatch.setattr("zorora_e2e_plugin.engine.needs_confirmation", lambda settings: True)  # loopback asks
+    monkeypatch.setattr("zorora_e2e_plugin.run.validate.needs_confirmation", lambda settings: True)  # loopback asks
     repl = host.repl()
     zorora_e2e_plugin.register(repl)
     verdict, shown = run(repl, "ml-validate-e2e")
@@ -170,9 +169,9 @@ def test_a_base_url_that_is_not_the_apis_is_a_settings_error(host, monkeypatch, 
 
 
 def test_the_cli_names_a_wrong_base_url_as_a_settings_error():
-    from zorora_e2e_plugin.flags import RunFlags
-    from zorora_e2e_plugin.settings import resolve
-    from zorora_e2e_plugin.settings_checks import SettingsError
+    from zorora_e2e_plugin.config.checks import SettingsError
+    from zorora_e2e_plugin.config.flags import RunFlags
+    from zorora_e2e_plugin.config.settings import resolve
 
     with pytest.raises(SettingsError, match=r"ends in /api/v1.*--base-url or ONA_API_BASE_URL"):
         resolve(RunFlags(base_url="http://host:8765/", token="t"), {})
@@ -200,7 +199,7 @@ def test_settings_messages_name_no_flag_the_repl_command_lacks(host, monkeypatch
 def test_step_hints_in_a_session_name_no_cli_only_flag():
     """The plan's diagnoses are written for the CLI; in a session the runner turns the flags the REPL command
     lacks into what a session changes (the environment Zorora started with)."""
-    from zorora_e2e_plugin import diagnose
+    from zorora_e2e_plugin.core import catalogue as diagnose
 
     hints = [diagnose.TOKEN_MISMATCH, diagnose.for_s3("NoSuchBucket"), diagnose.for_s3("EndpointConnectionError"),
              "check --region/AWS_REGION, --s3-endpoint-url and the AWS credentials",
@@ -220,9 +219,8 @@ def test_no_hint_text_of_the_plan_names_a_cli_only_flag_in_a_session():
     import glob
     import os
 
-    from zorora_e2e_plugin import diagnose
     from zorora_e2e_plugin.cli import build_parser
-    from zorora_e2e_plugin.flags import session_parser
+    from zorora_e2e_plugin.config.flags import session_parser
 
     def long_flags(parser):
         return {o for a in parser._actions for o in a.option_strings if o.startswith("--")}
@@ -232,7 +230,7 @@ def test_no_hint_text_of_the_plan_names_a_cli_only_flag_in_a_session():
     assert {"--base-url", "--token-from-ssm", "--region", "--s3-endpoint-url"} <= cli_only
     package = os.path.dirname(zorora_e2e_plugin.__file__)
     sources = glob.glob(os.path.join(package, "plan", "*.py")) + [
-        os.path.join(package, name) for name in ("diagnose.py", "runner.py", "cleanup.py")]
+        os.path.join(package, *name.split("/")) for name in ("core/catalogue.py", "run/waves.py", "run/cleanup.py")]
     texts = [node.value for path in sources for node in ast.walk(ast.parse(open(path).read()))
              if isinstance(node, ast.Constant) and isinstance(node.value, str) and "--" in node.value]
     assert len(texts) > 10

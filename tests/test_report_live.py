@@ -12,14 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-
 from engine_helpers import STEPS
-from zorora_e2e_plugin import live
-from zorora_e2e_plugin.model import Phase, Step
-from zorora_e2e_plugin.report import ConsoleReporter, make_console
-from zorora_e2e_plugin.results import (FAIL, INTERRUPTED, PASS, PASSED, SKIP, WARN, Cleanup, RunResult,
-                                       StepResult)
-from zorora_e2e_plugin.verdict import phase_mark, verdict_line, verdict_style
+
+from zorora_e2e_plugin.core.outcomes import FAIL, INTERRUPTED, PASS, PASSED, SKIP, WARN, Cleanup, RunResult, StepResult
+from zorora_e2e_plugin.core.steps import Phase, Step
+from zorora_e2e_plugin.report import live
+from zorora_e2e_plugin.report.console import ConsoleReporter, make_console
+from zorora_e2e_plugin.report.verdict_line import phase_mark, verdict_line, verdict_style
 
 SCRIPT = str(Path(sys.executable).with_name("zorora-e2e"))
 ANSI = re.compile(r"\x1b")
@@ -228,9 +227,9 @@ def test_in_a_terminal_the_demo_shows_the_running_step_and_its_elapsed_time(tmp_
 
 
 def test_the_runner_announces_each_step_it_starts_and_only_those():
-    from zorora_e2e_plugin.model import Reporter
-    from zorora_e2e_plugin.results import StepFailed
-    from zorora_e2e_plugin.runner import Runner
+    from zorora_e2e_plugin.core.outcomes import StepFailed
+    from zorora_e2e_plugin.core.steps import Reporter
+    from zorora_e2e_plugin.run.waves import Runner
 
     class Seen(Reporter):
         def __init__(self):

@@ -12,10 +12,10 @@ import os
 import threading
 
 import pytest
-
 from reliability_helpers import cli
-from zorora_e2e_plugin.report_files import write_reports
-from zorora_e2e_plugin.results import PASSED, Cleanup, RunResult
+
+from zorora_e2e_plugin.core.outcomes import PASSED, Cleanup, RunResult
+from zorora_e2e_plugin.report.files import write_reports
 
 NO_HISTORY = {"ZORORA_E2E_HISTORY": "0"}
 

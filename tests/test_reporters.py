@@ -7,8 +7,8 @@ import pkgutil
 import pytest
 
 import zorora_e2e_plugin
-from zorora_e2e_plugin.model import Reporter
-from zorora_e2e_plugin.relays import Fanout
+from zorora_e2e_plugin.core.steps import Reporter
+from zorora_e2e_plugin.report.fanout import Fanout
 
 EVENTS = ("run_started", "phase_started", "step_started", "step_finished", "run_finished", "notice")
 

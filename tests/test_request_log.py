@@ -16,17 +16,17 @@ from urllib.parse import quote
 
 import pytest
 import requests
-
 from reliability_helpers import read_exports
 from standin.harness import host, output, standin_path  # noqa: F401
-from zorora_e2e_plugin.engine import validate
-from zorora_e2e_plugin.run_options import RunOptions
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.sandbox_run import RequestFeed, sandbox_target
-from zorora_e2e_plugin.report import make_console
+
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.report.console import make_console
+from zorora_e2e_plugin.run.in_sandbox import RequestFeed, sandbox_target
+from zorora_e2e_plugin.run.options import RunOptions
+from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import RequestRecord, Sandbox
 from zorora_e2e_plugin.sandbox.requestlog import RequestLogFormat
-from zorora_e2e_plugin.settings import resolve
 
 SCRIPT = str(Path(sys.executable).with_name("zorora-e2e"))
 CANARY = "canary-TOKEN-7f3a9c2e51"  # the token: it must appear in no line

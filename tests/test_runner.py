@@ -4,9 +4,9 @@ import _thread
 import threading
 import time
 
-from zorora_e2e_plugin.results import StepFailed, StepWarning
-from zorora_e2e_plugin.model import Phase, Reporter, Step
-from zorora_e2e_plugin.runner import Runner
+from zorora_e2e_plugin.core.outcomes import StepFailed, StepWarning
+from zorora_e2e_plugin.core.steps import Phase, Reporter, Step
+from zorora_e2e_plugin.run.waves import Runner
 
 
 class Recorder(Reporter):
@@ -101,8 +101,8 @@ def test_an_unexpected_error_keeps_its_traceback_for_json_and_debug_only():
     console line; the console prints it only with --debug."""
     import io
 
-    from zorora_e2e_plugin.report import ConsoleReporter, make_console
-    from zorora_e2e_plugin.results import StepResult, StepSkipped, StepOutcome
+    from zorora_e2e_plugin.core.outcomes import StepOutcome, StepResult, StepSkipped
+    from zorora_e2e_plugin.report.console import ConsoleReporter, make_console
 
     def bug(ctx):
         raise KeyError("SECRET key")

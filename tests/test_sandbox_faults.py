@@ -309,9 +309,9 @@ def test_flaky_all_and_some(with_faults, http):
 
 
 def test_flaky_is_reproducible_with_a_seed():
-    from zorora_e2e_plugin.sandbox import Sandbox
-
     import requests
+
+    from zorora_e2e_plugin.sandbox import Sandbox
 
     runs = []
     for _ in range(2):

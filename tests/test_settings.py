@@ -2,9 +2,9 @@
 
 import pytest
 
-from zorora_e2e_plugin.flags import RunFlags
-from zorora_e2e_plugin.settings import expand_phases, resolve
-from zorora_e2e_plugin.settings_checks import SettingsError, redact_url
+from zorora_e2e_plugin.config.checks import SettingsError, redact_url
+from zorora_e2e_plugin.config.flags import RunFlags
+from zorora_e2e_plugin.config.settings import expand_phases, resolve
 
 ENV = {"ONA_API_BASE_URL": "https://abc.execute-api.af-south-1.amazonaws.com/prod/api/v1/",
        "ONA_API_TOKEN": "tok-123456"}

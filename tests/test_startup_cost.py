@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from zorora_e2e_plugin.settings import Storage
-from zorora_e2e_plugin.store import make_s3_client
+from zorora_e2e_plugin.config.settings import Storage
+from zorora_e2e_plugin.s3.store import make_s3_client
 
 HEAVY = ("boto3", "botocore", "rich", "requests", "moto", "urllib3")
 
@@ -48,8 +48,8 @@ def test_help_and_settings_errors_import_nothing_heavy(args, code):
 
 def test_a_run_path_does_load_botocore_but_not_boto3():
     """The run's S3 client comes from botocore directly; boto3's extra imports are never paid."""
-    done = subprocess.run([sys.executable, "-c", "import sys; from zorora_e2e_plugin.store import make_s3_client;"
-                           "from zorora_e2e_plugin.settings import Storage;"
+    done = subprocess.run([sys.executable, "-c", "import sys; from zorora_e2e_plugin.s3.store import make_s3_client;"
+                           "from zorora_e2e_plugin.config.settings import Storage;"
                            "make_s3_client(Storage(s3_endpoint_url='http://127.0.0.1:9', aws_access_key_id='a',"
                            " aws_secret_access_key='b'));"
                            "print('boto3' in sys.modules, 'botocore' in sys.modules)"],
@@ -78,7 +78,7 @@ def test_the_s3_client_is_kept_per_settings_and_aws_environment(monkeypatch):
 def test_start_client_builds_once_however_often_it_is_asked(monkeypatch):
     """The CLI starts the S3 client before importing the engine and validate() asks again: one build thread,
     and none at all once the client is kept."""
-    from zorora_e2e_plugin import store
+    from zorora_e2e_plugin.s3 import store
 
     threads = []
     real = store._in_background
@@ -123,7 +123,7 @@ def test_a_service_is_known_by_name_exactly_when_botocore_would_list_it(tmp_path
     from botocore.exceptions import UnknownServiceError
     from botocore.loaders import Loader
 
-    from zorora_e2e_plugin.botocore_loader import NamedServiceLoader
+    from zorora_e2e_plugin.s3.botocore_models import NamedServiceLoader
 
     (tmp_path / "alpha" / "2020-01-01").mkdir(parents=True)
     (tmp_path / "alpha" / "2020-01-01" / "service-2.json").write_text('{"metadata": {}, "shapes": {}}')

@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-
 from standin.harness import REPO_ROOT, subprocess_env
 
 pexpect = pytest.importorskip("pexpect")

@@ -8,12 +8,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from engine_helpers import run_engine
 from reliability_helpers import bucket_keys, cli, put
-from zorora_e2e_plugin.fixtures import customer_prefixes
+
+from zorora_e2e_plugin.config.faces import CLI
+from zorora_e2e_plugin.s3.customer_state import customer_prefixes
 from zorora_e2e_plugin.sandbox import Sandbox
-from zorora_e2e_plugin.sweep import command
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def sweep(sandbox, skew, *args):
 def test_the_command_keep_data_prints_removes_everything_with_the_machine_10s_behind_s3(sandbox):
     result, text = run_engine(sandbox, ["s3-clock:10"], keep_data=True)
     assert result.cleanup.kept and bucket_keys(sandbox), text
-    printed = command(result.customer_id, sandbox.bucket, None, sandbox.s3_endpoint_url)  # as --keep-data prints it
+    printed = CLI.sweep_command(result.customer_id, sandbox.bucket, None, sandbox.s3_endpoint_url)  # as --keep-data prints it
     args = printed.split()[2:]  # after "zorora-e2e sweep"
     done = sweep(sandbox, 10, *args)
     assert done.returncode == 0 and "Deleted" in done.stdout, done.stdout + done.stderr

@@ -9,12 +9,12 @@ import uuid
 
 from benchmarks.measure import sequential_round_trips
 from benchmarks.sweep_scenario import LOOKALIKE_PATTERNS, seed_leftovers
-from zorora_e2e_plugin.report import make_console
-from zorora_e2e_plugin.flags import SweepFlags
+from zorora_e2e_plugin.config.flags import SweepFlags
+from zorora_e2e_plugin.config.settings import resolve_storage
+from zorora_e2e_plugin.report.console import make_console
+from zorora_e2e_plugin.run.sweep import find, sweep
+from zorora_e2e_plugin.s3.store import Store
 from zorora_e2e_plugin.sandbox import Sandbox
-from zorora_e2e_plugin.settings import resolve_storage
-from zorora_e2e_plugin.store import Store
-from zorora_e2e_plugin.sweep import find, sweep
 
 
 def all_objects(sandbox):
@@ -65,7 +65,7 @@ def test_a_sweep_of_3300_objects_pages_deletes_concurrently_and_spares_every_loo
 
 
 def test_lookalike_patterns_are_all_outside_the_guard():
-    from zorora_e2e_plugin.sweep import _is_test_key
+    from zorora_e2e_plugin.run.sweep import _is_test_key
 
     for pattern in LOOKALIKE_PATTERNS:
         assert not _is_test_key(pattern.format(i=7)), pattern

@@ -18,7 +18,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-
 from engine_helpers import STEPS
 from standin.harness import REPO_ROOT, STANDIN_DIR, subprocess_env, zorora_config_dir, zorora_host_env
 

@@ -8,8 +8,8 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
-from zorora_e2e_plugin import terminal
-from zorora_e2e_plugin.report import make_console
+from zorora_e2e_plugin.console import terminal
+from zorora_e2e_plugin.report.console import make_console
 
 
 class _Tty(io.StringIO):

@@ -14,11 +14,11 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
-
 from engine_helpers import objects_of, run_engine
 from reliability_helpers import cli
 from wire_helpers import LoopbackServer
-from zorora_e2e_plugin.mutations import MutationLedger
+
+from zorora_e2e_plugin.client.unanswered import MutationLedger
 from zorora_e2e_plugin.sandbox import Sandbox
 
 

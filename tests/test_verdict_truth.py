@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from engine_helpers import run_engine, failed, flat, objects_of, step, zorora_standin
+from engine_helpers import failed, flat, objects_of, run_engine, step, zorora_standin
 from lying_proxy import LyingProxy
-from zorora_e2e_plugin.fixtures import PROBE_REASON
+
+from zorora_e2e_plugin.plan.seed_data import PROBE_REASON
 from zorora_e2e_plugin.sandbox import Sandbox
+
 
 @pytest.fixture(scope="module")
 def sandbox():

@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from engine_helpers import run_engine
 from reliability_helpers import cli
-from zorora_e2e_plugin.fixtures import customer_prefixes
+
+from zorora_e2e_plugin.s3.customer_state import customer_prefixes
 from zorora_e2e_plugin.sandbox import Sandbox
 
 NEIGHBOUR = "customer_tailored/acme-solar/latest_model.json"  # another customer's, with versions of its own

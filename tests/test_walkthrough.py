@@ -13,12 +13,11 @@ import pytest
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
-
 from standin.harness import REPO_ROOT, host, output, standin_path, subprocess_env  # noqa: F401
 
 import zorora_e2e_plugin
+from zorora_e2e_plugin.report.walkthrough import STOPPED
 from zorora_e2e_plugin.sandbox import Sandbox
-from zorora_e2e_plugin.walkthrough import STOPPED
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -137,7 +136,7 @@ def test_after_ctrl_c_during_a_phase_no_more_pauses(tmp_path):
 
 
 def test_a_line_typed_at_a_pause():
-    from zorora_e2e_plugin.walkthrough import answer
+    from zorora_e2e_plugin.report.walkthrough import answer
 
     assert [answer(x) for x in ("\n", "y\n", "q\n", " Q \n", "quit\n", "stop\n")] == \
         ["go", "go", "stop", "stop", "stop", "stop"]
@@ -212,10 +211,10 @@ def test_time_spent_paused_does_not_count_against_the_deadline():
     import io
     import time
 
-    from zorora_e2e_plugin.flags import RunFlags
-    from zorora_e2e_plugin.sandbox_run import validate_in_sandbox
-    from zorora_e2e_plugin.report import make_console
-    from zorora_e2e_plugin.walkthrough import Options
+    from zorora_e2e_plugin.config.flags import RunFlags
+    from zorora_e2e_plugin.report.console import make_console
+    from zorora_e2e_plugin.report.walkthrough import Options
+    from zorora_e2e_plugin.run.in_sandbox import validate_in_sandbox
 
     def pause(console, prompt, signals):
         if "phase 1" in console.file.getvalue().rsplit("▶", 1)[-1]:

@@ -14,15 +14,14 @@ import os
 import sys
 
 import pytest
-
 from engine_helpers import STEPS
 from reliability_helpers import CLEAN_ENV, cli, customer, module_sandbox, put
 from wire_helpers import EndlessRoute, RecordingProxy, RewritingS3, no_token, same_token
-from zorora_e2e_plugin.settings import Storage
-from zorora_e2e_plugin import store_listing
-from zorora_e2e_plugin.store import Store
-from zorora_e2e_plugin.store_errors import StoreError
-from zorora_e2e_plugin.wire_guard import MAX_ANSWER_BYTES
+
+from zorora_e2e_plugin.config.settings import Storage
+from zorora_e2e_plugin.s3 import store as s3_store
+from zorora_e2e_plugin.s3.store import Store, StoreError
+from zorora_e2e_plugin.wire.limits import MAX_ANSWER_BYTES
 
 STANDIN = os.path.join(os.path.dirname(__file__), "standin")
 NO_HISTORY = {"ZORORA_E2E_HISTORY": "0"}
@@ -195,7 +194,7 @@ def test_an_s3_body_that_never_ends_is_cut(sandbox, trickle, code):
 # ------------------------------------------------------------------------------------------ bounded paging
 
 def test_paging_is_bounded_whatever_the_pages_say(monkeypatch):
-    monkeypatch.setattr(store_listing, "MAX_PAGES", 50)
+    monkeypatch.setattr(s3_store, "MAX_PAGES", 50)
     calls = []
 
     def forever(method, **kwargs):
@@ -203,14 +202,14 @@ def test_paging_is_bounded_whatever_the_pages_say(monkeypatch):
         return {"Contents": [{"Key": f"p/k{len(calls)}"}], "IsTruncated": True,
                 "NextContinuationToken": f"t{len(calls)}"}
 
-    with pytest.raises(store_listing.ListingError) as caught:
-        store_listing.objects(forever, "p/", store_listing.Listings())
+    with pytest.raises(s3_store.ListingError) as caught:
+        s3_store.listed_objects(forever, "p/", s3_store.Listings())
     assert len(calls) == 50 and caught.value.code == "TooManyPages"
 
     calls.clear()
-    with pytest.raises(store_listing.ListingError) as caught:
-        store_listing.objects(lambda method, **kwargs: calls.append(kwargs.get("ContinuationToken"))
-                              or {"IsTruncated": True}, "p/", store_listing.Listings())
+    with pytest.raises(s3_store.ListingError) as caught:
+        s3_store.listed_objects(lambda method, **kwargs: calls.append(kwargs.get("ContinuationToken"))
+                              or {"IsTruncated": True}, "p/", s3_store.Listings())
     assert calls == [None] and caught.value.code == "TruncatedWithoutToken"
     assert "truncated" in str(caught.value) and "continuation token" in str(caught.value)
 

@@ -14,15 +14,15 @@ def register(repl):
     Imports the host's `zorora.remote_command` but nothing heavy (no boto3, no engine); starts
     nothing. Registering twice is a no-op. Returns the registered command.
     """
-    from .repl_command import register as _register
+    from .repl.command import register as _register
 
     return _register(repl)
 
 
 def __getattr__(name):
-    """`COMMAND_NAME` (repl_command.py) and `__version__` (version.py), without importing them at start-up."""
+    """`COMMAND_NAME` (repl/command.py) and `__version__` (version.py), without importing them at start-up."""
     if name == "COMMAND_NAME":
-        from .repl_command import COMMAND_NAME
+        from .repl.command import COMMAND_NAME
 
         return COMMAND_NAME
     if name == "__version__":  # in version.py, which any module may import without this package's face

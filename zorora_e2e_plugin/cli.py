@@ -9,25 +9,25 @@ Exit codes: 0 passed (with --for: ready), 1 failed, 2 usage/config error, 3 pref
 ml-promote would be refused, 5 (--for) not answerable, 130 interrupted (Ctrl-C),
 143 terminated (SIGTERM), 129 hung up (SIGHUP): a signal ends a run after its cleanup, reports written.
 
-The run flags are defined in flags.py (shared with `ml-validate-e2e`); before a run writes test data to a
-non-local target it asks, and without a terminal it refuses unless --yes (engine.may_write, the rule both
+The run flags are defined in config/flags.py (shared with `ml-validate-e2e`); before a run writes test data to a
+non-local target it asks, and without a terminal it refuses unless --yes (run/validate.may_write, the rule both
 faces follow; a refused or declined run exits 1, nothing written).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from typing import List, Optional
 
-from . import collection
-from .flags import RunFlags, SweepFlags, add_run_flags, add_sweep_flags, faults_from
+from .config.checks import SettingsError
+from .config.flags import RunFlags, SweepFlags, add_run_flags, add_sweep_flags, faults_from
+from .config.settings import DEFAULT_BUCKET, DEFAULT_REGION
+from .console.terminal import stdout_is_terminal
+from .core.outcomes import ExitCode
 from .sandbox.faults import add_fault_flag, faults_epilog
-from .results import ExitCode
-from .settings import DEFAULT_BUCKET, DEFAULT_REGION
-from .settings_checks import SettingsError
-from .terminal import stdout_is_terminal
 
 EXIT_USAGE = ExitCode.CONFIG_ERROR
 
@@ -119,19 +119,19 @@ def _version() -> str:
 
 
 def _console(args):
-    from .report import make_console
+    from .report.console import make_console
 
     return make_console(no_color=bool(getattr(args, "no_color", False)) or bool(os.environ.get("NO_COLOR")))
 
 
 def cmd_run(args) -> int:
-    from .settings import resolve
-    from .store import start_client
+    from .config.settings import resolve
+    from .s3.store import start_client
 
     settings = resolve(RunFlags.of(args), os.environ)  # a settings error exits before anything heavy is imported
     start_client(settings.storage)  # botocore and the S3 client load while the engine is imported
-    from .engine import may_start, validate
-    from .run_options import RunOptions
+    from .run.options import RunOptions
+    from .run.validate import may_start, validate
 
     console = _console(args)
     presenter = _presenter(args)
@@ -144,8 +144,8 @@ def cmd_run(args) -> int:
 
 def _presenter(args):
     """--walkthrough/--show-state as walkthrough.Options; --walkthrough without a terminal is a usage error."""
-    from .terminal import can_prompt
-    from .walkthrough import REFUSED, TerminalPause, options_from
+    from .console.terminal import can_prompt
+    from .report.walkthrough import REFUSED, TerminalPause, options_from
 
     if getattr(args, "walkthrough", False) and not can_prompt():
         raise SettingsError(REFUSED)
@@ -162,18 +162,18 @@ def cmd_demo(args) -> int:
     presenter = _presenter(args)  # --walkthrough without a terminal: refused before anything starts
     if stdout_is_terminal():  # someone is watching: a line at once, before the sandbox's (moto's) import
         print("starting a local sandbox (ONA API + S3 on loopback) ...", flush=True)
-    from .store import prewarm
+    from .s3.store import prewarm
 
     prewarm()  # S3's models load while the sandbox starts
-    from .sandbox_run import validate_in_sandbox
+    from .run.in_sandbox import validate_in_sandbox
 
     return validate_in_sandbox(RunFlags.of(args), console=_console(args), env=os.environ,
                                presenter=presenter).exit_code
 
 
 def cmd_sandbox(args) -> int:
+    from .config.checks import check_header_value
     from .sandbox import Listen, Sandbox, SandboxError, serve_forever
-    from .settings_checks import check_header_value
 
     if args.token is not None:
         check_header_value(args.token, "--token", "Authorization", secret=True)
@@ -202,14 +202,14 @@ def _seed(sandbox, specs) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import run_sweep
+    from .run.sweep import run_sweep
 
     code, _summary = run_sweep(SweepFlags.of(args), os.environ, console=lambda: _console(args))
     return code
 
 
 def cmd_history(args) -> int:
-    from .history_view import show
+    from .history.view import show
 
     show(_console(args), target=args.target, limit=max(1, args.limit))
     return ExitCode.PASSED
@@ -219,7 +219,7 @@ COMMANDS = {"run": cmd_run, "demo": cmd_demo, "sandbox": cmd_sandbox, "sweep": c
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from .console_encoding import fit_streams
+    from .console.encoding import fit_streams
 
     fit_streams()  # a stdout that cannot encode ✓ (PYTHONIOENCODING=ascii, LC_ALL=C) gets ASCII symbols
     parser = build_parser()
@@ -227,7 +227,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if argv[:1] == ["sandbox"] and ("-h" in argv or "--help" in argv):
         parser._subparsers._group_actions[0].choices["sandbox"].epilog = faults_epilog()
     args = parser.parse_args(argv)
-    collection.for_command(args.command)  # a one-shot run: no cyclic collection (collection.py)
+    no_cyclic_gc(args.command)  # a one-shot run: no cyclic collection
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
@@ -236,7 +236,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         # SIGTERM (timeout, CI cancel, docker stop) and SIGHUP (terminal closed) end a run like Ctrl-C: stop
         # starting steps, wait for the requests in flight, clean up, write the reports, exit 128 + signal.
         # The handlers stay until the process exits: a late signal never raises, it only sets the code.
-        from .run_signals import SignalGuard
+        from .run.signals import SignalGuard
 
         guard = SignalGuard().install()
     try:
@@ -275,6 +275,22 @@ def _settle_stdout() -> None:
             os.close(devnull)
         except (OSError, ValueError):
             pass
+
+
+ONE_SHOT = ("run", "demo")  # commands that end the process when their one run is over
+
+
+def no_cyclic_gc(command: str) -> None:
+    """Python's cyclic garbage collector off for a one-shot command's process (no-op for any other).
+
+    A `zorora-e2e run` (or `demo`) is one short process: it imports botocore, requests and rich, builds one S3
+    client, sends 15-60 requests and exits without the interpreter's teardown (`entry`). The collector's passes
+    in that time free almost nothing (the imports' objects live as long as the process) yet cost 50-150 ms of
+    CPU, a full pass of ~50 ms of it inside botocore's `create_client`, on the thread the run is waiting for.
+    The memory it would have freed stays well under a megabyte a run (see docs/performance.md). Long-lived
+    processes (the REPL, `zorora-e2e sandbox`) keep Python's default."""
+    if command in ONE_SHOT:
+        gc.disable()
 
 
 def entry() -> None:

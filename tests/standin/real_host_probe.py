@@ -29,10 +29,10 @@ from zorora_e2e_plugin import autoload  # noqa: E402
 autoload.install()  # what the .pth does at start-up (idempotent if it already did)
 
 import zorora.commands.ona_platform as ona  # noqa: E402
-from zorora.http_client import HTTPError, ZororaHTTPClient  # noqa: E402
-from zorora.remote_command import CommandError, RemoteCommand  # noqa: E402
 from engine.repl_command_processor import REPLCommandProcessor  # noqa: E402
 from rich.console import Console  # noqa: E402
+from zorora.http_client import HTTPError  # noqa: E402
+from zorora.remote_command import CommandError, RemoteCommand  # noqa: E402
 
 from zorora_e2e_plugin.sandbox import Sandbox  # noqa: E402
 

@@ -8,7 +8,7 @@ validation, auth). Every failure is an `OnaError` whose `kind` (errors.py) says 
 
 from __future__ import annotations
 
-from ..settings import Settings
+from ..config.settings import Settings
 from .direct import DirectClient
 from .errors import Cancelled, OnaError
 from .raw_http import RawHttp, RawResponse
@@ -26,7 +26,7 @@ def make_client(settings: Settings, http_client=None):
         return DirectClient(settings)
     if settings.client == "zorora" or zorora_available():
         if not zorora_available():
-            from ..settings_checks import SettingsError
+            from ..config.checks import SettingsError
             raise SettingsError("--client zorora: the `zorora` package is not importable; put your Zorora "
                                 "checkout on PYTHONPATH (e.g. PYTHONPATH=~/zorora) or use --client direct")
         return ZororaClient.from_settings(settings)

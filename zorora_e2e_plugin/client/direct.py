@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Dict
 from urllib.parse import urljoin
 
-from ..settings import Settings
+from ..config.settings import Settings
+from ..wire.retries import mount
 from .errors import CONNECT, NOT_JSON, NOT_OBJECT, TIMEOUT, TRANSPORT, EndsWithTheRun, OnaError, transport_kind
 from .raw_http import api_headers
-from .retry import mount
 
 
 class DirectClient(EndsWithTheRun):
     """Sends the requests Zorora's commands send, with the same headers and error mapping; reads are retried
-    as client/retry.py says (Zorora's client retries only 5xx, immediately; the run turns that off)."""
+    as wire/retries.py says (Zorora's client retries only 5xx, immediately; the run turns that off)."""
 
     kind = "direct"
 
@@ -31,7 +31,7 @@ class DirectClient(EndsWithTheRun):
 
     def request(self, method: str, path: str, params=None, json_data=None) -> Dict:
         """One request; a GET's connection errors, 502/503/504 and 429 are retried by the session's adapter
-        (client/retry.py), a POST is sent once."""
+        (wire/retries.py), a POST is sent once."""
         import requests
 
         url = urljoin(self.base_url, path.lstrip("/"))

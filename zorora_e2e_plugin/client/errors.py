@@ -8,6 +8,8 @@ from __future__ import annotations
 import socket
 from typing import Optional
 
+from ..core.outcomes import RUN_OVER
+
 TIMEOUT = "timeout"  # no answer within --timeout
 DNS = "dns"  # the host name does not resolve
 TLS = "tls"  # the TLS handshake failed
@@ -37,7 +39,7 @@ class OnaError(Exception):
     @property
     def from_gateway(self) -> bool:
         """API Gateway answered itself (its fixed body or x-amzn-ErrorType), not the Lambda."""
-        from .answers import from_gateway
+        from ..core.answers import from_gateway
 
         return from_gateway(self.status, self.body, self.headers)
 
@@ -47,9 +49,6 @@ class Cancelled(OnaError):
 
     def __init__(self, message: str):
         super().__init__(message, kind=CANCELLED)
-
-
-RUN_OVER = "not sent: the run is over (its cleanup has started)"
 
 
 class EndsWithTheRun:

@@ -1,6 +1,6 @@
 """One request below the command layer, for the plan's own checks (preflight, server-side validation, auth):
 no redirects followed, no error mapping beyond classifying a transport failure by type; a GET is retried as
-every read is (client/retry.py), a POST is sent once.
+every read is (wire/retries.py), a POST is sent once.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import time
 from typing import Dict
 from urllib.parse import urljoin
 
-from ..settings import Settings
+from ..config.settings import Settings
+from ..wire.retries import mount
 from .errors import TRANSPORT, EndsWithTheRun, OnaError, reason, transport_kind
-from .retry import mount
 
 
 def api_headers(settings: Settings, with_token: bool = True) -> Dict[str, str]:

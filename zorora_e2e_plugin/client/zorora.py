@@ -10,10 +10,10 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Dict, List, Optional
 
-from ..settings import Settings
-from .answers import zorora_body
+from ..config.settings import Settings
+from ..core.answers import zorora_body
+from ..wire.retries import mount
 from .errors import CONNECT, HTTP, NOT_JSON, NOT_OBJECT, Cancelled, EndsWithTheRun, OnaError, transport_kind
-from .retry import mount
 
 
 def extract_json_blocks(text: str) -> List[Any]:
@@ -46,7 +46,7 @@ def run_scope(settings: Settings, client=None):
     - ZORORA_ACTOR = the run's test actor (Zorora's client sends it as X-Actor on every request),
     - no client retries (`max_retries = 0` on Zorora's client): a promote or rollback is sent at most once
       per step, so none can be re-sent after the cleanup. Reads are retried instead by the run's adapter
-      (client/retry.py: connection errors, 502/503/504, 429, with backoff and Retry-After), mounted on the
+      (wire/retries.py: connection errors, 502/503/504, 429, with backoff and Retry-After), mounted on the
       client's session for the run. The REPL's client gets its setting and its adapters back.
 
     Never per concurrent call: steps of one wave run in threads, and one of them restoring the environment

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import List
 
-from ..model import Phase, Step
+from ..core.steps import Phase, Step
 from .context import Checks, Context
 from .p0_preflight import step_0_1, step_0_2, step_0_3, step_0_4
 from .p1_setup import step_1_1, step_1_2, step_1_3, step_1_4, step_1_5, step_1_6

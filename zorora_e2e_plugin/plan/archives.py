@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
-from .. import diagnose
-from ..results import StepFailed
-from ..store_errors import StoreError
+from ..core import catalogue
+from ..core.outcomes import StepFailed
+from ..s3.store import StoreError
 from .context import Checks, Context
 
 CONTENT_ASSUMED = ("the archive document's content is the sandbox's assumption (CONTRACT.md \"assumed\": the entry's "
@@ -58,7 +58,7 @@ def read_documents(ctx: Context, keys: List[str], known: Optional[Dict[str, Any]
     try:
         answers = ctx.parallel(*[(lambda k=k: read_document(ctx, k)) for k in missing])
     except StoreError as exc:
-        raise StepFailed("the archive objects readable", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+        raise StepFailed("the archive objects readable", f"S3 error {exc}", catalogue.for_s3(exc.code)) from None
     return {**known, **dict(zip(missing, answers))}
 
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from .. import diagnose
-from ..client import Cancelled, OnaError
-from ..client import errors
-from ..results import StepFailed
-from ..s3_state import S3State
-from ..store_errors import StoreError
+from ..client import Cancelled, OnaError, errors
+from ..core import catalogue
+from ..core.outcomes import StepFailed
+from ..s3.customer_state import S3State
+from ..s3.store import StoreError
 from .context import Context, as_text
 
 
@@ -37,7 +36,7 @@ def call(fn: Callable, *args, route: str = "", expected: str = "") -> Any:
         raise api_failed(expected or "the command succeeds", exc, route) from None
     if not isinstance(data, dict):
         raise StepFailed("a JSON object", f"{type(data).__name__}: {as_text(data)}",
-                         f"{route} answered JSON that is not an object: " + diagnose.NOT_JSON)
+                         f"{route} answered JSON that is not an object: " + catalogue.NOT_JSON)
     return data
 
 
@@ -59,7 +58,7 @@ def raw(ctx: Context, method: str, path: str, **kwargs):
     try:
         return ctx.raw.send(method, path, **kwargs)
     except OnaError as exc:
-        hint = diagnose.for_error(exc)
+        hint = catalogue.for_error(exc)
         if exc.kind == errors.TIMEOUT:
             raise StepFailed("an answer within --timeout", f"no answer within {ctx.settings.timeout:g}s",
                              hint) from None
@@ -104,7 +103,7 @@ def unreached(status, body: str, headers=None) -> bool:
     """API Gateway answered a mutation itself with 429 (throttled) or 503 (the integration unavailable): the
     Lambda never ran it, so it may be sent once more (and only once, after reading the state, for promote and
     rollback). A 500, 502, 504 or a lost answer may have reached the Lambda: never sent again."""
-    from ..client.answers import from_gateway
+    from ..core.answers import from_gateway
 
     return status in (429, 503) and from_gateway(status, body or "", headers)
 
@@ -121,7 +120,7 @@ def once_more(send: Callable[[], Any], route: str, wait: float = 0.5) -> Any:
     Recorded in the step's retry log."""
     import time
 
-    from ..client.retry import RETRIES, Retry, step_log
+    from ..wire.retries import RETRIES, Retry, step_log
 
     response = send()
     for attempt in range(1, RETRIES + 1):
@@ -149,11 +148,11 @@ def s3_failed(expected: str, exc, **options):
         actual = f"S3 did not answer: {exc}"
     else:
         actual = f"S3 error {exc}"
-    return StepFailed(expected, actual, diagnose.for_s3(code), **options)
+    return StepFailed(expected, actual, catalogue.for_s3(code), **options)
 
 
 def api_failed(expected: str, error, route: str = "", **options):
     """The one way an API error (client.OnaError) becomes a failed step, with its diagnosis."""
     status = getattr(error, "status", None)
     return StepFailed(expected, f"{'HTTP %s: ' % status if status else ''}{error.message}",
-                      diagnose.for_error(error, route), **options)
+                      catalogue.for_error(error, route), **options)

@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional
 
 from ..client import RawHttp
-from ..fixtures import TestWorld
-from ..results import Cleanup, StepFailed, StepWarning
-from ..s3_state import S3State
-from ..settings import Settings
-from ..store import Store, pool_thread_name
+from ..config.settings import Settings
+from ..core.outcomes import Cleanup, StepFailed, StepWarning
+from ..s3.customer_state import S3State
+from ..s3.store import Store, pool_thread_name
+from .seed_data import SeedData
 
 
 @dataclasses.dataclass
@@ -58,14 +58,14 @@ class Context:
       keeps_versions()       ... as it answered, without asking (0.4 left a version of its probe)
       cleanup_listing        the run's prefixes as 4.5 listed them (the plan's last wave), for 5.1; None: list
       cleanup                what phase 5 deleted, and what may be left (results.Cleanup)
-      readiness              --for: the readiness phase's ReadinessState (plan/readiness_state.py)
+      readiness              --for: the readiness phase's ReadinessState (plan/readiness/phase.py)
     """
 
     settings: Settings
     client: Any  # ZororaClient | DirectClient
     raw: RawHttp
     store_factory: Callable[[], Store]
-    world: TestWorld
+    world: SeedData
     preflight: Any = None
     owns_prefixes: bool = False
     wrote: bool = False

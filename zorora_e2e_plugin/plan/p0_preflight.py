@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from .. import diagnose
-from ..results import StepFailed, StepSkipped, StepWarning
-from ..store_errors import StoreError
+from ..core import catalogue
+from ..core.outcomes import StepFailed, StepSkipped, StepWarning
+from ..s3.store import StoreError
 from .calls import CONFIG_S3_CODES, DEFINITE_S3_REFUSALS, raw, s3, s3_failed
 from .context import Context
 
@@ -31,7 +31,7 @@ def _redirect_target(url: str) -> str:
 def redirect_failure(response) -> StepFailed:
     target = _redirect_target(response.location) if response.location else "(no Location header)"
     return StepFailed("an answer from the API itself, not a redirect",
-                      f"HTTP {response.status}: redirected to {target}", diagnose.REDIRECT.format(target=target))
+                      f"HTTP {response.status}: redirected to {target}", catalogue.REDIRECT.format(target=target))
 
 
 def _wait(event, ctx: Context) -> bool:
@@ -49,7 +49,7 @@ def every_route_missing(ctx: Context) -> bool:
     if not ctx.routes_started.wait(2) or not _wait(ctx.routes_ready, ctx) or not ctx.route_answers:
         return False
     answers = [ctx.route_answers.get(label) for label in ROUTE_NAMES]
-    return all(getattr(a, "status", None) is not None and diagnose.answer_source(a.status, a.text) == "gateway"
+    return all(getattr(a, "status", None) is not None and catalogue.answer_source(a.status, a.text) == "gateway"
                for a in answers)
 
 
@@ -57,7 +57,7 @@ def preflight_source(ctx: Context) -> str:
     """Who answered 0.1's GET /challengers (waited for): answer_source's word, or '' for no answer."""
     if not _wait(ctx.preflight_ready, ctx) or ctx.preflight is None:
         return ""
-    return diagnose.answer_source(ctx.preflight.status, ctx.preflight.text)
+    return catalogue.answer_source(ctx.preflight.status, ctx.preflight.text)
 
 
 def step_0_1(ctx: Context) -> str:
@@ -73,26 +73,26 @@ def step_0_1(ctx: Context) -> str:
         return f"HTTP {status} in {response.elapsed * 1000:.0f} ms: the API answered (the token is judged in 0.2)"
     if status == 404:
         requested = f"GET {ctx.settings.display_url.rstrip('/')}/challengers"
-        if diagnose.answer_source(status, body) == "gateway" and every_route_missing(ctx):
+        if catalogue.answer_source(status, body) == "gateway" and every_route_missing(ctx):
             raise StepFailed("an API at this base URL", f"HTTP 404 {body.strip()[:80]} from API Gateway itself, "
-                             "for every route", diagnose.WRONG_URL.format(requested=requested),
+                             "for every route", catalogue.WRONG_URL.format(requested=requested),
                              config_error=True)
         raise StepFailed("not 404", f"HTTP 404 for {requested}: {body}",
-                         diagnose.ROUTE_MISSING.format(route="GET /challengers"))
+                         catalogue.ROUTE_MISSING.format(route="GET /challengers"))
     if status >= 500:
-        hint = diagnose.for_http(status, body, "GET /challengers")
+        hint = catalogue.for_http(status, body, "GET /challengers")
         raise StepWarning("200 or 400", f"HTTP {status} — Lambda invoked, but failing: {body}", hint)
     if 200 <= status < 300:
         data = response.json()
         if data is None:
             raise StepFailed("a JSON answer", f"HTTP {status} with a non-JSON body: {body!r}",
-                             diagnose.for_not_json(body))
+                             catalogue.for_not_json(body))
         if not isinstance(data, dict):
             raise StepFailed("one JSON object", f"HTTP {status} with JSON that is not an object: {body}",
-                             diagnose.NOT_OBJECT)
-    elif diagnose.answer_source(status, body, response.headers) != "lambda":
+                             catalogue.NOT_OBJECT)
+    elif catalogue.answer_source(status, body, response.headers) != "lambda":
         raise StepWarning("2xx, or a 4xx from the Lambda (a JSON error)", f"HTTP {status}: {body}",
-                          diagnose.for_http(status, body, "GET /challengers", response.headers) or
+                          catalogue.for_http(status, body, "GET /challengers", response.headers) or
                           "an unexpected answer for GET /challengers")
     return f"HTTP {status} in {response.elapsed * 1000:.0f} ms"
 
@@ -105,11 +105,11 @@ def step_0_2(ctx: Context) -> str:
         raise StepSkipped(actual="not judged: the base URL redirects (see 0.1)")
     if response.status == 401:
         raise StepFailed("the bearer token is accepted", f"HTTP 401: bearer token rejected ({response.text})",
-                         diagnose.TOKEN_MISMATCH)
+                         catalogue.TOKEN_MISMATCH)
     if response.status == 403:
         raise StepFailed("the bearer token is accepted", f"HTTP 403: forbidden ({response.text})",
-                         diagnose.for_http(403, response.text))
-    if response.status == 404 or diagnose.answer_source(response.status, response.text) == "gateway":
+                         catalogue.for_http(403, response.text))
+    if response.status == 404 or catalogue.answer_source(response.status, response.text) == "gateway":
         raise StepSkipped(actual="not judged: GET /challengers did not reach the Lambda (see 0.1)")
     return f"accepted (HTTP {response.status})"
 
@@ -121,7 +121,7 @@ def step_0_3(ctx: Context) -> str:
         raise StepSkipped(actual="not judged: the base URL redirects (see 0.1)")
     if response.status in (401, 403):
         raise StepSkipped(actual=f"not judged: HTTP {response.status}, the token was refused (see 0.2)")
-    source = diagnose.answer_source(response.status, text, response.headers)
+    source = catalogue.answer_source(response.status, text, response.headers)
     if source == "gateway":
         raise StepSkipped(actual="not judged: GET /challengers did not reach the Lambda (see 0.1)")
     if source == "lambda":  # a 4xx whose body is a JSON object of the Lambda's (400 in the sandbox), any key
@@ -134,7 +134,7 @@ def step_0_3(ctx: Context) -> str:
                           "the Lambda returned an error whose body is not a JSON object: its message is unclear")
     if response.status >= 500 or response.status in (401, 403, 404, 429):
         raise StepWarning("400 naming customer_id", f"HTTP {response.status}: {text}",
-                          diagnose.for_http(response.status, text, "GET /challengers", response.headers))
+                          catalogue.for_http(response.status, text, "GET /challengers", response.headers))
     return f"HTTP {response.status}"
 
 
@@ -144,7 +144,7 @@ def step_0_4(ctx: Context) -> str:
         store = ctx.store
     except Exception as exc:  # botocore refusing the settings before any request
         raise StepFailed("an S3 client for the settings", f"{type(exc).__name__}: {exc}",
-                         diagnose.S3_CLIENT,
+                         catalogue.S3_CLIENT,
                          config_error=True) from None
     ctx.probe_pending = True
     try:  # head, put and the bucket's versioning (for the cleanup) are independent: one round trip for all

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Dict
 
-from ..fixtures import CHALLENGER_METRICS, EXPECTED_IMPROVEMENT, PRODUCTION_METRICS, stamp
-from ..results import StepFailed
-from ..store_errors import StoreError
+from ..core.outcomes import StepFailed
+from ..s3.store import StoreError
 from .calls import NEVER_SENT, s3, s3_failed
 from .context import Checks, Context
+from .seed_data import CHALLENGER_METRICS, EXPECTED_IMPROVEMENT, PRODUCTION_METRICS, stamp
 
 
 def step_1_1(ctx: Context) -> str:

@@ -7,18 +7,18 @@ from __future__ import annotations
 from typing import Dict
 from urllib.parse import quote
 
-from .. import diagnose
-from ..fixtures import CHALLENGER_METRICS, EXPECTED_IMPROVEMENT, PRODUCTION_METRICS
-from ..results import StepFailed
+from ..core import catalogue
+from ..core.outcomes import StepFailed
 from .calls import MetricsError, call
 from .context import Checks, Context
+from .seed_data import CHALLENGER_METRICS, EXPECTED_IMPROVEMENT, PRODUCTION_METRICS
 
 
 def step_2_1(ctx: Context) -> str:
     world = ctx.world
     data = call(ctx.client.list_challengers, world.customer_id, route="GET /challengers")
     checks = Checks()
-    hint = diagnose.WRONG_BUCKET.format(bucket=ctx.settings.bucket)
+    hint = catalogue.WRONG_BUCKET.format(bucket=ctx.settings.bucket)
     checks.equal("customer_id", data.get("customer_id"), world.customer_id)
     challengers = data.get("challengers") or []
     if checks.equal("count", data.get("count"), 1, hint) and checks.equal("len(challengers)", len(challengers), 1):
@@ -33,9 +33,9 @@ def _metrics_step(ctx: Context, model_id: str, expected: Dict, key: str) -> str:
         data = call(ctx.client.show_metrics, model_id, route="GET /metrics/{model_id+}")
     except MetricsError as failure:
         exc = failure.error
-        hint = diagnose.for_error(exc, "GET /metrics/{model_id+}")
+        hint = catalogue.for_error(exc, "GET /metrics/{model_id+}")
         if exc.status == 404:
-            gateway = diagnose.is_gateway_404(404, exc.body, exc.headers)
+            gateway = catalogue.is_gateway_404(404, exc.body, exc.headers)
             hint = _metrics_404_hint(ctx, model_id, key, gateway=gateway)
             if not gateway:
                 ctx.metrics_missing = ctx.metrics_missing or ("2.2" if "challenger" in key else "2.3")
@@ -56,16 +56,16 @@ def _metrics_404_hint(ctx: Context, model_id: str, key: str, gateway: bool) -> s
     try:
         encoded = ctx.raw.send("GET", "/metrics/" + quote(model_id, safe=""))
     except Exception:
-        return diagnose.NON_GREEDY if gateway else diagnose.METRICS_KEY.format(key=key)
-    encoded_gateway = diagnose.is_gateway_404(encoded.status, encoded.text, encoded.headers)
+        return catalogue.NON_GREEDY if gateway else catalogue.METRICS_KEY.format(key=key)
+    encoded_gateway = catalogue.is_gateway_404(encoded.status, encoded.text, encoded.headers)
     if gateway and encoded_gateway:
-        return diagnose.ROUTE_MISSING.format(route="GET /metrics/{model_id+}")
+        return catalogue.ROUTE_MISSING.format(route="GET /metrics/{model_id+}")
     if gateway:
         extra = "" if encoded.status == 200 else (
             f"; the URL-encoded id reaches the Lambda but answers HTTP {encoded.status} too, so its lookup "
             f"must also handle '/' ({key})")
-        return diagnose.NON_GREEDY + extra
-    return diagnose.METRICS_KEY.format(key=key)
+        return catalogue.NON_GREEDY + extra
+    return catalogue.METRICS_KEY.format(key=key)
 
 
 def step_2_2(ctx: Context) -> str:
@@ -127,7 +127,7 @@ def step_2_4(ctx: Context) -> str:
     except StepFailed as failed:  # the Lambda's 404 naming metrics, for ids whose metrics phase 1 wrote
         if "404" in failed.actual and "metrics" in failed.actual.lower() and not failed.hint:
             key = w.challenger_metrics_key if w.challenger_model_id in failed.actual else w.production_metrics_key
-            failed.hint = diagnose.METRICS_KEY.format(key=key)
+            failed.hint = catalogue.METRICS_KEY.format(key=key)
             ctx.metrics_missing = ctx.metrics_missing or "2.4"
         raise
     checks = Checks()

@@ -5,21 +5,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .. import diagnose
 from ..client import Cancelled, OnaError
-from ..client.retry import begin_step_log, step_log
-from ..fixtures import PROMOTE_REASON, ROLLBACK_REASON
-from ..results import StepFailed, StepSkipped
+from ..core import catalogue
+from ..core.outcomes import StepFailed, StepSkipped
+from ..wire.retries import begin_step_log, step_log
 from . import archives as archive
 from .calls import call, read_state
 from .context import Checks, Context
+from .seed_data import PROMOTE_REASON, ROLLBACK_REASON
 from .settle import settled
 
 
 def _actor_hint(recorded: Any, actor: str) -> str:
     """The run sends the test actor in the body and in X-Actor: any other recorded actor is a third one."""
     if recorded != actor:
-        return diagnose.THIRD_ACTOR.format(recorded=recorded, actor=actor)
+        return catalogue.THIRD_ACTOR.format(recorded=recorded, actor=actor)
     return ""
 
 
@@ -34,13 +34,13 @@ def step_3_1(ctx: Context) -> str:
                          "ZORORA_AUTO_CONFIRM was not 'true' when Zorora checked it") from None
     except OnaError as exc:
         text = exc.message + " " + exc.body
-        hint = diagnose.for_error(exc, "a route ml-promote calls (GET /challengers, GET /diff, POST /promote)")
+        hint = catalogue.for_error(exc, "a route ml-promote calls (GET /challengers, GET /diff, POST /promote)")
         if "production/latest" in text:
-            hint = diagnose.LATEST_ALIAS
+            hint = catalogue.LATEST_ALIAS
         elif exc.status == 404 and "metrics" in text.lower():  # the alias, unless phase 2 saw the lookup fail
-            hint = diagnose.METRICS_KEY_AGAIN.format(where="GET /diff during ml-promote",
+            hint = catalogue.METRICS_KEY_AGAIN.format(where="GET /diff during ml-promote",
                                                      step=ctx.metrics_missing) \
-                if ctx.metrics_missing else diagnose.LATEST_ALIAS
+                if ctx.metrics_missing else catalogue.LATEST_ALIAS
         raise StepFailed("ml-promote succeeds", f"{'HTTP %s: ' % exc.status if exc.status else ''}{exc.message}",
                          hint) from None
     result = answer.get("result") or {}
@@ -65,11 +65,11 @@ def step_3_1(ctx: Context) -> str:
     checks.equal("len(registry challengers)", len(registry.get("challengers") or []), 0,
                  "the promoted challenger must leave the challengers list")
     if checks.equal("archived production objects", len(archives), 1,
-                    diagnose.NO_ARCHIVE.format(customer=w.customer_id) if not archives else ""):
+                    catalogue.NO_ARCHIVE.format(customer=w.customer_id) if not archives else ""):
         archive.judge(ctx, checks, archives, archive.Archived(w.production_model_id, "superseded"),
                       f"the archive object {archives[0]} does not hold the previous production entry", content=False)
     if checks.equal("audit events", len(events), 1,
-                    diagnose.NO_AUDIT.format(customer=w.customer_id) if not events else ""):
+                    catalogue.NO_AUDIT.format(customer=w.customer_id) if not events else ""):
         event = events[0]
         checks.equal("audit action", event.get("action"), "promote")
         checks.equal("audit model_id", event.get("model_id"), w.challenger_model_id)
@@ -159,7 +159,7 @@ def step_3_3(ctx: Context) -> str:
     checks.that("rollback_at" in production or "promoted_at" in production,
                 "production has rollback_at or promoted_at", production)
     if checks.equal("audit events", len(events), 2,
-                    diagnose.NO_AUDIT.format(customer=w.customer_id) if len(events) < 2 else ""):
+                    catalogue.NO_AUDIT.format(customer=w.customer_id) if len(events) < 2 else ""):
         checks.equal("last audit action", events[-1].get("action"), "rollback")
         checks.equal("last audit actor", events[-1].get("actor"), actor, _actor_hint(events[-1].get("actor"), actor))
     archived = archive.judge(ctx, checks, ctx.archives.keys, archive.Archived(w.challenger_model_id, "rolled_back"),

@@ -10,14 +10,13 @@ import json
 import threading
 from typing import Callable
 
-from .. import diagnose
 from ..client import OnaError, errors
-from ..fixtures import CHALLENGER_METRICS, ERROR_REASON, GATE_REASON, GATE_UNDO_REASON, SHORT_REASON, UNKNOWN_MODEL
-from ..results import StepFailed, StepSkipped, StepWarning
-from ..store import pool_thread_name
-from ..store_errors import StoreError
+from ..core import catalogue
+from ..core.outcomes import StepFailed, StepSkipped, StepWarning
+from ..s3.store import StoreError, pool_thread_name
 from .calls import NEVER_SENT, gate_writes_done, raw_refusal, read_state, s3_failed
 from .context import Checks, Context
+from .seed_data import CHALLENGER_METRICS, ERROR_REASON, GATE_REASON, GATE_UNDO_REASON, SHORT_REASON, UNKNOWN_MODEL
 
 
 def setup_phase_4(ctx: Context) -> None:
@@ -90,14 +89,14 @@ def _expect_rejection(ctx: Context, fn: Callable, *args) -> str:
         if exc.status == 0 or exc.kind in errors.NO_ANSWER:  # no answer at all is not a rejection (its URL may
             # well say "challengers")
             raise StepFailed("the command is rejected with an error", f"no answer: {exc.message}",
-                             diagnose.for_error(exc)) from None
-        if exc.status is not None and diagnose.answer_source(exc.status, exc.body) in ("gateway", "auth", "server",
+                             catalogue.for_error(exc)) from None
+        if exc.status is not None and catalogue.answer_source(exc.status, exc.body) in ("gateway", "auth", "server",
                                                                                          "throttled"):
             raise StepFailed("a rejection by the client or the Lambda", f"HTTP {exc.status}: {exc.message}",
-                             diagnose.for_error(exc, "a route ml-promote calls")) from None
+                             catalogue.for_error(exc, "a route ml-promote calls")) from None
         return exc.message
     raise StepFailed("the command is rejected with an error", "it succeeded",
-                     diagnose.ACCEPTED_INVALID)
+                     catalogue.ACCEPTED_INVALID)
 
 
 def _accepted(ctx: Context, failed: StepFailed, step_id: str, *reasons: str) -> StepFailed:
@@ -136,16 +135,16 @@ def step_4_3(ctx: Context) -> str:
         "customer_id": w.customer_id, "model_id": w.challenger_model_id, "reason": "tiny",
         "force": False, "actor": ctx.settings.actor})
     body = response.text
-    source = diagnose.answer_source(response.status, body)
+    source = catalogue.answer_source(response.status, body)
     if source == "accepted":
         ctx.accepted["4.3"] = ("tiny",)
         raise StepFailed("a 4xx for a 4-character reason", f"HTTP {response.status}: {body}",
-                         diagnose.REASON_UNCHECKED)
+                         catalogue.REASON_UNCHECKED)
     if source == "lambda" and "reason" in body.lower():
         return f"HTTP {response.status}: {body}"
     if source in ("gateway", "auth", "server"):
         raise StepFailed("a 4xx from the Lambda naming the reason", f"HTTP {response.status}: {body}",
-                         diagnose.for_http(response.status, body, "POST /promote"))
+                         catalogue.for_http(response.status, body, "POST /promote"))
     raise StepWarning("a 4xx from the Lambda naming the reason", f"HTTP {response.status}: {body}",
                       "rejected, but not for the reason's length, so the server-side check is unproven")
 
@@ -157,12 +156,12 @@ def step_4_4(ctx: Context) -> str:
     body = response.text
     if response.status in (401, 403):
         return f"HTTP {response.status} without a token"
-    if diagnose.answer_source(response.status, body) in ("accepted", "lambda"):  # business logic answered
-        if diagnose.answer_source(response.status, body) == "accepted":
+    if catalogue.answer_source(response.status, body) in ("accepted", "lambda"):  # business logic answered
+        if catalogue.answer_source(response.status, body) == "accepted":
             ctx.accepted["4.4"] = ("End-to-end validation auth check",)
-        raise StepFailed("HTTP 401 without a token", f"HTTP {response.status}: {body}", diagnose.NO_TOKEN_CHECK)
+        raise StepFailed("HTTP 401 without a token", f"HTTP {response.status}: {body}", catalogue.NO_TOKEN_CHECK)
     raise StepFailed("HTTP 401 or 403 without a token", f"HTTP {response.status}: {body}",
-                     diagnose.for_http(response.status, body, "POST /rollback"))
+                     catalogue.for_http(response.status, body, "POST /rollback"))
 
 
 GATE_WORDS = ("gate", "stale", "7 day", "fresh", "verdict", "eligible", "evaluat")
@@ -176,7 +175,7 @@ def step_4_6(ctx: Context) -> str:
     w, actor = ctx.world, ctx.settings.actor
     if not gate_writes_done(ctx):
         raise StepFailed("the gate challenger written to S3", "its writes did not end in time",
-                         diagnose.for_s3("ReadTimeoutError"))
+                         catalogue.for_s3("ReadTimeoutError"))
     if ctx.gate_error is not None:
         raise ctx.gate_error
     if not ctx.gate_written:
@@ -187,7 +186,7 @@ def step_4_6(ctx: Context) -> str:
         "customer_id": w.customer_id, "model_id": w.gate_challenger_model_id, "reason": GATE_REASON,
         "force": False, "actor": actor})
     status, body = response.status, response.text
-    source = diagnose.answer_source(status, body)
+    source = catalogue.answer_source(status, body)
     expected = "refused, naming a failed gate (evaluated > 7 days ago; verdict not_eligible)"
     if source == "accepted":
         ctx.accepted["4.6"] = (GATE_REASON, GATE_UNDO_REASON)
@@ -198,11 +197,11 @@ def step_4_6(ctx: Context) -> str:
         except OnaError as exc:  # the cleanup removes everything anyway
             undone = f"rollback failed: {exc.message}"
         raise StepFailed(expected, f"HTTP {status}: the server promoted a challenger that fails its gates ({undone})",
-                         diagnose.GATES_SKIPPED)
+                         catalogue.GATES_SKIPPED)
     if source in ("lambda", "gateway", "auth"):  # refused before acting (a 5xx may have acted half-way)
         ctx.archives.stale = was_stale
     if source != "lambda":
-        raise StepFailed(expected, f"HTTP {status}: {body}", diagnose.for_http(status, body, "POST /promote") or
+        raise StepFailed(expected, f"HTTP {status}: {body}", catalogue.for_http(status, body, "POST /promote") or
                          "refused, but not by the Lambda's JSON error: the gate check is unproven")
     data = response.json() or {}
     gates = data.get("failed_gates")
@@ -235,7 +234,7 @@ def _listing_for_cleanup(ctx: Context):
 def step_4_5(ctx: Context) -> str:
     if not gate_writes_done(ctx):
         raise StepFailed("phase 4's setup writes ended", "the gate challenger's writes did not end in time",
-                         diagnose.for_s3("ReadTimeoutError"))
+                         catalogue.for_s3("ReadTimeoutError"))
     before = ctx.snapshot
     after, ctx.cleanup_listing = ctx.parallel(lambda: read_state(ctx), lambda: _listing_for_cleanup(ctx))
     new = after.events[len(before.events):]
@@ -249,10 +248,10 @@ def step_4_5(ctx: Context) -> str:
     checks = Checks()
     checks.that(after.registry_raw == before.registry_raw,
                 "registry bytes (as written at the start of phase 4) unchanged by 4.1-4.4 and 4.6",
-                "the registry changed", diagnose.SIDE_EFFECT)
+                "the registry changed", catalogue.SIDE_EFFECT)
     checks.that(not unexplained,
                 f"{len(before.events)} audit events (unchanged)",
                 f"{len(after.events)} events; new: "
                 + ", ".join(f"{e.get('action')} {e.get('model_id')} ({e.get('reason')!r})" for e in unexplained),
-                diagnose.SIDE_EFFECT)
+                catalogue.SIDE_EFFECT)
     return checks.done("registry and audit log unchanged")

@@ -3,22 +3,29 @@ left, named exactly, when S3 cannot be listed; the command that removes it.
 
 What is deleted is the union of what a listing names and what the run knows it wrote (a lagging listing
 may miss an object); in a versioned bucket, every version and delete marker of the run's keys too. The
-store deletes under the customer's three prefixes only, whatever a listing says (store_delete.py).
+store deletes under the customer's three prefixes only, whatever a listing says (s3/store.py).
 """
 
 from __future__ import annotations
 
 from typing import List
 
-from .. import diagnose
-from ..results import StepFailed, StepSkipped
-from ..settings import DEFAULT_REGION, Settings
-from ..store_errors import StoreError
-from ..sweep import command as sweep_command, session_command as sweep_session_command
+from ..config.settings import DEFAULT_REGION, Settings
+from ..core import catalogue
+from ..core.outcomes import StepFailed, StepSkipped
+from ..s3.store import StoreError
 from .calls import gate_writes_done
 from .context import Context
-from .p5_proof import (COLLISION_HINT, delete_probe_versions, delete_versions, foreign_keys, known_keys, prove,
-                       stray_finding, versions_text)
+from .p5_proof import (
+    COLLISION_HINT,
+    delete_probe_versions,
+    delete_versions,
+    foreign_keys,
+    known_keys,
+    prove,
+    stray_finding,
+    versions_text,
+)
 
 
 def step_5_1(ctx: Context) -> str:
@@ -36,14 +43,14 @@ def step_5_1(ctx: Context) -> str:
                 ctx.store.delete(w.probe_key)
         except StoreError as exc:
             state.leftover = [w.probe_key]
-            raise StepFailed("the preflight probe deleted", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+            raise StepFailed("the preflight probe deleted", f"S3 error {exc}", catalogue.for_s3(exc.code)) from None
         ctx.probe_pending = False
         try:
             versions = delete_probe_versions(ctx)
         except StoreError as exc:
             state.leftover = [f"{w.probe_key} (noncurrent versions / delete markers)"]
             raise StepFailed("the preflight probe's versions deleted", f"S3 error {exc}",
-                             diagnose.for_s3(exc.code)) from None
+                             catalogue.for_s3(exc.code)) from None
         if versions and versions[1]:
             state.leftover = [f"{w.probe_key} (noncurrent versions / delete markers)"]
             raise StepFailed("the preflight probe's versions deleted (the bucket is versioned)",
@@ -62,7 +69,7 @@ def step_5_1(ctx: Context) -> str:
         versions = delete_versions(ctx)
     except StoreError as exc:
         state.leftover = unlisted_leftovers(ctx)
-        raise StepFailed("test data deleted", f"S3 error {exc}", diagnose.for_s3(exc.code)) from None
+        raise StepFailed("test data deleted", f"S3 error {exc}", catalogue.for_s3(exc.code)) from None
     state.deleted += min(deleted, len(listed))
     if failed:
         raise StepFailed("every object deleted", f"{len(failed)} not deleted: {', '.join(failed[:5])}",
@@ -131,10 +138,9 @@ def unlisted_leftovers(ctx: Context) -> List[str]:
 
 
 def sweep_command_for(settings: Settings) -> str:
-    if settings.face.in_zorora:  # the run came from Zorora: the sweep the user can type there
-        return sweep_session_command(settings.customer_id, settings.bucket)
+    """The sweep the user can type where the run came from (the CLI, or Zorora's session)."""
     region = settings.region if settings.region != DEFAULT_REGION else None
-    return sweep_command(settings.customer_id, settings.bucket, region, settings.s3_endpoint_url)
+    return settings.face.sweep_command(settings.customer_id, settings.bucket, region, settings.s3_endpoint_url)
 
 
 def remove_hint(ctx: Context) -> str:

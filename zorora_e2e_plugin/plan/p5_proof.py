@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from ..results import StepFailed
-from ..store_errors import StoreError
-from ..store_delete import VERSION_REFUSALS
+from ..core.outcomes import StepFailed
+from ..s3.store import VERSION_REFUSALS, StoreError
 from .context import Context
 
 PREFIX_IGNORED = "the S3 endpoint ignored the prefix: nothing deleted outside the test customer"

@@ -7,21 +7,21 @@ from __future__ import annotations
 import threading
 from typing import Any, Dict, List, Optional
 
-from .. import diagnose
 from ..client import OnaError, errors
-from ..fixtures import PROBE_MODEL, PROBE_REASON
-from ..results import StepSkipped
-from ..store_errors import StoreError
+from ..core import catalogue
+from ..core.outcomes import StepSkipped
+from ..s3.store import StoreError
 from .calls import CONFIG_S3_CODES, once_more
 from .context import Checks, Context
 from .p0_preflight import ROUTE_NAMES, preflight_source
 from .p5_cleanup import sweep_command_for
 from .p5_proof import COLLISION_HINT, PREFIX_IGNORED
+from .seed_data import PROBE_MODEL, PROBE_REASON
 
 
 def _probe(ctx: Context, method: str, path: str, **kwargs) -> Any:
     """One harmless request; a RawResponse, or the OnaError of no answer. A GET's transient errors (502/503/
-    504, 429, a dropped connection) are retried by the client (client/retry.py); a POST is sent once more
+    504, 429, a dropped connection) are retried by the client (wire/retries.py); a POST is sent once more
     only when API Gateway answered it itself with 429/503 (the Lambda never saw it; calls.once_more)."""
     try:
         return once_more(lambda: ctx.raw.send(method, path, **kwargs), f"{method} {path}")
@@ -94,22 +94,22 @@ def step_0_5(ctx: Context) -> str:
         answer = answers[label]
         if isinstance(answer, OnaError):
             broken.append(f"{route}: {_no_answer(ctx, answer)}")
-            hints.append(diagnose.for_error(answer))
+            hints.append(catalogue.for_error(answer))
             continue
-        source = diagnose.answer_source(answer.status, answer.text, answer.headers)
+        source = catalogue.answer_source(answer.status, answer.text, answer.headers)
         if label == "metrics" and source == "gateway":
             plain = answers["metrics-plain"]
-            if not isinstance(plain, OnaError) and diagnose.answer_source(
+            if not isinstance(plain, OnaError) and catalogue.answer_source(
                     plain.status, plain.text, plain.headers) not in ("gateway", "other"):
                 broken.append(f"{route}: not greedy — an id with '/' gets API Gateway's 404, an id without "
                               f"reaches the Lambda (HTTP {plain.status})")
-                hints.append(diagnose.NON_GREEDY)
+                hints.append(catalogue.NON_GREEDY)
                 continue
         if source == "gateway" or (answer.status == 404 and source == "other"):
             missing.append(route)
         elif source == "auth":
             refused.append(f"{route}: HTTP {answer.status}")
-            hints.append(diagnose.for_http(answer.status, answer.text, route, answer.headers))
+            hints.append(catalogue.for_http(answer.status, answer.text, route, answer.headers))
         elif source == "throttled":  # API Gateway's limits, after the read retries: never the Lambda's fault
             throttled.append(f"{route}: HTTP 429")
         elif source == "server":
@@ -122,22 +122,22 @@ def step_0_5(ctx: Context) -> str:
     # Lambda running: a warning naming the route. The gate fails for a 5xx only where no healthy Lambda
     # answers one: the stage-prefix failure (known), or every route answering 5xx.
     warnings: List[str] = []
-    known_broken = [(r, a) for r, a in failing if diagnose.for_http(a.status, a.text, r) == diagnose.STAGE_PREFIX]
+    known_broken = [(r, a) for r, a in failing if catalogue.for_http(a.status, a.text, r) == catalogue.STAGE_PREFIX]
     if failing and (known_broken or len(failing) == len(ROUTE_NAMES)):
         for route, answer in failing:
             broken.append(f"{route}: HTTP {answer.status} {answer.text[:160]}")
-            hints.append(diagnose.for_http(answer.status, answer.text, route, answer.headers) or
-                         diagnose.SERVER_ERROR.format(status=answer.status))
+            hints.append(catalogue.for_http(answer.status, answer.text, route, answer.headers) or
+                         catalogue.SERVER_ERROR.format(status=answer.status))
     elif failing:
         warnings.append("; ".join(f"{route}: HTTP {answer.status} {answer.text[:120]}" for route, answer in failing))
     if throttled:  # throttled through the retries: the route is unproven; the cause is API Gateway's limits
         broken.append("; ".join(throttled) + " (throttled by API Gateway)")
-        hints.append(diagnose.THROTTLED)
+        hints.append(catalogue.THROTTLED)
     if missing:
-        text = diagnose.ROUTE_MISSING.format(route=", ".join(missing))
+        text = catalogue.ROUTE_MISSING.format(route=", ".join(missing))
         hints.insert(0, text.replace("deploy it", "deploy them") if len(missing) > 1 else text)
     if acted:
-        hints.insert(0, diagnose.ACTS_WITHOUT_VALIDATING)
+        hints.insert(0, catalogue.ACTS_WITHOUT_VALIDATING)
         if ctx.settings.fresh_customer:  # the server acted on the run's own customer: phase 5 removes it all
             ctx.owns_prefixes = ctx.wrote = True
 
@@ -152,7 +152,7 @@ def step_0_5(ctx: Context) -> str:
     checks.that(not refused, "every route accepts the token", "; ".join(refused), hint)
     if failing and not known_broken and len(failing) < len(ROUTE_NAMES):
         checks.warn("a 4xx for a probe with an unknown id", warnings[0],
-                    diagnose.PROBE_5XX.format(routes=", ".join(route for route, _ in failing)))
+                    catalogue.PROBE_5XX.format(routes=", ".join(route for route, _ in failing)))
     leftovers = _preflight_leftovers(ctx, checks, prefixes)
     ctx.prefixes_proven_empty = leftovers == [] and not checks.failures
     listed = "the customer's prefixes are empty" if leftovers == [] else \
@@ -168,7 +168,7 @@ def _not_judged(ctx: Context, answers: Dict[str, Any]) -> None:
            for a in replies) and preflight_source(ctx) == "accepted" and ctx.preflight.json() is None:
         raise StepSkipped(actual="not judged: every route answers 2xx with a body that is not JSON (see 0.1)")
     statuses = {getattr(answers.get(label), "status", None) for label in ROUTE_NAMES}
-    sources = {diagnose.answer_source(a.status, a.text, getattr(a, "headers", None)) for label in ROUTE_NAMES
+    sources = {catalogue.answer_source(a.status, a.text, getattr(a, "headers", None)) for label in ROUTE_NAMES
                for a in [answers.get(label)] if not isinstance(a, OnaError) and a is not None}
     if len(sources) != 1 or None in statuses:
         return
@@ -192,7 +192,7 @@ def _preflight_leftovers(ctx: Context, checks: Checks, found: Any) -> Optional[L
             pass  # S3 is not usable with these settings: 0.4's finding (the gate fails), named there once
         else:
             checks.that(False, "the customer's prefixes listed after the probes", f"S3 error {exc}",
-                        diagnose.for_s3(code))
+                        catalogue.for_s3(code))
         if ctx.wrote:  # a probe was accepted: what the server wrote cannot be named without a listing
             ctx.written.update(p + "*" for p in w.prefixes)
         return None

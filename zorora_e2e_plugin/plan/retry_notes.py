@@ -8,17 +8,17 @@ import dataclasses
 import functools
 from typing import Callable, List, Sequence
 
-from .. import diagnose
-from ..client.retry import begin_step_log, describe
-from ..model import Phase
-from ..results import StepFailed, StepWarning
+from ..core import catalogue
+from ..core.outcomes import StepFailed, StepWarning
+from ..core.steps import Phase
+from ..wire.retries import begin_step_log, describe
 
 RETRIED = ("a read answered a transient error (a dropped connection, 502/503/504 or 429) and its retry "
            "succeeded: the deployment works, but it is flaky or throttled")
 
 
 def _hint(log) -> str:
-    return diagnose.THROTTLED if any(r.reason == "HTTP 429" for r in log) else RETRIED
+    return catalogue.THROTTLED if any(r.reason == "HTTP 429" for r in log) else RETRIED
 
 
 def noting_retries(fn: Callable) -> Callable:

@@ -12,8 +12,8 @@ import time
 from typing import Callable, Dict
 
 from ..client import OnaError, errors
-from ..client.retry import RETRIES, Retry, step_log
-from ..s3_state import S3State
+from ..s3.customer_state import S3State
+from ..wire.retries import RETRIES, Retry, step_log
 from .calls import read_state, unreached
 from .context import Context
 

@@ -13,35 +13,27 @@ Modules, as moto splits models from responses (rules on S3 state below, a thin H
     faults.py                                      fault names and their parsing, no I/O
     requestlog.py                                  the request log as lines (--log-requests; never the token)
     wsgi.py, gateway.py, moto_s3.py, server.py     the loopback listeners: API Gateway, moto S3, start/stop
-    __init__.py                                    ``Sandbox`` (settings, addresses, faults, request log)
-    serve.py                                       ``zorora-e2e sandbox``: serve_forever, export lines
+    __init__.py                                    ``Sandbox`` (settings, addresses, faults, request log), and
+                                                   ``zorora-e2e sandbox``: serve_forever, export lines
     listen.py, record.py                           Listen, SandboxError; RequestRecord (one logged request)
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
+import shlex
+import signal
+import sys
 import threading
 import time
 from dataclasses import replace
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, TextIO, Tuple, Union
 
 from .faults import FAULT_HELP, FAULT_USAGE, Fault, FaultSet, parse_fault
 from .listen import READ_TIMEOUT, Listen, SandboxError  # noqa: F401  (READ_TIMEOUT: importable from here, as before)
 from .record import RequestRecord
-
-__all__ = [
-    "FAULT_HELP",
-    "FAULT_USAGE",
-    "Fault",
-    "Listen",
-    "RequestRecord",
-    "Sandbox",
-    "SandboxError",
-    "parse_fault",
-    "serve_forever",
-]
 
 # S3's bucket-name rule and AWS's region-name shape, the same as settings.py's: the sandbox imports
 # nothing from the validator.
@@ -232,4 +224,79 @@ class Sandbox:
         return f"<Sandbox {state} faults={[str(f) for f in self.faults]}>"
 
 
-from .serve import serve_forever  # noqa: E402  (it starts and stops a Sandbox)
+def serve_forever(sandbox: Any, out: TextIO = sys.stdout, log_requests: bool = False,
+                  env_file: Optional[str] = None) -> int:
+    """Start the sandbox, print ``export`` lines for its environment, block until Ctrl-C/SIGTERM.
+    `log_requests`: then one line per API request (requestlog.py; never the token). `env_file`: the export
+    lines also in that file (0600, removed when the sandbox stops: envfile.py).
+
+    Also returns when another thread stops the sandbox. Signal handlers are installed (and
+    restored afterwards) only when called from the main thread.
+    """
+    stop = threading.Event()
+    previous: Dict[int, Any] = {}
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+            if sig is not None:
+                previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    written = None
+    try:
+        sandbox.start()
+        if env_file:
+            from .envfile import EnvFile
+
+            written = EnvFile(env_file)
+            try:
+                written.write(sandbox.env(), f"zorora-e2e sandbox at {sandbox.api_url}; removed when it stops")
+            except OSError as exc:
+                raise SandboxError(f"--env-file {env_file}: cannot write it ({exc.strerror or exc})") from None
+        printer = None
+        if log_requests:
+            from .requestlog import HEADER, RequestLogPrinter
+
+            printer = RequestLogPrinter(out, [sandbox.token], header=HEADER)
+        # The log listens before the exports are out (a client may send its first request as soon as it has
+        # read them), and its lines wait for the exports and notes: they share the printer's lock.
+        with printer.lock if printer else contextlib.nullcontext():
+            if printer:
+                sandbox.request_listeners.append(printer)
+            from .no_proxy import loopback_no_proxy
+
+            for name, value in {**sandbox.env(), **loopback_no_proxy()}.items():
+                print(f"export {name}={shlex.quote(value)}", file=out)
+            faults = ", ".join(str(f) for f in sandbox.faults) or "none"
+            print(f"# ONA sandbox API at {sandbox.api_url} (S3 at {sandbox.s3_endpoint_url}; faults: {faults})",
+                  file=out)
+            if written:
+                print(f"# also in {written.path} (0600, removed when the sandbox stops): . {shlex.quote(written.path)}",
+                      file=out)
+            print("# Ctrl-C to stop", file=out)
+            if printer:
+                print("# one line per API request follows (the token is never shown)", file=out)
+            out.flush()
+        try:
+            while sandbox.running and not stop.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        sandbox.stop()
+        if written:
+            written.remove()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+__all__ = [
+    "FAULT_HELP",
+    "FAULT_USAGE",
+    "Fault",
+    "Listen",
+    "RequestRecord",
+    "Sandbox",
+    "SandboxError",
+    "parse_fault",
+    "serve_forever",
+]

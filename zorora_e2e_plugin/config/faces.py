@@ -1,0 +1,113 @@
+"""The two faces a run has, and what each decides: how it says "set X" (`Face`) and where it points the run
+when it, not the flags, decides (`Target`).
+
+    CLI    `zorora-e2e run | demo | sweep`: a flag or the environment
+    REPL   `ml-validate-e2e` in a Zorora session: the environment Zorora started with, then a restart (its
+           ONA client reads the base URL and the token once); no --base-url, --token-from-ssm, --region
+           or --s3-endpoint-url
+
+The texts (settings' messages, the diagnoses' hints) are written in the CLI's words; a face's wording is
+applied once where the text is made: `settings.resolve` and `settings_checks` word their messages with
+the run's face, the runner words each step's hint as it redacts it, the sweep its S3 hints.
+No imports from the package: everything may import this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional, Tuple
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Face:
+    """How one face names what the user can change, phrase by phrase."""
+
+    name: str  # the command the user typed
+    in_zorora: bool  # `ml-validate-e2e` inside a Zorora session
+    set_base_url: str  # "{example}": an invoke URL
+    no_base_url: str  # after "No ONA API URL: set ONA_API_BASE_URL "
+    no_token: str  # after "No API token: set ONA_API_TOKEN "; "{ssm_parameter}": the default SSM name
+    pass_token: str  # where a token goes instead of the URL
+    region: str  # where the bucket's region is set
+    s3_endpoint: str  # where the S3 endpoint is set
+    demo: str  # the local sandbox's command
+    rewords: Tuple[Tuple[str, str], ...] = ()  # a CLI phrase -> this face's, longest first
+    read_at_start: Tuple[str, ...] = ()  # settings this face reads once: "(then restart Zorora)"
+
+    def __repr__(self) -> str:
+        return f"Face({self.name!r})"
+
+    def sweep_command(self, customer_id: str, bucket: str, region: Optional[str] = None,
+                      endpoint: Optional[str] = None) -> str:
+        """The sweep that removes exactly what one run left (printed when its cleanup could not finish). The CLI's
+        names the region and S3 endpoint too, so that it reaches the same S3 the run wrote to; Zorora's takes
+        them, like the run, from the environment Zorora was started with."""
+        if self.in_zorora:
+            return f"ml-validate-e2e --sweep --customer-id {customer_id} --bucket {bucket} --older-than 0s --yes"
+        extra = (f" --region {region}" if region else "") + (f" --s3-endpoint-url {endpoint}" if endpoint else "")
+        return f"zorora-e2e sweep --customer-id {customer_id} --bucket {bucket}{extra} --older-than 0s --yes"
+
+    def hint(self, text: str) -> str:
+        """A text written in the CLI's words (a diagnosis, a cleanup hint), in this face's."""
+        for cli, ours in self.rewords:
+            text = text.replace(cli, ours)
+        for name in self.read_at_start:
+            if name in text and "restart Zorora" not in text:
+                text = text.replace(name, f"{name} (then restart Zorora)", 1)
+        return text
+
+
+CLI = Face(
+    name="zorora-e2e", in_zorora=False,
+    set_base_url="set --base-url or ONA_API_BASE_URL to e.g. {example}",
+    no_base_url="(or pass --base-url)",
+    no_token="(or pass --token, or --token-from-ssm to read {ssm_parameter})",
+    pass_token="ONA_API_TOKEN, --token or --token-from-ssm",
+    region="--region/AWS_REGION",
+    s3_endpoint="--s3-endpoint-url / AWS_ENDPOINT_URL_S3",
+    demo="`zorora-e2e demo`")
+
+REPL = Face(
+    name="ml-validate-e2e", in_zorora=True,
+    set_base_url="set ONA_API_BASE_URL to e.g. {example} and restart Zorora",
+    no_base_url="and restart Zorora",
+    no_token="and restart Zorora (its ONA client reads it at start-up)",
+    pass_token="ONA_API_TOKEN",
+    region="AWS_REGION",
+    s3_endpoint="AWS_ENDPOINT_URL_S3",
+    demo="ml-validate-e2e --sandbox",
+    rewords=(
+        ("--s3-endpoint-url/AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_S3"),
+        ("--region/AWS_REGION", "AWS_REGION"),
+        ("--base-url (ONA_API_BASE_URL)", "ONA_API_BASE_URL (then restart Zorora)"),
+        ("(--token-from-ssm)", "(into ONA_API_TOKEN, then restart Zorora)"),
+        ("--s3-endpoint-url", "AWS_ENDPOINT_URL_S3"),
+        ("--region", "AWS_REGION"),
+        ("--token-from-ssm", "ONA_API_TOKEN (then restart Zorora)"),  # any other wording of the two
+        ("--base-url", "ONA_API_BASE_URL (then restart Zorora)"),
+    ),
+    read_at_start=("ONA_API_BASE_URL", "ONA_API_TOKEN"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """Where a run goes when its face decides it rather than the flags: the REPL's own ONA client (base URL,
+    token, IAM, and where they came from), or an in-process sandbox (all of it, its static S3 keys too).
+    None: not decided here (the flags, then the environment, then the defaults)."""
+
+    base_url: Optional[str] = None
+    base_url_setting: str = "ONA_API_BASE_URL"  # how a message names where the base URL came from
+    token: Optional[str] = dataclasses.field(default=None, repr=False)
+    token_setting: str = "--token"  # ... and the token (when `token` is given)
+    use_iam: Optional[bool] = None
+    bucket: Optional[str] = None
+    region: Optional[str] = None
+    s3_endpoint_url: Optional[str] = None
+    aws_access_key_id: Optional[str] = None
+    aws_secret_access_key: Optional[str] = dataclasses.field(default=None, repr=False)
+    sandbox: bool = False  # a sandbox of our own: local, nothing to confirm
+
+
+NO_TARGET = Target()
+
+__all__ = ["CLI", "NO_TARGET", "REPL", "Face", "Target"]

@@ -1,0 +1,233 @@
+"""Plain outcome records. The runner produces them; every reporter only reads them."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Dict, List, Optional
+
+PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"  # a step's status
+
+PASSED, FAILED, GATE_FAILED, INTERRUPTED = "passed", "failed", "gate_failed", "interrupted"  # a run's verdict
+CANCELLED = "cancelled"  # the preflight passed, then the user answered no to "Proceed?": nothing was written
+
+RUN_OVER = "not sent: the run is over (its cleanup has started)"  # what a closed client refuses to send
+
+
+class ExitCode(enum.IntEnum):
+    """The process's exit code, for both faces. A signal that ended (or arrived after) the run: 128 + it."""
+
+    PASSED = 0
+    FAILED = 1
+    CONFIG_ERROR = 2  # usage or settings error; also a report asked for and not written
+    GATE_FAILED = 3
+    WOULD_BE_REFUSED = 4  # --for: the readiness check says ml-promote would be refused (or fail)
+    NOT_ANSWERABLE = 5  # --for: the readiness check could not tell (no registry, unknown challenger, ...)
+    HANGUP = 128 + 1  # SIGHUP
+    INTERRUPTED = 128 + 2  # SIGINT (Ctrl-C)
+    TERMINATED = 128 + 15  # SIGTERM
+
+    @staticmethod
+    def for_signal(signum: int) -> int:
+        """128 + the signal number (an ExitCode member for SIGHUP, SIGINT and SIGTERM)."""
+        code = 128 + signum
+        try:
+            return ExitCode(code)
+        except ValueError:
+            return code
+
+
+def signal_name(signum: int, *, plain: bool = False) -> str:
+    """A signal as the user knows it (Ctrl-C, SIGTERM, SIGHUP), or `plain` as the system names it (SIGINT: the
+    --json's "signal")."""
+    import signal
+
+    if signum == signal.SIGINT and not plain:
+        return "Ctrl-C"
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return str(signum) if plain else f"signal {signum}"
+
+
+def decide_verdict(*, interrupted: bool, cancelled: bool, gate_failed: bool, statuses,
+                   cleanup_proven_empty: bool) -> str:
+    """How a run ended, from what happened: interrupted (a signal or `q` before the cleanup proved the prefixes
+    empty), cancelled (answered no after the preflight), the gate failed, a step failed; a run whose cleanup could
+    not prove the prefixes empty is never a pass (test data may be left)."""
+    if interrupted:
+        return INTERRUPTED
+    if cancelled:
+        return CANCELLED
+    if gate_failed:
+        return GATE_FAILED
+    if any(status == FAIL for status in statuses) or not cleanup_proven_empty:
+        return FAILED
+    return PASSED
+
+
+EXIT_CODES = {PASSED: ExitCode.PASSED, FAILED: ExitCode.FAILED, GATE_FAILED: ExitCode.GATE_FAILED,
+              INTERRUPTED: ExitCode.INTERRUPTED, CANCELLED: ExitCode.FAILED}
+
+READINESS_EXIT = {"ready": ExitCode.PASSED, "refused": ExitCode.WOULD_BE_REFUSED,
+                  "unanswerable": ExitCode.NOT_ANSWERABLE}
+
+
+class StepOutcome(Exception):
+    """A step ending other than with a pass: what was expected, what came back, and what to do about it."""
+
+    status = FAIL
+
+    def __init__(self, expected: str = "", actual: str = "", hint: str = "", config_error: bool = False):
+        super().__init__(actual or expected)
+        self.expected, self.actual, self.hint = expected, actual, hint
+        self.config_error = config_error  # the user's settings are wrong (exit 2), not the platform
+
+
+class StepFailed(StepOutcome):
+    """A check did not hold."""
+
+    status = FAIL
+
+
+class StepWarning(StepOutcome):
+    """Worth a look, but not a failure (the plan's non-critical checks)."""
+
+    status = WARN
+
+
+class StepSkipped(StepOutcome):
+    """The step could not be judged (what it needed did not happen)."""
+
+    status = SKIP
+
+
+@dataclasses.dataclass
+class StepResult:
+    id: str
+    phase: int
+    title: str
+    status: str
+    duration_ms: int = 0
+    expected: str = ""
+    actual: str = ""
+    hint: str = ""
+    config_error: bool = False
+    traceback: str = ""  # an unexpected error inside the validator: where it happened (redacted; --json/--debug)
+    diagnosis: Optional[Dict[str, str]] = None  # {id, whose, hint} (diagnosis.describe), for a step with a hint
+
+    def __post_init__(self):
+        if self.diagnosis is None and self.hint:
+            from .catalogue import describe  # the catalogue is complete once diagnose is imported
+
+            self.diagnosis = describe(self.hint, self.config_error, self.phase)
+
+    def to_dict(self) -> Dict:
+        return dataclasses.asdict(self)
+
+
+def plan_key(step_id: str):
+    """A step id as the plan numbers it: 4.5 before 4.6, 0.10 after 0.9."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in step_id.split("."))
+
+
+def in_plan_order(steps: List["StepResult"]) -> List["StepResult"]:
+    return sorted(steps, key=lambda s: plan_key(s.id))
+
+
+@dataclasses.dataclass
+class Cleanup:
+    """What the cleanup did: filled in by phase 5's steps as they run, then by the engine's judgement of what
+    the report may claim (`proven_empty`, `leftover`, `prefixes`, `sweep_command`)."""
+
+    deleted: int = 0
+    leftover: List[str] = dataclasses.field(default_factory=list)
+    kept: bool = False
+    prefixes: List[str] = dataclasses.field(default_factory=list)
+    sweep_command: str = ""  # removes exactly this run's leftovers, from the same S3
+    proven_empty: bool = True  # False: cleanup could not prove the prefixes empty; `leftover` lists what may be
+    # left (keys not proven deleted; `prefix/*` where only a listing could name them)
+
+
+@dataclasses.dataclass
+class RunResult:
+    verdict: str
+    customer_id: str
+    client: str
+    duration_ms: int
+    steps: List[StepResult]
+    cleanup: Cleanup
+    target: str = ""
+    bucket: str = ""
+    note: Optional[str] = None
+    report_errors: List[str] = dataclasses.field(default_factory=list)  # --json/--junit files not written
+    signal: Optional[int] = None  # SIGINT/SIGTERM/SIGHUP received (the first): the exit code is 128 + it
+    started_at: str = ""  # when the run started, UTC ISO-8601 (e.g. 2026-11-26T07:10:00+00:00)
+    readiness: Optional[Dict] = None  # --for: the readiness block (plan/readiness/phase.py); its answer sets the exit code
+    phase_names: Dict[int, str] = dataclasses.field(default_factory=dict)  # as the plan names its phases
+    phase_seconds: Dict[int, float] = dataclasses.field(default_factory=dict)  # wall time of each phase that started
+
+    def __post_init__(self):
+        self.steps = in_plan_order(self.steps)  # every report lists the steps as the plan numbers them
+
+    def whose(self, status: str = FAIL) -> List[str]:
+        """Whose move the fixes of the steps with `status` are (settings, deployment, platform ...), in the
+        order they first appear in the plan."""
+        found = [s.diagnosis["whose"] for s in self.steps if s.status == status and s.diagnosis]
+        return list(dict.fromkeys(found))
+
+    @property
+    def signal_name(self) -> Optional[str]:
+        return None if self.signal is None else signal_name(self.signal, plain=True)
+
+    @property
+    def config_error(self) -> bool:
+        """The gate failed because of the settings (unknown host, TLS, bucket, credentials): exit 2."""
+        return self.verdict == GATE_FAILED and any(s.config_error for s in self.steps if s.status == FAIL)
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal that ended (or arrived after) the run: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP."""
+        if self.signal is not None:
+            return ExitCode.for_signal(self.signal)
+        code = ExitCode.CONFIG_ERROR if self.config_error else EXIT_CODES[self.verdict]
+        if self.readiness is not None and self.verdict in (PASSED, FAILED):  # the gate passed: the answer decides
+            code = READINESS_EXIT[self.readiness["answer"]["kind"]]
+        if code == ExitCode.PASSED and self.report_errors:  # a report asked for and missing is no pass
+            return ExitCode.CONFIG_ERROR
+        return code
+
+    def phase_status(self, phase: int) -> str:
+        statuses = [s.status for s in self.steps if s.phase == phase]
+        for status in (FAIL, WARN, PASS):
+            if status in statuses:
+                return status
+        return SKIP
+
+    @property
+    def phases(self) -> List[Dict]:
+        seen = sorted({s.phase for s in self.steps})
+        return [{"id": p, "name": self.phase_names.get(p, ""), "status": self.phase_status(p)} for p in seen]
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.steps if s.status == status)
+
+    def to_dict(self) -> Dict:
+        data = {
+            "verdict": self.verdict,
+            "config_error": self.config_error,
+            "customer_id": self.customer_id,
+            "client": self.client,
+            "started_at": self.started_at,
+            "duration_ms": self.duration_ms,
+            "target": self.target,
+            "bucket": self.bucket,
+            "phases": self.phases,
+            "steps": [s.to_dict() for s in self.steps],
+            "signal": self.signal_name,
+            "cleanup": {"deleted": self.cleanup.deleted, "leftover": list(self.cleanup.leftover),
+                        "kept": self.cleanup.kept, "proven_empty": self.cleanup.proven_empty},
+        }
+        if self.readiness is not None:
+            data["readiness"] = self.readiness
+        return data

@@ -1,0 +1,317 @@
+"""A recorder of the validator's own requests: every API request (the direct client's, Zorora's
+ZororaHTTPClient's, the raw probes') and every S3 request (botocore), with time, method, status, ms, URL,
+headers and capped bodies, redacted as it is recorded (nothing secret is ever kept), each tagged with the
+plan step that sent it. It feeds `--log-requests`, `--har`, `--html`, the curl lines and JUnit's routes.
+An `Exchange` is one request and its answer as the recorder keeps it.
+
+How it listens, and lets go again (the REPL's client and the process's S3 client outlive a run):
+  - a requests.Session: its `send` is wrapped by an instance attribute (the class's method is untouched;
+    `detach` deletes the attribute, or, when someone wrapped it again on top, turns ours into a pass-through).
+    Unlike a response hook, this sees requests that got no answer (timeouts, refused connections) too. A
+    streamed answer's body is kept as the client reads it.
+  - a botocore client: `before-send` and `response-received` handlers on its event system, registered with a
+    unique id and unregistered on detach. Both fire in the thread that sends, one attempt at a time.
+Which step sent a request: the runner names each step's thread `zorora-e2e-step-<id>` (and the plan's pools
+are named after the thread that starts them); a request from any other thread goes to the one step that was
+running then, else to the phase (a phase's setup, the state views).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ...core.steps import Reporter
+
+BODY_LIMIT = 8 * 1024  # characters of a body kept (after redaction)
+SECRET_HEADERS = {"authorization", "proxy-authorization", "x-amz-security-token", "cookie", "set-cookie",
+                  "x-api-key"}
+SECRET_QUERY = {"x-amz-signature", "x-amz-credential", "x-amz-security-token", "signature", "awsaccesskeyid"}
+ROUTES = ("/challengers", "/metrics", "/diff", "/promote", "/rollback", "/audit-log")
+
+
+@dataclasses.dataclass
+class Exchange:
+    """One request and its answer, redacted. `status` 0: no answer (`error` says why)."""
+
+    kind: str  # "api" | "s3"
+    method: str
+    url: str
+    started: float  # wall clock (epoch seconds)
+    seconds: float
+    status: int = 0
+    error: str = ""
+    request_headers: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
+    request_body: str = ""
+    response_headers: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
+    response_body: Optional[str] = None  # None: not read by the client (streamed) or not text
+    step: str = ""  # the plan step that sent it ("" when none was running)
+    phase: Optional[int] = None
+    had_token: bool = False  # it carried `Authorization: Bearer <the token>`
+    operation: str = ""  # S3's operation name (PutObject, ...)
+    mono: float = 0.0  # monotonic start, for ordering against step windows
+
+    @property
+    def ms(self) -> float:
+        return self.seconds * 1000
+
+    @property
+    def path(self) -> str:
+        parts = urlsplit(self.url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def route(self, base_path: str = "") -> str:
+        """'GET /metrics' (API, ids and query left out) or 'S3 PutObject'."""
+        if self.kind == "s3":
+            return f"S3 {self.operation or self.method}"
+        path = urlsplit(self.url).path
+        if base_path and path.startswith(base_path):
+            path = path[len(base_path):]
+        segment = "/" + path.lstrip("/").split("/", 1)[0]
+        return f"{self.method} {segment if segment in ROUTES else path or '/'}"
+
+
+def capped(text: str, redact: Callable[[str], str]) -> str:
+    """Redact first, then cut: a token cut in half would slip past the redaction."""
+    return redact(text[:BODY_LIMIT + 1024])[:BODY_LIMIT] + ("…" if len(text) > BODY_LIMIT else "")
+
+
+def as_text(body) -> Optional[str]:
+    if body is None:
+        return ""
+    if isinstance(body, str):
+        return body
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body).decode("utf-8", errors="replace")
+    return None  # a stream or file: not read here
+
+
+STEP_THREAD = re.compile(r"zorora-e2e-step-([0-9]+\.[0-9]+)")
+
+
+class RequestRecorder(Reporter):
+    """Records the run's requests; also a Reporter (step windows, for requests from pool threads)."""
+
+    def __init__(self, redact: Callable[[str], str], token: str = "", base_url: str = ""):
+        self.redact = redact
+        self.token = token or ""
+        self.base_path = urlsplit(base_url).path.rstrip("/") if base_url else ""
+        self.exchanges: List[Exchange] = []
+        self.listeners: List[Callable[[Exchange], None]] = []  # called as each request ends (--log-requests)
+        self.t0 = time.time()
+        self.t0_mono = time.monotonic()
+        self._lock = threading.Lock()
+        self._sessions: List = []
+        self._s3_clients: List = []
+        self._pending = threading.local()  # S3: the attempt this thread is sending
+        self._phase: Optional[int] = None
+        self._running: Dict[str, Tuple[int, float]] = {}  # step id -> (phase, monotonic start)
+        self.windows: Dict[str, Tuple[int, float, float]] = {}  # step id -> (phase, start, end) monotonic
+        self._uid = f"zorora-e2e-recorder-{id(self)}"
+
+    # -- redaction ---------------------------------------------------------------------------------
+    def _headers(self, headers) -> List[Tuple[str, str]]:
+        out = []
+        for name, value in (headers or {}).items():
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            value = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+            if name.lower() in SECRET_HEADERS:
+                scheme = value.split(" ", 1)[0]
+                value = f"{scheme} ***" if " " in value and re.fullmatch(r"[A-Za-z][\w-]{0,24}", scheme) else "***"
+            out.append((self.redact(name), self.redact(value)))
+        return out
+
+    def _url(self, url: str) -> str:
+        parts = urlsplit(url)
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        if parts.hostname and ":" in parts.hostname:
+            netloc = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            if any(k.lower() in SECRET_QUERY for k, _ in pairs):
+                query = urlencode([(k, "***" if k.lower() in SECRET_QUERY else v) for k, v in pairs])
+        return self.redact(urlunsplit((parts.scheme, netloc, parts.path, query, "")))
+
+    # -- steps --------------------------------------------------------------------------------------
+    def phase_started(self, phase) -> None:
+        self._phase = phase.id
+
+    def step_started(self, step) -> None:
+        with self._lock:
+            self._running[step.id] = (self._phase, time.monotonic())
+
+    def step_finished(self, result) -> None:
+        with self._lock:
+            phase, start = self._running.pop(result.id, (result.phase, None))
+            if start is not None:
+                self.windows[result.id] = (result.phase, start, start + result.duration_ms / 1000)
+
+    def _owner(self, mono: float) -> Tuple[str, Optional[int]]:
+        name = threading.current_thread().name
+        found = STEP_THREAD.search(name)
+        with self._lock:
+            if found:
+                step = found.group(1)
+                phase = self._running.get(step, (None,))[0]
+                return step, phase if phase is not None else int(step.split(".")[0])
+            if not name.startswith("MainThread") and len(self._running) == 1:  # (a pool the main thread started)
+                step, (phase, _start) = next(iter(self._running.items()))
+                return step, phase
+            return "", self._phase
+
+    # -- recording ----------------------------------------------------------------------------------
+    def _add(self, exchange: Exchange) -> None:
+        with self._lock:
+            self.exchanges.append(exchange)
+        for listener in list(self.listeners):
+            try:
+                listener(exchange)
+            except Exception:  # a log line must never break a request
+                pass
+
+    def _had_token(self, headers) -> bool:
+        value = str((headers or {}).get("Authorization", "") or "")
+        return bool(self.token) and value == f"Bearer {self.token}"
+
+    def detach(self) -> None:
+        """Every session and client as it was; the exchanges stay."""
+        self._detach_sessions()
+        self._detach_s3()
+
+    # -- requests sessions ----------------------------------------------------------------------------
+    def attach_session(self, session) -> None:
+        if session is None or any(s is session for s in self._sessions):
+            return
+        original = session.send  # the bound method (or whatever wrapper was there before)
+        recorder = self
+
+        def send(request, **kwargs):
+            if not send.active:
+                return original(request, **kwargs)
+            mono, wall = time.monotonic(), time.time()
+            step, phase = recorder._owner(mono)
+            exchange = Exchange("api", str(request.method or "?").upper(), recorder._url(str(request.url)), wall, 0.0,
+                                request_headers=recorder._headers(request.headers), step=step, phase=phase,
+                                had_token=recorder._had_token(request.headers), mono=mono)
+            body = as_text(request.body)
+            exchange.request_body = capped(body, recorder.redact) if body else ""
+            try:
+                response = original(request, **kwargs)
+            except BaseException as exc:
+                exchange.seconds = time.monotonic() - mono
+                exchange.error = recorder.redact(f"{type(exc).__name__}: {exc}")[:500]
+                recorder._add(exchange)
+                raise
+            exchange.seconds = time.monotonic() - mono
+            try:
+                exchange.status = int(response.status_code)
+                exchange.response_headers = recorder._headers(response.headers)
+                content = getattr(response, "_content", False)  # read by send() unless the client streams
+                if isinstance(content, bytes):
+                    exchange.response_body = capped(content.decode(response.encoding or "utf-8", errors="replace"),
+                                                  recorder.redact)
+                elif kwargs.get("stream"):
+                    recorder._tee(response, exchange)
+            except Exception:
+                pass
+            recorder._add(exchange)
+            return response
+
+        send.active = True
+        session.send = send
+        self._sessions.append((session, send))
+
+    def _tee(self, response, exchange: Exchange) -> None:
+        """A streamed answer (the raw probes read at most 64 KiB of it): its body is kept as the client reads
+        it, redacted chunk by chunk, up to the cap. The urllib3 response's `stream` is wrapped on that one
+        response object only."""
+        raw = getattr(response, "raw", None)
+        original = getattr(raw, "stream", None)
+        if original is None:
+            return
+        encoding = response.encoding or "utf-8"
+        seen = bytearray()
+
+        def stream(*args, **kwargs):
+            for chunk in original(*args, **kwargs):
+                if len(seen) <= BODY_LIMIT + 1024:
+                    seen.extend(chunk)
+                    exchange.response_body = capped(bytes(seen).decode(encoding, errors="replace"), self.redact)
+                yield chunk
+
+        try:
+            raw.stream = stream
+        except Exception:
+            pass
+
+    def _detach_sessions(self) -> None:
+        for session, send in self._sessions:
+            send.active = False
+            if session.__dict__.get("send") is send:
+                del session.__dict__["send"]
+        self._sessions = []
+
+    # -- botocore -------------------------------------------------------------------------------------
+    def attach_s3(self, client) -> None:
+        events = getattr(getattr(client, "meta", None), "events", None)
+        if events is None or any(c is client for c in self._s3_clients):
+            return
+        events.register("before-send.s3", self._s3_before, unique_id=self._uid + "-before")
+        events.register("response-received.s3", self._s3_after, unique_id=self._uid + "-after")
+        self._s3_clients.append(client)
+
+    def _s3_before(self, request=None, event_name="", **_kwargs):
+        try:
+            mono, wall = time.monotonic(), time.time()
+            step, phase = self._owner(mono)
+            body = as_text(getattr(request, "body", None))
+            self._pending.exchange = Exchange(
+                "s3", str(request.method).upper(), self._url(str(request.url)), wall, 0.0,
+                request_headers=self._headers(request.headers), request_body=capped(body, self.redact) if body else "",
+                step=step, phase=phase, operation=event_name.rsplit(".", 1)[-1], mono=mono)
+        except Exception:
+            self._pending.exchange = None
+        return None  # anything else would be taken as the response
+
+    def _s3_after(self, response_dict=None, exception=None, **_kwargs):
+        exchange = getattr(self._pending, "exchange", None)
+        self._pending.exchange = None
+        if exchange is None:
+            return
+        try:
+            exchange.seconds = time.monotonic() - exchange.mono
+            if response_dict:
+                exchange.status = int(response_dict.get("status_code") or 0)
+                exchange.response_headers = self._headers(response_dict.get("headers"))
+                body = as_text(response_dict.get("body"))
+                exchange.response_body = capped(body, self.redact) if body is not None else None
+            if exception is not None:
+                exchange.error = self.redact(f"{type(exception).__name__}: {exception}")[:500]
+        except Exception:
+            pass
+        self._add(exchange)
+
+    def _detach_s3(self) -> None:
+        for client in self._s3_clients:
+            events = client.meta.events
+            events.unregister("before-send.s3", self._s3_before, unique_id=self._uid + "-before")
+            events.unregister("response-received.s3", self._s3_after, unique_id=self._uid + "-after")
+        self._s3_clients = []
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def snapshot(self) -> List[Exchange]:
+        with self._lock:
+            return sorted(self.exchanges, key=lambda e: e.mono)
+
+    def for_step(self, step_id: str) -> List[Exchange]:
+        return [e for e in self.snapshot() if e.step == step_id]
+
+
+__all__ = ["BODY_LIMIT", "Exchange", "RequestRecorder"]

@@ -1,0 +1,264 @@
+"""One run, as one object: its phases (the gate, the question after it, the rest), its cleanup (cleanup.py: the
+drain-and-rerun loop), the signal marks and the late-signal rule, the verdict (core/outcomes.decide_verdict)
+and the reports. validate.validate builds the client and the signal guard, then hands them to a Run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import List, Optional, Tuple
+
+from .. import plan as plan_module
+from ..client import RawHttp
+from ..client.unanswered import MutationLedger
+from ..config import checks
+from ..config.checks import redact_url
+from ..config.settings import Settings
+from ..core.outcomes import PASS, RunResult, decide_verdict, signal_name
+from ..core.redact import make_redactor
+from ..core.steps import Phase, RunHeader
+from ..history import record
+from ..plan.seed_data import SeedData
+from ..report.artifacts import RunArtifacts
+from ..report.console import ConsoleReporter
+from ..report.fanout import Fanout, HeldUntilAStepRuns, QuietWhenClosed
+from ..report.files import write_reports
+from ..s3.store import Store
+from ..wire.limits import SessionGuard
+from ..wire.retries import set_deadline
+from . import cleanup
+from .options import RunOptions
+from .waves import Runner
+
+
+class Run:
+    """`started`: (monotonic, UTC ISO-8601 text) of when validate() began. `execute()` runs it once."""
+
+    def __init__(self, settings: Settings, client, signals, *, console, options: RunOptions,
+                 started: Tuple[float, str]):
+        self.settings, self.client, self.signals = settings, client, signals
+        self.console, self.options = console, options
+        self.started, self.started_at = started
+        self.world = SeedData.create(settings.customer_id, settings.bucket)
+        self.redact = make_redactor(settings.secrets, keep=checks.own_ids(settings))
+        self.cleanup_phase: Phase = plan_module.cleanup_phase()
+        self.presented = 0.0  # seconds the walkthrough spent paused or drawing views: not the run's time
+        self.runner: Optional[Runner] = None
+        self.reporter = None
+        self.ctx = None
+        self.phases: List[Phase] = []
+
+    # -- what the cleanup and the presenter ask ------------------------------------------------------------
+    def proof_step(self) -> str:
+        """The id of the step whose pass proves the run's prefixes empty (the plan names it)."""
+        return next(step.id for step in self.cleanup_phase.steps if step.proves_cleanup)
+
+    def cleanup_proven(self) -> bool:
+        proof = self.runner.results.get(self.proof_step())
+        return proof is not None and proof.status == PASS
+
+    def cleanup_ran(self) -> bool:
+        return any(r.phase == self.cleanup_phase.id for r in self.runner.results.values())
+
+    def proven_at(self) -> int:
+        """Signals before the proof (its pass, or the end of the cleanup) interrupted the run; later ones change
+        only the exit code. How many arrived before it."""
+        if self.cleanup_proven():
+            return self.runner.signals_when_final(self.proof_step())
+        return len(self.signals.received)
+
+    # -- the run ---------------------------------------------------------------------------------------------
+    def execute(self) -> RunResult:
+        o = self.options
+        console_view = QuietWhenClosed(HeldUntilAStepRuns(ConsoleReporter(self.console, print_verdict=o.print_verdict,
+                                                                          debug=o.debug)), self.signals)
+        if o.request_feed is not None:
+            o.request_feed.attach(console_view.log_request, self.redact)
+        # every request the run sends, recorded (redacted) for --log-requests, --html, --har and the curl lines; a
+        # sandbox's --log-requests is its server's log (validate_in_sandbox), not this one
+        s = self.settings
+        own_log = console_view.log_request if s.outputs.log_requests and not s.sandbox else None
+        self.shared = RunArtifacts(s, self.redact, api_sessions(self.client, None), log=own_log, debug=o.debug)
+        try:
+            with contextlib.ExitStack() as undo:  # however the run ends (an observer that raises too), the
+                # sessions it wrapped are left as they were: a REPL's Zorora client outlives the run
+                return self._run(console_view, undo)
+        finally:  # however it ends: no more request lines, the live line stopped, the console left sane
+            self.shared.finish()  # the sessions and the S3 client as they were (the REPL's outlive the run)
+            if o.request_feed is not None:
+                o.request_feed.detach()
+            console_view.close()
+
+    def _run(self, console_view, undo: contextlib.ExitStack) -> RunResult:
+        phases = self._prepare(console_view, undo)
+        self._run_phases(phases)
+        try:
+            began = cleanup.clean_up(self)
+        finally:
+            self.ctx.mutations.close()
+        # The end of the run. Nothing after this line may start a request: a step the deadline abandoned
+        # finds its client closed.
+        for closable in (self.client, self.ctx.raw):
+            closable.closed = True
+        self.shared.finish()  # nothing more to record (and execute makes sure, however the run ends)
+        proven_at = self.proven_at()
+        result = self._result(cleanup.cleanup_truth(self, began), proven_at)
+        self._report(result, proven_at)
+        return result
+
+    def _prepare(self, console_view, undo: contextlib.ExitStack) -> List[Phase]:
+        s, client, shared = self.settings, self.client, self.shared
+        raw = RawHttp(s)
+        shared.recorder.attach_session(raw.session)  # the raw probes' requests too
+        # the S3 client is already being built (validate's start_client); 0.4 finds it, or its error, diagnosed
+        world = self.world  # the store deletes under the customer's three prefixes, nowhere else
+        ctx = self.ctx = plan_module.Context(
+            settings=s, client=client, raw=raw, world=world,
+            store_factory=lambda: shared.watch_store(Store.open(s.storage, scope=world.prefixes)))
+        sessions = api_sessions(client, raw)
+        self.recorder = record.Recorder(s, *sessions)
+        undo.callback(self.recorder.timer.detach)
+        # 10 MB at most per answer; loopback never through HTTP(S)_PROXY (off again at the end: wire/limits.py)
+        self.wire = SessionGuard(s.base_url).attach(*sessions)
+        undo.callback(self.wire.detach)
+        ctx.mutations = MutationLedger().watch(*sessions)  # promote/rollback unanswered
+        undo.callback(ctx.mutations.close)
+        presenter = self.options.presenter
+        lead, trail = self._presenter().parts() if presenter else (None, None)
+        phases = [p for p in plan_module.phases() if p.id in s.phases]
+        readiness_view = self._readiness(phases)  # --for: phase 6
+        self.phases = phases
+        watchers = shared.reporters(world, lambda: ctx.store)  # first: a step's window opens before it starts
+        self.reporter = Fanout([r for r in (*watchers, lead, console_view, readiness_view, *self.options.observers,
+                                            trail) if r is not None])
+        self.runner = Runner(ctx, self.reporter, deadline=s.deadline, redact=self.redact, signals=self.signals,
+                             reword=s.face.hint)  # hints in the words of the face the run came from
+        set_deadline(sessions, lambda: self.runner.deadline_at)  # no read retried past it
+        return phases
+
+    def _run_phases(self, phases: List[Phase]) -> None:
+        runner, signals, ask = self.runner, self.signals, self.options.ask
+        try:
+            try:
+                self.reporter.run_started(run_header(self.settings, self.client.kind), phases)
+                gate = [p for p in phases if p.gate] if ask is not None else []
+                runner.run_phases(gate)  # the preflight first: it writes only its probe, which it removes
+                if ask is not None and not (runner.gate_failed or runner.interrupted or signals.received):
+                    runner.cancelled = not ask()
+                runner.run_phases([p for p in phases if p not in gate])
+            finally:
+                signals.stop_raising()  # cleanup must run: from here on signals are recorded, never raised
+        except KeyboardInterrupt:  # between waves: the runner had no worker to wait for
+            runner.mark_interrupted()
+        if signals.received:
+            runner.mark_interrupted()
+        runner.complete(phases)  # a step that never ran is still in every report: "interrupted"
+
+    def _result(self, truth, proven_at: int) -> RunResult:
+        s, runner, ctx = self.settings, self.runner, self.ctx
+        outcome = decide_verdict(interrupted=runner.interrupted or bool(proven_at), cancelled=runner.cancelled,
+                          gate_failed=runner.gate_failed, statuses=[r.status for r in runner.results.values()],
+                          cleanup_proven_empty=truth.proven_empty)
+        names = {p.id: p.short or p.name for p in [*self.phases, self.cleanup_phase]}  # as the plan names them
+        return RunResult(
+            verdict=outcome, customer_id=s.customer_id, client=self.client.kind,
+            duration_ms=int((time.monotonic() - self.started - self.presented) * 1000),
+            steps=list(runner.results.values()), cleanup=truth, target=s.display_url, bucket=s.bucket,
+            signal=self.signals.first, started_at=self.started_at, phase_names=names,
+            phase_seconds=runner.phase_seconds(),
+            readiness=ctx.readiness.block(self.redact) if ctx.readiness is not None else None)
+
+    def _report(self, result: RunResult, proven_at: int) -> None:
+        s, reporter, signals = self.settings, self.reporter, self.signals
+        cold_start = self.recorder.finish_timing()  # a cold start is a detail of the report, not a failure
+        self.wire.detach()
+        if cold_start:
+            result.note = cold_start
+            reporter.notice(cold_start)
+        # the reports are written before the summary (a report that could not be written is said there); where
+        # they went is said after it, not in its middle
+        reports = write_reports(result, json_path=s.json_path, junit_path=s.junit_path,
+                                step_extras=self.shared.step_extras(result))
+        for error in reports.errors:
+            reporter.notice(error)
+        artifacts = self.shared.write(result, run_header(s, self.client.kind), self.recorder.cold)
+        for line in artifacts.notes + artifacts.errors:
+            reporter.notice(line)  # --html, --har, --summary-md (errors); with --debug the failing steps' curl lines
+        written = {**reports.paths, **artifacts.paths}
+        reporter.run_finished(result)
+        for flag, path in written.items():
+            reporter.notice(f"{flag} report written to {os.path.abspath(path)}")
+        if len(signals.received) > proven_at:
+            late = signals.received[proven_at]
+            result.signal = result.signal or late
+            reporter.notice(f"{signal_name(late)} after the cleanup had finished: nothing was left to "
+                            f"stop; exit code {128 + result.signal}.")
+        problem = self.recorder.save(result, written.get("--json"))  # one line in ~/.zorora/e2e-record.jsonl
+        if problem:
+            reporter.notice(problem)
+
+    def _readiness(self, phases: List[Phase]):
+        """--for: the readiness phase after the gate (plan/readiness/phase.py), its state on ctx, and its view."""
+        s = self.settings
+        if s.readiness_for is None:
+            return None
+        from ..plan.readiness.phase import ReadinessState, readiness_phase
+        from ..report.readiness import ReadinessView
+
+        self.ctx.readiness = ReadinessState(s.readiness_for, s.bucket)
+        phases.append(readiness_phase(s.readiness_for))
+        presenter = self.options.presenter
+        return ReadinessView(self.console, self.ctx.readiness, self.redact,
+                             show_state=bool(presenter and presenter.show_state))
+
+    def _presenter(self):
+        """The walkthrough/state views (walkthrough.Presenter), first to hear of each phase: it pauses and explains
+        before the phase's header, and holds a RunControl to the run."""
+        from ..report.walkthrough import Presenter
+
+        ctx = self.ctx
+        return Presenter(self.options.presenter, self.console, world=self.world, open_store=lambda: ctx.store,
+                         redact=self.redact, signals=self.signals, control=RunControl(self))
+
+
+class RunControl:
+    """What the presenter may do to the run: `stop()` it as a signal would (the cleanup still runs); say it
+    spent `paused(seconds)` (the deadline moves on, the run's duration leaves them out: a presenter talking must
+    not time the run out); ask `why_skipped(phase)`: "interrupted" when the run was interrupted (no more views or
+    pauses), "skipped" when that phase will be skipped (no pause), "" when it runs."""
+
+    def __init__(self, run: Run):
+        self._run = run
+
+    def stop(self) -> None:
+        self._run.runner.mark_interrupted()
+
+    def paused(self, seconds: float) -> None:
+        self._run.runner.extend_deadline(seconds)
+        self._run.presented += seconds
+
+    def why_skipped(self, phase: Phase) -> str:
+        run = self._run
+        if run.runner.interrupted or run.signals.received:
+            return "interrupted"
+        return "skipped" if not phase.cleans_up and (run.runner.out_of_time or run.runner.gate_failed) else ""
+
+
+def run_header(settings: Settings, client_kind: str) -> RunHeader:
+    """What the run is about, for the reporters: display text only (the S3 endpoint redacted)."""
+    s = settings
+    return RunHeader(target=s.display_url, client=client_kind, bucket=s.bucket, region=s.region,
+                     customer=s.customer_id, actor=s.actor,
+                     s3_endpoint=redact_url(s.s3_endpoint_url) if s.s3_endpoint_url else "",
+                     preflight_only=s.preflight_only)
+
+
+def api_sessions(client, raw) -> list:
+    """The requests sessions that carry the run's API requests (timed per route for the history)."""
+    holder = getattr(client, "http_client", client)  # Zorora's ZororaHTTPClient, or the direct client
+    return [s for s in (getattr(holder, "session", None), getattr(raw, "session", None)) if s is not None]
+
+
+__all__ = ["Run", "RunControl", "run_header", "api_sessions"]
