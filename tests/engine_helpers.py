@@ -44,7 +44,7 @@ STANDIN = os.path.join(os.path.dirname(__file__), "standin")
 
 @contextlib.contextmanager
 def zorora_standin(monkeypatch):
-    """Zorora's classes (the stand-in written from CONTRACT.md, the host) importable for --client zorora, and
+    """Zorora's classes (the stand-in written from docs/platform.md, section 1) importable for --client zorora, and
     forgotten afterwards."""
     for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
         monkeypatch.delitem(sys.modules, name)

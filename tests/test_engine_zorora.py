@@ -1,5 +1,5 @@
 """The engine through Zorora's own command classes (`--client zorora`): against the stand-in host written
-from CONTRACT.md §1, and against a real Zorora checkout when ZORORA_SRC points at one."""
+from docs/platform.md, section 1, and against a real Zorora checkout when ZORORA_SRC points at one."""
 
 import io
 import os

@@ -1,5 +1,5 @@
 """Red only when the chain is broken (issue 16 items 1-4 and 6): plausible real-Lambda behaviour that the
-sandbox does differently (CONTRACT.md "assumed") passes, with a warning naming the assumption where the plan
+sandbox does differently (docs/platform.md, "assumed") passes, with a warning naming the assumption where the plan
 asks for one; the breakages next to each variant still fail.
 """
 

@@ -32,7 +32,7 @@ def sandbox():
 
 @pytest.fixture(params=["direct", "zorora"])
 def client(request, monkeypatch):
-    """Each test in both client modes; for zorora, the stand-in of Zorora's classes (CONTRACT.md §1)."""
+    """Each test in both client modes; for zorora, the stand-in of Zorora's classes (docs/platform.md, section 1)."""
     if request.param == "zorora":
         with zorora_standin(monkeypatch):
             yield request.param

@@ -205,7 +205,7 @@ def test_the_json_report_carries_the_readiness_block(seeded, tmp_path):
 
 
 def test_the_zorora_client_is_used_when_asked(seeded, standin_path):
-    """The same reads through Zorora's own command classes (the stand-in's, written from CONTRACT §1)."""
+    """The same reads through Zorora's own command classes (the stand-in's, from docs/platform.md, section 1)."""
     sandbox, customers = seeded
     c = customers["eligible"]
     result, out, block = check(sandbox, c.customer_id, c.challenger_id, client="zorora")

@@ -1,4 +1,4 @@
-"""`ml-validate-e2e` inside a REPL: the stand-in host (tests/standin, written from CONTRACT §1),
+"""`ml-validate-e2e` inside a REPL: the stand-in host (tests/standin, written from docs/platform.md, section 1),
 the real engine, and sandboxes over real loopback HTTP and S3.
 
 Every run goes through the REPL's dispatch (`repl.handle(line)`), so what the user would see is

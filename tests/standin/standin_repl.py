@@ -1,4 +1,4 @@
-"""A stand-in for the Zorora REPL object and its dispatch, written from CONTRACT.md §1.
+"""A stand-in for the Zorora REPL object and its dispatch, written from docs/platform.md, section 1.
 
 `StandinREPL` has what a remote command can see of the real `repl.REPL`: `remote_commands`,
 `register_remote_command`, `get_execution_context` and `ui.console` (a rich Console honouring
@@ -8,7 +8,8 @@ no-colour). `handle(line)` follows the documented dispatch rules, host quirks in
   by name (case-sensitive), then run as `execute(args, context)`;
 * the returned string is printed with `console.print` (rich markup interpreted) and rendered again
   as Markdown;
-* a CommandError/HTTPError prints a red `Error: ...` line and then also `Unknown command: <input>`;
+* a CommandError/HTTPError prints a red `Error: ...` line and then also `Unknown command: <input>` (the real
+  REPL says `API Error: ...` for an HTTPError; Zorora's commands never let one out);
 * any other exception reaches the main loop, which shows an error panel and ends the REPL, as a
   stray closing tag in a returned string does in the real host;
 * with legacy workflows disabled every `ml-` command is refused.

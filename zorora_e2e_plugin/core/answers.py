@@ -3,7 +3,8 @@
 API Gateway's own answers are few and fixed: a JSON body `{"message": "<one of GATEWAY_MESSAGES>"}` and, on
 most of them, an `x-amzn-ErrorType` header. Everything else is the Lambda's, whatever key its error uses
 (`error` in the sandbox; `message` is as plausible: Zorora's own integration script accepts either). The
-key name never decides (CONTRACT.md, "assumed": the key of the Lambda's error body).
+key name never decides (docs/platform.md, who answered an error: the key of the Lambda's error body is
+assumed).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Plain-words causes and fixes for the failure modes seen in the real deployment
-(CONTRACT.md §3). Each function turns an observation into a hint: `for_error` a failed operation (by the
-kind its client gave it), `for_http` an HTTP answer, `for_s3` an S3 error code.
+"""Plain-words causes and fixes for the failure modes seen in the real deployment (docs/platform.md,
+section 3). Each function turns an observation into a hint: `for_error` a failed operation (by the kind its
+client gave it), `for_http` an HTTP answer, `for_s3` an S3 error code.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 the plan's order; each phase's steps live in their own module (p0_preflight ... p5_cleanup; 0.5's route
 probes in probes.py), what they share in context.py, how they call the API and S3 in calls.py.
 
-Step ids are the plan's numbers (spec/000_1d090d52a9ef9044.txt): whoever holds
-the plan finds step 3.1 as `step_3_1` in p3_promote.py. Steps raise StepFailed with what was
+Step ids are the plan's numbers (docs/platform.md, the plan's steps, says where the plan is): whoever
+reads the plan finds step 3.1 as `step_3_1` in p3_promote.py. Steps raise StepFailed with what was
 expected, what came back, and a hint that names the cause. Independent steps
 share a wave and run concurrently: round trips, not CPU, decide the run time.
 """

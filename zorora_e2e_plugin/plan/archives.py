@@ -1,10 +1,10 @@
 """The archive objects (customer_tailored/{C}/archived/) as 3.1 and 3.3 judge them.
 
-Required (the plan's S3 tree, the operational contract): an archive object for the model a promotion or a
-rollback replaced exists, found by its key (`{model_id}_{YYYYMMDD_HHMMSS}.json`). Its content is the
-sandbox's assumption (CONTRACT.md): the entry's fields plus `archived_at` and `archive_reason`. A document
-shaped otherwise (wrapped as {"archived_at", "archive_reason", "entry": {...}}, another reason word, not JSON)
-is a warning naming the assumption, never a failure.
+Required (the plan's S3 tree and the operational contract, both in docs/platform.md): an archive object for
+the model a promotion or a rollback replaced exists, found by its key (`{model_id}_{YYYYMMDD_HHMMSS}.json`).
+Its content is the sandbox's assumption (docs/platform.md): the entry's fields plus `archived_at` and
+`archive_reason`. A document shaped otherwise (wrapped as {"archived_at", "archive_reason", "entry": {...}},
+another reason word, not JSON) is a warning naming the assumption, never a failure.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from ..core.outcomes import StepFailed
 from ..s3.store import StoreError
 from .context import Checks, Context
 
-CONTENT_ASSUMED = ("the archive document's content is the sandbox's assumption (CONTRACT.md \"assumed\": the entry's "
-                   "fields plus archived_at and archive_reason); the plan fixes only its key — nothing to fix "
-                   "unless your tools read these fields")
+CONTENT_ASSUMED = ("the archive document's content is the sandbox's assumption (docs/platform.md, \"assumed\": "
+                   "the entry's fields plus archived_at and archive_reason); the plan fixes only its key — nothing "
+                   "to fix unless your tools read these fields")
 
 
 def names(key: str, model_id: str) -> bool:
@@ -86,7 +86,7 @@ def judge(ctx: Context, checks: Checks, keys: List[str], expected: Archived, mis
             return None
         checks.warn(f"the archive key archived/{model_id}_<timestamp>.json",
                     f"{model_id} is archived under another key: {by_content[-1]}",
-                    "the archive key differs from the operational contract's {model_id}_{YYYYMMDD_HHMMSS}.json")
+                    "the archive key differs from the plan's {model_id}_{YYYYMMDD_HHMMSS}.json")
         by_key = by_content
     key = by_key[-1]
     if key in documents:

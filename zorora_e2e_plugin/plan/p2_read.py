@@ -79,7 +79,7 @@ def step_2_3(ctx: Context) -> str:
 
 
 IMPROVEMENT_TOLERANCE = 0.01  # accepts 8.44 and 8.4444...
-IMPROVEMENT_WARN = 1.0  # up to a point away: another rounding or formula, a warning (CONTRACT.md: rounding assumed)
+IMPROVEMENT_WARN = 1.0  # up to a point away: another rounding or formula, a warning (docs/platform.md: assumed)
 
 
 def _rounded(value: float, expected: float) -> bool:
@@ -113,7 +113,7 @@ def _improvement_check(checks: Checks, name: str, value, expected: float, hint: 
     elif abs(value - expected) <= IMPROVEMENT_WARN:
         checks.warn(f"{label} within rounding", f"{name} = {value!r} ({value - expected:+.2f} points)",
                     "the diff's percentage differs from (production - challenger) / production * 100 by less "
-                    "than a point: another rounding or formula than the sandbox assumes (CONTRACT.md: the "
+                    "than a point: another rounding or formula than the sandbox assumes (docs/platform.md: the "
                     "rounding of /diff's percentages is assumed)")
     else:
         checks.that(False, f"{label} (within rounding; a warning up to ±{IMPROVEMENT_WARN:g})",

@@ -206,7 +206,7 @@ def step_4_6(ctx: Context) -> str:
     data = response.json() or {}
     gates = data.get("failed_gates")
     gate_text = " ".join(str(g) for g in gates) if isinstance(gates, list) else ""
-    said = data.get("error") or data.get("message")  # the key of the Lambda's error is assumed (CONTRACT.md)
+    said = data.get("error") or data.get("message")  # the key of the Lambda's error is assumed (docs/platform.md)
     text = f"{said} {gate_text}".lower()
     if any(word in text for word in BUSY_WORDS) and not any(word in gate_text.lower() for word in GATE_WORDS[1:]):
         raise StepFailed(expected, f"HTTP {status}: {body}",

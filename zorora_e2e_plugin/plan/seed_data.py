@@ -1,8 +1,8 @@
 """What a run seeds into S3 (the plan's Phase 1) and checks the API against: the test customer's ids, UTC
 times, S3 keys and documents (`SeedData`), and the plan's fixed values (metrics, reasons, unknown ids).
 
-Pure data: nothing here talks to S3 or HTTP. Times are UTC (the plan's snippet
-uses local time; its "Ambiguity Resolution" section says UTC).
+Pure data: nothing here talks to S3 or HTTP. Times are UTC (the code of the plan's step 1.1 uses local
+time; its "Ambiguity Resolution" section says UTC: docs/platform.md, ids and timestamps).
 """
 
 from __future__ import annotations

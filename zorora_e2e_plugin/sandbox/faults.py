@@ -58,7 +58,7 @@ _CATALOGUE = {
     "lambda-outlives:<ms>": "POST /promote and /rollback with a valid reason: API Gateway answers 504 at once while the"
                             " Lambda runs on; its writes (unconditional) land <ms> later",
     "echo-auth": "every error answer (4xx/5xx) echoes the request's Authorization header in its JSON body",
-    # Legitimate variants of the real Lambda (CONTRACT.md "assumed" items done differently): a run must pass.
+    # Legitimate variants of the real Lambda (docs/platform.md's "assumed" items done differently): a run must pass.
     "error-key:<key>": "a legitimate variant: the Lambda's errors carry their text under <key> (error-key:message gives"
                        " {\"message\": \"Metrics not found for model ...\"}); a run must pass",
     "unknown-id-500": "a legitimate variant: a lookup of an unknown id crashes the Lambda (an uncaught NoSuchKey), so "

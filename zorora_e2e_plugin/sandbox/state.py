@@ -3,7 +3,7 @@ timestamps, and the checks of required request fields.
 
 The bottom of the sandbox's "models" half (moto's split): no HTTP, no events, no gate.
 
-S3 layout (CONTRACT §2):
+S3 layout (docs/platform.md, S3 layout: the plan's S3 tree):
     customer_tailored/{C}/latest_model.json              registry {customer_id, production, challengers[]}
     customer_tailored/{C}/archived/{model_id}_{ts}.json   archived production entries
     sandbox-locks/{C}/promotion.lock                     short-lived mutex (promote/rollback), deleted after use:

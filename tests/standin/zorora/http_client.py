@@ -1,4 +1,4 @@
-"""Stand-in `ZororaHTTPClient` / `HTTPError` (CONTRACT.md §1, `zorora.http_client`)."""
+"""Stand-in `ZororaHTTPClient` / `HTTPError` (docs/platform.md, Zorora's client: `zorora.http_client`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stand-in `RemoteCommand` / `CommandError` (CONTRACT.md §1, `zorora.remote_command`)."""
+"""Stand-in `RemoteCommand` / `CommandError` (docs/platform.md, the commands: `zorora.remote_command`)."""
 
 from __future__ import annotations
 

@@ -2,10 +2,10 @@
 answer line an engineer acts on. Pure logic: no HTTP, no S3, no printing (plan/phase.py feeds it,
 report/phase.py shows it).
 
-The gates are the public record's (CONTRACT.md, "known secondhand" and the operational contract): status
-`evaluated`, evaluated within 7 days, evaluation verdict `eligible`, no seasonal regressions, MAE or RMSE
-improvement >= 5 %, >= 12 backtest windows. Zorora's own ml-promote adds one before any POST: `/diff`'s
-verdict against `{C}/production/latest` must be `eligible` (without --force).
+The gates are the public record's (docs/platform.md, the promotion gates: the code review and the
+operational contract): status `evaluated`, evaluated within 7 days, evaluation verdict `eligible`, no
+seasonal regressions, MAE or RMSE improvement >= 5 %, >= 12 backtest windows. Zorora's own ml-promote adds
+one before any POST: `/diff`'s verdict against `{C}/production/latest` must be `eligible` (without --force).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Stand-in for `zorora.commands.ona_platform` (CONTRACT.md §1): the six `ml-*` commands and
+"""Stand-in for `zorora.commands.ona_platform` (docs/platform.md, the commands): the six `ml-*` commands and
 `register_ona_commands(repl)`, with the host's documented quirks (raw model id in the path, the
 `production/latest` placeholder, text-with-two-JSON-blocks from promote, ZORORA_AUTO_CONFIRM)."""
 
