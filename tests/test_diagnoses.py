@@ -15,12 +15,19 @@ from engine_helpers import STEPS, run_engine
 from lying_proxy import LyingProxy
 from reliability_helpers import cli
 
-from zorora_e2e_plugin.config.faces import REPL
+from zorora_e2e_plugin.config.faces import CLI, REPL
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
 from zorora_e2e_plugin.core import catalogue as diagnose
-from zorora_e2e_plugin.core.catalogue import describe
-from zorora_e2e_plugin.core.diagnosis import CATALOGUE, DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR
+from zorora_e2e_plugin.core.diagnosis import (
+    CATALOGUE,
+    DEPLOYMENT,
+    PLATFORM,
+    SETTINGS,
+    VALIDATOR,
+    describe,
+    unclassified,
+)
 from zorora_e2e_plugin.core.outcomes import (
     FAIL,
     FAILED,
@@ -127,7 +134,8 @@ def test_no_aws_credentials_is_the_settings_in_words_exit_2(sandbox, tmp_path):
 
 def test_the_verdict_names_whose_fix_it_is():
     def run(*hints):
-        steps = [StepResult(f"2.{i + 1}", 2, "t", FAIL, hint=h) for i, h in enumerate(hints)]
+        steps = [StepResult(f"2.{i + 1}", 2, "t", FAIL, hint=CLI.hint(h), diagnosis=describe(h, CLI.hint(h), phase=2))
+                 for i, h in enumerate(hints)]
         return verdict_line(RunResult(FAILED, "c", "direct", 10, steps, Cleanup()))
 
     assert "fix the infrastructure" in run(diagnose.FORBIDDEN)
@@ -293,15 +301,17 @@ def test_every_diagnosis_has_a_stable_id_a_whose_and_no_assumed_stage():
     for key, entry in CATALOGUE.items():
         assert re.fullmatch(r"ZE-[A-Z0-9]+-\d{3}", key) and entry.id == key
         assert entry.whose in (SETTINGS, DEPLOYMENT, PLATFORM, VALIDATOR)
-        assert "/prod/api" not in entry and "prod stage" not in entry and "'/prod'" not in entry, key
+        text = CLI.hint(entry)
+        assert "/prod/api" not in text and "prod stage" not in text and "'/prod'" not in text, key
 
 
-def test_a_hint_keeps_its_id_through_format_and_plain_text():
-    formatted = diagnose.ROUTE_MISSING.format(route="GET /diff")
-    assert describe(formatted)["id"] == "ZE-ROUTE-001"
-    assert describe(str(formatted))["id"] == "ZE-ROUTE-001"  # identified by its text when passed as a str
-    assert describe("something a step says")["id"] == "ZE-CHECK-000"
-    assert describe("") is None
+def test_a_hint_keeps_its_id_through_fill_and_is_never_identified_by_its_text():
+    formatted = diagnose.ROUTE_MISSING.fill(route="GET /diff", it="it")
+    assert describe(formatted, CLI.hint(formatted))["id"] == "ZE-ROUTE-001"
+    assert describe(unclassified(CLI.hint(formatted)), CLI.hint(formatted))["id"] == "ZE-CHECK-000"  # its text alone
+    assert describe(unclassified("something a step says"), "something a step says")["id"] == "ZE-CHECK-000"
+    assert describe(None, "") is None
+    assert not hasattr(diagnose, "identify")
 
 
 def test_the_docs_list_every_diagnosis():

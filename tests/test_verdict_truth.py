@@ -211,7 +211,8 @@ def test_missing_challengers_route_fails_the_preflight_in_0_1(sandbox):
 def test_two_missing_routes_are_both_named_with_the_fix(sandbox):
     result, text = run(sandbox, ["missing-route:/promote", "missing-route:/diff"], phases=[0])
     got = flat(step(result, "0.5"))
-    assert "GET /diff, POST /promote" in got and "deploy" in step(result, "0.5").hint
+    assert "GET /diff, POST /promote" in got and "deploy them" in step(result, "0.5").hint
+    assert step(result, "0.5").diagnosis["id"] == "ZE-ROUTE-001"  # "them" for "it" once lost the id (ZE-CHECK-000)
 
 
 def _acts_lie(sandbox):

@@ -6,6 +6,7 @@ import dataclasses
 import enum
 from typing import Dict, List, Optional
 
+from .diagnosis import Diagnosis, describe, unclassified
 from .text_enum import TextEnum
 
 
@@ -95,13 +96,17 @@ READINESS_EXIT = {"ready": ExitCode.PASSED, "refused": ExitCode.WOULD_BE_REFUSED
 
 
 class StepOutcome(Exception):
-    """A step ending other than with a pass: what was expected, what came back, and what to do about it."""
+    """A step ending other than with a pass: what was expected, what came back, and what to do about it (a
+    Diagnosis: the catalogue's, or `diagnosis.unclassified`; none: None or "")."""
 
     status = FAIL
 
-    def __init__(self, expected: str = "", actual: str = "", hint: str = "", config_error: bool = False):
+    def __init__(self, expected: str = "", actual: str = "", hint: Optional[Diagnosis] = None,
+                 config_error: bool = False):
         super().__init__(actual or expected)
-        self.expected, self.actual, self.hint = expected, actual, hint
+        if hint is not None and hint != "" and not isinstance(hint, Diagnosis):
+            raise TypeError(f"a step's hint is a Diagnosis, not {type(hint).__name__}: {hint!r}")
+        self.expected, self.actual, self.hint = expected, actual, hint or None
         self.config_error = config_error  # the user's settings are wrong (exit 2), not the platform
 
 
@@ -132,17 +137,15 @@ class StepResult:
     duration_ms: int = 0
     expected: str = ""
     actual: str = ""
-    hint: str = ""
+    hint: str = ""  # the diagnosis's hint as the run's face words it (redacted, clipped)
     config_error: bool = False
     traceback: str = ""  # an unexpected error inside the validator: where it happened (redacted; --json/--debug)
     diagnosis: Optional[Dict[str, str]] = None  # {id, whose, hint} (diagnosis.describe), for a step with a hint
 
     def __post_init__(self):
         self.status = Status(self.status)
-        if self.diagnosis is None and self.hint:
-            from .catalogue import describe  # the catalogue is complete once diagnose is imported
-
-            self.diagnosis = describe(self.hint, self.config_error, self.phase)
+        if self.diagnosis is None and self.hint:  # a hint given as text alone: no id of its own
+            self.diagnosis = describe(unclassified(""), self.hint, self.config_error, self.phase)
 
     def to_dict(self) -> Dict:
         return dataclasses.asdict(self)
