@@ -11,6 +11,7 @@ from typing import Optional
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.outcomes import FAIL, WARN
 from zorora_e2e_plugin.plan import cleanup_phase, phases
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.run.in_sandbox import sandbox_target
@@ -67,11 +68,11 @@ def step(result, step_id):
 
 
 def failed(result):
-    return [s.id for s in result.steps if s.status == "fail"]
+    return [s.id for s in result.steps if s.status == FAIL]
 
 
 def warned(result):
-    return [s.id for s in result.steps if s.status == "warn"]
+    return [s.id for s in result.steps if s.status == WARN]
 
 
 def flat(s):

@@ -24,6 +24,7 @@ from standin.harness import host, standin_path  # noqa: F401  (fixtures: the sta
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.outcomes import FAIL, FAILED, GATE_FAILED, PASSED
 from zorora_e2e_plugin.core.redact import forms_of
 from zorora_e2e_plugin.core.steps import Reporter
 from zorora_e2e_plugin.report.console import make_console
@@ -76,7 +77,7 @@ def test_the_har_is_har_1_2_and_holds_exactly_the_requests_the_sandbox_served(sa
     from haralyzer import HarParser
 
     result, _text, served = run_in_process(sandbox, tmp_path, customer_id=customer("har"))
-    assert result.verdict == "passed"
+    assert result.verdict == PASSED
     har = json.loads((tmp_path / "r.har").read_text())
     jsonschema.Draft7Validator(HAR).validate(har)
     parsed = HarParser(har)  # read back by a HAR library
@@ -131,7 +132,7 @@ def test_the_har_masks_authorization_and_aws_signatures(sandbox, tmp_path):
 @pytest.mark.parametrize("fault, step", [("bad-token", "0.2"), ("stage-prefix", "0.5")])
 def test_the_curl_line_of_a_failing_step_gets_the_same_status(sandbox, tmp_path, fault, step):
     result, text, _served = run_in_process(sandbox, tmp_path, [fault], customer_id=customer("curl"), debug=True)
-    failing = {s.id for s in result.steps if s.status == "fail"}
+    failing = {s.id for s in result.steps if s.status == FAIL}
     assert step in failing
     report = json.loads((tmp_path / "r.json").read_text())
     line = next(s["curl"] for s in report["steps"] if s["id"] == step)
@@ -172,9 +173,9 @@ def test_junit_names_a_diagnosis_id_when_the_step_has_one(tmp_path):
     from zorora_e2e_plugin.core.outcomes import Cleanup, RunResult, StepResult
     from zorora_e2e_plugin.report.files import write_junit
 
-    step = StepResult("0.2", 0, "Bearer token accepted", "fail", 12, actual="HTTP 401")
+    step = StepResult("0.2", 0, "Bearer token accepted", FAIL, 12, actual="HTTP 401")
     step.diagnosis = {"id": "wrong-token", "whose": "settings", "hint": "..."}  # as the results carry it
-    result = RunResult("gate_failed", "zorora-e2e-test-x", "direct", 20, [step], Cleanup())
+    result = RunResult(GATE_FAILED, "zorora-e2e-test-x", "direct", 20, [step], Cleanup())
     write_junit(result, str(tmp_path / "r.xml"), {"0.2": {"routes": ["GET /challengers"]}})
     props = {p.get("name"): p.get("value") for p in ET.parse(tmp_path / "r.xml").getroot().iter("property")}
     assert props["diagnosis"] == "wrong-token" and props["route"] == "GET /challengers" and props["ms"] == "12"
@@ -189,7 +190,7 @@ def test_the_ci_summary_is_commonmark_with_the_phase_table_and_each_failing_step
     from markdown_it import MarkdownIt
 
     result, _text, _served = run_in_process(sandbox, tmp_path, ["noop-rollback"], customer_id=customer("md"))
-    assert result.verdict == "failed"
+    assert result.verdict == FAILED
     text = (tmp_path / "summary.md").read_text()
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     kinds = [t.type for t in tokens]
@@ -198,7 +199,7 @@ def test_the_ci_summary_is_commonmark_with_the_phase_table_and_each_failing_step
     assert heading.startswith("zorora-e2e") and "failed" in heading
     rows = [t for t in tokens if t.type == "tr_open"]
     assert len(rows) == 1 + len(result.phases)
-    failing = [s for s in result.steps if s.status == "fail"]
+    failing = [s for s in result.steps if s.status == FAIL]
     bold = [c.content for t in tokens if t.type == "inline" for c in t.children or [] if c.type == "text"]
     for step in failing:
         assert any(step.title.split()[0] in b for b in bold), step
@@ -306,7 +307,7 @@ def test_requests_that_got_no_answer_are_in_the_har_too(sandbox, tmp_path):
                      timeout="2")
     target = dataclasses.replace(sandbox_target(sandbox), base_url="http://127.0.0.1:9/prod/api/v1")  # nothing there
     result = validate(resolve(flags, {}, target=target), console=make_console(file=io.StringIO(), no_color=True))
-    assert result.verdict == "gate_failed"
+    assert result.verdict == GATE_FAILED
     har = json.loads((tmp_path / "r.har").read_text())
     jsonschema.Draft7Validator(HAR).validate(har)
     unanswered = [e for e in har["log"]["entries"] if e["_kind"] == "api"]
@@ -388,8 +389,8 @@ def test_what_a_server_answered_stays_text_in_the_summary():
     from zorora_e2e_plugin.report.artifacts.summary_md import summary
 
     body = 'HTTP 500 <script>alert(1)</script> [click](http://evil.example) *bold* a|b &copy; _x_ `tick` ~~s~~'
-    step = StepResult("0.5", 0, "Every route deployed", "fail", 9, expected="no 5xx", actual=body, hint="fix it")
-    result = RunResult("gate_failed", "zorora-e2e-test-x", "direct", 20, [step], Cleanup(), target="t")
+    step = StepResult("0.5", 0, "Every route deployed", FAIL, 9, expected="no 5xx", actual=body, hint="fix it")
+    result = RunResult(GATE_FAILED, "zorora-e2e-test-x", "direct", 20, [step], Cleanup(), target="t")
     tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(summary(result))
     got = next(t for t in tokens if t.type == "inline" and t.content.startswith("got:"))
     assert [c.type for c in got.children] == ["text"] * len(got.children)  # no HTML, link, emphasis, code
@@ -402,8 +403,8 @@ def test_what_a_server_answered_stays_text_in_the_html(tmp_path):
     from zorora_e2e_plugin.report.artifacts.html_report import Requests, render
 
     body = '<script>console.error(1)</script><img src="http://evil.example/x.png"> & "quotes"'
-    step = StepResult("0.5", 0, "Every route deployed", "fail", 9, actual=body, hint="<em>do this</em>")
-    result = RunResult("gate_failed", "zorora-e2e-test-x", "direct", 20, [step], Cleanup(), target="<t>")
+    step = StepResult("0.5", 0, "Every route deployed", FAIL, 9, actual=body, hint="<em>do this</em>")
+    result = RunResult(GATE_FAILED, "zorora-e2e-test-x", "direct", 20, [step], Cleanup(), target="<t>")
     page = render(result, header=None, requests=Requests())
     assert "<script" not in page and "<img" not in page and "<em>" not in page and "<t>" not in page
     assert "&lt;script&gt;console.error(1)&lt;/script&gt;" in page

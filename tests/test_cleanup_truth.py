@@ -10,6 +10,7 @@ import uuid
 import pytest
 from engine_helpers import objects_of, run_engine, step
 
+from zorora_e2e_plugin.core.outcomes import FAIL, GATE_FAILED, PASS, PASSED
 from zorora_e2e_plugin.core.steps import Reporter
 from zorora_e2e_plugin.s3.customer_state import customer_prefixes
 from zorora_e2e_plugin.sandbox import Sandbox
@@ -30,7 +31,7 @@ def test_objects_a_lagging_listing_does_not_name_are_deleted_and_headed(sandbox)
     sandbox.request_log.clear()
     result, text = run_engine(sandbox, ["listing-lag:backtest_results"])
     assert objects_of(sandbox, result.customer_id) == [], text
-    assert result.verdict == "passed", text
+    assert result.verdict == PASSED, text
     assert result.cleanup.proven_empty
     metrics = [k for k in customer_prefixes(result.customer_id) if k.startswith("model_metrics/")][0]
     heads = [r.path for r in sandbox.request_log if r.kind == "s3" and r.method == "HEAD" and metrics in r.path]
@@ -69,9 +70,9 @@ def test_a_second_run_on_a_busy_customer_id_says_so_and_touches_nothing(sandbox)
     first, first_text = run_engine(sandbox, customer_id=customer, observers=[AtPhase(2, start_second_run)])
     assert "error" not in second, repr(second.get("error"))
     result, text = second["result"], second["text"]
-    assert result.verdict == "gate_failed", text
+    assert result.verdict == GATE_FAILED, text
     assert ANOTHER_RUN in step(result, "0.5").hint, text
-    assert first.verdict == "passed", first_text  # the second run deleted nothing of the first's
+    assert first.verdict == PASSED, first_text  # the second run deleted nothing of the first's
     assert objects_of(sandbox, customer) == []
 
 
@@ -84,8 +85,8 @@ def test_objects_another_run_writes_meanwhile_are_named_and_removed(sandbox):
 
     result, text = run_engine(sandbox, customer_id=customer, observers=[AtPhase(4, another_run_writes)])
     cleanup = step(result, "5.1")
-    assert cleanup.status == "fail", text
+    assert cleanup.status == FAIL, text
     assert ANOTHER_RUN in cleanup.hint and "Leave the id to the run" in cleanup.hint
     assert theirs in cleanup.actual
-    assert step(result, "5.2").status == "pass"
+    assert step(result, "5.2").status == PASS
     assert objects_of(sandbox, customer) == []

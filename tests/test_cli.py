@@ -11,6 +11,7 @@ import requests
 from engine_helpers import STEPS
 from reliability_helpers import read_exports
 
+from zorora_e2e_plugin.core.outcomes import PASSED
 from zorora_e2e_plugin.sandbox import Sandbox
 
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
@@ -60,7 +61,7 @@ def test_run_against_a_served_sandbox_with_json(sandbox, tmp_path):
     done = cli("run", "--json", str(out), "--client", "direct", env=sandbox.env())
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(out.read_text())
-    assert data["verdict"] == "passed" and len(data["steps"]) == STEPS
+    assert data["verdict"] == PASSED and len(data["steps"]) == STEPS
     assert sandbox.token not in done.stdout + out.read_text()
 
 

@@ -126,7 +126,7 @@ def test_errors_are_classified_by_type_where_they_are_caught_and_diagnosed_by_ki
         error = _as_ona_error(exc)
     assert (error.status, error.kind) == (0, "timeout") and diagnose.for_error(error) == diagnose.COLD_START
     assert OnaError("Reason must be at least 10 characters").kind == "refused"
-    assert diagnose.for_error(OnaError("timeout connection", kind="refused")) == ""
+    assert diagnose.for_error(OnaError("timeout connection", kind="refused")) is None
     assert diagnose.for_error(OnaError("x", kind="dns")) == diagnose.DNS
     assert diagnose.for_error(OnaError("Unauthorized", 401, "{}")) == diagnose.TOKEN_MISMATCH
     assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 4, 5, 129, 130, 143]  # 4, 5: --for (readiness)

@@ -15,6 +15,8 @@ import subprocess
 import pytest
 from reliability_helpers import CLEAN_ENV, SCRIPT, customer, module_sandbox, put
 
+from zorora_e2e_plugin.core.outcomes import FAIL, PASS, SKIP, WARN
+
 ENCODINGS = [
     pytest.param({"PYTHONIOENCODING": "ascii"}, "ascii", id="ascii"),
     pytest.param({"PYTHONIOENCODING": "latin-1"}, "latin-1", id="latin-1"),
@@ -66,14 +68,14 @@ def test_full_demo_with_a_failing_step_prints_everything_in_ascii(tmp_path):
     out, _err = assert_clean(done, "ascii")
     assert done.returncode == 1, out
     steps = json.loads(report.read_text())["steps"]
-    symbol = {"pass": "+", "fail": "x", "warn": "!", "skip": "-"}
+    symbol = {PASS: "+", FAIL: "x", WARN: "!", SKIP: "-"}
     for step in steps:  # every step the report holds has its line, with its ASCII symbol (skipped steps share one)
-        if step["status"] == "skip":
+        if step["status"] == SKIP:
             assert re.search(rf"^  - [\d., ]*\b{re.escape(step['id'])}\b", out, re.M), (step["id"], out)
         else:
             assert f"{symbol[step['status']]} {step['id']}" in out, (step["id"], out)
-    assert any(s["status"] == "skip" for s in steps)  # 3.1 failed: 3.2 and 3.3 are skipped, on one line
-    assert any(s["status"] == "fail" for s in steps)
+    assert any(s["status"] == SKIP for s in steps)  # 3.1 failed: 3.2 and 3.3 are skipped, on one line
+    assert any(s["status"] == FAIL for s in steps)
     assert "Phase 5" in out and "failed" in out.lower()
 
 

@@ -11,6 +11,7 @@ import pytest
 import requests
 from wire_helpers import LoopbackServer
 
+from zorora_e2e_plugin.core.outcomes import FAIL, PASS, SKIP
 from zorora_e2e_plugin.core.steps import Phase, Reporter, Step
 from zorora_e2e_plugin.run.waves import Runner
 
@@ -59,7 +60,7 @@ def test_only_the_steps_still_running_at_the_deadline_fail(silent_server):
     runner.run_phases([Phase(0, "gate", ((Step("0.1", "hangs", hangs), Step("0.4", "quick", quick),
                                           Step("0.5", "after", after_quick)), (Step("0.2", "next", quick),)))])
     status = {r.id: r.status for r in reporter.results}
-    assert status == {"0.1": "fail", "0.4": "pass", "0.5": "pass", "0.2": "skip"}, reporter.results
+    assert status == {"0.1": FAIL, "0.4": PASS, "0.5": PASS, "0.2": SKIP}, reporter.results
     hung = next(r for r in reporter.results if r.id == "0.1")
     assert "GET /prod/api/v1/challengers?customer_id=test" in hung.actual
     assert "GET /prod/api/v1/challengers?customer_id=test had not answered" in hung.hint

@@ -14,6 +14,7 @@ from engine_helpers import run_engine
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.outcomes import FAIL, GATE_FAILED, PASSED
 from zorora_e2e_plugin.run.in_sandbox import sandbox_target
 from zorora_e2e_plugin.s3.customer_state import customer_prefixes
 from zorora_e2e_plugin.s3.store import Store
@@ -71,16 +72,16 @@ def test_a_prefix_ignoring_endpoint_loses_nobody_else_data_and_fails_the_gate(sa
     outside, named = deletes_outside(sandbox, result.customer_id)
     assert outside == [], text
     assert named, "the run deleted at least its preflight probe"  # the log does see deletes
-    assert result.verdict == "gate_failed", text
+    assert result.verdict == GATE_FAILED, text
     step = next(s for s in result.steps if s.id == "0.5")
-    assert step.status == "fail"
+    assert step.status == FAIL
     assert "the S3 endpoint ignored the prefix: nothing deleted outside the test customer" in step.actual, text
     assert left_of(sandbox, result.customer_id) == []
 
 
 def test_the_same_run_without_the_fault_passes(sandbox, seeded):
     result, text = run_engine(sandbox, [])
-    assert result.verdict == "passed", text
+    assert result.verdict == PASSED, text
     assert intact(sandbox)
     assert deletes_outside(sandbox, result.customer_id)[0] == []
 
@@ -151,7 +152,7 @@ def test_a_versioned_bucket_behind_a_prefix_ignoring_endpoint_keeps_every_other_
         versions = s3.list_object_versions(Bucket=sb.bucket)
         keys = sorted(v["Key"] for v in versions.get("Versions", []) + versions.get("DeleteMarkers", []))
         assert keys == ["audit_logs/acme-solar/events.json"] * 2, text
-        assert result.verdict == "gate_failed", text
+        assert result.verdict == GATE_FAILED, text
         outside = [k for r in sb.request_log if r.kind == "s3" for k in r.keys
                    if not k.startswith(customer_prefixes(result.customer_id))]
         assert outside == []

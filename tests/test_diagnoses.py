@@ -15,13 +15,32 @@ from engine_helpers import STEPS, run_engine
 from lying_proxy import LyingProxy
 from reliability_helpers import cli
 
-from zorora_e2e_plugin.config.faces import REPL
+from zorora_e2e_plugin.config.faces import CLI, REPL
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
 from zorora_e2e_plugin.core import catalogue as diagnose
-from zorora_e2e_plugin.core.catalogue import describe
-from zorora_e2e_plugin.core.diagnosis import CATALOGUE, DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR
-from zorora_e2e_plugin.core.outcomes import FAIL, PASS, SKIP, Cleanup, RunResult, StepResult, plan_key
+from zorora_e2e_plugin.core.diagnosis import (
+    CATALOGUE,
+    DEPLOYMENT,
+    PLATFORM,
+    SETTINGS,
+    VALIDATOR,
+    describe,
+    unclassified,
+)
+from zorora_e2e_plugin.core.outcomes import (
+    FAIL,
+    FAILED,
+    GATE_FAILED,
+    INTERRUPTED,
+    PASS,
+    SKIP,
+    WARN,
+    Cleanup,
+    RunResult,
+    StepResult,
+    plan_key,
+)
 from zorora_e2e_plugin.core.steps import Reporter
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.report.verdict_line import verdict_line
@@ -115,8 +134,9 @@ def test_no_aws_credentials_is_the_settings_in_words_exit_2(sandbox, tmp_path):
 
 def test_the_verdict_names_whose_fix_it_is():
     def run(*hints):
-        steps = [StepResult(f"2.{i + 1}", 2, "t", FAIL, hint=h) for i, h in enumerate(hints)]
-        return verdict_line(RunResult("failed", "c", "direct", 10, steps, Cleanup()))
+        steps = [StepResult(f"2.{i + 1}", 2, "t", FAIL, hint=CLI.hint(h), diagnosis=describe(h, CLI.hint(h), phase=2))
+                 for i, h in enumerate(hints)]
+        return verdict_line(RunResult(FAILED, "c", "direct", 10, steps, Cleanup()))
 
     assert "fix the infrastructure" in run(diagnose.FORBIDDEN)
     assert "fix the platform's Lambda code" in run(diagnose.NO_AUDIT) and "infrastructure" not in run(diagnose.NO_AUDIT)
@@ -186,7 +206,7 @@ def test_3_3_judges_the_archive_content_when_its_key_is_not_where_the_rollback_a
     with LyingProxy(sandbox, other_time) as proxy:
         result, _ = run_engine(sandbox, ["archive-reason:retired"], base_url=proxy.url)
     step = by_id(result)["3.3"]
-    assert step.status == "warn" and "archive_reason = 'retired'" in step.actual, step
+    assert step.status == WARN and "archive_reason = 'retired'" in step.actual, step
 
 
 def _metrics_elsewhere(request, status, body):
@@ -219,7 +239,7 @@ def test_skipped_steps_are_one_line_and_the_verdict_lists_failures_in_plan_order
     assert not re.search(r"^\s+⏭ 1\.1\s", text, flags=re.M)  # no line per skipped step
     assert len(re.findall(r"⏭ Phases 1–4\s+skipped \(20 steps\)", text)) == 1, text
     steps = [StepResult(i, 0, "t", FAIL) for i in ("0.1", "0.5", "0.2")]
-    line = verdict_line(RunResult("gate_failed", "c", "direct", 10, steps, Cleanup()))
+    line = verdict_line(RunResult(GATE_FAILED, "c", "direct", 10, steps, Cleanup()))
     assert "(step 0.1, 0.2, 0.5)" in line, line
 
 
@@ -257,7 +277,7 @@ def test_ctrl_c_right_after_phase_4_keeps_every_planned_step(sandbox, tmp_path):
     out = io.StringIO()
     result = validate(settings, console=make_console(file=out, no_color=True),
                       options=RunOptions(observers=[_CtrlCAtPhase4()]))
-    assert result.verdict == "interrupted"
+    assert result.verdict == INTERRUPTED
     steps = by_id(result)
     for step_id in ("4.1", "4.2", "4.3", "4.4", "4.5", "4.6"):
         assert steps[step_id].status == SKIP and steps[step_id].actual == "interrupted", steps.get(step_id)
@@ -281,15 +301,17 @@ def test_every_diagnosis_has_a_stable_id_a_whose_and_no_assumed_stage():
     for key, entry in CATALOGUE.items():
         assert re.fullmatch(r"ZE-[A-Z0-9]+-\d{3}", key) and entry.id == key
         assert entry.whose in (SETTINGS, DEPLOYMENT, PLATFORM, VALIDATOR)
-        assert "/prod/api" not in entry and "prod stage" not in entry and "'/prod'" not in entry, key
+        text = CLI.hint(entry)
+        assert "/prod/api" not in text and "prod stage" not in text and "'/prod'" not in text, key
 
 
-def test_a_hint_keeps_its_id_through_format_and_plain_text():
-    formatted = diagnose.ROUTE_MISSING.format(route="GET /diff")
-    assert describe(formatted)["id"] == "ZE-ROUTE-001"
-    assert describe(str(formatted))["id"] == "ZE-ROUTE-001"  # identified by its text when passed as a str
-    assert describe("something a step says")["id"] == "ZE-CHECK-000"
-    assert describe("") is None
+def test_a_hint_keeps_its_id_through_fill_and_is_never_identified_by_its_text():
+    formatted = diagnose.ROUTE_MISSING.fill(route="GET /diff", it="it")
+    assert describe(formatted, CLI.hint(formatted))["id"] == "ZE-ROUTE-001"
+    assert describe(unclassified(CLI.hint(formatted)), CLI.hint(formatted))["id"] == "ZE-CHECK-000"  # its text alone
+    assert describe(unclassified("something a step says"), "something a step says")["id"] == "ZE-CHECK-000"
+    assert describe(None, "") is None
+    assert not hasattr(diagnose, "identify")
 
 
 def test_the_docs_list_every_diagnosis():

@@ -16,6 +16,7 @@ from engine_helpers import STEPS, run_engine
 from benchmarks.measure import sequential_round_trips
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.outcomes import FAIL, FAILED, GATE_FAILED, PASS, PASSED, SKIP, WARN
 from zorora_e2e_plugin.core.steps import Reporter
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.run.in_sandbox import sandbox_target
@@ -55,12 +56,12 @@ def step(result, step_id):
 
 def test_a_healthy_platform_passes_every_step_and_leaves_nothing(run, sandbox):
     result, text = run()
-    assert result.verdict == "passed" and result.exit_code == 0
+    assert result.verdict == PASSED and result.exit_code == 0
     ids = [s.id for s in result.steps]
     assert ids == ["0.1", "0.2", "0.3", "0.4", "0.5", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6",  # plan order
                    "2.1", "2.2", "2.3", "2.4", "2.5", "3.1", "3.2", "3.3",
                    "4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "5.1", "5.2"]
-    assert {s.status for s in result.steps} == {"pass"}
+    assert {s.status for s in result.steps} == {PASS}
     assert result.cleanup.deleted >= 5 and result.cleanup.leftover == []
     assert objects_of(sandbox, result.customer_id) == []
     assert f"E2E validation passed: {STEPS}/{STEPS} steps" in text
@@ -68,21 +69,21 @@ def test_a_healthy_platform_passes_every_step_and_leaves_nothing(run, sandbox):
 
 
 @pytest.mark.parametrize("fault, verdict, failing, hint", [
-    ("stage-prefix", "gate_failed", "0.5", "stage prefix"),
-    ("bad-token", "gate_failed", "0.2", "INTERNAL_API_TOKEN"),
-    ("missing-route:/diff", "gate_failed", "0.5", "no route for GET /diff"),
-    ("missing-route:/challengers", "gate_failed", "0.1", "no route for GET /challengers"),
-    ("metrics-non-greedy", "gate_failed", "0.5", "metrics route is not greedy"),
-    ("no-latest-alias", "failed", "3.1", "production/latest"),
-    ("fixed-actor", "failed", "3.1", "neither the body's 'actor' nor the X-Actor header"),
-    ("no-audit", "failed", "3.1", "did not append an audit event"),
-    ("no-archive", "failed", "3.1", "did not archive the previous production"),
+    ("stage-prefix", GATE_FAILED, "0.5", "stage prefix"),
+    ("bad-token", GATE_FAILED, "0.2", "INTERNAL_API_TOKEN"),
+    ("missing-route:/diff", GATE_FAILED, "0.5", "no route for GET /diff"),
+    ("missing-route:/challengers", GATE_FAILED, "0.1", "no route for GET /challengers"),
+    ("metrics-non-greedy", GATE_FAILED, "0.5", "metrics route is not greedy"),
+    ("no-latest-alias", FAILED, "3.1", "production/latest"),
+    ("fixed-actor", FAILED, "3.1", "neither the body's 'actor' nor the X-Actor header"),
+    ("no-audit", FAILED, "3.1", "did not append an audit event"),
+    ("no-archive", FAILED, "3.1", "did not archive the previous production"),
 ])
 def test_each_fault_fails_the_right_step_and_names_the_cause(run, sandbox, fault, verdict, failing, hint):
     result, text = run([fault])
     assert result.verdict == verdict
     failed = step(result, failing)
-    assert failed.status == "fail", (failed, text)
+    assert failed.status == FAIL, (failed, text)
     assert hint in failed.hint, failed.hint
     assert hint in text.replace("\n", " ").replace("  ", " ") or hint.split()[0] in text
     assert objects_of(sandbox, result.customer_id) == []
@@ -90,7 +91,7 @@ def test_each_fault_fails_the_right_step_and_names_the_cause(run, sandbox, fault
 
 def test_a_failed_gate_writes_no_test_data(run, sandbox):
     result, _ = run(["bad-token"])
-    assert {s.status for s in result.steps if s.phase in (1, 2, 3, 4)} == {"skip"}
+    assert {s.status for s in result.steps if s.phase in (1, 2, 3, 4)} == {SKIP}
     assert not any(s.phase == 5 for s in result.steps)  # the probe was deleted in 0.4: nothing to clean
     assert result.exit_code == 3
 
@@ -99,21 +100,21 @@ def test_stage_prefix_warns_in_0_1_as_the_plan_says_but_fails_the_gate_in_0_5(ru
     """The plan lets 0.1 pass with a warning on a 500; but every route answering 500 means ml-promote will not
     work, which is what the preflight is run to find out."""
     result, _ = run(["stage-prefix"])
-    assert step(result, "0.1").status == "warn" and "Lambda invoked" in step(result, "0.1").actual
-    assert step(result, "0.3").status == "warn"
-    assert step(result, "0.5").status == "fail" and result.exit_code == 3
+    assert step(result, "0.1").status == WARN and "Lambda invoked" in step(result, "0.1").actual
+    assert step(result, "0.3").status == WARN
+    assert step(result, "0.5").status == FAIL and result.exit_code == 3
 
 
 @pytest.mark.parametrize("fault", ["latency:50", "cold-start:1500"])
 def test_slow_platforms_pass(run, fault):
     result, _ = run([fault])
-    assert result.verdict == "passed"
+    assert result.verdict == PASSED
 
 
 def test_flaky_platform_passes_through_retries_or_names_the_5xx(run, sandbox):
     result, _ = run(["flaky:30"])
-    if result.verdict != "passed":
-        failed = [s for s in result.steps if s.status == "fail"]
+    if result.verdict != PASSED:
+        failed = [s for s in result.steps if s.status == FAIL]
         assert failed and all("503" in s.actual or "5" in s.hint for s in failed)
     assert objects_of(sandbox, result.customer_id) == []
 
@@ -121,7 +122,7 @@ def test_flaky_platform_passes_through_retries_or_names_the_5xx(run, sandbox):
 def test_preflight_only_runs_phase_0_and_leaves_no_probe(run, sandbox):
     result, text = run(phases=[0])
     assert [s.phase for s in result.steps] == [0, 0, 0, 0, 0]
-    assert result.verdict == "passed" and "Preflight passed" in text
+    assert result.verdict == PASSED and "Preflight passed" in text
     assert objects_of(sandbox, result.customer_id) == []
 
 
@@ -136,8 +137,8 @@ def test_existing_data_is_refused_and_left_untouched(run, sandbox):
     sandbox.s3_client().put_object(Bucket=sandbox.bucket, Key=key, Body=b'{"keep": true}')
     try:
         result, _ = run(customer_id=customer)
-        assert result.verdict == "gate_failed"  # the preflight cannot prove the customer's prefixes empty
-        assert step(result, "0.5").status == "fail" and "sweep" in step(result, "0.5").hint
+        assert result.verdict == GATE_FAILED  # the preflight cannot prove the customer's prefixes empty
+        assert step(result, "0.5").status == FAIL and "sweep" in step(result, "0.5").hint
         assert key in step(result, "0.5").actual and "not removed" in step(result, "0.5").actual
         body = sandbox.s3_client().get_object(Bucket=sandbox.bucket, Key=key)["Body"].read()
         assert body == b'{"keep": true}'
@@ -148,8 +149,8 @@ def test_existing_data_is_refused_and_left_untouched(run, sandbox):
 def test_keep_data_keeps_and_says_where(run, sandbox):
     result, text = run(keep_data=True)
     try:
-        assert result.verdict == "passed" and result.cleanup.kept
-        assert step(result, "5.1").status == "skip"
+        assert result.verdict == PASSED and result.cleanup.kept
+        assert step(result, "5.1").status == SKIP
         assert len(objects_of(sandbox, result.customer_id)) >= 4
         assert f"customer_tailored/{result.customer_id}/" in text
     finally:
@@ -161,10 +162,10 @@ def test_json_and_junit_reports(run, sandbox, tmp_path):
     json_path, junit_path = tmp_path / "r.json", tmp_path / "r.xml"
     result, _ = run(["no-audit"], json_path=str(json_path), junit_path=str(junit_path))
     data = json.loads(json_path.read_text())
-    assert data["verdict"] == "failed" and data["client"] == "direct"
+    assert data["verdict"] == FAILED and data["client"] == "direct"
     assert data["customer_id"] == result.customer_id
     assert {p["id"] for p in data["phases"]} == set(range(6))
-    failed = [s for s in data["steps"] if s["status"] == "fail"]
+    failed = [s for s in data["steps"] if s["status"] == FAIL]
     assert [s["id"] for s in failed] == ["3.1"]
     assert set(failed[0]) >= {"id", "phase", "title", "status", "duration_ms", "expected", "actual", "hint"}
     assert data["cleanup"] == {"deleted": data["cleanup"]["deleted"], "leftover": [], "kept": False,
@@ -190,7 +191,7 @@ def test_a_long_token_echoed_by_the_server_leaks_no_fragment(tmp_path):
         flags = RunFlags(client="direct", json_path=str(tmp_path / "r.json"), junit_path=str(tmp_path / "r.xml"))
         out = io.StringIO()
         result = validate(resolve(flags, {}, target=sandbox_target(sb)), console=make_console(file=out, no_color=True))
-    assert result.verdict == "gate_failed"
+    assert result.verdict == GATE_FAILED
     texts = [out.getvalue(), (tmp_path / "r.json").read_text(), (tmp_path / "r.xml").read_text()]
     fragment = "0123456789abcdef0123"
     assert all(fragment not in text for text in texts)
@@ -199,7 +200,7 @@ def test_a_long_token_echoed_by_the_server_leaks_no_fragment(tmp_path):
 def test_a_missing_rollback_route_is_named_by_the_preflight_not_blamed_on_auth(run):
     result, _ = run(["missing-route:/rollback"])
     assert result.exit_code == 3 and "no route for POST /rollback" in step(result, "0.5").hint
-    assert step(result, "4.4").status == "skip"
+    assert step(result, "4.4").status == SKIP
 
 
 def test_an_unreachable_s3_leaves_no_phantom_probe(sandbox):
@@ -208,7 +209,7 @@ def test_an_unreachable_s3_leaves_no_phantom_probe(sandbox):
     result = validate(resolve(RunFlags(client="direct"), {}, target=target),
                       console=make_console(file=out, no_color=True))
     text = out.getvalue()
-    assert result.verdict == "gate_failed" and result.exit_code == 3, text
+    assert result.verdict == GATE_FAILED and result.exit_code == 3, text
     assert result.cleanup.leftover == [] and "Left in S3" not in text
 
 
@@ -228,7 +229,7 @@ def test_a_full_run_takes_at_most_15_sequential_round_trips(run, sandbox):
     requests sent together overlap whatever the machine's load, so the count is the plan's structure."""
     del sandbox.request_log[:]
     result, text = run(faults=["latency:200"])
-    assert result.verdict == "passed", text
+    assert result.verdict == PASSED, text
     log = [r for r in sandbox.request_log if r.kind in ("api", "s3")]
     assert sequential_round_trips([(r.started, r.ended) for r in log]) <= 15
     phase_1 = min(r.started for r in log if r.kind == "s3" and r.method == "PUT" and "/model_metrics/" in r.path)
@@ -262,7 +263,7 @@ def test_an_object_landing_after_4_5s_listing_is_still_removed_and_the_proof_sta
     out = io.StringIO()
     result = validate(settings, console=make_console(file=out, no_color=True),
                       options=RunOptions(observers=[LateWrite()]))
-    assert result.verdict == "passed" and result.cleanup.proven_empty, out.getvalue()
+    assert result.verdict == PASSED and result.cleanup.proven_empty, out.getvalue()
     assert objects_of(sandbox, settings.customer_id) == []
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.outcomes import FAIL, PASSED
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.run.in_sandbox import sandbox_target
 from zorora_e2e_plugin.run.validate import validate
@@ -57,7 +58,7 @@ def test_full_run_through_zorora_classes(zorora_host, sandbox, monkeypatch):
     monkeypatch.delenv("ZORORA_AUTO_CONFIRM", raising=False)
     result, text = _run(sandbox)
     assert result.client == "zorora" and "Zorora's ml-* command classes" in text
-    assert result.verdict == "passed", text
+    assert result.verdict == PASSED, text
     assert "ZORORA_AUTO_CONFIRM" not in os.environ
 
 
@@ -70,7 +71,7 @@ def test_full_run_through_zorora_classes(zorora_host, sandbox, monkeypatch):
 def test_faults_are_named_through_zorora_classes(zorora_host, sandbox, fault, failing, hint):
     result, text = _run(sandbox, [fault])
     failed = next(s for s in result.steps if s.id == failing)
-    assert failed.status == "fail" and hint in failed.hint, text
+    assert failed.status == FAIL and hint in failed.hint, text
 
 
 @pytest.mark.parametrize("variant", [[], ["actor-from-header"], ["keep-restored-archive"]],
@@ -80,5 +81,5 @@ def test_legitimate_server_variants_pass_through_zorora_classes(zorora_host, san
     actor, as the body does), and it is back afterwards."""
     monkeypatch.setenv("ZORORA_ACTOR", "alice-the-repl-user")
     result, text = _run(sandbox, variant)
-    assert result.verdict == "passed", text
+    assert result.verdict == PASSED, text
     assert os.environ["ZORORA_ACTOR"] == "alice-the-repl-user"

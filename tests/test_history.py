@@ -16,6 +16,7 @@ from engine_helpers import run_engine
 from standin.harness import host, output, standin_path  # noqa: F401
 
 import zorora_e2e_plugin
+from zorora_e2e_plugin.core.outcomes import PASSED
 from zorora_e2e_plugin.history import file as history_file_module
 from zorora_e2e_plugin.history import record as history
 from zorora_e2e_plugin.history import view as history_view
@@ -83,7 +84,7 @@ def test_a_run_appends_one_line_with_phases_routes_and_no_secrets(history_file, 
         assert secret not in text, secret
     [line] = lines_of(history_file)
     assert line["target"] == f"127.0.0.1:{port}"
-    assert line["kind"] == "full" and line["verdict"] == "passed" and line["client"] == "direct"
+    assert line["kind"] == "full" and line["verdict"] == PASSED and line["client"] == "direct"
     assert set(line["phase_s"]) == {"0", "1", "2", "3", "4", "5"}
     assert set(line["routes"]) <= ROUTE_NAMES and {"POST /promote", "POST /rollback", "GET /metrics"} <= set(line["routes"])
     assert line["routes"]["GET /metrics"]["count"] == 4  # 0.5 probes the route twice, then challenger and production; never the ids
@@ -222,11 +223,11 @@ def test_a_cold_start_is_a_detail_of_the_report_and_recorded(history_file):
     with Sandbox() as sandbox:
         result, text = run_engine(sandbox, ["cold-start:3300"])  # >= 5x the others even on a loaded machine
         warm, warm_text = run_engine(sandbox, ["latency:20"], phases=[0])
-    assert result.verdict == "passed" and result.exit_code == 0, text
+    assert result.verdict == PASSED and result.exit_code == 0, text
     shown = figure(text, r"cold start: first request ([\d.]+) s \(sandbox: its cold-start fault")  # in-process
     assert 3.3 <= shown < 5, text
     assert result.note and 3.3 <= figure(result.note, r"^cold start: first request ([\d.]+) s") < 5
-    assert warm.verdict == "passed" and "cold start" not in warm_text and warm.note is None
+    assert warm.verdict == PASSED and "cold start" not in warm_text and warm.note is None
     first, second = lines_of(history_file)
     assert first["cold_start"] is True and 3.3 <= first["first_request_s"] < 5
     assert second["cold_start"] is False and second["kind"] == "preflight" and set(second["phase_s"]) == {"0"}

@@ -19,6 +19,8 @@ import pytest
 from reliability_helpers import customer
 from test_artifacts import CANARY, assert_no_token, run_in_process, sandbox  # noqa: F401  (the module's sandbox)
 
+from zorora_e2e_plugin.core.outcomes import FAIL, FAILED
+
 BACKGROUND = "not an origin"  # the initiator of the browser's own requests (updates, time), never the page's
 
 
@@ -87,7 +89,7 @@ def png_size_and_colours(path: str):
 
 def test_the_html_report_renders_offline_with_every_step_and_one_bar_per_request(sandbox, tmp_path):  # noqa: F811
     result, _text, served = run_in_process(sandbox, tmp_path, ["noop-rollback"], customer_id=customer("html"))
-    assert result.verdict == "failed"
+    assert result.verdict == FAILED
     page = str(tmp_path / "r.html")
     assert os.path.getsize(page) < 1_000_000
     har = json.loads((tmp_path / "r.har").read_text())
@@ -100,7 +102,7 @@ def test_the_html_report_renders_offline_with_every_step_and_one_bar_per_request
     assert console == []
     assert asked == []  # nothing but the file itself
     assert all(link.startswith("#") for link in seen.links), seen.links
-    failing = [s.id for s in result.steps if s.status == "fail"]
+    failing = [s.id for s in result.steps if s.status == FAIL]
     assert failing and all(f'href="#step-{step}"' in dom for step in failing)  # the failures' anchor list
     width, height, colours = png_size_and_colours(shot)
     assert (width, height) == (1280, 2200) and colours > 20  # a page, not a blank
@@ -132,5 +134,5 @@ def test_show_failed_steps_only_hides_every_other_step_row(sandbox, tmp_path):  
         (tmp_path / name).write_text(copy.replace("</body>", probe + "</body>"))
         dom, console, _asked = open_in_browser(str(tmp_path / name), tmp_path)
         visible = re.search(r'data-visible="([^"]*)"', dom).group(1).split(",")
-        expected = [s.id for s in result.steps if s.status == "fail"] if checked else [s.id for s in result.steps]
+        expected = [s.id for s in result.steps if s.status == FAIL] if checked else [s.id for s in result.steps]
         assert visible == expected and console == []

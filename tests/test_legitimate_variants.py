@@ -9,6 +9,7 @@ import pytest
 from engine_helpers import failed, flat, objects_of, run_engine, step, warned, zorora_standin
 from lying_proxy import LyingProxy
 
+from zorora_e2e_plugin.core.outcomes import FAILED, GATE_FAILED, PASS, PASSED, WARN
 from zorora_e2e_plugin.sandbox import Sandbox
 
 
@@ -42,7 +43,7 @@ VARIANTS = [
 def test_a_legitimate_variant_passes_with_either_client(sandbox, standin_zorora, client, faults, warns, named):
     result, text = run_engine(sandbox, faults, client=client)
     assert result.client == client
-    assert (result.verdict, result.exit_code) == ("passed", 0), text
+    assert (result.verdict, result.exit_code) == (PASSED, 0), text
     assert warned(result) == warns, text
     if named:
         assert named in flat(step(result, warns[0])), text
@@ -60,7 +61,7 @@ def test_a_legitimate_variant_passes_with_either_client(sandbox, standin_zorora,
 ])
 def test_a_breakage_beside_a_variant_still_fails(sandbox, faults, first, named):
     result, text = run_engine(sandbox, faults)
-    assert result.verdict in ("failed", "gate_failed"), text
+    assert result.verdict in (FAILED, GATE_FAILED), text
     assert first in failed(result), text
     assert named in flat(step(result, first)), text
     assert objects_of(sandbox, result.customer_id) == []
@@ -115,7 +116,7 @@ def test_a_route_api_gateway_says_it_lacks_by_its_header_fails_the_gate(sandbox)
 
     with LyingProxy(sandbox, before=before) as proxy:
         result, text = run_engine(sandbox, base_url=proxy.url, phases=[0])
-    assert (result.verdict, result.exit_code) == ("gate_failed", 3), text
+    assert (result.verdict, result.exit_code) == (GATE_FAILED, 3), text
     assert failed(result) == ["0.5"] and "GET /audit-log" in flat(step(result, "0.5")), text
 
 
@@ -127,7 +128,7 @@ def test_every_route_answering_5xx_fails_the_gate(sandbox):
 
     with LyingProxy(sandbox, before=before) as proxy:
         result, text = run_engine(sandbox, base_url=proxy.url, phases=[0])
-    assert (result.verdict, result.exit_code) == ("gate_failed", 3), text
+    assert (result.verdict, result.exit_code) == (GATE_FAILED, 3), text
     assert "0.5" in failed(result), text
     assert "Internal Server Error" in step(result, "0.5").actual
 
@@ -135,13 +136,13 @@ def test_every_route_answering_5xx_fails_the_gate(sandbox):
 # ----------------------------------------------------------------------------- item 6: 0.3's warnings (the plan's ⚠)
 
 @pytest.mark.parametrize("answer, status", [
-    ((400, '{"error":"customer_id is required"}'), "pass"),
-    ((400, '{"message":"customer_id is required"}'), "pass"),  # any key: the Lambda's
-    ((422, '{"detail":"missing query parameter customer_id"}'), "pass"),
-    ((400, "customer_id is required"), "warn"),  # the plan: "400 but response not JSON"
-    ((400, "<html>Bad Request</html>"), "warn"),
-    ((400, '{"error":"bad request"}'), "warn"),  # the plan: "400 but error message unclear"
-    ((400, '{"message":"bad request"}'), "warn"),
+    ((400, '{"error":"customer_id is required"}'), PASS),
+    ((400, '{"message":"customer_id is required"}'), PASS),  # any key: the Lambda's
+    ((422, '{"detail":"missing query parameter customer_id"}'), PASS),
+    ((400, "customer_id is required"), WARN),  # the plan: "400 but response not JSON"
+    ((400, "<html>Bad Request</html>"), WARN),
+    ((400, '{"error":"bad request"}'), WARN),  # the plan: "400 but error message unclear"
+    ((400, '{"message":"bad request"}'), WARN),
 ])
 def test_0_3_warns_where_the_plan_says_warning(sandbox, answer, status):
     def before(request):
@@ -152,4 +153,4 @@ def test_0_3_warns_where_the_plan_says_warning(sandbox, answer, status):
     with LyingProxy(sandbox, before=before) as proxy:
         result, text = run_engine(sandbox, base_url=proxy.url, phases=[0])
     assert step(result, "0.3").status == status, text
-    assert result.verdict == "passed", text  # 0.3 is not critical
+    assert result.verdict == PASSED, text  # 0.3 is not critical

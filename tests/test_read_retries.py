@@ -17,6 +17,7 @@ import pytest
 from engine_helpers import failed, flat, objects_of, run_engine, step, zorora_standin
 from lying_proxy import LyingProxy
 
+from zorora_e2e_plugin.core.outcomes import FAIL, GATE_FAILED, PASSED, WARN
 from zorora_e2e_plugin.plan.seed_data import PROMOTE_REASON
 from zorora_e2e_plugin.sandbox import Sandbox
 
@@ -69,7 +70,7 @@ def test_a_503_on_the_first_attempt_of_every_request_passes_with_warnings(sandbo
     del sandbox.request_log[:]
     with LyingProxy(sandbox, before=FirstTime(UNAVAILABLE)) as proxy:
         result, text = run_engine(sandbox, base_url=proxy.url, client=client)
-    assert (result.verdict, result.exit_code) == ("passed", 0), text
+    assert (result.verdict, result.exit_code) == (PASSED, 0), text
     assert failed(result) == [], text
     assert "passed on attempt 2 (HTTP 503)" in step(result, "2.4").actual, text
     assert "sent again, applied" in step(result, "3.1").actual, text
@@ -89,8 +90,8 @@ def test_a_lost_answer_to_a_mutation_that_took_effect_is_settled_by_reading_the_
     del sandbox.request_log[:]
     with LyingProxy(sandbox, lie) as proxy:
         result, text = run_engine(sandbox, base_url=proxy.url, client=client)
-    assert result.verdict == "passed" and failed(result) == [], text
-    assert step(result, step_id).status == "warn", text
+    assert result.verdict == PASSED and failed(result) == [], text
+    assert step(result, step_id).status == WARN, text
     assert f"HTTP {status}" in step(result, step_id).actual and "shows it applied" in step(result, step_id).actual
     assert len(lambda_posts(sandbox, route)) == 1, "a mutation is never re-sent after it reached the Lambda"
     assert objects_of(sandbox, result.customer_id) == []
@@ -142,7 +143,7 @@ def test_retry_after_is_honoured(sandbox, client):
 
     with LyingProxy(sandbox, before=before) as proxy:
         result, text = run_engine(sandbox, base_url=proxy.url, client=client, phases=[0, 1, 2])
-    assert result.verdict == "passed", text
+    assert result.verdict == PASSED, text
     assert seen[1] - seen[0] >= 0.95, "the retry waited for Retry-After"
     assert "passed on attempt 2 (HTTP 429)" in step(result, "2.5").actual
     assert "throttl" in step(result, "2.5").hint and "CloudWatch" not in step(result, "2.5").hint
@@ -154,7 +155,7 @@ def test_at_most_a_few_requests_go_to_the_api_at_once(sandbox, client):
     """The preflight alone sends 8 API requests; a stage's burst limit can be 5."""
     del sandbox.request_log[:]
     result, text = run_engine(sandbox, ["latency:150"], client=client)
-    assert result.verdict == "passed", text
+    assert result.verdict == PASSED, text
     api = sorted((r.started, r.ended) for r in sandbox.request_log if r.kind == "api")
     most = max(sum(1 for s, e in api if s <= start < e) for start, _ in api)
     assert most <= 5, f"{most} API requests in flight at once"
@@ -162,11 +163,11 @@ def test_at_most_a_few_requests_go_to_the_api_at_once(sandbox, client):
 
 def test_api_gateway_throttling_passes_with_a_warning_and_is_never_blamed_on_the_lambda(sandbox, client):
     result, text = run_engine(sandbox, ["throttle:5/10"], client=client)
-    assert (result.verdict, result.exit_code) == ("passed", 0), text
+    assert (result.verdict, result.exit_code) == (PASSED, 0), text
     assert objects_of(sandbox, result.customer_id) == []
     result, text = run_engine(sandbox, ["throttle:1/0.2"], client=client, phases=[0])  # one request in 5 s
-    assert result.verdict == "gate_failed", text
-    hints = " ".join(s.hint for s in result.steps if s.status in ("fail", "warn"))
+    assert result.verdict == GATE_FAILED, text
+    hints = " ".join(s.hint for s in result.steps if s.status in (FAIL, WARN))
     assert "throttl" in hints and "the Lambda failed" not in hints, text
 
 
@@ -176,7 +177,7 @@ def test_the_history_records_retries_per_route(sandbox, tmp_path, monkeypatch):
     monkeypatch.setenv("ZORORA_E2E_HISTORY", str(tmp_path / "history.jsonl"))
     with LyingProxy(sandbox, before=FirstTime(UNAVAILABLE, methods=("GET",), routes=("/diff",))) as proxy:
         result, text = run_engine(sandbox, base_url=proxy.url)
-    assert result.verdict == "passed", text
+    assert result.verdict == PASSED, text
     records = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
     assert records[-1]["retries"].get("GET /diff", 0) >= 1
 

@@ -17,6 +17,7 @@ from reliability_helpers import CLEAN_ENV, SCRIPT, bucket_keys, count, leftover_
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.outcomes import PASS, PASSED
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.run.in_sandbox import sandbox_target
 from zorora_e2e_plugin.run.validate import validate
@@ -50,11 +51,11 @@ def test_four_cli_runs_in_parallel_all_pass_and_leave_the_bucket_empty(sandbox, 
     for cid, proc, (out, err) in zip(ids, procs, outputs):
         assert proc.returncode == 0, out + err
         data = json.loads((tmp_path / f"{cid}.json").read_text())
-        assert data["verdict"] == "passed" and data["customer_id"] == cid
+        assert data["verdict"] == PASSED and data["customer_id"] == cid
         steps = {s["id"]: s for s in data["steps"]}
         # what each run saw was its own: 1.1 empty prefixes, 2.1 exactly its challenger, 2.5/3.2 its own
         # audit events only, 4.5 its registry untouched by the others
-        assert all(steps[i]["status"] == "pass" for i in ("1.1", "2.1", "2.5", "3.2", "4.5")), steps
+        assert all(steps[i]["status"] == PASS for i in ("1.1", "2.1", "2.5", "3.2", "4.5")), steps
     count("parallel", PARALLEL)
     assert leftover_check(bucket_keys(sandbox)) == []
 
@@ -70,7 +71,7 @@ def test_four_in_process_runs_in_parallel_threads_all_pass(sandbox):
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         results = list(pool.map(one, ids))
     for cid, result in zip(ids, results):
-        assert result.verdict == "passed", [(s.id, s.actual) for s in result.steps if s.status != "pass"]
+        assert result.verdict == PASSED, [(s.id, s.actual) for s in result.steps if s.status != PASS]
         assert result.customer_id == cid and result.cleanup.leftover == []
     count("parallel", PARALLEL)
     assert leftover_check(bucket_keys(sandbox)) == []

@@ -40,6 +40,7 @@ from wire_helpers import LoopbackServer, QuietHandler, forward
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.outcomes import FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASSED, SKIP
 from zorora_e2e_plugin.core.steps import Reporter
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.report.verdict_line import verdict_line
@@ -140,8 +141,8 @@ def test_sigterm_and_sighup_end_the_run_like_ctrl_c(sandbox, tmp_path, sig, afte
     assert outcome["code"] == 128 + sig, out + err
     assert not any(n in out + err for n in NOISE), out + err
     data = json.loads(report.read_text())
-    assert data["verdict"] == "interrupted" and data["signal"] == sig.name
-    if all(s["status"] == "skip" for s in data["steps"]):  # "start": the signal can land before a step ran
+    assert data["verdict"] == INTERRUPTED and data["signal"] == sig.name
+    if all(s["status"] == SKIP for s in data["steps"]):  # "start": the signal can land before a step ran
         assert "Stopped before anything ran: nothing was written, nothing to clean up." in out, out
         assert data["cleanup"]["leftover"] == []
     else:
@@ -162,7 +163,7 @@ def test_sigterm_ends_a_demo_with_143_and_its_report(tmp_path):
     assert outcome["code"] == 143, outcome["stdout"] + outcome["stderr"]
     assert not any(n in outcome["stdout"] + outcome["stderr"] for n in NOISE)
     data = json.loads(report.read_text())
-    assert data["verdict"] == "interrupted" and data["signal"] == "SIGTERM"
+    assert data["verdict"] == INTERRUPTED and data["signal"] == "SIGTERM"
     assert data["cleanup"] == {"deleted": data["cleanup"]["deleted"], "leftover": [], "kept": False,
                                "proven_empty": True}
 
@@ -180,7 +181,7 @@ def test_ctrl_c_after_the_proof_changes_only_the_exit_code(sandbox, tmp_path):
     assert not any(n in out + err for n in NOISE), out + err
     assert "✓ E2E validation passed" in out and "E2E validation interrupted" not in out
     assert "may not have finished" not in out and "Interrupted." not in err
-    assert json.loads(report.read_text())["verdict"] == "passed"
+    assert json.loads(report.read_text())["verdict"] == PASSED
     assert leftover_check(customer_keys(sandbox, cid)) == []
 
 
@@ -196,7 +197,7 @@ def test_three_ctrl_c_mid_run_after_the_proof_and_after_the_verdict(sandbox, tmp
     assert not any(n in out + err for n in NOISE), out + err
     assert "E2E validation interrupted" in out and "nothing left in S3" in out
     assert "may not have finished" not in out and "may be left" not in out
-    assert json.loads(report.read_text())["verdict"] == "interrupted"
+    assert json.loads(report.read_text())["verdict"] == INTERRUPTED
     assert leftover_check(customer_keys(sandbox, cid)) == []
 
 
@@ -219,7 +220,7 @@ def test_a_closed_stdout_never_cuts_the_run_short(sandbox, tmp_path, command, wh
     assert outcome["code"] == 0, outcome["stderr"]
     assert outcome["stderr"] == "", outcome["stderr"]  # no traceback, no "Exception ignored"
     data = json.loads(report.read_text())
-    assert data["verdict"] == "passed" and len(data["steps"]) == STEPS
+    assert data["verdict"] == PASSED and len(data["steps"]) == STEPS
     assert data["cleanup"]["leftover"] == [] and data["cleanup"]["proven_empty"] is True
     if command == "run":
         assert leftover_check(customer_keys(sandbox, cid)) == []
@@ -232,7 +233,7 @@ def test_a_closed_stdout_keeps_the_exit_code_of_a_failing_run(tmp_path):
     count("pipes")
     assert outcome["code"] == 1 and outcome["stderr"] == "", outcome["stderr"]
     data = json.loads(report.read_text())
-    assert data["verdict"] == "failed" and data["cleanup"]["leftover"] == []
+    assert data["verdict"] == FAILED and data["cleanup"]["leftover"] == []
 
 
 def test_demo_piped_into_head_exits_0_silently(tmp_path):
@@ -242,7 +243,7 @@ def test_demo_piped_into_head_exits_0_silently(tmp_path):
     count("pipes")
     assert shell.returncode == 0, shell.stderr
     assert shell.stdout.startswith("Zorora ↔ ONA platform end-to-end validation") and shell.stderr == ""
-    assert json.loads(report.read_text())["verdict"] == "passed"
+    assert json.loads(report.read_text())["verdict"] == PASSED
 
 
 # ----------------------------------------------------------------------------- 3. cleanup out of time
@@ -321,7 +322,7 @@ def test_a_cleanup_out_of_time_is_not_nothing_left(sandbox, tmp_path, monkeypatc
     left = customer_keys(sandbox, cid)
     count("slow_cleanup")
     assert len(left) >= 5, left
-    assert result.exit_code != 0 and result.verdict == "failed", text
+    assert result.exit_code != 0 and result.verdict == FAILED, text
     assert "nothing left" not in text and "nothing left" not in verdict_line(result)
     assert "may be left" in verdict_line(result) and "not proven deleted" in text
     assert set(left) <= set(result.cleanup.leftover), (left, result.cleanup.leftover)
@@ -346,7 +347,7 @@ def test_late_writes_the_cleanup_cannot_delete_are_named_never_a_crash(sandbox, 
         sandbox.set_faults([f"latency:{LATENCY_MS}"])
         for thread in [t for t in threading.enumerate() if t.name == "sandbox-lambda-outlives"]:
             thread.join(60)
-    assert result.verdict == "failed" and data["cleanup"]["proven_empty"] is False, text
+    assert result.verdict == FAILED and data["cleanup"]["proven_empty"] is False, text
     assert "nothing left" not in text and data["cleanup"]["leftover"], text
     assert f"zorora-e2e sweep --customer-id {cid}" in text
     _sweep(sandbox, cid)
@@ -360,7 +361,7 @@ def test_a_probe_left_behind_is_not_no_test_data_written(sandbox, tmp_path):
         result, text, data = _run_in_process(flags, _through(sandbox, proxy), tmp_path)
     left = customer_keys(sandbox, cid)
     count("slow_cleanup")
-    assert result.verdict == "gate_failed" and result.exit_code != 0, text
+    assert result.verdict == GATE_FAILED and result.exit_code != 0, text
     assert left and left == data["cleanup"]["leftover"], (left, data["cleanup"])
     assert "no test data written" not in text and "no test data written" not in verdict_line(result)
     _sweep(sandbox, cid)
@@ -396,7 +397,7 @@ def test_a_promote_is_sent_once_even_when_it_times_out(standin_zorora, tmp_path)
                 and r.started >= hang.since]  # not the preflight's refused probe
     assert len(promotes) == 1, [(r.method, r.path, r.status) for r in sb.request_log]
     assert client.max_retries == 3
-    assert result.verdict == "failed" and next(s for s in result.steps if s.id == "3.1").status == "fail"
+    assert result.verdict == FAILED and next(s for s in result.steps if s.id == "3.1").status == FAIL
     assert leftover_check(left) == []
 
 
@@ -454,7 +455,7 @@ def test_env_and_retries_are_scoped_once_around_the_whole_run(standin_zorora, mo
         stop.set()
         watcher.join()
         assert leftover_check(bucket_keys(sb)) == []
-    assert result.verdict == "passed"
+    assert result.verdict == PASSED
     wrong = [s for s in observer.seen if s[1:] != ("true", "e2e-bot", 0)]
     assert not wrong, wrong
     assert os.environ.get("ZORORA_AUTO_CONFIRM") == before
@@ -483,7 +484,7 @@ def test_the_scope_is_restored_when_the_run_is_interrupted(standin_zorora, monke
         result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), http_client=client,
                           options=RunOptions(observers=[CtrlC()]))
         assert leftover_check(bucket_keys(sb)) == []
-    assert result.verdict == "interrupted" and result.exit_code == 130
+    assert result.verdict == INTERRUPTED and result.exit_code == 130
     assert "ZORORA_AUTO_CONFIRM" not in os.environ and os.environ["ZORORA_ACTOR"] == "repl-user"
     assert client.max_retries == 2
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == previous  # the host's are back
@@ -610,7 +611,7 @@ def test_a_request_that_may_still_land_is_listed_not_proven_away(tmp_path, monke
                           options=RunOptions(observers=[HangFrom(sb, "/promote", 3)]))
         text = out.getvalue()
         count("slow_cleanup")
-        assert result.verdict == "failed" and result.exit_code == 1, text
+        assert result.verdict == FAILED and result.exit_code == 1, text
         assert not result.cleanup.proven_empty and "nothing left" not in text
         assert f"customer_tailored/{cid}/*" in result.cleanup.leftover, result.cleanup.leftover
         assert "still running after the cleanup" in text and "3.1" in text

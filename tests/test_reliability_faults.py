@@ -18,6 +18,7 @@ from reliability_helpers import HangFrom, cli, count, customer, customer_keys, l
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.outcomes import FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, SKIP
 from zorora_e2e_plugin.core.steps import Reporter
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.run.in_sandbox import sandbox_target
@@ -25,8 +26,8 @@ from zorora_e2e_plugin.run.options import RunOptions
 from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
 
-VERDICT_LINES = {"failed": "✗ E2E validation failed", "gate_failed": "✗ Preflight gate failed",
-                 "passed": "E2E validation passed", "interrupted": "E2E validation interrupted"}
+VERDICT_LINES = {FAILED: "✗ E2E validation failed", GATE_FAILED: "✗ Preflight gate failed",
+                 PASSED: "E2E validation passed", INTERRUPTED: "E2E validation interrupted"}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def run(sandbox, faults=(), observers=(), **flags):
 
 
 def failed_ids(result):
-    return [s.id for s in result.steps if s.status == "fail"]
+    return [s.id for s in result.steps if s.status == FAIL]
 
 
 def assert_named(result, text, step_id):
@@ -63,35 +64,35 @@ def assert_named(result, text, step_id):
 
 # (faults, verdict, exit code, a failing step that must be named, a fragment of its diagnosis)
 BREAKING = [
-    (["stage-prefix"], "gate_failed", 3, "0.5", "stage prefix"),
-    (["bad-token"], "gate_failed", 3, "0.2", "INTERNAL_API_TOKEN"),
-    (["missing-route:/challengers"], "gate_failed", 3, "0.1", "no route for GET /challengers"),
-    (["missing-route:/metrics"], "gate_failed", 3, "0.5", "no route for GET /metrics/{model_id+}"),
-    (["missing-route:/diff"], "gate_failed", 3, "0.5", "no route for GET /diff"),
-    (["missing-route:/promote"], "gate_failed", 3, "0.5", "no route for POST /promote"),
-    (["missing-route:/rollback"], "gate_failed", 3, "0.5", "no route for POST /rollback"),
-    (["missing-route:/audit-log"], "gate_failed", 3, "0.5", "no route for GET /audit-log"),
-    (["metrics-non-greedy"], "gate_failed", 3, "0.5", "not greedy"),
-    (["no-latest-alias"], "failed", 1, "3.1", "production/latest"),
-    (["fixed-actor"], "failed", 1, "3.1", "neither the body's 'actor' nor the X-Actor header"),
-    (["no-rollback-archive"], "failed", 1, "3.3", "did not archive the one it replaced"),
-    (["no-gates"], "failed", 1, "4.6", "promoted a challenger that fails its gates"),
-    (["no-audit"], "failed", 1, "3.1", "did not append an audit event"),
-    (["no-archive"], "failed", 1, "3.1", "did not archive"),
-    (["flaky:100"], "gate_failed", 3, "0.5", "HTTP 503"),
-    (["html-200"], "gate_failed", 3, "0.1", "not JSON"),
-    (["html-200:/diff"], "failed", 1, "2.4", "not JSON"),
-    (["truncated-json"], "gate_failed", 3, "0.1", "not JSON"),
-    (["truncated-json:/audit-log"], "failed", 1, "2.5", "not JSON"),
-    (["truncated-json:/promote"], "failed", 1, "3.1", "not JSON"),  # promoted, then the answer was cut
-    (["huge-body"], "gate_failed", 3, "0.1", "not JSON"),
-    (["huge-body:/metrics"], "failed", 1, "2.2", ""),
-    (["huge-body:/rollback"], "failed", 1, "3.3", ""),  # rolled back, then a 10 MB answer
-    (["hang"], "gate_failed", 3, "0.1", "--timeout"),
-    (["hang:/promote"], "gate_failed", 3, "0.5", "POST /promote: no answer"),
-    (["noop-promote"], "failed", 1, "3.1", "the registry in S3 did not change"),
-    (["noop-rollback"], "failed", 1, "3.3", "the registry in S3 was not restored"),
-    (["echo-auth", "stage-prefix"], "gate_failed", 3, "0.5", "stage prefix"),
+    (["stage-prefix"], GATE_FAILED, 3, "0.5", "stage prefix"),
+    (["bad-token"], GATE_FAILED, 3, "0.2", "INTERNAL_API_TOKEN"),
+    (["missing-route:/challengers"], GATE_FAILED, 3, "0.1", "no route for GET /challengers"),
+    (["missing-route:/metrics"], GATE_FAILED, 3, "0.5", "no route for GET /metrics/{model_id+}"),
+    (["missing-route:/diff"], GATE_FAILED, 3, "0.5", "no route for GET /diff"),
+    (["missing-route:/promote"], GATE_FAILED, 3, "0.5", "no route for POST /promote"),
+    (["missing-route:/rollback"], GATE_FAILED, 3, "0.5", "no route for POST /rollback"),
+    (["missing-route:/audit-log"], GATE_FAILED, 3, "0.5", "no route for GET /audit-log"),
+    (["metrics-non-greedy"], GATE_FAILED, 3, "0.5", "not greedy"),
+    (["no-latest-alias"], FAILED, 1, "3.1", "production/latest"),
+    (["fixed-actor"], FAILED, 1, "3.1", "neither the body's 'actor' nor the X-Actor header"),
+    (["no-rollback-archive"], FAILED, 1, "3.3", "did not archive the one it replaced"),
+    (["no-gates"], FAILED, 1, "4.6", "promoted a challenger that fails its gates"),
+    (["no-audit"], FAILED, 1, "3.1", "did not append an audit event"),
+    (["no-archive"], FAILED, 1, "3.1", "did not archive"),
+    (["flaky:100"], GATE_FAILED, 3, "0.5", "HTTP 503"),
+    (["html-200"], GATE_FAILED, 3, "0.1", "not JSON"),
+    (["html-200:/diff"], FAILED, 1, "2.4", "not JSON"),
+    (["truncated-json"], GATE_FAILED, 3, "0.1", "not JSON"),
+    (["truncated-json:/audit-log"], FAILED, 1, "2.5", "not JSON"),
+    (["truncated-json:/promote"], FAILED, 1, "3.1", "not JSON"),  # promoted, then the answer was cut
+    (["huge-body"], GATE_FAILED, 3, "0.1", "not JSON"),
+    (["huge-body:/metrics"], FAILED, 1, "2.2", ""),
+    (["huge-body:/rollback"], FAILED, 1, "3.3", ""),  # rolled back, then a 10 MB answer
+    (["hang"], GATE_FAILED, 3, "0.1", "--timeout"),
+    (["hang:/promote"], GATE_FAILED, 3, "0.5", "POST /promote: no answer"),
+    (["noop-promote"], FAILED, 1, "3.1", "the registry in S3 did not change"),
+    (["noop-rollback"], FAILED, 1, "3.3", "the registry in S3 was not restored"),
+    (["echo-auth", "stage-prefix"], GATE_FAILED, 3, "0.5", "stage prefix"),
 ]
 
 
@@ -121,11 +122,11 @@ def test_a_slow_or_noisy_but_working_target_passes_or_names_the_cause(sandbox, f
     """Slowness within --timeout and occasional 5xx (retried) are not failures; echo-auth breaks nothing."""
     count("faults")
     result, text = run(sandbox, faults, timeout="5")
-    if faults[0].startswith("flaky") and result.verdict == "failed":  # the retries ran out: say so
+    if faults[0].startswith("flaky") and result.verdict == FAILED:  # the retries ran out: say so
         assert all("503" in s.actual or "Service Unavailable" in s.actual
-                   for s in result.steps if s.status == "fail"), text
+                   for s in result.steps if s.status == FAIL), text
     else:
-        assert result.verdict == "passed" and result.exit_code == 0, text
+        assert result.verdict == PASSED and result.exit_code == 0, text
     assert sandbox.token not in text
     assert leftover_check(customer_keys(sandbox, result.customer_id)) == []
 
@@ -146,7 +147,7 @@ def test_s3_unreachable_after_each_phase_prints_the_exact_leftovers_and_the_swee
     count("unreachable")
     with Sandbox(bucket=f"zorora-e2e-rel-s3down-{after}") as sb:
         result, text = run(sb, observers=[BreakAt(sb, "s3", after + 1)])
-        assert result.verdict == "failed" and result.exit_code == 1, text
+        assert result.verdict == FAILED and result.exit_code == 1, text
         first = {0: "1.2", 1: "3.1", 2: "3.1", 3: "4.6", 4: "5.1"}[after]
         assert_named(result, text, first)
         assert "EndpointConnectionError" in text or "Could not connect" in text
@@ -188,11 +189,11 @@ def test_api_unreachable_after_each_phase_fails_the_next_api_step_and_cleans_up(
     with Sandbox(bucket=f"zorora-e2e-rel-apidown-{after}") as sb:
         result, text = run(sb, observers=[BreakAt(sb, "api", after + 1)])
         if after == 4:  # cleanup needs only S3
-            assert result.verdict == "passed" and result.exit_code == 0, text
+            assert result.verdict == PASSED and result.exit_code == 0, text
         else:
-            assert result.verdict == "failed" and result.exit_code == 1, text
+            assert result.verdict == FAILED and result.exit_code == 1, text
             assert_named(result, text, {0: "2.1", 1: "2.1", 2: "3.1", 3: "4.1"}[after])
-            assert all(s.status != "pass" for s in result.steps if s.id in ("4.3", "4.4")), text
+            assert all(s.status != PASS for s in result.steps if s.id in ("4.3", "4.4")), text
         assert "✓ 5.2" in text and result.cleanup.leftover == []
         assert leftover_check(customer_keys(sb, result.customer_id)) == []
 
@@ -202,11 +203,11 @@ def test_the_overall_deadline_ends_a_run_whose_server_hangs():
     count("faults")
     with Sandbox(bucket="zorora-e2e-rel-deadline") as sb:
         result, text = run(sb, observers=[HangFrom(sb, "/rollback", 3)], timeout="30", deadline="4")
-        assert result.verdict == "failed" and result.exit_code == 1, text
+        assert result.verdict == FAILED and result.exit_code == 1, text
         assert_named(result, text, "3.3")
         step = next(s for s in result.steps if s.id == "3.3")
         assert "deadline" in step.actual and "hanging" in step.hint
-        assert {s.status for s in result.steps if s.phase == 4} == {"skip"}
+        assert {s.status for s in result.steps if s.phase == 4} == {SKIP}
         assert result.duration_ms < 12_000, result.duration_ms
         assert "✓ 5.2" in text
         assert leftover_check(customer_keys(sb, result.customer_id)) == []
@@ -216,6 +217,6 @@ def test_the_json_report_of_a_failed_run_names_the_step_and_the_fix(sandbox, tmp
     report = tmp_path / "r.json"
     result, _ = run(sandbox, ["noop-promote"], json_path=str(report))
     data = json.loads(report.read_text())
-    failed = [s for s in data["steps"] if s["status"] == "fail"]
+    failed = [s for s in data["steps"] if s["status"] == FAIL]
     assert [s["id"] for s in failed] == ["3.1"] and "did not change" in failed[0]["hint"]
-    assert data["cleanup"]["leftover"] == [] and data["verdict"] == "failed"
+    assert data["cleanup"]["leftover"] == [] and data["verdict"] == FAILED

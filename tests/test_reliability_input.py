@@ -26,6 +26,7 @@ from wire_helpers import LoopbackServer, QuietHandler
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.outcomes import PASSED
 from zorora_e2e_plugin.core.steps import Reporter
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.run.in_sandbox import sandbox_target
@@ -138,7 +139,7 @@ def test_a_report_that_could_not_be_written_makes_a_non_zero_exit(sandbox, tmp_p
     result = validate(settings, console=make_console(file=out, no_color=True),
                       options=RunOptions(observers=[RemoveAtPhase(5, reports)]))
     count("report_paths")
-    assert result.verdict == "passed", out.getvalue()
+    assert result.verdict == PASSED, out.getvalue()
     assert result.exit_code == 2 and len(result.report_errors) == 2, result.report_errors
     assert "could not write the --json report" in out.getvalue()
     assert "could not write the --junit report" in out.getvalue()

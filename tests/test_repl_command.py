@@ -20,6 +20,7 @@ from engine_helpers import STEPS
 from standin.harness import host, output, standin_path, target_env, wait_for_threads  # noqa: F401
 
 import zorora_e2e_plugin
+from zorora_e2e_plugin.core.outcomes import PASSED
 from zorora_e2e_plugin.repl import command as repl_command
 from zorora_e2e_plugin.repl import invocation as repl_run
 
@@ -145,7 +146,7 @@ def test_every_flag_reaches_the_run(repl, tmp_path):
     assert "zorora-e2e-test-flags-1" in text and "alice-bot" in text and "s3://e2e-flag-bucket" in text
     assert "Test data kept (--keep-data) under:" in text
     data = json.loads(report_json.read_text())
-    assert data["verdict"] == "passed" and data["customer_id"] == "zorora-e2e-test-flags-1"
+    assert data["verdict"] == PASSED and data["customer_id"] == "zorora-e2e-test-flags-1"
     assert data["bucket"] == "e2e-flag-bucket" and data["cleanup"]["kept"] is True
     suite = ET.parse(report_xml).getroot()
     assert suite.get("failures") == "0" and int(suite.get("tests")) == len(data["steps"])
@@ -155,7 +156,7 @@ def test_json_path_expands_home(repl, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     verdict = run(repl, "ml-validate-e2e --preflight-only --sandbox --json ~/pre.json")
     assert verdict.startswith("✓ Preflight passed")
-    assert json.loads((tmp_path / "pre.json").read_text())["verdict"] == "passed"
+    assert json.loads((tmp_path / "pre.json").read_text())["verdict"] == PASSED
 
 
 def test_unwritable_report_path_is_refused_before_the_run(repl, tmp_path):

@@ -197,13 +197,13 @@ def test_settings_messages_name_no_flag_the_repl_command_lacks(host, monkeypatch
 
 
 def test_step_hints_in_a_session_name_no_cli_only_flag():
-    """The plan's diagnoses are written for the CLI; in a session the runner turns the flags the REPL command
-    lacks into what a session changes (the environment Zorora started with)."""
+    """The plan's diagnoses name what the user changes through slots; in a session the REPL face fills them with
+    what a session changes (the environment Zorora started with), never a flag the REPL command lacks."""
     from zorora_e2e_plugin.core import catalogue as diagnose
+    from zorora_e2e_plugin.core.diagnosis import unclassified
 
     hints = [diagnose.TOKEN_MISMATCH, diagnose.for_s3("NoSuchBucket"), diagnose.for_s3("EndpointConnectionError"),
-             "check --region/AWS_REGION, --s3-endpoint-url and the AWS credentials",
-             "Point --base-url (ONA_API_BASE_URL) at the API Gateway URL itself"]
+             diagnose.S3_CLIENT, unclassified("Point {base_url} at the API Gateway URL itself")]
     for hint in hints:
         shown = REPL.hint(hint)
         for flag in ("--token-from-ssm", "--region", "--s3-endpoint-url", "--base-url"):
@@ -212,15 +212,18 @@ def test_step_hints_in_a_session_name_no_cli_only_flag():
 
 
 def test_no_hint_text_of_the_plan_names_a_cli_only_flag_in_a_session():
-    """The REPL face rewords by text: every string the steps, the diagnoses and the cleanup can put in a hint
-    (read from their source, f-string pieces included) must come out naming no flag the session lacks, so a
-    hint added later in other words cannot slip a CLI-only flag into the REPL."""
+    """A face words a hint when it shows it: every string the steps, the diagnoses and the cleanup can put in a
+    hint (read from their source, f-string pieces included) names no flag the session lacks (what the faces name
+    differently is a slot, such as {base_url}), and the REPL's words for each slot name none either, so a hint
+    added later cannot slip a CLI-only flag into the REPL."""
     import ast
     import glob
     import os
 
     from zorora_e2e_plugin.cli import build_parser
+    from zorora_e2e_plugin.config.faces import CLI
     from zorora_e2e_plugin.config.flags import session_parser
+    from zorora_e2e_plugin.core.diagnosis import SLOTS, unclassified
 
     def long_flags(parser):
         return {o for a in parser._actions for o in a.option_strings if o.startswith("--")}
@@ -229,15 +232,21 @@ def test_no_hint_text_of_the_plan_names_a_cli_only_flag_in_a_session():
     cli_only = long_flags(cli_run) - long_flags(session_parser(lambda text: None, prog="ml-validate-e2e"))
     assert {"--base-url", "--token-from-ssm", "--region", "--s3-endpoint-url"} <= cli_only
     package = os.path.dirname(zorora_e2e_plugin.__file__)
-    sources = glob.glob(os.path.join(package, "plan", "*.py")) + [
+    sources = glob.glob(os.path.join(package, "plan", "**", "*.py"), recursive=True) + [
         os.path.join(package, *name.split("/")) for name in ("core/catalogue.py", "run/waves.py", "run/cleanup.py")]
     texts = [node.value for path in sources for node in ast.walk(ast.parse(open(path).read()))
              if isinstance(node, ast.Constant) and isinstance(node.value, str) and "--" in node.value]
     assert len(texts) > 10
+
+    def leaks(text):
+        return [flag for flag in cli_only if re.search(re.escape(flag) + r"(?![\w-])", text)]
+
     for text in texts:
-        shown = REPL.hint(text)
-        leaked = [flag for flag in cli_only if re.search(re.escape(flag) + r"(?![\w-])", shown)]
-        assert not leaked, (leaked, text)
+        assert not leaks(text), (leaks(text), text)
+    assert {name for name, _words in REPL.slots} == {name for name, _words in CLI.slots} == set(SLOTS)
+    for slot in SLOTS:
+        shown = REPL.hint(unclassified("{" + slot + "}"))
+        assert shown and "{" not in shown and not leaks(shown), (slot, shown)
 
 
 def test_a_step_hint_in_the_repl_names_what_the_session_changes(host, target_env, monkeypatch):

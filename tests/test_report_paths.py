@@ -58,7 +58,7 @@ def test_a_new_report_path_and_a_regular_file_are_fine(tmp_path):
     done = cli("demo", "--preflight-only", "--json", str(tmp_path / "new.json"), "--junit", str(old),
                env=NO_HISTORY)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert json.loads((tmp_path / "new.json").read_text())["verdict"] == "passed"
+    assert json.loads((tmp_path / "new.json").read_text())["verdict"] == PASSED
     assert old.read_text().startswith("<?xml")
 
 

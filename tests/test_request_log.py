@@ -21,6 +21,7 @@ from standin.harness import host, output, standin_path  # noqa: F401
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
+from zorora_e2e_plugin.core.outcomes import PASSED
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.run.in_sandbox import RequestFeed, sandbox_target
 from zorora_e2e_plugin.run.options import RunOptions
@@ -115,7 +116,7 @@ def test_in_process_the_lines_join_the_report_and_never_show_the_token(canary_sa
     finally:
         canary_sandbox.request_listeners.remove(feed)
     text = buffer.getvalue()
-    assert result.verdict == "passed", text
+    assert result.verdict == PASSED, text
     lines = [line for line in text.splitlines() if LINE.match(line)]
     assert any("400" == LINE.match(line).group(2) for line in lines), text  # error answers: echo-auth echoes the token
     assert any("/challengers?customer_id=test" in line for line in lines)

@@ -4,7 +4,8 @@ import _thread
 import threading
 import time
 
-from zorora_e2e_plugin.core.outcomes import StepFailed, StepWarning
+from zorora_e2e_plugin.core.diagnosis import unclassified
+from zorora_e2e_plugin.core.outcomes import FAIL, PASS, SKIP, WARN, StepFailed, StepWarning
 from zorora_e2e_plugin.core.steps import Phase, Reporter, Step
 from zorora_e2e_plugin.run.waves import Runner
 
@@ -25,7 +26,7 @@ def ok(ctx):
 
 
 def fail(ctx):
-    raise StepFailed("x", "y", "z")
+    raise StepFailed("x", "y", unclassified("z"))
 
 
 def make(deadline=30.0):
@@ -38,14 +39,14 @@ def test_a_failed_gate_skips_every_later_phase():
     runner.run_phases([Phase(0, "gate", ((Step("0.1", "a", fail),),), gate=True),
                        Phase(1, "setup", ((Step("1.1", "b", ok),),))])
     assert runner.gate_failed
-    assert [(r.id, r.status) for r in rec.results] == [("0.1", "fail"), ("1.1", "skip")]
+    assert [(r.id, r.status) for r in rec.results] == [("0.1", FAIL), ("1.1", SKIP)]
 
 
 def test_requires_and_non_critical_steps():
     runner, rec = make()
     runner.run_phases([Phase(3, "p", ((Step("3.1", "a", fail),),
                                       (Step("3.2", "b", fail, critical=False), Step("3.3", "c", ok, requires=("3.1",)))))])
-    assert {r.id: r.status for r in rec.results} == {"3.1": "fail", "3.2": "warn", "3.3": "skip"}
+    assert {r.id: r.status for r in rec.results} == {"3.1": FAIL, "3.2": WARN, "3.3": SKIP}
 
 
 def test_steps_of_a_wave_run_concurrently_and_results_are_redacted():
@@ -53,12 +54,12 @@ def test_steps_of_a_wave_run_concurrently_and_results_are_redacted():
 
     def together(ctx):
         barrier.wait()
-        raise StepWarning("e", "token SECRET leaked", "hint SECRET")
+        raise StepWarning("e", "token SECRET leaked", unclassified("hint SECRET"))
 
     runner, rec = make()
     runner.run_phases([Phase(2, "p", ((Step("2.1", "a", together), Step("2.2", "b", together),
                                        Step("2.3", "c", together)),))])
-    assert [r.status for r in rec.results] == ["warn"] * 3
+    assert [r.status for r in rec.results] == [WARN] * 3
     assert all("SECRET" not in r.actual + r.hint for r in rec.results)
 
 
@@ -68,7 +69,7 @@ def test_the_deadline_ends_a_hanging_step_and_skips_the_rest():
     runner.run_phases([Phase(2, "p", ((Step("2.1", "hang", lambda ctx: time.sleep(10)),),)),
                        Phase(3, "q", ((Step("3.1", "a", ok),),))])
     assert time.monotonic() - started < 2
-    assert [(r.id, r.status) for r in rec.results] == [("2.1", "fail"), ("3.1", "skip")]
+    assert [(r.id, r.status) for r in rec.results] == [("2.1", FAIL), ("3.1", SKIP)]
     assert "deadline" in rec.results[0].actual
 
 
@@ -84,7 +85,7 @@ def test_ctrl_c_waits_for_the_step_in_flight_then_skips_the_rest_and_cleanup_sti
     runner, rec = make()
     runner.run_phases([Phase(3, "p", ((Step("3.1", "a", interrupted_step),), (Step("3.3", "b", ok),)))])
     assert runner.interrupted and finished.is_set()
-    assert [(r.id, r.status) for r in rec.results] == [("3.1", "pass"), ("3.3", "skip")]
+    assert [(r.id, r.status) for r in rec.results] == [("3.1", PASS), ("3.3", SKIP)]
 
     def cleanup_step(ctx):
         _thread.interrupt_main()
@@ -92,7 +93,7 @@ def test_ctrl_c_waits_for_the_step_in_flight_then_skips_the_rest_and_cleanup_sti
         cleaned.append(True)
 
     runner.run_cleanup(Phase(5, "cleanup", ((Step("5.1", "c", cleanup_step),),)), budget=5)
-    assert cleaned == [True] and rec.results[-1].status == "pass"
+    assert cleaned == [True] and rec.results[-1].status == PASS
     assert any("cleanup is running" in n for n in rec.notices)
 
 
@@ -110,7 +111,7 @@ def test_an_unexpected_error_keeps_its_traceback_for_json_and_debug_only():
     runner, rec = make()
     runner.run_phases([Phase(2, "p", ((Step("2.1", "a", bug),),))])
     result = rec.results[0]
-    assert result.status == "fail" and "unexpected error" in result.hint
+    assert result.status == FAIL and "unexpected error" in result.hint
     assert "Traceback" in result.traceback and "in bug" in result.traceback and "SECRET" not in result.traceback
     assert result.to_dict()["traceback"] == result.traceback
     assert not issubclass(StepSkipped, StepFailed) and not issubclass(StepWarning, StepFailed)
@@ -119,4 +120,4 @@ def test_an_unexpected_error_keeps_its_traceback_for_json_and_debug_only():
         out = io.StringIO()
         ConsoleReporter(make_console(no_color=True, file=out), debug=debug).step_finished(result)
         assert ("Traceback" in out.getvalue()) is debug
-    assert StepResult("1.1", 1, "t", "pass").traceback == ""
+    assert StepResult("1.1", 1, "t", PASS).traceback == ""

@@ -19,6 +19,7 @@ from reliability_helpers import cli
 from wire_helpers import LoopbackServer
 
 from zorora_e2e_plugin.client.unanswered import MutationLedger
+from zorora_e2e_plugin.core.outcomes import FAIL
 from zorora_e2e_plugin.sandbox import Sandbox
 
 
@@ -41,7 +42,7 @@ def test_writes_landing_after_a_504_are_waited_for_and_removed(sandbox):
     assert "no answer, so the Lambda may still write; watching the run's prefixes" in text
     assert "appeared and were removed" in text
     assert result.cleanup.proven_empty, text
-    assert next(s for s in result.steps if s.id == "3.1").status == "fail"
+    assert next(s for s in result.steps if s.id == "3.1").status == FAIL
 
 
 def test_writes_that_do_not_land_within_the_wait_are_named_and_the_sweep_removes_them(sandbox):

@@ -13,6 +13,7 @@ import pytest
 from engine_helpers import failed, flat, objects_of, run_engine, step, zorora_standin
 from lying_proxy import LyingProxy
 
+from zorora_e2e_plugin.core.outcomes import FAIL, FAILED, GATE_FAILED, PASS, PASSED, WARN
 from zorora_e2e_plugin.plan.seed_data import PROBE_REASON
 from zorora_e2e_plugin.sandbox import Sandbox
 
@@ -34,8 +35,8 @@ def run(sandbox, faults=(), proxy=None, **flags):
 
 
 def passes_cleanly(result, text, sandbox):
-    assert result.verdict == "passed", text
-    assert {s.status for s in result.steps} == {"pass"}, text
+    assert result.verdict == PASSED, text
+    assert {s.status for s in result.steps} == {PASS}, text
     assert objects_of(sandbox, result.customer_id) == []
 
 
@@ -70,8 +71,8 @@ def test_a_rollback_archived_under_another_reason_warns_in_3_3(sandbox):
 
     with LyingProxy(sandbox, lie) as proxy:
         result, text = run(sandbox, proxy=proxy)
-    assert result.verdict == "passed" and failed(result) == [], text
-    assert step(result, "3.3").status == "warn", text
+    assert result.verdict == PASSED and failed(result) == [], text
+    assert step(result, "3.3").status == WARN, text
     assert "archive_reason = 'superseded'" in flat(step(result, "3.3"))
     assert objects_of(sandbox, result.customer_id) == []
 
@@ -101,8 +102,8 @@ def _diff_lie(mae, rmse):
     (8.444444, 6.060606, True),  # unrounded is as right as 8.44 / 6.06
     (8.4, 6.1, True),  # rounded to 1 dp, as the registry's evaluation_summary holds them (issue 16 item 3)
     (8, 6, True),  # rounded to whole percents
-    (9.2, 6.06, "warn"),  # within a point: another rounding or formula, a warning
-    ("8.44", "6.06", "warn"),  # numbers as text: a warning
+    (9.2, 6.06, WARN),  # within a point: another rounding or formula, a warning
+    ("8.44", "6.06", WARN),  # numbers as text: a warning
     (900, 6.06, False),  # "> 5" is not a check
     (1.0, 6.06, False),  # contradicts the fixture
     (8.44, 60.6, False),
@@ -110,9 +111,9 @@ def _diff_lie(mae, rmse):
 def test_diff_numbers_are_checked_against_the_test_world(sandbox, mae, rmse, ok):
     with LyingProxy(sandbox, None if mae is None else _diff_lie(mae, rmse)) as proxy:
         result, text = run(sandbox, proxy=proxy)
-    if ok == "warn":
-        assert result.verdict == "passed" and failed(result) == [], text
-        assert step(result, "2.4").status == "warn" and f"mae_pct = {mae!r}" in step(result, "2.4").actual, text
+    if ok == WARN:
+        assert result.verdict == PASSED and failed(result) == [], text
+        assert step(result, "2.4").status == WARN and f"mae_pct = {mae!r}" in step(result, "2.4").actual, text
         return
     if ok:
         return passes_cleanly(result, text, sandbox)
@@ -196,7 +197,7 @@ def test_rejections_are_judged_by_source_and_content_not_by_one_status_code(sand
 ])
 def test_the_preflight_fails_for_a_route_the_promotion_needs(sandbox, fault, named):
     result, text = run(sandbox, [fault], phases=[0])
-    assert (result.verdict, result.exit_code) == ("gate_failed", 3), text
+    assert (result.verdict, result.exit_code) == (GATE_FAILED, 3), text
     assert failed(result) == ["0.5"], text
     assert named in flat(step(result, "0.5"))
     assert objects_of(sandbox, result.customer_id) == []
@@ -210,7 +211,8 @@ def test_missing_challengers_route_fails_the_preflight_in_0_1(sandbox):
 def test_two_missing_routes_are_both_named_with_the_fix(sandbox):
     result, text = run(sandbox, ["missing-route:/promote", "missing-route:/diff"], phases=[0])
     got = flat(step(result, "0.5"))
-    assert "GET /diff, POST /promote" in got and "deploy" in step(result, "0.5").hint
+    assert "GET /diff, POST /promote" in got and "deploy them" in step(result, "0.5").hint
+    assert step(result, "0.5").diagnosis["id"] == "ZE-ROUTE-001"  # "them" for "it" once lost the id (ZE-CHECK-000)
 
 
 def _acts_lie(sandbox):
@@ -229,7 +231,7 @@ def _acts_lie(sandbox):
 def test_a_server_that_acts_on_the_probe_fails_the_gate_and_is_cleaned_up(sandbox):
     with LyingProxy(sandbox, _acts_lie(sandbox)) as proxy:
         result, text = run(sandbox, proxy=proxy, phases=[0])
-    assert (result.verdict, result.exit_code) == ("gate_failed", 3), text
+    assert (result.verdict, result.exit_code) == (GATE_FAILED, 3), text
     got = flat(step(result, "0.5"))
     assert "ACCEPTED POST /promote" in got and "acts without validating" in got
     assert [s.id for s in result.steps if s.phase == 5] == ["5.1", "5.2"]
@@ -249,7 +251,7 @@ def test_a_server_that_writes_for_a_refused_probe_is_a_finding_and_cleaned_up(sa
 
     with LyingProxy(sandbox, lie) as proxy:
         result, text = run(sandbox, proxy=proxy)
-    assert (result.verdict, result.exit_code) == ("gate_failed", 3), text
+    assert (result.verdict, result.exit_code) == (GATE_FAILED, 3), text
     assert failed(result) == ["0.5"]
     assert f"audit_logs/{result.customer_id}/events.json" in step(result, "0.5").actual
     assert "removed by the cleanup" in step(result, "0.5").actual
@@ -260,7 +262,7 @@ def test_a_server_that_writes_for_a_refused_probe_is_a_finding_and_cleaned_up(sa
 
 def test_a_gate_less_server_fails_the_gate_step_and_leaves_nothing(sandbox):
     result, text = run(sandbox, ["no-gates"])
-    assert result.verdict == "failed", text
+    assert result.verdict == FAILED, text
     assert "4.6" in failed(result)
     assert "the server promoted a challenger that fails its gates" in step(result, "4.6").actual
     assert "rolled back: HTTP 200" in step(result, "4.6").actual
@@ -308,9 +310,9 @@ def test_an_audit_log_that_misses_the_promotion_is_3_2s_finding_not_3_1s(sandbox
 
     with LyingProxy(sandbox, lie) as proxy:
         result, text = run(sandbox, proxy=proxy)
-    assert step(result, "3.1").status == "pass", text
-    assert step(result, "3.2").status in ("warn", "fail") and named in flat(step(result, "3.2")), text
-    assert step(result, "3.3").status == "pass", text
+    assert step(result, "3.1").status == PASS, text
+    assert step(result, "3.2").status in (WARN, FAIL) and named in flat(step(result, "3.2")), text
+    assert step(result, "3.3").status == PASS, text
     assert objects_of(sandbox, result.customer_id) == []
 
 
@@ -330,7 +332,7 @@ def test_an_audit_log_answer_the_validator_cannot_parse_stays_3_2s_finding(sandb
 
     with LyingProxy(sandbox, lie) as proxy:
         result, text = run(sandbox, proxy=proxy)
-    assert step(result, "3.1").status == "pass", text
-    assert step(result, "3.2").status in ("warn", "fail") and "RecursionError" in flat(step(result, "3.2")), text
-    assert step(result, "3.3").status == "pass", text
+    assert step(result, "3.1").status == PASS, text
+    assert step(result, "3.2").status in (WARN, FAIL) and "RecursionError" in flat(step(result, "3.2")), text
+    assert step(result, "3.3").status == PASS, text
     assert objects_of(sandbox, result.customer_id) == []

@@ -12,6 +12,7 @@ import pytest
 from engine_helpers import run_engine
 from reliability_helpers import cli
 
+from zorora_e2e_plugin.core.outcomes import FAIL, FAILED, GATE_FAILED, PASSED
 from zorora_e2e_plugin.s3.customer_state import customer_prefixes
 from zorora_e2e_plugin.sandbox import Sandbox
 
@@ -48,7 +49,7 @@ def test_the_bucket_is_versioned(sandbox):
 
 def test_a_run_in_a_versioned_bucket_leaves_no_version_and_no_delete_marker(sandbox):
     result, text = run_engine(sandbox)
-    assert result.verdict == "passed", text
+    assert result.verdict == PASSED, text
     assert result.cleanup.proven_empty and result.cleanup.leftover == []
     assert versions_of(sandbox, result.customer_id) == [], text
     assert "ListObjectVersions" in next(s for s in result.steps if s.id == "5.2").actual
@@ -59,11 +60,11 @@ def test_without_permission_to_delete_versions_the_run_says_what_remains_and_the
     result, text = run_engine(sandbox, ["no-version-delete"])
     left = versions_of(sandbox, result.customer_id)
     assert left, "the fault must leave versions"
-    assert result.verdict == "failed", text
+    assert result.verdict == FAILED, text
     assert not result.cleanup.proven_empty
     assert "nothing left" not in text.lower()
     proof = next(s for s in result.steps if s.id == "5.2")
-    assert proof.status == "fail", text
+    assert proof.status == FAIL, text
     keys = {k for k, _ in left}
     assert f"{len(left)} noncurrent version(s)/delete marker(s) of {len(keys)} key(s) remain" in proof.actual, text
     assert "lifecycle rule" in proof.hint and "zorora-e2e sweep --customer-id" in proof.hint
@@ -91,7 +92,7 @@ def test_sweep_finds_a_customer_that_only_versions_are_left_of(sandbox):
 
 def test_a_failed_gate_leaves_no_version_of_its_probe(sandbox):
     result, text = run_engine(sandbox, ["stage-prefix"])
-    assert result.verdict == "gate_failed", text
+    assert result.verdict == GATE_FAILED, text
     assert versions_of(sandbox, result.customer_id) == [], text
     assert result.cleanup.proven_empty
 
@@ -119,5 +120,5 @@ def test_a_suspended_bucket_leaves_no_version_either():
     with Sandbox(bucket=f"zorora-e2e-suspended-{uuid.uuid4().hex[:8]}", versioned=True) as sb:
         sb.s3_client().put_bucket_versioning(Bucket=sb.bucket, VersioningConfiguration={"Status": "Suspended"})
         result, text = run_engine(sb)
-        assert result.verdict == "passed", text
+        assert result.verdict == PASSED, text
         assert versions_of(sb, result.customer_id) == [], text

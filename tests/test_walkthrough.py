@@ -16,6 +16,7 @@ from prompt_toolkit.output import DummyOutput
 from standin.harness import REPO_ROOT, host, output, standin_path, subprocess_env  # noqa: F401
 
 import zorora_e2e_plugin
+from zorora_e2e_plugin.core.outcomes import PASSED
 from zorora_e2e_plugin.report.walkthrough import STOPPED
 from zorora_e2e_plugin.sandbox import Sandbox
 
@@ -225,7 +226,7 @@ def test_time_spent_paused_does_not_count_against_the_deadline():
     result = validate_in_sandbox(RunFlags(), console=console, env={"ZORORA_E2E_DEADLINE": "3"},
                                  presenter=Options(pause=pause, show_state=True))
     text = console.file.getvalue()
-    assert result.verdict == "passed", text
+    assert result.verdict == PASSED, text
     # nor in the run's time: the verdict line, the JSON/history duration and phase 0's row of the summary
     # (the pause came after phase 0's last step) hold only what the run itself took, under the 3 s deadline
     assert result.duration_ms < 3000, text

@@ -13,6 +13,8 @@ import time
 import pytest
 from standin.harness import REPO_ROOT, subprocess_env
 
+from zorora_e2e_plugin.core.outcomes import SKIP
+
 pexpect = pytest.importorskip("pexpect")
 pyte = pytest.importorskip("pyte")
 
@@ -144,7 +146,7 @@ def test_stopping_at_the_first_pause_says_so_in_one_line(tmp_path, how):
     from zorora_e2e_plugin.plan import phases
 
     assert sorted(s["id"] for s in steps) == sorted(step.id for p in phases() for wave in p.waves for step in wave)
-    assert {s["status"] for s in steps} == {"skip"}
+    assert {s["status"] for s in steps} == {SKIP}
 
 
 def test_real_zorora_walkthrough_prompt_stays_on_screen_at_every_pause(tmp_path):

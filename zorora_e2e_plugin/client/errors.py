@@ -1,5 +1,5 @@
 """How an ONA operation failed, classified once, by type, where the exception is caught: `OnaError.kind`
-says what happened (no answer in time, a name that does not resolve, TLS, ...); `diagnose.for_error` turns
+says what happened (no answer in time, a name that does not resolve, TLS, ...); `core/catalogue.for_error` turns
 kind, status and body into the hint.
 """
 

@@ -6,16 +6,18 @@ when it, not the flags, decides (`Target`).
            ONA client reads the base URL and the token once); no --base-url, --token-from-ssm, --region
            or --s3-endpoint-url
 
-The texts (settings' messages, the diagnoses' hints) are written in the CLI's words; a face's wording is
-applied once where the text is made: `settings.resolve` and `settings_checks` word their messages with
-the run's face, the runner words each step's hint as it redacts it, the sweep its S3 hints.
-No imports from the package: everything may import this.
+Settings' messages take the face's phrases where they are made (`settings.resolve`, `checks`); a diagnosis
+holds slots (core/diagnosis.py), which the face fills when it shows the hint (`hint`): the runner as it
+redacts each step's, the sweep its S3 hints.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
+
+if TYPE_CHECKING:
+    from ..core.diagnosis import Diagnosis
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -31,8 +33,7 @@ class Face:
     region: str  # where the bucket's region is set
     s3_endpoint: str  # where the S3 endpoint is set
     demo: str  # the local sandbox's command
-    rewords: Tuple[Tuple[str, str], ...] = ()  # a CLI phrase -> this face's, longest first
-    read_at_start: Tuple[str, ...] = ()  # settings this face reads once: "(then restart Zorora)"
+    slots: Tuple[Tuple[str, str], ...] = ()  # a diagnosis's slot (core/diagnosis.py SLOTS) -> this face's words
 
     def __repr__(self) -> str:
         return f"Face({self.name!r})"
@@ -47,14 +48,9 @@ class Face:
         extra = (f" --region {region}" if region else "") + (f" --s3-endpoint-url {endpoint}" if endpoint else "")
         return f"zorora-e2e sweep --customer-id {customer_id} --bucket {bucket}{extra} --older-than 0s --yes"
 
-    def hint(self, text: str) -> str:
-        """A text written in the CLI's words (a diagnosis, a cleanup hint), in this face's."""
-        for cli, ours in self.rewords:
-            text = text.replace(cli, ours)
-        for name in self.read_at_start:
-            if name in text and "restart Zorora" not in text:
-                text = text.replace(name, f"{name} (then restart Zorora)", 1)
-        return text
+    def hint(self, diagnosis: "Diagnosis") -> str:
+        """A diagnosis's hint in this face's words: each of its slots filled with this face's phrase."""
+        return diagnosis.words(dict(self.slots))
 
 
 CLI = Face(
@@ -65,7 +61,15 @@ CLI = Face(
     pass_token="ONA_API_TOKEN, --token or --token-from-ssm",
     region="--region/AWS_REGION",
     s3_endpoint="--s3-endpoint-url / AWS_ENDPOINT_URL_S3",
-    demo="`zorora-e2e demo`")
+    demo="`zorora-e2e demo`",
+    slots=(
+        ("base_url", "--base-url (ONA_API_BASE_URL)"),
+        ("token_from_ssm", "--token-from-ssm"),
+        ("region", "--region/AWS_REGION"),
+        ("region_flag", "--region"),
+        ("s3_endpoint", "--s3-endpoint-url/AWS_ENDPOINT_URL_S3"),
+        ("s3_endpoint_flag", "--s3-endpoint-url"),
+    ))
 
 REPL = Face(
     name="ml-validate-e2e", in_zorora=True,
@@ -76,17 +80,14 @@ REPL = Face(
     region="AWS_REGION",
     s3_endpoint="AWS_ENDPOINT_URL_S3",
     demo="ml-validate-e2e --sandbox",
-    rewords=(
-        ("--s3-endpoint-url/AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_S3"),
-        ("--region/AWS_REGION", "AWS_REGION"),
-        ("--base-url (ONA_API_BASE_URL)", "ONA_API_BASE_URL (then restart Zorora)"),
-        ("(--token-from-ssm)", "(into ONA_API_TOKEN, then restart Zorora)"),
-        ("--s3-endpoint-url", "AWS_ENDPOINT_URL_S3"),
-        ("--region", "AWS_REGION"),
-        ("--token-from-ssm", "ONA_API_TOKEN (then restart Zorora)"),  # any other wording of the two
-        ("--base-url", "ONA_API_BASE_URL (then restart Zorora)"),
-    ),
-    read_at_start=("ONA_API_BASE_URL", "ONA_API_TOKEN"))
+    slots=(  # Zorora's ONA client reads the base URL and the token once, at start-up
+        ("base_url", "ONA_API_BASE_URL (then restart Zorora)"),
+        ("token_from_ssm", "into ONA_API_TOKEN, then restart Zorora"),
+        ("region", "AWS_REGION"),
+        ("region_flag", "AWS_REGION"),
+        ("s3_endpoint", "AWS_ENDPOINT_URL_S3"),
+        ("s3_endpoint_flag", "AWS_ENDPOINT_URL_S3"),
+    ))
 
 
 @dataclasses.dataclass(frozen=True)

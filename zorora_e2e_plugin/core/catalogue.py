@@ -1,13 +1,16 @@
 """Plain-words causes and fixes for the failure modes seen in the real deployment (docs/platform.md,
-section 3). Each function turns an observation into a hint: `for_error` a failed operation (by the kind its
-client gave it), `for_http` an HTTP answer, `for_s3` an S3 error code.
+section 3). Each function turns an observation into a diagnosis: `for_error` a failed operation (by the kind its
+client gave it), `for_http` an HTTP answer, `for_s3` an S3 error code; None when nothing is known.
+
+The texts are templates (core/diagnosis.py): {fields} a step fills in, and slots such as {base_url} that each
+face words its own way when it shows the hint.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Optional
 
-from .diagnosis import CATALOGUE, DEPLOYMENT, PLATFORM, SETTINGS, UNCLASSIFIED, VALIDATOR, Diagnosis, register
+from .diagnosis import DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR, Diagnosis, register
 
 FUNCTION = "ona-globalTrainingService-prod"
 LOG_GROUP = f"/aws/lambda/{FUNCTION}"
@@ -20,7 +23,7 @@ STAGE_PREFIX = _d("ZE-LAMBDA-001", PLATFORM,
                   "strip the stage (requestContext.stage) before routing")
 TOKEN_MISMATCH = _d("ZE-AUTH-001", SETTINGS,
                     "the Lambda rejected the bearer token: ONA_API_TOKEN does not match its INTERNAL_API_TOKEN — "
-                    "re-read SSM /ona-platform/prod/global-training-api-token (--token-from-ssm); if the token is "
+                    "re-read SSM /ona-platform/prod/global-training-api-token ({token_from_ssm}); if the token is "
                     "the one in SSM, the Lambda's USE_BEARER_AUTH=true and INTERNAL_API_TOKEN environment must "
                     "match it")
 FORBIDDEN = _d("ZE-AUTH-002", DEPLOYMENT,
@@ -31,28 +34,28 @@ NO_TOKEN_CHECK = _d("ZE-AUTH-003", PLATFORM,
                     "check_authentication run before any business logic")
 WRONG_URL = _d("ZE-URL-001", SETTINGS,
                "no route answers at this base URL: API Gateway answered its own 404 for {requested} and for every "
-               "other route, so the stage or the API id in --base-url (ONA_API_BASE_URL) is wrong — use the "
+               "other route, so the stage or the API id in {base_url} is wrong — use the "
                "invoke URL of the stage the API is deployed on, with the API's base path")
 NO_RESOURCE = _d("ZE-URL-004", SETTINGS,
                  "API Gateway answered 403 'Missing Authentication Token': that is its answer for a path or stage "
                  "it has no resource for (a REST API), not a token check — check the stage and the path in "
-                 "--base-url (ONA_API_BASE_URL), then that the route is deployed")
+                 "{base_url}, then that the route is deployed")
 REDIRECT = _d("ZE-URL-002", SETTINGS,
               "the base URL redirects to {target}: a client following it sends the request to another place (and "
               "drops the bearer token if the host differs), so nothing about the API or the token is proven. "
-              "Point --base-url (ONA_API_BASE_URL) at the API Gateway invoke URL itself")
+              "Point {base_url} at the API Gateway invoke URL itself")
 NOT_JSON = _d("ZE-URL-003", SETTINGS,
-              "the API answered 2xx with a page, not JSON: --base-url (ONA_API_BASE_URL) may point at a "
+              "the API answered 2xx with a page, not JSON: {base_url} may point at a "
               "web page, a proxy or a login portal instead of the API's invoke URL")
 BROKEN_JSON = _d("ZE-LAMBDA-015", PLATFORM,
                  "the API answered 2xx with a body that does not parse as JSON (cut short, or not JSON): the Lambda "
                  "must answer each request with one whole JSON object")
 ROUTE_MISSING = _d("ZE-ROUTE-001", DEPLOYMENT,
-                   "API Gateway has no route for {route}: deploy it on the stage the base URL names "
+                   "API Gateway has no route for {route}: deploy {it} on the stage the base URL names "
                    "(GET /challengers, GET /metrics/{{model_id+}}, GET /diff, POST /promote, POST /rollback, "
                    "GET /audit-log) with the Lambda proxy integration")
 NON_GREEDY = _d("ZE-ROUTE-002", DEPLOYMENT,
-                "model ids contain '/'; the metrics route is not greedy — use {model_id+} or URL-encode the id "
+                "model ids contain '/'; the metrics route is not greedy — use {{model_id+}} or URL-encode the id "
                 "(the metrics object exists in S3)")
 METRICS_KEY = _d("ZE-LAMBDA-002", PLATFORM,
                  "the metrics object exists at {key} but the Lambda did not find it: its key format differs from "
@@ -101,17 +104,17 @@ COLD_START = _d("ZE-NET-001", DEPLOYMENT,
                 "no answer within --timeout: the container-image Lambda may be cold-starting (the first request "
                 "can take seconds) or hanging — retry, or raise --timeout")
 CONNECT = _d("ZE-NET-002", SETTINGS,
-             "cannot connect: check --base-url (ONA_API_BASE_URL) (host, scheme, port), that API Gateway is "
+             "cannot connect: check {base_url} (host, scheme, port), that API Gateway is "
              "deployed, and network/VPN/proxy access")
 DNS = _d("ZE-NET-003", SETTINGS,
-         "the host name in --base-url (ONA_API_BASE_URL) does not resolve: check it for typos (it looks like "
+         "the host name in {base_url} does not resolve: check it for typos (it looks like "
          "https://<api-id>.execute-api.<region>.amazonaws.com/<stage>/api/v1) and your DNS/VPN")
 TLS = _d("ZE-NET-004", SETTINGS,
          "the TLS handshake failed (certificate not trusted or wrong host): check the scheme and host of "
-         "--base-url (ONA_API_BASE_URL); behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE to its CA bundle")
+         "{base_url}; behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE to its CA bundle")
 S3_NO_BUCKET = _d("ZE-S3-002", SETTINGS,
                   "the bucket does not exist (or is in another region): set --bucket/OUTPUT_BUCKET to the Lambda's "
-                  "OUTPUT_BUCKET and --region/AWS_REGION to its region")
+                  "OUTPUT_BUCKET and {region} to its region")
 S3_BAD_KEYS = _d("ZE-S3-003", SETTINGS,
                  "S3 does not accept these AWS credentials (unknown key or wrong secret): check "
                  "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_PROFILE")
@@ -122,9 +125,9 @@ S3_DENIED = _d("ZE-S3-004", DEPLOYMENT,
 S3_NO_CREDENTIALS = _d("ZE-S3-005", SETTINGS,
                        "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE")
 S3_UNREACHABLE = _d("ZE-S3-006", SETTINGS,
-                    "S3 did not answer: check the network, --s3-endpoint-url/AWS_ENDPOINT_URL_S3 and --region")
+                    "S3 did not answer: check the network, {s3_endpoint} and {region_flag}")
 S3_OTHER = _d("ZE-S3-007", SETTINGS, "check the bucket, the region and the AWS credentials")
-S3_CLIENT = _d("ZE-S3-008", SETTINGS, "check --region/AWS_REGION, --s3-endpoint-url and the AWS credentials")
+S3_CLIENT = _d("ZE-S3-008", SETTINGS, "check {region}, {s3_endpoint_flag} and the AWS credentials")
 DEADLINE = _d("ZE-RUN-001", DEPLOYMENT,
               "the run's overall deadline ({deadline} s) or cleanup budget ran out: the API or S3 is hanging; check "
               "the target, or raise --deadline/--timeout")
@@ -177,8 +180,13 @@ PROBE_5XX = _d("ZE-ROUTE-003", PLATFORM,
                "NoSuchKey) — worth a look in its CloudWatch logs (" + LOG_GROUP + "); not a gate failure")
 
 
-def for_error(error, route: str = "") -> str:
-    """The hint for a failed ONA operation (client.OnaError), by its kind, then its status and body."""
+def route_missing(*routes: str) -> Diagnosis:
+    """ROUTE_MISSING for one route or several ("deploy them")."""
+    return ROUTE_MISSING.fill(route=", ".join(routes), it="them" if len(routes) > 1 else "it")
+
+
+def for_error(error, route: str = "") -> Optional[Diagnosis]:
+    """The diagnosis of a failed ONA operation (client.OnaError), by its kind, then its status and body."""
     kind = getattr(error, "kind", "")
     if kind == "timeout":
         return COLD_START
@@ -196,13 +204,13 @@ def for_error(error, route: str = "") -> str:
         if "could not extract customer_id" in f"{error.message} {error.body}".lower():
             return STAGE_PREFIX
         return for_http(error.status, error.body or error.message, route, getattr(error, "headers", None))
-    return ""  # refused by the client's own checks, cancelled (the caller says why)
+    return None  # refused by the client's own checks, cancelled (the caller says why)
 
 
-def for_http(status: Optional[int], body: str = "", route: str = "", headers=None) -> str:
-    """The hint for an HTTP answer that is an error, or '' when nothing specific is known."""
+def for_http(status: Optional[int], body: str = "", route: str = "", headers=None) -> Optional[Diagnosis]:
+    """The diagnosis of an HTTP answer that is an error, or None when nothing specific is known."""
     if status is None:
-        return ""
+        return None
     text = (body or "").lower()
     if "could not extract customer_id" in text:
         return STAGE_PREFIX
@@ -211,16 +219,16 @@ def for_http(status: Optional[int], body: str = "", route: str = "", headers=Non
     if status == 403:
         return NO_RESOURCE if "missing authentication token" in text else FORBIDDEN
     if is_gateway_404(status, body, headers):
-        return ROUTE_MISSING.format(route=route or "this path")
+        return route_missing(route or "this path")
     if status == 429:
         return THROTTLED
     if status in GATEWAY_5XX and (status == 504 or _gateway_answer(status, body, headers)):
         return GATEWAY_5XX[status]
     if status >= 500:
-        return SERVER_ERROR.format(status=status)
+        return SERVER_ERROR.fill(status=status)
     if 200 <= status < 300:
         return for_not_json(body)
-    return ""
+    return None
 
 
 def for_not_json(body: str) -> Diagnosis:
@@ -231,7 +239,7 @@ def for_not_json(body: str) -> Diagnosis:
 
 
 def for_s3(code: str) -> Diagnosis:
-    """The hint for an S3 error code (StoreError.code)."""
+    """The diagnosis of an S3 error code (StoreError.code)."""
     if code in ("NoSuchBucket", "404"):
         return S3_NO_BUCKET
     if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
@@ -243,46 +251,3 @@ def for_s3(code: str) -> Diagnosis:
     if code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"):
         return S3_UNREACHABLE
     return S3_OTHER
-
-
-# -- which catalogue entry a step's hint is (the catalogue is complete once this module is imported) ----------
-
-def _fixed_parts(template: str):
-    """The literal pieces of a template (between its {fields}), longest first."""
-    import re
-
-    parts = re.split(r"(?<!\{)\{[^{}]*\}(?!\})", template)
-    return sorted((p.replace("{{", "{").replace("}}", "}") for p in parts if len(p) >= 12), key=len, reverse=True)
-
-
-def identify(text: str) -> Optional[Diagnosis]:
-    """The catalogue entry whose text a plain hint holds (earliest in the text wins), or None."""
-    best = None
-    for entry in CATALOGUE.values():
-        for part in _fixed_parts(entry)[:1]:
-            at = text.find(part)
-            if at >= 0 and (best is None or (at, -len(part)) < best[0]):
-                best = ((at, -len(part)), entry)
-    return best[1] if best else None
-
-
-def describe(hint: str, config_error: bool = False, phase: int = 0) -> Optional[Dict[str, str]]:
-    """`{id, whose, hint}` for a step's hint ('' -> None): its own id when it is a Diagnosis, else the catalogue
-    entry its text holds, else unclassified. Whose, then: the settings when the step said so; the deployment in
-    the preflight (phase 0); after it, what the Lambda did with the test world (the platform)."""
-    if not hint:
-        return None
-    return _described(hint, config_error, phase)
-
-
-def unhinted(config_error: bool = False, phase: int = 0) -> Dict[str, str]:
-    """A failure whose step named no fix still says whose move it is (the check's expected/got say what)."""
-    return {**_described(" ", config_error, phase), "hint": ""}
-
-
-def _described(hint: str, config_error: bool, phase: int) -> Dict[str, str]:
-    known = hint if isinstance(hint, Diagnosis) and hint.id != UNCLASSIFIED else identify(str(hint))
-    if known is None:
-        whose = SETTINGS if config_error else DEPLOYMENT if phase == 0 else PLATFORM
-        return {"id": UNCLASSIFIED, "whose": whose, "hint": str(hint)}
-    return {"id": known.id, "whose": known.whose, "hint": str(hint)}

@@ -1,61 +1,158 @@
 """A diagnosis as data: a stable id (`ZE-AUTH-001`, in the manner of Django's system-check ids), whose move
-the fix is (`whose`) and the hint itself. Tests and CI assert ids, never the prose.
+the fix is (`whose`) and the hint's text. Tests and CI assert ids, never the prose.
 
-A Diagnosis *is* its hint text (a str), so every step that raises `StepFailed(expected, actual, hint)` with a
-plain string keeps working; `.format()` and `.replace()` keep the id. A hint that reaches the runner as a plain
-string is identified by the catalogue text it contains (`identify`).
+The text is a template. What the two faces name differently (where the base URL is set, "then restart
+Zorora", ...) is a slot, `{base_url}`, that a face fills when it shows the hint (`words`, config/faces.py's
+`Face.hint`); what a run fills in (`fill`) and details added to it (`with_detail`, `with_lead`) are taken as
+plain text, so a brace in a route or a key stays a brace. A Diagnosis is not a str: it is shown only through a
+face.
+
+A step's own hint that is in no catalogue entry is made by `unclassified` (ZE-CHECK-000), and only there.
 """
 
 from __future__ import annotations
 
-from typing import Dict
+import dataclasses
+import string
+from typing import Dict, Iterable, Mapping, Optional
 
-SETTINGS = "settings"  # the engineer's own settings: token, URL (stage, API id), region, bucket, AWS credentials
-DEPLOYMENT = "deployment"  # the infrastructure: API Gateway routes, the Lambda's environment, IAM, bucket policy
-PLATFORM = "platform"  # the platform's code: what the Lambda does with a request it received
-VALIDATOR = "validator"  # a bug in zorora-e2e itself
+from .text_enum import TextEnum
+
+
+class Whose(TextEnum):
+    """Whose move the fix is. Its value is the word in --json, JUnit and the history."""
+
+    SETTINGS = "settings"  # the engineer's own settings: token, URL (stage, API id), region, bucket, AWS credentials
+    DEPLOYMENT = "deployment"  # the infrastructure: API Gateway routes, the Lambda's environment, IAM, bucket policy
+    PLATFORM = "platform"  # the platform's code: what the Lambda does with a request it received
+    VALIDATOR = "validator"  # a bug in zorora-e2e itself
+
+
+SETTINGS, DEPLOYMENT, PLATFORM, VALIDATOR = Whose.SETTINGS, Whose.DEPLOYMENT, Whose.PLATFORM, Whose.VALIDATOR
 
 WHOSE_WORDS = {SETTINGS: "your settings", DEPLOYMENT: "the deployment", PLATFORM: "the platform's Lambda code",
                VALIDATOR: "zorora-e2e itself"}
 
 UNCLASSIFIED = "ZE-CHECK-000"  # a step's own hint, in no catalogue entry
 
+# What a face names in its own words (config/faces.py gives each face a phrase for every one of them).
+SLOTS = (
+    "base_url",  # where the API's base URL is set
+    "token_from_ssm",  # how the token read from SSM reaches the run
+    "region",  # where the bucket's region is set (the CLI: the flag and the variable)
+    "region_flag",  # the same, where the CLI names only its flag
+    "s3_endpoint",  # where the S3 endpoint is set (the CLI: the flag and the variable)
+    "s3_endpoint_flag",  # the same, where the CLI names only its flag
+)
 
-class Diagnosis(str):
-    """A hint with its id and whose move it is."""
+
+def _escape(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+class _Slot(str):
+    """A slot met while filling: written back as it was, for the face."""
+
+
+class _Filler(string.Formatter):
+    """Fills a template's fields with plain text (escaped) and leaves the face's slots as they are."""
+
+    def parse(self, format_string):
+        for literal, field, spec, conversion in super().parse(format_string):
+            yield _escape(literal), field, spec, conversion
+
+    def get_value(self, key, args, kwargs):
+        if key in SLOTS and key not in kwargs:
+            return _Slot(key)
+        return super().get_value(key, args, kwargs)
+
+    def convert_field(self, value, conversion):
+        return value if isinstance(value, _Slot) else super().convert_field(value, conversion)
+
+    def format_field(self, value, format_spec):
+        if isinstance(value, _Slot):
+            return "{" + value + "}"
+        return _escape(super().format_field(value, format_spec))
+
+
+class _Phrases(dict):
+    def __missing__(self, key: str) -> str:  # a field nobody filled: shown as the template has it
+        return "{" + key + "}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Diagnosis:
+    """A hint with its id and whose move it is. `text` is a template (see the module's docstring); `whose` is
+    None only for an unclassified hint, whose move is then decided by where its step failed (`describe`)."""
 
     id: str
-    whose: str
+    whose: Optional[Whose]
+    text: str
 
-    def __new__(cls, text: str, id: str = UNCLASSIFIED, whose: str = DEPLOYMENT):
-        self = super().__new__(cls, text)
-        self.id, self.whose = id, whose
-        return self
+    def fill(self, **fields) -> "Diagnosis":
+        """The same diagnosis with its {fields} filled in (as `str.format` would; the face's slots stay)."""
+        return dataclasses.replace(self, text=_Filler().vformat(self.text, (), fields))
 
-    def _same(self, text: str) -> "Diagnosis":
-        return Diagnosis(text, self.id, self.whose)
+    def with_detail(self, detail: str) -> "Diagnosis":
+        """The same diagnosis, `detail` (plain text) appended."""
+        return dataclasses.replace(self, text=self.text + _escape(detail)) if detail else self
 
-    def format(self, *args, **kwargs) -> "Diagnosis":
-        return self._same(str.format(self, *args, **kwargs))
+    def with_lead(self, lead: str) -> "Diagnosis":
+        """The same diagnosis, `lead` (plain text) put before it."""
+        return dataclasses.replace(self, text=_escape(lead) + self.text) if lead else self
 
-    def replace(self, old: str, new: str, count: int = -1) -> "Diagnosis":
-        return self._same(str.replace(self, old, new, count))
+    def words(self, phrases: Mapping[str, str]) -> str:
+        """The hint as shown: each slot in the words `phrases` has for it (a face's)."""
+        return self.text.format_map(_Phrases(phrases))
 
-    def __add__(self, other: str) -> "Diagnosis":
-        return self._same(str(self) + other)
-
-    def __reduce__(self):
-        return (Diagnosis, (str(self), self.id, self.whose))
+    def __format__(self, spec: str) -> str:
+        raise TypeError(f"{self.id}: a diagnosis is shown through a face (Face.hint), not formatted as it is")
 
 
 CATALOGUE: Dict[str, Diagnosis] = {}  # id -> the diagnosis as written (a template where it has {fields})
 
 
-def register(id: str, whose: str, text: str) -> Diagnosis:
+def register(id: str, whose: Whose, text: str) -> Diagnosis:
     assert id not in CATALOGUE, id
-    assert whose in WHOSE_WORDS, whose
-    CATALOGUE[id] = Diagnosis(text, id, whose)
+    CATALOGUE[id] = Diagnosis(id, Whose(whose), text)
     return CATALOGUE[id]
+
+
+def unclassified(template: str, **fields) -> Diagnosis:
+    """A step's own hint, in no catalogue entry (ZE-CHECK-000): every one is made here. `template` is written as
+    a catalogue entry's text (its face slots, its {fields}: filled now when `fields` are given)."""
+    hint = Diagnosis(UNCLASSIFIED, None, template)
+    return hint.fill(**fields) if fields else hint
+
+
+def joined(hints: Iterable[Optional[Diagnosis]], separator: str = " | ") -> Optional[Diagnosis]:
+    """Several hints as one (None for none): their texts in order; the id and whose of the first that is in
+    the catalogue."""
+    given = [hint for hint in hints if hint]
+    if not given:
+        return None
+    first = next((hint for hint in given if hint.id != UNCLASSIFIED), given[0])
+    return Diagnosis(first.id, first.whose, _escape(separator).join(hint.text for hint in given))
+
+
+def whose_unclassified(config_error: bool, phase: int) -> Whose:
+    """Whose move an unclassified hint's fix is: the settings when the step said so; the deployment in the
+    preflight (phase 0); after it, what the Lambda did with the test world (the platform)."""
+    return SETTINGS if config_error else DEPLOYMENT if phase == 0 else PLATFORM
+
+
+def describe(diagnosis: Optional[Diagnosis], hint: str, config_error: bool = False,
+             phase: int = 0) -> Optional[Dict[str, str]]:
+    """`{id, whose, hint}` as the reports carry it (None without a diagnosis). `hint`: its text as shown."""
+    if diagnosis is None:
+        return None
+    whose = diagnosis.whose or whose_unclassified(config_error, phase)
+    return {"id": diagnosis.id, "whose": whose, "hint": hint}
+
+
+def unhinted(config_error: bool = False, phase: int = 0) -> Dict[str, str]:
+    """A failure whose step named no fix still says whose move it is (the check's expected/got say what)."""
+    return describe(unclassified(""), "", config_error, phase)
 
 
 def diagnosis_id(step) -> str:

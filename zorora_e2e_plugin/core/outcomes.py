@@ -6,10 +6,32 @@ import dataclasses
 import enum
 from typing import Dict, List, Optional
 
-PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"  # a step's status
+from .diagnosis import Diagnosis, describe, unclassified
+from .text_enum import TextEnum
 
-PASSED, FAILED, GATE_FAILED, INTERRUPTED = "passed", "failed", "gate_failed", "interrupted"  # a run's verdict
-CANCELLED = "cancelled"  # the preflight passed, then the user answered no to "Proceed?": nothing was written
+
+class Status(TextEnum):
+    """A step's status; its value is the word in --json, JUnit and the history."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    SKIP = "skip"
+
+
+class Verdict(TextEnum):
+    """How a run ended; its value is the word in --json, JUnit and the history."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    GATE_FAILED = "gate_failed"
+    INTERRUPTED = "interrupted"
+    CANCELLED = "cancelled"  # the preflight passed, then the user answered no to "Proceed?": nothing was written
+
+
+PASS, FAIL, WARN, SKIP = Status.PASS, Status.FAIL, Status.WARN, Status.SKIP
+PASSED, FAILED, GATE_FAILED, INTERRUPTED = Verdict.PASSED, Verdict.FAILED, Verdict.GATE_FAILED, Verdict.INTERRUPTED
+CANCELLED = Verdict.CANCELLED
 
 RUN_OVER = "not sent: the run is over (its cleanup has started)"  # what a closed client refuses to send
 
@@ -51,7 +73,7 @@ def signal_name(signum: int, *, plain: bool = False) -> str:
 
 
 def decide_verdict(*, interrupted: bool, cancelled: bool, gate_failed: bool, statuses,
-                   cleanup_proven_empty: bool) -> str:
+                   cleanup_proven_empty: bool) -> Verdict:
     """How a run ended, from what happened: interrupted (a signal or `q` before the cleanup proved the prefixes
     empty), cancelled (answered no after the preflight), the gate failed, a step failed; a run whose cleanup could
     not prove the prefixes empty is never a pass (test data may be left)."""
@@ -74,13 +96,17 @@ READINESS_EXIT = {"ready": ExitCode.PASSED, "refused": ExitCode.WOULD_BE_REFUSED
 
 
 class StepOutcome(Exception):
-    """A step ending other than with a pass: what was expected, what came back, and what to do about it."""
+    """A step ending other than with a pass: what was expected, what came back, and what to do about it (a
+    Diagnosis: the catalogue's, or `diagnosis.unclassified`; none: None or "")."""
 
     status = FAIL
 
-    def __init__(self, expected: str = "", actual: str = "", hint: str = "", config_error: bool = False):
+    def __init__(self, expected: str = "", actual: str = "", hint: Optional[Diagnosis] = None,
+                 config_error: bool = False):
         super().__init__(actual or expected)
-        self.expected, self.actual, self.hint = expected, actual, hint
+        if hint is not None and hint != "" and not isinstance(hint, Diagnosis):
+            raise TypeError(f"a step's hint is a Diagnosis, not {type(hint).__name__}: {hint!r}")
+        self.expected, self.actual, self.hint = expected, actual, hint or None
         self.config_error = config_error  # the user's settings are wrong (exit 2), not the platform
 
 
@@ -107,20 +133,19 @@ class StepResult:
     id: str
     phase: int
     title: str
-    status: str
+    status: Status
     duration_ms: int = 0
     expected: str = ""
     actual: str = ""
-    hint: str = ""
+    hint: str = ""  # the diagnosis's hint as the run's face words it (redacted, clipped)
     config_error: bool = False
     traceback: str = ""  # an unexpected error inside the validator: where it happened (redacted; --json/--debug)
     diagnosis: Optional[Dict[str, str]] = None  # {id, whose, hint} (diagnosis.describe), for a step with a hint
 
     def __post_init__(self):
-        if self.diagnosis is None and self.hint:
-            from .catalogue import describe  # the catalogue is complete once diagnose is imported
-
-            self.diagnosis = describe(self.hint, self.config_error, self.phase)
+        self.status = Status(self.status)
+        if self.diagnosis is None and self.hint:  # a hint given as text alone: no id of its own
+            self.diagnosis = describe(unclassified(""), self.hint, self.config_error, self.phase)
 
     def to_dict(self) -> Dict:
         return dataclasses.asdict(self)
@@ -151,7 +176,7 @@ class Cleanup:
 
 @dataclasses.dataclass
 class RunResult:
-    verdict: str
+    verdict: Verdict
     customer_id: str
     client: str
     duration_ms: int
@@ -168,9 +193,10 @@ class RunResult:
     phase_seconds: Dict[int, float] = dataclasses.field(default_factory=dict)  # wall time of each phase that started
 
     def __post_init__(self):
+        self.verdict = Verdict(self.verdict)
         self.steps = in_plan_order(self.steps)  # every report lists the steps as the plan numbers them
 
-    def whose(self, status: str = FAIL) -> List[str]:
+    def whose(self, status: Status = FAIL) -> List[str]:
         """Whose move the fixes of the steps with `status` are (settings, deployment, platform ...), in the
         order they first appear in the plan."""
         found = [s.diagnosis["whose"] for s in self.steps if s.status == status and s.diagnosis]
@@ -197,7 +223,7 @@ class RunResult:
             return ExitCode.CONFIG_ERROR
         return code
 
-    def phase_status(self, phase: int) -> str:
+    def phase_status(self, phase: int) -> Status:
         statuses = [s.status for s in self.steps if s.phase == phase]
         for status in (FAIL, WARN, PASS):
             if status in statuses:
@@ -209,7 +235,7 @@ class RunResult:
         seen = sorted({s.phase for s in self.steps})
         return [{"id": p, "name": self.phase_names.get(p, ""), "status": self.phase_status(p)} for p in seen]
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
         return sum(1 for s in self.steps if s.status == status)
 
     def to_dict(self) -> Dict:

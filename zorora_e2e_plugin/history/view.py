@@ -12,12 +12,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Dict, List, Optional, Tuple
 
 from ..core.durations import duration_text
+from ..core.outcomes import FAILED, GATE_FAILED, INTERRUPTED, PASSED
 from .file import parse_time, read
 from .record import ENV, history_path, median
 
 SPARKS = "▁▂▃▄▅▆▇█"
-VERDICT_ORDER = ("passed", "failed", "gate_failed", "interrupted")
-GATE_PASSED = ("passed", "failed")  # a run with phase 0 that ended so got past the hard gate (gate_failed did not)
+VERDICT_ORDER = (PASSED, FAILED, GATE_FAILED, INTERRUPTED)
+GATE_PASSED = (PASSED, FAILED)  # a run with phase 0 that ended so got past the hard gate (gate_failed did not)
 
 
 def sparkline(values: List[float], width: int = 50) -> str:
@@ -81,7 +82,7 @@ def preflight_passed(record: Dict) -> bool:
     if record.get("verdict") not in GATE_PASSED:
         return False
     if record.get("kind") == "preflight":
-        return record.get("verdict") == "passed"
+        return record.get("verdict") == PASSED
     phases = record.get("phases")
     return record.get("kind") == "full" or (isinstance(phases, list) and 0 in phases)
 
@@ -172,7 +173,7 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
             table.add_column("note", no_wrap=True)
         for record, note, report in zip(recent, run_notes, reports):
             verdict = str(record.get("verdict", "?"))
-            style = "green" if verdict == "passed" else "yellow" if verdict == "interrupted" else "red"
+            style = "green" if verdict == PASSED else "yellow" if verdict == INTERRUPTED else "red"
             cells = [Text(str(record["started"]).replace("T", " ").rstrip("Z")), Text(str(record.get("kind"))),
                      Text(verdict.replace("_", " "), style=style),
                      Text(duration_text(_number(record.get("duration_s", 0)))), Text(str(record.get("client", "")))]

@@ -13,13 +13,14 @@ import json
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from ..core import catalogue
+from ..core.diagnosis import Diagnosis, unclassified
 from ..core.outcomes import StepFailed
 from ..s3.store import StoreError
 from .context import Checks, Context
 
-CONTENT_ASSUMED = ("the archive document's content is the sandbox's assumption (docs/platform.md, \"assumed\": "
-                   "the entry's fields plus archived_at and archive_reason); the plan fixes only its key — nothing "
-                   "to fix unless your tools read these fields")
+CONTENT_ASSUMED = unclassified("the archive document's content is the sandbox's assumption (docs/platform.md, "
+                               "\"assumed\": the entry's fields plus archived_at and archive_reason); the plan fixes "
+                               "only its key — nothing to fix unless your tools read these fields")
 
 
 def names(key: str, model_id: str) -> bool:
@@ -69,7 +70,7 @@ class Archived(NamedTuple):
     reason: str  # "superseded" (a promotion), "rolled_back" (a rollback)
 
 
-def judge(ctx: Context, checks: Checks, keys: List[str], expected: Archived, missing_hint: str, *,
+def judge(ctx: Context, checks: Checks, keys: List[str], expected: Archived, missing_hint: Diagnosis, *,
           content: bool = True, known: Optional[Dict[str, Any]] = None) -> Optional[str]:
     """The archive of `expected.model_id` (the model a promotion or rollback replaced): found by key, else by content
     (a warning: another key format), else a failure. Its content differing from the sandbox's: warnings
@@ -86,7 +87,7 @@ def judge(ctx: Context, checks: Checks, keys: List[str], expected: Archived, mis
             return None
         checks.warn(f"the archive key archived/{model_id}_<timestamp>.json",
                     f"{model_id} is archived under another key: {by_content[-1]}",
-                    "the archive key differs from the plan's {model_id}_{YYYYMMDD_HHMMSS}.json")
+                    unclassified("the archive key differs from the plan's {{model_id}}_{{YYYYMMDD_HHMMSS}}.json"))
         by_key = by_content
     key = by_key[-1]
     if key in documents:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from ..client import Cancelled, OnaError, errors
 from ..core import catalogue
+from ..core.diagnosis import unclassified
 from ..core.outcomes import StepFailed
 from ..s3.customer_state import S3State
 from ..s3.store import StoreError
@@ -28,15 +29,15 @@ def call(fn: Callable, *args, route: str = "", expected: str = "") -> Any:
         data = fn(*args)
     except Cancelled as exc:
         raise StepFailed(expected or "the command calls the API", exc.message,
-                         "Zorora's promote/rollback need ZORORA_AUTO_CONFIRM=true when run without a UI; "
-                         "something reset it during the call") from None
+                         unclassified("Zorora's promote/rollback need ZORORA_AUTO_CONFIRM=true when run without a "
+                                      "UI; something reset it during the call")) from None
     except OnaError as exc:
         if route.startswith("GET /metrics") and exc.status is not None:
             raise MetricsError(exc) from None
         raise api_failed(expected or "the command succeeds", exc, route) from None
     if not isinstance(data, dict):
         raise StepFailed("a JSON object", f"{type(data).__name__}: {as_text(data)}",
-                         f"{route} answered JSON that is not an object: " + catalogue.NOT_JSON)
+                         catalogue.NOT_JSON.with_lead(f"{route} answered JSON that is not an object: "))
     return data
 
 

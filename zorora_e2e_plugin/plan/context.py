@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ..client import RawHttp
 from ..config.settings import Settings
+from ..core.diagnosis import Diagnosis, joined
 from ..core.outcomes import Cleanup, StepFailed, StepWarning
 from ..s3.customer_state import S3State
 from ..s3.store import Store, pool_thread_name
@@ -139,29 +140,28 @@ class Checks:
         self.failures: List[tuple] = []
         self.warnings: List[tuple] = []
 
-    def warn(self, expected: str, actual: Any, hint: str = "") -> None:
+    def warn(self, expected: str, actual: Any, hint: Optional[Diagnosis] = None) -> None:
         """Not a failure: the deployment differs from what the sandbox assumes (name the assumption)."""
         self.warnings.append((expected, as_text(actual), hint))
 
-    def that(self, ok: bool, expected: str, actual: Any, hint: str = "") -> bool:
+    def that(self, ok: bool, expected: str, actual: Any, hint: Optional[Diagnosis] = None) -> bool:
         if not ok:
             self.failures.append((expected, as_text(actual), hint))
         return ok
 
-    def equal(self, label: str, actual: Any, expected: Any, hint: str = "") -> bool:
+    def equal(self, label: str, actual: Any, expected: Any, hint: Optional[Diagnosis] = None) -> bool:
         return self.that(actual == expected, f"{label} == {expected!r}", f"{label} = {actual!r}", hint)
 
     def done(self, detail: str = "") -> str:
         if self.failures:
             expected = "; ".join(f[0] for f in self.failures)
             actual = "; ".join(f[1] for f in self.failures)
-            hint = next((f[2] for f in self.failures if f[2]), "")
-            raise StepFailed(expected, actual, hint)
+            raise StepFailed(expected, actual, next((f[2] for f in self.failures if f[2]), None))
         if self.warnings:
             expected = "; ".join(w[0] for w in self.warnings)
             actual = "; ".join(w[1] for w in self.warnings)
-            hint = " | ".join(w[2] for w in self.warnings if w[2])
-            raise StepWarning(expected, f"{detail}; but {actual}" if detail else actual, hint)
+            raise StepWarning(expected, f"{detail}; but {actual}" if detail else actual,
+                              joined(w[2] for w in self.warnings))
         return detail
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ..core import catalogue
+from ..core.diagnosis import unclassified
 from ..core.outcomes import StepFailed, StepSkipped, StepWarning
 from ..s3.store import StoreError
 from .calls import CONFIG_S3_CODES, DEFINITE_S3_REFUSALS, raw, s3, s3_failed
@@ -31,7 +32,7 @@ def _redirect_target(url: str) -> str:
 def redirect_failure(response) -> StepFailed:
     target = _redirect_target(response.location) if response.location else "(no Location header)"
     return StepFailed("an answer from the API itself, not a redirect",
-                      f"HTTP {response.status}: redirected to {target}", catalogue.REDIRECT.format(target=target))
+                      f"HTTP {response.status}: redirected to {target}", catalogue.REDIRECT.fill(target=target))
 
 
 def _wait(event, ctx: Context) -> bool:
@@ -75,10 +76,10 @@ def step_0_1(ctx: Context) -> str:
         requested = f"GET {ctx.settings.display_url.rstrip('/')}/challengers"
         if catalogue.answer_source(status, body) == "gateway" and every_route_missing(ctx):
             raise StepFailed("an API at this base URL", f"HTTP 404 {body.strip()[:80]} from API Gateway itself, "
-                             "for every route", catalogue.WRONG_URL.format(requested=requested),
+                             "for every route", catalogue.WRONG_URL.fill(requested=requested),
                              config_error=True)
         raise StepFailed("not 404", f"HTTP 404 for {requested}: {body}",
-                         catalogue.ROUTE_MISSING.format(route="GET /challengers"))
+                         catalogue.route_missing("GET /challengers"))
     if status >= 500:
         hint = catalogue.for_http(status, body, "GET /challengers")
         raise StepWarning("200 or 400", f"HTTP {status} — Lambda invoked, but failing: {body}", hint)
@@ -93,7 +94,7 @@ def step_0_1(ctx: Context) -> str:
     elif catalogue.answer_source(status, body, response.headers) != "lambda":
         raise StepWarning("2xx, or a 4xx from the Lambda (a JSON error)", f"HTTP {status}: {body}",
                           catalogue.for_http(status, body, "GET /challengers", response.headers) or
-                          "an unexpected answer for GET /challengers")
+                          unclassified("an unexpected answer for GET /challengers"))
     return f"HTTP {status} in {response.elapsed * 1000:.0f} ms"
 
 
@@ -128,10 +129,12 @@ def step_0_3(ctx: Context) -> str:
         if "customer_id" in text.lower():
             return f"HTTP {response.status} naming customer_id: the Lambda parses and validates requests"
         raise StepWarning("a 4xx naming customer_id", f"HTTP {response.status}: {text}",
-                          "the Lambda returned an error, but its message does not name customer_id (unclear)")
+                          unclassified("the Lambda returned an error, but its message does not name customer_id "
+                                       "(unclear)"))
     if source == "other" and 400 <= response.status < 500 and response.status != 404:  # the plan: ⚠
         raise StepWarning("a 4xx whose JSON names customer_id", f"HTTP {response.status}, not JSON: {text}",
-                          "the Lambda returned an error whose body is not a JSON object: its message is unclear")
+                          unclassified("the Lambda returned an error whose body is not a JSON object: its message "
+                                       "is unclear"))
     if response.status >= 500 or response.status in (401, 403, 404, 429):
         raise StepWarning("400 naming customer_id", f"HTTP {response.status}: {text}",
                           catalogue.for_http(response.status, text, "GET /challengers", response.headers))

@@ -4,10 +4,11 @@ exactly the test world phase 1 wrote.
 
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Optional
 from urllib.parse import quote
 
 from ..core import catalogue
+from ..core.diagnosis import Diagnosis, unclassified
 from ..core.outcomes import StepFailed
 from .calls import MetricsError, call
 from .context import Checks, Context
@@ -18,7 +19,7 @@ def step_2_1(ctx: Context) -> str:
     world = ctx.world
     data = call(ctx.client.list_challengers, world.customer_id, route="GET /challengers")
     checks = Checks()
-    hint = catalogue.WRONG_BUCKET.format(bucket=ctx.settings.bucket)
+    hint = catalogue.WRONG_BUCKET.fill(bucket=ctx.settings.bucket)
     checks.equal("customer_id", data.get("customer_id"), world.customer_id)
     challengers = data.get("challengers") or []
     if checks.equal("count", data.get("count"), 1, hint) and checks.equal("len(challengers)", len(challengers), 1):
@@ -50,22 +51,22 @@ def _metrics_step(ctx: Context, model_id: str, expected: Dict, key: str) -> str:
     return checks.done(f"mae {backtest.get('mae')}, rmse {backtest.get('rmse')}")
 
 
-def _metrics_404_hint(ctx: Context, model_id: str, key: str, gateway: bool) -> str:
+def _metrics_404_hint(ctx: Context, model_id: str, key: str, gateway: bool) -> Diagnosis:
     """The metrics object exists (phase 1 wrote it). Ask once more with the id URL-encoded to tell a
     non-greedy route from a missing route or a key mismatch in the Lambda."""
     try:
         encoded = ctx.raw.send("GET", "/metrics/" + quote(model_id, safe=""))
     except Exception:
-        return catalogue.NON_GREEDY if gateway else catalogue.METRICS_KEY.format(key=key)
+        return catalogue.NON_GREEDY if gateway else catalogue.METRICS_KEY.fill(key=key)
     encoded_gateway = catalogue.is_gateway_404(encoded.status, encoded.text, encoded.headers)
     if gateway and encoded_gateway:
-        return catalogue.ROUTE_MISSING.format(route="GET /metrics/{model_id+}")
+        return catalogue.route_missing("GET /metrics/{model_id+}")
     if gateway:
         extra = "" if encoded.status == 200 else (
             f"; the URL-encoded id reaches the Lambda but answers HTTP {encoded.status} too, so its lookup "
             f"must also handle '/' ({key})")
-        return catalogue.NON_GREEDY + extra
-    return catalogue.METRICS_KEY.format(key=key)
+        return catalogue.NON_GREEDY.with_detail(extra)
+    return catalogue.METRICS_KEY.fill(key=key)
 
 
 def step_2_2(ctx: Context) -> str:
@@ -93,7 +94,7 @@ def _rounded(value: float, expected: float) -> bool:
     return False
 
 
-def _improvement_check(checks: Checks, name: str, value, expected: float, hint: str) -> None:
+def _improvement_check(checks: Checks, name: str, value, expected: float, hint: Optional[Diagnosis]) -> None:
     """Pass within rounding of the fixture's figure; warn up to IMPROVEMENT_WARN away; fail beyond (900 or 1.0
     for 8.44 contradict the fixture) or for anything not a number."""
     label = f"improvement.{name} == {expected:.2f}"
@@ -104,7 +105,7 @@ def _improvement_check(checks: Checks, name: str, value, expected: float, hint: 
             number = None
         if number is not None and abs(number - expected) <= IMPROVEMENT_WARN:
             checks.warn(f"{label} as a JSON number", f"{name} = {value!r} (text)",
-                        "the diff's percentage is a string, not a JSON number: compare it as a number")
+                        unclassified("the diff's percentage is a string, not a JSON number: compare it as a number"))
             return
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
         checks.that(False, f"{label} (within rounding)", f"{name} = {value!r}", hint)
@@ -112,9 +113,9 @@ def _improvement_check(checks: Checks, name: str, value, expected: float, hint: 
         return
     elif abs(value - expected) <= IMPROVEMENT_WARN:
         checks.warn(f"{label} within rounding", f"{name} = {value!r} ({value - expected:+.2f} points)",
-                    "the diff's percentage differs from (production - challenger) / production * 100 by less "
-                    "than a point: another rounding or formula than the sandbox assumes (docs/platform.md: the "
-                    "rounding of /diff's percentages is assumed)")
+                    unclassified("the diff's percentage differs from (production - challenger) / production * 100 "
+                                 "by less than a point: another rounding or formula than the sandbox assumes "
+                                 "(docs/platform.md: the rounding of /diff's percentages is assumed)"))
     else:
         checks.that(False, f"{label} (within rounding; a warning up to ±{IMPROVEMENT_WARN:g})",
                     f"{name} = {value!r}", hint)
@@ -127,7 +128,7 @@ def step_2_4(ctx: Context) -> str:
     except StepFailed as failed:  # the Lambda's 404 naming metrics, for ids whose metrics phase 1 wrote
         if "404" in failed.actual and "metrics" in failed.actual.lower() and not failed.hint:
             key = w.challenger_metrics_key if w.challenger_model_id in failed.actual else w.production_metrics_key
-            failed.hint = catalogue.METRICS_KEY.format(key=key)
+            failed.hint = catalogue.METRICS_KEY.fill(key=key)
             ctx.metrics_missing = ctx.metrics_missing or "2.4"
         raise
     checks = Checks()
@@ -136,10 +137,10 @@ def step_2_4(ctx: Context) -> str:
     checks.equal("verdict", data.get("verdict"), "eligible")
     improvement = data.get("improvement") if isinstance(data.get("improvement"), dict) else {}
     for name, expected in EXPECTED_IMPROVEMENT.items():  # the value, not a bound: 900 is not "> 5" enough
-        _improvement_check(checks, name, improvement.get(name), expected,
-                           "the diff must be (production - challenger) / production * 100 on the backtest metrics "
-                    f"(MAE {PRODUCTION_METRICS['backtest']['mae']} -> {CHALLENGER_METRICS['backtest']['mae']}, "
-                    f"RMSE {PRODUCTION_METRICS['backtest']['rmse']} -> {CHALLENGER_METRICS['backtest']['rmse']})")
+        _improvement_check(checks, name, improvement.get(name), expected, unclassified(
+            "the diff must be (production - challenger) / production * 100 on the backtest metrics "
+            "(MAE {production[mae]} -> {challenger[mae]}, RMSE {production[rmse]} -> {challenger[rmse]})",
+            production=PRODUCTION_METRICS["backtest"], challenger=CHALLENGER_METRICS["backtest"]))
     checks.equal("regressions", data.get("regressions"), [])
     return checks.done(f"eligible: MAE {improvement.get('mae_pct')}%, RMSE {improvement.get('rmse_pct')}%")
 

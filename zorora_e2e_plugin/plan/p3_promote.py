@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Optional
 
 from ..client import Cancelled, OnaError
 from ..core import catalogue
+from ..core.diagnosis import Diagnosis, unclassified
 from ..core.outcomes import StepFailed, StepSkipped
 from ..wire.retries import begin_step_log, step_log
 from . import archives as archive
@@ -16,11 +17,11 @@ from .seed_data import PROMOTE_REASON, ROLLBACK_REASON
 from .settle import settled
 
 
-def _actor_hint(recorded: Any, actor: str) -> str:
+def _actor_hint(recorded: Any, actor: str) -> Optional[Diagnosis]:
     """The run sends the test actor in the body and in X-Actor: any other recorded actor is a third one."""
     if recorded != actor:
-        return catalogue.THIRD_ACTOR.format(recorded=recorded, actor=actor)
-    return ""
+        return catalogue.THIRD_ACTOR.fill(recorded=recorded, actor=actor)
+    return None
 
 
 def step_3_1(ctx: Context) -> str:
@@ -31,15 +32,14 @@ def step_3_1(ctx: Context) -> str:
                          lambda state: _production_id(state) == w.challenger_model_id, "POST /promote")
     except Cancelled as exc:
         raise StepFailed("the promotion is sent", exc.message,
-                         "ZORORA_AUTO_CONFIRM was not 'true' when Zorora checked it") from None
+                         unclassified("ZORORA_AUTO_CONFIRM was not 'true' when Zorora checked it")) from None
     except OnaError as exc:
         text = exc.message + " " + exc.body
         hint = catalogue.for_error(exc, "a route ml-promote calls (GET /challengers, GET /diff, POST /promote)")
         if "production/latest" in text:
             hint = catalogue.LATEST_ALIAS
         elif exc.status == 404 and "metrics" in text.lower():  # the alias, unless phase 2 saw the lookup fail
-            hint = catalogue.METRICS_KEY_AGAIN.format(where="GET /diff during ml-promote",
-                                                     step=ctx.metrics_missing) \
+            hint = catalogue.METRICS_KEY_AGAIN.fill(where="GET /diff during ml-promote", step=ctx.metrics_missing) \
                 if ctx.metrics_missing else catalogue.LATEST_ALIAS
         raise StepFailed("ml-promote succeeds", f"{'HTTP %s: ' % exc.status if exc.status else ''}{exc.message}",
                          hint) from None
@@ -52,24 +52,27 @@ def step_3_1(ctx: Context) -> str:
     production = registry.get("production") or {}
     checks = Checks()
     if answer.note:
-        checks.warn("an answer to ml-promote", answer.note, "the API answered the promotion with a transient "
-                    "error or not at all, but it was applied: flaky or throttled")
+        checks.warn("an answer to ml-promote", answer.note, unclassified(
+            "the API answered the promotion with a transient error or not at all, but it was applied: flaky or "
+            "throttled"))
     else:
         checks.that("promoted_at" in result or "message" in result, "the answer has promoted_at or message",
                     result)
     checks.equal("registry production.model_id", production.get("model_id"), w.challenger_model_id,
-                 "the API answered 200 but the registry in S3 did not change: the promotion was not persisted")
+                 unclassified("the API answered 200 but the registry in S3 did not change: the promotion was not "
+                              "persisted"))
     checks.that("promoted_at" in production, "production.promoted_at is set", production)
     checks.equal("production.promoted_by", production.get("promoted_by"), actor,
                  _actor_hint(production.get("promoted_by"), actor))
     checks.equal("len(registry challengers)", len(registry.get("challengers") or []), 0,
-                 "the promoted challenger must leave the challengers list")
+                 unclassified("the promoted challenger must leave the challengers list"))
     if checks.equal("archived production objects", len(archives), 1,
-                    catalogue.NO_ARCHIVE.format(customer=w.customer_id) if not archives else ""):
+                    catalogue.NO_ARCHIVE.fill(customer=w.customer_id) if not archives else None):
         archive.judge(ctx, checks, archives, archive.Archived(w.production_model_id, "superseded"),
-                      f"the archive object {archives[0]} does not hold the previous production entry", content=False)
+                      unclassified("the archive object {key} does not hold the previous production entry",
+                                   key=archives[0]), content=False)
     if checks.equal("audit events", len(events), 1,
-                    catalogue.NO_AUDIT.format(customer=w.customer_id) if not events else ""):
+                    catalogue.NO_AUDIT.fill(customer=w.customer_id) if not events else None):
         event = events[0]
         checks.equal("audit action", event.get("action"), "promote")
         checks.equal("audit model_id", event.get("model_id"), w.challenger_model_id)
@@ -150,22 +153,24 @@ def step_3_3(ctx: Context) -> str:
     production = registry.get("production") or {}
     checks = Checks()
     if getattr(result, "note", ""):
-        checks.warn("an answer to ml-rollback", result.note, "the API answered the rollback with a transient "
-                    "error or not at all, but it was applied: flaky or throttled")
+        checks.warn("an answer to ml-rollback", result.note, unclassified(
+            "the API answered the rollback with a transient error or not at all, but it was applied: flaky or "
+            "throttled"))
     else:
         checks.that("rollback_at" in result or "message" in result, "the answer has rollback_at or message", result)
     checks.equal("registry production.model_id", production.get("model_id"), w.production_model_id,
-                 "the API answered 200 but the registry in S3 was not restored: the rollback was not persisted")
+                 unclassified("the API answered 200 but the registry in S3 was not restored: the rollback was not "
+                              "persisted"))
     checks.that("rollback_at" in production or "promoted_at" in production,
                 "production has rollback_at or promoted_at", production)
     if checks.equal("audit events", len(events), 2,
-                    catalogue.NO_AUDIT.format(customer=w.customer_id) if len(events) < 2 else ""):
+                    catalogue.NO_AUDIT.fill(customer=w.customer_id) if len(events) < 2 else None):
         checks.equal("last audit action", events[-1].get("action"), "rollback")
         checks.equal("last audit actor", events[-1].get("actor"), actor, _actor_hint(events[-1].get("actor"), actor))
     archived = archive.judge(ctx, checks, ctx.archives.keys, archive.Archived(w.challenger_model_id, "rolled_back"),
-                             "the rollback restored the previous production but did not archive the one it replaced "
-                             f"(customer_tailored/{w.customer_id}/archived/): the promoted model vanished from "
-                             "history", known=guessed)
+                             unclassified("the rollback restored the previous production but did not archive the "
+                                          "one it replaced (customer_tailored/{customer}/archived/): the promoted "
+                                          "model vanished from history", customer=w.customer_id), known=guessed)
     kept = [k for k in before if k != archived and archive.names(k, w.production_model_id)
             and k in ctx.archives.keys]
     detail = "; the restored 'superseded' archive is still there (allowed: no s3:DeleteObject)" if kept else ""

@@ -12,6 +12,7 @@ from typing import Callable
 
 from ..client import OnaError, errors
 from ..core import catalogue
+from ..core.diagnosis import unclassified
 from ..core.outcomes import StepFailed, StepSkipped, StepWarning
 from ..s3.store import StoreError, pool_thread_name
 from .calls import NEVER_SENT, gate_writes_done, raw_refusal, read_state, s3_failed
@@ -146,7 +147,7 @@ def step_4_3(ctx: Context) -> str:
         raise StepFailed("a 4xx from the Lambda naming the reason", f"HTTP {response.status}: {body}",
                          catalogue.for_http(response.status, body, "POST /promote"))
     raise StepWarning("a 4xx from the Lambda naming the reason", f"HTTP {response.status}: {body}",
-                      "rejected, but not for the reason's length, so the server-side check is unproven")
+                      unclassified("rejected, but not for the reason's length, so the server-side check is unproven"))
 
 
 def step_4_4(ctx: Context) -> str:
@@ -202,7 +203,7 @@ def step_4_6(ctx: Context) -> str:
         ctx.archives.stale = was_stale
     if source != "lambda":
         raise StepFailed(expected, f"HTTP {status}: {body}", catalogue.for_http(status, body, "POST /promote") or
-                         "refused, but not by the Lambda's JSON error: the gate check is unproven")
+                         unclassified("refused, but not by the Lambda's JSON error: the gate check is unproven"))
     data = response.json() or {}
     gates = data.get("failed_gates")
     gate_text = " ".join(str(g) for g in gates) if isinstance(gates, list) else ""
@@ -210,12 +211,12 @@ def step_4_6(ctx: Context) -> str:
     text = f"{said} {gate_text}".lower()
     if any(word in text for word in BUSY_WORDS) and not any(word in gate_text.lower() for word in GATE_WORDS[1:]):
         raise StepFailed(expected, f"HTTP {status}: {body}",
-                         "refused as a concurrent promotion, not for its gates: the gate check is unproven "
-                         "(another promotion of this customer was in progress)")
+                         unclassified("refused as a concurrent promotion, not for its gates: the gate check is "
+                                      "unproven (another promotion of this customer was in progress)"))
     if not any(word in text for word in GATE_WORDS):
         hint = ("refused as unknown: the Lambda did not see the challenger added to the registry"
                 if "not found" in text else "refused, but the error names no gate: the gate check is unproven")
-        raise StepFailed(expected, f"HTTP {status}: {body}", hint)
+        raise StepFailed(expected, f"HTTP {status}: {body}", unclassified(hint))
     return f"HTTP {status}: {said}" + (f" {gates}" if gate_text else "")
 
 

@@ -12,6 +12,7 @@ from typing import List
 
 from ..config.settings import DEFAULT_REGION, Settings
 from ..core import catalogue
+from ..core.diagnosis import Diagnosis, unclassified
 from ..core.outcomes import StepFailed, StepSkipped
 from ..s3.store import StoreError
 from .calls import gate_writes_done
@@ -55,7 +56,7 @@ def step_5_1(ctx: Context) -> str:
             state.leftover = [f"{w.probe_key} (noncurrent versions / delete markers)"]
             raise StepFailed("the preflight probe's versions deleted (the bucket is versioned)",
                              f"{versions[1]} version(s)/delete marker(s) of {w.probe_key} refused",
-                             VERSIONS_HINT.format(sweep=sweep_command_for(ctx.settings)))
+                             VERSIONS_HINT.fill(sweep=sweep_command_for(ctx.settings)))
         if not ctx.strays_reported:
             stray_finding(ctx)
         return "only the preflight probe could exist; deleted" + versions_text(versions)
@@ -73,7 +74,7 @@ def step_5_1(ctx: Context) -> str:
     state.deleted += min(deleted, len(listed))
     if failed:
         raise StepFailed("every object deleted", f"{len(failed)} not deleted: {', '.join(failed[:5])}",
-                         "check s3:DeleteObject permission")
+                         unclassified("check s3:DeleteObject permission"))
     if not ctx.strays_reported:
         stray_finding(ctx)
     foreign = foreign_keys(ctx, listed)
@@ -111,15 +112,16 @@ def step_5_2(ctx: Context) -> str:
         raise StepFailed("no version of the run's objects left (the bucket is versioned)",
                          f"no current object left, but {total} noncurrent version(s)/delete marker(s) of "
                          f"{len(versions_left)} key(s) remain: {', '.join(list(versions_left)[:3])}",
-                         VERSIONS_HINT.format(sweep=sweep_command_for(ctx.settings)))
+                         VERSIONS_HINT.fill(sweep=sweep_command_for(ctx.settings)))
     proof = "customer_tailored/, model_metrics/ and audit_logs/ prefixes of the run are empty"
     if ctx.bucket_versioning():
         proof += " (no version or delete marker left: ListObjectVersions)"
     return proof
 
 
-VERSIONS_HINT = ("these credentials may not delete object versions (s3:DeleteObjectVersion): the bucket's lifecycle "
-                 "rule (noncurrent version expiration) removes them, or run `{sweep}` with credentials that may")
+VERSIONS_HINT = unclassified("these credentials may not delete object versions (s3:DeleteObjectVersion): the bucket's "
+                             "lifecycle rule (noncurrent version expiration) removes them, or run `{sweep}` with "
+                             "credentials that may")
 
 
 def unlisted_leftovers(ctx: Context) -> List[str]:
@@ -143,7 +145,8 @@ def sweep_command_for(settings: Settings) -> str:
     return settings.face.sweep_command(settings.customer_id, settings.bucket, region, settings.s3_endpoint_url)
 
 
-def remove_hint(ctx: Context) -> str:
+def remove_hint(ctx: Context) -> Diagnosis:
     bucket = ctx.settings.bucket
     commands = "; ".join(f"aws s3 rm --recursive s3://{bucket}/{p}" for p in ctx.world.prefixes)
-    return f"remove them with `{sweep_command_for(ctx.settings)}` or: {commands}"
+    return unclassified("remove them with `{sweep}` or: {commands}", sweep=sweep_command_for(ctx.settings),
+                        commands=commands)

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 
 from ..client import OnaError, errors
 from ..core import catalogue
+from ..core.diagnosis import Diagnosis, joined, unclassified
 from ..core.outcomes import StepSkipped
 from ..s3.store import StoreError
 from .calls import CONFIG_S3_CODES, once_more
@@ -85,7 +86,7 @@ def step_0_5(ctx: Context) -> str:
         ctx.routes_ready.set()  # 0.1 may be waiting to tell a wrong base URL from one missing route
     _not_judged(ctx, answers)
     missing, broken, refused, acted, fine, failing, throttled = [], [], [], [], [], [], []
-    hints: List[str] = []
+    hints: List[Optional[Diagnosis]] = []
 
     def shown(answer) -> str:
         return _no_answer(ctx, answer) if isinstance(answer, OnaError) else f"HTTP {answer.status} {answer.text[:160]}"
@@ -127,22 +128,21 @@ def step_0_5(ctx: Context) -> str:
         for route, answer in failing:
             broken.append(f"{route}: HTTP {answer.status} {answer.text[:160]}")
             hints.append(catalogue.for_http(answer.status, answer.text, route, answer.headers) or
-                         catalogue.SERVER_ERROR.format(status=answer.status))
+                         catalogue.SERVER_ERROR.fill(status=answer.status))
     elif failing:
         warnings.append("; ".join(f"{route}: HTTP {answer.status} {answer.text[:120]}" for route, answer in failing))
     if throttled:  # throttled through the retries: the route is unproven; the cause is API Gateway's limits
         broken.append("; ".join(throttled) + " (throttled by API Gateway)")
         hints.append(catalogue.THROTTLED)
     if missing:
-        text = catalogue.ROUTE_MISSING.format(route=", ".join(missing))
-        hints.insert(0, text.replace("deploy it", "deploy them") if len(missing) > 1 else text)
+        hints.insert(0, catalogue.route_missing(*missing))
     if acted:
         hints.insert(0, catalogue.ACTS_WITHOUT_VALIDATING)
         if ctx.settings.fresh_customer:  # the server acted on the run's own customer: phase 5 removes it all
             ctx.owns_prefixes = ctx.wrote = True
 
     checks = Checks()
-    hint = " | ".join(dict.fromkeys(h for h in hints if h))
+    hint = joined(dict.fromkeys(h for h in hints if h))
     checks.that(not acted, "promote/rollback with a 3-character reason are refused",
                 "ACCEPTED " + "; ".join(acted), hint)
     checks.that(not missing, "every route deployed (an answer from the Lambda)",
@@ -152,7 +152,7 @@ def step_0_5(ctx: Context) -> str:
     checks.that(not refused, "every route accepts the token", "; ".join(refused), hint)
     if failing and not known_broken and len(failing) < len(ROUTE_NAMES):
         checks.warn("a 4xx for a probe with an unknown id", warnings[0],
-                    catalogue.PROBE_5XX.format(routes=", ".join(route for route, _ in failing)))
+                    catalogue.PROBE_5XX.fill(routes=", ".join(route for route, _ in failing)))
     leftovers = _preflight_leftovers(ctx, checks, prefixes)
     ctx.prefixes_proven_empty = leftovers == [] and not checks.failures
     listed = "the customer's prefixes are empty" if leftovers == [] else \
@@ -202,8 +202,9 @@ def _preflight_leftovers(ctx: Context, checks: Checks, found: Any) -> Optional[L
     checks.that(not strays, "S3 lists only keys under the prefix asked for",
                 f"{PREFIX_IGNORED} (the listing of {w.prefixes[0]} and the others also named {len(strays)} key(s) "
                 f"outside them, e.g. {strays[0] if strays else ''})",
-                "the S3 endpoint (or a gateway in front of it) does not honour ListObjectsV2's prefix: a run there "
-                "cannot tell its data from anyone else's. Fix it, or point --s3-endpoint-url at one that does")
+                unclassified("the S3 endpoint (or a gateway in front of it) does not honour ListObjectsV2's prefix: a "
+                             "run there cannot tell its data from anyone else's. Fix it, or point {s3_endpoint_flag} "
+                             "at one that does"))
     if keys:
         if ctx.settings.fresh_customer:
             ctx.owns_prefixes = ctx.wrote = True
@@ -217,13 +218,13 @@ def _preflight_leftovers(ctx: Context, checks: Checks, found: Any) -> Optional[L
     return keys
 
 
-def _occupied_hint(ctx: Context, keys: List[str]) -> str:
+def _occupied_hint(ctx: Context, keys: List[str]) -> Diagnosis:
     """Objects under a customer id the user gave: most likely another run using the same id (it wrote test
     data: metrics or a preflight probe), or one that was killed; else the server wrote for a refused request."""
     c = ctx.world.customer_id
     if not ctx.settings.fresh_customer and any(k.startswith((f"model_metrics/{c}/", f"customer_tailored/{c}/"
                                                              "preflight-probe-")) for k in keys):
-        return (COLLISION_HINT + f" (or a killed run left them: once no run uses the id, "
-                f"`{sweep_command_for(ctx.settings)}` removes them)")
-    return ("the server wrote to S3 for a request it refused (or an earlier run left data under this "
-            f"customer): remove it with `{sweep_command_for(ctx.settings)}`")
+        return COLLISION_HINT.with_detail(f" (or a killed run left them: once no run uses the id, "
+                                          f"`{sweep_command_for(ctx.settings)}` removes them)")
+    return unclassified("the server wrote to S3 for a request it refused (or an earlier run left data under this "
+                        "customer): remove it with `{sweep}`", sweep=sweep_command_for(ctx.settings))

@@ -9,15 +9,16 @@ import functools
 from typing import Callable, List, Sequence
 
 from ..core import catalogue
+from ..core.diagnosis import Diagnosis, unclassified
 from ..core.outcomes import StepFailed, StepWarning
 from ..core.steps import Phase
 from ..wire.retries import begin_step_log, describe
 
-RETRIED = ("a read answered a transient error (a dropped connection, 502/503/504 or 429) and its retry "
-           "succeeded: the deployment works, but it is flaky or throttled")
+RETRIED = unclassified("a read answered a transient error (a dropped connection, 502/503/504 or 429) and its retry "
+                       "succeeded: the deployment works, but it is flaky or throttled")
 
 
-def _hint(log) -> str:
+def _hint(log) -> Diagnosis:
     return catalogue.THROTTLED if any(r.reason == "HTTP 429" for r in log) else RETRIED
 
 

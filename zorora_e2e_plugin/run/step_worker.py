@@ -15,8 +15,9 @@ import traceback
 from typing import Callable, Optional
 from urllib.parse import urlencode, urlsplit
 
+from ..config.faces import CLI
 from ..core import catalogue
-from ..core.catalogue import describe, unhinted
+from ..core.diagnosis import Diagnosis, describe, unhinted
 from ..core.outcomes import FAIL, PASS, WARN, StepOutcome, StepResult
 from ..core.steps import Step
 
@@ -37,7 +38,7 @@ class StepWorker(threading.Thread):
     """A daemon thread running one step, so that the main thread can always take Ctrl-C."""
 
     def __init__(self, step: Step, ctx, redact: Callable[[str], str], phase: int,
-                 reword: Callable[[str], str] = str):
+                 reword: Callable[[Diagnosis], str] = CLI.hint):
         super().__init__(daemon=True, name=f"zorora-e2e-step-{step.id}")
         self.step, self.ctx, self.redact, self.phase, self.reword = step, ctx, redact, phase, reword
         self.result: Optional[StepResult] = None
@@ -60,34 +61,34 @@ class StepWorker(threading.Thread):
 
     def _run(self) -> None:
         started = self.started
-        status, expected, actual, hint, config_error, where = PASS, "", "", "", False, ""
+        status, expected, actual, config_error, where = PASS, "", "", False, ""
+        diagnosis: Optional[Diagnosis] = None
         try:
             detail = self.step.fn(self.ctx)
             actual = "" if detail is None else str(detail)
         except StepOutcome as exc:
-            status, expected, actual, hint = exc.status, exc.expected, exc.actual, exc.hint
+            status, expected, actual, diagnosis = exc.status, exc.expected, exc.actual, exc.hint
             config_error = exc.config_error
             if status == FAIL and not self.step.critical:
                 status = WARN
         except BaseException as exc:  # a bug or an unexpected answer: still a result, never a traceback
             status, actual = FAIL, f"{type(exc).__name__}: {exc}"
-            hint = catalogue.INTERNAL
+            diagnosis = catalogue.INTERNAL
             where = traceback.format_exc()
 
         def clean(text: str) -> str:  # redact first, then cut: a cut token would slip past the redaction
             return clip(self.redact(text))
 
-        known = describe(hint, config_error and status == FAIL, self.phase)  # the id of the hint as the step gave it
+        # the hint in the words of the face the run came from (config/faces.py), as it is redacted
+        hint = clean(self.reword(diagnosis)) if diagnosis is not None else ""
+        known = describe(diagnosis, hint, config_error and status == FAIL, self.phase)
         if known is None and status == FAIL:
             known = unhinted(config_error, self.phase)
-        hint = self.reword(hint)  # in the words of the face the run came from (config/faces.py), as it is redacted
-        if known is not None:
-            known["hint"] = clean(hint)
 
         self.result = StepResult(
             id=self.step.id, phase=self.phase, title=self.step.title, status=status,
             duration_ms=int((time.monotonic() - started) * 1000),
-            expected=clean(expected), actual=clean(actual), hint=clean(hint),
+            expected=clean(expected), actual=clean(actual), hint=hint,
             config_error=config_error and status == FAIL,
             traceback=_tail(self.redact(where), TRACEBACK_LIMIT), diagnosis=known)
 

@@ -11,6 +11,8 @@ import signal
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
+from ..config.faces import CLI
+from ..core.diagnosis import Diagnosis, describe, unclassified
 from ..core.outcomes import FAIL, PASS, SKIP, WARN, StepResult, signal_name
 from ..core.steps import Phase, Reporter, Step
 from .signals import uninterrupted
@@ -25,9 +27,9 @@ class Runner:
     step's result was final."""
 
     def __init__(self, ctx, reporter: Reporter, *, deadline: float, redact: Callable[[str], str], signals=None,
-                 reword: Callable[[str], str] = str):
+                 reword: Callable[[Diagnosis], str] = CLI.hint):
         self.ctx = ctx
-        self.reword = reword  # a hint in the words of the run's face (face.Face.hint)
+        self.reword = reword  # a diagnosis's hint in the words of the run's face (config/faces.py, Face.hint)
         self.signals = signals  # run_signals.SignalGuard: SIGINT/SIGTERM/SIGHUP, recorded even when not raised
         self.reporter = reporter
         self.redact = redact
@@ -171,10 +173,12 @@ class Runner:
                 phase.setup(self.ctx)
             except Exception as exc:
                 text = self.redact(f"{exc}")
+                diagnosis = getattr(exc, "hint", None)
+                hint = self.reword(diagnosis) if isinstance(diagnosis, Diagnosis) else ""
                 for step in phase.steps:
                         self._record(StepResult(step.id, phase.id, step.title, FAIL,
-                                                actual=f"could not prepare phase {phase.id}: {text}",
-                                                hint=getattr(exc, "hint", "")))
+                                                actual=f"could not prepare phase {phase.id}: {text}", hint=hint,
+                                                diagnosis=describe(diagnosis, hint, phase=phase.id) if hint else None))
                 return
         for wave in phase.waves:
             self._poll_signals()
@@ -237,15 +241,17 @@ class Runner:
             request = waits[late.step.id]
             what = f"still waiting on {request}" if request else "still running"
             others = [f"{sid} on {r}" for sid, r in waits.items() if r and sid != late.step.id]
+            hung = unclassified(
+                "the run's overall deadline ({deadline:g} s) or cleanup budget ran out while {what}{also}: the API "
+                "or S3 is hanging there; check the target, or raise --deadline/--timeout", deadline=self.deadline,
+                what=f"{request} had not answered" if request else "this step was still running",
+                also=f" (also waiting: {', '.join(others)})" if others else "")
+            hint = clip(self.redact(self.reword(hung)))
             self._record(StepResult(
                 late.step.id, phase.id, late.step.title, FAIL,
                 duration_ms=int((time.monotonic() - late.started) * 1000),
-                actual=clip(self.redact(f"no result before the deadline: {what}")),
-                hint=clip(self.redact(
-                    f"the run's overall deadline ({self.deadline:g} s) or cleanup budget ran out while "
-                    + (f"{request} had not answered" if request else "this step was still running")
-                    + (f" (also waiting: {', '.join(others)})" if others else "")
-                    + ": the API or S3 is hanging there; check the target, or raise --deadline/--timeout"))))
+                actual=clip(self.redact(f"no result before the deadline: {what}")), hint=hint,
+                diagnosis=describe(hung, hint, phase=phase.id)))
         for step in to_start:
             self._record(StepResult(step.id, phase.id, step.title, SKIP, actual="deadline reached"))
 

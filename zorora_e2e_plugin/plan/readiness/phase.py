@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional
 
 from ...config.readiness_target import ReadinessTarget
 from ...core import catalogue
+from ...core.diagnosis import joined, unclassified
 from ...core.outcomes import StepFailed, StepSkipped, StepWarning
 from ...core.steps import Phase, Step
 from ...s3.store import StoreError
@@ -165,7 +166,8 @@ def step_6_1(ctx) -> str:
         listed = call(ReadOnlyCommands(ctx.client).list_challengers, c, route="GET /challengers",
                       expected=f"ml-list-challengers {c} answers")
     except StepFailed as exc:
-        st.missing["6.1"] = f"ml-list-challengers {c} failed ({exc.actual}); {exc.hint}".rstrip("; ")
+        fix = ctx.settings.face.hint(exc.hint) if exc.hint else ""  # in the words of the run's face
+        st.missing["6.1"] = f"ml-list-challengers {c} failed ({exc.actual}); {fix}".rstrip("; ")
         raise
     entries = [e for e in listed.get("challengers") or [] if isinstance(e, dict)]
     ids = st.listed = [str(e.get("model_id")) for e in entries]
@@ -177,8 +179,9 @@ def step_6_1(ctx) -> str:
             what = f"did you mean {near[0]}?" if near else (f"listed: {', '.join(ids[:5])}" if ids else "none listed")
             st.missing["6.1"] = (f"challenger {wanted} is unknown (ml-list-challengers {c} does not list it; {what}); "
                                  "check the id")
-            raise StepFailed(f"{wanted} listed", f"not listed ({what})", "ml-promote would answer 'Challenger "
-                             f"{wanted} not found': check the id with ml-list-challengers {c}")
+            raise StepFailed(f"{wanted} listed", f"not listed ({what})", unclassified(
+                "ml-promote would answer 'Challenger {wanted} not found': check the id with ml-list-challengers {c}",
+                wanted=wanted, c=c))
     else:
         evaluated = [e for e in entries if e.get("status") == "evaluated"]
         if not evaluated:
@@ -186,7 +189,7 @@ def step_6_1(ctx) -> str:
                                  "check the customer id, or wait for an evaluation")
             raise StepFailed("an evaluated challenger", f"{len(entries)} listed, none evaluated"
                              + (f": {', '.join(ids[:5])}" if ids else ""),
-                             f"name one with --for {c} CHALLENGER_ID, or check the customer id")
+                             unclassified("name one with --for {c} CHALLENGER_ID, or check the customer id", c=c))
         entry = max(evaluated, key=lambda e: (parse_time(e.get("evaluated_at")) or datetime.min.replace(
             tzinfo=timezone.utc), str(e.get("trained_at"))))
     st.entry, st.challenger = entry, str(entry.get("model_id"))
@@ -204,13 +207,13 @@ def step_6_2(ctx) -> str:
         (registry, _raw), (audit, _) = ctx.parallel(lambda: store.get_json(st.registry_key),
                                                     lambda: store.get_json(st.audit_key))
     except StoreError as exc:
-        raise StepWarning(f"{where} readable", f"S3 error {exc}", "the gates are judged from the API's answers; "
-                          + catalogue.for_s3(exc.code)) from None
+        hint = catalogue.for_s3(exc.code).with_lead("the gates are judged from the API's answers; ")
+        raise StepWarning(f"{where} readable", f"S3 error {exc}", hint) from None
     if not isinstance(registry, dict):
         st.missing["registry"] = (f"customer {st.customer} has no registry ({where} is absent); check the customer "
                                   "id, and that --bucket/OUTPUT_BUCKET is the Lambda's")
         raise StepFailed(f"the customer's registry at {where}", "absent",
-                         "a customer with no registry has nothing to promote: check the id")
+                         unclassified("a customer with no registry has nothing to promote: check the id"))
     st.registry = registry
     production = registry.get("production") if isinstance(registry.get("production"), dict) else {}
     st.production = production
@@ -285,7 +288,7 @@ def step_6_5(ctx) -> str:
                        expected=f"ml-diff {model} {alias} answers")
     except StepFailed as exc:
         st.diff_error = exc.actual
-        raise StepFailed(exc.expected, exc.actual, f"{exc.hint} | {catalogue.LATEST_ALIAS}".strip(" |")) from None
+        raise StepFailed(exc.expected, exc.actual, joined([exc.hint, catalogue.LATEST_ALIAS])) from None
     from .gates import diff_words
 
     return f"against {st.diff.get('production_id')}: {diff_words(st.diff)}"
@@ -324,9 +327,9 @@ def step_6_6(ctx) -> str:
         raise StepSkipped(actual=text)
     if result.kind == REFUSED:
         raise StepFailed("every gate ml-promote meets passes", text,
-                         "the server refuses with 'Challenger does not meet promotion gates' (or Zorora stops at the "
-                         "diff); fix what is named, re-evaluate the challenger, or promote another one (--force needs "
-                         "elevated permissions)")
+                         unclassified("the server refuses with 'Challenger does not meet promotion gates' (or Zorora "
+                                      "stops at the diff); fix what is named, re-evaluate the challenger, or promote "
+                                      "another one (--force needs elevated permissions)"))
     return text
 
 

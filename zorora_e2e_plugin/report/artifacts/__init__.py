@@ -10,6 +10,7 @@ import time
 from typing import Callable, Dict, List, Optional
 from urllib.parse import urlsplit
 
+from ...core.outcomes import FAIL
 from ..files import Written, could_not_write, open_report
 from .recorder import Exchange, RequestRecorder
 
@@ -54,7 +55,7 @@ class RunArtifacts:
 
         lines = {}
         for step in result.steps:
-            if step.status == "fail":
+            if step.status == FAIL:
                 exchange = failing_request(self.recorder.for_step(step.id)) or \
                     failing_request(self.recorder.for_step(JUDGES.get(step.id, "")))
                 if exchange is not None:

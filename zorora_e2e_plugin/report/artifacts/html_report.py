@@ -12,14 +12,14 @@ from html import escape
 from typing import Any, Callable, Dict, Optional, Sequence
 
 from ...core.diagnosis import diagnosis_id
-from ...core.outcomes import FAIL, PASS, SKIP, WARN
+from ...core.outcomes import CANCELLED, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, SKIP, WARN
 from . import timeline
 from .state import registry_rows
 
-RUN_COLOURS = {"passed": "#2e9d4f", "interrupted": "#d08a00", "cancelled": "#d08a00"}  # else red
+RUN_COLOURS = {PASSED: "#2e9d4f", INTERRUPTED: "#d08a00", CANCELLED: "#d08a00"}  # else red
 MARK = {PASS: "✓", FAIL: "✗", WARN: "⚠", SKIP: "⏭"}
-VERDICTS = {"passed": "passed", "failed": "failed", "gate_failed": "preflight gate failed",
-            "interrupted": "interrupted", "cancelled": "cancelled after the preflight"}
+VERDICTS = {PASSED: "passed", FAILED: "failed", GATE_FAILED: "preflight gate failed",
+            INTERRUPTED: "interrupted", CANCELLED: "cancelled after the preflight"}
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
 header,main>section{background:#fff;margin:12px 16px;padding:12px 16px;border-radius:6px;box-shadow:0 1px 2px #0002}

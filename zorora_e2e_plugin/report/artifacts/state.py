@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
+from ...core.outcomes import SKIP
 from ...core.steps import Reporter
 from ...s3.customer_state import S3State
 from ..state_views import ENTRY_FIELDS, PHASE_4
@@ -38,7 +39,7 @@ class StateCollector(Reporter):
     # -- Reporter ------------------------------------------------------------------------------------
     def phase_started(self, phase) -> None:
         if phase.id > 1 and not self._after_setup and self.results.get("1.2") is not None \
-                and self.results["1.2"].status != "skip":
+                and self.results["1.2"].status != SKIP:
             self._after_setup = True
             self._tree("The test world in S3 after phase 1")
 
@@ -51,7 +52,7 @@ class StateCollector(Reporter):
 
     def step_finished(self, result) -> None:
         self.results[result.id] = result
-        if result.id in WATCHED and result.status != "skip":
+        if result.id in WATCHED and result.status != SKIP:
             change = {"step": result.id, "title": result.title, "before": self._before.get(result.id),
                       "after": None, "error": ""}
             try:
@@ -64,7 +65,7 @@ class StateCollector(Reporter):
 
     def refusals(self) -> List[Any]:
         """Phase 4's steps that ran: what each sent and whether it was refused."""
-        return [self.results[i] for i in PHASE_4 if i in self.results and self.results[i].status != "skip"]
+        return [self.results[i] for i in PHASE_4 if i in self.results and self.results[i].status != SKIP]
 
 
 def registry_rows(before: Optional[S3State], after: Optional[S3State]) -> List[tuple]:

@@ -9,10 +9,10 @@ import re
 from typing import Dict, Optional
 
 from ...core.diagnosis import diagnosis_id
-from ...core.outcomes import FAIL, PASS, SKIP, WARN
+from ...core.outcomes import CANCELLED, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, SKIP, WARN
 
-VERDICT_WORDS = {"passed": "✅ passed", "failed": "❌ failed", "gate_failed": "⛔ preflight gate failed",
-                 "interrupted": "⚠️ interrupted", "cancelled": "⚠️ cancelled after the preflight"}
+VERDICT_WORDS = {PASSED: "✅ passed", FAILED: "❌ failed", GATE_FAILED: "⛔ preflight gate failed",
+                 INTERRUPTED: "⚠️ interrupted", CANCELLED: "⚠️ cancelled after the preflight"}
 MARKS = {PASS: "✅", FAIL: "❌", WARN: "⚠️", SKIP: "⏭"}
 # what can start markup inside a line: emphasis, code, links, HTML, table cells, strikethrough (an underscore
 # between letters or digits never emphasises: customer_id stays as it is)
