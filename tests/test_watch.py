@@ -10,7 +10,10 @@ against a real sandbox on loopback.
 from __future__ import annotations
 
 import ast
+import io
+import json
 import uuid
+from pathlib import Path
 
 import pytest
 from standin.harness import host, output, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
@@ -195,3 +198,27 @@ def test_a_send_the_host_wrapped_is_its_own_again_after_a_run(host, sandbox, mon
     assert (repl.remote_commands["ml-validate-e2e"].last_verdict or "").startswith("✓ E2E validation passed")
     assert vars(session).get("send") is host_send
     assert "POST" in seen and "GET" in seen
+
+
+# ----------------------------------------------------------------------- what the listeners hear, unchanged
+
+def test_the_recorder_times_an_s3_request_from_before_it_is_sent(sandbox, tmp_path):
+    """S3's answer cap sends a request itself (a `before-send` handler): the recorder must hear of the request
+    before that, or an S3 request is timed as if it took no time at all."""
+    from zorora_e2e_plugin.config.flags import RunFlags
+    from zorora_e2e_plugin.config.settings import resolve
+    from zorora_e2e_plugin.report.console import make_console
+    from zorora_e2e_plugin.run.in_sandbox import sandbox_target
+    from zorora_e2e_plugin.run.validate import validate
+
+    sandbox.set_faults(["latency:300"])
+    try:
+        settings = resolve(RunFlags(client="direct", phases=[0], har_path=str(tmp_path / "r.har")), {},
+                           target=sandbox_target(sandbox))
+        result = validate(settings, console=make_console(file=io.StringIO(), no_color=True))
+    finally:
+        sandbox.set_faults([])
+    assert result.verdict == "passed"
+    entries = json.loads(Path(tmp_path / "r.har").read_text())["log"]["entries"]
+    s3 = [e for e in entries if e["_kind"] == "s3"]
+    assert s3 and all(e["time"] >= 300 for e in s3), [(e["request"]["method"], e["time"]) for e in s3]

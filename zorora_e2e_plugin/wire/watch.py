@@ -10,8 +10,9 @@ every session and client back as it was (a REPL's Zorora client and the process'
     loopback base URL, no proxy from the environment (limits.py's rule). Its `send`, hooks and headers stay as
     they are.
   - a botocore client: a `before-send` and a `response-received` handler on its event system, with this watch's
-    unique id, for the run (botocore fires both in the sending thread, one attempt at a time). And, for the
-    client's life, S3's answer cap (`cap_s3_answers`, registered when the client is built: s3/store.py).
+    unique id, for the run (botocore fires both in the sending thread, one attempt at a time); the `before-send`
+    one first, ahead of S3's answer cap (`cap_s3_answers`, registered for the client's life when it is built:
+    s3/store.py), which sends the request itself.
 
 Each listener (a `Listener`) hears of a call when it starts, then of its answer or its error, once per `send` of
 a session (however many retries inside) and once per attempt of an S3 request. Nothing else in the package
@@ -148,7 +149,8 @@ class Watch:
         events = getattr(getattr(client, "meta", None), "events", None)
         if events is None or any(c is client for c in self._s3_clients):
             return
-        events.register("before-send.s3", self._s3_sent, unique_id=self._uid + "-sent")
+        # first: S3's answer cap (registered at the client's build) sends the request in its own before-send
+        events.register_first("before-send.s3", self._s3_sent, unique_id=self._uid + "-sent")
         events.register("response-received.s3", self._s3_ended, unique_id=self._uid + "-ended")
         self._s3_clients.append(client)
 
