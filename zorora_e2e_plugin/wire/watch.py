@@ -76,7 +76,7 @@ def _tell(listeners, event: str, *args) -> None:
 class Watch:
     """A run's watch over its sessions and S3 clients. `closed()`: the run is over (no request sent, no retry);
     `deadline`: the run's deadline (time.monotonic(), or a callable giving it: a walkthrough's pauses move it), no
-    read retried past it. `adapters`: the run's adapters, kept after `detach` (their retries)."""
+    read retried past it."""
 
     def __init__(self, base_url: str = "", closed=lambda: False):
         self.base_path = urlsplit(base_url).path.rstrip("/") if base_url else ""
@@ -84,7 +84,7 @@ class Watch:
         self.closed = closed
         self.deadline: Any = None
         self.listeners: List[Listener] = []
-        self.adapters: List = []
+        self._retries: List[List] = []  # each adapter's retries, kept after detach (the adapters are not: no cycle)
         self._sessions: List[Tuple[Any, Dict, Optional[bool]]] = []  # (session, its adapters, its trust_env)
         self._s3_clients: List = []
         self._pending = threading.local()  # S3: the attempt this thread is sending
@@ -128,7 +128,7 @@ class Watch:
                 continue
             self._sessions.append((session, dict(adapters), self._no_proxy_for_loopback(session)))
             adapter = RunAdapter(self)
-            self.adapters.append(adapter)
+            self._retries.append(adapter.retries)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         return self
@@ -189,8 +189,8 @@ class Watch:
     def retries_by_route(self) -> Dict[str, int]:
         """'GET /diff' -> retries, over the run's adapters (the last failed attempt of a read is not a retry)."""
         counts: Dict[str, int] = {}
-        for adapter in self.adapters:
-            for retry in list(adapter.retries):
+        for retries in self._retries:
+            for retry in list(retries):
                 if retry.final:
                     continue
                 route = "/" + retry.route.split(" ", 1)[-1].lstrip("/").split("/", 1)[0]
