@@ -276,6 +276,7 @@ def test_the_recorder_leaves_sessions_and_the_s3_client_as_it_found_them(sandbox
     from zorora_e2e_plugin.config.settings import Storage
     from zorora_e2e_plugin.report.artifacts import RequestRecorder
     from zorora_e2e_plugin.s3.store import make_s3_client
+    from zorora_e2e_plugin.wire.watch import Watch
 
     session = requests.Session()
     session.hooks["response"].append(lambda r, *a, **k: None)
@@ -285,11 +286,12 @@ def test_the_recorder_leaves_sessions_and_the_s3_client_as_it_found_them(sandbox
                                     aws_access_key_id=sandbox.access_key_id,
                                     aws_secret_access_key=sandbox.secret_access_key))
     recorder = RequestRecorder(lambda text: text, token=CANARY)
-    recorder.attach_session(session)
-    recorder.attach_s3(client)
+    watch = Watch(sandbox.api_url).listen(recorder)
+    watch.attach(session)
+    watch.attach_s3(client)
     session.get(f"{sandbox.api_url}/challengers", headers={"Authorization": f"Bearer {CANARY}"}, timeout=5)
     client.list_objects_v2(Bucket=sandbox.bucket, Prefix="nothing/")
-    recorder.detach()
+    watch.detach()
     assert [e.kind for e in recorder.snapshot()] == ["api", "s3"]
     assert recorder.snapshot()[0].had_token and "Bearer ***" in str(recorder.snapshot()[0].request_headers)
     assert "send" not in session.__dict__ and session.hooks["response"] == hooks

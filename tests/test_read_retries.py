@@ -194,15 +194,16 @@ def test_the_repl_client_gets_its_retries_and_adapters_back(sandbox, monkeypatch
     from zorora_e2e_plugin.config.flags import RunFlags
     from zorora_e2e_plugin.config.settings import resolve
     from zorora_e2e_plugin.run.in_sandbox import sandbox_target
-    from zorora_e2e_plugin.wire.retries import ReadRetryAdapter
+    from zorora_e2e_plugin.wire.adapter import RunAdapter
+    from zorora_e2e_plugin.wire.watch import Watch
 
     settings = resolve(RunFlags(client="zorora"), {}, target=sandbox_target(sandbox))
     http = ZororaHTTPClient(settings.base_url, auth_token=settings.token, max_retries=3)
     adapters = dict(http.session.adapters)
     client = ZororaClient(http, settings.actor)
-    with run_scope(settings, client):
+    with run_scope(settings, client), Watch(settings.base_url).attach(http.session):  # as a run holds them
         assert http.max_retries == 0
-        assert isinstance(http.session.get_adapter(settings.base_url), ReadRetryAdapter)
+        assert isinstance(http.session.get_adapter(settings.base_url), RunAdapter)
     assert http.max_retries == 3 and http.session.adapters == adapters
     for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
         del sys.modules[name]

@@ -21,6 +21,7 @@ from wire_helpers import LoopbackServer
 from zorora_e2e_plugin.client.unanswered import MutationLedger
 from zorora_e2e_plugin.core.outcomes import FAIL
 from zorora_e2e_plugin.sandbox import Sandbox
+from zorora_e2e_plugin.wire.watch import Watch
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,8 @@ def slow_server():
 
 def test_the_ledger_records_posts_that_got_no_answer_and_only_those(slow_server):
     session = requests.Session()
-    ledger = MutationLedger().watch(session)
+    ledger = MutationLedger()
+    watch = Watch().listen(ledger).attach(session)
     with pytest.raises(requests.exceptions.ReadTimeout):
         session.post(f"{slow_server}/prod/api/v1/promote", json={}, timeout=0.5)  # outlives --timeout
     session.post(f"{slow_server}/prod/api/v1/gateway", json={}, timeout=5)  # API Gateway gave up: 504
@@ -104,4 +106,5 @@ def test_the_ledger_records_posts_that_got_no_answer_and_only_those(slow_server)
     assert [(u.path, u.why.split(":")[0]) for u in ledger.pending()] == [
         ("/prod/api/v1/promote", "no answer"), ("/prod/api/v1/gateway", "HTTP 504 from the gateway")]
     ledger.close()
+    watch.detach()
     assert "send" not in session.__dict__  # the session (a REPL's Zorora client) is left as it was

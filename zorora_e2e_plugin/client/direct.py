@@ -6,14 +6,14 @@ from typing import Dict
 from urllib.parse import urljoin
 
 from ..config.settings import Settings
-from ..wire.retries import mount
 from .errors import CONNECT, NOT_JSON, NOT_OBJECT, TIMEOUT, TRANSPORT, EndsWithTheRun, OnaError, transport_kind
 from .raw_http import api_headers
 
 
 class DirectClient(EndsWithTheRun):
-    """Sends the requests Zorora's commands send, with the same headers and error mapping; reads are retried
-    as wire/retries.py says (Zorora's client retries only 5xx, immediately; the run turns that off)."""
+    """Sends the requests Zorora's commands send, with the same headers and error mapping; during a run, reads
+    are retried as wire/retries.py says (the run's adapter, wire/watch.py; Zorora's client retries only 5xx,
+    immediately, and the run turns that off)."""
 
     kind = "direct"
 
@@ -24,14 +24,13 @@ class DirectClient(EndsWithTheRun):
         self.base_url = settings.base_url.rstrip("/") + "/"
         self.session = session or requests.Session()
         self.session.headers.update({"Content-Type": "application/json", "User-Agent": "zorora-e2e"})
-        self.retry = mount(self.session, settings.base_url, closed=lambda: self.closed)  # reads only
 
     def _headers(self) -> Dict[str, str]:
         return api_headers(self.settings, with_token=not self.settings.use_iam)
 
     def request(self, method: str, path: str, params=None, json_data=None) -> Dict:
-        """One request; a GET's connection errors, 502/503/504 and 429 are retried by the session's adapter
-        (wire/retries.py), a POST is sent once."""
+        """One request; a GET's connection errors, 502/503/504 and 429 are retried by the run's adapter on the
+        session (wire/retries.py), a POST is sent once."""
         import requests
 
         url = urljoin(self.base_url, path.lstrip("/"))

@@ -1,6 +1,6 @@
 """One request below the command layer, for the plan's own checks (preflight, server-side validation, auth):
 no redirects followed, no error mapping beyond classifying a transport failure by type; a GET is retried as
-every read is (wire/retries.py), a POST is sent once.
+every read of a run is (wire/retries.py: the run's adapter on `session`), a POST is sent once.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from typing import Dict
 from urllib.parse import urljoin
 
 from ..config.settings import Settings
-from ..wire.retries import mount
 from .errors import TRANSPORT, EndsWithTheRun, OnaError, reason, transport_kind
 
 
@@ -55,7 +54,6 @@ class RawHttp(EndsWithTheRun):
         self.settings = settings
         self.session = requests.Session()
         self.base_url = settings.base_url.rstrip("/")
-        self.retry = mount(self.session, settings.base_url, closed=lambda: self.closed)  # GETs only
 
     def send(self, method: str, path: str, *, params=None, json_data=None, with_token: bool = True,
              max_body: int = 64 * 1024) -> RawResponse:

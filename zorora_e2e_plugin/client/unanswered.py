@@ -2,8 +2,9 @@
 with 504 while the Lambda may run on (its limit is ~29 s, the Lambda's own up to 15 minutes). Its effects
 (registry, archive, audit) may land in S3 after the cleanup, so the cleanup waits for them (run/cleanup.py).
 
-Recorded without touching the clients: `send` is wrapped on the requests sessions the run's API clients use
-(Zorora's ZororaHTTPClient.session, the direct client's, the raw probes'), and unwrapped when the run ends.
+Recorded without touching the clients: the ledger is one of the run's listeners (wire/watch.py), which hear of
+each request of the sessions the run's API clients use (Zorora's ZororaHTTPClient.session, the direct client's,
+the raw probes').
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import threading
 import time
 from typing import List
 from urllib.parse import urlsplit
+
+from ..wire.watch import Listener
 
 GATEWAY_GAVE_UP = {504}  # API Gateway's integration timeout: the Lambda may still be running
 
@@ -40,42 +43,28 @@ def _never_sent(exc: BaseException) -> bool:
         "NewConnectionError" in text or "Failed to establish" in text or "NameResolution" in text)
 
 
-class MutationLedger:
-    """The run's mutations that got no answer (thread-safe)."""
+class MutationLedger(Listener):
+    """The run's mutations that got no answer (thread-safe): a watch's Listener, of the API's POSTs."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.unanswered: List[Unanswered] = []
-        self._wrapped: list = []  # (session, wrapper)
         self.active = True
 
-    def watch(self, *sessions) -> "MutationLedger":
-        for session in sessions:
-            if session is None or any(s is session for s, _ in self._wrapped):
-                continue
-            original = session.send
-            ledger = self
+    def sent(self, call) -> None:
+        if self.active and call.kind == "api" and call.method == "POST":
+            call.notes[id(self)] = urlsplit(call.url).path
 
-            def send(request, *args, _original=original, **kwargs):
-                if not ledger.active or str(getattr(request, "method", "")).upper() != "POST":
-                    return _original(request, *args, **kwargs)
-                sent = time.monotonic()
-                path = urlsplit(str(getattr(request, "url", ""))).path
-                try:
-                    response = _original(request, *args, **kwargs)
-                except Exception as exc:
-                    if not _never_sent(exc):
-                        ledger._add(Unanswered("POST", path, f"no answer: {type(exc).__name__}", sent,
-                                               time.monotonic()))
-                    raise
-                if response.status_code in GATEWAY_GAVE_UP:
-                    ledger._add(Unanswered("POST", path, f"HTTP {response.status_code} from the gateway", sent,
-                                           time.monotonic()))
-                return response
+    def answered(self, call, response) -> None:
+        path = call.notes.pop(id(self), None)
+        if path is not None and response.status_code in GATEWAY_GAVE_UP:
+            self._add(Unanswered("POST", path, f"HTTP {response.status_code} from the gateway", call.mono,
+                                 time.monotonic()))
 
-            session.send = send
-            self._wrapped.append((session, send))
-        return self
+    def failed(self, call, error: BaseException) -> None:
+        path = call.notes.pop(id(self), None)
+        if path is not None and isinstance(error, Exception) and not _never_sent(error):
+            self._add(Unanswered("POST", path, f"no answer: {type(error).__name__}", call.mono, time.monotonic()))
 
     def _add(self, entry: Unanswered) -> None:
         with self._lock:
@@ -92,10 +81,5 @@ class MutationLedger:
             return list(self.unanswered)
 
     def close(self) -> None:
-        """Unwrap the sessions (a REPL's Zorora client outlives the run); a wrapper something else wrapped
-        again stays, passing everything through."""
+        """Nothing more is recorded (a POST sent before is, as it ends)."""
         self.active = False
-        for session, wrapper in self._wrapped:
-            if session.__dict__.get("send") is wrapper:
-                del session.send
-        self._wrapped = []

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 
 from ..config.settings import Settings
 from ..core.answers import zorora_body
-from ..wire.retries import mount
+from ..wire.watch import adapter_of
 from .errors import CONNECT, HTTP, NOT_JSON, NOT_OBJECT, Cancelled, EndsWithTheRun, OnaError, transport_kind
 
 
@@ -46,8 +46,8 @@ def run_scope(settings: Settings, client=None):
     - ZORORA_ACTOR = the run's test actor (Zorora's client sends it as X-Actor on every request),
     - no client retries (`max_retries = 0` on Zorora's client): a promote or rollback is sent at most once
       per step, so none can be re-sent after the cleanup. Reads are retried instead by the run's adapter
-      (wire/retries.py: connection errors, 502/503/504, 429, with backoff and Retry-After), mounted on the
-      client's session for the run. The REPL's client gets its setting and its adapters back.
+      (wire/retries.py: connection errors, 502/503/504, 429, with backoff and Retry-After), which the run's
+      watch mounts on the client's session (wire/watch.py). The REPL's client gets its setting back.
 
     Never per concurrent call: steps of one wave run in threads, and one of them restoring the environment
     while another reads it (requests iterates os.environ for proxies) raised KeyError. Concurrent runs in one
@@ -65,20 +65,11 @@ def run_scope(settings: Settings, client=None):
     saved_retries = getattr(http_client, "max_retries", None)
     if saved_retries is not None:
         http_client.max_retries = 0
-    session = getattr(http_client, "session", None)
-    saved_adapters = dict(getattr(session, "adapters", None) or {}) if session is not None else None
-    if saved_adapters is not None and hasattr(session, "mount"):
-        client.retry = mount(session, getattr(http_client, "base_url", "") or settings.base_url,
-                             closed=lambda: bool(getattr(client, "closed", False)))
     try:
         yield
     finally:
         if saved_retries is not None:
             http_client.max_retries = saved_retries
-        if saved_adapters is not None and hasattr(session, "mount"):
-            session.adapters.clear()
-            session.adapters.update(saved_adapters)
-            client.retry = None
         with _env_lock:
             _scopes -= 1
             if _scopes == 0:
@@ -126,16 +117,15 @@ class ZororaClient(EndsWithTheRun):
                                 use_iam=settings.use_iam, timeout=settings.timeout, max_retries=3)
         return cls(http, settings.actor)
 
-    retry = None  # the run's ReadRetryAdapter on the client's session (run_scope)
-
     def _run(self, command, args: List[str]) -> str:
         self.refuse_after_the_run()
         try:
             return command.execute(args, dict(self.context))  # run_scope: X-Actor = the test actor
         except Exception as exc:  # CommandError, HTTPError, JSON decode errors, ...
             error = _as_ona_error(exc)
-            if error.status and self.retry is not None:  # the answer's headers (x-amzn-ErrorType, ...)
-                error.headers = self.retry.last_headers()
+            adapter = adapter_of(getattr(self.http_client, "session", None))  # the run's, while it runs
+            if error.status and adapter is not None:  # the answer's headers (x-amzn-ErrorType, ...)
+                error.headers = adapter.last_headers()
             raise error from None
 
     @staticmethod

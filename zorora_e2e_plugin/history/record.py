@@ -11,8 +11,8 @@ path when one was written. `zorora-e2e history` and `ml-validate-e2e --history` 
 
 The file itself (appending, bounded size, reading the tail) is file.py.
 
-Also here: the per-route request timer (a `requests` response hook on the sessions the API clients use)
-and the cold-start rule. Importing this module is cheap (no rich, no requests).
+Also here: the per-route request timer (one of the run's listeners, wire/watch.py, hearing of each request of
+the sessions the API clients use) and the cold-start rule. Importing this module is cheap (no rich, no requests).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import os
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import urlsplit
 
-from ..wire.limits import remove_response_hook, response_hooks
+from ..wire.watch import Listener
 from .file import append
 
 ENV = "ZORORA_E2E_HISTORY"
@@ -53,16 +53,16 @@ def history_path(env=None) -> Optional[str]:
 
 # ------------------------------------------------------------------------------------- request timing
 
-class RequestTimer:
-    """Per-route latencies of the API requests of one run: a response hook on each requests.Session the
-    API clients use (Zorora's ZororaHTTPClient.session, the direct client's, the raw probes'). Removed
-    again by `detach` (the REPL's client outlives the run)."""
+class RequestTimer(Listener):
+    """Per-route latencies of the API requests of one run (a watch's Listener: Zorora's ZororaHTTPClient.session,
+    the direct client's, the raw probes'): for each answered request, the seconds until its answer's headers
+    came, over all its attempts. `stop()`: nothing more is timed."""
 
     def __init__(self, base_url: str):
         self.base_path = urlsplit(base_url).path.rstrip("/")
         self.samples: List[Tuple[str, float, float]] = []  # (route, started, seconds)
         self._lock = threading.Lock()
-        self._sessions: List = []
+        self.timing = True
 
     def route(self, method: str, url: str) -> str:
         """'GET /metrics' for .../prod/api/v1/metrics/C/challenger_T: the route only, never ids or queries."""
@@ -72,32 +72,15 @@ class RequestTimer:
         segment = "/" + path.lstrip("/").split("/", 1)[0]
         return f"{(method or '?').upper()} {segment if segment in ROUTES else 'other'}"
 
-    def _hook(self, response, *args, **kwargs):
-        try:
-            seconds = response.elapsed.total_seconds()
-            request = response.request
-            route = self.route(request.method, request.url)
-        except Exception:  # never let timing break a request
-            return None
+    def answered(self, call, answer) -> None:
+        if not self.timing or call.kind != "api" or call.headers_after is None:
+            return
+        route = self.route(call.method, call.url)
         with self._lock:
-            self.samples.append((route, time.monotonic() - seconds, seconds))
-        return None
+            self.samples.append((route, call.mono, call.headers_after))
 
-    def attach(self, *sessions) -> "RequestTimer":
-        for session in sessions:
-            if any(s is session for s in self._sessions):
-                continue
-            hooks = response_hooks(session)
-            if hooks is None:
-                continue
-            hooks.append(self._hook)
-            self._sessions.append(session)
-        return self
-
-    def detach(self) -> None:
-        for session in self._sessions:
-            remove_response_hook(session, self._hook)
-        self._sessions = []
+    def stop(self) -> None:
+        self.timing = False
 
     def routes(self) -> Dict[str, Dict]:
         by_route: Dict[str, List[float]] = {}
@@ -168,29 +151,28 @@ def run_kind(phases) -> str:
     return "phases"
 
 
-def _retries(sessions) -> Dict[str, int]:
+def _retries(retries: Callable[[], Dict[str, int]]) -> Dict[str, int]:
     """Reads the run retried, per route ('GET /diff': 2); {} when none was."""
-    from ..wire.retries import retries_by_route
-
     try:
-        return retries_by_route(sessions)
+        return dict(retries())
     except Exception:  # never let the history break a run
         return {}
 
 
 class Recorder:
-    """Watches one run's requests (a RequestTimer for routes) and appends its line (phase times: the runner's)."""
+    """Watches one run's requests (its `timer`, for routes, listens to the run's watch) and appends its line (phase
+    times: the runner's). `retries()`: the run's retries per route (wire/watch.py's Watch.retries_by_route)."""
 
-    def __init__(self, settings, *sessions):
+    def __init__(self, settings, retries: Callable[[], Dict[str, int]] = dict):
         self.settings = settings
         self.started_utc = datetime.now(timezone.utc)
-        self.timer = RequestTimer(settings.base_url).attach(*sessions)
-        self.sessions = sessions  # their retry adapters count the run's retries per route (wire/retries.py)
+        self.timer = RequestTimer(settings.base_url)
+        self.retries = retries
         self.cold: Optional[float] = None  # the first request's seconds, when it was a cold start
 
     def finish_timing(self) -> Optional[str]:
-        """Stop timing (the hooks come off the sessions); the cold-start detail, if there was one."""
-        self.timer.detach()
+        """Stop timing; the cold-start detail, if there was one."""
+        self.timer.stop()
         self.cold = self.timer.cold_start()
         return cold_start_detail(self.cold, self.settings.sandbox) if self.cold is not None else None
 
@@ -209,7 +191,7 @@ class Recorder:
             "duration_s": round(result.duration_ms / 1000, 3),
             "phase_s": {str(p): round(seconds, 3) for p, seconds in sorted(result.phase_seconds.items())},
             "routes": self.timer.routes(),
-            "retries": _retries(self.sessions),
+            "retries": _retries(self.retries),
             "cold_start": self.cold is not None,
             "first_request_s": round(self.cold, 3) if self.cold is not None else None,
             "json_report": os.path.abspath(json_report) if json_report else None,

@@ -5,7 +5,6 @@ and the reports. validate.validate builds the client and the signal guard, then 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from typing import List, Optional, Tuple
@@ -26,8 +25,7 @@ from ..report.console import ConsoleReporter
 from ..report.fanout import Fanout, HeldUntilAStepRuns, QuietWhenClosed
 from ..report.files import write_reports
 from ..s3.store import Store
-from ..wire.limits import SessionGuard
-from ..wire.retries import set_deadline
+from ..wire.watch import Watch
 from . import cleanup
 from .options import RunOptions
 from .waves import Runner
@@ -80,19 +78,21 @@ class Run:
         # sandbox's --log-requests is its server's log (validate_in_sandbox), not this one
         s = self.settings
         own_log = console_view.log_request if s.outputs.log_requests and not s.sandbox else None
-        self.shared = RunArtifacts(s, self.redact, api_sessions(self.client, None), log=own_log, debug=o.debug)
+        self.shared = RunArtifacts(s, self.redact, log=own_log, debug=o.debug)
+        # every request of the run goes through one watch (wire/watch.py), whose listeners hear of each
+        self.watch = Watch(s.base_url, closed=lambda: bool(getattr(self.client, "closed", False)))
         try:
-            with contextlib.ExitStack() as undo:  # however the run ends (an observer that raises too), the
-                # sessions it wrapped are left as they were: a REPL's Zorora client outlives the run
-                return self._run(console_view, undo)
-        finally:  # however it ends: no more request lines, the live line stopped, the console left sane
-            self.shared.finish()  # the sessions and the S3 client as they were (the REPL's outlive the run)
+            return self._run(console_view)
+        finally:  # however it ends (an observer that raises too): the sessions and the S3 client as they were (a
+            # REPL's Zorora client outlives the run), no more request lines, the live line stopped, the console sane
+            self.watch.detach()
+            self.shared.finish()
             if o.request_feed is not None:
                 o.request_feed.detach()
             console_view.close()
 
-    def _run(self, console_view, undo: contextlib.ExitStack) -> RunResult:
-        phases = self._prepare(console_view, undo)
+    def _run(self, console_view) -> RunResult:
+        phases = self._prepare(console_view)
         self._run_phases(phases)
         try:
             began = cleanup.clean_up(self)
@@ -108,35 +108,36 @@ class Run:
         self._report(result, proven_at)
         return result
 
-    def _prepare(self, console_view, undo: contextlib.ExitStack) -> List[Phase]:
-        s, client, shared = self.settings, self.client, self.shared
+    def _prepare(self, console_view) -> List[Phase]:
+        s, client, shared, watch = self.settings, self.client, self.shared, self.watch
         raw = RawHttp(s)
-        shared.recorder.attach_session(raw.session)  # the raw probes' requests too
         # the S3 client is already being built (validate's start_client); 0.4 finds it, or its error, diagnosed
-        world = self.world  # the store deletes under the customer's three prefixes, nowhere else
-        ctx = self.ctx = plan_module.Context(
-            settings=s, client=client, raw=raw, world=world,
-            store_factory=lambda: shared.watch_store(Store.open(s.storage, scope=world.prefixes)))
-        sessions = api_sessions(client, raw)
-        self.recorder = record.Recorder(s, *sessions)
-        undo.callback(self.recorder.timer.detach)
-        # 10 MB at most per answer; loopback never through HTTP(S)_PROXY (off again at the end: wire/limits.py)
-        self.wire = SessionGuard(s.base_url).attach(*sessions)
-        undo.callback(self.wire.detach)
-        ctx.mutations = MutationLedger().watch(*sessions)  # promote/rollback unanswered
-        undo.callback(ctx.mutations.close)
+        ctx = self.ctx = plan_module.Context(settings=s, client=client, raw=raw, world=self.world,
+                                             store_factory=self._open_store)
+        self.recorder = record.Recorder(s, retries=watch.retries_by_route)
+        ctx.mutations = MutationLedger()  # promote/rollback unanswered
+        # the client's and the raw probes' requests: read retries, at most a few at once per host, 10 MB at most per
+        # answer, loopback never through HTTP(S)_PROXY; each recorded, timed per route, and a POST without answer kept
+        watch.attach(*api_sessions(client, raw)).listen(shared.recorder, self.recorder.timer, ctx.mutations)
         presenter = self.options.presenter
         lead, trail = self._presenter().parts() if presenter else (None, None)
         phases = [p for p in plan_module.phases() if p.id in s.phases]
         readiness_view = self._readiness(phases)  # --for: phase 6
         self.phases = phases
-        watchers = shared.reporters(world, lambda: ctx.store)  # first: a step's window opens before it starts
+        watchers = shared.reporters(self.world, lambda: ctx.store)  # first: a step's window opens before it starts
         self.reporter = Fanout([r for r in (*watchers, lead, console_view, readiness_view, *self.options.observers,
                                             trail) if r is not None])
         self.runner = Runner(ctx, self.reporter, deadline=s.deadline, redact=self.redact, signals=self.signals,
                              reword=s.face.hint)  # hints in the words of the face the run came from
-        set_deadline(sessions, lambda: self.runner.deadline_at)  # no read retried past it
+        watch.deadline = lambda: self.runner.deadline_at  # no read retried past it
         return phases
+
+    def _open_store(self) -> Store:
+        """The run's Store (Context.store_factory): it deletes under the customer's three prefixes, nowhere else;
+        its S3 client's requests are heard by the watch's listeners too."""
+        store = Store.open(self.settings.storage, scope=self.world.prefixes)
+        self.watch.attach_s3(getattr(store, "client", None))
+        return store
 
     def _run_phases(self, phases: List[Phase]) -> None:
         runner, signals, ask = self.runner, self.signals, self.options.ask
@@ -173,7 +174,6 @@ class Run:
     def _report(self, result: RunResult, proven_at: int) -> None:
         s, reporter, signals = self.settings, self.reporter, self.signals
         cold_start = self.recorder.finish_timing()  # a cold start is a detail of the report, not a failure
-        self.wire.detach()
         if cold_start:
             result.note = cold_start
             reporter.notice(cold_start)
@@ -256,7 +256,7 @@ def run_header(settings: Settings, client_kind: str) -> RunHeader:
 
 
 def api_sessions(client, raw) -> list:
-    """The requests sessions that carry the run's API requests (timed per route for the history)."""
+    """The requests sessions that carry the run's API requests (the run's watch attaches them)."""
     holder = getattr(client, "http_client", client)  # Zorora's ZororaHTTPClient, or the direct client
     return [s for s in (getattr(holder, "session", None), getattr(raw, "session", None)) if s is not None]
 

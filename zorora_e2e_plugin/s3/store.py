@@ -26,7 +26,8 @@ from email.utils import parsedate_to_datetime
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..config.settings import Storage
-from ..wire.limits import botocore_proxies, cap_s3_answers, read_capped
+from ..wire.limits import botocore_proxies, read_capped
+from ..wire.watch import cap_s3_answers
 
 
 class StoreError(Exception):

@@ -1,5 +1,6 @@
 """What the run's HTTP clients never do, whatever the environment or the server: send loopback traffic through
-the user's proxy, or read an unbounded answer.
+the user's proxy, or read an unbounded answer. The rules are here: the run's adapter (adapter.py) reads answers by
+them, and watch.py applies the rest (no proxy for a loopback base URL, `s3_capped_sender` on each S3 client).
 
 - **Loopback never goes through a proxy.** `HTTP_PROXY`/`HTTPS_PROXY` are set in most corporate shells, and
   requests and botocore both honour them: a sandbox on 127.0.0.1 (or a tunnel to a local port) was reached
@@ -9,12 +10,12 @@ the user's proxy, or read an unbounded answer.
   memory without bound; the real answers are a few KB. A longer one is cut and fails its request
   (`AnswerTooLarge`, a requests exception), in the direct client, Zorora's client (its session) and S3 reads.
 
-Importing this module is cheap: requests is imported only when a session is guarded.
+Importing this module is cheap: requests is imported only when an answer is read.
 """
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Optional
 
 from ..config.checks import is_loopback
 
@@ -66,11 +67,12 @@ def read_capped(body, what: str, limit: int = MAX_ANSWER_BYTES, seconds: Optiona
             raise problem
 
 
-def cap_s3_answers(client, limit: int = MAX_ANSWER_BYTES) -> None:
-    """Every S3 answer `client` reads whole (listings, errors, heads: all but GetObject's body, which
-    Store.get_bytes reads with read_capped) is read at most `limit` bytes, within the read timeout in all:
-    botocore would read a never-ending ListObjectsV2 body into memory. A `before-send` handler sends the
-    request itself (the client's own HTTP session) and reads the body; botocore parses it as usual."""
+def s3_capped_sender(client, limit: int = MAX_ANSWER_BYTES):
+    """S3's answer cap: a botocore `before-send` handler (watch.py registers it, for the client's life) by which
+    every S3 answer `client` reads whole (listings, errors, heads: all but GetObject's body, which Store.get_bytes
+    reads with read_capped) is read at most `limit` bytes, within the read timeout in all: botocore would read a
+    never-ending ListObjectsV2 body into memory. It sends the request itself (the client's own HTTP session) and
+    reads the body; botocore parses it as usual."""
     session = client._endpoint.http_session
     seconds = getattr(client.meta.config, "read_timeout", None)
 
@@ -95,7 +97,7 @@ def cap_s3_answers(client, limit: int = MAX_ANSWER_BYTES) -> None:
             release()
         return response
 
-    client.meta.events.register("before-send.s3", send, unique_id="zorora-e2e-capped-answers")
+    return send
 
 
 def _answer_too_large():
@@ -123,15 +125,15 @@ def _read_timeout(timeout) -> Optional[float]:
     return float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None
 
 
-def cap_response(response, *args, limit: int = MAX_ANSWER_BYTES, **kwargs):
-    """A requests response hook: reads the body (at most `limit` bytes) before requests would read all of it,
-    within the request's read timeout in all (a body that trickles in forever never trips a per-read
-    timeout). A request made with stream=True reads its own body (RawHttp cuts it) and is left alone."""
-    if kwargs.get("stream") or getattr(response, "_content", False) is not False:
-        return None
+def read_answer(response, timeout, limit: int = MAX_ANSWER_BYTES) -> None:
+    """Reads a response's body (at most `limit` bytes) before requests would read all of it, within the request's
+    read timeout in all (a body that trickles in forever never trips a per-read timeout); AnswerTooLarge or
+    requests' ReadTimeout else. The run's adapter calls it for every answer its caller does not stream."""
+    if getattr(response, "_content", False) is not False:
+        return
     import time
 
-    seconds = _read_timeout(kwargs.get("timeout"))
+    seconds = _read_timeout(timeout)
     deadline = time.monotonic() + seconds if seconds else None
     declared = response.headers.get("Content-Length", "")
     url = getattr(response, "url", "") or ""
@@ -153,7 +155,6 @@ def cap_response(response, *args, limit: int = MAX_ANSWER_BYTES, **kwargs):
                 f"{what}: its body was still arriving after {seconds:g}s (timeout)", response=response)
     response._content = bytes(body)
     response._content_consumed = True
-    return None
 
 
 def _chunks(response):
@@ -179,57 +180,5 @@ def _chunks(response):
         raise requests.exceptions.ChunkedEncodingError(exc, response=response) from None
 
 
-def response_hooks(session) -> Optional[List]:
-    """A requests session's response hooks, as a list to add to (requests also takes a single callable there);
-    None for an object without a hooks dict."""
-    hooks = getattr(session, "hooks", None)
-    if not isinstance(hooks, dict):
-        return None
-    found = hooks.setdefault("response", [])
-    if not isinstance(found, list):
-        hooks["response"] = found = [found]
-    return found
-
-
-def remove_response_hook(session, hook) -> None:
-    """Take `hook` off a session's response hooks again, if it is still there."""
-    try:
-        session.hooks["response"].remove(hook)
-    except (KeyError, ValueError, AttributeError):
-        pass
-
-
-class SessionGuard:
-    """Put on the requests sessions that carry a run's API requests (the direct client's, Zorora's client's)
-    and taken off again by `detach` (a REPL's client outlives the run): the answer cap, and, for a loopback
-    base URL, no proxy from the environment."""
-
-    def __init__(self, base_url: str):
-        self.loopback = is_loopback(base_url)
-        self._sessions: List = []
-        self._trust_env: List = []
-
-    def attach(self, *sessions) -> "SessionGuard":
-        for session in sessions:
-            if any(s is session for s in self._sessions):
-                continue
-            hooks = response_hooks(session)
-            if hooks is None:
-                continue
-            if cap_response not in hooks:
-                hooks.insert(0, cap_response)
-            self._sessions.append(session)
-            self._trust_env.append(getattr(session, "trust_env", True))
-            if self.loopback:
-                session.trust_env = False  # no HTTP(S)_PROXY for 127.0.0.1 / localhost / ::1
-        return self
-
-    def detach(self) -> None:
-        for session, trust_env in zip(self._sessions, self._trust_env):
-            remove_response_hook(session, cap_response)
-            session.trust_env = trust_env
-        self._sessions, self._trust_env = [], []
-
-
-__all__ = ["MAX_ANSWER_BYTES", "SessionGuard", "answer_too_large_error", "botocore_proxies", "cap_response",
-           "read_capped", "remove_response_hook", "response_hooks"]
+__all__ = ["MAX_ANSWER_BYTES", "answer_too_large_error", "botocore_proxies", "read_answer", "read_capped",
+           "s3_capped_sender"]

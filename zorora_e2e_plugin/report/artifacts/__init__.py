@@ -1,7 +1,7 @@
 """What a run leaves to share: the recorder of its own requests (recorder.py) and the files made from it,
 `--html` (html_report.py, timeline.py, state.py), `--har` (har.py), the curl lines (curl.py), the CI summary
-(summary_md.py). `RunArtifacts` is the one object the engine holds: it listens while the run runs, lets go
-of every session and client at the end, then writes what was asked for.
+(summary_md.py). `RunArtifacts` is the one object the engine holds: its recorder listens to the run's watch
+(wire/watch.py) while the run runs and stops at the end; then it writes what was asked for.
 """
 
 from __future__ import annotations
@@ -18,24 +18,17 @@ __all__ = ["RunArtifacts", "Exchange", "RequestRecorder"]
 
 
 class RunArtifacts:
-    def __init__(self, settings, redact: Callable[[str], str], sessions=(),
-                 log: Optional[Callable[[str], None]] = None, debug: bool = False):
+    def __init__(self, settings, redact: Callable[[str], str], log: Optional[Callable[[str], None]] = None,
+                 debug: bool = False):
         self.settings = settings
         self.outputs = settings.outputs
         self.debug = debug  # --debug: the failing steps' curl lines are shown too
         self.redact = redact
         self.recorder = RequestRecorder(redact, token=settings.token, base_url=settings.base_url)
-        for session in sessions:
-            self.recorder.attach_session(session)
         self.state = None  # state.StateCollector, with --html
         self.started = time.monotonic()
         if log is not None:
             self.recorder.listeners.append(_log_lines(log))
-
-    def watch_store(self, store):
-        """The run's Store, its S3 client now recorded too (Context.store_factory goes through here)."""
-        self.recorder.attach_s3(getattr(store, "client", None))
-        return store
 
     def reporters(self, world, open_store) -> List:
         out = [self.recorder]
@@ -47,7 +40,7 @@ class RunArtifacts:
         return out
 
     def finish(self) -> None:
-        self.recorder.detach()
+        self.recorder.stop()
 
     # -- per step ---------------------------------------------------------------------------------------
     def curls(self, result) -> Dict[str, str]:

@@ -4,13 +4,10 @@ headers and capped bodies, redacted as it is recorded (nothing secret is ever ke
 plan step that sent it. It feeds `--log-requests`, `--har`, `--html`, the curl lines and JUnit's routes.
 An `Exchange` is one request and its answer as the recorder keeps it.
 
-How it listens, and lets go again (the REPL's client and the process's S3 client outlive a run):
-  - a requests.Session: its `send` is wrapped by an instance attribute (the class's method is untouched;
-    `detach` deletes the attribute, or, when someone wrapped it again on top, turns ours into a pass-through).
-    Unlike a response hook, this sees requests that got no answer (timeouts, refused connections) too. A
-    streamed answer's body is kept as the client reads it.
-  - a botocore client: `before-send` and `response-received` handlers on its event system, registered with a
-    unique id and unregistered on detach. Both fire in the thread that sends, one attempt at a time.
+How it listens: it is one of the run's listeners (wire/watch.py), which hear of each call of a watched session
+(one per `send`, whatever its retries; requests that got no answer too) and of each attempt of an S3 request, and
+it touches no session or client itself. A streamed answer's body is kept as the client reads it. `stop()`: nothing
+more is recorded (what is recorded stays).
 Which step sent a request: the runner names each step's thread `zorora-e2e-step-<id>` (and the plan's pools
 are named after the thread that starts them); a request from any other thread goes to the one step that was
 running then, else to the phase (a phase's setup, the state views).
@@ -26,6 +23,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ...core.steps import Reporter
+from ...wire.watch import Listener
 
 BODY_LIMIT = 8 * 1024  # characters of a body kept (after redaction)
 SECRET_HEADERS = {"authorization", "proxy-authorization", "x-amz-security-token", "cookie", "set-cookie",
@@ -93,8 +91,9 @@ def as_text(body) -> Optional[str]:
 STEP_THREAD = re.compile(r"zorora-e2e-step-([0-9]+\.[0-9]+)")
 
 
-class RequestRecorder(Reporter):
-    """Records the run's requests; also a Reporter (step windows, for requests from pool threads)."""
+class RequestRecorder(Reporter, Listener):
+    """Records the run's requests (a watch's Listener); also a Reporter (step windows, for requests from pool
+    threads)."""
 
     def __init__(self, redact: Callable[[str], str], token: str = "", base_url: str = ""):
         self.redact = redact
@@ -105,13 +104,10 @@ class RequestRecorder(Reporter):
         self.t0 = time.time()
         self.t0_mono = time.monotonic()
         self._lock = threading.Lock()
-        self._sessions: List = []
-        self._s3_clients: List = []
-        self._pending = threading.local()  # S3: the attempt this thread is sending
+        self.recording = True
         self._phase: Optional[int] = None
         self._running: Dict[str, Tuple[int, float]] = {}  # step id -> (phase, monotonic start)
         self.windows: Dict[str, Tuple[int, float, float]] = {}  # step id -> (phase, start, end) monotonic
-        self._uid = f"zorora-e2e-recorder-{id(self)}"
 
     # -- redaction ---------------------------------------------------------------------------------
     def _headers(self, headers) -> List[Tuple[str, str]]:
@@ -180,53 +176,63 @@ class RequestRecorder(Reporter):
         value = str((headers or {}).get("Authorization", "") or "")
         return bool(self.token) and value == f"Bearer {self.token}"
 
-    def detach(self) -> None:
-        """Every session and client as it was; the exchanges stay."""
-        self._detach_sessions()
-        self._detach_s3()
+    def stop(self) -> None:
+        """Nothing more is recorded (a call that started before is, as it ends); the exchanges stay."""
+        self.recording = False
 
-    # -- requests sessions ----------------------------------------------------------------------------
-    def attach_session(self, session) -> None:
-        if session is None or any(s is session for s in self._sessions):
+    # -- listening (wire/watch.py) -------------------------------------------------------------------------------
+    def sent(self, call) -> None:
+        if not self.recording:
             return
-        original = session.send  # the bound method (or whatever wrapper was there before)
-        recorder = self
+        request = call.request
+        step, phase = self._owner(call.mono)
+        exchange = Exchange(call.kind, call.method, self._url(call.url), call.wall, 0.0,
+                            request_headers=self._headers(request.headers), step=step, phase=phase,
+                            operation=call.operation, mono=call.mono)
+        if call.kind == "api":
+            exchange.had_token = self._had_token(request.headers)
+        body = as_text(getattr(request, "body", None))
+        exchange.request_body = capped(body, self.redact) if body else ""
+        call.notes[id(self)] = exchange
 
-        def send(request, **kwargs):
-            if not send.active:
-                return original(request, **kwargs)
-            mono, wall = time.monotonic(), time.time()
-            step, phase = recorder._owner(mono)
-            exchange = Exchange("api", str(request.method or "?").upper(), recorder._url(str(request.url)), wall, 0.0,
-                                request_headers=recorder._headers(request.headers), step=step, phase=phase,
-                                had_token=recorder._had_token(request.headers), mono=mono)
-            body = as_text(request.body)
-            exchange.request_body = capped(body, recorder.redact) if body else ""
-            try:
-                response = original(request, **kwargs)
-            except BaseException as exc:
-                exchange.seconds = time.monotonic() - mono
-                exchange.error = recorder.redact(f"{type(exc).__name__}: {exc}")[:500]
-                recorder._add(exchange)
-                raise
-            exchange.seconds = time.monotonic() - mono
-            try:
-                exchange.status = int(response.status_code)
-                exchange.response_headers = recorder._headers(response.headers)
-                content = getattr(response, "_content", False)  # read by send() unless the client streams
-                if isinstance(content, bytes):
-                    exchange.response_body = capped(content.decode(response.encoding or "utf-8", errors="replace"),
-                                                  recorder.redact)
-                elif kwargs.get("stream"):
-                    recorder._tee(response, exchange)
-            except Exception:
-                pass
-            recorder._add(exchange)
-            return response
+    def answered(self, call, answer) -> None:
+        exchange = call.notes.pop(id(self), None)
+        if exchange is None:
+            return
+        exchange.seconds = time.monotonic() - call.mono
+        try:
+            if call.kind == "s3":
+                self._s3_answer(exchange, answer)
+            else:
+                self._api_answer(exchange, answer, call.stream)
+        except Exception:
+            pass
+        self._add(exchange)
 
-        send.active = True
-        session.send = send
-        self._sessions.append((session, send))
+    def failed(self, call, error: BaseException) -> None:
+        exchange = call.notes.pop(id(self), None)
+        if exchange is None:
+            return
+        exchange.seconds = time.monotonic() - call.mono
+        exchange.error = self.redact(f"{type(error).__name__}: {error}")[:500]
+        self._add(exchange)
+
+    def _api_answer(self, exchange: Exchange, response, streamed: bool) -> None:
+        exchange.status = int(response.status_code)
+        exchange.response_headers = self._headers(response.headers)
+        content = getattr(response, "_content", False)  # read by the adapter unless the client streams
+        if isinstance(content, bytes):
+            exchange.response_body = capped(content.decode(response.encoding or "utf-8", errors="replace"),
+                                            self.redact)
+        elif streamed:
+            self._tee(response, exchange)
+
+    def _s3_answer(self, exchange: Exchange, response_dict) -> None:
+        if response_dict:
+            exchange.status = int(response_dict.get("status_code") or 0)
+            exchange.response_headers = self._headers(response_dict.get("headers"))
+            body = as_text(response_dict.get("body"))
+            exchange.response_body = capped(body, self.redact) if body is not None else None
 
     def _tee(self, response, exchange: Exchange) -> None:
         """A streamed answer (the raw probes read at most 64 KiB of it): its body is kept as the client reads
@@ -250,60 +256,6 @@ class RequestRecorder(Reporter):
             raw.stream = stream
         except Exception:
             pass
-
-    def _detach_sessions(self) -> None:
-        for session, send in self._sessions:
-            send.active = False
-            if session.__dict__.get("send") is send:
-                del session.__dict__["send"]
-        self._sessions = []
-
-    # -- botocore -------------------------------------------------------------------------------------
-    def attach_s3(self, client) -> None:
-        events = getattr(getattr(client, "meta", None), "events", None)
-        if events is None or any(c is client for c in self._s3_clients):
-            return
-        events.register("before-send.s3", self._s3_before, unique_id=self._uid + "-before")
-        events.register("response-received.s3", self._s3_after, unique_id=self._uid + "-after")
-        self._s3_clients.append(client)
-
-    def _s3_before(self, request=None, event_name="", **_kwargs):
-        try:
-            mono, wall = time.monotonic(), time.time()
-            step, phase = self._owner(mono)
-            body = as_text(getattr(request, "body", None))
-            self._pending.exchange = Exchange(
-                "s3", str(request.method).upper(), self._url(str(request.url)), wall, 0.0,
-                request_headers=self._headers(request.headers), request_body=capped(body, self.redact) if body else "",
-                step=step, phase=phase, operation=event_name.rsplit(".", 1)[-1], mono=mono)
-        except Exception:
-            self._pending.exchange = None
-        return None  # anything else would be taken as the response
-
-    def _s3_after(self, response_dict=None, exception=None, **_kwargs):
-        exchange = getattr(self._pending, "exchange", None)
-        self._pending.exchange = None
-        if exchange is None:
-            return
-        try:
-            exchange.seconds = time.monotonic() - exchange.mono
-            if response_dict:
-                exchange.status = int(response_dict.get("status_code") or 0)
-                exchange.response_headers = self._headers(response_dict.get("headers"))
-                body = as_text(response_dict.get("body"))
-                exchange.response_body = capped(body, self.redact) if body is not None else None
-            if exception is not None:
-                exchange.error = self.redact(f"{type(exception).__name__}: {exception}")[:500]
-        except Exception:
-            pass
-        self._add(exchange)
-
-    def _detach_s3(self) -> None:
-        for client in self._s3_clients:
-            events = client.meta.events
-            events.unregister("before-send.s3", self._s3_before, unique_id=self._uid + "-before")
-            events.unregister("response-received.s3", self._s3_after, unique_id=self._uid + "-after")
-        self._s3_clients = []
 
     # -- reading ---------------------------------------------------------------------------------------
     def snapshot(self) -> List[Exchange]:
