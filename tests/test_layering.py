@@ -22,6 +22,7 @@ FLOORS = (  # bottom to top; "" is the package's top level (its doors)
     "s3",  # S3
     "plan",  # the validation plan's phases and checks
     "history",  # the run history
+    "metrics",  # a run's metrics: CloudWatch and the Embedded Metric Format
     "report",  # what people see and keep
     "run",  # one run, from settings to reports
     "repl",  # the REPL face
