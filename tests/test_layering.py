@@ -26,6 +26,7 @@ FLOORS = (  # bottom to top; "" is the package's top level (its doors)
     "report",  # what people see and keep
     "run",  # one run, from settings to reports
     "repl",  # the REPL face
+    "canary",  # the Lambda face: its handler and the CloudFormation template that deploys it
     "",  # the doors: the package, autoload, cli (version: core's floor, anyone may read it)
 )
 ON_ANOTHER_FLOOR = {"version": "core"}

@@ -19,7 +19,8 @@ def _number(value) -> str:
 def value_text(row: Dict) -> str:
     count = row.get("SampleCount") or 0
     if count > 1:
-        return f"{_number(count)}: {_number(row.get('Minimum'))}-{_number(row.get('Maximum'))}, sum {_number(row.get('Sum'))}"
+        low, high = _number(row.get("Minimum")), _number(row.get("Maximum"))
+        return f"{_number(count)}: {low}-{high}, sum {_number(row.get('Sum'))}"
     return _number(row.get("Sum"))
 
 
