@@ -115,9 +115,12 @@ def publish(data: Sequence[Datum], metrics: MetricsSettings, storage: Storage,
         raise MetricsError(f"CloudWatch refused PutMetricData ({_one_line(what)}): check that your AWS "
                            f"credentials allow cloudwatch:PutMetricData for namespace {metrics.namespace} "
                            f"in {storage.region}") from None
-    except (BotoCoreError, OSError, ValueError) as exc:
+    except (BotoCoreError, OSError) as exc:
         raise MetricsError(f"CloudWatch could not be reached ({_one_line(f'{type(exc).__name__}: {exc}')}): check "
                            "the network, the region and AWS_ENDPOINT_URL_CLOUDWATCH / AWS_ENDPOINT_URL") from None
+    except ValueError as exc:  # an endpoint that is not CloudWatch answered (a proxy's page, another service)
+        raise MetricsError(f"the CloudWatch endpoint's answer is not CloudWatch's ({type(exc).__name__}): check "
+                           "AWS_ENDPOINT_URL_CLOUDWATCH / AWS_ENDPOINT_URL") from None
     return len(data), calls
 
 
