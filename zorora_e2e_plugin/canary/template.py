@@ -20,7 +20,7 @@ HANDLER = "zorora_e2e_plugin.canary.handler"
 RUNTIME = "python3.12"
 
 
-def test_prefixes() -> list:
+def run_prefixes() -> list:
     """Where a run's objects are: each top-level prefix's zorora-e2e-test-* customers (key patterns)."""
     return [f"{top}{TEST_CUSTOMER_PREFIX}*" for top in TOP_LEVELS]
 
@@ -32,8 +32,8 @@ def _lines(items, indent: int) -> str:
 def template() -> str:
     """The template's text: TEMPLATE with its <<slots>> filled."""
     slots = {
-        "objects": _lines([f'- !Sub "arn:${{AWS::Partition}}:s3:::${{BucketName}}/{p}"' for p in test_prefixes()], 18),
-        "listed": _lines([f'- "{p}"' for p in test_prefixes()], 22),
+        "objects": _lines([f'- !Sub "arn:${{AWS::Partition}}:s3:::${{BucketName}}/{p}"' for p in run_prefixes()], 18),
+        "listed": _lines([f'- "{p}"' for p in run_prefixes()], 22),
         "memory": str(MEMORY_MB), "timeout": str(TIMEOUT_S), "handler": HANDLER, "runtime": RUNTIME,
         "namespace": DEFAULT_NAMESPACE, "bucket": DEFAULT_BUCKET, "token": DEFAULT_TOKEN_PARAMETER,
     }
@@ -276,4 +276,4 @@ Outputs:
 """
 
 
-__all__ = ["HANDLER", "MEMORY_MB", "TIMEOUT_S", "template", "test_prefixes"]
+__all__ = ["HANDLER", "MEMORY_MB", "TIMEOUT_S", "template", "run_prefixes"]
