@@ -258,3 +258,20 @@ def test_an_interrupted_run_publishes_nothing(sandbox):
     assert result.verdict == "interrupted"
     assert puts(sandbox, since) == [] and listed(cloudwatch(sandbox), ns) == set()
     assert "metrics: none published (the run was interrupted" in out.getvalue()
+
+
+def test_metrics_cost_nothing_unless_asked(sandbox):
+    """A run without --metrics imports nothing of metrics/ (nor the canary); with it, CloudWatch's client comes
+    from botocore directly, as S3's does: boto3 is never imported."""
+    probe = ("import json, sys\nfrom zorora_e2e_plugin.cli import main\ncode = main(sys.argv[1:])\n"
+             "print(json.dumps([code, sorted(m for m in sys.modules if m.startswith(('zorora_e2e_plugin.metrics', "
+             "'zorora_e2e_plugin.canary', 'zorora_e2e_plugin.run.publish'))), 'boto3' in sys.modules]))")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ONA_", "ZORORA_"))},
+           **sandbox.env(), "ZORORA_E2E_HISTORY": "0"}
+    runs = {}
+    for extra in ([], ["--metrics", "cloudwatch"]):
+        done = subprocess.run([sys.executable, "-c", probe, "run", "--preflight-only", "--client", "direct", *extra],
+                              capture_output=True, text=True, timeout=120, env=env)
+        runs[bool(extra)] = __import__("json").loads(done.stdout.strip().splitlines()[-1])
+    assert runs[False] == [0, [], False]
+    assert runs[True][0] == 0 and "zorora_e2e_plugin.metrics.cloudwatch" in runs[True][1] and runs[True][2] is False
