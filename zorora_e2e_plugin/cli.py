@@ -4,6 +4,7 @@
     zorora-e2e run       run it against the deployment your settings point at
     zorora-e2e sandbox   serve the sandbox for your own experiments
     zorora-e2e history   recent runs per target (verdicts, durations, cold starts)
+    zorora-e2e canary-template   the CloudFormation template of the scheduled canary (docs/canary.md)
 
 Exit codes: 0 passed (with --for: ready), 1 failed, 2 usage/config error, 3 preflight gate failed, 4 (--for)
 ml-promote would be refused, 5 (--for) not answerable, 130 interrupted (Ctrl-C),
