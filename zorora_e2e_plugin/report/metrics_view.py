@@ -20,7 +20,7 @@ def value_text(row: Dict) -> str:
     count = row.get("SampleCount") or 0
     if count > 1:
         low, high = _number(row.get("Minimum")), _number(row.get("Maximum"))
-        return f"{_number(count)}: {low}-{high}, sum {_number(row.get('Sum'))}"
+        return f"{_number(count)} values, {low}-{high}, sum {_number(row.get('Sum'))}"
     return _number(row.get("Sum"))
 
 
