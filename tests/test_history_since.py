@@ -53,8 +53,10 @@ def test_history_says_broken_since_and_fixed_at_per_target_and_kind(tmp_path):
     text = out.getvalue()
     main = text.split("other.example.com")[0] if text.index("api.example.com") < text.index("other") else \
         text.split("api.example.com", 1)[1]
-    assert "preflight broken since 2026-12-01 01:00:00 UTC (2 runs)" in " ".join(main.split())
-    assert "full fixed at 2026-12-01 01:00:00 UTC" in " ".join(main.split())
+    assert "preflight runs broken since 2026-12-01 01:00:00 UTC (2 runs)" in " ".join(main.split())
+    assert "full runs fixed at 2026-12-01 01:00:00 UTC" in " ".join(main.split())
+    flat = " ".join(main.split())
+    assert flat.index("preflight runs broken") < flat.index("full runs fixed")
     assert "broken since 2026-12-01 01:00:00 UTC (1 run)" in " ".join(text.split())
 
 

@@ -186,7 +186,8 @@ def test_namespace_from_the_environment_and_sinks_once():
 # ---------------------------------------------------------------- through the CLI: boto3's own endpoint settings
 
 def cli(*args, env):
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ONA_", "ZORORA_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ONA_", "ZORORA_"))
+            and k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
     return subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
                           env={**base, "ZORORA_E2E_HISTORY": "0", "NO_COLOR": "1", **env})
 
@@ -275,3 +276,16 @@ def test_metrics_cost_nothing_unless_asked(sandbox):
         runs[bool(extra)] = __import__("json").loads(done.stdout.strip().splitlines()[-1])
     assert runs[False] == [0, [], False]
     assert runs[True][0] == 0 and "zorora_e2e_plugin.metrics.cloudwatch" in runs[True][1] and runs[True][2] is False
+
+
+def test_a_loopback_endpoint_from_the_environment_never_goes_through_a_proxy(sandbox):
+    """AWS_ENDPOINT_URL_CLOUDWATCH on loopback with HTTP(S)_PROXY set (to a port that refuses): the metrics still
+    arrive, as the run's API and S3 requests to loopback do."""
+    ns = fresh_namespace()
+    dead = f"http://127.0.0.1:{closed_port()}"
+    env = {**sandbox.env(), "HTTP_PROXY": dead, "HTTPS_PROXY": dead, "http_proxy": dead, "https_proxy": dead}
+    done = cli("run", "--preflight-only", "--client", "direct", "--metrics", "cloudwatch", "--metrics-namespace", ns,
+               env=env)
+    assert done.returncode == 0 and "metrics not published" not in done.stdout, done.stdout + done.stderr
+    assert statistic(cloudwatch(sandbox), ns, "Passed", {"Target": target_of(sandbox.api_url), "Kind": "preflight"},
+                     "Sum", "Count") == 1

@@ -64,17 +64,19 @@ def lines(runs: List[Dict]) -> List[Tuple[str, str]]:
     by_kind: Dict[str, List[Dict]] = {}
     for record in runs:
         by_kind.setdefault(str(record.get("kind", "?")), []).append(record)
+    order = ("preflight", "full", "readiness", "phases")
     out = []
-    for kind in sorted(by_kind):
+    for kind in sorted(by_kind, key=lambda k: (order.index(k) if k in order else len(order), k)):
         found = streak(by_kind[kind])
         if found is None:
             continue
         state, when, count = found
         stamp = when.replace("T", " ").rstrip("Z") + " UTC"
+        runs = f"{kind} runs"
         if state == "broken":
-            out.append((f"  {kind:<10}broken since {stamp} ({count} run{'s' if count != 1 else ''})", "red"))
+            out.append((f"  {runs:<15}broken since {stamp} ({count} run{'s' if count != 1 else ''})", "red"))
         else:
-            out.append((f"  {kind:<10}fixed at {stamp}", "green"))
+            out.append((f"  {runs:<15}fixed at {stamp}", "green"))
     return out
 
 
