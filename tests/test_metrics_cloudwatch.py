@@ -21,6 +21,8 @@ from zorora_e2e_plugin.metrics.cloudwatch import MAX_PER_CALL, batches, metric_d
 from zorora_e2e_plugin.metrics.build import Datum
 from zorora_e2e_plugin.sandbox import Sandbox
 
+from standin.harness import host, standin_path  # noqa: F401
+
 from metrics_helpers import (Refusing, closed_port, cloudwatch, fresh_namespace, history_line, listed,
                              reset_cloudwatch, run_with_metrics, statistic)
 
@@ -289,3 +291,20 @@ def test_a_loopback_endpoint_from_the_environment_never_goes_through_a_proxy(san
     assert done.returncode == 0 and "metrics not published" not in done.stdout, done.stdout + done.stderr
     assert statistic(cloudwatch(sandbox), ns, "Passed", {"Target": target_of(sandbox.api_url), "Kind": "preflight"},
                      "Sum", "Count") == 1
+
+
+def test_in_zorora_a_sandbox_run_publishes_and_shows_what_it_published(host, monkeypatch):  # noqa: F811
+    """`ml-validate-e2e --sandbox --metrics cloudwatch` in the REPL (the stand-in host): the same batch, read back."""
+    import zorora_e2e_plugin
+    from standin.harness import output
+
+    monkeypatch.setenv("ONA_API_BASE_URL", "http://127.0.0.1:9/prod/api/v1")
+    monkeypatch.setenv("ONA_API_TOKEN", "not-used")
+    monkeypatch.setenv("ZORORA_E2E_HISTORY", "0")
+    repl = host.repl()
+    zorora_e2e_plugin.register(repl)
+    repl.handle("ml-validate-e2e --sandbox --preflight-only --metrics cloudwatch --metrics-namespace InZorora")
+    text = " ".join(output(repl).split())
+    assert "metrics: 12 published to CloudWatch in 1 PutMetricData call (namespace InZorora" in text, text
+    assert "Read back from the sandbox's CloudWatch, namespace InZorora (12 metrics)" in text
+    assert "Passed - Count 1" in text and "each with Target=sandbox, Kind=preflight" in text
