@@ -311,3 +311,26 @@ def test_no_secret_in_the_template():
     assert not re.search(r"AKIA[0-9A-Z]{16}|aws_secret_access_key|Bearer |/work/|/home/", text)
     assert all(p.endswith("zorora-e2e-test-*") for p in run_prefixes())
     assert fnmatch.fnmatch("customer_tailored/zorora-e2e-test-1/preflight-probe-x.txt", run_prefixes()[0])
+
+
+def test_the_documented_workflow_and_commands_hold():
+    """docs/canary.md's GitHub Actions workflow parses, runs on a schedule, keeps the summary and the HTML report,
+    and its zorora-e2e command line is one the CLI accepts."""
+    import shlex
+    from pathlib import Path
+
+    from zorora_e2e_plugin.cli import build_parser
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "canary.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(.*?)```", text, re.S).group(1)
+    workflow = yaml.safe_load(block)
+    on = workflow[True] if True in workflow else workflow["on"]  # YAML 1.1 reads a bare `on` as true
+    assert on["schedule"][0]["cron"] == "*/15 * * * *"
+    steps = workflow["jobs"]["canary"]["steps"]
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    assert {"summary.md", "e2e.html"} <= set(upload["with"]["path"].split())
+    command = next(s["run"] for s in steps if "zorora-e2e run" in str(s.get("run", "")))
+    argv = shlex.split(command.replace("\\\n", " "))
+    args = build_parser().parse_args(argv[1:])
+    assert args.metrics == ["cloudwatch"] and args.summary_md_path == "summary.md" and args.html_path == "e2e.html"
+    assert "zorora-e2e canary-template > canary.yaml" in text
