@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import threading
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -30,17 +31,19 @@ class MetricsError(Exception):
 
 
 _lock = threading.Lock()
-_session = None
+_sessions: Dict[Tuple, object] = {}  # AWS_* environment -> botocore session (as s3/store.py keeps S3's)
 
 
 def _botocore_session():
-    global _session
+    """One botocore session per AWS environment (AWS_PROFILE, keys, endpoints): a REPL that changes them gets
+    a session that sees the change; CloudWatch's models are found by name (s3/botocore_models.py)."""
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
     with _lock:
-        if _session is None:
+        if env not in _sessions:
             from ..s3.botocore_models import new_session
 
-            _session = new_session()
-        return _session
+            _sessions[env] = new_session()
+        return _sessions[env]
 
 
 def make_client(metrics: MetricsSettings, storage: Storage, timeout: float = TIMEOUT):
