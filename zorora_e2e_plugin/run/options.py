@@ -14,7 +14,7 @@ class RunOptions:
     asked once the preflight gate has passed; no ends the run there, nothing written. `print_verdict`: False when
     the face prints the returned verdict itself (the REPL). `debug`: print an unexpected error's traceback under
     its step (it is always in the --json report). `history_env`: where the history is read and written
-(ZORORA_E2E_HISTORY); None: the process's environment (the Lambda's handler passes its own: off unless asked)."""
+    (ZORORA_E2E_HISTORY); None: the process's environment (the Lambda's handler passes its own: off unless asked)."""
 
     observers: Sequence = ()
     presenter: Optional[object] = None
