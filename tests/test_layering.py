@@ -22,9 +22,11 @@ FLOORS = (  # bottom to top; "" is the package's top level (its doors)
     "s3",  # S3
     "plan",  # the validation plan's phases and checks
     "history",  # the run history
+    "metrics",  # a run's metrics: CloudWatch and the Embedded Metric Format
     "report",  # what people see and keep
     "run",  # one run, from settings to reports
     "repl",  # the REPL face
+    "canary",  # the Lambda face: its handler and the CloudFormation template that deploys it
     "",  # the doors: the package, autoload, cli (version: core's floor, anyone may read it)
 )
 ON_ANOTHER_FLOOR = {"version": "core"}

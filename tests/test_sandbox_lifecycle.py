@@ -63,6 +63,7 @@ def test_addresses_and_env():
             "OUTPUT_BUCKET": "sandbox-env-bucket",
             "AWS_REGION": "eu-west-1",
             "AWS_ENDPOINT_URL_S3": sb.s3_endpoint_url,
+            "AWS_ENDPOINT_URL_CLOUDWATCH": sb.cloudwatch_endpoint_url,
             "AWS_ACCESS_KEY_ID": "sandbox",
             "AWS_SECRET_ACCESS_KEY": "sandbox",
         }

@@ -4,6 +4,7 @@
     zorora-e2e run       run it against the deployment your settings point at
     zorora-e2e sandbox   serve the sandbox for your own experiments
     zorora-e2e history   recent runs per target (verdicts, durations, cold starts)
+    zorora-e2e canary-template   the CloudFormation template of the scheduled canary (docs/canary.md)
 
 Exit codes: 0 passed (with --for: ready), 1 failed, 2 usage/config error, 3 preflight gate failed, 4 (--for)
 ml-promote would be refused, 5 (--for) not answerable, 130 interrupted (Ctrl-C),
@@ -95,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("-n", dest="limit", type=int, default=20, metavar="N",
                          help="runs listed per target (default 20)")
     history.add_argument("--no-color", action="store_true", help="no colours")
+    sub.add_parser("canary-template", help="print the CloudFormation template that deploys the canary (Lambda, "
+                                           "schedule, alarm, role)",
+                   description="Print a CloudFormation template (YAML) that runs the preflight in AWS Lambda on a "
+                               "schedule, with an alarm on its Passed metric and a least-privilege role: "
+                               "zorora-e2e canary-template > canary.yaml (docs/canary.md).")
     return parser
 
 
@@ -215,7 +221,15 @@ def cmd_history(args) -> int:
     return ExitCode.PASSED
 
 
-COMMANDS = {"run": cmd_run, "demo": cmd_demo, "sandbox": cmd_sandbox, "sweep": cmd_sweep, "history": cmd_history}
+def cmd_canary_template(args) -> int:
+    from .canary.template import template
+
+    sys.stdout.write(template())
+    return ExitCode.PASSED
+
+
+COMMANDS = {"run": cmd_run, "demo": cmd_demo, "sandbox": cmd_sandbox, "sweep": cmd_sweep, "history": cmd_history,
+            "canary-template": cmd_canary_template}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -67,9 +67,11 @@ class RunFlags:
     fault: Tuple[str, ...] = ()  # as given: faults_from parses them
     seed_customers: Tuple[str, ...] = ()
     versioned: bool = False  # the sandbox's bucket keeps versions
+    metrics: Tuple[str, ...] = ()  # --metrics cloudwatch|emf (config/metrics.py)
+    metrics_namespace: Optional[str] = None
 
     def __post_init__(self):
-        for key in ("fault", "seed_customers"):  # as argparse's lists give them: tuples
+        for key in ("fault", "seed_customers", "metrics"):  # as argparse's lists give them: tuples
             object.__setattr__(self, key, tuple(getattr(self, key) or ()))
         if self.preflight_only:
             object.__setattr__(self, "phases", [0])
@@ -141,6 +143,13 @@ def add_run_flags(parser, face: Face = CLI, *, target: bool = True) -> None:
     o.add_argument("--log-requests", action="store_true",
                    help="print one line per request beside the report: time, method, status, ms, path, actor "
                         "(never the token); " + logged)
+    o.add_argument("--metrics", action="append", metavar="SINK",
+                   help="after the run, publish its metrics (Passed, Duration, per phase and route, failed steps, "
+                        "retries, cold start): cloudwatch (one PutMetricData batch, the run's region, boto3's "
+                        "endpoint settings) or emf (JSON lines on stdout, for a Lambda's log); repeatable. A "
+                        "failure to publish is a warning: the verdict and exit code stand")
+    o.add_argument("--metrics-namespace", metavar="NAME",
+                   help="CloudWatch namespace for --metrics (env ZORORA_E2E_METRICS_NAMESPACE; default ZororaE2E)")
     if not (target or repl):
         return
     t = parser.add_argument_group("target (flags > environment > defaults)")

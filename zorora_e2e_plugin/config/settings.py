@@ -28,6 +28,7 @@ from .checks import (
     url_secrets,
 )
 from .faces import CLI, NO_TARGET, Face, Target
+from .metrics import MetricsSettings, metrics_from
 from .readiness_target import ReadinessTarget, target_from
 
 TEST_CUSTOMER_PREFIX = "zorora-e2e-test-"
@@ -107,6 +108,7 @@ class Settings:
     face: Face = CLI  # whose words the hints are in: zorora-e2e's flags, or what a Zorora session can change
     readiness_for: Optional[ReadinessTarget] = None  # --for: whose promotion the readiness phase checks
     outputs: Outputs = dataclasses.field(default_factory=Outputs)  # --html, --har, --summary-md, --log-requests
+    metrics: Optional[MetricsSettings] = None  # --metrics: where the run's metrics go (None: nowhere)
 
     bucket = _from_storage("bucket")
     region = _from_storage("region")
@@ -305,4 +307,5 @@ def resolve(flags, env: Mapping[str, str], *, target: Target = NO_TARGET, face: 
         **{f.name: getattr(flags, f.name) for f in dataclasses.fields(Settings) if f.metadata == AS_GIVEN},
         readiness_for=target_from(flags.readiness_for, run_customer=customer_id, phases=flags.phases),
         outputs=report_outputs(flags, env, {"--json": json_path, "--junit": junit_path}),  # no two on one file
+        metrics=metrics_from(flags, env),
     )

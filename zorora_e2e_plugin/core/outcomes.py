@@ -191,6 +191,7 @@ class RunResult:
     readiness: Optional[Dict] = None  # --for: the readiness block (plan/readiness/phase.py); its answer sets the exit code
     phase_names: Dict[int, str] = dataclasses.field(default_factory=dict)  # as the plan names its phases
     phase_seconds: Dict[int, float] = dataclasses.field(default_factory=dict)  # wall time of each phase that started
+    previous: Optional[Dict] = None  # the last recorded run of the same target and kind: {verdict, started}
 
     def __post_init__(self):
         self.verdict = Verdict(self.verdict)
@@ -256,4 +257,5 @@ class RunResult:
         }
         if self.readiness is not None:
             data["readiness"] = self.readiness
+        data["previous"] = self.previous  # None: no earlier run of this target and kind recorded (or no history)
         return data

@@ -122,6 +122,7 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
     from rich.text import Text
 
     from .readiness import lines as readiness_lines
+    from .since import lines as since_lines
 
     def say(text: str, style: str = "") -> None:
         console.print(Text(text, style=style), soft_wrap=True, highlight=False)
@@ -158,6 +159,8 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
             line.append(f"  last {duration_text(durations[-1])}, median {duration_text(median(durations))} "
                         f"({_plural(len(durations), 'run')})", style="dim")
             console.print(line, soft_wrap=True, highlight=False)
+        for text, style in since_lines(runs):  # per kind: broken since T (N runs), or fixed at T
+            say(text, style)
         for text, style in readiness_lines(runs, now, age_text):  # --for checks, per customer
             say(text, style)
         for route, old, new in entry["slower"]:

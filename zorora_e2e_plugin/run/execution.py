@@ -19,6 +19,7 @@ from ..core.outcomes import PASS, RunResult, decide_verdict, signal_name
 from ..core.redact import make_redactor
 from ..core.steps import Phase, RunHeader
 from ..history import record
+from ..history.since import previous_run
 from ..plan.seed_data import SeedData
 from ..report.artifacts import RunArtifacts
 from ..report.console import ConsoleReporter
@@ -177,6 +178,7 @@ class Run:
         if cold_start:
             result.note = cold_start
             reporter.notice(cold_start)
+        result.previous = previous_run(s, result, self.options.history_env)  # --json: the verdict before this one
         # the reports are written before the summary (a report that could not be written is said there); where
         # they went is said after it, not in its middle
         reports = write_reports(result, json_path=s.json_path, junit_path=s.junit_path,
@@ -195,9 +197,13 @@ class Run:
             result.signal = result.signal or late
             reporter.notice(f"{signal_name(late)} after the cleanup had finished: nothing was left to "
                             f"stop; exit code {128 + result.signal}.")
-        problem = self.recorder.save(result, written.get("--json"))  # one line in ~/.zorora/e2e-record.jsonl
+        problem = self.recorder.save(result, written.get("--json"), env=self.options.history_env)  # one line
         if problem:
             reporter.notice(problem)
+        if s.metrics is not None:  # --metrics: one batch after the run; a failure to publish is only a warning
+            from .publish import publish_metrics
+
+            publish_metrics(self, result, reporter.notice)
 
     def _readiness(self, phases: List[Phase]):
         """--for: the readiness phase after the gate (plan/readiness/phase.py), its state on ctx, and its view."""

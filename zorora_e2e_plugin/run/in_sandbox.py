@@ -8,6 +8,7 @@ the flags ask for (faults, a versioned bucket, seeded customers), point the run 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Mapping, Optional
 
 from ..config.faces import CLI, Face, Target
@@ -18,7 +19,8 @@ from .options import RunOptions
 
 # what a sandbox run takes from the environment: nothing about the target (that is the sandbox)
 KEPT_ENV = ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE",
-            "ZORORA_ACTOR", "GITHUB_STEP_SUMMARY")  # ZORORA_ACTOR: judged as the X-Actor value it is
+            "ZORORA_ACTOR", "GITHUB_STEP_SUMMARY",  # ZORORA_ACTOR: judged as the X-Actor value it is
+            "ZORORA_E2E_METRICS_NAMESPACE")
 
 
 def sandbox_target(sandbox) -> Target:
@@ -73,6 +75,9 @@ def validate_in_sandbox(flags: RunFlags, *, console, env: Optional[Mapping[str, 
     sandbox = Sandbox(faults=faults, bucket=flags.bucket or DEFAULT_BUCKET, versioned=flags.versioned)
     with sandbox.start(s3_models=s3_models()) as sandbox:  # S3's botocore models read once for both sides
         settings = resolve(flags, keep, target=sandbox_target(sandbox), face=face)
+        if settings.metrics is not None:  # --metrics cloudwatch goes to the sandbox's own CloudWatch
+            settings = dataclasses.replace(settings, metrics=dataclasses.replace(
+                settings.metrics, endpoint_url=sandbox.cloudwatch_endpoint_url))
         for spec in seeds:
             sandbox.seed_customer(spec)
         feed = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 
 @dataclasses.dataclass(frozen=True)
@@ -13,7 +13,8 @@ class RunOptions:
     --log-requests, engine.RequestFeed) to print on the run's console while it runs. `ask` (engine.may_start's):
     asked once the preflight gate has passed; no ends the run there, nothing written. `print_verdict`: False when
     the face prints the returned verdict itself (the REPL). `debug`: print an unexpected error's traceback under
-    its step (it is always in the --json report)."""
+    its step (it is always in the --json report). `history_env`: where the history is read and written
+    (ZORORA_E2E_HISTORY); None: the process's environment (the Lambda's handler passes its own: off unless asked)."""
 
     observers: Sequence = ()
     presenter: Optional[object] = None
@@ -21,6 +22,7 @@ class RunOptions:
     ask: Optional[Callable[[], bool]] = None
     print_verdict: bool = True
     debug: bool = False
+    history_env: Optional[Mapping[str, str]] = None
 
 
 __all__ = ["RunOptions"]

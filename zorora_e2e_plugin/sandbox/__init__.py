@@ -86,6 +86,7 @@ class Sandbox:
         self._api_url: Optional[str] = None
         self._s3_url: Optional[str] = None
         self._internal_url: Optional[str] = None
+        self._cloudwatch_url: Optional[str] = None
         self._test_client: Any = None
         self.s3_models: Any = None  # a botocore loader for the sandbox's S3 clients (see start())
 
@@ -113,6 +114,7 @@ class Sandbox:
         self._api_url = f"http://{host}:{servers.api_listener.port}/prod/api/v1"
         self._s3_url = servers.public_s3.url
         self._internal_url = servers.internal.url
+        self._cloudwatch_url = servers.cloudwatch.url
         return self
 
     def stop(self) -> None:
@@ -158,6 +160,11 @@ class Sandbox:
         """The S3 endpoint the sandbox's own API uses (no faults)."""
         return self._need(self._internal_url)
 
+    @property
+    def cloudwatch_endpoint_url(self) -> str:
+        """moto's CloudWatch, for a run's --metrics cloudwatch (its requests are in the request log too)."""
+        return self._need(self._cloudwatch_url)
+
     def env(self) -> Dict[str, str]:
         """Environment for a client (the validator, Zorora) pointed at this sandbox."""
         return {
@@ -166,6 +173,7 @@ class Sandbox:
             "OUTPUT_BUCKET": self.bucket,
             "AWS_REGION": self.region,
             "AWS_ENDPOINT_URL_S3": self.s3_endpoint_url,
+            "AWS_ENDPOINT_URL_CLOUDWATCH": self.cloudwatch_endpoint_url,
             "AWS_ACCESS_KEY_ID": self.access_key_id,
             "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
         }

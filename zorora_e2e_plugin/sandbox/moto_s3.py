@@ -32,7 +32,7 @@ from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response
 
 from .record import RequestRecord
-from .s3_faults import CLOCK_KEY, deleted_keys
+from .s3_faults import CLOCK_KEY, _is_version_delete, deleted_keys
 from .wsgi import Running, _buffer_body, _QuietMixin, _raw_target
 
 try:  # moto >= 5.2; later 5.2.x: its own Request (raw_url, from_wsgi_server), metadata names with "_" kept
@@ -222,10 +222,11 @@ class PublicS3:
             return start_response(status, headers, exc_info)
 
         keys = deleted_keys(environ, self.servers.sandbox.bucket)  # on the wire: what each delete named
+        versions = bool(keys) and _is_version_delete(environ)
         result = self.app(environ, recording_start_response)
         path, query = _raw_target(environ)
         self.servers.sandbox._record(RequestRecord(
             "s3", environ.get("REQUEST_METHOD", ""), path, seen.get("status", 0), started, time.monotonic(),
-            query=query, keys=tuple(keys),
+            query=query, keys=tuple(keys), versions=versions,
         ))
         return result

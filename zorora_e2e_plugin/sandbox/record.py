@@ -20,6 +20,7 @@ class RequestRecord:
     query: str = ""  # the raw query string
     at: float = 0.0  # time.time() when it started (for a log line's clock time)
     keys: Tuple[str, ...] = ()  # S3 deletes: the keys the request named (DeleteObject's, DeleteObjects' body)
+    versions: bool = False  # S3 deletes: the request named object versions (versionId, DeleteObjects' VersionId)
 
     @property
     def duration(self) -> float:

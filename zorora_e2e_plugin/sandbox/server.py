@@ -1,8 +1,9 @@
-"""Start and stop the sandbox's running parts: three loopback listeners, the moto S3 app and the Lambda.
+"""Start and stop the sandbox's running parts: four loopback listeners, the moto S3 app and the Lambda.
 
     api          gateway.py   API Gateway in front of ``api.Api`` (faults, request log, read timeout)
     s3-public    moto_s3.py   moto for clients: request log, latency; can be made unreachable
     s3-internal  moto_s3.py   moto for the sandbox's Lambda: no faults
+    cloudwatch   moto_cloudwatch.py   moto's CloudWatch, for a run's --metrics cloudwatch: request log
 
 ``Servers`` also holds the request-time fault state both fronts share (delays that stop() interrupts,
 the seeded flaky-503 dice, the pending cold start). Listener plumbing is in wsgi.py.
@@ -41,6 +42,7 @@ class Servers:
         self.internal: Optional[Listener] = None
         self.public_s3: Optional[Listener] = None
         self.api_listener: Optional[Listener] = None
+        self.cloudwatch: Optional[Listener] = None
         self.api: Optional[Api] = None
         self.s3: Any = None
 
@@ -92,6 +94,11 @@ class Servers:
             self.api_listener = Listener("api", sb.host, sb.port, ApiGateway(self, self.api), _ApiRequestHandler,
                                          read_timeout=sb.read_timeout)
             self.api_listener.start()
+            from .moto_cloudwatch import MotoCloudWatch, RecordedCloudWatch
+
+            self.cloudwatch = Listener("cloudwatch", sb.host, 0, RecordedCloudWatch(self, MotoCloudWatch()),
+                                       _S3RequestHandler)
+            self.cloudwatch.start()
         except BaseException:
             self.stop()
             raise
@@ -134,7 +141,7 @@ class Servers:
 
     def stop(self) -> None:
         self._stopping.set()  # interrupts latency / cold-start sleeps
-        for listener in (self.api_listener, self.public_s3, self.internal):
+        for listener in (self.api_listener, self.public_s3, self.internal, self.cloudwatch):
             if listener is not None:
                 listener.stop()
         if self.s3 is not None:
