@@ -30,6 +30,7 @@ class Request:
 
 
 Lie = Callable[[Request, int, str], Optional[Tuple[int, str]]]
+DROP = (0, "")  # a lie (or `before`) returning it closes the connection without answering: the answer is lost
 
 
 class LyingProxy:
@@ -74,6 +75,9 @@ class LyingProxy:
                     status, text = answer.status_code, answer.text
                     if proxy.lie is not None:
                         changed = proxy.lie(request, status, text)
+                if changed == DROP:
+                    self.close_connection = True
+                    return
                 if changed is not None:
                     status, text = changed[0], changed[1]
                     extra = dict(changed[2]) if len(changed) > 2 else {}

@@ -124,9 +124,12 @@ def test_errors_are_classified_by_type_where_they_are_caught_and_diagnosed_by_ki
             raise HTTPError("no answer", status_code=0)
     except HTTPError as exc:
         error = _as_ona_error(exc)
-    assert (error.status, error.kind) == (0, "timeout") and diagnose.for_error(error) == diagnose.COLD_START
+    # a connect timeout is the connection (the settings'), never a cold start (issue 29 item 2)
+    assert (error.status, error.kind) == (0, "connect") and diagnose.for_error(error) == diagnose.CONNECT
+    assert transport_kind(requests.exceptions.ConnectTimeout("no SYN-ACK")) == "connect"
     assert OnaError("Reason must be at least 10 characters").kind == "refused"
-    assert diagnose.for_error(OnaError("timeout connection", kind="refused")) is None
+    refused = diagnose.for_error(OnaError("timeout connection", kind="refused"))  # the client's own check stopped:
+    assert refused.id == diagnose.ANSWER_DIFFERS.id  # on an answer, never a timeout or a connection by its words
     assert diagnose.for_error(OnaError("x", kind="dns")) == diagnose.DNS
     assert diagnose.for_error(OnaError("Unauthorized", 401, "{}")) == diagnose.TOKEN_MISMATCH
     assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 4, 5, 129, 130, 143]  # 4, 5: --for (readiness)

@@ -25,8 +25,8 @@ from zorora_e2e_plugin.core.diagnosis import (
     PLATFORM,
     SETTINGS,
     VALIDATOR,
+    Whose,
     describe,
-    unclassified,
 )
 from zorora_e2e_plugin.core.outcomes import (
     FAIL,
@@ -134,7 +134,7 @@ def test_no_aws_credentials_is_the_settings_in_words_exit_2(sandbox, tmp_path):
 
 def test_the_verdict_names_whose_fix_it_is():
     def run(*hints):
-        steps = [StepResult(f"2.{i + 1}", 2, "t", FAIL, hint=CLI.hint(h), diagnosis=describe(h, CLI.hint(h), phase=2))
+        steps = [StepResult(f"2.{i + 1}", 2, "t", FAIL, hint=CLI.hint(h), diagnosis=describe(h, CLI.hint(h)))
                  for i, h in enumerate(hints)]
         return verdict_line(RunResult(FAILED, "c", "direct", 10, steps, Cleanup()))
 
@@ -143,6 +143,8 @@ def test_the_verdict_names_whose_fix_it_is():
     assert "fix your settings" in run(diagnose.DNS) and "infrastructure" not in run(diagnose.DNS)
     both = run(diagnose.DNS, diagnose.FORBIDDEN)
     assert "fix your settings and fix the infrastructure" in both
+    model = run(diagnose.FOR_GATES)  # issue 29 item 3: the challenger's own state is nobody's fault
+    assert "re-evaluate or retrain the challenger (nothing is broken)" in model and "fix" not in model, model
 
 
 # ------------------------------------------------------------------------------ 10. one cause, one finding
@@ -300,7 +302,7 @@ def test_every_diagnosis_has_a_stable_id_a_whose_and_no_assumed_stage():
     assert len(CATALOGUE) >= 30
     for key, entry in CATALOGUE.items():
         assert re.fullmatch(r"ZE-[A-Z0-9]+-\d{3}", key) and entry.id == key
-        assert entry.whose in (SETTINGS, DEPLOYMENT, PLATFORM, VALIDATOR)
+        assert entry.whose in (SETTINGS, DEPLOYMENT, PLATFORM, VALIDATOR, Whose.MODEL)
         text = CLI.hint(entry)
         assert "/prod/api" not in text and "prod stage" not in text and "'/prod'" not in text, key
 
@@ -308,8 +310,6 @@ def test_every_diagnosis_has_a_stable_id_a_whose_and_no_assumed_stage():
 def test_a_hint_keeps_its_id_through_fill_and_is_never_identified_by_its_text():
     formatted = diagnose.ROUTE_MISSING.fill(route="GET /diff", it="it")
     assert describe(formatted, CLI.hint(formatted))["id"] == "ZE-ROUTE-001"
-    assert describe(unclassified(CLI.hint(formatted)), CLI.hint(formatted))["id"] == "ZE-CHECK-000"  # its text alone
-    assert describe(unclassified("something a step says"), "something a step says")["id"] == "ZE-CHECK-000"
     assert describe(None, "") is None
     assert not hasattr(diagnose, "identify")
 

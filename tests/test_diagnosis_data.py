@@ -14,15 +14,13 @@ import pytest
 
 from zorora_e2e_plugin.config.faces import CLI, REPL
 from zorora_e2e_plugin.core import catalogue
+from zorora_e2e_plugin.core import diagnosis
 from zorora_e2e_plugin.core.diagnosis import (
     CATALOGUE,
     SLOTS,
-    UNCLASSIFIED,
     Whose,
     describe,
     joined,
-    unclassified,
-    unhinted,
 )
 from zorora_e2e_plugin.core.outcomes import (
     FAIL,
@@ -80,22 +78,23 @@ def test_details_are_explicit_and_keep_the_id():
     assert catalogue.NON_GREEDY.with_detail("") is catalogue.NON_GREEDY
 
 
-def test_hints_joined_take_the_first_catalogue_entry_and_keep_every_text():
-    own = unclassified("the gates are judged from the API's answers")
-    both = joined([own, None, catalogue.LATEST_ALIAS, catalogue.THROTTLED])
+def test_hints_joined_take_the_first_ones_id_and_keep_every_text():
+    first = catalogue.LATEST_ALIAS.with_lead("the gates are judged from the API's answers; ")
+    both = joined([None, first, catalogue.THROTTLED])
     assert (both.id, both.whose) == (catalogue.LATEST_ALIAS.id, catalogue.LATEST_ALIAS.whose)
-    assert CLI.hint(both) == " | ".join(CLI.hint(d) for d in (own, catalogue.LATEST_ALIAS, catalogue.THROTTLED))
-    assert joined([own]).id == UNCLASSIFIED and joined([None, None]) is None
+    assert CLI.hint(both) == " | ".join(CLI.hint(d) for d in (first, catalogue.THROTTLED))
+    assert joined([None, None]) is None
 
 
-def test_an_unclassified_hint_has_one_maker_and_whose_follows_where_its_step_failed():
-    hint = unclassified("remove them with `{sweep}`", sweep="zorora-e2e sweep --customer-id c")
-    assert (hint.id, hint.whose) == (UNCLASSIFIED, None)
-    assert describe(hint, "x", config_error=True, phase=3)["whose"] == Whose.SETTINGS
-    assert describe(hint, "x", phase=0)["whose"] == Whose.DEPLOYMENT
-    assert describe(hint, "x", phase=2) == {"id": UNCLASSIFIED, "whose": Whose.PLATFORM, "hint": "x"}
-    assert describe(catalogue.TOKEN_MISMATCH, "t", phase=4)["whose"] == Whose.SETTINGS  # a catalogue entry's own
-    assert unhinted(False, 0) == {"id": UNCLASSIFIED, "whose": Whose.DEPLOYMENT, "hint": ""}
+def test_there_is_no_catch_all_every_diagnosis_is_a_catalogue_entry_with_a_whose():
+    """Issue 29 item 3: the catch-all ZE-CHECK-000 is gone; whose is the entry's own, never guessed from where its
+    step failed."""
+    for name in ("UNCLASSIFIED", "unclassified", "unhinted", "whose_unclassified"):
+        assert not hasattr(diagnosis, name), name
+    assert "ZE-CHECK-000" not in CATALOGUE
+    assert all(isinstance(entry.whose, Whose) for entry in CATALOGUE.values())
+    assert describe(catalogue.TOKEN_MISMATCH, "t") == {"id": "ZE-AUTH-001", "whose": Whose.SETTINGS, "hint": "t"}
+    assert describe(None, "") is None
     assert not hasattr(catalogue, "identify")
 
 

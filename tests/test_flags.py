@@ -11,7 +11,7 @@ from zorora_e2e_plugin.cli import build_parser
 from zorora_e2e_plugin.config.checks import SettingsError
 from zorora_e2e_plugin.config.faces import CLI, REPL
 from zorora_e2e_plugin.config.flags import RunFlags, SweepFlags, faults_from, session_parser
-from zorora_e2e_plugin.core.diagnosis import unclassified
+from zorora_e2e_plugin.core.diagnosis import Diagnosis, Whose
 from zorora_e2e_plugin.sandbox.faults import Fault
 
 FACE_MODES = {"help", "version", "command", "sweep", "history", "older_than", "dry_run"}  # not run flags
@@ -53,6 +53,6 @@ def test_both_faces_read_faults_the_one_way():
 
 
 def test_a_hint_is_worded_by_the_face_that_shows_it():
-    hint = unclassified("point {base_url} at the invoke URL; set {region}")
+    hint = Diagnosis("ZE-TEST-001", Whose.SETTINGS, "point {base_url} at the invoke URL; set {region}")
     assert CLI.hint(hint) == "point --base-url (ONA_API_BASE_URL) at the invoke URL; set --region/AWS_REGION"
     assert REPL.hint(hint) == "point ONA_API_BASE_URL (then restart Zorora) at the invoke URL; set AWS_REGION"

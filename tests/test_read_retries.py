@@ -15,7 +15,7 @@ import time
 
 import pytest
 from engine_helpers import failed, flat, objects_of, run_engine, step, zorora_standin
-from lying_proxy import LyingProxy
+from lying_proxy import DROP, LyingProxy
 
 from zorora_e2e_plugin.core.outcomes import FAIL, GATE_FAILED, PASSED, WARN
 from zorora_e2e_plugin.plan.seed_data import PROMOTE_REASON
@@ -79,9 +79,10 @@ def test_a_503_on_the_first_attempt_of_every_request_passes_with_warnings(sandbo
 
 
 @pytest.mark.parametrize("route, status, step_id", [("/promote", 502, "3.1"), ("/rollback", 504, "3.3")])
-def test_a_lost_answer_to_a_mutation_that_took_effect_is_settled_by_reading_the_registry(sandbox, client, route,
-                                                                                         status, step_id):
-    """The Lambda acted, API Gateway answered 5xx: never sent again; the step says it was applied."""
+def test_a_5xx_answer_to_a_mutation_that_took_effect_is_settled_by_reading_the_registry(sandbox, client, route,
+                                                                                        status, step_id):
+    """The Lambda acted, API Gateway answered 5xx: never sent again; the step says it was applied, and fails for
+    the error the engineer's command got (issue 29 item 4: a retry would do it twice)."""
     def lie(request, answered, body):
         if request.method == "POST" and request.route == route and answered == 200:
             return status, '{"message":"Internal Server Error"}'
@@ -90,9 +91,30 @@ def test_a_lost_answer_to_a_mutation_that_took_effect_is_settled_by_reading_the_
     del sandbox.request_log[:]
     with LyingProxy(sandbox, lie) as proxy:
         result, text = run_engine(sandbox, base_url=proxy.url, client=client)
+    assert failed(result) == [step_id], text
+    assert f"HTTP {status}" in step(result, step_id).actual and "shows it applied" in step(result, step_id).actual
+    assert "applied anyway" in step(result, step_id).hint
+    assert len(lambda_posts(sandbox, route)) == 1, "a mutation is never re-sent after it reached the Lambda"
+    assert objects_of(sandbox, result.customer_id) == []
+
+
+@pytest.mark.parametrize("route, step_id", [("/promote", "3.1"), ("/rollback", "3.3")])
+def test_a_lost_answer_to_a_mutation_that_took_effect_is_settled_by_reading_the_registry(sandbox, client, route,
+                                                                                         step_id):
+    """The Lambda acted and the connection dropped before any answer: never sent again; the step passes with a
+    warning saying it was applied."""
+    def lie(request, answered, body):
+        if request.method == "POST" and request.route == route and answered == 200:
+            return DROP
+        return None
+
+    del sandbox.request_log[:]
+    with LyingProxy(sandbox, lie) as proxy:
+        result, text = run_engine(sandbox, base_url=proxy.url, client=client)
     assert result.verdict == PASSED and failed(result) == [], text
     assert step(result, step_id).status == WARN, text
-    assert f"HTTP {status}" in step(result, step_id).actual and "shows it applied" in step(result, step_id).actual
+    assert "shows it applied" in step(result, step_id).actual
+    assert step(result, step_id).diagnosis["id"] == "ZE-NET-008", text
     assert len(lambda_posts(sandbox, route)) == 1, "a mutation is never re-sent after it reached the Lambda"
     assert objects_of(sandbox, result.customer_id) == []
 

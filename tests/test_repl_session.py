@@ -200,10 +200,8 @@ def test_step_hints_in_a_session_name_no_cli_only_flag():
     """The plan's diagnoses name what the user changes through slots; in a session the REPL face fills them with
     what a session changes (the environment Zorora started with), never a flag the REPL command lacks."""
     from zorora_e2e_plugin.core import catalogue as diagnose
-    from zorora_e2e_plugin.core.diagnosis import unclassified
-
     hints = [diagnose.TOKEN_MISMATCH, diagnose.for_s3("NoSuchBucket"), diagnose.for_s3("EndpointConnectionError"),
-             diagnose.S3_CLIENT, unclassified("Point {base_url} at the API Gateway URL itself")]
+             diagnose.S3_CLIENT, diagnose.REDIRECT.fill(target="https://elsewhere.example/")]
     for hint in hints:
         shown = REPL.hint(hint)
         for flag in ("--token-from-ssm", "--region", "--s3-endpoint-url", "--base-url"):
@@ -223,7 +221,7 @@ def test_no_hint_text_of_the_plan_names_a_cli_only_flag_in_a_session():
     from zorora_e2e_plugin.cli import build_parser
     from zorora_e2e_plugin.config.faces import CLI
     from zorora_e2e_plugin.config.flags import session_parser
-    from zorora_e2e_plugin.core.diagnosis import SLOTS, unclassified
+    from zorora_e2e_plugin.core.diagnosis import SLOTS, Diagnosis, Whose
 
     def long_flags(parser):
         return {o for a in parser._actions for o in a.option_strings if o.startswith("--")}
@@ -245,7 +243,7 @@ def test_no_hint_text_of_the_plan_names_a_cli_only_flag_in_a_session():
         assert not leaks(text), (leaks(text), text)
     assert {name for name, _words in REPL.slots} == {name for name, _words in CLI.slots} == set(SLOTS)
     for slot in SLOTS:
-        shown = REPL.hint(unclassified("{" + slot + "}"))
+        shown = REPL.hint(Diagnosis("ZE-TEST-001", Whose.SETTINGS, "{" + slot + "}"))
         assert shown and "{" not in shown and not leaks(shown), (slot, shown)
 
 

@@ -4,7 +4,7 @@ import _thread
 import threading
 import time
 
-from zorora_e2e_plugin.core.diagnosis import unclassified
+from zorora_e2e_plugin.core.diagnosis import Diagnosis, Whose
 from zorora_e2e_plugin.core.outcomes import FAIL, PASS, SKIP, WARN, StepFailed, StepWarning
 from zorora_e2e_plugin.core.steps import Phase, Reporter, Step
 from zorora_e2e_plugin.run.waves import Runner
@@ -26,7 +26,7 @@ def ok(ctx):
 
 
 def fail(ctx):
-    raise StepFailed("x", "y", unclassified("z"))
+    raise StepFailed("x", "y", Diagnosis("ZE-TEST-001", Whose.PLATFORM, "z"))
 
 
 def make(deadline=30.0):
@@ -54,7 +54,7 @@ def test_steps_of_a_wave_run_concurrently_and_results_are_redacted():
 
     def together(ctx):
         barrier.wait()
-        raise StepWarning("e", "token SECRET leaked", unclassified("hint SECRET"))
+        raise StepWarning("e", "token SECRET leaked", Diagnosis("ZE-TEST-001", Whose.PLATFORM, "hint SECRET"))
 
     runner, rec = make()
     runner.run_phases([Phase(2, "p", ((Step("2.1", "a", together), Step("2.2", "b", together),

@@ -86,6 +86,7 @@ def test_fault_help_covers_every_fault_in_one_line():
         "html-200", "truncated-json", "huge-body", "hang", "noop-promote", "noop-rollback", "echo-auth",
         "error-key", "unknown-id-500", "round", "archive-wrapped", "archive-reason", "throttle",
         "ignore-prefix", "listing-lag", "s3-clock", "no-version-delete", "lambda-outlives",
+        "s3-auth",
     }
     for name, text in FAULT_HELP.items():
         assert text and "\n" not in text

@@ -38,6 +38,9 @@ class DirectClient(EndsWithTheRun):
         try:
             response = self.session.request(method, url, params=params, json=json_data,
                                             headers=self._headers(), timeout=self.settings.timeout)
+        except requests.exceptions.ConnectTimeout:  # nothing accepted the connection: not a slow answer
+            raise OnaError(f"Connection error: no TCP connection within {self.settings.timeout:g}s", 0,
+                           kind=CONNECT) from None
         except requests.exceptions.Timeout:
             raise OnaError(f"Request timeout after {self.settings.timeout:g}s", 0, kind=TIMEOUT) from None
         except requests.exceptions.ConnectionError as exc:
@@ -48,7 +51,7 @@ class DirectClient(EndsWithTheRun):
         if 200 <= status < 300:
             try:
                 data = response.json()
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser allows
                 raise OnaError("the API answered 2xx with a body that is not JSON "
                                f"({exc}); body: {text!r}", status, text, kind=NOT_JSON) from None
             if not isinstance(data, dict):  # exactly what the Zorora adapter accepts: one JSON object

@@ -13,7 +13,7 @@ from ..core.outcomes import RUN_OVER
 TIMEOUT = "timeout"  # no answer within --timeout
 DNS = "dns"  # the host name does not resolve
 TLS = "tls"  # the TLS handshake failed
-CONNECT = "connect"  # no connection (refused, reset, the run's client closed)
+CONNECT = "connect"  # no connection (refused, none made within --timeout, reset, the run's client closed)
 TRANSPORT = "transport"  # another failure below HTTP (a broken body, an invalid URL, ...)
 HTTP = "http"  # an HTTP answer that is an error (status set)
 NOT_JSON = "not_json"  # a 2xx whose body is not JSON
@@ -22,6 +22,7 @@ CANCELLED = "cancelled"  # Zorora asked for confirmation instead of calling the 
 REFUSED = "refused"  # the client's own checks refused the command, or its answer had another shape
 
 NO_ANSWER = (TIMEOUT, DNS, TLS, CONNECT, TRANSPORT)  # nothing came back from the API
+NOT_CONNECTED = (DNS, TLS, CONNECT)  # no connection was made (nothing was sent)
 
 
 class OnaError(Exception):
@@ -83,7 +84,9 @@ def transport_kind(exc: BaseException) -> Optional[str]:
     import requests
 
     for seen in _chain(exc):
-        if isinstance(seen, requests.exceptions.Timeout):
+        if isinstance(seen, requests.exceptions.ConnectTimeout):  # no TCP connection: never a cold start
+            return CONNECT
+        if isinstance(seen, requests.exceptions.Timeout):  # connected, then no answer in time
             return TIMEOUT
         if isinstance(seen, requests.exceptions.SSLError):
             return TLS
@@ -101,6 +104,10 @@ def _resolves_not(exc: BaseException) -> bool:
 
 def reason(exc: BaseException) -> str:
     """The innermost message of a requests/urllib3 error, for display, not the whole retry chain."""
+    import requests
+
+    if any(isinstance(seen, requests.exceptions.ConnectTimeout) for seen in _chain(exc)):
+        return "no TCP connection within --timeout (connect timeout)"
     text = str(exc)
     for marker in ("CERTIFICATE_VERIFY_FAILED", "Connection refused", "Connection reset", "timed out"):
         if marker in text:

@@ -38,7 +38,7 @@ class RawResponse:
     def json(self):
         try:
             return json.loads(self.text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser allows
             return None
 
 

@@ -29,6 +29,8 @@ def extract_json_blocks(text: str) -> List[Any]:
         except ValueError:
             index = start + 1
             continue
+        except RecursionError:  # nested deeper than the parser allows: no block from here on
+            return blocks
         blocks.append(value)
         index = end
 
@@ -124,7 +126,8 @@ class ZororaClient(EndsWithTheRun):
         except Exception as exc:  # CommandError, HTTPError, JSON decode errors, ...
             error = _as_ona_error(exc)
             adapter = adapter_of(getattr(self.http_client, "session", None))  # the run's, while it runs
-            if error.status and adapter is not None:  # the answer's headers (x-amzn-ErrorType, ...)
+            if (error.status or error.kind == NOT_JSON) and adapter is not None:  # the answer's headers
+                # (x-amzn-ErrorType, a page's Content-Type ...)
                 error.headers = adapter.last_headers()
             raise error from None
 
@@ -134,7 +137,7 @@ class ZororaClient(EndsWithTheRun):
         direct client requires. Never dig an object out of an array or out of surrounding text."""
         try:
             value = json.loads(text)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             raise OnaError(f"the command's answer is not one JSON object: {text!r}", kind=NOT_JSON) from None
         if not isinstance(value, dict):
             raise OnaError(f"the API answered JSON that is not an object ({type(value).__name__}): {text!r}",
@@ -193,7 +196,8 @@ def _as_ona_error(exc: Exception) -> OnaError:
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     kind = transport_kind(exc) or {None: "", 0: CONNECT}.get(status, HTTP)  # HTTPError(status 0) wraps the
     # transport error that made it (its kind); status 0 without one is still no answer
-    if isinstance(exc, ValueError) and status is None:  # a 2xx whose body is not JSON
+    if isinstance(exc, (ValueError, RecursionError)) and status is None:  # a 2xx whose body is not JSON (or
+        # JSON nested deeper than the parser allows)
         message = f"the API answered 2xx with a body that is not JSON ({type(exc).__name__}: {exc})"
         kind = NOT_JSON
     return OnaError(str(message), status, body, kind=kind)

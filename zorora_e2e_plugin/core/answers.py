@@ -26,7 +26,7 @@ ZORORA_LABELS = ("Unauthorized: ", "Not found: ", "Server error: ", "Client erro
 def parse_json(body: str):
     try:
         return json.loads(body)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # RecursionError: nested deeper than the parser allows
         return None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .diagnosis import DEPLOYMENT, PLATFORM, SETTINGS, VALIDATOR, Diagnosis, register
+from .diagnosis import DEPLOYMENT, MODEL, PLATFORM, SETTINGS, VALIDATOR, Diagnosis, register
 
 FUNCTION = "ona-globalTrainingService-prod"
 LOG_GROUP = f"/aws/lambda/{FUNCTION}"
@@ -101,11 +101,12 @@ WRONG_BUCKET = _d("ZE-S3-001", SETTINGS,
                   "the API does not see the test data written to s3://{bucket}/: the Lambda's OUTPUT_BUCKET "
                   "(or region) differs from --bucket/OUTPUT_BUCKET")
 COLD_START = _d("ZE-NET-001", DEPLOYMENT,
-                "no answer within --timeout: the container-image Lambda may be cold-starting (the first request "
-                "can take seconds) or hanging — retry, or raise --timeout")
+                "connected, but no answer within --timeout: the container-image Lambda may be cold-starting (the "
+                "first request can take seconds) or hanging — retry, or raise --timeout")
 CONNECT = _d("ZE-NET-002", SETTINGS,
-             "cannot connect: check {base_url} (host, scheme, port), that API Gateway is "
-             "deployed, and network/VPN/proxy access")
+             "cannot connect: nothing accepted a TCP connection (refused, or none made within --timeout) — check "
+             "{base_url} (host, scheme, port), your VPN (a private API answers only inside its VPC) and proxy, "
+             "and that API Gateway is deployed")
 DNS = _d("ZE-NET-003", SETTINGS,
          "the host name in {base_url} does not resolve: check it for typos (it looks like "
          "https://<api-id>.execute-api.<region>.amazonaws.com/<stage>/api/v1) and your DNS/VPN")
@@ -129,11 +130,123 @@ S3_UNREACHABLE = _d("ZE-S3-006", SETTINGS,
 S3_OTHER = _d("ZE-S3-007", SETTINGS, "check the bucket, the region and the AWS credentials")
 S3_CLIENT = _d("ZE-S3-008", SETTINGS, "check {region}, {s3_endpoint_flag} and the AWS credentials")
 DEADLINE = _d("ZE-RUN-001", DEPLOYMENT,
-              "the run's overall deadline ({deadline} s) or cleanup budget ran out: the API or S3 is hanging; check "
-              "the target, or raise --deadline/--timeout")
+              "the run's overall deadline ({deadline} s) or cleanup budget ran out while {what}{also}: the API or "
+              "S3 is hanging there; check the target, or raise --deadline/--timeout")
 INTERNAL = _d("ZE-RUN-002", VALIDATOR,
               "unexpected error inside the validator: report it with its traceback (the step's `traceback` in "
               "--json, or printed with --debug)")
+COLLISION = _d("ZE-RUN-003", SETTINGS,
+               "another run is using this customer id (e.g. CI jobs sharing a fixed TEST_CUSTOMER_ID): each run then "
+               "sees the other's writes, promotions and audit events, and its checks fail for that reason, not the "
+               "deployment's. Leave the id to the run (no --customer-id / TEST_CUSTOMER_ID): each run then makes its "
+               "own")
+UNNAMED = _d("ZE-RUN-004", VALIDATOR,
+             "the step failed without naming a cause: zorora-e2e has no diagnosis for what it saw (its expected and "
+             "got say what) — report it")
+CONFIRM_RESET = _d("ZE-RUN-005", VALIDATOR,
+                   "Zorora's ml-promote/ml-rollback asked for confirmation although the run sets "
+                   "ZORORA_AUTO_CONFIRM=true around them: something in this session reset it, or this Zorora reads "
+                   "another setting — report it")
+
+
+# The engineer's AWS credentials, as S3 (or botocore, before sending) refuses them
+S3_EXPIRED = _d("ZE-S3-009", SETTINGS,
+                "the AWS credentials have expired ({code}: temporary credentials past their time): refresh them "
+                "(`aws sso login`, a new assume-role or aws-vault session, your credential tool) and re-run")
+S3_SSO = _d("ZE-S3-010", SETTINGS,
+            "the AWS SSO login of profile {profile} is missing or has expired ({code}): run `aws sso login "
+            "--profile {profile}`, then re-run")
+S3_CLOCK = _d("ZE-S3-011", SETTINGS,
+              "S3 refused the request's time (RequestTimeTooSkewed): this machine's clock is more than 15 minutes "
+              "off — set it right (NTP) and re-run")
+S3_CREDENTIAL_SOURCE = _d("ZE-S3-012", SETTINGS,
+                          "the AWS credentials could not be loaded ({code}): fix the profile's credential source "
+                          "(AWS_PROFILE, the config file, its credential_process) and re-run")
+PREFIX_IGNORED = _d("ZE-S3-013", SETTINGS,
+                    "the S3 endpoint (or a gateway in front of it) does not honour ListObjectsV2's prefix: a run there "
+                    "cannot tell its data from anyone else's. Fix it, or point {s3_endpoint_flag} at one that does")
+DELETE_REFUSED = _d("ZE-S3-014", DEPLOYMENT,
+                    "S3 refused to delete objects under the run's prefixes ({code}): the IAM identity needs "
+                    "s3:DeleteObject there (IAM policy or bucket policy)")
+VERSIONS_KEPT = _d("ZE-S3-015", DEPLOYMENT,
+                   "these credentials may not delete object versions (s3:DeleteObjectVersion): the bucket's lifecycle "
+                   "rule (noncurrent version expiration) removes them, or run `{sweep}` with credentials that may")
+LATE_WRITE = _d("ZE-S3-016", DEPLOYMENT,
+                "objects appeared under the run's prefixes after the cleanup deleted them: a request still running "
+                "wrote them late (a Lambda running past API Gateway's ~29 s integration timeout, or a step the "
+                "deadline cut off)")
+
+# What the Lambda answered, beyond the failure modes seen in real deployments
+LAMBDA_REFUSED = _d("ZE-LAMBDA-018", PLATFORM,
+                    "the Lambda refused {route} (HTTP {status}), a request the plan expects it to answer: its error "
+                    "says why (and its CloudWatch logs, " + LOG_GROUP + ")")
+MISSING_FIELD = _d("ZE-LAMBDA-019", PLATFORM,
+                   "the Lambda's answer to {route} has no {field!r}, which the plan asserts ({shape}): " + FUNCTION
+                   + " must include it")
+ANSWER_DIFFERS = _d("ZE-LAMBDA-020", PLATFORM,
+                    "the Lambda's answer to {route} differs from the test world phase 1 wrote to S3: it must answer "
+                    "what S3 holds for the test customer ({what})")
+VAGUE_REFUSAL = _d("ZE-LAMBDA-021", PLATFORM,
+                   "{route} was refused, but the error does not name {what}: the plan expects the refusal to say why, "
+                   "so the check it stands for is unproven")
+NOT_PERSISTED = _d("ZE-LAMBDA-022", PLATFORM,
+                   "the API answered 2xx to the {what} but the registry in S3 {change}: the {what} was not persisted")
+CHALLENGER_KEPT = _d("ZE-LAMBDA-023", PLATFORM,
+                     "the promoted challenger is still in the registry's challengers list: a promotion must move it "
+                     "to production and out of the challengers")
+ARCHIVE_WRONG = _d("ZE-LAMBDA-024", PLATFORM,
+                   "the archive object {key} does not hold the previous production entry")
+NO_ROLLBACK_ARCHIVE = _d("ZE-LAMBDA-025", PLATFORM,
+                         "the rollback restored the previous production but did not archive the one it replaced "
+                         "(customer_tailored/{customer}/archived/): the promoted model vanished from history")
+ARCHIVE_KEY = _d("ZE-LAMBDA-026", PLATFORM,
+                 "the archive key differs from the plan's {{model_id}}_{{YYYYMMDD_HHMMSS}}.json: tools that find "
+                 "archives by key will miss it")
+CONTENT_ASSUMED = _d("ZE-LAMBDA-027", PLATFORM,
+                     "the archive document's content is the sandbox's assumption (docs/platform.md, \"assumed\": the "
+                     "entry's fields plus archived_at and archive_reason); the plan fixes only its key — nothing to "
+                     "fix unless your tools read these fields")
+DIFF_TEXT = _d("ZE-LAMBDA-028", PLATFORM,
+               "the diff's percentage is a string, not a JSON number: compare it as a number")
+DIFF_ROUNDING = _d("ZE-LAMBDA-029", PLATFORM,
+                   "the diff's percentage differs from (production - challenger) / production * 100 by less than a "
+                   "point: another rounding or formula than the sandbox assumes (docs/platform.md: the rounding of "
+                   "/diff's percentages is assumed)")
+DIFF_FORMULA = _d("ZE-LAMBDA-030", PLATFORM,
+                  "the diff must be (production - challenger) / production * 100 on the backtest metrics "
+                  "(MAE {production_mae} -> {challenger_mae}, RMSE {production_rmse} -> {challenger_rmse})")
+BUSY = _d("ZE-LAMBDA-031", PLATFORM,
+          "refused as a concurrent promotion, not for its gates: no other promotion of this customer ran (4.6 has "
+          "its own wave), so the Lambda's promotion lock was held by an earlier request — the gate check is "
+          "unproven")
+GATE_CHALLENGER_UNSEEN = _d("ZE-LAMBDA-032", PLATFORM,
+                            "refused as unknown: the Lambda did not see the challenger added to the registry in S3 "
+                            "(a stale cache of the registry?) — the gate check is unproven")
+S3_DOCUMENT_BROKEN = _d("ZE-LAMBDA-033", PLATFORM,
+                        "an object the Lambda keeps in S3 (the registry or the audit log) is not valid JSON, or is "
+                        "nested deeper than a parser allows: " + FUNCTION + " must write whole JSON documents")
+
+# Readiness (--for): the customer and challenger named are the engineer's; the challenger's own state is nobody's
+FOR_UNKNOWN_CUSTOMER = _d("ZE-FOR-001", SETTINGS,
+                          "customer {c} has no registry at {where}: check the customer id (a typo?), and that "
+                          "--bucket/OUTPUT_BUCKET is the Lambda's")
+FOR_UNKNOWN_CHALLENGER = _d("ZE-FOR-002", SETTINGS,
+                            "ml-promote would answer 'Challenger {wanted} not found': check the id with "
+                            "ml-list-challengers {c}")
+FOR_NO_CHALLENGER = _d("ZE-FOR-003", MODEL,
+                       "customer {c} has no evaluated challenger to promote: evaluate one, or train a new one (a "
+                       "customer whose challengers were all promoted has none left); nothing is broken")
+FOR_UNLISTED = _d("ZE-FOR-004", SETTINGS,
+                  "ml-list-challengers {c} lists no challenger: check the customer id, or name one with --for {c} "
+                  "CHALLENGER_ID")
+FOR_GATES = _d("ZE-FOR-005", MODEL,
+               "the challenger does not meet the promotion gates: the server refuses it ('Challenger does not meet "
+               "promotion gates', or Zorora stops at the diff) — re-evaluate or retrain it, or promote another one; "
+               "nothing is broken (--force needs elevated permissions)")
+FOR_NO_METRICS = _d("ZE-FOR-006", MODEL,
+                    "ml-show-metrics finds no metrics for {model}: its evaluation wrote none where the Lambda looks "
+                    "(model_metrics/{c}/{model}/backtest_results.json, or the entry's metrics_ref) — re-evaluate it; "
+                    "nothing is broken")
 
 
 def is_gateway_404(status: Optional[int], body: str, headers=None) -> bool:
@@ -174,6 +287,17 @@ GATEWAY_5XX = {
             "API Gateway answered 504 Endpoint request timed out: the Lambda ran longer than the integration's "
             "~29-30 s limit (it may still be running) — look at its duration in CloudWatch (" + LOG_GROUP + ")"),
 }
+FOREIGN_ANSWER = _d("ZE-URL-005", SETTINGS,
+                    "{route} answered HTTP {status} with a body that is neither API Gateway's own nor a JSON error of "
+                    "the Lambda's: something else answers at {base_url} (a proxy, a load balancer, a web server) — "
+                    "check that it is the API's invoke URL")
+RETRIED = _d("ZE-NET-007", DEPLOYMENT,
+             "a request answered a transient error (a dropped connection, 502/503/504 or 429) and its retry succeeded: "
+             "the deployment works, but it is flaky or throttled")
+NO_ANSWER_APPLIED = _d("ZE-NET-008", DEPLOYMENT,
+                       "the {what} got no answer (a dropped connection, or none within --timeout), but the registry "
+                       "in S3 shows it applied: the chain works, but an engineer's command would have reported an "
+                       "error for it — check the network path and the Lambda's duration")
 PROBE_5XX = _d("ZE-ROUTE-003", PLATFORM,
                "{routes} answered a 5xx to a request with a deliberately unknown id or missing parameter: the route "
                "is deployed and the Lambda runs, but it fails instead of refusing cleanly (e.g. an uncaught "
@@ -197,14 +321,20 @@ def for_error(error, route: str = "") -> Optional[Diagnosis]:
     if kind in ("connect", "transport"):
         return CONNECT
     if kind == "not_json":
-        return for_not_json(getattr(error, "body", "") or getattr(error, "message", ""))
+        return for_not_json(getattr(error, "body", "") or getattr(error, "message", ""),
+                            getattr(error, "headers", None))
     if kind == "not_object":
         return NOT_OBJECT
     if kind == "http":
         if "could not extract customer_id" in f"{error.message} {error.body}".lower():
             return STAGE_PREFIX
         return for_http(error.status, error.body or error.message, route, getattr(error, "headers", None))
-    return None  # refused by the client's own checks, cancelled (the caller says why)
+    if kind == "cancelled":  # Zorora asked for confirmation instead of calling the API
+        return CONFIRM_RESET
+    if kind == "refused":  # the client's own checks stopped on an answer (a challenger not listed, a verdict ...)
+        return ANSWER_DIFFERS.fill(route=route or "a read the command makes first",
+                                   what=f"the client stopped on it: {getattr(error, 'message', '')}"[:300])
+    return None
 
 
 def for_http(status: Optional[int], body: str = "", route: str = "", headers=None) -> Optional[Diagnosis]:
@@ -228,22 +358,52 @@ def for_http(status: Optional[int], body: str = "", route: str = "", headers=Non
         return SERVER_ERROR.fill(status=status)
     if 200 <= status < 300:
         return for_not_json(body)
+    if 300 <= status < 400:  # a redirect the request did not follow
+        location = next((v for k, v in (headers or {}).items() if str(k).lower() == "location"), "")
+        return REDIRECT.fill(target=location or "(no Location header)")
+    if 400 <= status < 500:  # a 4xx to a request the plan expects answered: the Lambda's, or something else's
+        source = answer_source(status, body, headers)
+        return (LAMBDA_REFUSED if source == "lambda" else FOREIGN_ANSWER).fill(route=route or "the request",
+                                                                              status=status)
     return None
 
 
-def for_not_json(body: str) -> Diagnosis:
-    """A 2xx that is not JSON: a page (HTML: the URL points at something else) or the Lambda's broken body."""
+def for_not_json(body: str, headers=None) -> Diagnosis:
+    """A 2xx that is not JSON: a page (HTML, by its body or its Content-Type: the URL points at something else) or
+    the Lambda's broken body."""
     text = (body or "").lstrip().lower()
-    page = text.startswith("<") or "<html" in text[:2000] or "<!doctype" in text[:2000]
+    kind = next((str(v) for k, v in (headers or {}).items() if str(k).lower() == "content-type"), "").lower()
+    page = text.startswith("<") or "<html" in text[:2000] or "<!doctype" in text[:2000] or "html" in kind
     return NOT_JSON if page else BROKEN_JSON
 
 
-def for_s3(code: str) -> Diagnosis:
-    """The diagnosis of an S3 error code (StoreError.code)."""
+# The engineer's AWS credentials refused, by S3's code or botocore's own error (never sent): settings, every one
+S3_EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired", "InvalidToken",
+                              "RequestExpired"})
+S3_SSO_CODES = frozenset({"SSOTokenLoadError", "UnauthorizedSSOTokenError", "TokenRetrievalError", "SSOError",
+                          "PendingAuthorizationExpiredError"})
+S3_SOURCE_CODES = frozenset({"CredentialRetrievalError", "PartialCredentialsError", "InvalidConfigError",
+                             "ProfileNotFound", "RefreshWithMFAUnsupportedError", "MetadataRetrievalError"})
+S3_CREDENTIAL_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "NoCredentials",
+                                 "RequestTimeTooSkewed"}) | S3_EXPIRED_CODES | S3_SSO_CODES | S3_SOURCE_CODES
+
+
+def for_s3(code: str, profile: str = "") -> Diagnosis:
+    """The diagnosis of an S3 error code (StoreError.code); `profile`: the AWS profile in use (for SSO)."""
     if code in ("NoSuchBucket", "404"):
         return S3_NO_BUCKET
     if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
         return S3_BAD_KEYS
+    if code in S3_EXPIRED_CODES:
+        return S3_EXPIRED.fill(code=code)
+    if code in S3_SSO_CODES:
+        return S3_SSO.fill(code=code, profile=profile or "default")
+    if code in S3_SOURCE_CODES:
+        return S3_CREDENTIAL_SOURCE.fill(code=code)
+    if code == "RequestTimeTooSkewed":
+        return S3_CLOCK
+    if code == "InvalidJSON":
+        return S3_DOCUMENT_BROKEN
     if code in ("AccessDenied", "403", "AllAccessDisabled"):
         return S3_DENIED
     if code == "NoCredentials":

@@ -7,7 +7,8 @@ Zorora", ...) is a slot, `{base_url}`, that a face fills when it shows the hint 
 plain text, so a brace in a route or a key stays a brace. A Diagnosis is not a str: it is shown only through a
 face.
 
-A step's own hint that is in no catalogue entry is made by `unclassified` (ZE-CHECK-000), and only there.
+Every diagnosis is a catalogue entry (core/catalogue.py): there is no catch-all id, and every failing or warning
+step carries one, whose `whose` is true.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ class Whose(TextEnum):
     DEPLOYMENT = "deployment"  # the infrastructure: API Gateway routes, the Lambda's environment, IAM, bucket policy
     PLATFORM = "platform"  # the platform's code: what the Lambda does with a request it received
     VALIDATOR = "validator"  # a bug in zorora-e2e itself
+    MODEL = "model"  # the model's state: the challenger itself (re-evaluate or retrain it); nothing is broken
 
 
 SETTINGS, DEPLOYMENT, PLATFORM, VALIDATOR = Whose.SETTINGS, Whose.DEPLOYMENT, Whose.PLATFORM, Whose.VALIDATOR
+MODEL = Whose.MODEL
 
 WHOSE_WORDS = {SETTINGS: "your settings", DEPLOYMENT: "the deployment", PLATFORM: "the platform's Lambda code",
-               VALIDATOR: "zorora-e2e itself"}
-
-UNCLASSIFIED = "ZE-CHECK-000"  # a step's own hint, in no catalogue entry
+               VALIDATOR: "zorora-e2e itself", MODEL: "the model's state"}
 
 # What a face names in its own words (config/faces.py gives each face a phrase for every one of them).
 SLOTS = (
@@ -82,11 +83,10 @@ class _Phrases(dict):
 
 @dataclasses.dataclass(frozen=True)
 class Diagnosis:
-    """A hint with its id and whose move it is. `text` is a template (see the module's docstring); `whose` is
-    None only for an unclassified hint, whose move is then decided by where its step failed (`describe`)."""
+    """A hint with its id and whose move it is. `text` is a template (see the module's docstring)."""
 
     id: str
-    whose: Optional[Whose]
+    whose: Whose
     text: str
 
     def fill(self, **fields) -> "Diagnosis":
@@ -118,41 +118,19 @@ def register(id: str, whose: Whose, text: str) -> Diagnosis:
     return CATALOGUE[id]
 
 
-def unclassified(template: str, **fields) -> Diagnosis:
-    """A step's own hint, in no catalogue entry (ZE-CHECK-000): every one is made here. `template` is written as
-    a catalogue entry's text (its face slots, its {fields}: filled now when `fields` are given)."""
-    hint = Diagnosis(UNCLASSIFIED, None, template)
-    return hint.fill(**fields) if fields else hint
-
-
 def joined(hints: Iterable[Optional[Diagnosis]], separator: str = " | ") -> Optional[Diagnosis]:
-    """Several hints as one (None for none): their texts in order; the id and whose of the first that is in
-    the catalogue."""
+    """Several hints as one (None for none): their texts in order; the id and whose of the first."""
     given = [hint for hint in hints if hint]
     if not given:
         return None
-    first = next((hint for hint in given if hint.id != UNCLASSIFIED), given[0])
-    return Diagnosis(first.id, first.whose, _escape(separator).join(hint.text for hint in given))
+    return Diagnosis(given[0].id, given[0].whose, _escape(separator).join(hint.text for hint in given))
 
 
-def whose_unclassified(config_error: bool, phase: int) -> Whose:
-    """Whose move an unclassified hint's fix is: the settings when the step said so; the deployment in the
-    preflight (phase 0); after it, what the Lambda did with the test world (the platform)."""
-    return SETTINGS if config_error else DEPLOYMENT if phase == 0 else PLATFORM
-
-
-def describe(diagnosis: Optional[Diagnosis], hint: str, config_error: bool = False,
-             phase: int = 0) -> Optional[Dict[str, str]]:
+def describe(diagnosis: Optional[Diagnosis], hint: str) -> Optional[Dict[str, str]]:
     """`{id, whose, hint}` as the reports carry it (None without a diagnosis). `hint`: its text as shown."""
     if diagnosis is None:
         return None
-    whose = diagnosis.whose or whose_unclassified(config_error, phase)
-    return {"id": diagnosis.id, "whose": whose, "hint": hint}
-
-
-def unhinted(config_error: bool = False, phase: int = 0) -> Dict[str, str]:
-    """A failure whose step named no fix still says whose move it is (the check's expected/got say what)."""
-    return describe(unclassified(""), "", config_error, phase)
+    return {"id": diagnosis.id, "whose": diagnosis.whose, "hint": hint}
 
 
 def diagnosis_id(step) -> str:

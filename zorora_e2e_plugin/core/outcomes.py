@@ -6,7 +6,7 @@ import dataclasses
 import enum
 from typing import Dict, List, Optional
 
-from .diagnosis import Diagnosis, describe, unclassified
+from .diagnosis import Diagnosis, describe
 from .text_enum import TextEnum
 
 
@@ -97,7 +97,7 @@ READINESS_EXIT = {"ready": ExitCode.PASSED, "refused": ExitCode.WOULD_BE_REFUSED
 
 class StepOutcome(Exception):
     """A step ending other than with a pass: what was expected, what came back, and what to do about it (a
-    Diagnosis: the catalogue's, or `diagnosis.unclassified`; none: None or "")."""
+    Diagnosis from the catalogue (core/catalogue.py); none: None or "", and the runner names it unnamed)."""
 
     status = FAIL
 
@@ -144,8 +144,10 @@ class StepResult:
 
     def __post_init__(self):
         self.status = Status(self.status)
-        if self.diagnosis is None and self.hint:  # a hint given as text alone: no id of its own
-            self.diagnosis = describe(unclassified(""), self.hint, self.config_error, self.phase)
+        if self.diagnosis is None and self.hint:  # a hint given as text alone (tests): no cause was named
+            from .catalogue import UNNAMED
+
+            self.diagnosis = describe(UNNAMED, self.hint)
 
     def to_dict(self) -> Dict:
         return dataclasses.asdict(self)

@@ -61,6 +61,7 @@ class RequestTimer(Listener):
     def __init__(self, base_url: str):
         self.base_path = urlsplit(base_url).path.rstrip("/")
         self.samples: List[Tuple[str, float, float]] = []  # (route, started, seconds)
+        self.answers: List[Tuple[float, float]] = []  # (started, seconds of the attempt that answered): cold starts
         self._lock = threading.Lock()
         self.timing = True
 
@@ -76,8 +77,10 @@ class RequestTimer(Listener):
         if not self.timing or call.kind != "api" or call.headers_after is None:
             return
         route = self.route(call.method, call.url)
+        last = call.last_attempt_after if call.last_attempt_after is not None else call.headers_after
         with self._lock:
             self.samples.append((route, call.mono, call.headers_after))
+            self.answers.append((call.mono, last))
 
     def stop(self) -> None:
         self.timing = False
@@ -92,8 +95,9 @@ class RequestTimer(Listener):
                 for route, values in sorted(by_route.items())}
 
     def cold_start(self) -> Optional[float]:
+        """Judged on the attempts that answered: a retry's backoff (a gateway's 503s) is not a cold start."""
         with self._lock:
-            timings = [(started, seconds) for _route, started, seconds in self.samples]
+            timings = list(self.answers)
         return cold_start_seconds(timings)
 
 

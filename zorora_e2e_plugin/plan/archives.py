@@ -13,14 +13,12 @@ import json
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from ..core import catalogue
-from ..core.diagnosis import Diagnosis, unclassified
+from ..core.diagnosis import Diagnosis
 from ..core.outcomes import StepFailed
 from ..s3.store import StoreError
 from .context import Checks, Context
 
-CONTENT_ASSUMED = unclassified("the archive document's content is the sandbox's assumption (docs/platform.md, "
-                               "\"assumed\": the entry's fields plus archived_at and archive_reason); the plan fixes "
-                               "only its key — nothing to fix unless your tools read these fields")
+CONTENT_ASSUMED = catalogue.CONTENT_ASSUMED
 
 
 def names(key: str, model_id: str) -> bool:
@@ -87,7 +85,7 @@ def judge(ctx: Context, checks: Checks, keys: List[str], expected: Archived, mis
             return None
         checks.warn(f"the archive key archived/{model_id}_<timestamp>.json",
                     f"{model_id} is archived under another key: {by_content[-1]}",
-                    unclassified("the archive key differs from the plan's {{model_id}}_{{YYYYMMDD_HHMMSS}}.json"))
+                    catalogue.ARCHIVE_KEY)
         by_key = by_content
     key = by_key[-1]
     if key in documents:

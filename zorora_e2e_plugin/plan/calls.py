@@ -9,10 +9,9 @@ from urllib.parse import urlsplit
 
 from ..client import Cancelled, OnaError, errors
 from ..core import catalogue
-from ..core.diagnosis import unclassified
 from ..core.outcomes import StepFailed
 from ..s3.customer_state import S3State
-from ..s3.store import StoreError
+from ..s3.store import StoreError, aws_profile
 from .context import Context, as_text
 
 
@@ -28,23 +27,23 @@ def call(fn: Callable, *args, route: str = "", expected: str = "") -> Any:
     try:
         data = fn(*args)
     except Cancelled as exc:
-        raise StepFailed(expected or "the command calls the API", exc.message,
-                         unclassified("Zorora's promote/rollback need ZORORA_AUTO_CONFIRM=true when run without a "
-                                      "UI; something reset it during the call")) from None
+        raise StepFailed(expected or "the command calls the API", exc.message, catalogue.CONFIRM_RESET) from None
     except OnaError as exc:
         if route.startswith("GET /metrics") and exc.status is not None:
             raise MetricsError(exc) from None
         raise api_failed(expected or "the command succeeds", exc, route) from None
     if not isinstance(data, dict):
-        raise StepFailed("a JSON object", f"{type(data).__name__}: {as_text(data)}",
-                         catalogue.NOT_JSON.with_lead(f"{route} answered JSON that is not an object: "))
+        raise StepFailed("a JSON object", f"{type(data).__name__}: {as_text(data)}", catalogue.NOT_OBJECT)
     return data
 
 
-DEFINITE_S3_REFUSALS = {"NoSuchBucket", "404", "NoCredentials", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-                        "AccessDenied", "403", "InvalidBucketName", "EndpointConnectionError"}
-CONFIG_S3_CODES = {"NoSuchBucket", "404", "NoCredentials", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-                   "InvalidBucketName", "PermanentRedirect", "AuthorizationHeaderMalformed"}
+# S3 said no (or botocore never sent it): an object this request would have written is certainly not there
+DEFINITE_S3_REFUSALS = {"NoSuchBucket", "404", "AccessDenied", "403", "InvalidBucketName",
+                        "EndpointConnectionError"} | catalogue.S3_CREDENTIAL_CODES
+S3_NOT_REACHED = {"EndpointConnectionError", "ConnectTimeoutError"}  # no connection to S3 (0.4 names it)
+# S3 unusable with the engineer's settings (bucket, region, endpoint, AWS credentials): exit 2
+CONFIG_S3_CODES = {"NoSuchBucket", "404", "InvalidBucketName", "PermanentRedirect",
+                   "AuthorizationHeaderMalformed"} | catalogue.S3_CREDENTIAL_CODES
 
 
 def s3(fn: Callable, *args) -> Any:
@@ -149,7 +148,7 @@ def s3_failed(expected: str, exc, **options):
         actual = f"S3 did not answer: {exc}"
     else:
         actual = f"S3 error {exc}"
-    return StepFailed(expected, actual, catalogue.for_s3(code), **options)
+    return StepFailed(expected, actual, catalogue.for_s3(code, aws_profile()), **options)
 
 
 def api_failed(expected: str, error, route: str = "", **options):

@@ -46,6 +46,7 @@ class Context:
     What the steps learn, in plan order:
       preflight              0.1's RawResponse, reused by 0.2
       probe_pending          0.4's probe object may exist
+      probe_refused          ... or S3 refused it (the credentials, the bucket): nothing was written
       prefixes_proven_empty  0.5 listed the customer's prefixes after its probes: empty
       owns_prefixes          1.1 (or 0.5, for a fresh customer) proved them this run's: cleanup may delete there
       wrote                  phase 1 (or a server accepting 0.5's probes) may have written under them
@@ -59,6 +60,7 @@ class Context:
       keeps_versions()       ... as it answered, without asking (0.4 left a version of its probe)
       cleanup_listing        the run's prefixes as 4.5 listed them (the plan's last wave), for 5.1; None: list
       cleanup                what phase 5 deleted, and what may be left (results.Cleanup)
+      cleanup_cause          what refused 5.1's deletes (a Diagnosis): 5.2 names it for what is left
       readiness              --for: the readiness phase's ReadinessState (plan/readiness/phase.py)
     """
 
@@ -71,6 +73,7 @@ class Context:
     owns_prefixes: bool = False
     wrote: bool = False
     probe_pending: bool = False
+    probe_refused: bool = False
     prefixes_proven_empty: bool = False
     gate_written: bool = False
     gate_error: Optional[StepFailed] = None
@@ -83,6 +86,7 @@ class Context:
     written: set = dataclasses.field(default_factory=set)
     archives: ArchiveListing = dataclasses.field(default_factory=lambda: ArchiveListing())
     cleanup: Cleanup = dataclasses.field(default_factory=Cleanup)
+    cleanup_cause: Optional[Diagnosis] = None
     # 0.1 and 0.5 run at once; each may need the other's answers to name one cause once (a wrong token, a
     # wrong stage): set when 0.1's answer (`preflight`) and 0.5's probe answers (`route_answers`) are in
     preflight_ready: threading.Event = dataclasses.field(default_factory=threading.Event)
@@ -136,9 +140,10 @@ class Checks:
     """Collects every broken expectation of a step, then fails once with all of them; without one, the
     step passes with a warning for each assumption the deployment does differently (`warn`)."""
 
-    def __init__(self):
+    def __init__(self, hint: Optional[Diagnosis] = None):
         self.failures: List[tuple] = []
         self.warnings: List[tuple] = []
+        self.hint = hint  # the step's diagnosis for a broken expectation that names none of its own
 
     def warn(self, expected: str, actual: Any, hint: Optional[Diagnosis] = None) -> None:
         """Not a failure: the deployment differs from what the sandbox assumes (name the assumption)."""
@@ -156,12 +161,12 @@ class Checks:
         if self.failures:
             expected = "; ".join(f[0] for f in self.failures)
             actual = "; ".join(f[1] for f in self.failures)
-            raise StepFailed(expected, actual, next((f[2] for f in self.failures if f[2]), None))
+            raise StepFailed(expected, actual, next((f[2] for f in self.failures if f[2]), self.hint))
         if self.warnings:
             expected = "; ".join(w[0] for w in self.warnings)
             actual = "; ".join(w[1] for w in self.warnings)
             raise StepWarning(expected, f"{detail}; but {actual}" if detail else actual,
-                              joined(w[2] for w in self.warnings))
+                              joined(w[2] for w in self.warnings) or self.hint)
         return detail
 
 

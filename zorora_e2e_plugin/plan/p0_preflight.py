@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ..core import catalogue
-from ..core.diagnosis import unclassified
+from ..core.answers import from_gateway
 from ..core.outcomes import StepFailed, StepSkipped, StepWarning
 from ..s3.store import StoreError
 from .calls import CONFIG_S3_CODES, DEFINITE_S3_REFUSALS, raw, s3, s3_failed
@@ -35,7 +35,10 @@ def redirect_failure(response) -> StepFailed:
                       f"HTTP {response.status}: redirected to {target}", catalogue.REDIRECT.fill(target=target))
 
 
-def _wait(event, ctx: Context) -> bool:
+NOT_CONNECTED = (catalogue.CONNECT.id, catalogue.DNS.id, catalogue.TLS.id)  # 0.1's findings of no connection
+
+
+def wait_for(event, ctx: Context) -> bool:
     """Wait for the other preflight step's answers (0.1 <-> 0.5), as long as its requests may take."""
     return event.wait(ctx.settings.timeout * 4 + 2)
 
@@ -47,7 +50,7 @@ ROUTE_NAMES = {"metrics": "GET /metrics/{model_id+}", "diff": "GET /diff", "audi
 
 def every_route_missing(ctx: Context) -> bool:
     """0.5's probes (waited for) all got API Gateway's own 404: no route exists at this base URL."""
-    if not ctx.routes_started.wait(2) or not _wait(ctx.routes_ready, ctx) or not ctx.route_answers:
+    if not ctx.routes_started.wait(2) or not wait_for(ctx.routes_ready, ctx) or not ctx.route_answers:
         return False
     answers = [ctx.route_answers.get(label) for label in ROUTE_NAMES]
     return all(getattr(a, "status", None) is not None and catalogue.answer_source(a.status, a.text) == "gateway"
@@ -56,7 +59,7 @@ def every_route_missing(ctx: Context) -> bool:
 
 def preflight_source(ctx: Context) -> str:
     """Who answered 0.1's GET /challengers (waited for): answer_source's word, or '' for no answer."""
-    if not _wait(ctx.preflight_ready, ctx) or ctx.preflight is None:
+    if not wait_for(ctx.preflight_ready, ctx) or ctx.preflight is None:
         return ""
     return catalogue.answer_source(ctx.preflight.status, ctx.preflight.text)
 
@@ -81,8 +84,10 @@ def step_0_1(ctx: Context) -> str:
         raise StepFailed("not 404", f"HTTP 404 for {requested}: {body}",
                          catalogue.route_missing("GET /challengers"))
     if status >= 500:
-        hint = catalogue.for_http(status, body, "GET /challengers")
-        raise StepWarning("200 or 400", f"HTTP {status} — Lambda invoked, but failing: {body}", hint)
+        hint = catalogue.for_http(status, body, "GET /challengers", response.headers)
+        who = "API Gateway answered itself (the Lambda did not answer it)" if from_gateway(
+            status, body, response.headers) else "Lambda invoked, but failing"
+        raise StepWarning("200 or 400", f"HTTP {status} — {who}: {body}", hint)
     if 200 <= status < 300:
         data = response.json()
         if data is None:
@@ -93,8 +98,7 @@ def step_0_1(ctx: Context) -> str:
                              catalogue.NOT_OBJECT)
     elif catalogue.answer_source(status, body, response.headers) != "lambda":
         raise StepWarning("2xx, or a 4xx from the Lambda (a JSON error)", f"HTTP {status}: {body}",
-                          catalogue.for_http(status, body, "GET /challengers", response.headers) or
-                          unclassified("an unexpected answer for GET /challengers"))
+                          catalogue.for_http(status, body, "GET /challengers", response.headers))
     return f"HTTP {status} in {response.elapsed * 1000:.0f} ms"
 
 
@@ -112,11 +116,21 @@ def step_0_2(ctx: Context) -> str:
                          catalogue.for_http(403, response.text))
     if response.status == 404 or catalogue.answer_source(response.status, response.text) == "gateway":
         raise StepSkipped(actual="not judged: GET /challengers did not reach the Lambda (see 0.1)")
+    if from_gateway(response.status, response.text, response.headers) or response.status == 429:
+        # API Gateway's own 503/504/500/429: whatever the Lambda would say of the token, it did not say it
+        raise StepSkipped(actual=f"not judged: API Gateway answered HTTP {response.status} itself, so nothing "
+                                 "checked the token (see 0.1)")
     return f"accepted (HTTP {response.status})"
 
 
 def step_0_3(ctx: Context) -> str:
-    response = raw(ctx, "GET", "/challengers")
+    try:
+        response = raw(ctx, "GET", "/challengers")
+    except StepFailed as failed:  # no connection at all: 0.1 (beside it) names that, once
+        if getattr(failed.hint, "id", None) in NOT_CONNECTED and wait_for(ctx.preflight_ready, ctx) and \
+                ctx.preflight is None:
+            raise StepSkipped(actual="not judged: no connection to the API (see 0.1)") from None
+        raise
     text = response.text
     if response.redirected:
         raise StepSkipped(actual="not judged: the base URL redirects (see 0.1)")
@@ -129,16 +143,33 @@ def step_0_3(ctx: Context) -> str:
         if "customer_id" in text.lower():
             return f"HTTP {response.status} naming customer_id: the Lambda parses and validates requests"
         raise StepWarning("a 4xx naming customer_id", f"HTTP {response.status}: {text}",
-                          unclassified("the Lambda returned an error, but its message does not name customer_id "
-                                       "(unclear)"))
+                          catalogue.VAGUE_REFUSAL.fill(route="GET /challengers without customer_id",
+                                                       what="the missing customer_id"))
     if source == "other" and 400 <= response.status < 500 and response.status != 404:  # the plan: ⚠
         raise StepWarning("a 4xx whose JSON names customer_id", f"HTTP {response.status}, not JSON: {text}",
-                          unclassified("the Lambda returned an error whose body is not a JSON object: its message "
-                                       "is unclear"))
+                          catalogue.VAGUE_REFUSAL.fill(route="GET /challengers without customer_id",
+                                                       what="the missing customer_id (its body is not a JSON "
+                                                            "object)"))
     if response.status >= 500 or response.status in (401, 403, 404, 429):
         raise StepWarning("400 naming customer_id", f"HTTP {response.status}: {text}",
                           catalogue.for_http(response.status, text, "GET /challengers", response.headers))
     return f"HTTP {response.status}"
+
+
+def _error_of(fn, *args):
+    """None when `fn(*args)` succeeded; else its StoreError."""
+    try:
+        fn(*args)
+    except StoreError as exc:
+        return exc
+    return None
+
+
+def _telling(*errors):
+    """The error that says most: an answer to a HEAD has no body, so S3's refusal of it is a bare status ("400",
+    "403": an expired token and an unknown key look alike); the PUT's answer carries S3's code."""
+    given = [error for error in errors if error is not None]
+    return next((error for error in given if not error.code.isdigit()), given[0])
 
 
 def step_0_4(ctx: Context) -> str:
@@ -150,14 +181,17 @@ def step_0_4(ctx: Context) -> str:
                          catalogue.S3_CLIENT,
                          config_error=True) from None
     ctx.probe_pending = True
-    try:  # head, put and the bucket's versioning (for the cleanup) are independent: one round trip for all
-        ctx.parallel(store.head_bucket, lambda: store.put_bytes(key, b"zorora-e2e preflight probe"),
-                     ctx.bucket_versioning)
-    except StoreError as exc:
-        if exc.code in DEFINITE_S3_REFUSALS:
-            ctx.probe_pending = False  # S3 said no: the probe was not written
+    # head, put and the bucket's versioning (for the cleanup) are independent: one round trip for all
+    head, put, _versioning = ctx.parallel(lambda: _error_of(store.head_bucket),
+                                          lambda: _error_of(store.put_bytes, key, b"zorora-e2e preflight probe"),
+                                          ctx.bucket_versioning)
+    if put is not None and put.code in DEFINITE_S3_REFUSALS:
+        ctx.probe_pending = False  # S3 said no (or botocore never sent it): the probe was not written
+        ctx.probe_refused = True
+    if head is not None or put is not None:
+        exc = _telling(head, put)
         raise s3_failed("the bucket answers HEAD and accepts a PUT", exc,
-                                 config_error=exc.code in CONFIG_S3_CODES) from None
+                        config_error=exc.code in CONFIG_S3_CODES) from None
     s3(store.delete, key)
     ctx.probe_pending = False
     return f"s3://{store.bucket}: head, put and delete of a probe object"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Dict
 
-from ..core.diagnosis import unclassified
+from ..core import catalogue
 from ..core.outcomes import StepFailed
 from ..s3.store import StoreError
 from .calls import NEVER_SENT, s3, s3_failed
@@ -25,10 +25,9 @@ def step_1_1(ctx: Context) -> str:
     existing = [key for keys in found.values() for key in keys]
     if existing:
         raise StepFailed("the customer's prefixes are empty before writing",
-                         f"{len(existing)} object(s) already there, e.g. {existing[0]}",
-                         unclassified("refusing to write over existing data: another run may be using this "
-                                      "customer id (leave the id to the run: no --customer-id / TEST_CUSTOMER_ID), "
-                                      "or remove stale test data with `zorora-e2e sweep`"))
+                         f"{len(existing)} object(s) already there (not written over), e.g. {existing[0]}",
+                         catalogue.COLLISION.with_detail(" — or stale test data a killed run left: `zorora-e2e "
+                                                         "sweep` removes it"))
     ctx.owns_prefixes = True
     return stamps + "; prefixes empty"
 

@@ -8,7 +8,7 @@ from typing import Dict, Optional
 from urllib.parse import quote
 
 from ..core import catalogue
-from ..core.diagnosis import Diagnosis, unclassified
+from ..core.diagnosis import Diagnosis
 from ..core.outcomes import StepFailed
 from .calls import MetricsError, call
 from .context import Checks, Context
@@ -18,15 +18,27 @@ from .seed_data import CHALLENGER_METRICS, EXPECTED_IMPROVEMENT, PRODUCTION_METR
 def step_2_1(ctx: Context) -> str:
     world = ctx.world
     data = call(ctx.client.list_challengers, world.customer_id, route="GET /challengers")
-    checks = Checks()
-    hint = catalogue.WRONG_BUCKET.fill(bucket=ctx.settings.bucket)
-    checks.equal("customer_id", data.get("customer_id"), world.customer_id)
-    challengers = data.get("challengers") or []
-    if checks.equal("count", data.get("count"), 1, hint) and checks.equal("len(challengers)", len(challengers), 1):
+    checks = Checks(_differs("GET /challengers", f"one evaluated challenger, {world.challenger_model_id}"))
+    challengers = data.get("challengers") if isinstance(data.get("challengers"), list) else []
+    missing = [field for field in ("customer_id", "challengers", "count") if field not in data]
+    for field in missing:  # a field the plan asserts is missing: that field, not where the data is
+        checks.that(False, f"the answer has {field!r}", f"no {field!r} in the answer (it has: "
+                    f"{', '.join(sorted(map(str, data))) or 'nothing'})", catalogue.MISSING_FIELD.fill(
+                        route="GET /challengers", field=field, shape="{customer_id, challengers: [...], count}"))
+    listed = any(isinstance(c, dict) and c.get("model_id") == world.challenger_model_id for c in challengers)
+    hint = None if listed else catalogue.WRONG_BUCKET.fill(bucket=ctx.settings.bucket)  # sees no test data
+    if "customer_id" not in missing:
+        checks.equal("customer_id", data.get("customer_id"), world.customer_id)
+    if ("count" in missing or checks.equal("count", data.get("count"), 1, hint)) and \
+            checks.equal("len(challengers)", len(challengers), 1, hint):
         checks.equal("challengers[0].model_id", challengers[0].get("model_id"), world.challenger_model_id)
         checks.equal("challengers[0].status", challengers[0].get("status"), "evaluated")
         checks.that("evaluated_at" in challengers[0], "challengers[0] has evaluated_at", challengers[0])
     return checks.done(f"1 challenger: {world.challenger_model_id}")
+
+
+def _differs(route: str, what: str) -> Diagnosis:
+    return catalogue.ANSWER_DIFFERS.fill(route=route, what=what)
 
 
 def _metrics_step(ctx: Context, model_id: str, expected: Dict, key: str) -> str:
@@ -42,7 +54,7 @@ def _metrics_step(ctx: Context, model_id: str, expected: Dict, key: str) -> str:
                 ctx.metrics_missing = ctx.metrics_missing or ("2.2" if "challenger" in key else "2.3")
         raise StepFailed(f"metrics for {model_id}", f"{'HTTP %s: ' % exc.status if exc.status else ''}"
                          f"{exc.message}", hint) from None
-    checks = Checks()
+    checks = Checks(_differs("GET /metrics/{model_id+}", f"the metrics phase 1 wrote at {key}"))
     checks.equal("model_id", data.get("model_id"), model_id)
     metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
     backtest = metrics.get("backtest") if isinstance(metrics.get("backtest"), dict) else {}
@@ -104,8 +116,7 @@ def _improvement_check(checks: Checks, name: str, value, expected: float, hint: 
         except ValueError:
             number = None
         if number is not None and abs(number - expected) <= IMPROVEMENT_WARN:
-            checks.warn(f"{label} as a JSON number", f"{name} = {value!r} (text)",
-                        unclassified("the diff's percentage is a string, not a JSON number: compare it as a number"))
+            checks.warn(f"{label} as a JSON number", f"{name} = {value!r} (text)", catalogue.DIFF_TEXT)
             return
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
         checks.that(False, f"{label} (within rounding)", f"{name} = {value!r}", hint)
@@ -113,9 +124,7 @@ def _improvement_check(checks: Checks, name: str, value, expected: float, hint: 
         return
     elif abs(value - expected) <= IMPROVEMENT_WARN:
         checks.warn(f"{label} within rounding", f"{name} = {value!r} ({value - expected:+.2f} points)",
-                    unclassified("the diff's percentage differs from (production - challenger) / production * 100 "
-                                 "by less than a point: another rounding or formula than the sandbox assumes "
-                                 "(docs/platform.md: the rounding of /diff's percentages is assumed)"))
+                    catalogue.DIFF_ROUNDING)
     else:
         checks.that(False, f"{label} (within rounding; a warning up to ±{IMPROVEMENT_WARN:g})",
                     f"{name} = {value!r}", hint)
@@ -126,21 +135,22 @@ def step_2_4(ctx: Context) -> str:
     try:
         data = call(ctx.client.diff, w.challenger_model_id, w.production_model_id, route="GET /diff")
     except StepFailed as failed:  # the Lambda's 404 naming metrics, for ids whose metrics phase 1 wrote
-        if "404" in failed.actual and "metrics" in failed.actual.lower() and not failed.hint:
+        if "404" in failed.actual and "metrics" in failed.actual.lower() and \
+                getattr(failed.hint, "id", None) in (None, catalogue.LAMBDA_REFUSED.id):  # the Lambda's own 404
             key = w.challenger_metrics_key if w.challenger_model_id in failed.actual else w.production_metrics_key
             failed.hint = catalogue.METRICS_KEY.fill(key=key)
             ctx.metrics_missing = ctx.metrics_missing or "2.4"
         raise
-    checks = Checks()
+    checks = Checks(_differs("GET /diff", "an eligible challenger, 8.44 % / 6.06 % better, no regressions"))
     checks.equal("challenger_id", data.get("challenger_id"), w.challenger_model_id)
     checks.equal("production_id", data.get("production_id"), w.production_model_id)
     checks.equal("verdict", data.get("verdict"), "eligible")
     improvement = data.get("improvement") if isinstance(data.get("improvement"), dict) else {}
     for name, expected in EXPECTED_IMPROVEMENT.items():  # the value, not a bound: 900 is not "> 5" enough
-        _improvement_check(checks, name, improvement.get(name), expected, unclassified(
-            "the diff must be (production - challenger) / production * 100 on the backtest metrics "
-            "(MAE {production[mae]} -> {challenger[mae]}, RMSE {production[rmse]} -> {challenger[rmse]})",
-            production=PRODUCTION_METRICS["backtest"], challenger=CHALLENGER_METRICS["backtest"]))
+        production, challenger = PRODUCTION_METRICS["backtest"], CHALLENGER_METRICS["backtest"]
+        _improvement_check(checks, name, improvement.get(name), expected, catalogue.DIFF_FORMULA.fill(
+            production_mae=production["mae"], challenger_mae=challenger["mae"], production_rmse=production["rmse"],
+            challenger_rmse=challenger["rmse"]))
     checks.equal("regressions", data.get("regressions"), [])
     return checks.done(f"eligible: MAE {improvement.get('mae_pct')}%, RMSE {improvement.get('rmse_pct')}%")
 
@@ -148,7 +158,7 @@ def step_2_4(ctx: Context) -> str:
 def step_2_5(ctx: Context) -> str:
     w = ctx.world
     data = call(ctx.client.audit_log, w.customer_id, route="GET /audit-log")
-    checks = Checks()
+    checks = Checks(_differs("GET /audit-log", "an empty audit log"))
     checks.equal("customer_id", data.get("customer_id"), w.customer_id)
     checks.equal("count", data.get("count"), 0)
     checks.equal("len(events)", len(data.get("events") or []), 0)

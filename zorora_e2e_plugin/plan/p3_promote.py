@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from ..client import Cancelled, OnaError
 from ..core import catalogue
-from ..core.diagnosis import Diagnosis, unclassified
+from ..core.diagnosis import Diagnosis
 from ..core.outcomes import StepFailed, StepSkipped
 from ..wire.retries import begin_step_log, step_log
 from . import archives as archive
@@ -31,8 +31,7 @@ def step_3_1(ctx: Context) -> str:
         answer = settled(ctx, lambda: ctx.client.promote(w.customer_id, w.challenger_model_id, PROMOTE_REASON),
                          lambda state: _production_id(state) == w.challenger_model_id, "POST /promote")
     except Cancelled as exc:
-        raise StepFailed("the promotion is sent", exc.message,
-                         unclassified("ZORORA_AUTO_CONFIRM was not 'true' when Zorora checked it")) from None
+        raise StepFailed("the promotion is sent", exc.message, catalogue.CONFIRM_RESET) from None
     except OnaError as exc:
         text = exc.message + " " + exc.body
         hint = catalogue.for_error(exc, "a route ml-promote calls (GET /challengers, GET /diff, POST /promote)")
@@ -50,27 +49,22 @@ def step_3_1(ctx: Context) -> str:
     registry, events, archives = state.registry, state.events, state.archives
     ctx.archives.listed(archives)
     production = registry.get("production") or {}
-    checks = Checks()
-    if answer.note:
-        checks.warn("an answer to ml-promote", answer.note, unclassified(
-            "the API answered the promotion with a transient error or not at all, but it was applied: flaky or "
-            "throttled"))
-    else:
+    checks = Checks(catalogue.ANSWER_DIFFERS.fill(route="POST /promote", what="the promotion, as the plan's S3 "
+                                                                              "tree has it after step 3.1"))
+    settled_note(checks, answer, "promotion", "ml-promote", "POST /promote")
+    if not answer.note:
         checks.that("promoted_at" in result or "message" in result, "the answer has promoted_at or message",
                     result)
     checks.equal("registry production.model_id", production.get("model_id"), w.challenger_model_id,
-                 unclassified("the API answered 200 but the registry in S3 did not change: the promotion was not "
-                              "persisted"))
+                 catalogue.NOT_PERSISTED.fill(what="promotion", change="did not change"))
     checks.that("promoted_at" in production, "production.promoted_at is set", production)
     checks.equal("production.promoted_by", production.get("promoted_by"), actor,
                  _actor_hint(production.get("promoted_by"), actor))
-    checks.equal("len(registry challengers)", len(registry.get("challengers") or []), 0,
-                 unclassified("the promoted challenger must leave the challengers list"))
+    checks.equal("len(registry challengers)", len(registry.get("challengers") or []), 0, catalogue.CHALLENGER_KEPT)
     if checks.equal("archived production objects", len(archives), 1,
                     catalogue.NO_ARCHIVE.fill(customer=w.customer_id) if not archives else None):
         archive.judge(ctx, checks, archives, archive.Archived(w.production_model_id, "superseded"),
-                      unclassified("the archive object {key} does not hold the previous production entry",
-                                   key=archives[0]), content=False)
+                      catalogue.ARCHIVE_WRONG.fill(key=archives[0]), content=False)
     if checks.equal("audit events", len(events), 1,
                     catalogue.NO_AUDIT.fill(customer=w.customer_id) if not events else None):
         event = events[0]
@@ -78,6 +72,25 @@ def step_3_1(ctx: Context) -> str:
         checks.equal("audit model_id", event.get("model_id"), w.challenger_model_id)
         checks.equal("audit actor", event.get("actor"), actor, _actor_hint(event.get("actor"), actor))
     return checks.done(f"{w.challenger_model_id} is production; 1 archive; audit: promote by {actor}")
+
+
+def settled_note(checks: Checks, answer: Any, what: str, command: str, route: str) -> None:
+    """How a promote/rollback whose answer was an error or lost was settled (settle.py). Answered with an error
+    (API Gateway's 504 ...) yet applied: a failure, the chain is broken (the engineer's command said it failed,
+    and a retry would do it twice). No answer at all, or sent again after API Gateway's own 503: a warning."""
+    note, errored = getattr(answer, "note", ""), getattr(answer, "errored", None)
+    if errored is not None:
+        checks.that(False, f"{command} answers its {what} with success", note, catalogue.for_error(
+            errored, route).with_detail(f" — and the {what} was applied anyway (the registry in S3 shows it): the "
+                                        f"engineer's {command} reported an error for a {what} that happened, and "
+                                        f"retrying it would do it twice"))
+    elif note:
+        status = getattr(answer, "status", None)
+        if status is None:  # no answer came at all
+            hint = catalogue.NO_ANSWER_APPLIED.fill(what=what)
+        else:  # API Gateway's own 429/503, then applied (sent again, or it got through after all)
+            hint = catalogue.THROTTLED if status == 429 else catalogue.RETRIED
+        checks.warn(f"an answer to {command}", note, hint)
 
 
 def _audit_log_answer(ctx: Context) -> Any:
@@ -100,8 +113,9 @@ def step_3_2(ctx: Context) -> str:
         raise data
     if data is None:
         raise StepSkipped(actual="3.1 did not get as far as asking ml-audit-log")
-    checks = Checks()
     events = data.get("events") or []
+    checks = Checks(catalogue.NO_AUDIT.fill(customer=ctx.world.customer_id) if not events else
+                    catalogue.ANSWER_DIFFERS.fill(route="GET /audit-log", what="one promote event, after step 3.1"))
     checks.equal("count", data.get("count"), 1)
     checks.equal("len(events)", len(events), 1)
     if events:
@@ -151,16 +165,13 @@ def step_3_3(ctx: Context) -> str:
     ctx.snapshot = state
     ctx.archives.listed(state.archives)
     production = registry.get("production") or {}
-    checks = Checks()
-    if getattr(result, "note", ""):
-        checks.warn("an answer to ml-rollback", result.note, unclassified(
-            "the API answered the rollback with a transient error or not at all, but it was applied: flaky or "
-            "throttled"))
-    else:
+    checks = Checks(catalogue.ANSWER_DIFFERS.fill(route="POST /rollback", what="the rollback, as the plan's S3 "
+                                                                               "tree has it after step 3.3"))
+    settled_note(checks, result, "rollback", "ml-rollback", "POST /rollback")
+    if not getattr(result, "note", ""):
         checks.that("rollback_at" in result or "message" in result, "the answer has rollback_at or message", result)
     checks.equal("registry production.model_id", production.get("model_id"), w.production_model_id,
-                 unclassified("the API answered 200 but the registry in S3 was not restored: the rollback was not "
-                              "persisted"))
+                 catalogue.NOT_PERSISTED.fill(what="rollback", change="was not restored"))
     checks.that("rollback_at" in production or "promoted_at" in production,
                 "production has rollback_at or promoted_at", production)
     if checks.equal("audit events", len(events), 2,
@@ -168,9 +179,7 @@ def step_3_3(ctx: Context) -> str:
         checks.equal("last audit action", events[-1].get("action"), "rollback")
         checks.equal("last audit actor", events[-1].get("actor"), actor, _actor_hint(events[-1].get("actor"), actor))
     archived = archive.judge(ctx, checks, ctx.archives.keys, archive.Archived(w.challenger_model_id, "rolled_back"),
-                             unclassified("the rollback restored the previous production but did not archive the "
-                                          "one it replaced (customer_tailored/{customer}/archived/): the promoted "
-                                          "model vanished from history", customer=w.customer_id), known=guessed)
+                             catalogue.NO_ROLLBACK_ARCHIVE.fill(customer=w.customer_id), known=guessed)
     kept = [k for k in before if k != archived and archive.names(k, w.production_model_id)
             and k in ctx.archives.keys]
     detail = "; the restored 'superseded' archive is still there (allowed: no s3:DeleteObject)" if kept else ""

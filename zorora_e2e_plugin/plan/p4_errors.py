@@ -12,7 +12,6 @@ from typing import Callable
 
 from ..client import OnaError, errors
 from ..core import catalogue
-from ..core.diagnosis import unclassified
 from ..core.outcomes import StepFailed, StepSkipped, StepWarning
 from ..s3.store import StoreError, pool_thread_name
 from .calls import NEVER_SENT, gate_writes_done, raw_refusal, read_state, s3_failed
@@ -63,7 +62,8 @@ def _write_gate_challenger(ctx: Context, raw: bytes, etag: str, done: threading.
         else:
             ctx.gate_error = s3_failed("the gate challenger written to S3", exc)
     except Exception as exc:  # never leave 4.6 and 4.5 waiting without a word
-        ctx.gate_error = StepFailed("the gate challenger written to S3", f"{type(exc).__name__}: {exc}")
+        ctx.gate_error = StepFailed("the gate challenger written to S3", f"{type(exc).__name__}: {exc}",
+                                    catalogue.INTERNAL)
     finally:
         done.set()
 
@@ -114,7 +114,9 @@ def step_4_1(ctx: Context) -> str:
     except StepFailed as failed:
         raise _accepted(ctx, failed, "4.1", ERROR_REASON) from None
     if "not found" not in message.lower() and "challenger" not in message.lower():
-        raise StepFailed("an error naming the unknown challenger ('not found')", message)
+        raise StepFailed("an error naming the unknown challenger ('not found')", message,
+                         catalogue.VAGUE_REFUSAL.fill(route="ml-promote of an unknown challenger",
+                                                      what="the unknown challenger"))
     return f"rejected: {message}"
 
 
@@ -126,7 +128,9 @@ def step_4_2(ctx: Context) -> str:
         raise _accepted(ctx, failed, "4.2", SHORT_REASON) from None
     low = message.lower()
     if not ("reason" in low and ("10" in low or "length" in low)):
-        raise StepFailed("an error about the reason's length", message)
+        raise StepFailed("an error about the reason's length", message,
+                         catalogue.VAGUE_REFUSAL.fill(route="ml-promote with a 3-character reason",
+                                                      what="the reason's length"))
     return f"rejected: {message}"
 
 
@@ -147,7 +151,8 @@ def step_4_3(ctx: Context) -> str:
         raise StepFailed("a 4xx from the Lambda naming the reason", f"HTTP {response.status}: {body}",
                          catalogue.for_http(response.status, body, "POST /promote"))
     raise StepWarning("a 4xx from the Lambda naming the reason", f"HTTP {response.status}: {body}",
-                      unclassified("rejected, but not for the reason's length, so the server-side check is unproven"))
+                      catalogue.VAGUE_REFUSAL.fill(route="POST /promote with a 4-character reason",
+                                                   what="the reason's length"))
 
 
 def step_4_4(ctx: Context) -> str:
@@ -203,20 +208,18 @@ def step_4_6(ctx: Context) -> str:
         ctx.archives.stale = was_stale
     if source != "lambda":
         raise StepFailed(expected, f"HTTP {status}: {body}", catalogue.for_http(status, body, "POST /promote") or
-                         unclassified("refused, but not by the Lambda's JSON error: the gate check is unproven"))
+                         catalogue.FOREIGN_ANSWER.fill(route="POST /promote", status=status))
     data = response.json() or {}
     gates = data.get("failed_gates")
     gate_text = " ".join(str(g) for g in gates) if isinstance(gates, list) else ""
     said = data.get("error") or data.get("message")  # the key of the Lambda's error is assumed (docs/platform.md)
     text = f"{said} {gate_text}".lower()
     if any(word in text for word in BUSY_WORDS) and not any(word in gate_text.lower() for word in GATE_WORDS[1:]):
-        raise StepFailed(expected, f"HTTP {status}: {body}",
-                         unclassified("refused as a concurrent promotion, not for its gates: the gate check is "
-                                      "unproven (another promotion of this customer was in progress)"))
+        raise StepFailed(expected, f"HTTP {status}: {body}", catalogue.BUSY)
     if not any(word in text for word in GATE_WORDS):
-        hint = ("refused as unknown: the Lambda did not see the challenger added to the registry"
-                if "not found" in text else "refused, but the error names no gate: the gate check is unproven")
-        raise StepFailed(expected, f"HTTP {status}: {body}", unclassified(hint))
+        hint = catalogue.GATE_CHALLENGER_UNSEEN if "not found" in text else catalogue.VAGUE_REFUSAL.fill(
+            route="POST /promote of a challenger that fails its gates", what="a gate")
+        raise StepFailed(expected, f"HTTP {status}: {body}", hint)
     return f"HTTP {status}: {said}" + (f" {gates}" if gate_text else "")
 
 

@@ -8,17 +8,16 @@ store deletes under the customer's three prefixes only, whatever a listing says 
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 from ..config.settings import DEFAULT_REGION, Settings
 from ..core import catalogue
-from ..core.diagnosis import Diagnosis, unclassified
+from ..core.diagnosis import Diagnosis
 from ..core.outcomes import StepFailed, StepSkipped
-from ..s3.store import StoreError
+from ..s3.store import StoreError, aws_profile
 from .calls import gate_writes_done
 from .context import Context
 from .p5_proof import (
-    COLLISION_HINT,
     delete_probe_versions,
     delete_versions,
     foreign_keys,
@@ -39,24 +38,26 @@ def step_5_1(ctx: Context) -> str:
                                                                     for p in w.prefixes))
     if not ctx.owns_prefixes:
         # Nothing of ours beyond (maybe) the probe: never delete data this run did not prove it owns.
+        if ctx.probe_refused and not ctx.probe_pending:  # 0.4's PUT was refused: nothing was ever written
+            return "nothing was written: S3 refused the preflight probe (see 0.4)"
         try:
             if ctx.probe_pending:
                 ctx.store.delete(w.probe_key)
         except StoreError as exc:
             state.leftover = [w.probe_key]
-            raise StepFailed("the preflight probe deleted", f"S3 error {exc}", catalogue.for_s3(exc.code)) from None
+            raise _refused(ctx, "the preflight probe deleted", exc) from None
         ctx.probe_pending = False
         try:
             versions = delete_probe_versions(ctx)
         except StoreError as exc:
             state.leftover = [f"{w.probe_key} (noncurrent versions / delete markers)"]
-            raise StepFailed("the preflight probe's versions deleted", f"S3 error {exc}",
-                             catalogue.for_s3(exc.code)) from None
+            raise _refused(ctx, "the preflight probe's versions deleted", exc) from None
         if versions and versions[1]:
             state.leftover = [f"{w.probe_key} (noncurrent versions / delete markers)"]
+            ctx.cleanup_cause = catalogue.VERSIONS_KEPT.fill(sweep=sweep_command_for(ctx.settings))
             raise StepFailed("the preflight probe's versions deleted (the bucket is versioned)",
                              f"{versions[1]} version(s)/delete marker(s) of {w.probe_key} refused",
-                             VERSIONS_HINT.fill(sweep=sweep_command_for(ctx.settings)))
+                             ctx.cleanup_cause)
         if not ctx.strays_reported:
             stray_finding(ctx)
         return "only the preflight probe could exist; deleted" + versions_text(versions)
@@ -70,18 +71,19 @@ def step_5_1(ctx: Context) -> str:
         versions = delete_versions(ctx)
     except StoreError as exc:
         state.leftover = unlisted_leftovers(ctx)
-        raise StepFailed("test data deleted", f"S3 error {exc}", catalogue.for_s3(exc.code)) from None
+        raise _refused(ctx, "test data deleted", exc) from None
     state.deleted += min(deleted, len(listed))
     if failed:
-        raise StepFailed("every object deleted", f"{len(failed)} not deleted: {', '.join(failed[:5])}",
-                         unclassified("check s3:DeleteObject permission"))
+        ctx.cleanup_cause = delete_refusal(ctx.store.last_error)
+        raise StepFailed("every object deleted", f"{len(failed)} not deleted ({ctx.store.last_error or 'no code'}): "
+                         f"{', '.join(failed[:5])}", ctx.cleanup_cause)
     if not ctx.strays_reported:
         stray_finding(ctx)
     foreign = foreign_keys(ctx, listed)
     if foreign:
         raise StepFailed("only objects this run wrote under the customer's prefixes",
                          f"{len(foreign)} object(s) this run did not write (deleted): {', '.join(foreign[:3])}",
-                         COLLISION_HINT)
+                         catalogue.COLLISION)
     extra = f"; {len(unlisted)} more key(s) the run wrote, not named by the listing" if unlisted else ""
     return (f"deleted {len(listed)} object(s) in {1 + len(listed + unlisted) // 1000} batch(es){extra}"
             + versions_text(versions))
@@ -102,26 +104,35 @@ def step_5_2(ctx: Context) -> str:
     except StoreError as exc:
         state.leftover = state.leftover or unlisted_leftovers(ctx)
         raise StepFailed("the run's prefixes are empty", f"cannot list them: S3 error {exc}",
-                         remove_hint(ctx)) from None
+                         remove_hint(ctx, catalogue.for_s3(exc.code, aws_profile()))) from None
     state.leftover = leftover + [f"{key} (noncurrent versions / delete markers)" for key in versions_left]
     if leftover:
+        refused = delete_refusal(ctx.store.last_error) if ctx.store.last_error else None
         raise StepFailed("the run's prefixes are empty", f"{len(leftover)} object(s) left: {', '.join(leftover[:5])}",
-                         remove_hint(ctx))
+                         remove_hint(ctx, refused))
     if versions_left:
         total = sum(versions_left.values())
         raise StepFailed("no version of the run's objects left (the bucket is versioned)",
                          f"no current object left, but {total} noncurrent version(s)/delete marker(s) of "
                          f"{len(versions_left)} key(s) remain: {', '.join(list(versions_left)[:3])}",
-                         VERSIONS_HINT.fill(sweep=sweep_command_for(ctx.settings)))
+                         catalogue.VERSIONS_KEPT.fill(sweep=sweep_command_for(ctx.settings)))
     proof = "customer_tailored/, model_metrics/ and audit_logs/ prefixes of the run are empty"
     if ctx.bucket_versioning():
         proof += " (no version or delete marker left: ListObjectVersions)"
     return proof
 
 
-VERSIONS_HINT = unclassified("these credentials may not delete object versions (s3:DeleteObjectVersion): the bucket's "
-                             "lifecycle rule (noncurrent version expiration) removes them, or run `{sweep}` with "
-                             "credentials that may")
+def _refused(ctx: Context, expected: str, exc: StoreError) -> StepFailed:
+    """S3 refused (or never answered) a delete of the cleanup: the cause, kept for 5.2's leftovers."""
+    ctx.cleanup_cause = delete_refusal(exc.code)
+    return StepFailed(expected, f"S3 error {exc}", ctx.cleanup_cause)
+
+
+def delete_refusal(code: str) -> Diagnosis:
+    """What refused a delete, by the code S3 gave (AccessDenied: the identity may not delete there)."""
+    if code in ("AccessDenied", "403", ""):
+        return catalogue.DELETE_REFUSED.fill(code=code or "no code given")
+    return catalogue.for_s3(code, aws_profile())
 
 
 def unlisted_leftovers(ctx: Context) -> List[str]:
@@ -145,8 +156,11 @@ def sweep_command_for(settings: Settings) -> str:
     return settings.face.sweep_command(settings.customer_id, settings.bucket, region, settings.s3_endpoint_url)
 
 
-def remove_hint(ctx: Context) -> Diagnosis:
+def remove_hint(ctx: Context, refused: Optional[Diagnosis] = None) -> Diagnosis:
+    """What is left, diagnosed by what kept it there: `refused` (what refused to delete it now), else what
+    refused 5.1's deletes, else a late write (objects that appeared after 5.1 deleted); with the commands that
+    remove it."""
     bucket = ctx.settings.bucket
     commands = "; ".join(f"aws s3 rm --recursive s3://{bucket}/{p}" for p in ctx.world.prefixes)
-    return unclassified("remove them with `{sweep}` or: {commands}", sweep=sweep_command_for(ctx.settings),
-                        commands=commands)
+    cause = refused or ctx.cleanup_cause or catalogue.LATE_WRITE
+    return cause.with_detail(f" — remove what is left with `{sweep_command_for(ctx.settings)}` or: {commands}")

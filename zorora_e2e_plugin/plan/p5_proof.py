@@ -8,16 +8,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from ..core.diagnosis import unclassified
+from ..core import catalogue
 from ..core.outcomes import StepFailed
 from ..s3.store import VERSION_REFUSALS, StoreError
 from .context import Context
 
 PREFIX_IGNORED = "the S3 endpoint ignored the prefix: nothing deleted outside the test customer"
-COLLISION_HINT = unclassified(
-    "another run is using this customer id (e.g. CI jobs sharing a fixed TEST_CUSTOMER_ID): each run then sees the "
-    "other's writes, promotions and audit events, and its checks fail for that reason, not the deployment's. Leave "
-    "the id to the run (no --customer-id / TEST_CUSTOMER_ID): each run then makes its own")
 ROUNDS = 3  # 5.2's list-delete-list rounds: a request still in flight at Ctrl-C may land after 5.1
 
 
@@ -28,9 +24,7 @@ def stray_finding(ctx: Context) -> None:
     if strays:
         raise StepFailed("S3 listings name only keys under the prefix asked for",
                          f"{PREFIX_IGNORED} (a listing of the customer's prefixes also named {len(strays)} other "
-                         f"key(s), e.g. {strays[0]})",
-                         unclassified("the S3 endpoint (or a gateway in front of it) does not honour "
-                                      "ListObjectsV2's prefix: fix it, or point {s3_endpoint_flag} at one that does"))
+                         f"key(s), e.g. {strays[0]})", catalogue.PREFIX_IGNORED)
 
 
 def known_keys(ctx: Context) -> Set[str]:

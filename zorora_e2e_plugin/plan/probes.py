@@ -9,22 +9,25 @@ from typing import Any, Dict, List, Optional
 
 from ..client import OnaError, errors
 from ..core import catalogue
-from ..core.diagnosis import Diagnosis, joined, unclassified
+from ..core.diagnosis import Diagnosis, joined
 from ..core.outcomes import StepSkipped
 from ..s3.store import StoreError
-from .calls import CONFIG_S3_CODES, once_more
+from .calls import CONFIG_S3_CODES, S3_NOT_REACHED, once_more
 from .context import Checks, Context
-from .p0_preflight import ROUTE_NAMES, preflight_source
+from .p0_preflight import ROUTE_NAMES, preflight_source, wait_for
 from .p5_cleanup import sweep_command_for
-from .p5_proof import COLLISION_HINT, PREFIX_IGNORED
+from .p5_proof import PREFIX_IGNORED
 from .seed_data import PROBE_MODEL, PROBE_REASON
 
 
 def _probe(ctx: Context, method: str, path: str, **kwargs) -> Any:
     """One harmless request; a RawResponse, or the OnaError of no answer. A GET's transient errors (502/503/
-    504, 429, a dropped connection) are retried by the client (wire/retries.py); a POST is sent once more
-    only when API Gateway answered it itself with 429/503 (the Lambda never saw it; calls.once_more)."""
+    504, 429, a dropped connection) are retried by the client (wire/retries.py), and only there; a POST is sent
+    again (at most twice) only when API Gateway answered it itself with 429/503 (the Lambda never saw it, and
+    on a validating server the probe changes nothing: calls.once_more; the README says so)."""
     try:
+        if method != "POST":
+            return ctx.raw.send(method, path, **kwargs)
         return once_more(lambda: ctx.raw.send(method, path, **kwargs), f"{method} {path}")
     except OnaError as exc:
         return exc
@@ -115,6 +118,10 @@ def step_0_5(ctx: Context) -> str:
             throttled.append(f"{route}: HTTP 429")
         elif source == "server":
             failing.append((route, answer))
+        elif source == "accepted" and label in ("promote", "rollback") and answer.json() is None and \
+                catalogue.for_not_json(answer.text, answer.headers) == catalogue.NOT_JSON:  # a page, not the Lambda
+            broken.append(f"{route}: HTTP {answer.status} with a page, not JSON: {answer.text[:120]}")
+            hints.append(catalogue.NOT_JSON)
         elif source == "accepted" and label in ("promote", "rollback"):
             acted.append(f"{route}: {shown(answer)}")
         else:
@@ -164,6 +171,9 @@ def _not_judged(ctx: Context, answers: Dict[str, Any]) -> None:
     """One cause, one finding: when every route answers as 0.1's GET /challengers did (API Gateway's own 404:
     the base URL; 401/403: the token), 0.1 or 0.2 names the cause and 0.5 has nothing of its own to judge."""
     replies = [answers.get(label) for label in ROUTE_NAMES]
+    if all(isinstance(a, OnaError) and a.kind in errors.NOT_CONNECTED for a in replies) and \
+            wait_for(ctx.preflight_ready, ctx) and ctx.preflight is None:  # 0.1 got no connection either
+        raise StepSkipped(actual="not judged: no connection to the API (see 0.1)")
     if all(not isinstance(a, OnaError) and a is not None and 200 <= a.status < 300 and a.json() is None
            for a in replies) and preflight_source(ctx) == "accepted" and ctx.preflight.json() is None:
         raise StepSkipped(actual="not judged: every route answers 2xx with a body that is not JSON (see 0.1)")
@@ -188,7 +198,7 @@ def _preflight_leftovers(ctx: Context, checks: Checks, found: Any) -> Optional[L
     if isinstance(found, Exception):  # a StoreError, or no S3 client for these settings (0.4 says which)
         exc = found
         code = getattr(exc, "code", "")
-        if code in CONFIG_S3_CODES or not isinstance(exc, StoreError):
+        if code in CONFIG_S3_CODES or code in S3_NOT_REACHED or not isinstance(exc, StoreError):
             pass  # S3 is not usable with these settings: 0.4's finding (the gate fails), named there once
         else:
             checks.that(False, "the customer's prefixes listed after the probes", f"S3 error {exc}",
@@ -201,10 +211,7 @@ def _preflight_leftovers(ctx: Context, checks: Checks, found: Any) -> Optional[L
     ctx.strays_reported = bool(strays)
     checks.that(not strays, "S3 lists only keys under the prefix asked for",
                 f"{PREFIX_IGNORED} (the listing of {w.prefixes[0]} and the others also named {len(strays)} key(s) "
-                f"outside them, e.g. {strays[0] if strays else ''})",
-                unclassified("the S3 endpoint (or a gateway in front of it) does not honour ListObjectsV2's prefix: a "
-                             "run there cannot tell its data from anyone else's. Fix it, or point {s3_endpoint_flag} "
-                             "at one that does"))
+                f"outside them, e.g. {strays[0] if strays else ''})", catalogue.PREFIX_IGNORED)
     if keys:
         if ctx.settings.fresh_customer:
             ctx.owns_prefixes = ctx.wrote = True
@@ -224,7 +231,10 @@ def _occupied_hint(ctx: Context, keys: List[str]) -> Diagnosis:
     c = ctx.world.customer_id
     if not ctx.settings.fresh_customer and any(k.startswith((f"model_metrics/{c}/", f"customer_tailored/{c}/"
                                                              "preflight-probe-")) for k in keys):
-        return COLLISION_HINT.with_detail(f" (or a killed run left them: once no run uses the id, "
-                                          f"`{sweep_command_for(ctx.settings)}` removes them)")
-    return unclassified("the server wrote to S3 for a request it refused (or an earlier run left data under this "
-                        "customer): remove it with `{sweep}`", sweep=sweep_command_for(ctx.settings))
+        return catalogue.COLLISION.with_detail(f" (or a killed run left them: once no run uses the id, "
+                                               f"`{sweep_command_for(ctx.settings)}` removes them)")
+    if ctx.settings.fresh_customer:  # the run's own new id: only the server can have written there
+        return catalogue.SIDE_EFFECT.with_detail(" (here: objects under the run's own new customer, written for "
+                                                 "0.5's refused probes; the cleanup removes them)")
+    return catalogue.COLLISION.with_detail(f" (or an earlier run left data under this customer id: "
+                                           f"`{sweep_command_for(ctx.settings)}` removes it)")

@@ -9,13 +9,12 @@ import functools
 from typing import Callable, List, Sequence
 
 from ..core import catalogue
-from ..core.diagnosis import Diagnosis, unclassified
+from ..core.diagnosis import Diagnosis
 from ..core.outcomes import StepFailed, StepWarning
 from ..core.steps import Phase
 from ..wire.retries import begin_step_log, describe
 
-RETRIED = unclassified("a read answered a transient error (a dropped connection, 502/503/504 or 429) and its retry "
-                       "succeeded: the deployment works, but it is flaky or throttled")
+RETRIED = catalogue.RETRIED
 
 
 def _hint(log) -> Diagnosis:

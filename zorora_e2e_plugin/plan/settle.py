@@ -22,9 +22,14 @@ RESEND_WAIT = 0.5  # seconds before the one re-send of a mutation API Gateway ne
 
 class Settled(dict):
     """The mutation's answer (empty when it was lost but the state shows it applied); `note` says how it was
-    settled ("" when it answered 2xx at once)."""
+    settled ("" when it answered 2xx at once). `errored`: the error answer (a 5xx: API Gateway's 504, the Lambda's
+    500 ...) it got although the state shows it applied: the engineer's command reported a failure for a change
+    that happened, and a retry would make it twice (the step fails for it). None when no answer came at all.
+    `status`: the status of the error answer it was settled after (None: no answer came)."""
 
     note = ""
+    errored = None
+    status = None
 
 
 def unanswered(exc: OnaError) -> bool:
@@ -56,6 +61,9 @@ def settled(ctx: Context, send: Callable[[], Dict], applied: Callable[[S3State],
         answer = Settled()
         answer.note = (f"{what} answered {shown(first)}, but the registry in S3 shows it applied "
                        "(settled by reading the state it changes)")
+        answer.status = first.status or None
+        if first.status and first.status >= 500:  # an answer, and an error: the chain told the engineer it failed
+            answer.errored = first
         return answer
     if not unreached(first.status, first.body, first.headers):
         later = (" yet: it may still take effect (API Gateway ends an integration after ~29 s while the Lambda "
@@ -79,9 +87,11 @@ def settled(ctx: Context, send: Callable[[], Dict], applied: Callable[[S3State],
                     ctx.mutations.settle(what.split()[-1])
                 answer = Settled()
                 answer.note = f"{what} answered {shown(first)}, but the registry in S3 shows it applied"
+                answer.status = first.status or None
                 return answer
             continue
         answer.note = (f"{what} answered HTTP {first.status} from API Gateway itself (the Lambda never ran it) "
                        "and the registry showed it not applied: sent again, applied")
+        answer.status = first.status
         return answer
     raise first

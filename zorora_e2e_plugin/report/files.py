@@ -55,9 +55,23 @@ def write_json(result: RunResult, path: str, step_extras: Optional[dict] = None)
     for step in data.get("steps", []):  # a failing step's curl line (artifacts/curl.py)
         if (step_extras or {}).get(step.get("id"), {}).get("curl"):
             step["curl"] = step_extras[step["id"]]["curl"]
-    with open_report(path) as handle:
-        json.dump(data, handle, indent=2)  # ensure_ascii: every odd character as a \u escape
+    with open_report(path) as handle:  # ensure_ascii: every odd character as a \u escape
+        json.dump(standard(data), handle, indent=2, allow_nan=False)
         handle.write("\n")
+
+
+def standard(value):
+    """`value` as standard JSON can carry it: a NaN or an infinity (an answer may hold one; Python's parser accepts
+    them, jq, JSON.parse and Go do not) becomes the word for it, a string."""
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {key: standard(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [standard(item) for item in value]
+    return value
 
 
 # XML 1.0 allows only tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD and U+10000-U+10FFFF; anything else (NUL and the

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from ..core.diagnosis import DEPLOYMENT, PLATFORM, SETTINGS
+from ..core.diagnosis import DEPLOYMENT, MODEL, PLATFORM, SETTINGS
 from ..core.durations import ms_text
 from ..core.outcomes import CANCELLED, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, SKIP, WARN, RunResult
 
@@ -94,7 +94,8 @@ def verdict_line(result: RunResult) -> str:
 
 
 FIX_WORDS = {SETTINGS: "fix your settings", DEPLOYMENT: "fix the infrastructure",
-             PLATFORM: "fix the platform's Lambda code"}
+             PLATFORM: "fix the platform's Lambda code",
+             MODEL: "re-evaluate or retrain the challenger (nothing is broken)"}
 
 
 def fix_words(result: RunResult) -> str:

@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 from ..config.faces import CLI
 from ..core import catalogue
-from ..core.diagnosis import Diagnosis, describe, unhinted
+from ..core.diagnosis import Diagnosis, describe
 from ..core.outcomes import FAIL, PASS, WARN, StepOutcome, StepResult
 from ..core.steps import Step
 
@@ -79,11 +79,11 @@ class StepWorker(threading.Thread):
         def clean(text: str) -> str:  # redact first, then cut: a cut token would slip past the redaction
             return clip(self.redact(text))
 
+        if diagnosis is None and status in (FAIL, WARN):  # every failing or warning step names a cause: one
+            diagnosis = catalogue.UNNAMED  # without is a gap in the validator, said as such
         # the hint in the words of the face the run came from (config/faces.py), as it is redacted
         hint = clean(self.reword(diagnosis)) if diagnosis is not None else ""
-        known = describe(diagnosis, hint, config_error and status == FAIL, self.phase)
-        if known is None and status == FAIL:
-            known = unhinted(config_error, self.phase)
+        known = describe(diagnosis, hint)
 
         self.result = StepResult(
             id=self.step.id, phase=self.phase, title=self.step.title, status=status,

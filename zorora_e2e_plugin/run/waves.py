@@ -12,7 +12,8 @@ import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 from ..config.faces import CLI
-from ..core.diagnosis import Diagnosis, describe, unclassified
+from ..core import catalogue
+from ..core.diagnosis import Diagnosis, describe
 from ..core.outcomes import FAIL, PASS, SKIP, WARN, StepResult, signal_name
 from ..core.steps import Phase, Reporter, Step
 from .signals import uninterrupted
@@ -174,11 +175,13 @@ class Runner:
             except Exception as exc:
                 text = self.redact(f"{exc}")
                 diagnosis = getattr(exc, "hint", None)
-                hint = self.reword(diagnosis) if isinstance(diagnosis, Diagnosis) else ""
+                if not isinstance(diagnosis, Diagnosis):  # a StepOutcome names its cause; anything else is ours
+                    diagnosis = catalogue.UNNAMED if hasattr(exc, "hint") else catalogue.INTERNAL
+                hint = self.reword(diagnosis)
                 for step in phase.steps:
                         self._record(StepResult(step.id, phase.id, step.title, FAIL,
                                                 actual=f"could not prepare phase {phase.id}: {text}", hint=hint,
-                                                diagnosis=describe(diagnosis, hint, phase=phase.id) if hint else None))
+                                                diagnosis=describe(diagnosis, hint)))
                 return
         for wave in phase.waves:
             self._poll_signals()
@@ -241,17 +244,15 @@ class Runner:
             request = waits[late.step.id]
             what = f"still waiting on {request}" if request else "still running"
             others = [f"{sid} on {r}" for sid, r in waits.items() if r and sid != late.step.id]
-            hung = unclassified(
-                "the run's overall deadline ({deadline:g} s) or cleanup budget ran out while {what}{also}: the API "
-                "or S3 is hanging there; check the target, or raise --deadline/--timeout", deadline=self.deadline,
-                what=f"{request} had not answered" if request else "this step was still running",
-                also=f" (also waiting: {', '.join(others)})" if others else "")
+            hung = catalogue.DEADLINE.fill(
+                deadline=f"{self.deadline:g}", what=f"{request} had not answered" if request else
+                "this step was still running", also=f" (also waiting: {', '.join(others)})" if others else "")
             hint = clip(self.redact(self.reword(hung)))
             self._record(StepResult(
                 late.step.id, phase.id, late.step.title, FAIL,
                 duration_ms=int((time.monotonic() - late.started) * 1000),
                 actual=clip(self.redact(f"no result before the deadline: {what}")), hint=hint,
-                diagnosis=describe(hung, hint, phase=phase.id)))
+                diagnosis=describe(hung, hint)))
         for step in to_start:
             self._record(StepResult(step.id, phase.id, step.title, SKIP, actual="deadline reached"))
 

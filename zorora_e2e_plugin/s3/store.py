@@ -162,6 +162,11 @@ _starting: set = set()  # keys a start_client thread is building now
 _prewarm_started = False
 
 
+def aws_profile() -> str:
+    """The AWS profile botocore reads credentials from ("" for the default chain), as the environment names it."""
+    return os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or ""
+
+
 def _aws_env() -> Tuple:
     """What, beyond the settings, decides which credentials and config a client gets (AWS_PROFILE, keys, config
     files, ...): a session and a client are reused only while these are unchanged."""
@@ -364,7 +369,7 @@ class Store:
             return None, None
         try:
             return json.loads(raw), raw
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser allows
             raise StoreError(f"{key} is not valid JSON: {exc}", "InvalidJSON") from None
 
     def head_bucket(self) -> None:

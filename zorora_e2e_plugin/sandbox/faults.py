@@ -55,6 +55,9 @@ _CATALOGUE = {
                           "LastModified",
     "no-version-delete": "deleting object versions and delete markers is refused (AccessDenied): no "
                          "s3:DeleteObjectVersion",
+    "s3-auth": "S3 checks each request's credentials as AWS does: another access key answers 403 InvalidAccessKeyId, "
+               "a wrong secret 403 SignatureDoesNotMatch, any session token 400 ExpiredToken (a HEAD: the status "
+               "alone, no body); the sandbox's own keys pass",
     "lambda-outlives:<ms>": "POST /promote and /rollback with a valid reason: API Gateway answers 504 at once while the"
                             " Lambda runs on; its writes (unconditional) land <ms> later",
     "echo-auth": "every error answer (4xx/5xx) echoes the request's Authorization header in its JSON body",

@@ -6,6 +6,7 @@
                            header and every LastModified of its answers
     no-version-delete      deleting an object version or delete marker is refused (AccessDenied): credentials
                            without s3:DeleteObjectVersion
+    s3-auth                each request's credentials are checked as AWS S3 checks them (s3_auth.py)
 
 and which keys each delete named (for the request log: a test proves no delete went outside a customer).
 """
@@ -19,6 +20,7 @@ from typing import Any, Callable, Dict, Iterable, List, Tuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 from xml.sax.saxutils import unescape
 
+from . import s3_auth
 from .wsgi import _buffer_body, _raw_target
 
 _KEY = re.compile(rb"<Key>(.*?)</Key>", re.S)
@@ -90,11 +92,16 @@ def _shift_http_date(value: str, seconds: float) -> str:
 class S3Faults:
     """WSGI middleware in front of the public moto app, for the faults above."""
 
-    def __init__(self, faults: Callable[[], Any], app: Callable) -> None:
+    def __init__(self, faults: Callable[[], Any], app: Callable, credentials: Tuple[str, str] = ("", "")) -> None:
         self.faults, self.app = faults, app
+        self.credentials = credentials  # the sandbox's access key id and secret (the s3-auth fault checks them)
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         faults = self.faults()
+        refused = s3_auth.refusal(environ, *self.credentials) if "s3-auth" in faults else None
+        if refused:
+            _buffer_body(environ)  # read what was sent, as S3 does before it answers
+            return s3_auth.answer(environ, start_response, refused)
         if "no-version-delete" in faults and _is_version_delete(environ):
             start_response("403 Forbidden", [("Content-Type", "application/xml"),
                                              ("Content-Length", str(len(ACCESS_DENIED)))])

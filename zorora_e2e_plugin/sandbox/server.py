@@ -88,7 +88,8 @@ class Servers:
             self._create_bucket()
             config = ApiConfig(bucket=sb.bucket, token=sb.token, use_bearer_auth=True, faults=sb._faults, s3=self.s3)
             self.api = Api(config)
-            public = PublicS3(self, S3Faults(lambda: sb._faults, moto_app))
+            public = PublicS3(self, S3Faults(lambda: sb._faults, moto_app,
+                                             credentials=(sb.access_key_id, sb.secret_access_key)))
             self.public_s3 = Listener("s3-public", sb.host, 0, public, _S3RequestHandler)
             self.public_s3.start()
             self.api_listener = Listener("api", sb.host, sb.port, ApiGateway(self, self.api), _ApiRequestHandler,

@@ -51,7 +51,9 @@ class RunAdapter(HTTPAdapter):
         try:
             response = self._attempts(request, stream=stream, timeout=timeout, verify=verify, cert=cert,
                                       proxies=proxies)
-            call.headers_after = time.monotonic() - call.mono
+            answered_at = time.monotonic()
+            call.headers_after = answered_at - call.mono
+            call.last_attempt_after = answered_at - getattr(self.last, "attempt_mono", call.mono)
             if not stream:
                 read_answer(response, timeout)
         except BaseException as error:
@@ -68,15 +70,18 @@ class RunAdapter(HTTPAdapter):
         if request.method.upper() not in READ_METHODS:
             with host_slot(request.url):
                 self._not_after_the_run()
+                self.last.attempt_mono = time.monotonic()
                 return self._remember(super().send(request, **kwargs))
         attempt = 1
         while True:
             try:
                 with host_slot(request.url):
                     self._not_after_the_run()
+                    self.last.attempt_mono = time.monotonic()  # backoff and a wait for the slot are not the answer's
                     response = super().send(request, **kwargs)
-            except requests.exceptions.ConnectionError:  # ConnectTimeout too; a read timeout is not retried
-                if not self._may_retry(attempt, 0.0):
+            except requests.exceptions.ConnectionError as error:  # neither timeout is retried: a target that
+                # accepts no connection (a VPN off, a private API) or hangs would cost --timeout three times
+                if isinstance(error, requests.exceptions.ConnectTimeout) or not self._may_retry(attempt, 0.0):
                     if attempt > 1:
                         self._record(Retry(self.route(request.method, request.url), attempt, "connection error",
                                            final=True))

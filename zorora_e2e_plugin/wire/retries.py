@@ -4,7 +4,8 @@ and, for the run only, Zorora's ZororaHTTPClient.session, whose own retries the 
 
 - GET/HEAD only: a connection error (nothing sent), 502, 503, 504 or 429 is retried at most RETRIES times,
   with backoff (or the answer's Retry-After, capped at RETRY_AFTER_CAP), never past the run's deadline.
-  A read timeout is not retried (a hanging target would cost --timeout three times).
+  A read timeout is not retried (a hanging target would cost --timeout three times), nor a connect timeout
+  (nothing accepts the connection: a VPN off, a private API reached from outside its VPC).
 - POST and every other method: sent once. What happened to a mutation whose answer was lost or a 5xx is
   settled by reading the state it would have changed (plan/p3_promote.py), never by sending it again blindly.
 - At most MAX_PER_HOST requests in flight per host (a stage's or usage plan's burst limit can be as low as 5; the

@@ -37,8 +37,9 @@ class Call:
     """One request as the listeners hear of it: `kind` "api" (a watched session's `send`) or "s3" (one attempt of
     a botocore request, `operation` its name), the prepared `request` (method, url, headers, body), whether the
     caller streams its answer, when it started (`mono`: time.monotonic(), `wall`: time.time()) and, once answered,
-    `headers_after`: the seconds until its answer's headers came, over all its attempts. `notes`: what a listener
-    keeps about it meanwhile (by id(listener))."""
+    `headers_after`: the seconds until its answer's headers came, over all its attempts (`last_attempt_after`: of
+    the attempt that answered, without the retries and backoff before it). `notes`: what a listener keeps about it
+    meanwhile (by id(listener))."""
 
     def __init__(self, kind: str, request, stream: bool = False, operation: str = ""):
         self.kind, self.request, self.stream, self.operation = kind, request, bool(stream), operation
@@ -46,6 +47,7 @@ class Call:
         self.url = str(getattr(request, "url", "") or "")
         self.mono, self.wall = time.monotonic(), time.time()
         self.headers_after: Optional[float] = None
+        self.last_attempt_after: Optional[float] = None
         self.notes: Dict[int, Any] = {}
         self.hearing: Tuple = ()  # the listeners when it started: they hear how it ends
 

@@ -15,12 +15,13 @@ readiness block made of them.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 
 from ...config.readiness_target import ReadinessTarget
 from ...core import catalogue
-from ...core.diagnosis import joined, unclassified
+from ...core.diagnosis import joined
 from ...core.outcomes import StepFailed, StepSkipped, StepWarning
 from ...core.steps import Phase, Step
 from ...s3.store import StoreError
@@ -57,7 +58,13 @@ class ReadinessState:
     production_metrics: Any = None
     diff: Any = None
     diff_error: str = ""
+    diff_hint: Any = None  # the diagnosis of 6.5's failure (ml-promote would fail before POST /promote)
     missing: Dict[str, str] = dataclasses.field(default_factory=dict)  # step id -> what could not be read
+    registry_found: Optional[bool] = None  # 6.2: the customer has a registry in S3 (None: not read)
+    listing_done: threading.Event = dataclasses.field(default_factory=threading.Event, repr=False)  # 6.1 ended
+    unlisted: bool = False  # 6.1: the challenger named is not listed (a typo: 6.3 and 6.5 say nothing of it)
+    registry_started: threading.Event = dataclasses.field(default_factory=threading.Event, repr=False)  # 6.2 runs
+    registry_read: threading.Event = dataclasses.field(default_factory=threading.Event, repr=False)  # ... ended
     gates: List[Gate] = dataclasses.field(default_factory=list)
     answer: Optional[Answer] = None
 
@@ -161,6 +168,20 @@ def _entry_words(entry: Dict, now: datetime) -> str:
 
 def step_6_1(ctx) -> str:
     st: ReadinessState = ctx.readiness
+    try:
+        return _list(ctx, st)
+    finally:
+        st.listing_done.set()
+
+
+def _not_listed(ctx, st: ReadinessState, model: str) -> None:
+    """6.3/6.5 failed for the challenger named: when 6.1 (beside them) found it not listed, that is the one
+    finding (a typo), and theirs is skipped."""
+    if model == st.target.challenger_id and st.listing_done.wait(ctx.settings.timeout * 4 + 2) and st.unlisted:
+        raise StepSkipped(actual=f"not judged: {model} is not listed (see 6.1)")
+
+
+def _list(ctx, st: ReadinessState) -> str:
     c = st.customer
     try:
         listed = call(ReadOnlyCommands(ctx.client).list_challengers, c, route="GET /challengers",
@@ -179,17 +200,21 @@ def step_6_1(ctx) -> str:
             what = f"did you mean {near[0]}?" if near else (f"listed: {', '.join(ids[:5])}" if ids else "none listed")
             st.missing["6.1"] = (f"challenger {wanted} is unknown (ml-list-challengers {c} does not list it; {what}); "
                                  "check the id")
-            raise StepFailed(f"{wanted} listed", f"not listed ({what})", unclassified(
-                "ml-promote would answer 'Challenger {wanted} not found': check the id with ml-list-challengers {c}",
-                wanted=wanted, c=c))
+            st.unlisted = True
+            raise StepFailed(f"{wanted} listed", f"not listed ({what})",
+                             catalogue.FOR_UNKNOWN_CHALLENGER.fill(wanted=wanted, c=c))
     else:
         evaluated = [e for e in entries if e.get("status") == "evaluated"]
         if not evaluated:
             st.missing["6.1"] = (f"ml-list-challengers {c} lists no evaluated challenger ({len(entries)} listed); "
                                  "check the customer id, or wait for an evaluation")
+            known = _known_customer(ctx, st)  # a customer with a registry has no challenger to promote; else a typo?
+            if known is False:
+                raise StepSkipped(actual=f"not judged: customer {c} has no registry (see 6.2)")
             raise StepFailed("an evaluated challenger", f"{len(entries)} listed, none evaluated"
                              + (f": {', '.join(ids[:5])}" if ids else ""),
-                             unclassified("name one with --for {c} CHALLENGER_ID, or check the customer id", c=c))
+                             catalogue.FOR_NO_CHALLENGER.fill(c=c) if known or entries else
+                             catalogue.FOR_UNLISTED.fill(c=c))
         entry = max(evaluated, key=lambda e: (parse_time(e.get("evaluated_at")) or datetime.min.replace(
             tzinfo=timezone.utc), str(e.get("trained_at"))))
     st.entry, st.challenger = entry, str(entry.get("model_id"))
@@ -199,8 +224,24 @@ def step_6_1(ctx) -> str:
     return f"{st.challenger}{chosen}: {_entry_words(entry, st.now)}; {len(st.others)} other challenger(s)"
 
 
+def _known_customer(ctx, st: ReadinessState) -> Optional[bool]:
+    """Whether the customer has a registry in S3, as 6.2 (beside 6.1) read it; None when it was not read (6.2 did
+    not start: a Ctrl-C; or its S3 reads failed or took longer than two S3 requests with their retries may)."""
+    if st.registry_started.wait(2):
+        st.registry_read.wait(ctx.settings.timeout * 4 + 2)
+    return st.registry_found
+
+
 def step_6_2(ctx) -> str:
     st: ReadinessState = ctx.readiness
+    st.registry_started.set()
+    try:
+        return _read_registry(ctx, st)
+    finally:
+        st.registry_read.set()
+
+
+def _read_registry(ctx, st: ReadinessState) -> str:
     where = f"s3://{st.bucket}/{st.registry_key}"
     try:
         store = ctx.store
@@ -209,11 +250,12 @@ def step_6_2(ctx) -> str:
     except StoreError as exc:
         hint = catalogue.for_s3(exc.code).with_lead("the gates are judged from the API's answers; ")
         raise StepWarning(f"{where} readable", f"S3 error {exc}", hint) from None
+    st.registry_found = isinstance(registry, dict)
     if not isinstance(registry, dict):
         st.missing["registry"] = (f"customer {st.customer} has no registry ({where} is absent); check the customer "
                                   "id, and that --bucket/OUTPUT_BUCKET is the Lambda's")
         raise StepFailed(f"the customer's registry at {where}", "absent",
-                         unclassified("a customer with no registry has nothing to promote: check the id"))
+                         catalogue.FOR_UNKNOWN_CUSTOMER.fill(c=st.customer, where=where))
     st.registry = registry
     production = registry.get("production") if isinstance(registry.get("production"), dict) else {}
     st.production = production
@@ -237,16 +279,21 @@ def _metrics(ctx, model_id: str, step: str, what: str) -> Dict:
         return call(ReadOnlyCommands(ctx.client).show_metrics, model_id, route="GET /metrics",
                     expected=f"ml-show-metrics {model_id} answers")
     except MetricsError as exc:
+        _not_listed(ctx, st, model_id)
         error = exc.error
+        hint = catalogue.for_error(error, "GET /metrics")
         if error.status == 404:
             st.missing[step] = (f"metrics are missing for {what} {model_id} (ml-show-metrics: HTTP 404); check "
                                 f"model_metrics/{model_id.split('/')[0]}/{model_id}/backtest_results.json or the "
                                 "entry's metrics_ref")
+            if not catalogue.is_gateway_404(404, error.body, error.headers):  # the Lambda's: no metrics for it
+                hint = catalogue.FOR_NO_METRICS.fill(model=model_id, c=model_id.split("/")[0])
         else:
             st.missing[step] = f"ml-show-metrics {model_id} failed ({error.message})"
         raise StepFailed("its backtest metrics", f"{'HTTP %s: ' % error.status if error.status else ''}{error.message}",
-                         catalogue.for_error(error, "GET /metrics")) from None
+                         hint) from None
     except StepFailed as exc:
+        _not_listed(ctx, st, model_id)
         st.missing[step] = f"ml-show-metrics {model_id} failed ({exc.actual})"
         raise
 
@@ -287,8 +334,10 @@ def step_6_5(ctx) -> str:
         st.diff = call(ReadOnlyCommands(ctx.client).diff, model, alias, route="GET /diff",
                        expected=f"ml-diff {model} {alias} answers")
     except StepFailed as exc:
+        _not_listed(ctx, st, model)
         st.diff_error = exc.actual
-        raise StepFailed(exc.expected, exc.actual, joined([exc.hint, catalogue.LATEST_ALIAS])) from None
+        st.diff_hint = joined([exc.hint, catalogue.LATEST_ALIAS])
+        raise StepFailed(exc.expected, exc.actual, st.diff_hint) from None
     from .gates import diff_words
 
     return f"against {st.diff.get('production_id')}: {diff_words(st.diff)}"
@@ -325,11 +374,9 @@ def step_6_6(ctx) -> str:
     text = result.line[2:]
     if result.kind == UNANSWERABLE:
         raise StepSkipped(actual=text)
-    if result.kind == REFUSED:
+    if result.kind == REFUSED:  # the challenger's own state (the model's), unless ml-diff itself fails (6.5's)
         raise StepFailed("every gate ml-promote meets passes", text,
-                         unclassified("the server refuses with 'Challenger does not meet promotion gates' (or Zorora "
-                                      "stops at the diff); fix what is named, re-evaluate the challenger, or promote "
-                                      "another one (--force needs elevated permissions)"))
+                         st.diff_hint if st.diff_error and st.diff_hint else catalogue.FOR_GATES)
     return text
 
 
