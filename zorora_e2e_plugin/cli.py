@@ -268,7 +268,7 @@ def _settle_stdout() -> None:
     buffered for it goes to /dev/null, so Python does not complain about the broken pipe at exit."""
     try:
         sys.stdout.flush()
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # AttributeError: no stdout at all (fit_streams gives it one)
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
