@@ -110,6 +110,55 @@ def test_sandbox_env_file_in_a_missing_folder_is_a_clear_error(tmp_path):
     assert "--env-file" in done.stderr and "cannot write it" in done.stderr and "Traceback" not in done.stderr
 
 
+def _ignoring_sigint():
+    """What `cmd &` in a script gives a job: SIGINT ignored (POSIX), in one process group with the run."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.setpgid(0, 0)
+
+
+def test_a_sandbox_started_ignoring_sigint_outlives_a_ctrl_c_meant_for_the_run(tmp_path):
+    """Issue 29 item 12: a sandbox started with `&` from a script inherits SIGINT ignored, and kept it not: a Ctrl-C
+    meant for a run in the same process group stopped it mid-run, the cleanup then failed against nothing. It keeps
+    an inherited SIG_IGN (SIGTERM still stops it); the run is interrupted, cleans up, and leaves nothing."""
+    env_file = tmp_path / "ona.env"
+    sandbox = subprocess.Popen(CLI + ["sandbox", "--env-file", str(env_file), "--fault", "latency:150"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env(),
+                               cwd=str(REPO_ROOT), preexec_fn=_ignoring_sigint)
+    try:
+        _wait_for(env_file, sandbox)
+        time.sleep(0.2)
+        group = os.getpgid(sandbox.pid)
+        run = subprocess.Popen(["sh", "-c", f". '{env_file}' && exec \"$@\"", "sh", *CLI, "run", "--no-color",
+                                "--client", "direct"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=subprocess_env(), cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL,
+                               preexec_fn=lambda: os.setpgid(0, group))
+        shown = []
+        for line in run.stdout:
+            shown.append(line)
+            if line.startswith("Phase 2"):
+                os.killpg(group, signal.SIGINT)  # Ctrl-C on the terminal both share
+                break
+        out = "".join(shown) + run.stdout.read()
+        err = run.stderr.read()
+        assert run.wait(60) == 130, out + err
+        time.sleep(1)
+        assert sandbox.poll() is None, "the sandbox stopped on a Ctrl-C it had inherited as ignored\n" + out
+        exports = dict(line[len("export "):].split("=", 1) for line in env_file.read_text().splitlines()
+                       if line.startswith("export "))
+        answer = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                 exports["ONA_API_BASE_URL"] + "/challengers?customer_id=x"],
+                                capture_output=True, text=True, timeout=30)
+        assert answer.stdout == "401", answer  # still serving
+        assert out.count("Phase 5 · Cleanup") == 1 and "5.2" in out, out
+        assert "E2E validation interrupted" in out and "nothing left in S3" in out, out
+        assert "Traceback" not in err, err
+    finally:
+        sandbox.send_signal(signal.SIGTERM)
+        sandbox.communicate(timeout=60)
+    assert sandbox.returncode == 0
+    assert not os.path.lexists(env_file)
+
+
 DURATION = re.compile(r"(?<![\w.:])(\d+(?:\.\d+)?)\s?(ms|s)\b")
 
 

@@ -232,14 +232,17 @@ def serve_forever(sandbox: Any, out: TextIO = sys.stdout, log_requests: bool = F
     envfile.py).
 
     Also returns when another thread stops the sandbox. Signal handlers are installed (and
-    restored afterwards) only when called from the main thread.
+    restored afterwards) only when called from the main thread, and never for a signal the process
+    inherited as ignored.
     """
     stop = threading.Event()
     previous: Dict[int, Any] = {}
     in_main = threading.current_thread() is threading.main_thread()
     if in_main:
         for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
-            if sig is not None:
+            # an inherited "ignore" stays (a sandbox started with `&` from a script ignores SIGINT: the Ctrl-C
+            # meant for a run in the same terminal must not stop it mid-run), as a run keeps an ignored SIGHUP
+            if sig is not None and signal.getsignal(sig) != signal.SIG_IGN:
                 previous[sig] = signal.signal(sig, lambda *_: stop.set())
     written = None
     try:
