@@ -12,11 +12,12 @@ import dataclasses
 import re
 import secrets
 from datetime import datetime, timezone
-from typing import Any, FrozenSet, Mapping, Optional
+from typing import Any, FrozenSet, Mapping, Optional, Tuple
 
 from .checks import (
     Outputs,
     SettingsError,
+    bearer_scheme,
     check_endpoint_url,
     check_header_value,
     check_report_path,
@@ -107,6 +108,7 @@ class Settings:
     face: Face = CLI  # whose words the hints are in: zorora-e2e's flags, or what a Zorora session can change
     readiness_for: Optional[ReadinessTarget] = None  # --for: whose promotion the readiness phase checks
     outputs: Outputs = dataclasses.field(default_factory=Outputs)  # --html, --har, --summary-md, --log-requests
+    notes: Tuple[str, ...] = ()  # what the settings changed of what was given, for the face to say before the run
 
     bucket = _from_storage("bucket")
     region = _from_storage("region")
@@ -252,6 +254,14 @@ def resolve(flags, env: Mapping[str, str], *, target: Target = NO_TARGET, face: 
         token = env.get("ONA_API_TOKEN", "").strip()  # `export ONA_API_TOKEN="$(cat token.txt)"` keeps a \r
         token_setting = "ONA_API_TOKEN"
     token = str(token or "")
+    notes = []
+    scheme = bearer_scheme(token) if target.token is None else ""  # the REPL's client sends its token as it is
+    if scheme and not use_iam:
+        token = token[len(scheme):].strip()
+        zorora = (" (Zorora's ml-* commands send it as it is: 'Bearer Bearer …', which the Lambda refuses)"
+                  if token_setting == "ONA_API_TOKEN" else "")
+        notes.append(f"{token_setting} starts with the scheme {scheme.strip()!r}: the run sends the token without "
+                     f"it, as the client adds 'Bearer ' itself; set it to the token alone{zorora}")
     if token and not use_iam:
         check_header_value(token, token_setting, "Authorization", secret=True)
     if not token and not use_iam:
@@ -305,4 +315,5 @@ def resolve(flags, env: Mapping[str, str], *, target: Target = NO_TARGET, face: 
         **{f.name: getattr(flags, f.name) for f in dataclasses.fields(Settings) if f.metadata == AS_GIVEN},
         readiness_for=target_from(flags.readiness_for, run_customer=customer_id, phases=flags.phases),
         outputs=report_outputs(flags, env, {"--json": json_path, "--junit": junit_path}),  # no two on one file
+        notes=tuple(notes),
     )

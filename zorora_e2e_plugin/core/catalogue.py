@@ -26,6 +26,9 @@ TOKEN_MISMATCH = _d("ZE-AUTH-001", SETTINGS,
                     "re-read SSM /ona-platform/prod/global-training-api-token ({token_from_ssm}); if the token is "
                     "the one in SSM, the Lambda's USE_BEARER_AUTH=true and INTERNAL_API_TOKEN environment must "
                     "match it")
+TOKEN_SCHEME = _d("ZE-AUTH-004", SETTINGS,
+                  "the token went out with its scheme twice ('Bearer Bearer …'): it is set with 'Bearer ' in front, "
+                  "and the client adds 'Bearer ' itself — set the token alone, without 'Bearer ', in {token_setting}")
 FORBIDDEN = _d("ZE-AUTH-002", DEPLOYMENT,
                "HTTP 403 is an IAM-level denial: check the API Gateway authorizer / resource policy and the "
                "Lambda's IAM permissions")

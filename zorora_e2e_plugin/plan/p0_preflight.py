@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from ..config.checks import bearer_scheme
 from ..core import catalogue
 from ..core.diagnosis import unclassified
 from ..core.outcomes import StepFailed, StepSkipped, StepWarning
@@ -104,9 +105,9 @@ def step_0_2(ctx: Context) -> str:
         raise StepSkipped(actual="no answer in 0.1 to judge the token by")
     if response.redirected:  # whoever answered after the redirect never received the token: 0.1 says so
         raise StepSkipped(actual="not judged: the base URL redirects (see 0.1)")
-    if response.status == 401:
+    if response.status == 401:  # a token set with its scheme went out as 'Bearer Bearer ...' (the REPL's client)
         raise StepFailed("the bearer token is accepted", f"HTTP 401: bearer token rejected ({response.text})",
-                         catalogue.TOKEN_MISMATCH)
+                         catalogue.TOKEN_SCHEME if bearer_scheme(ctx.settings.token) else catalogue.TOKEN_MISMATCH)
     if response.status == 403:
         raise StepFailed("the bearer token is accepted", f"HTTP 403: forbidden ({response.text})",
                          catalogue.for_http(403, response.text))
