@@ -379,12 +379,20 @@ def test_late_writes_the_cleanup_cannot_delete_are_named_never_a_crash(sandbox, 
     assert leftover_check(customer_keys(sandbox, cid)) == []
 
 
-def test_a_probe_left_behind_is_not_no_test_data_written(sandbox, tmp_path):
+@pytest.mark.parametrize("how", ["preflight-only", "failed-gate"])
+def test_a_probe_left_behind_is_not_no_test_data_written(sandbox, tmp_path, how):
+    """The probe (the run's claim on its customer id) that S3 would not delete: a preflight-only run deletes it in
+    0.4, a full run whose gate failed in its cleanup; either way it is named, never "no test data written"."""
     cid = customer("probe")
-    with S3Proxy(sandbox.s3_endpoint_url, "deny-delete") as proxy:
-        flags = RunFlags(client="direct", customer_id=cid)
-        result, text, data = _run_in_process(flags, _through(sandbox, proxy), tmp_path)
+    sandbox.set_faults([f"latency:{LATENCY_MS}", *(["bad-token"] if how == "failed-gate" else [])])
+    try:
+        with S3Proxy(sandbox.s3_endpoint_url, "deny-delete") as proxy:
+            flags = RunFlags(client="direct", customer_id=cid, preflight_only=how == "preflight-only")
+            result, text, data = _run_in_process(flags, _through(sandbox, proxy), tmp_path)
+    finally:
+        sandbox.set_faults([f"latency:{LATENCY_MS}"])
     left = customer_keys(sandbox, cid)
+    assert left == [f"customer_tailored/{cid}/zorora-e2e-claim.txt"], left
     count("slow_cleanup")
     assert result.verdict == GATE_FAILED and result.exit_code != 0, text
     assert left and left == data["cleanup"]["leftover"], (left, data["cleanup"])

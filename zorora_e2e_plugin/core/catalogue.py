@@ -35,6 +35,15 @@ FORBIDDEN = _d("ZE-AUTH-002", DEPLOYMENT,
 NO_TOKEN_CHECK = _d("ZE-AUTH-003", PLATFORM,
                     "the Lambda serves requests without a bearer token: set USE_BEARER_AUTH=true and make "
                     "check_authentication run before any business logic")
+CUSTOMER_TAKEN = _d("ZE-RUN-003", SETTINGS,
+                    "another run is using customer id {customer}: two runs cannot share a test customer (each would "
+                    "see the other's writes, promotions and audit events), so this one wrote nothing. Leave the id to "
+                    "the run (no --customer-id / TEST_CUSTOMER_ID), or give each job its own; if no run is using it, "
+                    "one that was killed (or kept its data) left its claim: `{sweep}` removes it")
+NO_CONDITIONAL_WRITES = _d("ZE-RUN-004", SETTINGS,
+                           "the S3 endpoint does not take conditional writes (If-None-Match: {code}): the claim on the "
+                           "customer id was written without the condition, so two runs on one customer id are not "
+                           "kept apart here (AWS S3 takes them). Leave the id to the run: each run makes its own")
 WRONG_URL = _d("ZE-URL-001", SETTINGS,
                "no route answers at this base URL: API Gateway answered its own 404 for {requested} and for every "
                "other route, so the stage or the API id in {base_url} is wrong — use the "
