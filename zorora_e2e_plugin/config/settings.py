@@ -151,8 +151,11 @@ class Settings:
 
     @property
     def secrets(self) -> tuple:
-        """Values that must never be printed or written to a report (each in every form: see core/redact.py)."""
-        values = [self.token, *url_secrets(self.base_url), *self.storage.secrets]
+        """Values that must never be printed or written to a report (each in every form: see core/redact.py). A
+        token Zorora holds with its scheme ('Bearer …') is secret after the scheme: every 8-character piece of a
+        secret is masked, and 'Bearer t' would mask the words "bearer token"."""
+        token = self.token[len(bearer_scheme(self.token)):] if self.token else self.token
+        values = [token, *url_secrets(self.base_url), *self.storage.secrets]
         return tuple(v for v in dict.fromkeys(values) if v)
 
 

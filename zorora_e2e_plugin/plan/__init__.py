@@ -51,10 +51,9 @@ def phases() -> List[Phase]:
             (Step("0.1", "API Gateway reachable (GET /challengers)", step_0_1, sends=("GET /challengers",)),
              Step("0.3", "Lambda business logic active (400 without customer_id)", step_0_3, critical=False,
                   sends=("GET /challengers (no customer_id)",)),
-             Step("0.4", "S3 bucket accessible; the customer id claimed (conditional put)", step_0_4,
+             Step("0.4", "S3 bucket accessible, customer id claimed", step_0_4,
                   sends=("S3 HeadBucket", "S3 GetBucketVersioning",
-                         "S3 PutObject (If-None-Match: *, the run's claim; kept until the cleanup, deleted at once in "
-                         "a preflight-only run)")),
+                         "S3 PutObject (If-None-Match: *: the run's claim on its customer id)")),
              Step("0.5", "Every route deployed (a harmless request each); the customer's prefixes empty",
                   step_0_5, sends=("GET /metrics/{model} ×2", "GET /diff", "GET /audit-log",
                                    "POST /promote (3-character reason)", "POST /rollback (3-character reason)",
