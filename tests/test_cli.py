@@ -150,3 +150,73 @@ def test_demo_preflight_only_names_a_missing_promote_route_exit_3():
     done = cli("demo", "--preflight-only", "--no-color", "--fault", "missing-route:/promote")
     assert done.returncode == 3, done.stdout + done.stderr
     assert "0.5" in done.stdout and "POST /promote" in done.stdout and "Preflight gate failed" in done.stdout
+
+
+# ----------------------------------------------------------------------------- issue 29 items 8 and 14: the token
+
+TYPED = "typed on the command line"
+
+
+def _token_lines(text):
+    return [line for line in text.splitlines() if TYPED in line]
+
+
+def test_a_token_typed_on_the_command_line_is_warned_about_once(sandbox):
+    """Item 14: `--token T` is in `ps` and /proc/*/cmdline for every user, and in the shell's history: one line on
+    stderr says so, and names the ways that leak nothing."""
+    env = {k: v for k, v in sandbox.env().items() if k != "ONA_API_TOKEN"}
+    done = cli("run", "--preflight-only", "--no-color", "--token", sandbox.token, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    warned = _token_lines(done.stderr)
+    assert len(warned) == 1 and not _token_lines(done.stdout), done.stderr
+    for named in ("ps", "history", "ONA_API_TOKEN", "--token-from-ssm", "--token -"):
+        assert named in warned[0], warned
+    assert sandbox.token not in done.stdout + done.stderr
+    quiet = cli("run", "--preflight-only", "--no-color", env=sandbox.env())  # from the environment: nothing said
+    assert quiet.returncode == 0 and not _token_lines(quiet.stderr + quiet.stdout)
+
+
+@pytest.mark.parametrize("given", ["{token}\n", "{token}", "  {token}\r\n"])
+def test_token_dash_reads_the_token_from_stdin(sandbox, given):
+    env = {k: v for k, v in sandbox.env().items() if k != "ONA_API_TOKEN"}
+    done = subprocess.run([SCRIPT, "run", "--preflight-only", "--no-color", "--token", "-"], capture_output=True,
+                          text=True, timeout=120, env={**CLEAN_ENV, **env}, input=given.format(token=sandbox.token))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Preflight passed" in done.stdout and not _token_lines(done.stderr)
+    assert sandbox.token not in done.stdout + done.stderr
+
+
+def test_token_dash_with_nothing_on_stdin_is_a_settings_error(sandbox):
+    env = {k: v for k, v in sandbox.env().items() if k != "ONA_API_TOKEN"}
+    done = subprocess.run([SCRIPT, "run", "--preflight-only", "--token", "-"], capture_output=True, text=True,
+                          timeout=120, env={**CLEAN_ENV, **env}, input="")
+    assert done.returncode == 2 and "--token -" in done.stderr and "stdin" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_token_dash_on_a_terminal_asks_without_echo(sandbox):
+    import pexpect
+
+    env = {**CLEAN_ENV, **{k: v for k, v in sandbox.env().items() if k != "ONA_API_TOKEN"}, "TERM": "dumb"}
+    child = pexpect.spawn(SCRIPT, ["run", "--preflight-only", "--no-color", "--token", "-"], env=env,
+                          encoding="utf-8", timeout=60, dimensions=(24, 100))
+    child.expect("API token")
+    child.sendline(sandbox.token)
+    child.expect("Preflight passed")
+    assert sandbox.token not in child.before  # not echoed, not printed
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and sandbox.token not in child.before
+
+
+@pytest.mark.parametrize("pasted", ["Bearer {token}", "bearer  {token}", "Authorization: Bearer {token}"])
+def test_a_token_pasted_with_its_scheme_is_used_without_it_and_said_so(sandbox, pasted):
+    """Item 8: `ONA_API_TOKEN='Bearer …'` made the client send `Bearer Bearer …`, and the 401 was blamed on SSM. The
+    CLI builds its own client: it drops the scheme, says so once on stderr, and the run judges the deployment."""
+    done = cli("run", "--preflight-only", "--no-color",
+               env={**sandbox.env(), "ONA_API_TOKEN": pasted.format(token=sandbox.token)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "INTERNAL_API_TOKEN" not in done.stdout and "Preflight passed" in done.stdout
+    said = [line for line in done.stderr.splitlines() if "scheme" in line]
+    assert len(said) == 1 and "ONA_API_TOKEN" in said[0] and "without it" in said[0], done.stderr
+    assert sandbox.token not in done.stdout + done.stderr

@@ -92,8 +92,11 @@ def test_each_fault_fails_the_right_step_and_names_the_cause(run, sandbox, fault
 def test_a_failed_gate_writes_no_test_data(run, sandbox):
     result, _ = run(["bad-token"])
     assert {s.status for s in result.steps if s.phase in (1, 2, 3, 4)} == {SKIP}
-    assert not any(s.phase == 5 for s in result.steps)  # the probe was deleted in 0.4: nothing to clean
-    assert result.exit_code == 3
+    # the one object written is the run's claim on its customer id, kept by 0.4 for the phases after the gate:
+    # the cleanup removes it, and only it, and 5.2 proves it gone
+    assert [(s.id, s.status) for s in result.steps if s.phase == 5] == [("5.1", PASS), ("5.2", PASS)]
+    assert "the run's claim is gone" in step(result, "5.2").actual
+    assert result.exit_code == 3 and objects_of(sandbox, result.customer_id) == []
 
 
 def test_stage_prefix_warns_in_0_1_as_the_plan_says_but_fails_the_gate_in_0_5(run):

@@ -246,6 +246,31 @@ def test_demo_piped_into_head_exits_0_silently(tmp_path):
     assert json.loads(report.read_text())["verdict"] == PASSED
 
 
+CLOSED = {"stdout": ">&-", "stderr": "2>&-", "both": ">&- 2>&-", "stdin and stdout": "<&- >&-"}
+
+
+@pytest.mark.parametrize("closed", list(CLOSED))
+@pytest.mark.parametrize("faults, code", [((), 0), (("no-audit",), 1)], ids=["passing", "failing"])
+def test_a_stream_closed_from_the_start_exits_with_the_verdict(sandbox, tmp_path, closed, faults, code):
+    """Issue 29 item 10: started with stdout closed (`>&-`, as some service managers start jobs), a passing run
+    ended in a traceback and exit 1. Its exit is its verdict, its reports are written, nothing is left."""
+    cid = customer("closed")
+    report = tmp_path / "r.json"
+    args = " ".join(f'"{a}"' for a in run_args(cid, report))
+    env = {**CLEAN_ENV, **sandbox.env()}
+    sandbox.set_faults([f"latency:{LATENCY_MS}", *faults])
+    try:
+        shell = subprocess.run(["bash", "-c", f'"{SCRIPT}" {args} {CLOSED[closed]}'], capture_output=True, text=True,
+                               env=env, timeout=120)
+    finally:
+        sandbox.set_faults([f"latency:{LATENCY_MS}"])
+    assert "Traceback" not in shell.stderr, shell.stderr
+    assert shell.returncode == code, shell.stderr
+    data = json.loads(report.read_text())
+    assert data["verdict"] == (PASSED if code == 0 else FAILED) and data["cleanup"]["leftover"] == []
+    assert leftover_check(customer_keys(sandbox, cid)) == []
+
+
 # ----------------------------------------------------------------------------- 3. cleanup out of time
 
 class S3Proxy(LoopbackServer):
@@ -354,12 +379,20 @@ def test_late_writes_the_cleanup_cannot_delete_are_named_never_a_crash(sandbox, 
     assert leftover_check(customer_keys(sandbox, cid)) == []
 
 
-def test_a_probe_left_behind_is_not_no_test_data_written(sandbox, tmp_path):
+@pytest.mark.parametrize("how", ["preflight-only", "failed-gate"])
+def test_a_probe_left_behind_is_not_no_test_data_written(sandbox, tmp_path, how):
+    """The probe (the run's claim on its customer id) that S3 would not delete: a preflight-only run deletes it in
+    0.4, a full run whose gate failed in its cleanup; either way it is named, never "no test data written"."""
     cid = customer("probe")
-    with S3Proxy(sandbox.s3_endpoint_url, "deny-delete") as proxy:
-        flags = RunFlags(client="direct", customer_id=cid)
-        result, text, data = _run_in_process(flags, _through(sandbox, proxy), tmp_path)
+    sandbox.set_faults([f"latency:{LATENCY_MS}", *(["bad-token"] if how == "failed-gate" else [])])
+    try:
+        with S3Proxy(sandbox.s3_endpoint_url, "deny-delete") as proxy:
+            flags = RunFlags(client="direct", customer_id=cid, preflight_only=how == "preflight-only")
+            result, text, data = _run_in_process(flags, _through(sandbox, proxy), tmp_path)
+    finally:
+        sandbox.set_faults([f"latency:{LATENCY_MS}"])
     left = customer_keys(sandbox, cid)
+    assert left == [f"customer_tailored/{cid}/zorora-e2e-claim.txt"], left
     count("slow_cleanup")
     assert result.verdict == GATE_FAILED and result.exit_code != 0, text
     assert left and left == data["cleanup"]["leftover"], (left, data["cleanup"])

@@ -408,8 +408,9 @@ def test_bad_settings_exit_2_with_the_fix_and_write_nothing(sandbox, tls_server,
     assert "LOOPBACK-GUARD" not in done.stderr, done.stderr  # nothing tried to leave the machine
     assert bucket_keys(sandbox) == before and customer_keys(sandbox, cid) == []
     writes = [r for r in sandbox.request_log[s3_log:] if r.kind == "s3" and r.method in ("PUT", "POST")]
-    # at most the preflight probe (0.4 runs alongside 0.1 and deletes it at once); never test data
-    assert all("/preflight-probe-" in r.path for r in writes), writes
+    # at most the preflight probe, the run's claim on its customer id (0.4 runs alongside 0.1; the cleanup deletes
+    # it); never test data
+    assert all(r.path.endswith("/zorora-e2e-claim.txt") for r in writes), writes
     if case == "tls-failure":
         assert tls_server.requests == 0  # the handshake failed: not one request was served
     count("bad_settings")

@@ -320,6 +320,33 @@ def test_builds_a_client_from_the_environment_when_none_is_registered(host, targ
     assert "Zorora's ml-* command classes" in output(repl)
 
 
+def test_a_token_zorora_read_with_its_scheme_is_named_as_the_cause(host, target_env, monkeypatch):
+    """Issue 29 item 8, in a session: ONA_API_TOKEN='Bearer …' when Zorora started. Its client sends 'Bearer Bearer
+    …' for every ml-* command, and the run goes through that client: the gate fails at 0.2 naming the scheme (not
+    "re-read SSM"), says to restart Zorora, and the client keeps the token Zorora read."""
+    monkeypatch.setenv("ONA_API_TOKEN", "Bearer " + target_env.token)
+    repl = host.repl()
+    zorora_e2e_plugin.register(repl)
+    client = repl.remote_commands["ml-list-challengers"].http_client
+    verdict = run(repl, "ml-validate-e2e --preflight-only")
+    shown = output(repl)
+    assert verdict.startswith("✗ Preflight gate failed (step 0.2)") and "fix your settings" in verdict, shown
+    assert "ZE-AUTH-004" in shown and "ZE-AUTH-001" not in shown and "re-read SSM" not in shown, shown
+    assert "'Bearer Bearer …'" in shown and "restart Zorora" in shown, shown
+    assert client.auth_token == "Bearer " + target_env.token  # Zorora's client as it was
+
+
+def test_a_token_with_its_scheme_is_used_without_it_when_the_run_builds_its_client(host, target_env, monkeypatch):
+    """Without a registered ONA client the run builds its own from ONA_API_TOKEN: the scheme is dropped, and said."""
+    monkeypatch.setenv("ONA_API_TOKEN", "Bearer " + target_env.token)
+    repl = host.repl(ona_commands=False)
+    zorora_e2e_plugin.register(repl)
+    verdict = run(repl, "ml-validate-e2e --preflight-only")
+    shown = output(repl)
+    assert verdict.startswith("✓ Preflight passed"), shown
+    assert "ONA_API_TOKEN starts with the scheme 'Bearer'" in " ".join(shown.split()), shown
+
+
 def test_the_repls_promote_still_prompts_after_a_run(host, target_env, sandbox_world, monkeypatch):
     monkeypatch.setenv("ZORORA_AUTO_CONFIRM", "false")
     repl = host.repl()

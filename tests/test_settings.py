@@ -77,3 +77,28 @@ def test_token_from_ssm_uses_the_reader():
     s = resolve(RunFlags(token_from_ssm="/p/name"), {"ONA_API_BASE_URL": "https://x/prod/api/v1"},
                 token_reader=lambda name, region: calls.append((name, region)) or "from-ssm")
     assert s.token == "from-ssm" and calls == [("/p/name", "af-south-1")]
+
+
+def test_a_token_held_with_its_scheme_is_secret_after_the_scheme_only():
+    """Issue 29 item 8: Zorora's client may hold 'Bearer tok…' (ONA_API_TOKEN pasted with its scheme). The token is
+    masked in every form; the words around it are not ("the bearer token is accepted" stayed "the b***ken")."""
+    from zorora_e2e_plugin.config.faces import REPL, Target
+    from zorora_e2e_plugin.core.redact import make_redactor
+
+    target = Target(base_url="https://x.example/prod/api/v1", token="Bearer tok-abc-123456",
+                    token_setting="ONA_API_TOKEN (as Zorora read it at start-up)")
+    settings = resolve(RunFlags(), {}, target=target, face=REPL)
+    assert settings.token == "Bearer tok-abc-123456" and settings.notes == ()  # sent as Zorora's client sends it
+    redact = make_redactor(settings.secrets)
+    assert redact("expected the bearer token is accepted") == "expected the bearer token is accepted"
+    assert "tok-abc-123456" not in redact("Authorization: Bearer Bearer tok-abc-123456; tok-abc-123456")
+
+
+@pytest.mark.parametrize("given, sent", [("Bearer abc.def", "abc.def"), ("bearer\tabc", "abc"),
+                                         ("Authorization: Bearer abc", "abc"), ("Bearer Bearer abc", "abc"),
+                                         ("Bearerabc", "Bearerabc"), ("abc", "abc")])
+def test_a_token_pasted_with_its_scheme_is_sent_without_it(given, sent):
+    settings = resolve(RunFlags(base_url="https://x.example/prod/api/v1"), {"ONA_API_TOKEN": given})
+    assert settings.token == sent
+    assert bool(settings.notes) == (given != sent)
+    assert all("ONA_API_TOKEN starts with the scheme" in note and sent not in note for note in settings.notes)

@@ -16,7 +16,7 @@ import sys
 import pytest
 from engine_helpers import STEPS
 from reliability_helpers import CLEAN_ENV, cli, customer, module_sandbox, put
-from wire_helpers import EndlessRoute, RecordingProxy, RewritingS3, no_token, same_token
+from wire_helpers import EndlessRoute, RecordingProxy, RewritingS3, TlsFront, no_token, same_token
 
 from zorora_e2e_plugin.config.settings import Storage
 from zorora_e2e_plugin.s3 import store as s3_store
@@ -97,6 +97,24 @@ def test_no_proxy_keeps_a_real_target_off_the_proxy(sandbox):
     assert done.returncode == 2, done.stdout[-3000:]  # the name resolves nowhere without the proxy: a setting
     assert "cannot resolve host 'ona-api.zorora-e2e.invalid'" in done.stdout
     assert not any("ona-api" in url for _method, url in proxy.requests), proxy.requests
+
+
+@pytest.mark.parametrize("client", ["direct", "zorora"])
+def test_a_loopback_target_trusts_the_ca_bundle_and_still_skips_the_proxy(sandbox, tmp_path, client):
+    """Issue 29 item 7: HTTPS on loopback with its own certificate (a tunnel, a TLS-inspecting proxy's): the run's
+    own ZE-NET-004 hint says to set REQUESTS_CA_BUNDLE, and loopback must skip only the proxy, not the bundle."""
+    with TlsFront(_port(sandbox.api_url), str(tmp_path)) as front, RecordingProxy() as proxy:
+        env = {**sandbox.env(), **NO_HISTORY, **proxy_env(proxy.url), "REQUESTS_CA_BUNDLE": front.ca_bundle,
+               "ONA_API_BASE_URL": sandbox.api_url.replace(f"http://127.0.0.1:{_port(sandbox.api_url)}", front.url)}
+        if client == "zorora":
+            env["PYTHONPATH"] = STANDIN
+        done = cli("run", "--preflight-only", "--no-color", "--client", client, env=env)
+        assert "ZE-NET-004" not in done.stdout, done.stdout[-3000:]
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        without = cli("run", "--preflight-only", "--no-color", "--client", client,
+                      env={k: v for k, v in env.items() if k != "REQUESTS_CA_BUNDLE"})
+    assert without.returncode == 2 and "ZE-NET-004" in without.stdout, without.stdout[-3000:]  # the bundle decides
+    assert proxy.requests == []
 
 
 # ----------------------------------------------------------------------------------------- answer caps

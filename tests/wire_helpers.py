@@ -195,3 +195,57 @@ def same_token(body: bytes) -> bytes:
     if b"<NextContinuationToken>" not in body:
         body = body.replace(b"</IsTruncated>", b"</IsTruncated><NextContinuationToken>again</NextContinuationToken>")
     return body
+
+
+def self_signed(folder: str, host: str = "127.0.0.1") -> Tuple[str, str]:
+    """A fresh self-signed certificate for `host` (an IP address) and its key, written to `folder`: (cert, key)."""
+    import datetime
+    import ipaddress
+    import os
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = os.path.join(folder, "front.pem"), os.path.join(folder, "front-key.pem")
+    with open(cert_path, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class TlsFront(LoopbackServer):
+    """HTTPS on loopback in front of an HTTP upstream on this machine (a TLS-inspecting proxy's or a tunnel's own
+    certificate, say): every request is forwarded as it is. `ca_bundle`: the certificate a client must trust."""
+
+    def __init__(self, upstream_port: int, folder: str):
+        import ssl
+
+        self.ca_bundle, key = self_signed(folder)
+
+        class Handler(QuietHandler):
+            def _any(self):
+                forward(self, upstream_port, self.path)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any
+
+        super().__init__(Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.ca_bundle, key)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"

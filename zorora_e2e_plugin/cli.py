@@ -130,11 +130,34 @@ def _console(args):
     return make_console(no_color=bool(getattr(args, "no_color", False)) or bool(os.environ.get("NO_COLOR")))
 
 
+TOKEN_TYPED = ("warning: a token typed on the command line (--token) can be read by every user of this machine "
+               "(ps, /proc/<pid>/cmdline) and stays in your shell's history; use ONA_API_TOKEN, --token-from-ssm, "
+               "or --token - (reads it from stdin)")
+
+
+def _token_given(args) -> None:
+    """--token -: the token from stdin (asked for without echo on a terminal); a token typed on the command line
+    is said once to leak (as `docker login -p` does)."""
+    if args.token == "-":
+        from .console.terminal import read_secret
+
+        try:
+            args.token = read_secret("ONA API token (not shown): ")
+        except ValueError as exc:
+            raise SettingsError(f"--token - reads the token from stdin, but {exc}: pipe it in (e.g. from "
+                                "`aws ssm get-parameter ... --output text`), or set ONA_API_TOKEN") from None
+    elif args.token is not None:
+        _say_error(f"zorora-e2e: {TOKEN_TYPED}")
+
+
 def cmd_run(args) -> int:
     from .config.settings import resolve
     from .s3.store import start_client
 
+    _token_given(args)
     settings = resolve(RunFlags.of(args), os.environ)  # a settings error exits before anything heavy is imported
+    for note in settings.notes:
+        _say_error(f"zorora-e2e: {note}")
     start_client(settings.storage)  # botocore and the S3 client load while the engine is imported
     from .run.options import RunOptions
     from .run.validate import may_start, validate
@@ -282,7 +305,7 @@ def _settle_stdout() -> None:
     buffered for it goes to /dev/null, so Python does not complain about the broken pipe at exit."""
     try:
         sys.stdout.flush()
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # AttributeError: no stdout at all (fit_streams gives it one)
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())

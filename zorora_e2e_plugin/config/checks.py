@@ -10,6 +10,7 @@ import base64
 import dataclasses
 import ipaddress
 import os
+import re
 import stat
 from typing import Any, Optional
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -94,6 +95,16 @@ def check_header_value(value: str, setting: str, header: str, *, secret: bool) -
             raise SettingsError(f"{setting}{shown} cannot be sent in the {header} header: HTTP header values are "
                                 f"Latin-1 (ISO-8859-1), and it contains {_char(char)} {where}; {fix}")
     return value
+
+
+_SCHEME = re.compile(r"(?i)^\s*(?:authorization\s*:\s*)?(?:bearer\s+)+(?=\S)")
+
+
+def bearer_scheme(token: str) -> str:
+    """The header's words a token was pasted with ('Bearer ', 'Authorization: Bearer '), or "": the clients add
+    'Bearer ' themselves, so such a token goes out as 'Bearer Bearer ...' and is refused."""
+    match = _SCHEME.match(token or "")
+    return match.group(0) if match else ""
 
 
 def _char(char: str) -> str:

@@ -65,6 +65,7 @@ CLI = Face(
     slots=(
         ("base_url", "--base-url (ONA_API_BASE_URL)"),
         ("token_from_ssm", "--token-from-ssm"),
+        ("token_setting", "ONA_API_TOKEN (or --token)"),
         ("region", "--region/AWS_REGION"),
         ("region_flag", "--region"),
         ("s3_endpoint", "--s3-endpoint-url/AWS_ENDPOINT_URL_S3"),
@@ -83,6 +84,7 @@ REPL = Face(
     slots=(  # Zorora's ONA client reads the base URL and the token once, at start-up
         ("base_url", "ONA_API_BASE_URL (then restart Zorora)"),
         ("token_from_ssm", "into ONA_API_TOKEN, then restart Zorora"),
+        ("token_setting", "ONA_API_TOKEN, then restart Zorora (its client reads the token at start-up)"),
         ("region", "AWS_REGION"),
         ("region_flag", "AWS_REGION"),
         ("s3_endpoint", "AWS_ENDPOINT_URL_S3"),

@@ -155,7 +155,8 @@ def add_run_flags(parser, face: Face = CLI, *, target: bool = True) -> None:
     t = parser.add_argument_group("target (flags > environment > defaults)")
     if not repl:
         t.add_argument("--base-url", help="ONA API base URL ending in /prod/api/v1 (env ONA_API_BASE_URL)")
-        t.add_argument("--token", help="bearer token (env ONA_API_TOKEN; prefer the env or --token-from-ssm)")
+        t.add_argument("--token", help="bearer token (env ONA_API_TOKEN); '-' reads it from stdin. Typed here it is "
+                                       "visible in ps and your shell's history")
         t.add_argument("--token-from-ssm", nargs="?", const=DEFAULT_TOKEN_PARAMETER, metavar="NAME",
                        help=f"read the token from this SSM SecureString (default {DEFAULT_TOKEN_PARAMETER})")
         t.add_argument("--region", help=f"AWS region (env AWS_REGION; default {DEFAULT_REGION})")

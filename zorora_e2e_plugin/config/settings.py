@@ -12,11 +12,12 @@ import dataclasses
 import re
 import secrets
 from datetime import datetime, timezone
-from typing import Any, FrozenSet, Mapping, Optional
+from typing import Any, FrozenSet, Mapping, Optional, Tuple
 
 from .checks import (
     Outputs,
     SettingsError,
+    bearer_scheme,
     check_endpoint_url,
     check_header_value,
     check_report_path,
@@ -109,6 +110,7 @@ class Settings:
     readiness_for: Optional[ReadinessTarget] = None  # --for: whose promotion the readiness phase checks
     outputs: Outputs = dataclasses.field(default_factory=Outputs)  # --html, --har, --summary-md, --log-requests
     metrics: Optional[MetricsSettings] = None  # --metrics: where the run's metrics go (None: nowhere)
+    notes: Tuple[str, ...] = ()  # what the settings changed of what was given, for the face to say before the run
 
     bucket = _from_storage("bucket")
     region = _from_storage("region")
@@ -151,8 +153,11 @@ class Settings:
 
     @property
     def secrets(self) -> tuple:
-        """Values that must never be printed or written to a report (each in every form: see core/redact.py)."""
-        values = [self.token, *url_secrets(self.base_url), *self.storage.secrets]
+        """Values that must never be printed or written to a report (each in every form: see core/redact.py). A
+        token Zorora holds with its scheme ('Bearer …') is secret after the scheme: every 8-character piece of a
+        secret is masked, and 'Bearer t' would mask the words "bearer token"."""
+        token = self.token[len(bearer_scheme(self.token)):] if self.token else self.token
+        values = [token, *url_secrets(self.base_url), *self.storage.secrets]
         return tuple(v for v in dict.fromkeys(values) if v)
 
 
@@ -254,6 +259,14 @@ def resolve(flags, env: Mapping[str, str], *, target: Target = NO_TARGET, face: 
         token = env.get("ONA_API_TOKEN", "").strip()  # `export ONA_API_TOKEN="$(cat token.txt)"` keeps a \r
         token_setting = "ONA_API_TOKEN"
     token = str(token or "")
+    notes = []
+    scheme = bearer_scheme(token) if target.token is None else ""  # the REPL's client sends its token as it is
+    if scheme and not use_iam:
+        token = token[len(scheme):].strip()
+        zorora = (" (Zorora's ml-* commands send it as it is: 'Bearer Bearer …', which the Lambda refuses)"
+                  if token_setting == "ONA_API_TOKEN" else "")
+        notes.append(f"{token_setting} starts with the scheme {scheme.strip()!r}: the run sends the token without "
+                     f"it, as the client adds 'Bearer ' itself; set it to the token alone{zorora}")
     if token and not use_iam:
         check_header_value(token, token_setting, "Authorization", secret=True)
     if not token and not use_iam:
@@ -308,4 +321,5 @@ def resolve(flags, env: Mapping[str, str], *, target: Target = NO_TARGET, face: 
         readiness_for=target_from(flags.readiness_for, run_customer=customer_id, phases=flags.phases),
         outputs=report_outputs(flags, env, {"--json": json_path, "--junit": junit_path}),  # no two on one file
         metrics=metrics_from(flags, env),
+        notes=tuple(notes),
     )

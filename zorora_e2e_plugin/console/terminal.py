@@ -39,6 +39,35 @@ def stdout_is_terminal() -> bool:
     return _is_a_tty(sys.stdout)
 
 
+MAX_SECRET = 64 * 1024  # a token is a few dozen characters; stdin is never read without bound
+
+
+def read_secret(prompt: str) -> str:
+    """One secret from stdin, never echoed: asked for without echo on a terminal, else the first line of what
+    stdin holds (a pipe, a file: `aws ssm get-parameter ... | zorora-e2e run --token -`), surrounding whitespace
+    off. ValueError saying why when there is none."""
+    if stdin_is_terminal():
+        import getpass
+
+        try:
+            value = getpass.getpass(prompt)
+        except EOFError:
+            value = ""
+    else:
+        if sys.stdin is None:
+            raise ValueError("stdin is closed")
+        try:
+            value = sys.stdin.readline(MAX_SECRET + 1)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"stdin could not be read ({type(exc).__name__})") from None
+        if len(value) > MAX_SECRET:
+            raise ValueError(f"the first line of stdin is longer than {MAX_SECRET // 1024} KiB")
+    value = value.strip()
+    if not value:
+        raise ValueError("nothing on stdin" if not stdin_is_terminal() else "nothing was typed")
+    return value
+
+
 def can_prompt(input: Optional[Any] = None) -> bool:
     """True when there is someone to ask: an explicit prompt_toolkit input, an input set on the current
     prompt_toolkit app session (`create_app_session(input=...)`, as tests do), or a terminal on stdin."""
@@ -76,4 +105,4 @@ def line_width(console) -> Optional[int]:
 
 
 __all__ = ["NARROWEST", "can_prompt", "can_redraw", "is_terminal", "line_width", "stdin_is_terminal",
-           "stdout_is_terminal"]
+           "stdout_is_terminal", "read_secret"]

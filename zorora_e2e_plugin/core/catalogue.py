@@ -26,12 +26,24 @@ TOKEN_MISMATCH = _d("ZE-AUTH-001", SETTINGS,
                     "re-read SSM /ona-platform/prod/global-training-api-token ({token_from_ssm}); if the token is "
                     "the one in SSM, the Lambda's USE_BEARER_AUTH=true and INTERNAL_API_TOKEN environment must "
                     "match it")
+TOKEN_SCHEME = _d("ZE-AUTH-004", SETTINGS,
+                  "the token went out with its scheme twice ('Bearer Bearer …'): it is set with 'Bearer ' in front, "
+                  "and the client adds 'Bearer ' itself — set the token alone, without 'Bearer ', in {token_setting}")
 FORBIDDEN = _d("ZE-AUTH-002", DEPLOYMENT,
                "HTTP 403 is an IAM-level denial: check the API Gateway authorizer / resource policy and the "
                "Lambda's IAM permissions")
 NO_TOKEN_CHECK = _d("ZE-AUTH-003", PLATFORM,
                     "the Lambda serves requests without a bearer token: set USE_BEARER_AUTH=true and make "
                     "check_authentication run before any business logic")
+CUSTOMER_TAKEN = _d("ZE-RUN-006", SETTINGS,
+                    "another run is using customer id {customer}: two runs cannot share a test customer (each would "
+                    "see the other's writes, promotions and audit events), so this one wrote nothing. Leave the id to "
+                    "the run (no --customer-id / TEST_CUSTOMER_ID), or give each job its own; if no run is using it, "
+                    "one that was killed (or kept its data) left its claim: `{sweep}` removes it")
+NO_CONDITIONAL_WRITES = _d("ZE-RUN-007", SETTINGS,
+                           "the S3 endpoint does not take conditional writes (If-None-Match: {code}): the claim on the "
+                           "customer id was written without the condition, so two runs on one customer id are not "
+                           "kept apart here (AWS S3 takes them). Leave the id to the run: each run makes its own")
 WRONG_URL = _d("ZE-URL-001", SETTINGS,
                "no route answers at this base URL: API Gateway answered its own 404 for {requested} and for every "
                "other route, so the stage or the API id in {base_url} is wrong — use the "

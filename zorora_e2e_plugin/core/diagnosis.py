@@ -40,6 +40,7 @@ WHOSE_WORDS = {SETTINGS: "your settings", DEPLOYMENT: "the deployment", PLATFORM
 SLOTS = (
     "base_url",  # where the API's base URL is set
     "token_from_ssm",  # how the token read from SSM reaches the run
+    "token_setting",  # where the token is set
     "region",  # where the bucket's region is set (the CLI: the flag and the variable)
     "region_flag",  # the same, where the CLI names only its flag
     "s3_endpoint",  # where the S3 endpoint is set (the CLI: the flag and the variable)

@@ -51,8 +51,9 @@ def phases() -> List[Phase]:
             (Step("0.1", "API Gateway reachable (GET /challengers)", step_0_1, sends=("GET /challengers",)),
              Step("0.3", "Lambda business logic active (400 without customer_id)", step_0_3, critical=False,
                   sends=("GET /challengers (no customer_id)",)),
-             Step("0.4", "S3 bucket accessible (head, put + delete probe)", step_0_4,
-                  sends=("S3 HeadBucket", "S3 GetBucketVersioning", "S3 PutObject", "S3 DeleteObject")),
+             Step("0.4", "S3 bucket accessible, customer id claimed", step_0_4,
+                  sends=("S3 HeadBucket", "S3 GetBucketVersioning",
+                         "S3 PutObject (If-None-Match: *: the run's claim on its customer id)")),
              Step("0.5", "Every route deployed (a harmless request each); the customer's prefixes empty",
                   step_0_5, sends=("GET /metrics/{model} ×2", "GET /diff", "GET /audit-log",
                                    "POST /promote (3-character reason)", "POST /rollback (3-character reason)",
@@ -110,5 +111,6 @@ def cleanup_phase() -> Phase:
         (Step("5.1", "Delete the run's test data (batched)", step_5_1, sends=("S3 DeleteObjects",)),),
         (Step("5.2", "Prove the run's prefixes are empty", step_5_2, proves_cleanup=True,
               sends=("S3 ListObjectsV2 ×3",
-                     "S3 HeadObject ×6 (each key the run wrote; in a versioned bucket ListObjectVersions ×3 too)")),),
+                     "S3 HeadObject ×7 (each key the run wrote, its claim too; in a versioned bucket "
+                     "ListObjectVersions ×3 too)")),),
     ), proves=PROVES[5])])[0]

@@ -45,8 +45,11 @@ class Context:
       (the S3 client, made once on first use: `store`), world (the test customer's keys and documents).
     What the steps learn, in plan order:
       preflight              0.1's RawResponse, reused by 0.2
-      probe_pending          0.4's probe object may exist
+      probe_pending          0.4's probe object (the run's claim on its customer id) may exist
       probe_refused          ... or S3 refused it (the credentials, the bucket): nothing was written
+      claimed, claim_etag    ... this run wrote it (its ETag: an object at that key with another is another run's)
+      claim_lost             another run holds the customer id (0.4 fails; nothing else is written or judged)
+      claim_settled          set when 0.4's claim has its answer (0.5 lists the prefixes after it)
       prefixes_proven_empty  0.5 listed the customer's prefixes after its probes: empty
       owns_prefixes          1.1 (or 0.5, for a fresh customer) proved them this run's: cleanup may delete there
       wrote                  phase 1 (or a server accepting 0.5's probes) may have written under them
@@ -74,6 +77,11 @@ class Context:
     wrote: bool = False
     probe_pending: bool = False
     probe_refused: bool = False
+    claimed: bool = False
+    claim_etag: str = ""
+    claim_lost: bool = False
+    claim_error: Optional[str] = None  # the S3 code that stopped 0.4's claim (None: none did)
+    claim_settled: threading.Event = dataclasses.field(default_factory=threading.Event)
     prefixes_proven_empty: bool = False
     gate_written: bool = False
     gate_error: Optional[StepFailed] = None

@@ -4,14 +4,17 @@
 
 from __future__ import annotations
 
+from typing import Any, Optional, Tuple
 from urllib.parse import urlsplit
 
+from ..config.checks import bearer_scheme
 from ..core import catalogue
 from ..core.answers import from_gateway
 from ..core.outcomes import StepFailed, StepSkipped, StepWarning
 from ..s3.store import StoreError
 from .calls import CONFIG_S3_CODES, DEFINITE_S3_REFUSALS, raw, s3, s3_failed
 from .context import Context
+from .p5_cleanup import sweep_command_for
 
 
 def _redirect_target(url: str) -> str:
@@ -108,9 +111,9 @@ def step_0_2(ctx: Context) -> str:
         raise StepSkipped(actual="no answer in 0.1 to judge the token by")
     if response.redirected:  # whoever answered after the redirect never received the token: 0.1 says so
         raise StepSkipped(actual="not judged: the base URL redirects (see 0.1)")
-    if response.status == 401:
+    if response.status == 401:  # a token set with its scheme went out as 'Bearer Bearer ...' (the REPL's client)
         raise StepFailed("the bearer token is accepted", f"HTTP 401: bearer token rejected ({response.text})",
-                         catalogue.TOKEN_MISMATCH)
+                         catalogue.TOKEN_SCHEME if bearer_scheme(ctx.settings.token) else catalogue.TOKEN_MISMATCH)
     if response.status == 403:
         raise StepFailed("the bearer token is accepted", f"HTTP 403: forbidden ({response.text})",
                          catalogue.for_http(403, response.text))
@@ -156,13 +159,12 @@ def step_0_3(ctx: Context) -> str:
     return f"HTTP {response.status}"
 
 
-def _error_of(fn, *args):
-    """None when `fn(*args)` succeeded; else its StoreError."""
+def _outcome(fn, *args) -> Tuple[Any, Optional[StoreError]]:
+    """(what `fn(*args)` returned, None), or (None, its StoreError)."""
     try:
-        fn(*args)
+        return fn(*args), None
     except StoreError as exc:
-        return exc
-    return None
+        return None, exc
 
 
 def _telling(*errors):
@@ -172,26 +174,103 @@ def _telling(*errors):
     return next((error for error in given if not error.code.isdigit()), given[0])
 
 
+CLAIM_TAKEN = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")  # 409: S3 is writing another
+# conditional write of the key at this moment (retried once, then the other writer holds it)
+NO_CONDITIONS = ("NotImplemented", "501")
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds} s" if seconds < 90 else f"{seconds // 60} min" if seconds < 5400 else f"{seconds // 3600} h"
+
+
+def _claim(ctx: Context, store) -> Tuple[str, str]:
+    """The run's claim on its customer id, before anything else is written: the probe object put only where no
+    object is (If-None-Match: *). ("ours", ""), ("taken", what is there) or ("unconditional", S3's code: the
+    endpoint does not take the condition, the claim is written without it). Sets ctx.claimed / claim_lost; an
+    S3 error is raised, and ctx.claim_error says whether the claim may have been written."""
+    w = ctx.world
+    body = w.claim_body()
+    try:
+        for attempt in (1, 2):
+            try:
+                answer = store.put_bytes(w.probe_key, body, if_absent=True)
+            except StoreError as exc:
+                if exc.code in ("ConditionalRequestConflict", "409") and attempt == 1:
+                    continue
+                if exc.code in NO_CONDITIONS:
+                    answer = store.put_bytes(w.probe_key, body)
+                    ctx.claimed, ctx.claim_etag = True, str(answer.get("ETag") or "")
+                    return "unconditional", exc.code
+                if exc.code not in CLAIM_TAKEN:
+                    raise
+                break
+            else:
+                ctx.claimed, ctx.claim_etag = True, str(answer.get("ETag") or "")
+                return "ours", ""
+        return _taken(ctx, store, body)
+    except StoreError as exc:
+        ctx.claim_error = exc.code
+        raise
+
+
+def _taken(ctx: Context, store, body: bytes) -> Tuple[str, str]:
+    """An object is at the claim's key. Ours after all when a retry of our own write (its answer lost) put it
+    there; else another run's, whose age is said (S3's clock)."""
+    key = ctx.world.probe_key
+    try:
+        found = store.get_dated(key)
+    except StoreError:
+        found = None
+    if found is not None and found[0] == body:
+        ctx.claimed, ctx.claim_etag = True, store.etag_of(key, body)
+        return "ours", ""
+    ctx.claim_lost = True
+    when = found[1] if found is not None else None
+    now = store.server_now()
+    age = f", written {_age((now - when).total_seconds())} ago" if when is not None and now is not None else ""
+    return "taken", f"another run's claim s3://{store.bucket}/{key} is there{age} (the conditional put was refused)"
+
+
 def step_0_4(ctx: Context) -> str:
     key = ctx.world.probe_key
     try:
         store = ctx.store
     except Exception as exc:  # botocore refusing the settings before any request
+        ctx.claim_settled.set()
         raise StepFailed("an S3 client for the settings", f"{type(exc).__name__}: {exc}",
                          catalogue.S3_CLIENT,
                          config_error=True) from None
     ctx.probe_pending = True
-    # head, put and the bucket's versioning (for the cleanup) are independent: one round trip for all
-    head, put, _versioning = ctx.parallel(lambda: _error_of(store.head_bucket),
-                                          lambda: _error_of(store.put_bytes, key, b"zorora-e2e preflight probe"),
-                                          ctx.bucket_versioning)
-    if put is not None and put.code in DEFINITE_S3_REFUSALS:
-        ctx.probe_pending = False  # S3 said no (or botocore never sent it): the probe was not written
-        ctx.probe_refused = True
+    try:  # head, the claim and the bucket's versioning (for the cleanup) are independent: one round trip for all
+        (_, head), (claim_answer, put), _versioning = ctx.parallel(lambda: _outcome(store.head_bucket),
+                                                                  lambda: _outcome(_claim, ctx, store),
+                                                                  ctx.bucket_versioning)
+    finally:
+        ctx.claim_settled.set()
+    if not ctx.claimed and (ctx.claim_lost or ctx.claim_error in DEFINITE_S3_REFUSALS):
+        ctx.probe_pending = False  # S3 said no (or another run holds the id): the claim was not written
+        ctx.probe_refused = not ctx.claim_lost
     if head is not None or put is not None:
         exc = _telling(head, put)
         raise s3_failed("the bucket answers HEAD and accepts a PUT", exc,
                         config_error=exc.code in CONFIG_S3_CODES) from None
-    s3(store.delete, key)
-    ctx.probe_pending = False
-    return f"s3://{store.bucket}: head, put and delete of a probe object"
+    claim, detail = claim_answer
+    if claim == "taken":
+        ctx.probe_pending = False  # nothing written: the claim there is the other run's
+        c = ctx.world.customer_id
+        raise StepFailed(f"customer id {c} free: this run's claim written where no object is (If-None-Match: *)",
+                         detail, catalogue.CUSTOMER_TAKEN.fill(customer=c, sweep=sweep_command_for(ctx.settings)),
+                         config_error=True)
+    done = f"s3://{store.bucket}: head, and the customer id claimed (a conditional put)"
+    if not ctx.settings.writes_data:  # a preflight-only run writes nothing else: the claim goes at once
+        s3(store.delete, key)
+        ctx.probe_pending = False
+        done += ", deleted"
+    else:
+        done += ", kept until the cleanup"
+    if claim == "unconditional":
+        raise StepWarning("S3 takes a conditional write (If-None-Match: *)",
+                          f"{done}; but S3 answered {detail} to the condition: written without it",
+                          catalogue.NO_CONDITIONAL_WRITES.fill(code=detail))
+    return done

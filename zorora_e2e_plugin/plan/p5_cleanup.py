@@ -18,11 +18,13 @@ from ..s3.store import StoreError, aws_profile
 from .calls import gate_writes_done
 from .context import Context
 from .p5_proof import (
+    claim_of_another,
     delete_probe_versions,
     delete_versions,
     foreign_keys,
     known_keys,
     prove,
+    release_claim,
     stray_finding,
     versions_text,
 )
@@ -37,37 +39,42 @@ def step_5_1(ctx: Context) -> str:
         raise StepSkipped(actual="kept (--keep-data): " + ", ".join(f"s3://{ctx.store.bucket}/{p}"
                                                                     for p in w.prefixes))
     if not ctx.owns_prefixes:
-        # Nothing of ours beyond (maybe) the probe: never delete data this run did not prove it owns.
+        # Nothing of ours beyond (maybe) the probe, the run's claim: never delete data this run did not prove it
+        # owns, nor another run's claim.
         if ctx.probe_refused and not ctx.probe_pending:  # 0.4's PUT was refused: nothing was ever written
             return "nothing was written: S3 refused the preflight probe (see 0.4)"
         try:
             if ctx.probe_pending:
-                ctx.store.delete(w.probe_key)
+                release_claim(ctx)
         except StoreError as exc:
             state.leftover = [w.probe_key]
-            raise _refused(ctx, "the preflight probe deleted", exc) from None
-        ctx.probe_pending = False
+            raise _refused(ctx, "the run's claim (the preflight probe) deleted", exc) from None
         try:
             versions = delete_probe_versions(ctx)
         except StoreError as exc:
             state.leftover = [f"{w.probe_key} (noncurrent versions / delete markers)"]
-            raise _refused(ctx, "the preflight probe's versions deleted", exc) from None
+            raise _refused(ctx, "the run's claim's versions deleted", exc) from None
         if versions and versions[1]:
             state.leftover = [f"{w.probe_key} (noncurrent versions / delete markers)"]
             ctx.cleanup_cause = catalogue.VERSIONS_KEPT.fill(sweep=sweep_command_for(ctx.settings))
-            raise StepFailed("the preflight probe's versions deleted (the bucket is versioned)",
+            raise StepFailed("the run's claim's versions deleted (the bucket is versioned)",
                              f"{versions[1]} version(s)/delete marker(s) of {w.probe_key} refused",
                              ctx.cleanup_cause)
         if not ctx.strays_reported:
             stray_finding(ctx)
-        return "only the preflight probe could exist; deleted" + versions_text(versions)
+        what = "deleted" if ctx.claimed else "not there, or another run's (this run's write got no answer): left"
+        return f"only the run's claim on the customer id (the preflight probe) could exist; {what}" + \
+            versions_text(versions)
     found, ctx.cleanup_listing = ctx.cleanup_listing, None  # 4.5's listing, when nothing was sent since
     try:
         if found is None:
             found = ctx.store.list_many(w.prefixes)
-        listed = sorted({k for ks in found.values() for k in ks})
-        unlisted = sorted(known_keys(ctx) - set(listed))  # the run wrote them; a lagging listing may miss them
+        # the claim's key only while the run's claim may be there: once released, an object there is another run's
+        listed = sorted({k for ks in found.values() for k in ks if k != w.probe_key or ctx.probe_pending})
+        unlisted = sorted(known_keys(ctx) - set(listed) - ({w.probe_key} if not ctx.probe_pending else set()))
         deleted, failed = ctx.store.delete_keys(listed + unlisted)
+        if w.probe_key in listed + unlisted and w.probe_key not in failed:
+            ctx.probe_pending = False  # released (5.2 proves it gone)
         versions = delete_versions(ctx)
     except StoreError as exc:
         state.leftover = unlisted_leftovers(ctx)
@@ -95,10 +102,19 @@ def step_5_2(ctx: Context) -> str:
     if state.kept:
         raise StepSkipped(actual="kept (--keep-data)")
     if not ctx.owns_prefixes:
+        if not ctx.probe_pending and not state.leftover and ctx.claimed:  # proven: no object of the run's there
+            try:
+                tag = ctx.store.etag(w.probe_key)
+            except StoreError as exc:
+                state.leftover = [w.probe_key]
+                raise StepFailed("the run's claim (the preflight probe) deleted",
+                                 f"cannot HEAD s3://{ctx.settings.bucket}/{w.probe_key}: S3 error {exc}",
+                                 remove_hint(ctx)) from None
+            ctx.probe_pending = tag is not None and not claim_of_another(ctx, w.probe_key, tag)
         if ctx.probe_pending or state.leftover:
-            raise StepFailed("the preflight probe deleted", f"s3://{ctx.settings.bucket}/{w.probe_key} may be left",
-                             remove_hint(ctx))
-        return "nothing else was written"
+            raise StepFailed("the run's claim (the preflight probe) deleted",
+                             f"s3://{ctx.settings.bucket}/{w.probe_key} may be left", remove_hint(ctx))
+        return "the run's claim is gone; nothing else was written" if ctx.claimed else "nothing was written"
     try:
         leftover, versions_left = prove(ctx)
     except StoreError as exc:

@@ -29,17 +29,44 @@ def stray_finding(ctx: Context) -> None:
 
 def known_keys(ctx: Context) -> Set[str]:
     """The keys the run knows exist or may exist: what it wrote (or tried to), the archives it last listed,
-    its probe while it may exist. Folder patterns (`…/*`) are not keys."""
+    its probe (its claim on the customer id) while it may exist, or once written (5.2 proves it gone). Folder
+    patterns (`…/*`) are not keys."""
     keys = {k for k in ctx.written if not k.endswith("*")}
     keys.update(ctx.archives.keys)
-    if ctx.probe_pending:
+    if ctx.probe_pending or ctx.claimed:
         keys.add(ctx.world.probe_key)
     return {k for k in keys if ctx.store.in_scope(k)}
 
 
+def _tag(etag) -> str:
+    return str(etag or "").strip('"')
+
+
+def claim_of_another(ctx: Context, key: str, etag, latest: bool = True, marker: bool = False) -> bool:
+    """An object at the claim's key that this run did not write, while it is the current one: another run's claim,
+    made once this run's cleanup released the customer id. Never deleted, never counted as left (without the
+    run's own ETag, every object there counts as the run's)."""
+    return (key == ctx.world.probe_key and latest and not marker and bool(ctx.claim_etag)
+            and _tag(etag) != _tag(ctx.claim_etag))
+
+
+def release_claim(ctx: Context) -> None:
+    """Delete the run's claim on its customer id, when it is the run's: written by it (or, when its write got no
+    answer, holding its bytes). Raises StoreError."""
+    key, store = ctx.world.probe_key, ctx.store
+    if not ctx.claimed:  # its write got no answer: whatever is there may be another run's claim
+        if store.get_bytes(key) != ctx.world.claim_body():
+            ctx.probe_pending = False
+            return
+        ctx.claimed, ctx.claim_etag = True, store.etag_of(key, ctx.world.claim_body())
+    store.delete(key)
+    ctx.probe_pending = False
+
+
 def foreign_keys(ctx: Context, listed: Iterable[str]) -> List[str]:
     """Listed objects only another run can have written: metrics (the API writes none) and preflight probes
-    that are not this run's. Archives, the registry and the audit log cannot tell runs apart."""
+    (of versions before the claim) that are not this run's. Archives, the registry and the audit log cannot tell
+    runs apart."""
     w = ctx.world
     metrics = f"model_metrics/{w.customer_id}/"
     probes = f"customer_tailored/{w.customer_id}/preflight-probe-"
@@ -66,7 +93,7 @@ def delete_versions(ctx: Context) -> Optional[Tuple[int, int]]:
             raise
         return None  # versioning unknown and versions unlistable: the plain listing's proof is all there is
     entries = [(v["Key"], v.get("VersionId")) for vs in found.values() for v in vs
-               if _deletable(v, versioned)]
+               if _deletable(v, versioned) and not _another_runs(ctx, v)]
     if not entries:
         return (0, 0) if versioned else None
     deleted, failed = ctx.store.delete_versions(entries)
@@ -79,15 +106,20 @@ def delete_probe_versions(ctx: Context) -> Optional[Tuple[int, int]]:
     """A run that may not delete under the customer's prefixes (its gate failed) still wrote and deleted its
     preflight probe: in a versioned bucket that left a version and a delete marker of that one key, removed
     here (that key only). None when the bucket keeps no versions, or 0.4 never reached S3."""
-    if not ctx.keeps_versions():  # 0.4 asks it beside its probe
+    if not ctx.keeps_versions() or not ctx.claimed:  # 0.4 asks it beside its probe; never wrote it: none of ours
         return None
     key = ctx.world.probe_key
     entries = [(v["Key"], v.get("VersionId")) for v in ctx.store.list_versions(key)
-               if v["Key"] == key and _deletable(v, True)]
+               if v["Key"] == key and _deletable(v, True) and not _another_runs(ctx, v)]
     if not entries:
         return None
     deleted, failed = ctx.store.delete_versions(entries)
     return deleted, len(failed)
+
+
+def _another_runs(ctx: Context, version: Dict) -> bool:
+    return claim_of_another(ctx, version.get("Key", ""), version.get("ETag"), bool(version.get("IsLatest")),
+                            bool(version.get("DeleteMarker")))
 
 
 def _deletable(version: Dict, versioned: Optional[bool]) -> bool:
@@ -116,14 +148,21 @@ def prove(ctx: Context) -> Tuple[List[str], Dict[str, int]]:
     leftover: List[str] = []
     versions_left: Dict[str, int] = {}
     for attempt in range(ROUNDS):
-        calls = [lambda: store.list_many(w.prefixes)] + [(lambda k=k: store.exists(k)) for k in known]
-        listing, *present = ctx.parallel(*calls)
-        leftover = sorted({k for ks in listing.values() for k in ks} | {k for k, p in zip(known, present) if p})
+        calls = [lambda: store.list_many(w.prefixes)] + [(lambda k=k: store.etag(k)) for k in known]
+        listing, *tags = ctx.parallel(*calls)
+        present = {k for k, tag in zip(known, tags) if tag is not None and not claim_of_another(ctx, k, tag)}
+        # the claim's key is judged by its HEAD alone: an object there may be another run's claim, made since
+        listed = {k for ks in listing.values() for k in ks if k != w.probe_key}
+        leftover = sorted(listed | present)
         ctx.cleanup.leftover = list(leftover)  # not proven deleted until a listing shows them gone
         versions_left = _versions_left(ctx)
         if not leftover and (not versions_left or versions_refused) or attempt == ROUNDS - 1:
             break
-        deleted, _failed = store.delete_keys(leftover)
+        try:
+            deleted, _failed = store.delete_keys(leftover)
+        except StoreError as exc:  # S3 refused the deletes again, as in 5.1: what is left is what was listed
+            store.last_error = exc.code
+            break
         ctx.cleanup.deleted += deleted
         if not versions_refused:
             result = delete_versions(ctx)
@@ -135,4 +174,4 @@ def _versions_left(ctx: Context) -> Dict[str, int]:
     if not _versioned(ctx):
         return {}
     found = ctx.store.list_many_versions(ctx.world.prefixes)
-    return dict(Counter(v["Key"] for vs in found.values() for v in vs))
+    return dict(Counter(v["Key"] for vs in found.values() for v in vs if not _another_runs(ctx, v)))

@@ -20,6 +20,9 @@ from .p5_proof import PREFIX_IGNORED
 from .seed_data import PROBE_MODEL, PROBE_REASON
 
 
+CLAIMED_ELSEWHERE = object()  # 0.5's listing, not taken: another run holds the customer id (0.4)
+
+
 def _probe(ctx: Context, method: str, path: str, **kwargs) -> Any:
     """One harmless request; a RawResponse, or the OnaError of no answer. A GET's transient errors (502/503/
     504, 429, a dropped connection) are retried by the client (wire/retries.py), and only there; a POST is sent
@@ -72,10 +75,14 @@ def step_0_5(ctx: Context) -> str:
                 answered[label].set()
 
     def listing() -> Any:
-        """The customer's prefixes, listed once the probes that could write have their answers (beside the
-        read-only ones: one round trip less). The listing, or the error that stopped it."""
+        """The customer's prefixes, listed once the probes that could write and 0.4's claim on the customer id have
+        their answers (beside the read-only ones: one round trip less). The listing, or the error that stopped it;
+        CLAIMED_ELSEWHERE when another run holds the id (its objects are not this run's to judge: 0.4 says so)."""
         for done in answered.values():
             done.wait()
+        ctx.claim_settled.wait(ctx.settings.timeout * 4 + 2)
+        if ctx.claim_lost:
+            return CLAIMED_ELSEWHERE
         try:
             return ctx.store.list_many(ctx.world.prefixes)
         except Exception as exc:  # judged in _preflight_leftovers (0.4 names an S3 that is not usable)
@@ -160,10 +167,11 @@ def step_0_5(ctx: Context) -> str:
     if failing and not known_broken and len(failing) < len(ROUTE_NAMES):
         checks.warn("a 4xx for a probe with an unknown id", warnings[0],
                     catalogue.PROBE_5XX.fill(routes=", ".join(route for route, _ in failing)))
-    leftovers = _preflight_leftovers(ctx, checks, prefixes)
+    leftovers = _preflight_leftovers(ctx, checks, prefixes) if prefixes is not CLAIMED_ELSEWHERE else None
     ctx.prefixes_proven_empty = leftovers == [] and not checks.failures
     listed = "the customer's prefixes are empty" if leftovers == [] else \
-        "the customer's prefixes not listed (S3 is not usable: see 0.4)"
+        "the customer's prefixes not listed (another run is using the customer id: see 0.4)" \
+        if prefixes is CLAIMED_ELSEWHERE else "the customer's prefixes not listed (S3 is not usable: see 0.4)"
     return checks.done("deployed: " + ", ".join(fine) + "; " + listed)
 
 

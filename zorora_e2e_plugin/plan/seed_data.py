@@ -8,6 +8,7 @@ time; its "Ambiguity Resolution" section says UTC: docs/platform.md, ids and tim
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Dict, Optional
 
@@ -53,6 +54,8 @@ class SeedData:
     customer_id: str
     bucket: str
     now: datetime
+    run_token: str = dataclasses.field(default_factory=lambda: secrets.token_hex(8), compare=False)  # tells this
+    # run's claim from another's
 
     @classmethod
     def create(cls, customer_id: str, bucket: str, now: Optional[datetime] = None) -> "SeedData":
@@ -130,7 +133,15 @@ class SeedData:
 
     @property
     def probe_key(self) -> str:
-        return f"customer_tailored/{self.customer_id}/preflight-probe-{stamp(self.now)}.txt"
+        """0.4's probe object, which is also the run's claim on its customer id: written only where no object is
+        (`If-None-Match: *`), so a second run on the same id cannot write it. One fixed key per customer id."""
+        return f"customer_tailored/{self.customer_id}/zorora-e2e-claim.txt"
+
+    def claim_body(self) -> bytes:
+        """What the claim holds: whose it is (this run's token tells it from another run's) and what removes it."""
+        return (f"zorora-e2e run {self.run_token} claimed test customer {self.customer_id} at {iso(self.now)}; its "
+                "cleanup deletes this object (a run killed before then leaves it: zorora-e2e sweep removes it)\n"
+                ).encode("utf-8")
 
     @property
     def prefixes(self):

@@ -136,6 +136,8 @@ class SessionRun:
 
         client = self.repl_client
         settings = self.settings = resolve(flags, os.environ, target=repl_target(client), face=REPL)
+        for note in settings.notes:  # what the settings changed of what was given (a token's scheme dropped)
+            self.say(f"ml-validate-e2e: {note}", "yellow")
         if client is None:
             client = self.new_client(settings, timeout=30, max_retries=3)  # as register_ona_commands does
         self.stage = "confirm"

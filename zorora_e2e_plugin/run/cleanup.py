@@ -35,8 +35,8 @@ def clean_up(run) -> Optional[float]:
                             "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
     began = None
     for _ in range(3):
-        if not (ctx.wrote or ctx.probe_pending or ctx.keeps_versions()):  # versioned: 0.4's probe left a
-            # version and a delete marker
+        if not (ctx.wrote or ctx.probe_pending or (ctx.keeps_versions() and ctx.claimed)):  # versioned: 0.4's
+            # probe (the run's claim) left a version and a delete marker; a run that lost the claim wrote nothing
             return began
         began = time.monotonic()
         if runner.cut_off():  # a cut-off step may have written after 4.5 listed the prefixes: 5.1 lists anew.

@@ -332,9 +332,13 @@ class Store:
         self._call("put_object", Key=key, Body=json.dumps(document, indent=2).encode(),
                    ContentType="application/json")
 
-    def put_bytes(self, key: str, body: bytes, if_match: str = "") -> None:  # if_match: an ETag (S3 refuses
-        # the write, PreconditionFailed, when the object changed since)
-        self._call("put_object", Key=key, Body=body, **({"IfMatch": if_match} if if_match else {}))
+    def put_bytes(self, key: str, body: bytes, if_match: str = "", if_absent: bool = False) -> Dict:
+        """PutObject; its answer (ETag, VersionId). if_match: an ETag (S3 refuses the write, PreconditionFailed,
+        when the object changed since); if_absent: `If-None-Match: *` (refused when an object exists)."""
+        conditions = {"IfMatch": if_match} if if_match else {}
+        if if_absent:
+            conditions["IfNoneMatch"] = "*"
+        return self._call("put_object", Key=key, Body=body, **conditions)
 
     def etag_of(self, key: str, body: Optional[bytes]) -> str:
         """The ETag S3 gave with `body` when this store last read `key` ("" unless that read returned `body`)."""
@@ -343,14 +347,20 @@ class Store:
 
     def get_bytes(self, key: str) -> Optional[bytes]:
         """The object's bytes, or None when it does not exist."""
+        found = self.get_dated(key)
+        return None if found is None else found[0]
+
+    def get_dated(self, key: str) -> Optional[Tuple[bytes, Optional[datetime]]]:
+        """The object's bytes and LastModified (S3's clock: its Date header is kept, see server_now), or None
+        when it does not exist."""
         try:
-            answer = self._call("get_object", Key=key)
+            answer = self._answer("get_object", Key=key)
             seconds = getattr(getattr(getattr(self.client, "meta", None), "config", None), "read_timeout", None)
             try:
                 raw = read_capped(answer["Body"], f"s3://{self.bucket}/{key}", seconds=seconds)  # 10 MB, in --timeout
                 if answer.get("ETag"):
                     self._read_tags[key] = (answer["ETag"], raw)
-                return raw
+                return raw, answer.get("LastModified")
             except ValueError as exc:
                 raise StoreError(str(exc), "TooLarge") from None
             except TimeoutError as exc:
@@ -377,12 +387,15 @@ class Store:
 
     def exists(self, key: str) -> bool:
         """HEAD the key: True when S3 has a current object there (a lagging listing may not name it yet)."""
+        return self.etag(key) is not None
+
+    def etag(self, key: str) -> Optional[str]:
+        """HEAD the key: the ETag of its current object ("" when S3 gave none), None when there is none."""
         try:
-            self._answer("head_object", Key=key)
-            return True
+            return str(self._answer("head_object", Key=key).get("ETag") or "")
         except StoreError as exc:
             if exc.code in ("NoSuchKey", "404", "NotFound"):
-                return False
+                return None
             raise
 
     def versioning(self) -> Optional[str]:

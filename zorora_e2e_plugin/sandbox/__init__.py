@@ -236,29 +236,39 @@ def serve_forever(sandbox: Any, out: TextIO = sys.stdout, log_requests: bool = F
                   env_file: Optional[str] = None) -> int:
     """Start the sandbox, print ``export`` lines for its environment, block until Ctrl-C/SIGTERM.
     `log_requests`: then one line per API request (requestlog.py; never the token). `env_file`: the export
-    lines also in that file (0600, removed when the sandbox stops: envfile.py).
+    lines also in that file (a new file, 0600, removed when the sandbox stops; an existing path is refused:
+    envfile.py).
 
     Also returns when another thread stops the sandbox. Signal handlers are installed (and
-    restored afterwards) only when called from the main thread.
+    restored afterwards) only when called from the main thread, and never for a signal the process
+    inherited as ignored.
     """
     stop = threading.Event()
     previous: Dict[int, Any] = {}
     in_main = threading.current_thread() is threading.main_thread()
     if in_main:
         for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
-            if sig is not None:
+            # an inherited "ignore" stays (a sandbox started with `&` from a script ignores SIGINT: the Ctrl-C
+            # meant for a run in the same terminal must not stop it mid-run), as a run keeps an ignored SIGHUP
+            if sig is not None and signal.getsignal(sig) != signal.SIG_IGN:
                 previous[sig] = signal.signal(sig, lambda *_: stop.set())
     written = None
     try:
-        sandbox.start()
         if env_file:
             from .envfile import EnvFile
 
-            written = EnvFile(env_file)
+            target = EnvFile(env_file)
+            if target.refusal():  # before the sandbox starts: only a new file is written (and removed at stop)
+                raise SandboxError(f"--env-file {target.refusal()}")
+        sandbox.start()
+        if env_file:
             try:
-                written.write(sandbox.env(), f"zorora-e2e sandbox at {sandbox.api_url}; removed when it stops")
+                target.write(sandbox.env(), sandbox.api_url)
+            except FileExistsError:  # created since the check
+                raise SandboxError(f"--env-file {target.refusal()}") from None
             except OSError as exc:
                 raise SandboxError(f"--env-file {env_file}: cannot write it ({exc.strerror or exc})") from None
+            written = target
         printer = None
         if log_requests:
             from .requestlog import HEADER, RequestLogPrinter

@@ -3,6 +3,8 @@ off again). One `send` is one call, whatever retries it takes inside, and the wa
 
 Inside a call, in this order:
   - the watch hears that it starts (`watch.started`: it tells the run's listeners);
+  - a loopback URL goes to no proxy (limits.py's rule): `proxies={}` for it alone. The session keeps trust_env, so
+    what else the environment says (REQUESTS_CA_BUNDLE, .netrc) still applies;
   - the read retries and the per-host cap (retries.py has the policy), attempt by attempt; the run's deadline and
     its end (`watch.deadline_at()`, `watch.closed()`) stop retries, and a request that waited for a host's slot
     while the run ended is not sent;
@@ -22,6 +24,7 @@ from urllib.parse import urlsplit
 
 from requests.adapters import HTTPAdapter
 
+from ..config.checks import is_loopback
 from ..core.outcomes import RUN_OVER
 from .limits import read_answer
 from .retries import BACKOFF, READ_METHODS, RETRIES, RETRY_AFTER_CAP, RETRY_STATUSES, Retry, host_slot, \
@@ -48,6 +51,8 @@ class RunAdapter(HTTPAdapter):
 
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
         call = self.watch.started("api", request, stream=stream)
+        if is_loopback(request.url):
+            proxies = {}  # HTTP(S)_PROXY cannot reach this machine's loopback; the session's other settings stand
         try:
             response = self._attempts(request, stream=stream, timeout=timeout, verify=verify, cert=cert,
                                       proxies=proxies)

@@ -1,11 +1,12 @@
 """What the run's HTTP clients never do, whatever the environment or the server: send loopback traffic through
-the user's proxy, or read an unbounded answer. The rules are here: the run's adapter (adapter.py) reads answers by
-them, and watch.py applies the rest (no proxy for a loopback base URL, `s3_capped_sender` on each S3 client).
+the user's proxy, or read an unbounded answer. The rules are here: the run's adapter (adapter.py) sends a loopback
+URL to no proxy and reads answers by them, and watch.py puts `s3_capped_sender` on each S3 client.
 
 - **Loopback never goes through a proxy.** `HTTP_PROXY`/`HTTPS_PROXY` are set in most corporate shells, and
   requests and botocore both honour them: a sandbox on 127.0.0.1 (or a tunnel to a local port) was reached
-  through the proxy, which cannot reach this machine's loopback. A real target keeps the user's proxy settings,
-  and `NO_PROXY`, exactly as requests and botocore apply them.
+  through the proxy, which cannot reach this machine's loopback. Only the proxy is skipped: the rest of the
+  environment (`REQUESTS_CA_BUNDLE` for a loopback HTTPS target with its own certificate) still applies. A real
+  target keeps the user's proxy settings, and `NO_PROXY`, exactly as requests and botocore apply them.
 - **One answer is at most MAX_ANSWER_BYTES.** A server that streams a never-ending body grew the process's
   memory without bound; the real answers are a few KB. A longer one is cut and fails its request
   (`AnswerTooLarge`, a requests exception), in the direct client, Zorora's client (its session) and S3 reads.

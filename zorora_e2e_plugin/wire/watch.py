@@ -5,10 +5,10 @@ client's or Zorora's ZororaHTTPClient.session, and the raw probes') and its S3 c
 listen: the request recorder, the history's timer, the mutation ledger. However the run ends, one `detach` gives
 every session and client back as it was (a REPL's Zorora client and the process's S3 client outlive the run).
 
-  - a requests session: the run's adapter (adapter.py: retries, the per-host cap, the answer cap) mounted for
-    http:// and https://, its adapters dict put back as it was (the same objects, in the same order); for a
-    loopback base URL, no proxy from the environment (limits.py's rule). Its `send`, hooks and headers stay as
-    they are.
+  - a requests session: the run's adapter (adapter.py: retries, the per-host cap, the answer cap, no proxy for a
+    loopback URL) mounted for http:// and https://, its adapters dict put back as it was (the same objects, in the
+    same order). Its `send`, hooks, headers and trust_env stay as they are: the environment's REQUESTS_CA_BUNDLE
+    (and .netrc) still apply, for loopback too.
   - a botocore client: a `before-send` and a `response-received` handler on its event system, with this watch's
     unique id, for the run (botocore fires both in the sending thread, one attempt at a time); the `before-send`
     one first, ahead of S3's answer cap (`cap_s3_answers`, registered for the client's life when it is built:
@@ -28,7 +28,6 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
-from ..config.checks import is_loopback
 
 CAPPED_S3_ANSWERS = "zorora-e2e-capped-answers"
 
@@ -82,12 +81,11 @@ class Watch:
 
     def __init__(self, base_url: str = "", closed=lambda: False):
         self.base_path = urlsplit(base_url).path.rstrip("/") if base_url else ""
-        self.loopback = bool(base_url) and is_loopback(base_url)
         self.closed = closed
         self.deadline: Any = None
         self.listeners: List[Listener] = []
         self._retries: List[List] = []  # each adapter's retries, kept after detach (the adapters are not: no cycle)
-        self._sessions: List[Tuple[Any, Dict, Optional[bool]]] = []  # (session, its adapters, its trust_env)
+        self._sessions: List[Tuple[Any, Dict]] = []  # (session, its adapters as they were)
         self._s3_clients: List = []
         self._pending = threading.local()  # S3: the attempt this thread is sending
         self._uid = f"zorora-e2e-watch-{id(self)}"
@@ -123,28 +121,17 @@ class Watch:
         from .adapter import RunAdapter
 
         for session in sessions:
-            if session is None or any(held is session for held, _a, _t in self._sessions):
+            if session is None or any(held is session for held, _a in self._sessions):
                 continue
             adapters = getattr(session, "adapters", None)
             if not isinstance(adapters, dict) or not hasattr(session, "mount"):
                 continue
-            self._sessions.append((session, dict(adapters), self._no_proxy_for_loopback(session)))
+            self._sessions.append((session, dict(adapters)))
             adapter = RunAdapter(self)
             self._retries.append(adapter.retries)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         return self
-
-    def _no_proxy_for_loopback(self, session) -> Optional[bool]:
-        """limits.py's rule, for a loopback base URL: the session takes nothing from the environment
-        (trust_env=False), so no HTTP(S)_PROXY. That drops REQUESTS_CA_BUNDLE and .netrc too: to skip only the
-        proxy, RunAdapter.send would instead send a loopback URL with `proxies={}`, and this would go. The
-        trust_env to put back (None: left alone)."""
-        if not self.loopback:
-            return None
-        before = getattr(session, "trust_env", True)
-        session.trust_env = False
-        return before
 
     # -- botocore clients --------------------------------------------------------------------------------------------
     def attach_s3(self, client) -> None:
@@ -176,11 +163,9 @@ class Watch:
     # -- the end -----------------------------------------------------------------------------------------------------
     def detach(self) -> None:
         """Every session and S3 client as it was (the listeners' records and the adapters' retries stay)."""
-        for session, adapters, trust_env in reversed(self._sessions):
+        for session, adapters in reversed(self._sessions):
             session.adapters.clear()
             session.adapters.update(adapters)
-            if trust_env is not None:
-                session.trust_env = trust_env
         self._sessions = []
         for client in self._s3_clients:
             events = client.meta.events
