@@ -214,7 +214,7 @@ def test_the_role_allows_every_request_the_runs_send(sent):
     actions = {a for a, _r, _c in requests}
     assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket", "s3:ListBucketVersions",
             "s3:DeleteObjectVersion", "s3:GetBucketVersioning"} <= actions, actions  # the derivation saw them all
-    probes = [r for r in requests if "preflight-probe-" in r[1]]
+    probes = [r for r in requests if "zorora-e2e-claim.txt" in r[1]]
     assert {a for a, _r, _c in probes} >= {"s3:PutObject", "s3:DeleteObject"}
 
 
@@ -310,7 +310,7 @@ def test_no_secret_in_the_template():
     text = template()
     assert not re.search(r"AKIA[0-9A-Z]{16}|aws_secret_access_key|Bearer |/work/|/home/", text)
     assert all(p.endswith("zorora-e2e-test-*") for p in run_prefixes())
-    assert fnmatch.fnmatch("customer_tailored/zorora-e2e-test-1/preflight-probe-x.txt", run_prefixes()[0])
+    assert fnmatch.fnmatch("customer_tailored/zorora-e2e-test-1/zorora-e2e-claim.txt", run_prefixes()[0])
 
 
 def test_the_documented_workflow_and_commands_hold():
