@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from ...config.readiness_target import ReadinessTarget
 from ...core import catalogue
@@ -38,6 +38,10 @@ from .gates import (
     judge,
     parse_time,
 )
+
+if TYPE_CHECKING:
+    from ...client import OnaClient
+    from ..context import Context
 
 
 @dataclasses.dataclass
@@ -86,7 +90,7 @@ class ReadinessState:
                 return self.missing[key]
         return None
 
-    def block(self, redact=lambda text: text) -> Dict:
+    def block(self, redact: Callable[[str], str] = lambda text: text) -> Dict:
         """The --json readiness block, every text in it through the run's redactor (servers' answers included)."""
         return _redacted(self._block(), redact)
 
@@ -106,7 +110,7 @@ class ReadinessState:
         }
 
 
-def _redacted(value: Any, redact) -> Any:
+def _redacted(value: Any, redact: Callable[[str], str]) -> Any:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
@@ -122,7 +126,7 @@ PHASE_ID = 6
 class ReadOnlyCommands:
     """The run's client with only the three reads a readiness check needs: it has no promote or rollback."""
 
-    def __init__(self, client):
+    def __init__(self, client: OnaClient) -> None:
         self._client = client
 
     def list_challengers(self, customer_id: str) -> Dict:
@@ -151,6 +155,7 @@ def readiness_phase(target: ReadinessTarget) -> Phase:
                 sends=("GET /diff (production_id {customer}/production/latest)",))
     gates = Step("6.6", "The promotion gates, as ml-promote will meet them", step_6_6,
                  quiet="judges what 6.1-6.5 read")
+    waves: tuple[tuple[Step, ...], ...]
     if target.challenger_id:  # named: its metrics and the diff need no answer first
         waves = ((listing, registry, challenger, diff), (production,), (gates,))
     else:  # the newest evaluated challenger: known once listed
@@ -161,12 +166,13 @@ def readiness_phase(target: ReadinessTarget) -> Phase:
 
 def _entry_words(entry: Dict, now: datetime) -> str:
     evaluated = parse_time(entry.get("evaluated_at"))
-    summary = entry.get("evaluation_summary") if isinstance(entry.get("evaluation_summary"), dict) else {}
+    summary = entry.get("evaluation_summary")
+    summary = summary if isinstance(summary, dict) else {}
     when = f"evaluated {age_words(now - evaluated)}" if evaluated else "not evaluated"
     return f"status {entry.get('status')}, {when}, verdict {summary.get('verdict')}"
 
 
-def step_6_1(ctx) -> str:
+def step_6_1(ctx: Context) -> str:
     st: ReadinessState = ctx.readiness
     try:
         return _list(ctx, st)
@@ -174,14 +180,14 @@ def step_6_1(ctx) -> str:
         st.listing_done.set()
 
 
-def _not_listed(ctx, st: ReadinessState, model: str) -> None:
+def _not_listed(ctx: Context, st: ReadinessState, model: str) -> None:
     """6.3/6.5 failed for the challenger named: when 6.1 (beside them) found it not listed, that is the one
     finding (a typo), and theirs is skipped."""
     if model == st.target.challenger_id and st.listing_done.wait(ctx.settings.timeout * 4 + 2) and st.unlisted:
         raise StepSkipped(actual=f"not judged: {model} is not listed (see 6.1)")
 
 
-def _list(ctx, st: ReadinessState) -> str:
+def _list(ctx: Context, st: ReadinessState) -> str:
     c = st.customer
     try:
         listed = call(ReadOnlyCommands(ctx.client).list_challengers, c, route="GET /challengers",
@@ -224,7 +230,7 @@ def _list(ctx, st: ReadinessState) -> str:
     return f"{st.challenger}{chosen}: {_entry_words(entry, st.now)}; {len(st.others)} other challenger(s)"
 
 
-def _known_customer(ctx, st: ReadinessState) -> Optional[bool]:
+def _known_customer(ctx: Context, st: ReadinessState) -> Optional[bool]:
     """Whether the customer has a registry in S3, as 6.2 (beside 6.1) read it; None when it was not read (6.2 did
     not start: a Ctrl-C; or its S3 reads failed or took longer than two S3 requests with their retries may)."""
     if st.registry_started.wait(2):
@@ -232,7 +238,7 @@ def _known_customer(ctx, st: ReadinessState) -> Optional[bool]:
     return st.registry_found
 
 
-def step_6_2(ctx) -> str:
+def step_6_2(ctx: Context) -> str:
     st: ReadinessState = ctx.readiness
     st.registry_started.set()
     try:
@@ -241,7 +247,7 @@ def step_6_2(ctx) -> str:
         st.registry_read.set()
 
 
-def _read_registry(ctx, st: ReadinessState) -> str:
+def _read_registry(ctx: Context, st: ReadinessState) -> str:
     where = f"s3://{st.bucket}/{st.registry_key}"
     try:
         store = ctx.store
@@ -273,7 +279,7 @@ def _read_registry(ctx, st: ReadinessState) -> str:
     return "; ".join(parts)
 
 
-def _metrics(ctx, model_id: str, step: str, what: str) -> Dict:
+def _metrics(ctx: Context, model_id: str, step: str, what: str) -> Dict:
     st: ReadinessState = ctx.readiness
     try:
         return call(ReadOnlyCommands(ctx.client).show_metrics, model_id, route="GET /metrics",
@@ -303,7 +309,7 @@ def _backtest_words(answer_: Dict) -> str:
     return f"MAE {b.get('mae')}, RMSE {b.get('rmse')}, {b.get('windows')} windows" if b else "no backtest block"
 
 
-def step_6_3(ctx) -> str:
+def step_6_3(ctx: Context) -> str:
     st: ReadinessState = ctx.readiness
     model = st.challenger or st.target.challenger_id
     if not model:
@@ -312,7 +318,7 @@ def step_6_3(ctx) -> str:
     return _backtest_words(st.challenger_metrics)
 
 
-def step_6_4(ctx) -> str:
+def step_6_4(ctx: Context) -> str:
     st: ReadinessState = ctx.readiness
     model = (st.production or {}).get("model_id")
     if not model and isinstance(st.diff, dict) and not str(st.diff.get("production_id", "")).endswith("/latest"):
@@ -324,7 +330,7 @@ def step_6_4(ctx) -> str:
     return f"{model}: {_backtest_words(st.production_metrics)}"
 
 
-def step_6_5(ctx) -> str:
+def step_6_5(ctx: Context) -> str:
     st: ReadinessState = ctx.readiness
     model = st.challenger or st.target.challenger_id
     if not model:
@@ -356,7 +362,7 @@ def _same_registry(st: ReadinessState) -> str:
             f"--bucket/OUTPUT_BUCKET ({st.bucket}); check its OUTPUT_BUCKET")
 
 
-def step_6_6(ctx) -> str:
+def step_6_6(ctx: Context) -> str:
     st: ReadinessState = ctx.readiness
     differs = _same_registry(st)
     if differs and not st.listed:  # nothing listed: the API does not see this registry at all
