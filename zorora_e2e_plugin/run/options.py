@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence
+
+if TYPE_CHECKING:
+    from ..core.steps import Reporter
+    from ..report.walkthrough import Options
+    from .in_sandbox import RequestFeed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -16,9 +21,9 @@ class RunOptions:
     its step (it is always in the --json report). `history_env`: where the history is read and written
     (ZORORA_E2E_HISTORY); None: the process's environment (the Lambda's handler passes its own: off unless asked)."""
 
-    observers: Sequence = ()
-    presenter: Optional[object] = None
-    request_feed: Optional[object] = None
+    observers: Sequence[Reporter] = ()
+    presenter: Options | None = None
+    request_feed: RequestFeed | None = None
     ask: Optional[Callable[[], bool]] = None
     print_verdict: bool = True
     debug: bool = False
