@@ -262,7 +262,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"] and ("-h" in argv or "--help" in argv):
-        parser._subparsers._group_actions[0].choices["sandbox"].epilog = faults_epilog()
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        commands.choices["sandbox"].epilog = faults_epilog()
     args = parser.parse_args(argv)
     no_cyclic_gc(args.command)  # a one-shot run: no cyclic collection
     if not args.command:
@@ -288,7 +289,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if guard is not None:
             guard.stop_raising()
     if guard is not None and guard.received:
-        code = ExitCode.for_signal(guard.first)
+        code = ExitCode.for_signal(guard.received[0])  # its first
     _settle_stdout()
     return code
 

@@ -234,6 +234,7 @@ class SessionRun:
 
     def leftover_hint(self, what):
         s = self.settings
+        assert s is not None  # asked once the run had its settings
         from ..plan import sweep_command_for
 
         return (f"{what}: test data for customer {s.customer_id} may be left in s3://{s.bucket}. Remove it with: "
