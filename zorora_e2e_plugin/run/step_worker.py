@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import Callable, Optional
 from urllib.parse import urlencode, urlsplit
 
 from ..config.faces import CLI
@@ -20,9 +20,6 @@ from ..core import catalogue
 from ..core.diagnosis import Diagnosis, describe
 from ..core.outcomes import FAIL, PASS, WARN, StepOutcome, StepResult
 from ..core.steps import Step
-
-if TYPE_CHECKING:
-    from ..plan.context import Context
 
 FIELD_LIMIT = 600
 TRACEBACK_LIMIT = 8000  # the traceback of an unexpected error: --json and --debug only
@@ -40,7 +37,7 @@ def _tail(text: str, limit: int) -> str:
 class StepWorker(threading.Thread):
     """A daemon thread running one step, so that the main thread can always take Ctrl-C."""
 
-    def __init__(self, step: Step, ctx: Context, redact: Callable[[str], str], phase: int,
+    def __init__(self, step: Step, ctx: object, redact: Callable[[str], str], phase: int,
                  reword: Callable[[Diagnosis], str] = CLI.hint) -> None:
         super().__init__(daemon=True, name=f"zorora-e2e-step-{step.id}")
         self.step, self.ctx, self.redact, self.phase, self.reword = step, ctx, redact, phase, reword

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..config.faces import CLI
 from ..core import catalogue
@@ -19,9 +19,6 @@ from ..core.steps import Phase, Reporter, Step
 from .signals import SignalGuard, uninterrupted
 from .step_worker import StepWorker, clip, waiting_on
 
-if TYPE_CHECKING:
-    from ..plan.context import Context
-
 __all__ = ["Runner"]
 
 
@@ -30,9 +27,9 @@ class Runner:
     which steps passed, which the deadline cut off, how long each phase took, how many signals had arrived when a
     step's result was final."""
 
-    def __init__(self, ctx: Context, reporter: Reporter, *, deadline: float, redact: Callable[[str], str],
+    def __init__(self, ctx: object, reporter: Reporter, *, deadline: float, redact: Callable[[str], str],
                  signals: SignalGuard | None = None, reword: Callable[[Diagnosis], str] = CLI.hint) -> None:
-        self.ctx = ctx
+        self.ctx = ctx  # the plan's Context: the runner only hands it to the steps
         self.reword = reword  # a diagnosis's hint in the words of the run's face (config/faces.py, Face.hint)
         self.signals = signals  # run_signals.SignalGuard: SIGINT/SIGTERM/SIGHUP, recorded even when not raised
         self.reporter = reporter
