@@ -13,7 +13,8 @@ class RunOptions:
     --log-requests, engine.RequestFeed) to print on the run's console while it runs. `ask` (engine.may_start's):
     asked once the preflight gate has passed; no ends the run there, nothing written. `print_verdict`: False when
     the face prints the returned verdict itself (the REPL). `debug`: print an unexpected error's traceback under
-    its step (it is always in the --json report)."""
+    its step (it is always in the --json report). `sandbox_goes`: the target is a sandbox that stops with the run
+    (no curl line to send again)."""
 
     observers: Sequence = ()
     presenter: Optional[object] = None
@@ -21,6 +22,7 @@ class RunOptions:
     ask: Optional[Callable[[], bool]] = None
     print_verdict: bool = True
     debug: bool = False
+    sandbox_goes: bool = False  # the target is the run's own sandbox, stopped with it (demo, --sandbox)
 
 
 __all__ = ["RunOptions"]

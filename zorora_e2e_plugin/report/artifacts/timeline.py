@@ -46,13 +46,19 @@ def _ticks(span: float) -> List[float]:
 
 def svg(exchanges: Sequence[Exchange], *, order: Sequence[str], titles: Dict[str, str], start: float,
         windows: Optional[Dict[str, Tuple[int, float, float]]] = None, cold: Optional[Exchange] = None,
-        failed: Sequence[str] = ()) -> str:
+        failed: Sequence[str] = (), pauses: Sequence[Tuple[float, float]] = ()) -> str:
     """`start`: the run's monotonic start (x = 0); `windows`: step id -> (phase, start, end), drawn faintly;
-    `failed`: step ids whose label is red and links to the step's row."""
+    `failed`: step ids whose label is red and links to the step's row; `pauses`: (monotonic start, seconds) of
+    the time spent waiting for a person (the question after the gate, the walkthrough's pauses), left out of the
+    axis as they are out of the run's time."""
     windows = windows or {}
     rows = _rows(exchanges, order, titles)
+
+    def at(moment: float) -> float:  # the run's own seconds at `moment`: since its start, pauses left out
+        return moment - start - sum(min(length, max(0.0, moment - began)) for began, length in pauses)
+
     ends = [e.mono + e.seconds for e in exchanges] + [end for (_p, _s, end) in windows.values()]
-    span = max([0.001] + [end - start for end in ends])
+    span = max([0.001] + [at(end) for end in ends])
     scale = PLOT_W / span
     height = TOP + ROW_H * max(1, len(rows)) + 8
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" width="{LABEL_W + PLOT_W + 20}" '
@@ -77,11 +83,11 @@ def svg(exchanges: Sequence[Exchange], *, order: Sequence[str], titles: Dict[str
         out.append(f'<a href="#step-{escape(key)}" class="failed">{text}</a>' if key in failed else text)
         if key in windows:
             _phase, w0, w1 = windows[key]
-            out.append(f'<rect class="win" x="{LABEL_W + (w0 - start) * scale:.1f}" y="{y + 2}" '
-                       f'width="{max(1.0, (w1 - w0) * scale):.1f}" height="{ROW_H - 4}"/>')
+            out.append(f'<rect class="win" x="{LABEL_W + at(w0) * scale:.1f}" y="{y + 2}" '
+                       f'width="{max(1.0, (at(w1) - at(w0)) * scale):.1f}" height="{ROW_H - 4}"/>')
     for e in exchanges:
         y = TOP + index[e.step or f"phase {e.phase}"] * ROW_H
-        x = LABEL_W + (e.mono - start) * scale
+        x = LABEL_W + at(e.mono) * scale
         width = max(2.0, e.seconds * scale)
         sclass = status_class(e.status)
         what = f"{'S3 ' + e.operation + ' ' if e.kind == 's3' else ''}{e.method} {e.path}"
