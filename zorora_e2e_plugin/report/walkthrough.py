@@ -27,7 +27,7 @@ from ..core.steps import Reporter
 
 REFUSED = "--walkthrough waits for Enter before each phase: it needs a terminal (use --show-state to see the " \
           "state views without pausing)."
-STOPPED = "Stopped by the presenter: the remaining phases are skipped; the cleanup still runs."
+STOPPED = "Stopped at the pause before phase {phase}: the phases left are skipped; the cleanup still runs."
 
 def sends_lines(phase) -> List[Tuple[str, str]]:
     """(who, what it sends) for each step of `phase` in the order they run, as the plan declares it
@@ -104,6 +104,9 @@ class PromptPause:
     def __call__(self, console, prompt: str, signals=None) -> str:
         from prompt_toolkit import PromptSession
 
+        from ..console.last_line import release
+
+        release()  # the prompt writes to the terminal itself: the console's last line ends first
         session: PromptSession = PromptSession(input=self.input, output=self.output)
         try:
             line = session.prompt(prompt)
@@ -209,7 +212,7 @@ class Presenter(Reporter):
         if said == "stop" and not phase.cleans_up:
             self.stopped = True
             if self.ran:  # else the verdict says it in one line: nothing ran, nothing written
-                c.print(Text(STOPPED, style="bold yellow"), highlight=False)
+                c.print(Text(STOPPED.format(phase=phase.id), style="bold yellow"), highlight=False)
             self.control.stop()
 
 
