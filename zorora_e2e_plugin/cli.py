@@ -164,7 +164,9 @@ def _presenter(args):
 def _printer(console):
     from rich.text import Text
 
-    return lambda text, style="": console.print(Text(text, style=style), soft_wrap=True, highlight=False)
+    from .console.lines import words
+
+    return lambda text, style="": [words(console, Text(line, style=style), indent=2) for line in text.split("\n")]
 
 
 def cmd_demo(args) -> int:

@@ -141,10 +141,11 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
     from rich.table import Table
     from rich.text import Text
 
+    from ..console.lines import words
     from .readiness import lines as readiness_lines
 
-    def say(text: str, style: str = "") -> None:
-        console.print(Text(text, style=style), soft_wrap=True, highlight=False)
+    def say(text, style: str = "") -> None:  # on a terminal wrapped between words, under its words; never cut
+        words(console, text if isinstance(text, Text) else Text(text, style=style), indent=2)
 
     path = path or history_path()
     if path is None:
@@ -162,7 +163,9 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
     shown = 0
     summary = summarize(records, now)
     order = sorted(summary.items(), key=lambda item: item[1]["runs"][-1]["started"], reverse=True)
-    for name, entry in order:
+    for number, (name, entry) in enumerate(order):
+        if number:  # a blank line between targets (none after the last: a REPL adds its own)
+            console.print(Text(""))
         runs = entry["runs"]
         header = Text(f"{name}", style="bold")
         header.append(f"  {len(runs)} run(s)", style="dim")
@@ -170,7 +173,7 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
         header.append("  last passing preflight: ", style="dim")
         header.append(f"{age_text(age)} ago" if age is not None else "none recorded",
                       style="green" if age is not None and age < timedelta(hours=24) else "yellow")
-        console.print(header, soft_wrap=True, highlight=False)
+        say(header)
         for kind, verdict in sorted(entry["durations"], key=_trend_order):
             durations = entry["durations"][(kind, verdict)]
             line = Text(f"  {kind:<10}", style="dim")
@@ -178,7 +181,7 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
             line.append(sparkline(durations))
             line.append(f"  last {duration_text(durations[-1])}, median {duration_text(median(durations))} "
                         f"({_plural(len(durations), 'run')})", style="dim")
-            console.print(line, soft_wrap=True, highlight=False)
+            say(line)
         for text, style in readiness_lines(runs, now, age_text):  # --for checks, per customer
             say(text, style)
         for route, old, new in entry["slower"]:
@@ -190,8 +193,8 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="dim")
         for column in ("started (UTC)", "kind", "verdict", "duration", "client"):
             table.add_column(column, no_wrap=True)
-        if any(run_notes):  # a column only when a run has something in it
-            table.add_column("note", no_wrap=True)
+        if any(run_notes):  # a column only when a run has something in it; its words wrap in it, never cut
+            table.add_column("note", overflow="fold")
         for record, note, report in zip(recent, run_notes, reports):
             cells = [Text(str(record["started"]).replace("T", " ").rstrip("Z")), Text(str(record.get("kind"))),
                      Text(outcome(record), style=outcome_style(record)),
@@ -206,7 +209,6 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
             for record, report in zip(recent, reports):
                 if report:
                     say(f"    {str(record['started']).replace('T', ' ').rstrip('Z')}  {report}", "dim")
-        console.print(Text(""))
     return shown
 
 

@@ -84,9 +84,13 @@ class SessionRun:
 
     # -- output helpers (outside text only ever goes in as rich Text, never as markup) ----------
     def say(self, text, style=""):
+        """A line on the session's console: wrapped between words at its width, never cut (console/lines.py)."""
         from rich.text import Text
 
-        self.console.print(Text(str(text), style=style), soft_wrap=True, highlight=False)
+        from ..console.lines import words
+
+        for line in str(text).split("\n"):
+            words(self.console, Text(line, style=style), indent=2)
 
     def hold_last_line(self, on):
         if self.held is not None:
@@ -204,8 +208,7 @@ class SessionRun:
         self.stage = "sandbox"
         self.hold_last_line(False)  # until the run is over (_KeepResult)
         result = validate_in_sandbox(flags, console=self.console, env=os.environ, face=REPL,
-                                     http_client_factory=factory, observers=[_KeepResult(self)], presenter=presenter,
-                                     print_verdict=False)  # last, by show_verdict: after the notices
+                                     http_client_factory=factory, observers=[_KeepResult(self)], presenter=presenter)
         return self.verdict(result)
 
     def run_sweep(self, options):
@@ -238,8 +241,10 @@ class SessionRun:
         self.hold_last_line(True)
         if not line or self.verdict_shown:
             return
-        line = str(line)
-        self.say(" ".join(line.split()), "red" if line.startswith(ERROR) else VERDICT_STYLES.get(line[:1], "bold"))
+        from ..report.console import verdict_text
+
+        line = " ".join(str(line).split())
+        verdict_text(self.console, line, "red" if line.startswith(ERROR) else VERDICT_STYLES.get(line[:1], "bold"))
 
     # -- endings that are not a verdict from the engine ------------------------------------------
     def interrupted(self):
@@ -254,7 +259,7 @@ class SessionRun:
             self.say("Interrupted: the sandbox was stopped and its data discarded.", "yellow")
             return "⚠ ml-validate-e2e --sandbox interrupted; the sandbox was stopped."
         if self.stage == "run":
-            self.say(self.leftover_hint("Interrupted before the run could finish its cleanup"), "bold yellow")
+            self.leftover_hint("Interrupted before the run could finish its cleanup", "bold yellow")
             return "⚠ E2E validation interrupted; its cleanup may not have finished (see above)."
         self.say("Interrupted: nothing was written.", "yellow")
         return "⚠ ml-validate-e2e interrupted before the run: nothing was written."
@@ -268,16 +273,19 @@ class SessionRun:
         if self.stage == "sandbox":
             return "✗ ml-validate-e2e --sandbox crashed (details above); the sandbox was stopped."
         if self.stage == "run":
-            self.say(self.leftover_hint("The run did not finish"), "yellow")
+            self.leftover_hint("The run did not finish", "yellow")
             return "✗ ml-validate-e2e crashed during the run (details above); check for leftover test data."
         return "✗ ml-validate-e2e crashed before the run (details above): nothing was written."
 
-    def leftover_hint(self, what):
+    def leftover_hint(self, what, style):
+        """What may be left, and the command that removes it on a line of its own (to copy)."""
         s = self.settings
         from ..plan import sweep_command_for
+        from ..console.lines import command
 
-        return (f"{what}: test data for customer {s.customer_id} may be left in s3://{s.bucket}. Remove it with: "
-                f"{sweep_command_for(s)}")
+        self.say(f"{what}: test data for customer {s.customer_id} may be left in s3://{s.bucket}. Remove it with:",
+                 style)
+        command(self.console, sweep_command_for(s), style=style)
 
     def close(self):
         if self.saved_no_color is not None:

@@ -55,8 +55,7 @@ class RequestFeed:
 
 
 def validate_in_sandbox(flags: RunFlags, *, console, env: Optional[Mapping[str, str]] = None, face: Face = CLI,
-                        http_client_factory: Optional[Callable] = None, observers=(), presenter=None,
-                        print_verdict: bool = True) -> RunResult:
+                        http_client_factory: Optional[Callable] = None, observers=(), presenter=None) -> RunResult:
     """Start a sandbox in-process (flags.fault, flags.versioned, flags.seed_customers), run against it, stop it.
     `env` supplies only non-target settings (customer id, actor, timeouts); the target is always the sandbox.
     flags.log_requests: the sandbox's own line per API request, interleaved with the report. `face`: whose
@@ -83,7 +82,8 @@ def validate_in_sandbox(flags: RunFlags, *, console, env: Optional[Mapping[str, 
         http_client = http_client_factory(settings) if http_client_factory else None
         return validate(settings, console=console, http_client=http_client,
                         options=RunOptions(observers=observers, presenter=presenter, request_feed=feed,
-                                           debug=flags.debug, sandbox_goes=True, print_verdict=print_verdict))
+                                           debug=flags.debug, sandbox_goes=True,
+                                           print_verdict=not face.in_zorora))  # the REPL prints it last itself
 
 
 __all__ = ["KEPT_ENV", "RequestFeed", "sandbox_target", "validate_in_sandbox"]

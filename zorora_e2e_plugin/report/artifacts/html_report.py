@@ -98,9 +98,9 @@ def render(result, *, header, requests: Requests, curls: Optional[Dict[str, str]
                f'<p class="muted">{timeline.legend()} · hover a bar for method, path, status and ms; '
                'the faint band behind a row is its step\'s time.</p>')
     out.append(timeline.svg(exchanges, order=[s.id for s in result.steps],
-                            titles={s.id: s.title for s in result.steps}, start=requests.start,
-                            windows=requests.windows, cold=requests.cold, failed=[s.id for s in failed],
-                            pauses=requests.pauses)
+                            titles={s.id: s.title for s in result.steps},
+                            start=timeline.Clock(requests.start, requests.pauses),
+                            windows=requests.windows, cold=requests.cold, failed=[s.id for s in failed])
                if exchanges else '<p class="muted">No request was sent.</p>')
     out.append("</section>")
     out.append(_steps(result, curls, t))

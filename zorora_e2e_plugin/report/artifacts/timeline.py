@@ -7,7 +7,7 @@ Plain SVG text, drawn here: no script, no external resource.
 from __future__ import annotations
 
 from html import escape
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .recorder import Exchange
 
@@ -44,18 +44,26 @@ def _ticks(span: float) -> List[float]:
     return [0.0, span]
 
 
-def svg(exchanges: Sequence[Exchange], *, order: Sequence[str], titles: Dict[str, str], start: float,
+class Clock:
+    """The run's own time: seconds since its monotonic `start`, the `pauses` ((monotonic start, seconds) spent
+    waiting for a person: the question after the gate, the walkthrough's pauses) left out, as they are out of the
+    run's duration."""
+
+    def __init__(self, start: float, pauses: Sequence[Tuple[float, float]] = ()):
+        self.start, self.pauses = start, tuple(pauses)
+
+    def __call__(self, moment: float) -> float:
+        return moment - self.start - sum(min(length, max(0.0, moment - began)) for began, length in self.pauses)
+
+
+def svg(exchanges: Sequence[Exchange], *, order: Sequence[str], titles: Dict[str, str], start: Union[float, Clock],
         windows: Optional[Dict[str, Tuple[int, float, float]]] = None, cold: Optional[Exchange] = None,
-        failed: Sequence[str] = (), pauses: Sequence[Tuple[float, float]] = ()) -> str:
-    """`start`: the run's monotonic start (x = 0); `windows`: step id -> (phase, start, end), drawn faintly;
-    `failed`: step ids whose label is red and links to the step's row; `pauses`: (monotonic start, seconds) of
-    the time spent waiting for a person (the question after the gate, the walkthrough's pauses), left out of the
-    axis as they are out of the run's time."""
+        failed: Sequence[str] = ()) -> str:
+    """`start`: the run's monotonic start (x = 0), or its Clock (pauses left out); `windows`: step id -> (phase,
+    start, end), drawn faintly; `failed`: step ids whose label is red and links to the step's row."""
     windows = windows or {}
     rows = _rows(exchanges, order, titles)
-
-    def at(moment: float) -> float:  # the run's own seconds at `moment`: since its start, pauses left out
-        return moment - start - sum(min(length, max(0.0, moment - began)) for began, length in pauses)
+    at = start if isinstance(start, Clock) else Clock(start)
 
     ends = [e.mono + e.seconds for e in exchanges] + [end for (_p, _s, end) in windows.values()]
     span = max([0.001] + [at(end) for end in ends])
@@ -109,4 +117,4 @@ def legend() -> str:
                     f'fill="{COLOURS[c]}"/></svg> {label}</span>' for c, label in items)
 
 
-__all__ = ["legend", "status_class", "svg"]
+__all__ = ["Clock", "legend", "status_class", "svg"]
