@@ -80,8 +80,9 @@ class RunFlags:
     def __post_init__(self) -> None:
         for key in ("fault", "seed_customers", "metrics"):  # as argparse's lists give them: tuples
             object.__setattr__(self, key, tuple(getattr(self, key) or ()))
-        if self.preflight_only:
+        if self.preflight_only or (self.readiness_for and not self.phases):  # --for is a preflight's question
             object.__setattr__(self, "phases", [0])
+            object.__setattr__(self, "preflight_only", True)
         for key in REPORT_PATHS:
             if getattr(self, key):
                 object.__setattr__(self, key, os.path.expanduser(getattr(self, key)))
@@ -104,10 +105,11 @@ def add_run_flags(parser: argparse.ArgumentParser, face: Face = CLI, *, target: 
                        help="start a local sandbox (ONA API + S3 on loopback) and validate it: a demo, no AWS")
         add_fault_flag(g, condition="with --sandbox: ")  # as `zorora-e2e demo --fault`
     g.add_argument("--for", dest="readiness_for", nargs="+", metavar=("CUSTOMER", "CHALLENGER_ID"),
-                   help="with --preflight-only: after the gate, check read-only whether `ml-promote CUSTOMER "
-                        "CHALLENGER_ID` would pass its gates now (without CHALLENGER_ID: the newest evaluated "
-                        "challenger); nothing is written or promoted for CUSTOMER. Exit 0 ready, 4 would be "
-                        "refused, 5 not answerable")
+                   help="after the preflight (--for implies --preflight-only), check read-only whether `ml-promote "
+                        "CUSTOMER CHALLENGER_ID` would pass its gates now (without CHALLENGER_ID: the newest "
+                        "evaluated challenger); nothing is written or promoted for CUSTOMER"
+                        + ("" if repl else ". Exit 0 ready, 4 would be refused, 5 not answerable or nothing to "
+                                           "promote"))
     g.add_argument("--phase", dest="phases", type=int, action="append", metavar="N",
                    help="run phase N (repeatable) plus what it needs: 0 as the gate, 1 for 2-4, 5 to clean up")
     g.add_argument("--keep-data", action="store_true", help="skip cleanup and print the S3 prefixes left")
@@ -208,6 +210,44 @@ def add_sweep_flags(parser: argparse._ActionsContainer, face: Face = CLI) -> Non
     parser.add_argument("--dry-run", action="store_true", help=f"{also}list, delete nothing")
 
 
+def clashes(namespace: argparse.Namespace) -> Optional[str]:
+    """What argparse cannot say about the run flags: flags that do not go together (None: none). A usage error
+    in both faces, said before anything starts."""
+    phases = sorted(set(getattr(namespace, "phases", None) or ()) - {0})
+    others = " ".join(f"--phase {p}" for p in phases)
+    if phases and getattr(namespace, "preflight_only", False):
+        return f"--preflight-only runs phase 0 alone: it does not combine with {others} (drop one of them)"
+    if phases and getattr(namespace, "readiness_for", None):
+        return (f"--for checks a real customer read-only after the preflight: it does not combine with {others} "
+                "(a full run writes, promotes and deletes, and never for a real customer)")
+    return None
+
+
+def unknown_arguments(parser: argparse.ArgumentParser, extras: Sequence[str]) -> str:
+    """argparse's "unrecognized arguments" in a person's words: the first one, and the flag closest to it."""
+    import difflib
+
+    word = next((e for e in extras if e.startswith("-")), extras[0] if extras else "")
+    name = word.split("=", 1)[0]
+    known = sorted({o for action in parser._actions for o in action.option_strings if o.startswith("--")})
+    close = difflib.get_close_matches(name if name.startswith("-") else f"--{name}", known, n=1, cutoff=0.6)
+    what = f"unknown flag {name}" if name.startswith("-") else f"unexpected argument {name!r}"
+    return what + (f" (did you mean {close[0]}?)" if close and close[0] != name else "")
+
+
+def help_formatter(base: type[argparse.HelpFormatter]) -> type[argparse.HelpFormatter]:
+    """`base` (an argparse HelpFormatter class) that shows --for as `--for CUSTOMER [CHALLENGER_ID]`: it takes
+    one or two values, which argparse's nargs cannot say."""
+
+    class Formatter(base):  # type: ignore[valid-type, misc]  # a base class given at run time
+        def _format_args(self, action: argparse.Action, default_metavar: str) -> str:
+            if action.dest == "readiness_for":
+                return "CUSTOMER [CHALLENGER_ID]"
+            return super()._format_args(action, default_metavar)
+
+    return Formatter
+
+
 def faults_from(names: Sequence[str]) -> list:
     """`--fault NAME ...` parsed (sandbox/faults.py, the one place faults are defined): a bad name is a
     SettingsError naming --fault and listing the valid faults."""
@@ -230,23 +270,41 @@ class HelpShown(Exception):
 
 
 SESSION_DESCRIPTION = (
-    "Prove the Zorora REPL -> ONA globalTrainingService -> S3 chain works end to end:\n"
-    "preflight, test data, read-only commands, promote and rollback through Zorora's\n"
-    "own ml-* command classes, error handling, cleanup. Uses the REPL's ONA client\n"
-    "(ONA_API_BASE_URL, ONA_API_TOKEN, ONA_USE_IAM as read when Zorora started).")
-SESSION_EPILOG = (
-    "examples:\n"
-    "  ml-validate-e2e --sandbox           demo against a local sandbox (no AWS)\n"
-    "  ml-validate-e2e --sandbox --fault stage-prefix  a broken deployment, diagnosed\n"
-    "  ml-validate-e2e --preflight-only    check the deployment before a promotion\n"
-    "  ml-validate-e2e --preflight-only --for acme  ... and whether ml-promote acme would pass now\n"
-    "  ml-validate-e2e --yes --json e2e.json\n"
-    "  ml-validate-e2e --sweep --dry-run   list test data left by killed runs")
+    "Prove the Zorora REPL -> ONA globalTrainingService -> S3 chain works end to end: preflight, test data, "
+    "read-only commands, promote and rollback through Zorora's own ml-* command classes, error handling, cleanup. "
+    "Uses the REPL's ONA client (ONA_API_BASE_URL, ONA_API_TOKEN, ONA_USE_IAM as read when Zorora started).")
+SESSION_EXAMPLES = (
+    ("ml-validate-e2e --sandbox", "demo against a local sandbox (no AWS)"),
+    ("ml-validate-e2e --sandbox --fault stage-prefix", "a broken deployment, diagnosed"),
+    ("ml-validate-e2e --preflight-only", "check the deployment before a promotion"),
+    ("ml-validate-e2e --for acme", "... and whether ml-promote acme would pass now"),
+    ("ml-validate-e2e --yes --json e2e.json", ""),
+    ("ml-validate-e2e --sweep --dry-run", "list test data left by killed runs"))
+
+
+def examples(rows: Sequence[tuple[str, str]], width: int) -> str:
+    """`examples:` and one row per example, the command and what it does side by side where they fit, else the
+    words under the command: wrapped between words at `width`, a command never broken."""
+    import textwrap
+
+    column = max(len(command) for command, _ in rows) + 4
+    out = ["examples:"]
+    for command, what in rows:
+        if not what:
+            out.append(f"  {command}")
+        elif column + len(what) <= width:
+            out.append(f"  {command:<{column - 2}}{what}")
+        else:
+            out.append(f"  {command}")
+            out += textwrap.wrap(what, width, initial_indent=" " * 6, subsequent_indent=" " * 6,
+                                 break_on_hyphens=False, break_long_words=False)
+    return "\n".join(out)
 
 
 def session_parser(say: Callable[[str], Any], *, prog: str, width: int = 80) -> argparse.ArgumentParser:
     """The REPL command's parser: the session's run flags plus --sweep and --history. It prints through
-    `say(text)` (the REPL's console) and raises HelpShown / UsageError instead of exiting the process."""
+    `say(text)` (the REPL's console) and raises HelpShown / UsageError instead of exiting the process. Its help
+    is wrapped between words at `width` (the console's), introduction, options and examples alike."""
     import argparse
     import textwrap
 
@@ -261,11 +319,16 @@ def session_parser(say: Callable[[str], Any], *, prog: str, width: int = 80) -> 
             raise UsageError((message or "invalid arguments").strip())
 
         def error(self, message: str) -> NoReturn:
+            unknown = "unrecognized arguments: "
+            if message.startswith(unknown):
+                message = unknown_arguments(self, message[len(unknown):].split())
             raise UsageError(message)
 
-    width = max(60, min(100, width - 2))
+    width = max(40, width - 2)
 
-    class Formatter(argparse.RawDescriptionHelpFormatter):
+    base = help_formatter(argparse.RawDescriptionHelpFormatter)  # --for's metavar
+
+    class Formatter(base):  # type: ignore[valid-type, misc]  # wrapped here: at the width; base: see above
         def __init__(self, prog: str) -> None:
             super().__init__(prog, width=width, max_help_position=26)
 
@@ -273,7 +336,8 @@ def session_parser(say: Callable[[str], Any], *, prog: str, width: int = 80) -> 
             return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
     parser = Parser(prog=prog, add_help=True, allow_abbrev=False, formatter_class=Formatter,
-                    description=SESSION_DESCRIPTION, epilog=SESSION_EPILOG)
+                    description=textwrap.fill(SESSION_DESCRIPTION, width, break_on_hyphens=False),
+                    epilog=examples(SESSION_EXAMPLES, width))
     add_run_flags(parser, REPL)
     other = parser.add_argument_group("instead of validating")
     other.add_argument("--sweep", action="store_true",
@@ -286,5 +350,5 @@ def session_parser(say: Callable[[str], Any], *, prog: str, width: int = 80) -> 
     return parser
 
 
-__all__ = ["HelpShown", "RunFlags", "SweepFlags", "UsageError", "add_run_flags", "add_sweep_flags", "faults_from",
-           "session_parser"]
+__all__ = ["HelpShown", "RunFlags", "SweepFlags", "UsageError", "add_run_flags", "add_sweep_flags", "clashes",
+           "examples", "faults_from", "help_formatter", "session_parser", "unknown_arguments"]

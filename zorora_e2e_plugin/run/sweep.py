@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 from ..config.checks import SettingsError
 from ..config.faces import CLI, Face
@@ -181,13 +182,14 @@ def sweep(storage: Storage, what: SweepFlags, *, console: Console, ask: Optional
     summary). `ask` is None when there is no one to ask: then only --yes deletes."""
     from rich.text import Text
 
+    from ..console.lines import words
     from ..core.redact import make_redactor
     from ..s3.store import StoreError
 
     redact = make_redactor(storage.secrets)  # e.g. user:password@ in the S3 endpoint, quoted by botocore
 
-    def say(text: str, style: str = "") -> None:
-        console.print(Text(redact(text), style=style), soft_wrap=True)
+    def say(text: str, style: str = "") -> None:  # wrapped between words on a terminal, never cut
+        words(console, Text(redact(text), style=style), indent=2)
 
     def s3_hint(code: str) -> str:  # in a Zorora session: no --region/--s3-endpoint-url to suggest
         from ..core.catalogue import for_s3

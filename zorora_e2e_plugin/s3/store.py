@@ -117,7 +117,7 @@ def listing_pages(call: Callable[..., Dict], method: str, first: Dict, way_on: C
     raise ListingError(f"{method} ended after {MAX_PAGES} pages without reaching the end of the prefix", "TooManyPages")
 
 
-def listed_objects(call: Callable[..., Dict], prefix: str, seen: Listings) -> List[Dict]:
+def listed_objects(call: Callable[..., dict], prefix: str, seen: Listings) -> List[Dict]:
     """Every object under `prefix`: dicts with Key, LastModified, Size. Keys outside it are strays."""
     found: List[Dict] = []
 
@@ -135,7 +135,7 @@ def listed_objects(call: Callable[..., Dict], prefix: str, seen: Listings) -> Li
     return found
 
 
-def listed_versions(call: Callable[..., Dict], prefix: str, seen: Listings) -> List[Dict]:
+def listed_versions(call: Callable[..., dict], prefix: str, seen: Listings) -> List[Dict]:
     """Every version and delete marker under `prefix`: dicts with Key, VersionId, LastModified, IsLatest and
     DeleteMarker (True for a marker). Keys outside the prefix are strays."""
     found: List[Dict] = []
@@ -198,6 +198,16 @@ def s3_models() -> Loader:
         return _botocore_session(_aws_env()).get_component("data_loader")
 
 
+
+def given_credentials(storage: Storage) -> Dict[str, Optional[str]]:
+    """The AWS keys the settings name, as botocore's client arguments; none when they name no key pair
+    (botocore's own chain then finds them: a profile, SSO, the instance's role)."""
+    if not (storage.aws_access_key_id and storage.aws_secret_access_key):
+        return {}
+    return {"aws_access_key_id": storage.aws_access_key_id, "aws_secret_access_key": storage.aws_secret_access_key,
+            "aws_session_token": storage.aws_session_token}
+
+
 def make_s3_client(settings: Storage) -> BaseClient:
     """The S3 client for these settings, built once per process (the REPL keeps it for the session) and rebuilt
     when the settings or the AWS_* environment change. Clients are thread-safe."""
@@ -220,10 +230,7 @@ def make_s3_client(settings: Storage) -> BaseClient:
         kwargs: dict[str, Any] = {"config": config, "region_name": settings.region}
         if settings.s3_endpoint_url:
             kwargs["endpoint_url"] = settings.s3_endpoint_url
-        if settings.aws_access_key_id and settings.aws_secret_access_key:
-            kwargs.update(aws_access_key_id=settings.aws_access_key_id,
-                          aws_secret_access_key=settings.aws_secret_access_key,
-                          aws_session_token=settings.aws_session_token)
+        kwargs.update(given_credentials(settings))
         client = _botocore_session(key[1]).create_client("s3", **kwargs)
         cap_s3_answers(client)  # a never-ending listing (or any answer) is cut at 10 MB
         _clients[key] = client
