@@ -158,7 +158,7 @@ def add_run_flags(parser: argparse.ArgumentParser, face: Face = CLI, *, target: 
                    help="after the run, publish its metrics (Passed, Duration, per phase and route, failed steps, "
                         "retries, cold start): cloudwatch (one PutMetricData batch, the run's region, boto3's "
                         "endpoint settings) or emf (JSON lines on stdout, for a Lambda's log); repeatable. A "
-                        "failure to publish is a warning: the verdict and exit code stand")
+                        "failure to publish is a warning: the verdict stands")
     o.add_argument("--metrics-namespace", metavar="NAME",
                    help="CloudWatch namespace for --metrics (env ZORORA_E2E_METRICS_NAMESPACE; default ZororaE2E)")
     if not (target or repl):
