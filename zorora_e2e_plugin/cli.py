@@ -195,7 +195,11 @@ def _printer(console):
 
     from .console.lines import words
 
-    return lambda text, style="": [words(console, Text(line, style=style), indent=2) for line in text.split("\n")]
+    def say(text: str, style: str = "") -> None:
+        for line in text.split("\n"):
+            words(console, Text(line, style=style), indent=2)
+
+    return say
 
 
 def cmd_demo(args) -> int:
@@ -276,14 +280,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     fit_streams()  # a stdout that cannot encode ✓ (PYTHONIOENCODING=ascii, LC_ALL=C) gets ASCII symbols
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     if argv[:1] == ["sandbox"] and ("-h" in argv or "--help" in argv):
-        parser._subparsers._group_actions[0].choices["sandbox"].epilog = faults_epilog()
+        commands.choices["sandbox"].epilog = faults_epilog()
     args, extras = parser.parse_known_args(argv)
-    command = parser._subparsers._group_actions[0].choices.get(args.command) if args.command else parser
+    command = commands.choices[args.command] if args.command else parser  # argparse took only a known one
     if extras:  # the command's usage and the flag closest to the unknown one (exit 2)
         command.error(unknown_arguments(command, extras))
-    if args.command in ("run", "demo") and clashes(args):
-        command.error(clashes(args))
+    clash = clashes(args) if args.command in ("run", "demo") else None
+    if clash:
+        command.error(clash)
     no_cyclic_gc(args.command)  # a one-shot run: no cyclic collection
     if not args.command:
         parser.print_help()
@@ -308,7 +314,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if guard is not None:
             guard.stop_raising()
     if guard is not None and guard.received:
-        code = ExitCode.for_signal(guard.first)
+        code = ExitCode.for_signal(guard.received[0])  # its first
     _settle_stdout()
     return code
 

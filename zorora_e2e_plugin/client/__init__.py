@@ -11,14 +11,15 @@ from __future__ import annotations
 from ..config.settings import Settings
 from .direct import DirectClient
 from .errors import Cancelled, OnaError
+from .interface import OnaClient, ZororaHTTP
 from .raw_http import RawHttp, RawResponse
 from .zorora import ZororaClient, extract_json_blocks, run_scope, zorora_available
 
 __all__ = ["OnaError", "Cancelled", "DirectClient", "RawHttp", "RawResponse", "ZororaClient", "extract_json_blocks",
-           "run_scope", "zorora_available", "make_client"]
+           "run_scope", "zorora_available", "make_client", "OnaClient", "ZororaHTTP"]
 
 
-def make_client(settings: Settings, http_client=None):
+def make_client(settings: Settings, http_client: ZororaHTTP | None = None) -> OnaClient:
     """The Zorora adapter when Zorora is importable (or a client was handed over), else direct HTTP."""
     if http_client is not None:
         return ZororaClient(http_client, settings.actor)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Dict
+from typing import TYPE_CHECKING, Any, Dict
 from urllib.parse import urljoin
 
 from ..config.settings import Settings
+
+if TYPE_CHECKING:
+    import requests
 from .errors import CONNECT, NOT_JSON, NOT_OBJECT, TIMEOUT, TRANSPORT, EndsWithTheRun, OnaError, transport_kind
 from .raw_http import api_headers
 
@@ -17,7 +20,7 @@ class DirectClient(EndsWithTheRun):
 
     kind = "direct"
 
-    def __init__(self, settings: Settings, session=None):
+    def __init__(self, settings: Settings, session: requests.Session | None = None):
         import requests
 
         self.settings = settings
@@ -28,7 +31,8 @@ class DirectClient(EndsWithTheRun):
     def _headers(self) -> Dict[str, str]:
         return api_headers(self.settings, with_token=not self.settings.use_iam)
 
-    def request(self, method: str, path: str, params=None, json_data=None) -> Dict:
+    def request(self, method: str, path: str, params: dict[str, str] | None = None,
+                json_data: dict[str, Any] | None = None) -> Dict:
         """One request; a GET's connection errors, 502/503/504 and 429 are retried by the run's adapter on the
         session (wire/retries.py), a POST is sent once."""
         import requests

@@ -6,6 +6,7 @@ kind, status and body into the hint.
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from typing import Optional
 
 from ..core.outcomes import RUN_OVER
@@ -64,7 +65,7 @@ class EndsWithTheRun:
 
 
 
-def _chain(exc: Optional[BaseException]):
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
     """The exception, its causes and contexts, and a wrapped first argument (requests wraps urllib3's)."""
     seen = set()
     todo = [exc]

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Dict
+from collections.abc import Mapping
+from typing import Any, Dict
 from urllib.parse import urljoin
 
 from ..config.settings import Settings
@@ -24,7 +25,8 @@ def api_headers(settings: Settings, with_token: bool = True) -> Dict[str, str]:
 
 
 class RawResponse:
-    def __init__(self, status: int, text: str, elapsed: float, location: str = "", headers=None):
+    def __init__(self, status: int, text: str, elapsed: float, location: str = "",
+                 headers: Mapping[str, str] | None = None):
         self.status = status
         self.headers = dict(headers or {})
         self.text = text
@@ -35,7 +37,7 @@ class RawResponse:
     def redirected(self) -> bool:
         return 300 <= self.status < 400
 
-    def json(self):
+    def json(self) -> Any:
         try:
             return json.loads(self.text)
         except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser allows
@@ -55,7 +57,8 @@ class RawHttp(EndsWithTheRun):
         self.session = requests.Session()
         self.base_url = settings.base_url.rstrip("/")
 
-    def send(self, method: str, path: str, *, params=None, json_data=None, with_token: bool = True,
+    def send(self, method: str, path: str, *, params: dict[str, str] | None = None,
+             json_data: dict[str, Any] | None = None, with_token: bool = True,
              max_body: int = 64 * 1024) -> RawResponse:
         """An HTTP answer of any status, its body cut at `max_body` bytes; no answer raises OnaError (status 0,
         `kind` timeout/dns/tls/connect/transport; a transport error's message is its innermost reason)."""
@@ -70,7 +73,8 @@ class RawHttp(EndsWithTheRun):
             text = reason(exc) if kind != TRANSPORT else f"{type(exc).__name__}: {reason(exc)}"
             raise OnaError(text, 0, kind=kind) from None
 
-    def _send(self, method: str, path: str, *, params, json_data, with_token: bool, max_body: int) -> RawResponse:
+    def _send(self, method: str, path: str, *, params: dict[str, str] | None, json_data: dict[str, Any] | None,
+              with_token: bool, max_body: int) -> RawResponse:
         headers = api_headers(self.settings, with_token)
         started = time.monotonic()
         with self.session.request(method, self.base_url + path, params=params, json=json_data,

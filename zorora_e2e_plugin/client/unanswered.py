@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import List
+from typing import Any, List
 from urllib.parse import urlsplit
 
-from ..wire.watch import Listener
+from ..wire.watch import Call, Listener
 
 GATEWAY_GAVE_UP = {504}  # API Gateway's integration timeout: the Lambda may still be running
 
@@ -51,17 +51,17 @@ class MutationLedger(Listener):
         self.unanswered: List[Unanswered] = []
         self.active = True
 
-    def sent(self, call) -> None:
+    def sent(self, call: Call) -> None:
         if self.active and call.kind == "api" and call.method == "POST":
             call.notes[id(self)] = urlsplit(call.url).path
 
-    def answered(self, call, response) -> None:
+    def answered(self, call: Call, response: Any) -> None:  # a requests Response (an API call)
         path = call.notes.pop(id(self), None)
         if path is not None and response.status_code in GATEWAY_GAVE_UP:
             self._add(Unanswered("POST", path, f"HTTP {response.status_code} from the gateway", call.mono,
                                  time.monotonic()))
 
-    def failed(self, call, error: BaseException) -> None:
+    def failed(self, call: Call, error: BaseException) -> None:
         path = call.notes.pop(id(self), None)
         if path is not None and isinstance(error, Exception) and not _never_sent(error):
             self._add(Unanswered("POST", path, f"no answer: {type(error).__name__}", call.mono, time.monotonic()))

@@ -7,19 +7,22 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Protocol
 
 from ..config.settings import Settings
 from ..core.answers import zorora_body
 from ..wire.watch import adapter_of
 from .errors import CONNECT, HTTP, NOT_JSON, NOT_OBJECT, Cancelled, EndsWithTheRun, OnaError, transport_kind
+from .interface import OnaClient, ZororaHTTP
 
 
 def extract_json_blocks(text: str) -> List[Any]:
     """Every top-level JSON object in `text`, in order (Zorora's promote answer holds two)."""
     decoder = json.JSONDecoder()
-    blocks, index = [], 0
+    blocks: list[Any] = []
+    index = 0
     while True:
         start = text.find("{", index)
         if start < 0:
@@ -41,7 +44,7 @@ _saved_env: Dict[str, Optional[str]] = {}
 
 
 @contextmanager
-def run_scope(settings: Settings, client=None):
+def run_scope(settings: Settings, client: OnaClient | None = None) -> Iterator[None]:
     """The process-wide state a run needs, set ONCE around the whole run and restored in every case:
 
     - ZORORA_AUTO_CONFIRM=true (Zorora's promote/rollback ask for confirmation without a UI),
@@ -63,23 +66,23 @@ def run_scope(settings: Settings, client=None):
                 if os.environ.get(name) != value:
                     os.environ[name] = value
         _scopes += 1
-    http_client = getattr(client, "http_client", None)
+    http_client: ZororaHTTP | None = getattr(client, "http_client", None)
     saved_retries = getattr(http_client, "max_retries", None)
-    if saved_retries is not None:
+    if http_client is not None and saved_retries is not None:
         http_client.max_retries = 0
     try:
         yield
     finally:
-        if saved_retries is not None:
+        if http_client is not None and saved_retries is not None:
             http_client.max_retries = saved_retries
         with _env_lock:
             _scopes -= 1
             if _scopes == 0:
-                for name, value in _saved_env.items():
-                    if value is None:
+                for name, saved in _saved_env.items():
+                    if saved is None:
                         os.environ.pop(name, None)
-                    elif os.environ.get(name) != value:
-                        os.environ[name] = value
+                    elif os.environ.get(name) != saved:
+                        os.environ[name] = saved
                 _saved_env.clear()
 
 
@@ -92,12 +95,18 @@ def zorora_available() -> bool:
     return True
 
 
+class _Command(Protocol):
+    """One of Zorora's ml-* command classes (zorora/commands/ona_platform.py), as this adapter calls it."""
+
+    def execute(self, args: list[str], context: dict[str, str]) -> str: ...
+
+
 class ZororaClient(EndsWithTheRun):
     """Runs each operation through `zorora.commands.ona_platform`, exactly as the REPL would."""
 
     kind = "zorora"
 
-    def __init__(self, http_client, actor: str):
+    def __init__(self, http_client: ZororaHTTP, actor: str):
         from zorora.commands import ona_platform as ona
 
         self.http_client = http_client
@@ -119,7 +128,7 @@ class ZororaClient(EndsWithTheRun):
                                 use_iam=settings.use_iam, timeout=settings.timeout, max_retries=3)
         return cls(http, settings.actor)
 
-    def _run(self, command, args: List[str]) -> str:
+    def _run(self, command: _Command, args: List[str]) -> str:
         self.refuse_after_the_run()
         try:
             return command.execute(args, dict(self.context))  # run_scope: X-Actor = the test actor
@@ -186,7 +195,7 @@ class ZororaClient(EndsWithTheRun):
 def _as_ona_error(exc: Exception) -> OnaError:
     """Zorora wraps HTTPError in CommandError; the status survives on the exception chain."""
     status, body = None, ""
-    seen = exc
+    seen: BaseException | None = exc
     while seen is not None:
         code = getattr(seen, "status_code", None)
         if isinstance(code, int):  # ZororaHTTPClient's HTTPError("Not found: <body>", 404): keep the body

@@ -12,10 +12,15 @@ import ipaddress
 import os
 import re
 import stat
-from typing import Any, Optional
-from urllib.parse import unquote, urlsplit, urlunsplit
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Optional
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from .faces import CLI, Face
+
+if TYPE_CHECKING:
+    from .flags import RunFlags
+    from .settings import Settings
 
 
 class SettingsError(Exception):
@@ -54,7 +59,7 @@ def url_secrets(url: Optional[str]) -> list:
             base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")]
 
 
-def own_ids(settings) -> tuple:
+def own_ids(settings: Settings) -> tuple:
     """What a run prints in its commands and the redactor never masks: its customer id, bucket, API and S3
     endpoint (an endpoint that carries credentials is not one of them)."""
     endpoint = settings.s3_endpoint_url if not url_secrets(settings.s3_endpoint_url) else None
@@ -153,11 +158,13 @@ API_PATH = "/api/v1"  # every route of the API is under it (stage /prod in front
 _EXAMPLE_URL = "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1"
 
 
-def check_host(parts, setting: str) -> None:
+def check_host(parts: SplitResult, setting: str) -> None:
+    host = parts.hostname
+    assert host is not None  # both callers refused a URL without a host first
     try:
-        parts.hostname.encode("idna")
+        host.encode("idna")
     except UnicodeError:
-        raise SettingsError(f"{setting}: the host name {_shown(parts.hostname)} is not a valid "
+        raise SettingsError(f"{setting}: the host name {_shown(host)} is not a valid "
                             "internationalised domain name") from None
 
 
@@ -230,7 +237,7 @@ def check_report_path(path: Any, flag: str) -> Optional[str]:
     return path
 
 
-def special_file(path) -> str:
+def special_file(path: str | int) -> str:
     """What a path (or an open descriptor) is when it exists and is not a regular file ("a named pipe (FIFO)",
     "a device", ...), else "" (a regular file, or nothing there yet). Symlinks are followed."""
     try:
@@ -289,7 +296,7 @@ class Outputs:
     log_requests: bool = False  # one line per request the run sends (a sandbox's run: the sandbox's own log)
 
 
-def report_outputs(flags, env, checked) -> Outputs:
+def report_outputs(flags: RunFlags, env: Mapping[str, str], checked: Mapping[str, str | None]) -> Outputs:
     """--html, --har and --summary-md (or GITHUB_STEP_SUMMARY, which CI sets), each checked like --json, and
     no two reports on the same file (--json and --junit included). `checked`: those two ({flag: path})."""
     paths = {flag: path for flag, path in checked.items() if path}

@@ -17,17 +17,24 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Sequence, Tuple, TypeVar, Union
 
 from ..sandbox.faults import add_fault_flag
 from .checks import SettingsError
 from .faces import CLI, REPL, Face
 from .settings import DEFAULT_ACTOR, DEFAULT_BUCKET, DEFAULT_REGION, DEFAULT_TOKEN_PARAMETER
 
+if TYPE_CHECKING:
+    import argparse
+
+    from _typeshed import DataclassInstance, SupportsWrite
+
+F = TypeVar("F", bound="DataclassInstance")
+
 REPORT_PATHS = ("json_path", "junit_path", "html_path", "har_path", "summary_md_path")  # ~ expanded
 
 
-def _of(cls, namespace):
+def _of(cls: type[F], namespace: argparse.Namespace) -> F:
     """A flags record from an argparse namespace: each field whose dest the parser has (None: not given)."""
     given = vars(namespace)
     return cls(**{f.name: given[f.name] for f in dataclasses.fields(cls) if given.get(f.name) is not None})
@@ -70,7 +77,7 @@ class RunFlags:
     metrics: Tuple[str, ...] = ()  # --metrics cloudwatch|emf (config/metrics.py)
     metrics_namespace: Optional[str] = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for key in ("fault", "seed_customers", "metrics"):  # as argparse's lists give them: tuples
             object.__setattr__(self, key, tuple(getattr(self, key) or ()))
         if self.preflight_only or (self.readiness_for and not self.phases):  # --for is a preflight's question
@@ -80,10 +87,12 @@ class RunFlags:
             if getattr(self, key):
                 object.__setattr__(self, key, os.path.expanduser(getattr(self, key)))
 
-    of = classmethod(_of)
+    @classmethod
+    def of(cls, namespace: argparse.Namespace) -> RunFlags:
+        return _of(cls, namespace)
 
 
-def add_run_flags(parser, face: Face = CLI, *, target: bool = True) -> None:
+def add_run_flags(parser: argparse.ArgumentParser, face: Face = CLI, *, target: bool = True) -> None:
     """The run flags on `parser`: what to run, output, and (with `target`) where. The REPL `face`: the subset
     the REPL command offers, plus its --sandbox."""
     repl = face.in_zorora
@@ -188,10 +197,12 @@ class SweepFlags:
     dry_run: bool = False
     assume_yes: bool = False
 
-    of = classmethod(_of)
+    @classmethod
+    def of(cls, namespace: argparse.Namespace) -> SweepFlags:
+        return _of(cls, namespace)
 
 
-def add_sweep_flags(parser, face: Face = CLI) -> None:
+def add_sweep_flags(parser: argparse._ActionsContainer, face: Face = CLI) -> None:  # a parser or a group
     """--older-than and --dry-run (`zorora-e2e sweep`; for the REPL `face`, its `--sweep`)."""
     also = "with --sweep: " if face.in_zorora else ""
     parser.add_argument("--older-than", default="1h", metavar="AGE",
@@ -199,7 +210,7 @@ def add_sweep_flags(parser, face: Face = CLI) -> None:
     parser.add_argument("--dry-run", action="store_true", help=f"{also}list, delete nothing")
 
 
-def clashes(namespace) -> Optional[str]:
+def clashes(namespace: argparse.Namespace) -> Optional[str]:
     """What argparse cannot say about the run flags: flags that do not go together (None: none). A usage error
     in both faces, said before anything starts."""
     phases = sorted(set(getattr(namespace, "phases", None) or ()) - {0})
@@ -212,7 +223,7 @@ def clashes(namespace) -> Optional[str]:
     return None
 
 
-def unknown_arguments(parser, extras: Sequence[str]) -> str:
+def unknown_arguments(parser: argparse.ArgumentParser, extras: Sequence[str]) -> str:
     """argparse's "unrecognized arguments" in a person's words: the first one, and the flag closest to it."""
     import difflib
 
@@ -224,12 +235,12 @@ def unknown_arguments(parser, extras: Sequence[str]) -> str:
     return what + (f" (did you mean {close[0]}?)" if close and close[0] != name else "")
 
 
-def help_formatter(base):
+def help_formatter(base: type[argparse.HelpFormatter]) -> type[argparse.HelpFormatter]:
     """`base` (an argparse HelpFormatter class) that shows --for as `--for CUSTOMER [CHALLENGER_ID]`: it takes
     one or two values, which argparse's nargs cannot say."""
 
-    class Formatter(base):
-        def _format_args(self, action, default_metavar):
+    class Formatter(base):  # type: ignore[valid-type, misc]  # a base class given at run time
+        def _format_args(self, action: argparse.Action, default_metavar: str) -> str:
             if action.dest == "readiness_for":
                 return "CUSTOMER [CHALLENGER_ID]"
             return super()._format_args(action, default_metavar)
@@ -237,7 +248,7 @@ def help_formatter(base):
     return Formatter
 
 
-def faults_from(names) -> list:
+def faults_from(names: Sequence[str]) -> list:
     """`--fault NAME ...` parsed (sandbox/faults.py, the one place faults are defined): a bad name is a
     SettingsError naming --fault and listing the valid faults."""
     from ..sandbox.faults import parse_faults
@@ -271,7 +282,7 @@ SESSION_EXAMPLES = (
     ("ml-validate-e2e --sweep --dry-run", "list test data left by killed runs"))
 
 
-def examples(rows, width: int) -> str:
+def examples(rows: Sequence[tuple[str, str]], width: int) -> str:
     """`examples:` and one row per example, the command and what it does side by side where they fit, else the
     words under the command: wrapped between words at `width`, a command never broken."""
     import textwrap
@@ -290,7 +301,7 @@ def examples(rows, width: int) -> str:
     return "\n".join(out)
 
 
-def session_parser(say, *, prog: str, width: int = 80):
+def session_parser(say: Callable[[str], Any], *, prog: str, width: int = 80) -> argparse.ArgumentParser:
     """The REPL command's parser: the session's run flags plus --sweep and --history. It prints through
     `say(text)` (the REPL's console) and raises HelpShown / UsageError instead of exiting the process. Its help
     is wrapped between words at `width` (the console's), introduction, options and examples alike."""
@@ -298,16 +309,16 @@ def session_parser(say, *, prog: str, width: int = 80):
     import textwrap
 
     class Parser(argparse.ArgumentParser):
-        def _print_message(self, message, file=None):
+        def _print_message(self, message: str | None, file: SupportsWrite[str] | None = None) -> None:
             if message:
                 say(message.rstrip("\n"))
 
-        def exit(self, status=0, message=None):
+        def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
             if status == 0:  # --help, after printing
                 raise HelpShown()
             raise UsageError((message or "invalid arguments").strip())
 
-        def error(self, message):
+        def error(self, message: str) -> NoReturn:
             unknown = "unrecognized arguments: "
             if message.startswith(unknown):
                 message = unknown_arguments(self, message[len(unknown):].split())
@@ -315,11 +326,13 @@ def session_parser(say, *, prog: str, width: int = 80):
 
     width = max(40, width - 2)
 
-    class Formatter(help_formatter(argparse.RawDescriptionHelpFormatter)):  # wrapped here: at the width
-        def __init__(self, prog):
+    base = help_formatter(argparse.RawDescriptionHelpFormatter)  # --for's metavar
+
+    class Formatter(base):  # type: ignore[valid-type, misc]  # wrapped here: at the width; base: see above
+        def __init__(self, prog: str) -> None:
             super().__init__(prog, width=width, max_help_position=26)
 
-        def _split_lines(self, text, width):
+        def _split_lines(self, text: str, width: int) -> list[str]:
             return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
     parser = Parser(prog=prog, add_help=True, allow_abbrev=False, formatter_class=Formatter,

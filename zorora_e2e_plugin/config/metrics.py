@@ -9,9 +9,12 @@ AWS_ENDPOINT_URL), read by botocore itself; only a sandbox of our own names one 
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Mapping, Optional, Tuple
 
 from .checks import SettingsError
+
+if TYPE_CHECKING:
+    from .flags import RunFlags
 
 SINKS = ("cloudwatch", "emf")
 DEFAULT_NAMESPACE = "ZororaE2E"
@@ -45,7 +48,7 @@ def check_namespace(namespace: str, setting: str) -> str:
     return text
 
 
-def metrics_from(flags, env: Mapping[str, str]) -> Optional[MetricsSettings]:
+def metrics_from(flags: RunFlags, env: Mapping[str, str]) -> Optional[MetricsSettings]:
     """The run's metrics settings from --metrics (repeatable, or comma-separated) and --metrics-namespace /
     ZORORA_E2E_METRICS_NAMESPACE; None when no --metrics was given."""
     given = getattr(flags, "metrics", None) or ()

@@ -27,7 +27,8 @@ class ReadinessTarget:
     challenger_id: Optional[str] = None
 
 
-def target_from(value: Optional[Sequence[str]], *, run_customer: str, phases) -> Optional[ReadinessTarget]:
+def target_from(value: Optional[Sequence[str]], *, run_customer: str,
+                phases: Sequence[int] | None) -> Optional[ReadinessTarget]:
     """The --for values as a ReadinessTarget (None without --for); a SettingsError (exit 2) names what is wrong.
     `phases`: the --phase values asked for (--preflight-only is [0]; none: the full run)."""
     if not value:

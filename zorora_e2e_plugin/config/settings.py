@@ -12,7 +12,7 @@ import dataclasses
 import re
 import secrets
 from datetime import datetime, timezone
-from typing import Any, FrozenSet, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, FrozenSet, Iterable, Mapping, Optional, Tuple
 
 from .checks import (
     Outputs,
@@ -31,6 +31,9 @@ from .checks import (
 from .faces import CLI, NO_TARGET, Face, Target
 from .metrics import MetricsSettings, metrics_from
 from .readiness_target import ReadinessTarget, target_from
+
+if TYPE_CHECKING:
+    from .flags import RunFlags, SweepFlags
 
 TEST_CUSTOMER_PREFIX = "zorora-e2e-test-"
 DEFAULT_ACTOR = "zorora-validation-bot"
@@ -161,7 +164,7 @@ class Settings:
         return tuple(v for v in dict.fromkeys(values) if v)
 
 
-def expand_phases(requested) -> FrozenSet[int]:
+def expand_phases(requested: Iterable[int] | None) -> FrozenSet[int]:
     """`--phase N` runs N plus what it needs: 0 as the gate, 1 for 2-4, 5 when anything is written."""
     wanted = set(requested or ALL_PHASES)
     bad = sorted(p for p in wanted if p not in ALL_PHASES)
@@ -179,7 +182,7 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-def _picker(flags, target: Target, env: Mapping[str, str]):
+def _picker(flags: RunFlags | SweepFlags, target: Target, env: Mapping[str, str]) -> Callable[..., Any]:
     """pick(name, *env_names): what the face's target decides, else the flag, else the environment."""
     def pick(name: str, *env_names: str, default: Any = None) -> Any:
         for given in (getattr(target, name, None), getattr(flags, name, None)):
@@ -192,7 +195,8 @@ def _picker(flags, target: Target, env: Mapping[str, str]):
     return pick
 
 
-def resolve_storage(flags, env: Mapping[str, str], *, target: Target = NO_TARGET, face: Face = CLI) -> Storage:
+def resolve_storage(flags: RunFlags | SweepFlags, env: Mapping[str, str], *, target: Target = NO_TARGET,
+                    face: Face = CLI) -> Storage:
     """Bucket, region, S3 endpoint, credentials and timeout: target > flags > env > defaults. `flags`: a
     flags.RunFlags or SweepFlags."""
     pick = _picker(flags, target, env)
@@ -218,7 +222,7 @@ def resolve_storage(flags, env: Mapping[str, str], *, target: Target = NO_TARGET
     )
 
 
-def _read_ssm_token(token_reader, name: str, region: str) -> str:
+def _read_ssm_token(token_reader: Callable[[str, str], str] | None, name: str, region: str) -> str:
     if token_reader is not None:
         return token_reader(name, region)
     from .ssm import SsmError, read_token  # boto3 only when asked for
@@ -229,8 +233,8 @@ def _read_ssm_token(token_reader, name: str, region: str) -> str:
         raise SettingsError(str(exc)) from None
 
 
-def resolve(flags, env: Mapping[str, str], *, target: Target = NO_TARGET, face: Face = CLI,
-            token_reader=None) -> Settings:
+def resolve(flags: RunFlags, env: Mapping[str, str], *, target: Target = NO_TARGET, face: Face = CLI,
+            token_reader: Callable[[str, str], str] | None = None) -> Settings:
     """Build Settings from the face's `target` (the REPL's client, a sandbox), the command-line `flags`
     (flags.RunFlags; None = not given), then env, then defaults; every message in the `face`'s words.
 

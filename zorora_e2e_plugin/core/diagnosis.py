@@ -33,8 +33,9 @@ class Whose(TextEnum):
 SETTINGS, DEPLOYMENT, PLATFORM, VALIDATOR = Whose.SETTINGS, Whose.DEPLOYMENT, Whose.PLATFORM, Whose.VALIDATOR
 MODEL = Whose.MODEL
 
-WHOSE_WORDS = {SETTINGS: "your settings", DEPLOYMENT: "the deployment", PLATFORM: "the platform's Lambda code",
-               VALIDATOR: "zorora-e2e itself", MODEL: "the model's state"}
+WHOSE_WORDS: dict[str, str] = {SETTINGS: "your settings", DEPLOYMENT: "the deployment",
+                               PLATFORM: "the platform's Lambda code", VALIDATOR: "zorora-e2e itself",
+                               MODEL: "the model's state"}
 
 # What a face names in its own words (config/faces.py gives each face a phrase for every one of them).
 SLOTS = (

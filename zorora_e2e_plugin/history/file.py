@@ -53,7 +53,7 @@ def _rotate(fd: int, path: str) -> None:
     try:
         import fcntl
     except ImportError:  # Windows: no lock; the inode check below still keeps a second rotation out
-        fcntl = None
+        fcntl = None  # type: ignore[assignment]  # None: no fcntl here, so no lock
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -80,11 +80,11 @@ def lines(runs: List[Dict]) -> List[Tuple[str, str]]:
             continue
         state, when, count = found
         stamp = when.replace("T", " ").rstrip("Z") + " UTC"
-        runs = f"{kind} runs"
+        label = f"{kind} runs"
         if state == "broken":
-            out.append((f"  {runs:<15}broken since {stamp} ({count} run{'s' if count != 1 else ''})", "red"))
+            out.append((f"  {label:<15}broken since {stamp} ({count} run{'s' if count != 1 else ''})", "red"))
         else:
-            out.append((f"  {runs:<15}fixed at {stamp}", "green"))
+            out.append((f"  {label:<15}fixed at {stamp}", "green"))
     return out
 
 

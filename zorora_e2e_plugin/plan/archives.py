@@ -41,8 +41,10 @@ def read_document(ctx: Context, key: str) -> Any:
     """One archive object's content: parsed JSON, else the text (its content is an assumption: a warning, not a
     failure); None when it does not exist."""
     raw = ctx.store.get_bytes(key)
+    if raw is None:
+        return None
     try:
-        return json.loads(raw) if raw is not None else None
+        return json.loads(raw)
     except ValueError:
         return raw.decode("utf-8", errors="replace")[:200]
 

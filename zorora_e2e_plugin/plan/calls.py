@@ -4,10 +4,11 @@ never by its text), and the S3 state phases 3 and 4 check is read in one round t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from ..client import Cancelled, OnaError, errors
+from ..client import Cancelled, OnaError, RawResponse, errors
 from ..core import catalogue
 from ..core.outcomes import StepFailed
 from ..s3.customer_state import S3State
@@ -21,7 +22,7 @@ class MetricsError(Exception):
         self.error = error
 
 
-def call(fn: Callable, *args, route: str = "", expected: str = "") -> Any:
+def call(fn: Callable, *args: Any, route: str = "", expected: str = "") -> Any:
     """Run a client operation; turn its error into a StepFailed with a diagnosis (a metrics lookup's error
     comes back as MetricsError: its 404 needs one more look)."""
     try:
@@ -46,14 +47,14 @@ CONFIG_S3_CODES = {"NoSuchBucket", "404", "InvalidBucketName", "PermanentRedirec
                    "AuthorizationHeaderMalformed"} | catalogue.S3_CREDENTIAL_CODES
 
 
-def s3(fn: Callable, *args) -> Any:
+def s3(fn: Callable, *args: Any) -> Any:
     try:
         return fn(*args)
     except StoreError as exc:
         raise s3_failed("S3 answers", exc) from None
 
 
-def raw(ctx: Context, method: str, path: str, **kwargs):
+def raw(ctx: Context, method: str, path: str, **kwargs: Any) -> RawResponse:
     """A RawHttp request whose transport errors (by their kind) become a diagnosed StepFailed."""
     try:
         return ctx.raw.send(method, path, **kwargs)
@@ -80,7 +81,7 @@ NEVER_SENT = {"EndpointConnectionError"}  # S3 was not reached: the object certa
 def read_state(ctx: Context, with_archives: bool = False) -> S3State:
     """Registry (parsed + bytes), audit events and, optionally, archive keys — read concurrently."""
     w, store = ctx.world, ctx.store
-    calls = [lambda: store.get_json(w.registry_key), lambda: store.get_json(w.audit_key)]
+    calls: list[Callable[[], Any]] = [lambda: store.get_json(w.registry_key), lambda: store.get_json(w.audit_key)]
     if with_archives:
         calls.append(lambda: store.list_objects(w.archive_prefix))
     try:
@@ -99,7 +100,7 @@ def gate_writes_done(ctx: Context) -> bool:
     return done is None or done.wait(ctx.settings.timeout * 4 + 2)
 
 
-def unreached(status, body: str, headers=None) -> bool:
+def unreached(status: int | None, body: str, headers: Mapping[str, str] | None = None) -> bool:
     """API Gateway answered a mutation itself with 429 (throttled) or 503 (the integration unavailable): the
     Lambda never ran it, so it may be sent once more (and only once, after reading the state, for promote and
     rollback). A 500, 502, 504 or a lost answer may have reached the Lambda: never sent again."""
@@ -108,7 +109,7 @@ def unreached(status, body: str, headers=None) -> bool:
     return status in (429, 503) and from_gateway(status, body or "", headers)
 
 
-def raw_refusal(ctx: Context, method: str, path: str, **kwargs):
+def raw_refusal(ctx: Context, method: str, path: str, **kwargs: Any) -> RawResponse:
     """A request the server must refuse (it changes nothing on a validating server), through raw(): sent once
     more when API Gateway answered it itself with 429/503 (see once_more)."""
     return once_more(lambda: raw(ctx, method, path, **kwargs), f"{method} {path}")
@@ -138,7 +139,7 @@ def once_more(send: Callable[[], Any], route: str, wait: float = 0.5) -> Any:
     return response
 
 
-def s3_failed(expected: str, exc, **options):
+def s3_failed(expected: str, exc: BaseException, **options: Any) -> StepFailed:
     """The one way an S3 error becomes a failed step: what was expected, what S3 said (in words for the errors
     that never reached S3), and its diagnosis. `options`: StepFailed's (config_error)."""
     code = getattr(exc, "code", "")
@@ -151,7 +152,7 @@ def s3_failed(expected: str, exc, **options):
     return StepFailed(expected, actual, catalogue.for_s3(code, aws_profile()), **options)
 
 
-def api_failed(expected: str, error, route: str = "", **options):
+def api_failed(expected: str, error: OnaError, route: str = "", **options: Any) -> StepFailed:
     """The one way an API error (client.OnaError) becomes a failed step, with its diagnosis."""
     status = getattr(error, "status", None)
     return StepFailed(expected, f"{'HTTP %s: ' % status if status else ''}{error.message}",

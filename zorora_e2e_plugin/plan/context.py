@@ -11,10 +11,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional
 
-from ..client import RawHttp
+from ..client import OnaClient, RawHttp
 from ..config.settings import Settings
 from ..core.diagnosis import Diagnosis, joined
-from ..core.outcomes import Cleanup, StepFailed, StepWarning
+from ..core.outcomes import Cleanup, StepFailed, StepSkipped, StepWarning
 from ..s3.customer_state import S3State
 from ..s3.store import Store, pool_thread_name
 from .seed_data import SeedData
@@ -68,7 +68,7 @@ class Context:
     """
 
     settings: Settings
-    client: Any  # ZororaClient | DirectClient
+    client: OnaClient  # ZororaClient | DirectClient
     raw: RawHttp
     store_factory: Callable[[], Store]
     world: SeedData
@@ -84,7 +84,7 @@ class Context:
     claim_settled: threading.Event = dataclasses.field(default_factory=threading.Event)
     prefixes_proven_empty: bool = False
     gate_written: bool = False
-    gate_error: Optional[StepFailed] = None
+    gate_error: Optional[StepFailed | StepSkipped] = None
     gate_writes: Optional[threading.Event] = None  # set when phase 4's setup writes (in the background) ended
     snapshot: Optional[S3State] = None
     audit_after_promote: Any = None

@@ -4,14 +4,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+import threading
+from typing import Any, Callable, Optional, Tuple
 from urllib.parse import urlsplit
 
+from ..client import RawResponse
 from ..config.checks import bearer_scheme
 from ..core import catalogue
 from ..core.answers import from_gateway
 from ..core.outcomes import StepFailed, StepSkipped, StepWarning
-from ..s3.store import StoreError
+from ..s3.store import Store, StoreError
 from .calls import CONFIG_S3_CODES, DEFINITE_S3_REFUSALS, raw, s3, s3_failed
 from .context import Context
 from .p5_cleanup import sweep_command_for
@@ -32,7 +34,7 @@ def _redirect_target(url: str) -> str:
     return shown + ("?…" if parts.query else "")
 
 
-def redirect_failure(response) -> StepFailed:
+def redirect_failure(response: RawResponse) -> StepFailed:
     target = _redirect_target(response.location) if response.location else "(no Location header)"
     return StepFailed("an answer from the API itself, not a redirect",
                       f"HTTP {response.status}: redirected to {target}", catalogue.REDIRECT.fill(target=target))
@@ -41,7 +43,7 @@ def redirect_failure(response) -> StepFailed:
 NOT_CONNECTED = (catalogue.CONNECT.id, catalogue.DNS.id, catalogue.TLS.id)  # 0.1's findings of no connection
 
 
-def wait_for(event, ctx: Context) -> bool:
+def wait_for(event: threading.Event, ctx: Context) -> bool:
     """Wait for the other preflight step's answers (0.1 <-> 0.5), as long as its requests may take."""
     return event.wait(ctx.settings.timeout * 4 + 2)
 
@@ -56,7 +58,8 @@ def every_route_missing(ctx: Context) -> bool:
     if not ctx.routes_started.wait(2) or not wait_for(ctx.routes_ready, ctx) or not ctx.route_answers:
         return False
     answers = [ctx.route_answers.get(label) for label in ROUTE_NAMES]
-    return all(getattr(a, "status", None) is not None and catalogue.answer_source(a.status, a.text) == "gateway"
+    return all(a is not None and getattr(a, "status", None) is not None
+               and catalogue.answer_source(a.status, a.text) == "gateway"
                for a in answers)
 
 
@@ -159,7 +162,7 @@ def step_0_3(ctx: Context) -> str:
     return f"HTTP {response.status}"
 
 
-def _outcome(fn, *args) -> Tuple[Any, Optional[StoreError]]:
+def _outcome(fn: Callable[..., Any], *args: Any) -> Tuple[Any, Optional[StoreError]]:
     """(what `fn(*args)` returned, None), or (None, its StoreError)."""
     try:
         return fn(*args), None
@@ -167,7 +170,7 @@ def _outcome(fn, *args) -> Tuple[Any, Optional[StoreError]]:
         return None, exc
 
 
-def _telling(*errors):
+def _telling(*errors: StoreError | None) -> StoreError:
     """The error that says most: an answer to a HEAD has no body, so S3's refusal of it is a bare status ("400",
     "403": an expired token and an unknown key look alike); the PUT's answer carries S3's code."""
     given = [error for error in errors if error is not None]
@@ -184,7 +187,7 @@ def _age(seconds: float) -> str:
     return f"{seconds} s" if seconds < 90 else f"{seconds // 60} min" if seconds < 5400 else f"{seconds // 3600} h"
 
 
-def _claim(ctx: Context, store) -> Tuple[str, str]:
+def _claim(ctx: Context, store: Store) -> Tuple[str, str]:
     """The run's claim on its customer id, before anything else is written: the probe object put only where no
     object is (If-None-Match: *). ("ours", ""), ("taken", what is there) or ("unconditional", S3's code: the
     endpoint does not take the condition, the claim is written without it). Sets ctx.claimed / claim_lost; an
@@ -214,7 +217,7 @@ def _claim(ctx: Context, store) -> Tuple[str, str]:
         raise
 
 
-def _taken(ctx: Context, store, body: bytes) -> Tuple[str, str]:
+def _taken(ctx: Context, store: Store, body: bytes) -> Tuple[str, str]:
     """An object is at the claim's key. Ours after all when a retry of our own write (its answer lost) put it
     there; else another run's, whose age is said (S3's clock)."""
     key = ctx.world.probe_key
@@ -252,9 +255,9 @@ def step_0_4(ctx: Context) -> str:
         ctx.probe_pending = False  # S3 said no (or another run holds the id): the claim was not written
         ctx.probe_refused = not ctx.claim_lost
     if head is not None or put is not None:
-        exc = _telling(head, put)
-        raise s3_failed("the bucket answers HEAD and accepts a PUT", exc,
-                        config_error=exc.code in CONFIG_S3_CODES) from None
+        error = _telling(head, put)
+        raise s3_failed("the bucket answers HEAD and accepts a PUT", error,
+                        config_error=error.code in CONFIG_S3_CODES) from None
     claim, detail = claim_answer
     if claim == "taken":
         ctx.probe_pending = False  # nothing written: the claim there is the other run's

@@ -4,7 +4,7 @@ exactly the test world phase 1 wrote.
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 from urllib.parse import quote
 
 from ..core import catalogue
@@ -56,8 +56,10 @@ def _metrics_step(ctx: Context, model_id: str, expected: Dict, key: str) -> str:
                          f"{exc.message}", hint) from None
     checks = Checks(_differs("GET /metrics/{model_id+}", f"the metrics phase 1 wrote at {key}"))
     checks.equal("model_id", data.get("model_id"), model_id)
-    metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
-    backtest = metrics.get("backtest") if isinstance(metrics.get("backtest"), dict) else {}
+    metrics = data.get("metrics")
+    metrics = metrics if isinstance(metrics, dict) else {}
+    backtest = metrics.get("backtest")
+    backtest = backtest if isinstance(backtest, dict) else {}
     checks.equal("metrics.backtest.mae", backtest.get("mae"), expected["backtest"]["mae"])
     checks.equal("metrics.backtest.rmse", backtest.get("rmse"), expected["backtest"]["rmse"])
     return checks.done(f"mae {backtest.get('mae')}, rmse {backtest.get('rmse')}")
@@ -106,7 +108,7 @@ def _rounded(value: float, expected: float) -> bool:
     return False
 
 
-def _improvement_check(checks: Checks, name: str, value, expected: float, hint: Optional[Diagnosis]) -> None:
+def _improvement_check(checks: Checks, name: str, value: Any, expected: float, hint: Optional[Diagnosis]) -> None:
     """Pass within rounding of the fixture's figure; warn up to IMPROVEMENT_WARN away; fail beyond (900 or 1.0
     for 8.44 contradict the fixture) or for anything not a number."""
     label = f"improvement.{name} == {expected:.2f}"

@@ -9,6 +9,7 @@ from ..client import Cancelled, OnaError
 from ..core import catalogue
 from ..core.diagnosis import Diagnosis
 from ..core.outcomes import StepFailed, StepSkipped
+from ..s3.customer_state import S3State
 from ..wire.retries import begin_step_log, step_log
 from . import archives as archive
 from .calls import call, read_state
@@ -80,10 +81,11 @@ def settled_note(checks: Checks, answer: Any, what: str, command: str, route: st
     and a retry would do it twice). No answer at all, or sent again after API Gateway's own 503: a warning."""
     note, errored = getattr(answer, "note", ""), getattr(answer, "errored", None)
     if errored is not None:
-        checks.that(False, f"{command} answers its {what} with success", note, catalogue.for_error(
-            errored, route).with_detail(f" — and the {what} was applied anyway (the registry in S3 shows it): the "
-                                        f"engineer's {command} reported an error for a {what} that happened, and "
-                                        f"retrying it would do it twice"))
+        hint = catalogue.for_error(errored, route)
+        assert hint is not None  # an HTTP 5xx (settle.py keeps no other): catalogue.for_http always names one
+        checks.that(False, f"{command} answers its {what} with success", note, hint.with_detail(
+            f" — and the {what} was applied anyway (the registry in S3 shows it): the engineer's {command} reported "
+            f"an error for a {what} that happened, and retrying it would do it twice"))
     elif note:
         status = getattr(answer, "status", None)
         if status is None:  # no answer came at all
@@ -123,7 +125,7 @@ def step_3_2(ctx: Context) -> str:
     return checks.done("1 event: promote")
 
 
-def _production_id(state) -> object:
+def _production_id(state: S3State) -> object:
     production = state.registry.get("production")
     return production.get("model_id") if isinstance(production, dict) else None
 

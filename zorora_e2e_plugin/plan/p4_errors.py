@@ -8,7 +8,7 @@ import contextvars
 import dataclasses
 import json
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 from ..client import OnaError, errors
 from ..core import catalogue
@@ -33,7 +33,8 @@ def setup_phase_4(ctx: Context) -> None:
         ctx.snapshot = read_state(ctx)
     w = ctx.world
     registry = dict(ctx.snapshot.registry or {"customer_id": w.customer_id})
-    challengers = registry.get("challengers") if isinstance(registry.get("challengers"), list) else []
+    challengers = registry.get("challengers")
+    challengers = challengers if isinstance(challengers, list) else []
     registry["challengers"] = [c for c in challengers if not (isinstance(c, dict) and
                                                                c.get("model_id") == w.gate_challenger_model_id)]
     registry["challengers"].append(w.gate_challenger_entry())
@@ -51,6 +52,7 @@ def _write_gate_challenger(ctx: Context, raw: bytes, etag: str, done: threading.
     try:
         ctx.parallel(lambda: _put_registry(ctx, raw, etag),
                      lambda: ctx.store.put_json(w.gate_challenger_metrics_key, CHALLENGER_METRICS))
+        assert ctx.snapshot is not None  # setup_phase_4 took it before starting this thread
         ctx.snapshot = dataclasses.replace(ctx.snapshot, registry=json.loads(raw), registry_raw=raw)
         ctx.gate_written = True
     except StoreError as exc:  # 4.1-4.4 need no S3: only 4.6 (and 4.5) fail, with this error
@@ -80,7 +82,7 @@ def _put_registry(ctx: Context, raw: bytes, etag: str) -> None:
         ctx.store.put_bytes(ctx.world.registry_key, raw)
 
 
-def _expect_rejection(ctx: Context, fn: Callable, *args) -> str:
+def _expect_rejection(ctx: Context, fn: Callable, *args: Any) -> str:
     """The command must be refused: by the client's own checks (no status) or by the Lambda (a 4xx with its
     JSON error: 400, 404, 409, 422 ... — the exact code is not public). Not by a missing route, the token, a
     5xx, or silence."""
@@ -223,7 +225,7 @@ def step_4_6(ctx: Context) -> str:
     return f"HTTP {status}: {said}" + (f" {gates}" if gate_text else "")
 
 
-def _listing_for_cleanup(ctx: Context):
+def _listing_for_cleanup(ctx: Context) -> dict[str, list[str]] | None:
     """The run's prefixes, listed for 5.1 beside 4.5's reads: 4.5's wave is the plan's last, so nothing is
     sent between this listing and the cleanup (cleanup.clean_up drops it when a cut-off step may still
     send). None when not needed or S3 refused: 5.1 then lists for itself."""
@@ -240,6 +242,7 @@ def step_4_5(ctx: Context) -> str:
         raise StepFailed("phase 4's setup writes ended", "the gate challenger's writes did not end in time",
                          catalogue.for_s3("ReadTimeoutError"))
     before = ctx.snapshot
+    assert before is not None  # setup_phase_4 took it (a phase whose setup fails fails every step unrun)
     after, ctx.cleanup_listing = ctx.parallel(lambda: read_state(ctx), lambda: _listing_for_cleanup(ctx))
     new = after.events[len(before.events):]
     theirs = {reason: step for step, reasons in ctx.accepted.items() for reason in reasons}

@@ -38,11 +38,11 @@ def known_keys(ctx: Context) -> Set[str]:
     return {k for k in keys if ctx.store.in_scope(k)}
 
 
-def _tag(etag) -> str:
+def _tag(etag: str | None) -> str:
     return str(etag or "").strip('"')
 
 
-def claim_of_another(ctx: Context, key: str, etag, latest: bool = True, marker: bool = False) -> bool:
+def claim_of_another(ctx: Context, key: str, etag: str | None, latest: bool = True, marker: bool = False) -> bool:
     """An object at the claim's key that this run did not write, while it is the current one: another run's claim,
     made once this run's cleanup released the customer id. Never deleted, never counted as left (without the
     run's own ETag, every object there counts as the run's)."""

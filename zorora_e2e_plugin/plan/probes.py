@@ -23,7 +23,7 @@ from .seed_data import PROBE_MODEL, PROBE_REASON
 CLAIMED_ELSEWHERE = object()  # 0.5's listing, not taken: another run holds the customer id (0.4)
 
 
-def _probe(ctx: Context, method: str, path: str, **kwargs) -> Any:
+def _probe(ctx: Context, method: str, path: str, **kwargs: Any) -> Any:
     """One harmless request; a RawResponse, or the OnaError of no answer. A GET's transient errors (502/503/
     504, 429, a dropped connection) are retried by the client (wire/retries.py), and only there; a POST is sent
     again (at most twice) only when API Gateway answered it itself with 429/503 (the Lambda never saw it, and
@@ -98,7 +98,7 @@ def step_0_5(ctx: Context) -> str:
     missing, broken, refused, acted, fine, failing, throttled = [], [], [], [], [], [], []
     hints: List[Optional[Diagnosis]] = []
 
-    def shown(answer) -> str:
+    def shown(answer: Any) -> str:  # a RawResponse, or an OnaError
         return _no_answer(ctx, answer) if isinstance(answer, OnaError) else f"HTTP {answer.status} {answer.text[:160]}"
 
     for label, route in ROUTE_NAMES.items():

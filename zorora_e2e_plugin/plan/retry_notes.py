@@ -12,12 +12,13 @@ from ..core import catalogue
 from ..core.diagnosis import Diagnosis
 from ..core.outcomes import StepFailed, StepWarning
 from ..core.steps import Phase
-from ..wire.retries import begin_step_log, describe
+from ..wire.retries import Retry, begin_step_log, describe
+from .context import Context
 
 RETRIED = catalogue.RETRIED
 
 
-def _hint(log) -> Diagnosis:
+def _hint(log: Sequence[Retry]) -> Diagnosis:
     return catalogue.THROTTLED if any(r.reason == "HTTP 429" for r in log) else RETRIED
 
 
@@ -25,7 +26,7 @@ def noting_retries(fn: Callable) -> Callable:
     """The step, with its retries in its result (each step gets its own retry log)."""
 
     @functools.wraps(fn)
-    def step(ctx):
+    def step(ctx: Context) -> str:
         log = begin_step_log()
         try:
             detail = fn(ctx)

@@ -144,7 +144,7 @@ class SeedData:
                 ).encode("utf-8")
 
     @property
-    def prefixes(self):
+    def prefixes(self) -> tuple[str, ...]:
         return customer_prefixes(self.customer_id)
 
     # -- documents ------------------------------------------------------------

@@ -28,8 +28,8 @@ class Settled(dict):
     `status`: the status of the error answer it was settled after (None: no answer came)."""
 
     note = ""
-    errored = None
-    status = None
+    errored: OnaError | None = None
+    status: int | None = None
 
 
 def unanswered(exc: OnaError) -> bool:

@@ -19,7 +19,7 @@ import os
 COMMAND_NAME = "ml-validate-e2e"  # re-exported by the package
 DESCRIPTION = "Validate Zorora <-> ONA platform end to end (phases 0-5, test data cleaned up)"
 
-_classes = {}  # host RemoteCommand class -> our subclass of it
+_classes: dict[type, type] = {}  # host RemoteCommand class -> our subclass of it
 
 
 def register(repl):
@@ -70,7 +70,8 @@ class _ValidateE2E:
     def __init__(self, repl, http_client=None):
         if http_client is None:
             http_client = find_repl_client(repl)
-        super().__init__(COMMAND_NAME, DESCRIPTION, http_client)
+        # a mixin: super() is the host's RemoteCommand, which mypy cannot see (it sees object)
+        super().__init__(COMMAND_NAME, DESCRIPTION, http_client)  # type: ignore[call-arg]  # RemoteCommand's
         self.repl = repl
         self.last_verdict = None  # the last execution's verdict line ("" after --help, --history)
 

@@ -113,7 +113,7 @@ class SessionRun:
         except HelpShown:
             return HELP_VERDICT
         except UsageError as exc:  # one red line, as Zorora's own: no usage block, no verdict after it
-            return usage_error(exc)
+            return usage_error(str(exc))
         from ..config.checks import SettingsError
         from ..config.flags import faults_from
         from ..config.readiness_target import seed_specs
@@ -282,6 +282,7 @@ class SessionRun:
     def leftover_hint(self, what, style):
         """What may be left, and the command that removes it on a line of its own (to copy)."""
         s = self.settings
+        assert s is not None  # asked once the run had its settings
         from ..plan import sweep_command_for
         from ..console.lines import command
 

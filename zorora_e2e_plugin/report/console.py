@@ -27,7 +27,8 @@ from ..core.steps import Phase, Reporter, RunHeader
 from .live import LiveSteps
 from .verdict_line import nothing_ran, phase_mark, table_phases, verdict_line, verdict_style
 
-SYMBOLS = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), WARN: ("⚠", "yellow"), SKIP: ("⏭", "dim")}
+SYMBOLS: dict[str, tuple[str, str]] = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), WARN: ("⚠", "yellow"),
+                                       SKIP: ("⏭", "dim")}
 
 
 def phase_table(result: RunResult, wall_ms: Callable[[int, Sequence[StepResult]], int]) -> Table:

@@ -133,7 +133,7 @@ class HeldUntilAStepRuns(_Relay):
 
     def __init__(self, reporter: Reporter):
         self.reporter = reporter
-        self.held = []
+        self.held: list[tuple[str, tuple]] = []  # (event, args) until a step starts
         self.running = False
 
     def _each(self, event: str, *args) -> None:

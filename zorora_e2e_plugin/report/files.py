@@ -53,8 +53,9 @@ def open_report(path: str, binary: bool = False):
 def write_json(result: RunResult, path: str, step_extras: Optional[dict] = None) -> None:
     data = result.to_dict()
     for step in data.get("steps", []):  # a failing step's curl line (artifacts/curl.py)
-        if (step_extras or {}).get(step.get("id"), {}).get("curl"):
-            step["curl"] = step_extras[step["id"]]["curl"]
+        curl = (step_extras or {}).get(step.get("id"), {}).get("curl")
+        if curl:
+            step["curl"] = curl
     with open_report(path) as handle:  # ensure_ascii: every odd character as a \u escape
         json.dump(standard(data), handle, indent=2, allow_nan=False)
         handle.write("\n")

@@ -110,6 +110,7 @@ class LiveSteps:
 
     def _refresh(self) -> bool:
         try:
+            assert self._live is not None  # called while drawing (a live line stopped already: _broke, as before)
             self._live.refresh()
             return True
         except (Exception, SystemExit):  # a closed stdout (OSError, ValueError, rich's SystemExit): stop drawing

@@ -33,7 +33,7 @@ def published_table(rows: List[Dict], namespace: str):
                   title_justify="left", show_edge=False, pad_edge=False, box=None, header_style="dim")
     for column in ("metric", "dimension", "unit", "value"):
         table.add_column(column, overflow="fold")
-    common = {}
+    common: dict[str, object] = {}
     for row in rows:
         dims = dict(row["dimensions"])
         for name in COMMON:

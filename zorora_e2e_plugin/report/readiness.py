@@ -96,7 +96,8 @@ class ReadinessView(Reporter):
         rows += [("challenger", entry) for entry in st.registry.get("challengers") or []]
         for role, entry in rows:
             entry = entry if isinstance(entry, dict) else {}
-            summary = entry.get("evaluation_summary") if isinstance(entry.get("evaluation_summary"), dict) else {}
+            summary = entry.get("evaluation_summary")
+            summary = summary if isinstance(summary, dict) else {}
             fields = [("status", entry.get("status")), ("evaluated", entry.get("evaluated_at")),
                       ("verdict", summary.get("verdict")), ("promoted", entry.get("promoted_at")),
                       ("by", entry.get("promoted_by"))]

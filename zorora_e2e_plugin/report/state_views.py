@@ -180,8 +180,8 @@ class StateViews:
             self._print(Text("  (registry empty)", style="dim"))
             return
         self._print(Text(f"{'':<12}{'field':<14}before → after", style="bold"))
-        for label, field, x, y in rows:
-            self._pair(label, field, x, y)
+        for label, field, was, is_now in rows:
+            self._pair(label, field, was, is_now)
 
     def _pair(self, label: str, field: str, before: Any, after: Any) -> None:
         """One field, before → after; on two lines when one would not fit the terminal (never a split id)."""
@@ -263,7 +263,8 @@ class StateViews:
         for ok, what in ((same_registry, "registry unchanged (apart from the gate-failing challenger the test "
                                          "wrote itself for 4.6)"),
                          (same_audit, f"audit log unchanged: {len(now.events)} event(s)"),
-                         (len(now.archives) == len(then.archives), f"archive unchanged: {len(now.archives)} object(s)")):
+                         (len(now.archives or []) == len(then.archives or []),  # S3State.read lists them
+                          f"archive unchanged: {len(now.archives or [])} object(s)")):
             self._print(Text(f"  {'✓' if ok else '✗'} {what}", style="green" if ok else "bold red"))
         if not same_registry:
             self.registry_diff(then, dataclasses.replace(now, registry=now_reg))

@@ -93,9 +93,9 @@ def verdict_line(result: RunResult) -> str:
             f"{fix_words(result)} as shown.")  # fix_words: whose move, from the failed steps' diagnoses
 
 
-FIX_WORDS = {SETTINGS: "fix your settings", DEPLOYMENT: "fix the infrastructure",
-             PLATFORM: "fix the platform's Lambda code",
-             MODEL: "re-evaluate or retrain the challenger (nothing is broken)"}
+FIX_WORDS: dict[str, str] = {SETTINGS: "fix your settings", DEPLOYMENT: "fix the infrastructure",
+                             PLATFORM: "fix the platform's Lambda code",
+                             MODEL: "re-evaluate or retrain the challenger (nothing is broken)"}
 
 
 def fix_words(result: RunResult) -> str:

@@ -5,11 +5,14 @@ again when a step the deadline cut off ended meanwhile; then what the report may
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from .. import plan as plan_module
 from ..config.settings import Settings
 from ..core.outcomes import Cleanup
+
+if TYPE_CHECKING:
+    from .execution import Run
 
 CLEANUP_BUDGET = 60.0  # seconds per cleanup wave (at least 4 x --timeout)
 DRAIN_REQUESTS = 3  # requests a cut-off step may still have to make (a promote: challengers, diff, promote)
@@ -22,7 +25,7 @@ def drain_limit(settings: Settings) -> float:
     return min(settings.timeout * DRAIN_REQUESTS + 1, DRAIN_LIMIT)
 
 
-def clean_up(run) -> Optional[float]:
+def clean_up(run: Run) -> Optional[float]:
     """Phase 5, whenever anything may have been written, after the run's last request has ended (or the
     drain gave up on it: the result then lists what may still arrive). Signals are only recorded here.
     Run again when a step the deadline cut off ended during the cleanup: its write may have landed after
@@ -54,7 +57,7 @@ def clean_up(run) -> Optional[float]:
     return began
 
 
-def _run_cleanup_phase(run) -> bool:
+def _run_cleanup_phase(run: Run) -> bool:
     """Phase 5 once, within its own budget. False: a Ctrl-C without a signal guard (a handler not set from
     Python) interrupted it; the run is marked interrupted."""
     try:
@@ -71,7 +74,7 @@ def settle_window(settings: Settings) -> float:
     return min(max(2 * settings.timeout, 5.0), 60.0)
 
 
-def _settle(run) -> bool:
+def _settle(run: Run) -> bool:
     """A mutation without an answer may still land: watch the run's prefixes (deleting what appears) until the
     window after the last one ends, with a countdown. True: the cleanup must run again (it waited). What
     appeared is kept in ctx.late_effects; a wait that saw nothing leaves `cleanup_truth` to say which keys may
@@ -118,7 +121,7 @@ def _settle(run) -> bool:
     return True
 
 
-def cleanup_truth(run, began: Optional[float]) -> Cleanup:
+def cleanup_truth(run: Run, began: Optional[float]) -> Cleanup:
     """What the report may claim: "nothing left" only when 5.2 itself proved the prefixes empty after the
     run's last request ended. Otherwise the keys not proven deleted, and, while a cut-off step may still
     send a request, the prefixes it could write under."""

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Tuple
 
 from .. import plan as plan_module
-from ..client import RawHttp
+from ..client import OnaClient, RawHttp
 from ..client.unanswered import MutationLedger
 from ..config import checks
 from ..config.checks import redact_url
@@ -29,14 +29,24 @@ from ..s3.store import Store
 from ..wire.watch import Watch
 from . import cleanup
 from .options import RunOptions
+from .signals import SignalGuard
 from .waves import Runner
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..core.outcomes import Cleanup
+    from ..core.steps import Reporter
+    from ..history.record import Recorder
+    from ..report.readiness import ReadinessView
+    from ..report.walkthrough import Options, Presenter
 
 
 class Run:
     """`started`: (monotonic, UTC ISO-8601 text) of when validate() began. `execute()` runs it once."""
 
-    def __init__(self, settings: Settings, client, signals, *, console, options: RunOptions,
-                 started: Tuple[float, str]):
+    def __init__(self, settings: Settings, client: OnaClient, signals: SignalGuard, *, console: Console,
+                 options: RunOptions, started: Tuple[float, str]) -> None:
         self.settings, self.client, self.signals = settings, client, signals
         self.console, self.options = console, options
         self.started, self.started_at = started
@@ -45,9 +55,13 @@ class Run:
         self.cleanup_phase: Phase = plan_module.cleanup_phase()
         self.waited = 0.0  # seconds spent waiting for a person (the question after the gate, the walkthrough's
         # pauses and views): not the run's time, nor the deadline's
-        self.runner: Optional[Runner] = None
-        self.reporter = None
-        self.ctx = None
+        # set as the run starts (execute, then _prepare), before anything reads them
+        self.runner: Runner
+        self.reporter: Fanout
+        self.ctx: plan_module.Context
+        self.shared: RunArtifacts
+        self.watch: Watch
+        self.recorder: Recorder
         self.phases: List[Phase] = []
 
     # -- what the cleanup and the presenter ask ------------------------------------------------------------
@@ -100,7 +114,7 @@ class Run:
                 o.request_feed.detach()
             console_view.close()
 
-    def _run(self, console_view) -> RunResult:
+    def _run(self, console_view: Reporter) -> RunResult:
         phases = self._prepare(console_view)
         self._run_phases(phases)
         try:
@@ -117,7 +131,7 @@ class Run:
         self._report(result, proven_at)
         return result
 
-    def _prepare(self, console_view) -> List[Phase]:
+    def _prepare(self, console_view: Reporter) -> List[Phase]:
         s, client, shared, watch = self.settings, self.client, self.shared, self.watch
         raw = RawHttp(s)
         # the S3 client is already being built (validate's start_client); 0.4 finds it, or its error, diagnosed
@@ -129,7 +143,7 @@ class Run:
         # answer, loopback never through HTTP(S)_PROXY; each recorded, timed per route, and a POST without answer kept
         watch.attach(*api_sessions(client, raw)).listen(shared.recorder, self.recorder.timer, ctx.mutations)
         presenter = self.options.presenter
-        lead, trail = self._presenter().parts() if presenter else (None, None)
+        lead, trail = self._presenter(presenter).parts() if presenter else (None, None)
         phases = [p for p in plan_module.phases() if p.id in s.phases]
         readiness_view = self._readiness(phases)  # --for: phase 6
         self.phases = phases
@@ -170,7 +184,7 @@ class Run:
             runner.mark_interrupted()
         runner.complete(phases)  # a step that never ran is still in every report: "interrupted"
 
-    def _result(self, truth, proven_at: int) -> RunResult:
+    def _result(self, truth: Cleanup, proven_at: int) -> RunResult:
         s, runner, ctx = self.settings, self.runner, self.ctx
         outcome = decide_verdict(interrupted=runner.interrupted or bool(proven_at), cancelled=runner.cancelled,
                           gate_failed=runner.gate_failed, statuses=[r.status for r in runner.results.values()],
@@ -217,7 +231,7 @@ class Run:
 
             publish_metrics(self, result, reporter.notice)
 
-    def _readiness(self, phases: List[Phase]):
+    def _readiness(self, phases: List[Phase]) -> ReadinessView | None:
         """--for: the readiness phase after the gate (plan/readiness/phase.py), its state on ctx, and its view."""
         s = self.settings
         if s.readiness_for is None:
@@ -231,13 +245,13 @@ class Run:
         return ReadinessView(self.console, self.ctx.readiness, self.redact,
                              show_state=bool(presenter and presenter.show_state))
 
-    def _presenter(self):
+    def _presenter(self, options: Options) -> Presenter:
         """The walkthrough/state views (walkthrough.Presenter), first to hear of each phase: it pauses and explains
         before the phase's header, and holds a RunControl to the run."""
         from ..report.walkthrough import Presenter
 
         ctx = self.ctx
-        return Presenter(self.options.presenter, self.console, world=self.world, open_store=lambda: ctx.store,
+        return Presenter(options, self.console, world=self.world, open_store=lambda: ctx.store,
                          redact=self.redact, signals=self.signals, control=RunControl(self))
 
 
@@ -272,7 +286,7 @@ def run_header(settings: Settings, client_kind: str) -> RunHeader:
                      preflight_only=s.preflight_only)
 
 
-def api_sessions(client, raw) -> list:
+def api_sessions(client: OnaClient, raw: RawHttp) -> list[Any]:  # requests sessions
     """The requests sessions that carry the run's API requests (the run's watch attaches them)."""
     holder = getattr(client, "http_client", client)  # Zorora's ZororaHTTPClient, or the direct client
     return [s for s in (getattr(holder, "session", None), getattr(raw, "session", None)) if s is not None]

@@ -9,7 +9,7 @@ the flags ask for (faults, a versioned bucket, seeded customers), point the run 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence
 
 from ..config.faces import CLI, Face, Target
 from ..config.flags import RunFlags, faults_from
@@ -17,13 +17,23 @@ from ..config.settings import DEFAULT_BUCKET
 from ..core.outcomes import RunResult
 from .options import RunOptions
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..client import ZororaHTTP
+    from ..config.settings import Settings
+    from ..core.steps import Reporter
+    from ..report.walkthrough import Options
+    from ..sandbox import Sandbox
+    from ..sandbox.record import RequestRecord
+
 # what a sandbox run takes from the environment: nothing about the target (that is the sandbox)
 KEPT_ENV = ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE",
             "ZORORA_ACTOR", "GITHUB_STEP_SUMMARY",  # ZORORA_ACTOR: judged as the X-Actor value it is
             "ZORORA_E2E_METRICS_NAMESPACE")
 
 
-def sandbox_target(sandbox) -> Target:
+def sandbox_target(sandbox: Sandbox) -> Target:
     """Where a run against a started sandbox goes; the user's customer/actor/phase flags still count."""
     return Target(base_url=sandbox.api_url, token=sandbox.token, use_iam=False, bucket=sandbox.bucket,
                   region=sandbox.region, s3_endpoint_url=sandbox.s3_endpoint_url,
@@ -49,15 +59,16 @@ class RequestFeed:
     def detach(self) -> None:
         self._sink = None
 
-    def __call__(self, record) -> None:
+    def __call__(self, record: RequestRecord) -> None:
         sink = self._sink
         if sink is not None:
             for line in self.format.lines(record):
                 sink("    " + self._redact(line))
 
 
-def validate_in_sandbox(flags: RunFlags, *, console, env: Optional[Mapping[str, str]] = None, face: Face = CLI,
-                        http_client_factory: Optional[Callable] = None, observers=(), presenter=None) -> RunResult:
+def validate_in_sandbox(flags: RunFlags, *, console: Console, env: Optional[Mapping[str, str]] = None,
+                        face: Face = CLI, http_client_factory: Callable[[Settings], ZororaHTTP] | None = None,
+                        observers: Sequence[Reporter] = (), presenter: Options | None = None) -> RunResult:
     """Start a sandbox in-process (flags.fault, flags.versioned, flags.seed_customers), run against it, stop it.
     `env` supplies only non-target settings (customer id, actor, timeouts); the target is always the sandbox.
     flags.log_requests: the sandbox's own line per API request, interleaved with the report. `face`: whose

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence
+
+if TYPE_CHECKING:
+    from ..core.steps import Reporter
+    from ..report.walkthrough import Options
+    from .in_sandbox import RequestFeed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,9 +22,9 @@ class RunOptions:
     (ZORORA_E2E_HISTORY); None: the process's environment (the Lambda's handler passes its own: off unless asked).
     `sandbox_goes`: the target is a sandbox that stops with the run (no curl line to send again)."""
 
-    observers: Sequence = ()
-    presenter: Optional[object] = None
-    request_feed: Optional[object] = None
+    observers: Sequence[Reporter] = ()
+    presenter: Options | None = None
+    request_feed: RequestFeed | None = None
     ask: Optional[Callable[[], bool]] = None
     print_verdict: bool = True
     debug: bool = False

@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import datetime
 import sys
-from typing import Callable, Dict, List
+from typing import TYPE_CHECKING, Callable, Dict, List
 
 from ..core.outcomes import CANCELLED, INTERRUPTED
 from ..metrics.build import kind_of, run_metrics, target_of
 
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
-def latencies_of(timer) -> Dict[str, List[float]]:
+    from ..core.outcomes import RunResult
+    from ..history.record import RequestTimer
+    from ..metrics.build import Datum
+    from .execution import Run
+
+
+def latencies_of(timer: RequestTimer) -> Dict[str, List[float]]:
     """Milliseconds of each answered API request, by route (history.record.RequestTimer's samples)."""
     by_route: Dict[str, List[float]] = {}
     for route, _started, seconds in list(timer.samples):
@@ -25,7 +33,7 @@ def latencies_of(timer) -> Dict[str, List[float]]:
     return by_route
 
 
-def metrics_of(run, result) -> list:
+def metrics_of(run: Run, result: RunResult) -> list[Datum]:
     s = run.settings
     try:
         retries = sum(int(n) for n in run.watch.retries_by_route().values())
@@ -35,12 +43,14 @@ def metrics_of(run, result) -> list:
     return run_metrics(result, target=target_of(s.base_url, s.sandbox), kind=kind_of(s.phases, readiness),
                        latencies=latencies_of(run.recorder.timer), retries=retries,
                        cold_start=run.recorder.cold is not None,
-                       customer=s.readiness_for.customer_id if readiness else None)
+                       customer=s.readiness_for.customer_id if s.readiness_for is not None else None)
 
 
-def publish_metrics(run, result, say: Callable[[str], None]) -> None:
+def publish_metrics(run: Run, result: RunResult, say: Callable[[str], None]) -> None:
     """Publish the run's metrics where --metrics says; `say(line)`: the run's notices. Never raises."""
     s, metrics = run.settings, run.settings.metrics
+    if metrics is None:  # no --metrics (the run calls this only with them)
+        return
     if result.verdict in (INTERRUPTED, CANCELLED):
         say(f"metrics: none published (the run was {result.verdict}: it proves nothing about the target)")
         return
@@ -76,7 +86,8 @@ def publish_metrics(run, result, say: Callable[[str], None]) -> None:
         show_published(run, client, metrics.namespace, now, say)
 
 
-def show_published(run, client, namespace: str, when: datetime.datetime, say: Callable[[str], None]) -> None:
+def show_published(run: Run, client: BaseClient, namespace: str, when: datetime.datetime,
+                   say: Callable[[str], None]) -> None:
     """A sandbox run: what the sandbox's CloudWatch now holds for this run, read back (ListMetrics and
     GetMetricData), as a table on the run's console."""
     from ..metrics.cloudwatch import read_back

@@ -18,7 +18,9 @@ import contextlib
 import signal
 import sys
 import threading
-from typing import Callable, Dict, List, Optional
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any, Callable, Dict, List, Optional, Union
 
 HANDLED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -31,13 +33,17 @@ class RunInterrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+# what signal.getsignal() gives back and signal.signal() takes (None: a handler not set from Python)
+_Handler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
+
+
 class SignalGuard:
-    def __init__(self):
+    def __init__(self) -> None:
         self.received: List[int] = []
         self.raising = True
-        self._saved: Dict[int, object] = {}
+        self._saved: Dict[int, _Handler] = {}
         self._installed = False
-        self._unraisable = None  # sys.unraisablehook as it was before install()
+        self._unraisable: Callable[[sys.UnraisableHookArgs], Any] | None = None  # the hook before install()
 
     # -- lifetime ----------------------------------------------------------------------------
     def install(self) -> "SignalGuard":
@@ -56,7 +62,7 @@ class SignalGuard:
         _active = self
         return self
 
-    def _quiet_unraisable(self, unraisable) -> None:
+    def _quiet_unraisable(self, unraisable: sys.UnraisableHookArgs) -> None:
         """A signal landing in a weakref callback or a `__del__` (garbage collected in the main thread): Python
         drops the RunInterrupted raised there and prints "Exception ignored in ..." with a traceback. It was
         recorded first and the runner polls `received`, so nothing is lost: only the printout is left out.
@@ -83,7 +89,7 @@ class SignalGuard:
             _active = None
 
     # -- the handler -------------------------------------------------------------------------
-    def _handle(self, signum, frame) -> None:
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.received.append(signum)
         if self.raising:
             raise RunInterrupted(signum)
@@ -93,7 +99,7 @@ class SignalGuard:
         return self.received[0] if self.received else None
 
     @contextlib.contextmanager
-    def held(self):
+    def held(self) -> Iterator[None]:
         """No exception while the body runs; a signal that arrived meanwhile is raised afterwards (when the
         guard is raising). For Thread.start(): interrupted inside it, a thread may or may not be running."""
         before, raising = len(self.received), self.raising
@@ -122,7 +128,7 @@ _active: Optional[SignalGuard] = None
 
 
 @contextlib.contextmanager
-def guard():
+def guard() -> Iterator[SignalGuard]:
     """The active guard, or a new one installed for the body and restored afterwards."""
     existing = _active
     if existing is not None and threading.current_thread() is threading.main_thread():

@@ -37,8 +37,8 @@ def _tail(text: str, limit: int) -> str:
 class StepWorker(threading.Thread):
     """A daemon thread running one step, so that the main thread can always take Ctrl-C."""
 
-    def __init__(self, step: Step, ctx, redact: Callable[[str], str], phase: int,
-                 reword: Callable[[Diagnosis], str] = CLI.hint):
+    def __init__(self, step: Step, ctx: object, redact: Callable[[str], str], phase: int,
+                 reword: Callable[[Diagnosis], str] = CLI.hint) -> None:
         super().__init__(daemon=True, name=f"zorora-e2e-step-{step.id}")
         self.step, self.ctx, self.redact, self.phase, self.reword = step, ctx, redact, phase, reword
         self.result: Optional[StepResult] = None

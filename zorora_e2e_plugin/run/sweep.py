@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
@@ -21,7 +22,10 @@ from ..s3.customer_state import TOP_LEVELS
 from ..s3.store import Store
 
 if TYPE_CHECKING:  # the flags arrive parsed by the faces (config/flags.py)
+    from rich.console import Console
+
     from ..config.flags import SweepFlags
+    from ..config.settings import Storage
 
 _AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"s": 1, "": 1, "m": 60, "h": 3600, "d": 86400}
@@ -153,7 +157,8 @@ def delete(store: Store, leftovers: List[Leftover]) -> int:
     return deleted
 
 
-def run_sweep(flags: SweepFlags, env, *, console: Callable[[], object], face: Face = CLI) -> Tuple[int, str]:
+def run_sweep(flags: SweepFlags, env: Mapping[str, str], *, console: Callable[[], Console],
+              face: Face = CLI) -> Tuple[int, str]:
     """The sweep as both faces run it (`zorora-e2e sweep`, `ml-validate-e2e --sweep`): where from the flags
     (None: the environment, then the defaults), bad flags refused before anything heavy is imported, asking
     only when there is a terminal to ask on (without one, only --yes deletes). `console()` gives the console to
@@ -171,7 +176,7 @@ def run_sweep(flags: SweepFlags, env, *, console: Callable[[], object], face: Fa
     return sweep(storage, flags, console=console(), ask=confirm if can_prompt() else None, face=face)
 
 
-def sweep(storage, what: SweepFlags, *, console, ask: Optional[Callable[[str], bool]],
+def sweep(storage: Storage, what: SweepFlags, *, console: Console, ask: Optional[Callable[[str], bool]],
           face: Face = CLI) -> Tuple[int, str]:
     """List stale test data (`what`: how old, which customer), confirm, delete. Returns (exit code, a one-line
     summary). `ask` is None when there is no one to ask: then only --yes deletes."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime
 import time
-from typing import Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Optional, Tuple
 
-from ..client import make_client, run_scope
+from ..client import ZororaHTTP, make_client, run_scope
 from ..config.checks import SettingsError
 from ..config.settings import Settings
 from ..core.outcomes import RunResult
@@ -17,6 +17,9 @@ from ..s3.store import start_client
 from .execution import Run
 from .options import RunOptions
 from .signals import guard as signal_guard
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def describe_writes(settings: Settings) -> str:
@@ -70,7 +73,8 @@ def may_start(settings: Settings, say: Callable[..., None]) -> Tuple[bool, Optio
     return True, lambda: confirm.confirm("\n" + describe_writes(settings))
 
 
-def validate(settings: Settings, *, console, http_client=None, options: Optional[RunOptions] = None) -> RunResult:
+def validate(settings: Settings, *, console: Console, http_client: ZororaHTTP | None = None,
+             options: Optional[RunOptions] = None) -> RunResult:
     """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation.
     SIGINT, SIGTERM and SIGHUP (in the main thread) end the run with verdict "interrupted" after cleanup;
     one that arrives after the cleanup proved the prefixes empty changes only the exit code. The host's

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import signal
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..config.faces import CLI
 from ..core import catalogue
 from ..core.diagnosis import Diagnosis, describe
 from ..core.outcomes import FAIL, PASS, SKIP, WARN, StepResult, signal_name
 from ..core.steps import Phase, Reporter, Step
-from .signals import uninterrupted
+from .signals import SignalGuard, uninterrupted
 from .step_worker import StepWorker, clip, waiting_on
 
 __all__ = ["Runner"]
@@ -27,9 +27,9 @@ class Runner:
     which steps passed, which the deadline cut off, how long each phase took, how many signals had arrived when a
     step's result was final."""
 
-    def __init__(self, ctx, reporter: Reporter, *, deadline: float, redact: Callable[[str], str], signals=None,
-                 reword: Callable[[Diagnosis], str] = CLI.hint):
-        self.ctx = ctx
+    def __init__(self, ctx: object, reporter: Reporter, *, deadline: float, redact: Callable[[str], str],
+                 signals: SignalGuard | None = None, reword: Callable[[Diagnosis], str] = CLI.hint) -> None:
+        self.ctx = ctx  # the plan's Context: the runner only hands it to the steps
         self.reword = reword  # a diagnosis's hint in the words of the run's face (config/faces.py, Face.hint)
         self.signals = signals  # run_signals.SignalGuard: SIGINT/SIGTERM/SIGHUP, recorded even when not raised
         self.reporter = reporter
@@ -43,7 +43,7 @@ class Runner:
         self.cancelled = False  # the user answered no after the preflight: nothing else runs, nothing is written
         self._signal_marks: Dict[str, int] = {}
         self._abandoned: List[StepWorker] = []  # steps still running when the deadline ended their wave
-        self._phase_times: Dict[int, List[float]] = {}  # phase id -> [start, end] (monotonic)
+        self._phase_times: Dict[int, List[Any]] = {}  # phase id -> [start, end] (monotonic; end None: running)
         self._names: Dict[int, str] = {}  # phase id -> name, of the phases seen
         self._cleanup_phases: set = set()  # ids of the phases run as the cleanup
         self._gate = 0  # the id of the gate that failed
@@ -195,7 +195,8 @@ class Runner:
     def _run_wave(self, phase: Phase, wave: Sequence[Step], until: float, shielded: bool) -> None:
         """Start the wave's steps, then wait for them. A Ctrl-C may land anywhere in here (even inside
         Thread.start); it never abandons a started step: in-flight requests finish before cleanup."""
-        to_start, pending = list(wave), []
+        to_start = list(wave)
+        pending: list[StepWorker] = []
         while to_start or pending:
             try:
                 if to_start:
@@ -209,13 +210,19 @@ class Runner:
                         continue
                     self.reporter.step_started(step)
                     worker = StepWorker(step, self.ctx, self.redact, phase.id, self.reword)
-                    uninterrupted(lambda: (pending.append(worker), to_start.pop(0), worker.start()), self.signals)
+                    def start(worker: StepWorker = worker) -> None:
+                        pending.append(worker)
+                        to_start.pop(0)
+                        worker.start()
+
+                    uninterrupted(start, self.signals)
                     continue
                 worker = pending[0]
                 done = worker.wait(min(0.1, max(0.0, until - time.monotonic())))
                 if not shielded:
                     self._poll_signals()  # a signal whose exception Python dropped is still a signal
                 if done:
+                    assert worker.result is not None  # `done` is set once the result is final
                     self._record(worker.result)
                     pending.pop(0)
                 elif time.monotonic() >= until:
@@ -235,6 +242,7 @@ class Runner:
         finished = [w for w in pending if w.done.is_set()]
         hung = [w for w in pending if not w.done.is_set()]
         for worker in finished:
+            assert worker.result is not None  # `done` is set once the result is final
             self._record(worker.result)
         self._abandoned.extend(hung)
         if not shielded:
@@ -244,15 +252,15 @@ class Runner:
             request = waits[late.step.id]
             what = f"still waiting on {request}" if request else "still running"
             others = [f"{sid} on {r}" for sid, r in waits.items() if r and sid != late.step.id]
-            hung = catalogue.DEADLINE.fill(
+            cause = catalogue.DEADLINE.fill(
                 deadline=f"{self.deadline:g}", what=f"{request} had not answered" if request else
                 "this step was still running", also=f" (also waiting: {', '.join(others)})" if others else "")
-            hint = clip(self.redact(self.reword(hung)))
+            hint = clip(self.redact(self.reword(cause)))
             self._record(StepResult(
                 late.step.id, phase.id, late.step.title, FAIL,
                 duration_ms=int((time.monotonic() - late.started) * 1000),
                 actual=clip(self.redact(f"no result before the deadline: {what}")), hint=hint,
-                diagnosis=describe(hung, hint)))
+                diagnosis=describe(cause, hint)))
         for step in to_start:
             self._record(StepResult(step.id, phase.id, step.title, SKIP, actual="deadline reached"))
 
@@ -260,13 +268,13 @@ class Runner:
         if self.signals is not None and self.signals.received and not self.interrupted:
             self._interrupt(self.signals.received[0])
 
-    def _interrupt(self, cause=None) -> None:
+    def _interrupt(self, cause: int | BaseException | None = None) -> None:
         if not self.interrupted:
             self.interrupted = True
             self.reporter.notice(f"{_name(cause)}: finishing the requests in flight, then cleaning up "
                                  "(the requests end within --timeout)")
 
 
-def _name(cause) -> str:
+def _name(cause: int | BaseException | None) -> str:
     """Ctrl-C, SIGTERM or SIGHUP, from a signal number or a (Run)KeyboardInterrupt."""
     return signal_name(cause if isinstance(cause, int) else getattr(cause, "signum", signal.SIGINT))

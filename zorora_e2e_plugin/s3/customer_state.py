@@ -7,15 +7,31 @@ to show (`S3State.read`: a view never fails the run, and whatever S3 holds is sh
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Protocol
+
+if TYPE_CHECKING:
+    from .store import Store
 
 TOP_LEVELS = ("customer_tailored/", "model_metrics/", "audit_logs/")  # where the platform keeps a customer
 
 
-def customer_prefixes(customer_id: str):
+def customer_prefixes(customer_id: str) -> tuple[str, ...]:
     """The three prefixes a customer's objects live under (a run writes nowhere else); each ends in '/' so no other
     customer matches."""
     return tuple(f"{top}{customer_id}/" for top in TOP_LEVELS)
+
+
+class CustomerKeys(Protocol):
+    """Where a customer's state lives (the plan's SeedData says it for the test customer)."""
+
+    @property
+    def registry_key(self) -> str: ...
+
+    @property
+    def audit_key(self) -> str: ...
+
+    @property
+    def archive_prefix(self) -> str: ...
 
 
 @dataclasses.dataclass
@@ -34,7 +50,7 @@ class S3State:
         return None if self.archive_objects is None else [str(obj.get("Key", "")) for obj in self.archive_objects]
 
     @classmethod
-    def read(cls, store, world) -> "S3State":
+    def read(cls, store: Store, world: CustomerKeys) -> S3State:
         """Registry, audit log and archive listing, one after the other, for a view: a registry that is not a
         JSON object reads as {}, an audit log without a list of events as none."""
         registry, registry_raw = store.get_json(world.registry_key)

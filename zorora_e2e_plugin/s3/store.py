@@ -23,11 +23,18 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 from ..config.settings import Storage
 from ..wire.limits import botocore_proxies, read_capped
 from ..wire.watch import cap_s3_answers
+
+if TYPE_CHECKING:  # botocore is imported when a client is built, not before
+    import botocore.session
+    from botocore.client import BaseClient
+    from botocore.loaders import Loader
+
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -77,7 +84,7 @@ class Listings:
         with self._lock:
             self._date, self._date_seen = moment, time.monotonic()
 
-    def server_now(self) -> Optional[datetime]:
+    def server_now(self) -> datetime | None:
         """S3's time now (its last Date header plus the time since), None before any answer carried one."""
         with self._lock:
             if self._date is None:
@@ -110,7 +117,7 @@ def listing_pages(call: Callable[..., Dict], method: str, first: Dict, way_on: C
     raise ListingError(f"{method} ended after {MAX_PAGES} pages without reaching the end of the prefix", "TooManyPages")
 
 
-def listed_objects(call, prefix: str, seen: Listings) -> List[Dict]:
+def listed_objects(call: Callable[..., dict], prefix: str, seen: Listings) -> List[Dict]:
     """Every object under `prefix`: dicts with Key, LastModified, Size. Keys outside it are strays."""
     found: List[Dict] = []
 
@@ -128,7 +135,7 @@ def listed_objects(call, prefix: str, seen: Listings) -> List[Dict]:
     return found
 
 
-def listed_versions(call, prefix: str, seen: Listings) -> List[Dict]:
+def listed_versions(call: Callable[..., dict], prefix: str, seen: Listings) -> List[Dict]:
     """Every version and delete marker under `prefix`: dicts with Key, VersionId, LastModified, IsLatest and
     DeleteMarker (True for a marker). Keys outside the prefix are strays."""
     found: List[Dict] = []
@@ -155,8 +162,8 @@ MAX_CONCURRENT_BATCHES = 10  # delete_objects calls in flight at once (the clien
 
 
 _session_lock = threading.Lock()  # botocore sessions are not thread-safe; clients are
-_sessions: Dict[Tuple, object] = {}  # AWS_* environment -> botocore session
-_clients: "OrderedDict[Tuple, object]" = OrderedDict()  # (storage settings, AWS_* environment) -> S3 client
+_sessions: Dict[Tuple, botocore.session.Session] = {}  # AWS_* environment -> botocore session
+_clients: OrderedDict[Tuple, BaseClient] = OrderedDict()  # (storage settings, AWS_* environment) -> S3 client
 _CLIENT_CACHE = 8
 _starting: set = set()  # keys a start_client thread is building now
 _prewarm_started = False
@@ -173,7 +180,7 @@ def _aws_env() -> Tuple:
     return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
 
 
-def _botocore_session(env: Tuple):
+def _botocore_session(env: Tuple) -> botocore.session.Session:
     """One botocore session per AWS environment: a second client from it skips reloading the service models
     (~100 ms). botocore, not boto3: boto3 adds ~50-100 ms of imports (s3transfer, resources) the run never uses."""
     session = _sessions.get(env)
@@ -184,7 +191,7 @@ def _botocore_session(env: Tuple):
     return session
 
 
-def s3_models():
+def s3_models() -> Loader:
     """The botocore loader of this process's S3 clients (AWS_* environment as it is), for a sandbox started in
     this process to share (sandbox_run): S3's models are read and parsed once per process, not once a side."""
     with _session_lock:
@@ -192,7 +199,7 @@ def s3_models():
 
 
 
-def given_credentials(storage) -> Dict[str, Optional[str]]:
+def given_credentials(storage: Storage) -> Dict[str, Optional[str]]:
     """The AWS keys the settings name, as botocore's client arguments; none when they name no key pair
     (botocore's own chain then finds them: a profile, SSO, the instance's role)."""
     if not (storage.aws_access_key_id and storage.aws_secret_access_key):
@@ -200,7 +207,8 @@ def given_credentials(storage) -> Dict[str, Optional[str]]:
     return {"aws_access_key_id": storage.aws_access_key_id, "aws_secret_access_key": storage.aws_secret_access_key,
             "aws_session_token": storage.aws_session_token}
 
-def make_s3_client(settings: Storage):
+
+def make_s3_client(settings: Storage) -> BaseClient:
     """The S3 client for these settings, built once per process (the REPL keeps it for the session) and rebuilt
     when the settings or the AWS_* environment change. Clients are thread-safe."""
     key = (settings, _aws_env())
@@ -219,7 +227,7 @@ def make_s3_client(settings: Storage):
             max_pool_connections=16,
             proxies=botocore_proxies(settings.s3_endpoint_url),  # a loopback endpoint: never via HTTP(S)_PROXY
         )
-        kwargs = {"config": config, "region_name": settings.region}
+        kwargs: dict[str, Any] = {"config": config, "region_name": settings.region}
         if settings.s3_endpoint_url:
             kwargs["endpoint_url"] = settings.s3_endpoint_url
         kwargs.update(given_credentials(settings))
@@ -266,7 +274,7 @@ def _warm_models() -> None:
                                                     aws_access_key_id="warm-up", aws_secret_access_key="warm-up")
 
 
-def _in_background(fn, *args, name: str) -> None:
+def _in_background(fn: Callable[..., object], *args: Any, name: str) -> None:
     """Run fn(*args) in a daemon thread. botocore's import wraps one of its imports in warnings.catch_warnings(),
     which saves and restores the process's warning filters: a filter another thread adds meanwhile (requests
     silencing urllib3's SOCKS DependencyWarning while the engine imports it) can be lost and the warning then
@@ -275,7 +283,7 @@ def _in_background(fn, *args, name: str) -> None:
     threading.Thread(target=_quietly, args=(fn, *args), daemon=True, name=name).start()
 
 
-def _quietly(fn, *args) -> None:
+def _quietly(fn: Callable[..., object], *args: Any) -> None:
     try:
         fn(*args)
     except Exception:  # a failure shows up again, diagnosed, when the run builds its client
@@ -308,7 +316,7 @@ class Store:
     before anything is sent, whatever a listing said (`refused` keeps them). A store without a scope deletes
     nothing."""
 
-    def __init__(self, client, bucket: str, scope: Sequence[str] = ()):
+    def __init__(self, client: BaseClient, bucket: str, scope: Sequence[str] = ()):
         self.client = client
         self.bucket = bucket
         self.scope: Tuple[str, ...] = tuple(p for p in scope if p)
@@ -322,19 +330,19 @@ class Store:
         """The store for `storage`'s bucket, on the client kept for those settings (see make_s3_client)."""
         return cls(make_s3_client(storage), storage.bucket, scope)
 
-    def _call(self, method: str, **kwargs):
+    def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         try:
             return getattr(self.client, method)(Bucket=self.bucket, **kwargs)
         except Exception as exc:  # botocore raises many kinds; all become StoreError
             raise _describe(exc) from None
 
-    def _answer(self, method: str, **kwargs):
+    def _answer(self, method: str, **kwargs: Any) -> dict[str, Any]:
         answer = self._call(method, **kwargs)
         self.listings.saw(answer)
         return answer
 
     # -- objects --------------------------------------------------------------
-    def put_json(self, key: str, document) -> None:
+    def put_json(self, key: str, document: Any) -> None:
         self._call("put_object", Key=key, Body=json.dumps(document, indent=2).encode(),
                    ContentType="application/json")
 
@@ -414,7 +422,7 @@ class Store:
         status = answer.get("Status")
         return status if status in ("Enabled", "Suspended") else ""
 
-    def server_now(self):
+    def server_now(self) -> datetime | None:
         """S3's clock (the Date header of its last answer, moved on since), None when none was seen."""
         return self.listings.server_now()
 
@@ -450,7 +458,7 @@ class Store:
         return self._each(self.list_versions, prefixes)
 
     @staticmethod
-    def _each(fn, prefixes: Iterable[str]) -> Dict:
+    def _each(fn: Callable[[str], T], prefixes: Iterable[str]) -> dict[str, T]:
         prefixes = list(prefixes)
         with ThreadPoolExecutor(max_workers=len(prefixes) or 1, thread_name_prefix=pool_thread_name()) as pool:
             return dict(zip(prefixes, pool.map(fn, prefixes)))
@@ -496,7 +504,7 @@ class Store:
             except Exception as exc:  # a StoreError from _call
                 if not batch[0][1] or getattr(exc, "code", "") not in VERSION_REFUSALS:
                     raise  # a refused version delete is a finding (what remains); anything else an S3 error
-                self.last_error = exc.code
+                self.last_error = str(getattr(exc, "code", ""))  # S3's code, one of VERSION_REFUSALS
                 return [k for k, _v in batch]
             errors = answer.get("Errors") or []
             if errors:

@@ -111,10 +111,13 @@ class Sandbox:
             raise SandboxError(listen_error(self.host, self.port, exc)) from None
         self._servers = servers
         host = f"[{self.host}]" if ":" in self.host else self.host
-        self._api_url = f"http://{host}:{servers.api_listener.port}/prod/api/v1"
-        self._s3_url = servers.public_s3.url
-        self._internal_url = servers.internal.url
-        self._cloudwatch_url = servers.cloudwatch.url
+        api, public, cloudwatch = servers.api_listener, servers.public_s3, servers.cloudwatch
+        internal = servers.internal
+        assert api and public and internal and cloudwatch  # Servers.start() started every one, or raised
+        self._api_url = f"http://{host}:{api.port}/prod/api/v1"
+        self._s3_url = public.url
+        self._internal_url = internal.url
+        self._cloudwatch_url = cloudwatch.url
         return self
 
     def stop(self) -> None:

@@ -65,7 +65,7 @@ class Archives(BucketState):
         request's promoted_at/rollback_at)."""
         if reason == "rolled_back":
             reason = self.rolled_back_reason
-        doc = {"entry": dict(entry)} if self.archive_wrapped else dict(entry)
+        doc: dict[str, Any] = {"entry": dict(entry)} if self.archive_wrapped else dict(entry)
         doc["archived_at"] = iso_z(at)
         doc["archive_reason"] = reason
         key_at = at
@@ -86,7 +86,8 @@ class Archives(BucketState):
             doc, etag = self._get_json(key)
             if not isinstance(doc, dict):
                 doc, etag = {"customer_id": customer_id, "events": []}, (etag if doc is not None else None)
-            events = doc.get("events") if isinstance(doc.get("events"), list) else []
+            events = doc.get("events")
+            events = events if isinstance(events, list) else []
             doc["events"] = events + [event]
             try:
                 self._put_json(key, doc, if_match=etag, create=etag is None)

@@ -228,7 +228,7 @@ class FaultSet:
 
     def _last(self, name: str) -> Union[int, float]:
         values = [f.value for f in self.faults if f.name == name]
-        return values[-1] if values else 0  # type: ignore[return-value]
+        return values[-1] if values else 0  # type: ignore[return-value]  # a numeric fault's value: a number
 
     def __contains__(self, name: object) -> bool:
         return name in self._names

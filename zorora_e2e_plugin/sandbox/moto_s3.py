@@ -38,17 +38,17 @@ from .wsgi import Running, _buffer_body, _QuietMixin, _raw_target
 try:  # moto >= 5.2; later 5.2.x: its own Request (raw_url, from_wsgi_server), metadata names with "_" kept
     from moto.core import request as _moto_request
 except ImportError:  # pragma: no cover - older moto: handlers get a werkzeug Request and its url
-    _moto_request = None  # type: ignore[assignment]
+    _moto_request = None  # type: ignore[assignment]  # None: this moto has no request module
 
 if _moto_request is not None and hasattr(_moto_request.Request, "from_wsgi_server"):
 
-    class _S3Request(_moto_request.Request):  # type: ignore[name-defined]
+    class _S3Request(_moto_request.Request):
         """As moto's server mode hands it over: moto then leaves the Date header to werkzeug."""
 
         from_wsgi_server = True
 
 else:  # pragma: no cover - older moto reads server mode from "werkzeug" in the request's type name
-    _S3Request = _WerkzeugRequest  # type: ignore[misc, assignment]
+    _S3Request = _WerkzeugRequest  # type: ignore[misc, assignment]  # the same name, the other class
 
 _PRESERVE = None  # the environ key moto reads original header names from, where it has one
 if all(hasattr(_moto_request, name) for name in ("PRESERVED_HEADER_NAMES_ENVIRON_KEY", "environ_key_for_header",

@@ -55,7 +55,7 @@ def read_capped(body, what: str, limit: int = MAX_ANSWER_BYTES, seconds: Optiona
         if not chunk:
             return bytes(data)
         data += chunk
-        problem = None
+        problem: Exception | None = None
         if len(data) > limit:
             problem = ValueError(too_large(what, limit))
         elif deadline is not None and time.monotonic() > deadline:

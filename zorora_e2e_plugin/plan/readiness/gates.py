@@ -115,7 +115,8 @@ def judge(entry: Dict, challenger_metrics: Any, production_metrics: Any, diff: A
                           f"<= {FRESH_DAYS} days", age <= timedelta(days=FRESH_DAYS),
                           f"metrics stale (evaluated {age_words(age)}; the gate is {FRESH_DAYS} days)",
                           "ml-list-challengers"))
-    summary = entry.get("evaluation_summary") if isinstance(entry.get("evaluation_summary"), dict) else {}
+    summary = entry.get("evaluation_summary")
+    summary = summary if isinstance(summary, dict) else {}
     verdict = summary.get("verdict")
     gates.append(Gate("evaluation verdict", str(verdict), "eligible", verdict == "eligible",
                       f"its evaluation verdict is {verdict!r}, not 'eligible'", "registry entry"))
@@ -160,7 +161,8 @@ def _improvement_gate(challenger_metrics: Any, production_metrics: Any, diff: An
 def diff_words(diff: Any) -> str:
     if not isinstance(diff, dict):
         return "no answer"
-    imp = diff.get("improvement") if isinstance(diff.get("improvement"), dict) else {}
+    imp = diff.get("improvement")
+    imp = imp if isinstance(imp, dict) else {}
     regressions = diff.get("regressions") or []
     return (f"{diff.get('verdict')}, MAE {pct(_number(imp.get('mae_pct')))}, RMSE {pct(_number(imp.get('rmse_pct')))}, "
             f"{len(regressions)} regression(s)" + (f": {'; '.join(map(str, regressions[:3]))}" if regressions else ""))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from ...config.readiness_target import ReadinessTarget
 from ...core import catalogue
@@ -39,6 +39,10 @@ from .gates import (
     judge,
     parse_time,
 )
+
+if TYPE_CHECKING:
+    from ...client import OnaClient
+    from ..context import Context
 
 
 @dataclasses.dataclass
@@ -87,7 +91,7 @@ class ReadinessState:
             return str(p.get("rollback_at")), str(p.get("rolled_back_by"))
         return str(p.get("promoted_at")), str(p.get("promoted_by"))
 
-    def wait(self, event: threading.Event, ctx) -> None:
+    def wait(self, event: threading.Event, ctx: Context) -> None:
         """Until another step of the same wave is over (6.1 <-> 6.2, 6.3/6.5 -> 6.1), as long as its requests may
         take."""
         event.wait(ctx.settings.timeout * 4 + 2)
@@ -98,7 +102,7 @@ class ReadinessState:
                 return self.missing[key]
         return None
 
-    def block(self, redact=lambda text: text) -> Dict:
+    def block(self, redact: Callable[[str], str] = lambda text: text) -> Dict:
         """The --json readiness block, every text in it through the run's redactor (servers' answers included)."""
         return _redacted(self._block(), redact)
 
@@ -118,7 +122,7 @@ class ReadinessState:
         }
 
 
-def _redacted(value: Any, redact) -> Any:
+def _redacted(value: Any, redact: Callable[[str], str]) -> Any:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
@@ -134,7 +138,7 @@ PHASE_ID = 6
 class ReadOnlyCommands:
     """The run's client with only the three reads a readiness check needs: it has no promote or rollback."""
 
-    def __init__(self, client):
+    def __init__(self, client: OnaClient) -> None:
         self._client = client
 
     def list_challengers(self, customer_id: str) -> Dict:
@@ -163,6 +167,7 @@ def readiness_phase(target: ReadinessTarget) -> Phase:
                 sends=("GET /diff (production_id {customer}/production/latest)",))
     gates = Step("6.6", "The promotion gates, as ml-promote will meet them", step_6_6,
                  quiet="judges what 6.1-6.5 read")
+    waves: tuple[tuple[Step, ...], ...]
     if target.challenger_id:  # named: its metrics and the diff need no answer first
         waves = ((listing, registry, challenger, diff), (production,), (gates,))
     else:  # the newest evaluated challenger: known once listed
@@ -173,12 +178,13 @@ def readiness_phase(target: ReadinessTarget) -> Phase:
 
 def _entry_words(entry: Dict, now: datetime) -> str:
     evaluated = parse_time(entry.get("evaluated_at"))
-    summary = entry.get("evaluation_summary") if isinstance(entry.get("evaluation_summary"), dict) else {}
+    summary = entry.get("evaluation_summary")
+    summary = summary if isinstance(summary, dict) else {}
     when = f"evaluated {age_words(now - evaluated)}" if evaluated else "not evaluated"
     return f"status {entry.get('status')}, {when}, verdict {summary.get('verdict')}"
 
 
-def step_6_1(ctx) -> str:
+def step_6_1(ctx: Context) -> str:
     st: ReadinessState = ctx.readiness
     try:
         return _listing(ctx, st)
@@ -186,7 +192,7 @@ def step_6_1(ctx) -> str:
         st.listing_read.set()
 
 
-def _listing(ctx, st: ReadinessState) -> str:
+def _listing(ctx: Context, st: ReadinessState) -> str:
     c = st.customer
     try:
         listed = call(ReadOnlyCommands(ctx.client).list_challengers, c, route="GET /challengers",
@@ -243,7 +249,7 @@ def _listed_words(entries: List[Dict]) -> str:
     return f"{len(entries)} challenger{'s' if len(entries) != 1 else ''} listed ({kinds})"
 
 
-def step_6_2(ctx) -> str:
+def step_6_2(ctx: Context) -> str:
     st: ReadinessState = ctx.readiness
     try:
         return _registry(ctx, st)
@@ -251,7 +257,7 @@ def step_6_2(ctx) -> str:
         st.registry_read.set()
 
 
-def _registry(ctx, st: ReadinessState) -> str:
+def _registry(ctx: Context, st: ReadinessState) -> str:
     where = f"s3://{st.bucket}/{st.registry_key}"
     try:
         store = ctx.store
@@ -282,7 +288,7 @@ def _registry(ctx, st: ReadinessState) -> str:
     return "; ".join(parts)
 
 
-def _metrics(ctx, model_id: str, step: str, what: str) -> Dict:
+def _metrics(ctx: Context, model_id: str, step: str, what: str) -> Dict:
     st: ReadinessState = ctx.readiness
     try:
         return call(ReadOnlyCommands(ctx.client).show_metrics, model_id, route="GET /metrics",
@@ -310,7 +316,7 @@ def _backtest_words(answer_: Dict) -> str:
     return f"MAE {b.get('mae')}, RMSE {b.get('rmse')}, {b.get('windows')} windows" if b else "no backtest block"
 
 
-def _as_challenger(ctx, step: str, read):
+def _as_challenger(ctx: Context, step: str, read: Callable[[], Any]) -> Any:
     """`read()` for the challenger. A named one is read while 6.1 lists the challengers: what came back counts
     only once 6.1 has listed it (an id that is production now, or unknown, is 6.1's to say)."""
     st: ReadinessState = ctx.readiness
@@ -330,7 +336,7 @@ def _as_challenger(ctx, step: str, read):
     return value
 
 
-def step_6_3(ctx) -> str:
+def step_6_3(ctx: Context) -> str:
     st: ReadinessState = ctx.readiness
     model = st.challenger or st.target.challenger_id
     if not model:
@@ -339,7 +345,7 @@ def step_6_3(ctx) -> str:
     return _backtest_words(st.challenger_metrics)
 
 
-def step_6_4(ctx) -> str:
+def step_6_4(ctx: Context) -> str:
     st: ReadinessState = ctx.readiness
     model = (st.production or {}).get("model_id")
     if not model and isinstance(st.diff, dict) and not str(st.diff.get("production_id", "")).endswith("/latest"):
@@ -351,14 +357,14 @@ def step_6_4(ctx) -> str:
     return f"{model}: {_backtest_words(st.production_metrics)}"
 
 
-def step_6_5(ctx) -> str:
+def step_6_5(ctx: Context) -> str:
     st: ReadinessState = ctx.readiness
     model = st.challenger or st.target.challenger_id
     if not model:
         raise StepSkipped(actual="no challenger to compare (6.1)")
     alias = f"{st.customer}/production/latest"  # what Zorora's ml-promote sends
 
-    def diff():
+    def diff() -> dict:
         try:
             return call(ReadOnlyCommands(ctx.client).diff, model, alias, route="GET /diff",
                         expected=f"ml-diff {model} {alias} answers")
@@ -409,7 +415,7 @@ def _statuses(entries: List[Dict]) -> str:
     return " or ".join(dict.fromkeys(str(e.get("status")) for e in entries))
 
 
-def step_6_6(ctx) -> str:
+def step_6_6(ctx: Context) -> str:
     st: ReadinessState = ctx.readiness
     differs = _same_registry(st)
     if differs and not st.listed:  # nothing listed: the API does not see this registry at all

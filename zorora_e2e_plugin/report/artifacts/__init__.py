@@ -7,12 +7,16 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 from urllib.parse import urlsplit
 
 from ...core.outcomes import FAIL
 from ..files import Written, could_not_write, open_report
 from .recorder import Exchange, RequestRecorder
+
+if TYPE_CHECKING:
+    from ...core.steps import Reporter
+    from .state import StateCollector
 
 __all__ = ["RunArtifacts", "Exchange", "RequestRecorder"]
 
@@ -26,14 +30,14 @@ class RunArtifacts:
         self.sandbox_goes = sandbox_goes  # the run's own sandbox stops with it: its curl lines cannot be sent again
         self.redact = redact
         self.recorder = RequestRecorder(redact, token=settings.token, base_url=settings.base_url)
-        self.state = None  # state.StateCollector, with --html
+        self.state: StateCollector | None = None  # with --html
         self.started = time.monotonic()
         self.pauses: List[tuple] = []  # (monotonic start, seconds) spent waiting for a person (the run adds them)
         if log is not None:
             self.recorder.listeners.append(_log_lines(log))
 
     def reporters(self, world, open_store) -> List:
-        out = [self.recorder]
+        out: list[Reporter] = [self.recorder]
         if self.outputs.html_path:
             from .state import StateCollector
 

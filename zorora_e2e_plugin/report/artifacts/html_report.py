@@ -17,10 +17,10 @@ from ...history.readiness import HTML_COLOURS, answer_of, label
 from . import timeline
 from .state import registry_rows
 
-RUN_COLOURS = {PASSED: "#2e9d4f", INTERRUPTED: "#d08a00", CANCELLED: "#d08a00"}  # else red
+RUN_COLOURS: dict[str | None, str] = {PASSED: "#2e9d4f", INTERRUPTED: "#d08a00", CANCELLED: "#d08a00"}  # else red
 MARK = {PASS: "✓", FAIL: "✗", WARN: "⚠", SKIP: "⏭"}
-VERDICTS = {PASSED: "passed", FAILED: "failed", GATE_FAILED: "preflight gate failed",
-            INTERRUPTED: "interrupted", CANCELLED: "cancelled after the preflight"}
+VERDICTS: dict[str | None, str] = {PASSED: "passed", FAILED: "failed", GATE_FAILED: "preflight gate failed",
+                                   INTERRUPTED: "interrupted", CANCELLED: "cancelled after the preflight"}
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
 header,main>section{background:#fff;margin:12px 16px;padding:12px 16px;border-radius:6px;box-shadow:0 1px 2px #0002}
@@ -157,11 +157,10 @@ def _listing(tree, t) -> str:
     return f'<h3>{t(tree["title"])}</h3><ul class="tree">{"".join(items)}</ul>'
 
 
-def _state(state, t) -> str:
+def _state(state, plain) -> str:
     customer = state.world.customer_id
-    plain = t
 
-    def t(value) -> str:  # noqa: F811 - the customer id as {C}, as the console's state views show it
+    def t(value) -> str:  # the customer id as {C}, as the console's state views show it
         return plain("—" if value is None else str(value).replace(customer, "{C}"))
 
     out = ['<section id="state"><h2>State in S3</h2>', f'<p class="muted">{{C}} = {plain(customer)}</p>']

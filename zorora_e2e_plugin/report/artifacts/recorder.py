@@ -106,7 +106,7 @@ class RequestRecorder(Reporter, Listener):
         self._lock = threading.Lock()
         self.recording = True
         self._phase: Optional[int] = None
-        self._running: Dict[str, Tuple[int, float]] = {}  # step id -> (phase, monotonic start)
+        self._running: dict[str, tuple[int | None, float]] = {}  # step id -> (phase, monotonic start)
         self.windows: Dict[str, Tuple[int, float, float]] = {}  # step id -> (phase, start, end) monotonic
 
     # -- redaction ---------------------------------------------------------------------------------
@@ -253,7 +253,8 @@ class RequestRecorder(Reporter, Listener):
                 yield chunk
 
         try:
-            raw.stream = stream
+            if raw is not None:  # it is: it had a stream
+                raw.stream = stream
         except Exception:
             pass
 
