@@ -10,9 +10,8 @@ import json
 import re
 
 import pytest
-from engine_helpers import run_engine
-from lying_proxy import LyingProxy
-from standin.harness import standin_path  # noqa: F401
+from helpers.engine import run_engine
+from helpers.lying_proxy import LyingProxy
 
 from zorora_e2e_plugin.core.outcomes import ExitCode
 from zorora_e2e_plugin.s3.customer_state import TOP_LEVELS
@@ -74,6 +73,7 @@ def check(sandbox, customer, *for_values, faults=(), json_path=None, **flags):
     return result, out, result.readiness
 
 
+@pytest.mark.slow
 def test_an_eligible_named_challenger_is_ready_with_the_right_numbers(seeded):
     sandbox, customers = seeded
     c = customers["eligible"]
@@ -255,6 +255,7 @@ def test_an_api_that_reads_another_bucket_is_named(seeded):
     assert "OUTPUT_BUCKET" in line
 
 
+@pytest.mark.slow
 def test_a_listing_that_differs_from_the_registry_is_a_warning(seeded):
     sandbox, customers = seeded
     c = customers["eligible"]

@@ -8,8 +8,8 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from engine_helpers import run_engine
-from test_cli import cli
+from helpers.cli import cli
+from helpers.engine import run_engine
 
 from zorora_e2e_plugin.history.view import show
 from zorora_e2e_plugin.report.console import make_console
@@ -46,6 +46,7 @@ def test_each_check_is_recorded_and_shown_per_customer_with_its_age(sandbox, tmp
     assert "for beta: refused" in text  # the recent-runs table says whose check it was
 
 
+@pytest.mark.slow
 def test_the_cli_history_shows_them_too(sandbox, tmp_path):
     path = tmp_path / "history.jsonl"
     env = {**sandbox.env(), "ZORORA_E2E_HISTORY": str(path)}

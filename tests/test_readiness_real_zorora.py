@@ -13,15 +13,17 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers.terminal import ZORORA_PYTHON, ZORORA_SRC, can_isolate, our_tracebacks, reap, screen, spawn_isolated
 from standin.harness import STANDIN_DIR, zorora_config_dir, zorora_host_env
-from test_terminal import ZORORA_PYTHON, ZORORA_SRC, _can_isolate, our_tracebacks, reap, screen, spawn_isolated
 
 pexpect = pytest.importorskip("pexpect")
 
 
+@pytest.mark.slow
+@pytest.mark.real_zorora
 @pytest.mark.skipif(not (ZORORA_SRC and ZORORA_PYTHON), reason="set ZORORA_SRC and ZORORA_PYTHON for the real REPL")
 def test_readiness_in_the_real_repl_through_its_own_client(tmp_path):
-    if not _can_isolate():
+    if not can_isolate():
         pytest.skip("cannot make a loopback-only network namespace (unshare -n)")
     src = Path(ZORORA_SRC)
     config_dir = zorora_config_dir(src, tmp_path / "config", ZORORA_PYTHON)

@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from standin.harness import host, output, standin_path, target_env  # noqa: F401
+from standin.harness import output
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin.config.faces import REPL
