@@ -95,23 +95,21 @@ def test_target_is_the_host_only():
     assert history.target_host("http://127.0.0.1:5000/prod/api/v1", sandbox=True) == "sandbox"
 
 
-def test_history_off_writes_nothing(tmp_path):
+def test_history_off_writes_nothing(tmp_path, sandbox_instance):
     path = tmp_path / "h.jsonl"
-    with Sandbox() as sandbox:
-        done = cli("run", "--preflight-only", "--client", "direct", env={**sandbox.env(), "ZORORA_E2E_HISTORY": "0",
-                                                                         "HOME": str(tmp_path)})
+    env = {**sandbox_instance.env(), "ZORORA_E2E_HISTORY": "0", "HOME": str(tmp_path)}
+    done = cli("run", "--preflight-only", "--client", "direct", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not path.exists() and not (tmp_path / ".zorora").exists()
 
 
 @pytest.mark.slow
-def test_four_runs_at_once_lose_no_line(history_file):
-    with Sandbox() as sandbox:
-        env = {**sandbox.env(), "ZORORA_E2E_HISTORY": str(history_file)}
-        procs = [subprocess.Popen([SCRIPT, "run", "--preflight-only", "--client", "direct", "--no-color"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**CLEAN_ENV, **env},
-                                  stdin=subprocess.DEVNULL) for _ in range(4)]
-        outs = [p.communicate(timeout=120)[0] for p in procs]
+def test_four_runs_at_once_lose_no_line(history_file, sandbox_instance):
+    env = {**sandbox_instance.env(), "ZORORA_E2E_HISTORY": str(history_file)}
+    procs = [subprocess.Popen([SCRIPT, "run", "--preflight-only", "--client", "direct", "--no-color"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**CLEAN_ENV, **env},
+                              stdin=subprocess.DEVNULL) for _ in range(4)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, outs
     lines = lines_of(history_file)
     assert len(lines) == 4 and {line["kind"] for line in lines} == {"preflight"}
