@@ -21,7 +21,8 @@ from standin.harness import STANDIN_DIR, zorora_config_dir, zorora_host_env
 
 ZORORA_SRC = os.environ.get("ZORORA_SRC")
 
-pytestmark = [pytest.mark.real_zorora, pytest.mark.skipif(
+# xdist_group: one worker runs the module, its probe of the real host is made once
+pytestmark = [pytest.mark.real_zorora, pytest.mark.xdist_group("real_zorora_probe"), pytest.mark.skipif(
     not ZORORA_SRC or not (Path(ZORORA_SRC) / "zorora" / "commands" / "ona_platform.py").exists(),
     reason="set ZORORA_SRC to a Zorora checkout to run these",
 )]

@@ -16,6 +16,10 @@ from helpers.figures import count, leftover_check
 from helpers.results import customer_keys
 from helpers.sandbox import customer, module_sandbox
 
+# One worker runs the module: its 33 interrupted runs are made once, in the `outcomes` fixture (24 s alone on 2
+# cores, a minute beside the rest of the suite: its first test's setup gets 300 s)
+pytestmark = [pytest.mark.xdist_group("reliability_interrupts"), pytest.mark.timeout(300)]
+
 LATENCY_MS = 150  # every API and S3 request: slow enough to land a signal inside a step
 LATENCY = LATENCY_MS / 1000
 # Print order of a full run's step lines; SIGINT right after each (the next wave is then in flight).
