@@ -14,12 +14,11 @@ from urllib.parse import parse_qsl, unquote
 
 import pytest
 import yaml
+from helpers.metrics import run_with_metrics
 
-from zorora_e2e_plugin.canary.template import HANDLER, template, run_prefixes
+from zorora_e2e_plugin.canary.template import HANDLER, run_prefixes, template
 from zorora_e2e_plugin.metrics.build import target_of
 from zorora_e2e_plugin.sandbox import Sandbox
-
-from helpers.metrics import run_with_metrics
 
 ACCOUNT, REGION, STACK = "123456789012", "af-south-1", "ona-canary"
 CFN_LINT = os.path.join(os.path.dirname(sys.executable), "cfn-lint")

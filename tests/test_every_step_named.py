@@ -14,9 +14,9 @@ import uuid
 import pytest
 from helpers.engine import run_engine, zorora_standin
 
+import zorora_e2e_plugin.core.catalogue  # noqa: F401  (fills CATALOGUE)
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
-import zorora_e2e_plugin.core.catalogue  # noqa: F401  (fills CATALOGUE)
 from zorora_e2e_plugin.core.diagnosis import CATALOGUE, Whose
 from zorora_e2e_plugin.core.outcomes import FAIL, WARN
 from zorora_e2e_plugin.report.console import make_console
@@ -108,27 +108,39 @@ def _readiness(sandbox, customer, challenger=None):
     return result, out.getvalue()
 
 
-@pytest.mark.parametrize("customer, challenger, step, diagnosis, whose", [
-    ("nosuch-customer", None, "6.2", "ZE-FOR-001", "settings"),  # a typo in the customer id
-    ("acme-eligible", "acme-eligible/challenger_19990101_000000", "6.1", "ZE-FOR-002", "settings"),  # ... in the id
-    ("acme-empty", None, "6.1", "ZE-FOR-003", "model"),  # no challenger left: the model's state
+@pytest.mark.parametrize("customer, challenger, step, status, diagnosis, whose", [
+    ("nosuch-customer", None, "6.2", FAIL, "ZE-FOR-001", "settings"),  # a typo in the customer id
+    # ... in the challenger's id: 6.1's warning, not a failure (issue 30 item 1: not answerable, exit 5)
+    ("acme-eligible", "acme-eligible/challenger_19990101_000000", "6.1", WARN, "ZE-FOR-002", "settings"),
 ])
-def test_a_typo_is_the_settings_and_no_challenger_left_is_the_models_state(sandbox, customer, challenger, step,
-                                                                           diagnosis, whose):
+def test_a_typo_is_the_settings(sandbox, customer, challenger, step, status, diagnosis, whose):
     sandbox.seed_customer("acme-eligible")
-    if customer == "acme-empty":  # a real customer whose challengers were all promoted or removed: none left
-        sandbox.seed_customer(customer)
-        s3, key = sandbox.s3_client(), f"customer_tailored/{customer}/latest_model.json"
-        registry = json.loads(s3.get_object(Bucket=sandbox.bucket, Key=key)["Body"].read())
-        s3.put_object(Bucket=sandbox.bucket, Key=key, Body=json.dumps({**registry, "challengers": []}).encode())
     result, text = _readiness(sandbox, customer, challenger)
     assert unnamed(result) == [], text
     found = {s.id: s for s in result.steps}
-    assert found[step].status == FAIL and found[step].diagnosis["id"] == diagnosis, text
+    assert found[step].status == status and found[step].diagnosis["id"] == diagnosis, text
     assert found[step].diagnosis["whose"] == whose
     assert "ZE-CHECK-000" not in text and "the platform's Lambda code" not in text, text
-    failed = [s for s in result.steps if s.status == FAIL]
-    assert [s.id for s in failed] == [step], text  # one cause, once
+    flagged = [s for s in result.steps if s.status in (FAIL, WARN)]
+    assert [s.id for s in flagged] == [step], text  # one cause, once
+    assert result.readiness["answer"]["kind"] == "unanswerable" and result.exit_code == 5, text
+
+
+def test_no_challenger_left_is_nothing_to_promote_and_nothing_is_broken(sandbox):
+    """A real customer whose challengers were all promoted or removed: no step fails or warns (the model's state,
+    not a fault of anyone's), and the answer says what production is (issue 29 item 3, issue 30 item 1)."""
+    customer = "acme-empty"
+    sandbox.seed_customer(customer)
+    s3, key = sandbox.s3_client(), f"customer_tailored/{customer}/latest_model.json"
+    registry = json.loads(s3.get_object(Bucket=sandbox.bucket, Key=key)["Body"].read())
+    s3.put_object(Bucket=sandbox.bucket, Key=key, Body=json.dumps({**registry, "challengers": []}).encode())
+    result, text = _readiness(sandbox, customer, None)
+    assert [s.id for s in result.steps if s.status in (FAIL, WARN)] == [], text
+    answer = result.readiness["answer"]
+    assert answer["kind"] == "nothing" and result.exit_code == 5, text
+    assert f"no challenger to promote for {customer}" in answer["line"], answer
+    assert registry["production"]["model_id"] in answer["line"], answer
+    assert "the platform's Lambda code" not in text and "fix" not in text.lower().split("phase")[-1], text
 
 
 def _refusing_port():

@@ -7,14 +7,13 @@ import io
 import json
 
 import pytest
+from helpers.metrics import run_with_metrics
 
 from zorora_e2e_plugin.history.file import append
 from zorora_e2e_plugin.history.since import streak
 from zorora_e2e_plugin.history.view import show
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
-
-from helpers.metrics import run_with_metrics
 
 
 def run(started, verdict, kind="preflight", target="api.example.com"):
@@ -38,6 +37,25 @@ T = ["2026-12-01T0%d:00:00Z" % i for i in range(10)]
 def test_streak(verdicts, expected):
     runs = [run(T[i], v) for i, v in enumerate(verdicts)]
     assert streak(list(reversed(runs))) == expected  # the order they come in does not matter
+
+
+def check(started, verdict, answer):
+    """A readiness check's history line (--for): its verdict, and its answer once the gate passed."""
+    return {**run(started, verdict, kind="readiness"), "readiness": {"customer": "acme", "answer": answer}}
+
+
+@pytest.mark.parametrize("answers, expected", [
+    # ready, then the model's own state (would be refused, not answerable, nothing to promote): nothing broke
+    ([("passed", "ready"), ("failed", "refused"), ("failed", "unanswerable"), ("failed", "nothing")], None),
+    ([("failed", "unanswerable"), ("passed", "ready")], None),
+    # the gate failing is the chain breaking, for a check as for any run
+    ([("passed", "ready"), ("gate_failed", None), ("gate_failed", None)], ("broken", T[1], 2)),
+    ([("gate_failed", None), ("failed", "refused")], ("fixed", T[1], 1)),
+])
+def test_a_readiness_answer_is_the_models_state_not_a_broken_chain(answers, expected):
+    """Issue 30 item 3 meets issue 31: 'broken since' counts a check only by its gate, never by its answer."""
+    runs = [check(T[i], verdict, answer) for i, (verdict, answer) in enumerate(answers)]
+    assert streak(runs) == expected
 
 
 def test_history_says_broken_since_and_fixed_at_per_target_and_kind(tmp_path):

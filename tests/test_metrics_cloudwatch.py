@@ -11,21 +11,27 @@ import subprocess
 import sys
 
 import pytest
+from helpers.cli import CLEAN_ENV
+from helpers.cli import cli as run_cli
+from helpers.metrics import (
+    Refusing,
+    closed_port,
+    cloudwatch,
+    fresh_namespace,
+    history_line,
+    listed,
+    reset_cloudwatch,
+    run_with_metrics,
+    statistic,
+)
 
 from zorora_e2e_plugin.config.checks import SettingsError
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.metrics import metrics_from
 from zorora_e2e_plugin.core.outcomes import FAIL
-from zorora_e2e_plugin.metrics.build import target_of
+from zorora_e2e_plugin.metrics.build import Datum, target_of
 from zorora_e2e_plugin.metrics.cloudwatch import MAX_PER_CALL, batches, metric_data, publish
-from zorora_e2e_plugin.metrics.build import Datum
 from zorora_e2e_plugin.sandbox import Sandbox
-
-
-from helpers.cli import CLEAN_ENV
-from helpers.cli import cli as run_cli
-from helpers.metrics import (Refusing, closed_port, cloudwatch, fresh_namespace, history_line, listed,
-                             reset_cloudwatch, run_with_metrics, statistic)
 
 BASE = (("Kind", "full"), ("Target", "sandbox"))
 
@@ -250,6 +256,7 @@ def test_an_interrupted_run_publishes_nothing(sandbox):
     ns = fresh_namespace()
     since = len(sandbox.request_log)
     import io
+
     from zorora_e2e_plugin.report.console import make_console
     from zorora_e2e_plugin.run.options import RunOptions
     from zorora_e2e_plugin.run.validate import validate
@@ -300,8 +307,9 @@ def test_a_loopback_endpoint_from_the_environment_never_goes_through_a_proxy(san
 
 def test_in_zorora_a_sandbox_run_publishes_and_shows_what_it_published(host, monkeypatch):
     """`ml-validate-e2e --sandbox --metrics cloudwatch` in the REPL (the stand-in host): the same batch, read back."""
-    import zorora_e2e_plugin
     from standin.harness import output
+
+    import zorora_e2e_plugin
 
     monkeypatch.setenv("ONA_API_BASE_URL", "http://127.0.0.1:9/prod/api/v1")
     monkeypatch.setenv("ONA_API_TOKEN", "not-used")

@@ -110,11 +110,12 @@ def test_for_is_resolved_with_the_other_settings():
     assert settings.phases == frozenset({0})
     settings = resolve(RunFlags(**BASE, readiness_for=["zorora-e2e-test-x"]), {})
     assert settings.readiness_for.customer_id == "zorora-e2e-test-x"
+    implied = resolve(RunFlags(**{**BASE, "phases": None}, readiness_for=["acme"]), {})  # a preflight's question
+    assert implied.phases == frozenset({0}) and implied.preflight_only
 
 
 @pytest.mark.parametrize("flags, words", [
-    ({"phases": None, "readiness_for": ["acme"]}, "combines only with --preflight-only"),
-    ({"phases": [2], "readiness_for": ["acme"]}, "combines only with --preflight-only"),
+    ({"phases": [2], "readiness_for": ["acme"]}, "does not combine with --phase 2"),
     ({"readiness_for": ["acme corp"]}, "'acme corp' is not a customer id"),
     ({"readiness_for": ["../acme"]}, "is not a customer id"),
     ({"readiness_for": ["acme", "acme/x y"]}, "is not a model id"),
@@ -134,7 +135,8 @@ def test_metrics_answered_without_the_wrapper_are_read_too():
 
 
 def test_the_session_help_shows_an_example():
-    from zorora_e2e_plugin.config.flags import SESSION_EPILOG
+    from zorora_e2e_plugin.config.flags import SESSION_EXAMPLES, examples
 
-    assert "ml-validate-e2e --preflight-only --for acme" in SESSION_EPILOG
-    assert SESSION_EPILOG.rstrip().endswith("ml-validate-e2e --sweep --dry-run   list test data left by killed runs")
+    shown = examples(SESSION_EXAMPLES, 100)
+    assert "ml-validate-e2e --for acme " in shown
+    assert shown.rstrip().endswith("ml-validate-e2e --sweep --dry-run               list test data left by killed runs")

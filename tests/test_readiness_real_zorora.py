@@ -83,3 +83,80 @@ kill $SANDBOX; wait $SANDBOX
         if "acme" in line or "beta" in line:
             assert re.search(r"\bGET\b", line) and not re.search(r"\b(POST|PUT|DELETE)\b", line), line
     assert sum(bool(re.search(r"\bPOST\b", line)) for line in lines) == 2 * 3  # 0.5's refused probes, per check
+
+
+@pytest.mark.skipif(not (ZORORA_SRC and ZORORA_PYTHON), reason="set ZORORA_SRC and ZORORA_PYTHON for the real REPL")
+def test_after_a_promotion_and_after_a_mistake_in_the_real_repl(tmp_path):
+    """Issue 30 items 1, 2 and 4 in the real REPL at 100 columns: `--for acme` (a preflight's question by itself)
+    names a challenger; the engineer pastes the ml-promote line and answers yes; asked again, with and without the
+    id, the check reads the registry as it now is (no failed step). A mistyped flag, --preflight-only with
+    --phase 3, and an unknown fault are each one red line. Read back through a terminal emulator: words whole."""
+    if not can_isolate():
+        pytest.skip("cannot make a loopback-only network namespace (unshare -n)")
+    pyte = pytest.importorskip("pyte")
+    src = Path(ZORORA_SRC)
+    config_dir = zorora_config_dir(src, tmp_path / "config", ZORORA_PYTHON)
+    home = tmp_path / "home"
+    home.mkdir()
+    env_file, pid_file = tmp_path / "sandbox.env", tmp_path / "sandbox.pid"
+    inner = f"""
+ip link set lo up
+setsid {ZORORA_PYTHON} -u -m zorora_e2e_plugin.cli sandbox --seed-customer acme > {env_file} 2>/dev/null &
+SANDBOX=$!
+echo $SANDBOX > {pid_file}
+trap 'kill $SANDBOX 2>/dev/null' EXIT HUP TERM
+for i in $(seq 300); do grep -q AWS_SECRET_ACCESS_KEY {env_file} && break; sleep 0.1; done
+eval "$(grep '^export ' {env_file})"
+cd {src} && {ZORORA_PYTHON} main.py
+kill $SANDBOX; wait $SANDBOX
+"""
+    env = zorora_host_env(TERM="xterm-256color", HOME=str(home), PYTHONPATH=str(config_dir), COLUMNS="100")
+    child = spawn_isolated(inner, env)
+    child.setwinsize(50, 100)
+    prompt = r"\[\d+\] ⚙ >"
+    said = {}
+
+    def ask(line, until, timeout=120):
+        start = len(screen(child))
+        child.send(line + "\r")
+        child.expect(until, timeout=timeout)
+        child.expect(prompt, timeout=timeout)
+        said[line] = " ".join(screen(child)[start:].split())
+        return said[line]
+
+    try:
+        child.expect("Registered remote command: ml-validate-e2e")
+        child.expect(prompt)
+        ready = ask("ml-validate-e2e --for acme", r"would pass every gate")
+        challenger = re.search(r"ml-promote acme (acme/challenger_\d{8}_\d{6}) would pass", ready).group(1)
+        child.send(f'ml-promote acme {challenger} "Promote after a passing readiness check"\r')
+        child.expect(r"\(yes/no\):")
+        child.send("yes\r")
+        child.expect("Promotion successful")
+        child.expect(prompt)
+        named = ask(f"ml-validate-e2e --for acme {challenger}", r"nothing to promote")
+        plain = ask("ml-validate-e2e --for acme", r"production is")
+        typo = ask("ml-validate-e2e --phaes 3", r"lists the flags")
+        phase = ask("ml-validate-e2e --preflight-only --phase 3", r"lists the flags")
+        fault = ask("ml-validate-e2e --sandbox --fault nosuch", r"unknown fault")
+        child.send("exit\r")
+        child.expect(pexpect.EOF, timeout=120)
+        child.close()
+    finally:
+        reap(child, pid_file)
+    assert our_tracebacks(screen(child)) == []
+    assert re.search(rf"ℹ {challenger} is already in production \(since \S+Z, by \S+\): nothing to promote", named)
+    assert re.search(rf"ℹ no challenger to promote for acme: none is evaluated \(1 still training\); production is "
+                     rf"{challenger} since \S+Z", plain)
+    for text in (named, plain):
+        assert "✗" not in text and "is unknown" not in text and "exit" not in text.lower()
+    assert "Error: unknown flag --phaes (did you mean --phase?); ml-validate-e2e --help lists the flags" in typo
+    assert "usage:" not in typo and "not run" not in typo
+    assert "Error: --preflight-only runs phase 0 alone" in phase
+    assert "Error: --fault: unknown fault 'nosuch'" in fault and "starting a local sandbox" not in fault
+
+    terminal = pyte.Screen(100, 6000)  # the session as a person saw it, at 100 columns
+    pyte.Stream(terminal).feed(child.logfile_read.getvalue())
+    on_screen = {w.strip("()[]{},;:'\"") for row in terminal.display for w in row.split()}
+    for word in ("+6.1", "drift", "evening", "windows", "tariff", challenger):  # the issue saw `+6.`, `dri`
+        assert word in ready and word in on_screen, word

@@ -54,12 +54,13 @@ def test_refused_in_the_repl_names_the_gate(session):
     assert not [1 for m, p, params, body in calls if m == "POST" and seeded.customer_id in str(body)]
 
 
-def test_for_without_preflight_only_is_refused_in_one_line(session):
+def test_for_with_another_phase_is_refused_in_one_line(session):
     repl, calls, _sandbox = session
-    verdict = run(repl, "ml-validate-e2e --for acme")
-    assert verdict == repl_run.SETTINGS_VERDICT
-    assert "--for checks a real customer read-only: it combines only with --preflight-only" in output(repl)
-    assert calls == []
+    before = len(output(repl))
+    verdict = run(repl, "ml-validate-e2e --for acme --phase 3")
+    assert verdict.startswith("Error: --for checks a real customer read-only after the preflight: it does not "
+                              "combine with --phase 3"), verdict
+    assert output(repl)[before:].strip() == verdict and calls == []  # one line, nothing sent
 
 
 def test_a_sandbox_demo_in_the_repl_with_a_seeded_customer(session):
@@ -68,4 +69,4 @@ def test_a_sandbox_demo_in_the_repl_with_a_seeded_customer(session):
     assert verdict.startswith("✗ ml-promote acme acme/challenger_") and "metrics stale" in verdict, output(repl)
     assert calls == []  # the demo's own sandbox, not the REPL's target
     refused = run(repl, "ml-validate-e2e --preflight-only --seed-customer acme --for acme")
-    assert refused == repl_run.USAGE_VERDICT and "use it with --sandbox" in output(repl)
+    assert refused.startswith(repl_run.ERROR) and "use it with --sandbox" in refused

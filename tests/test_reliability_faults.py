@@ -171,7 +171,7 @@ def test_s3_unreachable_after_each_phase_prints_the_exact_leftovers_and_the_swee
             assert folders == [f"customer_tailored/{result.customer_id}/archived/"]
         for key in leftover:
             assert f"s3://{sb.bucket}/{key}" in text
-        command = re.search(r"Remove them with: (zorora-e2e sweep .*)$", text, re.M).group(1)
+        command = re.search(r"Remove them with:\s*\n\s*(zorora-e2e sweep .*)$", text, re.M).group(1)  # its own line
         assert f"--customer-id {result.customer_id}" in command and f"--bucket {sb.bucket}" in command
         assert f"--s3-endpoint-url {sb.s3_endpoint_url}" in command  # the same S3 the run wrote to
 

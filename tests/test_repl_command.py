@@ -147,7 +147,7 @@ def test_json_path_expands_home(repl, tmp_path, monkeypatch):
 def test_unwritable_report_path_is_refused_before_the_run(repl, tmp_path):
     """Checked with the settings, before phase 0 (issue 9 item 11): no crash, nothing run."""
     verdict = run(repl, f"ml-validate-e2e --preflight-only --sandbox --json {tmp_path}/missing-dir/x.json")
-    assert verdict.startswith("✗ ml-validate-e2e not run")
+    assert verdict.startswith(repl_run.ERROR)
     assert "cannot write --json" in output(repl) and "Phase 0" not in output(repl)
 
 
@@ -174,12 +174,12 @@ def test_help_prints_to_the_console(repl, flag):
     "ml-validate-e2e '--oops[/red]' [bold]",   # outside text in the error message: printed, not parsed
     "ml-validate-e2e --sweep --sandbox",       # a sweep cleans the deployment's bucket, never a sandbox
 ])
-def test_usage_errors_print_usage_and_return_a_short_verdict(repl, line):
+def test_usage_errors_are_one_red_line_as_zororas_own(repl, line):
     verdict = run(repl, line)
     text = output(repl)
-    assert verdict == repl_run.USAGE_VERDICT
-    assert "usage: ml-validate-e2e" in text and "ml-validate-e2e: error:" in text
-    assert "Traceback" not in text and "Unknown command" not in text
+    assert verdict.startswith(repl_run.ERROR) and verdict.endswith(repl_run.HELP), verdict
+    assert text.strip().splitlines()[-1] == verdict  # the one line, nothing else: no usage block, no verdict
+    assert "usage:" not in text and "Traceback" not in text and "Unknown command" not in text
     assert "Phase 0" not in text
 
 
@@ -189,7 +189,7 @@ def test_missing_token_is_a_settings_verdict_naming_what_to_set(host, monkeypatc
     repl = host.repl()
     zorora_e2e_plugin.register(repl)
     verdict = run(repl, "ml-validate-e2e --preflight-only")
-    assert verdict == repl_run.SETTINGS_VERDICT
+    assert verdict.startswith(repl_run.ERROR)
     text = output(repl)
     assert "ONA_API_TOKEN" in text and "restart Zorora" in text
     assert "--token" not in text  # the REPL command has no --token (nor --token-from-ssm)
@@ -198,7 +198,7 @@ def test_missing_token_is_a_settings_verdict_naming_what_to_set(host, monkeypatc
 
 def test_refuses_a_customer_id_that_is_not_a_test_id(repl):
     verdict = run(repl, "ml-validate-e2e --sandbox --customer-id acme-prod")
-    assert verdict.startswith("✗ ml-validate-e2e not run")
+    assert verdict.startswith(repl_run.ERROR)
     assert "zorora-e2e-test-" in output(repl) and "Phase 0" not in output(repl)
     assert "writes, promotes and deletes" in output(repl)  # why it was refused
     assert "restart Zorora" not in output(repl)  # nothing to do with what Zorora read at start-up
@@ -209,7 +209,7 @@ def test_a_refused_customer_id_of_a_real_target_has_no_restart_hint(host, monkey
     monkeypatch.setenv("ONA_API_TOKEN", sandbox_instance.token)
     repl = host.repl()
     zorora_e2e_plugin.register(repl)
-    assert run(repl, "ml-validate-e2e --preflight-only --customer-id acme-prod") == repl_run.SETTINGS_VERDICT
+    assert run(repl, "ml-validate-e2e --preflight-only --customer-id acme-prod").startswith(repl_run.ERROR)
     assert "writes, promotes and deletes" in output(repl) and "restart Zorora" not in output(repl)
 
 
@@ -230,6 +230,22 @@ def test_each_ending_shows_its_verdict_once_and_returns_nothing_to_repeat(repl):
         assert "\n" not in verdict
 
 
+@pytest.mark.parametrize("line, last", [
+    ("ml-validate-e2e --preflight-only --sandbox", "✓ Preflight passed"),
+    ("ml-validate-e2e --phaes 3", "Error: unknown flag --phaes (did you mean --phase?)"),
+    ("ml-validate-e2e --help", "  ml-validate-e2e --sweep --dry-run"),
+    ("ml-validate-e2e --history", ""),
+])
+def test_one_blank_line_after_the_last_line_as_after_zororas_own_commands(repl, line, last):
+    """The host prints a command's return value, then shows it again as Markdown between two blank lines: the
+    returned string prints as nothing and the last line is left open, so exactly one blank line follows it."""
+    before = len(output(repl))
+    run(repl, line)
+    shown = output(repl)[before:]
+    assert shown.endswith("\n\n") and not shown.endswith("\n\n\n"), repr(shown[-200:])
+    assert shown.rstrip("\n").splitlines()[-1].startswith(last), repr(shown[-200:])
+
+
 def test_outside_text_in_a_verdict_cannot_end_the_repl(repl, monkeypatch):
     from zorora_e2e_plugin.report import console as report
     from zorora_e2e_plugin.report import verdict_line as verdict_module
@@ -240,7 +256,7 @@ def test_outside_text_in_a_verdict_cannot_end_the_repl(repl, monkeypatch):
     verdict = run(repl, "ml-validate-e2e --preflight-only --sandbox")
     assert verdict is not None  # the host printed it with markup without raising
     assert "[/oops]" in output(repl) and "[bold]x[/bold]" in output(repl)
-    assert run(repl, "ml-validate-e2e --bogus") == repl_run.USAGE_VERDICT  # still alive
+    assert run(repl, "ml-validate-e2e --bogus").startswith(repl_run.ERROR)  # still alive
 
 
 @pytest.fixture
@@ -396,7 +412,7 @@ def test_a_real_sigint_mid_run(repl, monkeypatch):
     verdict = run(repl, "ml-validate-e2e --sandbox")
     assert fired and verdict.startswith("⚠"), output(repl)
     assert "interrupted" in verdict
-    assert run(repl, "ml-validate-e2e --bogus") == repl_run.USAGE_VERDICT
+    assert run(repl, "ml-validate-e2e --bogus").startswith(repl_run.ERROR)
 
 
 @pytest.mark.xdist_group("signals")  # SIGINT sent to this process: one worker takes them all
@@ -456,7 +472,7 @@ def test_an_unexpected_error_is_reported_not_raised(repl, monkeypatch):
     verdict = run(repl, "ml-validate-e2e --sandbox")
     assert verdict.startswith("✗ ml-validate-e2e --sandbox crashed")
     assert "RuntimeError: boom [/x] from somewhere" in output(repl)
-    assert run(repl, "ml-validate-e2e --bogus") == repl_run.USAGE_VERDICT
+    assert run(repl, "ml-validate-e2e --bogus").startswith(repl_run.ERROR)
 
 
 # ----------------------------------------------------------------------------------- the console

@@ -73,7 +73,7 @@ def test_q_at_a_pause_stops_and_still_cleans_up(tmp_path):
         child.expect(r"Next: phase 2 ·")
         child.expect_exact(PAUSE)
         child.sendline("q")
-        child.expect_exact(STOPPED)
+        child.expect_exact(STOPPED.format(phase=2))
         child.expect(r"interrupted after .*; cleanup ran: nothing left in S3")
         child.expect(pexpect.EOF)
         child.close()
@@ -94,7 +94,7 @@ def test_ctrl_c_at_a_pause_stops_like_q(tmp_path):
         child.expect(r"Next: phase 2 ·")
         child.expect_exact(PAUSE)
         child.sendintr()
-        child.expect_exact(STOPPED)
+        child.expect_exact(STOPPED.format(phase=2))
         child.expect(r"interrupted after .*; cleanup ran: nothing left in S3")
         child.expect(pexpect.EOF)
         child.close()
@@ -181,7 +181,7 @@ def test_walkthrough_in_the_repl_through_prompt_toolkit(repl):
 def test_q_in_the_repl_stops_and_cleans_up(repl):
     verdict = _walk(repl, "\r\rq\r")
     text = output(repl)
-    assert STOPPED in text
+    assert "Stopped at the pause before phase 2: " in text  # said as a person says it: where it stopped
     assert "interrupted" in verdict and "nothing left in S3" in verdict, text
     assert text.count("▶ Next: phase") == 3
 
@@ -189,7 +189,7 @@ def test_q_in_the_repl_stops_and_cleans_up(repl):
 def test_walkthrough_in_the_repl_without_a_terminal_is_refused(repl):
     repl.handle("ml-validate-e2e --sandbox --walkthrough")
     verdict = repl.remote_commands["ml-validate-e2e"].last_verdict
-    assert "needs a terminal" in verdict and "not run" in verdict and verdict in output(repl)
+    assert "needs a terminal" in verdict and verdict.startswith("Error: ") and verdict in output(repl)
     assert "Phase 0" not in output(repl)
 
 

@@ -24,7 +24,16 @@ import sys
 from typing import List, Optional
 
 from .config.checks import SettingsError
-from .config.flags import RunFlags, SweepFlags, add_run_flags, add_sweep_flags, faults_from
+from .config.flags import (
+    RunFlags,
+    SweepFlags,
+    add_run_flags,
+    add_sweep_flags,
+    clashes,
+    faults_from,
+    help_formatter,
+    unknown_arguments,
+)
 from .config.settings import DEFAULT_BUCKET, DEFAULT_REGION
 from .console.terminal import stdout_is_terminal
 from .core.outcomes import ExitCode
@@ -35,17 +44,17 @@ EXIT_USAGE = ExitCode.CONFIG_ERROR
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zorora-e2e", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="Exit codes: 0 passed, 1 failed, 2 usage/config error, "
                                             "3 preflight gate failed, 4 (--for) ml-promote would be refused, "
                                             "5 (--for) not answerable, 130 interrupted (Ctrl-C), 143 SIGTERM, "
                                             "129 SIGHUP.")
     parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = sub.add_parser("run", help="validate the deployment your settings point at",
+    formatter = help_formatter(argparse.HelpFormatter)  # --for CUSTOMER [CHALLENGER_ID]
+    run = sub.add_parser("run", help="validate the deployment your settings point at", formatter_class=formatter,
                          description="Run the end-to-end validation (phases 0-5) against ONA_API_BASE_URL.")
     add_run_flags(run, target=True)
-    demo = sub.add_parser("demo", help="validate a local sandbox (no AWS account needed)",
+    demo = sub.add_parser("demo", help="validate a local sandbox (no AWS account needed)", formatter_class=formatter,
                           description="Start the local ONA sandbox in-process, validate it, stop it.")
     add_run_flags(demo, target=False)
     add_fault_flag(demo)
@@ -184,11 +193,17 @@ def _presenter(args):
 def _printer(console):
     from rich.text import Text
 
-    return lambda text, style="": console.print(Text(text, style=style), soft_wrap=True, highlight=False)
+    from .console.lines import words
+
+    return lambda text, style="": [words(console, Text(line, style=style), indent=2) for line in text.split("\n")]
 
 
 def cmd_demo(args) -> int:
+    from .config.readiness_target import seed_specs
+
     presenter = _presenter(args)  # --walkthrough without a terminal: refused before anything starts
+    faults_from(args.fault)  # a fault or a seed that does not exist: refused before the sandbox starts
+    seed_specs(args.seed_customers)
     if stdout_is_terminal():  # someone is watching: a line at once, before the sandbox's (moto's) import
         print("starting a local sandbox (ONA API + S3 on loopback) ...", flush=True)
     from .s3.store import prewarm
@@ -263,7 +278,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"] and ("-h" in argv or "--help" in argv):
         parser._subparsers._group_actions[0].choices["sandbox"].epilog = faults_epilog()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    command = parser._subparsers._group_actions[0].choices.get(args.command) if args.command else parser
+    if extras:  # the command's usage and the flag closest to the unknown one (exit 2)
+        command.error(unknown_arguments(command, extras))
+    if args.command in ("run", "demo") and clashes(args):
+        command.error(clashes(args))
     no_cyclic_gc(args.command)  # a one-shot run: no cyclic collection
     if not args.command:
         parser.print_help()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from standin.harness import output
+
 from zorora_e2e_plugin.repl import invocation as repl_run
 
 
@@ -19,3 +21,11 @@ def run(repl, line: str):
         return repl.responses[-1]  # another ml-* command: what it returned
     assert repl.responses[-1] == repl_run.RETURNED
     return ours.last_verdict
+
+
+def run_shown(repl, line):
+    """Type `line`; (the verdict line the command printed, what the session showed for it)."""
+    before = len(output(repl))
+    repl.handle(line)
+    assert repl.responses[-1] == repl_run.RETURNED  # the host prints it twice: it must show nothing
+    return repl.remote_commands["ml-validate-e2e"].last_verdict, output(repl)[before:]

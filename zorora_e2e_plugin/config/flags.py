@@ -73,8 +73,9 @@ class RunFlags:
     def __post_init__(self):
         for key in ("fault", "seed_customers", "metrics"):  # as argparse's lists give them: tuples
             object.__setattr__(self, key, tuple(getattr(self, key) or ()))
-        if self.preflight_only:
+        if self.preflight_only or (self.readiness_for and not self.phases):  # --for is a preflight's question
             object.__setattr__(self, "phases", [0])
+            object.__setattr__(self, "preflight_only", True)
         for key in REPORT_PATHS:
             if getattr(self, key):
                 object.__setattr__(self, key, os.path.expanduser(getattr(self, key)))
@@ -95,10 +96,11 @@ def add_run_flags(parser, face: Face = CLI, *, target: bool = True) -> None:
                        help="start a local sandbox (ONA API + S3 on loopback) and validate it: a demo, no AWS")
         add_fault_flag(g, condition="with --sandbox: ")  # as `zorora-e2e demo --fault`
     g.add_argument("--for", dest="readiness_for", nargs="+", metavar=("CUSTOMER", "CHALLENGER_ID"),
-                   help="with --preflight-only: after the gate, check read-only whether `ml-promote CUSTOMER "
-                        "CHALLENGER_ID` would pass its gates now (without CHALLENGER_ID: the newest evaluated "
-                        "challenger); nothing is written or promoted for CUSTOMER. Exit 0 ready, 4 would be "
-                        "refused, 5 not answerable")
+                   help="after the preflight (--for implies --preflight-only), check read-only whether `ml-promote "
+                        "CUSTOMER CHALLENGER_ID` would pass its gates now (without CHALLENGER_ID: the newest "
+                        "evaluated challenger); nothing is written or promoted for CUSTOMER"
+                        + ("" if repl else ". Exit 0 ready, 4 would be refused, 5 not answerable or nothing to "
+                                           "promote"))
     g.add_argument("--phase", dest="phases", type=int, action="append", metavar="N",
                    help="run phase N (repeatable) plus what it needs: 0 as the gate, 1 for 2-4, 5 to clean up")
     g.add_argument("--keep-data", action="store_true", help="skip cleanup and print the S3 prefixes left")
@@ -147,7 +149,7 @@ def add_run_flags(parser, face: Face = CLI, *, target: bool = True) -> None:
                    help="after the run, publish its metrics (Passed, Duration, per phase and route, failed steps, "
                         "retries, cold start): cloudwatch (one PutMetricData batch, the run's region, boto3's "
                         "endpoint settings) or emf (JSON lines on stdout, for a Lambda's log); repeatable. A "
-                        "failure to publish is a warning: the verdict and exit code stand")
+                        "failure to publish is a warning: the verdict stands")
     o.add_argument("--metrics-namespace", metavar="NAME",
                    help="CloudWatch namespace for --metrics (env ZORORA_E2E_METRICS_NAMESPACE; default ZororaE2E)")
     if not (target or repl):
@@ -197,6 +199,44 @@ def add_sweep_flags(parser, face: Face = CLI) -> None:
     parser.add_argument("--dry-run", action="store_true", help=f"{also}list, delete nothing")
 
 
+def clashes(namespace) -> Optional[str]:
+    """What argparse cannot say about the run flags: flags that do not go together (None: none). A usage error
+    in both faces, said before anything starts."""
+    phases = sorted(set(getattr(namespace, "phases", None) or ()) - {0})
+    others = " ".join(f"--phase {p}" for p in phases)
+    if phases and getattr(namespace, "preflight_only", False):
+        return f"--preflight-only runs phase 0 alone: it does not combine with {others} (drop one of them)"
+    if phases and getattr(namespace, "readiness_for", None):
+        return (f"--for checks a real customer read-only after the preflight: it does not combine with {others} "
+                "(a full run writes, promotes and deletes, and never for a real customer)")
+    return None
+
+
+def unknown_arguments(parser, extras: Sequence[str]) -> str:
+    """argparse's "unrecognized arguments" in a person's words: the first one, and the flag closest to it."""
+    import difflib
+
+    word = next((e for e in extras if e.startswith("-")), extras[0] if extras else "")
+    name = word.split("=", 1)[0]
+    known = sorted({o for action in parser._actions for o in action.option_strings if o.startswith("--")})
+    close = difflib.get_close_matches(name if name.startswith("-") else f"--{name}", known, n=1, cutoff=0.6)
+    what = f"unknown flag {name}" if name.startswith("-") else f"unexpected argument {name!r}"
+    return what + (f" (did you mean {close[0]}?)" if close and close[0] != name else "")
+
+
+def help_formatter(base):
+    """`base` (an argparse HelpFormatter class) that shows --for as `--for CUSTOMER [CHALLENGER_ID]`: it takes
+    one or two values, which argparse's nargs cannot say."""
+
+    class Formatter(base):
+        def _format_args(self, action, default_metavar):
+            if action.dest == "readiness_for":
+                return "CUSTOMER [CHALLENGER_ID]"
+            return super()._format_args(action, default_metavar)
+
+    return Formatter
+
+
 def faults_from(names) -> list:
     """`--fault NAME ...` parsed (sandbox/faults.py, the one place faults are defined): a bad name is a
     SettingsError naming --fault and listing the valid faults."""
@@ -219,23 +259,41 @@ class HelpShown(Exception):
 
 
 SESSION_DESCRIPTION = (
-    "Prove the Zorora REPL -> ONA globalTrainingService -> S3 chain works end to end:\n"
-    "preflight, test data, read-only commands, promote and rollback through Zorora's\n"
-    "own ml-* command classes, error handling, cleanup. Uses the REPL's ONA client\n"
-    "(ONA_API_BASE_URL, ONA_API_TOKEN, ONA_USE_IAM as read when Zorora started).")
-SESSION_EPILOG = (
-    "examples:\n"
-    "  ml-validate-e2e --sandbox           demo against a local sandbox (no AWS)\n"
-    "  ml-validate-e2e --sandbox --fault stage-prefix  a broken deployment, diagnosed\n"
-    "  ml-validate-e2e --preflight-only    check the deployment before a promotion\n"
-    "  ml-validate-e2e --preflight-only --for acme  ... and whether ml-promote acme would pass now\n"
-    "  ml-validate-e2e --yes --json e2e.json\n"
-    "  ml-validate-e2e --sweep --dry-run   list test data left by killed runs")
+    "Prove the Zorora REPL -> ONA globalTrainingService -> S3 chain works end to end: preflight, test data, "
+    "read-only commands, promote and rollback through Zorora's own ml-* command classes, error handling, cleanup. "
+    "Uses the REPL's ONA client (ONA_API_BASE_URL, ONA_API_TOKEN, ONA_USE_IAM as read when Zorora started).")
+SESSION_EXAMPLES = (
+    ("ml-validate-e2e --sandbox", "demo against a local sandbox (no AWS)"),
+    ("ml-validate-e2e --sandbox --fault stage-prefix", "a broken deployment, diagnosed"),
+    ("ml-validate-e2e --preflight-only", "check the deployment before a promotion"),
+    ("ml-validate-e2e --for acme", "... and whether ml-promote acme would pass now"),
+    ("ml-validate-e2e --yes --json e2e.json", ""),
+    ("ml-validate-e2e --sweep --dry-run", "list test data left by killed runs"))
+
+
+def examples(rows, width: int) -> str:
+    """`examples:` and one row per example, the command and what it does side by side where they fit, else the
+    words under the command: wrapped between words at `width`, a command never broken."""
+    import textwrap
+
+    column = max(len(command) for command, _ in rows) + 4
+    out = ["examples:"]
+    for command, what in rows:
+        if not what:
+            out.append(f"  {command}")
+        elif column + len(what) <= width:
+            out.append(f"  {command:<{column - 2}}{what}")
+        else:
+            out.append(f"  {command}")
+            out += textwrap.wrap(what, width, initial_indent=" " * 6, subsequent_indent=" " * 6,
+                                 break_on_hyphens=False, break_long_words=False)
+    return "\n".join(out)
 
 
 def session_parser(say, *, prog: str, width: int = 80):
     """The REPL command's parser: the session's run flags plus --sweep and --history. It prints through
-    `say(text)` (the REPL's console) and raises HelpShown / UsageError instead of exiting the process."""
+    `say(text)` (the REPL's console) and raises HelpShown / UsageError instead of exiting the process. Its help
+    is wrapped between words at `width` (the console's), introduction, options and examples alike."""
     import argparse
     import textwrap
 
@@ -250,11 +308,14 @@ def session_parser(say, *, prog: str, width: int = 80):
             raise UsageError((message or "invalid arguments").strip())
 
         def error(self, message):
+            unknown = "unrecognized arguments: "
+            if message.startswith(unknown):
+                message = unknown_arguments(self, message[len(unknown):].split())
             raise UsageError(message)
 
-    width = max(60, min(100, width - 2))
+    width = max(40, width - 2)
 
-    class Formatter(argparse.RawDescriptionHelpFormatter):
+    class Formatter(help_formatter(argparse.RawDescriptionHelpFormatter)):  # wrapped here: at the width
         def __init__(self, prog):
             super().__init__(prog, width=width, max_help_position=26)
 
@@ -262,7 +323,8 @@ def session_parser(say, *, prog: str, width: int = 80):
             return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
     parser = Parser(prog=prog, add_help=True, allow_abbrev=False, formatter_class=Formatter,
-                    description=SESSION_DESCRIPTION, epilog=SESSION_EPILOG)
+                    description=textwrap.fill(SESSION_DESCRIPTION, width, break_on_hyphens=False),
+                    epilog=examples(SESSION_EXAMPLES, width))
     add_run_flags(parser, REPL)
     other = parser.add_argument_group("instead of validating")
     other.add_argument("--sweep", action="store_true",
@@ -275,5 +337,5 @@ def session_parser(say, *, prog: str, width: int = 80):
     return parser
 
 
-__all__ = ["HelpShown", "RunFlags", "SweepFlags", "UsageError", "add_run_flags", "add_sweep_flags", "faults_from",
-           "session_parser"]
+__all__ = ["HelpShown", "RunFlags", "SweepFlags", "UsageError", "add_run_flags", "add_sweep_flags", "clashes",
+           "examples", "faults_from", "help_formatter", "session_parser", "unknown_arguments"]

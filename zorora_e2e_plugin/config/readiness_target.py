@@ -1,8 +1,9 @@
 """`--for CUSTOMER [CHALLENGER_ID]`: whose promotion the readiness phase checks, resolved with the other settings.
 
 The readiness phase (plan/readiness/phase.py) reads that customer's challengers, metrics, diff, registry and audit
-log, and never writes or promotes anything for it; so `--for` combines only with --preflight-only (a full run
-writes, promotes and deletes, and does that only for a zorora-e2e-test- customer of its own). Cheap to import:
+log, and never writes or promotes anything for it; so `--for` is a preflight's question (it implies
+--preflight-only: config/flags.RunFlags) and refuses other phases (a full run writes, promotes and deletes, and does
+that only for a zorora-e2e-test- customer of its own). Cheap to import:
 settings.py calls `target_from` in resolve().
 """
 
@@ -32,9 +33,10 @@ def target_from(value: Optional[Sequence[str]], *, run_customer: str, phases) ->
     if not value:
         return None
     values = [str(v).strip() for v in value]
-    if set(phases or ()) != {0}:
-        raise SettingsError("--for checks a real customer read-only: it combines only with --preflight-only "
-                            "(a full run writes, promotes and deletes, and never for a real customer)")
+    if set(phases or ()) != {0}:  # --for without --phase is a preflight (RunFlags); with other phases, refused
+        others = " ".join(f"--phase {p}" for p in sorted(set(phases or range(6)) - {0}))
+        raise SettingsError(f"--for checks a real customer read-only after the preflight: it does not combine with "
+                            f"{others} (a full run writes, promotes and deletes, and never for a real customer)")
     if len(values) > 2:
         raise SettingsError(f"--for takes a customer id and at most one challenger id (got {len(values)} values: "
                             f"{' '.join(values)})")

@@ -29,6 +29,10 @@ def confirm(text: str, *, input: Optional[Any] = None, output: Optional[Any] = N
     if not terminal.can_prompt(input):
         return False
     from prompt_toolkit import PromptSession
+
+    from .last_line import release
+
+    release()  # the question writes to the terminal itself: the console's last line ends first
     from prompt_toolkit.formatted_text import FormattedText
     from prompt_toolkit.key_binding import KeyBindings
 

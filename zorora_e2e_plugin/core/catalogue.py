@@ -245,12 +245,6 @@ FOR_UNKNOWN_CUSTOMER = _d("ZE-FOR-001", SETTINGS,
 FOR_UNKNOWN_CHALLENGER = _d("ZE-FOR-002", SETTINGS,
                             "ml-promote would answer 'Challenger {wanted} not found': check the id with "
                             "ml-list-challengers {c}")
-FOR_NO_CHALLENGER = _d("ZE-FOR-003", MODEL,
-                       "customer {c} has no evaluated challenger to promote: evaluate one, or train a new one (a "
-                       "customer whose challengers were all promoted has none left); nothing is broken")
-FOR_UNLISTED = _d("ZE-FOR-004", SETTINGS,
-                  "ml-list-challengers {c} lists no challenger: check the customer id, or name one with --for {c} "
-                  "CHALLENGER_ID")
 FOR_GATES = _d("ZE-FOR-005", MODEL,
                "the challenger does not meet the promotion gates: the server refuses it ('Challenger does not meet "
                "promotion gates', or Zorora stops at the diff) — re-evaluate or retrain it, or promote another one; "

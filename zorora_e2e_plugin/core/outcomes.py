@@ -44,7 +44,8 @@ class ExitCode(enum.IntEnum):
     CONFIG_ERROR = 2  # usage or settings error; also a report asked for and not written
     GATE_FAILED = 3
     WOULD_BE_REFUSED = 4  # --for: the readiness check says ml-promote would be refused (or fail)
-    NOT_ANSWERABLE = 5  # --for: the readiness check could not tell (no registry, unknown challenger, ...)
+    NOT_ANSWERABLE = 5  # --for: the readiness check could not tell (no registry, unknown challenger, ...), or
+    # there is nothing to promote (the challenger is production already, none is evaluated)
     HANGUP = 128 + 1  # SIGHUP
     INTERRUPTED = 128 + 2  # SIGINT (Ctrl-C)
     TERMINATED = 128 + 15  # SIGTERM
@@ -92,7 +93,8 @@ EXIT_CODES = {PASSED: ExitCode.PASSED, FAILED: ExitCode.FAILED, GATE_FAILED: Exi
               INTERRUPTED: ExitCode.INTERRUPTED, CANCELLED: ExitCode.FAILED}
 
 READINESS_EXIT = {"ready": ExitCode.PASSED, "refused": ExitCode.WOULD_BE_REFUSED,
-                  "unanswerable": ExitCode.NOT_ANSWERABLE}
+                  "unanswerable": ExitCode.NOT_ANSWERABLE,
+                  "nothing": ExitCode.NOT_ANSWERABLE}  # nothing to promote: no ml-promote to judge
 
 
 class StepOutcome(Exception):

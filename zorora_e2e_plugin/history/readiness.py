@@ -18,6 +18,28 @@ def recorded(readiness: Optional[Dict]) -> Optional[Dict]:
             "answer": (readiness.get("answer") or {}).get("kind")}
 
 
+# a check's own outcomes (its answer's kind, once the gate passed): their words and colours, never "failed"
+LABELS = {"ready": "ready", "refused": "would be refused", "unanswerable": "not answerable",
+          "nothing": "nothing to promote"}
+STYLES = {"ready": "green", "refused": "magenta", "unanswerable": "yellow", "nothing": "blue"}
+HTML_COLOURS = {"ready": "#2e9d4f", "refused": "#8e44ad", "unanswerable": "#d08a00", "nothing": "#3b73c8"}
+GATE_PASSED = ("passed", "failed")  # the run got past phase 0: the answer is the check's outcome
+
+
+def answer_of(record: Dict) -> Optional[str]:
+    """A history line's readiness answer (ready, refused, unanswerable, nothing) when the run is a readiness check
+    whose gate passed; None for any other run (a failed gate or an interrupted check keeps its verdict)."""
+    check = record.get("readiness")
+    if not isinstance(check, dict) or record.get("verdict") not in GATE_PASSED:
+        return None
+    answer = check.get("answer")
+    return str(answer) if answer in LABELS else None
+
+
+def label(answer: Optional[str]) -> str:
+    return LABELS.get(str(answer), str(answer or "?"))
+
+
 def lines(runs: List[Dict], now: datetime, age_text: Callable) -> List[Tuple[str, str]]:
     """(text, style) per customer checked on this target: how many checks, the last one's age and answer."""
     by_customer: Dict[str, List[Dict]] = {}
@@ -29,11 +51,13 @@ def lines(runs: List[Dict], now: datetime, age_text: Callable) -> List[Tuple[str
     for customer, checks in sorted(by_customer.items()):
         last = max(checks, key=lambda r: r["started"])
         check = last["readiness"]
-        answer = str(check.get("answer") or "?")
-        style = {"ready": "green", "refused": "red"}.get(answer, "yellow")
+        answer = answer_of(last)
+        said = label(answer) if answer else str(last.get("verdict", "?")).replace("_", " ")
+        style = STYLES.get(str(answer), "red" if last.get("verdict") == "gate_failed" else "yellow")
+        challenger = f" ({check['challenger']})" if check.get("challenger") else ""
         out.append((f"  readiness {customer}: last checked {age_text(now - parse_time(last['started']))} ago: "
-                    f"{answer} ({check.get('challenger') or 'no challenger'}); {len(checks)} check(s)", style))
+                    f"{said}{challenger}; {len(checks)} check(s)", style))
     return out
 
 
-__all__ = ["lines", "recorded"]
+__all__ = ["HTML_COLOURS", "LABELS", "STYLES", "answer_of", "label", "lines", "recorded"]

@@ -2,7 +2,9 @@
 alert on a change), and per target and kind whether it is "broken since T (N runs)" (a pass, then only failures)
 or "fixed at T" (failures, then a pass), for `zorora-e2e history`.
 
-A run that was interrupted or cancelled proves nothing either way: it neither breaks nor fixes a streak.
+A run that was interrupted or cancelled proves nothing either way: it neither breaks nor fixes a streak. A
+readiness check (--for) counts by its gate alone: past it, its answer (would be refused, not answerable, nothing
+to promote) is the model's state, not the chain broken.
 Cheap to import: no rich.
 """
 
@@ -12,6 +14,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 from ..core.outcomes import FAILED, GATE_FAILED, PASSED
 from .file import read
+from .readiness import answer_of
 from .record import history_path, run_kind, target_host
 
 BROKEN = (FAILED, GATE_FAILED)
@@ -46,17 +49,22 @@ def streak(runs: List[Dict]) -> Optional[Tuple[str, str, int]]:
     """For one target and kind's runs (any order): ("broken", since, N) when the latest runs that decided
     anything are N failures after a pass (`since`: the first failure's start); ("fixed", at, 1) when the latest
     is a pass after a failure (`at`: the pass's start); else None (never passed, or nothing changed)."""
-    decided = [r for r in sorted(runs, key=lambda r: r["started"]) if r.get("verdict") in BROKEN + (PASSED,)]
+    decided = [r for r in sorted(runs, key=lambda r: r["started"]) if _decision(r) in BROKEN + (PASSED,)]
     if len(decided) < 2:
         return None
-    if decided[-1].get("verdict") == PASSED:
-        return ("fixed", decided[-1]["started"], 1) if decided[-2].get("verdict") in BROKEN else None
+    if _decision(decided[-1]) == PASSED:
+        return ("fixed", decided[-1]["started"], 1) if _decision(decided[-2]) in BROKEN else None
     failing = 0
     for record in reversed(decided):
-        if record.get("verdict") == PASSED:
+        if _decision(record) == PASSED:
             return "broken", decided[len(decided) - failing]["started"], failing
         failing += 1
     return None  # failing since the first run recorded: never passed, nothing broke
+
+
+def _decision(record: Dict) -> Optional[str]:
+    """What a run says of the chain: its verdict; a readiness check past its gate passed, whatever its answer."""
+    return PASSED if answer_of(record) is not None else record.get("verdict")
 
 
 def lines(runs: List[Dict]) -> List[Tuple[str, str]]:

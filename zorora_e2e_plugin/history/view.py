@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Tuple
 from ..core.durations import duration_text
 from ..core.outcomes import FAILED, GATE_FAILED, INTERRUPTED, PASSED
 from .file import parse_time, read
+from .readiness import LABELS, STYLES, answer_of, label
 from .record import ENV, history_path, median
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -95,7 +96,7 @@ def summarize(records: List[Dict], now: Optional[datetime] = None) -> Dict[str, 
     for record in sorted(records, key=lambda r: r["started"]):
         entry = targets.setdefault(str(record.get("target", "?")), {"runs": [], "durations": {}})
         entry["runs"].append(record)
-        key = (str(record.get("kind", "?")), str(record.get("verdict", "?")))
+        key = (str(record.get("kind", "?")), outcome(record))
         entry["durations"].setdefault(key, []).append(_number(record.get("duration_s", 0)))
     for entry in targets.values():
         passing = [r for r in entry["runs"] if preflight_passed(r)]
@@ -104,11 +105,30 @@ def summarize(records: List[Dict], now: Optional[datetime] = None) -> Dict[str, 
     return targets
 
 
+def outcome(record: Dict) -> str:
+    """How a run ended, as its trend and the recent runs say it: a readiness check's answer once its gate passed
+    (ready, would be refused, ...: a check's outcome, never "failed"), else the run's verdict in words."""
+    answer = answer_of(record)
+    return label(answer) if answer else str(record.get("verdict", "?")).replace("_", " ")
+
+
+def outcome_style(record: Dict) -> str:
+    answer = answer_of(record)
+    if answer:
+        return STYLES[answer]
+    verdict = str(record.get("verdict", "?"))
+    return "green" if verdict == PASSED else "yellow" if verdict == INTERRUPTED else "red"
+
+
+ORDER = tuple(LABELS.values()) + tuple(v.replace("_", " ") for v in VERDICT_ORDER)
+ANSWER_STYLES = {LABELS[answer]: style for answer, style in STYLES.items()}
+
+
 def _trend_order(key: Tuple[str, str]):
-    kind, verdict = key
-    kinds = ("preflight", "full", "phases")
+    kind, said = key
+    kinds = ("preflight", "full", "phases", "readiness")
     return (kinds.index(kind) if kind in kinds else len(kinds), kind,
-            VERDICT_ORDER.index(verdict) if verdict in VERDICT_ORDER else len(VERDICT_ORDER), verdict)
+            ORDER.index(said) if said in ORDER else len(ORDER), said)
 
 
 def _plural(n: int, word: str) -> str:
@@ -121,11 +141,12 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
     from rich.table import Table
     from rich.text import Text
 
+    from ..console.lines import words
     from .readiness import lines as readiness_lines
     from .since import lines as since_lines
 
-    def say(text: str, style: str = "") -> None:
-        console.print(Text(text, style=style), soft_wrap=True, highlight=False)
+    def say(text, style: str = "") -> None:  # on a terminal wrapped between words, under its words; never cut
+        words(console, text if isinstance(text, Text) else Text(text, style=style), indent=2)
 
     path = path or history_path()
     if path is None:
@@ -143,7 +164,9 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
     shown = 0
     summary = summarize(records, now)
     order = sorted(summary.items(), key=lambda item: item[1]["runs"][-1]["started"], reverse=True)
-    for name, entry in order:
+    for number, (name, entry) in enumerate(order):
+        if number:  # a blank line between targets (none after the last: a REPL adds its own)
+            console.print(Text(""))
         runs = entry["runs"]
         header = Text(f"{name}", style="bold")
         header.append(f"  {len(runs)} run(s)", style="dim")
@@ -151,14 +174,15 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
         header.append("  last passing preflight: ", style="dim")
         header.append(f"{age_text(age)} ago" if age is not None else "none recorded",
                       style="green" if age is not None and age < timedelta(hours=24) else "yellow")
-        console.print(header, soft_wrap=True, highlight=False)
+        say(header)
         for kind, verdict in sorted(entry["durations"], key=_trend_order):
             durations = entry["durations"][(kind, verdict)]
-            line = Text(f"  {kind:<10}{verdict.replace('_', ' '):<13}", style="dim")
+            line = Text(f"  {kind:<10}", style="dim")
+            line.append(f"{verdict:<19}", style=ANSWER_STYLES.get(verdict, "dim"))  # a check's answer: its colour
             line.append(sparkline(durations))
             line.append(f"  last {duration_text(durations[-1])}, median {duration_text(median(durations))} "
                         f"({_plural(len(durations), 'run')})", style="dim")
-            console.print(line, soft_wrap=True, highlight=False)
+            say(line)
         for text, style in since_lines(runs):  # per kind: broken since T (N runs), or fixed at T
             say(text, style)
         for text, style in readiness_lines(runs, now, age_text):  # --for checks, per customer
@@ -172,13 +196,11 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="dim")
         for column in ("started (UTC)", "kind", "verdict", "duration", "client"):
             table.add_column(column, no_wrap=True)
-        if any(run_notes):  # a column only when a run has something in it
-            table.add_column("note", no_wrap=True)
+        if any(run_notes):  # a column only when a run has something in it; its words wrap in it, never cut
+            table.add_column("note", overflow="fold")
         for record, note, report in zip(recent, run_notes, reports):
-            verdict = str(record.get("verdict", "?"))
-            style = "green" if verdict == PASSED else "yellow" if verdict == INTERRUPTED else "red"
             cells = [Text(str(record["started"]).replace("T", " ").rstrip("Z")), Text(str(record.get("kind"))),
-                     Text(verdict.replace("_", " "), style=style),
+                     Text(outcome(record), style=outcome_style(record)),
                      Text(duration_text(_number(record.get("duration_s", 0)))), Text(str(record.get("client", "")))]
             if any(run_notes):
                 cells.append(Text(note, style="yellow"))
@@ -190,17 +212,17 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
             for record, report in zip(recent, reports):
                 if report:
                     say(f"    {str(record['started']).replace('T', ' ').rstrip('Z')}  {report}", "dim")
-        console.print(Text(""))
     return shown
 
 
-__all__ = ["age_text", "preflight_passed", "show", "slower_routes", "sparkline", "summarize"]
+__all__ = ["age_text", "outcome", "outcome_style", "preflight_passed", "show", "slower_routes", "sparkline",
+           "summarize"]
 
 
 def _note(record) -> str:
     """A run's note: the answer of a readiness check (--for), else its cold start."""
     if isinstance(record.get("readiness"), dict):
-        return f"for {record['readiness'].get('customer')}: {record['readiness'].get('answer')}"
+        return f"for {record['readiness'].get('customer')}"  # its answer is the outcome column
     if record.get("cold_start") is True:
         return f"cold start {duration_text(_number(record.get('first_request_s')))}"
     return ""

@@ -23,6 +23,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from ..core.outcomes import FAIL, PASSED
+from ..history.record import target_host
 
 MAX_VALUES = 100  # values of one datum: EMF's limit for an array target (PutMetricData allows 150)
 MAX_DIMENSIONS = 30
@@ -49,17 +50,10 @@ def target_of(base_url: str, sandbox: bool = False) -> str:
     """The Target dimension: the API's host (and a non-default port) and its stage, the first segment of the
     path (`abc123.execute-api.af-south-1.amazonaws.com/prod`); never a user, password, query, or the rest of
     the path. A sandbox is `sandbox` (its port changes every start: a metric per run would follow)."""
+    host = target_host(base_url, sandbox)  # the history's label: lower-cased, without user:password
     if sandbox:
-        return "sandbox"
-    parts = urlsplit(base_url)
-    host = parts.hostname or "?"  # lower-cased, without user:password; _dimension keeps it ASCII
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port and not ((parts.scheme == "https" and port == 443) or (parts.scheme == "http" and port == 80)):
-        host = f"{host}:{port}"
-    stage = parts.path.strip("/").split("/", 1)[0]
+        return host
+    stage = urlsplit(base_url).path.strip("/").split("/", 1)[0]  # _dimension keeps it ASCII
     return f"{host}/{stage}" if stage else host
 
 

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..config.metrics import MetricsSettings
 from ..config.settings import Storage
+from ..s3.store import given_credentials
 from ..wire.limits import botocore_proxies
 from .build import Datum
 
@@ -57,10 +58,7 @@ def make_client(metrics: MetricsSettings, storage: Storage, timeout: float = TIM
         kwargs = {"config": config, "region_name": storage.region}
         if metrics.endpoint_url:
             kwargs["endpoint_url"] = metrics.endpoint_url
-        if storage.aws_access_key_id and storage.aws_secret_access_key:
-            kwargs.update(aws_access_key_id=storage.aws_access_key_id,
-                          aws_secret_access_key=storage.aws_secret_access_key,
-                          aws_session_token=storage.aws_session_token)
+        kwargs.update(given_credentials(storage))
         session = _botocore_session()
         with _lock:  # botocore sessions are not thread-safe; clients are
             return session.create_client("cloudwatch", **kwargs)

@@ -4,8 +4,9 @@ The command is a subclass of the host's own `zorora.remote_command.RemoteCommand
 `register(repl)` runs (so importing this module never imports zorora). `execute` parses its
 flags, reuses the `ZororaHTTPClient` the REPL's `ml-*` commands hold, asks once before writing to
 a real deployment, and hands over to the same engine as `zorora-e2e run`, which prints the live
-report on `repl.ui.console`, the verdict once at its end. It returns an empty string (Zorora prints
-whatever it gets back twice: as text, then as Markdown) and keeps the verdict line in `last_verdict`.
+report on `repl.ui.console`, the verdict once at its end. It returns an empty string that prints as nothing (Zorora
+prints whatever it gets back twice: as text, then as Markdown between blank lines; console/last_line.py) and keeps
+the verdict line in `last_verdict`.
 It never raises: a `CommandError` would make Zorora print "Unknown command" as well, and anything else
 ends the REPL.
 
@@ -77,24 +78,30 @@ class _ValidateE2E:
     def execute(self, args, context):
         from .invocation import RETURNED, SessionRun
 
+        from ..console.last_line import LastLineOpen
+
         console = self._console()
         saved_env = dict(os.environ)
-        run = SessionRun(self, console)
+        held = LastLineOpen.install(console)  # the last line left open: one blank line after it, not three
+        run = SessionRun(self, console, held)
         with _responsive_gil():
             try:
-                line = run.execute(list(args))
-            except KeyboardInterrupt:
-                line = run.interrupted()
-            except Exception as exc:  # a bug of ours must not end the user's REPL
-                line = run.crashed(exc)
+                try:
+                    line = run.execute(list(args))
+                except KeyboardInterrupt:
+                    line = run.interrupted()
+                except Exception as exc:  # a bug of ours must not end the user's REPL
+                    line = run.crashed(exc)
+                finally:
+                    _restore_env(saved_env)
+                self.last_verdict = line
+                try:
+                    run.show_verdict(line)  # in the run's colours (--no-color is still on)
+                except KeyboardInterrupt:  # the REPL's main loop would take it as "exit Zorora"
+                    pass
             finally:
                 run.close()
-                _restore_env(saved_env)
-            self.last_verdict = line
-            try:
-                run.show_verdict(line)
-            except KeyboardInterrupt:  # the REPL's main loop would take it as "exit Zorora"
-                pass
+                held.close()
         return RETURNED
 
     def repl_ona_client(self):

@@ -1,32 +1,60 @@
 """One execution of `ml-validate-e2e` inside the REPL: parse, resolve, confirm, validate, verdict.
 
-`SessionRun.execute(args)` returns the one-line verdict of the execution; the endings that are not a
-verdict from the engine (Ctrl-C, a bug of ours) have their own lines, each saying what may be left.
-`show_verdict(line)` prints it once, unless what was printed last already says it. The command
-then returns RETURNED to the host, which prints whatever it gets twice (console.print, then again as
-Markdown): the session shows each thing once. Outside text only ever reaches the console as rich Text,
-never as markup. Imported when the command first runs, never at registration.
+`SessionRun.execute(args)` returns the one-line verdict of the execution (a mistake: one red `Error: ...` line,
+as Zorora answers its own); the endings that are not a verdict from the engine (Ctrl-C, a bug of ours) have their
+own lines, each saying what may be left. `show_verdict(line)` prints it once, last, unless what was printed last
+already says it. The command then returns RETURNED to the host, which prints whatever it gets twice (console.print,
+then again as Markdown): RETURNED prints as nothing, and the last line is left open for the host's blank line
+(console/last_line.py). Outside text only ever reaches the console as rich Text, never as markup. Imported when
+the command first runs, never at registration.
 """
 
 import os
 
 from ..config.faces import NO_TARGET, REPL, Target
-from ..config.flags import HelpShown, RunFlags, SweepFlags, UsageError, session_parser
+from ..config.flags import HelpShown, RunFlags, SweepFlags, UsageError, clashes, session_parser
 from ..core.steps import Reporter
 
-USAGE_VERDICT = "✗ ml-validate-e2e not run: invalid arguments (usage above)."
+ERROR = "Error: "  # a mistake is one red line, as Zorora answers its own: `Error: Usage: ml-list-challengers ...`
+HELP = "ml-validate-e2e --help lists the flags"
 HELP_VERDICT = ""  # the help is all there is to show
-SETTINGS_VERDICT = "✗ ml-validate-e2e not run: a setting is missing or wrong (details above)."
-RETURNED = ""  # what the host gets back: it prints the string it gets twice, and an empty one as blank lines
+VERDICT_STYLES = {"✓": "bold green", "✗": "bold red", "⚠": "bold yellow", "ℹ": "bold blue"}
 STARTING_SANDBOX = "starting a local sandbox (ONA API + S3 on loopback) ..."
-VERDICT_STYLES = {"✓": "bold green", "✗": "bold red", "⚠": "bold yellow"}
-MISUSES = (  # (the flags clash, what to say)
+MISUSES = (  # (the flags clash, what to say); config/flags.clashes says the rest
     (lambda o: o.sweep and (o.sandbox or o.preflight_only),
      "--sweep cleans your deployment's bucket; it does not combine with --sandbox or --preflight-only"),
     (lambda o: o.seed_customers and not o.sandbox,  # --for against a real target reads a real customer
      "--seed-customer seeds the local sandbox; use it with --sandbox"),
     (lambda o: o.fault and not o.sandbox, "--fault makes the local sandbox misbehave; use it with --sandbox"),
+    (lambda o: clashes(o) is not None, clashes),
 )
+
+
+class Returned(str):
+    """What the command gives the host: an empty string that prints as nothing. The host prints a command's
+    string with `console.print` (this renders nothing: no line of its own) and then as Markdown between two
+    blank lines; the execution's last line is left open (`LastLineOpen`), so the host's first blank line ends
+    it and one blank line follows, as after Zorora's own commands."""
+
+    def __rich__(self):
+        return _Nothing()
+
+
+class _Nothing:
+    def __rich_console__(self, console, options):
+        return iter(())
+
+
+RETURNED = Returned("")
+
+
+def usage_error(message: str) -> str:
+    """The one red line of a usage mistake: what is wrong, and where the flags are."""
+    return f"{ERROR}{message}; {HELP}"
+
+
+def settings_error(message) -> str:
+    return f"{ERROR}{message}"
 
 
 def _installed(name):
@@ -42,9 +70,10 @@ def _installed(name):
 class SessionRun:
     """One execution of the command: parse, resolve, confirm, validate, verdict."""
 
-    def __init__(self, command, console):
+    def __init__(self, command, console, held=None):
         self.command = command
         self.console = console
+        self.held = held  # console/last_line.LastLineOpen: off while a run runs (its live line, its questions)
         self.stage = "parse"  # parse -> confirm -> run (or sandbox)
         self.settings = None
         self.made_clients = []
@@ -55,15 +84,22 @@ class SessionRun:
 
     # -- output helpers (outside text only ever goes in as rich Text, never as markup) ----------
     def say(self, text, style=""):
+        """A line on the session's console: wrapped between words at its width, never cut (console/lines.py)."""
         from rich.text import Text
 
-        self.console.print(Text(str(text), style=style), soft_wrap=True, highlight=False)
+        from ..console.lines import words
+
+        for line in str(text).split("\n"):
+            words(self.console, Text(line, style=style), indent=2)
+
+    def hold_last_line(self, on):
+        if self.held is not None:
+            self.held.hold(on)
 
     @staticmethod
     def safe(text):
-        from rich.markup import escape
-
-        return escape(" ".join(str(text).split()))
+        """One line (the verdict is printed as Text, never as markup: the host gets RETURNED)."""
+        return " ".join(str(text).split())
 
     # -- the flow -------------------------------------------------------------------------------
     def execute(self, args):
@@ -73,13 +109,20 @@ class SessionRun:
             options = parser.parse_args(args)
             for clash, message in MISUSES:  # what argparse cannot say: flags that only go with others
                 if clash(options):
-                    raise UsageError(message)
+                    raise UsageError(message(options) if callable(message) else message)
         except HelpShown:
             return HELP_VERDICT
-        except UsageError as exc:  # the one way a usage error is shown: the usage, the error, the verdict
-            self.say(parser.format_usage().rstrip(), "")
-            self.say(f"ml-validate-e2e: error: {exc}", "red")
-            return USAGE_VERDICT
+        except UsageError as exc:  # one red line, as Zorora's own: no usage block, no verdict after it
+            return usage_error(exc)
+        from ..config.checks import SettingsError
+        from ..config.flags import faults_from
+        from ..config.readiness_target import seed_specs
+
+        try:  # before anything starts: a sandbox with a fault that does not exist is never started
+            faults_from(options.fault)
+            seed_specs(options.seed_customers)
+        except SettingsError as exc:
+            return settings_error(exc)
 
         if options.no_color and self.saved_no_color is None:  # this run only; close() puts it back
             self.saved_no_color = bool(getattr(self.console, "no_color", False))
@@ -97,9 +140,7 @@ class SessionRun:
         if presenter is False:  # one line: the refusal is the verdict
             from ..report.walkthrough import REFUSED
 
-            return f"✗ ml-validate-e2e not run: {REFUSED}"
-        from ..config.checks import SettingsError
-
+            return settings_error(REFUSED)
         if not options.sweep:  # S3's models load (once per session) while the run gets ready
             from ..s3.store import prewarm
 
@@ -113,8 +154,7 @@ class SessionRun:
                 return self.run_sandbox(flags, presenter)
             return self.run_target(flags, presenter)
         except SettingsError as exc:  # each message names the setting, and says to restart Zorora if it must
-            self.say(f"ml-validate-e2e: {exc}", "red")
-            return SETTINGS_VERDICT
+            return settings_error(exc)
 
     @property
     def repl_client(self):
@@ -146,8 +186,10 @@ class SessionRun:
             self.verdict_shown = True  # it said why it did not ask
             return "✗ ml-validate-e2e cancelled: nothing was written."
         self.stage = "run"
+        self.hold_last_line(False)  # until the run is over (_KeepResult)
         result = validate(settings, console=self.console, http_client=client,
                           options=RunOptions(observers=[_KeepResult(self)], debug=self.debug, presenter=presenter,
+                                             print_verdict=False,  # last, by show_verdict: after the notices
                                              ask=ask))
         return self.verdict(result)
 
@@ -166,6 +208,7 @@ class SessionRun:
                                    max_retries=getattr(template, "max_retries", 3))
 
         self.stage = "sandbox"
+        self.hold_last_line(False)  # until the run is over (_KeepResult)
         result = validate_in_sandbox(flags, console=self.console, env=os.environ, face=REPL,
                                      http_client_factory=factory, observers=[_KeepResult(self)], presenter=presenter)
         return self.verdict(result)
@@ -197,9 +240,13 @@ class SessionRun:
 
     def show_verdict(self, line):
         """The execution's last line, printed unless what was printed last already says it."""
+        self.hold_last_line(True)
         if not line or self.verdict_shown:
             return
-        self.say(" ".join(str(line).split()), VERDICT_STYLES.get(str(line)[:1], "bold"))
+        from ..report.console import verdict_text
+
+        line = " ".join(str(line).split())
+        verdict_text(self.console, line, "red" if line.startswith(ERROR) else VERDICT_STYLES.get(line[:1], "bold"))
 
     # -- endings that are not a verdict from the engine ------------------------------------------
     def interrupted(self):
@@ -214,7 +261,7 @@ class SessionRun:
             self.say("Interrupted: the sandbox was stopped and its data discarded.", "yellow")
             return "⚠ ml-validate-e2e --sandbox interrupted; the sandbox was stopped."
         if self.stage == "run":
-            self.say(self.leftover_hint("Interrupted before the run could finish its cleanup"), "bold yellow")
+            self.leftover_hint("Interrupted before the run could finish its cleanup", "bold yellow")
             return "⚠ E2E validation interrupted; its cleanup may not have finished (see above)."
         self.say("Interrupted: nothing was written.", "yellow")
         return "⚠ ml-validate-e2e interrupted before the run: nothing was written."
@@ -228,16 +275,19 @@ class SessionRun:
         if self.stage == "sandbox":
             return "✗ ml-validate-e2e --sandbox crashed (details above); the sandbox was stopped."
         if self.stage == "run":
-            self.say(self.leftover_hint("The run did not finish"), "yellow")
+            self.leftover_hint("The run did not finish", "yellow")
             return "✗ ml-validate-e2e crashed during the run (details above); check for leftover test data."
         return "✗ ml-validate-e2e crashed before the run (details above): nothing was written."
 
-    def leftover_hint(self, what):
+    def leftover_hint(self, what, style):
+        """What may be left, and the command that removes it on a line of its own (to copy)."""
         s = self.settings
         from ..plan import sweep_command_for
+        from ..console.lines import command
 
-        return (f"{what}: test data for customer {s.customer_id} may be left in s3://{s.bucket}. Remove it with: "
-                f"{sweep_command_for(s)}")
+        self.say(f"{what}: test data for customer {s.customer_id} may be left in s3://{s.bucket}. Remove it with:",
+                 style)
+        command(self.console, sweep_command_for(s), style=style)
 
     def close(self):
         if self.saved_no_color is not None:
@@ -267,6 +317,6 @@ class _KeepResult(Reporter):
     def __init__(self, run):
         self.run = run
 
-    def run_finished(self, result):  # after the console view, which printed the verdict
+    def run_finished(self, result):  # after the console view's table; the verdict is show_verdict's, last
         self.run.result = result
-        self.run.verdict_shown = True
+        self.run.hold_last_line(True)  # the run is over: what is left are its last lines

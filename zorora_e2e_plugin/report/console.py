@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..console.lines import command, hanging, words
 from ..console.terminal import is_terminal
 from ..core.diagnosis import WHOSE_WORDS
 from ..core.durations import ms_text
@@ -52,21 +53,24 @@ def phase_table(result: RunResult, wall_ms: Callable[[int, Sequence[StepResult]]
 
 
 def cleanup_lines(result: RunResult) -> List[Tuple[Text, bool]]:
-    """(line, soft_wrap) for the test data --keep-data kept, or what the cleanup left in S3 (none: all gone)."""
+    """(line, is a command) for the test data --keep-data kept, or what the cleanup left in S3 (none: all gone).
+    The command that removes it is a line of its own, to copy."""
     cleanup, lines = result.cleanup, []
     if cleanup.kept:
         lines.append((Text("Test data kept (--keep-data) under:", style="yellow"), False))
-        lines += [(Text(f"  {prefix}"), True) for prefix in cleanup.prefixes]
+        lines += [(Text(f"  {prefix}"), False) for prefix in cleanup.prefixes]
         if cleanup.sweep_command:
-            lines.append((Text(neutralise(f"Remove it with: {cleanup.sweep_command}"), style="yellow"), True))
+            lines.append((Text("Remove it with:", style="yellow"), False))
+            lines.append((Text(neutralise(cleanup.sweep_command), style="yellow"), True))
     elif cleanup.leftover:
         unproven = "" if cleanup.proven_empty else ", not proven deleted: cleanup could not finish"
         lines.append((Text(f"Left in S3 ({len(cleanup.leftover)}{unproven}):", style="bold red"), False))
-        lines += [(Text(neutralise(f"  s3://{result.bucket}/{key}")), True) for key in cleanup.leftover]
+        lines += [(Text(neutralise(f"  s3://{result.bucket}/{key}")), False) for key in cleanup.leftover]
         if any(key.endswith("/*") for key in cleanup.leftover):
             lines.append((Text("  (/* : objects the API created, whose names only a listing of S3 can tell)",
                                style="dim"), False))
-        lines.append((Text(neutralise(f"Remove them with: {cleanup.sweep_command}"), style="yellow"), True))
+        lines.append((Text("Remove them with:", style="yellow"), False))
+        lines.append((Text(neutralise(cleanup.sweep_command), style="yellow"), True))
     return lines
 
 
@@ -74,8 +78,9 @@ class ConsoleReporter(Reporter):
     """One line per step, in plan order within its phase, while a live line shows the steps still running;
     details under failures and warnings; a table and a verdict at the end.
 
-    On a terminal a step line is cut to the width (its details wrap below it); anywhere else (CI logs,
-    `| tee`) nothing is ever cut: lines are written whole and no control code is written."""
+    On a terminal a line wraps between words at the width, under the text it continues (a step's title, its
+    details); anywhere else (CI logs, `| tee`) lines are written whole and no control code is written. Nothing is
+    ever cut (console/lines.py)."""
 
     def __init__(self, console: Console, print_verdict: bool = True, debug: bool = False):
         self.console = console
@@ -107,12 +112,10 @@ class ConsoleReporter(Reporter):
         rows = [("target", h.target), ("client", client),
                 ("bucket", f"s3://{h.bucket} ({h.region})" + (f" via {h.s3_endpoint}" if h.s3_endpoint else "")),
                 ("customer", h.customer), ("actor", h.actor)]
-        lines = Text()
-        for name, value in rows:
-            lines.append(f"  {name:<9}", style="dim")
-            lines.append(f"{neutralise(value)}\n")
-        self._print(title)
-        self._print(lines, end="")
+        with self._lock:
+            self._print(title)
+            for name, value in rows:  # a long value wraps under itself
+                hanging(self.console, Text(f"  {name:<9}", style="dim"), Text(neutralise(value)))
 
     def phase_started(self, phase: Phase) -> None:
         with self._lock:
@@ -142,11 +145,14 @@ class ConsoleReporter(Reporter):
             what = f"Phases {ids[0]}–{ids[-1]}"
         else:
             what = "Phases " + ", ".join(map(str, ids))
-        line = Text("\n")
-        line.append(SYMBOLS[SKIP][0], style=SYMBOLS[SKIP][1])
-        line.append(f" {what}  skipped ({len(skips)} step{'s' if len(skips) != 1 else ''}): ", style="bold")
-        line.append(neutralise("; ".join(dict.fromkeys(r.actual or "skipped" for r in skips))), style="dim")
-        self._print(line, soft_wrap=True)
+        lead = Text()
+        lead.append(SYMBOLS[SKIP][0], style=SYMBOLS[SKIP][1])
+        lead.append(" ")
+        body = Text(f"{what}  skipped ({len(skips)} step{'s' if len(skips) != 1 else ''}): ", style="bold")
+        body.append(neutralise("; ".join(dict.fromkeys(r.actual or "skipped" for r in skips))), style="dim")
+        with self._lock:
+            self._print(Text(""))
+            hanging(self.console, lead, body)
 
     def _end_phase(self) -> None:
         """The phase's skipped steps: one line under its header, or (nothing of it ran) into the group of
@@ -192,11 +198,13 @@ class ConsoleReporter(Reporter):
         at = [self._phase_ids.index(i) for i in ids] if set(ids) <= set(self._phase_ids) else []
         contiguous = len(ids) > 2 and at == list(range(at[0], at[0] + len(at))) if at else False
         shown = f"{ids[0]}–{ids[-1]}" if contiguous else ", ".join(ids)
-        line = Text("  ")
-        line.append(SYMBOLS[SKIP][0], style=SYMBOLS[SKIP][1])
-        line.append(f" {shown}  skipped ({len(ids)} steps): ")
-        line.append(neutralise("; ".join(dict.fromkeys(s.actual or "skipped" for s in skips))), style="dim")
-        self._print(line, soft_wrap=True)
+        lead = Text("  ")
+        lead.append(SYMBOLS[SKIP][0], style=SYMBOLS[SKIP][1])
+        lead.append(f" {shown}  ")
+        body = Text(f"skipped ({len(ids)} steps): ")
+        body.append(neutralise("; ".join(dict.fromkeys(s.actual or "skipped" for s in skips))), style="dim")
+        with self._lock:
+            hanging(self.console, lead, body)
 
     def _show(self, result: StepResult) -> None:
         if result.status == SKIP:
@@ -207,18 +215,16 @@ class ConsoleReporter(Reporter):
     def _line(self, result: StepResult) -> None:
         self._header()
         symbol, style = SYMBOLS[result.status]
-        line = Text("  ")
-        line.append(symbol, style=style)
-        line.append(f" {result.id}  ", style="bold" if result.status == FAIL else "")
-        line.append(neutralise(result.title))
+        lead = Text("  ")
+        lead.append(symbol, style=style)
+        lead.append(f" {result.id}  ", style="bold" if result.status == FAIL else "")
+        line = Text(neutralise(result.title))
         if result.duration_ms:
             line.append(f"  {ms_text(result.duration_ms)}", style="dim")
         if result.status in (PASS, SKIP) and result.actual:
             line.append(f"  {neutralise(result.actual)}", style="dim")
-        if self.terminal:
-            self._print(line, no_wrap=True, overflow="ellipsis")
-        else:
-            self._print(line, soft_wrap=True)
+        with self._lock:  # its words under its title, never cut
+            hanging(self.console, lead, line)
         if result.status in (FAIL, WARN):
             self._details(result)
             if self.debug and result.traceback:
@@ -229,19 +235,12 @@ class ConsoleReporter(Reporter):
         rows = [(label, value, style) for label, value, style in (
             ("expected", result.expected, "dim"), ("got", result.actual, ""), ("fix", self._fix(result), "yellow"))
             if value]
-        if not self.terminal:  # whole lines: a log keeps every word of a diagnosis, whatever its width
+        with self._lock:  # under its step; on a terminal each wraps under its own words, a log keeps it whole
             for label, value, style in rows:
-                text = Text(f"       {label:<8} ", style="dim")
-                text.append(neutralise(value).replace("\n", "\n" + " " * 16), style=style)
-                self._print(text, soft_wrap=True)
-            return
-        details = Table.grid(padding=(0, 1))
-        details.add_column(width=6)
-        details.add_column(style="dim", no_wrap=True)
-        details.add_column(overflow="fold")
-        for label, value, style in rows:
-            details.add_row("", label, Text(neutralise(value), style=style))
-        self._print(details)
+                lines = neutralise(value).split("\n")
+                for number, line in enumerate(lines):
+                    lead = Text(f"       {label if number == 0 else '':<8} ", style="dim")
+                    hanging(self.console, lead, Text(line, style=style))
 
     def _fix(self, result: StepResult) -> str:
         """The fix, whose move it is and its id; a fix already shown by an earlier step is named, not repeated."""
@@ -256,19 +255,21 @@ class ConsoleReporter(Reporter):
         return f"{WHOSE_WORDS.get(d['whose'], d['whose'])}: {result.hint}  ({d['id']})"
 
     def notice(self, text: str) -> None:
+        """A line of its own; the lines after its first (a curl line) are commands to copy."""
+        said, *commands = text.split("\n")
         with self._lock:
             if not self._order:  # the phase's lines are out: its skipped steps' line goes before the notice
                 self._end_phase()
                 self._show_skipped_phases()
-        self._print(Text(neutralise(text), style="yellow"), soft_wrap=not self.terminal)
+            words(self.console, Text(neutralise(said), style="yellow"))
+            for line in commands:
+                command(self.console, line, style="yellow")
 
     def log_request(self, text: str) -> None:
         """A line of the sandbox's request log (--log-requests), from a server thread: printed above the
-        live line, never into it."""
-        if self.terminal:  # one line, like a step's: a long path is cut at the width
-            self._print(Text(neutralise(text), style="dim"), no_wrap=True, overflow="ellipsis")
-        else:
-            self._print(Text(neutralise(text), style="dim"), soft_wrap=True)
+        live line, never into it; on a terminal a long path wraps under the line."""
+        with self._lock:
+            words(self.console, Text(neutralise(text), style="dim"), indent=2)
 
     def close(self) -> None:
         """The end of the run, however it ended: held lines out, the live line gone, the console as it was."""
@@ -290,14 +291,28 @@ class ConsoleReporter(Reporter):
         self.close()
         if nothing_ran(result):  # one line, no table of skipped phases
             if self.print_verdict:
-                self._print(Text(verdict_line(result), style=verdict_style(result)), soft_wrap=True)
+                self._verdict(result)
             return
         self._print(Text(""))
         self._print(phase_table(result, lambda phase, steps: self._phase_wall_ms(result, phase, steps)))
-        for line, soft_wrap in cleanup_lines(result):
-            self._print(line, soft_wrap=soft_wrap)
+        for line, is_command in cleanup_lines(result):
+            with self._lock:
+                if is_command:
+                    command(self.console, line.plain, style=str(line.style))
+                else:
+                    words(self.console, line, indent=2)
         if self.print_verdict:
-            self._print(Text(verdict_line(result), style=verdict_style(result)), soft_wrap=True)
+            self._verdict(result)
+
+    def _verdict(self, result: RunResult) -> None:
+        with self._lock:
+            verdict_text(self.console, verdict_line(result), verdict_style(result))
+
+
+def verdict_text(console, line: str, style: str) -> None:
+    """The one verdict line: on a terminal its words wrap under the words after its mark (✓ ...), never cut."""
+    mark = line[:2] if line[:1] in "✓✗⚠ℹ" and line[1:2] == " " else ""
+    hanging(console, Text(mark, style=style), Text(line[len(mark):], style=style))
 
 
 def make_console(no_color: bool = False, file=None, force_terminal: Optional[bool] = None) -> Console:

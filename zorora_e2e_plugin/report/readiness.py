@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from typing import Callable
 
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 
+from ..console.lines import command, words
+from ..console.terminal import line_width
 from ..core.redact import neutralise
 from ..core.steps import Reporter
 from ..plan.readiness.gates import READY, diff_words
@@ -25,8 +29,8 @@ class ReadinessView(Reporter):
         self.console, self.state, self.redact, self.show_state = console, state, redact, show_state
 
     def _line(self, text: str, style: str = "", lead: str = "    ") -> None:
-        self.console.print(Text(lead + neutralise(self.redact(str(text))), style=style), soft_wrap=True,
-                           highlight=False)
+        """A line of the block: on a terminal its words wrap two in from its start, never cut."""
+        words(self.console, Text(lead + neutralise(self.redact(str(text))), style=style), indent=2)
 
     def step_finished(self, result) -> None:
         if result.id != "6.6":
@@ -38,7 +42,9 @@ class ReadinessView(Reporter):
 
     def show(self) -> None:
         st = self.state
-        if st.gates:
+        if st.gates and line_width(self.console) is not None:  # a terminal: a table whose values wrap in place
+            self.console.print(Padding(self._gates(), (0, 0, 0, 4)), highlight=False)
+        elif st.gates:  # whole lines (a log)
             self._line(f"{'gate':<28} {'value':<44} limit", "dim")
             for gate in st.gates:
                 mark, style = MARKS[gate.passed]
@@ -65,14 +71,27 @@ class ReadinessView(Reporter):
                        f"{other.get('eligibility')}", "dim")
         if st.answer is not None and st.answer.kind == READY:
             self._line("to promote, type:", "bold")
-            self._line(st.answer.command, "bold", lead="      ")
+            command(self.console, neutralise(self.redact(st.answer.command)), indent=6, style="bold")
         if self.show_state and st.registry is not None:
             self.registry()
 
+    def _gates(self) -> Table:
+        table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 1), header_style="dim")
+        table.add_column("", no_wrap=True)
+        table.add_column("gate", no_wrap=True)
+        table.add_column("value", overflow="fold")  # between words; a long token folded
+        table.add_column("limit", no_wrap=True)
+        for gate in self.state.gates:
+            mark, style = MARKS[gate.passed]
+            table.add_row(Text(mark, style=style), *(Text(neutralise(self.redact(str(v))))
+                                                     for v in (gate.name, gate.value, gate.limit)))
+        return table
+
     def registry(self) -> None:
         st = self.state
-        self.console.print(Text(f"\n◆ The registry of {st.customer} (s3://{st.bucket}/{st.registry_key})",
-                                style="bold blue"), highlight=False, soft_wrap=True)
+        self.console.print(Text(""))
+        words(self.console, Text(f"◆ The registry of {st.customer} (s3://{st.bucket}/{st.registry_key})",
+                                 style="bold blue"), indent=2)
         rows = [("production", st.registry.get("production"))]
         rows += [("challenger", entry) for entry in st.registry.get("challengers") or []]
         for role, entry in rows:
@@ -82,7 +101,8 @@ class ReadinessView(Reporter):
                       ("verdict", summary.get("verdict")), ("promoted", entry.get("promoted_at")),
                       ("by", entry.get("promoted_by"))]
             shown = ", ".join(f"{k} {v}" for k, v in fields if v is not None)
-            self._line(f"{role:<11} {entry.get('model_id', '—')}  {shown}", "", lead="  ")
+            row = neutralise(self.redact(f"{role:<11} {entry.get('model_id', '—')}  {shown}"))
+            words(self.console, Text("  " + row), indent=12)
 
 
 __all__ = ["ReadinessView"]

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from ..console.lines import hanging, words
 from ..console.terminal import line_width
 from ..core.outcomes import FAIL, PASS, SKIP, WARN
 from ..core.redact import neutralise
@@ -79,13 +80,17 @@ class StateViews:
                     line.rstrip()
                     self.console.print(line, highlight=False, soft_wrap=True)
             return
+        if isinstance(renderable, Text):  # between words, under the words it continues (a table wraps in its cells)
+            words(self.console, renderable, indent=2)
+            return
         self.console.print(renderable, highlight=False)
 
     def _fits(self, width: int) -> bool:
         return self.limit is None or width <= self.limit
 
     def _title(self, title: str) -> None:
-        self._print(Text(f"\n◆ {title}", style="bold blue"))
+        self._print(Text(""))
+        self._print(Text(f"◆ {title}", style="bold blue"))
 
     def _read(self) -> Optional[S3State]:
         try:
@@ -221,8 +226,8 @@ class StateViews:
             return
         for time_, actor, action, model, reason in rows:  # narrow: one block per event
             self._print(Text("  ") + Text(action.plain, style="bold") + Text("  ") + time_ + Text("  by ") + actor)
-            self._print(Text("    model   ", style="dim") + model)
-            self._print(Text("    reason  ", style="dim") + reason)
+            hanging(self.console, Text("    model   ", style="dim"), model)  # wrapped under itself
+            hanging(self.console, Text("    reason  ", style="dim"), reason)
 
     def refusals(self) -> None:
         self._title("Phase 4: what was refused")

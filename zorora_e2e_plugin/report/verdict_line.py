@@ -38,7 +38,7 @@ def _readiness_line(result: RunResult) -> str:
 def verdict_style(result: RunResult) -> str:
     """Green only for a clean pass: a pass with warnings is yellow."""
     if _readiness_line(result):  # --for: the answer's own mark
-        return {"✓": "bold green", "✗": "bold red"}.get(_readiness_line(result)[:1], "bold yellow")
+        return {"✓": "bold green", "✗": "bold red", "ℹ": "bold blue"}.get(_readiness_line(result)[:1], "bold yellow")
     if result.verdict == PASSED and result.count(WARN):
         return "bold yellow"
     return VERDICT_STYLE[result.verdict]

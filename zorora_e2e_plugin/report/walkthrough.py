@@ -19,15 +19,16 @@ import sys
 import time
 from typing import Callable, List, Optional, Tuple
 
-from rich.table import Table
 from rich.text import Text
 
+from ..console.lines import hanging, words
 from ..core.outcomes import SKIP
 from ..core.steps import Reporter
 
 REFUSED = "--walkthrough waits for Enter before each phase: it needs a terminal (use --show-state to see the " \
           "state views without pausing)."
-STOPPED = "Stopped by the presenter: the remaining phases are skipped; the cleanup still runs."
+STOPPED = "Stopped at the pause before phase {phase}: the phases left are skipped; the cleanup still runs."
+
 
 def sends_lines(phase) -> List[Tuple[str, str]]:
     """(who, what it sends) for each step of `phase` in the order they run, as the plan declares it
@@ -104,6 +105,9 @@ class PromptPause:
     def __call__(self, console, prompt: str, signals=None) -> str:
         from prompt_toolkit import PromptSession
 
+        from ..console.last_line import release
+
+        release()  # the prompt writes to the terminal itself: the console's last line ends first
         session: PromptSession = PromptSession(input=self.input, output=self.output)
         try:
             line = session.prompt(prompt)
@@ -151,7 +155,7 @@ class Presenter(Reporter):
         except Exception as exc:  # a bug in a view never costs the run (or its cleanup)
             self.views = None
             try:
-                self.console.print(Text(f"(state views off: {type(exc).__name__}: {exc})", style="dim"))
+                words(self.console, Text(f"(state views off: {type(exc).__name__}: {exc})", style="dim"))
             except Exception:
                 pass
         finally:
@@ -194,22 +198,21 @@ class Presenter(Reporter):
             self.views.remember_before()
         if self.options.pause is None or self.stopped or skipped:  # nothing to wait for
             return
-        c = self.console
-        c.print(Text(f"\n▶ Next: phase {phase.id} · {phase.name}", style="bold magenta"), highlight=False)
-        c.print(Text(phase.proves), highlight=False)
-        c.print(Text("It sends:", style="dim"), highlight=False)
-        sends = Table.grid(padding=(0, 2))
-        sends.add_column(style="dim", no_wrap=True)
-        sends.add_column(style="dim", overflow="fold")
-        for who, what in sends_lines(phase):
-            sends.add_row(f"  {who}", what)
-        c.print(sends, highlight=False)
+        c = self.console  # on a terminal each line wraps between words, under the words it continues
+        c.print(Text(""))
+        words(c, Text(f"▶ Next: phase {phase.id} · {phase.name}", style="bold magenta"), indent=2)
+        words(c, Text(phase.proves))
+        words(c, Text("It sends:", style="dim"))
+        rows = sends_lines(phase)
+        wide = max((len(who) for who, _ in rows), default=0)
+        for who, what in rows:
+            hanging(c, Text(f"  {who:<{wide}}  ", style="dim"), Text(what, style="dim"))
         prompt = "[Enter] run cleanup (it always runs) " if phase.cleans_up else "[Enter] run this phase · q stop "
         said = self.options.pause(c, prompt, self.signals)
         if said == "stop" and not phase.cleans_up:
             self.stopped = True
             if self.ran:  # else the verdict says it in one line: nothing ran, nothing written
-                c.print(Text(STOPPED, style="bold yellow"), highlight=False)
+                words(c, Text(STOPPED.format(phase=phase.id), style="bold yellow"))
             self.control.stop()
 
 

@@ -43,7 +43,8 @@ class Run:
         self.world = SeedData.create(settings.customer_id, settings.bucket)
         self.redact = make_redactor(settings.secrets, keep=checks.own_ids(settings))
         self.cleanup_phase: Phase = plan_module.cleanup_phase()
-        self.presented = 0.0  # seconds the walkthrough spent paused or drawing views: not the run's time
+        self.waited = 0.0  # seconds spent waiting for a person (the question after the gate, the walkthrough's
+        # pauses and views): not the run's time, nor the deadline's
         self.runner: Optional[Runner] = None
         self.reporter = None
         self.ctx = None
@@ -68,6 +69,13 @@ class Run:
             return self.runner.signals_when_final(self.proof_step())
         return len(self.signals.received)
 
+    def wait_over(self, seconds: float) -> None:
+        """`seconds` just spent waiting for a person: out of the run's time (its duration, --json, the history, the
+        HTML timeline) and of its deadline."""
+        self.waited += seconds
+        self.runner.extend_deadline(seconds)
+        self.shared.pauses.append((time.monotonic() - seconds, seconds))
+
     # -- the run ---------------------------------------------------------------------------------------------
     def execute(self) -> RunResult:
         o = self.options
@@ -79,7 +87,7 @@ class Run:
         # sandbox's --log-requests is its server's log (validate_in_sandbox), not this one
         s = self.settings
         own_log = console_view.log_request if s.outputs.log_requests and not s.sandbox else None
-        self.shared = RunArtifacts(s, self.redact, log=own_log, debug=o.debug)
+        self.shared = RunArtifacts(s, self.redact, log=own_log, debug=o.debug, sandbox_goes=o.sandbox_goes)
         # every request of the run goes through one watch (wire/watch.py), whose listeners hear of each
         self.watch = Watch(s.base_url, closed=lambda: bool(getattr(self.client, "closed", False)))
         try:
@@ -148,7 +156,11 @@ class Run:
                 gate = [p for p in phases if p.gate] if ask is not None else []
                 runner.run_phases(gate)  # the preflight first: it writes only its probe, which it removes
                 if ask is not None and not (runner.gate_failed or runner.interrupted or signals.received):
-                    runner.cancelled = not ask()
+                    began = time.monotonic()
+                    try:
+                        runner.cancelled = not ask()
+                    finally:  # the engineer's time answering is not the run's
+                        self.wait_over(time.monotonic() - began)
                 runner.run_phases([p for p in phases if p not in gate])
             finally:
                 signals.stop_raising()  # cleanup must run: from here on signals are recorded, never raised
@@ -166,7 +178,7 @@ class Run:
         names = {p.id: p.short or p.name for p in [*self.phases, self.cleanup_phase]}  # as the plan names them
         return RunResult(
             verdict=outcome, customer_id=s.customer_id, client=self.client.kind,
-            duration_ms=int((time.monotonic() - self.started - self.presented) * 1000),
+            duration_ms=int((time.monotonic() - self.started - self.waited) * 1000),
             steps=list(runner.results.values()), cleanup=truth, target=s.display_url, bucket=s.bucket,
             signal=self.signals.first, started_at=self.started_at, phase_names=names,
             phase_seconds=runner.phase_seconds(),
@@ -195,8 +207,8 @@ class Run:
         if len(signals.received) > proven_at:
             late = signals.received[proven_at]
             result.signal = result.signal or late
-            reporter.notice(f"{signal_name(late)} after the cleanup had finished: nothing was left to "
-                            f"stop; exit code {128 + result.signal}.")
+            code = "" if s.face.in_zorora else f"; exit code {128 + result.signal}"  # no exit code in a REPL
+            reporter.notice(f"{signal_name(late)} after the cleanup had finished: nothing was left to stop{code}.")
         problem = self.recorder.save(result, written.get("--json"), env=self.options.history_env)  # one line
         if problem:
             reporter.notice(problem)
@@ -242,8 +254,7 @@ class RunControl:
         self._run.runner.mark_interrupted()
 
     def paused(self, seconds: float) -> None:
-        self._run.runner.extend_deadline(seconds)
-        self._run.presented += seconds
+        self._run.wait_over(seconds)
 
     def why_skipped(self, phase: Phase) -> str:
         run = self._run

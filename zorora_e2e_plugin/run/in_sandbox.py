@@ -87,7 +87,8 @@ def validate_in_sandbox(flags: RunFlags, *, console, env: Optional[Mapping[str, 
         http_client = http_client_factory(settings) if http_client_factory else None
         return validate(settings, console=console, http_client=http_client,
                         options=RunOptions(observers=observers, presenter=presenter, request_feed=feed,
-                                           debug=flags.debug))
+                                           debug=flags.debug, sandbox_goes=True,
+                                           print_verdict=not face.in_zorora))  # the REPL prints it last itself
 
 
 __all__ = ["KEPT_ENV", "RequestFeed", "sandbox_target", "validate_in_sandbox"]

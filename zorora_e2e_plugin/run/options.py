@@ -14,7 +14,8 @@ class RunOptions:
     asked once the preflight gate has passed; no ends the run there, nothing written. `print_verdict`: False when
     the face prints the returned verdict itself (the REPL). `debug`: print an unexpected error's traceback under
     its step (it is always in the --json report). `history_env`: where the history is read and written
-    (ZORORA_E2E_HISTORY); None: the process's environment (the Lambda's handler passes its own: off unless asked)."""
+    (ZORORA_E2E_HISTORY); None: the process's environment (the Lambda's handler passes its own: off unless asked).
+    `sandbox_goes`: the target is a sandbox that stops with the run (no curl line to send again)."""
 
     observers: Sequence = ()
     presenter: Optional[object] = None
@@ -23,6 +24,7 @@ class RunOptions:
     print_verdict: bool = True
     debug: bool = False
     history_env: Optional[Mapping[str, str]] = None
+    sandbox_goes: bool = False  # the target is the run's own sandbox, stopped with it (demo, --sandbox)
 
 
 __all__ = ["RunOptions"]

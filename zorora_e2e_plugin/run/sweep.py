@@ -177,13 +177,14 @@ def sweep(storage, what: SweepFlags, *, console, ask: Optional[Callable[[str], b
     summary). `ask` is None when there is no one to ask: then only --yes deletes."""
     from rich.text import Text
 
+    from ..console.lines import words
     from ..core.redact import make_redactor
     from ..s3.store import StoreError
 
     redact = make_redactor(storage.secrets)  # e.g. user:password@ in the S3 endpoint, quoted by botocore
 
-    def say(text: str, style: str = "") -> None:
-        console.print(Text(redact(text), style=style), soft_wrap=True)
+    def say(text: str, style: str = "") -> None:  # wrapped between words on a terminal, never cut
+        words(console, Text(redact(text), style=style), indent=2)
 
     def s3_hint(code: str) -> str:  # in a Zorora session: no --region/--s3-endpoint-url to suggest
         from ..core.catalogue import for_s3

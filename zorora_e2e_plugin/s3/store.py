@@ -191,6 +191,15 @@ def s3_models():
         return _botocore_session(_aws_env()).get_component("data_loader")
 
 
+
+def given_credentials(storage) -> Dict[str, Optional[str]]:
+    """The AWS keys the settings name, as botocore's client arguments; none when they name no key pair
+    (botocore's own chain then finds them: a profile, SSO, the instance's role)."""
+    if not (storage.aws_access_key_id and storage.aws_secret_access_key):
+        return {}
+    return {"aws_access_key_id": storage.aws_access_key_id, "aws_secret_access_key": storage.aws_secret_access_key,
+            "aws_session_token": storage.aws_session_token}
+
 def make_s3_client(settings: Storage):
     """The S3 client for these settings, built once per process (the REPL keeps it for the session) and rebuilt
     when the settings or the AWS_* environment change. Clients are thread-safe."""
@@ -213,10 +222,7 @@ def make_s3_client(settings: Storage):
         kwargs = {"config": config, "region_name": settings.region}
         if settings.s3_endpoint_url:
             kwargs["endpoint_url"] = settings.s3_endpoint_url
-        if settings.aws_access_key_id and settings.aws_secret_access_key:
-            kwargs.update(aws_access_key_id=settings.aws_access_key_id,
-                          aws_secret_access_key=settings.aws_secret_access_key,
-                          aws_session_token=settings.aws_session_token)
+        kwargs.update(given_credentials(settings))
         client = _botocore_session(key[1]).create_client("s3", **kwargs)
         cap_s3_answers(client)  # a never-ending listing (or any answer) is cut at 10 MB
         _clients[key] = client

@@ -20,6 +20,7 @@ FRESH_DAYS = 7
 MIN_IMPROVEMENT_PCT = 5.0
 MIN_WINDOWS = 12
 READY, REFUSED, UNANSWERABLE = "ready", "refused", "unanswerable"  # an answer's kind
+NOTHING = "nothing"  # nothing to promote: the named challenger is production already, or none is evaluated
 REASON = "Promote after a passing readiness check"  # a reason of >= 10 characters, for the command
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
@@ -167,8 +168,8 @@ def diff_words(diff: Any) -> str:
 
 @dataclasses.dataclass
 class Answer:
-    kind: str  # READY, REFUSED, UNANSWERABLE
-    line: str  # the one line: starts with ✓, ✗ or ⚠
+    kind: str  # READY, REFUSED, UNANSWERABLE, NOTHING
+    line: str  # the one line: starts with ✓, ✗, ⚠ or ℹ (NOTHING)
     command: str = ""  # ready: the ml-promote line to type
     warnings: List[str] = dataclasses.field(default_factory=list)
 
@@ -208,5 +209,5 @@ def answer(customer: str, challenger: Optional[str], gates: List[Gate], diff: An
     return Answer(READY, line, command=f'{promote} "{REASON}"', warnings=warnings)
 
 
-__all__ = ["Answer", "Gate", "READY", "REFUSED", "UNANSWERABLE", "age_words", "answer", "backtest", "diff_words",
+__all__ = ["Answer", "Gate", "NOTHING", "READY", "REFUSED", "UNANSWERABLE", "age_words", "answer", "backtest", "diff_words",
            "entry_eligibility", "judge", "parse_time"]

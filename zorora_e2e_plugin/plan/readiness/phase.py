@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ...config.readiness_target import ReadinessTarget
 from ...core import catalogue
@@ -27,6 +27,7 @@ from ...core.steps import Phase, Step
 from ...s3.store import StoreError
 from ..calls import MetricsError, call
 from .gates import (
+    NOTHING,
     REFUSED,
     UNANSWERABLE,
     Answer,
@@ -60,13 +61,11 @@ class ReadinessState:
     diff_error: str = ""
     diff_hint: Any = None  # the diagnosis of 6.5's failure (ml-promote would fail before POST /promote)
     missing: Dict[str, str] = dataclasses.field(default_factory=dict)  # step id -> what could not be read
-    registry_found: Optional[bool] = None  # 6.2: the customer has a registry in S3 (None: not read)
-    listing_done: threading.Event = dataclasses.field(default_factory=threading.Event, repr=False)  # 6.1 ended
-    unlisted: bool = False  # 6.1: the challenger named is not listed (a typo: 6.3 and 6.5 say nothing of it)
-    registry_started: threading.Event = dataclasses.field(default_factory=threading.Event, repr=False)  # 6.2 runs
-    registry_read: threading.Event = dataclasses.field(default_factory=threading.Event, repr=False)  # ... ended
     gates: List[Gate] = dataclasses.field(default_factory=list)
     answer: Optional[Answer] = None
+    not_listed: Optional[str] = None  # the named challenger, when ml-list-challengers does not list it
+    listing_read: threading.Event = dataclasses.field(default_factory=threading.Event)  # 6.1 is over
+    registry_read: threading.Event = dataclasses.field(default_factory=threading.Event)  # 6.2 is over
 
     @property
     def customer(self) -> str:
@@ -79,6 +78,19 @@ class ReadinessState:
     @property
     def audit_key(self) -> str:
         return f"audit_logs/{self.customer}/events.json"
+
+    def production_since(self) -> Tuple[str, str]:
+        """(since when, by whom) production is what it is: its rollback when it came back by one, else its
+        promotion."""
+        p = self.production or {}
+        if p.get("rollback_at"):
+            return str(p.get("rollback_at")), str(p.get("rolled_back_by"))
+        return str(p.get("promoted_at")), str(p.get("promoted_by"))
+
+    def wait(self, event: threading.Event, ctx) -> None:
+        """Until another step of the same wave is over (6.1 <-> 6.2, 6.3/6.5 -> 6.1), as long as its requests may
+        take."""
+        event.wait(ctx.settings.timeout * 4 + 2)
 
     def first_missing(self) -> Optional[str]:
         for key in ("registry", "6.1", "6.3", "6.4", "6.5"):
@@ -94,7 +106,7 @@ class ReadinessState:
         ans = self.answer or Answer(UNANSWERABLE, f"⚠ not answerable for {self.customer}: the readiness phase "
                                                   "did not finish (see its steps)")
         return {
-            "customer_id": self.customer, "challenger_id": self.challenger,
+            "customer_id": self.customer, "challenger_id": self.challenger or self.target.challenger_id,
             "challenger_given": self.target.challenger_id is not None,
             "gates": [g.to_dict() for g in self.gates],
             "server_verdict": self.diff.get("verdict") if isinstance(self.diff, dict) else None,  # /diff's own
@@ -169,19 +181,12 @@ def _entry_words(entry: Dict, now: datetime) -> str:
 def step_6_1(ctx) -> str:
     st: ReadinessState = ctx.readiness
     try:
-        return _list(ctx, st)
+        return _listing(ctx, st)
     finally:
-        st.listing_done.set()
+        st.listing_read.set()
 
 
-def _not_listed(ctx, st: ReadinessState, model: str) -> None:
-    """6.3/6.5 failed for the challenger named: when 6.1 (beside them) found it not listed, that is the one
-    finding (a typo), and theirs is skipped."""
-    if model == st.target.challenger_id and st.listing_done.wait(ctx.settings.timeout * 4 + 2) and st.unlisted:
-        raise StepSkipped(actual=f"not judged: {model} is not listed (see 6.1)")
-
-
-def _list(ctx, st: ReadinessState) -> str:
+def _listing(ctx, st: ReadinessState) -> str:
     c = st.customer
     try:
         listed = call(ReadOnlyCommands(ctx.client).list_challengers, c, route="GET /challengers",
@@ -195,53 +200,58 @@ def _list(ctx, st: ReadinessState) -> str:
     wanted = st.target.challenger_id
     if wanted:
         entry = next((e for e in entries if e.get("model_id") == wanted), None)
-        if entry is None:
+        if entry is None:  # promoted already (6.2 reads the registry meanwhile), or not a challenger at all
+            st.not_listed, st.others = wanted, _others(entries, None, st.now)
+            st.wait(st.registry_read, ctx)
+            if (st.production or {}).get("model_id") == wanted:
+                since, by = st.production_since()
+                return (f"{wanted} is production now (since {since}, by {by}), not a challenger; "
+                        f"{_listed_words(entries)}")
             near = [i for i in ids if i.endswith("/" + wanted.split("/")[-1])]
             what = f"did you mean {near[0]}?" if near else (f"listed: {', '.join(ids[:5])}" if ids else "none listed")
             st.missing["6.1"] = (f"challenger {wanted} is unknown (ml-list-challengers {c} does not list it; {what}); "
                                  "check the id")
-            st.unlisted = True
-            raise StepFailed(f"{wanted} listed", f"not listed ({what})",
-                             catalogue.FOR_UNKNOWN_CHALLENGER.fill(wanted=wanted, c=c))
+            raise StepWarning(f"{wanted} listed", f"not listed ({what})",
+                              catalogue.FOR_UNKNOWN_CHALLENGER.fill(wanted=wanted, c=c))
     else:
         evaluated = [e for e in entries if e.get("status") == "evaluated"]
-        if not evaluated:
-            st.missing["6.1"] = (f"ml-list-challengers {c} lists no evaluated challenger ({len(entries)} listed); "
-                                 "check the customer id, or wait for an evaluation")
-            known = _known_customer(ctx, st)  # a customer with a registry has no challenger to promote; else a typo?
-            if known is False:
-                raise StepSkipped(actual=f"not judged: customer {c} has no registry (see 6.2)")
-            raise StepFailed("an evaluated challenger", f"{len(entries)} listed, none evaluated"
-                             + (f": {', '.join(ids[:5])}" if ids else ""),
-                             catalogue.FOR_NO_CHALLENGER.fill(c=c) if known or entries else
-                             catalogue.FOR_UNLISTED.fill(c=c))
+        if not evaluated:  # nothing to promote (6.6 says so with what production is): a fact, not a failure
+            st.others = _others(entries, None, st.now)
+            return f"no evaluated challenger: {_listed_words(entries)}"
         entry = max(evaluated, key=lambda e: (parse_time(e.get("evaluated_at")) or datetime.min.replace(
             tzinfo=timezone.utc), str(e.get("trained_at"))))
     st.entry, st.challenger = entry, str(entry.get("model_id"))
-    st.others = [{"model_id": e.get("model_id"), "status": e.get("status"), "evaluated_at": e.get("evaluated_at"),
-                  "eligibility": entry_eligibility(e, st.now)} for e in entries if e is not entry]
+    st.others = _others(entries, entry, st.now)
     chosen = "" if wanted else " (the newest evaluated)"
     return f"{st.challenger}{chosen}: {_entry_words(entry, st.now)}; {len(st.others)} other challenger(s)"
 
 
-def _known_customer(ctx, st: ReadinessState) -> Optional[bool]:
-    """Whether the customer has a registry in S3, as 6.2 (beside 6.1) read it; None when it was not read (6.2 did
-    not start: a Ctrl-C; or its S3 reads failed or took longer than two S3 requests with their retries may)."""
-    if st.registry_started.wait(2):
-        st.registry_read.wait(ctx.settings.timeout * 4 + 2)
-    return st.registry_found
+def _others(entries: List[Dict], entry: Optional[Dict], now: datetime) -> List[Dict]:
+    """The listed challengers other than `entry`, each with its eligibility by its entry alone."""
+    return [{"model_id": e.get("model_id"), "status": e.get("status"), "evaluated_at": e.get("evaluated_at"),
+             "eligibility": entry_eligibility(e, now)} for e in entries if e is not entry]
+
+
+def _listed_words(entries: List[Dict]) -> str:
+    """'2 challengers listed (1 evaluated, 1 training)', 'no challenger listed'."""
+    if not entries:
+        return "no challenger listed"
+    counts: Dict[str, int] = {}
+    for e in entries:
+        counts[str(e.get("status"))] = counts.get(str(e.get("status")), 0) + 1
+    kinds = ", ".join(f"{n} {status}" for status, n in counts.items())
+    return f"{len(entries)} challenger{'s' if len(entries) != 1 else ''} listed ({kinds})"
 
 
 def step_6_2(ctx) -> str:
     st: ReadinessState = ctx.readiness
-    st.registry_started.set()
     try:
-        return _read_registry(ctx, st)
+        return _registry(ctx, st)
     finally:
         st.registry_read.set()
 
 
-def _read_registry(ctx, st: ReadinessState) -> str:
+def _registry(ctx, st: ReadinessState) -> str:
     where = f"s3://{st.bucket}/{st.registry_key}"
     try:
         store = ctx.store
@@ -250,7 +260,6 @@ def _read_registry(ctx, st: ReadinessState) -> str:
     except StoreError as exc:
         hint = catalogue.for_s3(exc.code).with_lead("the gates are judged from the API's answers; ")
         raise StepWarning(f"{where} readable", f"S3 error {exc}", hint) from None
-    st.registry_found = isinstance(registry, dict)
     if not isinstance(registry, dict):
         st.missing["registry"] = (f"customer {st.customer} has no registry ({where} is absent); check the customer "
                                   "id, and that --bucket/OUTPUT_BUCKET is the Lambda's")
@@ -279,7 +288,6 @@ def _metrics(ctx, model_id: str, step: str, what: str) -> Dict:
         return call(ReadOnlyCommands(ctx.client).show_metrics, model_id, route="GET /metrics",
                     expected=f"ml-show-metrics {model_id} answers")
     except MetricsError as exc:
-        _not_listed(ctx, st, model_id)
         error = exc.error
         hint = catalogue.for_error(error, "GET /metrics")
         if error.status == 404:
@@ -293,7 +301,6 @@ def _metrics(ctx, model_id: str, step: str, what: str) -> Dict:
         raise StepFailed("its backtest metrics", f"{'HTTP %s: ' % error.status if error.status else ''}{error.message}",
                          hint) from None
     except StepFailed as exc:
-        _not_listed(ctx, st, model_id)
         st.missing[step] = f"ml-show-metrics {model_id} failed ({exc.actual})"
         raise
 
@@ -303,12 +310,32 @@ def _backtest_words(answer_: Dict) -> str:
     return f"MAE {b.get('mae')}, RMSE {b.get('rmse')}, {b.get('windows')} windows" if b else "no backtest block"
 
 
+def _as_challenger(ctx, step: str, read):
+    """`read()` for the challenger. A named one is read while 6.1 lists the challengers: what came back counts
+    only once 6.1 has listed it (an id that is production now, or unknown, is 6.1's to say)."""
+    st: ReadinessState = ctx.readiness
+    if st.target.challenger_id is None:
+        return read()
+    try:
+        value = read()
+    except (StepFailed, StepWarning):
+        st.wait(st.listing_read, ctx)
+        if st.not_listed is None:
+            raise
+        value = None
+    st.wait(st.listing_read, ctx)
+    if st.not_listed is not None:
+        st.missing.pop(step, None)
+        raise StepSkipped(actual=f"not judged: {st.not_listed} is not a challenger (see 6.1)")
+    return value
+
+
 def step_6_3(ctx) -> str:
     st: ReadinessState = ctx.readiness
     model = st.challenger or st.target.challenger_id
     if not model:
         raise StepSkipped(actual="no challenger to read (6.1)")
-    st.challenger_metrics = _metrics(ctx, model, "6.3", "challenger")
+    st.challenger_metrics = _as_challenger(ctx, "6.3", lambda: _metrics(ctx, model, "6.3", "challenger"))
     return _backtest_words(st.challenger_metrics)
 
 
@@ -330,14 +357,19 @@ def step_6_5(ctx) -> str:
     if not model:
         raise StepSkipped(actual="no challenger to compare (6.1)")
     alias = f"{st.customer}/production/latest"  # what Zorora's ml-promote sends
+
+    def diff():
+        try:
+            return call(ReadOnlyCommands(ctx.client).diff, model, alias, route="GET /diff",
+                        expected=f"ml-diff {model} {alias} answers")
+        except StepFailed as exc:
+            raise StepFailed(exc.expected, exc.actual, joined([exc.hint, catalogue.LATEST_ALIAS])) from None
+
     try:
-        st.diff = call(ReadOnlyCommands(ctx.client).diff, model, alias, route="GET /diff",
-                       expected=f"ml-diff {model} {alias} answers")
+        st.diff = _as_challenger(ctx, "6.5", diff)
     except StepFailed as exc:
-        _not_listed(ctx, st, model)
-        st.diff_error = exc.actual
-        st.diff_hint = joined([exc.hint, catalogue.LATEST_ALIAS])
-        raise StepFailed(exc.expected, exc.actual, st.diff_hint) from None
+        st.diff_error, st.diff_hint = exc.actual, exc.hint
+        raise
     from .gates import diff_words
 
     return f"against {st.diff.get('production_id')}: {diff_words(st.diff)}"
@@ -356,12 +388,38 @@ def _same_registry(st: ReadinessState) -> str:
             f"--bucket/OUTPUT_BUCKET ({st.bucket}); check its OUTPUT_BUCKET")
 
 
+def _nothing_to_promote(st: ReadinessState) -> Optional[Answer]:
+    """The answer when there is no challenger to promote: the one named is production already, or none is
+    evaluated (after a promotion, the usual state). Read from the registry as it is now."""
+    production = st.production or {}
+    since, by = st.production_since()
+    if st.not_listed is not None and production.get("model_id") == st.not_listed:
+        return Answer(NOTHING, f"ℹ {st.not_listed} is already in production (since {since}, by {by}): "
+                               "nothing to promote")
+    if st.target.challenger_id is None and st.entry is None and st.listed is not None:
+        now = (f"production is {production.get('model_id')} since {since}" if production.get("model_id")
+               else "no production model yet")
+        waiting = [e for e in st.others if e.get("status") != "evaluated"]
+        none = f"none is evaluated ({len(waiting)} still {_statuses(waiting)})" if waiting else "none is listed"
+        return Answer(NOTHING, f"ℹ no challenger to promote for {st.customer}: {none}; {now}")
+    return None
+
+
+def _statuses(entries: List[Dict]) -> str:
+    return " or ".join(dict.fromkeys(str(e.get("status")) for e in entries))
+
+
 def step_6_6(ctx) -> str:
     st: ReadinessState = ctx.readiness
     differs = _same_registry(st)
     if differs and not st.listed:  # nothing listed: the API does not see this registry at all
         st.missing["6.1"] = differs
     missing = st.first_missing()
+    nothing = None if missing else _nothing_to_promote(st)
+    if nothing is not None:  # promoted already, or no evaluated challenger: nothing to judge
+        nothing.warnings.extend([differs] if differs else [])
+        st.answer = nothing
+        raise StepSkipped(actual="not judged: nothing to promote")  # the answer says what production is
     st.gates = judge(st.entry, st.challenger_metrics, st.production_metrics, st.diff, st.now) if st.entry else []
     result = answer(st.customer, st.challenger, st.gates, st.diff, missing)
     if result.kind != UNANSWERABLE and st.diff_error:

@@ -19,14 +19,16 @@ __all__ = ["RunArtifacts", "Exchange", "RequestRecorder"]
 
 class RunArtifacts:
     def __init__(self, settings, redact: Callable[[str], str], log: Optional[Callable[[str], None]] = None,
-                 debug: bool = False):
+                 debug: bool = False, sandbox_goes: bool = False):
         self.settings = settings
         self.outputs = settings.outputs
         self.debug = debug  # --debug: the failing steps' curl lines are shown too
+        self.sandbox_goes = sandbox_goes  # the run's own sandbox stops with it: its curl lines cannot be sent again
         self.redact = redact
         self.recorder = RequestRecorder(redact, token=settings.token, base_url=settings.base_url)
         self.state = None  # state.StateCollector, with --html
         self.started = time.monotonic()
+        self.pauses: List[tuple] = []  # (monotonic start, seconds) spent waiting for a person (the run adds them)
         if log is not None:
             self.recorder.listeners.append(_log_lines(log))
 
@@ -44,7 +46,7 @@ class RunArtifacts:
 
     # -- per step ---------------------------------------------------------------------------------------
     def curls(self, result) -> Dict[str, str]:
-        from .curl import JUDGES, curl_line, failing_request
+        from .curl import GONE, JUDGES, TOKEN, curl_line, failing_request
 
         lines = {}
         for step in result.steps:
@@ -52,7 +54,7 @@ class RunArtifacts:
                 exchange = failing_request(self.recorder.for_step(step.id)) or \
                     failing_request(self.recorder.for_step(JUDGES.get(step.id, "")))
                 if exchange is not None:
-                    lines[step.id] = curl_line(exchange)
+                    lines[step.id] = curl_line(exchange, GONE if self.sandbox_goes else TOKEN)
         return lines
 
     def step_extras(self, result) -> Dict[str, Dict]:
@@ -77,7 +79,10 @@ class RunArtifacts:
         o = self.outputs
         curls = self.curls(result)
         done = Written(notes=[f"step {step_id}, its request again (with ONA_API_TOKEN set): {line}"
-                              for step_id, line in curls.items()] if self.debug else [])
+                              for step_id, line in curls.items()] if self.debug and not self.sandbox_goes else [])
+        if self.debug and self.sandbox_goes and curls:  # no line that would send Zorora's token nowhere
+            done.notes.append(f"--debug: no curl line for step {', '.join(curls)}: the sandbox it was sent to "
+                              "stopped with the run (its URL and token are gone); re-run to see it again")
         jobs = ((o.har_path, "--har", lambda p: self._har(p, result)),
                 (o.html_path, "--html", lambda p: self._html(p, result, header, curls, cold_seconds, env)),
                 (o.summary_md_path, "--summary-md", lambda p: self._summary(p, result, header, curls)))
@@ -117,9 +122,12 @@ class RunArtifacts:
             records, _notes = file.read(where)
             host = record.target_host(self.settings.base_url, self.settings.sandbox)
             runs = [r for r in records if r.get("target") == host][-19:]
+        from ...history.readiness import recorded
+
         runs.append({"started": result.started_at, "verdict": result.verdict, "kind": "this run",
-                     "duration_s": result.duration_ms / 1000})
-        requests = Requests(exchanges, start=self.recorder.t0_mono, windows=dict(self.recorder.windows), cold=cold)
+                     "duration_s": result.duration_ms / 1000, "readiness": recorded(result.readiness)})
+        requests = Requests(exchanges, start=self.recorder.t0_mono, windows=dict(self.recorder.windows), cold=cold,
+                            pauses=list(self.pauses))
         page = render(result, header=header, requests=requests, curls=curls, state=self.state, history=runs,
                       redact=self.redact)
         with open_report(path) as handle:

@@ -15,10 +15,15 @@ JUDGES = {"0.2": "0.1"}  # 0.2 judges the token by 0.1's answer (ctx.preflight)
 SKIP_HEADERS = {"authorization", "content-length", "host", "connection", "accept-encoding", "user-agent"}
 
 
-def curl_line(exchange: Exchange) -> str:
+TOKEN = "$ONA_API_TOKEN"
+GONE = "<the sandbox's token, gone with it>"  # a sandbox that stopped with the run: not the engineer's token
+
+
+def curl_line(exchange: Exchange, token: str = TOKEN) -> str:
+    """`token`: what stands for the bearer token (GONE for a run's own sandbox: its URL and token went with it)."""
     parts = ["curl", "-sS", "-X", exchange.method, shlex.quote(exchange.url)]
     if exchange.had_token:
-        parts += ["-H", '"Authorization: Bearer $ONA_API_TOKEN"']
+        parts += ["-H", f'"Authorization: Bearer {token}"']
     for name, value in exchange.request_headers:
         if name.lower() in SKIP_HEADERS or "***" in value:
             continue
@@ -38,4 +43,4 @@ def failing_request(exchanges: List[Exchange]) -> Optional[Exchange]:
     return (bad or api)[-1]
 
 
-__all__ = ["curl_line", "failing_request"]
+__all__ = ["GONE", "TOKEN", "curl_line", "failing_request"]

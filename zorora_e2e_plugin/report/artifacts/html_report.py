@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Optional, Sequence
 
 from ...core.diagnosis import diagnosis_id
 from ...core.outcomes import CANCELLED, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, SKIP, WARN
+from ...history.readiness import HTML_COLOURS, answer_of, label
 from . import timeline
 from .state import registry_rows
 
@@ -25,6 +26,7 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;
 header,main>section{background:#fff;margin:12px 16px;padding:12px 16px;border-radius:6px;box-shadow:0 1px 2px #0002}
 h1{margin:0 0 6px;font-size:22px}h2{font-size:17px;margin:4px 0 10px}h3{font-size:14px;margin:12px 0 6px}
 .v-passed{color:#1e7d3a}.v-failed,.v-gate_failed{color:#c62828}.v-interrupted,.v-cancelled{color:#b26a00}
+.v-r-ready{color:#1e7d3a}.v-r-refused{color:#8e44ad}.v-r-unanswerable{color:#b26a00}.v-r-nothing{color:#2457a6}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0}dt{color:#667}dd{margin:0}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;vertical-align:top;padding:3px 8px;border-bottom:1px solid #e4e6ea}
@@ -49,12 +51,13 @@ a{color:#2457a6}nav a{margin-right:10px}td.ms{white-space:nowrap}td.mono{word-br
 @dataclasses.dataclass(frozen=True)
 class Requests:
     """The run's requests as the recorder saw them: its exchanges, the recording's start (time.monotonic()),
-    each step's window (step id -> (phase, start, end)) and the exchange that was the cold start."""
+    each step's window (step id -> (phase, start, end)), the exchange that was the cold start, and the pauses."""
 
     exchanges: Sequence[Any] = ()
     start: float = 0.0
     windows: Optional[Dict[str, tuple]] = None
     cold: Optional[Any] = None
+    pauses: Sequence[tuple] = ()  # (monotonic start, seconds) spent waiting for a person: not the run's time
 
 
 def render(result, *, header, requests: Requests, curls: Optional[Dict[str, str]] = None, state=None,
@@ -67,11 +70,15 @@ def render(result, *, header, requests: Requests, curls: Optional[Dict[str, str]
 
     curls = curls or {}
     failed = [s for s in result.steps if s.status == FAIL]
-    verdict = VERDICTS.get(result.verdict, result.verdict)
+    verdict, kind = VERDICTS.get(result.verdict, result.verdict), result.verdict
+    answer = answer_of({"verdict": result.verdict, "readiness": {"answer": ((result.readiness or {}).get("answer")
+                                                                            or {}).get("kind")}})
+    if answer:  # a readiness check whose gate passed: its answer, in its own colour, is the headline
+        verdict, kind = f"readiness: {label(answer)}", f"r-{answer}"
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width,initial-scale=1">',
            f"<title>zorora-e2e: {t(verdict)} · {t(result.target)}</title>", f"<style>{CSS}</style></head><body>",
-           f'<header><h1 class="v-{t(result.verdict)}" id="verdict">zorora-e2e: {t(verdict)}</h1><dl class="facts">']
+           f'<header><h1 class="v-{t(kind)}" id="verdict">zorora-e2e: {t(verdict)}</h1><dl class="facts">']
     facts = [("target", result.target), ("client", result.client), ("bucket", result.bucket),
              ("customer", result.customer_id), ("actor", getattr(header, "actor", "")),
              ("started at", result.started_at), ("duration", f"{result.duration_ms / 1000:.2f} s"),
@@ -91,7 +98,8 @@ def render(result, *, header, requests: Requests, curls: Optional[Dict[str, str]
                f'<p class="muted">{timeline.legend()} · hover a bar for method, path, status and ms; '
                'the faint band behind a row is its step\'s time.</p>')
     out.append(timeline.svg(exchanges, order=[s.id for s in result.steps],
-                            titles={s.id: s.title for s in result.steps}, start=requests.start,
+                            titles={s.id: s.title for s in result.steps},
+                            start=timeline.Clock(requests.start, requests.pauses),
                             windows=requests.windows, cold=requests.cold, failed=[s.id for s in failed])
                if exchanges else '<p class="muted">No request was sent.</p>')
     out.append("</section>")
@@ -198,9 +206,11 @@ def _history(history: Sequence[Dict], t) -> str:
     for i, r in enumerate(runs):
         seconds = float(r.get("duration_s") or 0)
         h = max(2.0, 80 * seconds / top)
-        colour = RUN_COLOURS.get(r.get("verdict"), "#d1342f")
+        answer = answer_of(r)  # a readiness check: its answer's colour and words, never a failure's
+        colour = HTML_COLOURS[answer] if answer else RUN_COLOURS.get(r.get("verdict"), "#d1342f")
+        said = f"readiness {label(answer)}" if answer else VERDICTS.get(r.get("verdict"), r.get("verdict"))
         bars.append(f'<rect class="run" x="{30 + 24 * i}" y="{90 - h:.1f}" width="18" height="{h:.1f}" '
-                    f'fill="{colour}"><title>{t(r.get("started"))} {t(r.get("kind", ""))} {t(r.get("verdict"))} '
+                    f'fill="{colour}"><title>{t(r.get("started"))} {t(r.get("kind", ""))} {t(said)} '
                     f'{seconds:.2f} s</title></rect>')
     chart = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">'
              f'<title>Durations of the last {len(runs)} runs</title><text x="0" y="12">{top:.1f} s</text>'
@@ -208,7 +218,8 @@ def _history(history: Sequence[Dict], t) -> str:
              + ('<text x="30" y="106">oldest</text>' if len(runs) > 1 else "")
              + f'<text x="{max(30, width - 48)}" y="106">this run</text></svg>')
     return (f'<section id="history"><h2>Recent runs on this target</h2>{chart}<p class="muted">'
-            "green passed, red failed or gate failed, amber interrupted or cancelled; hover a bar for its time."
+            "green passed, red failed or gate failed, amber interrupted or cancelled; readiness checks: green "
+            "ready, purple would be refused, amber not answerable, blue nothing to promote; hover a bar for its time."
             "</p></section>")
 
 

@@ -7,7 +7,7 @@ Plain SVG text, drawn here: no script, no external resource.
 from __future__ import annotations
 
 from html import escape
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .recorder import Exchange
 
@@ -44,15 +44,29 @@ def _ticks(span: float) -> List[float]:
     return [0.0, span]
 
 
-def svg(exchanges: Sequence[Exchange], *, order: Sequence[str], titles: Dict[str, str], start: float,
+class Clock:
+    """The run's own time: seconds since its monotonic `start`, the `pauses` ((monotonic start, seconds) spent
+    waiting for a person: the question after the gate, the walkthrough's pauses) left out, as they are out of the
+    run's duration."""
+
+    def __init__(self, start: float, pauses: Sequence[Tuple[float, float]] = ()):
+        self.start, self.pauses = start, tuple(pauses)
+
+    def __call__(self, moment: float) -> float:
+        return moment - self.start - sum(min(length, max(0.0, moment - began)) for began, length in self.pauses)
+
+
+def svg(exchanges: Sequence[Exchange], *, order: Sequence[str], titles: Dict[str, str], start: Union[float, Clock],
         windows: Optional[Dict[str, Tuple[int, float, float]]] = None, cold: Optional[Exchange] = None,
         failed: Sequence[str] = ()) -> str:
-    """`start`: the run's monotonic start (x = 0); `windows`: step id -> (phase, start, end), drawn faintly;
-    `failed`: step ids whose label is red and links to the step's row."""
+    """`start`: the run's monotonic start (x = 0), or its Clock (pauses left out); `windows`: step id -> (phase,
+    start, end), drawn faintly; `failed`: step ids whose label is red and links to the step's row."""
     windows = windows or {}
     rows = _rows(exchanges, order, titles)
+    at = start if isinstance(start, Clock) else Clock(start)
+
     ends = [e.mono + e.seconds for e in exchanges] + [end for (_p, _s, end) in windows.values()]
-    span = max([0.001] + [end - start for end in ends])
+    span = max([0.001] + [at(end) for end in ends])
     scale = PLOT_W / span
     height = TOP + ROW_H * max(1, len(rows)) + 8
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" width="{LABEL_W + PLOT_W + 20}" '
@@ -77,11 +91,11 @@ def svg(exchanges: Sequence[Exchange], *, order: Sequence[str], titles: Dict[str
         out.append(f'<a href="#step-{escape(key)}" class="failed">{text}</a>' if key in failed else text)
         if key in windows:
             _phase, w0, w1 = windows[key]
-            out.append(f'<rect class="win" x="{LABEL_W + (w0 - start) * scale:.1f}" y="{y + 2}" '
-                       f'width="{max(1.0, (w1 - w0) * scale):.1f}" height="{ROW_H - 4}"/>')
+            out.append(f'<rect class="win" x="{LABEL_W + at(w0) * scale:.1f}" y="{y + 2}" '
+                       f'width="{max(1.0, (at(w1) - at(w0)) * scale):.1f}" height="{ROW_H - 4}"/>')
     for e in exchanges:
         y = TOP + index[e.step or f"phase {e.phase}"] * ROW_H
-        x = LABEL_W + (e.mono - start) * scale
+        x = LABEL_W + at(e.mono) * scale
         width = max(2.0, e.seconds * scale)
         sclass = status_class(e.status)
         what = f"{'S3 ' + e.operation + ' ' if e.kind == 's3' else ''}{e.method} {e.path}"
@@ -103,4 +117,4 @@ def legend() -> str:
                     f'fill="{COLOURS[c]}"/></svg> {label}</span>' for c, label in items)
 
 
-__all__ = ["legend", "status_class", "svg"]
+__all__ = ["Clock", "legend", "status_class", "svg"]
