@@ -49,6 +49,11 @@ def pytest_configure_node(node):
 
 def pytest_configure(config):
     figures.register_figures(config)  # the controller's summary shows them, whichever process counted them
+    # A suite started with SIGINT ignored (`nohup ... &`, `cmd &` in a script) would pass that on to every process
+    # a module fixture starts before _sigint_handled runs: a `zorora-e2e sandbox` then keeps ignoring the SIGINT
+    # that is to stop it, and its fixture's teardown times out. The whole session gets Python's default handler.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     # A worker has GNU readline imported, which exports COLUMNS=80 and LINES=24: every CLI the tests start
     # in a pseudo-terminal of 140 columns would then draw at 80. The worker gets the controller's instead.
     workerinput = getattr(config, "workerinput", None)

@@ -38,10 +38,11 @@ def cli(*args: str, env: Optional[Dict[str, str]] = None, timeout: float = 120, 
 def cli_in_process(*args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
     """`zorora-e2e ARGS` through `cli.main()` in this process, with the environment `cli` gives the subprocess:
     for a case that ends before anything is sent (a usage or settings error), where a process buys nothing.
-    What main() changes in the process is put back: the environment, the signal handlers a run installs, the
-    cyclic collector a one-shot command switches off. Keep `cli` where the process matters (signals, the console
-    script's exit code, closed streams, start-up cost)."""
+    What main() changes in the process is put back: the environment, the signal handlers and the active guard a
+    run installs, the cyclic collector a one-shot command switches off. Keep `cli` where the process matters
+    (signals, the console script's exit code, closed streams, start-up cost)."""
     from zorora_e2e_plugin.cli import main
+    from zorora_e2e_plugin.run import signals as run_signals
 
     saved_env = dict(os.environ)
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
@@ -56,6 +57,11 @@ def cli_in_process(*args: str, env: Optional[Dict[str, str]] = None) -> subproce
             except SystemExit as exc:  # argparse's usage errors and --help
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
+        # main() installs a run's SignalGuard for run and demo and leaves it to the process's end: a later run in
+        # this process (a REPL test's) would take that stale guard for its own and get no handler at all
+        guard = run_signals._active
+        if guard is not None:
+            guard.restore()
         os.environ.clear()
         os.environ.update(saved_env)
         for sig, handler in handlers.items():
