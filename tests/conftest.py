@@ -6,15 +6,16 @@ API, and a builder that writes the plan's Phase 1 world for a fresh customer id.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, List
 
 import pytest
+from helpers import figures
+from helpers.sandbox import SandboxHttp, SandboxWorld, build_sandbox_world
+
+# The stand-in REPL's fixtures (host, standin_path, target_env) for every test module, never imported by name
+pytest_plugins = ["standin.harness"]
 
 
 @pytest.fixture(autouse=True)
@@ -35,195 +36,51 @@ os.environ.setdefault("ZORORA_E2E_HISTORY", "0")
 # ... and out of a CI job's summary (every run appends to GITHUB_STEP_SUMMARY when it is set): tests set it
 os.environ.pop("GITHUB_STEP_SUMMARY", None)
 
+# ----------------------------------------------------------------------------- pytest-xdist's workers
+
+TERMINAL_SIZE = ("COLUMNS", "LINES")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """In the controller: the terminal size variables a worker should have, the controller's (or none)."""
+    node.workerinput["zorora_e2e_terminal_size"] = {name: os.environ.get(name) for name in TERMINAL_SIZE}
+
+
+def pytest_configure(config):
+    figures.register_figures(config)  # the controller's summary shows them, whichever process counted them
+    # A suite started with SIGINT ignored (`nohup ... &`, `cmd &` in a script) would pass that on to every process
+    # a module fixture starts before _sigint_handled runs: a `zorora-e2e sandbox` then keeps ignoring the SIGINT
+    # that is to stop it, and its fixture's teardown times out. The whole session gets Python's default handler.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    # A worker has GNU readline imported, which exports COLUMNS=80 and LINES=24: every CLI the tests start
+    # in a pseudo-terminal of 140 columns would then draw at 80. The worker gets the controller's instead.
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        for name, value in workerinput.get("zorora_e2e_terminal_size", {}).items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+# ----------------------------------------------------------------------------- the reliability figures
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)  # set in a pytest-xdist worker only
+    if workeroutput is not None:
+        workeroutput["zorora_e2e_figures"] = dict(figures.FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist: a worker ended; its figures join the controller's."""
+    figures.merge(getattr(node, "workeroutput", {}).get("zorora_e2e_figures", {}))
+
+
 # ----------------------------------------------------------------------------- sandbox fixtures
-
-SANDBOX_ACTOR = "zorora-validation-bot"
-
-
-def _ts(dt: datetime) -> str:
-    return dt.strftime("%Y%m%d_%H%M%S")
-
-
-def _iso(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class SandboxWorld:
-    """The plan's Phase 1 state for one customer, plus helpers to read and tweak it."""
-
-    sandbox: Any
-    customer_id: str
-    production_id: str
-    challenger_id: str
-    base_time: datetime
-    challengers: List[str] = field(default_factory=list)
-
-    @property
-    def s3(self) -> Any:
-        return self.sandbox.s3_client()
-
-    @property
-    def bucket(self) -> str:
-        return self.sandbox.bucket
-
-    @property
-    def registry_key(self) -> str:
-        return f"customer_tailored/{self.customer_id}/latest_model.json"
-
-    @property
-    def audit_key(self) -> str:
-        return f"audit_logs/{self.customer_id}/events.json"
-
-    def put_json(self, key: str, doc: Any) -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(doc, indent=2).encode())
-
-    def get_json(self, key: str) -> Any:
-        return json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
-
-    def keys(self, prefix: str) -> List[str]:
-        out: List[str] = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            out.extend(o["Key"] for o in page.get("Contents", ()))
-        return out
-
-    def registry(self) -> Dict[str, Any]:
-        return self.get_json(self.registry_key)
-
-    def audit_events(self) -> List[Dict[str, Any]]:
-        return self.get_json(self.audit_key)["events"]
-
-    def archive_keys(self) -> List[str]:
-        return self.keys(f"customer_tailored/{self.customer_id}/archived/")
-
-    def archives(self) -> List[Dict[str, Any]]:
-        return [self.get_json(k) for k in self.archive_keys()]
-
-    def update_challenger(self, model_id: Optional[str] = None, **changes: Any) -> None:
-        model_id = model_id or self.challenger_id
-        registry = self.registry()
-        for entry in registry["challengers"]:
-            if entry["model_id"] == model_id:
-                entry.update(changes)
-        self.put_json(self.registry_key, registry)
-
-    def set_challenger_metrics(self, backtest: Dict[str, Any], model_id: Optional[str] = None) -> None:
-        model_id = model_id or self.challenger_id
-        key = f"model_metrics/{self.customer_id}/{model_id}/backtest_results.json"
-        self.put_json(key, {"backtest": backtest})
-
-    def add_challenger(self, minutes_later: int, backtest: Optional[Dict[str, Any]] = None) -> str:
-        """Another eligible challenger (trained ``minutes_later`` after the first one)."""
-        trained = self.base_time - timedelta(days=1) + timedelta(minutes=minutes_later)
-        model_id = f"{self.customer_id}/challenger_{_ts(trained)}"
-        registry = self.registry()
-        registry["challengers"].append(_challenger_entry(self.sandbox.bucket, self.customer_id, model_id, trained))
-        self.put_json(self.registry_key, registry)
-        self.set_challenger_metrics(backtest or dict(CHALLENGER_BACKTEST), model_id)
-        self.challengers.append(model_id)
-        return model_id
-
-
-PRODUCTION_BACKTEST = {"mae": 45.0, "rmse": 62.7, "bias": -1.5, "windows": 12}
-CHALLENGER_BACKTEST = {"mae": 41.2, "rmse": 58.9, "bias": -1.3, "windows": 12}
-
-
-def _challenger_entry(bucket: str, customer_id: str, model_id: str, trained: datetime) -> Dict[str, Any]:
-    return {
-        "model_id": model_id,
-        "trained_at": _iso(trained),
-        "status": "evaluated",
-        "evaluated_at": _iso(trained + timedelta(minutes=30)),
-        "evaluation_summary": {
-            "verdict": "eligible",
-            "mae_improvement_pct": 8.4,
-            "rmse_improvement_pct": 6.1,
-            "seasonal_regressions": [],
-        },
-        "model_path": f"s3://{bucket}/customer_tailored/{customer_id}/models/challenger_model.h5",
-        "feature_schema_version": "v2",
-        "supports_quantiles": False,
-    }
-
-
-def build_sandbox_world(sandbox: Any, customer_id: Optional[str] = None) -> SandboxWorld:
-    """Write the plan's Phase 1 (steps 1.1-1.6) for a fresh customer, in UTC."""
-    customer_id = customer_id or f"sbx-test-{uuid.uuid4().hex[:12]}"
-    bucket = sandbox.bucket
-    base = datetime.now(timezone.utc).replace(microsecond=0)
-    production_ts = _ts(base - timedelta(days=7))
-    trained = base - timedelta(days=1)
-    production_id = f"{customer_id}/production/model_{production_ts}"
-    challenger_id = f"{customer_id}/challenger_{_ts(trained)}"
-    world = SandboxWorld(sandbox, customer_id, production_id, challenger_id, base, [challenger_id])
-    production_metrics_key = f"model_metrics/{customer_id}/production/model_{production_ts}/backtest_results.json"
-    world.put_json(
-        world.registry_key,
-        {
-            "customer_id": customer_id,
-            "production": {
-                "model_id": production_id,
-                "promoted_at": _iso(base - timedelta(days=7)),
-                "promoted_by": "test-setup",
-                "model_path": f"s3://{bucket}/customer_tailored/{customer_id}/models/production_model.h5",
-                "metrics_ref": f"s3://{bucket}/{production_metrics_key}",
-                "feature_schema_version": "v2",
-                "supports_quantiles": False,
-                "health_status": "healthy",
-                "health_check_timestamp": _iso(base - timedelta(days=7)),
-            },
-            "challengers": [_challenger_entry(bucket, customer_id, challenger_id, trained)],
-        },
-    )
-    world.put_json(production_metrics_key, {"backtest": dict(PRODUCTION_BACKTEST)})
-    world.set_challenger_metrics(dict(CHALLENGER_BACKTEST))
-    world.put_json(world.audit_key, {"customer_id": customer_id, "events": []})
-    return world
-
-
-class SandboxHttp:
-    """requests against a sandbox's API with its token (or another / none)."""
-
-    _DEFAULT = object()
-
-    def __init__(self, sandbox: Any) -> None:
-        import requests
-
-        self.sandbox = sandbox
-        self.session = requests.Session()
-
-    def _headers(self, token: Any, actor: Optional[str]) -> Dict[str, str]:
-        token = self.sandbox.token if token is self._DEFAULT else token
-        headers = {"X-Actor": actor or "header-actor"}
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        return headers
-
-    def get(self, path: str, params: Optional[Dict[str, Any]] = None, *, token: Any = _DEFAULT, actor: Optional[str] = None):
-        return self.session.get(self.sandbox.api_url + path, params=params, headers=self._headers(token, actor), timeout=30)
-
-    def post(self, path: str, body: Any = None, *, token: Any = _DEFAULT, actor: Optional[str] = None, data: Any = None):
-        headers = self._headers(token, actor)
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-            return self.session.post(self.sandbox.api_url + path, data=data, headers=headers, timeout=30)
-        return self.session.post(self.sandbox.api_url + path, json=body, headers=headers, timeout=30)
-
-    def promote(self, world: SandboxWorld, model_id: Optional[str] = None, *, force: bool = False, actor: str = SANDBOX_ACTOR, reason: str = "End-to-end validation test promotion", **kw: Any):
-        body = {
-            "customer_id": world.customer_id,
-            "model_id": model_id or world.challenger_id,
-            "reason": reason,
-            "force": force,
-            "actor": actor,
-        }
-        return self.post("/promote", body, **kw)
-
-    def rollback(self, world: SandboxWorld, *, actor: str = SANDBOX_ACTOR, reason: str = "End-to-end validation test rollback", **kw: Any):
-        return self.post("/rollback", {"customer_id": world.customer_id, "reason": reason, "actor": actor}, **kw)
-
-    def close(self) -> None:
-        self.session.close()
 
 
 @pytest.fixture(scope="session")

@@ -18,21 +18,19 @@ from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from har_schema import HAR
-from reliability_helpers import cli, customer, module_sandbox
-from standin.harness import host, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
+from helpers.artifacts import CANARY, assert_no_token, run_in_process
+from helpers.cli import cli
+from helpers.har_schema import HAR
+from helpers.sandbox import customer, module_sandbox
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
 from zorora_e2e_plugin.core.outcomes import FAIL, FAILED, GATE_FAILED, PASSED
-from zorora_e2e_plugin.core.redact import forms_of
 from zorora_e2e_plugin.core.steps import Reporter
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.run.in_sandbox import sandbox_target
 from zorora_e2e_plugin.run.options import RunOptions
 from zorora_e2e_plugin.run.validate import validate
-
-CANARY = "canary-TOKEN-5b1e9d03c7a24f86"
 
 
 @pytest.fixture(scope="module")
@@ -41,37 +39,9 @@ def sandbox(request):
         yield sb
 
 
-def run_in_process(sandbox, tmp_path, faults=(), debug=False, **flags):
-    """One engine run with every artifact asked for; (result, console text, the sandbox's records of it)."""
-    sandbox.set_faults(list(faults))
-    paths = {"html_path": str(tmp_path / "r.html"), "har_path": str(tmp_path / "r.har"),
-             "summary_md_path": str(tmp_path / "summary.md"), "json_path": str(tmp_path / "r.json"),
-             "junit_path": str(tmp_path / "r.xml")}
-    try:
-        settings = resolve(RunFlags(client="direct", **paths, **flags), {}, target=sandbox_target(sandbox))
-        before = len(sandbox.request_log)
-        out = io.StringIO()
-        result = validate(settings, console=make_console(file=out, no_color=True), options=RunOptions(debug=debug))
-        served = list(sandbox.request_log[before:])
-    finally:
-        sandbox.set_faults([])
-    return result, out.getvalue(), served
-
-
-def secret_forms():
-    """Every form of the token (raw, JSON-escaped, URL-encoded, HTML-escaped, base64, ...) and pieces of it."""
-    tail = CANARY.split("-")[-1]
-    return sorted(forms_of(CANARY) | {tail[:8], tail[8:]}, key=len)
-
-
-def assert_no_token(*texts):
-    for text in texts:
-        for form in secret_forms():
-            assert form not in text, f"{form!r} leaked in:\n{text[:2000]}"
-
-
 # ----------------------------------------------------------------------------------------------- HAR
 
+@pytest.mark.slow
 def test_the_har_is_har_1_2_and_holds_exactly_the_requests_the_sandbox_served(sandbox, tmp_path):
     import jsonschema
     from haralyzer import HarParser
@@ -208,6 +178,7 @@ def test_the_ci_summary_is_commonmark_with_the_phase_table_and_each_failing_step
     assert str(tmp_path / "r.html") in code  # a path as typed (tmp_path holds underscores: no escapes)
 
 
+@pytest.mark.slow
 def test_github_step_summary_gets_one_summary_per_run_appended(sandbox, tmp_path):
     summary = tmp_path / "step_summary.md"
     summary.write_text("# earlier step\n")
@@ -257,6 +228,7 @@ def test_no_artifact_reveals_the_token_in_any_form(sandbox, tmp_path, faults):
 LINE = re.compile(r"^\s*\d\d:\d\d:\d\d\.\d{3}  (GET|POST|PUT|HEAD|DELETE)\s+(\d{3})\s+\d+ ms  (\S+(?: \S+)*?)\s{2,}")
 
 
+@pytest.mark.slow
 def test_log_requests_in_a_run_against_a_deployment_shows_the_validators_own_requests(sandbox):
     done = cli("run", "--client", "direct", "--no-color", "--log-requests", "--customer-id", customer("log"),
                env=sandbox.env())
@@ -302,6 +274,7 @@ def test_the_recorder_leaves_sessions_and_the_s3_client_as_it_found_them(sandbox
 
 # ------------------------------------------------------------------------------------ edges and faces
 
+@pytest.mark.slow
 def test_requests_that_got_no_answer_are_in_the_har_too(sandbox, tmp_path):
     import jsonschema
 
@@ -333,7 +306,7 @@ def test_report_paths_are_refused_before_anything_runs(sandbox, tmp_path, flags,
         resolve(RunFlags(client="direct", **given), {}, target=sandbox_target(sandbox))
 
 
-def test_in_the_repl_html_and_har_are_written_for_a_preflight(tmp_path, host, monkeypatch):  # noqa: F811
+def test_in_the_repl_html_and_har_are_written_for_a_preflight(tmp_path, host, monkeypatch):
     from standin.harness import output
 
     import zorora_e2e_plugin
@@ -351,6 +324,7 @@ def test_in_the_repl_html_and_har_are_written_for_a_preflight(tmp_path, host, mo
     assert {e["_kind"] for e in entries} == {"api", "s3"}
 
 
+@pytest.mark.slow
 def test_the_timeline_marks_the_cold_start_on_the_request_that_met_it(sandbox, tmp_path):
     result, _text, _served = run_in_process(sandbox, tmp_path, ["cold-start:1200"], customer_id=customer("cold"),
                                             phases=[0])
@@ -364,7 +338,7 @@ def test_the_timeline_marks_the_cold_start_on_the_request_that_met_it(sandbox, t
     assert others and max(others) < ms
 
 
-def test_a_run_that_breaks_still_gives_the_hosts_client_back_as_it_was(sandbox, standin_path):  # noqa: F811
+def test_a_run_that_breaks_still_gives_the_hosts_client_back_as_it_was(sandbox, standin_path):
     """The REPL's ZororaHTTPClient outlives every run: however a run ends, its session is left unwrapped."""
     from zorora.http_client import ZororaHTTPClient
 

@@ -11,7 +11,7 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from standin.harness import REPO_ROOT, STANDIN_DIR, Host, output, standin_path, subprocess_env  # noqa: F401
+from standin.harness import REPO_ROOT, STANDIN_DIR, Host, output, subprocess_env
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin import autoload

@@ -1,10 +1,13 @@
 """The bench's floor script sends what a preflight sends (so its wall is a fair floor) and leaves nothing."""
 
+import pytest
+
 from benchmarks.floor import floor_process
 from benchmarks.measure import clean_env
 from zorora_e2e_plugin.sandbox import Sandbox
 
 
+@pytest.mark.slow
 def test_the_floor_sends_the_preflights_requests_and_leaves_nothing():
     with Sandbox() as sandbox:
         code, wall, fastest, _trips, requests = floor_process(sandbox, clean_env(sandbox.env()), repeat=1)

@@ -58,6 +58,7 @@ def emf(out: str) -> list:
     return [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
 
 
+@pytest.mark.slow
 def test_the_default_event_runs_the_preflight_and_prints_emf(lambda_env, capsys, sandbox):
     result = handler({}, Context(170_000))
     out = capsys.readouterr().out
@@ -72,6 +73,7 @@ def test_the_default_event_runs_the_preflight_and_prints_emf(lambda_env, capsys,
     assert "previous" in result and result["previous"] is None  # the history is off unless asked
 
 
+@pytest.mark.slow
 def test_for_runs_readiness_and_full_runs_the_plan_without_asking(lambda_env, capsys):
     ready = handler({"for": "acme"}, Context(170_000))
     assert ready["exit_code"] == 0 and ready["readiness"]["answer"]["kind"] == "ready"
@@ -115,6 +117,7 @@ def test_the_token_comes_from_ssm_by_the_cli_rule(lambda_env, capsys, monkeypatc
     capsys.readouterr()
 
 
+@pytest.mark.slow
 def test_nothing_is_written_outside_tmp(lambda_env, capsys, monkeypatch):
     """Every open for writing, mkdir, rename or removal the handler's process does during a preflight and a full
     run: none outside the temporary directory. History asked for (a path under /tmp) is written there."""

@@ -14,12 +14,11 @@ from urllib.parse import parse_qsl, unquote
 
 import pytest
 import yaml
+from helpers.metrics import run_with_metrics
 
-from zorora_e2e_plugin.canary.template import HANDLER, template, run_prefixes
+from zorora_e2e_plugin.canary.template import HANDLER, run_prefixes, template
 from zorora_e2e_plugin.metrics.build import target_of
 from zorora_e2e_plugin.sandbox import Sandbox
-
-from metrics_helpers import run_with_metrics
 
 ACCOUNT, REGION, STACK = "123456789012", "af-south-1", "ona-canary"
 CFN_LINT = os.path.join(os.path.dirname(sys.executable), "cfn-lint")
@@ -186,6 +185,7 @@ def sent():
     return {(a, r.replace("canary-role-versioned", "canary-role"), c) for a, r, c in out}, "canary-role"
 
 
+@pytest.mark.slow
 def test_cfn_lint_accepts_the_template(tmp_path):
     path = tmp_path / "canary.yaml"
     path.write_text(template(), encoding="utf-8")
@@ -193,6 +193,7 @@ def test_cfn_lint_accepts_the_template(tmp_path):
     assert done.returncode == 0 and done.stdout.strip() == "", done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_cfn_lint_is_not_a_rubber_stamp(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text(template().replace("Runtime: python3.12", "Runtime: python2.1"), encoding="utf-8")
@@ -206,6 +207,7 @@ def test_the_cli_prints_the_template():
     assert done.returncode == 0 and done.stdout == template()
 
 
+@pytest.mark.slow
 def test_the_role_allows_every_request_the_runs_send(sent):
     requests, bucket = sent
     policy = statements({"BucketName": bucket, "ReadinessCustomer": "acme"})

@@ -13,9 +13,10 @@ import threading
 import uuid
 
 import pytest
-from engine_helpers import objects_of, run_engine, step
-from reliability_helpers import CLEAN_ENV, SCRIPT
-from wire_helpers import LoopbackServer, QuietHandler, forward
+from helpers.cli import CLEAN_ENV, SCRIPT
+from helpers.engine import run_engine
+from helpers.results import objects_of, step
+from helpers.wire import LoopbackServer, QuietHandler, forward
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
@@ -126,6 +127,7 @@ def _versions_of(sandbox, customer):
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("versioned", [False, True], ids=["plain", "versioned"])
 def test_two_runs_started_together_on_one_customer_id_one_runs_and_the_other_writes_nothing(versioned, tmp_path):
     """CI jobs sharing TEST_CUSTOMER_ID, started together: each blamed the deployment ("concurrent promotion", "a
@@ -160,6 +162,7 @@ def test_two_runs_started_together_on_one_customer_id_one_runs_and_the_other_wri
         assert _versions_of(sb, customer) == []
 
 
+@pytest.mark.slow
 def test_a_killed_runs_claim_blocks_the_id_until_the_printed_sweep_removes_it(sandbox):
     """A run killed (SIGKILL) before its cleanup leaves its claim: the next run on that id exits 2 saying how old
     the claim is and which sweep removes it; after that sweep the id is free again."""
@@ -212,6 +215,7 @@ def test_a_claim_another_run_makes_once_the_cleanup_released_the_id_is_left_to_i
             assert _versions_of(sb, customer) == [_claim_key(customer)]  # only theirs: this run's are gone
 
 
+@pytest.mark.slow
 def test_an_s3_that_refuses_conditional_writes_gets_the_claim_without_and_a_warning(sandbox):
     """An S3-compatible endpoint answering 501 NotImplemented to If-None-Match: the claim is written without the
     condition, and 0.4 passes with a warning naming it (AWS S3 takes it; the sandbox's moto does too)."""

@@ -1,28 +1,16 @@
 """`zorora-e2e` as a user runs it: the installed console script, in a subprocess."""
 
 import json
-import os
 import signal
 import subprocess
-import sys
 
 import pytest
 import requests
-from engine_helpers import STEPS
-from reliability_helpers import read_exports
+from helpers.cli import CLEAN_ENV, SCRIPT, cli, cli_in_process, read_exports
+from helpers.engine import STEPS
 
 from zorora_e2e_plugin.core.outcomes import PASSED
 from zorora_e2e_plugin.sandbox import Sandbox
-
-SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
-CLEAN_ENV = {k: v for k, v in os.environ.items()
-             if not k.startswith(("ONA_", "AWS_", "TEST_", "OUTPUT_BUCKET", "ZORORA_"))}
-CLEAN_ENV["ZORORA_E2E_HISTORY"] = os.environ.get("ZORORA_E2E_HISTORY", "0")  # no run history from the suite
-
-
-def cli(*args, env=None, timeout=120):
-    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**CLEAN_ENV, **(env or {})}, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +33,19 @@ def test_no_command_prints_help_and_exits_2():
     (["demo", "--fault", "no-such-fault"], {}, "stage-prefix"),
 ])
 def test_usage_and_config_errors_exit_2_without_a_traceback(args, env, message):
-    done = cli(*args, env=env)
+    done = cli_in_process(*args, env=env)
     assert done.returncode == 2, done
     assert message in done.stderr and "Traceback" not in done.stderr + done.stdout
 
 
+@pytest.mark.slow
 def test_demo_preflight_only_passes():
     done = cli("demo", "--preflight-only", "--no-color")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Preflight passed" in done.stdout
 
 
+@pytest.mark.slow
 def test_run_against_a_served_sandbox_with_json(sandbox, tmp_path):
     out = tmp_path / "result.json"
     done = cli("run", "--json", str(out), "--client", "direct", env=sandbox.env())
@@ -80,6 +70,7 @@ def _under_host_name(url):
     return urlunsplit((parts.scheme, f"{name}:{parts.port}", parts.path, "", ""))
 
 
+@pytest.mark.slow
 def test_run_against_a_non_local_target_without_a_terminal_refuses_unless_yes(sandbox):
     """The one confirmation rule (engine.may_write), as `zorora-e2e run` follows it: stdin is not a terminal,
     so a run that would write to a non-local target refuses, writes nothing and exits 1; --yes runs it."""
@@ -146,6 +137,7 @@ def test_token_from_ssm(sandbox):
     assert missing.returncode == 2 and "ParameterNotFound" in missing.stderr
 
 
+@pytest.mark.slow
 def test_demo_preflight_only_names_a_missing_promote_route_exit_3():
     done = cli("demo", "--preflight-only", "--no-color", "--fault", "missing-route:/promote")
     assert done.returncode == 3, done.stdout + done.stderr
@@ -161,6 +153,7 @@ def _token_lines(text):
     return [line for line in text.splitlines() if TYPED in line]
 
 
+@pytest.mark.slow
 def test_a_token_typed_on_the_command_line_is_warned_about_once(sandbox):
     """Item 14: `--token T` is in `ps` and /proc/*/cmdline for every user, and in the shell's history: one line on
     stderr says so, and names the ways that leak nothing."""

@@ -13,6 +13,7 @@ import sys
 import time
 from importlib.metadata import version
 
+import pytest
 from standin.harness import REPO_ROOT, subprocess_env
 
 CLI = [sys.executable, "-m", "zorora_e2e_plugin.cli"]
@@ -32,6 +33,7 @@ def _wait_for(path, proc, timeout=60):
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_sandbox_env_file_is_private_sourceable_and_removed_on_stop(tmp_path):
     env_file = tmp_path / "sandbox.env"
     proc = subprocess.Popen(CLI + ["sandbox", "--env-file", str(env_file)], stdout=subprocess.PIPE,
@@ -116,6 +118,7 @@ def _ignoring_sigint():
     os.setpgid(0, 0)
 
 
+@pytest.mark.slow
 def test_a_sandbox_started_ignoring_sigint_outlives_a_ctrl_c_meant_for_the_run(tmp_path):
     """Issue 29 item 12: a sandbox started with `&` from a script inherits SIGINT ignored, and kept it not: a Ctrl-C
     meant for a run in the same process group stopped it mid-run, the cleanup then failed against nothing. It keeps
@@ -162,6 +165,7 @@ def test_a_sandbox_started_ignoring_sigint_outlives_a_ctrl_c_meant_for_the_run(t
 DURATION = re.compile(r"(?<![\w.:])(\d+(?:\.\d+)?)\s?(ms|s)\b")
 
 
+@pytest.mark.slow
 def test_one_duration_format_in_a_whole_run_and_the_report_path_after_the_summary(tmp_path):
     report = tmp_path / "r.json"
     done = subprocess.run(CLI + ["demo", "--no-color", "--fault", "latency:150", "--json", str(report)],

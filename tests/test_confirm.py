@@ -13,7 +13,7 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from prompt_toolkit.output.plain_text import PlainTextOutput
-from standin.harness import host, output, standin_path  # noqa: F401
+from standin.harness import output
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin.console.confirm import confirm
@@ -124,6 +124,7 @@ def _type(repl, line: str, keys: str):
     return ours.last_verdict, screen.getvalue()
 
 
+@pytest.mark.slow
 def test_asks_once_with_what_where_and_which_url_then_runs(remote_repl, monkeypatch):
     from zorora_e2e_plugin.console import confirm as confirm_module
 

@@ -13,7 +13,9 @@ import signal
 import subprocess
 
 import pytest
-from reliability_helpers import CLEAN_ENV, SCRIPT, customer, module_sandbox, put
+from helpers.cli import CLEAN_ENV, SCRIPT
+from helpers.results import put
+from helpers.sandbox import customer, module_sandbox
 
 from zorora_e2e_plugin.core.outcomes import FAIL, PASS, SKIP, WARN
 
@@ -50,6 +52,7 @@ def sandbox(request):
         yield sb
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra, encoding", ENCODINGS)
 def test_demo_preflight_prints_the_whole_report(extra, encoding, tmp_path):
     done = run_bytes("demo", "--preflight-only", env={**env_for(extra), "ZORORA_E2E_HISTORY": "0"})
@@ -61,6 +64,7 @@ def test_demo_preflight_prints_the_whole_report(extra, encoding, tmp_path):
     assert "Zorora <-> ONA platform" in out
 
 
+@pytest.mark.slow
 def test_full_demo_with_a_failing_step_prints_everything_in_ascii(tmp_path):
     report = tmp_path / "r.json"
     done = run_bytes("demo", "--fault", "no-audit", "--json", str(report),
@@ -102,6 +106,7 @@ def test_history_prints_in_any_encoding(extra, encoding, tmp_path):
     assert "2026-01-09 10:00:08" in out  # the table of runs is there
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra, encoding", ENCODINGS)
 def test_sandbox_run_and_sweep_print_in_any_encoding(extra, encoding, sandbox, tmp_path):
     env = env_for(extra)

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
-from wire_helpers import LoopbackServer
+from helpers.wire import LoopbackServer
 
 from zorora_e2e_plugin.core.outcomes import FAIL, PASS, SKIP
 from zorora_e2e_plugin.core.steps import Phase, Reporter, Step
@@ -41,6 +41,7 @@ def silent_server():
         release.set()
 
 
+@pytest.mark.slow
 def test_only_the_steps_still_running_at_the_deadline_fail(silent_server):
     done = threading.Event()
 

@@ -10,7 +10,7 @@ import os
 import re
 
 import pytest
-from engine_helpers import run_engine
+from helpers.engine import run_engine
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
@@ -124,7 +124,7 @@ def test_only_the_store_sends_deletes():
 
 
 def test_a_sweep_against_a_prefix_ignoring_endpoint_deletes_test_customers_only(sandbox, seeded):
-    from reliability_helpers import cli
+    from helpers.cli import cli
 
     killed = "audit_logs/zorora-e2e-test-killed-9/events.json"
     sandbox.s3_client().put_object(Bucket=sandbox.bucket, Key=killed, Body=b"{}")

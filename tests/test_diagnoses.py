@@ -11,9 +11,9 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from engine_helpers import STEPS, run_engine
-from lying_proxy import LyingProxy
-from reliability_helpers import cli
+from helpers.cli import cli
+from helpers.engine import STEPS, run_engine
+from helpers.lying_proxy import LyingProxy
 
 from zorora_e2e_plugin.config.faces import CLI, REPL
 from zorora_e2e_plugin.config.flags import RunFlags
@@ -157,6 +157,7 @@ def test_a_server_skipping_its_gates_fails_4_6_only(sandbox):
     assert [s.id for s in result.steps if s.status == FAIL] == ["4.6"]
 
 
+@pytest.mark.slow
 def test_a_rejected_request_that_writes_is_still_4_5s_finding(sandbox):
     """The other side: a server that rejects 4.3's promotion (a 4-character reason) but appends an audit event."""
     def lie(request, status, body):
@@ -174,6 +175,7 @@ def test_a_rejected_request_that_writes_is_still_4_5s_finding(sandbox):
     assert steps["4.5"].status == FAIL and steps["4.5"].diagnosis["id"] == "ZE-LAMBDA-012"
 
 
+@pytest.mark.slow
 def test_a_rejected_request_that_writes_the_registry_before_phase_4s_setup_is_still_4_5s_finding(sandbox):
     """4.1-4.4 go out beside phase 4's setup writes: a server that rejects 4.3's promotion but first rewrites
     the registry (no audit event), landing before the setup's put (S3 answers 300 ms late), must not have its
@@ -194,6 +196,7 @@ def test_a_rejected_request_that_writes_the_registry_before_phase_4s_setup_is_st
     assert steps["4.3"].status == PASS and steps["4.6"].status == SKIP, (steps["4.3"], steps["4.6"])
 
 
+@pytest.mark.slow
 def test_3_3_judges_the_archive_content_when_its_key_is_not_where_the_rollback_answer_points(sandbox):
     """3.3 reads the archive named by the rollback's rollback_at beside its listing; an answer whose time is
     not the key's (here a year off) costs one more read, and the content is still judged (a rollback's archive
@@ -219,6 +222,7 @@ def _metrics_elsewhere(request, status, body):
     return None
 
 
+@pytest.mark.slow
 def test_metrics_the_lambda_cannot_find_are_named_at_2_x_and_not_blamed_on_the_alias(sandbox):
     with LyingProxy(sandbox, _metrics_elsewhere) as proxy:
         result, _ = run_engine(sandbox, base_url=proxy.url)
@@ -245,6 +249,7 @@ def test_skipped_steps_are_one_line_and_the_verdict_lists_failures_in_plan_order
     assert "(step 0.1, 0.2, 0.5)" in line, line
 
 
+@pytest.mark.slow
 def test_json_and_junit_list_steps_in_plan_order_with_the_diagnosis(sandbox, tmp_path):
     report, junit = tmp_path / "r.json", tmp_path / "r.xml"
     sandbox.set_faults(["no-gates"])  # 4.6 runs before 4.5, 0.2 after 0.5: completion order is not plan order
@@ -340,6 +345,7 @@ def test_every_failure_says_whose_move_and_the_verdict_agrees(sandbox, fault, wh
         assert "infrastructure" not in line, line
 
 
+@pytest.mark.slow
 def test_a_rest_apis_missing_authentication_token_is_the_url_not_iam(sandbox):
     """API Gateway (REST) answers 403 {"message":"Missing Authentication Token"} for a path it has no resource
     for: the base URL's stage or path, not an IAM denial; a plain 403 stays the deployment's."""

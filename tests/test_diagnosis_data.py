@@ -13,8 +13,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from zorora_e2e_plugin.config.faces import CLI, REPL
-from zorora_e2e_plugin.core import catalogue
-from zorora_e2e_plugin.core import diagnosis
+from zorora_e2e_plugin.core import catalogue, diagnosis
 from zorora_e2e_plugin.core.diagnosis import (
     CATALOGUE,
     SLOTS,

@@ -11,7 +11,7 @@ import os
 import xml.etree.ElementTree as ET
 
 import pytest
-from engine_helpers import STEPS, run_engine
+from helpers.engine import STEPS, run_engine
 
 from benchmarks.measure import sequential_round_trips
 from zorora_e2e_plugin.config.flags import RunFlags
@@ -108,12 +108,14 @@ def test_stage_prefix_warns_in_0_1_as_the_plan_says_but_fails_the_gate_in_0_5(ru
     assert step(result, "0.5").status == FAIL and result.exit_code == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["latency:50", "cold-start:1500"])
 def test_slow_platforms_pass(run, fault):
     result, _ = run([fault])
     assert result.verdict == PASSED
 
 
+@pytest.mark.slow
 def test_flaky_platform_passes_through_retries_or_names_the_5xx(run, sandbox):
     result, _ = run(["flaky:30"])
     if result.verdict != PASSED:
@@ -223,6 +225,7 @@ def test_control_characters_from_servers_are_neutralised():
     assert redact("a\x1b[2J\x00 s3cr3t-token\n\tb") == "a\\x1b[2J\\x00 ***\n\tb"
 
 
+@pytest.mark.slow
 def test_a_full_run_takes_at_most_15_sequential_round_trips(run, sandbox):
     """0.5 lists the customer's prefixes once its two probes that could write have answered, beside its
     read-only probes; 3.2's ml-audit-log goes out beside 3.1's S3 reads; 3.3 reads the archive its rollback
@@ -270,6 +273,7 @@ def test_an_object_landing_after_4_5s_listing_is_still_removed_and_the_proof_sta
     assert objects_of(sandbox, settings.customer_id) == []
 
 
+@pytest.mark.slow
 def test_a_4_5_cut_off_by_the_deadline_that_ends_during_the_cleanup_leaves_no_stale_listing_for_5_1(
         sandbox, monkeypatch):
     """4.5 is cut off by the deadline and still running after the drain: clean_up drops the listing and 5.1

@@ -6,6 +6,7 @@ import os
 import sys
 
 import pytest
+from helpers.engine import STANDIN
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
@@ -15,11 +16,11 @@ from zorora_e2e_plugin.run.in_sandbox import sandbox_target
 from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
 
-STANDIN = os.path.join(os.path.dirname(__file__), "standin")
 HOSTS = [pytest.param(STANDIN, id="standin"),
          pytest.param(os.environ.get("ZORORA_SRC"), id="real-zorora",
-                      marks=pytest.mark.skipif(not os.environ.get("ZORORA_SRC"),
-                                               reason="ZORORA_SRC not set (path of a Zorora checkout)"))]
+                      marks=[pytest.mark.real_zorora,
+                             pytest.mark.skipif(not os.environ.get("ZORORA_SRC"),
+                                                reason="ZORORA_SRC not set (path of a Zorora checkout)")])]
 
 
 @pytest.fixture(params=HOSTS)

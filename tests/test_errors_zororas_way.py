@@ -11,9 +11,9 @@ from __future__ import annotations
 import sys
 
 import pytest
-from standin.harness import REPO_ROOT, host, output, standin_path, subprocess_env, target_env  # noqa: F401
-from test_cli import cli
-from test_repl_session import run
+from helpers.cli import cli
+from helpers.repl import run_shown
+from standin.harness import REPO_ROOT, subprocess_env
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin.repl import invocation as repl_run
@@ -22,7 +22,7 @@ DEAD_URL = "http://127.0.0.1:9/prod/api/v1"
 
 
 @pytest.fixture
-def repl(host, monkeypatch):  # noqa: F811
+def repl(host, monkeypatch):
     monkeypatch.setenv("ONA_API_BASE_URL", DEAD_URL)
     monkeypatch.setenv("ONA_API_TOKEN", "not-used")
     monkeypatch.delenv("TEST_CUSTOMER_ID", raising=False)
@@ -38,40 +38,40 @@ def repl(host, monkeypatch):  # noqa: F811
     ("ml-validate-e2e --preflight-only --phase 3",
      "Error: --preflight-only runs phase 0 alone: it does not combine with --phase 3"),
 ])
-def test_a_mistake_in_the_repl_is_one_red_line_naming_the_flag(host, monkeypatch, line, said):  # noqa: F811
+def test_a_mistake_in_the_repl_is_one_red_line_naming_the_flag(host, monkeypatch, line, said):
     monkeypatch.setenv("ONA_API_BASE_URL", DEAD_URL)
     monkeypatch.setenv("ONA_API_TOKEN", "not-used")
     repl = host.repl(console=host.console(width=400, color=True))  # one line at any width: no wrapping here
     zorora_e2e_plugin.register(repl)
-    verdict, shown = run(repl, line)
+    verdict, shown = run_shown(repl, line)
     lines = [row for row in shown.splitlines() if row.strip()]
     assert len(lines) == 1 and verdict.startswith(said) and verdict.endswith("ml-validate-e2e --help lists the flags")
     assert lines[0] == f"\x1b[31m{verdict}\x1b[0m", shown  # red, as Zorora's own `Error: ...`
     assert "usage:" not in shown and "not run" not in shown and "Phase 0" not in shown
 
 
-def test_for_implies_preflight_only(host, target_env):  # noqa: F811
+def test_for_implies_preflight_only(host, target_env):
     seeded = target_env.seed_customer("acme-implied")
     repl = host.repl()  # its ml-* commands point at the sandbox
     zorora_e2e_plugin.register(repl)
-    verdict, shown = run(repl, f"ml-validate-e2e --for {seeded.customer_id}")
+    verdict, shown = run_shown(repl, f"ml-validate-e2e --for {seeded.customer_id}")
     assert verdict.startswith(f"✓ ready: ml-promote {seeded.customer_id} {seeded.challenger_id}"), shown
     assert "(preflight only)" in shown and "Phase 1" not in shown and "setting is missing" not in shown
 
 
 def test_an_unknown_fault_is_refused_before_a_sandbox_starts(repl):
-    verdict, shown = run(repl, "ml-validate-e2e --sandbox --fault nosuch")
+    verdict, shown = run_shown(repl, "ml-validate-e2e --sandbox --fault nosuch")
     assert verdict.startswith("Error: --fault: unknown fault 'nosuch'") and "stage-prefix" in verdict
     assert repl_run.STARTING_SANDBOX not in shown and len([r for r in shown.splitlines() if r.strip()]) <= 3
 
 
-def test_the_repl_help_wraps_at_the_console_and_names_no_exit_code(host, monkeypatch):  # noqa: F811
+def test_the_repl_help_wraps_at_the_console_and_names_no_exit_code(host, monkeypatch):
     monkeypatch.setenv("ONA_API_BASE_URL", DEAD_URL)
     monkeypatch.setenv("ONA_API_TOKEN", "not-used")
     for width in (80, 120):
         repl = host.repl(console=host.console(width=width))
         zorora_e2e_plugin.register(repl)
-        _verdict, shown = run(repl, "ml-validate-e2e --help")
+        _verdict, shown = run_shown(repl, "ml-validate-e2e --help")
         assert "--for CUSTOMER [CHALLENGER_ID]" in shown and "CHALLENGER_ID ...]" not in shown
         assert "Exit 0" not in shown and "exit code" not in shown.lower()  # nothing a REPL has
         rows = shown.splitlines()

@@ -12,11 +12,11 @@ import socket
 import uuid
 
 import pytest
-from engine_helpers import run_engine, zorora_standin
+from helpers.engine import run_engine, zorora_standin
 
+import zorora_e2e_plugin.core.catalogue  # noqa: F401  (fills CATALOGUE)
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
-import zorora_e2e_plugin.core.catalogue  # noqa: F401  (fills CATALOGUE)
 from zorora_e2e_plugin.core.diagnosis import CATALOGUE, Whose
 from zorora_e2e_plugin.core.outcomes import FAIL, WARN
 from zorora_e2e_plugin.report.console import make_console
@@ -211,7 +211,7 @@ class DeleteRefusingS3:
               b'</Message></Error>')
 
     def __init__(self, sandbox):
-        from wire_helpers import LoopbackServer, QuietHandler, forward
+        from helpers.wire import LoopbackServer, QuietHandler, forward
 
         upstream = int(sandbox.s3_endpoint_url.rsplit(":", 1)[1])
         denied = self.DENIED
@@ -261,7 +261,7 @@ def test_leftovers_name_what_refused_to_delete_them(sandbox):
         assert "sweep --customer-id" in [s for s in result.steps if s.id == "5.2"][0].hint
         assert "Lambda code" not in text and not result.cleanup.proven_empty, text
     finally:
-        from engine_helpers import objects_of
+        from helpers.results import objects_of
 
         keys = objects_of(sandbox, result.customer_id)
         if keys:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from standin.harness import REPO_ROOT, STANDIN_DIR, subprocess_env
 
 SCRIPT = r"""
@@ -37,6 +38,7 @@ sys.stdout.write(console.file.getvalue())
 """
 
 
+@pytest.mark.slow
 def test_the_first_line_comes_before_the_sandbox_import_and_the_header():
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(STANDIN_DIR)], capture_output=True, text=True,
                           timeout=180, env=subprocess_env(ZORORA_E2E_AUTOLOAD="0", ZORORA_E2E_HISTORY="0",

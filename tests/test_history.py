@@ -12,8 +12,9 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from engine_helpers import run_engine
-from standin.harness import host, output, standin_path  # noqa: F401
+from helpers.cli import CLEAN_ENV, SCRIPT, cli
+from helpers.engine import run_engine
+from standin.harness import output
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin.core.outcomes import PASSED
@@ -23,16 +24,8 @@ from zorora_e2e_plugin.history import view as history_view
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
 
-SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
-CLEAN_ENV = {k: v for k, v in os.environ.items()
-             if not k.startswith(("ONA_", "AWS_", "TEST_", "OUTPUT_BUCKET", "ZORORA_"))}
 CANARY = "canary-token-9f2c41d7e8b3"
 ROUTE_NAMES = {f"{m} {r}" for m in ("GET", "POST") for r in history.ROUTES}
-
-
-def cli(*args, env):
-    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=120,
-                          env={**CLEAN_ENV, **env}, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture
@@ -70,6 +63,7 @@ def test_path_default_off_and_moved(tmp_path):
 
 # ----------------------------------------------------------------------------------- recording runs
 
+@pytest.mark.slow
 def test_a_run_appends_one_line_with_phases_routes_and_no_secrets(history_file, tmp_path):
     report = tmp_path / "e2e.json"
     with Sandbox(token=CANARY) as sandbox:
@@ -101,22 +95,21 @@ def test_target_is_the_host_only():
     assert history.target_host("http://127.0.0.1:5000/prod/api/v1", sandbox=True) == "sandbox"
 
 
-def test_history_off_writes_nothing(tmp_path):
+def test_history_off_writes_nothing(tmp_path, sandbox_instance):
     path = tmp_path / "h.jsonl"
-    with Sandbox() as sandbox:
-        done = cli("run", "--preflight-only", "--client", "direct", env={**sandbox.env(), "ZORORA_E2E_HISTORY": "0",
-                                                                         "HOME": str(tmp_path)})
+    env = {**sandbox_instance.env(), "ZORORA_E2E_HISTORY": "0", "HOME": str(tmp_path)}
+    done = cli("run", "--preflight-only", "--client", "direct", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not path.exists() and not (tmp_path / ".zorora").exists()
 
 
-def test_four_runs_at_once_lose_no_line(history_file):
-    with Sandbox() as sandbox:
-        env = {**sandbox.env(), "ZORORA_E2E_HISTORY": str(history_file)}
-        procs = [subprocess.Popen([SCRIPT, "run", "--preflight-only", "--client", "direct", "--no-color"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**CLEAN_ENV, **env},
-                                  stdin=subprocess.DEVNULL) for _ in range(4)]
-        outs = [p.communicate(timeout=120)[0] for p in procs]
+@pytest.mark.slow
+def test_four_runs_at_once_lose_no_line(history_file, sandbox_instance):
+    env = {**sandbox_instance.env(), "ZORORA_E2E_HISTORY": str(history_file)}
+    procs = [subprocess.Popen([SCRIPT, "run", "--preflight-only", "--client", "direct", "--no-color"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**CLEAN_ENV, **env},
+                              stdin=subprocess.DEVNULL) for _ in range(4)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, outs
     lines = lines_of(history_file)
     assert len(lines) == 4 and {line["kind"] for line in lines} == {"preflight"}
@@ -219,6 +212,7 @@ def test_cold_start_rule():
     assert "Lambda" not in history.cold_start_detail(4.2, sandbox=True)  # no Lambda in a sandbox to blame
 
 
+@pytest.mark.slow
 def test_a_cold_start_is_a_detail_of_the_report_and_recorded(history_file):
     with Sandbox() as sandbox:
         result, text = run_engine(sandbox, ["cold-start:3300"])  # >= 5x the others even on a loaded machine
@@ -235,6 +229,7 @@ def test_a_cold_start_is_a_detail_of_the_report_and_recorded(history_file):
 
 # ----------------------------------------------------------------------------------- in the REPL
 
+@pytest.mark.slow
 def test_repl_runs_are_recorded_and_shown_with_history(host, monkeypatch, history_file):
     sandbox = Sandbox(faults=["cold-start:3200"]).start()  # >= 5x the others even on a loaded machine
     try:

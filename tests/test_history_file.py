@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from reliability_helpers import cli
+from helpers.cli import cli
 
 from zorora_e2e_plugin.history import file as history_file
 from zorora_e2e_plugin.history.file import append, read
@@ -69,6 +69,7 @@ def _big_history(path, count: int) -> None:
             handle.write(json.dumps(record(n), separators=(",", ":")) + "\n")
 
 
+@pytest.mark.slow
 def test_history_reads_only_the_tail_of_a_long_file(tmp_path):
     path = tmp_path / "h.jsonl"
     _big_history(path, 100_000)

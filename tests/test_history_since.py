@@ -7,14 +7,13 @@ import io
 import json
 
 import pytest
+from helpers.metrics import run_with_metrics
 
 from zorora_e2e_plugin.history.file import append
 from zorora_e2e_plugin.history.since import streak
 from zorora_e2e_plugin.history.view import show
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.sandbox import Sandbox
-
-from metrics_helpers import run_with_metrics
 
 
 def run(started, verdict, kind="preflight", target="api.example.com"):

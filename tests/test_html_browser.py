@@ -16,10 +16,20 @@ import zlib
 from html.parser import HTMLParser
 
 import pytest
-from reliability_helpers import customer
-from test_artifacts import CANARY, assert_no_token, run_in_process, sandbox  # noqa: F401  (the module's sandbox)
+from helpers.artifacts import CANARY, assert_no_token, run_in_process
+from helpers.sandbox import customer, module_sandbox
 
 from zorora_e2e_plugin.core.outcomes import FAIL, FAILED
+
+
+@pytest.fixture(scope="module")
+def sandbox(request):
+    """test_artifacts.py's sandbox: the canary token, the artifacts' bucket."""
+    with module_sandbox(request.config, token=CANARY, bucket="zorora-e2e-artifacts") as sb:
+        yield sb
+
+
+pytestmark = pytest.mark.browser
 
 BACKGROUND = "not an origin"  # the initiator of the browser's own requests (updates, time), never the page's
 
@@ -87,7 +97,8 @@ def png_size_and_colours(path: str):
     return width, height, len(set(zlib.decompress(idat)[: 4_000_000]))
 
 
-def test_the_html_report_renders_offline_with_every_step_and_one_bar_per_request(sandbox, tmp_path):  # noqa: F811
+@pytest.mark.slow
+def test_the_html_report_renders_offline_with_every_step_and_one_bar_per_request(sandbox, tmp_path):
     result, _text, served = run_in_process(sandbox, tmp_path, ["noop-rollback"], customer_id=customer("html"))
     assert result.verdict == FAILED
     page = str(tmp_path / "r.html")
@@ -121,7 +132,8 @@ def test_the_browser_check_catches_a_page_that_fetches_or_logs(tmp_path):
     assert asked == ["http://203.0.113.9/x.png"]
 
 
-def test_show_failed_steps_only_hides_every_other_step_row(sandbox, tmp_path):  # noqa: F811
+@pytest.mark.slow
+def test_show_failed_steps_only_hides_every_other_step_row(sandbox, tmp_path):
     """The toggle is CSS alone: the page with the box ticked, and (in this test's copy only) a script that
     writes down which step rows the browser still displays."""
     result, _text, _served = run_in_process(sandbox, tmp_path, ["noop-rollback"], customer_id=customer("only"))

@@ -4,13 +4,11 @@ TYPE_CHECKING). Two rooms have stricter rules of their own: the plan imports no 
 runner (run/waves.py, run/step_worker.py) knows steps only as callables. The sandbox's own rules:
 test_sandbox_layout.py."""
 
-import ast
 from fnmatch import fnmatch
-from pathlib import Path
 
 import pytest
-
-PACKAGE = Path(__file__).resolve().parent.parent / "zorora_e2e_plugin"
+from helpers import layering
+from helpers.layering import PACKAGE, VALIDATOR, imports, module_name
 
 FLOORS = (  # bottom to top; "" is the package's top level (its doors)
     "sandbox",  # the local platform: imports nothing of the validator
@@ -35,18 +33,6 @@ NEVER = {  # what a room must not import although it stands above it (module pat
     "run.waves": ("plan", "plan.*", "report", "report.*", "s3", "s3.*", "client", "client.*", "~rich"),
     "run.step_worker": ("plan", "plan.*", "report", "report.*", "s3", "s3.*", "client", "client.*", "~rich"),
 }
-ROOT_NAMES = {"__version__"}  # a name anyone may import from the package root, though the root is a door
-
-
-def _name(path: Path) -> str:
-    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-MODULES = {_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-VALIDATOR = sorted(name for name in MODULES if name.split(".")[0] != "sandbox")
 
 
 def floor_of(name: str) -> str:
@@ -54,44 +40,6 @@ def floor_of(name: str) -> str:
         return ON_ANOTHER_FLOOR[name]
     top = name.split(".")[0]
     return top if top in FLOORS and (PACKAGE / top).is_dir() else ""
-
-
-def _join(*parts: str) -> str:
-    return ".".join(p for p in parts if p)
-
-
-def imports(name: str):
-    """(what, line): each module of the package it imports ("" is the package root), and the top name of each
-    other import (rich, requests, ...) prefixed with "~"."""
-    path = MODULES[name]
-    here = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield _inside(alias.name), node.lineno
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = here.split(".") if here else []
-                base = base[:len(base) - (node.level - 1)]
-                target = _join(*base, node.module or "")
-            else:
-                target = _inside(node.module or "")
-                if target.startswith("~"):
-                    yield target, node.lineno
-                    continue
-            for alias in node.names:
-                sub = _join(target, alias.name)
-                if sub in MODULES:
-                    yield sub, node.lineno
-                elif not (target == "" and alias.name in ROOT_NAMES):
-                    yield target, node.lineno
-
-
-def _inside(module: str) -> str:
-    """An absolute import: its module inside the package, or "~" and its top name."""
-    if module == "zorora_e2e_plugin" or module.startswith("zorora_e2e_plugin."):
-        return module[len("zorora_e2e_plugin."):] if "." in module else ""
-    return "~" + module.split(".")[0]
 
 
 def test_the_top_level_holds_the_doors_and_the_floors_only():
@@ -133,8 +81,9 @@ def test_the_floors_are_read_from_every_kind_of_import(tmp_path, monkeypatch):
     (fake / "plan" / "__init__.py").write_text("")
     (fake / "plan" / "steps.py").write_text("from ..run import waves\nfrom .. import __version__\n"
                                             "import zorora_e2e_plugin.run\n")
-    monkeypatch.setitem(globals(), "PACKAGE", fake)
-    monkeypatch.setitem(globals(), "MODULES", {_name(p): p for p in sorted(fake.rglob("*.py"))})
+    monkeypatch.setitem(globals(), "PACKAGE", fake)  # floor_of's
+    monkeypatch.setattr(layering, "PACKAGE", fake)  # module_name's and imports'
+    monkeypatch.setattr(layering, "MODULES", {module_name(p): p for p in sorted(fake.rglob("*.py"))})
     assert sorted(imports("run.waves")) == [("plan.steps", 4), ("~rich", 1)]
     assert sorted(imports("plan.steps")) == [("run", 3), ("run.waves", 1)]
     assert floor_of("run.waves") == "run" and floor_of("") == ""

@@ -6,8 +6,9 @@ asks for one; the breakages next to each variant still fail.
 from __future__ import annotations
 
 import pytest
-from engine_helpers import failed, flat, objects_of, run_engine, step, warned, zorora_standin
-from lying_proxy import LyingProxy
+from helpers.engine import run_engine, zorora_standin
+from helpers.lying_proxy import LyingProxy
+from helpers.results import failed, flat, objects_of, step, warned
 
 from zorora_e2e_plugin.core.outcomes import FAILED, GATE_FAILED, PASS, PASSED, WARN
 from zorora_e2e_plugin.sandbox import Sandbox

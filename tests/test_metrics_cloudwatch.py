@@ -11,22 +11,28 @@ import subprocess
 import sys
 
 import pytest
+from helpers.cli import CLEAN_ENV
+from helpers.cli import cli as run_cli
+from helpers.metrics import (
+    Refusing,
+    closed_port,
+    cloudwatch,
+    fresh_namespace,
+    history_line,
+    listed,
+    reset_cloudwatch,
+    run_with_metrics,
+    statistic,
+)
 
 from zorora_e2e_plugin.config.checks import SettingsError
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.metrics import metrics_from
 from zorora_e2e_plugin.core.outcomes import FAIL
-from zorora_e2e_plugin.metrics.build import target_of
+from zorora_e2e_plugin.metrics.build import Datum, target_of
 from zorora_e2e_plugin.metrics.cloudwatch import MAX_PER_CALL, batches, metric_data, publish
-from zorora_e2e_plugin.metrics.build import Datum
 from zorora_e2e_plugin.sandbox import Sandbox
 
-from standin.harness import host, standin_path  # noqa: F401
-
-from metrics_helpers import (Refusing, closed_port, cloudwatch, fresh_namespace, history_line, listed,
-                             reset_cloudwatch, run_with_metrics, statistic)
-
-SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
 BASE = (("Kind", "full"), ("Target", "sandbox"))
 
 
@@ -99,6 +105,7 @@ def test_failing_counts_are_exact(sandbox):
     assert statistic(cw, ns, "Passed", dict(BASE), "Maximum", "Count") == 0
 
 
+@pytest.mark.slow
 def test_a_readiness_run_publishes_ready_for_its_customer(sandbox):
     sandbox.seed_customer("acme")
     sandbox.seed_customer("beta:stale")
@@ -187,11 +194,12 @@ def test_namespace_from_the_environment_and_sinks_once():
 
 # ---------------------------------------------------------------- through the CLI: boto3's own endpoint settings
 
+NO_PROXY_ENV = {k: v for k, v in CLEAN_ENV.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+
+
 def cli(*args, env):
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ONA_", "ZORORA_"))
-            and k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
-    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-                          env={**base, "ZORORA_E2E_HISTORY": "0", "NO_COLOR": "1", **env})
+    """The CLI with no proxy settings (boto3 would send the endpoint's requests through one)."""
+    return run_cli(*args, env={"NO_COLOR": "1", **env}, base_env=NO_PROXY_ENV)
 
 
 @pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL_CLOUDWATCH", "AWS_ENDPOINT_URL"])
@@ -208,6 +216,7 @@ def test_the_endpoint_is_boto3s_own_setting(sandbox, variable):
                                                          "Kind": "preflight"}, "Sum", "Count") == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("refusal", ["no-permission", "no-network"])
 @pytest.mark.parametrize("token_ok", [True, False], ids=["passing", "gate-failing"])
 def test_a_refused_publication_is_one_warning_and_changes_nothing(sandbox, refusal, token_ok):
@@ -234,6 +243,7 @@ def test_a_refused_publication_is_one_warning_and_changes_nothing(sandbox, refus
     assert sandbox.token not in done.stdout + done.stderr
 
 
+@pytest.mark.xdist_group("signals")  # SIGINT sent to this process: one worker takes them all
 def test_an_interrupted_run_publishes_nothing(sandbox):
     from zorora_e2e_plugin.core.steps import Reporter
 
@@ -246,11 +256,12 @@ def test_an_interrupted_run_publishes_nothing(sandbox):
     ns = fresh_namespace()
     since = len(sandbox.request_log)
     import io
+
     from zorora_e2e_plugin.report.console import make_console
     from zorora_e2e_plugin.run.options import RunOptions
     from zorora_e2e_plugin.run.validate import validate
     result, _out, settings = None, None, None
-    from metrics_helpers import resolve, sandbox_target
+    from helpers.metrics import resolve, sandbox_target
     settings = resolve(RunFlags(client="direct", metrics=("cloudwatch",), metrics_namespace=ns), {},
                        target=sandbox_target(sandbox))
     settings = __import__("dataclasses").replace(settings, metrics=__import__("dataclasses").replace(
@@ -263,6 +274,7 @@ def test_an_interrupted_run_publishes_nothing(sandbox):
     assert "metrics: none published (the run was interrupted" in out.getvalue()
 
 
+@pytest.mark.slow
 def test_metrics_cost_nothing_unless_asked(sandbox):
     """A run without --metrics imports nothing of metrics/ (nor the canary); with it, CloudWatch's client comes
     from botocore directly, as S3's does: boto3 is never imported."""
@@ -293,10 +305,11 @@ def test_a_loopback_endpoint_from_the_environment_never_goes_through_a_proxy(san
                      "Sum", "Count") == 1
 
 
-def test_in_zorora_a_sandbox_run_publishes_and_shows_what_it_published(host, monkeypatch):  # noqa: F811
+def test_in_zorora_a_sandbox_run_publishes_and_shows_what_it_published(host, monkeypatch):
     """`ml-validate-e2e --sandbox --metrics cloudwatch` in the REPL (the stand-in host): the same batch, read back."""
-    import zorora_e2e_plugin
     from standin.harness import output
+
+    import zorora_e2e_plugin
 
     monkeypatch.setenv("ONA_API_BASE_URL", "http://127.0.0.1:9/prod/api/v1")
     monkeypatch.setenv("ONA_API_TOKEN", "not-used")

@@ -11,12 +11,11 @@ import json
 
 import jsonschema
 import pytest
+from helpers.metrics import run_with_metrics
 
 from zorora_e2e_plugin.metrics.build import Datum
 from zorora_e2e_plugin.metrics.emf import documents, lines
 from zorora_e2e_plugin.sandbox import Sandbox
-
-from metrics_helpers import run_with_metrics
 
 # The specification's schema for an EMF document (its section "Embedded metric format example and JSON schema"),
 # without its $id/title/examples annotations.

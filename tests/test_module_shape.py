@@ -5,7 +5,7 @@ long module is a reason to look, not a rule to split by: there is no cap on line
 import ast
 
 import pytest
-from test_layering import MODULES, imports
+from helpers.layering import MODULES, imports
 
 MAX_PARAMETERS = 7
 

@@ -12,7 +12,6 @@ import time
 from collections import Counter, defaultdict
 
 import pytest
-from standin.harness import standin_path  # noqa: F401
 
 from zorora_e2e_plugin import plan as plan_module
 from zorora_e2e_plugin.config.flags import RunFlags
@@ -27,7 +26,6 @@ from zorora_e2e_plugin.run.options import RunOptions
 from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
 
-STANDIN = os.path.join(os.path.dirname(__file__), "standin")
 S3_OPERATIONS = {("HEAD", False): "HeadBucket", ("GET", False): "ListObjectsV2", ("POST", False): "DeleteObjects",
                  ("PUT", True): "PutObject", ("GET", True): "GetObject", ("DELETE", True): "DeleteObject",
                  ("HEAD", True): "HeadObject"}
@@ -126,6 +124,7 @@ def check(sent, expected):
     assert not wrong, "step: (declared, sent)\n" + "\n".join(f"  {k}: {v}" for k, v in wrong.items())
 
 
+@pytest.mark.slow
 def test_every_step_sends_what_it_declares_direct_client(monkeypatch):
     one_step_at_a_time(monkeypatch)
     with Sandbox() as sandbox:
@@ -138,6 +137,7 @@ def test_every_step_sends_what_it_declares_through_zorora(monkeypatch, standin_p
         check(sent_per_step(sandbox, "zorora"), declared())
 
 
+@pytest.mark.real_zorora
 @pytest.mark.skipif(not os.environ.get("ZORORA_SRC"), reason="ZORORA_SRC not set (path of a Zorora checkout)")
 def test_every_step_sends_what_it_declares_through_real_zorora(monkeypatch, standin_path):
     monkeypatch.syspath_prepend(os.environ["ZORORA_SRC"])  # ahead of the stand-in

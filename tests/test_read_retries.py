@@ -8,20 +8,19 @@ replaces the Lambda's answer after it acted (`lie`), deterministically, in both 
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
 
 import pytest
-from engine_helpers import failed, flat, objects_of, run_engine, step, zorora_standin
-from lying_proxy import DROP, LyingProxy
+from helpers.engine import STANDIN, run_engine, zorora_standin
+from helpers.lying_proxy import DROP, LyingProxy
+from helpers.results import failed, flat, objects_of, step
 
 from zorora_e2e_plugin.core.outcomes import FAIL, GATE_FAILED, PASSED, WARN
 from zorora_e2e_plugin.plan.seed_data import PROMOTE_REASON
 from zorora_e2e_plugin.sandbox import Sandbox
 
-STANDIN = os.path.join(os.path.dirname(__file__), "standin")
 UNAVAILABLE = (503, '{"message":"Service Unavailable"}')
 
 
@@ -64,6 +63,7 @@ def lambda_posts(sandbox, route, status=200):
             and r.path.endswith(route) and r.status == status]
 
 
+@pytest.mark.slow
 def test_a_503_on_the_first_attempt_of_every_request_passes_with_warnings(sandbox, client):
     """Every GET and every POST first answered 503 by API Gateway itself: reads pass on attempt 2; promote and
     rollback are sent again only after the registry showed them not applied."""
@@ -78,6 +78,7 @@ def test_a_503_on_the_first_attempt_of_every_request_passes_with_warnings(sandbo
     assert objects_of(sandbox, result.customer_id) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route, status, step_id", [("/promote", 502, "3.1"), ("/rollback", 504, "3.3")])
 def test_a_5xx_answer_to_a_mutation_that_took_effect_is_settled_by_reading_the_registry(sandbox, client, route,
                                                                                         status, step_id):
@@ -98,6 +99,7 @@ def test_a_5xx_answer_to_a_mutation_that_took_effect_is_settled_by_reading_the_r
     assert objects_of(sandbox, result.customer_id) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route, step_id", [("/promote", "3.1"), ("/rollback", "3.3")])
 def test_a_lost_answer_to_a_mutation_that_took_effect_is_settled_by_reading_the_registry(sandbox, client, route,
                                                                                          step_id):
@@ -138,6 +140,7 @@ def test_a_5xx_to_a_mutation_that_did_not_take_effect_fails_naming_it(sandbox):
     assert objects_of(sandbox, result.customer_id) == []
 
 
+@pytest.mark.slow
 def test_a_read_failing_three_times_fails_its_step_saying_so(sandbox, client):
     def before(request):
         if request.method == "GET" and request.route == "/diff" and "production%2Flatest" not in request.query \
@@ -153,6 +156,7 @@ def test_a_read_failing_three_times_fails_its_step_saying_so(sandbox, client):
     assert "CloudWatch" not in step(result, "2.4").hint
 
 
+@pytest.mark.slow
 def test_retry_after_is_honoured(sandbox, client):
     seen = []
 
@@ -173,6 +177,7 @@ def test_retry_after_is_honoured(sandbox, client):
 
 # ----------------------------------------------------------------------------- issue 17 item 8: throttling
 
+@pytest.mark.slow
 def test_at_most_a_few_requests_go_to_the_api_at_once(sandbox, client):
     """The preflight alone sends 8 API requests; a stage's burst limit can be 5."""
     del sandbox.request_log[:]
@@ -183,6 +188,7 @@ def test_at_most_a_few_requests_go_to_the_api_at_once(sandbox, client):
     assert most <= 5, f"{most} API requests in flight at once"
 
 
+@pytest.mark.slow
 def test_api_gateway_throttling_passes_with_a_warning_and_is_never_blamed_on_the_lambda(sandbox, client):
     result, text = run_engine(sandbox, ["throttle:5/10"], client=client)
     assert (result.verdict, result.exit_code) == (PASSED, 0), text
@@ -193,6 +199,7 @@ def test_api_gateway_throttling_passes_with_a_warning_and_is_never_blamed_on_the
     assert "throttl" in hints and "the Lambda failed" not in hints, text
 
 
+@pytest.mark.slow
 def test_the_history_records_retries_per_route(sandbox, tmp_path, monkeypatch):
     import json
 

@@ -10,12 +10,11 @@ import json
 import re
 
 import pytest
-from engine_helpers import run_engine
-from lying_proxy import LyingProxy
-from standin.harness import standin_path  # noqa: F401
+from helpers.engine import run_engine
+from helpers.lying_proxy import LyingProxy
+from helpers.readiness import check, snapshot
 
 from zorora_e2e_plugin.core.outcomes import ExitCode
-from zorora_e2e_plugin.s3.customer_state import TOP_LEVELS
 
 
 @pytest.fixture(scope="module")
@@ -32,48 +31,7 @@ def seeded():
         sandbox.stop()
 
 
-def snapshot(sandbox, customer):
-    """Every object under the customer's three prefixes: key -> (ETag, size, bytes), read on the internal
-    endpoint (not in the request log)."""
-    s3, objects = sandbox.s3_client(), {}
-    for top in TOP_LEVELS:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sandbox.bucket, Prefix=f"{top}{customer}/"):
-            for obj in page.get("Contents", ()):
-                body = s3.get_object(Bucket=sandbox.bucket, Key=obj["Key"])["Body"].read()
-                objects[obj["Key"]] = (obj["ETag"], obj["Size"], body)
-    return objects
-
-
-def about(customer, text) -> bool:
-    return re.search(rf"(^|[/=\"' ]){re.escape(customer)}([/&\"' ]|$)", text) is not None
-
-
-def check(sandbox, customer, *for_values, faults=(), json_path=None, **flags):
-    """Run `--preflight-only --for customer ...` through a recording proxy; prove the customer untouched and
-    only read. Returns (result, console text, the readiness block)."""
-    before = snapshot(sandbox, customer)
-    seen = []
-
-    def record(request, status, text):
-        seen.append(request)
-
-    del sandbox.request_log[:]
-    with LyingProxy(sandbox, record) as proxy:
-        result, out = run_engine(sandbox, faults, base_url=proxy.url, phases=[0],
-                                 readiness_for=[customer, *for_values], json_path=json_path, **flags)
-    assert snapshot(sandbox, customer) == before, "the customer's objects changed"
-    for request in seen:
-        mentions = about(customer, request.path) or about(customer, request.query) or \
-            (request.body is not None and customer in json.dumps(request.body))
-        if mentions:
-            assert request.method == "GET", (request.method, request.path, request.body)
-        assert not (request.method == "POST" and request.body and request.body.get("customer_id") == customer)
-    for record_ in sandbox.request_log:
-        if record_.kind == "s3" and customer in record_.path:
-            assert record_.method == "GET", (record_.method, record_.path)
-    return result, out, result.readiness
-
-
+@pytest.mark.slow
 def test_an_eligible_named_challenger_is_ready_with_the_right_numbers(seeded):
     sandbox, customers = seeded
     c = customers["eligible"]
@@ -255,6 +213,7 @@ def test_an_api_that_reads_another_bucket_is_named(seeded):
     assert "OUTPUT_BUCKET" in line
 
 
+@pytest.mark.slow
 def test_a_listing_that_differs_from_the_registry_is_a_warning(seeded):
     sandbox, customers = seeded
     c = customers["eligible"]

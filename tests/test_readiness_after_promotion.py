@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from test_readiness import check
+from helpers.readiness import check
 
 from zorora_e2e_plugin.core.outcomes import FAIL, PASS, PASSED, SKIP, WARN, ExitCode
 

@@ -9,8 +9,7 @@ import signal
 import subprocess
 
 import pytest
-from reliability_helpers import read_exports
-from test_cli import CLEAN_ENV, SCRIPT, cli
+from helpers.cli import CLEAN_ENV, SCRIPT, cli, read_exports
 
 DUMMY = {"ONA_API_BASE_URL": "http://127.0.0.1:9/prod/api/v1", "ONA_API_TOKEN": "t0ken-value"}
 
@@ -29,12 +28,14 @@ def served():
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_seeding_lines_name_the_customers_and_their_challengers(served):
     seeded, _env = served
     assert seeded[0].startswith("# seeded customer acme (eligible): challenger acme/challenger_"), seeded
     assert seeded[1].startswith("# seeded customer beta (stale): challenger beta/challenger_"), seeded
 
 
+@pytest.mark.slow
 def test_ready_exits_0_with_the_answer_last(served, tmp_path):
     _seeded, env = served
     report = tmp_path / "r.json"
@@ -50,6 +51,7 @@ def test_ready_exits_0_with_the_answer_last(served, tmp_path):
     assert json.loads(report.read_text())["readiness"]["answer"]["kind"] == "ready"
 
 
+@pytest.mark.slow
 def test_refused_exits_4_naming_the_gate(served):
     seeded, env = served
     challenger = seeded[1].split("challenger ")[1].split(",")[0]
@@ -92,13 +94,14 @@ def test_help_documents_the_flags_and_exit_codes():
     assert os.path.basename(SCRIPT) == "zorora-e2e"
 
 
+@pytest.mark.slow
 def test_the_walkthrough_explains_the_readiness_phase(served):
     """In a real pseudo-terminal: a pause before phase 6 that says what it reads and that nothing is written."""
     pexpect = pytest.importorskip("pexpect")
-    from test_walkthrough import PAUSE, spawn
+    from helpers.terminal import PAUSE, spawn_cli
 
     _seeded, env = served
-    child = spawn(["run", "--preflight-only", "--for", "acme", "--client", "direct", "--walkthrough"],
+    child = spawn_cli(["run", "--preflight-only", "--for", "acme", "--client", "direct", "--walkthrough"],
                   {**env, "ZORORA_E2E_HISTORY": "0"})
     for phase in (0, 6):
         child.expect(rf"Next: phase {phase} ·")
@@ -115,6 +118,7 @@ def test_the_walkthrough_explains_the_readiness_phase(served):
     assert "◆ The registry of acme" in screen  # the walkthrough shows the state views too
 
 
+@pytest.mark.slow
 def test_demo_seeds_a_customer_for_for():
     done = cli("demo", "--preflight-only", "--seed-customer", "acme:regressing", "--for", "acme", "--no-color")
     assert done.returncode == 4, done.stdout + done.stderr

@@ -9,8 +9,8 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from engine_helpers import run_engine
-from test_cli import cli
+from helpers.cli import cli
+from helpers.engine import run_engine
 
 from zorora_e2e_plugin.history.view import show
 from zorora_e2e_plugin.report.console import make_console
@@ -48,6 +48,7 @@ def test_each_check_is_recorded_and_shown_per_customer_with_its_age(sandbox, tmp
     assert re.search(r"readiness\s+would be refused\s+[\d.]+ m?s\s+direct\s+for beta", text), text  # whose check it was
 
 
+@pytest.mark.slow
 def test_the_cli_history_shows_them_too(sandbox, tmp_path):
     path = tmp_path / "history.jsonl"
     env = {**sandbox.env(), "ZORORA_E2E_HISTORY": str(path)}

@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from engine_helpers import run_engine
+from helpers.engine import run_engine
 
 from zorora_e2e_plugin.history import file as history_file
 from zorora_e2e_plugin.history.view import show

@@ -13,15 +13,17 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers.terminal import ZORORA_PYTHON, ZORORA_SRC, can_isolate, our_tracebacks, reap, screen, spawn_isolated
 from standin.harness import STANDIN_DIR, zorora_config_dir, zorora_host_env
-from test_terminal import ZORORA_PYTHON, ZORORA_SRC, _can_isolate, our_tracebacks, reap, screen, spawn_isolated
 
 pexpect = pytest.importorskip("pexpect")
 
 
+@pytest.mark.slow
+@pytest.mark.real_zorora
 @pytest.mark.skipif(not (ZORORA_SRC and ZORORA_PYTHON), reason="set ZORORA_SRC and ZORORA_PYTHON for the real REPL")
 def test_readiness_in_the_real_repl_through_its_own_client(tmp_path):
-    if not _can_isolate():
+    if not can_isolate():
         pytest.skip("cannot make a loopback-only network namespace (unshare -n)")
     src = Path(ZORORA_SRC)
     config_dir = zorora_config_dir(src, tmp_path / "config", ZORORA_PYTHON)
@@ -89,7 +91,7 @@ def test_after_a_promotion_and_after_a_mistake_in_the_real_repl(tmp_path):
     names a challenger; the engineer pastes the ml-promote line and answers yes; asked again, with and without the
     id, the check reads the registry as it now is (no failed step). A mistyped flag, --preflight-only with
     --phase 3, and an unknown fault are each one red line. Read back through a terminal emulator: words whole."""
-    if not _can_isolate():
+    if not can_isolate():
         pytest.skip("cannot make a loopback-only network namespace (unshare -n)")
     pyte = pytest.importorskip("pyte")
     src = Path(ZORORA_SRC)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from standin.harness import host, output, standin_path, target_env  # noqa: F401
-from test_repl_command import run
+from helpers.repl import run
+from standin.harness import output
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin.repl import invocation as repl_run

@@ -21,10 +21,11 @@ from standin.harness import STANDIN_DIR, zorora_config_dir, zorora_host_env
 
 ZORORA_SRC = os.environ.get("ZORORA_SRC")
 
-pytestmark = pytest.mark.skipif(
+# xdist_group: one worker runs the module, its probe of the real host is made once
+pytestmark = [pytest.mark.real_zorora, pytest.mark.xdist_group("real_zorora_probe"), pytest.mark.skipif(
     not ZORORA_SRC or not (Path(ZORORA_SRC) / "zorora" / "commands" / "ona_platform.py").exists(),
     reason="set ZORORA_SRC to a Zorora checkout to run these",
-)
+)]
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,7 @@ def _run(probe, line):
     return next(r for r in probe["runs"] if r["line"] == line)
 
 
+@pytest.mark.slow
 def test_the_hosts_ml_commands_are_enabled(probe):
     assert probe["repl_legacy_enabled"], (f"{probe['config_file']}: REPL_LEGACY_ENABLED is off; Zorora's "
                                           "config reads it from ZORORA_REPL_LEGACY_ENABLED")

@@ -11,7 +11,9 @@ import re
 import shlex
 
 import pytest
-from reliability_helpers import cli, customer, customer_keys, module_sandbox
+from helpers.cli import cli
+from helpers.results import customer_keys
+from helpers.sandbox import customer, module_sandbox
 
 from zorora_e2e_plugin.core.redact import MASK, make_redactor
 
@@ -59,6 +61,7 @@ def sandbox(request):
         yield sb
 
 
+@pytest.mark.slow
 def test_printed_removal_command_is_usable_with_a_short_aws_secret(sandbox):
     env = {**sandbox.env(), "AWS_SECRET_ACCESS_KEY": "test", "ZORORA_E2E_HISTORY": "0"}
     cid = customer("short")

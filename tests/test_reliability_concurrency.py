@@ -13,7 +13,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from reliability_helpers import CLEAN_ENV, SCRIPT, bucket_keys, count, leftover_check, register_figures
+from helpers.cli import CLEAN_ENV, SCRIPT
+from helpers.figures import count, leftover_check, register_figures
+from helpers.results import bucket_keys
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
@@ -38,6 +40,7 @@ def sandbox(request):
         yield sb
 
 
+@pytest.mark.slow
 def test_four_cli_runs_in_parallel_all_pass_and_leave_the_bucket_empty(sandbox, tmp_path):
     ids = neighbours("par")
     procs = []
@@ -60,6 +63,7 @@ def test_four_cli_runs_in_parallel_all_pass_and_leave_the_bucket_empty(sandbox, 
     assert leftover_check(bucket_keys(sandbox)) == []
 
 
+@pytest.mark.slow
 def test_four_in_process_runs_in_parallel_threads_all_pass(sandbox):
     """The same, as threads of one process (the REPL's case): one boto3 session, one environment."""
     ids = neighbours("thr")

@@ -21,22 +21,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Dict, List, Optional
 
 import pytest
-from engine_helpers import STEPS
-from reliability_helpers import (
-    CLEAN_ENV,
-    SCRIPT,
-    STEP_LINE,
-    HangFrom,
-    bucket_keys,
-    cli,
-    count,
-    customer,
-    customer_keys,
-    leftover_check,
-    module_sandbox,
-    sigint_reaches_children,
-)
-from wire_helpers import LoopbackServer, QuietHandler, forward
+from helpers.cli import CLEAN_ENV, SCRIPT, STEP_LINE, cli, sigint_reaches_children
+from helpers.engine import STANDIN, STEPS
+from helpers.figures import count, leftover_check
+from helpers.results import bucket_keys, customer_keys
+from helpers.sandbox import HangFrom, customer, module_sandbox
+from helpers.wire import LoopbackServer, QuietHandler, forward
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
@@ -51,7 +41,6 @@ from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
 
 LATENCY_MS = 150
-STANDIN = os.path.join(os.path.dirname(__file__), "standin")
 NOISE = ("Traceback", "Exception ignored", "BrokenPipeError")
 
 
@@ -130,6 +119,7 @@ SIGNAL_POINTS = [(signal.SIGTERM, "start"), (signal.SIGTERM, "0.4"), (signal.SIG
                  (signal.SIGTERM, "5.1"), (signal.SIGHUP, "1.6"), (signal.SIGHUP, "3.1"), (signal.SIGHUP, "4.4")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, after", SIGNAL_POINTS, ids=lambda v: v.name if isinstance(v, signal.Signals) else v)
 def test_sigterm_and_sighup_end_the_run_like_ctrl_c(sandbox, tmp_path, sig, after):
     cid = customer("term")
@@ -155,6 +145,7 @@ def test_sigterm_and_sighup_end_the_run_like_ctrl_c(sandbox, tmp_path, sig, afte
     assert leftover_check(customer_keys(sandbox, cid)) == []
 
 
+@pytest.mark.slow
 def test_sigterm_ends_a_demo_with_143_and_its_report(tmp_path):
     report = tmp_path / "demo.json"
     outcome = drive({}, ["demo", "--no-color", "--json", str(report), "--fault", f"latency:{LATENCY_MS}"],
@@ -170,6 +161,7 @@ def test_sigterm_ends_a_demo_with_143_and_its_report(tmp_path):
 
 # ----------------------------------------------------------------------------- 6. late signals
 
+@pytest.mark.slow
 def test_ctrl_c_after_the_proof_changes_only_the_exit_code(sandbox, tmp_path):
     cid = customer("late")
     report = tmp_path / "r.json"
@@ -185,6 +177,7 @@ def test_ctrl_c_after_the_proof_changes_only_the_exit_code(sandbox, tmp_path):
     assert leftover_check(customer_keys(sandbox, cid)) == []
 
 
+@pytest.mark.slow
 def test_three_ctrl_c_mid_run_after_the_proof_and_after_the_verdict(sandbox, tmp_path):
     cid = customer("late3")
     report = tmp_path / "r.json"
@@ -207,6 +200,7 @@ PIPE_CASES = [("run", "start"), ("run", "0.1"), ("run", "1.2"), ("run", "3.1"), 
               ("demo", "start"), ("demo", "0.1")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command, when", PIPE_CASES, ids=lambda v: v)
 def test_a_closed_stdout_never_cuts_the_run_short(sandbox, tmp_path, command, when):
     cid = customer("pipe")
@@ -226,6 +220,7 @@ def test_a_closed_stdout_never_cuts_the_run_short(sandbox, tmp_path, command, wh
         assert leftover_check(customer_keys(sandbox, cid)) == []
 
 
+@pytest.mark.slow
 def test_a_closed_stdout_keeps_the_exit_code_of_a_failing_run(tmp_path):
     report = tmp_path / "r.json"
     outcome = drive({}, ["demo", "--no-color", "--json", str(report), "--fault", "no-audit"],
@@ -236,6 +231,7 @@ def test_a_closed_stdout_keeps_the_exit_code_of_a_failing_run(tmp_path):
     assert data["verdict"] == FAILED and data["cleanup"]["leftover"] == []
 
 
+@pytest.mark.slow
 def test_demo_piped_into_head_exits_0_silently(tmp_path):
     report = tmp_path / "r.json"
     shell = subprocess.run(["bash", "-c", f'set -o pipefail; "{SCRIPT}" demo --json "{report}" | head -1'],
@@ -249,6 +245,7 @@ def test_demo_piped_into_head_exits_0_silently(tmp_path):
 CLOSED = {"stdout": ">&-", "stderr": "2>&-", "both": ">&- 2>&-", "stdin and stdout": "<&- >&-"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("closed", list(CLOSED))
 @pytest.mark.parametrize("faults, code", [((), 0), (("no-audit",), 1)], ids=["passing", "failing"])
 def test_a_stream_closed_from_the_start_exits_with_the_verdict(sandbox, tmp_path, closed, faults, code):
@@ -338,6 +335,7 @@ def _sweep(sandbox, cid: str) -> None:
     assert swept.returncode == 0, swept.stdout + swept.stderr
 
 
+@pytest.mark.slow
 def test_a_cleanup_out_of_time_is_not_nothing_left(sandbox, tmp_path, monkeypatch):
     monkeypatch.setattr(cleanup, "CLEANUP_BUDGET", 1.0)  # per cleanup wave (at least 4 x --timeout)
     cid = customer("slowdel")
@@ -357,6 +355,7 @@ def test_a_cleanup_out_of_time_is_not_nothing_left(sandbox, tmp_path, monkeypatc
     assert leftover_check(customer_keys(sandbox, cid)) == []
 
 
+@pytest.mark.slow
 def test_late_writes_the_cleanup_cannot_delete_are_named_never_a_crash(sandbox, tmp_path, monkeypatch):
     """A promote answered 504 while the Lambda runs on (its writes land later), and S3 deletes that never
     finish: the cleanup's wait for the late writes found them but could not delete them. Seen in CI under
@@ -379,6 +378,7 @@ def test_late_writes_the_cleanup_cannot_delete_are_named_never_a_crash(sandbox, 
     assert leftover_check(customer_keys(sandbox, cid)) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["preflight-only", "failed-gate"])
 def test_a_probe_left_behind_is_not_no_test_data_written(sandbox, tmp_path, how):
     """The probe (the run's claim on its customer id) that S3 would not delete: a preflight-only run deletes it in
@@ -415,6 +415,7 @@ def standin_zorora(monkeypatch):
         del sys.modules[name]
 
 
+@pytest.mark.slow
 def test_a_promote_is_sent_once_even_when_it_times_out(standin_zorora, tmp_path):
     """Zorora's client retries a timeout immediately (four attempts): a promote could be re-sent after the
     cleanup. During a run it is sent once; the REPL's client gets its retries back."""
@@ -454,6 +455,7 @@ class EnvWatch(Reporter):
         self._check(result.id)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("before", [None, "false"])
 def test_env_and_retries_are_scoped_once_around_the_whole_run(standin_zorora, monkeypatch, before):
     if before is None:
@@ -499,6 +501,7 @@ def test_env_and_retries_are_scoped_once_around_the_whole_run(standin_zorora, mo
     assert len([c for c in changes if not isinstance(c, Exception)]) <= 5, changes
 
 
+@pytest.mark.xdist_group("signals")  # SIGINT sent to this process: one worker takes them all
 def test_the_scope_is_restored_when_the_run_is_interrupted(standin_zorora, monkeypatch):
     import _thread
 
@@ -576,6 +579,7 @@ class Redirector:
             server.server_close()
 
 
+@pytest.mark.slow
 def test_a_redirect_in_the_preflight_is_a_finding_naming_where_it_pointed(sandbox, tmp_path):
     cid = customer("redir")
     with Redirector() as redirector:
@@ -607,6 +611,7 @@ class ThreadsAtCleanup(Reporter):
             self.alive = sorted(t.name for t in threading.enumerate() if t.name.startswith("zorora-e2e-step-"))
 
 
+@pytest.mark.slow
 def test_cleanup_starts_after_the_last_request_of_the_run_ended(tmp_path):
     """The deadline cuts off a promote that hangs: cleanup waits for its request to end (one attempt, no
     retries) before it lists and deletes, so the proof that the prefixes are empty is after the last request."""
@@ -632,6 +637,7 @@ def test_cleanup_starts_after_the_last_request_of_the_run_ended(tmp_path):
     assert leftover_check(left) == []
 
 
+@pytest.mark.slow
 def test_a_request_that_may_still_land_is_listed_not_proven_away(tmp_path, monkeypatch):
     """When a cut-off step outlives the drain, cleanup still runs, but the report does not claim "nothing
     left": it names the step and the prefixes it may still write under, with the sweep command."""

@@ -14,7 +14,10 @@ import re
 import shlex
 
 import pytest
-from reliability_helpers import HangFrom, cli, count, customer, customer_keys, leftover_check, module_sandbox
+from helpers.cli import cli
+from helpers.figures import count, leftover_check
+from helpers.results import customer_keys
+from helpers.sandbox import HangFrom, customer, module_sandbox
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
@@ -115,6 +118,7 @@ def test_a_broken_target_fails_the_named_step_and_leaves_nothing(sandbox, tmp_pa
     assert leftover_check(customer_keys(sandbox, result.customer_id)) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("faults", [["latency:50"], ["cold-start:1500"], ["echo-auth"], ["flaky:25"],
                                     ["actor-from-header"], ["keep-restored-archive"]],
                          ids=lambda v: v[0])
@@ -142,6 +146,7 @@ class BreakAt(Reporter):
             self.sandbox.make_unreachable(self.which)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("after", [0, 1, 2, 3, 4])
 def test_s3_unreachable_after_each_phase_prints_the_exact_leftovers_and_the_sweep_that_removes_them(after):
     count("unreachable")
@@ -182,6 +187,7 @@ def test_s3_unreachable_after_each_phase_prints_the_exact_leftovers_and_the_swee
         assert customer_keys(sb, other) == [f"audit_logs/{other}/events.json"]  # another run's data: untouched
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("after", [0, 1, 2, 3, 4])
 def test_api_unreachable_after_each_phase_fails_the_next_api_step_and_cleans_up(after):
     count("unreachable")
@@ -197,6 +203,7 @@ def test_api_unreachable_after_each_phase_fails_the_next_api_step_and_cleans_up(
         assert leftover_check(customer_keys(sb, result.customer_id)) == []
 
 
+@pytest.mark.slow
 def test_the_overall_deadline_ends_a_run_whose_server_hangs():
     """--timeout 30 would wait; --deadline 4 ends the run, and cleanup still runs (it has its own budget)."""
     count("faults")

@@ -21,8 +21,11 @@ import threading
 import xml.etree.ElementTree as ET
 
 import pytest
-from reliability_helpers import cli, count, customer, customer_keys, leftover_check, module_sandbox
-from wire_helpers import LoopbackServer, QuietHandler
+from helpers.cli import cli, cli_in_process
+from helpers.figures import count, leftover_check
+from helpers.results import customer_keys
+from helpers.sandbox import customer, module_sandbox
+from helpers.wire import LoopbackServer, QuietHandler
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
@@ -110,7 +113,7 @@ def report_cases(tmp_path):
 def test_an_unwritable_report_path_is_refused_before_phase_0(sandbox, tmp_path, case):
     args, words = report_cases(tmp_path)[case]
     start = len(sandbox.request_log)
-    done = cli("run", "--client", "direct", "--no-color", *args, env=sandbox.env())
+    done = cli_in_process("run", "--client", "direct", "--no-color", *args, env=sandbox.env())
     count("report_paths")
     assert done.returncode == 2, done.stdout + done.stderr
     assert words in done.stderr, done.stderr
@@ -130,6 +133,7 @@ class RemoveAtPhase(Reporter):
             shutil.rmtree(self.directory)
 
 
+@pytest.mark.slow
 def test_a_report_that_could_not_be_written_makes_a_non_zero_exit(sandbox, tmp_path):
     reports = tmp_path / "reports"
     reports.mkdir()

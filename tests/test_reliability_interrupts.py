@@ -11,16 +11,14 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from reliability_helpers import (
-    cli,
-    count,
-    customer,
-    customer_keys,
-    leftover_check,
-    module_sandbox,
-    run_and_signal,
-    sigint_reaches_children,
-)
+from helpers.cli import cli, run_and_signal, sigint_reaches_children
+from helpers.figures import count, leftover_check
+from helpers.results import customer_keys
+from helpers.sandbox import customer, module_sandbox
+
+# One worker runs the module: its 33 interrupted runs are made once, in the `outcomes` fixture (24 s alone on 2
+# cores, a minute beside the rest of the suite: its first test's setup gets 300 s)
+pytestmark = [pytest.mark.xdist_group("reliability_interrupts"), pytest.mark.timeout(300)]
 
 LATENCY_MS = 150  # every API and S3 request: slow enough to land a signal inside a step
 LATENCY = LATENCY_MS / 1000
@@ -63,6 +61,7 @@ def outcomes(sandbox):
         return dict(zip(POINTS, pool.map(interrupt, POINTS)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", POINTS, ids=point_id)
 def test_sigint_ends_the_run_interrupted_and_cleaned(outcomes, sandbox, point):
     outcome = outcomes[point]
@@ -84,6 +83,7 @@ def test_sigint_ends_the_run_interrupted_and_cleaned(outcomes, sandbox, point):
     assert leftover_check(outcome["left"]) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("after", ["1.6", "3.1"])
 def test_sigkill_leaves_data_that_sweep_finds_and_removes(sandbox, after):
     """SIGKILL cannot be handled: the data stays. `zorora-e2e sweep` lists it and deletes exactly it."""

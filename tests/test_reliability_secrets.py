@@ -13,22 +13,15 @@ import base64
 import dataclasses
 import io
 import json
-import os
 import re
 
 import pytest
-from reliability_helpers import (
-    CLEAN_ENV,
-    SelfSignedServer,
-    bucket_keys,
-    cli,
-    count,
-    customer,
-    customer_keys,
-    leftover_check,
-    module_sandbox,
-)
-from standin.harness import host, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
+from helpers.cli import CLEAN_ENV, cli, cli_in_process
+from helpers.engine import STANDIN
+from helpers.figures import count, leftover_check
+from helpers.results import bucket_keys, customer_keys
+from helpers.sandbox import customer, module_sandbox
+from helpers.wire import SelfSignedServer
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
@@ -41,7 +34,6 @@ from zorora_e2e_plugin.sandbox import Sandbox
 
 CANARY = "canary-TOKEN-3f9a7c21e0b54d68"
 URL_USER, URL_PASSWORD = "e2e-user", "canary-PASS-9d2e41b7c6a8"
-STANDIN = os.path.join(os.path.dirname(__file__), "standin")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -151,7 +143,7 @@ def test_settings_errors_never_print_url_credentials():
     for url in (f"ftp://{URL_USER}:{URL_PASSWORD}@127.0.0.1/prod/api/v1",
                 f"http://{URL_USER}:{URL_PASSWORD}@127.0.0.1:99999/prod/api/v1",
                 f"http://{URL_USER}:{URL_PASSWORD}@[::1/prod/api/v1"):
-        done = cli("run", "--base-url", url, "--token", CANARY)
+        done = cli_in_process("run", "--base-url", url, "--token", CANARY)
         assert done.returncode == 2, done.stderr
         assert_no_secret(done.stdout, done.stderr)
 
@@ -186,6 +178,7 @@ def test_a_base_url_carrying_a_secret_is_refused_before_anything_runs(sandbox, t
     assert not (tmp_path / "r.json").exists()
 
 
+@pytest.mark.slow
 def test_s3_endpoint_credentials_are_redacted_by_a_run_and_by_the_sweep(sandbox, tmp_path):
     """botocore quotes the endpoint URL in its errors (step 0.4, the sweep's listing) and the run prints a
     sweep command naming the endpoint: the user:password part is never shown."""
@@ -269,6 +262,7 @@ def test_the_redactor_covers_every_form_and_long_piece():
     assert make_redactor(["s3cr3t-token"])("no secret here") == "no secret here"
 
 
+@pytest.mark.slow
 def test_a_token_with_a_line_ending_is_refused_or_stripped(sandbox, tmp_path):
     """--token keeps what it is given: a CR in it is refused, naming --token, without showing it. From the
     environment (a token file saved on Windows, `$(cat file)`) surrounding whitespace is stripped and the run
@@ -281,8 +275,8 @@ def test_a_token_with_a_line_ending_is_refused_or_stripped(sandbox, tmp_path):
              ([], {"ONA_API_TOKEN": CANARY + "\x1b[2J"}, "ONA_API_TOKEN", "U+001B"),
              ([], {"ONA_API_TOKEN": CANARY[:6] + "\x85" + CANARY[6:]}, "ONA_API_TOKEN", "U+0085")]
     for args, extra, setting, what in cases:
-        done = cli("run", "--client", "direct", "--no-color", "--json", str(tmp_path / "r.json"), *args,
-                   env={**env, **extra})
+        done = cli_in_process("run", "--client", "direct", "--no-color", "--json", str(tmp_path / "r.json"), *args,
+                              env={**env, **extra})
         count("secret_forms")
         assert done.returncode == 2, done.stdout + done.stderr
         assert setting in done.stderr and what in done.stderr, done.stderr
@@ -319,6 +313,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_a_token_read_from_ssm_with_its_line_ending_works():
     """`--token-from-ssm`: ssm.read_token against moto's SSM (AWS is the one thing mocked; in a process of its
     own, as mock_aws resets moto's process-wide state), a value stored with a trailing CR LF: stripped; one
@@ -417,6 +412,7 @@ def test_bad_settings_exit_2_with_the_fix_and_write_nothing(sandbox, tls_server,
     leftover_check(customer_keys(sandbox, cid))
 
 
+@pytest.mark.slow
 def test_the_loopback_guard_reports_what_would_have_left_the_machine():
     """The guard itself works: a real-looking host is refused and reported (and not looked up)."""
     done = cli("run", "--client", "direct", "--preflight-only", "--no-color",

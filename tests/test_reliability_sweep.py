@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from reliability_helpers import bucket_keys, cli, count, empty_bucket, put, read, register_figures
+from helpers.cli import cli
+from helpers.figures import count, register_figures
+from helpers.results import bucket_keys, empty_bucket, put, read
 
 from zorora_e2e_plugin.sandbox import Sandbox
 
@@ -90,6 +92,7 @@ def test_without_yes_and_without_a_terminal_nothing_is_deleted(sandbox, seeded):
     assert bucket_keys(sandbox) == sorted(seeded)
 
 
+@pytest.mark.slow
 def test_yes_deletes_exactly_the_test_customers_and_no_look_alike(sandbox, seeded):
     done = sweep(sandbox, "--older-than", "0s", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr

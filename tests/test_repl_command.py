@@ -16,8 +16,9 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from engine_helpers import STEPS
-from standin.harness import host, output, standin_path, target_env, wait_for_threads  # noqa: F401
+from helpers.engine import STEPS
+from helpers.repl import run
+from standin.harness import output, wait_for_threads
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin.core.outcomes import PASSED
@@ -25,22 +26,6 @@ from zorora_e2e_plugin.repl import command as repl_command
 from zorora_e2e_plugin.repl import invocation as repl_run
 
 DEAD_URL = "http://127.0.0.1:9/prod/api/v1"
-
-
-def run(repl, line: str):
-    """Type `line` into the REPL; the verdict line our command printed (None when the host ran no command
-    of ours). The command returns an empty string: the host prints what it gets back twice."""
-    before = len(repl.responses)
-    ours = repl.remote_commands.get("ml-validate-e2e")
-    if ours is not None:
-        ours.last_verdict = None
-    repl.handle(line)
-    if len(repl.responses) == before:
-        return None
-    if not line.lstrip("/").startswith("ml-validate-e2e"):
-        return repl.responses[-1]  # another ml-* command: what it returned
-    assert repl.responses[-1] == repl_run.RETURNED
-    return ours.last_verdict
 
 
 @pytest.fixture
@@ -230,6 +215,7 @@ def test_a_refused_customer_id_of_a_real_target_has_no_restart_hint(host, monkey
 
 # ------------------------------------------------------------------------------------- verdicts
 
+@pytest.mark.slow
 def test_each_ending_shows_its_verdict_once_and_returns_nothing_to_repeat(repl):
     """The host prints what a command returns twice (as text, then as Markdown): the command prints its
     verdict once itself and returns an empty string."""
@@ -289,6 +275,7 @@ def faulty(host, monkeypatch, request):
         sandbox.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("faulty", [["no-audit"]], indirect=True)
 def test_a_failed_validation_returns_its_verdict_not_a_command_error(faulty):
     verdict = run(faulty, "ml-validate-e2e")
@@ -379,6 +366,7 @@ def test_the_repls_promote_still_prompts_after_a_run(host, target_env, sandbox_w
 
 # ------------------------------------------------------------------------------------------ Ctrl-C
 
+@pytest.mark.xdist_group("signals")  # SIGINT sent to this process: one worker takes them all
 def test_ctrl_c_mid_run_cleans_up_and_the_repl_stays_usable(repl, monkeypatch):
     """Ctrl-C while promote is in flight: SIGINT reaches the main thread (steps run in workers)."""
     import _thread
@@ -404,6 +392,7 @@ def test_ctrl_c_mid_run_cleans_up_and_the_repl_stays_usable(repl, monkeypatch):
     assert run(repl, "ml-validate-e2e --preflight-only --sandbox").startswith("✓ Preflight passed")
 
 
+@pytest.mark.xdist_group("signals")  # SIGINT sent to this process: one worker takes them all
 def test_a_real_sigint_mid_run(repl, monkeypatch):
     """SIGINT delivered to the main thread (what Ctrl-C does), wherever the run is at that moment."""
     import _thread
@@ -426,6 +415,7 @@ def test_a_real_sigint_mid_run(repl, monkeypatch):
     assert run(repl, "ml-validate-e2e --bogus").startswith(repl_run.ERROR)
 
 
+@pytest.mark.xdist_group("signals")  # SIGINT sent to this process: one worker takes them all
 def test_a_ctrl_c_after_the_run_cleaned_up_keeps_its_verdict(repl, monkeypatch):
     """Ctrl-C after the engine proved the prefixes empty and returned (the host's handler is back): the
     verdict stands; no "cleanup may not have finished" while the bucket is empty."""
@@ -570,6 +560,7 @@ def test_sweep_in_the_repl_lists_then_deletes_only_test_customers(host, target_e
             s3.delete_object(Bucket=bucket, Key=key)
 
 
+@pytest.mark.slow
 def test_the_verdict_is_shown_by_the_host_only(repl):
     verdict = run(repl, "ml-validate-e2e --preflight-only --sandbox")
     # the host prints the returned verdict and renders it again as Markdown; the report adds no third copy

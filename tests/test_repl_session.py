@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from standin.harness import host, output, standin_path, target_env  # noqa: F401
+from helpers.repl import run_shown
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin.config.faces import REPL
@@ -29,18 +29,10 @@ def repl(host, monkeypatch):
     return repl
 
 
-def run(repl, line):
-    """Type `line`; (the verdict line the command printed, what the session showed for it)."""
-    before = len(output(repl))
-    repl.handle(line)
-    assert repl.responses[-1] == repl_run.RETURNED  # the host prints it twice: it must show nothing
-    return repl.remote_commands["ml-validate-e2e"].last_verdict, output(repl)[before:]
-
-
 # ------------------------------------------------------------------------------------ flag parity
 
 def test_phase_runs_that_phase_plus_what_it_needs(repl):
-    verdict, shown = run(repl, "ml-validate-e2e --sandbox --phase 2")
+    verdict, shown = run_shown(repl, "ml-validate-e2e --sandbox --phase 2")
     assert verdict.startswith("✓ E2E validation passed"), shown
     for phase in ("Phase 0", "Phase 1", "Phase 2", "Phase 5"):
         assert phase in shown
@@ -53,7 +45,7 @@ def test_phase_runs_that_phase_plus_what_it_needs(repl):
     ("ml-validate-e2e --sandbox --deadline soon", "--deadline"),
 ])
 def test_timeout_deadline_and_phase_are_checked_like_the_clis(repl, line, named):
-    verdict, shown = run(repl, line)
+    verdict, shown = run_shown(repl, line)
     assert verdict.startswith(repl_run.ERROR) and named in shown and "Phase 0" not in shown
 
 
@@ -63,7 +55,7 @@ def test_timeout_and_deadline_reach_the_run(repl, monkeypatch):
     seen = []
     real = engine.validate
     monkeypatch.setattr(engine, "validate", lambda settings, **kw: seen.append(settings) or real(settings, **kw))
-    verdict, shown = run(repl, "ml-validate-e2e --sandbox --preflight-only --timeout 7 --deadline 90")
+    verdict, shown = run_shown(repl, "ml-validate-e2e --sandbox --preflight-only --timeout 7 --deadline 90")
     assert verdict.startswith("✓ Preflight passed"), shown
     assert seen[0].timeout == 7 and seen[0].deadline == 90
 
@@ -73,29 +65,29 @@ def test_no_color_for_this_run_only(host, monkeypatch):
     monkeypatch.setenv("ONA_API_TOKEN", "not-used")
     repl = host.repl(console=host.console(color=True))
     zorora_e2e_plugin.register(repl)
-    _verdict, plain = run(repl, "ml-validate-e2e --sandbox --preflight-only --no-color")
+    _verdict, plain = run_shown(repl, "ml-validate-e2e --sandbox --preflight-only --no-color")
     assert "Phase 0" in plain and not ANSI_COLOUR.search(plain)
-    _verdict, coloured = run(repl, "ml-validate-e2e --sandbox --preflight-only")
+    _verdict, coloured = run_shown(repl, "ml-validate-e2e --sandbox --preflight-only")
     assert ANSI_COLOUR.search(coloured)  # the REPL's console got its colours back
 
 
 def test_fault_with_sandbox_shows_a_broken_deployment_diagnosed(repl):
-    verdict, shown = run(repl, "ml-validate-e2e --sandbox --fault stage-prefix --fault no-audit")
+    verdict, shown = run_shown(repl, "ml-validate-e2e --sandbox --fault stage-prefix --fault no-audit")
     assert verdict.startswith("✗ Preflight gate failed"), shown
     assert "stage" in shown  # the diagnosis names the stage prefix
 
 
 def test_fault_needs_the_sandbox_and_a_known_name(repl):
-    verdict, shown = run(repl, "ml-validate-e2e --fault stage-prefix")
+    verdict, shown = run_shown(repl, "ml-validate-e2e --fault stage-prefix")
     assert verdict.startswith(repl_run.ERROR) and "use it with --sandbox" in verdict
-    verdict, shown = run(repl, "ml-validate-e2e --sandbox --fault nonsense")
+    verdict, shown = run_shown(repl, "ml-validate-e2e --sandbox --fault nonsense")
     assert verdict.startswith(repl_run.ERROR) and "unknown fault" in shown and "stage-prefix" in shown
 
 
 # ----------------------------------------------------------------------------- each thing once
 
 def test_help_is_shown_once_and_nothing_else(repl):
-    verdict, shown = run(repl, "ml-validate-e2e --help")
+    verdict, shown = run_shown(repl, "ml-validate-e2e --help")
     assert verdict == "" and shown.count("usage: ml-validate-e2e") == 1
     assert "help shown above" not in shown
     for flag in ("--phase", "--timeout", "--deadline", "--no-color", "--fault"):
@@ -103,7 +95,7 @@ def test_help_is_shown_once_and_nothing_else(repl):
 
 
 def test_the_verdict_is_shown_once(repl):
-    verdict, shown = run(repl, "ml-validate-e2e --sandbox")
+    verdict, shown = run_shown(repl, "ml-validate-e2e --sandbox")
     assert verdict.startswith("✓ E2E validation passed") and shown.count(verdict) == 1, shown
     assert shown.rstrip().endswith(verdict)
 
@@ -112,7 +104,7 @@ def test_the_verdict_is_shown_once(repl):
 
 def test_reports_say_where_they_were_written_and_json_has_start_and_target(repl, tmp_path):
     before = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    verdict, shown = run(repl, f"ml-validate-e2e --sandbox --preflight-only --json {tmp_path}/r.json "
+    verdict, shown = run_shown(repl, f"ml-validate-e2e --sandbox --preflight-only --json {tmp_path}/r.json "
                                f"--junit {tmp_path}/r.xml")
     assert verdict.startswith("✓ Preflight passed"), shown
     flat = " ".join(shown.split())
@@ -127,14 +119,14 @@ def test_reports_say_where_they_were_written_and_json_has_start_and_target(repl,
 def test_keep_data_prints_the_sweep_that_removes_it(host, target_env):
     repl = host.repl()
     zorora_e2e_plugin.register(repl)
-    verdict, shown = run(repl, "ml-validate-e2e --keep-data --customer-id zorora-e2e-test-kept-1")
+    verdict, shown = run_shown(repl, "ml-validate-e2e --keep-data --customer-id zorora-e2e-test-kept-1")
     assert "test data kept" in verdict, shown
     sweep = ("ml-validate-e2e --sweep --customer-id zorora-e2e-test-kept-1 --bucket sa-api-client-output "
              "--older-than 0s --yes")
     assert sweep in " ".join(shown.split())
-    verdict, shown = run(repl, sweep)  # and it does remove it
+    verdict, shown = run_shown(repl, sweep)  # and it does remove it
     assert verdict.startswith("✓ Sweep: deleted"), shown
-    verdict, shown = run(repl, sweep)
+    verdict, shown = run_shown(repl, sweep)
     assert verdict.startswith("✓ Sweep: nothing older than 0s"), shown
     assert shown.count("older than 0s") == 1  # said once, not again as a summary
 
@@ -147,7 +139,7 @@ def test_a_cancelled_confirmation_is_said_once(host, target_env, monkeypatch):
     monkeypatch.setattr("zorora_e2e_plugin.run.validate.needs_confirmation", lambda settings: True)  # loopback asks
     repl = host.repl()
     zorora_e2e_plugin.register(repl)
-    verdict, shown = run(repl, "ml-validate-e2e")
+    verdict, shown = run_shown(repl, "ml-validate-e2e")
     assert verdict.startswith("✗ Cancelled: nothing was written"), shown  # asked after the gate passed
     assert " ".join(shown.split()).lower().count("nothing was written") == 1, shown
 
@@ -161,7 +153,7 @@ def test_a_base_url_that_is_not_the_apis_is_a_settings_error(host, monkeypatch, 
     monkeypatch.setenv("ONA_API_TOKEN", "tok-123456")
     repl = host.repl()
     zorora_e2e_plugin.register(repl)
-    verdict, shown = run(repl, "ml-validate-e2e --preflight-only")
+    verdict, shown = run_shown(repl, "ml-validate-e2e --preflight-only")
     flat = " ".join(shown.split())
     assert verdict.startswith(repl_run.ERROR), shown
     assert "/api/v1" in flat and "restart Zorora" in flat and "Phase 0" not in flat
@@ -191,7 +183,7 @@ def test_settings_messages_name_no_flag_the_repl_command_lacks(host, monkeypatch
         monkeypatch.setenv(name, value)
     repl = host.repl()
     zorora_e2e_plugin.register(repl)
-    verdict, shown = run(repl, "ml-validate-e2e --preflight-only")
+    verdict, shown = run_shown(repl, "ml-validate-e2e --preflight-only")
     assert verdict.startswith(repl_run.ERROR), shown
     assert cli_only not in shown
 
@@ -252,7 +244,7 @@ def test_a_step_hint_in_the_repl_names_what_the_session_changes(host, target_env
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     repl = host.repl()
     zorora_e2e_plugin.register(repl)
-    verdict, shown = run(repl, "ml-validate-e2e --preflight-only --timeout 2")
+    verdict, shown = run_shown(repl, "ml-validate-e2e --preflight-only --timeout 2")
     assert verdict.startswith("✗ Preflight gate failed"), shown
     flat = " ".join(shown.split())
     assert "AWS_ENDPOINT_URL_S3" in flat and "--s3-endpoint-url" not in flat and "--region" not in flat

@@ -7,12 +7,11 @@ import io
 import os
 import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from engine_helpers import STEPS
+from helpers.cli import SCRIPT
+from helpers.engine import STEPS
 
 from zorora_e2e_plugin.core.outcomes import FAIL, INTERRUPTED, PASS, PASSED, SKIP, WARN, Cleanup, RunResult, StepResult
 from zorora_e2e_plugin.core.steps import Phase, Step
@@ -20,7 +19,6 @@ from zorora_e2e_plugin.report import live
 from zorora_e2e_plugin.report.console import ConsoleReporter, make_console
 from zorora_e2e_plugin.report.verdict_line import phase_mark, verdict_line, verdict_style
 
-SCRIPT = str(Path(sys.executable).with_name("zorora-e2e"))
 ANSI = re.compile(r"\x1b")
 CODES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -80,6 +78,7 @@ def test_lines_held_for_a_step_that_never_reported_come_out_at_the_next_phase_an
     assert step_ids(buffer.getvalue()) == ["3.3", "4.2"]
 
 
+@pytest.mark.slow
 def test_a_piped_demo_lists_every_phase_in_plan_order_and_writes_no_control_code():
     done = subprocess.run([SCRIPT, "demo"], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "HOME": os.environ.get("HOME", "/tmp"), "ZORORA_E2E_HISTORY": "0"},
@@ -154,6 +153,7 @@ def test_on_a_terminal_a_detail_wraps_below_its_step():
 
 # ------------------------------------------------------------------------------------------ the live line
 
+@pytest.mark.xdist_group("live_line")  # the live line's ticker: its timing, one at a time
 def test_the_live_line_shows_a_running_step_with_its_time_then_gives_way_to_its_result(monkeypatch):
     monkeypatch.setattr(live, "TICK", 0.02)
     buffer = io.StringIO()
@@ -177,6 +177,7 @@ def test_the_live_line_shows_a_running_step_with_its_time_then_gives_way_to_its_
     assert console._live_stack == [] and not view.live.running  # the console holds no Live any more
 
 
+@pytest.mark.xdist_group("live_line")  # the live line's ticker: its timing, one at a time
 def test_no_live_line_and_no_control_code_when_not_a_terminal(monkeypatch):
     monkeypatch.setattr(live, "TICK", 0.02)
     console, buffer = plain_console()
@@ -196,6 +197,7 @@ class DeadFile(io.StringIO):
         raise OSError(9, "Bad file descriptor")
 
 
+@pytest.mark.xdist_group("live_line")  # the live line's ticker: its timing, one at a time
 def test_a_dead_terminal_stops_the_live_line_and_leaves_the_console_without_a_live(monkeypatch):
     monkeypatch.setattr(live, "TICK", 0.01)
     console = make_console(file=io.StringIO(), force_terminal=True)
@@ -212,6 +214,8 @@ def test_a_dead_terminal_stops_the_live_line_and_leaves_the_console_without_a_li
 pexpect = pytest.importorskip("pexpect")
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("live_line")  # the live line's ticker: its timing, one at a time
 def test_in_a_terminal_the_demo_shows_the_running_step_and_its_elapsed_time(tmp_path):
     env = {**os.environ, "HOME": str(tmp_path), "ZORORA_E2E_HISTORY": "0", "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)

@@ -12,7 +12,7 @@ import os
 import threading
 
 import pytest
-from reliability_helpers import cli
+from helpers.cli import cli, cli_in_process
 
 from zorora_e2e_plugin.core.outcomes import PASSED, Cleanup, RunResult
 from zorora_e2e_plugin.report.files import write_reports
@@ -20,6 +20,7 @@ from zorora_e2e_plugin.report.files import write_reports
 NO_HISTORY = {"ZORORA_E2E_HISTORY": "0"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag", ["--json", "--junit"])
 def test_a_named_pipe_as_report_is_refused_before_anything_runs(tmp_path, flag):
     fifo = tmp_path / "report"
@@ -30,11 +31,13 @@ def test_a_named_pipe_as_report_is_refused_before_anything_runs(tmp_path, flag):
     assert "Phase 0" not in done.stdout  # nothing ran
 
 
+@pytest.mark.slow
 def test_a_device_as_report_is_refused(tmp_path):
-    done = cli("demo", "--preflight-only", "--json", os.devnull, env=NO_HISTORY, timeout=60)
+    done = cli_in_process("demo", "--preflight-only", "--json", os.devnull, env=NO_HISTORY)
     assert done.returncode == 2 and "a device" in done.stderr, done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["symlink", "hardlink", "detour"])
 def test_two_reports_that_resolve_to_one_file_are_refused(tmp_path, how):
     (tmp_path / "sub").mkdir()
@@ -46,12 +49,13 @@ def test_two_reports_that_resolve_to_one_file_are_refused(tmp_path, how):
         other.symlink_to("same.json")
     elif how == "hardlink":
         os.link(target, other)
-    done = cli("demo", "--preflight-only", "--json", str(target), "--junit", str(other), env=NO_HISTORY)
+    done = cli_in_process("demo", "--preflight-only", "--json", str(target), "--junit", str(other), env=NO_HISTORY)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "same file" in done.stderr
     assert json.loads(target.read_text()) == {"keep": True}  # untouched
 
 
+@pytest.mark.slow
 def test_a_new_report_path_and_a_regular_file_are_fine(tmp_path):
     old = tmp_path / "old.xml"
     old.write_text("stale")
@@ -86,6 +90,7 @@ def test_a_report_path_that_became_a_pipe_is_refused_without_blocking(tmp_path, 
             os.close(held)
 
 
+@pytest.mark.slow
 def test_a_history_path_that_is_a_pipe_blocks_nothing(tmp_path):
     fifo = tmp_path / "history"
     os.mkfifo(fifo)

@@ -9,15 +9,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
-from reliability_helpers import read_exports
-from standin.harness import host, output, standin_path  # noqa: F401
+from helpers.cli import SCRIPT, read_exports
+from standin.harness import output
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
@@ -29,7 +27,6 @@ from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import RequestRecord, Sandbox
 from zorora_e2e_plugin.sandbox.requestlog import RequestLogFormat
 
-SCRIPT = str(Path(sys.executable).with_name("zorora-e2e"))
 CANARY = "canary-TOKEN-7f3a9c2e51"  # the token: it must appear in no line
 LINE = re.compile(r"^\s*\d\d:\d\d:\d\d\.\d{3}  (GET|POST)\s+(\d{3})\s+\d+ ms  (\S+)\s+(.*)$")
 
@@ -71,6 +68,7 @@ def test_a_long_token_is_blotted_out_before_anything_is_cut():
     assert "x1y2z3x1" not in text and "customer_id=***" in text and text.endswith("Bearer ***"), text
 
 
+@pytest.mark.slow
 def test_the_sandbox_command_logs_each_request_and_never_the_token_even_when_echoed():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ONA_", "AWS_"))}
     proc = subprocess.Popen([SCRIPT, "sandbox", "--token", CANARY, "--fault", "echo-auth", "--log-requests"],
@@ -133,7 +131,7 @@ def test_the_flag_is_offered_by_every_run_and_the_sandbox():
         assert "--log-requests" in shown.stdout, command
 
 
-def test_in_the_repl_it_logs_the_runs_own_requests_and_with_sandbox_the_sandboxs(host, monkeypatch):  # noqa: F811
+def test_in_the_repl_it_logs_the_runs_own_requests_and_with_sandbox_the_sandboxs(host, monkeypatch):
     """Without --sandbox: the validator's own requests (API and S3) against the deployment Zorora points at;
     with --sandbox: the sandbox's server-side log, as before."""
     import zorora_e2e_plugin

@@ -8,9 +8,8 @@ from __future__ import annotations
 import json
 import re
 
-from engine_helpers import run_engine
-from standin.harness import host, output, standin_path  # noqa: F401
-from test_repl_session import run
+from helpers.engine import run_engine
+from helpers.repl import run_shown
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin.config.readiness_target import ReadinessTarget
@@ -34,13 +33,13 @@ def test_step_titles_name_no_other_step():
     assert [t for t in titles if re.search(r"\(\d+\.\d+", t[1])] == []
 
 
-def test_a_sandbox_runs_debug_output_has_no_curl_line_for_a_gone_token(host, monkeypatch, tmp_path):  # noqa: F811
+def test_a_sandbox_runs_debug_output_has_no_curl_line_for_a_gone_token(host, monkeypatch, tmp_path):
     monkeypatch.setenv("ONA_API_BASE_URL", "http://127.0.0.1:9/prod/api/v1")
     monkeypatch.setenv("ONA_API_TOKEN", "zororas-real-token")
     repl = host.repl()
     zorora_e2e_plugin.register(repl)
     report = tmp_path / "r.json"
-    verdict, shown = run(repl, f"ml-validate-e2e --sandbox --debug --fault bad-token --json {report}")
+    verdict, shown = run_shown(repl, f"ml-validate-e2e --sandbox --debug --fault bad-token --json {report}")
     assert verdict.startswith("✗ Preflight gate failed"), shown
     assert "$ONA_API_TOKEN" not in shown and "curl -sS" not in shown, shown
     assert "no curl line for step 0.2: the sandbox it was sent to stopped with the run" in " ".join(shown.split())

@@ -13,10 +13,12 @@ import time
 import uuid
 
 import pytest
-from engine_helpers import failed, flat, objects_of, run_engine, step, zorora_standin
-from lying_proxy import LyingProxy
-from reliability_helpers import cli, customer, customer_keys
-from wire_helpers import LoopbackServer, QuietHandler, forward
+from helpers.cli import cli
+from helpers.engine import run_engine, zorora_standin
+from helpers.lying_proxy import LyingProxy
+from helpers.results import customer_keys, failed, flat, objects_of, step
+from helpers.sandbox import customer
+from helpers.wire import LoopbackServer, QuietHandler, forward
 
 from zorora_e2e_plugin.core.diagnosis import Whose
 from zorora_e2e_plugin.core.outcomes import FAIL, SKIP, WARN
@@ -50,6 +52,7 @@ def diagnosis(result, step_id):
 
 # ------------------------------------------------------------------------------ 1. AWS credentials
 
+@pytest.mark.slow
 def test_the_sandbox_s3_can_check_credentials_as_aws_does(sandbox):
     """The s3-auth fault: S3 answers bad keys, a wrong secret and a session token as AWS does, and a HEAD with its
     status alone; the sandbox's own keys (any key name, any byte in it) still pass."""
@@ -202,6 +205,7 @@ class Unconnectable:
             sock.close()
 
 
+@pytest.mark.slow
 def test_a_connect_timeout_is_the_connection_never_a_cold_start(sandbox, client):
     """Item 2: nothing accepts TCP at the base URL: the settings' (ZE-NET-002), said once at 0.1, not retried;
     only a read timeout after connecting may be a cold start (ZE-NET-001)."""
@@ -217,6 +221,7 @@ def test_a_connect_timeout_is_the_connection_never_a_cold_start(sandbox, client)
     assert diagnosis(result, "0.1") == ("ZE-NET-001", Whose.DEPLOYMENT), text  # connected, then no answer
 
 
+@pytest.mark.slow
 def test_a_refused_connection_is_named_once(sandbox):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -228,6 +233,7 @@ def test_a_refused_connection_is_named_once(sandbox):
 
 # ------------------------------------------------------------------------------ 4. a 504 to a mutation that applied
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route, step_id, what", [("/promote", "3.1", "promotion"), ("/rollback", "3.3", "rollback")])
 def test_a_504_to_a_mutation_that_applied_fails_the_step_saying_it_applied(sandbox, client, route, step_id, what):
     """Item 4: the Lambda acted, API Gateway answered its 504: the engineer's command got an error for a change
@@ -286,6 +292,7 @@ def test_a_listing_that_sees_no_test_data_is_still_the_bucket(sandbox):
 
 # ------------------------------------------------------------------------------ 6. API Gateway's own 503s
 
+@pytest.mark.slow
 def test_a_gateway_503_proves_nothing_about_the_token(sandbox):
     """Item 6: 0.1's GET /challengers answered API Gateway's own 503 on every attempt: 0.2 is not judged."""
     def before(request):
@@ -301,6 +308,7 @@ def test_a_gateway_503_proves_nothing_about_the_token(sandbox):
     assert "API Gateway answered itself" in step(result, "0.1").actual and "Lambda invoked" not in text, text
 
 
+@pytest.mark.slow
 def test_backoff_is_not_a_cold_start(sandbox):
     """Item 6: the first request answered API Gateway's 503 twice, then fast: its retries' backoff (about a
     second) is not a cold start."""
@@ -319,6 +327,7 @@ def test_backoff_is_not_a_cold_start(sandbox):
     assert "cold start" not in (result.note or "") and "cold start" not in text, text
 
 
+@pytest.mark.slow
 def test_the_preflights_reads_are_retried_once_not_three_times_three(sandbox):
     """Item 6: under API Gateway's 503 on everything, each of 0.5's GETs is sent at most three times (the read
     retries), and its POSTs at most three times too (a POST API Gateway answered itself never reached the Lambda;
@@ -371,6 +380,7 @@ def test_a_deep_body_in_the_preflight_is_the_apis_answer(sandbox):
     assert diagnosis(result, "0.1") == ("ZE-LAMBDA-015", Whose.PLATFORM), text
 
 
+@pytest.mark.slow
 def test_nan_and_infinity_in_an_answer_stay_out_of_the_json_report(sandbox, tmp_path):
     """Item 9: `NaN`/`Infinity` in /diff's answer (Python's parser accepts them) is carried into --json's
     readiness block as standard JSON: jq, JSON.parse and Go accept the report."""

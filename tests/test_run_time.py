@@ -10,7 +10,7 @@ import re
 import time
 
 import pytest
-from reliability_helpers import customer
+from helpers.sandbox import customer
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve

@@ -4,6 +4,8 @@ import _thread
 import threading
 import time
 
+import pytest
+
 from zorora_e2e_plugin.core.diagnosis import Diagnosis, Whose
 from zorora_e2e_plugin.core.outcomes import FAIL, PASS, SKIP, WARN, StepFailed, StepWarning
 from zorora_e2e_plugin.core.steps import Phase, Reporter, Step
@@ -73,6 +75,7 @@ def test_the_deadline_ends_a_hanging_step_and_skips_the_rest():
     assert "deadline" in rec.results[0].actual
 
 
+@pytest.mark.xdist_group("signals")  # SIGINT sent to this process: one worker takes them all
 def test_ctrl_c_waits_for_the_step_in_flight_then_skips_the_rest_and_cleanup_still_runs():
     finished = threading.Event()
 

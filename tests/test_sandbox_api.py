@@ -569,6 +569,7 @@ def test_live_lock_is_a_concurrent_promotion_gate_and_stale_lock_is_taken_over(s
     assert lock not in sandbox_world.keys(lock)
 
 
+@pytest.mark.slow
 def test_concurrent_promotions_and_rollbacks_lose_nothing(sandbox_world, sandbox_make_http, sandbox_instance):
     for i in range(1, 8):
         sandbox_world.add_challenger(i)

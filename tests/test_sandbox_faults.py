@@ -267,6 +267,7 @@ def _timed(fn):
     return result, time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_latency_applies_to_public_api_and_s3_only(faulty, with_faults, world, http):
     import boto3
 
@@ -290,6 +291,7 @@ def test_latency_applies_to_public_api_and_s3_only(faulty, with_faults, world, h
     public.close()
 
 
+@pytest.mark.slow
 def test_cold_start_delays_only_the_first_request(with_faults, http):
     with_faults("cold-start:800")  # far above a loaded machine's noise for the second request
     r, first = _timed(lambda: http.get("/challengers", {"customer_id": "x"}))
@@ -309,6 +311,7 @@ def test_flaky_all_and_some(with_faults, http):
     assert http.get("/challengers", {"customer_id": "x"}).status_code == 200
 
 
+@pytest.mark.slow
 def test_flaky_is_reproducible_with_a_seed():
     import requests
 

@@ -185,6 +185,7 @@ def test_two_sandboxes_share_the_moto_backend(sandbox_instance):
         assert body == b"yes"
 
 
+@pytest.mark.slow
 def test_s3_conditional_writes_are_atomic_on_the_public_endpoint(sandbox_instance):
     """8 clients increment one counter with If-Match: no increment may be lost."""
     from botocore.exceptions import ClientError
@@ -254,6 +255,7 @@ def test_serve_forever_quotes_values_for_the_shell():
     assert shown.stdout == "a b'c$d"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name == "nt", reason="POSIX signals")
 def test_serve_forever_stops_cleanly_on_sigterm():
     code = (

@@ -58,6 +58,7 @@ def on_a_terminal(columns=80, rows=400):
     return "\n".join(line.rstrip() for line in screen.display)
 
 
+@pytest.mark.slow
 def test_piped_state_views_are_never_wrapped():
     text = piped()
     lines = view_lines(text)
@@ -71,6 +72,7 @@ def test_piped_state_views_are_never_wrapped():
     assert max(len(l) for l in lines) > 80  # written whole, not wrapped at COLUMNS
 
 
+@pytest.mark.slow
 def test_on_an_80_column_terminal_no_id_is_split():
     whole = view_lines(piped(columns=400))
     screen = view_lines(on_a_terminal())
@@ -86,6 +88,7 @@ def test_on_an_80_column_terminal_no_id_is_split():
     assert found == expected, "\n".join(screen)  # every id as often on the screen as written whole
 
 
+@pytest.mark.slow
 def test_what_was_refused_labels_every_column():
     lines = view_lines(piped(columns=400))
     start = lines.index("◆ Phase 4: what was refused")

@@ -8,8 +8,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from engine_helpers import run_engine
-from reliability_helpers import bucket_keys, cli, put
+from helpers.cli import cli
+from helpers.engine import run_engine
+from helpers.results import bucket_keys, put
 
 from zorora_e2e_plugin.config.faces import CLI
 from zorora_e2e_plugin.s3.customer_state import customer_prefixes
@@ -37,6 +38,7 @@ def sweep(sandbox, skew, *args):
         sandbox.set_faults([])
 
 
+@pytest.mark.slow
 def test_the_command_keep_data_prints_removes_everything_with_the_machine_10s_behind_s3(sandbox):
     result, text = run_engine(sandbox, ["s3-clock:10"], keep_data=True)
     assert result.cleanup.kept and bucket_keys(sandbox), text
@@ -54,6 +56,7 @@ def test_every_customer_older_than_0s_is_found_by_s3s_clock(sandbox):
     assert bucket_keys(sandbox) == []
 
 
+@pytest.mark.slow
 def test_with_s3_an_hour_behind_fresh_data_is_not_an_hour_old(sandbox):
     """The dangerous direction: by the machine's clock a running run's data would look an hour old."""
     customer = seed(sandbox)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import uuid
 
+import pytest
+
 from benchmarks.measure import sequential_round_trips
 from benchmarks.sweep_scenario import LOOKALIKE_PATTERNS, seed_leftovers
 from zorora_e2e_plugin.config.flags import SweepFlags
@@ -26,6 +28,7 @@ def all_objects(sandbox):
     return found
 
 
+@pytest.mark.slow
 def test_a_sweep_of_3300_objects_pages_deletes_concurrently_and_spares_every_lookalike():
     # moto's backend is process-wide: a bucket of its own keeps other tests' data out of this one and the
     # look-alikes (which the sweep rightly leaves) out of theirs

@@ -6,98 +6,35 @@ namespace can be made (`unshare -n`): the real REPL starts threads that call out
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import socket
-import subprocess
 import sys
-import sysconfig
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from engine_helpers import STEPS
-from standin.harness import REPO_ROOT, STANDIN_DIR, subprocess_env, zorora_config_dir, zorora_host_env
+from helpers.engine import STEPS
+from helpers.terminal import (
+    PROMPT,
+    ZORORA_PYTHON,
+    ZORORA_SRC,
+    Log,
+    alive,
+    can_isolate,
+    finish,
+    our_tracebacks,
+    reap,
+    sandbox_env,
+    screen,
+    spawn_isolated,
+    spawn_standin,
+)
+from standin.harness import subprocess_env, zorora_config_dir, zorora_host_env
 
 pexpect = pytest.importorskip("pexpect")
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-PROMPT = "zorora> "
-PTH = REPO_ROOT / "zorora_e2e_plugin" / "_autoload" / "zorora_e2e_autoload.pth"
 
-
-def screen(child) -> str:
-    return ANSI.sub("", child.logfile_read.getvalue())
-
-
-def our_tracebacks(shown: str) -> list:
-    """Tracebacks on the screen that pass through this plugin's code. Zorora's own background threads
-    (its regulatory and newsroom refreshes) print theirs when the network namespace has no way out: the
-    host's, not ours."""
-    blocks = shown.split("Traceback (most recent call last)")[1:]
-    return [block[:3000] for block in blocks if "zorora_e2e_plugin" in block[:3000]]
-
-
-class Log:
-    """Collects what the terminal showed (pexpect's logfile_read); also copied to the file named by
-    ZORORA_E2E_TERMINAL_LOG, if set, for a look at a failing run."""
-
-    def __init__(self):
-        self.parts = []
-        path = os.environ.get("ZORORA_E2E_TERMINAL_LOG")
-        self.copy = open(path, "a", encoding="utf-8") if path else None
-
-    def write(self, data):
-        self.parts.append(data)
-        if self.copy:
-            self.copy.write(data)
-            self.copy.flush()
-
-    def flush(self):
-        pass
-
-    def getvalue(self):
-        return "".join(self.parts)
-
-
-def _installed() -> bool:
-    return any((Path(sysconfig.get_paths()[k]) / PTH.name).exists() for k in ("purelib", "platlib"))
-
-
-def spawn_standin(tmp_path, **env):
-    """Start the stand-in REPL as a user starts Zorora. With the package installed that is all;
-    otherwise the repository's .pth is processed from a scratch site dir first."""
-    args = [str(STANDIN_DIR / "standin_repl.py")]
-    if not _installed():
-        site_dir = tmp_path / "site"
-        site_dir.mkdir(exist_ok=True)
-        shutil.copy(PTH, site_dir / PTH.name)
-        args = ["-c", f"import site, runpy, sys; site.addsitedir({str(site_dir)!r}); "
-                      f"sys.path.insert(0, {str(STANDIN_DIR)!r}); "
-                      f"runpy.run_path({args[0]!r}, run_name='__main__')"]
-    environment = subprocess_env(TERM="xterm-256color", COLUMNS="140", LINES="50", **env)
-    child = pexpect.spawn(sys.executable, args, env=environment, cwd=str(tmp_path), encoding="utf-8",
-                          timeout=60, dimensions=(50, 140))
-    child.logfile_read = Log()
-    return child
-
-
-def sandbox_env(sandbox, url=None):
-    env = dict(sandbox.env())
-    if url:
-        env["ONA_API_BASE_URL"] = url
-    return env
-
-
-def finish(child):
-    child.sendline("exit")
-    child.expect(pexpect.EOF, timeout=30)
-    child.close()
-    assert child.exitstatus == 0, screen(child)
-
-
+@pytest.mark.slow
 def test_standin_repl_in_a_terminal(tmp_path):
     child = spawn_standin(tmp_path, ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1", ONA_API_TOKEN="x")
     child.expect("Registered remote command: ml-validate-e2e")
@@ -124,6 +61,7 @@ def test_standin_repl_in_a_terminal(tmp_path):
     finish(child)
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_a_terminal_cleans_up_and_keeps_the_repl(tmp_path):
     from zorora_e2e_plugin.sandbox import Sandbox
 
@@ -146,6 +84,7 @@ def test_ctrl_c_in_a_terminal_cleans_up_and_keeps_the_repl(tmp_path):
         assert left == []
 
 
+@pytest.mark.slow
 def test_confirmation_in_a_terminal(tmp_path):
     from zorora_e2e_plugin.sandbox import Sandbox
 
@@ -180,19 +119,12 @@ def test_confirmation_in_a_terminal(tmp_path):
 
 # ------------------------------------------------------------------------------- the real Zorora
 
-ZORORA_SRC = os.environ.get("ZORORA_SRC")
-ZORORA_PYTHON = os.environ.get("ZORORA_PYTHON")
 
-
-def _can_isolate() -> bool:
-    if not shutil.which("unshare") or not shutil.which("ip"):
-        return False
-    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
-
-
+@pytest.mark.slow
+@pytest.mark.real_zorora
 @pytest.mark.skipif(not (ZORORA_SRC and ZORORA_PYTHON), reason="set ZORORA_SRC and ZORORA_PYTHON for the real REPL")
 def test_real_zorora_main_in_a_terminal(tmp_path):
-    if not _can_isolate():
+    if not can_isolate():
         pytest.skip("cannot make a loopback-only network namespace (unshare -n)")
     src = Path(ZORORA_SRC)
     config_dir = zorora_config_dir(src, tmp_path / "config", ZORORA_PYTHON)  # outside the checkout
@@ -241,62 +173,13 @@ def _drive_real_zorora(child):
     print(f"real REPL: preflight --sandbox typed to verdict {preflight:.2f}s")
 
 
-def spawn_isolated(script: str, env) -> "pexpect.spawn":
-    """`sh -c script` in a loopback-only network namespace, in a pseudo-terminal of its own."""
-    child = pexpect.spawn("unshare", ["-n", "sh", "-c", script], env=env, encoding="utf-8", timeout=120,
-                          dimensions=(50, 160))
-    child.logfile_read = Log()
-    return child
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is dead for our purpose
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def reap(child, pid_file: "Path | None" = None) -> None:
-    """However the test ended: the sandbox process it started (its pid in `pid_file`), then the terminal's
-    whole process group. A failing test must not leave a `zorora-e2e sandbox` behind."""
-    import signal
-
-    pids = []
-    if pid_file is not None and pid_file.exists():
-        pids = [int(p) for p in pid_file.read_text().split() if p.isdigit()]
-    for pid in pids:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if not _alive(pid):
-                break
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + 10
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-    if child.isalive():
-        try:
-            os.killpg(child.pid, signal.SIGKILL)  # pexpect made the child a session (and group) leader
-        except ProcessLookupError:
-            pass
-    child.close(force=True)
-    left = [pid for pid in pids if _alive(pid)]
-    assert left == [], f"sandbox process(es) {left} survived the test"
-
-
+@pytest.mark.slow
+@pytest.mark.real_zorora
 @pytest.mark.skipif(not (ZORORA_SRC and ZORORA_PYTHON), reason="set ZORORA_SRC and ZORORA_PYTHON for the real REPL")
 def test_real_zorora_confirms_before_writing_and_survives_ctrl_c(tmp_path):
     """A deployment that is not 'local' (the sandbox under this machine's host name, served by a
     separate process in the same namespace, with latency so that Ctrl-C lands mid-run)."""
-    if not _can_isolate():
+    if not can_isolate():
         pytest.skip("cannot make a loopback-only network namespace (unshare -n)")
     name = socket.gethostname()
     try:
@@ -362,6 +245,7 @@ def _confirm_and_interrupt(child, name):
     assert our_tracebacks(screen(child)) == []
 
 
+@pytest.mark.slow
 def test_a_failing_terminal_test_leaves_no_sandbox_behind(tmp_path):
     """The real-Zorora terminal test starts `zorora-e2e sandbox` in a session of its own (so that Ctrl-C typed
     into the REPL does not reach it). When the test fails mid-way (here: a prompt that never comes), closing
@@ -375,7 +259,7 @@ for i in $(seq 300); do grep -q AWS_SECRET_ACCESS_KEY {env_file} && break; sleep
 echo sandbox-ready
 sleep 600
 """
-    isolate = _can_isolate()
+    isolate = can_isolate()
     child = spawn_isolated("ip link set lo up\n" + script, subprocess_env()) if isolate else \
         pexpect.spawn("sh", ["-c", script], env=subprocess_env(), encoding="utf-8", timeout=120)
     if not isolate:
@@ -384,9 +268,9 @@ sleep 600
     try:
         child.expect("sandbox-ready", timeout=120)
         sandbox_pid = int(pid_file.read_text())
-        assert _alive(sandbox_pid)
+        assert alive(sandbox_pid)
         with pytest.raises(pexpect.TIMEOUT):  # the failure
             child.expect("a prompt that never comes", timeout=1)
     finally:
         reap(child, pid_file)
-    assert sandbox_pid is not None and not _alive(sandbox_pid)
+    assert sandbox_pid is not None and not alive(sandbox_pid)

@@ -14,9 +14,10 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
-from engine_helpers import objects_of, run_engine
-from reliability_helpers import cli
-from wire_helpers import LoopbackServer
+from helpers.cli import cli
+from helpers.engine import run_engine
+from helpers.results import objects_of
+from helpers.wire import LoopbackServer
 
 from zorora_e2e_plugin.client.unanswered import MutationLedger
 from zorora_e2e_plugin.core.outcomes import FAIL
@@ -36,6 +37,7 @@ def lambdas_finished():
         thread.join(60)
 
 
+@pytest.mark.slow
 def test_writes_landing_after_a_504_are_waited_for_and_removed(sandbox):
     result, text = run_engine(sandbox, ["lambda-outlives:1500"], timeout=2)
     lambdas_finished()
@@ -46,6 +48,7 @@ def test_writes_landing_after_a_504_are_waited_for_and_removed(sandbox):
     assert next(s for s in result.steps if s.id == "3.1").status == FAIL
 
 
+@pytest.mark.slow
 def test_writes_that_do_not_land_within_the_wait_are_named_and_the_sweep_removes_them(sandbox):
     result, text = run_engine(sandbox, ["lambda-outlives:7000"], timeout=2)  # the wait is 5 s
     assert not result.cleanup.proven_empty, text
@@ -88,6 +91,7 @@ def slow_server():
         release.set()
 
 
+@pytest.mark.slow
 def test_the_ledger_records_posts_that_got_no_answer_and_only_those(slow_server):
     session = requests.Session()
     ledger = MutationLedger()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from engine_helpers import failed, flat, objects_of, run_engine, step, zorora_standin
-from lying_proxy import LyingProxy
+from helpers.engine import run_engine, zorora_standin
+from helpers.lying_proxy import LyingProxy
+from helpers.results import failed, flat, objects_of, step
 
 from zorora_e2e_plugin.core.outcomes import FAIL, FAILED, GATE_FAILED, PASS, PASSED, WARN
 from zorora_e2e_plugin.plan.seed_data import PROBE_REASON
@@ -52,6 +53,7 @@ def test_a_rollback_that_archives_nothing_fails_3_3(sandbox, lie):
     assert objects_of(sandbox, result.customer_id) == []
 
 
+@pytest.mark.slow
 def test_a_rollback_archived_under_another_reason_warns_in_3_3(sandbox):
     """The archive's content is the sandbox's assumption (issue 16 item 4): a proxy rewrites the archive in S3
     right after the rollback answered (as a Lambda writing 'superseded' for everything would); the archive
@@ -97,6 +99,7 @@ def _diff_lie(mae, rmse):
     return lie
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mae, rmse, ok", [
     (None, None, True),  # the honest proxy
     (8.444444, 6.060606, True),  # unrounded is as right as 8.44 / 6.06
@@ -131,6 +134,7 @@ def _wrap_lie(route):
     return lie
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route, first", [("/metrics", "2.2"), ("/diff", "2.4"), ("/audit-log", "2.5"),
                                           ("/challengers", "0.1")])
 def test_answers_wrapped_in_an_array_fail_alike_with_either_client(sandbox, standin_zorora, route, first):
@@ -146,6 +150,7 @@ def test_answers_wrapped_in_an_array_fail_alike_with_either_client(sandbox, stan
     assert outcomes["direct"] == outcomes["zorora"]
 
 
+@pytest.mark.slow
 def test_the_honest_proxy_passes_with_zorora_classes(sandbox, standin_zorora):
     with LyingProxy(sandbox) as proxy:
         result, text = run(sandbox, proxy=proxy, client="zorora")
@@ -177,6 +182,7 @@ def _status_lie(request, status, body):
     return None
 
 
+@pytest.mark.slow
 def test_rejections_are_judged_by_source_and_content_not_by_one_status_code(sandbox):
     with LyingProxy(sandbox, _status_lie) as proxy:
         result, text = run(sandbox, proxy=proxy)
@@ -269,6 +275,7 @@ def test_a_gate_less_server_fails_the_gate_step_and_leaves_nothing(sandbox):
     assert result.cleanup.leftover == [] and objects_of(sandbox, result.customer_id) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answer", [
     (409, {"error": "Challenger does not meet promotion gates",
            "failed_gates": ["concurrent promotion in progress for customer"]}),
@@ -296,6 +303,7 @@ def test_the_gate_step_names_the_failed_gates(sandbox):
 
 # ----------------------------------------------------------------------------- 3.2, asked beside 3.1's S3 reads
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answer, named", [((200, '{"events": [], "count": 0}'), "count = 0"),
                                            ((500, '{"message": "Internal server error"}'), "HTTP 500")])
 def test_an_audit_log_that_misses_the_promotion_is_3_2s_finding_not_3_1s(sandbox, answer, named):
@@ -316,6 +324,7 @@ def test_an_audit_log_that_misses_the_promotion_is_3_2s_finding_not_3_1s(sandbox
     assert objects_of(sandbox, result.customer_id) == []
 
 
+@pytest.mark.slow
 def test_an_audit_log_answer_the_validator_cannot_parse_stays_3_2s_finding(sandbox):
     """Before 3.2's ml-audit-log went out beside 3.1's S3 reads, any error it raised was 3.2's (a warning: 3.2
     is not critical; 3.3's rollback still ran). A 2xx body nested deeper than the JSON parser's recursion

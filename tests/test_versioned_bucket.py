@@ -9,8 +9,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from engine_helpers import run_engine
-from reliability_helpers import cli
+from helpers.cli import cli
+from helpers.engine import run_engine
 
 from zorora_e2e_plugin.core.outcomes import FAIL, FAILED, GATE_FAILED, PASSED
 from zorora_e2e_plugin.s3.customer_state import customer_prefixes
@@ -56,6 +56,7 @@ def test_a_run_in_a_versioned_bucket_leaves_no_version_and_no_delete_marker(sand
     assert neighbour_versions(sandbox) == (2, 0)  # the other customer's versions untouched
 
 
+@pytest.mark.slow
 def test_without_permission_to_delete_versions_the_run_says_what_remains_and_the_sweep_removes_it(sandbox):
     result, text = run_engine(sandbox, ["no-version-delete"])
     left = versions_of(sandbox, result.customer_id)
@@ -76,6 +77,7 @@ def test_without_permission_to_delete_versions_the_run_says_what_remains_and_the
     assert neighbour_versions(sandbox) == (2, 0)
 
 
+@pytest.mark.slow
 def test_sweep_finds_a_customer_that_only_versions_are_left_of(sandbox):
     customer = f"zorora-e2e-test-versions-{uuid.uuid4().hex[:6]}"
     key = f"audit_logs/{customer}/events.json"
@@ -107,6 +109,7 @@ def test_a_failed_gate_that_may_not_delete_versions_says_so(sandbox):
     assert sweep.returncode == 0 and versions_of(sandbox, result.customer_id) == [], sweep.stdout
 
 
+@pytest.mark.slow
 def test_demo_versioned():
     done = cli("demo", "--versioned", "--no-color", timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr

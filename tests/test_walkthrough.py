@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 
 import pytest
+from helpers.terminal import CLI, PAUSE, spawn_cli
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
-from standin.harness import REPO_ROOT, host, output, standin_path, subprocess_env  # noqa: F401
+from standin.harness import REPO_ROOT, output, subprocess_env
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin.core.outcomes import PASSED
@@ -23,9 +23,7 @@ from zorora_e2e_plugin.sandbox import Sandbox
 pexpect = pytest.importorskip("pexpect")
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-PAUSE = "[Enter] run"
 TEST_PREFIXES = ("customer_tailored/zorora-e2e-test-", "model_metrics/zorora-e2e-test-", "audit_logs/zorora-e2e-test-")
-CLI = [sys.executable, "-m", "zorora_e2e_plugin.cli"]
 
 
 def left_in(sandbox):
@@ -33,27 +31,10 @@ def left_in(sandbox):
             if o["Key"].startswith(TEST_PREFIXES)]
 
 
-def spawn(args, env):
-    child = pexpect.spawn(CLI[0], CLI[1:] + args, env=subprocess_env(TERM="xterm-256color", NO_COLOR="1", **env),
-                          cwd=str(REPO_ROOT), encoding="utf-8", timeout=60, dimensions=(50, 140))
-    child.logfile_read = _Log()
-    return child
-
-
-class _Log(list):
-    def write(self, data):
-        self.append(data)
-
-    def flush(self):
-        pass
-
-    def text(self):
-        return ANSI.sub("", "".join(self))
-
-
+@pytest.mark.slow
 def test_walkthrough_pauses_once_per_phase_and_shows_the_state(tmp_path):
     with Sandbox() as sandbox:
-        child = spawn(["run", "--walkthrough"], {**sandbox.env(), "ZORORA_E2E_HISTORY": "0"})
+        child = spawn_cli(["run", "--walkthrough"], {**sandbox.env(), "ZORORA_E2E_HISTORY": "0"})
         for phase in range(6):
             child.expect(rf"Next: phase {phase} ·")
             child.expect_exact(PAUSE)
@@ -82,9 +63,10 @@ def test_walkthrough_pauses_once_per_phase_and_shows_the_state(tmp_path):
         assert left_in(sandbox) == []
 
 
+@pytest.mark.slow
 def test_q_at_a_pause_stops_and_still_cleans_up(tmp_path):
     with Sandbox() as sandbox:
-        child = spawn(["run", "--walkthrough"], {**sandbox.env(), "ZORORA_E2E_HISTORY": "0"})
+        child = spawn_cli(["run", "--walkthrough"], {**sandbox.env(), "ZORORA_E2E_HISTORY": "0"})
         for _ in range(2):  # phases 0 and 1 run: test data is written
             child.expect_exact(PAUSE)
             child.sendline("")
@@ -102,9 +84,10 @@ def test_q_at_a_pause_stops_and_still_cleans_up(tmp_path):
         assert left_in(sandbox) == []
 
 
+@pytest.mark.slow
 def test_ctrl_c_at_a_pause_stops_like_q(tmp_path):
     with Sandbox() as sandbox:
-        child = spawn(["run", "--walkthrough"], {**sandbox.env(), "ZORORA_E2E_HISTORY": "0"})
+        child = spawn_cli(["run", "--walkthrough"], {**sandbox.env(), "ZORORA_E2E_HISTORY": "0"})
         for _ in range(2):
             child.expect_exact(PAUSE)
             child.sendline("")
@@ -119,10 +102,11 @@ def test_ctrl_c_at_a_pause_stops_like_q(tmp_path):
         assert left_in(sandbox) == []
 
 
+@pytest.mark.slow
 def test_after_ctrl_c_during_a_phase_no_more_pauses(tmp_path):
     """An interrupted run goes straight on to its cleanup: no pause before the phases it skips, or the cleanup."""
     with Sandbox(faults=["latency:300"]) as sandbox:
-        child = spawn(["run", "--walkthrough"], {**sandbox.env(), "ZORORA_E2E_HISTORY": "0"})
+        child = spawn_cli(["run", "--walkthrough"], {**sandbox.env(), "ZORORA_E2E_HISTORY": "0"})
         for _ in range(2):
             child.expect_exact(PAUSE)
             child.sendline("")
@@ -143,6 +127,7 @@ def test_a_line_typed_at_a_pause():
         ["go", "go", "stop", "stop", "stop", "stop"]
 
 
+@pytest.mark.slow
 def test_show_state_needs_no_terminal_and_never_pauses():
     done = subprocess.run(CLI + ["demo", "--show-state", "--no-color"], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=120,
@@ -184,6 +169,7 @@ def _walk(repl, typed: str) -> str:
     return repl.remote_commands["ml-validate-e2e"].last_verdict
 
 
+@pytest.mark.slow
 def test_walkthrough_in_the_repl_through_prompt_toolkit(repl):
     verdict = _walk(repl, "\r" * 6)
     text = output(repl)
@@ -207,6 +193,7 @@ def test_walkthrough_in_the_repl_without_a_terminal_is_refused(repl):
     assert "Phase 0" not in output(repl)
 
 
+@pytest.mark.slow
 def test_time_spent_paused_does_not_count_against_the_deadline():
     """A presenter talking for longer than --deadline before phase 1 still gets a full, passing run."""
     import io

@@ -78,6 +78,7 @@ def check_pause(term: Terminal, phase: int) -> None:
     term.child.send("\r")
 
 
+@pytest.mark.slow
 def test_cli_walkthrough_prompt_stays_on_screen_at_every_pause():
     child = pexpect.spawn(sys.executable, ["-m", "zorora_e2e_plugin.cli", "demo", "--walkthrough"],
                           env=subprocess_env(TERM="xterm-256color", ZORORA_E2E_HISTORY="0", COLUMNS=str(COLUMNS),
@@ -92,8 +93,9 @@ def test_cli_walkthrough_prompt_stays_on_screen_at_every_pause():
         child.close(force=True)
 
 
+@pytest.mark.slow
 def test_repl_walkthrough_prompt_stays_on_screen_at_every_pause(tmp_path):
-    from test_terminal import PROMPT, spawn_standin
+    from helpers.terminal import PROMPT, spawn_standin
 
     child = spawn_standin(tmp_path, ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1", ONA_API_TOKEN="x",
                           ZORORA_E2E_HISTORY="0")
@@ -111,6 +113,7 @@ def test_repl_walkthrough_prompt_stays_on_screen_at_every_pause(tmp_path):
         child.close(force=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["q", "ctrl-c"])
 def test_stopping_at_the_first_pause_says_so_in_one_line(tmp_path, how):
     """Nothing ran: one line says so (nothing written, nothing to clean up); no skipped-step lines, no table, no
@@ -149,16 +152,18 @@ def test_stopping_at_the_first_pause_says_so_in_one_line(tmp_path, how):
     assert {s["status"] for s in steps} == {SKIP}
 
 
+@pytest.mark.slow
+@pytest.mark.real_zorora
 def test_real_zorora_walkthrough_prompt_stays_on_screen_at_every_pause(tmp_path):
     """The same, in the real Zorora `main.py` (ZORORA_SRC, ZORORA_PYTHON), in a loopback-only namespace."""
     from pathlib import Path
 
-    import test_terminal as tt
+    import helpers.terminal as tt
     from standin.harness import zorora_config_dir, zorora_host_env
 
     if not (tt.ZORORA_SRC and tt.ZORORA_PYTHON):
         pytest.skip("set ZORORA_SRC and ZORORA_PYTHON for the real REPL")
-    if not tt._can_isolate():
+    if not tt.can_isolate():
         pytest.skip("cannot make a loopback-only network namespace (unshare -n)")
     src = Path(tt.ZORORA_SRC)
     config_dir = zorora_config_dir(src, tmp_path / "config", tt.ZORORA_PYTHON)

@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from standin.harness import host, output, standin_path  # noqa: F401  (fixtures: the stand-in REPL)
-from test_layering import MODULES, VALIDATOR
+from helpers.layering import MODULES, VALIDATOR
+from standin.harness import output
 
 import zorora_e2e_plugin
 from zorora_e2e_plugin.repl import invocation as repl_run
@@ -129,8 +129,10 @@ ENDINGS = {  # ending: (the command's flags, the sandbox's faults, what an obser
 }
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("signals")  # SIGINT sent to this process: one worker takes them all
 @pytest.mark.parametrize("ending", list(ENDINGS))
-def test_however_a_run_ends_the_repl_hosts_session_is_as_it_was(host, sandbox, monkeypatch, ending):  # noqa: F811
+def test_however_a_run_ends_the_repl_hosts_session_is_as_it_was(host, sandbox, monkeypatch, ending):
     import _thread
 
     from requests.adapters import HTTPAdapter
@@ -177,7 +179,7 @@ def test_however_a_run_ends_the_repl_hosts_session_is_as_it_was(host, sandbox, m
     assert (dict(session.adapters), list(session.hooks["response"])) == kept  # (the objects themselves)
 
 
-def test_a_send_the_host_wrapped_is_its_own_again_after_a_run(host, sandbox, monkeypatch):  # noqa: F811
+def test_a_send_the_host_wrapped_is_its_own_again_after_a_run(host, sandbox, monkeypatch):
     """A host that instruments its client's session by wrapping `send` on the instance keeps its wrapper, and the
     run's requests went through it (the run's own watching is below it, in the adapter)."""
     import requests

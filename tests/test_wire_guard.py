@@ -14,16 +14,17 @@ import os
 import sys
 
 import pytest
-from engine_helpers import STEPS
-from reliability_helpers import CLEAN_ENV, cli, customer, module_sandbox, put
-from wire_helpers import EndlessRoute, RecordingProxy, RewritingS3, TlsFront, no_token, same_token
+from helpers.cli import CLEAN_ENV, cli
+from helpers.engine import STANDIN, STEPS
+from helpers.results import put
+from helpers.sandbox import customer, module_sandbox
+from helpers.wire import EndlessRoute, RecordingProxy, RewritingS3, TlsFront, no_token, same_token
 
 from zorora_e2e_plugin.config.settings import Storage
 from zorora_e2e_plugin.s3 import store as s3_store
 from zorora_e2e_plugin.s3.store import Store, StoreError
 from zorora_e2e_plugin.wire.limits import MAX_ANSWER_BYTES
 
-STANDIN = os.path.join(os.path.dirname(__file__), "standin")
 NO_HISTORY = {"ZORORA_E2E_HISTORY": "0"}
 DEAD_PROXY = "http://127.0.0.1:9"
 
@@ -47,6 +48,7 @@ def _port(url: str) -> int:
 
 # ----------------------------------------------------------------------------------------------- proxies
 
+@pytest.mark.slow
 def test_demo_passes_with_a_dead_proxy_set():
     done = cli("demo", "--no-color", env={**NO_HISTORY, **proxy_env(DEAD_PROXY)})
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
@@ -54,6 +56,7 @@ def test_demo_passes_with_a_dead_proxy_set():
     assert f"{STEPS}/{STEPS}" in done.stdout or "passed" in done.stdout.splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_loopback_traffic_never_reaches_the_users_proxy(sandbox):
     with RecordingProxy() as proxy:
         done = cli("demo", "--preflight-only", "--no-color", env={**NO_HISTORY, **proxy_env(proxy.url)})
@@ -69,6 +72,7 @@ def test_loopback_traffic_never_reaches_the_users_proxy(sandbox):
     assert proxy.requests == []
 
 
+@pytest.mark.slow
 def test_a_real_target_goes_through_the_users_proxy(sandbox, tmp_path):
     """A target by a name that is not loopback (it resolves nowhere: only the proxy can reach it) is reached
     through the proxy, API and S3 alike; nothing resolves the name locally (the guard would report it)."""
@@ -87,6 +91,7 @@ def test_a_real_target_goes_through_the_users_proxy(sandbox, tmp_path):
     assert any(url.startswith("http://s3.zorora-e2e.invalid") or ".s3.zorora-e2e.invalid" in url for url in urls), urls
 
 
+@pytest.mark.slow
 def test_no_proxy_keeps_a_real_target_off_the_proxy(sandbox):
     api = sandbox.api_url.replace("127.0.0.1", "ona-api.zorora-e2e.invalid")
     with RecordingProxy() as proxy:
@@ -99,6 +104,7 @@ def test_no_proxy_keeps_a_real_target_off_the_proxy(sandbox):
     assert not any("ona-api" in url for _method, url in proxy.requests), proxy.requests
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("client", ["direct", "zorora"])
 def test_a_loopback_target_trusts_the_ca_bundle_and_still_skips_the_proxy(sandbox, tmp_path, client):
     """Issue 29 item 7: HTTPS on loopback with its own certificate (a tunnel, a TLS-inspecting proxy's): the run's
@@ -133,6 +139,7 @@ os._exit(code)
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="peak memory read from /proc (Linux)")
 @pytest.mark.parametrize("client", ["direct", "zorora"])
 def test_a_never_ending_answer_is_cut_at_the_cap(sandbox, client):
@@ -156,6 +163,7 @@ def test_a_never_ending_answer_is_cut_at_the_cap(sandbox, client):
     assert maxrss_mb < 250, maxrss_mb  # 400 MB were offered
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("client, chunked", [("direct", True), ("zorora", True), ("direct", False)],
                          ids=["direct-chunked", "zorora-chunked", "direct-content-length"])
 def test_a_body_that_trickles_in_forever_ends_at_the_timeout(sandbox, client, chunked):
@@ -195,6 +203,7 @@ def test_an_s3_object_larger_than_the_cap_is_refused(sandbox):
         sandbox.s3_client().delete_object(Bucket=sandbox.bucket, Key=key)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trickle, code", [(0.0, "TooLarge"), (0.05, "ReadTimeoutError")], ids=["endless", "trickle"])
 def test_an_s3_body_that_never_ends_is_cut(sandbox, trickle, code):
     key = f"model_metrics/{customer('endless')}/endless.json"
@@ -232,6 +241,7 @@ def test_paging_is_bounded_whatever_the_pages_say(monkeypatch):
     assert "truncated" in str(caught.value) and "continuation token" in str(caught.value)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rewrite, code", [(no_token, "TruncatedWithoutToken"), (same_token, "RepeatedContinuation")],
                          ids=["no-token", "same-token"])
 def test_a_listing_without_a_continuation_token_ends_with_a_finding(sandbox, rewrite, code):
@@ -253,6 +263,7 @@ def test_a_listing_without_a_continuation_token_ends_with_a_finding(sandbox, rew
     assert sweep_listings <= 12, sweep_listings
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trickle", [0.0, 0.05], ids=["endless", "trickle"])
 def test_an_s3_listing_that_never_ends_is_cut(sandbox, trickle):
     """botocore reads a listing's whole body before parsing it: a never-ending one grew memory without bound."""
@@ -267,13 +278,14 @@ def test_an_s3_listing_that_never_ends_is_cut(sandbox, trickle):
     assert ("10 MB" in text) if not trickle else ("timeout" in text or "Read timeout" in text), text
 
 
+@pytest.mark.slow
 def test_the_sandbox_prints_no_proxy_for_loopback_in_a_proxied_shell(tmp_path):
     """`zorora-e2e sandbox` in a shell with a proxy: its exports add loopback to NO_PROXY (keeping what was
     there), so a client started with them (Zorora's requests session) reaches the sandbox directly."""
     import signal
     import subprocess
 
-    from reliability_helpers import SCRIPT
+    from helpers.cli import SCRIPT
 
     with RecordingProxy() as proxy:
         env = {**CLEAN_ENV, **NO_HISTORY, **proxy_env(proxy.url, no_proxy="corp.example")}

@@ -14,8 +14,9 @@ import json
 import math
 import os
 import stat
+import time
 from datetime import datetime, timezone
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 ROTATE_BYTES = 4 * 1024 * 1024  # past this the file becomes PATH.1 (~10 000 runs a file)
 TAIL_BYTES = 2 * 1024 * 1024  # what `history` reads: the most recent ~5 000 runs
@@ -46,23 +47,44 @@ def append(record: Dict, path: str) -> None:
         os.close(fd)
 
 
+LOCK_WAIT_S = 2.0  # how long a run waits for a parallel run's rotation (it takes microseconds)
+
+
 def _rotate(fd: int, path: str) -> None:
     """PATH -> PATH.1, once: under an exclusive lock on the file, and only while PATH is still the file this
     run wrote to (a parallel run that rotated it first leaves nothing to do). A run that still holds the old
-    file open appends its line to PATH.1: nothing is lost."""
+    file open appends its line to PATH.1: nothing is lost.
+
+    A run that finds the lock taken waits for it (up to LOCK_WAIT_S): had it gone on, its next appends would
+    land in PATH while the holder is between its lock and its rename, and PATH would grow past the bound by as
+    many lines as the parallel runs write while the holder is not scheduled."""
     try:
         import fcntl
     except ImportError:  # Windows: no lock; the inode check below still keeps a second rotation out
         fcntl = None  # type: ignore[assignment]  # None: no fcntl here, so no lock
     try:
         if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock(fcntl, fd)
         mine = os.fstat(fd)
         current = os.stat(path)
         if (mine.st_dev, mine.st_ino) == (current.st_dev, current.st_ino):
             os.replace(path, path + ".1")
-    except OSError:  # locked by a parallel run (rotating it now), or gone: the next append tries again
+    except OSError:  # still locked after LOCK_WAIT_S, or gone: the next append tries again
         pass
+
+
+def _lock(fcntl: Any, fd: int) -> None:
+    """An exclusive lock on `fd`, waited for up to LOCK_WAIT_S (never forever: a lock held by a stuck process
+    must not hang the end of a run); OSError when it is still taken."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.002)
 
 
 def _tail(path: str, size: int) -> Tuple[bytes, bool]:

@@ -11,13 +11,11 @@ from typing import Optional
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
-from zorora_e2e_plugin.core.outcomes import FAIL, WARN
 from zorora_e2e_plugin.plan import cleanup_phase, phases
 from zorora_e2e_plugin.report.console import make_console
 from zorora_e2e_plugin.run.in_sandbox import sandbox_target
 from zorora_e2e_plugin.run.options import RunOptions
 from zorora_e2e_plugin.run.validate import validate
-from zorora_e2e_plugin.s3.customer_state import customer_prefixes
 
 # How many steps a full run reports, counted from the plan (its phases and the cleanup)
 STEPS = sum(len(wave) for phase in [*phases(), cleanup_phase()] for wave in phase.waves)
@@ -40,7 +38,7 @@ def run_engine(sandbox, faults=(), *, base_url: Optional[str] = None, observers=
     return result, out.getvalue()
 
 
-STANDIN = os.path.join(os.path.dirname(__file__), "standin")
+STANDIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "standin")
 
 
 @contextlib.contextmanager
@@ -57,23 +55,3 @@ def zorora_standin(monkeypatch):
             del sys.modules[name]
 
 
-def objects_of(sandbox, customer_id):
-    s3 = sandbox.s3_client()
-    return [o["Key"] for p in customer_prefixes(customer_id)
-            for o in s3.list_objects_v2(Bucket=sandbox.bucket, Prefix=p).get("Contents", [])]
-
-
-def step(result, step_id):
-    return next(s for s in result.steps if s.id == step_id)
-
-
-def failed(result):
-    return [s.id for s in result.steps if s.status == FAIL]
-
-
-def warned(result):
-    return [s.id for s in result.steps if s.status == WARN]
-
-
-def flat(s):
-    return " ".join((s.expected + " " + s.actual + " " + s.hint).split())
