@@ -17,8 +17,9 @@ EXTRA_TARGET_S = 1.0
 
 def _wall(cmd, env) -> float:
     started = time.monotonic()
-    done = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, timeout=300)
+    done = subprocess.run(
+        cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}")
     return time.monotonic() - started
@@ -39,7 +40,9 @@ def bench_artifacts(repeat: int) -> bool:
         sizes = f"demo.html {os.path.getsize(html) / 1024:.0f} KiB, demo.har {os.path.getsize(har) / 1024:.0f} KiB"
     extra = statistics.median(w - p for w, p in zip(with_files, without))
     ok = extra < EXTRA_TARGET_S
-    print(f"  without {statistics.median(without):.2f} s, with {statistics.median(with_files):.2f} s: "
-          f"+{extra:.2f} s (median of {len(without)} pairs; target < {EXTRA_TARGET_S:.1f} s: {met_or_missed(ok)}); "
-          f"{sizes}")
+    print(
+        f"  without {statistics.median(without):.2f} s, with {statistics.median(with_files):.2f} s: "
+        f"+{extra:.2f} s (median of {len(without)} pairs; target < {EXTRA_TARGET_S:.1f} s: {met_or_missed(ok)}); "
+        f"{sizes}"
+    )
     return ok

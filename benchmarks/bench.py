@@ -35,7 +35,6 @@ import os
 import statistics
 import sys
 import time
-from typing import Dict, List, Optional, Tuple
 
 from .floor import preflight_beside_floor
 from .measure import clean_env, console_script, met_or_missed, process_row, round_trips, timed, warm_up
@@ -50,6 +49,7 @@ SECTIONS = ("engine", "process", "zorora", "session", "sweep", "artifacts")
 
 # ------------------------------------------------------------------------------------------ engine
 
+
 def _run_once(kind: str, latency_ms: int, sandbox=None):
     from zorora_e2e_plugin.config.flags import RunFlags
     from zorora_e2e_plugin.config.settings import resolve
@@ -62,9 +62,11 @@ def _run_once(kind: str, latency_ms: int, sandbox=None):
     sandbox = sandbox or Sandbox().start()
     try:
         sandbox.set_faults([f"latency:{latency_ms}"])
-        flags = RunFlags(phases=[0] if kind in ("preflight", "for") else None,
-                         # the gate, then the readiness phase for a seeded customer (plan/readiness.py)
-                         readiness_for=[READINESS_CUSTOMER] if kind == "for" else None)
+        flags = RunFlags(
+            phases=[0] if kind in ("preflight", "for") else None,
+            # the gate, then the readiness phase for a seeded customer (plan/readiness.py)
+            readiness_for=[READINESS_CUSTOMER] if kind == "for" else None,
+        )
         settings = resolve(flags, {}, target=sandbox_target(sandbox))
         console = make_console(file=io.StringIO())
         del sandbox.request_log[:]
@@ -79,13 +81,17 @@ def _run_once(kind: str, latency_ms: int, sandbox=None):
     return result, wall, round_trips(log), len(log)
 
 
-def bench_engine(latencies: List[int], repeat: int) -> bool:
+def bench_engine(latencies: list[int], repeat: int) -> bool:
     from zorora_e2e_plugin.sandbox import Sandbox
 
     ok = True
-    print(f"\n## engine (in this process): wall = median of {repeat}; first = this process's first run "
-          "(includes building the S3 client; botocore is already imported here by the sandbox)")
-    print(f"{'run':<10} {'latency':>7} {'verdict':<8} {'wall s':>7} {'first s':>8} {'seq RT':>7} {'requests':>9}   target")
+    print(
+        f"\n## engine (in this process): wall = median of {repeat}; first = this process's first run "
+        "(includes building the S3 client; botocore is already imported here by the sandbox)"
+    )
+    print(
+        f"{'run':<10} {'latency':>7} {'verdict':<8} {'wall s':>7} {'first s':>8} {'seq RT':>7} {'requests':>9}   target"
+    )
     with Sandbox() as sandbox:
         sandbox.seed_customer(READINESS_CUSTOMER)
         for latency in latencies:
@@ -102,14 +108,17 @@ def bench_engine(latencies: List[int], repeat: int) -> bool:
                     met = trips <= max_trips and wall <= max_seconds and verdicts == {"passed"}
                     ok &= met
                     target = f"<= {max_trips} RT, <= {max_seconds:.2f} s: {met_or_missed(met)}"
-                print(f"{kind:<10} {latency:>5}ms {'/'.join(sorted(verdicts)):<8} {wall:>7.2f} {runs[0][1]:>8.2f} "
-                      f"{trips:>7} {requests:>9}   {target}")
+                print(
+                    f"{kind:<10} {latency:>5}ms {'/'.join(sorted(verdicts)):<8} {wall:>7.2f} {runs[0][1]:>8.2f} "
+                    f"{trips:>7} {requests:>9}   {target}"
+                )
     return ok
 
 
 # ------------------------------------------------------------------------------------------ process
 
-def _our_cli(kind: str, sandbox, zorora_src: Optional[str]) -> Tuple[List[str], Dict[str, str]]:
+
+def _our_cli(kind: str, sandbox, zorora_src: str | None) -> tuple[list[str], dict[str, str]]:
     cmd = console_script() + ["run", "--no-color"] + (["--preflight-only"] if kind in ("preflight", "for") else [])
     if kind == "for":
         cmd += ["--for", READINESS_CUSTOMER]
@@ -121,14 +130,16 @@ def _our_cli(kind: str, sandbox, zorora_src: Optional[str]) -> Tuple[List[str], 
     return cmd, clean_env(extra)
 
 
-def bench_process(latencies: List[int], repeat: int, zorora_src: Optional[str]) -> Tuple[bool, Dict]:
+def bench_process(latencies: list[int], repeat: int, zorora_src: str | None) -> tuple[bool, dict]:
     from zorora_e2e_plugin.sandbox import Sandbox
 
     ok, figures = True, {}
     client = "Zorora's classes (ZORORA_SRC)" if zorora_src else "direct HTTP"
-    print(f"\n## process: `zorora-e2e run` in a fresh process, {client}; wall includes "
-          f"interpreter start-up and exit; median of {repeat}, after one unmeasured run (bytecode cached, as "
-          f"after anyone's first run)")
+    print(
+        f"\n## process: `zorora-e2e run` in a fresh process, {client}; wall includes "
+        f"interpreter start-up and exit; median of {repeat}, after one unmeasured run (bytecode cached, as "
+        f"after anyone's first run)"
+    )
     print(f"{'run':<10} {'latency':>7} {'exit':>5} {'wall s':>7} {'min s':>7} {'seq RT':>7} {'requests':>9}   target")
     with Sandbox() as sandbox:
         sandbox.seed_customer(READINESS_CUSTOMER)
@@ -155,28 +166,34 @@ def bench_process(latencies: List[int], repeat: int, zorora_src: Optional[str]) 
 
 # ------------------------------------------------------------------------------------------ Zorora's script
 
-def bench_zorora(repeat: int, zorora_src: Optional[str], latency: int = 100) -> bool:
+
+def bench_zorora(repeat: int, zorora_src: str | None, latency: int = 100) -> bool:
     from zorora_e2e_plugin.config.settings import default_customer_id
     from zorora_e2e_plugin.sandbox import Sandbox
 
-    print(f"\n## full run against Zorora's scripts/validate_zorora_ona_e2e.py, both fresh processes, latency "
-          f"{latency} ms, run in pairs (ours, theirs) x {repeat}, after one unmeasured run of each")
+    print(
+        f"\n## full run against Zorora's scripts/validate_zorora_ona_e2e.py, both fresh processes, latency "
+        f"{latency} ms, run in pairs (ours, theirs) x {repeat}, after one unmeasured run of each"
+    )
     script = os.path.join(zorora_src or "", "scripts", "validate_zorora_ona_e2e.py")
     with Sandbox() as sandbox:
         sandbox.set_faults([f"latency:{latency}"])
         ours_cmd, ours_env = _our_cli("full", sandbox, zorora_src if zorora_src else None)
         if not zorora_src or not os.path.isfile(script):
             runs = [timed(ours_cmd, ours_env, sandbox) for _ in range(repeat)]
-            print("ZORORA_SRC not given (or no scripts/validate_zorora_ona_e2e.py there): ours alone: "
-                  f"wall {statistics.median(r[1] for r in runs):.2f} s, {max(r[2] for r in runs)} sequential round "
-                  f"trips, {max(r[3] for r in runs)} requests")
+            print(
+                "ZORORA_SRC not given (or no scripts/validate_zorora_ona_e2e.py there): ours alone: "
+                f"wall {statistics.median(r[1] for r in runs):.2f} s, {max(r[2] for r in runs)} sequential round "
+                f"trips, {max(r[3] for r in runs)} requests"
+            )
             return True
         pairs = []
         theirs_cmd = [sys.executable, script]
 
         def theirs_env():
-            return clean_env({**sandbox.env(), "TEST_CUSTOMER_ID": default_customer_id(),
-                              "TEST_ACTOR": "zorora-validation-bot"})
+            return clean_env(
+                {**sandbox.env(), "TEST_CUSTOMER_ID": default_customer_id(), "TEST_ACTOR": "zorora-validation-bot"}
+            )
 
         warm_up(ours_cmd, ours_env)
         warm_up(theirs_cmd, theirs_env())
@@ -192,30 +209,43 @@ def bench_zorora(repeat: int, zorora_src: Optional[str], latency: int = 100) -> 
     print(f"{'':<10} {'exit':>5} {'wall s':>7} {'seq RT':>7} {'requests':>9}")
     for name, index in (("ours", 0), ("Zorora's", 1)):
         runs = [p[index] for p in pairs]
-        print(f"{name:<10} {'/'.join(map(str, sorted({r[0] for r in runs}))):>5} "
-              f"{statistics.median(r[1] for r in runs):>7.2f} {max(r[2] for r in runs):>7} {max(r[3] for r in runs):>9}")
-    print(f"ours / Zorora's script (median of pairs {', '.join(f'{r:.2f}' for r in ratios)}): {ratio:.2f}   "
-          f"target <= {ZORORA_RATIO_TARGET:.2f}: {met_or_missed(met)}")
+        print(
+            f"{name:<10} {'/'.join(map(str, sorted({r[0] for r in runs}))):>5} "
+            f"{statistics.median(r[1] for r in runs):>7.2f} {max(r[2] for r in runs):>7} {max(r[3] for r in runs):>9}"
+        )
+    print(
+        f"ours / Zorora's script (median of pairs {', '.join(f'{r:.2f}' for r in ratios)}): {ratio:.2f}   "
+        f"target <= {ZORORA_RATIO_TARGET:.2f}: {met_or_missed(met)}"
+    )
     return met
 
 
-def main(argv: List[str] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--latency", type=int, action="append", help="added latency per request in ms (repeatable; "
-                                                                     "default 0 and 100)")
-    parser.add_argument("--repeat", type=int, default=5,
-                        help=f"runs per figure (default 5; the median is reported; each ratio: at least "
-                             f"{RATIO_PAIRS} pairs)")
+def main(argv: list[str] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    parser.add_argument(
+        "--latency", type=int, action="append", help="added latency per request in ms (repeatable; default 0 and 100)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help=f"runs per figure (default 5; the median is reported; each ratio: at least {RATIO_PAIRS} pairs)",
+    )
     parser.add_argument("--only", action="append", choices=SECTIONS, help="run only this section (repeatable)")
     args = parser.parse_args(argv)
     os.environ["ZORORA_E2E_HISTORY"] = "0"  # the bench's runs are not the user's
     latencies = args.latency or [0, 100]
     sections = args.only or list(SECTIONS)
     zorora_src = os.environ.get("ZORORA_SRC") or None
-    print(f"zorora-e2e bench: {os.cpu_count()} CPU(s), load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
-          f"; ZORORA_SRC={zorora_src or '(not given)'}")
+    print(
+        f"zorora-e2e bench: {os.cpu_count()} CPU(s), load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"; ZORORA_SRC={zorora_src or '(not given)'}"
+    )
     ok = True
     if "engine" in sections:
         ok &= bench_engine(latencies, args.repeat)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-from typing import Dict, List, Tuple
 
 from .measure import clean_env, met_or_missed, process_row, timed, warm_up
 
@@ -64,18 +63,23 @@ def floor_command():
     return [sys.executable, "-c", FLOOR_SCRIPT]
 
 
-def floor_process(sandbox, env: Dict[str, str], repeat: int) -> Tuple[int, float, float, int, int]:
+def floor_process(sandbox, env: dict[str, str], repeat: int) -> tuple[int, float, float, int, int]:
     """(exit code, median wall, min wall, sequential round trips, requests) of the floor script against
     `sandbox`."""
     cmd = floor_command()
     warm_up(cmd, env)
     runs = [timed(cmd, env, sandbox) for _ in range(repeat)]
     code = max(r[0] for r in runs)
-    return (code, statistics.median(r[1] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs),
-            max(r[3] for r in runs))
+    return (
+        code,
+        statistics.median(r[1] for r in runs),
+        min(r[1] for r in runs),
+        max(r[2] for r in runs),
+        max(r[3] for r in runs),
+    )
 
 
-def preflight_beside_floor(sandbox, cmd: List[str], env: Dict[str, str], repeat: int) -> bool:
+def preflight_beside_floor(sandbox, cmd: list[str], env: dict[str, str], repeat: int) -> bool:
     """`--preflight-only` and the floor script (floor.py: only requests + botocore and the preflight's requests),
     in pairs at 100 ms, after one unmeasured run of each: the median of the pairs' ratios against the target."""
     floor_cmd, floor_env = floor_command(), clean_env(sandbox.env())
@@ -86,7 +90,11 @@ def preflight_beside_floor(sandbox, cmd: List[str], env: Dict[str, str], repeat:
     ratio = statistics.median(ratios)
     met = ratio <= FLOOR_RATIO_TARGET and all(o[0] == 0 and f[0] == 0 for o, f in pairs)
     process_row("preflight", 100, [p[0] for p in pairs], "")
-    process_row("floor", 100, [p[1] for p in pairs], "only imports requests + botocore and sends the preflight's requests")
-    print(f"preflight / floor (median of pairs {', '.join(f'{r:.2f}' for r in ratios)}): {ratio:.2f}   "
-          f"target <= {FLOOR_RATIO_TARGET:.2f}: {met_or_missed(met)}")
+    process_row(
+        "floor", 100, [p[1] for p in pairs], "only imports requests + botocore and sends the preflight's requests"
+    )
+    print(
+        f"preflight / floor (median of pairs {', '.join(f'{r:.2f}' for r in ratios)}): {ratio:.2f}   "
+        f"target <= {FLOOR_RATIO_TARGET:.2f}: {met_or_missed(met)}"
+    )
     return met

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from typing import List
 
 from .measure import clean_env, met_or_missed
 
@@ -37,15 +36,22 @@ SESSION_RATIO_TARGET = 1.5  # the first full --sandbox run of a session within 1
 
 
 def bench_session(latency: int) -> bool:
-    print(f"\n## one session (a fresh process, as a fresh REPL): `ml-validate-e2e --sandbox` twice, then (another "
-          f"fresh process) `--preflight-only --sandbox` twice; latency {latency} ms; wall includes starting and "
-          "stopping the sandbox; the first run's times count from the process's start (its imports included)")
+    print(
+        f"\n## one session (a fresh process, as a fresh REPL): `ml-validate-e2e --sandbox` twice, then (another "
+        f"fresh process) `--preflight-only --sandbox` twice; latency {latency} ms; wall includes starting and "
+        "stopping the sandbox; the first run's times count from the process's start (its imports included)"
+    )
     print(f"{'run':<28} {'verdict':<8} {'to header s':>11} {'wall s':>7}")
     faults = [f"latency:{latency}"] if latency else []
     ok = True
     for kind in ("full", "preflight"):
-        done = subprocess.run([sys.executable, "-c", _SESSION, kind, *faults], env=clean_env({}), capture_output=True,
-                              text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-c", _SESSION, kind, *faults],
+            env=clean_env({}),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         try:
             figures = json.loads(done.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
@@ -56,7 +62,7 @@ def bench_session(latency: int) -> bool:
     return ok
 
 
-def _print_session(kind: str, figures: List) -> bool:
+def _print_session(kind: str, figures: list) -> bool:
     """The first and second run side by side: time to the header and wall, their ratio and difference (the
     first run's one-off cost). The full run's wall ratio is held to SESSION_RATIO_TARGET."""
     for attempt, wall, to_header, verdict in figures:
@@ -64,9 +70,14 @@ def _print_session(kind: str, figures: List) -> bool:
     (_a, first_wall, first_header, _v), (_b, second_wall, second_header, _w) = figures
     ratio = first_wall / max(second_wall, 1e-6)
     met = ratio <= SESSION_RATIO_TARGET
-    target = (f"   wall target <= {SESSION_RATIO_TARGET}x: {met_or_missed(met)} (an idle machine's figure)"
-              if kind == "full" else "")
+    target = (
+        f"   wall target <= {SESSION_RATIO_TARGET}x: {met_or_missed(met)} (an idle machine's figure)"
+        if kind == "full"
+        else ""
+    )
     print(f"{'  first / second':<28} {'':<8} {first_header / max(second_header, 1e-6):>10.1f}x {ratio:>6.2f}x{target}")
-    print(f"{'  first - second':<28} {'':<8} {first_header - second_header:>11.2f} {first_wall - second_wall:>7.2f}"
-          "   the first run's one-off cost, s")
+    print(
+        f"{'  first - second':<28} {'':<8} {first_header - second_header:>11.2f} {first_wall - second_wall:>7.2f}"
+        "   the first run's one-off cost, s"
+    )
     return met or kind != "full"

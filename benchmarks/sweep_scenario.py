@@ -65,8 +65,10 @@ def run_sweep(sandbox, latency: int):
 def bench_sweep(latency: int) -> bool:
     from zorora_e2e_plugin.sandbox import Sandbox
 
-    print(f"\n## sweep: 100 left-over test customers, 10 000 objects, 1 000 look-alike and real-customer keys; "
-          f"latency {latency} ms")
+    print(
+        f"\n## sweep: 100 left-over test customers, 10 000 objects, 1 000 look-alike and real-customer keys; "
+        f"latency {latency} ms"
+    )
     with Sandbox(bucket=f"zorora-e2e-bench-{os.getpid()}") as sandbox:  # moto's backend is process-wide
         test_keys, lookalike = seed_leftovers(sandbox)
         code, wall, trips, requests, log = run_sweep(sandbox, latency)
@@ -74,17 +76,23 @@ def bench_sweep(latency: int) -> bool:
         left = []
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sandbox.bucket):
             left += [o["Key"] for o in page.get("Contents", [])]
-        kept = all(s3.get_object(Bucket=sandbox.bucket, Key=k)["Body"].read() == v for k, v in
-                   list(lookalike.items())[:50])
+        kept = all(
+            s3.get_object(Bucket=sandbox.bucket, Key=k)["Body"].read() == v for k, v in list(lookalike.items())[:50]
+        )
         for start in range(0, len(left), 1000):
-            s3.delete_objects(Bucket=sandbox.bucket,
-                              Delete={"Objects": [{"Key": k} for k in left[start:start + 1000]], "Quiet": True})
+            s3.delete_objects(
+                Bucket=sandbox.bucket,
+                Delete={"Objects": [{"Key": k} for k in left[start : start + 1000]], "Quiet": True},
+            )
     lists = sum(1 for r in log if r.method == "GET")
     deletes = sum(1 for r in log if r.method == "POST")
     intact = sorted(left) == sorted(lookalike) and kept
     met = code == 0 and trips <= SWEEP_RT_TARGET and intact
-    print(f"`zorora-e2e sweep --older-than 0s --yes`: exit {code}; process wall {wall:.2f} s; {trips} sequential round trips (<= {SWEEP_RT_TARGET}); {requests} requests "
-          f"({lists} list pages, {deletes} delete batches); {len(test_keys)} objects deleted: "
-          f"{len(set(test_keys) - set(left))}; look-alikes intact: {len(set(lookalike) & set(left))}/{len(lookalike)}"
-          f"   {met_or_missed(met)}")
+    print(
+        f"`zorora-e2e sweep --older-than 0s --yes`: exit {code}; process wall {wall:.2f} s; "
+        f"{trips} sequential round trips (<= {SWEEP_RT_TARGET}); {requests} requests "
+        f"({lists} list pages, {deletes} delete batches); {len(test_keys)} objects deleted: "
+        f"{len(set(test_keys) - set(left))}; look-alikes intact: {len(set(lookalike) & set(left))}/{len(lookalike)}"
+        f"   {met_or_missed(met)}"
+    )
     return met

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Any, List
+from typing import Any
 
 import pytest
 from helpers import figures
@@ -29,6 +29,7 @@ def _sigint_handled():
     yield
     if ignored:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
 
 # Runs made by the suite stay out of the user's run history (~/.zorora/e2e-history.jsonl) unless asked:
 # set ZORORA_E2E_HISTORY to a path to keep them. Subprocesses inherit this.
@@ -119,7 +120,7 @@ def sandbox_make_world():
 @pytest.fixture
 def sandbox_make_http():
     """SandboxHttp(sandbox) factory; the sessions it made are closed after the test."""
-    made: List[SandboxHttp] = []
+    made: list[SandboxHttp] = []
 
     def make(sandbox: Any) -> SandboxHttp:
         client = SandboxHttp(sandbox)

@@ -41,6 +41,7 @@ def sandbox(request):
 
 # ----------------------------------------------------------------------------------------------- HAR
 
+
 @pytest.mark.slow
 def test_the_har_is_har_1_2_and_holds_exactly_the_requests_the_sandbox_served(sandbox, tmp_path):
     import jsonschema
@@ -54,8 +55,10 @@ def test_the_har_is_har_1_2_and_holds_exactly_the_requests_the_sandbox_served(sa
     entries = [entry for page in parsed.pages for entry in page.entries]
     assert len(entries) == len(har["log"]["entries"]) == len(served) > 40
     # the same requests, as the server saw them: method, path and status, API and S3 alike
-    seen = collections.Counter((e["request"]["method"], unquote(urlsplit(e["request"]["url"]).path),
-                                e["response"]["status"]) for e in har["log"]["entries"])
+    seen = collections.Counter(
+        (e["request"]["method"], unquote(urlsplit(e["request"]["url"]).path), e["response"]["status"])
+        for e in har["log"]["entries"]
+    )
     logged = collections.Counter((r.method, unquote(r.path), r.status) for r in served)
     assert seen == logged
     assert {e["_kind"] for e in har["log"]["entries"]} == {"api", "s3"}
@@ -67,7 +70,10 @@ def test_the_har_is_har_1_2_and_holds_exactly_the_requests_the_sandbox_served(sa
 def test_har_times_sit_inside_their_steps_and_the_run(sandbox, tmp_path):
     result, _text, _served = run_in_process(sandbox, tmp_path, customer_id=customer("hart"))
     har = json.loads((tmp_path / "r.har").read_text())
-    started = lambda e: datetime.fromisoformat(e["startedDateTime"].replace("Z", "+00:00")).timestamp()  # noqa: E731
+
+    def started(e):
+        return datetime.fromisoformat(e["startedDateTime"].replace("Z", "+00:00")).timestamp()
+
     entries = har["log"]["entries"]
     span = max(started(e) + e["time"] / 1000 for e in entries) - min(started(e) for e in entries)
     assert span * 1000 <= result.duration_ms + 50
@@ -87,8 +93,9 @@ def test_har_times_sit_inside_their_steps_and_the_run(sandbox, tmp_path):
 def test_the_har_masks_authorization_and_aws_signatures(sandbox, tmp_path):
     run_in_process(sandbox, tmp_path, customer_id=customer("harm"))
     har = json.loads((tmp_path / "r.har").read_text())
-    headers = {(e["_kind"], h["name"].lower()): h["value"] for e in har["log"]["entries"]
-               for h in e["request"]["headers"]}
+    headers = {
+        (e["_kind"], h["name"].lower()): h["value"] for e in har["log"]["entries"] for h in e["request"]["headers"]
+    }
     assert headers[("api", "authorization")] == "Bearer ***"
     assert headers[("s3", "authorization")] == "AWS4-HMAC-SHA256 ***"
     text = (tmp_path / "r.har").read_text()
@@ -98,6 +105,7 @@ def test_the_har_masks_authorization_and_aws_signatures(sandbox, tmp_path):
 
 
 # ----------------------------------------------------------------------------------- curl, JSON, JUnit
+
 
 @pytest.mark.parametrize("fault, step", [("bad-token", "0.2"), ("stage-prefix", "0.5")])
 def test_the_curl_line_of_a_failing_step_gets_the_same_status(sandbox, tmp_path, fault, step):
@@ -110,9 +118,15 @@ def test_the_curl_line_of_a_failing_step_gets_the_same_status(sandbox, tmp_path,
     har = json.loads((tmp_path / "r.har").read_text())
     sent_by = {"0.2": "0.1"}.get(step, step)  # 0.2 judges the token by 0.1's answer
     statuses = [e["response"]["status"] for e in har["log"]["entries"] if e["_step"] == sent_by and e["_kind"] == "api"]
+
     def send(token: str) -> int:
-        done = subprocess.run(["bash", "-c", line + " -o /dev/null -w '%{http_code}'"], capture_output=True,
-                              text=True, timeout=30, env={"PATH": os.environ["PATH"], "ONA_API_TOKEN": token})
+        done = subprocess.run(
+            ["bash", "-c", line + " -o /dev/null -w '%{http_code}'"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={"PATH": os.environ["PATH"], "ONA_API_TOKEN": token},
+        )
         assert done.returncode == 0, done.stderr
         return int(done.stdout)
 
@@ -131,8 +145,10 @@ def test_the_curl_line_of_a_failing_step_gets_the_same_status(sandbox, tmp_path,
 def test_junit_testcases_carry_route_and_ms(sandbox, tmp_path):
     result, _text, _served = run_in_process(sandbox, tmp_path, customer_id=customer("junit"))
     suite = ET.parse(tmp_path / "r.xml").getroot()
-    props = {case.get("name").split()[0]: {p.get("name"): p.get("value") for p in case.iter("property")}
-             for case in suite.iter("testcase")}
+    props = {
+        case.get("name").split()[0]: {p.get("name"): p.get("value") for p in case.iter("property")}
+        for case in suite.iter("testcase")
+    }
     assert props["2.1"]["route"] == "GET /challengers"
     assert "POST /promote" in props["3.1"]["route"] and "S3 GetObject" in props["3.1"]["route"]
     durations = {s.id: s.duration_ms for s in result.steps}
@@ -155,6 +171,7 @@ def test_junit_names_a_diagnosis_id_when_the_step_has_one(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- Markdown
+
 
 def test_the_ci_summary_is_commonmark_with_the_phase_table_and_each_failing_step(sandbox, tmp_path):
     from markdown_it import MarkdownIt
@@ -198,9 +215,17 @@ def test_github_step_summary_gets_one_summary_per_run_appended(sandbox, tmp_path
 URL_PASSWORD = "canary-PASS-2c8e0f6b1d"
 
 
-@pytest.mark.parametrize("faults", [["echo-auth"], ["echo-auth", "bad-token"], ["echo-auth", "stage-prefix"],
-                                    ["echo-auth", "noop-rollback"], ["echo-auth", "endpoint-credentials"]],
-                         ids=lambda f: "+".join(f))
+@pytest.mark.parametrize(
+    "faults",
+    [
+        ["echo-auth"],
+        ["echo-auth", "bad-token"],
+        ["echo-auth", "stage-prefix"],
+        ["echo-auth", "noop-rollback"],
+        ["echo-auth", "endpoint-credentials"],
+    ],
+    ids=lambda f: "+".join(f),
+)
 def test_no_artifact_reveals_the_token_in_any_form(sandbox, tmp_path, faults):
     env = dict(sandbox.env())
     if "endpoint-credentials" in faults:  # credentials in the S3 endpoint URL: botocore ignores them, we hide them
@@ -209,9 +234,25 @@ def test_no_artifact_reveals_the_token_in_any_form(sandbox, tmp_path, faults):
     sandbox.set_faults(faults)
     try:
         files = {name: tmp_path / name for name in ("r.html", "r.har", "s.md", "r.json", "r.xml")}
-        done = cli("run", "--client", "direct", "--no-color", "--debug", "--log-requests",
-                   "--html", str(files["r.html"]), "--har", str(files["r.har"]), "--summary-md", str(files["s.md"]),
-                   "--json", str(files["r.json"]), "--junit", str(files["r.xml"]), env=env)
+        done = cli(
+            "run",
+            "--client",
+            "direct",
+            "--no-color",
+            "--debug",
+            "--log-requests",
+            "--html",
+            str(files["r.html"]),
+            "--har",
+            str(files["r.har"]),
+            "--summary-md",
+            str(files["s.md"]),
+            "--json",
+            str(files["r.json"]),
+            "--junit",
+            str(files["r.xml"]),
+            env=env,
+        )
     finally:
         sandbox.set_faults([])
     assert "Traceback" not in done.stdout + done.stderr
@@ -230,8 +271,9 @@ LINE = re.compile(r"^\s*\d\d:\d\d:\d\d\.\d{3}  (GET|POST|PUT|HEAD|DELETE)\s+(\d{
 
 @pytest.mark.slow
 def test_log_requests_in_a_run_against_a_deployment_shows_the_validators_own_requests(sandbox):
-    done = cli("run", "--client", "direct", "--no-color", "--log-requests", "--customer-id", customer("log"),
-               env=sandbox.env())
+    done = cli(
+        "run", "--client", "direct", "--no-color", "--log-requests", "--customer-id", customer("log"), env=sandbox.env()
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = [line for line in done.stdout.splitlines() if LINE.match(line)]
     api = [line for line in lines if "/challengers" in line or "/promote" in line]
@@ -253,10 +295,15 @@ def test_the_recorder_leaves_sessions_and_the_s3_client_as_it_found_them(sandbox
     session = requests.Session()
     session.hooks["response"].append(lambda r, *a, **k: None)
     hooks = list(session.hooks["response"])
-    client = make_s3_client(Storage(bucket=sandbox.bucket, region=sandbox.region,
-                                    s3_endpoint_url=sandbox.s3_endpoint_url,
-                                    aws_access_key_id=sandbox.access_key_id,
-                                    aws_secret_access_key=sandbox.secret_access_key))
+    client = make_s3_client(
+        Storage(
+            bucket=sandbox.bucket,
+            region=sandbox.region,
+            s3_endpoint_url=sandbox.s3_endpoint_url,
+            aws_access_key_id=sandbox.access_key_id,
+            aws_secret_access_key=sandbox.secret_access_key,
+        )
+    )
     recorder = RequestRecorder(lambda text: text, token=CANARY)
     watch = Watch(sandbox.api_url).listen(recorder)
     watch.attach(session)
@@ -274,12 +321,14 @@ def test_the_recorder_leaves_sessions_and_the_s3_client_as_it_found_them(sandbox
 
 # ------------------------------------------------------------------------------------ edges and faces
 
+
 @pytest.mark.slow
 def test_requests_that_got_no_answer_are_in_the_har_too(sandbox, tmp_path):
     import jsonschema
 
-    flags = RunFlags(client="direct", phases=[0], har_path=str(tmp_path / "r.har"), json_path=str(tmp_path / "r.json"),
-                     timeout="2")
+    flags = RunFlags(
+        client="direct", phases=[0], har_path=str(tmp_path / "r.har"), json_path=str(tmp_path / "r.json"), timeout="2"
+    )
     target = dataclasses.replace(sandbox_target(sandbox), base_url="http://127.0.0.1:9/prod/api/v1")  # nothing there
     result = validate(resolve(flags, {}, target=target), console=make_console(file=io.StringIO(), no_color=True))
     assert result.verdict == GATE_FAILED
@@ -292,12 +341,15 @@ def test_requests_that_got_no_answer_are_in_the_har_too(sandbox, tmp_path):
     assert "127.0.0.1:9/prod/api/v1/challengers" in next(s["curl"] for s in report["steps"] if s["id"] == "0.1")
 
 
-@pytest.mark.parametrize("flags, message", [
-    ({"html_path": "{d}/same", "json_path": "{d}/same"}, "--json and --html name the same file"),
-    ({"har_path": "{d}/r.html", "html_path": "{d}/r.html"}, "--html and --har name the same file"),
-    ({"html_path": "{d}"}, "e.g. {d}/zorora-e2e.html"),
-    ({"har_path": "{d}/missing/r.har"}, "cannot write --har"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        ({"html_path": "{d}/same", "json_path": "{d}/same"}, "--json and --html name the same file"),
+        ({"har_path": "{d}/r.html", "html_path": "{d}/r.html"}, "--html and --har name the same file"),
+        ({"html_path": "{d}"}, "e.g. {d}/zorora-e2e.html"),
+        ({"har_path": "{d}/missing/r.har"}, "cannot write --har"),
+    ],
+)
 def test_report_paths_are_refused_before_anything_runs(sandbox, tmp_path, flags, message):
     from zorora_e2e_plugin.config.checks import SettingsError
 
@@ -326,8 +378,9 @@ def test_in_the_repl_html_and_har_are_written_for_a_preflight(tmp_path, host, mo
 
 @pytest.mark.slow
 def test_the_timeline_marks_the_cold_start_on_the_request_that_met_it(sandbox, tmp_path):
-    result, _text, _served = run_in_process(sandbox, tmp_path, ["cold-start:1200"], customer_id=customer("cold"),
-                                            phases=[0])
+    result, _text, _served = run_in_process(
+        sandbox, tmp_path, ["cold-start:1200"], customer_id=customer("cold"), phases=[0]
+    )
     assert result.note and "cold start" in result.note
     page = (tmp_path / "r.html").read_text()
     cold = re.findall(r'<rect class="req s(\d) cold"[^>]*><title>([^<]*)</title>', page)
@@ -350,8 +403,12 @@ def test_a_run_that_breaks_still_gives_the_hosts_client_back_as_it_was(sandbox, 
     client = ZororaHTTPClient(base_url=sandbox.api_url, auth_token=CANARY, use_iam=False, timeout=5, max_retries=0)
     settings = resolve(RunFlags(phases=[0]), {}, target=sandbox_target(sandbox))
     with pytest.raises(RuntimeError, match="an observer broke"):
-        validate(settings, console=make_console(file=io.StringIO()), http_client=client,
-                 options=RunOptions(observers=[Breaks()]))
+        validate(
+            settings,
+            console=make_console(file=io.StringIO()),
+            http_client=client,
+            options=RunOptions(observers=[Breaks()]),
+        )
     assert "send" not in client.session.__dict__
     validate(settings, console=make_console(file=io.StringIO()), http_client=client)  # and the next run works
     assert "send" not in client.session.__dict__
@@ -364,7 +421,7 @@ def test_what_a_server_answered_stays_text_in_the_summary():
     from zorora_e2e_plugin.core.outcomes import Cleanup, RunResult, StepResult
     from zorora_e2e_plugin.report.artifacts.summary_md import summary
 
-    body = 'HTTP 500 <script>alert(1)</script> [click](http://evil.example) *bold* a|b &copy; _x_ `tick` ~~s~~'
+    body = "HTTP 500 <script>alert(1)</script> [click](http://evil.example) *bold* a|b &copy; _x_ `tick` ~~s~~"
     step = StepResult("0.5", 0, "Every route deployed", FAIL, 9, expected="no 5xx", actual=body, hint="fix it")
     result = RunResult(GATE_FAILED, "zorora-e2e-test-x", "direct", 20, [step], Cleanup(), target="t")
     tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(summary(result))

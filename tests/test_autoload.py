@@ -34,6 +34,7 @@ def fresh(standin_path, monkeypatch):
 
 # ---------------------------------------------------------------------------------- in-process
 
+
 def test_finder_wraps_register_ona_commands_when_the_module_is_imported(fresh):
     assert autoload.install() is True
     assert len(_finders()) == 1
@@ -56,7 +57,7 @@ def test_registering_twice_is_harmless(fresh):
     host = Host()
     repl = host.repl()
     host.ona.register_ona_commands(repl)  # the REPL registering again ...
-    zorora_e2e_plugin.register(repl)     # ... and the explicit two lines on top
+    zorora_e2e_plugin.register(repl)  # ... and the explicit two lines on top
     assert output(repl).count("Registered remote command: ml-validate-e2e") == 1
 
 
@@ -126,6 +127,7 @@ def test_the_hosts_own_errors_are_unchanged(fresh, monkeypatch):
 
 # ------------------------------------------------------------------------- the .pth file itself
 
+
 def test_pth_is_one_import_line_that_honours_the_switch():
     lines = [line for line in PTH_SOURCE.read_text().splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("import ")
@@ -144,11 +146,19 @@ def test_pyproject_puts_the_pth_at_site_packages_root():
 
 def _run_standin(tmp_path, *, bootstrap: str = "", **env) -> str:
     """Start the stand-in REPL the way a user starts Zorora and type `exit`."""
-    code = bootstrap + f"import runpy, sys; sys.argv = [{str(STANDIN_MAIN)!r}]; " \
-                       f"sys.path.insert(0, {str(STANDIN_DIR)!r}); runpy.run_path({str(STANDIN_MAIN)!r}, run_name='__main__')"
-    result = subprocess.run([sys.executable, "-c", code], input="exit\n", capture_output=True, text=True,
-                            timeout=60, cwd=tmp_path,
-                            env=subprocess_env(ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1", **env))
+    code = (
+        bootstrap + f"import runpy, sys; sys.argv = [{str(STANDIN_MAIN)!r}]; "
+        f"sys.path.insert(0, {str(STANDIN_DIR)!r}); runpy.run_path({str(STANDIN_MAIN)!r}, run_name='__main__')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        input="exit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=subprocess_env(ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1", **env),
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -159,8 +169,10 @@ def test_a_fresh_site_dir_with_only_the_pth_registers_the_command(tmp_path):
     site_dir = tmp_path / "site"
     site_dir.mkdir()
     shutil.copy(PTH_SOURCE, site_dir / PTH_SOURCE.name)
-    bootstrap = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, '_zorora_e2e_finder', 0)]; "
-                 f"import site; site.addsitedir({str(site_dir)!r}); ")
+    bootstrap = (
+        "import sys; sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, '_zorora_e2e_finder', 0)]; "
+        f"import site; site.addsitedir({str(site_dir)!r}); "
+    )
     assert "Registered remote command: ml-validate-e2e" in _run_standin(tmp_path, bootstrap=bootstrap)
     off = _run_standin(tmp_path, bootstrap=bootstrap, ZORORA_E2E_AUTOLOAD="0")
     assert "Registered remote command: ml-audit-log" in off and "ml-validate-e2e" not in off
@@ -186,9 +198,15 @@ def test_installed_package_registers_with_zero_touch(tmp_path):
 
 # ---------------------------------------------------------------------------------------- cost
 
+
 def _importtime(code: str, **env) -> dict:
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
-                            timeout=60, env=subprocess_env(**env))
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(**env),
+    )
     assert result.returncode == 0, result.stderr
     times = {}
     for line in result.stderr.splitlines():
@@ -230,17 +248,28 @@ print(json.dumps({"ms": took * 1000, "new": sorted(set(sys.modules) - before), "
 
 
 def test_import_and_register_are_cheap_and_start_nothing():
-    result = subprocess.run([sys.executable, "-c", REGISTER_PROBE, str(STANDIN_DIR)], capture_output=True, text=True,
-                            timeout=60, env=subprocess_env(ZORORA_E2E_AUTOLOAD="0"))
+    result = subprocess.run(
+        [sys.executable, "-c", REGISTER_PROBE, str(STANDIN_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(ZORORA_E2E_AUTOLOAD="0"),
+    )
     assert result.returncode == 0, result.stderr
     import json
 
     probe = json.loads(result.stdout)
-    heavy = [m for m in probe["new"] if m.split(".")[0] in ("boto3", "botocore", "rich", "requests", "moto",
-                                                            "prompt_toolkit", "argparse", "urllib3")]
+    heavy = [
+        m
+        for m in probe["new"]
+        if m.split(".")[0] in ("boto3", "botocore", "rich", "requests", "moto", "prompt_toolkit", "argparse", "urllib3")
+    ]
     assert heavy == []
-    assert not [m for m in probe["new"] if m.startswith("zorora_e2e_plugin.")
-                and m not in ("zorora_e2e_plugin.repl", "zorora_e2e_plugin.repl.command")]
+    assert not [
+        m
+        for m in probe["new"]
+        if m.startswith("zorora_e2e_plugin.") and m not in ("zorora_e2e_plugin.repl", "zorora_e2e_plugin.repl.command")
+    ]
     assert probe["threads"] == 1
     assert probe["ms"] < 20, probe
 

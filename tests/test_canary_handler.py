@@ -32,8 +32,13 @@ def sandbox():
     with Sandbox() as sb:
         import boto3
 
-        ssm = boto3.client("ssm", region_name=sb.region, endpoint_url=sb.internal_s3_endpoint_url,
-                           aws_access_key_id="x", aws_secret_access_key="y")
+        ssm = boto3.client(
+            "ssm",
+            region_name=sb.region,
+            endpoint_url=sb.internal_s3_endpoint_url,
+            aws_access_key_id="x",
+            aws_secret_access_key="y",
+        )
         ssm.put_parameter(Name=PARAMETER, Value=sb.token + "\n", Type="SecureString", Overwrite=True)
         sb.seed_customer("acme")
         yield sb
@@ -67,8 +72,11 @@ def test_the_default_event_runs_the_preflight_and_prints_emf(lambda_env, capsys,
     json.dumps(result)  # what Lambda returns must serialise
     docs = emf(out)
     run = next(d for d in docs if "Passed" in d)
-    assert (run["Passed"], run["Kind"], run["Target"]) == (1, "preflight", "127.0.0.1:"
-                                                           f"{sandbox.api_url.split(':')[2].split('/')[0]}/prod")
+    assert (run["Passed"], run["Kind"], run["Target"]) == (
+        1,
+        "preflight",
+        f"127.0.0.1:{sandbox.api_url.split(':')[2].split('/')[0]}/prod",
+    )
     assert sandbox.token not in out and sandbox.token not in json.dumps(result)
     assert "previous" in result and result["previous"] is None  # the history is off unless asked
 
@@ -93,14 +101,17 @@ def test_the_deadline_is_the_remaining_time_less_the_margin():
     assert flags_from({}, {"ZORORA_E2E_METRICS": "cloudwatch"}, 170.0).metrics == ("cloudwatch",)
 
 
-@pytest.mark.parametrize("event, remaining, words", [
-    ({}, 60_000, "set the function's timeout to at least"),
-    ({"fulll": True}, 170_000, "unknown event key(s) fulll"),
-    ({"full": "yes"}, 170_000, "\"full\" must be true or false"),
-    ({"for": 3}, 170_000, "\"for\" must be a customer id"),
-    ({"for": "acme", "full": True}, 170_000, "does not combine"),
-    ([], 170_000, "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "event, remaining, words",
+    [
+        ({}, 60_000, "set the function's timeout to at least"),
+        ({"fulll": True}, 170_000, "unknown event key(s) fulll"),
+        ({"full": "yes"}, 170_000, '"full" must be true or false'),
+        ({"for": 3}, 170_000, '"for" must be a customer id'),
+        ({"for": "acme", "full": True}, 170_000, "does not combine"),
+        ([], 170_000, "must be a JSON object"),
+    ],
+)
 def test_a_bad_event_or_timeout_is_a_config_error_in_one_line(lambda_env, capsys, event, remaining, words):
     result = handler(event, Context(remaining))
     out = capsys.readouterr().out

@@ -27,6 +27,7 @@ URL = "https://abc123.execute-api.af-south-1.amazonaws.com/prod/api/v1"
 
 # ------------------------------------------------------------------ the template, its intrinsic functions evaluated
 
+
 class Loader(yaml.SafeLoader):
     pass
 
@@ -54,8 +55,13 @@ def parsed():
 def evaluate(node, params, doc):
     """The template's value with its intrinsic functions worked out for these parameters (what CloudFormation
     does at deploy time, for the functions the template uses)."""
-    pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": STACK,
-              "LogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{STACK}-canary:*"}
+    pseudo = {
+        "AWS::Partition": "aws",
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT,
+        "AWS::StackName": STACK,
+        "LogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{STACK}-canary:*",
+    }
     values = {**{k: str(v.get("Default", "")) for k, v in doc["Parameters"].items()}, **params, **pseudo}
 
     def cond(name):
@@ -67,7 +73,7 @@ def evaluate(node, params, doc):
     if not isinstance(node, dict):
         return node
     if len(node) == 1:
-        (key, arg), = node.items()
+        ((key, arg),) = node.items()
         if key == "Ref":
             return NO_VALUE if arg == "AWS::NoValue" else values.get(arg, f"<{arg}>")
         if key == "Fn::Sub":
@@ -101,6 +107,7 @@ def statements(params=None):
 
 # ------------------------------------------------------------------ IAM's evaluation, for Allow statements
 
+
 def like(pattern: str, value: str, case: bool = True) -> bool:
     """IAM's wildcards: * any run of characters (/ included), ? one character."""
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
@@ -132,12 +139,16 @@ def condition_holds(condition, context) -> bool:
 
 def allowed(policy, action, resource, context=None) -> bool:
     assert all(s["Effect"] == "Allow" for s in policy)  # no Deny to weigh
-    return any(any(like(a, action, case=False) for a in listify(s["Action"]))
-               and any(like(r, resource) for r in listify(s["Resource"]))
-               and condition_holds(s.get("Condition"), context or {}) for s in policy)
+    return any(
+        any(like(a, action, case=False) for a in listify(s["Action"]))
+        and any(like(r, resource) for r in listify(s["Resource"]))
+        and condition_holds(s.get("Condition"), context or {})
+        for s in policy
+    )
 
 
 # ------------------------------------------------------------------ what runs send, from the request log
+
 
 def needs(record, bucket):
     """(action, resource, context) IAM authorises for one S3 request in the sandbox's log."""
@@ -159,9 +170,13 @@ def needs(record, bucket):
             return [(action, f"{arn}/{key}", {}) for key in record.keys]
         raise AssertionError(f"an S3 request this test does not map: {record.method} {record.path}?{record.query}")
     assert path.startswith(bucket + "/"), path
-    key = path[len(bucket) + 1:]
-    action = {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "PUT": "s3:PutObject",
-              "DELETE": "s3:DeleteObjectVersion" if "versionId" in query else "s3:DeleteObject"}[record.method]
+    key = path[len(bucket) + 1 :]
+    action = {
+        "GET": "s3:GetObject",
+        "HEAD": "s3:GetObject",
+        "PUT": "s3:PutObject",
+        "DELETE": "s3:DeleteObjectVersion" if "versionId" in query else "s3:DeleteObject",
+    }[record.method]
     assert "x-id=CopyObject" not in record.query and "uploads" not in query, record
     return [(action, f"{arn}/{key}", {})]
 
@@ -214,8 +229,15 @@ def test_the_role_allows_every_request_the_runs_send(sent):
     refused = [r for r in requests if not allowed(policy, r[0], r[1], dict(r[2]))]
     assert refused == []
     actions = {a for a, _r, _c in requests}
-    assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket", "s3:ListBucketVersions",
-            "s3:DeleteObjectVersion", "s3:GetBucketVersioning"} <= actions, actions  # the derivation saw them all
+    assert {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+        "s3:DeleteObjectVersion",
+        "s3:GetBucketVersioning",
+    } <= actions, actions  # the derivation saw them all
     probes = [r for r in requests if "zorora-e2e-claim.txt" in r[1]]
     assert {a for a, _r, _c in probes} >= {"s3:PutObject", "s3:DeleteObject"}
 
@@ -238,7 +260,7 @@ def test_the_role_allows_nothing_wider(sent):
         ("s3:DeleteObject", f"{arn}/audit_logs/acme/events.json", {}),
         ("s3:PutObject", f"{arn}/other.txt", {}),
         ("s3:PutObject", f"{arn}/zorora-e2e-test-x/a.json", {}),  # a test id, not under a run's prefixes
-        ("s3:GetObject", f"arn:aws:s3:::another-bucket/customer_tailored/zorora-e2e-test-1/x", {}),
+        ("s3:GetObject", "arn:aws:s3:::another-bucket/customer_tailored/zorora-e2e-test-1/x", {}),
         ("s3:ListBucket", arn, {"s3:prefix": "customer_tailored/"}),
         ("s3:ListBucket", arn, {"s3:prefix": ""}),
         ("s3:ListBucketVersions", arn, {}),
@@ -247,18 +269,26 @@ def test_the_role_allows_nothing_wider(sent):
         ("s3:PutBucketPolicy", arn, {}),
         ("s3:PutObjectAcl", f"{arn}/customer_tailored/zorora-e2e-test-1/x", {}),
         ("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/other", {}),
-        ("ssm:GetParameters", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/ona-platform/prod/global-training-api-token",
-         {}),
+        (
+            "ssm:GetParameters",
+            f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/ona-platform/prod/global-training-api-token",
+            {},
+        ),
         ("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "Other"}),
         ("cloudwatch:PutMetricData", "*", {}),
         ("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/other:*", {}),
     ]
     wrongly = [d for d in denied if allowed(policy, *d)]
     assert wrongly == []
-    for ok in [("ssm:GetParameter",
-                f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/ona-platform/prod/global-training-api-token", {}),
-               ("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "ZororaE2E"}),
-               ("s3:PutObject", f"{arn}/model_metrics/zorora-e2e-test-20260101000000-abc123/.claim", {})]:
+    for ok in [
+        (
+            "ssm:GetParameter",
+            f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/ona-platform/prod/global-training-api-token",
+            {},
+        ),
+        ("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "ZororaE2E"}),
+        ("s3:PutObject", f"{arn}/model_metrics/zorora-e2e-test-20260101000000-abc123/.claim", {}),
+    ]:
         assert allowed(policy, *ok), ok  # the token, the metrics, and a marker under a run's own prefix
 
 
@@ -271,9 +301,15 @@ def test_without_a_readiness_customer_no_real_customer_is_readable(sent):
 
 
 def test_the_evaluator_catches_what_it_is_for():
-    policy = [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b",
-               "Condition": {"StringLike": {"s3:prefix": ["a/x-*"]}}},
-              {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/a/x-*"]}]
+    policy = [
+        {
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": "arn:aws:s3:::b",
+            "Condition": {"StringLike": {"s3:prefix": ["a/x-*"]}},
+        },
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/a/x-*"]},
+    ]
     assert allowed(policy, "s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": "a/x-1/"})
     assert not allowed(policy, "s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": "a/"})
     assert not allowed(policy, "s3:ListBucket", "arn:aws:s3:::b", {})
@@ -289,10 +325,16 @@ def test_the_alarm_watches_what_the_canary_publishes():
         alarm = evaluate(doc["Resources"]["Alarm"]["Properties"], params, doc)
         assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {"Target": target_of(URL), "Kind": kind}
         assert (alarm["MetricName"], alarm["Namespace"], alarm["Unit"]) == ("Passed", "ZororaE2E", "Count")
-        assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == \
-            ("Minimum", 1, "LessThanThreshold")
-        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["TreatMissingData"]) == \
-            (2, 2, "breaching")
+        assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+            "Minimum",
+            1,
+            "LessThanThreshold",
+        )
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["TreatMissingData"]) == (
+            2,
+            2,
+            "breaching",
+        )
         rule = evaluate(doc["Resources"]["ScheduleRule"]["Properties"], params, doc)
         event = __import__("json").loads(rule["Targets"][0]["Input"])
         from zorora_e2e_plugin.canary import flags_from
@@ -303,8 +345,10 @@ def test_the_alarm_watches_what_the_canary_publishes():
     function = evaluate(doc["Resources"]["Function"]["Properties"], {"ApiBaseUrl": URL}, doc)
     module, _, name = function["Handler"].rpartition(".")
     assert function["Handler"] == HANDLER and callable(getattr(__import__(module, fromlist=[name]), name))
-    assert function["Environment"]["Variables"]["ZORORA_E2E_TOKEN_FROM_SSM"] == \
-        "/ona-platform/prod/global-training-api-token"
+    assert (
+        function["Environment"]["Variables"]["ZORORA_E2E_TOKEN_FROM_SSM"]
+        == "/ona-platform/prod/global-training-api-token"
+    )
     assert set(doc["Parameters"]) >= {"BucketName", "ApiBaseUrl", "TokenParameterName", "Schedule", "AlarmEmail"}
 
 

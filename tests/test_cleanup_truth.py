@@ -1,4 +1,4 @@
-""""Nothing left" only when it is true (issue 17 items 4 and 7): a listing that lags behind the run's own
+""" "Nothing left" only when it is true (issue 17 items 4 and 7): a listing that lags behind the run's own
 writes, and another run using the same customer id.
 """
 
@@ -39,6 +39,7 @@ def sandbox():
 
 # ----------------------------------------------------------------------------- item 4: a lagging listing
 
+
 def test_objects_a_lagging_listing_does_not_name_are_deleted_and_headed(sandbox):
     """The metrics the run wrote (and read back through the API) are missing from every listing."""
     sandbox.request_log.clear()
@@ -54,6 +55,7 @@ def test_objects_a_lagging_listing_does_not_name_are_deleted_and_headed(sandbox)
 
 
 # ----------------------------------------------------------------------------- item 7: two runs, one customer id
+
 
 class AtPhase(Reporter):
     def __init__(self, phase, action):
@@ -89,8 +91,10 @@ def test_a_second_run_on_a_busy_customer_id_says_so_and_touches_nothing(sandbox)
     claim = step(result, "0.4")
     assert claim.status == FAIL and claim.diagnosis["id"] == "ZE-RUN-006" and claim.diagnosis["whose"] == "settings"
     assert f"another run is using customer id {customer}" in claim.hint and "claim" in claim.actual, text
-    assert step(result, "0.5").status == PASS and "another run is using the customer id: see 0.4" in \
-        step(result, "0.5").actual, text
+    assert (
+        step(result, "0.5").status == PASS
+        and "another run is using the customer id: see 0.4" in step(result, "0.5").actual
+    ), text
     assert not any(s.phase == 5 for s in result.steps), text  # it wrote nothing: nothing to clean up
     assert first.verdict == PASSED, first_text  # the second run deleted nothing of the first's
     assert objects_of(sandbox, customer) == []
@@ -114,6 +118,7 @@ def test_objects_another_run_writes_meanwhile_are_named_and_removed(sandbox):
 
 # ----------------------------------------------------------------------------- issue 29 item 13: the claim
 
+
 def _claim_key(customer: str) -> str:
     return f"customer_tailored/{customer}/zorora-e2e-claim.txt"
 
@@ -135,12 +140,18 @@ def test_two_runs_started_together_on_one_customer_id_one_runs_and_the_other_wri
     other exits 2 at 0.4, "another run is using customer id C", having written and deleted nothing; nothing is
     left (in a versioned bucket, no version either)."""
     customer = f"zorora-e2e-test-together-{uuid.uuid4().hex[:6]}"
-    with Sandbox(bucket=f"zorora-e2e-claim-{uuid.uuid4().hex[:8]}", versioned=versioned,
-                 faults=["latency:100"]) as sb:
-        jobs = [subprocess.Popen([SCRIPT, "run", "--client", "direct", "--no-color", "--json",
-                                  str(tmp_path / f"{i}.json")],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-                                 env={**CLEAN_ENV, **sb.env(), "TEST_CUSTOMER_ID": customer}) for i in range(2)]
+    with Sandbox(bucket=f"zorora-e2e-claim-{uuid.uuid4().hex[:8]}", versioned=versioned, faults=["latency:100"]) as sb:
+        jobs = [
+            subprocess.Popen(
+                [SCRIPT, "run", "--client", "direct", "--no-color", "--json", str(tmp_path / f"{i}.json")],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                stdin=subprocess.DEVNULL,
+                env={**CLEAN_ENV, **sb.env(), "TEST_CUSTOMER_ID": customer},
+            )
+            for i in range(2)
+        ]
         outputs = [job.communicate(timeout=180) for job in jobs]
         codes = [job.returncode for job in jobs]
         assert sorted(codes) == [0, 2], outputs
@@ -167,21 +178,42 @@ def test_a_killed_runs_claim_blocks_the_id_until_the_printed_sweep_removes_it(sa
     """A run killed (SIGKILL) before its cleanup leaves its claim: the next run on that id exits 2 saying how old
     the claim is and which sweep removes it; after that sweep the id is free again."""
     customer = f"zorora-e2e-test-killed-{uuid.uuid4().hex[:6]}"
-    sandbox.s3_client().put_object(Bucket=sandbox.bucket, Key=_claim_key(customer),
-                                   Body=b"zorora-e2e run 0123456789abcdef claimed test customer (killed)\n")
+    sandbox.s3_client().put_object(
+        Bucket=sandbox.bucket,
+        Key=_claim_key(customer),
+        Body=b"zorora-e2e run 0123456789abcdef claimed test customer (killed)\n",
+    )
     env = {**CLEAN_ENV, **sandbox.env(), "TEST_CUSTOMER_ID": customer}
-    blocked = subprocess.run([SCRIPT, "run", "--no-color", "--client", "direct"], capture_output=True, text=True,
-                             env=env, stdin=subprocess.DEVNULL, timeout=120)
+    blocked = subprocess.run(
+        [SCRIPT, "run", "--no-color", "--client", "direct"],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
     assert blocked.returncode == 2, blocked.stdout
     text = " ".join(blocked.stdout.split())
     assert f"another run is using customer id {customer}" in text and " s ago" in text, text
     sweep = re.search(r"`(zorora-e2e sweep [^`]+)`", text).group(1)
     assert f"--customer-id {customer}" in sweep
-    swept = subprocess.run(sweep.replace("zorora-e2e", SCRIPT, 1).split(), capture_output=True, text=True, env=env,
-                           stdin=subprocess.DEVNULL, timeout=120)
+    swept = subprocess.run(
+        sweep.replace("zorora-e2e", SCRIPT, 1).split(),
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
     assert swept.returncode == 0 and objects_of(sandbox, customer) == [], swept.stdout + swept.stderr
-    free = subprocess.run([SCRIPT, "run", "--no-color", "--client", "direct"], capture_output=True, text=True,
-                          env=env, stdin=subprocess.DEVNULL, timeout=120)
+    free = subprocess.run(
+        [SCRIPT, "run", "--no-color", "--client", "direct"],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
     assert free.returncode == 0, free.stdout
     assert objects_of(sandbox, customer) == []
 
@@ -202,6 +234,7 @@ def test_a_claim_another_run_makes_once_the_cleanup_released_the_id_is_left_to_i
     customer = f"zorora-e2e-test-next-{uuid.uuid4().hex[:6]}"
     theirs = b"zorora-e2e run fedcba9876543210 claimed test customer (the next job)\n"
     with Sandbox(bucket=f"zorora-e2e-next-{uuid.uuid4().hex[:8]}", versioned=versioned) as sb:
+
         def next_job_claims():
             sb.s3_client().put_object(Bucket=sb.bucket, Key=_claim_key(customer), Body=theirs, IfNoneMatch="*")
 
@@ -223,8 +256,9 @@ def test_an_s3_that_refuses_conditional_writes_gets_the_claim_without_and_a_warn
     with NoConditionalWrites(port) as front:
         out = io.StringIO()
         target = dataclasses.replace(sandbox_target(sandbox), s3_endpoint_url=front.url)
-        result = validate(resolve(RunFlags(client="direct"), {}, target=target),
-                          console=make_console(file=out, no_color=True))
+        result = validate(
+            resolve(RunFlags(client="direct"), {}, target=target), console=make_console(file=out, no_color=True)
+        )
         text = out.getvalue()
     claim = step(result, "0.4")
     assert result.verdict == PASSED and claim.status == WARN, text
@@ -247,8 +281,10 @@ class NoConditionalWrites(LoopbackServer):
                     if length:
                         self.rfile.read(length)
                     self.server.owner.refused += 1
-                    body = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code><Message>A '
-                            b'header you provided implies functionality that is not implemented</Message></Error>')
+                    body = (
+                        b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code><Message>A '
+                        b"header you provided implies functionality that is not implemented</Message></Error>"
+                    )
                     self.send_response(501)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(body)))

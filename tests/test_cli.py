@@ -24,14 +24,20 @@ def test_no_command_prints_help_and_exits_2():
     assert done.returncode == 2 and "demo" in done.stdout and "run" in done.stdout
 
 
-@pytest.mark.parametrize("args, env, message", [
-    (["run"], {}, "ONA_API_BASE_URL"),
-    (["run", "--base-url", "https://x.example/prod/api/v1"], {}, "ONA_API_TOKEN"),
-    (["run", "--customer-id", "acme"], {"ONA_API_BASE_URL": "https://x/prod/api/v1", "ONA_API_TOKEN": "t"},
-     "zorora-e2e-test-"),
-    (["run", "--timeout", "-3"], {"ONA_API_BASE_URL": "https://x/prod/api/v1", "ONA_API_TOKEN": "t"}, "positive"),
-    (["demo", "--fault", "no-such-fault"], {}, "stage-prefix"),
-])
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        (["run"], {}, "ONA_API_BASE_URL"),
+        (["run", "--base-url", "https://x.example/prod/api/v1"], {}, "ONA_API_TOKEN"),
+        (
+            ["run", "--customer-id", "acme"],
+            {"ONA_API_BASE_URL": "https://x/prod/api/v1", "ONA_API_TOKEN": "t"},
+            "zorora-e2e-test-",
+        ),
+        (["run", "--timeout", "-3"], {"ONA_API_BASE_URL": "https://x/prod/api/v1", "ONA_API_TOKEN": "t"}, "positive"),
+        (["demo", "--fault", "no-such-fault"], {}, "stage-prefix"),
+    ],
+)
 def test_usage_and_config_errors_exit_2_without_a_traceback(args, env, message):
     done = cli_in_process(*args, env=env)
     assert done.returncode == 2, done
@@ -94,16 +100,25 @@ def test_wrong_token_is_a_gate_failure_exit_3(sandbox):
 
 
 def test_sandbox_command_serves_until_interrupted():
-    proc = subprocess.Popen([SCRIPT, "sandbox", "--token", "tok-cli-test"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=CLEAN_ENV)
+    proc = subprocess.Popen(
+        [SCRIPT, "sandbox", "--token", "tok-cli-test"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=CLEAN_ENV,
+    )
     try:
         exports = read_exports(proc)
         base = exports["ONA_API_BASE_URL"]
         assert base.startswith("http://127.0.0.1:") and base.endswith("/prod/api/v1")
         assert exports["ONA_API_TOKEN"] == "tok-cli-test" and exports["OUTPUT_BUCKET"] == "sa-api-client-output"
         assert requests.get(f"{base}/challengers", params={"customer_id": "x"}, timeout=5).status_code == 401
-        answer = requests.get(f"{base}/challengers", params={"customer_id": "x"},
-                              headers={"Authorization": "Bearer tok-cli-test"}, timeout=5)
+        answer = requests.get(
+            f"{base}/challengers",
+            params={"customer_id": "x"},
+            headers={"Authorization": "Bearer tok-cli-test"},
+            timeout=5,
+        )
         assert answer.status_code == 200
         assert answer.json() == {"customer_id": "x", "challengers": [], "count": 0}
     finally:
@@ -124,10 +139,16 @@ def test_token_from_ssm(sandbox):
     """--token-from-ssm reads the SecureString (SSM served by the sandbox's moto on loopback)."""
     import boto3
 
-    ssm = boto3.client("ssm", region_name=sandbox.region, endpoint_url=sandbox.internal_s3_endpoint_url,
-                       aws_access_key_id="x", aws_secret_access_key="y")
-    ssm.put_parameter(Name="/ona-platform/prod/global-training-api-token", Value=sandbox.token,
-                      Type="SecureString", Overwrite=True)
+    ssm = boto3.client(
+        "ssm",
+        region_name=sandbox.region,
+        endpoint_url=sandbox.internal_s3_endpoint_url,
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    )
+    ssm.put_parameter(
+        Name="/ona-platform/prod/global-training-api-token", Value=sandbox.token, Type="SecureString", Overwrite=True
+    )
     env = {k: v for k, v in sandbox.env().items() if k != "ONA_API_TOKEN"}
     env["AWS_ENDPOINT_URL_SSM"] = sandbox.internal_s3_endpoint_url
     done = cli("run", "--token-from-ssm", "--preflight-only", "--no-color", env=env)
@@ -172,8 +193,14 @@ def test_a_token_typed_on_the_command_line_is_warned_about_once(sandbox):
 @pytest.mark.parametrize("given", ["{token}\n", "{token}", "  {token}\r\n"])
 def test_token_dash_reads_the_token_from_stdin(sandbox, given):
     env = {k: v for k, v in sandbox.env().items() if k != "ONA_API_TOKEN"}
-    done = subprocess.run([SCRIPT, "run", "--preflight-only", "--no-color", "--token", "-"], capture_output=True,
-                          text=True, timeout=120, env={**CLEAN_ENV, **env}, input=given.format(token=sandbox.token))
+    done = subprocess.run(
+        [SCRIPT, "run", "--preflight-only", "--no-color", "--token", "-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**CLEAN_ENV, **env},
+        input=given.format(token=sandbox.token),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Preflight passed" in done.stdout and not _token_lines(done.stderr)
     assert sandbox.token not in done.stdout + done.stderr
@@ -181,8 +208,14 @@ def test_token_dash_reads_the_token_from_stdin(sandbox, given):
 
 def test_token_dash_with_nothing_on_stdin_is_a_settings_error(sandbox):
     env = {k: v for k, v in sandbox.env().items() if k != "ONA_API_TOKEN"}
-    done = subprocess.run([SCRIPT, "run", "--preflight-only", "--token", "-"], capture_output=True, text=True,
-                          timeout=120, env={**CLEAN_ENV, **env}, input="")
+    done = subprocess.run(
+        [SCRIPT, "run", "--preflight-only", "--token", "-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**CLEAN_ENV, **env},
+        input="",
+    )
     assert done.returncode == 2 and "--token -" in done.stderr and "stdin" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
 
@@ -191,8 +224,14 @@ def test_token_dash_on_a_terminal_asks_without_echo(sandbox):
     import pexpect
 
     env = {**CLEAN_ENV, **{k: v for k, v in sandbox.env().items() if k != "ONA_API_TOKEN"}, "TERM": "dumb"}
-    child = pexpect.spawn(SCRIPT, ["run", "--preflight-only", "--no-color", "--token", "-"], env=env,
-                          encoding="utf-8", timeout=60, dimensions=(24, 100))
+    child = pexpect.spawn(
+        SCRIPT,
+        ["run", "--preflight-only", "--no-color", "--token", "-"],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(24, 100),
+    )
     child.expect("API token")
     child.sendline(sandbox.token)
     child.expect("Preflight passed")
@@ -206,8 +245,12 @@ def test_token_dash_on_a_terminal_asks_without_echo(sandbox):
 def test_a_token_pasted_with_its_scheme_is_used_without_it_and_said_so(sandbox, pasted):
     """Item 8: `ONA_API_TOKEN='Bearer …'` made the client send `Bearer Bearer …`, and the 401 was blamed on SSM. The
     CLI builds its own client: it drops the scheme, says so once on stderr, and the run judges the deployment."""
-    done = cli("run", "--preflight-only", "--no-color",
-               env={**sandbox.env(), "ONA_API_TOKEN": pasted.format(token=sandbox.token)})
+    done = cli(
+        "run",
+        "--preflight-only",
+        "--no-color",
+        env={**sandbox.env(), "ONA_API_TOKEN": pasted.format(token=sandbox.token)},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "INTERNAL_API_TOKEN" not in done.stdout and "Preflight passed" in done.stdout
     said = [line for line in done.stderr.splitlines() if "scheme" in line]

@@ -36,8 +36,14 @@ def _wait_for(path, proc, timeout=60):
 @pytest.mark.slow
 def test_sandbox_env_file_is_private_sourceable_and_removed_on_stop(tmp_path):
     env_file = tmp_path / "sandbox.env"
-    proc = subprocess.Popen(CLI + ["sandbox", "--env-file", str(env_file)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=subprocess_env(), cwd=str(REPO_ROOT))
+    proc = subprocess.Popen(
+        CLI + ["sandbox", "--env-file", str(env_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+        cwd=str(REPO_ROOT),
+    )
     try:
         _wait_for(env_file, proc)
         time.sleep(0.2)
@@ -47,9 +53,15 @@ def test_sandbox_env_file_is_private_sourceable_and_removed_on_stop(tmp_path):
         text = env_file.read_text()
         assert "export ONA_API_BASE_URL=" in text and "export ONA_API_TOKEN=" in text
         # sourced in another shell, it points a run at the sandbox
-        run = subprocess.run(["sh", "-c", f". '{env_file}' && exec \"$@\"", "sh", *CLI, "run", "--preflight-only",
-                              "--no-color"], capture_output=True, text=True, timeout=120,
-                             env=subprocess_env(), cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL)
+        run = subprocess.run(
+            ["sh", "-c", f". '{env_file}' && exec \"$@\"", "sh", *CLI, "run", "--preflight-only", "--no-color"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=subprocess_env(),
+            cwd=str(REPO_ROOT),
+            stdin=subprocess.DEVNULL,
+        )
         assert run.returncode == 0, run.stdout + run.stderr
         assert "Preflight passed" in run.stdout
     finally:
@@ -63,8 +75,14 @@ def test_sandbox_env_file_is_private_sourceable_and_removed_on_stop(tmp_path):
 
 def _sandbox_given(env_file, timeout=20):
     """`zorora-e2e sandbox --env-file PATH`, stopped with Ctrl-C if it is still serving after `timeout` seconds."""
-    proc = subprocess.Popen(CLI + ["sandbox", "--env-file", str(env_file)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=subprocess_env(), cwd=str(REPO_ROOT))
+    proc = subprocess.Popen(
+        CLI + ["sandbox", "--env-file", str(env_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+        cwd=str(REPO_ROOT),
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -98,16 +116,23 @@ def test_sandbox_env_file_never_overwrites_or_removes_a_file_it_did_not_create(t
 
 def test_sandbox_env_file_a_killed_sandbox_left_is_named_as_such(tmp_path):
     stale = tmp_path / "ona.env"
-    stale.write_text("# zorora-e2e sandbox at http://127.0.0.1:1/prod/api/v1; removed when it stops\n"
-                     "export ONA_API_TOKEN=old\n")
+    stale.write_text(
+        "# zorora-e2e sandbox at http://127.0.0.1:1/prod/api/v1; removed when it stops\nexport ONA_API_TOKEN=old\n"
+    )
     code, _out, err = _sandbox_given(stale)
     assert code == 2 and "a sandbox wrote it and was stopped before it could remove it" in err, err
     assert "export ONA_API_TOKEN=old" in stale.read_text()
 
 
 def test_sandbox_env_file_in_a_missing_folder_is_a_clear_error(tmp_path):
-    done = subprocess.run(CLI + ["sandbox", "--env-file", str(tmp_path / "no" / "such.env")], capture_output=True,
-                          text=True, timeout=60, env=subprocess_env(), cwd=str(REPO_ROOT))
+    done = subprocess.run(
+        CLI + ["sandbox", "--env-file", str(tmp_path / "no" / "such.env")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(),
+        cwd=str(REPO_ROOT),
+    )
     assert done.returncode == 2
     assert "--env-file" in done.stderr and "cannot write it" in done.stderr and "Traceback" not in done.stderr
 
@@ -124,17 +149,29 @@ def test_a_sandbox_started_ignoring_sigint_outlives_a_ctrl_c_meant_for_the_run(t
     meant for a run in the same process group stopped it mid-run, the cleanup then failed against nothing. It keeps
     an inherited SIG_IGN (SIGTERM still stops it); the run is interrupted, cleans up, and leaves nothing."""
     env_file = tmp_path / "ona.env"
-    sandbox = subprocess.Popen(CLI + ["sandbox", "--env-file", str(env_file), "--fault", "latency:150"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env(),
-                               cwd=str(REPO_ROOT), preexec_fn=_ignoring_sigint)
+    sandbox = subprocess.Popen(
+        CLI + ["sandbox", "--env-file", str(env_file), "--fault", "latency:150"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+        cwd=str(REPO_ROOT),
+        preexec_fn=_ignoring_sigint,
+    )
     try:
         _wait_for(env_file, sandbox)
         time.sleep(0.2)
         group = os.getpgid(sandbox.pid)
-        run = subprocess.Popen(["sh", "-c", f". '{env_file}' && exec \"$@\"", "sh", *CLI, "run", "--no-color",
-                                "--client", "direct"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=subprocess_env(), cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL,
-                               preexec_fn=lambda: os.setpgid(0, group))
+        run = subprocess.Popen(
+            ["sh", "-c", f". '{env_file}' && exec \"$@\"", "sh", *CLI, "run", "--no-color", "--client", "direct"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=subprocess_env(),
+            cwd=str(REPO_ROOT),
+            stdin=subprocess.DEVNULL,
+            preexec_fn=lambda: os.setpgid(0, group),
+        )
         shown = []
         for line in run.stdout:
             shown.append(line)
@@ -146,11 +183,25 @@ def test_a_sandbox_started_ignoring_sigint_outlives_a_ctrl_c_meant_for_the_run(t
         assert run.wait(60) == 130, out + err
         time.sleep(1)
         assert sandbox.poll() is None, "the sandbox stopped on a Ctrl-C it had inherited as ignored\n" + out
-        exports = dict(line[len("export "):].split("=", 1) for line in env_file.read_text().splitlines()
-                       if line.startswith("export "))
-        answer = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                                 exports["ONA_API_BASE_URL"] + "/challengers?customer_id=x"],
-                                capture_output=True, text=True, timeout=30)
+        exports = dict(
+            line[len("export ") :].split("=", 1)
+            for line in env_file.read_text().splitlines()
+            if line.startswith("export ")
+        )
+        answer = subprocess.run(
+            [
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                exports["ONA_API_BASE_URL"] + "/challengers?customer_id=x",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert answer.stdout == "401", answer  # still serving
         assert out.count("Phase 5 · Cleanup") == 1 and "5.2" in out, out
         assert "E2E validation interrupted" in out and "nothing left in S3" in out, out
@@ -168,13 +219,20 @@ DURATION = re.compile(r"(?<![\w.:])(\d+(?:\.\d+)?)\s?(ms|s)\b")
 @pytest.mark.slow
 def test_one_duration_format_in_a_whole_run_and_the_report_path_after_the_summary(tmp_path):
     report = tmp_path / "r.json"
-    done = subprocess.run(CLI + ["demo", "--no-color", "--fault", "latency:150", "--json", str(report)],
-                          capture_output=True, text=True, timeout=180, env=subprocess_env(ZORORA_E2E_HISTORY="0"),
-                          cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        CLI + ["demo", "--no-color", "--fault", "latency:150", "--json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=subprocess_env(ZORORA_E2E_HISTORY="0"),
+        cwd=str(REPO_ROOT),
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.rstrip().splitlines()
-    assert lines[-1] == f"--json report written to {report}" and lines[-2].startswith("✓ E2E validation passed"), \
-        lines[-9:]  # after the summary (table, verdict), not in its middle
+    assert lines[-1] == f"--json report written to {report}" and lines[-2].startswith("✓ E2E validation passed"), lines[
+        -9:
+    ]  # after the summary (table, verdict), not in its middle
     found = [m.group(0) for m in DURATION.finditer(done.stdout)]
     assert len(found) > 20, done.stdout  # step lines, the phase table, the verdict
     odd = [f for f in found if not re.fullmatch(r"\d+ ms|\d+\.\d s", f)]

@@ -6,8 +6,10 @@ import pytest
 
 from zorora_e2e_plugin.client import extract_json_blocks, run_scope
 
-PROMOTE_TEXT = ('Model Comparison:\n{\n  "verdict": "eligible",\n  "note": "a } in a string {"\n}\n\n'
-                '✓ Promotion successful:\n{\n  "message": "Model promoted",\n  "nested": {"a": [1, 2]}\n}')
+PROMOTE_TEXT = (
+    'Model Comparison:\n{\n  "verdict": "eligible",\n  "note": "a } in a string {"\n}\n\n'
+    '✓ Promotion successful:\n{\n  "message": "Model promoted",\n  "nested": {"a": [1, 2]}\n}'
+)
 
 
 def test_two_blocks_of_a_promotion():
@@ -102,7 +104,7 @@ def test_errors_are_classified_by_type_where_they_are_caught_and_diagnosed_by_ki
             try:
                 raise inner
             except BaseException as exc:
-                raise requests.exceptions.ConnectionError(exc)
+                raise requests.exceptions.ConnectionError(exc)  # noqa: B904 - the implicit chain is what this test reads
         except requests.exceptions.ConnectionError as outer:
             return outer
 
@@ -121,7 +123,7 @@ def test_errors_are_classified_by_type_where_they_are_caught_and_diagnosed_by_ki
         try:
             raise requests.exceptions.ConnectTimeout("connect timed out")
         except requests.exceptions.RequestException:
-            raise HTTPError("no answer", status_code=0)
+            raise HTTPError("no answer", status_code=0)  # noqa: B904 - the implicit chain is what this test reads
     except HTTPError as exc:
         error = _as_ona_error(exc)
     # a connect timeout is the connection (the settings'), never a cold start (issue 29 item 2)

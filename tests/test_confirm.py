@@ -26,11 +26,26 @@ def answer(keys: str, text: str = "This writes things.") -> bool:
         return confirm(text, input=pipe, output=DummyOutput())
 
 
-@pytest.mark.parametrize("keys, expected", [
-    ("y\r", True), ("Y\r", True), ("yes\r", True), (" YES \r", True), ("n\r", False), ("no\r", False),
-    ("N\r", False), ("\r", False), ("\x1b", False), ("\x03", False), ("\x04", False), ("yes please\r", False),
-    ("abc\r", False), ("nyes\r", False), ("x\x7fy\r", True),  # a line, edited like any other
-])
+@pytest.mark.parametrize(
+    "keys, expected",
+    [
+        ("y\r", True),
+        ("Y\r", True),
+        ("yes\r", True),
+        (" YES \r", True),
+        ("n\r", False),
+        ("no\r", False),
+        ("N\r", False),
+        ("\r", False),
+        ("\x1b", False),
+        ("\x03", False),
+        ("\x04", False),
+        ("yes please\r", False),
+        ("abc\r", False),
+        ("nyes\r", False),
+        ("x\x7fy\r", True),  # a line, edited like any other
+    ],
+)
 def test_a_line_answered_with_enter(keys, expected):
     assert answer(keys) is expected
 
@@ -54,8 +69,12 @@ def test_the_question_shows_the_text():
     screen = io.StringIO()
     with create_pipe_input() as pipe:
         pipe.send_text("n\r")
-        assert confirm("Writes s3://bucket/prefix/ on https://api.example/prod", input=pipe,
-                       output=PlainTextOutput(screen)) is False
+        assert (
+            confirm(
+                "Writes s3://bucket/prefix/ on https://api.example/prod", input=pipe, output=PlainTextOutput(screen)
+            )
+            is False
+        )
     shown = screen.getvalue()
     assert "Writes s3://bucket/prefix/ on https://api.example/prod" in shown and "Proceed? [y/N]" in shown
 
@@ -74,6 +93,7 @@ def test_an_app_session_input_counts_as_a_terminal():
 
 
 # ------------------------------------------------------------------------- inside ml-validate-e2e
+
 
 def _non_local_url(url: str) -> str:
     """The sandbox's URL under this machine's host name: reachable, but not 'local' to the
@@ -170,8 +190,10 @@ def test_preflight_only_does_not_ask(remote_repl):
 def test_without_a_terminal_it_refuses_and_says_how(remote_repl, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     remote_repl.handle("ml-validate-e2e")
-    assert remote_repl.remote_commands["ml-validate-e2e"].last_verdict == \
-        "✗ ml-validate-e2e cancelled: nothing was written."
+    assert (
+        remote_repl.remote_commands["ml-validate-e2e"].last_verdict
+        == "✗ ml-validate-e2e cancelled: nothing was written."
+    )
     assert "Re-run with --yes" in output(remote_repl) and remote_repl.calls == []
 
 
@@ -186,21 +208,32 @@ def test_a_loopback_target_does_not_ask(host, monkeypatch, sandbox_instance):
 
 # ------------------------------------------------------------------------- the rule both faces follow
 
+
 def _settings(**flags):
     from zorora_e2e_plugin.config.flags import RunFlags
     from zorora_e2e_plugin.config.settings import resolve
 
-    return resolve(RunFlags(base_url="https://api.example/prod/api/v1", token="tok-123456",
-                             customer_id="zorora-e2e-test-rule-1", **flags), {})
+    return resolve(
+        RunFlags(
+            base_url="https://api.example/prod/api/v1",
+            token="tok-123456",
+            customer_id="zorora-e2e-test-rule-1",
+            **flags,
+        ),
+        {},
+    )
 
 
-@pytest.mark.parametrize("flags, terminal, answer, allowed, said", [
-    ({}, False, None, False, "Not asking without a terminal: nothing was written. Re-run with --yes to proceed."),
-    ({"assume_yes": True}, False, None, True, None),
-    ({"phases": [0]}, False, None, True, None),  # the preflight writes only its probe: never asks
-    ({}, True, True, True, None),
-    ({}, True, False, False, "Cancelled: nothing was written."),
-])
+@pytest.mark.parametrize(
+    "flags, terminal, answer, allowed, said",
+    [
+        ({}, False, None, False, "Not asking without a terminal: nothing was written. Re-run with --yes to proceed."),
+        ({"assume_yes": True}, False, None, True, None),
+        ({"phases": [0]}, False, None, True, None),  # the preflight writes only its probe: never asks
+        ({}, True, True, True, None),
+        ({}, True, False, False, "Cancelled: nothing was written."),
+    ],
+)
 def test_may_write_is_the_one_rule(monkeypatch, flags, terminal, answer, allowed, said):
     """engine.may_write: a run that writes to a non-local target asks; --yes skips the question; without a
     terminal to ask on it refuses (nothing written). `zorora-e2e run` and `ml-validate-e2e` both call it."""

@@ -27,8 +27,9 @@ ENCODINGS = [
 
 
 def env_for(extra):
-    base = {k: v for k, v in CLEAN_ENV.items() if k not in ("LANG", "LC_ALL", "LC_CTYPE", "PYTHONIOENCODING",
-                                                                "PYTHONUTF8")}
+    base = {
+        k: v for k, v in CLEAN_ENV.items() if k not in ("LANG", "LC_ALL", "LC_CTYPE", "PYTHONIOENCODING", "PYTHONUTF8")
+    }
     return {**base, **{k: v for k, v in extra.items() if v}}
 
 
@@ -67,8 +68,14 @@ def test_demo_preflight_prints_the_whole_report(extra, encoding, tmp_path):
 @pytest.mark.slow
 def test_full_demo_with_a_failing_step_prints_everything_in_ascii(tmp_path):
     report = tmp_path / "r.json"
-    done = run_bytes("demo", "--fault", "no-audit", "--json", str(report),
-                     env={**env_for({"PYTHONIOENCODING": "ascii"}), "ZORORA_E2E_HISTORY": "0"})
+    done = run_bytes(
+        "demo",
+        "--fault",
+        "no-audit",
+        "--json",
+        str(report),
+        env={**env_for({"PYTHONIOENCODING": "ascii"}), "ZORORA_E2E_HISTORY": "0"},
+    )
     out, _err = assert_clean(done, "ascii")
     assert done.returncode == 1, out
     steps = json.loads(report.read_text())["steps"]
@@ -87,11 +94,25 @@ def _history_file(tmp_path):
     path = tmp_path / "history.jsonl"
     lines = []
     for n in range(12):
-        lines.append(json.dumps({"v": 1, "started": f"2026-01-0{1 + n % 9}T10:00:0{n % 10}Z", "target": "sandbox",
-                                 "client": "direct", "kind": "preflight" if n % 2 else "full", "phases": [0],
-                                 "verdict": "passed" if n % 3 else "failed", "duration_s": 0.2 + n / 10,
-                                 "phase_s": {"0": 0.1}, "routes": {}, "cold_start": n == 5,
-                                 "first_request_s": 3.5 if n == 5 else None, "json_report": None}))
+        lines.append(
+            json.dumps(
+                {
+                    "v": 1,
+                    "started": f"2026-01-0{1 + n % 9}T10:00:0{n % 10}Z",
+                    "target": "sandbox",
+                    "client": "direct",
+                    "kind": "preflight" if n % 2 else "full",
+                    "phases": [0],
+                    "verdict": "passed" if n % 3 else "failed",
+                    "duration_s": 0.2 + n / 10,
+                    "phase_s": {"0": 0.1},
+                    "routes": {},
+                    "cold_start": n == 5,
+                    "first_request_s": 3.5 if n == 5 else None,
+                    "json_report": None,
+                }
+            )
+        )
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -110,15 +131,20 @@ def test_history_prints_in_any_encoding(extra, encoding, tmp_path):
 @pytest.mark.parametrize("extra, encoding", ENCODINGS)
 def test_sandbox_run_and_sweep_print_in_any_encoding(extra, encoding, sandbox, tmp_path):
     env = env_for(extra)
-    served = subprocess.Popen([SCRIPT, "sandbox", "--log-requests"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env=env, stdin=subprocess.DEVNULL)
+    served = subprocess.Popen(
+        [SCRIPT, "sandbox", "--log-requests"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         exports = {}
         while "ONA_API_BASE_URL" not in exports or "AWS_SECRET_ACCESS_KEY" not in exports:
             line = served.stdout.readline().decode(encoding)
             assert line, served.stderr.read().decode(encoding)
             if line.startswith("export "):
-                name, _, value = line[len("export "):].strip().partition("=")
+                name, _, value = line[len("export ") :].strip().partition("=")
                 exports[name] = value.strip("'")
         done = run_bytes("run", "--preflight-only", "--yes", env={**env, **exports, "ZORORA_E2E_HISTORY": "0"})
         out, _err = assert_clean(done, encoding)
@@ -145,7 +171,8 @@ def test_help_and_settings_errors_in_any_encoding(extra, encoding):
         done = run_bytes(*args, env=env)
         out, _err = assert_clean(done, encoding)
         assert done.returncode == 0 and "usage:" in out, (args, out)
-    done = run_bytes("run", "--timeout", "-3", env={**env, "ONA_API_BASE_URL": "https://x.invalid/prod/api/v1",
-                                                    "ONA_API_TOKEN": "t"})
+    done = run_bytes(
+        "run", "--timeout", "-3", env={**env, "ONA_API_BASE_URL": "https://x.invalid/prod/api/v1", "ONA_API_TOKEN": "t"}
+    )
     _out, err = assert_clean(done, encoding)
     assert done.returncode == 2 and "positive" in err

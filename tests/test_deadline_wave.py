@@ -58,8 +58,18 @@ def test_only_the_steps_still_running_at_the_deadline_fail(silent_server):
 
     reporter = Recorder()
     runner = Runner(object(), reporter, deadline=1.0, redact=lambda text: text)
-    runner.run_phases([Phase(0, "gate", ((Step("0.1", "hangs", hangs), Step("0.4", "quick", quick),
-                                          Step("0.5", "after", after_quick)), (Step("0.2", "next", quick),)))])
+    runner.run_phases(
+        [
+            Phase(
+                0,
+                "gate",
+                (
+                    (Step("0.1", "hangs", hangs), Step("0.4", "quick", quick), Step("0.5", "after", after_quick)),
+                    (Step("0.2", "next", quick),),
+                ),
+            )
+        ]
+    )
     status = {r.id: r.status for r in reporter.results}
     assert status == {"0.1": FAIL, "0.4": PASS, "0.5": PASS, "0.2": SKIP}, reporter.results
     hung = next(r for r in reporter.results if r.id == "0.1")

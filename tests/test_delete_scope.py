@@ -60,12 +60,18 @@ def intact(sandbox):
 
 def left_of(sandbox, customer_id):
     s3 = sandbox.s3_client()
-    return [o["Key"] for p in customer_prefixes(customer_id)
-            for o in s3.list_objects_v2(Bucket=sandbox.bucket, Prefix=p).get("Contents", [])]
+    return [
+        o["Key"]
+        for p in customer_prefixes(customer_id)
+        for o in s3.list_objects_v2(Bucket=sandbox.bucket, Prefix=p).get("Contents", [])
+    ]
 
 
-@pytest.mark.parametrize("flags", [{"phases": [0]}, {}, {"customer_id": "zorora-e2e-test-given-scope"}],
-                         ids=["preflight-only", "full-run", "given-customer"])
+@pytest.mark.parametrize(
+    "flags",
+    [{"phases": [0]}, {}, {"customer_id": "zorora-e2e-test-given-scope"}],
+    ids=["preflight-only", "full-run", "given-customer"],
+)
 def test_a_prefix_ignoring_endpoint_loses_nobody_else_data_and_fails_the_gate(sandbox, seeded, flags):
     result, text = run_engine(sandbox, ["ignore-prefix"], **flags)
     assert intact(sandbox), text
@@ -91,8 +97,13 @@ def test_the_store_never_sends_a_delete_outside_its_scope(sandbox, seeded):
     settings = resolve(RunFlags(), {}, target=sandbox_target(sandbox))
     mine = customer_prefixes("zorora-e2e-test-scope-unit")
     store = Store.open(settings.storage, scope=mine)
-    hostile = list(OTHERS) + [mine[0] + "../acme-solar/latest_model.json", mine[1] + "./x/../../../reports/2026",
-                              mine[0][:-1], "", mine[2].upper() + "events.json"]
+    hostile = list(OTHERS) + [
+        mine[0] + "../acme-solar/latest_model.json",
+        mine[1] + "./x/../../../reports/2026",
+        mine[0][:-1],
+        "",
+        mine[2].upper() + "events.json",
+    ]
     store.put_bytes(mine[0] + "mine.txt", b"x")
     deleted, failed = store.delete_keys(hostile + [mine[0] + "mine.txt"])
     assert (deleted, failed) == (1, [])
@@ -116,7 +127,9 @@ def test_only_the_store_sends_deletes():
         if os.path.basename(folder) == "sandbox":
             continue
         for name in files:
-            if name.endswith(".py") and os.path.relpath(os.path.join(folder, name), root) != os.path.join("s3", "store.py"):
+            if name.endswith(".py") and os.path.relpath(os.path.join(folder, name), root) != os.path.join(
+                "s3", "store.py"
+            ):
                 with open(os.path.join(folder, name), encoding="utf-8") as f:
                     if pattern.search(f.read()):
                         offenders.append(name)
@@ -138,9 +151,12 @@ def test_a_sweep_against_a_prefix_ignoring_endpoint_deletes_test_customers_only(
     assert sorted(named) == sorted([killed, "customer_tailored/zorora-e2e-test-someone-else/latest_model.json"])
     assert {k: v for k, v in OTHERS.items() if "zorora-e2e-test" not in k} == {
         k: sandbox.s3_client().get_object(Bucket=sandbox.bucket, Key=k)["Body"].read()
-        for k in OTHERS if "zorora-e2e-test" not in k}
-    sandbox.s3_client().put_object(Bucket=sandbox.bucket, Key="customer_tailored/zorora-e2e-test-someone-else/"
-                                   "latest_model.json", Body=b"{}")  # as seeded, for the fixture's teardown
+        for k in OTHERS
+        if "zorora-e2e-test" not in k
+    }
+    sandbox.s3_client().put_object(
+        Bucket=sandbox.bucket, Key="customer_tailored/zorora-e2e-test-someone-else/latest_model.json", Body=b"{}"
+    )  # as seeded, for the fixture's teardown
 
 
 def test_a_versioned_bucket_behind_a_prefix_ignoring_endpoint_keeps_every_other_version():
@@ -153,8 +169,13 @@ def test_a_versioned_bucket_behind_a_prefix_ignoring_endpoint_keeps_every_other_
         keys = sorted(v["Key"] for v in versions.get("Versions", []) + versions.get("DeleteMarkers", []))
         assert keys == ["audit_logs/acme-solar/events.json"] * 2, text
         assert result.verdict == GATE_FAILED, text
-        outside = [k for r in sb.request_log if r.kind == "s3" for k in r.keys
-                   if not k.startswith(customer_prefixes(result.customer_id))]
+        outside = [
+            k
+            for r in sb.request_log
+            if r.kind == "s3"
+            for k in r.keys
+            if not k.startswith(customer_prefixes(result.customer_id))
+        ]
         assert outside == []
 
 

@@ -75,6 +75,7 @@ def fix_lines(text):
 
 # ------------------------------------------------------------------------------ 7. wrong token
 
+
 def test_a_wrong_token_is_reachable_then_one_token_finding_in_the_settings(sandbox):
     result, text = run_engine(sandbox, ["bad-token"])
     steps = by_id(result)
@@ -88,6 +89,7 @@ def test_a_wrong_token_is_reachable_then_one_token_finding_in_the_settings(sandb
 
 
 # ------------------------------------------------------------------------------ 8. wrong stage
+
 
 def test_api_gateways_404_on_every_route_is_the_base_url_named_as_requested(sandbox):
     staging = sandbox.api_url.replace("/prod/", "/staging/")
@@ -117,6 +119,7 @@ def test_one_missing_route_is_still_the_deployments_route(sandbox):
 
 # ------------------------------------------------------------------------------ 9. whose move it is
 
+
 def test_no_aws_credentials_is_the_settings_in_words_exit_2(sandbox, tmp_path):
     env = {k: v for k, v in sandbox.env().items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     report = tmp_path / "run.json"
@@ -134,8 +137,10 @@ def test_no_aws_credentials_is_the_settings_in_words_exit_2(sandbox, tmp_path):
 
 def test_the_verdict_names_whose_fix_it_is():
     def run(*hints):
-        steps = [StepResult(f"2.{i + 1}", 2, "t", FAIL, hint=CLI.hint(h), diagnosis=describe(h, CLI.hint(h)))
-                 for i, h in enumerate(hints)]
+        steps = [
+            StepResult(f"2.{i + 1}", 2, "t", FAIL, hint=CLI.hint(h), diagnosis=describe(h, CLI.hint(h)))
+            for i, h in enumerate(hints)
+        ]
         return verdict_line(RunResult(FAILED, "c", "direct", 10, steps, Cleanup()))
 
     assert "fix the infrastructure" in run(diagnose.FORBIDDEN)
@@ -149,6 +154,7 @@ def test_the_verdict_names_whose_fix_it_is():
 
 # ------------------------------------------------------------------------------ 10. one cause, one finding
 
+
 def test_a_server_skipping_its_gates_fails_4_6_only(sandbox):
     result, _ = run_engine(sandbox, ["no-gates"])
     steps = by_id(result)
@@ -160,6 +166,7 @@ def test_a_server_skipping_its_gates_fails_4_6_only(sandbox):
 @pytest.mark.slow
 def test_a_rejected_request_that_writes_is_still_4_5s_finding(sandbox):
     """The other side: a server that rejects 4.3's promotion (a 4-character reason) but appends an audit event."""
+
     def lie(request, status, body):
         if request.method == "POST" and request.route == "/promote" and (request.body or {}).get("reason") == "tiny":
             customer = request.body["customer_id"]
@@ -181,6 +188,7 @@ def test_a_rejected_request_that_writes_the_registry_before_phase_4s_setup_is_st
     the registry (no audit event), landing before the setup's put (S3 answers 300 ms late), must not have its
     write hidden under that put: the put is conditional on the registry 3.3 read, S3 refuses it, and 4.5 finds
     the registry changed."""
+
     def write_first(request):
         if request.method == "POST" and request.route == "/promote" and (request.body or {}).get("reason") == "tiny":
             s3, key = sandbox.s3_client(), f"customer_tailored/{request.body['customer_id']}/latest_model.json"
@@ -201,6 +209,7 @@ def test_3_3_judges_the_archive_content_when_its_key_is_not_where_the_rollback_a
     """3.3 reads the archive named by the rollback's rollback_at beside its listing; an answer whose time is
     not the key's (here a year off) costs one more read, and the content is still judged (a rollback's archive
     with another reason word: a warning)."""
+
     def other_time(request, status, body):
         if request.method == "POST" and request.route == "/rollback" and status == 200:
             answer = json.loads(body)
@@ -240,6 +249,7 @@ def test_an_unresolved_latest_alias_is_still_the_alias(sandbox):
 
 # ------------------------------------------------------------------------------ 11 / 13. order, completeness
 
+
 def test_skipped_steps_are_one_line_and_the_verdict_lists_failures_in_plan_order(sandbox):
     result, text = run_engine(sandbox, ["bad-token"])
     assert not re.search(r"^\s+⏭ 1\.1\s", text, flags=re.M)  # no line per skipped step
@@ -254,8 +264,9 @@ def test_json_and_junit_list_steps_in_plan_order_with_the_diagnosis(sandbox, tmp
     report, junit = tmp_path / "r.json", tmp_path / "r.xml"
     sandbox.set_faults(["no-gates"])  # 4.6 runs before 4.5, 0.2 after 0.5: completion order is not plan order
     try:
-        done = cli("run", "--client", "direct", "--no-color", "--json", str(report), "--junit", str(junit),
-                   env=sandbox.env())
+        done = cli(
+            "run", "--client", "direct", "--no-color", "--json", str(report), "--junit", str(junit), env=sandbox.env()
+        )
     finally:
         sandbox.set_faults([])
     assert done.returncode == 1, done.stdout + done.stderr
@@ -282,8 +293,9 @@ def test_ctrl_c_right_after_phase_4_keeps_every_planned_step(sandbox, tmp_path):
     report = tmp_path / "r.json"
     settings = resolve(RunFlags(client="direct", json_path=str(report)), {}, target=sandbox_target(sandbox))
     out = io.StringIO()
-    result = validate(settings, console=make_console(file=out, no_color=True),
-                      options=RunOptions(observers=[_CtrlCAtPhase4()]))
+    result = validate(
+        settings, console=make_console(file=out, no_color=True), options=RunOptions(observers=[_CtrlCAtPhase4()])
+    )
     assert result.verdict == INTERRUPTED
     steps = by_id(result)
     for step_id in ("4.1", "4.2", "4.3", "4.4", "4.5", "4.6"):
@@ -295,6 +307,7 @@ def test_ctrl_c_right_after_phase_4_keeps_every_planned_step(sandbox, tmp_path):
 
 # ------------------------------------------------------------------------------ 14. the REPL's words
 
+
 @pytest.mark.parametrize("name", ["CONNECT", "DNS", "TLS", "WRONG_URL", "REDIRECT", "NOT_JSON"])
 def test_a_base_url_fix_in_the_repl_says_restart_zorora(name):
     shown = REPL.hint(getattr(diagnose, name))
@@ -302,6 +315,7 @@ def test_a_base_url_fix_in_the_repl_says_restart_zorora(name):
 
 
 # ------------------------------------------------------------------------------ the catalogue
+
 
 def test_every_diagnosis_has_a_stable_id_a_whose_and_no_assumed_stage():
     assert len(CATALOGUE) >= 30
@@ -328,12 +342,15 @@ def test_the_docs_list_every_diagnosis():
     assert "docs/diagnoses.md" in readme
 
 
-@pytest.mark.parametrize("fault, whose, words", [
-    ("no-audit", PLATFORM, "fix the platform's Lambda code"),
-    ("missing-route:/diff", DEPLOYMENT, "fix the infrastructure"),
-    ("stage-prefix", PLATFORM, "fix the platform's Lambda code"),
-    ("noop-rollback", PLATFORM, "fix the platform's Lambda code"),
-])
+@pytest.mark.parametrize(
+    "fault, whose, words",
+    [
+        ("no-audit", PLATFORM, "fix the platform's Lambda code"),
+        ("missing-route:/diff", DEPLOYMENT, "fix the infrastructure"),
+        ("stage-prefix", PLATFORM, "fix the platform's Lambda code"),
+        ("noop-rollback", PLATFORM, "fix the platform's Lambda code"),
+    ],
+)
 def test_every_failure_says_whose_move_and_the_verdict_agrees(sandbox, fault, whose, words):
     result, _ = run_engine(sandbox, [fault])
     failed = [s for s in result.steps if s.status == FAIL]
@@ -349,6 +366,7 @@ def test_every_failure_says_whose_move_and_the_verdict_agrees(sandbox, fault, wh
 def test_a_rest_apis_missing_authentication_token_is_the_url_not_iam(sandbox):
     """API Gateway (REST) answers 403 {"message":"Missing Authentication Token"} for a path it has no resource
     for: the base URL's stage or path, not an IAM denial; a plain 403 stays the deployment's."""
+
     def no_resource(request, status, body):
         return 403, json.dumps({"message": "Missing Authentication Token"})
 

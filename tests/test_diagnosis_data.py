@@ -44,6 +44,7 @@ PLAN = pathlib.Path(catalogue.__file__).resolve().parent.parent / "plan"
 
 # ------------------------------------------------------------------------------ a Diagnosis is data
 
+
 def test_a_diagnosis_is_a_frozen_record_not_a_str():
     d = catalogue.TOKEN_MISMATCH
     assert not isinstance(d, str) and dataclasses.is_dataclass(d)
@@ -129,20 +130,31 @@ def test_no_step_of_the_plan_passes_its_hint_as_text():
             name = getattr(node.func, "id", getattr(node.func, "attr", ""))
             if name not in HINT_AT:
                 continue
-            given = [a for a in node.args[HINT_AT[name]:HINT_AT[name] + 1]] + [k.value for k in node.keywords
-                                                                                if k.arg == "hint"]
+            given = [a for a in node.args[HINT_AT[name] : HINT_AT[name] + 1]] + [
+                k.value for k in node.keywords if k.arg == "hint"
+            ]
             found += [f"{path.name}:{node.lineno}" for value in given if _text(value)]
     assert found == []
 
 
 # ------------------------------------------------------------------------------ each face words it
 
-@pytest.mark.parametrize("name, cli, repl", [
-    ("S3_CLIENT", "check --region/AWS_REGION, --s3-endpoint-url and the AWS credentials",
-     "check AWS_REGION, AWS_ENDPOINT_URL_S3 and the AWS credentials"),
-    ("S3_UNREACHABLE", "S3 did not answer: check the network, --s3-endpoint-url/AWS_ENDPOINT_URL_S3 and --region",
-     "S3 did not answer: check the network, AWS_ENDPOINT_URL_S3 and AWS_REGION"),
-])
+
+@pytest.mark.parametrize(
+    "name, cli, repl",
+    [
+        (
+            "S3_CLIENT",
+            "check --region/AWS_REGION, --s3-endpoint-url and the AWS credentials",
+            "check AWS_REGION, AWS_ENDPOINT_URL_S3 and the AWS credentials",
+        ),
+        (
+            "S3_UNREACHABLE",
+            "S3 did not answer: check the network, --s3-endpoint-url/AWS_ENDPOINT_URL_S3 and --region",
+            "S3 did not answer: check the network, AWS_ENDPOINT_URL_S3 and AWS_REGION",
+        ),
+    ],
+)
 def test_each_face_fills_the_slots_with_its_own_words(name, cli, repl):
     d = getattr(catalogue, name)
     assert "--" not in d.text and "{" in d.text  # the template names no flag: a slot does
@@ -179,7 +191,8 @@ def test_the_runner_words_a_steps_hint_with_the_runs_face_and_keeps_its_id():
     for face in (CLI, REPL):
         reporter = _Results()
         Runner(object(), reporter, deadline=30, redact=lambda text: text, reword=face.hint).run_phases(
-            [Phase(0, "gate", ((Step("0.4", "S3", no_bucket),),), gate=True)])
+            [Phase(0, "gate", ((Step("0.4", "S3", no_bucket),),), gate=True)]
+        )
         result = reporter.results[0]
         assert result.diagnosis == {"id": "ZE-S3-002", "whose": Whose.SETTINGS, "hint": result.hint}
         shown[face.name] = result.hint
@@ -189,13 +202,14 @@ def test_the_runner_words_a_steps_hint_with_the_runs_face_and_keeps_its_id():
 
 # ------------------------------------------------------------------------------ statuses and verdicts
 
+
 def test_statuses_and_verdicts_are_str_enums_that_stay_their_words():
     assert [s.value for s in Status] == ["pass", "fail", "warn", "skip"]
     assert [v.value for v in Verdict] == ["passed", "failed", "gate_failed", "interrupted", "cancelled"]
     assert FAIL is Status.FAIL and FAILED is Verdict.FAILED and isinstance(FAIL, str)
     for member in (FAIL, FAILED, Whose.PLATFORM):
         word = member.value
-        assert (str(member), f"{member}", "%s" % member, format(member, ">12")) == (word, word, word, f"{word:>12}")
+        assert (str(member), f"{member}", f"{member}", format(member, ">12")) == (word, word, word, f"{word:>12}")
         assert json.dumps({"x": member}) == json.dumps({"x": word}) and member == word
         assert {word: 1}[member] == 1 and {member: 1}[word] == 1  # the same hash as the word
     element = ET.Element("testcase", status=SKIP)
@@ -208,7 +222,11 @@ def test_results_hold_the_enums_whatever_they_were_given():
     run = RunResult("failed", "c", "direct", 10, [step, StepResult("2.2", 2, "t", PASS)], Cleanup())
     assert run.verdict is FAILED and run.phase_status(2) is WARN
     assert json.loads(json.dumps(run.to_dict()))["phases"] == [{"id": 2, "name": "", "status": "warn"}]
-    assert decide_verdict(interrupted=False, cancelled=False, gate_failed=False, statuses=[PASS, FAIL],
-                          cleanup_proven_empty=True) is FAILED
+    assert (
+        decide_verdict(
+            interrupted=False, cancelled=False, gate_failed=False, statuses=[PASS, FAIL], cleanup_proven_empty=True
+        )
+        is FAILED
+    )
     with pytest.raises(ValueError):
         StepResult("2.3", 2, "t", "failed")  # a verdict is no status

@@ -58,9 +58,35 @@ def test_a_healthy_platform_passes_every_step_and_leaves_nothing(run, sandbox):
     result, text = run()
     assert result.verdict == PASSED and result.exit_code == 0
     ids = [s.id for s in result.steps]
-    assert ids == ["0.1", "0.2", "0.3", "0.4", "0.5", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6",  # plan order
-                   "2.1", "2.2", "2.3", "2.4", "2.5", "3.1", "3.2", "3.3",
-                   "4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "5.1", "5.2"]
+    assert ids == [
+        "0.1",
+        "0.2",
+        "0.3",
+        "0.4",
+        "0.5",
+        "1.1",
+        "1.2",
+        "1.3",
+        "1.4",
+        "1.5",
+        "1.6",  # plan order
+        "2.1",
+        "2.2",
+        "2.3",
+        "2.4",
+        "2.5",
+        "3.1",
+        "3.2",
+        "3.3",
+        "4.1",
+        "4.2",
+        "4.3",
+        "4.4",
+        "4.5",
+        "4.6",
+        "5.1",
+        "5.2",
+    ]
     assert {s.status for s in result.steps} == {PASS}
     assert result.cleanup.deleted >= 5 and result.cleanup.leftover == []
     assert objects_of(sandbox, result.customer_id) == []
@@ -68,17 +94,20 @@ def test_a_healthy_platform_passes_every_step_and_leaves_nothing(run, sandbox):
     assert sandbox.token not in text
 
 
-@pytest.mark.parametrize("fault, verdict, failing, hint", [
-    ("stage-prefix", GATE_FAILED, "0.5", "stage prefix"),
-    ("bad-token", GATE_FAILED, "0.2", "INTERNAL_API_TOKEN"),
-    ("missing-route:/diff", GATE_FAILED, "0.5", "no route for GET /diff"),
-    ("missing-route:/challengers", GATE_FAILED, "0.1", "no route for GET /challengers"),
-    ("metrics-non-greedy", GATE_FAILED, "0.5", "metrics route is not greedy"),
-    ("no-latest-alias", FAILED, "3.1", "production/latest"),
-    ("fixed-actor", FAILED, "3.1", "neither the body's 'actor' nor the X-Actor header"),
-    ("no-audit", FAILED, "3.1", "did not append an audit event"),
-    ("no-archive", FAILED, "3.1", "did not archive the previous production"),
-])
+@pytest.mark.parametrize(
+    "fault, verdict, failing, hint",
+    [
+        ("stage-prefix", GATE_FAILED, "0.5", "stage prefix"),
+        ("bad-token", GATE_FAILED, "0.2", "INTERNAL_API_TOKEN"),
+        ("missing-route:/diff", GATE_FAILED, "0.5", "no route for GET /diff"),
+        ("missing-route:/challengers", GATE_FAILED, "0.1", "no route for GET /challengers"),
+        ("metrics-non-greedy", GATE_FAILED, "0.5", "metrics route is not greedy"),
+        ("no-latest-alias", FAILED, "3.1", "production/latest"),
+        ("fixed-actor", FAILED, "3.1", "neither the body's 'actor' nor the X-Actor header"),
+        ("no-audit", FAILED, "3.1", "did not append an audit event"),
+        ("no-archive", FAILED, "3.1", "did not archive the previous production"),
+    ],
+)
 def test_each_fault_fails_the_right_step_and_names_the_cause(run, sandbox, fault, verdict, failing, hint):
     result, text = run([fault])
     assert result.verdict == verdict
@@ -173,8 +202,12 @@ def test_json_and_junit_reports(run, sandbox, tmp_path):
     failed = [s for s in data["steps"] if s["status"] == FAIL]
     assert [s["id"] for s in failed] == ["3.1"]
     assert set(failed[0]) >= {"id", "phase", "title", "status", "duration_ms", "expected", "actual", "hint"}
-    assert data["cleanup"] == {"deleted": data["cleanup"]["deleted"], "leftover": [], "kept": False,
-                               "proven_empty": True}
+    assert data["cleanup"] == {
+        "deleted": data["cleanup"]["deleted"],
+        "leftover": [],
+        "kept": False,
+        "proven_empty": True,
+    }
     suite = ET.parse(junit_path).getroot()
     assert suite.get("tests") == str(STEPS) and suite.get("failures") == "1"
     assert len(suite.findall("testcase/failure")) == 1
@@ -211,8 +244,9 @@ def test_a_missing_rollback_route_is_named_by_the_preflight_not_blamed_on_auth(r
 def test_an_unreachable_s3_leaves_no_phantom_probe(sandbox):
     target = dataclasses.replace(sandbox_target(sandbox), s3_endpoint_url="http://127.0.0.1:1")
     out = io.StringIO()
-    result = validate(resolve(RunFlags(client="direct"), {}, target=target),
-                      console=make_console(file=out, no_color=True))
+    result = validate(
+        resolve(RunFlags(client="direct"), {}, target=target), console=make_console(file=out, no_color=True)
+    )
     text = out.getvalue()
     assert result.verdict == GATE_FAILED and result.exit_code == 3, text
     assert result.cleanup.leftover == [] and "Left in S3" not in text
@@ -267,15 +301,17 @@ def test_an_object_landing_after_4_5s_listing_is_still_removed_and_the_proof_sta
                 sandbox.s3_client().put_object(Bucket=sandbox.bucket, Key=late_key, Body=b"{}")
 
     out = io.StringIO()
-    result = validate(settings, console=make_console(file=out, no_color=True),
-                      options=RunOptions(observers=[LateWrite()]))
+    result = validate(
+        settings, console=make_console(file=out, no_color=True), options=RunOptions(observers=[LateWrite()])
+    )
     assert result.verdict == PASSED and result.cleanup.proven_empty, out.getvalue()
     assert objects_of(sandbox, settings.customer_id) == []
 
 
 @pytest.mark.slow
 def test_a_4_5_cut_off_by_the_deadline_that_ends_during_the_cleanup_leaves_no_stale_listing_for_5_1(
-        sandbox, monkeypatch):
+    sandbox, monkeypatch
+):
     """4.5 is cut off by the deadline and still running after the drain: clean_up drops the listing and 5.1
     lists for itself. 4.5 then ends during that cleanup, storing the listing it took before 5.1 deleted
     everything, and, having ended after the cleanup began, sends the cleanup round again: that second 5.1

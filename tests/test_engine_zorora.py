@@ -16,11 +16,19 @@ from zorora_e2e_plugin.run.in_sandbox import sandbox_target
 from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
 
-HOSTS = [pytest.param(STANDIN, id="standin"),
-         pytest.param(os.environ.get("ZORORA_SRC"), id="real-zorora",
-                      marks=[pytest.mark.real_zorora,
-                             pytest.mark.skipif(not os.environ.get("ZORORA_SRC"),
-                                                reason="ZORORA_SRC not set (path of a Zorora checkout)")])]
+HOSTS = [
+    pytest.param(STANDIN, id="standin"),
+    pytest.param(
+        os.environ.get("ZORORA_SRC"),
+        id="real-zorora",
+        marks=[
+            pytest.mark.real_zorora,
+            pytest.mark.skipif(
+                not os.environ.get("ZORORA_SRC"), reason="ZORORA_SRC not set (path of a Zorora checkout)"
+            ),
+        ],
+    ),
+]
 
 
 @pytest.fixture(params=HOSTS)
@@ -63,20 +71,26 @@ def test_full_run_through_zorora_classes(zorora_host, sandbox, monkeypatch):
     assert "ZORORA_AUTO_CONFIRM" not in os.environ
 
 
-@pytest.mark.parametrize("fault, failing, hint", [
-    ("no-latest-alias", "3.1", "production/latest"),
-    ("metrics-non-greedy", "0.5", "not greedy"),
-    ("fixed-actor", "3.1", "neither the body's 'actor' nor the X-Actor header"),
-    ("bad-token", "0.2", "INTERNAL_API_TOKEN"),
-])
+@pytest.mark.parametrize(
+    "fault, failing, hint",
+    [
+        ("no-latest-alias", "3.1", "production/latest"),
+        ("metrics-non-greedy", "0.5", "not greedy"),
+        ("fixed-actor", "3.1", "neither the body's 'actor' nor the X-Actor header"),
+        ("bad-token", "0.2", "INTERNAL_API_TOKEN"),
+    ],
+)
 def test_faults_are_named_through_zorora_classes(zorora_host, sandbox, fault, failing, hint):
     result, text = _run(sandbox, [fault])
     failed = next(s for s in result.steps if s.id == failing)
     assert failed.status == FAIL and hint in failed.hint, text
 
 
-@pytest.mark.parametrize("variant", [[], ["actor-from-header"], ["keep-restored-archive"]],
-                         ids=["body-actor-first", "header-actor-first", "keeps-restored-archive"])
+@pytest.mark.parametrize(
+    "variant",
+    [[], ["actor-from-header"], ["keep-restored-archive"]],
+    ids=["body-actor-first", "header-actor-first", "keeps-restored-archive"],
+)
 def test_legitimate_server_variants_pass_through_zorora_classes(zorora_host, sandbox, monkeypatch, variant):
     """The REPL user's own ZORORA_ACTOR must not reach the server during the run (X-Actor carries the test
     actor, as the body does), and it is back afterwards."""

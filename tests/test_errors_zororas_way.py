@@ -31,13 +31,18 @@ def repl(host, monkeypatch):
     return repl
 
 
-@pytest.mark.parametrize("line, said", [
-    ("ml-validate-e2e --phaes 3", "Error: unknown flag --phaes (did you mean --phase?)"),
-    ("ml-validate-e2e --sandbx", "Error: unknown flag --sandbx (did you mean --sandbox?)"),
-    ("ml-validate-e2e sandbox", "Error: unexpected argument 'sandbox' (did you mean --sandbox?)"),
-    ("ml-validate-e2e --preflight-only --phase 3",
-     "Error: --preflight-only runs phase 0 alone: it does not combine with --phase 3"),
-])
+@pytest.mark.parametrize(
+    "line, said",
+    [
+        ("ml-validate-e2e --phaes 3", "Error: unknown flag --phaes (did you mean --phase?)"),
+        ("ml-validate-e2e --sandbx", "Error: unknown flag --sandbx (did you mean --sandbox?)"),
+        ("ml-validate-e2e sandbox", "Error: unexpected argument 'sandbox' (did you mean --sandbox?)"),
+        (
+            "ml-validate-e2e --preflight-only --phase 3",
+            "Error: --preflight-only runs phase 0 alone: it does not combine with --phase 3",
+        ),
+    ],
+)
 def test_a_mistake_in_the_repl_is_one_red_line_naming_the_flag(host, monkeypatch, line, said):
     monkeypatch.setenv("ONA_API_BASE_URL", DEAD_URL)
     monkeypatch.setenv("ONA_API_TOKEN", "not-used")
@@ -83,17 +88,24 @@ def test_the_repl_help_wraps_at_the_console_and_names_no_exit_code(host, monkeyp
 def test_the_cli_keeps_a_command_line_tools_conventions():
     done = cli("run", "--phaes", "3")
     assert done.returncode == 2
-    assert done.stderr.startswith("usage: zorora-e2e run") and \
-        done.stderr.rstrip().endswith("zorora-e2e run: error: unknown flag --phaes (did you mean --phase?)")
+    assert done.stderr.startswith("usage: zorora-e2e run") and done.stderr.rstrip().endswith(
+        "zorora-e2e run: error: unknown flag --phaes (did you mean --phase?)"
+    )
     done = cli("run", "--preflight-only", "--phase", "3")
     assert done.returncode == 2 and "--preflight-only runs phase 0 alone" in done.stderr
 
 
 def test_the_cli_refuses_an_unknown_fault_before_the_sandbox_starts():
     pexpect = pytest.importorskip("pexpect")
-    child = pexpect.spawn(sys.executable, ["-m", "zorora_e2e_plugin.cli", "demo", "--fault", "nosuch"],
-                          env=subprocess_env(TERM="xterm-256color"), cwd=str(REPO_ROOT), encoding="utf-8",
-                          timeout=60, dimensions=(30, 100))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "zorora_e2e_plugin.cli", "demo", "--fault", "nosuch"],
+        env=subprocess_env(TERM="xterm-256color"),
+        cwd=str(REPO_ROOT),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(30, 100),
+    )
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 2 and "unknown fault 'nosuch'" in child.before

@@ -31,17 +31,25 @@ GAPS = {"ZE-RUN-004", "ZE-RUN-002"}  # a step that named no cause; the validator
 
 # One concrete value for each fault that needs one (every fault in the catalogue is run: a new one without a value
 # here fails test_every_fault_is_swept)
-VALUES = {"missing-route": ["missing-route:/diff", "missing-route:/challengers"], "latency": ["latency:20"],
-          "cold-start": ["cold-start:1500"], "flaky": ["flaky:30"], "error-key": ["error-key:message"],
-          "round": ["round:1"], "archive-reason": ["archive-reason:replaced"], "throttle": ["throttle:5/10"],
-          "listing-lag": ["listing-lag:latest_model"], "s3-clock": ["s3-clock:7200"],
-          "lambda-outlives": ["lambda-outlives:300"]}
+VALUES = {
+    "missing-route": ["missing-route:/diff", "missing-route:/challengers"],
+    "latency": ["latency:20"],
+    "cold-start": ["cold-start:1500"],
+    "flaky": ["flaky:30"],
+    "error-key": ["error-key:message"],
+    "round": ["round:1"],
+    "archive-reason": ["archive-reason:replaced"],
+    "throttle": ["throttle:5/10"],
+    "listing-lag": ["listing-lag:latest_model"],
+    "s3-clock": ["s3-clock:7200"],
+    "lambda-outlives": ["lambda-outlives:300"],
+}
 ROUTE_VALUES = ["", ":/metrics", ":/promote"]  # a routed fault on every route, then on one route after the gate
 SLOW = {"hang", "hang:/metrics", "hang:/promote", "lambda-outlives:300", "cold-start:1500", "huge-body"}
 
 
 def _faults():
-    for name, usage in FAULT_USAGE.items():
+    for name, _usage in FAULT_USAGE.items():
         if name in ROUTED:
             yield from (name + route for route in ROUTE_VALUES)
         elif name in VALUES:
@@ -61,9 +69,12 @@ def sandbox():
 
 def unnamed(result):
     """Every failing or warning step without a catalogue id, or with one that names no cause."""
-    return [(s.id, s.status, (s.diagnosis or {}).get("id"), s.actual[:160]) for s in result.steps
-            if s.status in (FAIL, WARN) and (not s.diagnosis or s.diagnosis.get("id") not in CATALOGUE
-                                              or s.diagnosis.get("id") in GAPS)]
+    return [
+        (s.id, s.status, (s.diagnosis or {}).get("id"), s.actual[:160])
+        for s in result.steps
+        if s.status in (FAIL, WARN)
+        and (not s.diagnosis or s.diagnosis.get("id") not in CATALOGUE or s.diagnosis.get("id") in GAPS)
+    ]
 
 
 def test_every_fault_is_swept():
@@ -76,8 +87,9 @@ def test_every_fault_is_swept():
 def test_every_failing_or_warning_step_of_a_faulty_sandbox_names_its_cause(sandbox, fault, client, monkeypatch):
     slow = fault in SLOW
     with zorora_standin(monkeypatch):  # Zorora's classes importable (the stand-in) for --client zorora
-        result, text = run_engine(sandbox, [fault], timeout=1 if slow else 3, deadline=20 if slow else 60,
-                                  client=client)
+        result, text = run_engine(
+            sandbox, [fault], timeout=1 if slow else 3, deadline=20 if slow else 60, client=client
+        )
     assert unnamed(result) == [], text
     for step in result.steps:
         if step.diagnosis:
@@ -101,18 +113,23 @@ def test_every_seeded_readiness_variant_names_its_cause_truly(sandbox, variant, 
 
 def _readiness(sandbox, customer, challenger=None):
     out = io.StringIO()
-    settings = resolve(RunFlags(client="direct", preflight_only=True,
-                                readiness_for=[customer] + ([challenger] if challenger else [])), {},
-                       target=sandbox_target(sandbox))
+    settings = resolve(
+        RunFlags(client="direct", preflight_only=True, readiness_for=[customer] + ([challenger] if challenger else [])),
+        {},
+        target=sandbox_target(sandbox),
+    )
     result = validate(settings, console=make_console(file=out, no_color=True), options=RunOptions())
     return result, out.getvalue()
 
 
-@pytest.mark.parametrize("customer, challenger, step, status, diagnosis, whose", [
-    ("nosuch-customer", None, "6.2", FAIL, "ZE-FOR-001", "settings"),  # a typo in the customer id
-    # ... in the challenger's id: 6.1's warning, not a failure (issue 30 item 1: not answerable, exit 5)
-    ("acme-eligible", "acme-eligible/challenger_19990101_000000", "6.1", WARN, "ZE-FOR-002", "settings"),
-])
+@pytest.mark.parametrize(
+    "customer, challenger, step, status, diagnosis, whose",
+    [
+        ("nosuch-customer", None, "6.2", FAIL, "ZE-FOR-001", "settings"),  # a typo in the customer id
+        # ... in the challenger's id: 6.1's warning, not a failure (issue 30 item 1: not answerable, exit 5)
+        ("acme-eligible", "acme-eligible/challenger_19990101_000000", "6.1", WARN, "ZE-FOR-002", "settings"),
+    ],
+)
 def test_a_typo_is_the_settings(sandbox, customer, challenger, step, status, diagnosis, whose):
     sandbox.seed_customer("acme-eligible")
     result, text = _readiness(sandbox, customer, challenger)
@@ -152,9 +169,15 @@ def _refusing_port():
 
 def _broken_settings(sandbox, case):
     """(flags, environment) for `case`: the sandbox's own settings with one thing wrong, as an engineer's could be."""
-    env = {"ONA_API_BASE_URL": sandbox.api_url, "ONA_API_TOKEN": sandbox.token, "OUTPUT_BUCKET": sandbox.bucket,
-           "AWS_REGION": sandbox.region, "AWS_ENDPOINT_URL_S3": sandbox.s3_endpoint_url,
-           "AWS_ACCESS_KEY_ID": sandbox.access_key_id, "AWS_SECRET_ACCESS_KEY": sandbox.secret_access_key}
+    env = {
+        "ONA_API_BASE_URL": sandbox.api_url,
+        "ONA_API_TOKEN": sandbox.token,
+        "OUTPUT_BUCKET": sandbox.bucket,
+        "AWS_REGION": sandbox.region,
+        "AWS_ENDPOINT_URL_S3": sandbox.s3_endpoint_url,
+        "AWS_ACCESS_KEY_ID": sandbox.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": sandbox.secret_access_key,
+    }
     wrong = {
         "wrong token": {"ONA_API_TOKEN": "not-the-token"},
         "wrong stage": {"ONA_API_BASE_URL": sandbox.api_url.replace("/prod/", "/staging/")},
@@ -171,11 +194,18 @@ def _broken_settings(sandbox, case):
     return {k: v for k, v in env.items() if v is not None}
 
 
-SETTINGS_ERRORS = {"wrong token": ("0.2", "ZE-AUTH-001"), "wrong stage": ("0.1", "ZE-URL-001"),
-                   "wrong port": ("0.1", "ZE-NET-002"), "unresolvable host": ("0.1", "ZE-NET-003"),
-                   "wrong bucket": ("0.4", "ZE-S3-002"), "no AWS credentials": ("0.4", "ZE-S3-005"),
-                   "unknown key": ("0.4", "ZE-S3-003"), "wrong secret": ("0.4", "ZE-S3-003"),
-                   "expired token": ("0.4", "ZE-S3-009"), "S3 endpoint down": ("0.4", "ZE-S3-006")}
+SETTINGS_ERRORS = {
+    "wrong token": ("0.2", "ZE-AUTH-001"),
+    "wrong stage": ("0.1", "ZE-URL-001"),
+    "wrong port": ("0.1", "ZE-NET-002"),
+    "unresolvable host": ("0.1", "ZE-NET-003"),
+    "wrong bucket": ("0.4", "ZE-S3-002"),
+    "no AWS credentials": ("0.4", "ZE-S3-005"),
+    "unknown key": ("0.4", "ZE-S3-003"),
+    "wrong secret": ("0.4", "ZE-S3-003"),
+    "expired token": ("0.4", "ZE-S3-009"),
+    "S3 endpoint down": ("0.4", "ZE-S3-006"),
+}
 
 
 @pytest.mark.parametrize("case", list(SETTINGS_ERRORS))
@@ -190,8 +220,11 @@ def test_every_settings_error_is_the_settings_named_once(sandbox, case, monkeypa
     sandbox.set_faults(["s3-auth"])  # S3 checks credentials as AWS does
     try:
         out = io.StringIO()
-        result = validate(resolve(RunFlags(client="direct", timeout=2), _broken_settings(sandbox, case)),
-                          console=make_console(file=out, no_color=True), options=RunOptions())
+        result = validate(
+            resolve(RunFlags(client="direct", timeout=2), _broken_settings(sandbox, case)),
+            console=make_console(file=out, no_color=True),
+            options=RunOptions(),
+        )
     finally:
         sandbox.set_faults([])
     text = out.getvalue()
@@ -207,8 +240,10 @@ class DeleteRefusingS3:
     """The sandbox's S3 behind a proxy that refuses every delete (403 AccessDenied, as S3 answers an identity
     without s3:DeleteObject); everything else is forwarded."""
 
-    DENIED = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied'
-              b'</Message></Error>')
+    DENIED = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied'
+        b"</Message></Error>"
+    )
 
     def __init__(self, sandbox):
         from helpers.wire import LoopbackServer, QuietHandler, forward
@@ -249,8 +284,11 @@ def test_leftovers_name_what_refused_to_delete_them(sandbox):
     with DeleteRefusingS3(sandbox) as s3:
         target = dataclasses.replace(sandbox_target(sandbox), s3_endpoint_url=s3.url)
         out = io.StringIO()
-        result = validate(resolve(RunFlags(client="direct"), {}, target=target),
-                          console=make_console(file=out, no_color=True), options=RunOptions())
+        result = validate(
+            resolve(RunFlags(client="direct"), {}, target=target),
+            console=make_console(file=out, no_color=True),
+            options=RunOptions(),
+        )
     text = out.getvalue()
     try:
         assert unnamed(result) == [], text
@@ -265,8 +303,7 @@ def test_leftovers_name_what_refused_to_delete_them(sandbox):
 
         keys = objects_of(sandbox, result.customer_id)
         if keys:
-            sandbox.s3_client().delete_objects(Bucket=sandbox.bucket,
-                                               Delete={"Objects": [{"Key": k} for k in keys]})
+            sandbox.s3_client().delete_objects(Bucket=sandbox.bucket, Delete={"Objects": [{"Key": k} for k in keys]})
 
 
 @pytest.mark.parametrize("faults", [["no-version-delete"], ["stage-prefix", "no-version-delete"]])

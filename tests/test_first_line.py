@@ -40,13 +40,22 @@ sys.stdout.write(console.file.getvalue())
 
 @pytest.mark.slow
 def test_the_first_line_comes_before_the_sandbox_import_and_the_header():
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(STANDIN_DIR)], capture_output=True, text=True,
-                          timeout=180, env=subprocess_env(ZORORA_E2E_AUTOLOAD="0", ZORORA_E2E_HISTORY="0",
-                                                          ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1",
-                                                          ONA_API_TOKEN="x"), cwd=str(REPO_ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(STANDIN_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=subprocess_env(
+            ZORORA_E2E_AUTOLOAD="0",
+            ZORORA_E2E_HISTORY="0",
+            ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1",
+            ONA_API_TOKEN="x",
+        ),
+        cwd=str(REPO_ROOT),
+    )
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
     first = out.index("starting a local sandbox")
     assert first < out.index("<<moto import begins>>") < out.index("Zorora ↔ ONA platform end-to-end validation"), out
-    assert out[out.index("<<typed>>") + len("<<typed>>"):first].strip() == "", out  # the command's first line
+    assert out[out.index("<<typed>>") + len("<<typed>>") : first].strip() == "", out  # the command's first line
     assert "E2E validation passed" in out

@@ -47,13 +47,22 @@ def lines_of(path):
 
 
 def record(started: datetime, **fields):
-    base = {"v": 1, "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"), "target": "api.example.com",
-            "client": "direct", "kind": "preflight", "verdict": "passed", "duration_s": 0.5, "routes": {}}
+    base = {
+        "v": 1,
+        "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "target": "api.example.com",
+        "client": "direct",
+        "kind": "preflight",
+        "verdict": "passed",
+        "duration_s": 0.5,
+        "routes": {},
+    }
     base.update(fields)
     return base
 
 
 # ----------------------------------------------------------------------------------- where it goes
+
 
 def test_path_default_off_and_moved(tmp_path):
     assert history.history_path({}) == os.path.expanduser("~/.zorora/e2e-history.jsonl")
@@ -62,6 +71,7 @@ def test_path_default_off_and_moved(tmp_path):
 
 
 # ----------------------------------------------------------------------------------- recording runs
+
 
 @pytest.mark.slow
 def test_a_run_appends_one_line_with_phases_routes_and_no_secrets(history_file, tmp_path):
@@ -80,8 +90,12 @@ def test_a_run_appends_one_line_with_phases_routes_and_no_secrets(history_file, 
     assert line["target"] == f"127.0.0.1:{port}"
     assert line["kind"] == "full" and line["verdict"] == PASSED and line["client"] == "direct"
     assert set(line["phase_s"]) == {"0", "1", "2", "3", "4", "5"}
-    assert set(line["routes"]) <= ROUTE_NAMES and {"POST /promote", "POST /rollback", "GET /metrics"} <= set(line["routes"])
-    assert line["routes"]["GET /metrics"]["count"] == 4  # 0.5 probes the route twice, then challenger and production; never the ids
+    assert set(line["routes"]) <= ROUTE_NAMES and {"POST /promote", "POST /rollback", "GET /metrics"} <= set(
+        line["routes"]
+    )
+    assert (
+        line["routes"]["GET /metrics"]["count"] == 4
+    )  # 0.5 probes the route twice, then challenger and production; never the ids
     assert all(r["max_ms"] >= r["median_ms"] > 0 for r in line["routes"].values())
     assert line["cold_start"] is False and line["first_request_s"] is None
     assert line["json_report"] == str(report)
@@ -89,8 +103,10 @@ def test_a_run_appends_one_line_with_phases_routes_and_no_secrets(history_file, 
 
 
 def test_target_is_the_host_only():
-    assert history.target_host("https://alice:pw-1234@abc.execute-api.af-south-1.amazonaws.com/prod/api/v1?x=1") \
+    assert (
+        history.target_host("https://alice:pw-1234@abc.execute-api.af-south-1.amazonaws.com/prod/api/v1?x=1")
         == "abc.execute-api.af-south-1.amazonaws.com"
+    )
     assert history.target_host("https://api.example.com:8443/prod/api/v1") == "api.example.com:8443"
     assert history.target_host("http://127.0.0.1:5000/prod/api/v1", sandbox=True) == "sandbox"
 
@@ -106,9 +122,16 @@ def test_history_off_writes_nothing(tmp_path, sandbox_instance):
 @pytest.mark.slow
 def test_four_runs_at_once_lose_no_line(history_file, sandbox_instance):
     env = {**sandbox_instance.env(), "ZORORA_E2E_HISTORY": str(history_file)}
-    procs = [subprocess.Popen([SCRIPT, "run", "--preflight-only", "--client", "direct", "--no-color"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**CLEAN_ENV, **env},
-                              stdin=subprocess.DEVNULL) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [SCRIPT, "run", "--preflight-only", "--client", "direct", "--no-color"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**CLEAN_ENV, **env},
+            stdin=subprocess.DEVNULL,
+        )
+        for _ in range(4)
+    ]
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, outs
     lines = lines_of(history_file)
@@ -142,11 +165,24 @@ def test_a_corrupt_line_is_skipped_with_a_note(history_file):
     now = datetime.now(timezone.utc)
     good = [json.dumps(record(now - timedelta(minutes=m))) for m in (5, 3)]
     history_file.parent.mkdir(parents=True)
-    history_file.write_text("\n".join([good[0], '{"started": "2026-01-0', "[1, 2]", "\x00\xff garbage",
-                                       json.dumps({"started": "yesterday"}), good[1]]) + "\n")
+    history_file.write_text(
+        "\n".join(
+            [
+                good[0],
+                '{"started": "2026-01-0',
+                "[1, 2]",
+                "\x00\xff garbage",
+                json.dumps({"started": "yesterday"}),
+                good[1],
+            ]
+        )
+        + "\n"
+    )
     with open(history_file, "a") as handle:  # parses, but its fields are of the wrong kinds
-        handle.write(json.dumps(record(now, routes=["GET /diff"], cold_start=True, first_request_s="slow",
-                                       target=None, kind=7)) + "\n")
+        handle.write(
+            json.dumps(record(now, routes=["GET /diff"], cold_start=True, first_request_s="slow", target=None, kind=7))
+            + "\n"
+        )
     records, notes = history_file_module.read(str(history_file))
     assert len(records) == 2  # the record whose fields are of the wrong kinds is skipped too (issue 17 item 14)
     assert notes == [f"5 line(s) of {history_file} are not run records: skipped (line 2, 3, 4, 5, 7)"]
@@ -157,6 +193,7 @@ def test_a_corrupt_line_is_skipped_with_a_note(history_file):
 
 
 # ----------------------------------------------------------------------------------- rendering
+
 
 def test_sparkline_for_one_and_fifty_runs():
     assert history_view.sparkline([]) == ""
@@ -171,15 +208,20 @@ def test_sparkline_for_one_and_fifty_runs():
 
 def test_history_view_per_target_with_sparklines_last_preflight_and_slower_routes(tmp_path):
     now = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
-    slow = {"GET /diff": {"count": 2, "median_ms": 300.0, "max_ms": 320.0},
-            "GET /challengers": {"count": 2, "median_ms": 110.0, "max_ms": 120.0}}
-    fast = {"GET /diff": {"count": 2, "median_ms": 100.0, "max_ms": 120.0},
-            "GET /challengers": {"count": 2, "median_ms": 100.0, "max_ms": 130.0}}
+    slow = {
+        "GET /diff": {"count": 2, "median_ms": 300.0, "max_ms": 320.0},
+        "GET /challengers": {"count": 2, "median_ms": 110.0, "max_ms": 120.0},
+    }
+    fast = {
+        "GET /diff": {"count": 2, "median_ms": 100.0, "max_ms": 120.0},
+        "GET /challengers": {"count": 2, "median_ms": 100.0, "max_ms": 130.0},
+    }
     rows = [record(now - timedelta(days=10, minutes=i), routes=fast, duration_s=0.4) for i in range(25)]
-    rows += [record(now - timedelta(hours=i + 3), routes=slow, kind="full", duration_s=2.0 + i / 10)
-             for i in range(25)]
-    rows += [record(now - timedelta(hours=2), verdict="gate_failed", duration_s=0.3),
-             record(now - timedelta(hours=1), target="sandbox", cold_start=True, first_request_s=4.2)]
+    rows += [record(now - timedelta(hours=i + 3), routes=slow, kind="full", duration_s=2.0 + i / 10) for i in range(25)]
+    rows += [
+        record(now - timedelta(hours=2), verdict="gate_failed", duration_s=0.3),
+        record(now - timedelta(hours=1), target="sandbox", cold_start=True, first_request_s=4.2),
+    ]
     path = tmp_path / "h.jsonl"
     for row in rows:
         history_file_module.append(row, str(path))
@@ -190,8 +232,8 @@ def test_history_view_per_target_with_sparklines_last_preflight_and_slower_route
     assert "api.example.com  51 run(s)  last passing preflight: 3 h 0 min ago" in text  # a full run passed
     assert "sandbox  1 run(s)  last passing preflight: 60 min ago" in text
     assert "cold start 4.2 s" in text
-    preflight = next(l for l in text.splitlines() if l.split()[:2] == ["preflight", "passed"] and "(25 runs)" in l)
-    full = next(l for l in text.splitlines() if l.split()[:2] == ["full", "passed"])
+    preflight = next(ln for ln in text.splitlines() if ln.split()[:2] == ["preflight", "passed"] and "(25 runs)" in ln)
+    full = next(ln for ln in text.splitlines() if ln.split()[:2] == ["full", "passed"])
     assert len(preflight.split()[2]) == 25 and len(full.split()[2]) == 25  # the gate failure has a line of its own
     assert "slower: GET /diff median 100 ms -> 300 ms" in text and "slower: GET /challengers" not in text
     only = io.StringIO()
@@ -200,6 +242,7 @@ def test_history_view_per_target_with_sparklines_last_preflight_and_slower_route
 
 
 # ----------------------------------------------------------------------------------- cold starts
+
 
 def test_cold_start_rule():
     assert history.cold_start_seconds([(0.0, 4.2), (4.3, 0.1), (4.5, 0.2), (4.8, 0.1)]) == 4.2
@@ -228,6 +271,7 @@ def test_a_cold_start_is_a_detail_of_the_report_and_recorded(history_file):
 
 
 # ----------------------------------------------------------------------------------- in the REPL
+
 
 @pytest.mark.slow
 def test_repl_runs_are_recorded_and_shown_with_history(host, monkeypatch, history_file):

@@ -18,12 +18,22 @@ from zorora_e2e_plugin.history.file import append, read
 
 
 def record(n: int, **changes):
-    base = {"v": 1, "started": f"2026-03-{1 + n // 86400 % 28:02d}T{n // 3600 % 24:02d}:{n // 60 % 60:02d}:"
-                                 f"{n % 60:02d}Z",
-            "target": "sandbox", "client": "direct", "kind": "preflight", "phases": [0], "verdict": "passed",
-            "duration_s": 0.25, "phase_s": {"0": 0.2}, "routes": {"GET /challengers": {
-                "count": 3, "median_ms": 12.0, "max_ms": 40.0}}, "cold_start": False, "first_request_s": None,
-            "json_report": None, "n": n}
+    base = {
+        "v": 1,
+        "started": f"2026-03-{1 + n // 86400 % 28:02d}T{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}Z",
+        "target": "sandbox",
+        "client": "direct",
+        "kind": "preflight",
+        "phases": [0],
+        "verdict": "passed",
+        "duration_s": 0.25,
+        "phase_s": {"0": 0.2},
+        "routes": {"GET /challengers": {"count": 3, "median_ms": 12.0, "max_ms": 40.0}},
+        "cold_start": False,
+        "first_request_s": None,
+        "json_report": None,
+        "n": n,
+    }
     base.update(changes)
     return base
 

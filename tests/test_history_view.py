@@ -17,10 +17,20 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def run(minutes_ago: float, **fields):
-    base = {"v": 1, "started": (NOW - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "target": "api.example.com", "client": "direct", "kind": "full", "phases": [0, 1, 2, 3, 4, 5],
-            "verdict": "passed", "duration_s": 2.5, "routes": {}, "cold_start": False, "first_request_s": None,
-            "json_report": None}
+    base = {
+        "v": 1,
+        "started": (NOW - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "target": "api.example.com",
+        "client": "direct",
+        "kind": "full",
+        "phases": [0, 1, 2, 3, 4, 5],
+        "verdict": "passed",
+        "duration_s": 2.5,
+        "routes": {},
+        "cold_start": False,
+        "first_request_s": None,
+        "json_report": None,
+    }
     base.update(fields)
     return base
 
@@ -63,9 +73,11 @@ def test_trends_and_medians_per_verdict(tmp_path):
 def test_last_passing_preflight_counts_full_runs_whose_phase_0_passed(tmp_path):
     text = shown(tmp_path, [run(180), run(120, verdict="failed"), run(60, verdict="gate_failed")])
     assert "last passing preflight: 2 h 0 min ago" in text, text  # the failed run got past the gate
-    text = shown(tmp_path / "x", [run(60, verdict="gate_failed"),
-                                  run(30, kind="phases", phases=[2], verdict="passed")]) \
-        if (tmp_path / "x").mkdir() is None else ""
+    text = (
+        shown(tmp_path / "x", [run(60, verdict="gate_failed"), run(30, kind="phases", phases=[2], verdict="passed")])
+        if (tmp_path / "x").mkdir() is None
+        else ""
+    )
     assert "last passing preflight: none recorded" in text, text  # a gate failure, and a run without phase 0
 
 
@@ -74,8 +86,9 @@ def test_note_column_only_when_a_run_has_a_note_and_the_json_report_is_shown(tmp
     header = next(line for line in text.splitlines() if "started (UTC)" in line)
     assert header.split() == ["started", "(UTC)", "kind", "verdict", "duration", "client"], header
     (tmp_path / "b").mkdir()
-    text = shown(tmp_path / "b", [run(10, cold_start=True, first_request_s=4.2),
-                                  run(5, json_report="/tmp/reports/run-7.json")])
+    text = shown(
+        tmp_path / "b", [run(10, cold_start=True, first_request_s=4.2), run(5, json_report="/tmp/reports/run-7.json")]
+    )
     header = next(line for line in text.splitlines() if "started (UTC)" in line)
     assert header.split()[-1] == "note"
     assert "cold start 4.2 s" in text

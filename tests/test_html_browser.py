@@ -48,12 +48,26 @@ def open_in_browser(page: str, tmp_path, screenshot: str = ""):
     binary = chromium()
     net_log = tmp_path / "net.json"
     isolate = ["unshare", "-n"] if shutil.which("unshare") and os.geteuid() == 0 else []
-    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--host-resolver-rules=MAP * ~NOTFOUND", "--hide-scrollbars",
-             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
+    flags = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
     url = "file://" + os.path.abspath(page)
-    dom = subprocess.run([*isolate, binary, *flags, f"--log-net-log={net_log}", "--dump-dom", url],
-                         capture_output=True, text=True, timeout=120)
+    dom = subprocess.run(
+        [*isolate, binary, *flags, f"--log-net-log={net_log}", "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     events = json.loads(net_log.read_text())
@@ -61,8 +75,12 @@ def open_in_browser(page: str, tmp_path, screenshot: str = ""):
     starts = [e.get("params", {}) for e in events["events"] if names.get(e["type"]) == "URL_REQUEST_START_JOB"]
     asked = [p["url"] for p in starts if "url" in p and p.get("initiator") != BACKGROUND]
     if screenshot:
-        shot = subprocess.run([*isolate, binary, *flags, "--window-size=1280,2200", f"--screenshot={screenshot}", url],
-                              capture_output=True, text=True, timeout=120)
+        shot = subprocess.run(
+            [*isolate, binary, *flags, "--window-size=1280,2200", f"--screenshot={screenshot}", url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert shot.returncode == 0, shot.stderr[-2000:]
     return dom.stdout, console, asked
 
@@ -90,11 +108,11 @@ def png_size_and_colours(path: str):
     width, height = struct.unpack(">II", data[16:24])
     idat, at = b"", 8
     while at < len(data):
-        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
         if kind == b"IDAT":
-            idat += data[at + 8:at + 8 + length]
+            idat += data[at + 8 : at + 8 + length]
         at += 12 + length
-    return width, height, len(set(zlib.decompress(idat)[: 4_000_000]))
+    return width, height, len(set(zlib.decompress(idat)[:4_000_000]))
 
 
 @pytest.mark.slow
@@ -125,8 +143,9 @@ def test_the_html_report_renders_offline_with_every_step_and_one_bar_per_request
 def test_the_browser_check_catches_a_page_that_fetches_or_logs(tmp_path):
     """The checks above can fail: a page that loads an image from elsewhere and logs to the console."""
     page = tmp_path / "leaky.html"
-    page.write_text('<html><body><img src="http://203.0.113.9/x.png"><script>console.error("boom")</script>'
-                    "</body></html>")
+    page.write_text(
+        '<html><body><img src="http://203.0.113.9/x.png"><script>console.error("boom")</script></body></html>'
+    )
     _dom, console, asked = open_in_browser(str(page), tmp_path)
     assert any('"boom"' in line for line in console)
     assert asked == ["http://203.0.113.9/x.png"]
@@ -139,8 +158,10 @@ def test_show_failed_steps_only_hides_every_other_step_row(sandbox, tmp_path):
     result, _text, _served = run_in_process(sandbox, tmp_path, ["noop-rollback"], customer_id=customer("only"))
     page = (tmp_path / "r.html").read_text()
     assert page.count('id="only-failed"') == 1
-    probe = ("<script>document.body.setAttribute('data-visible', [...document.querySelectorAll('tr.step')]"
-             ".filter(r => getComputedStyle(r).display !== 'none').map(r => r.dataset.step).join(','))</script>")
+    probe = (
+        "<script>document.body.setAttribute('data-visible', [...document.querySelectorAll('tr.step')]"
+        ".filter(r => getComputedStyle(r).display !== 'none').map(r => r.dataset.step).join(','))</script>"
+    )
     for checked, name in ((False, "off.html"), (True, "on.html")):
         copy = page.replace('id="only-failed"', 'id="only-failed" checked') if checked else page
         (tmp_path / name).write_text(copy.replace("</body>", probe + "</body>"))

@@ -55,17 +55,22 @@ def test_the_top_level_holds_the_doors_and_the_floors_only():
 @pytest.mark.parametrize("name", VALIDATOR, ids=lambda n: n or "__init__")
 def test_nothing_imports_upward(name):
     floor = FLOORS.index(floor_of(name))
-    upward = [f"line {line}: {target or '(package root)'} ({floor_of(target) or 'the doors'})"
-              for target, line in imports(name)
-              if not target.startswith("~") and FLOORS.index(floor_of(target)) > floor]
+    upward = [
+        f"line {line}: {target or '(package root)'} ({floor_of(target) or 'the doors'})"
+        for target, line in imports(name)
+        if not target.startswith("~") and FLOORS.index(floor_of(target)) > floor
+    ]
     assert upward == [], f"{name} ({floor_of(name) or 'the doors'}) imports from a higher floor"
 
 
 @pytest.mark.parametrize("name", [n for n in VALIDATOR if any(fnmatch(n, room) for room in NEVER)])
 def test_the_plan_and_the_runner_import_what_they_may(name):
     never = next(rule for room, rule in NEVER.items() if fnmatch(name, room))
-    seen = [f"line {line}: {target.lstrip('~')}" for target, line in imports(name)
-            if any(fnmatch(target, pattern) for pattern in never)]
+    seen = [
+        f"line {line}: {target.lstrip('~')}"
+        for target, line in imports(name)
+        if any(fnmatch(target, pattern) for pattern in never)
+    ]
     assert seen == [], f"{name} must not import these"
 
 
@@ -79,8 +84,9 @@ def test_the_floors_are_read_from_every_kind_of_import(tmp_path, monkeypatch):
     (fake / "run" / "__init__.py").write_text("")
     (fake / "run" / "waves.py").write_text("import rich\n\ndef f():\n    from ..plan import steps\n")
     (fake / "plan" / "__init__.py").write_text("")
-    (fake / "plan" / "steps.py").write_text("from ..run import waves\nfrom .. import __version__\n"
-                                            "import zorora_e2e_plugin.run\n")
+    (fake / "plan" / "steps.py").write_text(
+        "from ..run import waves\nfrom .. import __version__\nimport zorora_e2e_plugin.run\n"
+    )
     monkeypatch.setitem(globals(), "PACKAGE", fake)  # floor_of's
     monkeypatch.setattr(layering, "PACKAGE", fake)  # module_name's and imports'
     monkeypatch.setattr(layering, "MODULES", {module_name(p): p for p in sorted(fake.rglob("*.py"))})

@@ -53,13 +53,21 @@ def test_a_legitimate_variant_passes_with_either_client(sandbox, standin_zorora,
 
 # ----------------------------------------------------------------------------- ... and the breakages still fail
 
-@pytest.mark.parametrize("faults, first, named", [
-    (["error-key:message", "missing-route:/diff"], "0.5", "GET /diff"),  # API Gateway's own 404 stays a missing route
-    (["error-key:message", "no-rollback-archive"], "3.3", "did not archive the one it replaced"),
-    (["archive-wrapped", "no-rollback-archive"], "3.3", "did not archive the one it replaced"),
-    (["round:1", "stage-prefix"], "0.5", "stage prefix"),
-    (["unknown-id-500", "metrics-non-greedy"], "0.5", "not greedy"),
-])
+
+@pytest.mark.parametrize(
+    "faults, first, named",
+    [
+        (
+            ["error-key:message", "missing-route:/diff"],
+            "0.5",
+            "GET /diff",
+        ),  # API Gateway's own 404 stays a missing route
+        (["error-key:message", "no-rollback-archive"], "3.3", "did not archive the one it replaced"),
+        (["archive-wrapped", "no-rollback-archive"], "3.3", "did not archive the one it replaced"),
+        (["round:1", "stage-prefix"], "0.5", "stage prefix"),
+        (["unknown-id-500", "metrics-non-greedy"], "0.5", "not greedy"),
+    ],
+)
 def test_a_breakage_beside_a_variant_still_fails(sandbox, faults, first, named):
     result, text = run_engine(sandbox, faults)
     assert result.verdict in (FAILED, GATE_FAILED), text
@@ -70,18 +78,22 @@ def test_a_breakage_beside_a_variant_still_fails(sandbox, faults, first, named):
 
 # ----------------------------------------------------------------------------- item 1: who answered
 
-@pytest.mark.parametrize("status, body, headers, source", [
-    (404, '{"message":"Not Found"}', {}, "gateway"),
-    (404, '{"message": "Not Found"}', {}, "gateway"),
-    (404, '{"message":"Metrics not found for model C/x"}', {}, "lambda"),
-    (404, '{"error":"Metrics not found"}', {}, "lambda"),
-    (404, '{"message":"Model gone"}', {"x-amzn-ErrorType": "NotFoundException"}, "gateway"),
-    (400, '{"message":"customer_id is required"}', {}, "lambda"),
-    (400, '{"message":"Bad Request", "detail": "customer_id"}', {}, "lambda"),
-    (400, "customer_id is required", {}, "other"),
-    (429, '{"message":"Too Many Requests"}', {}, "throttled"),
-    (500, '{"message":"Internal Server Error"}', {}, "server"),
-])
+
+@pytest.mark.parametrize(
+    "status, body, headers, source",
+    [
+        (404, '{"message":"Not Found"}', {}, "gateway"),
+        (404, '{"message": "Not Found"}', {}, "gateway"),
+        (404, '{"message":"Metrics not found for model C/x"}', {}, "lambda"),
+        (404, '{"error":"Metrics not found"}', {}, "lambda"),
+        (404, '{"message":"Model gone"}', {"x-amzn-ErrorType": "NotFoundException"}, "gateway"),
+        (400, '{"message":"customer_id is required"}', {}, "lambda"),
+        (400, '{"message":"Bad Request", "detail": "customer_id"}', {}, "lambda"),
+        (400, "customer_id is required", {}, "other"),
+        (429, '{"message":"Too Many Requests"}', {}, "throttled"),
+        (500, '{"message":"Internal Server Error"}', {}, "server"),
+    ],
+)
 def test_api_gateways_own_answers_are_told_by_its_fixed_bodies_and_headers(status, body, headers, source):
     from zorora_e2e_plugin.core.answers import answer_source
 
@@ -123,6 +135,7 @@ def test_a_route_api_gateway_says_it_lacks_by_its_header_fails_the_gate(sandbox)
 
 # ----------------------------------------------------------------------------- item 2: 5xx on a probe
 
+
 def test_every_route_answering_5xx_fails_the_gate(sandbox):
     def before(request):
         return 500, '{"message":"Internal Server Error"}'
@@ -136,15 +149,19 @@ def test_every_route_answering_5xx_fails_the_gate(sandbox):
 
 # ----------------------------------------------------------------------------- item 6: 0.3's warnings (the plan's ⚠)
 
-@pytest.mark.parametrize("answer, status", [
-    ((400, '{"error":"customer_id is required"}'), PASS),
-    ((400, '{"message":"customer_id is required"}'), PASS),  # any key: the Lambda's
-    ((422, '{"detail":"missing query parameter customer_id"}'), PASS),
-    ((400, "customer_id is required"), WARN),  # the plan: "400 but response not JSON"
-    ((400, "<html>Bad Request</html>"), WARN),
-    ((400, '{"error":"bad request"}'), WARN),  # the plan: "400 but error message unclear"
-    ((400, '{"message":"bad request"}'), WARN),
-])
+
+@pytest.mark.parametrize(
+    "answer, status",
+    [
+        ((400, '{"error":"customer_id is required"}'), PASS),
+        ((400, '{"message":"customer_id is required"}'), PASS),  # any key: the Lambda's
+        ((422, '{"detail":"missing query parameter customer_id"}'), PASS),
+        ((400, "customer_id is required"), WARN),  # the plan: "400 but response not JSON"
+        ((400, "<html>Bad Request</html>"), WARN),
+        ((400, '{"error":"bad request"}'), WARN),  # the plan: "400 but error message unclear"
+        ((400, '{"message":"bad request"}'), WARN),
+    ],
+)
 def test_0_3_warns_where_the_plan_says_warning(sandbox, answer, status):
     def before(request):
         if request.method == "GET" and request.route == "/challengers" and "customer_id" not in request.query:

@@ -83,8 +83,9 @@ def test_a_run_publishes_its_metrics_and_they_read_back(sandbox, tmp_path, fault
     assert value("Retries", "Count") == sum(record["retries"].values())
     assert value("ColdStart", "Count") == int(record["cold_start"])
     for phase, seconds in result.phase_seconds.items():
-        assert value("PhaseDuration", "Milliseconds", extra={"Phase": str(phase)}) == pytest.approx(seconds * 1000,
-                                                                                                  abs=0.01)
+        assert value("PhaseDuration", "Milliseconds", extra={"Phase": str(phase)}) == pytest.approx(
+            seconds * 1000, abs=0.01
+        )
     for route, figures in record["routes"].items():
         extra = {"Route": route}
         assert value("RouteLatency", "Milliseconds", "SampleCount", extra) == figures["count"]
@@ -137,14 +138,24 @@ def test_no_dimension_carries_a_secret_or_an_id(sandbox):
     assert routes and all(re.fullmatch(r"(GET|POST) /[a-z-]+", r) for r in routes), routes
 
 
-@pytest.mark.parametrize("url, sandbox_run, target", [
-    ("https://abc123.execute-api.af-south-1.amazonaws.com/prod/api/v1", False,
-     "abc123.execute-api.af-south-1.amazonaws.com/prod"),
-    ("https://user:s3cret@API.example.com:8443/stage2/api/v1?token=s3cret#frag", False, "api.example.com:8443/stage2"),
-    ("http://127.0.0.1:4567/prod/api/v1", True, "sandbox"),
-    ("http://127.0.0.1:4567/prod/api/v1", False, "127.0.0.1:4567/prod"),
-    ("https://host.example", False, "host.example"),
-])
+@pytest.mark.parametrize(
+    "url, sandbox_run, target",
+    [
+        (
+            "https://abc123.execute-api.af-south-1.amazonaws.com/prod/api/v1",
+            False,
+            "abc123.execute-api.af-south-1.amazonaws.com/prod",
+        ),
+        (
+            "https://user:s3cret@API.example.com:8443/stage2/api/v1?token=s3cret#frag",
+            False,
+            "api.example.com:8443/stage2",
+        ),
+        ("http://127.0.0.1:4567/prod/api/v1", True, "sandbox"),
+        ("http://127.0.0.1:4567/prod/api/v1", False, "127.0.0.1:4567/prod"),
+        ("https://host.example", False, "host.example"),
+    ],
+)
 def test_target_is_host_and_stage_only(url, sandbox_run, target):
     assert target_of(url, sandbox_run) == target
 
@@ -174,13 +185,16 @@ def test_many_metrics_go_out_in_several_calls_and_all_arrive(sandbox):
     assert len(listed(cloudwatch(sandbox), ns)) == 1201
 
 
-@pytest.mark.parametrize("flags, env, message", [
-    ({"metrics": ("prometheus",)}, {}, "--metrics must be cloudwatch or emf"),
-    ({"metrics": ("cloudwatch",), "metrics_namespace": "AWS/Lambda"}, {}, "not a CloudWatch namespace"),
-    ({"metrics": ("cloudwatch",)}, {"ZORORA_E2E_METRICS_NAMESPACE": ":x"}, "ZORORA_E2E_METRICS_NAMESPACE"),
-    ({"metrics": ("cloudwatch",), "metrics_namespace": "x" * 256}, {}, "1-255"),
-    ({"metrics_namespace": "Mine"}, {}, "needs --metrics"),
-])
+@pytest.mark.parametrize(
+    "flags, env, message",
+    [
+        ({"metrics": ("prometheus",)}, {}, "--metrics must be cloudwatch or emf"),
+        ({"metrics": ("cloudwatch",), "metrics_namespace": "AWS/Lambda"}, {}, "not a CloudWatch namespace"),
+        ({"metrics": ("cloudwatch",)}, {"ZORORA_E2E_METRICS_NAMESPACE": ":x"}, "ZORORA_E2E_METRICS_NAMESPACE"),
+        ({"metrics": ("cloudwatch",), "metrics_namespace": "x" * 256}, {}, "1-255"),
+        ({"metrics_namespace": "Mine"}, {}, "needs --metrics"),
+    ],
+)
 def test_bad_metrics_settings_are_refused_before_anything_runs(flags, env, message):
     with pytest.raises(SettingsError, match=re.escape(message)):
         metrics_from(RunFlags(**flags), env)
@@ -209,11 +223,21 @@ def test_the_endpoint_is_boto3s_own_setting(sandbox, variable):
     env[variable] = sandbox.cloudwatch_endpoint_url
     if variable == "AWS_ENDPOINT_URL":  # the general one: S3 keeps its own
         env["AWS_ENDPOINT_URL_S3"] = sandbox.s3_endpoint_url
-    done = cli("run", "--preflight-only", "--client", "direct", "--metrics", "cloudwatch", "--metrics-namespace", ns,
-               env=env)
+    done = cli(
+        "run", "--preflight-only", "--client", "direct", "--metrics", "cloudwatch", "--metrics-namespace", ns, env=env
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert statistic(cloudwatch(sandbox), ns, "Passed", {"Target": target_of(sandbox.api_url),
-                                                         "Kind": "preflight"}, "Sum", "Count") == 1
+    assert (
+        statistic(
+            cloudwatch(sandbox),
+            ns,
+            "Passed",
+            {"Target": target_of(sandbox.api_url), "Kind": "preflight"},
+            "Sum",
+            "Count",
+        )
+        == 1
+    )
 
 
 @pytest.mark.slow
@@ -226,8 +250,9 @@ def test_a_refused_publication_is_one_warning_and_changes_nothing(sandbox, refus
     plain = cli("run", "--preflight-only", "--client", "direct", env=env)
     server = Refusing()
     with server:
-        env["AWS_ENDPOINT_URL_CLOUDWATCH"] = server.url if refusal == "no-permission" else \
-            f"http://127.0.0.1:{closed_port()}"
+        env["AWS_ENDPOINT_URL_CLOUDWATCH"] = (
+            server.url if refusal == "no-permission" else f"http://127.0.0.1:{closed_port()}"
+        )
         done = cli("run", "--preflight-only", "--client", "direct", "--metrics", "cloudwatch", env=env)
     assert done.returncode == plain.returncode == (0 if token_ok else 3), done.stdout + done.stderr
     warnings = [line for line in done.stdout.splitlines() if "metrics not published" in line]
@@ -237,8 +262,9 @@ def test_a_refused_publication_is_one_warning_and_changes_nothing(sandbox, refus
         assert server.requests and "AccessDenied" in warnings[0] and "cloudwatch:PutMetricData" in warnings[0]
     else:
         assert "could not be reached" in warnings[0]
-    verdict = [line for line in plain.stdout.splitlines() if "Preflight" in line and ("passed" in line or "fail" in
-                                                                                      line)][-1]
+    verdict = [
+        line for line in plain.stdout.splitlines() if "Preflight" in line and ("passed" in line or "fail" in line)
+    ][-1]
     assert verdict.split(" in ")[0] in done.stdout  # the same verdict line (its time aside)
     assert sandbox.token not in done.stdout + done.stderr
 
@@ -251,6 +277,7 @@ def test_an_interrupted_run_publishes_nothing(sandbox):
         def phase_started(self, phase):
             if phase.id == 1:
                 import signal
+
                 os.kill(os.getpid(), signal.SIGINT)
 
     ns = fresh_namespace()
@@ -260,15 +287,23 @@ def test_an_interrupted_run_publishes_nothing(sandbox):
     from zorora_e2e_plugin.report.console import make_console
     from zorora_e2e_plugin.run.options import RunOptions
     from zorora_e2e_plugin.run.validate import validate
+
     result, _out, settings = None, None, None
     from helpers.metrics import resolve, sandbox_target
-    settings = resolve(RunFlags(client="direct", metrics=("cloudwatch",), metrics_namespace=ns), {},
-                       target=sandbox_target(sandbox))
-    settings = __import__("dataclasses").replace(settings, metrics=__import__("dataclasses").replace(
-        settings.metrics, endpoint_url=sandbox.cloudwatch_endpoint_url))
+
+    settings = resolve(
+        RunFlags(client="direct", metrics=("cloudwatch",), metrics_namespace=ns), {}, target=sandbox_target(sandbox)
+    )
+    settings = __import__("dataclasses").replace(
+        settings,
+        metrics=__import__("dataclasses").replace(settings.metrics, endpoint_url=sandbox.cloudwatch_endpoint_url),
+    )
     out = io.StringIO()
-    result = validate(settings, console=make_console(file=out, no_color=True),
-                      options=RunOptions(observers=[StopAtPhase1()], history_env={"ZORORA_E2E_HISTORY": "0"}))
+    result = validate(
+        settings,
+        console=make_console(file=out, no_color=True),
+        options=RunOptions(observers=[StopAtPhase1()], history_env={"ZORORA_E2E_HISTORY": "0"}),
+    )
     assert result.verdict == "interrupted"
     assert puts(sandbox, since) == [] and listed(cloudwatch(sandbox), ns) == set()
     assert "metrics: none published (the run was interrupted" in out.getvalue()
@@ -278,15 +313,25 @@ def test_an_interrupted_run_publishes_nothing(sandbox):
 def test_metrics_cost_nothing_unless_asked(sandbox):
     """A run without --metrics imports nothing of metrics/ (nor the canary); with it, CloudWatch's client comes
     from botocore directly, as S3's does: boto3 is never imported."""
-    probe = ("import json, sys\nfrom zorora_e2e_plugin.cli import main\ncode = main(sys.argv[1:])\n"
-             "print(json.dumps([code, sorted(m for m in sys.modules if m.startswith(('zorora_e2e_plugin.metrics', "
-             "'zorora_e2e_plugin.canary', 'zorora_e2e_plugin.run.publish'))), 'boto3' in sys.modules]))")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ONA_", "ZORORA_"))},
-           **sandbox.env(), "ZORORA_E2E_HISTORY": "0"}
+    probe = (
+        "import json, sys\nfrom zorora_e2e_plugin.cli import main\ncode = main(sys.argv[1:])\n"
+        "print(json.dumps([code, sorted(m for m in sys.modules if m.startswith(('zorora_e2e_plugin.metrics', "
+        "'zorora_e2e_plugin.canary', 'zorora_e2e_plugin.run.publish'))), 'boto3' in sys.modules]))"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ONA_", "ZORORA_"))},
+        **sandbox.env(),
+        "ZORORA_E2E_HISTORY": "0",
+    }
     runs = {}
     for extra in ([], ["--metrics", "cloudwatch"]):
-        done = subprocess.run([sys.executable, "-c", probe, "run", "--preflight-only", "--client", "direct", *extra],
-                              capture_output=True, text=True, timeout=120, env=env)
+        done = subprocess.run(
+            [sys.executable, "-c", probe, "run", "--preflight-only", "--client", "direct", *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
         runs[bool(extra)] = __import__("json").loads(done.stdout.strip().splitlines()[-1])
     assert runs[False] == [0, [], False]
     assert runs[True][0] == 0 and "zorora_e2e_plugin.metrics.cloudwatch" in runs[True][1] and runs[True][2] is False
@@ -298,11 +343,21 @@ def test_a_loopback_endpoint_from_the_environment_never_goes_through_a_proxy(san
     ns = fresh_namespace()
     dead = f"http://127.0.0.1:{closed_port()}"
     env = {**sandbox.env(), "HTTP_PROXY": dead, "HTTPS_PROXY": dead, "http_proxy": dead, "https_proxy": dead}
-    done = cli("run", "--preflight-only", "--client", "direct", "--metrics", "cloudwatch", "--metrics-namespace", ns,
-               env=env)
+    done = cli(
+        "run", "--preflight-only", "--client", "direct", "--metrics", "cloudwatch", "--metrics-namespace", ns, env=env
+    )
     assert done.returncode == 0 and "metrics not published" not in done.stdout, done.stdout + done.stderr
-    assert statistic(cloudwatch(sandbox), ns, "Passed", {"Target": target_of(sandbox.api_url), "Kind": "preflight"},
-                     "Sum", "Count") == 1
+    assert (
+        statistic(
+            cloudwatch(sandbox),
+            ns,
+            "Passed",
+            {"Target": target_of(sandbox.api_url), "Kind": "preflight"},
+            "Sum",
+            "Count",
+        )
+        == 1
+    )
 
 
 def test_in_zorora_a_sandbox_run_publishes_and_shows_what_it_published(host, monkeypatch):

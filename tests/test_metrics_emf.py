@@ -42,8 +42,7 @@ EMF_SCHEMA = {
                                     "type": "array",
                                     "minItems": 0,
                                     "maxItems": 30,
-                                    "items": {"type": "string", "pattern": "^(.*)$", "minLength": 1,
-                                              "maxLength": 250},
+                                    "items": {"type": "string", "pattern": "^(.*)$", "minLength": 1, "maxLength": 250},
                                 },
                             },
                             "Metrics": {
@@ -52,14 +51,22 @@ EMF_SCHEMA = {
                                     "type": "object",
                                     "required": ["Name"],
                                     "properties": {
-                                        "Name": {"type": "string", "pattern": "^(.*)$", "minLength": 1,
-                                                 "maxLength": 1024},
-                                        "Unit": {"type": "string", "pattern": (
-                                            "^(Seconds|Microseconds|Milliseconds|Bytes|Kilobytes|Megabytes|Gigabytes|"
-                                            "Terabytes|Bits|Kilobits|Megabits|Gigabits|Terabits|Percent|Count|"
-                                            "Bytes\\/Second|Kilobytes\\/Second|Megabytes\\/Second|Gigabytes\\/Second|"
-                                            "Terabytes\\/Second|Bits\\/Second|Kilobits\\/Second|Megabits\\/Second|"
-                                            "Gigabits\\/Second|Terabits\\/Second|Count\\/Second|None)$")},
+                                        "Name": {
+                                            "type": "string",
+                                            "pattern": "^(.*)$",
+                                            "minLength": 1,
+                                            "maxLength": 1024,
+                                        },
+                                        "Unit": {
+                                            "type": "string",
+                                            "pattern": (
+                                                "^(Seconds|Microseconds|Milliseconds|Bytes|Kilobytes|Megabytes|Gigabytes|"
+                                                "Terabytes|Bits|Kilobits|Megabits|Gigabits|Terabits|Percent|Count|"
+                                                "Bytes\\/Second|Kilobytes\\/Second|Megabytes\\/Second|Gigabytes\\/Second|"
+                                                "Terabytes\\/Second|Bits\\/Second|Kilobits\\/Second|Megabits\\/Second|"
+                                                "Gigabits\\/Second|Terabits\\/Second|Count\\/Second|None)$"
+                                            ),
+                                        },
                                         "StorageResolution": {"type": "integer"},
                                     },
                                 },
@@ -129,8 +136,15 @@ def test_a_runs_emf_lines_follow_the_specification_and_carry_its_values(sandbox,
     assert run["Passed"] == (1 if result.verdict == "passed" else 0) and run["Duration"] == result.duration_ms
     assert run["FailedSteps"] == sum(1 for s in result.steps if s.status == "fail")
     units = {m["Name"]: m["Unit"] for d in parsed for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
-    assert units == {"Passed": "Count", "Duration": "Milliseconds", "FailedSteps": "Count", "Retries": "Count",
-                     "ColdStart": "Count", "PhaseDuration": "Milliseconds", "RouteLatency": "Milliseconds"}
+    assert units == {
+        "Passed": "Count",
+        "Duration": "Milliseconds",
+        "FailedSteps": "Count",
+        "Retries": "Count",
+        "ColdStart": "Count",
+        "PhaseDuration": "Milliseconds",
+        "RouteLatency": "Milliseconds",
+    }
     phases = {d["Phase"]: d["PhaseDuration"] for d in parsed if "Phase" in d}
     assert phases == {str(p): pytest.approx(s * 1000, abs=0.01) for p, s in result.phase_seconds.items()}
     assert all(isinstance(d["RouteLatency"], (list, float, int)) for d in parsed if "Route" in d)
@@ -192,5 +206,5 @@ def test_limits_split_documents_not_data():
 def test_non_finite_and_out_of_range_values_are_never_sent():
     from zorora_e2e_plugin.metrics.build import _data
 
-    kept = _data("X", "Count", [1.0, float("nan"), float("inf"), 2.0 ** 400, -1.0, True], (("Target", "t"),))
+    kept = _data("X", "Count", [1.0, float("nan"), float("inf"), 2.0**400, -1.0, True], (("Target", "t"),))
     assert [d.values for d in kept] == [(1.0, -1.0)]

@@ -19,8 +19,11 @@ def _parameters(fn) -> int:
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_no_function_takes_more_than_seven_parameters(name):
     tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
-    wide = [f"{fn.name} (line {fn.lineno}): {_parameters(fn)}" for fn in ast.walk(tree)
-            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and _parameters(fn) > MAX_PARAMETERS]
+    wide = [
+        f"{fn.name} (line {fn.lineno}): {_parameters(fn)}"
+        for fn in ast.walk(tree)
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and _parameters(fn) > MAX_PARAMETERS
+    ]
     assert wide == []
 
 
@@ -37,15 +40,16 @@ def test_no_import_circle():
     graph = {}
     for name in MODULES:
         skip = _typing_only(name)
-        graph[name] = {target for target, line in imports(name) if target in MODULES and target != name
-                       and line not in skip}
+        graph[name] = {
+            target for target, line in imports(name) if target in MODULES and target != name and line not in skip
+        }
     state, circles = {}, []
 
     def visit(name, path):
         state[name] = "open"
         for target in sorted(graph[name]):
             if state.get(target) == "open":
-                circles.append(" -> ".join(path[path.index(target):] + [target]))
+                circles.append(" -> ".join(path[path.index(target) :] + [target]))
             elif target not in state:
                 visit(target, path + [target])
         state[name] = "done"

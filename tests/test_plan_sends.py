@@ -26,9 +26,15 @@ from zorora_e2e_plugin.run.options import RunOptions
 from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
 
-S3_OPERATIONS = {("HEAD", False): "HeadBucket", ("GET", False): "ListObjectsV2", ("POST", False): "DeleteObjects",
-                 ("PUT", True): "PutObject", ("GET", True): "GetObject", ("DELETE", True): "DeleteObject",
-                 ("HEAD", True): "HeadObject"}
+S3_OPERATIONS = {
+    ("HEAD", False): "HeadBucket",
+    ("GET", False): "ListObjectsV2",
+    ("POST", False): "DeleteObjects",
+    ("PUT", True): "PutObject",
+    ("GET", True): "GetObject",
+    ("DELETE", True): "DeleteObject",
+    ("HEAD", True): "HeadObject",
+}
 
 
 def request_name(record) -> str:
@@ -87,8 +93,10 @@ def one_step_at_a_time(monkeypatch):
     real = plan_module.phases
 
     def flattened():
-        return [Phase(p.id, p.name, tuple((s,) for wave in p.waves for s in wave), setup_then_wait(p.setup),
-                      p.setup_sends) for p in real()]
+        return [
+            Phase(p.id, p.name, tuple((s,) for wave in p.waves for s in wave), setup_then_wait(p.setup), p.setup_sends)
+            for p in real()
+        ]
 
     monkeypatch.setattr(plan_module, "phases", flattened)
 
@@ -107,8 +115,9 @@ def sent_per_step(sandbox, client: str):
     windows = Windows()
     del sandbox.request_log[:]
     settings = resolve(RunFlags(client=client), {}, target=sandbox_target(sandbox))
-    result = validate(settings, console=make_console(file=io.StringIO(), no_color=True),
-                      options=RunOptions(observers=[windows]))
+    result = validate(
+        settings, console=make_console(file=io.StringIO(), no_color=True), options=RunOptions(observers=[windows])
+    )
     assert result.verdict == PASSED, [(s.id, s.status, s.actual) for s in result.steps]
     assert result.client == client
     sent = defaultdict(Counter)
@@ -119,8 +128,11 @@ def sent_per_step(sandbox, client: str):
 
 def check(sent, expected):
     assert set(sent) <= set(expected), f"requests outside any step: { {k: sent[k] for k in set(sent) - set(expected)} }"
-    wrong = {step: (dict(expected[step]), dict(sent.get(step, Counter())))
-             for step in expected if expected[step] != sent.get(step, Counter())}
+    wrong = {
+        step: (dict(expected[step]), dict(sent.get(step, Counter())))
+        for step in expected
+        if expected[step] != sent.get(step, Counter())
+    }
     assert not wrong, "step: (declared, sent)\n" + "\n".join(f"  {k}: {v}" for k, v in wrong.items())
 
 
@@ -143,8 +155,9 @@ def test_every_step_sends_what_it_declares_through_real_zorora(monkeypatch, stan
     monkeypatch.syspath_prepend(os.environ["ZORORA_SRC"])  # ahead of the stand-in
     import zorora
 
-    assert os.path.dirname(os.path.dirname(os.path.abspath(zorora.__file__))) == \
-        os.path.abspath(os.environ["ZORORA_SRC"])
+    assert os.path.dirname(os.path.dirname(os.path.abspath(zorora.__file__))) == os.path.abspath(
+        os.environ["ZORORA_SRC"]
+    )
     one_step_at_a_time(monkeypatch)
     with Sandbox() as sandbox:
         check(sent_per_step(sandbox, "zorora"), declared())
@@ -154,8 +167,12 @@ def test_a_wrong_declaration_is_caught():
     """The comparison itself: one request too many, one too few, or a different one, each differ."""
     good = {"4.1": counted(["GET /challengers (no such challenger)"])}
     check({"4.1": Counter({"GET /challengers": 1})}, good)
-    for sent in ({"4.1": Counter({"GET /challengers": 2})}, {"4.1": Counter()},
-                 {"4.1": Counter({"POST /promote": 1})}, {"4.1": Counter({"GET /challengers": 1}), "9.9": Counter(x=1)}):
+    for sent in (
+        {"4.1": Counter({"GET /challengers": 2})},
+        {"4.1": Counter()},
+        {"4.1": Counter({"POST /promote": 1})},
+        {"4.1": Counter({"GET /challengers": 1}), "9.9": Counter(x=1)},
+    ):
         with pytest.raises(AssertionError):
             check(sent, good)
 

@@ -59,8 +59,11 @@ class FirstTime:
 
 
 def lambda_posts(sandbox, route, status=200):
-    return [r for r in sandbox.request_log if r.kind == "api" and r.method == "POST"
-            and r.path.endswith(route) and r.status == status]
+    return [
+        r
+        for r in sandbox.request_log
+        if r.kind == "api" and r.method == "POST" and r.path.endswith(route) and r.status == status
+    ]
 
 
 @pytest.mark.slow
@@ -80,10 +83,12 @@ def test_a_503_on_the_first_attempt_of_every_request_passes_with_warnings(sandbo
 
 @pytest.mark.slow
 @pytest.mark.parametrize("route, status, step_id", [("/promote", 502, "3.1"), ("/rollback", 504, "3.3")])
-def test_a_5xx_answer_to_a_mutation_that_took_effect_is_settled_by_reading_the_registry(sandbox, client, route,
-                                                                                        status, step_id):
+def test_a_5xx_answer_to_a_mutation_that_took_effect_is_settled_by_reading_the_registry(
+    sandbox, client, route, status, step_id
+):
     """The Lambda acted, API Gateway answered 5xx: never sent again; the step says it was applied, and fails for
     the error the engineer's command got (issue 29 item 4: a retry would do it twice)."""
+
     def lie(request, answered, body):
         if request.method == "POST" and request.route == route and answered == 200:
             return status, '{"message":"Internal Server Error"}'
@@ -101,10 +106,12 @@ def test_a_5xx_answer_to_a_mutation_that_took_effect_is_settled_by_reading_the_r
 
 @pytest.mark.slow
 @pytest.mark.parametrize("route, step_id", [("/promote", "3.1"), ("/rollback", "3.3")])
-def test_a_lost_answer_to_a_mutation_that_took_effect_is_settled_by_reading_the_registry(sandbox, client, route,
-                                                                                         step_id):
+def test_a_lost_answer_to_a_mutation_that_took_effect_is_settled_by_reading_the_registry(
+    sandbox, client, route, step_id
+):
     """The Lambda acted and the connection dropped before any answer: never sent again; the step passes with a
     warning saying it was applied."""
+
     def lie(request, answered, body):
         if request.method == "POST" and request.route == route and answered == 200:
             return DROP
@@ -143,8 +150,12 @@ def test_a_5xx_to_a_mutation_that_did_not_take_effect_fails_naming_it(sandbox):
 @pytest.mark.slow
 def test_a_read_failing_three_times_fails_its_step_saying_so(sandbox, client):
     def before(request):
-        if request.method == "GET" and request.route == "/diff" and "production%2Flatest" not in request.query \
-                and "challenger_id" in request.query:
+        if (
+            request.method == "GET"
+            and request.route == "/diff"
+            and "production%2Flatest" not in request.query
+            and "challenger_id" in request.query
+        ):
             return UNAVAILABLE
         return None
 
@@ -176,6 +187,7 @@ def test_retry_after_is_honoured(sandbox, client):
 
 
 # ----------------------------------------------------------------------------- issue 17 item 8: throttling
+
 
 @pytest.mark.slow
 def test_at_most_a_few_requests_go_to_the_api_at_once(sandbox, client):

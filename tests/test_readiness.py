@@ -24,8 +24,9 @@ def seeded():
 
     sandbox = Sandbox().start()
     try:
-        customers = {v: sandbox.seed_customer(f"acme-{v}:{v}") for v in ("eligible", "stale", "regressing",
-                                                                          "few-windows")}
+        customers = {
+            v: sandbox.seed_customer(f"acme-{v}:{v}") for v in ("eligible", "stale", "regressing", "few-windows")
+        }
         yield sandbox, customers
     finally:
         sandbox.stop()
@@ -42,7 +43,7 @@ def test_an_eligible_named_challenger_is_ready_with_the_right_numbers(seeded):
     for part in ("MAE +8.4 %", "RMSE +6.1 %", "14 windows", "evaluated 2 days ago"):
         assert part in line, line
     assert out.rstrip().splitlines()[-1] == line  # the run's last line is the answer
-    assert block["answer"]["command"].startswith(f"ml-promote {c.customer_id} {c.challenger_id} \"")
+    assert block["answer"]["command"].startswith(f'ml-promote {c.customer_id} {c.challenger_id} "')
     assert block["answer"]["command"] in out
     assert [g["pass"] for g in block["gates"]] == [True] * 6
     assert block["diff"]["verdict"] == "eligible"
@@ -63,11 +64,14 @@ def test_without_a_challenger_id_the_newest_evaluated_one_is_taken_and_the_other
     assert f"other challenger: {c.training_id}" in out
 
 
-@pytest.mark.parametrize("variant, named, words", [
-    ("stale", True, "would be refused: metrics stale (evaluated 9 days ago; the gate is 7 days)"),
-    ("regressing", False, "would be refused: seasonal regression"),
-    ("few-windows", True, "would be refused: 8 backtest windows (the gate is 12)"),
-])
+@pytest.mark.parametrize(
+    "variant, named, words",
+    [
+        ("stale", True, "would be refused: metrics stale (evaluated 9 days ago; the gate is 7 days)"),
+        ("regressing", False, "would be refused: seasonal regression"),
+        ("few-windows", True, "would be refused: 8 backtest windows (the gate is 12)"),
+    ],
+)
 def test_a_failing_gate_is_named_and_exits_4(seeded, variant, named, words):
     sandbox, customers = seeded
     c = customers[variant]
@@ -77,9 +81,11 @@ def test_a_failing_gate_is_named_and_exits_4(seeded, variant, named, words):
     assert line.startswith(f"✗ ml-promote {c.customer_id} {c.challenger_id} {words}"), line
     assert block["answer"]["kind"] == "refused" and block["answer"]["command"] == ""
     assert "to promote, type" not in out
-    assert [g["gate"] for g in block["gates"] if g["pass"] is False] == [{
-        "stale": "evaluated within 7 days", "regressing": "no seasonal regression",
-        "few-windows": "backtest windows"}[variant]]
+    assert [g["gate"] for g in block["gates"] if g["pass"] is False] == [
+        {"stale": "evaluated within 7 days", "regressing": "no seasonal regression", "few-windows": "backtest windows"}[
+            variant
+        ]
+    ]
 
 
 def test_a_diff_that_disagrees_with_the_gates_is_a_warning(seeded):
@@ -87,8 +93,10 @@ def test_a_diff_that_disagrees_with_the_gates_is_a_warning(seeded):
     c = customers["stale"]  # the sandbox's /diff compares metrics only: it says eligible
     _result, out, block = check(sandbox, c.customer_id, c.challenger_id)
     assert block["diff"]["verdict"] == "eligible"
-    assert block["warnings"] == ["the diff says eligible, but metrics stale (evaluated 9 days ago; the gate is 7 "
-                                 "days): the promote gate refuses it"]
+    assert block["warnings"] == [
+        "the diff says eligible, but metrics stale (evaluated 9 days ago; the gate is 7 "
+        "days): the promote gate refuses it"
+    ]
     assert "⚠ the diff says eligible, but metrics stale" in out
 
 
@@ -98,8 +106,9 @@ def test_an_unknown_challenger_is_not_answerable_and_says_what_to_check(seeded):
     wanted = f"{c.customer_id}/challenger_20990101_000000"
     result, out, block = check(sandbox, c.customer_id, wanted)
     assert result.exit_code == ExitCode.NOT_ANSWERABLE == 5, out
-    assert block["answer"]["line"].startswith(f"⚠ not answerable for {c.customer_id}: challenger {wanted} is "
-                                              "unknown"), block["answer"]
+    assert block["answer"]["line"].startswith(
+        f"⚠ not answerable for {c.customer_id}: challenger {wanted} is unknown"
+    ), block["answer"]
     assert "check the id" in block["answer"]["line"] and c.challenger_id in block["answer"]["line"]
 
 
@@ -156,8 +165,13 @@ def test_the_json_report_carries_the_readiness_block(seeded, tmp_path):
     block = data["readiness"]
     assert block["customer_id"] == c.customer_id and block["challenger_id"] == c.challenger_id
     windows = next(g for g in block["gates"] if g["gate"] == "backtest windows")
-    assert windows == {"gate": "backtest windows", "value": "8", "limit": ">= 12", "pass": False,
-                       "source": "ml-show-metrics"}
+    assert windows == {
+        "gate": "backtest windows",
+        "value": "8",
+        "limit": ">= 12",
+        "pass": False,
+        "source": "ml-show-metrics",
+    }
     assert block["diff"]["verdict"] == block["server_verdict"] == "not_eligible"
     assert block["answer"]["kind"] == "refused" and data["phases"][-1]["id"] == 6
 
@@ -187,8 +201,9 @@ def test_a_server_echoing_the_token_never_gets_it_into_the_readiness_block(seede
 
     path = tmp_path / "r.json"
     with LyingProxy(sandbox, echo) as proxy:
-        result, out = run_engine(sandbox, base_url=proxy.url, phases=[0], readiness_for=[c.customer_id],
-                                 json_path=str(path))
+        result, out = run_engine(
+            sandbox, base_url=proxy.url, phases=[0], readiness_for=[c.customer_id], json_path=str(path)
+        )
     assert "debug" in result.readiness["diff"]
     assert sandbox.token not in path.read_text() and sandbox.token not in out
     assert sandbox.token not in json.dumps(result.readiness)

@@ -17,9 +17,14 @@ DUMMY = {"ONA_API_BASE_URL": "http://127.0.0.1:9/prod/api/v1", "ONA_API_TOKEN": 
 @pytest.fixture(scope="module")
 def served():
     """`zorora-e2e sandbox --seed-customer acme --seed-customer beta:stale`, its seeding lines and exports."""
-    proc = subprocess.Popen([SCRIPT, "sandbox", "--seed-customer", "acme", "--seed-customer", "beta:stale"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=CLEAN_ENV,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [SCRIPT, "sandbox", "--seed-customer", "acme", "--seed-customer", "beta:stale"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=CLEAN_ENV,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         seeded = [proc.stdout.readline(), proc.stdout.readline()]
         yield seeded, read_exports(proc)
@@ -39,15 +44,16 @@ def test_seeding_lines_name_the_customers_and_their_challengers(served):
 def test_ready_exits_0_with_the_answer_last(served, tmp_path):
     _seeded, env = served
     report = tmp_path / "r.json"
-    done = cli("run", "--preflight-only", "--for", "acme", "--client", "direct", "--no-color", "--json",
-               str(report), env=env)
+    done = cli(
+        "run", "--preflight-only", "--for", "acme", "--client", "direct", "--no-color", "--json", str(report), env=env
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     # the verdict is the summary's last line; where --json went is said after it
     lines = [line for line in done.stdout.rstrip().splitlines() if not line.startswith("--json report written to")]
     last = lines[-1]
     assert done.stdout.rstrip().splitlines()[-1].startswith("--json report written to")
     assert last.startswith("✓ ready: ml-promote acme acme/challenger_") and "14 windows" in last, last
-    assert 'ml-promote acme acme/challenger_' in done.stdout and "to promote, type:" in done.stdout
+    assert "ml-promote acme acme/challenger_" in done.stdout and "to promote, type:" in done.stdout
     assert json.loads(report.read_text())["readiness"]["answer"]["kind"] == "ready"
 
 
@@ -58,24 +64,27 @@ def test_refused_exits_4_naming_the_gate(served):
     done = cli("run", "--preflight-only", "--for", "beta", challenger, "--client", "direct", "--no-color", env=env)
     assert done.returncode == 4, done.stdout + done.stderr
     assert done.stdout.rstrip().splitlines()[-1] == (
-        f"✗ ml-promote beta {challenger} would be refused: metrics stale (evaluated 9 days ago; the gate is 7 days)")
+        f"✗ ml-promote beta {challenger} would be refused: metrics stale (evaluated 9 days ago; the gate is 7 days)"
+    )
 
 
 def test_show_state_shows_the_customers_registry(served):
     _seeded, env = served
-    done = cli("run", "--preflight-only", "--for", "acme", "--show-state", "--client", "direct", "--no-color",
-               env=env)
+    done = cli("run", "--preflight-only", "--for", "acme", "--show-state", "--client", "direct", "--no-color", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "◆ The registry of acme (s3://sa-api-client-output/customer_tailored/acme/latest_model.json)" in done.stdout
     assert "production  acme/production/model_" in done.stdout and "status training" in done.stdout
 
 
-@pytest.mark.parametrize("args, words", [
-    (["run", "--preflight-only", "--for", "acme corp"], "is not a customer id"),
-    (["run", "--preflight-only", "--for", "acme", "acme/x", "more"], "at most one challenger id"),
-    (["sandbox", "--seed-customer", "acme:bogus"], "unknown variant 'bogus'; one of eligible, stale, regressing"),
-    (["sandbox", "--seed-customer", "ac me"], "must be a customer id"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["run", "--preflight-only", "--for", "acme corp"], "is not a customer id"),
+        (["run", "--preflight-only", "--for", "acme", "acme/x", "more"], "at most one challenger id"),
+        (["sandbox", "--seed-customer", "acme:bogus"], "unknown variant 'bogus'; one of eligible, stale, regressing"),
+        (["sandbox", "--seed-customer", "ac me"], "must be a customer id"),
+    ],
+)
 def test_mistakes_are_one_line_and_exit_2(args, words):
     done = cli(*args, env=DUMMY, timeout=60)
     assert done.returncode == 2, done.stdout + done.stderr
@@ -101,8 +110,10 @@ def test_the_walkthrough_explains_the_readiness_phase(served):
     from helpers.terminal import PAUSE, spawn_cli
 
     _seeded, env = served
-    child = spawn_cli(["run", "--preflight-only", "--for", "acme", "--client", "direct", "--walkthrough"],
-                  {**env, "ZORORA_E2E_HISTORY": "0"})
+    child = spawn_cli(
+        ["run", "--preflight-only", "--for", "acme", "--client", "direct", "--walkthrough"],
+        {**env, "ZORORA_E2E_HISTORY": "0"},
+    )
     for phase in (0, 6):
         child.expect(rf"Next: phase {phase} ·")
         child.expect_exact(PAUSE)

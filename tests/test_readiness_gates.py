@@ -19,9 +19,12 @@ BASE = {"base_url": "http://127.0.0.1:9/prod/api/v1", "token": "t0ken-value", "p
 
 
 def entry(**changes):
-    e = {"model_id": "acme/challenger_20261204_113000", "status": "evaluated",
-         "evaluated_at": "2026-12-04T12:00:00Z",
-         "evaluation_summary": {"verdict": "eligible", "seasonal_regressions": []}}
+    e = {
+        "model_id": "acme/challenger_20261204_113000",
+        "status": "evaluated",
+        "evaluated_at": "2026-12-04T12:00:00Z",
+        "evaluation_summary": {"verdict": "eligible", "seasonal_regressions": []},
+    }
     e.update(changes)
     return e
 
@@ -34,14 +37,19 @@ PRODUCTION = metrics(45.0, 62.7)
 DIFF = {"verdict": "eligible", "improvement": {"mae_pct": 8.44, "rmse_pct": 6.06}, "regressions": []}
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2025-01-20T12:30:00Z", datetime(2025, 1, 20, 12, 30, tzinfo=timezone.utc)),
-    ("2025-01-20T12:30:00.123456Z", datetime(2025, 1, 20, 12, 30, 0, 123456, tzinfo=timezone.utc)),
-    ("2025-01-20T12:30:00+00:00", datetime(2025, 1, 20, 12, 30, tzinfo=timezone.utc)),
-    ("2025-01-20T14:30:00+02:00", datetime(2025, 1, 20, 12, 30, tzinfo=timezone.utc)),
-    ("2025-01-20T12:30:00", datetime(2025, 1, 20, 12, 30, tzinfo=timezone.utc)),
-    ("yesterday", None), (None, None), ("2025-13-40T00:00:00Z", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2025-01-20T12:30:00Z", datetime(2025, 1, 20, 12, 30, tzinfo=timezone.utc)),
+        ("2025-01-20T12:30:00.123456Z", datetime(2025, 1, 20, 12, 30, 0, 123456, tzinfo=timezone.utc)),
+        ("2025-01-20T12:30:00+00:00", datetime(2025, 1, 20, 12, 30, tzinfo=timezone.utc)),
+        ("2025-01-20T14:30:00+02:00", datetime(2025, 1, 20, 12, 30, tzinfo=timezone.utc)),
+        ("2025-01-20T12:30:00", datetime(2025, 1, 20, 12, 30, tzinfo=timezone.utc)),
+        ("yesterday", None),
+        (None, None),
+        ("2025-13-40T00:00:00Z", None),
+    ],
+)
 def test_times_are_read_leniently(text, expected):
     assert parse_time(text) == expected
 
@@ -51,8 +59,10 @@ def test_every_gate_passes_for_the_plans_numbers():
     assert [g.passed for g in gates] == [True] * 6
     result = answer("acme", "acme/c", gates, DIFF)
     assert result.kind == "ready"
-    assert result.line == ("✓ ready: ml-promote acme acme/c would pass every gate (MAE +8.4 %, RMSE +6.1 %, "
-                           "14 windows, evaluated 2 days ago)")
+    assert result.line == (
+        "✓ ready: ml-promote acme acme/c would pass every gate (MAE +8.4 %, RMSE +6.1 %, "
+        "14 windows, evaluated 2 days ago)"
+    )
 
 
 def test_the_freshness_gate_is_seven_days_exactly():
@@ -97,12 +107,15 @@ def test_the_readiness_view_of_the_client_cannot_promote():
     class Client:
         def promote(self, *a):
             raise AssertionError("promote reached")
+
         rollback = promote
+
     view = ReadOnlyCommands(Client())
     assert not hasattr(view, "promote") and not hasattr(view, "rollback")
 
 
 # ---------------------------------------------------------------- --for as a setting
+
 
 def test_for_is_resolved_with_the_other_settings():
     settings = resolve(RunFlags(**BASE, readiness_for=["acme", "acme/challenger_20261204_113000"]), {})
@@ -114,14 +127,17 @@ def test_for_is_resolved_with_the_other_settings():
     assert implied.phases == frozenset({0}) and implied.preflight_only
 
 
-@pytest.mark.parametrize("flags, words", [
-    ({"phases": [2], "readiness_for": ["acme"]}, "does not combine with --phase 2"),
-    ({"readiness_for": ["acme corp"]}, "'acme corp' is not a customer id"),
-    ({"readiness_for": ["../acme"]}, "is not a customer id"),
-    ({"readiness_for": ["acme", "acme/x y"]}, "is not a model id"),
-    ({"readiness_for": ["acme", "a", "b"]}, "at most one challenger id"),
-    ({"readiness_for": ["zorora-e2e-test-1"], "customer_id": "zorora-e2e-test-1"}, "the run's own test customer"),
-])
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        ({"phases": [2], "readiness_for": ["acme"]}, "does not combine with --phase 2"),
+        ({"readiness_for": ["acme corp"]}, "'acme corp' is not a customer id"),
+        ({"readiness_for": ["../acme"]}, "is not a customer id"),
+        ({"readiness_for": ["acme", "acme/x y"]}, "is not a model id"),
+        ({"readiness_for": ["acme", "a", "b"]}, "at most one challenger id"),
+        ({"readiness_for": ["zorora-e2e-test-1"], "customer_id": "zorora-e2e-test-1"}, "the run's own test customer"),
+    ],
+)
 def test_bad_for_values_are_refused_at_settings_time(flags, words):
     with pytest.raises(SettingsError) as raised:
         resolve(RunFlags(**{**BASE, **flags}), {})

@@ -18,15 +18,31 @@ from zorora_e2e_plugin.history.view import show
 from zorora_e2e_plugin.report.console import make_console
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
-ANSWERS = (("passed", "ready"), ("failed", "refused"), ("passed", "unanswerable"), ("passed", "nothing"),
-           ("failed", "refused"))
+ANSWERS = (
+    ("passed", "ready"),
+    ("failed", "refused"),
+    ("passed", "unanswerable"),
+    ("passed", "nothing"),
+    ("failed", "refused"),
+)
 
 
 def record(minutes_ago, verdict, answer, customer="acme"):
-    return {"v": 1, "started": (NOW - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "target": "api.example.com", "client": "direct", "kind": "readiness", "phases": [0], "verdict": verdict,
-            "duration_s": 0.4, "routes": {}, "cold_start": False, "first_request_s": None, "json_report": None,
-            "readiness": {"customer": customer, "challenger": f"{customer}/challenger_1", "answer": answer}}
+    return {
+        "v": 1,
+        "started": (NOW - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "target": "api.example.com",
+        "client": "direct",
+        "kind": "readiness",
+        "phases": [0],
+        "verdict": verdict,
+        "duration_s": 0.4,
+        "routes": {},
+        "cold_start": False,
+        "first_request_s": None,
+        "json_report": None,
+        "readiness": {"customer": customer, "challenger": f"{customer}/challenger_1", "answer": answer},
+    }
 
 
 def shown(tmp_path, rows, color=False):

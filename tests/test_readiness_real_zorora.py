@@ -54,12 +54,18 @@ kill $SANDBOX; wait $SANDBOX
         child.expect("Registered remote command: ml-validate-e2e")
         child.expect(prompt)
         child.send("ml-validate-e2e --preflight-only --for acme\r")
-        child.expect(r"ready: ml-promote acme acme/challenger_\d{8}_\d{6} would pass every gate \(MAE \+8\.4 %, "
-                     r"RMSE \+6\.1 %, 14 windows, evaluated 2 days ago\)", timeout=120)
+        child.expect(
+            r"ready: ml-promote acme acme/challenger_\d{8}_\d{6} would pass every gate \(MAE \+8\.4 %, "
+            r"RMSE \+6\.1 %, 14 windows, evaluated 2 days ago\)",
+            timeout=120,
+        )
         child.expect(prompt)
         child.send("ml-validate-e2e --preflight-only --for beta\r")
-        child.expect(r"ml-promote beta beta/challenger_\d{8}_\d{6} would be refused: metrics stale \(evaluated 9 "
-                     r"days ago; the gate is 7 days\)", timeout=120)
+        child.expect(
+            r"ml-promote beta beta/challenger_\d{8}_\d{6} would be refused: metrics stale \(evaluated 9 "
+            r"days ago; the gate is 7 days\)",
+            timeout=120,
+        )
         child.expect(prompt)
         child.send("ml-validate-e2e --preflight-only --for acme acme/challenger_nope\r")
         child.expect(r"not answerable for acme: challenger acme/challenger_nope is unknown", timeout=120)
@@ -146,8 +152,11 @@ kill $SANDBOX; wait $SANDBOX
         reap(child, pid_file)
     assert our_tracebacks(screen(child)) == []
     assert re.search(rf"ℹ {challenger} is already in production \(since \S+Z, by \S+\): nothing to promote", named)
-    assert re.search(rf"ℹ no challenger to promote for acme: none is evaluated \(1 still training\); production is "
-                     rf"{challenger} since \S+Z", plain)
+    assert re.search(
+        rf"ℹ no challenger to promote for acme: none is evaluated \(1 still training\); production is "
+        rf"{challenger} since \S+Z",
+        plain,
+    )
     for text in (named, plain):
         assert "✗" not in text and "is unknown" not in text and "exit" not in text.lower()
     assert "Error: unknown flag --phaes (did you mean --phase?); ml-validate-e2e --help lists the flags" in typo

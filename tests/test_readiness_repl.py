@@ -23,8 +23,9 @@ def session(host, target_env, monkeypatch):
     real_request = client.request
 
     def spy(method, path, *args, **kwargs):
-        calls.append((method, path, dict(kwargs.get("params") or (args[0] if args else None) or {}),
-                      kwargs.get("json_data")))
+        calls.append(
+            (method, path, dict(kwargs.get("params") or (args[0] if args else None) or {}), kwargs.get("json_data"))
+        )
         return real_request(method, path, *args, **kwargs)
 
     monkeypatch.setattr(client, "request", spy)
@@ -49,8 +50,10 @@ def test_refused_in_the_repl_names_the_gate(session):
     repl, calls, sandbox = session
     seeded = sandbox.seed_customer(f"acme-{uuid.uuid4().hex[:8]}:few-windows")
     verdict = run(repl, f"ml-validate-e2e --preflight-only --for {seeded.customer_id}")
-    assert verdict.startswith(f"✗ ml-promote {seeded.customer_id} {seeded.challenger_id} would be refused: 8 "
-                              "backtest windows (the gate is 12)"), output(repl)
+    assert verdict.startswith(
+        f"✗ ml-promote {seeded.customer_id} {seeded.challenger_id} would be refused: 8 "
+        "backtest windows (the gate is 12)"
+    ), output(repl)
     assert not [1 for m, p, params, body in calls if m == "POST" and seeded.customer_id in str(body)]
 
 
@@ -58,8 +61,9 @@ def test_for_with_another_phase_is_refused_in_one_line(session):
     repl, calls, _sandbox = session
     before = len(output(repl))
     verdict = run(repl, "ml-validate-e2e --for acme --phase 3")
-    assert verdict.startswith("Error: --for checks a real customer read-only after the preflight: it does not "
-                              "combine with --phase 3"), verdict
+    assert verdict.startswith(
+        "Error: --for checks a real customer read-only after the preflight: it does not combine with --phase 3"
+    ), verdict
     assert output(repl)[before:].strip() == verdict and calls == []  # one line, nothing sent
 
 

@@ -22,10 +22,14 @@ from standin.harness import STANDIN_DIR, zorora_config_dir, zorora_host_env
 ZORORA_SRC = os.environ.get("ZORORA_SRC")
 
 # xdist_group: one worker runs the module, its probe of the real host is made once
-pytestmark = [pytest.mark.real_zorora, pytest.mark.xdist_group("real_zorora_probe"), pytest.mark.skipif(
-    not ZORORA_SRC or not (Path(ZORORA_SRC) / "zorora" / "commands" / "ona_platform.py").exists(),
-    reason="set ZORORA_SRC to a Zorora checkout to run these",
-)]
+pytestmark = [
+    pytest.mark.real_zorora,
+    pytest.mark.xdist_group("real_zorora_probe"),
+    pytest.mark.skipif(
+        not ZORORA_SRC or not (Path(ZORORA_SRC) / "zorora" / "commands" / "ona_platform.py").exists(),
+        reason="set ZORORA_SRC to a Zorora checkout to run these",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +40,11 @@ def probe(tmp_path_factory):
     home = tmp_path_factory.mktemp("zorora-home")
     result = subprocess.run(
         [sys.executable, str(STANDIN_DIR / "real_host_probe.py"), ZORORA_SRC, str(config_dir)],
-        capture_output=True, text=True, timeout=300, env=zorora_host_env(HOME=str(home)))
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=zorora_host_env(HOME=str(home)),
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -47,8 +55,9 @@ def _run(probe, line):
 
 @pytest.mark.slow
 def test_the_hosts_ml_commands_are_enabled(probe):
-    assert probe["repl_legacy_enabled"], (f"{probe['config_file']}: REPL_LEGACY_ENABLED is off; Zorora's "
-                                          "config reads it from ZORORA_REPL_LEGACY_ENABLED")
+    assert probe["repl_legacy_enabled"], (
+        f"{probe['config_file']}: REPL_LEGACY_ENABLED is off; Zorora's config reads it from ZORORA_REPL_LEGACY_ENABLED"
+    )
 
 
 def test_the_real_modules_were_used(probe):
@@ -59,8 +68,15 @@ def test_the_real_modules_were_used(probe):
 
 def test_real_register_ona_commands_registers_ours_too(probe):
     assert probe["wrapped"]
-    assert probe["registered"] == ["ml-list-challengers", "ml-show-metrics", "ml-diff", "ml-promote",
-                                   "ml-rollback", "ml-audit-log", "ml-validate-e2e"]
+    assert probe["registered"] == [
+        "ml-list-challengers",
+        "ml-show-metrics",
+        "ml-diff",
+        "ml-promote",
+        "ml-rollback",
+        "ml-audit-log",
+        "ml-validate-e2e",
+    ]
     assert probe["is_host_remote_command"]
     assert probe["client_class"] == "zorora.http_client.ZororaHTTPClient"
     assert probe["holds_repl_client"]

@@ -20,21 +20,27 @@ from zorora_e2e_plugin.core.redact import MASK, make_redactor
 CUSTOMER = "zorora-e2e-test-20261206155810-1e86ef"
 
 
-@pytest.mark.parametrize("text", [
-    f"wrote customer_tailored/{CUSTOMER}/latest_model.json",
-    f"zorora-e2e sweep --customer-id {CUSTOMER} --bucket test-bucket --older-than 0s --yes",
-    "contest attested testing_data",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"wrote customer_tailored/{CUSTOMER}/latest_model.json",
+        f"zorora-e2e sweep --customer-id {CUSTOMER} --bucket test-bucket --older-than 0s --yes",
+        "contest attested testing_data",
+    ],
+)
 def test_a_short_secret_inside_words_and_ids_is_left_alone(text):
     assert make_redactor(["test"])(text) == text
 
 
-@pytest.mark.parametrize("text, shown", [
-    ("Authorization: Bearer test", f"Authorization: Bearer {MASK}"),
-    ('{"secret": "test"}', f'{{"secret": "{MASK}"}}'),
-    ("key=test&x=1", f"key={MASK}&x=1"),
-    ("test", MASK),
-])
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("Authorization: Bearer test", f"Authorization: Bearer {MASK}"),
+        ('{"secret": "test"}', f'{{"secret": "{MASK}"}}'),
+        ("key=test&x=1", f"key={MASK}&x=1"),
+        ("test", MASK),
+    ],
+)
 def test_a_short_secret_standing_alone_is_still_redacted(text, shown):
     assert make_redactor(["test"])(text) == shown
 

@@ -45,11 +45,26 @@ def test_four_cli_runs_in_parallel_all_pass_and_leave_the_bucket_empty(sandbox, 
     ids = neighbours("par")
     procs = []
     for cid in ids:
-        procs.append(subprocess.Popen(
-            [SCRIPT, "run", "--client", "direct", "--no-color", "--customer-id", cid,
-             "--json", str(tmp_path / f"{cid}.json")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-            env={**CLEAN_ENV, **sandbox.env()}))
+        procs.append(
+            subprocess.Popen(
+                [
+                    SCRIPT,
+                    "run",
+                    "--client",
+                    "direct",
+                    "--no-color",
+                    "--customer-id",
+                    cid,
+                    "--json",
+                    str(tmp_path / f"{cid}.json"),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                stdin=subprocess.DEVNULL,
+                env={**CLEAN_ENV, **sandbox.env()},
+            )
+        )
     outputs = [p.communicate(timeout=120) for p in procs]
     for cid, proc, (out, err) in zip(ids, procs, outputs):
         assert proc.returncode == 0, out + err

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Dict, List, Optional
+from typing import Callable
 
 import pytest
 from helpers.cli import CLEAN_ENV, SCRIPT, STEP_LINE, cli, sigint_reaches_children
@@ -52,6 +52,7 @@ def sandbox(request):
 
 # ----------------------------------------------------------------------------- a run driven by its output
 
+
 def _as_from_a_terminal() -> None:
     """The child starts as from an interactive shell: SIGHUP and SIGTERM at their defaults. A suite run under
     `nohup` (or by a CI runner that ignores SIGHUP) would otherwise hand it an ignored SIGHUP, which the run
@@ -60,14 +61,21 @@ def _as_from_a_terminal() -> None:
         signal.signal(signum, signal.SIG_DFL)
 
 
-def drive(env: Dict[str, str], args: List[str], actions: Dict[str, Callable], timeout: float = 120) -> Dict:
+def drive(env: dict[str, str], args: list[str], actions: dict[str, Callable], timeout: float = 120) -> dict:
     """Start `zorora-e2e ARGS`; when a line matches an action's key (a step id such as "3.1", "start" for the
     first line: the header, printed once the signal handlers are in place; a signal during interpreter start-up
     ends any Python program), or "verdict" for the verdict line), call the action with the process (once each)."""
-    proc = subprocess.Popen([SCRIPT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**CLEAN_ENV, **env}, stdin=subprocess.DEVNULL, encoding="utf-8",
-                            preexec_fn=_as_from_a_terminal)
-    lines: List[str] = []
+    proc = subprocess.Popen(
+        [SCRIPT, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**CLEAN_ENV, **env},
+        stdin=subprocess.DEVNULL,
+        encoding="utf-8",
+        preexec_fn=_as_from_a_terminal,
+    )
+    lines: list[str] = []
     pending = dict(actions)
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
@@ -100,6 +108,7 @@ def send(sig: int) -> Callable:
     def action(proc):
         if proc.poll() is None:
             proc.send_signal(sig)
+
     return action
 
 
@@ -108,15 +117,24 @@ def close_stdout(proc) -> str:
     return "closed"
 
 
-def run_args(cid: str, json_path, *extra: str) -> List[str]:
+def run_args(cid: str, json_path, *extra: str) -> list[str]:
     return ["run", "--client", "direct", "--no-color", "--customer-id", cid, "--json", str(json_path), *extra]
 
 
 # ----------------------------------------------------------------------------- 1. SIGTERM and SIGHUP
 
-SIGNAL_POINTS = [(signal.SIGTERM, "start"), (signal.SIGTERM, "0.4"), (signal.SIGTERM, "1.3"),
-                 (signal.SIGTERM, "2.2"), (signal.SIGTERM, "3.1"), (signal.SIGTERM, "4.2"),
-                 (signal.SIGTERM, "5.1"), (signal.SIGHUP, "1.6"), (signal.SIGHUP, "3.1"), (signal.SIGHUP, "4.4")]
+SIGNAL_POINTS = [
+    (signal.SIGTERM, "start"),
+    (signal.SIGTERM, "0.4"),
+    (signal.SIGTERM, "1.3"),
+    (signal.SIGTERM, "2.2"),
+    (signal.SIGTERM, "3.1"),
+    (signal.SIGTERM, "4.2"),
+    (signal.SIGTERM, "5.1"),
+    (signal.SIGHUP, "1.6"),
+    (signal.SIGHUP, "3.1"),
+    (signal.SIGHUP, "4.4"),
+]
 
 
 @pytest.mark.slow
@@ -124,8 +142,7 @@ SIGNAL_POINTS = [(signal.SIGTERM, "start"), (signal.SIGTERM, "0.4"), (signal.SIG
 def test_sigterm_and_sighup_end_the_run_like_ctrl_c(sandbox, tmp_path, sig, after):
     cid = customer("term")
     report = tmp_path / "r.json"
-    outcome = drive(sandbox.env(), run_args(cid, report, "--junit", str(tmp_path / "r.xml")),
-                    {after: send(sig)})
+    outcome = drive(sandbox.env(), run_args(cid, report, "--junit", str(tmp_path / "r.xml")), {after: send(sig)})
     out, err = outcome["stdout"], outcome["stderr"]
     count("signals")
     assert outcome["code"] == 128 + sig, out + err
@@ -148,18 +165,26 @@ def test_sigterm_and_sighup_end_the_run_like_ctrl_c(sandbox, tmp_path, sig, afte
 @pytest.mark.slow
 def test_sigterm_ends_a_demo_with_143_and_its_report(tmp_path):
     report = tmp_path / "demo.json"
-    outcome = drive({}, ["demo", "--no-color", "--json", str(report), "--fault", f"latency:{LATENCY_MS}"],
-                    {"2.1": send(signal.SIGTERM)})
+    outcome = drive(
+        {},
+        ["demo", "--no-color", "--json", str(report), "--fault", f"latency:{LATENCY_MS}"],
+        {"2.1": send(signal.SIGTERM)},
+    )
     count("signals")
     assert outcome["code"] == 143, outcome["stdout"] + outcome["stderr"]
     assert not any(n in outcome["stdout"] + outcome["stderr"] for n in NOISE)
     data = json.loads(report.read_text())
     assert data["verdict"] == INTERRUPTED and data["signal"] == "SIGTERM"
-    assert data["cleanup"] == {"deleted": data["cleanup"]["deleted"], "leftover": [], "kept": False,
-                               "proven_empty": True}
+    assert data["cleanup"] == {
+        "deleted": data["cleanup"]["deleted"],
+        "leftover": [],
+        "kept": False,
+        "proven_empty": True,
+    }
 
 
 # ----------------------------------------------------------------------------- 6. late signals
+
 
 @pytest.mark.slow
 def test_ctrl_c_after_the_proof_changes_only_the_exit_code(sandbox, tmp_path):
@@ -182,8 +207,11 @@ def test_three_ctrl_c_mid_run_after_the_proof_and_after_the_verdict(sandbox, tmp
     cid = customer("late3")
     report = tmp_path / "r.json"
     with sigint_reaches_children():
-        outcome = drive(sandbox.env(), run_args(cid, report),
-                        {"3.1": send(signal.SIGINT), "5.2": send(signal.SIGINT), "verdict": send(signal.SIGINT)})
+        outcome = drive(
+            sandbox.env(),
+            run_args(cid, report),
+            {"3.1": send(signal.SIGINT), "5.2": send(signal.SIGINT), "verdict": send(signal.SIGINT)},
+        )
     out, err = outcome["stdout"], outcome["stderr"]
     count("signals", 3)
     assert outcome["code"] == 130, out + err
@@ -196,8 +224,16 @@ def test_three_ctrl_c_mid_run_after_the_proof_and_after_the_verdict(sandbox, tmp
 
 # ----------------------------------------------------------------------------- 2. a closed stdout
 
-PIPE_CASES = [("run", "start"), ("run", "0.1"), ("run", "1.2"), ("run", "3.1"), ("run", "4.5"), ("run", "5.2"),
-              ("demo", "start"), ("demo", "0.1")]
+PIPE_CASES = [
+    ("run", "start"),
+    ("run", "0.1"),
+    ("run", "1.2"),
+    ("run", "3.1"),
+    ("run", "4.5"),
+    ("run", "5.2"),
+    ("demo", "start"),
+    ("demo", "0.1"),
+]
 
 
 @pytest.mark.slow
@@ -223,8 +259,7 @@ def test_a_closed_stdout_never_cuts_the_run_short(sandbox, tmp_path, command, wh
 @pytest.mark.slow
 def test_a_closed_stdout_keeps_the_exit_code_of_a_failing_run(tmp_path):
     report = tmp_path / "r.json"
-    outcome = drive({}, ["demo", "--no-color", "--json", str(report), "--fault", "no-audit"],
-                    {"0.1": close_stdout})
+    outcome = drive({}, ["demo", "--no-color", "--json", str(report), "--fault", "no-audit"], {"0.1": close_stdout})
     count("pipes")
     assert outcome["code"] == 1 and outcome["stderr"] == "", outcome["stderr"]
     data = json.loads(report.read_text())
@@ -234,8 +269,13 @@ def test_a_closed_stdout_keeps_the_exit_code_of_a_failing_run(tmp_path):
 @pytest.mark.slow
 def test_demo_piped_into_head_exits_0_silently(tmp_path):
     report = tmp_path / "r.json"
-    shell = subprocess.run(["bash", "-c", f'set -o pipefail; "{SCRIPT}" demo --json "{report}" | head -1'],
-                           capture_output=True, text=True, env=CLEAN_ENV, timeout=120)
+    shell = subprocess.run(
+        ["bash", "-c", f'set -o pipefail; "{SCRIPT}" demo --json "{report}" | head -1'],
+        capture_output=True,
+        text=True,
+        env=CLEAN_ENV,
+        timeout=120,
+    )
     count("pipes")
     assert shell.returncode == 0, shell.stderr
     assert shell.stdout.startswith("Zorora ↔ ONA platform end-to-end validation") and shell.stderr == ""
@@ -257,8 +297,9 @@ def test_a_stream_closed_from_the_start_exits_with_the_verdict(sandbox, tmp_path
     env = {**CLEAN_ENV, **sandbox.env()}
     sandbox.set_faults([f"latency:{LATENCY_MS}", *faults])
     try:
-        shell = subprocess.run(["bash", "-c", f'"{SCRIPT}" {args} {CLOSED[closed]}'], capture_output=True, text=True,
-                               env=env, timeout=120)
+        shell = subprocess.run(
+            ["bash", "-c", f'"{SCRIPT}" {args} {CLOSED[closed]}'], capture_output=True, text=True, env=env, timeout=120
+        )
     finally:
         sandbox.set_faults([f"latency:{LATENCY_MS}"])
     assert "Traceback" not in shell.stderr, shell.stderr
@@ -269,6 +310,7 @@ def test_a_stream_closed_from_the_start_exits_with_the_verdict(sandbox, tmp_path
 
 
 # ----------------------------------------------------------------------------- 3. cleanup out of time
+
 
 class S3Proxy(LoopbackServer):
     """Loopback HTTP proxy in front of the sandbox's S3. mode "trickle-delete": DeleteObjects is never
@@ -299,8 +341,10 @@ class S3Proxy(LoopbackServer):
                     return
                 if owner.mode == "deny-delete" and self.command == "DELETE":
                     self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                    payload = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
-                               b"<Message>Access Denied</Message></Error>")
+                    payload = (
+                        b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+                        b"<Message>Access Denied</Message></Error>"
+                    )
                     self.send_response(403)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(payload)))
@@ -403,6 +447,7 @@ def test_a_probe_left_behind_is_not_no_test_data_written(sandbox, tmp_path, how)
 
 # ----------------------------------------------------------------------------- 4 + 5. Zorora's client
 
+
 @pytest.fixture
 def standin_zorora(monkeypatch):
     for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
@@ -424,11 +469,16 @@ def test_a_promote_is_sent_once_even_when_it_times_out(standin_zorora, tmp_path)
         client = standin_zorora(settings.base_url, auth_token=settings.token, timeout=1, max_retries=3)
         out = io.StringIO()
         hang = HangFrom(sb, "/promote", 3)
-        result = validate(settings, console=make_console(file=out, no_color=True), http_client=client,
-                          options=RunOptions(observers=[hang]))
+        result = validate(
+            settings,
+            console=make_console(file=out, no_color=True),
+            http_client=client,
+            options=RunOptions(observers=[hang]),
+        )
         left = bucket_keys(sb)
-    promotes = [r for r in sb.request_log if r.method == "POST" and r.path.endswith("/promote")
-                and r.started >= hang.since]  # not the preflight's refused probe
+    promotes = [
+        r for r in sb.request_log if r.method == "POST" and r.path.endswith("/promote") and r.started >= hang.since
+    ]  # not the preflight's refused probe
     assert len(promotes) == 1, [(r.method, r.path, r.status) for r in sb.request_log]
     assert client.max_retries == 3
     assert result.verdict == FAILED and next(s for s in result.steps if s.id == "3.1").status == FAIL
@@ -442,8 +492,9 @@ class EnvWatch(Reporter):
         self.client, self.actor, self.seen = client, actor, []
 
     def _check(self, event):
-        self.seen.append((event, os.environ.get("ZORORA_AUTO_CONFIRM"), os.environ.get("ZORORA_ACTOR"),
-                          self.client.max_retries))
+        self.seen.append(
+            (event, os.environ.get("ZORORA_AUTO_CONFIRM"), os.environ.get("ZORORA_ACTOR"), self.client.max_retries)
+        )
 
     def run_started(self, ctx, phases):
         self._check("run_started")
@@ -464,7 +515,7 @@ def test_env_and_retries_are_scoped_once_around_the_whole_run(standin_zorora, mo
     else:
         monkeypatch.setenv("ZORORA_AUTO_CONFIRM", before)
         monkeypatch.setenv("ZORORA_ACTOR", "repl-user")
-    changes: List = []
+    changes: list = []
     stop = threading.Event()
 
     def watch():  # what requests does for proxies: iterate os.environ, concurrently with the run
@@ -485,8 +536,12 @@ def test_env_and_retries_are_scoped_once_around_the_whole_run(standin_zorora, mo
         observer = EnvWatch(client, "e2e-bot")
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
-        result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), http_client=client,
-                          options=RunOptions(observers=[observer]))
+        result = validate(
+            settings,
+            console=make_console(file=io.StringIO(), no_color=True),
+            http_client=client,
+            options=RunOptions(observers=[observer]),
+        )
         stop.set()
         watcher.join()
         assert leftover_check(bucket_keys(sb)) == []
@@ -517,8 +572,12 @@ def test_the_scope_is_restored_when_the_run_is_interrupted(standin_zorora, monke
     with Sandbox(bucket="zorora-e2e-rel-env2") as sb:
         settings = resolve(RunFlags(client="zorora"), {}, target=sandbox_target(sb))
         client = standin_zorora(settings.base_url, auth_token=settings.token, timeout=5, max_retries=2)
-        result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), http_client=client,
-                          options=RunOptions(observers=[CtrlC()]))
+        result = validate(
+            settings,
+            console=make_console(file=io.StringIO(), no_color=True),
+            http_client=client,
+            options=RunOptions(observers=[CtrlC()]),
+        )
         assert leftover_check(bucket_keys(sb)) == []
     assert result.verdict == INTERRUPTED and result.exit_code == 130
     assert "ZORORA_AUTO_CONFIRM" not in os.environ and os.environ["ZORORA_ACTOR"] == "repl-user"
@@ -528,13 +587,14 @@ def test_the_scope_is_restored_when_the_run_is_interrupted(standin_zorora, monke
 
 # ----------------------------------------------------------------------------- 14. a redirect in the preflight
 
+
 class Redirector:
     """127.0.0.1 answers every request with a 307 to `localhost` (another host: requests drops the token),
     whose answer is a plausible 200 — the false green."""
 
     def __init__(self):
         owner = self
-        self.seen_auth: List[Optional[str]] = []
+        self.seen_auth: list[str | None] = []
 
         class Target(BaseHTTPRequestHandler):
             def do_GET(self):
@@ -584,8 +644,9 @@ def test_a_redirect_in_the_preflight_is_a_finding_naming_where_it_pointed(sandbo
     cid = customer("redir")
     with Redirector() as redirector:
         env = {**sandbox.env(), "ONA_API_BASE_URL": redirector.url}
-        done = cli("run", "--client", "direct", "--no-color", "--customer-id", cid, "--json",
-                   str(tmp_path / "r.json"), env=env)
+        done = cli(
+            "run", "--client", "direct", "--no-color", "--customer-id", cid, "--json", str(tmp_path / "r.json"), env=env
+        )
     out = done.stdout + done.stderr
     count("redirects")
     assert done.returncode == 3, out
@@ -600,11 +661,12 @@ def test_a_redirect_in_the_preflight_is_a_finding_naming_where_it_pointed(sandbo
 
 # ----------------------------------------------------------------------------- 4. the run's last request
 
+
 class ThreadsAtCleanup(Reporter):
     """Which step threads are still alive when phase 5 starts."""
 
     def __init__(self):
-        self.alive: Optional[List[str]] = None
+        self.alive: list[str] | None = None
 
     def phase_started(self, phase):
         if phase.id == 5 and self.alive is None:
@@ -621,12 +683,16 @@ def test_cleanup_starts_after_the_last_request_of_the_run_ended(tmp_path):
         flags = RunFlags(client="direct", customer_id=cid, timeout="5", deadline="3", phases=[3])
         out = io.StringIO()
         hang = HangFrom(sb, "/promote", 3)
-        result = validate(resolve(flags, {}, target=sandbox_target(sb)), console=make_console(file=out, no_color=True),
-                          options=RunOptions(observers=[watch, hang]))
+        result = validate(
+            resolve(flags, {}, target=sandbox_target(sb)),
+            console=make_console(file=out, no_color=True),
+            options=RunOptions(observers=[watch, hang]),
+        )
         left = bucket_keys(sb)
     text = out.getvalue()
-    promotes = [r for r in sb.request_log if r.method == "POST" and r.path.endswith("/promote")
-                and r.started >= hang.since]  # not the preflight's refused probe
+    promotes = [
+        r for r in sb.request_log if r.method == "POST" and r.path.endswith("/promote") and r.started >= hang.since
+    ]  # not the preflight's refused probe
     assert "no result before the deadline" in text, text
     assert watch.alive == [], watch.alive  # the cut-off promote had ended before cleanup began
     assert len(promotes) == 1, promotes
@@ -646,8 +712,11 @@ def test_a_request_that_may_still_land_is_listed_not_proven_away(tmp_path, monke
     with Sandbox(bucket="zorora-e2e-rel-late") as sb:
         flags = RunFlags(client="direct", customer_id=cid, timeout="10", deadline="4", phases=[3])
         out = io.StringIO()
-        result = validate(resolve(flags, {}, target=sandbox_target(sb)), console=make_console(file=out, no_color=True),
-                          options=RunOptions(observers=[HangFrom(sb, "/promote", 3)]))
+        result = validate(
+            resolve(flags, {}, target=sandbox_target(sb)),
+            console=make_console(file=out, no_color=True),
+            options=RunOptions(observers=[HangFrom(sb, "/promote", 3)]),
+        )
         text = out.getvalue()
         count("slow_cleanup")
         assert result.verdict == FAILED and result.exit_code == 1, text
@@ -695,8 +764,7 @@ def test_a_signal_inside_a_weakref_callback_prints_no_traceback():
     """Seen once in CI: SIGINT right after 4.4's line landed in WeakSet._remove; Python dropped the
     RunInterrupted raised there (the signal was recorded, the run still ended interrupted) but printed
     "Exception ignored in ..." with a traceback. The guard keeps only that printout off stderr."""
-    done = subprocess.run([sys.executable, "-c", _GC_SIGNAL], capture_output=True, text=True, timeout=60,
-                          env=CLEAN_ENV)
+    done = subprocess.run([sys.executable, "-c", _GC_SIGNAL], capture_output=True, text=True, timeout=60, env=CLEAN_ENV)
     assert done.returncode == 0, done.stderr
     assert "received [2] hook restored True" in done.stdout, done.stdout + done.stderr
     assert "RunInterrupted" not in done.stderr and "collected" not in done.stderr, done.stderr

@@ -29,8 +29,12 @@ from zorora_e2e_plugin.run.options import RunOptions
 from zorora_e2e_plugin.run.validate import validate
 from zorora_e2e_plugin.sandbox import Sandbox
 
-VERDICT_LINES = {FAILED: "✗ E2E validation failed", GATE_FAILED: "✗ Preflight gate failed",
-                 PASSED: "E2E validation passed", INTERRUPTED: "E2E validation interrupted"}
+VERDICT_LINES = {
+    FAILED: "✗ E2E validation failed",
+    GATE_FAILED: "✗ Preflight gate failed",
+    PASSED: "E2E validation passed",
+    INTERRUPTED: "E2E validation interrupted",
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +50,9 @@ def run(sandbox, faults=(), observers=(), **flags):
         flags = {"client": "direct", "timeout": "2", "customer_id": customer("flt"), **flags}
         settings = resolve(RunFlags(**flags), {}, target=sandbox_target(sandbox))
         out = io.StringIO()
-        result = validate(settings, console=make_console(file=out, no_color=True),
-                          options=RunOptions(observers=list(observers)))
+        result = validate(
+            settings, console=make_console(file=out, no_color=True), options=RunOptions(observers=list(observers))
+        )
     finally:
         sandbox.set_faults([])
     return result, out.getvalue()
@@ -99,10 +104,10 @@ BREAKING = [
 ]
 
 
-@pytest.mark.parametrize("faults, verdict, code, step_id, hint", BREAKING,
-                         ids=[",".join(case[0]) for case in BREAKING])
-def test_a_broken_target_fails_the_named_step_and_leaves_nothing(sandbox, tmp_path, faults, verdict, code,
-                                                                  step_id, hint):
+@pytest.mark.parametrize("faults, verdict, code, step_id, hint", BREAKING, ids=[",".join(case[0]) for case in BREAKING])
+def test_a_broken_target_fails_the_named_step_and_leaves_nothing(
+    sandbox, tmp_path, faults, verdict, code, step_id, hint
+):
     count("faults")
     report = tmp_path / "r.json"
     timeout = "1" if faults[0].startswith(("latency", "hang")) else "2"
@@ -119,16 +124,26 @@ def test_a_broken_target_fails_the_named_step_and_leaves_nothing(sandbox, tmp_pa
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("faults", [["latency:50"], ["cold-start:1500"], ["echo-auth"], ["flaky:25"],
-                                    ["actor-from-header"], ["keep-restored-archive"]],
-                         ids=lambda v: v[0])
+@pytest.mark.parametrize(
+    "faults",
+    [
+        ["latency:50"],
+        ["cold-start:1500"],
+        ["echo-auth"],
+        ["flaky:25"],
+        ["actor-from-header"],
+        ["keep-restored-archive"],
+    ],
+    ids=lambda v: v[0],
+)
 def test_a_slow_or_noisy_but_working_target_passes_or_names_the_cause(sandbox, faults):
     """Slowness within --timeout and occasional 5xx (retried) are not failures; echo-auth breaks nothing."""
     count("faults")
     result, text = run(sandbox, faults, timeout="5")
     if faults[0].startswith("flaky") and result.verdict == FAILED:  # the retries ran out: say so
-        assert all("503" in s.actual or "Service Unavailable" in s.actual
-                   for s in result.steps if s.status == FAIL), text
+        assert all("503" in s.actual or "Service Unavailable" in s.actual for s in result.steps if s.status == FAIL), (
+            text
+        )
     else:
         assert result.verdict == PASSED and result.exit_code == 0, text
     assert sandbox.token not in text

@@ -70,8 +70,18 @@ def test_a_value_that_cannot_go_into_a_header_is_refused_before_anything_is_sent
     args, extra, words = HEADER_CASES[case]
     cid = customer("hdr")
     start = len(sandbox.request_log)
-    done = cli("run", "--client", "direct", "--no-color", "--customer-id", cid, "--json", str(tmp_path / "r.json"),
-               *args, env={**sandbox.env(), **extra})
+    done = cli(
+        "run",
+        "--client",
+        "direct",
+        "--no-color",
+        "--customer-id",
+        cid,
+        "--json",
+        str(tmp_path / "r.json"),
+        *args,
+        env={**sandbox.env(), **extra},
+    )
     count("header_values")
     assert done.returncode == 2, done.stdout + done.stderr
     for word in words:
@@ -87,8 +97,19 @@ def test_a_latin_1_actor_goes_through_header_and_body(sandbox, tmp_path):
     """Headers are Latin-1: 'José' can be sent in X-Actor (one byte for é) and in the UTF-8 JSON body; the
     sandbox records it as promoted_by and the audit actor, and the full run passes."""
     cid = customer("latin1")
-    done = cli("run", "--client", "direct", "--no-color", "--customer-id", cid, "--actor", "José",
-               "--json", str(tmp_path / "r.json"), env=sandbox.env())
+    done = cli(
+        "run",
+        "--client",
+        "direct",
+        "--no-color",
+        "--customer-id",
+        cid,
+        "--actor",
+        "José",
+        "--json",
+        str(tmp_path / "r.json"),
+        env=sandbox.env(),
+    )
     count("header_values")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "José" in done.stdout
@@ -96,6 +117,7 @@ def test_a_latin_1_actor_goes_through_header_and_body(sandbox, tmp_path):
 
 
 # ----------------------------------------------------------------------------- report paths (item 11)
+
 
 def report_cases(tmp_path):
     regular = tmp_path / "a-file"
@@ -108,8 +130,9 @@ def report_cases(tmp_path):
     }
 
 
-@pytest.mark.parametrize("case", ["json-in-missing-dir", "junit-is-a-directory", "json-under-a-file",
-                                  "same-file-twice"])
+@pytest.mark.parametrize(
+    "case", ["json-in-missing-dir", "junit-is-a-directory", "json-under-a-file", "same-file-twice"]
+)
 def test_an_unwritable_report_path_is_refused_before_phase_0(sandbox, tmp_path, case):
     args, words = report_cases(tmp_path)[case]
     start = len(sandbox.request_log)
@@ -137,11 +160,22 @@ class RemoveAtPhase(Reporter):
 def test_a_report_that_could_not_be_written_makes_a_non_zero_exit(sandbox, tmp_path):
     reports = tmp_path / "reports"
     reports.mkdir()
-    settings = resolve(RunFlags(client="direct", customer_id=customer("rep"), json_path=str(reports / "r.json"),
-                                junit_path=str(reports / "r.xml")), {}, target=sandbox_target(sandbox))
+    settings = resolve(
+        RunFlags(
+            client="direct",
+            customer_id=customer("rep"),
+            json_path=str(reports / "r.json"),
+            junit_path=str(reports / "r.xml"),
+        ),
+        {},
+        target=sandbox_target(sandbox),
+    )
     out = __import__("io").StringIO()
-    result = validate(settings, console=make_console(file=out, no_color=True),
-                      options=RunOptions(observers=[RemoveAtPhase(5, reports)]))
+    result = validate(
+        settings,
+        console=make_console(file=out, no_color=True),
+        options=RunOptions(observers=[RemoveAtPhase(5, reports)]),
+    )
     count("report_paths")
     assert result.verdict == PASSED, out.getvalue()
     assert result.exit_code == 2 and len(result.report_errors) == 2, result.report_errors
@@ -152,6 +186,7 @@ def test_a_report_that_could_not_be_written_makes_a_non_zero_exit(sandbox, tmp_p
 
 # ----------------------------------------------------------------------------- the sandbox's input (item 12)
 
+
 def _busy_port():
     holder = socket.socket()
     holder.bind(("127.0.0.1", 0))
@@ -159,17 +194,20 @@ def _busy_port():
     return holder
 
 
-@pytest.mark.parametrize("case", ["busy-port", "port-99999", "negative-port", "unassignable-host",
-                                  "invalid-bucket", "invalid-region"])
+@pytest.mark.parametrize(
+    "case", ["busy-port", "port-99999", "negative-port", "unassignable-host", "invalid-bucket", "invalid-region"]
+)
 def test_bad_sandbox_flags_are_one_line_with_exit_2(case):
     holder = _busy_port()
     try:
-        args = {"busy-port": ["--port", str(holder.getsockname()[1])],
-                "port-99999": ["--port", "99999"],
-                "negative-port": ["--port", "-1"],
-                "unassignable-host": ["--host", "192.0.2.1"],  # TEST-NET-1: never this machine's; no DNS
-                "invalid-bucket": ["--bucket", "Not_A_Bucket"],
-                "invalid-region": ["--region", "mars-central"]}[case]
+        args = {
+            "busy-port": ["--port", str(holder.getsockname()[1])],
+            "port-99999": ["--port", "99999"],
+            "negative-port": ["--port", "-1"],
+            "unassignable-host": ["--host", "192.0.2.1"],  # TEST-NET-1: never this machine's; no DNS
+            "invalid-bucket": ["--bucket", "Not_A_Bucket"],
+            "invalid-region": ["--region", "mars-central"],
+        }[case]
         done = cli("sandbox", *args, timeout=60)
     finally:
         holder.close()
@@ -178,9 +216,14 @@ def test_bad_sandbox_flags_are_one_line_with_exit_2(case):
     assert done.returncode == 2, done.stdout + done.stderr
     assert len(lines) == 1 and lines[0].startswith("zorora-e2e: "), done.stderr
     assert "Traceback" not in done.stderr and "export" not in done.stdout
-    word = {"busy-port": "already in use", "port-99999": "between 0 and 65535",
-            "negative-port": "between 0 and 65535", "unassignable-host": "not an address of this machine",
-            "invalid-bucket": "not a valid S3 bucket name", "invalid-region": "not an AWS region"}[case]
+    word = {
+        "busy-port": "already in use",
+        "port-99999": "between 0 and 65535",
+        "negative-port": "between 0 and 65535",
+        "unassignable-host": "not an address of this machine",
+        "invalid-bucket": "not a valid S3 bucket name",
+        "invalid-region": "not an AWS region",
+    }[case]
     assert word in lines[0], lines[0]
 
 
@@ -202,10 +245,17 @@ def _port(sandbox):
     return int(sandbox.api_url.split(":")[2].split("/")[0])
 
 
-@pytest.mark.parametrize("request_line", [b"GARBAGE\r\n\r\n", b"\x16\x03\x01\x02\x00\x01\x00\xfc\x03\x03\r\n\r\n",
-                                          b"GET /prod/api/v1/challengers HTTP/9.9\r\n\r\n",
-                                          b"one two three four five\r\n\r\n", b"GET " + b"a" * 70000 + b"\r\n\r\n"],
-                         ids=["one-word", "tls-hello", "http-9.9", "five-words", "line-too-long"])
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\xfc\x03\x03\r\n\r\n",
+        b"GET /prod/api/v1/challengers HTTP/9.9\r\n\r\n",
+        b"one two three four five\r\n\r\n",
+        b"GET " + b"a" * 70000 + b"\r\n\r\n",
+    ],
+    ids=["one-word", "tls-hello", "http-9.9", "five-words", "line-too-long"],
+)
 def test_a_garbage_request_gets_a_json_answer(sandbox, request_line):
     answer = _exchange(_port(sandbox), request_line)
     count("sandbox_input")
@@ -222,8 +272,10 @@ def test_a_client_that_sends_half_a_body_is_cut_off():
     before = set(threading.enumerate())
     with Sandbox(listen=Listen(read_timeout=0.5)) as sb:
         conn = socket.create_connection(("127.0.0.1", _port(sb)), timeout=20)
-        conn.sendall(b"POST /prod/api/v1/promote HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 100\r\n\r\n{\"a\":")
+        conn.sendall(
+            b"POST /prod/api/v1/promote HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"a":'
+        )
         answer = b""
         while True:
             chunk = conn.recv(65536)
@@ -239,8 +291,9 @@ def test_a_client_that_sends_half_a_body_is_cut_off():
     count("sandbox_input")
 
 
-def test_a_metrics_ref_naming_an_impossible_bucket_logs_no_traceback(sandbox_instance, sandbox_make_world,
-                                                                     sandbox_http, caplog):
+def test_a_metrics_ref_naming_an_impossible_bucket_logs_no_traceback(
+    sandbox_instance, sandbox_make_world, sandbox_http, caplog
+):
     world = sandbox_make_world(sandbox_instance)
     registry = world.registry()
     registry["production"]["metrics_ref"] = "s3://Not_A_Bucket!/x/backtest_results.json"
@@ -254,8 +307,9 @@ def test_a_metrics_ref_naming_an_impossible_bucket_logs_no_traceback(sandbox_ins
 
 # ----------------------------------------------------------------------------- reports other programs read (13)
 
-ODD_BODY = ('{"error": "odd \ufffe and \uffff, a C1 CSI \x9b31m, NUL \x00, ESC \x1b[2J, surrogate-free '
-            'emoji \U0001F600 and é"}').encode("utf-8")
+ODD_BODY = (
+    '{"error": "odd \ufffe and \uffff, a C1 CSI \x9b31m, NUL \x00, ESC \x1b[2J, surrogate-free emoji \U0001f600 and é"}'
+).encode("utf-8")
 
 
 class _OddServer(LoopbackServer):
@@ -286,8 +340,16 @@ class _OddServer(LoopbackServer):
 def test_junit_parses_and_the_terminal_gets_no_controls_whatever_the_server_sent(sandbox, tmp_path, colour):
     with _OddServer() as odd:
         env = {**sandbox.env(), "ONA_API_BASE_URL": odd.url}
-        args = ["run", "--client", "direct", "--preflight-only", "--json", str(tmp_path / "r.json"),
-                "--junit", str(tmp_path / "r.xml")]
+        args = [
+            "run",
+            "--client",
+            "direct",
+            "--preflight-only",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--junit",
+            str(tmp_path / "r.xml"),
+        ]
         if colour == "plain":
             args.append("--no-color")
         else:

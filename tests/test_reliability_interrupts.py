@@ -24,12 +24,44 @@ LATENCY_MS = 150  # every API and S3 request: slow enough to land a signal insid
 LATENCY = LATENCY_MS / 1000
 # Print order of a full run's step lines; SIGINT right after each (the next wave is then in flight).
 # After 5.1 the signal lands in 5.2, inside the shielded cleanup. After 5.2 the run is over.
-BOUNDARIES = ["0.1", "0.3", "0.4", "0.2", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6",
-              "2.1", "2.2", "2.3", "2.4", "2.5", "3.1", "3.2", "3.3",
-              "4.1", "4.2", "4.3", "4.4", "4.5", "5.1"]
+BOUNDARIES = [
+    "0.1",
+    "0.3",
+    "0.4",
+    "0.2",
+    "1.1",
+    "1.2",
+    "1.3",
+    "1.4",
+    "1.5",
+    "1.6",
+    "2.1",
+    "2.2",
+    "2.3",
+    "2.4",
+    "2.5",
+    "3.1",
+    "3.2",
+    "3.3",
+    "4.1",
+    "4.2",
+    "4.3",
+    "4.4",
+    "4.5",
+    "5.1",
+]
 # In the middle of a request: a fraction of the latency after a line.
-MID_REQUEST = [("start", 0.3), ("0.2", 0.5), ("1.1", 0.5), ("2.5", 0.5), ("2.5", 2.5),
-               ("3.1", 0.5), ("3.2", 0.5), ("3.2", 1.5), ("4.4", 0.5)]
+MID_REQUEST = [
+    ("start", 0.3),
+    ("0.2", 0.5),
+    ("1.1", 0.5),
+    ("2.5", 0.5),
+    ("2.5", 2.5),
+    ("3.1", 0.5),
+    ("3.2", 0.5),
+    ("3.2", 1.5),
+    ("4.4", 0.5),
+]
 POINTS = [(step, 0.0) for step in BOUNDARIES] + [(step, LATENCY * k) for step, k in MID_REQUEST]
 
 
@@ -51,8 +83,9 @@ def outcomes(sandbox):
     def interrupt(point):
         step, delay = point
         cid = customer("int")
-        outcome = run_and_signal(sandbox.env(), ["run", "--client", "direct", "--no-color", "--customer-id", cid],
-                                 after=step, delay=delay)
+        outcome = run_and_signal(
+            sandbox.env(), ["run", "--client", "direct", "--no-color", "--customer-id", cid], after=step, delay=delay
+        )
         outcome["customer"] = cid
         outcome["left"] = customer_keys(sandbox, cid)
         return outcome
@@ -88,8 +121,12 @@ def test_sigint_ends_the_run_interrupted_and_cleaned(outcomes, sandbox, point):
 def test_sigkill_leaves_data_that_sweep_finds_and_removes(sandbox, after):
     """SIGKILL cannot be handled: the data stays. `zorora-e2e sweep` lists it and deletes exactly it."""
     cid = customer("kill")
-    outcome = run_and_signal(sandbox.env(), ["run", "--client", "direct", "--no-color", "--customer-id", cid],
-                             after=after, sig=signal.SIGKILL)
+    outcome = run_and_signal(
+        sandbox.env(),
+        ["run", "--client", "direct", "--no-color", "--customer-id", cid],
+        after=after,
+        sig=signal.SIGKILL,
+    )
     assert outcome["sent"] and outcome["code"] == -signal.SIGKILL
     left = customer_keys(sandbox, cid)
     assert len(left) >= 4, left  # the test world (and, after 3.1, an archive)

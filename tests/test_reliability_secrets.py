@@ -40,11 +40,12 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 def fragments(secret: str):
     """The secret and pieces of it (a value wrapped across two console lines still shows a piece)."""
     tail = secret.split("-")[-1]
-    return [secret, tail[: len(tail) // 2], tail[len(tail) // 2:]]
+    return [secret, tail[: len(tail) // 2], tail[len(tail) // 2 :]]
 
 
-SECRETS = fragments(CANARY) + fragments(URL_PASSWORD) + [
-    base64.b64encode(f"{URL_USER}:{URL_PASSWORD}".encode()).decode()]
+SECRETS = (
+    fragments(CANARY) + fragments(URL_PASSWORD) + [base64.b64encode(f"{URL_USER}:{URL_PASSWORD}".encode()).decode()]
+)
 
 
 def assert_no_secret(*texts):
@@ -65,7 +66,9 @@ LEAKY = [  # faults, extra settings, exit code, whether an echoed Authorization 
     pytest.param(["echo-auth", "stage-prefix"], {}, 3, True, id="echo-auth-every-route-500"),
     pytest.param(["echo-auth", "bad-token"], {}, 3, True, id="echo-auth-401-gate"),
     pytest.param(["echo-auth", "noop-rollback"], {}, 1, False, id="echo-auth-failed-check"),
-    pytest.param(["echo-auth", "no-latest-alias"], {"PYTHONPATH": STANDIN}, 1, True, id="through-zorora-commands"),  # fails 3.1 in Zorora's promote
+    pytest.param(
+        ["echo-auth", "no-latest-alias"], {"PYTHONPATH": STANDIN}, 1, True, id="through-zorora-commands"
+    ),  # fails 3.1 in Zorora's promote
     pytest.param(["echo-auth"], {"endpoint_credentials": True}, 0, False, id="credentials-in-s3-endpoint"),
 ]
 
@@ -123,8 +126,9 @@ def test_the_token_never_leaks_into_result_objects_or_exception_texts(sandbox):
     count("secrets")
     sandbox.set_faults(["echo-auth", "stage-prefix"])
     try:
-        target = dataclasses.replace(sandbox_target(sandbox),
-                                     s3_endpoint_url=f"http://{URL_USER}:{URL_PASSWORD}@127.0.0.1:9")
+        target = dataclasses.replace(
+            sandbox_target(sandbox), s3_endpoint_url=f"http://{URL_USER}:{URL_PASSWORD}@127.0.0.1:9"
+        )
         settings = resolve(RunFlags(client="direct", customer_id=customer("sec")), {}, target=target)
         seen, out = Everything(), io.StringIO()
         result = validate(settings, console=make_console(file=out, no_color=True), options=RunOptions(observers=[seen]))
@@ -134,15 +138,24 @@ def test_the_token_never_leaks_into_result_objects_or_exception_texts(sandbox):
     assert any("received_authorization" in t for t in seen.texts)
     s3_step = next(s for s in result.steps if s.id == "0.4")
     assert "127.0.0.1:9" in s3_step.actual, s3_step  # the endpoint is named, its credentials are not
-    assert_no_secret(out.getvalue(), repr(settings), str(settings), repr(result), result.cleanup.sweep_command,
-                     json.dumps(result.to_dict()), *seen.texts)
+    assert_no_secret(
+        out.getvalue(),
+        repr(settings),
+        str(settings),
+        repr(result),
+        result.cleanup.sweep_command,
+        json.dumps(result.to_dict()),
+        *seen.texts,
+    )
 
 
 def test_settings_errors_never_print_url_credentials():
     count("secrets")
-    for url in (f"ftp://{URL_USER}:{URL_PASSWORD}@127.0.0.1/prod/api/v1",
-                f"http://{URL_USER}:{URL_PASSWORD}@127.0.0.1:99999/prod/api/v1",
-                f"http://{URL_USER}:{URL_PASSWORD}@[::1/prod/api/v1"):
+    for url in (
+        f"ftp://{URL_USER}:{URL_PASSWORD}@127.0.0.1/prod/api/v1",
+        f"http://{URL_USER}:{URL_PASSWORD}@127.0.0.1:99999/prod/api/v1",
+        f"http://{URL_USER}:{URL_PASSWORD}@[::1/prod/api/v1",
+    ):
         done = cli_in_process("run", "--base-url", url, "--token", CANARY)
         assert done.returncode == 2, done.stderr
         assert_no_secret(done.stdout, done.stderr)
@@ -184,8 +197,18 @@ def test_s3_endpoint_credentials_are_redacted_by_a_run_and_by_the_sweep(sandbox,
     sweep command naming the endpoint: the user:password part is never shown."""
     endpoint = f"http://{URL_USER}:{URL_PASSWORD}@127.0.0.1:9"
     env = {**sandbox.env(), "AWS_ENDPOINT_URL_S3": endpoint}
-    run = cli("run", "--client", "direct", "--no-color", "--preflight-only", "--json", str(tmp_path / "r.json"),
-              "--junit", str(tmp_path / "r.xml"), env=env)
+    run = cli(
+        "run",
+        "--client",
+        "direct",
+        "--no-color",
+        "--preflight-only",
+        "--json",
+        str(tmp_path / "r.json"),
+        "--junit",
+        str(tmp_path / "r.xml"),
+        env=env,
+    )
     assert run.returncode in (2, 3), run.stdout + run.stderr
     assert "0.4" in run.stdout and "127.0.0.1:9" in run.stdout, run.stdout
     sweep = cli("sweep", "--older-than", "0s", "--dry-run", "--no-color", env=env)
@@ -201,14 +224,22 @@ def test_s3_endpoint_credentials_are_redacted_by_a_run_and_by_the_sweep(sandbox,
 
 # ----------------------------------------------------------------------------- odd tokens (items 7, 8)
 
+
 def leak_forms(secret: str):
     """What a leak of `secret` looks like in text: raw, JSON-escaped, repr, URL-encoded, and every 8-character
     piece of each (computed here, independently of the redactor)."""
     from urllib.parse import quote
 
-    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1], repr(secret)[1:-1],
-             quote(secret, safe=""), quote(secret), repr(secret.encode("latin-1", "replace"))[2:-1]}
-    pieces = {f[i:i + 8] for f in forms for i in range(len(f) - 7)}
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+        quote(secret, safe=""),
+        quote(secret),
+        repr(secret.encode("latin-1", "replace"))[2:-1],
+    }
+    pieces = {f[i : i + 8] for f in forms for i in range(len(f) - 7)}
     return sorted(forms | pieces, key=len, reverse=True)
 
 
@@ -234,15 +265,23 @@ def test_an_odd_token_echoed_by_the_server_never_leaks_in_any_form(tmp_path, nam
     token = ODD_TOKENS[name]
     with Sandbox(token=token, bucket="zorora-e2e-rel-odd-tokens", faults=["echo-auth", "stage-prefix"]) as sb:
         env = sb.env()
-        done = cli("run", "--client", "direct", "--no-color", "--json", str(tmp_path / "r.json"),
-                   "--junit", str(tmp_path / "r.xml"), env=env)
+        done = cli(
+            "run",
+            "--client",
+            "direct",
+            "--no-color",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--junit",
+            str(tmp_path / "r.xml"),
+            env=env,
+        )
         stray = bucket_keys(sb)
     count("secret_forms")
     assert done.returncode in (1, 3), done.stdout + done.stderr  # every route answers 500
     assert "received_authorization" in done.stdout  # the echo reached the report, redacted
     assert "Traceback" not in done.stdout + done.stderr
-    assert_no_form(token, done.stdout, done.stderr, (tmp_path / "r.json").read_text(),
-                   (tmp_path / "r.xml").read_text())
+    assert_no_form(token, done.stdout, done.stderr, (tmp_path / "r.json").read_text(), (tmp_path / "r.xml").read_text())
     assert leftover_check(stray) == []
 
 
@@ -253,9 +292,20 @@ def test_the_redactor_covers_every_form_and_long_piece():
 
     for token in [*ODD_TOKENS.values(), CANARY]:
         redact = make_redactor([token])
-        texts = [token, json.dumps(token), json.dumps({"a": json.dumps(token)}), repr(token), repr(f"Bearer {token}\r"),
-                 quote(token, safe=""), quote_plus(token), quote(token).lower(), token[3:14], token[-9:],
-                 base64.b64encode(token.encode()).decode(), repr(token.encode("utf-8"))]
+        texts = [
+            token,
+            json.dumps(token),
+            json.dumps({"a": json.dumps(token)}),
+            repr(token),
+            repr(f"Bearer {token}\r"),
+            quote(token, safe=""),
+            quote_plus(token),
+            quote(token).lower(),
+            token[3:14],
+            token[-9:],
+            base64.b64encode(token.encode()).decode(),
+            repr(token.encode("utf-8")),
+        ]
         for text in texts:
             assert_no_form(token, redact(f"before {text} after"))
         count("secret_forms")
@@ -269,22 +319,33 @@ def test_a_token_with_a_line_ending_is_refused_or_stripped(sandbox, tmp_path):
     works; a control character inside is refused naming ONA_API_TOKEN."""
     env = sandbox.env()
     before = len(sandbox.request_log)
-    cases = [(["--token", CANARY + "\r"], {}, "--token", "carriage return"),
-             (["--token", CANARY[:10] + "\n" + CANARY[10:]], {}, "--token", "line feed"),
-             ([], {"ONA_API_TOKEN": CANARY[:10] + "\t" + CANARY[10:]}, "ONA_API_TOKEN", "tab"),
-             ([], {"ONA_API_TOKEN": CANARY + "\x1b[2J"}, "ONA_API_TOKEN", "U+001B"),
-             ([], {"ONA_API_TOKEN": CANARY[:6] + "\x85" + CANARY[6:]}, "ONA_API_TOKEN", "U+0085")]
+    cases = [
+        (["--token", CANARY + "\r"], {}, "--token", "carriage return"),
+        (["--token", CANARY[:10] + "\n" + CANARY[10:]], {}, "--token", "line feed"),
+        ([], {"ONA_API_TOKEN": CANARY[:10] + "\t" + CANARY[10:]}, "ONA_API_TOKEN", "tab"),
+        ([], {"ONA_API_TOKEN": CANARY + "\x1b[2J"}, "ONA_API_TOKEN", "U+001B"),
+        ([], {"ONA_API_TOKEN": CANARY[:6] + "\x85" + CANARY[6:]}, "ONA_API_TOKEN", "U+0085"),
+    ]
     for args, extra, setting, what in cases:
-        done = cli_in_process("run", "--client", "direct", "--no-color", "--json", str(tmp_path / "r.json"), *args,
-                              env={**env, **extra})
+        done = cli_in_process(
+            "run", "--client", "direct", "--no-color", "--json", str(tmp_path / "r.json"), *args, env={**env, **extra}
+        )
         count("secret_forms")
         assert done.returncode == 2, done.stdout + done.stderr
         assert setting in done.stderr and what in done.stderr, done.stderr
         assert "Traceback" not in done.stderr and not (tmp_path / "r.json").exists()
         assert_no_secret(done.stdout, done.stderr)
     assert sandbox.request_log[before:] == []  # nothing was sent, let alone written
-    done = cli("run", "--client", "direct", "--no-color", "--preflight-only", "--json", str(tmp_path / "ok.json"),
-               env={**env, "ONA_API_TOKEN": f"  {CANARY}\r\n"})
+    done = cli(
+        "run",
+        "--client",
+        "direct",
+        "--no-color",
+        "--preflight-only",
+        "--json",
+        str(tmp_path / "ok.json"),
+        env={**env, "ONA_API_TOKEN": f"  {CANARY}\r\n"},
+    )
     count("secret_forms")
     assert done.returncode == 0, done.stdout + done.stderr
     assert_no_secret(done.stdout, done.stderr, (tmp_path / "ok.json").read_text())
@@ -323,8 +384,9 @@ def test_a_token_read_from_ssm_with_its_line_ending_works():
 
     pytest.importorskip("moto")
     env = {**CLEAN_ENV, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    done = subprocess.run([sys.executable, "-c", SSM_PROBE, CANARY], capture_output=True, text=True, env=env,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SSM_PROBE, CANARY], capture_output=True, text=True, env=env, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["stripped"] is True
@@ -354,6 +416,7 @@ def test_in_the_repl_a_token_with_a_line_ending_is_refused_naming_the_variable(h
 
 # ----------------------------------------------------------------------------- bad settings
 
+
 @pytest.fixture
 def tls_server():
     with SelfSignedServer() as server:
@@ -366,8 +429,7 @@ def bad_settings_cases(sandbox, tls_server):
     return {
         "unparseable-url": (["--base-url", "http://[::1/prod/api/v1"], env, "not a valid URL"),
         "url-without-host": (["--base-url", "https:///prod/api/v1"], env, "with a host"),
-        "host-does-not-resolve": (["--base-url", "https://ona-api-typo.invalid/prod/api/v1"], env,
-                                  "does not resolve"),
+        "host-does-not-resolve": (["--base-url", "https://ona-api-typo.invalid/prod/api/v1"], env, "does not resolve"),
         "tls-failure": (["--base-url", tls_server.url], env, "TLS handshake failed"),
         "wrong-bucket": (["--bucket", "zorora-e2e-no-such-bucket"], env, "bucket does not exist"),
         "bad-bucket-name": (["--bucket", "Not_A_Bucket"], env, "not a valid S3 bucket name"),
@@ -380,9 +442,20 @@ def bad_settings_cases(sandbox, tls_server):
     }
 
 
-BAD = ["unparseable-url", "url-without-host", "host-does-not-resolve", "tls-failure", "wrong-bucket",
-       "bad-bucket-name", "no-aws-credentials", "non-test-customer", "bare-test-prefix", "negative-timeout",
-       "zero-deadline", "unknown-phase"]
+BAD = [
+    "unparseable-url",
+    "url-without-host",
+    "host-does-not-resolve",
+    "tls-failure",
+    "wrong-bucket",
+    "bad-bucket-name",
+    "no-aws-credentials",
+    "non-test-customer",
+    "bare-test-prefix",
+    "negative-timeout",
+    "zero-deadline",
+    "unknown-phase",
+]
 
 
 @pytest.mark.parametrize("case", BAD)
@@ -415,9 +488,17 @@ def test_bad_settings_exit_2_with_the_fix_and_write_nothing(sandbox, tls_server,
 @pytest.mark.slow
 def test_the_loopback_guard_reports_what_would_have_left_the_machine():
     """The guard itself works: a real-looking host is refused and reported (and not looked up)."""
-    done = cli("run", "--client", "direct", "--preflight-only", "--no-color",
-               "--base-url", "https://abc123.execute-api.af-south-1.amazonaws.com/prod/api/v1",
-               env={"ONA_API_TOKEN": CANARY, "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9"}, guard=True)
+    done = cli(
+        "run",
+        "--client",
+        "direct",
+        "--preflight-only",
+        "--no-color",
+        "--base-url",
+        "https://abc123.execute-api.af-south-1.amazonaws.com/prod/api/v1",
+        env={"ONA_API_TOKEN": CANARY, "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9"},
+        guard=True,
+    )
     assert "LOOPBACK-GUARD: refused lookup of 'abc123.execute-api.af-south-1.amazonaws.com'" in done.stderr
     assert done.returncode == 2  # it looks like a name that does not resolve
     assert_no_secret(done.stdout, done.stderr)

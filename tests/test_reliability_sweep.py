@@ -111,12 +111,15 @@ def test_one_customer_only(sandbox, seeded):
     assert_look_alikes_untouched(sandbox, seeded)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--customer-id", "acme-solar"], "--customer-id must be one test customer id"),
-    (["--customer-id", "zorora-e2e-test-"], "--customer-id must be one test customer id"),
-    (["--customer-id", "zorora-e2e-test-a/../acme"], "--customer-id must be one test customer id"),
-    (["--older-than", "soon"], "--older-than must look like"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--customer-id", "acme-solar"], "--customer-id must be one test customer id"),
+        (["--customer-id", "zorora-e2e-test-"], "--customer-id must be one test customer id"),
+        (["--customer-id", "zorora-e2e-test-a/../acme"], "--customer-id must be one test customer id"),
+        (["--older-than", "soon"], "--older-than must look like"),
+    ],
+)
 def test_bad_sweep_arguments_exit_2_and_delete_nothing(sandbox, seeded, args, message):
     done = sweep(sandbox, *args, "--yes")
     assert done.returncode == 2 and message in done.stderr, done.stderr

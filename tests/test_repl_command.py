@@ -46,6 +46,7 @@ def repl(host, dead_target):
 
 # ----------------------------------------------------------------------------------- registration
 
+
 def test_register_adds_a_remote_command_of_the_hosts_class(host, dead_target):
     repl = host.repl()
     command = zorora_e2e_plugin.register(repl)
@@ -88,6 +89,7 @@ def test_lookup_is_case_sensitive_as_in_the_host(repl):
 
 # ----------------------------------------------------------------------------------- sandbox runs
 
+
 def test_sandbox_run_passes_every_phase_and_leaves_the_session_as_it_was(repl, monkeypatch):
     monkeypatch.setenv("ZORORA_ACTOR", "alice")
     monkeypatch.setenv("ZORORA_AUTO_CONFIRM", "false")
@@ -123,8 +125,11 @@ def test_preflight_only_sandbox_is_quick_and_runs_phase_0_only(repl):
 
 def test_every_flag_reaches_the_run(repl, tmp_path):
     report_json, report_xml = tmp_path / "e2e.json", tmp_path / "e2e.xml"
-    verdict = run(repl, "ml-validate-e2e --sandbox --keep-data --customer-id zorora-e2e-test-flags-1 "
-                        f"--actor alice-bot --bucket e2e-flag-bucket --json {report_json} --junit '{report_xml}' --yes")
+    verdict = run(
+        repl,
+        "ml-validate-e2e --sandbox --keep-data --customer-id zorora-e2e-test-flags-1 "
+        f"--actor alice-bot --bucket e2e-flag-bucket --json {report_json} --junit '{report_xml}' --yes",
+    )
     text = output(repl)
     assert verdict.startswith("✓ E2E validation passed"), text
     assert "test data kept (--keep-data)" in verdict
@@ -153,27 +158,41 @@ def test_unwritable_report_path_is_refused_before_the_run(repl, tmp_path):
 
 # ------------------------------------------------------------------------ help, usage, settings errors
 
+
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help_prints_to_the_console(repl, flag):
     verdict = run(repl, f"ml-validate-e2e {flag}")
     assert verdict == repl_run.HELP_VERDICT
     text = output(repl)
-    for option in ("--preflight-only", "--sandbox", "--keep-data", "--customer-id", "--actor", "--bucket",
-                   "--json", "--junit", "--yes", "zorora-validation-bot"):
+    for option in (
+        "--preflight-only",
+        "--sandbox",
+        "--keep-data",
+        "--customer-id",
+        "--actor",
+        "--bucket",
+        "--json",
+        "--junit",
+        "--yes",
+        "zorora-validation-bot",
+    ):
         assert option in text
 
 
-@pytest.mark.parametrize("line", [
-    "ml-validate-e2e --bogus",
-    "ml-validate-e2e sandbox",
-    "ml-validate-e2e --customer-id",
-    "ml-validate-e2e --json",
-    "ml-validate-e2e --preflight",          # no abbreviations: a typo must not run something else
-    "ml-validate-e2e --sandbox=yes",
-    "/ml-validate-e2e --sandbox --bogus",
-    "ml-validate-e2e '--oops[/red]' [bold]",   # outside text in the error message: printed, not parsed
-    "ml-validate-e2e --sweep --sandbox",       # a sweep cleans the deployment's bucket, never a sandbox
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ml-validate-e2e --bogus",
+        "ml-validate-e2e sandbox",
+        "ml-validate-e2e --customer-id",
+        "ml-validate-e2e --json",
+        "ml-validate-e2e --preflight",  # no abbreviations: a typo must not run something else
+        "ml-validate-e2e --sandbox=yes",
+        "/ml-validate-e2e --sandbox --bogus",
+        "ml-validate-e2e '--oops[/red]' [bold]",  # outside text in the error message: printed, not parsed
+        "ml-validate-e2e --sweep --sandbox",  # a sweep cleans the deployment's bucket, never a sandbox
+    ],
+)
 def test_usage_errors_are_one_red_line_as_zororas_own(repl, line):
     verdict = run(repl, line)
     text = output(repl)
@@ -215,12 +234,17 @@ def test_a_refused_customer_id_of_a_real_target_has_no_restart_hint(host, monkey
 
 # ------------------------------------------------------------------------------------- verdicts
 
+
 @pytest.mark.slow
 def test_each_ending_shows_its_verdict_once_and_returns_nothing_to_repeat(repl):
     """The host prints what a command returns twice (as text, then as Markdown): the command prints its
     verdict once itself and returns an empty string."""
-    lines = ["ml-validate-e2e --sandbox", "ml-validate-e2e --preflight-only --sandbox", "ml-validate-e2e --bogus",
-             "ml-validate-e2e --sandbox --customer-id nope"]
+    lines = [
+        "ml-validate-e2e --sandbox",
+        "ml-validate-e2e --preflight-only --sandbox",
+        "ml-validate-e2e --bogus",
+        "ml-validate-e2e --sandbox --customer-id nope",
+    ]
     for line in lines:
         before = len(output(repl))
         verdict = run(repl, line)
@@ -230,12 +254,15 @@ def test_each_ending_shows_its_verdict_once_and_returns_nothing_to_repeat(repl):
         assert "\n" not in verdict
 
 
-@pytest.mark.parametrize("line, last", [
-    ("ml-validate-e2e --preflight-only --sandbox", "✓ Preflight passed"),
-    ("ml-validate-e2e --phaes 3", "Error: unknown flag --phaes (did you mean --phase?)"),
-    ("ml-validate-e2e --help", "  ml-validate-e2e --sweep --dry-run"),
-    ("ml-validate-e2e --history", ""),
-])
+@pytest.mark.parametrize(
+    "line, last",
+    [
+        ("ml-validate-e2e --preflight-only --sandbox", "✓ Preflight passed"),
+        ("ml-validate-e2e --phaes 3", "Error: unknown flag --phaes (did you mean --phase?)"),
+        ("ml-validate-e2e --help", "  ml-validate-e2e --sweep --dry-run"),
+        ("ml-validate-e2e --history", ""),
+    ],
+)
 def test_one_blank_line_after_the_last_line_as_after_zororas_own_commands(repl, line, last):
     """The host prints a command's return value, then shows it again as Markdown between two blank lines: the
     returned string prints as nothing and the last line is left open, so exactly one blank line follows it."""
@@ -293,6 +320,7 @@ def test_a_failed_gate_returns_its_verdict(faulty):
 
 
 # ---------------------------------------------------------------- reuse of the REPL's own client
+
 
 def test_reuses_the_client_the_repls_ml_commands_hold(host, target_env, monkeypatch):
     repl = host.repl()  # ml-* commands built from ONA_* = the sandbox
@@ -365,6 +393,7 @@ def test_the_repls_promote_still_prompts_after_a_run(host, target_env, sandbox_w
 
 
 # ------------------------------------------------------------------------------------------ Ctrl-C
+
 
 @pytest.mark.xdist_group("signals")  # SIGINT sent to this process: one worker takes them all
 def test_ctrl_c_mid_run_cleans_up_and_the_repl_stays_usable(repl, monkeypatch):
@@ -477,6 +506,7 @@ def test_an_unexpected_error_is_reported_not_raised(repl, monkeypatch):
 
 # ----------------------------------------------------------------------------------- the console
 
+
 def test_the_report_is_coloured_on_a_colour_console(host, dead_target):
     repl = host.repl(console=host.console(color=True))
     zorora_e2e_plugin.register(repl)
@@ -508,10 +538,16 @@ def test_works_without_a_ui(host, dead_target, capsys):
     assert "Phase 0" in shown and shown.count("✓ Preflight passed") == 1
 
 
-@pytest.mark.parametrize("error, expected", [
-    (KeyboardInterrupt, "⚠ E2E validation interrupted; its cleanup may not have finished (see above)."),
-    (RuntimeError("bug"), "✗ ml-validate-e2e crashed during the run (details above); check for leftover test data."),
-])
+@pytest.mark.parametrize(
+    "error, expected",
+    [
+        (KeyboardInterrupt, "⚠ E2E validation interrupted; its cleanup may not have finished (see above)."),
+        (
+            RuntimeError("bug"),
+            "✗ ml-validate-e2e crashed during the run (details above); check for leftover test data.",
+        ),
+    ],
+)
 def test_an_interrupt_or_bug_escaping_a_real_run_names_the_leftovers(host, target_env, monkeypatch, error, expected):
     from zorora_e2e_plugin.run import validate as engine
 
@@ -525,8 +561,10 @@ def test_an_interrupt_or_bug_escaping_a_real_run_names_the_leftovers(host, targe
     assert verdict == expected
     # the sweep typed in the same session, which reaches the same S3 the run wrote to (here the sandbox's,
     # from AWS_ENDPOINT_URL_S3 in Zorora's environment, as the run did)
-    assert ("ml-validate-e2e --sweep --customer-id zorora-e2e-test-left-1 --bucket sa-api-client-output "
-            "--older-than 0s --yes" in " ".join(output(repl).split()))
+    assert (
+        "ml-validate-e2e --sweep --customer-id zorora-e2e-test-left-1 --bucket sa-api-client-output "
+        "--older-than 0s --yes" in " ".join(output(repl).split())
+    )
     assert "zorora-e2e sweep" not in output(repl)
 
 
@@ -535,6 +573,7 @@ def test_usage_text_for_docs():
 
 
 # ----------------------------------------------------------------------------------- sweep and verdict
+
 
 def test_sweep_in_the_repl_lists_then_deletes_only_test_customers(host, target_env):
     s3 = target_env.s3_client()

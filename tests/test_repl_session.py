@@ -31,6 +31,7 @@ def repl(host, monkeypatch):
 
 # ------------------------------------------------------------------------------------ flag parity
 
+
 def test_phase_runs_that_phase_plus_what_it_needs(repl):
     verdict, shown = run_shown(repl, "ml-validate-e2e --sandbox --phase 2")
     assert verdict.startswith("✓ E2E validation passed"), shown
@@ -39,11 +40,14 @@ def test_phase_runs_that_phase_plus_what_it_needs(repl):
     assert "Phase 3" not in shown and "Phase 4" not in shown
 
 
-@pytest.mark.parametrize("line, named", [
-    ("ml-validate-e2e --sandbox --phase 7", "--phase"),
-    ("ml-validate-e2e --sandbox --timeout 0", "--timeout"),
-    ("ml-validate-e2e --sandbox --deadline soon", "--deadline"),
-])
+@pytest.mark.parametrize(
+    "line, named",
+    [
+        ("ml-validate-e2e --sandbox --phase 7", "--phase"),
+        ("ml-validate-e2e --sandbox --timeout 0", "--timeout"),
+        ("ml-validate-e2e --sandbox --deadline soon", "--deadline"),
+    ],
+)
 def test_timeout_deadline_and_phase_are_checked_like_the_clis(repl, line, named):
     verdict, shown = run_shown(repl, line)
     assert verdict.startswith(repl_run.ERROR) and named in shown and "Phase 0" not in shown
@@ -86,6 +90,7 @@ def test_fault_needs_the_sandbox_and_a_known_name(repl):
 
 # ----------------------------------------------------------------------------- each thing once
 
+
 def test_help_is_shown_once_and_nothing_else(repl):
     verdict, shown = run_shown(repl, "ml-validate-e2e --help")
     assert verdict == "" and shown.count("usage: ml-validate-e2e") == 1
@@ -102,10 +107,12 @@ def test_the_verdict_is_shown_once(repl):
 
 # ----------------------------------------------------------------------------- reports and kept data
 
+
 def test_reports_say_where_they_were_written_and_json_has_start_and_target(repl, tmp_path):
     before = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    verdict, shown = run_shown(repl, f"ml-validate-e2e --sandbox --preflight-only --json {tmp_path}/r.json "
-                               f"--junit {tmp_path}/r.xml")
+    verdict, shown = run_shown(
+        repl, f"ml-validate-e2e --sandbox --preflight-only --json {tmp_path}/r.json --junit {tmp_path}/r.xml"
+    )
     assert verdict.startswith("✓ Preflight passed"), shown
     flat = " ".join(shown.split())
     assert f"--json report written to {tmp_path}/r.json" in flat
@@ -121,8 +128,10 @@ def test_keep_data_prints_the_sweep_that_removes_it(host, target_env):
     zorora_e2e_plugin.register(repl)
     verdict, shown = run_shown(repl, "ml-validate-e2e --keep-data --customer-id zorora-e2e-test-kept-1")
     assert "test data kept" in verdict, shown
-    sweep = ("ml-validate-e2e --sweep --customer-id zorora-e2e-test-kept-1 --bucket sa-api-client-output "
-             "--older-than 0s --yes")
+    sweep = (
+        "ml-validate-e2e --sweep --customer-id zorora-e2e-test-kept-1 --bucket sa-api-client-output "
+        "--older-than 0s --yes"
+    )
     assert sweep in " ".join(shown.split())
     verdict, shown = run_shown(repl, sweep)  # and it does remove it
     assert verdict.startswith("✓ Sweep: deleted"), shown
@@ -146,8 +155,10 @@ def test_a_cancelled_confirmation_is_said_once(host, target_env, monkeypatch):
 
 # ---------------------------------------------------------------------------------- settings mistakes
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8765/", "http://127.0.0.1:8765", "http://h.example/prod",
-                                 "http://h.example/prod/api/v2"])
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8765/", "http://127.0.0.1:8765", "http://h.example/prod", "http://h.example/prod/api/v2"]
+)
 def test_a_base_url_that_is_not_the_apis_is_a_settings_error(host, monkeypatch, url):
     monkeypatch.setenv("ONA_API_BASE_URL", url)
     monkeypatch.setenv("ONA_API_TOKEN", "tok-123456")
@@ -171,11 +182,14 @@ def test_the_cli_names_a_wrong_base_url_as_a_settings_error():
         assert resolve(RunFlags(base_url=good, token="t"), {}).base_url == good.rstrip("/")
 
 
-@pytest.mark.parametrize("env, cli_only", [
-    ({"ONA_API_BASE_URL": "https://u:p@a.example/prod/api/v1"}, "--token"),
-    ({"AWS_REGION": "moon"}, "--region"),
-    ({"AWS_ENDPOINT_URL_S3": "ftp://s3.example"}, "--s3-endpoint-url"),
-])
+@pytest.mark.parametrize(
+    "env, cli_only",
+    [
+        ({"ONA_API_BASE_URL": "https://u:p@a.example/prod/api/v1"}, "--token"),
+        ({"AWS_REGION": "moon"}, "--region"),
+        ({"AWS_ENDPOINT_URL_S3": "ftp://s3.example"}, "--s3-endpoint-url"),
+    ],
+)
 def test_settings_messages_name_no_flag_the_repl_command_lacks(host, monkeypatch, env, cli_only):
     monkeypatch.setenv("ONA_API_BASE_URL", DEAD_URL)
     monkeypatch.setenv("ONA_API_TOKEN", "tok-123456")
@@ -192,8 +206,14 @@ def test_step_hints_in_a_session_name_no_cli_only_flag():
     """The plan's diagnoses name what the user changes through slots; in a session the REPL face fills them with
     what a session changes (the environment Zorora started with), never a flag the REPL command lacks."""
     from zorora_e2e_plugin.core import catalogue as diagnose
-    hints = [diagnose.TOKEN_MISMATCH, diagnose.for_s3("NoSuchBucket"), diagnose.for_s3("EndpointConnectionError"),
-             diagnose.S3_CLIENT, diagnose.REDIRECT.fill(target="https://elsewhere.example/")]
+
+    hints = [
+        diagnose.TOKEN_MISMATCH,
+        diagnose.for_s3("NoSuchBucket"),
+        diagnose.for_s3("EndpointConnectionError"),
+        diagnose.S3_CLIENT,
+        diagnose.REDIRECT.fill(target="https://elsewhere.example/"),
+    ]
     for hint in hints:
         shown = REPL.hint(hint)
         for flag in ("--token-from-ssm", "--region", "--s3-endpoint-url", "--base-url"):
@@ -223,9 +243,14 @@ def test_no_hint_text_of_the_plan_names_a_cli_only_flag_in_a_session():
     assert {"--base-url", "--token-from-ssm", "--region", "--s3-endpoint-url"} <= cli_only
     package = os.path.dirname(zorora_e2e_plugin.__file__)
     sources = glob.glob(os.path.join(package, "plan", "**", "*.py"), recursive=True) + [
-        os.path.join(package, *name.split("/")) for name in ("core/catalogue.py", "run/waves.py", "run/cleanup.py")]
-    texts = [node.value for path in sources for node in ast.walk(ast.parse(open(path).read()))
-             if isinstance(node, ast.Constant) and isinstance(node.value, str) and "--" in node.value]
+        os.path.join(package, *name.split("/")) for name in ("core/catalogue.py", "run/waves.py", "run/cleanup.py")
+    ]
+    texts = [
+        node.value
+        for path in sources
+        for node in ast.walk(ast.parse(open(path).read()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "--" in node.value
+    ]
     assert len(texts) > 10
 
     def leaks(text):

@@ -47,6 +47,7 @@ def step_ids(text):
 
 # ------------------------------------------------------------------------------------------ plan order
 
+
 def test_step_lines_come_in_plan_order_however_the_steps_finished():
     console, buffer = plain_console()
     view = ConsoleReporter(console)
@@ -80,9 +81,14 @@ def test_lines_held_for_a_step_that_never_reported_come_out_at_the_next_phase_an
 
 @pytest.mark.slow
 def test_a_piped_demo_lists_every_phase_in_plan_order_and_writes_no_control_code():
-    done = subprocess.run([SCRIPT, "demo"], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "HOME": os.environ.get("HOME", "/tmp"), "ZORORA_E2E_HISTORY": "0"},
-                          stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [SCRIPT, "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": os.environ.get("HOME", "/tmp"), "ZORORA_E2E_HISTORY": "0"},
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     ids = step_ids(done.stdout)
     assert ids == sorted(ids, key=lambda i: tuple(int(p) for p in i.split("."))) and len(ids) == STEPS
@@ -94,9 +100,16 @@ def test_a_piped_demo_lists_every_phase_in_plan_order_and_writes_no_control_code
 
 # ------------------------------------------------------------------------------------------ warnings
 
+
 def run_result(steps, verdict=PASSED):
-    return RunResult(verdict=verdict, customer_id="zorora-e2e-test-x", client="direct", duration_ms=1234,
-                     steps=steps, cleanup=Cleanup())
+    return RunResult(
+        verdict=verdict,
+        customer_id="zorora-e2e-test-x",
+        client="direct",
+        duration_ms=1234,
+        steps=steps,
+        cleanup=Cleanup(),
+    )
 
 
 def test_a_pass_with_warnings_is_yellow_and_says_so():
@@ -116,9 +129,14 @@ def table_rows(text):
 
 
 def test_the_phase_table_gives_a_green_check_only_to_phases_that_ran_whole_and_passed():
-    steps = [result("0.1"), result("0.3", WARN, actual="odd"),
-             result("1.1"), result("3.1"), result("3.2", SKIP, actual="interrupted"),
-             result("4.1", SKIP, actual="interrupted")]
+    steps = [
+        result("0.1"),
+        result("0.3", WARN, actual="odd"),
+        result("1.1"),
+        result("3.1"),
+        result("3.2", SKIP, actual="interrupted"),
+        result("4.1", SKIP, actual="interrupted"),
+    ]
     console, buffer = plain_console()
     ConsoleReporter(console).run_finished(run_result(steps, verdict=INTERRUPTED))
     rows = table_rows(buffer.getvalue())
@@ -153,6 +171,7 @@ def test_on_a_terminal_a_detail_wraps_below_its_step():
 
 # ------------------------------------------------------------------------------------------ the live line
 
+
 @pytest.mark.xdist_group("live_line")  # the live line's ticker: its timing, one at a time
 def test_the_live_line_shows_a_running_step_with_its_time_then_gives_way_to_its_result(monkeypatch):
     monkeypatch.setattr(live, "TICK", 0.02)
@@ -171,7 +190,7 @@ def test_the_live_line_shows_a_running_step_with_its_time_then_gives_way_to_its_
     view.step_finished(result("2.2"))
     view.close()
     out = buffer.getvalue()
-    after = out[len(running):]
+    after = out[len(running) :]
     assert "\x1b[2K" in after and "title 2.1" in after  # the live lines erased, the result lines printed
     assert out.endswith("\x1b[?25h") or "\x1b[?25h" in out[-40:]  # the cursor is back
     assert console._live_stack == [] and not view.live.running  # the console holds no Live any more
@@ -219,8 +238,14 @@ pexpect = pytest.importorskip("pexpect")
 def test_in_a_terminal_the_demo_shows_the_running_step_and_its_elapsed_time(tmp_path):
     env = {**os.environ, "HOME": str(tmp_path), "ZORORA_E2E_HISTORY": "0", "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)
-    child = pexpect.spawn(SCRIPT, ["demo", "--fault", "latency:400", "--phase", "0"], env=env, encoding="utf-8",
-                          timeout=60, dimensions=(40, 120))
+    child = pexpect.spawn(
+        SCRIPT,
+        ["demo", "--fault", "latency:400", "--phase", "0"],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 120),
+    )
     try:
         child.expect(r"[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]\S* 0\.\d  .*(\d+ ms|\d+\.\d s)")  # a live line while phase 0 runs
         child.expect("Preflight passed")
@@ -249,7 +274,12 @@ def test_the_runner_announces_each_step_it_starts_and_only_those():
         raise StepFailed("x", "y")
 
     seen = Seen()
-    plan = [Phase(1, "p", ((Step("1.1", "a", fail),), (Step("1.2", "b", nothing, requires=("1.1",)),
-                                                       Step("1.3", "c", nothing))))]
+    plan = [
+        Phase(
+            1,
+            "p",
+            ((Step("1.1", "a", fail),), (Step("1.2", "b", nothing, requires=("1.1",)), Step("1.3", "c", nothing))),
+        )
+    ]
     Runner(object(), seen, deadline=30, redact=lambda t: t).run_phases(plan)
     assert seen.started == ["1.1", "1.3"] and sorted(seen.finished) == ["1.1", "1.2", "1.3"]

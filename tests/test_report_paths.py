@@ -43,8 +43,11 @@ def test_two_reports_that_resolve_to_one_file_are_refused(tmp_path, how):
     (tmp_path / "sub").mkdir()
     target = tmp_path / "same.json"
     target.write_text('{"keep": true}\n')
-    other = {"symlink": tmp_path / "link.json", "hardlink": tmp_path / "hard.json",
-             "detour": tmp_path / "sub" / ".." / "same.json"}[how]
+    other = {
+        "symlink": tmp_path / "link.json",
+        "hardlink": tmp_path / "hard.json",
+        "detour": tmp_path / "sub" / ".." / "same.json",
+    }[how]
     if how == "symlink":
         other.symlink_to("same.json")
     elif how == "hardlink":
@@ -59,16 +62,16 @@ def test_two_reports_that_resolve_to_one_file_are_refused(tmp_path, how):
 def test_a_new_report_path_and_a_regular_file_are_fine(tmp_path):
     old = tmp_path / "old.xml"
     old.write_text("stale")
-    done = cli("demo", "--preflight-only", "--json", str(tmp_path / "new.json"), "--junit", str(old),
-               env=NO_HISTORY)
+    done = cli("demo", "--preflight-only", "--json", str(tmp_path / "new.json"), "--junit", str(old), env=NO_HISTORY)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads((tmp_path / "new.json").read_text())["verdict"] == PASSED
     assert old.read_text().startswith("<?xml")
 
 
 def _result():
-    return RunResult(verdict=PASSED, customer_id="zorora-e2e-test-x", client="direct", duration_ms=1, steps=[],
-                     cleanup=Cleanup())
+    return RunResult(
+        verdict=PASSED, customer_id="zorora-e2e-test-x", client="direct", duration_ms=1, steps=[], cleanup=Cleanup()
+    )
 
 
 @pytest.mark.parametrize("reader", [False, True], ids=["no-reader", "with-reader"])
@@ -78,8 +81,10 @@ def test_a_report_path_that_became_a_pipe_is_refused_without_blocking(tmp_path, 
     os.mkfifo(fifo)
     held = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK) if reader else None
     errors = []
-    writer = threading.Thread(target=lambda: errors.extend(
-        write_reports(_result(), json_path=str(fifo), junit_path=str(fifo)).errors), daemon=True)
+    writer = threading.Thread(
+        target=lambda: errors.extend(write_reports(_result(), json_path=str(fifo), junit_path=str(fifo)).errors),
+        daemon=True,
+    )
     writer.start()
     writer.join(30)
     try:

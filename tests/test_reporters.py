@@ -55,5 +55,9 @@ def test_fanout_hands_every_event_to_each_reporter_in_order():
     fanout.phase_started("p")
     fanout.step_finished("ignored by both")  # the interface's no-op
     fanout.notice("n")
-    assert heard == [("a", "phase_started", "p"), ("b", "phase_started", "p"), ("a", "notice", "n"),
-                     ("b", "notice", "n")]
+    assert heard == [
+        ("a", "phase_started", "p"),
+        ("b", "phase_started", "p"),
+        ("a", "notice", "n"),
+        ("b", "notice", "n"),
+    ]

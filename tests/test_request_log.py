@@ -51,11 +51,13 @@ def test_a_line_shortens_the_test_customer_and_names_it_once():
 @pytest.mark.parametrize("where", ["path", "query", "actor", "encoded", "control"])
 def test_the_token_is_blotted_out_wherever_a_client_put_it(where):
     fmt = RequestLogFormat([CANARY])
-    rec = {"path": record(f"/prod/api/v1/metrics/{CANARY}"),
-           "query": record("/prod/api/v1/challengers", query=f"customer_id={quote(CANARY)}&t=Bearer+{CANARY}"),
-           "actor": record("/prod/api/v1/promote", method="POST", actor=f"Bearer {CANARY}"),
-           "encoded": record(f"/prod/api/v1/metrics/{quote(CANARY + '/x', safe='')}"),
-           "control": record("/prod/api/v1/promote", actor=f"\x1b[2J{CANARY}\n")}[where]
+    rec = {
+        "path": record(f"/prod/api/v1/metrics/{CANARY}"),
+        "query": record("/prod/api/v1/challengers", query=f"customer_id={quote(CANARY)}&t=Bearer+{CANARY}"),
+        "actor": record("/prod/api/v1/promote", method="POST", actor=f"Bearer {CANARY}"),
+        "encoded": record(f"/prod/api/v1/metrics/{quote(CANARY + '/x', safe='')}"),
+        "control": record("/prod/api/v1/promote", actor=f"\x1b[2J{CANARY}\n"),
+    }[where]
     text = "\n".join(fmt.lines(rec))
     assert CANARY not in text and "***" in text and "\x1b" not in text and "\n" not in text.strip("\n")
 
@@ -71,19 +73,31 @@ def test_a_long_token_is_blotted_out_before_anything_is_cut():
 @pytest.mark.slow
 def test_the_sandbox_command_logs_each_request_and_never_the_token_even_when_echoed():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ONA_", "AWS_"))}
-    proc = subprocess.Popen([SCRIPT, "sandbox", "--token", CANARY, "--fault", "echo-auth", "--log-requests"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [SCRIPT, "sandbox", "--token", CANARY, "--fault", "echo-auth", "--log-requests"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         base = read_exports(proc)["ONA_API_BASE_URL"]
         good = {"Authorization": f"Bearer {CANARY}"}
-        bad = requests.get(f"{base}/challengers", params={"customer_id": "x"},
-                           headers={"Authorization": f"Bearer {CANARY}-wrong"}, timeout=5)
+        bad = requests.get(
+            f"{base}/challengers",
+            params={"customer_id": "x"},
+            headers={"Authorization": f"Bearer {CANARY}-wrong"},
+            timeout=5,
+        )
         assert CANARY in bad.text  # echo-auth: the platform itself leaks it ...
-        requests.get(f"{base}/challengers", params={"customer_id": "zorora-e2e-test-demo-1"}, headers=good,
-                     timeout=5)
+        requests.get(f"{base}/challengers", params={"customer_id": "zorora-e2e-test-demo-1"}, headers=good, timeout=5)
         requests.get(f"{base}/metrics/{CANARY}", headers={**good, "X-Actor": CANARY}, timeout=5)
-        requests.post(f"{base}/promote", json={"customer_id": "zorora-e2e-test-demo-1", "reason": "short",
-                                               "actor": "presenter"}, headers=good, timeout=5)
+        requests.post(
+            f"{base}/promote",
+            json={"customer_id": "zorora-e2e-test-demo-1", "reason": "short", "actor": "presenter"},
+            headers=good,
+            timeout=5,
+        )
         time.sleep(0.3)
     finally:
         proc.send_signal(signal.SIGINT)
@@ -109,8 +123,9 @@ def test_in_process_the_lines_join_the_report_and_never_show_the_token(canary_sa
     try:
         settings = resolve(RunFlags(client="direct", phases=[0]), {}, target=sandbox_target(canary_sandbox))
         buffer = io.StringIO()
-        result = validate(settings, console=make_console(file=buffer, force_terminal=False),
-                          options=RunOptions(request_feed=feed))
+        result = validate(
+            settings, console=make_console(file=buffer, force_terminal=False), options=RunOptions(request_feed=feed)
+        )
     finally:
         canary_sandbox.request_listeners.remove(feed)
     text = buffer.getvalue()

@@ -52,6 +52,7 @@ def diagnosis(result, step_id):
 
 # ------------------------------------------------------------------------------ 1. AWS credentials
 
+
 @pytest.mark.slow
 def test_the_sandbox_s3_can_check_credentials_as_aws_does(sandbox):
     """The s3-auth fault: S3 answers bad keys, a wrong secret and a session token as AWS does, and a HEAD with its
@@ -62,13 +63,21 @@ def test_the_sandbox_s3_can_check_credentials_as_aws_does(sandbox):
 
     def s3(key=sandbox.access_key_id, secret=sandbox.secret_access_key, token=None):
         return botocore.session.get_session().create_client(
-            "s3", endpoint_url=sandbox.s3_endpoint_url, region_name=sandbox.region, aws_access_key_id=key,
-            aws_secret_access_key=secret, aws_session_token=token, config=Config(retries={"max_attempts": 1}))
+            "s3",
+            endpoint_url=sandbox.s3_endpoint_url,
+            region_name=sandbox.region,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            config=Config(retries={"max_attempts": 1}),
+        )
 
     def codes(client):
         found = []
-        for call in (lambda: client.head_bucket(Bucket=sandbox.bucket),
-                     lambda: client.put_object(Bucket=sandbox.bucket, Key="zorora-e2e-auth/x", Body=b"1")):
+        for call in (
+            lambda: client.head_bucket(Bucket=sandbox.bucket),
+            lambda: client.put_object(Bucket=sandbox.bucket, Key="zorora-e2e-auth/x", Body=b"1"),
+        ):
             try:
                 call()
                 found.append("ok")
@@ -92,10 +101,16 @@ def test_the_sandbox_s3_can_check_credentials_as_aws_does(sandbox):
 
 def _sso_config(tmp_path):
     config = tmp_path / "aws-config"
-    config.write_text("[profile dev]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n"
-                      "sso_account_id = 123456789012\nsso_role_name = Admin\nregion = af-south-1\n")
-    return {"AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "dev", "HOME": str(tmp_path),
-            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials")}
+    config.write_text(
+        "[profile dev]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n"
+        "sso_account_id = 123456789012\nsso_role_name = Admin\nregion = af-south-1\n"
+    )
+    return {
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_PROFILE": "dev",
+        "HOME": str(tmp_path),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+    }
 
 
 CREDENTIALS = {  # what is wrong -> (environment, diagnosis, what the fix line says)
@@ -120,8 +135,18 @@ def test_aws_credentials_s3_refuses_fail_the_gate_once_at_0_4_as_the_settings_ex
     report, cid = tmp_path / "run.json", customer("creds")
     sandbox.set_faults(["s3-auth"])
     try:
-        done = cli("run", "--client", "direct", "--no-color", "--yes", "--customer-id", cid, "--json", str(report),
-                   env={**env, "AWS_MAX_ATTEMPTS": "1"})
+        done = cli(
+            "run",
+            "--client",
+            "direct",
+            "--no-color",
+            "--yes",
+            "--customer-id",
+            cid,
+            "--json",
+            str(report),
+            env={**env, "AWS_MAX_ATTEMPTS": "1"},
+        )
     finally:
         sandbox.set_faults([])
     out = done.stdout + done.stderr
@@ -166,14 +191,23 @@ def test_a_head_refused_while_the_put_succeeds_still_removes_the_probe(sandbox, 
     s3:ListBucket) does not make the run believe its probe unwritten: the cleanup still removes it."""
     cid = customer("head")
     with HeadRefusingS3(sandbox) as s3:
-        done = cli("run", "--client", "direct", "--no-color", "--preflight-only", "--customer-id", cid,
-                   env={**sandbox.env(), "AWS_ENDPOINT_URL_S3": s3.url})
+        done = cli(
+            "run",
+            "--client",
+            "direct",
+            "--no-color",
+            "--preflight-only",
+            "--customer-id",
+            cid,
+            env={**sandbox.env(), "AWS_ENDPOINT_URL_S3": s3.url},
+        )
     assert done.returncode == 3, done.stdout + done.stderr
     assert "ZE-S3-004" in done.stdout, done.stdout
     assert customer_keys(sandbox, cid) == [], done.stdout
 
 
 # ------------------------------------------------------------------------------ 2. a connection never made
+
 
 class Unconnectable:
     """A loopback port whose listen queue is full: a SYN to it is dropped, so a connection times out (as with a VPN
@@ -233,6 +267,7 @@ def test_a_refused_connection_is_named_once(sandbox):
 
 # ------------------------------------------------------------------------------ 4. a 504 to a mutation that applied
 
+
 @pytest.mark.slow
 @pytest.mark.parametrize("route, step_id, what", [("/promote", "3.1", "promotion"), ("/rollback", "3.3", "rollback")])
 def test_a_504_to_a_mutation_that_applied_fails_the_step_saying_it_applied(sandbox, client, route, step_id, what):
@@ -260,8 +295,10 @@ def test_a_504_to_a_mutation_that_applied_fails_the_step_saying_it_applied(sandb
 
 # ------------------------------------------------------------------------------ 5. a missing field
 
+
 def test_a_listing_without_count_names_the_missing_field_not_the_bucket(sandbox, client):
     """Item 5: /challengers answers without `count` but lists the test challenger: the field, the Lambda's."""
+
     def lie(request, status, body):
         if request.method == "GET" and request.route == "/challengers" and "zorora-e2e-test-" in request.query:
             data = json.loads(body)
@@ -279,6 +316,7 @@ def test_a_listing_without_count_names_the_missing_field_not_the_bucket(sandbox,
 
 def test_a_listing_that_sees_no_test_data_is_still_the_bucket(sandbox):
     """The other side: an empty listing (count 0, no challenger) is the API reading another bucket (settings)."""
+
     def lie(request, status, body):
         if request.method == "GET" and request.route == "/challengers" and "zorora-e2e-test-" in request.query:
             data = json.loads(body)
@@ -292,9 +330,11 @@ def test_a_listing_that_sees_no_test_data_is_still_the_bucket(sandbox):
 
 # ------------------------------------------------------------------------------ 6. API Gateway's own 503s
 
+
 @pytest.mark.slow
 def test_a_gateway_503_proves_nothing_about_the_token(sandbox):
     """Item 6: 0.1's GET /challengers answered API Gateway's own 503 on every attempt: 0.2 is not judged."""
+
     def before(request):
         if request.method == "GET" and request.route == "/challengers" and request.query == "customer_id=test":
             return GATEWAY_503
@@ -354,6 +394,7 @@ DEEP = "[" * 100000 + "]" * 100000  # valid JSON, nested deeper than Python's pa
 
 def test_json_nested_deeper_than_the_parser_allows_is_the_apis_answer(sandbox, client):
     """Item 9: never "unexpected error inside the validator" (ZE-RUN-002): the API's answer, the Lambda's."""
+
     def lie(request, status, body):
         if request.method == "GET" and request.route == "/metrics" and "preflight" not in request.path:
             return 200, DEEP
@@ -395,8 +436,9 @@ def test_nan_and_infinity_in_an_answer_stay_out_of_the_json_report(sandbox, tmp_
 
     report = tmp_path / "r.json"
     with LyingProxy(sandbox, lie) as proxy:
-        result, text = run_engine(sandbox, base_url=proxy.url, preflight_only=True,
-                                  readiness_for=[seeded.customer_id], json_path=str(report))
+        result, text = run_engine(
+            sandbox, base_url=proxy.url, preflight_only=True, readiness_for=[seeded.customer_id], json_path=str(report)
+        )
     raw = report.read_text()
 
     def strict(name):

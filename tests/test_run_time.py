@@ -35,9 +35,18 @@ def sandbox():
 def engine(sandbox, tmp_path, monkeypatch, options, **flags):
     """(result, seconds it really took, the --json report, the history line, the HTML page)."""
     monkeypatch.setenv("ZORORA_E2E_HISTORY", str(tmp_path / "h.jsonl"))
-    settings = resolve(RunFlags(client="direct", json_path=str(tmp_path / "r.json"), html_path=str(tmp_path / "r.html"),
-                                customer_id=customer("time"), deadline="60", **flags), {},
-                       target=sandbox_target(sandbox))
+    settings = resolve(
+        RunFlags(
+            client="direct",
+            json_path=str(tmp_path / "r.json"),
+            html_path=str(tmp_path / "r.html"),
+            customer_id=customer("time"),
+            deadline="60",
+            **flags,
+        ),
+        {},
+        target=sandbox_target(sandbox),
+    )
     began = time.monotonic()
     result = validate(settings, console=make_console(file=io.StringIO(), no_color=True), options=options)
     took = time.monotonic() - began
@@ -54,6 +63,7 @@ def slow(answer: bool):
     def ask() -> bool:
         time.sleep(WAIT)
         return answer
+
     return ask
 
 
@@ -82,7 +92,8 @@ def test_walkthrough_pauses_are_out_of_the_html_timeline(sandbox, tmp_path, monk
         time.sleep(0.5)
         return "go"
 
-    result, took, _report, _history, html = engine(sandbox, tmp_path, monkeypatch,
-                                                   RunOptions(presenter=Options(pause=pause)))
+    result, took, _report, _history, html = engine(
+        sandbox, tmp_path, monkeypatch, RunOptions(presenter=Options(pause=pause))
+    )
     assert result.verdict == "passed" and took >= 3.0  # six pauses
     assert axis_end(html) <= result.duration_ms / 1000 + 0.3, (axis_end(html), result.duration_ms, took)

@@ -38,16 +38,27 @@ def make(deadline=30.0):
 
 def test_a_failed_gate_skips_every_later_phase():
     runner, rec = make()
-    runner.run_phases([Phase(0, "gate", ((Step("0.1", "a", fail),),), gate=True),
-                       Phase(1, "setup", ((Step("1.1", "b", ok),),))])
+    runner.run_phases(
+        [Phase(0, "gate", ((Step("0.1", "a", fail),),), gate=True), Phase(1, "setup", ((Step("1.1", "b", ok),),))]
+    )
     assert runner.gate_failed
     assert [(r.id, r.status) for r in rec.results] == [("0.1", FAIL), ("1.1", SKIP)]
 
 
 def test_requires_and_non_critical_steps():
     runner, rec = make()
-    runner.run_phases([Phase(3, "p", ((Step("3.1", "a", fail),),
-                                      (Step("3.2", "b", fail, critical=False), Step("3.3", "c", ok, requires=("3.1",)))))])
+    runner.run_phases(
+        [
+            Phase(
+                3,
+                "p",
+                (
+                    (Step("3.1", "a", fail),),
+                    (Step("3.2", "b", fail, critical=False), Step("3.3", "c", ok, requires=("3.1",))),
+                ),
+            )
+        ]
+    )
     assert {r.id: r.status for r in rec.results} == {"3.1": FAIL, "3.2": WARN, "3.3": SKIP}
 
 
@@ -59,8 +70,9 @@ def test_steps_of_a_wave_run_concurrently_and_results_are_redacted():
         raise StepWarning("e", "token SECRET leaked", Diagnosis("ZE-TEST-001", Whose.PLATFORM, "hint SECRET"))
 
     runner, rec = make()
-    runner.run_phases([Phase(2, "p", ((Step("2.1", "a", together), Step("2.2", "b", together),
-                                       Step("2.3", "c", together)),))])
+    runner.run_phases(
+        [Phase(2, "p", ((Step("2.1", "a", together), Step("2.2", "b", together), Step("2.3", "c", together)),))]
+    )
     assert [r.status for r in rec.results] == [WARN] * 3
     assert all("SECRET" not in r.actual + r.hint for r in rec.results)
 
@@ -68,8 +80,12 @@ def test_steps_of_a_wave_run_concurrently_and_results_are_redacted():
 def test_the_deadline_ends_a_hanging_step_and_skips_the_rest():
     runner, rec = make(deadline=0.3)
     started = time.monotonic()
-    runner.run_phases([Phase(2, "p", ((Step("2.1", "hang", lambda ctx: time.sleep(10)),),)),
-                       Phase(3, "q", ((Step("3.1", "a", ok),),))])
+    runner.run_phases(
+        [
+            Phase(2, "p", ((Step("2.1", "hang", lambda ctx: time.sleep(10)),),)),
+            Phase(3, "q", ((Step("3.1", "a", ok),),)),
+        ]
+    )
     assert time.monotonic() - started < 2
     assert [(r.id, r.status) for r in rec.results] == [("2.1", FAIL), ("3.1", SKIP)]
     assert "deadline" in rec.results[0].actual

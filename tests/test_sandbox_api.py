@@ -89,7 +89,9 @@ def test_metrics_default_key_when_no_metrics_ref(sandbox_world, sandbox_http):
 
 def test_metrics_ref_wins_over_default_key(sandbox_world, sandbox_http):
     sandbox_world.put_json(f"elsewhere/{sandbox_world.customer_id}.json", {"backtest": {"mae": 7.0}})
-    sandbox_world.update_challenger(metrics_ref=f"s3://{sandbox_world.bucket}/elsewhere/{sandbox_world.customer_id}.json")
+    sandbox_world.update_challenger(
+        metrics_ref=f"s3://{sandbox_world.bucket}/elsewhere/{sandbox_world.customer_id}.json"
+    )
     r = sandbox_http.get(f"/metrics/{sandbox_world.challenger_id}")
     assert r.json()["metrics"] == {"backtest": {"mae": 7.0}}
 
@@ -193,7 +195,9 @@ def test_bad_or_missing_token_is_401(sandbox_instance, method, path, auth):
     import requests
 
     headers = {} if auth is None else {"Authorization": auth.format(token=sandbox_instance.token)}
-    r = requests.request(method, sandbox_instance.api_url + path, headers=headers, json={"customer_id": "x"}, timeout=10)
+    r = requests.request(
+        method, sandbox_instance.api_url + path, headers=headers, json={"customer_id": "x"}, timeout=10
+    )
     assert r.status_code == 401
     assert r.json() == {"error": "Unauthorized"}
     assert sandbox_instance.token not in r.text
@@ -263,14 +267,16 @@ def test_3_1_promote(sandbox_world, sandbox_http):
     assert len(archives) == 1
     prefix = f"customer_tailored/{sandbox_world.customer_id}/archived/{sandbox_world.production_id}_"
     assert archives[0].startswith(prefix)
-    assert re.fullmatch(r"\d{8}_\d{6}\.json", archives[0][len(prefix):])
+    assert re.fullmatch(r"\d{8}_\d{6}\.json", archives[0][len(prefix) :])
     archived = sandbox_world.get_json(archives[0])
     assert archived == {
         **before["production"],
         "archived_at": archived["archived_at"],
         "archive_reason": "superseded",
     }
-    assert archives[0].endswith(archived["archived_at"].replace("-", "").replace(":", "").replace("T", "_")[:-1] + ".json")
+    assert archives[0].endswith(
+        archived["archived_at"].replace("-", "").replace(":", "").replace("T", "_")[:-1] + ".json"
+    )
 
     events = sandbox_world.audit_events()
     assert events == [
@@ -316,7 +322,8 @@ def test_the_promotion_lock_lives_outside_the_customers_prefixes(sandbox_world, 
     from zorora_e2e_plugin.sandbox.rules import lock_key
 
     assert not lock_key(sandbox_world.customer_id).startswith(
-        tuple(f"{top}{sandbox_world.customer_id}/" for top in ("customer_tailored/", "model_metrics/", "audit_logs/")))
+        tuple(f"{top}{sandbox_world.customer_id}/" for top in ("customer_tailored/", "model_metrics/", "audit_logs/"))
+    )
     seen = []
     original = sandbox_instance._servers.api.config.s3.put_object if hasattr(sandbox_instance._servers, "api") else None
     assert original is not None
@@ -331,12 +338,19 @@ def test_the_promotion_lock_lives_outside_the_customers_prefixes(sandbox_world, 
     finally:
         del sandbox_instance._servers.api.config.s3.put_object
     assert any(k.endswith("promotion.lock") for k in seen), seen
-    assert not [k for k in seen if k.endswith(".lock") and sandbox_world.customer_id + "/" in k
-                and not k.startswith("sandbox-locks/")]
+    assert not [
+        k
+        for k in seen
+        if k.endswith(".lock") and sandbox_world.customer_id + "/" in k and not k.startswith("sandbox-locks/")
+    ]
 
 
 def test_promote_actor_falls_back_to_x_actor_header(sandbox_world, sandbox_http):
-    body = {"customer_id": sandbox_world.customer_id, "model_id": sandbox_world.challenger_id, "reason": "a reason long enough"}
+    body = {
+        "customer_id": sandbox_world.customer_id,
+        "model_id": sandbox_world.challenger_id,
+        "reason": "a reason long enough",
+    }
     r = sandbox_http.post("/promote", body, actor="repl-user")
     assert r.status_code == 200
     assert sandbox_world.registry()["production"]["promoted_by"] == "repl-user"
@@ -433,7 +447,11 @@ def test_4_2_short_reason_is_400(sandbox_world, sandbox_http, reason):
 
 @pytest.mark.parametrize("field", ["customer_id", "model_id", "reason"])
 def test_promote_missing_field_is_400(sandbox_world, sandbox_http, field):
-    body = {"customer_id": sandbox_world.customer_id, "model_id": sandbox_world.challenger_id, "reason": "long enough reason"}
+    body = {
+        "customer_id": sandbox_world.customer_id,
+        "model_id": sandbox_world.challenger_id,
+        "reason": "long enough reason",
+    }
     del body[field]
     r = sandbox_http.post("/promote", body)
     assert r.status_code == 400
@@ -449,7 +467,12 @@ def test_malformed_body_is_400(sandbox_http, route, data):
 
 
 def test_force_must_be_boolean(sandbox_world, sandbox_http):
-    body = {"customer_id": sandbox_world.customer_id, "model_id": sandbox_world.challenger_id, "reason": "long enough reason", "force": "yes"}
+    body = {
+        "customer_id": sandbox_world.customer_id,
+        "model_id": sandbox_world.challenger_id,
+        "reason": "long enough reason",
+        "force": "yes",
+    }
     assert sandbox_http.post("/promote", body).status_code == 400
 
 
@@ -556,7 +579,14 @@ def test_live_lock_is_a_concurrent_promotion_gate_and_stale_lock_is_taken_over(s
     now = datetime.now(timezone.utc)
     lock = f"sandbox-locks/{sandbox_world.customer_id}/promotion.lock"
     fmt = "%Y-%m-%dT%H:%M:%SZ"
-    sandbox_world.put_json(lock, {"holder": "other", "acquired_at": now.strftime(fmt), "expires_at": (now + timedelta(seconds=30)).strftime(fmt)})
+    sandbox_world.put_json(
+        lock,
+        {
+            "holder": "other",
+            "acquired_at": now.strftime(fmt),
+            "expires_at": (now + timedelta(seconds=30)).strftime(fmt),
+        },
+    )
     r = sandbox_http.promote(sandbox_world, force=True)
     assert r.status_code == 409
     assert r.json()["error"] == "Challenger does not meet promotion gates"
@@ -564,7 +594,9 @@ def test_live_lock_is_a_concurrent_promotion_gate_and_stale_lock_is_taken_over(s
     assert sandbox_http.rollback(sandbox_world).status_code == 409
     _unchanged(sandbox_world, sandbox_world.registry())
 
-    sandbox_world.put_json(lock, {"holder": "dead", "acquired_at": "2020-01-01T00:00:00Z", "expires_at": "2020-01-01T00:00:30Z"})
+    sandbox_world.put_json(
+        lock, {"holder": "dead", "acquired_at": "2020-01-01T00:00:00Z", "expires_at": "2020-01-01T00:00:30Z"}
+    )
     assert sandbox_http.promote(sandbox_world).status_code == 200
     assert lock not in sandbox_world.keys(lock)
 
@@ -580,7 +612,9 @@ def test_concurrent_promotions_and_rollbacks_lose_nothing(sandbox_world, sandbox
 
     def busy(r):
         body = r.json()
-        return r.status_code == 409 and ("in progress" in body["error"] or "concurrent" in str(body.get("failed_gates")))
+        return r.status_code == 409 and (
+            "in progress" in body["error"] or "concurrent" in str(body.get("failed_gates"))
+        )
 
     def worker(n):
         http = sandbox_make_http(sandbox_instance)

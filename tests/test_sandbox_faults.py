@@ -79,15 +79,46 @@ def test_unknown_fault_message_lists_every_fault():
 
 
 def test_fault_help_covers_every_fault_in_one_line():
-    assert set(FAULT_HELP) == set(FAULT_USAGE) == {
-        "stage-prefix", "bad-token", "missing-route", "metrics-non-greedy", "no-latest-alias",
-        "actor-from-header", "fixed-actor", "no-audit", "no-archive", "no-rollback-archive",
-        "keep-restored-archive", "no-gates", "latency", "cold-start", "flaky",
-        "html-200", "truncated-json", "huge-body", "hang", "noop-promote", "noop-rollback", "echo-auth",
-        "error-key", "unknown-id-500", "round", "archive-wrapped", "archive-reason", "throttle",
-        "ignore-prefix", "listing-lag", "s3-clock", "no-version-delete", "lambda-outlives",
-        "s3-auth",
-    }
+    assert (
+        set(FAULT_HELP)
+        == set(FAULT_USAGE)
+        == {
+            "stage-prefix",
+            "bad-token",
+            "missing-route",
+            "metrics-non-greedy",
+            "no-latest-alias",
+            "actor-from-header",
+            "fixed-actor",
+            "no-audit",
+            "no-archive",
+            "no-rollback-archive",
+            "keep-restored-archive",
+            "no-gates",
+            "latency",
+            "cold-start",
+            "flaky",
+            "html-200",
+            "truncated-json",
+            "huge-body",
+            "hang",
+            "noop-promote",
+            "noop-rollback",
+            "echo-auth",
+            "error-key",
+            "unknown-id-500",
+            "round",
+            "archive-wrapped",
+            "archive-reason",
+            "throttle",
+            "ignore-prefix",
+            "listing-lag",
+            "s3-clock",
+            "no-version-delete",
+            "lambda-outlives",
+            "s3-auth",
+        }
+    )
     for name, text in FAULT_HELP.items():
         assert text and "\n" not in text
         if FAULT_USAGE[name] != name:  # parameterised: the help shows the syntax
@@ -240,8 +271,9 @@ def test_keep_restored_archive(with_faults, world, http):
 
 def test_no_gates(with_faults, world, http):
     with_faults("no-gates")
-    world.update_challenger(evaluated_at="2020-01-01T00:00:00Z",
-                            evaluation_summary={"verdict": "not_eligible", "seasonal_regressions": []})
+    world.update_challenger(
+        evaluated_at="2020-01-01T00:00:00Z", evaluation_summary={"verdict": "not_eligible", "seasonal_regressions": []}
+    )
     assert http.promote(world).status_code == 200
     assert world.registry()["production"]["model_id"] == world.challenger_id
 
@@ -323,8 +355,11 @@ def test_flaky_is_reproducible_with_a_seed():
             with requests.Session() as s:
                 runs.append(
                     [
-                        s.get(sb.api_url + "/challengers", params={"customer_id": "x"},
-                              headers={"Authorization": f"Bearer {sb.token}"}).status_code
+                        s.get(
+                            sb.api_url + "/challengers",
+                            params={"customer_id": "x"},
+                            headers={"Authorization": f"Bearer {sb.token}"},
+                        ).status_code
                         for _ in range(12)
                     ]
                 )
@@ -333,6 +368,7 @@ def test_flaky_is_reproducible_with_a_seed():
 
 
 # ----------------------------------------------------------------------------- legitimate variants (issue 16)
+
 
 def test_error_key_moves_the_lambdas_error_text_not_api_gateways(with_faults, world, http):
     with_faults("error-key:message")

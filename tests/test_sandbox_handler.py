@@ -33,7 +33,13 @@ def test_build_event_is_payload_2_0():
         "get",
         "/prod/api/v1/metrics/C%2Fchallenger_1",
         "a=1&a=2&b=",
-        [("X-Actor", "me"), ("X-Multi", "1"), ("x-multi", "2"), ("Cookie", "k=v; k2=v2"), ("Content-Type", "application/octet-stream")],
+        [
+            ("X-Actor", "me"),
+            ("X-Multi", "1"),
+            ("x-multi", "2"),
+            ("Cookie", "k=v; k2=v2"),
+            ("Content-Type", "application/octet-stream"),
+        ],
         b"\x00\xff",
     )
     assert event["version"] == "2.0"
@@ -64,8 +70,14 @@ def test_handler_without_stage_prefix_still_routes(api):
 
 
 def test_handler_accepts_base64_bodies(api, sandbox_world):
-    body = json.dumps({"customer_id": sandbox_world.customer_id, "model_id": sandbox_world.challenger_id,
-                       "reason": "End-to-end validation test promotion", "actor": "bot"}).encode()
+    body = json.dumps(
+        {
+            "customer_id": sandbox_world.customer_id,
+            "model_id": sandbox_world.challenger_id,
+            "reason": "End-to-end validation test promotion",
+            "actor": "bot",
+        }
+    ).encode()
     event = _event("POST", "/prod/api/v1/promote", body=body)  # no content-type: the gateway base64-encodes
     assert event["isBase64Encoded"] is True
     r = api(event)
@@ -102,13 +114,23 @@ def test_unexpected_s3_failure_is_a_500_without_details(sandbox_instance, caplog
 def test_config_from_env(sandbox_instance):
     s3 = sandbox_instance.s3_client()
     config = ApiConfig.from_env(
-        {"OUTPUT_BUCKET": "b", "INTERNAL_API_TOKEN": "secret", "USE_BEARER_AUTH": "true", "SANDBOX_FAULTS": "no-audit, latency:5"},
+        {
+            "OUTPUT_BUCKET": "b",
+            "INTERNAL_API_TOKEN": "secret",
+            "USE_BEARER_AUTH": "true",
+            "SANDBOX_FAULTS": "no-audit, latency:5",
+        },
         s3=s3,
     )
     assert (config.bucket, config.token, config.use_bearer_auth) == ("b", "secret", True)
     assert [str(f) for f in config.faults] == ["no-audit", "latency:5"]
     config = ApiConfig.from_env({}, s3=s3)
-    assert (config.bucket, config.token, config.use_bearer_auth, len(config.faults)) == ("sa-api-client-output", None, False, 0)
+    assert (config.bucket, config.token, config.use_bearer_auth, len(config.faults)) == (
+        "sa-api-client-output",
+        None,
+        False,
+        0,
+    )
 
 
 def test_module_handler_reads_the_environment(sandbox_instance, monkeypatch):
@@ -133,7 +155,14 @@ def test_module_handler_reads_the_environment(sandbox_instance, monkeypatch):
 
 
 def test_faults_in_config_apply_to_the_handler(sandbox_instance):
-    api = Api(ApiConfig(bucket=sandbox_instance.bucket, token="tok", s3=sandbox_instance.s3_client(), faults=FaultSet(["stage-prefix"])))
+    api = Api(
+        ApiConfig(
+            bucket=sandbox_instance.bucket,
+            token="tok",
+            s3=sandbox_instance.s3_client(),
+            faults=FaultSet(["stage-prefix"]),
+        )
+    )
     r = api(_event("GET", "/prod/api/v1/challengers", "customer_id=x"))
     assert r["statusCode"] == 500
 
@@ -187,7 +216,7 @@ def test_compare():
     assert worse["verdict"] == "not_eligible" and worse["regressions"] == ["rmse worse: 62.7 -> 63"]
     assert compare({"backtest": {"mae": 41.2, "rmse": 58.9}}, prod)["verdict"] == "not_eligible"
     assert compare({}, prod)["improvement"] == {"mae_pct": None, "rmse_pct": None}
-    assert compare({"backtest": {"mae": 41.2, "rmse": 58.9, "windows": 12}}, prod, [{"season": "winter"}])["regressions"] == [
-        'seasonal: {"season": "winter"}'
-    ]
+    assert compare({"backtest": {"mae": 41.2, "rmse": 58.9, "windows": 12}}, prod, [{"season": "winter"}])[
+        "regressions"
+    ] == ['seasonal: {"season": "winter"}']
     assert datetime.now(UTC) - parse_iso((datetime.now(UTC) - timedelta(days=1)).isoformat()) > timedelta(hours=23)

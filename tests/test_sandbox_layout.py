@@ -21,9 +21,16 @@ def _imports(path: Path):
 
 @pytest.mark.parametrize("path", sorted(SANDBOX.glob("*.py")), ids=lambda p: p.name)
 def test_the_sandbox_imports_nothing_from_the_validator(path):
-    outside = [f"{'.' * level}{module}" for level, module in _imports(path)
-               if level > 1 or (level == 0 and module.split(".")[0] == "zorora_e2e_plugin"
-                                and not module.startswith("zorora_e2e_plugin.sandbox"))]
+    outside = [
+        f"{'.' * level}{module}"
+        for level, module in _imports(path)
+        if level > 1
+        or (
+            level == 0
+            and module.split(".")[0] == "zorora_e2e_plugin"
+            and not module.startswith("zorora_e2e_plugin.sandbox")
+        )
+    ]
     assert outside == []
 
 

@@ -52,7 +52,7 @@ def test_importing_the_package_imports_nothing_heavy():
 def test_addresses_and_env():
     sb = Sandbox(token="tok", bucket="sandbox-env-bucket", region="eu-west-1")
     with pytest.raises(RuntimeError):
-        sb.api_url
+        _ = sb.api_url
     with sb:
         port = int(sb.api_url.split(":")[2].split("/")[0])
         assert sb.api_url == f"http://127.0.0.1:{port}/prod/api/v1"
@@ -91,7 +91,9 @@ def test_stop_joins_every_thread_and_is_idempotent():
     sb = Sandbox(faults=["latency:1"]).start()
     session = requests.Session()  # keep-alive connections stay open until stop
     for _ in range(3):
-        assert session.get(sb.api_url + "/challengers", params={"customer_id": "x"}, headers=_auth(sb)).status_code == 200
+        assert (
+            session.get(sb.api_url + "/challengers", params={"customer_id": "x"}, headers=_auth(sb)).status_code == 200
+        )
     s3 = _public_s3(sb)
     s3.put_object(Bucket=sb.bucket, Key="lifecycle/x", Body=b"1")
     sb.s3_client().head_object(Bucket=sb.bucket, Key="lifecycle/x")
@@ -114,7 +116,11 @@ def test_stop_interrupts_latency_sleeps():
 
     def call():
         try:
-            results.append(requests.get(sb.api_url + "/challengers", params={"customer_id": "x"}, headers=_auth(sb), timeout=30).status_code)
+            results.append(
+                requests.get(
+                    sb.api_url + "/challengers", params={"customer_id": "x"}, headers=_auth(sb), timeout=30
+                ).status_code
+            )
         except requests.RequestException as exc:
             results.append(type(exc).__name__)
 
@@ -149,7 +155,9 @@ def test_make_unreachable_s3():
 
 def test_make_unreachable_api():
     with Sandbox() as sb, requests.Session() as session:
-        assert session.get(sb.api_url + "/challengers", params={"customer_id": "x"}, headers=_auth(sb)).status_code == 200
+        assert (
+            session.get(sb.api_url + "/challengers", params={"customer_id": "x"}, headers=_auth(sb)).status_code == 200
+        )
         sb.make_unreachable("api")
         with pytest.raises(requests.ConnectionError):
             session.get(sb.api_url + "/challengers", params={"customer_id": "x"}, headers=_auth(sb), timeout=5)
@@ -181,7 +189,9 @@ def test_request_log_records_client_facing_requests_only():
 def test_two_sandboxes_share_the_moto_backend(sandbox_instance):
     with Sandbox() as other:
         other.s3_client().put_object(Bucket=other.bucket, Key="shared/visible", Body=b"yes")
-        body = sandbox_instance.s3_client().get_object(Bucket=sandbox_instance.bucket, Key="shared/visible")["Body"].read()
+        body = (
+            sandbox_instance.s3_client().get_object(Bucket=sandbox_instance.bucket, Key="shared/visible")["Body"].read()
+        )
         assert body == b"yes"
 
 
@@ -230,7 +240,7 @@ def test_serve_forever_prints_exports_and_returns_when_stopped():
     while "# Ctrl-C" not in out.getvalue() and time.monotonic() < deadline:
         time.sleep(0.02)
     lines = out.getvalue().splitlines()
-    exports = dict(line[len("export "):].split("=", 1) for line in lines if line.startswith("export "))
+    exports = dict(line[len("export ") :].split("=", 1) for line in lines if line.startswith("export "))
     assert exports == sb.env()  # values need no quoting here
     assert any(line.startswith("#") and sb.api_url in line for line in lines)
     r = requests.get(sb.api_url + "/challengers", params={"customer_id": "x"}, headers=_auth(sb), timeout=5)
@@ -250,7 +260,7 @@ def test_serve_forever_quotes_values_for_the_shell():
         time.sleep(0.02)
     sb.stop()
     t.join(10)
-    line = next(l for l in out.getvalue().splitlines() if l.startswith("export ONA_API_TOKEN="))
+    line = next(ln for ln in out.getvalue().splitlines() if ln.startswith("export ONA_API_TOKEN="))
     shown = subprocess.run(["sh", "-c", line + '; printf %s "$ONA_API_TOKEN"'], capture_output=True, text=True)
     assert shown.stdout == "a b'c$d"
 
@@ -262,18 +272,25 @@ def test_serve_forever_stops_cleanly_on_sigterm():
         "import sys; from zorora_e2e_plugin.sandbox import Sandbox, serve_forever; "
         "sys.exit(serve_forever(Sandbox(token='t')))"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         env = {}
         for line in proc.stdout:
             if line.startswith("export "):
-                name, value = line[len("export "):].strip().split("=", 1)
+                name, value = line[len("export ") :].strip().split("=", 1)
                 env[name] = value
             if line.startswith("# Ctrl-C"):
                 break
         r = requests.get(env["ONA_API_BASE_URL"] + "/challengers", params={"customer_id": "x"}, timeout=5)
         assert r.status_code == 401
-        r = requests.get(env["ONA_API_BASE_URL"] + "/challengers", params={"customer_id": "x"}, headers={"Authorization": "Bearer t"}, timeout=5)
+        r = requests.get(
+            env["ONA_API_BASE_URL"] + "/challengers",
+            params={"customer_id": "x"},
+            headers={"Authorization": "Bearer t"},
+            timeout=5,
+        )
         assert r.json() == {"customer_id": "x", "challengers": [], "count": 0}
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0

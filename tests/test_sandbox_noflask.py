@@ -15,7 +15,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-_CHILD = r'''
+_CHILD = r"""
 import sys
 
 
@@ -94,7 +94,7 @@ with Sandbox(bucket="noflask-bucket") as sb:
 
 assert not [m for m in sys.modules if m.split(".")[0] in ("flask", "flask_cors")]
 print("served without flask")
-'''
+"""
 
 
 @pytest.mark.slow

@@ -10,11 +10,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Built from pieces, so that this file does not name what it looks for.
-UNPUBLISHED = re.compile("|".join([
-    r"(?<!\w)CONTRACT" + r"(?:\.md|\s*§)",  # an unpublished contract file, by name or by section sign
-    r"spec/" + r"000_",  # an unpublished copy of the validation plan
-    r"\.\./" + r"shared\b",  # the folder both were kept in, beside the repository
-]))
+UNPUBLISHED = re.compile(
+    "|".join(
+        [
+            r"(?<!\w)CONTRACT" + r"(?:\.md|\s*§)",  # an unpublished contract file, by name or by section sign
+            r"spec/" + r"000_",  # an unpublished copy of the validation plan
+            r"\.\./" + r"shared\b",  # the folder both were kept in, beside the repository
+        ]
+    )
+)
 GENERATED = {".git", "__pycache__", ".pytest_cache", ".venv", ".venv-ci", "build", "dist"}
 
 
@@ -28,23 +32,33 @@ def repository_files():
 
 def citations_outside(path: Path, root: Path = ROOT):
     text = path.read_bytes().decode("utf-8", errors="replace")
-    return [f"{path.relative_to(root)}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0)}"
-            for m in UNPUBLISHED.finditer(text)]
+    return [
+        f"{path.relative_to(root)}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0)}"
+        for m in UNPUBLISHED.finditer(text)
+    ]
 
 
 def test_nothing_in_the_repository_cites_a_file_outside_it():
     found = [hit for path in repository_files() for hit in citations_outside(path)]
-    assert found == [], ("cite docs/platform.md (or the plan's step number) instead of:\n  " + "\n  ".join(found))
+    assert found == [], "cite docs/platform.md (or the plan's step number) instead of:\n  " + "\n  ".join(found)
 
 
 def test_the_check_catches_what_it_is_for(tmp_path):
     page = tmp_path / "p.md"
-    page.write_text("see CONTRACT" + ".md §2, CONTRACT" + " §1 and spec/" + "000_abc.txt in ../" + "shared/\n",
-                    encoding="utf-8")
+    page.write_text(
+        "see CONTRACT" + ".md §2, CONTRACT" + " §1 and spec/" + "000_abc.txt in ../" + "shared/\n", encoding="utf-8"
+    )
     assert [hit.split(": ", 1)[1] for hit in citations_outside(page, tmp_path)] == [
-        "CONTRACT" + ".md", "CONTRACT" + " §", "spec/" + "000_", "../" + "shared"]
-    page.write_text("docs/platform.md, the ONA API; plan step 2.2; Zorora `docs/ZORORA_OPERATIONAL_CONTRACT" + ".md`; "
-                    "s3 key shared/visible\n", encoding="utf-8")
+        "CONTRACT" + ".md",
+        "CONTRACT" + " §",
+        "spec/" + "000_",
+        "../" + "shared",
+    ]
+    page.write_text(
+        "docs/platform.md, the ONA API; plan step 2.2; Zorora `docs/ZORORA_OPERATIONAL_CONTRACT" + ".md`; "
+        "s3 key shared/visible\n",
+        encoding="utf-8",
+    )
     assert citations_outside(page, tmp_path) == []
 
 
@@ -52,4 +66,3 @@ def test_the_platform_page_is_linked_for_maintainers():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     maintainers = readme.split("## For maintainers", 1)[1]
     assert "(docs/platform.md)" in maintainers
-

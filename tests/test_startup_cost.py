@@ -15,15 +15,15 @@ from zorora_e2e_plugin.s3.store import make_s3_client
 
 HEAVY = ("boto3", "botocore", "rich", "requests", "moto", "urllib3")
 
-_PROBE = """
+_PROBE = f"""
 import json, sys
 from zorora_e2e_plugin.cli import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
-print(json.dumps({"code": code, "heavy": sorted({m.split(".")[0] for m in sys.modules} & set(%r))}))
-""" % (HEAVY,)
+print(json.dumps({{"code": code, "heavy": sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))}}))
+"""
 
 
 def probe(*args):
@@ -32,15 +32,18 @@ def probe(*args):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("args, code", [
-    (["--help"], 0),
-    (["run", "--help"], 0),
-    (["history", "--help"], 0),
-    (["run"], 2),  # no ONA_API_BASE_URL: a settings error
-    (["run", "--base-url", "ftp://x/prod/api/v1", "--token", "t"], 2),
-    (["sweep", "--older-than", "soon"], 2),
-    (["sweep", "--customer-id", "real-customer"], 2),
-])
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["--help"], 0),
+        (["run", "--help"], 0),
+        (["history", "--help"], 0),
+        (["run"], 2),  # no ONA_API_BASE_URL: a settings error
+        (["run", "--base-url", "ftp://x/prod/api/v1", "--token", "t"], 2),
+        (["sweep", "--older-than", "soon"], 2),
+        (["sweep", "--customer-id", "real-customer"], 2),
+    ],
+)
 def test_help_and_settings_errors_import_nothing_heavy(args, code):
     result = probe(*args)
     assert result == {"code": code, "heavy": []}
@@ -48,18 +51,31 @@ def test_help_and_settings_errors_import_nothing_heavy(args, code):
 
 def test_a_run_path_does_load_botocore_but_not_boto3():
     """The run's S3 client comes from botocore directly; boto3's extra imports are never paid."""
-    done = subprocess.run([sys.executable, "-c", "import sys; from zorora_e2e_plugin.s3.store import make_s3_client;"
-                           "from zorora_e2e_plugin.config.settings import Storage;"
-                           "make_s3_client(Storage(s3_endpoint_url='http://127.0.0.1:9', aws_access_key_id='a',"
-                           " aws_secret_access_key='b'));"
-                           "print('boto3' in sys.modules, 'botocore' in sys.modules)"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from zorora_e2e_plugin.s3.store import make_s3_client;"
+            "from zorora_e2e_plugin.config.settings import Storage;"
+            "make_s3_client(Storage(s3_endpoint_url='http://127.0.0.1:9', aws_access_key_id='a',"
+            " aws_secret_access_key='b'));"
+            "print('boto3' in sys.modules, 'botocore' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.stdout.split() == ["False", "True"], done.stderr
 
 
 def test_the_s3_client_is_kept_per_settings_and_aws_environment(monkeypatch):
-    storage = Storage(bucket="b", region="af-south-1", s3_endpoint_url="http://127.0.0.1:9",
-                      aws_access_key_id="key-a", aws_secret_access_key="secret-a")
+    storage = Storage(
+        bucket="b",
+        region="af-south-1",
+        s3_endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="key-a",
+        aws_secret_access_key="secret-a",
+    )
     first = make_s3_client(storage)
     assert make_s3_client(Storage(**{**storage.__dict__})) is first  # equal settings: the same client
     assert make_s3_client(Storage(**{**storage.__dict__, "timeout": 3.0})) is not first
@@ -88,8 +104,13 @@ def test_start_client_builds_once_however_often_it_is_asked(monkeypatch):
         real(fn, *args, name=name)
 
     monkeypatch.setattr(store, "_in_background", counted)
-    storage = Storage(bucket="b", region="af-south-1", s3_endpoint_url="http://127.0.0.1:9",
-                      aws_access_key_id="key-once", aws_secret_access_key="secret-once")
+    storage = Storage(
+        bucket="b",
+        region="af-south-1",
+        s3_endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="key-once",
+        aws_secret_access_key="secret-once",
+    )
     store.start_client(storage)
     store.start_client(storage)
     client = make_s3_client(storage)  # waits for the build under way (the lock), then finds it
@@ -106,11 +127,17 @@ def test_the_s3_client_is_built_without_listing_every_service(monkeypatch):
 
     listed = []
     real = Loader.list_available_services
-    monkeypatch.setattr(Loader, "list_available_services", lambda self, type_name: listed.append(type_name) or
-                        real(self, type_name))
+    monkeypatch.setattr(
+        Loader, "list_available_services", lambda self, type_name: listed.append(type_name) or real(self, type_name)
+    )
     monkeypatch.setenv("AWS_ZORORA_E2E_TEST_SESSION", "listing")  # another AWS environment: a new session
-    storage = Storage(bucket="b", region="af-south-1", s3_endpoint_url="http://127.0.0.1:9",
-                      aws_access_key_id="key-l", aws_secret_access_key="secret-l")
+    storage = Storage(
+        bucket="b",
+        region="af-south-1",
+        s3_endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="key-l",
+        aws_secret_access_key="secret-l",
+    )
     client = make_s3_client(storage)
     assert client.meta.service_model.service_name == "s3"
     assert client.meta.region_name == "af-south-1"

@@ -42,7 +42,9 @@ def sweep(sandbox, skew, *args):
 def test_the_command_keep_data_prints_removes_everything_with_the_machine_10s_behind_s3(sandbox):
     result, text = run_engine(sandbox, ["s3-clock:10"], keep_data=True)
     assert result.cleanup.kept and bucket_keys(sandbox), text
-    printed = CLI.sweep_command(result.customer_id, sandbox.bucket, None, sandbox.s3_endpoint_url)  # as --keep-data prints it
+    printed = CLI.sweep_command(
+        result.customer_id, sandbox.bucket, None, sandbox.s3_endpoint_url
+    )  # as --keep-data prints it
     args = printed.split()[2:]  # after "zorora-e2e sweep"
     done = sweep(sandbox, 10, *args)
     assert done.returncode == 0 and "Deleted" in done.stdout, done.stdout + done.stderr

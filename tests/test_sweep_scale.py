@@ -43,14 +43,19 @@ def test_a_sweep_of_3300_objects_pages_deletes_concurrently_and_spares_every_loo
         del sandbox.request_log[:]
         out = io.StringIO()
         try:
-            code, summary = sweep(storage, SweepFlags(older_than="0s", assume_yes=True),
-                                  console=make_console(file=out, no_color=True), ask=None)
+            code, summary = sweep(
+                storage,
+                SweepFlags(older_than="0s", assume_yes=True),
+                console=make_console(file=out, no_color=True),
+                ask=None,
+            )
         finally:
             sandbox.set_faults([])
         log = list(sandbox.request_log)
         left = all_objects(sandbox)
-        sandbox.s3_client().delete_objects(Bucket=sandbox.bucket,
-                                           Delete={"Objects": [{"Key": k} for k in left], "Quiet": True})
+        sandbox.s3_client().delete_objects(
+            Bucket=sandbox.bucket, Delete={"Objects": [{"Key": k} for k in left], "Quiet": True}
+        )
 
     assert code == 0, out.getvalue()
     assert summary == "✓ Sweep: deleted 3300 object(s) of 12 test customer(s)."

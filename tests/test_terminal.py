@@ -78,9 +78,16 @@ def test_ctrl_c_in_a_terminal_cleans_up_and_keeps_the_repl(tmp_path):
         child.expect("Error: unknown flag --bogus")
         child.expect_exact(PROMPT)
         finish(child)
-        prefixes = ("customer_tailored/zorora-e2e-test-", "model_metrics/zorora-e2e-test-", "audit_logs/zorora-e2e-test-")
-        left = [o["Key"] for o in sandbox.s3_client().list_objects_v2(Bucket=sandbox.bucket).get("Contents", [])
-                if o["Key"].startswith(prefixes)]
+        prefixes = (
+            "customer_tailored/zorora-e2e-test-",
+            "model_metrics/zorora-e2e-test-",
+            "audit_logs/zorora-e2e-test-",
+        )
+        left = [
+            o["Key"]
+            for o in sandbox.s3_client().list_objects_v2(Bucket=sandbox.bucket).get("Contents", [])
+            if o["Key"].startswith(prefixes)
+        ]
         assert left == []
 
 
@@ -130,8 +137,13 @@ def test_real_zorora_main_in_a_terminal(tmp_path):
     config_dir = zorora_config_dir(src, tmp_path / "config", ZORORA_PYTHON)  # outside the checkout
     home = tmp_path / "home"
     home.mkdir()
-    env = zorora_host_env(TERM="xterm-256color", HOME=str(home), PYTHONPATH=str(config_dir),
-                          ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1", ONA_API_TOKEN="offline")
+    env = zorora_host_env(
+        TERM="xterm-256color",
+        HOME=str(home),
+        PYTHONPATH=str(config_dir),
+        ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1",
+        ONA_API_TOKEN="offline",
+    )
     inner = f"ip link set lo up && cd {src} && exec {ZORORA_PYTHON} main.py"
     child = spawn_isolated(inner, env)
     try:
@@ -196,7 +208,8 @@ def test_real_zorora_confirms_before_writing_and_survives_ctrl_c(tmp_path):
     inner = f"""
 ip link set lo up
 trap 'true' INT
-setsid {ZORORA_PYTHON} -u -m zorora_e2e_plugin.cli sandbox --fault latency:150 > {env_file} 2>/dev/null &  # own session: no Ctrl-C
+setsid {ZORORA_PYTHON} -u -m zorora_e2e_plugin.cli sandbox --fault latency:150 > {env_file} 2>/dev/null &
+# (its own session: no Ctrl-C reaches it)
 SANDBOX=$!
 echo $SANDBOX > {pid_file}
 trap 'kill $SANDBOX 2>/dev/null' EXIT HUP TERM
@@ -260,8 +273,11 @@ echo sandbox-ready
 sleep 600
 """
     isolate = can_isolate()
-    child = spawn_isolated("ip link set lo up\n" + script, subprocess_env()) if isolate else \
-        pexpect.spawn("sh", ["-c", script], env=subprocess_env(), encoding="utf-8", timeout=120)
+    child = (
+        spawn_isolated("ip link set lo up\n" + script, subprocess_env())
+        if isolate
+        else pexpect.spawn("sh", ["-c", script], env=subprocess_env(), encoding="utf-8", timeout=120)
+    )
     if not isolate:
         child.logfile_read = Log()
     sandbox_pid = None

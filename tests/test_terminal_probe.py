@@ -47,8 +47,11 @@ def test_a_console_on_a_pipe_cuts_nothing_and_redraws_nothing(monkeypatch, env):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     console = make_console(file=io.StringIO(), no_color="NO_COLOR" in env)
-    assert (terminal.is_terminal(console), terminal.can_redraw(console), terminal.line_width(console)) == \
-        (False, False, None)
+    assert (terminal.is_terminal(console), terminal.can_redraw(console), terminal.line_width(console)) == (
+        False,
+        False,
+        None,
+    )
 
 
 @pytest.mark.parametrize("env", [{}, {"CI": "true"}, {"NO_COLOR": "1"}])
@@ -57,8 +60,11 @@ def test_a_terminal_console_cuts_lines_to_its_width_and_redraws(monkeypatch, env
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     console = Console(file=io.StringIO(), force_terminal=True, width=100, no_color="NO_COLOR" in env)
-    assert (terminal.is_terminal(console), terminal.can_redraw(console), terminal.line_width(console)) == \
-        (True, True, 100)
+    assert (terminal.is_terminal(console), terminal.can_redraw(console), terminal.line_width(console)) == (
+        True,
+        True,
+        100,
+    )
     assert terminal.line_width(Console(file=io.StringIO(), force_terminal=True, width=8)) == terminal.NARROWEST
 
 

@@ -54,8 +54,11 @@ def test_writes_that_do_not_land_within_the_wait_are_named_and_the_sweep_removes
     assert not result.cleanup.proven_empty, text
     assert "nothing left" not in text.lower()
     c = result.customer_id
-    assert {f"customer_tailored/{c}/latest_model.json", f"audit_logs/{c}/events.json",
-            f"customer_tailored/{c}/archived/*"} <= set(result.cleanup.leftover), text
+    assert {
+        f"customer_tailored/{c}/latest_model.json",
+        f"audit_logs/{c}/events.json",
+        f"customer_tailored/{c}/archived/*",
+    } <= set(result.cleanup.leftover), text
     assert "may still appear" in text and f"sweep --customer-id {c}" in text
     assert re.search(r"watching the run's prefixes for \d+s", text) and re.search(r"… \d+s left", text), text
     lambdas_finished()
@@ -108,7 +111,9 @@ def test_the_ledger_records_posts_that_got_no_answer_and_only_those(slow_server)
     with pytest.raises(requests.exceptions.ConnectionError):
         session.post(f"http://127.0.0.1:{port}/prod/api/v1/rollback", json={}, timeout=5)  # never sent
     assert [(u.path, u.why.split(":")[0]) for u in ledger.pending()] == [
-        ("/prod/api/v1/promote", "no answer"), ("/prod/api/v1/gateway", "HTTP 504 from the gateway")]
+        ("/prod/api/v1/promote", "no answer"),
+        ("/prod/api/v1/gateway", "HTTP 504 from the gateway"),
+    ]
     ledger.close()
     watch.detach()
     assert "send" not in session.__dict__  # the session (a REPL's Zorora client) is left as it was

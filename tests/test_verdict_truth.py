@@ -43,6 +43,7 @@ def passes_cleanly(result, text, sandbox):
 
 # ----------------------------------------------------------------------------- false green 1: the rollback's archive
 
+
 @pytest.mark.parametrize("lie", [False, True], ids=["honest", "rollback-archives-nothing"])
 def test_a_rollback_that_archives_nothing_fails_3_3(sandbox, lie):
     result, text = run(sandbox, ["no-rollback-archive"] if lie else [])
@@ -63,8 +64,9 @@ def test_a_rollback_archived_under_another_reason_warns_in_3_3(sandbox):
     def lie(request, status, body):
         if request.route == "/rollback" and status == 200:
             customer = request.body["customer_id"]
-            for obj in s3.list_objects_v2(Bucket=sandbox.bucket,
-                                          Prefix=f"customer_tailored/{customer}/archived/").get("Contents", []):
+            for obj in s3.list_objects_v2(Bucket=sandbox.bucket, Prefix=f"customer_tailored/{customer}/archived/").get(
+                "Contents", []
+            ):
                 doc = json.loads(s3.get_object(Bucket=sandbox.bucket, Key=obj["Key"])["Body"].read())
                 if doc.get("archive_reason") == "rolled_back":
                     doc["archive_reason"] = "superseded"
@@ -89,6 +91,7 @@ def test_the_restored_superseded_archive_may_stay(sandbox):
 
 # ----------------------------------------------------------------------------- false green 2: the diff's numbers
 
+
 def _diff_lie(mae, rmse):
     def lie(request, status, body):
         if request.route == "/diff" and status == 200:
@@ -96,21 +99,25 @@ def _diff_lie(mae, rmse):
             data["improvement"] = {"mae_pct": mae, "rmse_pct": rmse}
             return status, json.dumps(data)
         return None
+
     return lie
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mae, rmse, ok", [
-    (None, None, True),  # the honest proxy
-    (8.444444, 6.060606, True),  # unrounded is as right as 8.44 / 6.06
-    (8.4, 6.1, True),  # rounded to 1 dp, as the registry's evaluation_summary holds them (issue 16 item 3)
-    (8, 6, True),  # rounded to whole percents
-    (9.2, 6.06, WARN),  # within a point: another rounding or formula, a warning
-    ("8.44", "6.06", WARN),  # numbers as text: a warning
-    (900, 6.06, False),  # "> 5" is not a check
-    (1.0, 6.06, False),  # contradicts the fixture
-    (8.44, 60.6, False),
-])
+@pytest.mark.parametrize(
+    "mae, rmse, ok",
+    [
+        (None, None, True),  # the honest proxy
+        (8.444444, 6.060606, True),  # unrounded is as right as 8.44 / 6.06
+        (8.4, 6.1, True),  # rounded to 1 dp, as the registry's evaluation_summary holds them (issue 16 item 3)
+        (8, 6, True),  # rounded to whole percents
+        (9.2, 6.06, WARN),  # within a point: another rounding or formula, a warning
+        ("8.44", "6.06", WARN),  # numbers as text: a warning
+        (900, 6.06, False),  # "> 5" is not a check
+        (1.0, 6.06, False),  # contradicts the fixture
+        (8.44, 60.6, False),
+    ],
+)
 def test_diff_numbers_are_checked_against_the_test_world(sandbox, mae, rmse, ok):
     with LyingProxy(sandbox, None if mae is None else _diff_lie(mae, rmse)) as proxy:
         result, text = run(sandbox, proxy=proxy)
@@ -126,17 +133,20 @@ def test_diff_numbers_are_checked_against_the_test_world(sandbox, mae, rmse, ok)
 
 # ----------------------------------------------------------------------------- false green 3: wrong-shaped answers
 
+
 def _wrap_lie(route):
     def lie(request, status, body):
         if request.method == "GET" and request.route == route and 200 <= status < 300:
             return status, "[" + body + "]"
         return None
+
     return lie
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("route, first", [("/metrics", "2.2"), ("/diff", "2.4"), ("/audit-log", "2.5"),
-                                          ("/challengers", "0.1")])
+@pytest.mark.parametrize(
+    "route, first", [("/metrics", "2.2"), ("/diff", "2.4"), ("/audit-log", "2.5"), ("/challengers", "0.1")]
+)
 def test_answers_wrapped_in_an_array_fail_alike_with_either_client(sandbox, standin_zorora, route, first):
     outcomes = {}
     for client in ("direct", "zorora"):
@@ -159,6 +169,7 @@ def test_the_honest_proxy_passes_with_zorora_classes(sandbox, standin_zorora):
 
 
 # ----------------------------------------------------------------------------- false reds: the actor, status codes
+
 
 @pytest.mark.parametrize("variant", [[], ["actor-from-header"]], ids=["body-first", "header-first"])
 def test_both_actor_variants_pass_whoever_the_repl_user_is(sandbox, monkeypatch, variant):
@@ -192,15 +203,19 @@ def test_rejections_are_judged_by_source_and_content_not_by_one_status_code(sand
 
 # ----------------------------------------------------------------------------- the preflight proves every route
 
-@pytest.mark.parametrize("fault, named", [
-    ("missing-route:/metrics", "GET /metrics/{model_id+}"),
-    ("missing-route:/diff", "GET /diff"),
-    ("missing-route:/audit-log", "GET /audit-log"),
-    ("missing-route:/promote", "POST /promote"),
-    ("missing-route:/rollback", "POST /rollback"),
-    ("metrics-non-greedy", "not greedy"),
-    ("stage-prefix", "stage prefix"),
-])
+
+@pytest.mark.parametrize(
+    "fault, named",
+    [
+        ("missing-route:/metrics", "GET /metrics/{model_id+}"),
+        ("missing-route:/diff", "GET /diff"),
+        ("missing-route:/audit-log", "GET /audit-log"),
+        ("missing-route:/promote", "POST /promote"),
+        ("missing-route:/rollback", "POST /rollback"),
+        ("metrics-non-greedy", "not greedy"),
+        ("stage-prefix", "stage prefix"),
+    ],
+)
 def test_the_preflight_fails_for_a_route_the_promotion_needs(sandbox, fault, named):
     result, text = run(sandbox, [fault], phases=[0])
     assert (result.verdict, result.exit_code) == (GATE_FAILED, 3), text
@@ -227,10 +242,14 @@ def _acts_lie(sandbox):
     def lie(request, status, body):
         if request.route == "/promote" and (request.body or {}).get("reason") == PROBE_REASON:
             customer = request.body["customer_id"]
-            s3.put_object(Bucket=sandbox.bucket, Key=f"audit_logs/{customer}/events.json",
-                          Body=json.dumps({"customer_id": customer, "events": [{"action": "promote"}]}).encode())
+            s3.put_object(
+                Bucket=sandbox.bucket,
+                Key=f"audit_logs/{customer}/events.json",
+                Body=json.dumps({"customer_id": customer, "events": [{"action": "promote"}]}).encode(),
+            )
             return 200, json.dumps({"message": "Model promoted"})
         return None
+
     return lie
 
 
@@ -251,8 +270,11 @@ def test_a_server_that_writes_for_a_refused_probe_is_a_finding_and_cleaned_up(sa
     def lie(request, status, body):
         if request.route == "/rollback" and status == 400:
             customer = request.body["customer_id"]
-            s3.put_object(Bucket=sandbox.bucket, Key=f"audit_logs/{customer}/events.json",
-                          Body=b'{"events": [{"action": "rollback", "outcome": "refused"}]}')
+            s3.put_object(
+                Bucket=sandbox.bucket,
+                Key=f"audit_logs/{customer}/events.json",
+                Body=b'{"events": [{"action": "rollback", "outcome": "refused"}]}',
+            )
         return None
 
     with LyingProxy(sandbox, lie) as proxy:
@@ -266,6 +288,7 @@ def test_a_server_that_writes_for_a_refused_probe_is_a_finding_and_cleaned_up(sa
 
 # ----------------------------------------------------------------------------- gates hold on the server
 
+
 def test_a_gate_less_server_fails_the_gate_step_and_leaves_nothing(sandbox):
     result, text = run(sandbox, ["no-gates"])
     assert result.verdict == FAILED, text
@@ -276,13 +299,22 @@ def test_a_gate_less_server_fails_the_gate_step_and_leaves_nothing(sandbox):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("answer", [
-    (409, {"error": "Challenger does not meet promotion gates",
-           "failed_gates": ["concurrent promotion in progress for customer"]}),
-    (404, {"error": "Challenger not found"}),
-    (400, {"error": "bad request"}),
-    (404, {"message": "Not Found"}),
-], ids=["busy", "unknown", "vague", "gateway"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (
+            409,
+            {
+                "error": "Challenger does not meet promotion gates",
+                "failed_gates": ["concurrent promotion in progress for customer"],
+            },
+        ),
+        (404, {"error": "Challenger not found"}),
+        (400, {"error": "bad request"}),
+        (404, {"message": "Not Found"}),
+    ],
+    ids=["busy", "unknown", "vague", "gateway"],
+)
 def test_a_refusal_that_names_no_gate_does_not_prove_the_gates(sandbox, answer):
     def lie(request, status, body):
         if request.route == "/promote" and "fails its gates" in str((request.body or {}).get("reason")):
@@ -303,9 +335,12 @@ def test_the_gate_step_names_the_failed_gates(sandbox):
 
 # ----------------------------------------------------------------------------- 3.2, asked beside 3.1's S3 reads
 
+
 @pytest.mark.slow
-@pytest.mark.parametrize("answer, named", [((200, '{"events": [], "count": 0}'), "count = 0"),
-                                           ((500, '{"message": "Internal server error"}'), "HTTP 500")])
+@pytest.mark.parametrize(
+    "answer, named",
+    [((200, '{"events": [], "count": 0}'), "count = 0"), ((500, '{"message": "Internal server error"}'), "HTTP 500")],
+)
 def test_an_audit_log_that_misses_the_promotion_is_3_2s_finding_not_3_1s(sandbox, answer, named):
     promoted = []
 

@@ -27,8 +27,11 @@ TEST_PREFIXES = ("customer_tailored/zorora-e2e-test-", "model_metrics/zorora-e2e
 
 
 def left_in(sandbox):
-    return [o["Key"] for o in sandbox.s3_client().list_objects_v2(Bucket=sandbox.bucket).get("Contents", [])
-            if o["Key"].startswith(TEST_PREFIXES)]
+    return [
+        o["Key"]
+        for o in sandbox.s3_client().list_objects_v2(Bucket=sandbox.bucket).get("Contents", [])
+        if o["Key"].startswith(TEST_PREFIXES)
+    ]
 
 
 @pytest.mark.slow
@@ -123,33 +126,58 @@ def test_after_ctrl_c_during_a_phase_no_more_pauses(tmp_path):
 def test_a_line_typed_at_a_pause():
     from zorora_e2e_plugin.report.walkthrough import answer
 
-    assert [answer(x) for x in ("\n", "y\n", "q\n", " Q \n", "quit\n", "stop\n")] == \
-        ["go", "go", "stop", "stop", "stop", "stop"]
+    assert [answer(x) for x in ("\n", "y\n", "q\n", " Q \n", "quit\n", "stop\n")] == [
+        "go",
+        "go",
+        "stop",
+        "stop",
+        "stop",
+        "stop",
+    ]
 
 
 @pytest.mark.slow
 def test_show_state_needs_no_terminal_and_never_pauses():
-    done = subprocess.run(CLI + ["demo", "--show-state", "--no-color"], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=120,
-                          env=subprocess_env(ZORORA_E2E_HISTORY="0", COLUMNS="200"), cwd=str(REPO_ROOT))
+    done = subprocess.run(
+        CLI + ["demo", "--show-state", "--no-color"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=subprocess_env(ZORORA_E2E_HISTORY="0", COLUMNS="200"),
+        cwd=str(REPO_ROOT),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert PAUSE not in out and "Next: phase" not in out
-    for view in ("The test world in S3 (after phase 1", "Registry before → after ml-promote",
-                 "Registry before → after ml-rollback", "Audit log: 2 event(s)", "Phase 4: what was refused",
-                 "prefixes after cleanup"):
+    for view in (
+        "The test world in S3 (after phase 1",
+        "Registry before → after ml-promote",
+        "Registry before → after ml-rollback",
+        "Audit log: 2 event(s)",
+        "Phase 4: what was refused",
+        "prefixes after cleanup",
+    ):
         assert view in out
 
 
 def test_walkthrough_without_a_terminal_is_refused():
-    done = subprocess.run(CLI + ["demo", "--walkthrough"], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=60, env=subprocess_env(ZORORA_E2E_HISTORY="0"), cwd=str(REPO_ROOT))
+    done = subprocess.run(
+        CLI + ["demo", "--walkthrough"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(ZORORA_E2E_HISTORY="0"),
+        cwd=str(REPO_ROOT),
+    )
     assert done.returncode == 2
     assert "--walkthrough" in done.stderr and "needs a terminal" in done.stderr
     assert "Phase 0" not in done.stdout
 
 
 # ----------------------------------------------------------------------------------- in the REPL
+
 
 @pytest.fixture
 def repl(host, monkeypatch):
@@ -210,8 +238,9 @@ def test_time_spent_paused_does_not_count_against_the_deadline():
         return "go"
 
     console = make_console(no_color=True, file=io.StringIO())
-    result = validate_in_sandbox(RunFlags(), console=console, env={"ZORORA_E2E_DEADLINE": "3"},
-                                 presenter=Options(pause=pause, show_state=True))
+    result = validate_in_sandbox(
+        RunFlags(), console=console, env={"ZORORA_E2E_DEADLINE": "3"}, presenter=Options(pause=pause, show_state=True)
+    )
     text = console.file.getvalue()
     assert result.verdict == PASSED, text
     # nor in the run's time: the verdict line, the JSON/history duration and phase 0's row of the summary

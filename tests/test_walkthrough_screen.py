@@ -73,17 +73,23 @@ def check_pause(term: Terminal, phase: int) -> None:
     assert term.last_row().startswith(prompt), f"phase {phase}: last row {term.last_row()!r}\n{term.text()}"
     term.child.send("ok")  # anything but q goes on
     term.pump(0.6)
-    assert term.cursor_row().rstrip().endswith(f"{prompt} ok"), \
+    assert term.cursor_row().rstrip().endswith(f"{prompt} ok"), (
         f"phase {phase}: typed keys not on screen: {term.cursor_row()!r}\n{term.text()}"
+    )
     term.child.send("\r")
 
 
 @pytest.mark.slow
 def test_cli_walkthrough_prompt_stays_on_screen_at_every_pause():
-    child = pexpect.spawn(sys.executable, ["-m", "zorora_e2e_plugin.cli", "demo", "--walkthrough"],
-                          env=subprocess_env(TERM="xterm-256color", ZORORA_E2E_HISTORY="0", COLUMNS=str(COLUMNS),
-                                             LINES=str(ROWS)),
-                          cwd=str(REPO_ROOT), encoding="utf-8", timeout=90, dimensions=(ROWS, COLUMNS))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "zorora_e2e_plugin.cli", "demo", "--walkthrough"],
+        env=subprocess_env(TERM="xterm-256color", ZORORA_E2E_HISTORY="0", COLUMNS=str(COLUMNS), LINES=str(ROWS)),
+        cwd=str(REPO_ROOT),
+        encoding="utf-8",
+        timeout=90,
+        dimensions=(ROWS, COLUMNS),
+    )
     term = Terminal(child)
     try:
         for phase in range(6):
@@ -97,8 +103,9 @@ def test_cli_walkthrough_prompt_stays_on_screen_at_every_pause():
 def test_repl_walkthrough_prompt_stays_on_screen_at_every_pause(tmp_path):
     from helpers.terminal import PROMPT, spawn_standin
 
-    child = spawn_standin(tmp_path, ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1", ONA_API_TOKEN="x",
-                          ZORORA_E2E_HISTORY="0")
+    child = spawn_standin(
+        tmp_path, ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1", ONA_API_TOKEN="x", ZORORA_E2E_HISTORY="0"
+    )
     child.setwinsize(ROWS, COLUMNS)
     term = Terminal(child)
     try:
@@ -121,11 +128,15 @@ def test_stopping_at_the_first_pause_says_so_in_one_line(tmp_path, how):
     import json
 
     report = tmp_path / "r.json"
-    child = pexpect.spawn(sys.executable, ["-m", "zorora_e2e_plugin.cli", "demo", "--walkthrough", "--json",
-                                           str(report)],
-                          env=subprocess_env(TERM="xterm-256color", ZORORA_E2E_HISTORY="0", COLUMNS=str(COLUMNS),
-                                             LINES=str(ROWS)),
-                          cwd=str(REPO_ROOT), encoding="utf-8", timeout=90, dimensions=(ROWS, COLUMNS))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "zorora_e2e_plugin.cli", "demo", "--walkthrough", "--json", str(report)],
+        env=subprocess_env(TERM="xterm-256color", ZORORA_E2E_HISTORY="0", COLUMNS=str(COLUMNS), LINES=str(ROWS)),
+        cwd=str(REPO_ROOT),
+        encoding="utf-8",
+        timeout=90,
+        dimensions=(ROWS, COLUMNS),
+    )
     term = Terminal(child)
     try:
         term.wait_for("Next: phase 0 ·")
@@ -169,8 +180,13 @@ def test_real_zorora_walkthrough_prompt_stays_on_screen_at_every_pause(tmp_path)
     config_dir = zorora_config_dir(src, tmp_path / "config", tt.ZORORA_PYTHON)
     home = tmp_path / "home"
     home.mkdir()
-    env = zorora_host_env(TERM="xterm-256color", HOME=str(home), PYTHONPATH=str(config_dir),
-                          ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1", ONA_API_TOKEN="offline")
+    env = zorora_host_env(
+        TERM="xterm-256color",
+        HOME=str(home),
+        PYTHONPATH=str(config_dir),
+        ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1",
+        ONA_API_TOKEN="offline",
+    )
     env.pop("COLUMNS", None)
     env.pop("LINES", None)
     child = tt.spawn_isolated(f"ip link set lo up && cd {src} && exec {tt.ZORORA_PYTHON} main.py", env)

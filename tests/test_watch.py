@@ -51,8 +51,12 @@ def touches(source: str) -> list:
             for target in targets:
                 if isinstance(target, ast.Attribute) and target.attr == "send":
                     found.append((node.lineno, "assigns .send"))
-                if isinstance(target, ast.Subscript) and _chain(target.value)[-1:] == ["__dict__"] \
-                        and isinstance(target.slice, ast.Constant) and target.slice.value == "send":
+                if (
+                    isinstance(target, ast.Subscript)
+                    and _chain(target.value)[-1:] == ["__dict__"]
+                    and isinstance(target.slice, ast.Constant)
+                    and target.slice.value == "send"
+                ):
                     found.append((node.lineno, "__dict__['send']"))
         elif isinstance(node, ast.Attribute) and node.attr in TOUCHY:
             found.append((node.lineno, f".{node.attr}"))
@@ -62,8 +66,12 @@ def touches(source: str) -> list:
                 found.append((node.lineno, ".mount()"))
             elif chain[-1:] and chain[-1] in EVENTS and "events" in chain[:-1]:
                 found.append((node.lineno, f"events.{chain[-1]}()"))
-            elif chain in (["getattr"], ["setattr"], ["delattr"], ["hasattr"]) and len(node.args) > 1 \
-                    and isinstance(node.args[1], ast.Constant) and node.args[1].value in TOUCHY | {"send"}:
+            elif (
+                chain in (["getattr"], ["setattr"], ["delattr"], ["hasattr"])
+                and len(node.args) > 1
+                and isinstance(node.args[1], ast.Constant)
+                and node.args[1].value in TOUCHY | {"send"}
+            ):
                 found.append((node.lineno, f"{chain[0]}(..., {node.args[1].value!r})"))
         elif isinstance(node, ast.ClassDef) and any(_chain(base)[-1:] == ["HTTPAdapter"] for base in node.bases):
             found.append((node.lineno, "subclasses HTTPAdapter"))
@@ -90,11 +98,13 @@ def test_the_scan_sees_every_way_of_touching_a_session():
         "events.unregister('before-send.s3', handler)\n"
         "class A(requests.adapters.HTTPAdapter):\n    pass\n"
         "ctx.raw.send('GET', '/x')\n"  # sending is not touching
-        "session.headers.update({})\n")
+        "session.headers.update({})\n"
+    )
     assert sorted({line for line, _what in touches(source)}) == list(range(1, 12))
 
 
 # ------------------------------------------------------------------------- the REPL host's session, as it was
+
 
 @pytest.fixture(scope="module")
 def sandbox():
@@ -109,8 +119,10 @@ def as_it_is(client) -> dict:
     session = client.session
     return {
         "adapters": (id(session.adapters), [(prefix, id(adapter)) for prefix, adapter in session.adapters.items()]),
-        "hooks": (id(session.hooks), {event: (id(hooks), [id(h) for h in hooks]) for event, hooks in
-                                      session.hooks.items()}),
+        "hooks": (
+            id(session.hooks),
+            {event: (id(hooks), [id(h) for h in hooks]) for event, hooks in session.hooks.items()},
+        ),
         "attributes": sorted(vars(session)),
         "send": "send" in vars(session),
         "headers": dict(session.headers),
@@ -205,6 +217,7 @@ def test_a_send_the_host_wrapped_is_its_own_again_after_a_run(host, sandbox, mon
 
 # ----------------------------------------------------------------------- what the listeners hear, unchanged
 
+
 def test_the_recorder_times_an_s3_request_from_before_it_is_sent(sandbox, tmp_path):
     """S3's answer cap sends a request itself (a `before-send` handler): the recorder must hear of the request
     before that, or an S3 request is timed as if it took no time at all."""
@@ -216,8 +229,9 @@ def test_the_recorder_times_an_s3_request_from_before_it_is_sent(sandbox, tmp_pa
 
     sandbox.set_faults(["latency:300"])
     try:
-        settings = resolve(RunFlags(client="direct", phases=[0], har_path=str(tmp_path / "r.har")), {},
-                           target=sandbox_target(sandbox))
+        settings = resolve(
+            RunFlags(client="direct", phases=[0], har_path=str(tmp_path / "r.har")), {}, target=sandbox_target(sandbox)
+        )
         result = validate(settings, console=make_console(file=io.StringIO(), no_color=True))
     finally:
         sandbox.set_faults([])

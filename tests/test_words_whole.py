@@ -53,24 +53,44 @@ def show(args, width, *, answers=(), env=None, repl_line=None):
     screen = FoldingScreen(width, ROWS)
     stream = pyte.Stream(screen)
     here = os.pathsep.join(filter(None, (str(REPO_ROOT), os.environ.get("PYTHONPATH"))))  # this checkout's code
-    environment = subprocess_env(TERM="xterm-256color", COLUMNS=str(width), LINES=str(ROWS), ZORORA_E2E_HISTORY="0",
-                                 PYTHONPATH=here, **(env or {}))
+    environment = subprocess_env(
+        TERM="xterm-256color",
+        COLUMNS=str(width),
+        LINES=str(ROWS),
+        ZORORA_E2E_HISTORY="0",
+        PYTHONPATH=here,
+        **(env or {}),
+    )
     if repl_line is None:
-        child = pexpect.spawn(sys.executable, ["-m", "zorora_e2e_plugin.cli", *args], env=environment,
-                              cwd=str(REPO_ROOT), encoding="utf-8", timeout=120, dimensions=(ROWS, width))
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "zorora_e2e_plugin.cli", *args],
+            env=environment,
+            cwd=str(REPO_ROOT),
+            encoding="utf-8",
+            timeout=120,
+            dimensions=(ROWS, width),
+        )
     else:
         from standin.harness import STANDIN_DIR
 
         environment.update(ONA_API_BASE_URL="http://127.0.0.1:9/prod/api/v1", ONA_API_TOKEN="x")
-        child = pexpect.spawn(sys.executable, [str(STANDIN_DIR / "standin_repl.py")], env=environment,
-                              cwd=str(REPO_ROOT), encoding="utf-8", timeout=120, dimensions=(ROWS, width))
+        child = pexpect.spawn(
+            sys.executable,
+            [str(STANDIN_DIR / "standin_repl.py")],
+            env=environment,
+            cwd=str(REPO_ROOT),
+            encoding="utf-8",
+            timeout=120,
+            dimensions=(ROWS, width),
+        )
         answers = (("zorora> ", repl_line + "\r"), *answers, ("zorora> ", "exit\r"))
     seen = ""
     try:
         for wanted, typed in answers:
             while wanted not in seen:
                 seen += _read(child, stream)
-            seen = seen[seen.index(wanted) + len(wanted):]
+            seen = seen[seen.index(wanted) + len(wanted) :]
             child.send(typed)
         while True:
             try:
@@ -108,14 +128,18 @@ def report_words(path) -> set:
     """The words of what the run said, from its --json report: each step's title, what it expected and got, its
     fix; the readiness answer, command, gates, production and last events."""
     data = json.loads(path.read_text())
-    said = words_of(*(s[k] for s in data["steps"] for k in ("title", "expected", "actual", "hint")
-                      if s["status"] != "skip"))
+    said = words_of(
+        *(s[k] for s in data["steps"] for k in ("title", "expected", "actual", "hint") if s["status"] != "skip")
+    )
     readiness = data.get("readiness")
     if readiness:
-        said |= words_of(readiness["answer"]["line"], readiness["answer"]["command"],
-                         *(f"{g['gate']} {g['value']} {g['limit']}" for g in readiness["gates"]),
-                         *(readiness["production"].values()),
-                         *((readiness.get(k) or {}).get("reason") for k in ("last_promotion", "last_rollback")))
+        said |= words_of(
+            readiness["answer"]["line"],
+            readiness["answer"]["command"],
+            *(f"{g['gate']} {g['value']} {g['limit']}" for g in readiness["gates"]),
+            *(readiness["production"].values()),
+            *((readiness.get(k) or {}).get("reason") for k in ("last_promotion", "last_rollback")),
+        )
     return said
 
 
@@ -136,12 +160,17 @@ def test_the_full_run_keeps_its_words_whole(sandbox, tmp_path, width):
     report = tmp_path / "r.json"
     customer = f"{CUSTOMER}{width}"
     screen = show(["run", "--keep-data", "--customer-id", customer, "--json", str(report)], width, env=sandbox.env())
-    command = ("zorora-e2e sweep --customer-id", customer, "--bucket sa-api-client-output --s3-endpoint-url",
-               sandbox.s3_endpoint_url, "--older-than 0s --yes")
+    command = (
+        "zorora-e2e sweep --customer-id",
+        customer,
+        "--bucket sa-api-client-output --s3-endpoint-url",
+        sandbox.s3_endpoint_url,
+        "--older-than 0s --yes",
+    )
     check(screen, report_words(report) | words_of(*command), width)
     rows = screen.text().splitlines()
     at = next(i for i, row in enumerate(rows) if row.startswith("Remove it with:"))
-    assert rows[at + 1].lstrip().startswith("zorora-e2e sweep"), rows[at:at + 4]  # the command on its own line(s)
+    assert rows[at + 1].lstrip().startswith("zorora-e2e sweep"), rows[at : at + 4]  # the command on its own line(s)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -154,7 +183,7 @@ def test_the_readiness_check_keeps_its_words_whole(tmp_path, width):
     command = json.loads(report.read_text())["readiness"]["answer"]["command"]
     rows = [row.strip() for row in screen.text().splitlines()]
     at = rows.index("to promote, type:")
-    assert " ".join(rows[at + 1:at + 3]).startswith(command) or rows[at + 1] == command, rows[at:at + 3]
+    assert " ".join(rows[at + 1 : at + 3]).startswith(command) or rows[at + 1] == command, rows[at : at + 3]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -167,8 +196,9 @@ def test_the_walkthrough_keeps_its_words_whole(tmp_path, width):
     answers = [(wanted, "\r") for wanted, _ in pauses]
     screen = show(["demo", "--walkthrough", "--json", str(report)], width, answers=answers)
     plan = [*phases(), cleanup_phase()]
-    said = report_words(report) | words_of(*(p.proves for p in plan), *(what for p in plan for _, what in
-                                                                        sends_lines(p)))
+    said = report_words(report) | words_of(
+        *(p.proves for p in plan), *(what for p in plan for _, what in sends_lines(p))
+    )
     check(screen, said, width)
 
 

@@ -21,7 +21,6 @@ import argparse
 import gc
 import os
 import sys
-from typing import List, Optional
 
 from .config.checks import SettingsError
 from .config.flags import (
@@ -43,73 +42,113 @@ EXIT_USAGE = ExitCode.CONFIG_ERROR
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zorora-e2e", description=__doc__.split("\n\n")[0],
-                                     epilog="Exit codes: 0 passed, 1 failed, 2 usage/config error, "
-                                            "3 preflight gate failed, 4 (--for) ml-promote would be refused, "
-                                            "5 (--for) not answerable, 130 interrupted (Ctrl-C), 143 SIGTERM, "
-                                            "129 SIGHUP.")
+    parser = argparse.ArgumentParser(
+        prog="zorora-e2e",
+        description=__doc__.split("\n\n")[0],
+        epilog="Exit codes: 0 passed, 1 failed, 2 usage/config error, "
+        "3 preflight gate failed, 4 (--for) ml-promote would be refused, "
+        "5 (--for) not answerable, 130 interrupted (Ctrl-C), 143 SIGTERM, "
+        "129 SIGHUP.",
+    )
     parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     formatter = help_formatter(argparse.HelpFormatter)  # --for CUSTOMER [CHALLENGER_ID]
-    run = sub.add_parser("run", help="validate the deployment your settings point at", formatter_class=formatter,
-                         description="Run the end-to-end validation (phases 0-5) against ONA_API_BASE_URL.")
+    run = sub.add_parser(
+        "run",
+        help="validate the deployment your settings point at",
+        formatter_class=formatter,
+        description="Run the end-to-end validation (phases 0-5) against ONA_API_BASE_URL.",
+    )
     add_run_flags(run, target=True)
-    demo = sub.add_parser("demo", help="validate a local sandbox (no AWS account needed)", formatter_class=formatter,
-                          description="Start the local ONA sandbox in-process, validate it, stop it.")
+    demo = sub.add_parser(
+        "demo",
+        help="validate a local sandbox (no AWS account needed)",
+        formatter_class=formatter,
+        description="Start the local ONA sandbox in-process, validate it, stop it.",
+    )
     add_run_flags(demo, target=False)
     add_fault_flag(demo)
-    demo.add_argument("--versioned", action="store_true",
-                      help="the sandbox's bucket keeps object versions (as many production buckets do): the "
-                           "cleanup must delete the versions and delete markers of the run's keys too")
-    sandbox = sub.add_parser("sandbox", help="serve the local ONA sandbox (API + S3 on loopback)",
-                             description="Serve the ONA API and S3 on loopback until Ctrl-C; prints the "
-                                         "environment to point a run (or Zorora) at it.",
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_argument(
+        "--versioned",
+        action="store_true",
+        help="the sandbox's bucket keeps object versions (as many production buckets do): the "
+        "cleanup must delete the versions and delete markers of the run's keys too",
+    )
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="serve the local ONA sandbox (API + S3 on loopback)",
+        description="Serve the ONA API and S3 on loopback until Ctrl-C; prints the "
+        "environment to point a run (or Zorora) at it.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=0, help="API port (default 0: a free port)")
     sandbox.add_argument("--token", help="bearer token to require (default: a random one, printed)")
     sandbox.add_argument("--bucket", default=DEFAULT_BUCKET, help=f"bucket name (default {DEFAULT_BUCKET})")
     sandbox.add_argument("--region", default=DEFAULT_REGION, help=f"region (default {DEFAULT_REGION})")
     add_fault_flag(sandbox)
-    sandbox.add_argument("--seed-customer", action="append", default=[], metavar="NAME[:VARIANT]",
-                         help="seed a customer's registry, metrics and audit log, to try `run --preflight-only "
-                              "--for NAME` on (repeatable); VARIANT: eligible (default), stale, regressing, "
-                              "few-windows")
-    sandbox.add_argument("--env-file", metavar="PATH",
-                         help="also write the export lines to PATH (mode 0600; removed when the sandbox stops): "
-                              "`. PATH` in another shell points a run or Zorora at the sandbox")
-    sandbox.add_argument("--versioned", action="store_true",
-                         help="the bucket keeps object versions (as many production buckets do)")
-    sandbox.add_argument("--log-requests", action="store_true",
-                         help="print one line per API request: time, method, path, status, ms, actor "
-                              "(never the token)")
-    sweep = sub.add_parser("sweep", help="find and delete test data that killed runs left behind",
-                           description="List every zorora-e2e-test-* customer under customer_tailored/, "
-                                       "model_metrics/ and audit_logs/ whose newest object is older than "
-                                       "--older-than, and delete it after confirmation. Nothing else is touched.")
+    sandbox.add_argument(
+        "--seed-customer",
+        action="append",
+        default=[],
+        metavar="NAME[:VARIANT]",
+        help="seed a customer's registry, metrics and audit log, to try `run --preflight-only "
+        "--for NAME` on (repeatable); VARIANT: eligible (default), stale, regressing, "
+        "few-windows",
+    )
+    sandbox.add_argument(
+        "--env-file",
+        metavar="PATH",
+        help="also write the export lines to PATH (mode 0600; removed when the sandbox stops): "
+        "`. PATH` in another shell points a run or Zorora at the sandbox",
+    )
+    sandbox.add_argument(
+        "--versioned", action="store_true", help="the bucket keeps object versions (as many production buckets do)"
+    )
+    sandbox.add_argument(
+        "--log-requests",
+        action="store_true",
+        help="print one line per API request: time, method, path, status, ms, actor (never the token)",
+    )
+    sweep = sub.add_parser(
+        "sweep",
+        help="find and delete test data that killed runs left behind",
+        description="List every zorora-e2e-test-* customer under customer_tailored/, "
+        "model_metrics/ and audit_logs/ whose newest object is older than "
+        "--older-than, and delete it after confirmation. Nothing else is touched.",
+    )
     add_sweep_flags(sweep)
-    sweep.add_argument("--customer-id", metavar="ID", help="only this zorora-e2e-test-* customer (what a run "
-                                                           "printed when its cleanup could not finish)")
+    sweep.add_argument(
+        "--customer-id",
+        metavar="ID",
+        help="only this zorora-e2e-test-* customer (what a run printed when its cleanup could not finish)",
+    )
     sweep.add_argument("--yes", "-y", dest="assume_yes", action="store_true", help="do not ask before deleting")
     sweep.add_argument("--bucket", help=f"bucket (env OUTPUT_BUCKET; default {DEFAULT_BUCKET})")
     sweep.add_argument("--region", help=f"region (env AWS_REGION; default {DEFAULT_REGION})")
     sweep.add_argument("--s3-endpoint-url", help="S3 endpoint (env AWS_ENDPOINT_URL_S3)")
     sweep.add_argument("--no-color", action="store_true", help="no colours")
-    history = sub.add_parser("history", help="recent runs per target: verdicts, durations, cold starts",
-                             description="Show the runs recorded in ~/.zorora/e2e-history.jsonl (ZORORA_E2E_HISTORY="
-                                         "PATH moves it, =0 turns recording off): per target, a sparkline of "
-                                         "preflight and full-run durations, the last passing preflight's age, "
-                                         "routes whose median latency doubled against the previous week, and "
-                                         "the most recent runs.")
+    history = sub.add_parser(
+        "history",
+        help="recent runs per target: verdicts, durations, cold starts",
+        description="Show the runs recorded in ~/.zorora/e2e-history.jsonl (ZORORA_E2E_HISTORY="
+        "PATH moves it, =0 turns recording off): per target, a sparkline of "
+        "preflight and full-run durations, the last passing preflight's age, "
+        "routes whose median latency doubled against the previous week, and "
+        "the most recent runs.",
+    )
     history.add_argument("--target", metavar="HOST", help="only this target host (as shown, e.g. sandbox)")
-    history.add_argument("-n", dest="limit", type=int, default=20, metavar="N",
-                         help="runs listed per target (default 20)")
+    history.add_argument(
+        "-n", dest="limit", type=int, default=20, metavar="N", help="runs listed per target (default 20)"
+    )
     history.add_argument("--no-color", action="store_true", help="no colours")
-    sub.add_parser("canary-template", help="print the CloudFormation template that deploys the canary (Lambda, "
-                                           "schedule, alarm, role)",
-                   description="Print a CloudFormation template (YAML) that runs the preflight in AWS Lambda on a "
-                               "schedule, with an alarm on its Passed metric and a least-privilege role: "
-                               "zorora-e2e canary-template > canary.yaml (docs/canary.md).")
+    sub.add_parser(
+        "canary-template",
+        help="print the CloudFormation template that deploys the canary (Lambda, schedule, alarm, role)",
+        description="Print a CloudFormation template (YAML) that runs the preflight in AWS Lambda on a "
+        "schedule, with an alarm on its Passed metric and a least-privilege role: "
+        "zorora-e2e canary-template > canary.yaml (docs/canary.md).",
+    )
     return parser
 
 
@@ -139,9 +178,11 @@ def _console(args):
     return make_console(no_color=bool(getattr(args, "no_color", False)) or bool(os.environ.get("NO_COLOR")))
 
 
-TOKEN_TYPED = ("warning: a token typed on the command line (--token) can be read by every user of this machine "
-               "(ps, /proc/<pid>/cmdline) and stays in your shell's history; use ONA_API_TOKEN, --token-from-ssm, "
-               "or --token - (reads it from stdin)")
+TOKEN_TYPED = (
+    "warning: a token typed on the command line (--token) can be read by every user of this machine "
+    "(ps, /proc/<pid>/cmdline) and stays in your shell's history; use ONA_API_TOKEN, --token-from-ssm, "
+    "or --token - (reads it from stdin)"
+)
 
 
 def _token_given(args) -> None:
@@ -153,8 +194,10 @@ def _token_given(args) -> None:
         try:
             args.token = read_secret("ONA API token (not shown): ")
         except ValueError as exc:
-            raise SettingsError(f"--token - reads the token from stdin, but {exc}: pipe it in (e.g. from "
-                                "`aws ssm get-parameter ... --output text`), or set ONA_API_TOKEN") from None
+            raise SettingsError(
+                f"--token - reads the token from stdin, but {exc}: pipe it in (e.g. from "
+                "`aws ssm get-parameter ... --output text`), or set ONA_API_TOKEN"
+            ) from None
     elif args.token is not None:
         _say_error(f"zorora-e2e: {TOKEN_TYPED}")
 
@@ -176,8 +219,9 @@ def cmd_run(args) -> int:
     start, ask = may_start(settings, _printer(console))  # refuses without a terminal unless --yes
     if not start:
         return ExitCode.FAILED
-    return validate(settings, console=console,
-                    options=RunOptions(debug=args.debug, presenter=presenter, ask=ask)).exit_code
+    return validate(
+        settings, console=console, options=RunOptions(debug=args.debug, presenter=presenter, ask=ask)
+    ).exit_code
 
 
 def _presenter(args):
@@ -215,8 +259,7 @@ def cmd_demo(args) -> int:
     prewarm()  # S3's models load while the sandbox starts
     from .run.in_sandbox import validate_in_sandbox
 
-    return validate_in_sandbox(RunFlags.of(args), console=_console(args), env=os.environ,
-                               presenter=presenter).exit_code
+    return validate_in_sandbox(RunFlags.of(args), console=_console(args), env=os.environ, presenter=presenter).exit_code
 
 
 def cmd_sandbox(args) -> int:
@@ -226,8 +269,14 @@ def cmd_sandbox(args) -> int:
     if args.token is not None:
         check_header_value(args.token, "--token", "Authorization", secret=True)
     try:
-        sandbox = Sandbox(listen=Listen(args.host, args.port), token=args.token, bucket=args.bucket,
-                          region=args.region, faults=faults_from(args.fault), versioned=args.versioned)
+        sandbox = Sandbox(
+            listen=Listen(args.host, args.port),
+            token=args.token,
+            bucket=args.bucket,
+            region=args.region,
+            faults=faults_from(args.fault),
+            versioned=args.versioned,
+        )
         if args.seed_customer:
             _seed(sandbox, args.seed_customer)
         return serve_forever(sandbox, log_requests=args.log_requests, env_file=args.env_file)
@@ -270,11 +319,17 @@ def cmd_canary_template(args) -> int:
     return ExitCode.PASSED
 
 
-COMMANDS = {"run": cmd_run, "demo": cmd_demo, "sandbox": cmd_sandbox, "sweep": cmd_sweep, "history": cmd_history,
-            "canary-template": cmd_canary_template}
+COMMANDS = {
+    "run": cmd_run,
+    "demo": cmd_demo,
+    "sandbox": cmd_sandbox,
+    "sweep": cmd_sweep,
+    "history": cmd_history,
+    "canary-template": cmd_canary_template,
+}
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     from .console.encoding import fit_streams
 
     fit_streams()  # a stdout that cannot encode ✓ (PYTHONIOENCODING=ascii, LC_ALL=C) gets ASCII symbols

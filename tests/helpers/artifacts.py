@@ -19,9 +19,13 @@ CANARY = "canary-TOKEN-5b1e9d03c7a24f86"
 def run_in_process(sandbox, tmp_path, faults=(), debug=False, **flags):
     """One engine run with every artifact asked for; (result, console text, the sandbox's records of it)."""
     sandbox.set_faults(list(faults))
-    paths = {"html_path": str(tmp_path / "r.html"), "har_path": str(tmp_path / "r.har"),
-             "summary_md_path": str(tmp_path / "summary.md"), "json_path": str(tmp_path / "r.json"),
-             "junit_path": str(tmp_path / "r.xml")}
+    paths = {
+        "html_path": str(tmp_path / "r.html"),
+        "har_path": str(tmp_path / "r.har"),
+        "summary_md_path": str(tmp_path / "summary.md"),
+        "json_path": str(tmp_path / "r.json"),
+        "junit_path": str(tmp_path / "r.xml"),
+    }
     try:
         settings = resolve(RunFlags(client="direct", **paths, **flags), {}, target=sandbox_target(sandbox))
         before = len(sandbox.request_log)

@@ -14,28 +14,39 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Dict, List, Optional
 
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "zorora-e2e")
-CLEAN_ENV = {k: v for k, v in os.environ.items()
-             if not k.startswith(("ONA_", "AWS_", "TEST_", "OUTPUT_BUCKET", "ZORORA_", "FORCE_COLOR", "NO_COLOR"))}
+CLEAN_ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if not k.startswith(("ONA_", "AWS_", "TEST_", "OUTPUT_BUCKET", "ZORORA_", "FORCE_COLOR", "NO_COLOR"))
+}
 # boto3 must never look beyond loopback for credentials (instance metadata is 169.254.169.254).
 CLEAN_ENV["ZORORA_E2E_HISTORY"] = os.environ.get("ZORORA_E2E_HISTORY", "0")  # no run history from the suite
-CLEAN_ENV.update(AWS_EC2_METADATA_DISABLED="true", AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-                 AWS_CONFIG_FILE=os.devnull)
+CLEAN_ENV.update(AWS_EC2_METADATA_DISABLED="true", AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_CONFIG_FILE=os.devnull)
 STEP_LINE = re.compile(r"^\s+[✓✗⚠⏭] (\d\.\d)\s")
 
 
-def cli(*args: str, env: Optional[Dict[str, str]] = None, timeout: float = 120, guard: bool = False,
-        base_env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+def cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    guard: bool = False,
+    base_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     """`zorora-e2e ARGS` as a user runs it. guard=True runs it under the loopback-only network guard."""
     command = [sys.executable, "-c", GUARD_MAIN, *args] if guard else [SCRIPT, *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                          env={**(CLEAN_ENV if base_env is None else base_env), **(env or {})},
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**(CLEAN_ENV if base_env is None else base_env), **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
 
 
-def cli_in_process(*args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+def cli_in_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`zorora-e2e ARGS` through `cli.main()` in this process, with the environment `cli` gives the subprocess:
     for a case that ends before anything is sent (a usage or settings error), where a process buys nothing.
     What main() changes in the process is put back: the environment, the signal handlers and the active guard a
@@ -77,7 +88,7 @@ def cli_in_process(*args: str, env: Optional[Dict[str, str]] = None) -> subproce
 #: (RFC 6761: never resolves) and any connection to a non-loopback address fail, and are reported on
 #: stderr as "LOOPBACK-GUARD: ..." so a test can assert that nothing tried to leave the machine.
 #: `*.invalid` fails the way a typo'd host does (socket.gaierror EAI_NONAME) without a DNS query.
-GUARD_MAIN = r'''
+GUARD_MAIN = r"""
 import ipaddress, socket, sys
 _real_getaddrinfo, _real_connect, _real_connect_ex = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
 def _loopback(host):
@@ -107,10 +118,11 @@ def connect_ex(self, address):
 socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex = getaddrinfo, connect, connect_ex
 from zorora_e2e_plugin.cli import main
 sys.exit(main(sys.argv[1:]))
-'''
+"""
 
 
 # ----------------------------------------------------------------------------- a run you can interrupt
+
 
 @contextlib.contextmanager
 def sigint_reaches_children():
@@ -126,14 +138,22 @@ def sigint_reaches_children():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def run_and_signal(env: Dict[str, str], args: List[str], after: str, delay: float = 0.0,
-                   sig: int = signal.SIGINT, timeout: float = 90) -> Dict:
+def run_and_signal(
+    env: dict[str, str], args: list[str], after: str, delay: float = 0.0, sig: int = signal.SIGINT, timeout: float = 90
+) -> dict:
     """Start `zorora-e2e ARGS`, send `sig` `delay` seconds after the line of step `after` (or, for
     "start", the "Phase 0" heading) appears. Returns exit code, output, and whether the signal was sent
     while the run was still going."""
-    proc = subprocess.Popen([SCRIPT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**CLEAN_ENV, **env}, stdin=subprocess.DEVNULL, encoding="utf-8")
-    lines: List[str] = []
+    proc = subprocess.Popen(
+        [SCRIPT, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**CLEAN_ENV, **env},
+        stdin=subprocess.DEVNULL,
+        encoding="utf-8",
+    )
+    lines: list[str] = []
     sent_while_running = False
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
@@ -153,13 +173,17 @@ def run_and_signal(env: Dict[str, str], args: List[str], after: str, delay: floa
         stdout_rest, stderr = proc.communicate()
     finally:
         timer.cancel()
-    return {"code": proc.returncode, "stdout": "".join(lines) + stdout_rest, "stderr": stderr,
-            "sent": sent_while_running}
+    return {
+        "code": proc.returncode,
+        "stdout": "".join(lines) + stdout_rest,
+        "stderr": stderr,
+        "sent": sent_while_running,
+    }
 
 
-def read_exports(proc) -> Dict[str, str]:
+def read_exports(proc) -> dict[str, str]:
     """The `export NAME=value` lines a `zorora-e2e sandbox` process prints on start, read from its stdout."""
-    exports: Dict[str, str] = {}
+    exports: dict[str, str] = {}
     while "AWS_SECRET_ACCESS_KEY" not in exports:
         line = proc.stdout.readline()
         assert line, proc.stderr.read()

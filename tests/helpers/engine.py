@@ -7,7 +7,6 @@ import dataclasses
 import io
 import os
 import sys
-from typing import Optional
 
 from zorora_e2e_plugin.config.flags import RunFlags
 from zorora_e2e_plugin.config.settings import resolve
@@ -21,7 +20,7 @@ from zorora_e2e_plugin.run.validate import validate
 STEPS = sum(len(wave) for phase in [*phases(), cleanup_phase()] for wave in phase.waves)
 
 
-def run_engine(sandbox, faults=(), *, base_url: Optional[str] = None, observers=(), **flags):
+def run_engine(sandbox, faults=(), *, base_url: str | None = None, observers=(), **flags):
     """The engine against `sandbox` (the direct client unless `flags` say otherwise), with `faults` set for
     this run only; returns (result, console text). `base_url`: a proxy standing in front of the sandbox's API.
     `observers`: extra Reporters (e.g. one that acts at a phase boundary)."""
@@ -31,8 +30,11 @@ def run_engine(sandbox, faults=(), *, base_url: Optional[str] = None, observers=
         if base_url is not None:
             target = dataclasses.replace(target, base_url=base_url)
         out = io.StringIO()
-        result = validate(resolve(RunFlags(**{"client": "direct", **flags}), {}, target=target),
-                          console=make_console(file=out, no_color=True), options=RunOptions(observers=observers))
+        result = validate(
+            resolve(RunFlags(**{"client": "direct", **flags}), {}, target=target),
+            console=make_console(file=out, no_color=True),
+            options=RunOptions(observers=observers),
+        )
     finally:
         sandbox.set_faults([])
     return result, out.getvalue()
@@ -53,5 +55,3 @@ def zorora_standin(monkeypatch):
     finally:
         for name in [m for m in sys.modules if m == "zorora" or m.startswith("zorora.")]:
             del sys.modules[name]
-
-

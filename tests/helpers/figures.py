@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import collections
 import threading
-from typing import Iterable, List
+from collections.abc import Iterable
 
-FIGURES: "collections.Counter[str]" = collections.Counter()
+FIGURES: collections.Counter[str] = collections.Counter()
 
 
 _LABELS = {
@@ -55,7 +55,7 @@ def count(kind: str, n: int = 1) -> None:
     FIGURES[kind] += n
 
 
-def leftover_check(keys: Iterable[str]) -> List[str]:
+def leftover_check(keys: Iterable[str]) -> list[str]:
     """Count a finished run's leftovers (the tests assert they are none)."""
     keys = list(keys)
     FIGURES["runs_checked"] += 1

@@ -41,7 +41,7 @@ def imports(name: str):
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = here.split(".") if here else []
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 target = _join(*base, node.module or "")
             else:
                 target = _inside(node.module or "")
@@ -59,5 +59,5 @@ def imports(name: str):
 def _inside(module: str) -> str:
     """An absolute import: its module inside the package, or "~" and its top name."""
     if module == "zorora_e2e_plugin" or module.startswith("zorora_e2e_plugin."):
-        return module[len("zorora_e2e_plugin."):] if "." in module else ""
+        return module[len("zorora_e2e_plugin.") :] if "." in module else ""
     return "~" + module.split(".")[0]

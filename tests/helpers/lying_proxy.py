@@ -11,7 +11,7 @@ import json
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 import requests
@@ -22,33 +22,33 @@ class Request:
     method: str
     path: str  # relative to the API base (/challengers, /metrics/..., ...), without the query
     query: str
-    body: Optional[Dict[str, Any]]
+    body: dict[str, Any] | None
 
     @property
     def route(self) -> str:
         return "/" + self.path.strip("/").split("/")[0]
 
 
-Lie = Callable[[Request, int, str], Optional[Tuple[int, str]]]
+Lie = Callable[[Request, int, str], Optional[tuple[int, str]]]
 DROP = (0, "")  # a lie (or `before`) returning it closes the connection without answering: the answer is lost
 
 
 class LyingProxy:
-    def __init__(self, sandbox, lie: Optional[Lie] = None, before=None):
+    def __init__(self, sandbox, lie: Lie | None = None, before=None):
         """`before(request)`: an answer given instead of forwarding (as API Gateway answers for a request the
         Lambda never sees), or None to forward. Either may return (status, body, headers) to add headers."""
         self.sandbox = sandbox
         self.lie = lie
         self.before = before
         self.session = requests.Session()
-        self.server: Optional[ThreadingHTTPServer] = None
+        self.server: ThreadingHTTPServer | None = None
         self.base_path = urlsplit(sandbox.api_url).path  # /prod/api/v1
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}{self.base_path}"
 
-    def __enter__(self) -> "LyingProxy":
+    def __enter__(self) -> LyingProxy:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,19 +59,25 @@ class LyingProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 target = urlsplit(proxy.sandbox.api_url)
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() in ("authorization", "x-actor", "content-type")}
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() in ("authorization", "x-actor", "content-type")
+                }
                 parts = urlsplit(self.path)
                 try:
                     body = json.loads(raw) if raw else None
                 except ValueError:
                     body = None
-                request = Request(self.command, parts.path[len(proxy.base_path):], parts.query, body)
-                extra: Dict[str, str] = {}
+                request = Request(self.command, parts.path[len(proxy.base_path) :], parts.query, body)
+                extra: dict[str, str] = {}
                 changed = proxy.before(request) if proxy.before is not None else None
                 if changed is None:
-                    answer = proxy.session.request(self.command, f"{target.scheme}://{target.netloc}{self.path}",
-                                                   data=raw or None, headers=headers, timeout=30)
+                    answer = proxy.session.request(
+                        self.command,
+                        f"{target.scheme}://{target.netloc}{self.path}",
+                        data=raw or None,
+                        headers=headers,
+                        timeout=30,
+                    )
                     status, text = answer.status_code, answer.text
                     if proxy.lie is not None:
                         changed = proxy.lie(request, status, text)

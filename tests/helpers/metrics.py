@@ -34,19 +34,27 @@ def fresh_namespace() -> str:
     return f"ZororaE2ETest{secrets.token_hex(4)}"
 
 
-def run_with_metrics(sandbox, *, sinks=("cloudwatch",), faults=(), namespace=None, history=None, endpoint=True,
-                     **flags):
+def run_with_metrics(
+    sandbox, *, sinks=("cloudwatch",), faults=(), namespace=None, history=None, endpoint=True, **flags
+):
     """(result, console text, settings): one run against `sandbox`, its metrics to the sandbox's CloudWatch."""
     sandbox.set_faults(list(faults))
     try:
-        settings = resolve(RunFlags(client="direct", metrics=tuple(sinks), metrics_namespace=namespace, **flags), {},
-                           target=sandbox_target(sandbox))
+        settings = resolve(
+            RunFlags(client="direct", metrics=tuple(sinks), metrics_namespace=namespace, **flags),
+            {},
+            target=sandbox_target(sandbox),
+        )
         if endpoint:
-            settings = dataclasses.replace(settings, metrics=dataclasses.replace(
-                settings.metrics, endpoint_url=sandbox.cloudwatch_endpoint_url))
+            settings = dataclasses.replace(
+                settings, metrics=dataclasses.replace(settings.metrics, endpoint_url=sandbox.cloudwatch_endpoint_url)
+            )
         out = io.StringIO()
-        result = validate(settings, console=make_console(file=out, no_color=True),
-                          options=RunOptions(history_env={"ZORORA_E2E_HISTORY": str(history) if history else "0"}))
+        result = validate(
+            settings,
+            console=make_console(file=out, no_color=True),
+            options=RunOptions(history_env={"ZORORA_E2E_HISTORY": str(history) if history else "0"}),
+        )
     finally:
         sandbox.set_faults([])
     return result, out.getvalue(), settings
@@ -55,8 +63,13 @@ def run_with_metrics(sandbox, *, sinks=("cloudwatch",), faults=(), namespace=Non
 def cloudwatch(sandbox):
     import boto3
 
-    return boto3.client("cloudwatch", region_name=sandbox.region, endpoint_url=sandbox.cloudwatch_endpoint_url,
-                        aws_access_key_id="x", aws_secret_access_key="y")
+    return boto3.client(
+        "cloudwatch",
+        region_name=sandbox.region,
+        endpoint_url=sandbox.cloudwatch_endpoint_url,
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    )
 
 
 def listed(client, namespace):
@@ -76,11 +89,24 @@ def statistic(client, namespace, name, dimensions, stat, unit):
     dimensions = dict(sorted(dimensions.items(), key=lambda item: order.get(item[0], 2)))
     now = datetime.datetime.now(datetime.timezone.utc)
     answer = client.get_metric_data(
-        MetricDataQueries=[{"Id": "q", "MetricStat": {
-            "Metric": {"Namespace": namespace, "MetricName": name,
-                       "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()]},
-            "Period": 3600, "Stat": stat, "Unit": unit}}],
-        StartTime=now - datetime.timedelta(minutes=30), EndTime=now + datetime.timedelta(minutes=30))
+        MetricDataQueries=[
+            {
+                "Id": "q",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": namespace,
+                        "MetricName": name,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                    },
+                    "Period": 3600,
+                    "Stat": stat,
+                    "Unit": unit,
+                },
+            }
+        ],
+        StartTime=now - datetime.timedelta(minutes=30),
+        EndTime=now + datetime.timedelta(minutes=30),
+    )
     values = answer["MetricDataResults"][0]["Values"]
     return values[0] if values else None
 
@@ -103,20 +129,26 @@ class Refusing:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 outer.requests.append((self.path, self.headers.get("X-Amz-Target")))
                 if "/operation/" in self.path:  # smithy RPC v2 CBOR
                     from moto.core import cbor
 
-                    kind, body = "application/cbor", cbor.dumps({"__type": "AccessDenied",
-                                                                 "message": outer.MESSAGE})
+                    kind, body = "application/cbor", cbor.dumps({"__type": "AccessDenied", "message": outer.MESSAGE})
                 elif self.headers.get("X-Amz-Target"):  # awsJson 1.0
-                    kind, body = "application/x-amz-json-1.0", json.dumps(
-                        {"__type": "AccessDenied", "message": outer.MESSAGE}).encode()
+                    kind, body = (
+                        "application/x-amz-json-1.0",
+                        json.dumps({"__type": "AccessDenied", "message": outer.MESSAGE}).encode(),
+                    )
                 else:  # query
-                    kind, body = "text/xml", ("<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
-                                              f"<Message>{outer.MESSAGE}</Message></Error></ErrorResponse>").encode()
+                    kind, body = (
+                        "text/xml",
+                        (
+                            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+                            f"<Message>{outer.MESSAGE}</Message></Error></ErrorResponse>"
+                        ).encode(),
+                    )
                 self.send_response(403)
                 self.send_header("Content-Type", kind)
                 self.send_header("smithy-protocol", "rpc-v2-cbor")

@@ -39,12 +39,22 @@ def check(sandbox, customer, *for_values, faults=(), json_path=None, **flags):
 
     del sandbox.request_log[:]
     with LyingProxy(sandbox, record) as proxy:
-        result, out = run_engine(sandbox, faults, base_url=proxy.url, phases=[0],
-                                 readiness_for=[customer, *for_values], json_path=json_path, **flags)
+        result, out = run_engine(
+            sandbox,
+            faults,
+            base_url=proxy.url,
+            phases=[0],
+            readiness_for=[customer, *for_values],
+            json_path=json_path,
+            **flags,
+        )
     assert snapshot(sandbox, customer) == before, "the customer's objects changed"
     for request in seen:
-        mentions = about(customer, request.path) or about(customer, request.query) or \
-            (request.body is not None and customer in json.dumps(request.body))
+        mentions = (
+            about(customer, request.path)
+            or about(customer, request.query)
+            or (request.body is not None and customer in json.dumps(request.body))
+        )
         if mentions:
             assert request.method == "GET", (request.method, request.path, request.body)
         assert not (request.method == "POST" and request.body and request.body.get("customer_id") == customer)

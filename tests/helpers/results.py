@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import List
-
 from zorora_e2e_plugin.core.outcomes import FAIL, WARN
 from zorora_e2e_plugin.s3.customer_state import customer_prefixes
 
 PREFIX_TOPS = ("customer_tailored/", "model_metrics/", "audit_logs/")
 
 
-def bucket_keys(sandbox, prefix: str = "") -> List[str]:
+def bucket_keys(sandbox, prefix: str = "") -> list[str]:
     s3 = sandbox.s3_client()
-    keys: List[str] = []
+    keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sandbox.bucket, Prefix=prefix):
         keys.extend(o["Key"] for o in page.get("Contents", ()))
     return sorted(keys)
 
 
-def customer_keys(sandbox, customer_id: str) -> List[str]:
+def customer_keys(sandbox, customer_id: str) -> list[str]:
     """Everything under the customer's three prefixes (what a run may write)."""
     return sorted(k for top in PREFIX_TOPS for k in bucket_keys(sandbox, f"{top}{customer_id}/"))
 
@@ -34,14 +32,18 @@ def read(sandbox, key: str) -> bytes:
 def empty_bucket(sandbox) -> None:
     keys = bucket_keys(sandbox)
     for start in range(0, len(keys), 1000):
-        sandbox.s3_client().delete_objects(Bucket=sandbox.bucket, Delete={
-            "Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True})
+        sandbox.s3_client().delete_objects(
+            Bucket=sandbox.bucket, Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True}
+        )
 
 
 def objects_of(sandbox, customer_id):
     s3 = sandbox.s3_client()
-    return [o["Key"] for p in customer_prefixes(customer_id)
-            for o in s3.list_objects_v2(Bucket=sandbox.bucket, Prefix=p).get("Contents", [])]
+    return [
+        o["Key"]
+        for p in customer_prefixes(customer_id)
+        for o in s3.list_objects_v2(Bucket=sandbox.bucket, Prefix=p).get("Contents", [])
+    ]
 
 
 def step(result, step_id):

@@ -10,7 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from zorora_e2e_plugin.core.steps import Reporter
 
@@ -39,7 +39,7 @@ class HangFrom(Reporter):
 
     def __init__(self, sandbox, route, phase):
         self.sandbox, self.route, self.phase = sandbox, route, phase
-        self.since: Optional[float] = None  # time.monotonic() when the hanging began (the request log's clock)
+        self.since: float | None = None  # time.monotonic() when the hanging began (the request log's clock)
 
     def phase_started(self, phase):
         if phase.id == self.phase:
@@ -67,7 +67,7 @@ class SandboxWorld:
     production_id: str
     challenger_id: str
     base_time: datetime
-    challengers: List[str] = field(default_factory=list)
+    challengers: list[str] = field(default_factory=list)
 
     @property
     def s3(self) -> Any:
@@ -91,25 +91,25 @@ class SandboxWorld:
     def get_json(self, key: str) -> Any:
         return json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
 
-    def keys(self, prefix: str) -> List[str]:
-        out: List[str] = []
+    def keys(self, prefix: str) -> list[str]:
+        out: list[str] = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             out.extend(o["Key"] for o in page.get("Contents", ()))
         return out
 
-    def registry(self) -> Dict[str, Any]:
+    def registry(self) -> dict[str, Any]:
         return self.get_json(self.registry_key)
 
-    def audit_events(self) -> List[Dict[str, Any]]:
+    def audit_events(self) -> list[dict[str, Any]]:
         return self.get_json(self.audit_key)["events"]
 
-    def archive_keys(self) -> List[str]:
+    def archive_keys(self) -> list[str]:
         return self.keys(f"customer_tailored/{self.customer_id}/archived/")
 
-    def archives(self) -> List[Dict[str, Any]]:
+    def archives(self) -> list[dict[str, Any]]:
         return [self.get_json(k) for k in self.archive_keys()]
 
-    def update_challenger(self, model_id: Optional[str] = None, **changes: Any) -> None:
+    def update_challenger(self, model_id: str | None = None, **changes: Any) -> None:
         model_id = model_id or self.challenger_id
         registry = self.registry()
         for entry in registry["challengers"]:
@@ -117,12 +117,12 @@ class SandboxWorld:
                 entry.update(changes)
         self.put_json(self.registry_key, registry)
 
-    def set_challenger_metrics(self, backtest: Dict[str, Any], model_id: Optional[str] = None) -> None:
+    def set_challenger_metrics(self, backtest: dict[str, Any], model_id: str | None = None) -> None:
         model_id = model_id or self.challenger_id
         key = f"model_metrics/{self.customer_id}/{model_id}/backtest_results.json"
         self.put_json(key, {"backtest": backtest})
 
-    def add_challenger(self, minutes_later: int, backtest: Optional[Dict[str, Any]] = None) -> str:
+    def add_challenger(self, minutes_later: int, backtest: dict[str, Any] | None = None) -> str:
         """Another eligible challenger (trained ``minutes_later`` after the first one)."""
         trained = self.base_time - timedelta(days=1) + timedelta(minutes=minutes_later)
         model_id = f"{self.customer_id}/challenger_{_ts(trained)}"
@@ -140,7 +140,7 @@ PRODUCTION_BACKTEST = {"mae": 45.0, "rmse": 62.7, "bias": -1.5, "windows": 12}
 CHALLENGER_BACKTEST = {"mae": 41.2, "rmse": 58.9, "bias": -1.3, "windows": 12}
 
 
-def _challenger_entry(bucket: str, customer_id: str, model_id: str, trained: datetime) -> Dict[str, Any]:
+def _challenger_entry(bucket: str, customer_id: str, model_id: str, trained: datetime) -> dict[str, Any]:
     return {
         "model_id": model_id,
         "trained_at": _iso(trained),
@@ -158,7 +158,7 @@ def _challenger_entry(bucket: str, customer_id: str, model_id: str, trained: dat
     }
 
 
-def build_sandbox_world(sandbox: Any, customer_id: Optional[str] = None) -> SandboxWorld:
+def build_sandbox_world(sandbox: Any, customer_id: str | None = None) -> SandboxWorld:
     """Write the plan's Phase 1 (steps 1.1-1.6) for a fresh customer, in UTC."""
     customer_id = customer_id or f"sbx-test-{uuid.uuid4().hex[:12]}"
     bucket = sandbox.bucket
@@ -204,24 +204,35 @@ class SandboxHttp:
         self.sandbox = sandbox
         self.session = requests.Session()
 
-    def _headers(self, token: Any, actor: Optional[str]) -> Dict[str, str]:
+    def _headers(self, token: Any, actor: str | None) -> dict[str, str]:
         token = self.sandbox.token if token is self._DEFAULT else token
         headers = {"X-Actor": actor or "header-actor"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
-    def get(self, path: str, params: Optional[Dict[str, Any]] = None, *, token: Any = _DEFAULT, actor: Optional[str] = None):
-        return self.session.get(self.sandbox.api_url + path, params=params, headers=self._headers(token, actor), timeout=30)
+    def get(self, path: str, params: dict[str, Any] | None = None, *, token: Any = _DEFAULT, actor: str | None = None):
+        return self.session.get(
+            self.sandbox.api_url + path, params=params, headers=self._headers(token, actor), timeout=30
+        )
 
-    def post(self, path: str, body: Any = None, *, token: Any = _DEFAULT, actor: Optional[str] = None, data: Any = None):
+    def post(self, path: str, body: Any = None, *, token: Any = _DEFAULT, actor: str | None = None, data: Any = None):
         headers = self._headers(token, actor)
         if data is not None:
             headers["Content-Type"] = "application/json"
             return self.session.post(self.sandbox.api_url + path, data=data, headers=headers, timeout=30)
         return self.session.post(self.sandbox.api_url + path, json=body, headers=headers, timeout=30)
 
-    def promote(self, world: SandboxWorld, model_id: Optional[str] = None, *, force: bool = False, actor: str = SANDBOX_ACTOR, reason: str = "End-to-end validation test promotion", **kw: Any):
+    def promote(
+        self,
+        world: SandboxWorld,
+        model_id: str | None = None,
+        *,
+        force: bool = False,
+        actor: str = SANDBOX_ACTOR,
+        reason: str = "End-to-end validation test promotion",
+        **kw: Any,
+    ):
         body = {
             "customer_id": world.customer_id,
             "model_id": model_id or world.challenger_id,
@@ -231,7 +242,14 @@ class SandboxHttp:
         }
         return self.post("/promote", body, **kw)
 
-    def rollback(self, world: SandboxWorld, *, actor: str = SANDBOX_ACTOR, reason: str = "End-to-end validation test rollback", **kw: Any):
+    def rollback(
+        self,
+        world: SandboxWorld,
+        *,
+        actor: str = SANDBOX_ACTOR,
+        reason: str = "End-to-end validation test rollback",
+        **kw: Any,
+    ):
         return self.post("/rollback", {"customer_id": world.customer_id, "reason": reason, "actor": actor}, **kw)
 
     def close(self) -> None:

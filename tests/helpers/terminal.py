@@ -73,12 +73,16 @@ def spawn_standin(tmp_path, **env):
         site_dir = tmp_path / "site"
         site_dir.mkdir(exist_ok=True)
         shutil.copy(PTH, site_dir / PTH.name)
-        args = ["-c", f"import site, runpy, sys; site.addsitedir({str(site_dir)!r}); "
-                      f"sys.path.insert(0, {str(STANDIN_DIR)!r}); "
-                      f"runpy.run_path({args[0]!r}, run_name='__main__')"]
+        args = [
+            "-c",
+            f"import site, runpy, sys; site.addsitedir({str(site_dir)!r}); "
+            f"sys.path.insert(0, {str(STANDIN_DIR)!r}); "
+            f"runpy.run_path({args[0]!r}, run_name='__main__')",
+        ]
     environment = subprocess_env(TERM="xterm-256color", COLUMNS="140", LINES="50", **env)
-    child = pexpect.spawn(sys.executable, args, env=environment, cwd=str(tmp_path), encoding="utf-8",
-                          timeout=60, dimensions=(50, 140))
+    child = pexpect.spawn(
+        sys.executable, args, env=environment, cwd=str(tmp_path), encoding="utf-8", timeout=60, dimensions=(50, 140)
+    )
     child.logfile_read = Log()
     return child
 
@@ -109,10 +113,11 @@ def can_isolate() -> bool:
     return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
 
 
-def spawn_isolated(script: str, env) -> "pexpect.spawn":
+def spawn_isolated(script: str, env) -> pexpect.spawn:
     """`sh -c script` in a loopback-only network namespace, in a pseudo-terminal of its own."""
-    child = pexpect.spawn("unshare", ["-n", "sh", "-c", script], env=env, encoding="utf-8", timeout=120,
-                          dimensions=(50, 160))
+    child = pexpect.spawn(
+        "unshare", ["-n", "sh", "-c", script], env=env, encoding="utf-8", timeout=120, dimensions=(50, 160)
+    )
     child.logfile_read = Log()
     return child
 
@@ -131,7 +136,7 @@ def alive(pid: int) -> bool:
         return True
 
 
-def reap(child, pid_file: "Path | None" = None) -> None:
+def reap(child, pid_file: Path | None = None) -> None:
     """However the test ended: the sandbox process it started (its pid in `pid_file`), then the terminal's
     whole process group. A failing test must not leave a `zorora-e2e sandbox` behind."""
     import signal
@@ -167,8 +172,15 @@ CLI = [sys.executable, "-m", "zorora_e2e_plugin.cli"]
 
 
 def spawn_cli(args, env):
-    child = pexpect.spawn(CLI[0], CLI[1:] + args, env=subprocess_env(TERM="xterm-256color", NO_COLOR="1", **env),
-                          cwd=str(REPO_ROOT), encoding="utf-8", timeout=60, dimensions=(50, 140))
+    child = pexpect.spawn(
+        CLI[0],
+        CLI[1:] + args,
+        env=subprocess_env(TERM="xterm-256color", NO_COLOR="1", **env),
+        cwd=str(REPO_ROOT),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 140),
+    )
     child.logfile_read = CliLog()
     return child
 

@@ -15,11 +15,19 @@ import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
-from typing import Callable, List, Tuple
+from typing import Callable
 from urllib.parse import urlsplit
 
-HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer", "upgrade",
-       "transfer-encoding"}
+HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "upgrade",
+    "transfer-encoding",
+}
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -39,8 +47,7 @@ class LoopbackServer:
         self.httpd.daemon_threads = True
         self.httpd.owner = self
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -84,7 +91,7 @@ class RecordingProxy(LoopbackServer):
     URL's port (whatever its host name says), with a loopback Host header. `dead` proxies refuse everything (502)."""
 
     def __init__(self):
-        self.requests: List[Tuple[str, str]] = []
+        self.requests: list[tuple[str, str]] = []
 
         class Handler(QuietHandler):
             def _any(self):
@@ -96,8 +103,9 @@ class RecordingProxy(LoopbackServer):
                     self.end_headers()
                     return
                 parts = urlsplit(self.path)
-                forward(self, parts.port or 80, parts.path + (f"?{parts.query}" if parts.query else ""),
-                         loopback_host=True)
+                forward(
+                    self, parts.port or 80, parts.path + (f"?{parts.query}" if parts.query else ""), loopback_host=True
+                )
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_CONNECT = _any
 
@@ -133,8 +141,9 @@ class EndlessRoute(LoopbackServer):
     """A reverse proxy in front of an API: a 2xx answer to a path containing `route` becomes a 200 whose JSON
     body never ends (chunked, up to `limit` bytes, then the connection is dropped); everything else passes."""
 
-    def __init__(self, upstream_port: int, route: str, limit: int = 400 * 1024 * 1024, trickle: float = 0.0,
-                 chunked: bool = True):
+    def __init__(
+        self, upstream_port: int, route: str, limit: int = 400 * 1024 * 1024, trickle: float = 0.0, chunked: bool = True
+    ):
         """`trickle`: seconds between 16-byte pieces (a body that never ends but never stops for long);
         `chunked=False`: a Content-Length of `limit` bytes instead of chunked encoding."""
         self.endless = 0  # answers made endless
@@ -148,8 +157,12 @@ class EndlessRoute(LoopbackServer):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
-                upstream.request(self.command, self.path, body=body,
-                                 headers={k: v for k, v in self.headers.items() if k.lower() not in HOP})
+                upstream.request(
+                    self.command,
+                    self.path,
+                    body=body,
+                    headers={k: v for k, v in self.headers.items() if k.lower() not in HOP},
+                )
                 answer = upstream.getresponse()
                 data = answer.read()
                 upstream.close()
@@ -202,7 +215,7 @@ def same_token(body: bytes) -> bytes:
     return body
 
 
-def self_signed(folder: str, host: str = "127.0.0.1") -> Tuple[str, str]:
+def self_signed(folder: str, host: str = "127.0.0.1") -> tuple[str, str]:
     """A fresh self-signed certificate for `host` (an IP address) and its key, written to `folder`: (cert, key)."""
     import datetime
     import ipaddress
@@ -216,18 +229,27 @@ def self_signed(folder: str, host: str = "127.0.0.1") -> Tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = os.path.join(folder, "front.pem"), os.path.join(folder, "front-key.pem")
     with open(cert_path, "wb") as f:
         f.write(cert.public_bytes(serialization.Encoding.PEM))
     with open(key_path, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
+        f.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     return cert_path, key_path
 
 
@@ -268,19 +290,29 @@ class SelfSignedServer:
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
         now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
-                .not_valid_after(now + datetime.timedelta(days=1))
-                .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                               critical=False)
-                .sign(key, hashes.SHA256()))
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+            )
+            .sign(key, hashes.SHA256())
+        )
         self._dir = tempfile.TemporaryDirectory()
         cert_path, key_path = os.path.join(self._dir.name, "c.pem"), os.path.join(self._dir.name, "k.pem")
         with open(cert_path, "wb") as f:
             f.write(cert.public_bytes(serialization.Encoding.PEM))
         with open(key_path, "wb") as f:
-            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
+            f.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_path, key_path)
         self.requests = 0
@@ -305,8 +337,7 @@ class SelfSignedServer:
         self.server = Server(("127.0.0.1", 0), Handler)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:

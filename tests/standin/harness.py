@@ -11,8 +11,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
 
 import pytest
 
@@ -47,8 +47,15 @@ class Host:
     def console(self, *, width: int = 140, color: bool = False, no_color: bool = False):
         from rich.console import Console
 
-        return Console(file=io.StringIO(), width=width, force_terminal=color, color_system="standard" if color else None,
-                       no_color=no_color, highlight=True, soft_wrap=False)
+        return Console(
+            file=io.StringIO(),
+            width=width,
+            force_terminal=color,
+            color_system="standard" if color else None,
+            no_color=no_color,
+            highlight=True,
+            soft_wrap=False,
+        )
 
     def repl(self, *, ona_commands: bool = True, console=None, **kw):
         repl = self.repl_module.StandinREPL(console=console or self.console(), **kw)
@@ -85,7 +92,7 @@ def host(standin_path, monkeypatch) -> Host:
     return Host()
 
 
-def sandbox_env(sandbox) -> Dict[str, str]:
+def sandbox_env(sandbox) -> dict[str, str]:
     env = dict(sandbox.env())
     env.pop("ONA_API_BASE_URL", None)
     env.pop("ONA_API_TOKEN", None)
@@ -104,7 +111,7 @@ def target_env(monkeypatch, sandbox_instance):
     return sandbox_instance
 
 
-def wait_for_threads(before: List[threading.Thread], timeout: float = 5.0) -> List[threading.Thread]:
+def wait_for_threads(before: list[threading.Thread], timeout: float = 5.0) -> list[threading.Thread]:
     """Threads started since `before` that are still alive after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -114,7 +121,7 @@ def wait_for_threads(before: List[threading.Thread], timeout: float = 5.0) -> Li
         time.sleep(0.05)
 
 
-def subprocess_env(**extra: Optional[str]) -> Dict[str, str]:
+def subprocess_env(**extra: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ONA_", "ZORORA_", "PYTEST_"))}
     env["ZORORA_E2E_HISTORY"] = os.environ.get("ZORORA_E2E_HISTORY", "0")  # no run history from the suite
     for key, value in extra.items():
@@ -140,12 +147,12 @@ ZORORA_HOST_ENV = {
 STUB_CONFIG = "REPL_LEGACY_ENABLED = True\nREPL_CODEGEN_ENABLED = True\n"
 
 
-def zorora_host_env(**extra: Optional[str]) -> Dict[str, str]:
+def zorora_host_env(**extra: str | None) -> dict[str, str]:
     """subprocess_env() plus what the real host needs (ZORORA_HOST_ENV); `extra` wins."""
     return subprocess_env(**{**ZORORA_HOST_ENV, **extra})
 
 
-def zorora_config_dir(src: Path, where: Path, python: Optional[str] = None) -> Path:
+def zorora_config_dir(src: Path, where: Path, python: str | None = None) -> Path:
     """A directory to put on PYTHONPATH after the checkout, holding the `config` module Zorora imports when
     the checkout has no config.py of its own: a copy of its config.docker.py (what its Docker image does),
     else the stub its CI generates, else STUB_CONFIG. A checkout's own config.py always wins (it comes first
@@ -166,5 +173,19 @@ def zorora_config_dir(src: Path, where: Path, python: Optional[str] = None) -> P
     return where
 
 
-__all__ = ["Host", "REPO_ROOT", "STANDIN_DIR", "STUB_CONFIG", "ZORORA_HOST_ENV", "host", "standin_path", "output",
-           "sandbox_env", "subprocess_env", "target_env", "wait_for_threads", "zorora_config_dir", "zorora_host_env"]
+__all__ = [
+    "Host",
+    "REPO_ROOT",
+    "STANDIN_DIR",
+    "STUB_CONFIG",
+    "ZORORA_HOST_ENV",
+    "host",
+    "standin_path",
+    "output",
+    "sandbox_env",
+    "subprocess_env",
+    "target_env",
+    "wait_for_threads",
+    "zorora_config_dir",
+    "zorora_host_env",
+]

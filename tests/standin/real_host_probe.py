@@ -24,17 +24,17 @@ zorora_src, config_dir = sys.argv[1], sys.argv[2]
 here = Path(__file__).resolve().parent
 sys.path[:0] = [zorora_src, config_dir]
 
-from zorora_e2e_plugin import autoload  # noqa: E402
+from zorora_e2e_plugin import autoload  # noqa: E402 - after sys.path names the checkout
 
 autoload.install()  # what the .pth does at start-up (idempotent if it already did)
 
-import zorora.commands.ona_platform as ona  # noqa: E402
-from engine.repl_command_processor import REPLCommandProcessor  # noqa: E402
-from rich.console import Console  # noqa: E402
-from zorora.http_client import HTTPError  # noqa: E402
-from zorora.remote_command import CommandError, RemoteCommand  # noqa: E402
+import zorora.commands.ona_platform as ona  # noqa: E402 - after sys.path names the checkout
+from engine.repl_command_processor import REPLCommandProcessor  # noqa: E402 - after sys.path names the checkout
+from rich.console import Console  # noqa: E402 - after sys.path names the checkout
+from zorora.http_client import HTTPError  # noqa: E402 - after sys.path names the checkout
+from zorora.remote_command import CommandError, RemoteCommand  # noqa: E402 - after sys.path names the checkout
 
-from zorora_e2e_plugin.sandbox import Sandbox  # noqa: E402
+from zorora_e2e_plugin.sandbox import Sandbox  # noqa: E402 - after sys.path names the checkout
 
 spec = importlib.util.spec_from_file_location("standin_repl", here / "standin_repl.py")
 standin_repl = importlib.util.module_from_spec(spec)
@@ -94,20 +94,27 @@ def type_line(line):
         repl.ui.display_response(handled[0])
     else:
         processor.handle_slash_command(line)  # prints "Unknown command: ..." (the host quirk)
-    return {"line": line, "returned": None if handled is None else handled[0], "verdict": ours.last_verdict,
-            "screen": console.file.getvalue()[start:]}
+    return {
+        "line": line,
+        "returned": None if handled is None else handled[0],
+        "verdict": ours.last_verdict,
+        "screen": console.file.getvalue()[start:],
+    }
 
 
-runs = [type_line(line) for line in (
-    "ml-validate-e2e",                                  # the REPL's client, the real ona_platform classes
-    "ml-validate-e2e --preflight-only --sandbox",
-    "ml-validate-e2e --sandbox",
-    "ml-validate-e2e --bogus",
-    "/ml-validate-e2e --help",
-    "ml-validate-e2e --sandbox --customer-id acme-prod",
-    "ml-validate-e2e --sandbox --phase 2 --timeout 5 --deadline 120 --no-color",
-    "ml-validate-e2e --sandbox --fault stage-prefix",
-)]
+runs = [
+    type_line(line)
+    for line in (
+        "ml-validate-e2e",  # the REPL's client, the real ona_platform classes
+        "ml-validate-e2e --preflight-only --sandbox",
+        "ml-validate-e2e --sandbox",
+        "ml-validate-e2e --bogus",
+        "/ml-validate-e2e --help",
+        "ml-validate-e2e --sandbox --customer-id acme-prod",
+        "ml-validate-e2e --sandbox --phase 2 --timeout 5 --deadline 120 --no-color",
+        "ml-validate-e2e --sandbox --fault stage-prefix",
+    )
+]
 sandbox.stop()
 
 asked = []

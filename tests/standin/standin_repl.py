@@ -24,7 +24,7 @@ import logging
 import os
 import shlex
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from rich.console import Console
 from rich.markdown import Markdown
@@ -42,12 +42,13 @@ PROMPT = "zorora> "
 
 
 class StandinUI:
-    def __init__(self, no_color: bool = False, console: Optional[Console] = None):
+    def __init__(self, no_color: bool = False, console: Console | None = None):
         self.no_color = no_color or os.getenv("NO_COLOR") is not None
-        self.console = console or Console(force_terminal=sys.stdout.isatty() and not self.no_color,
-                                          no_color=self.no_color)
+        self.console = console or Console(
+            force_terminal=sys.stdout.isatty() and not self.no_color, no_color=self.no_color
+        )
 
-    def display_response(self, response: str, execution_time: Optional[float] = None) -> None:
+    def display_response(self, response: str, execution_time: float | None = None) -> None:
         self.console.print()
         self.console.print(Markdown(response))
         self.console.print()
@@ -57,14 +58,13 @@ class StandinUI:
 
 
 class StandinREPL:
-    def __init__(self, no_color: bool = False, console: Optional[Console] = None,
-                 legacy_enabled: Optional[bool] = None):
+    def __init__(self, no_color: bool = False, console: Console | None = None, legacy_enabled: bool | None = None):
         self.ui = StandinUI(no_color=no_color, console=console)
-        self.remote_commands: Dict[str, Any] = {}
+        self.remote_commands: dict[str, Any] = {}
         if legacy_enabled is None:
             legacy_enabled = os.getenv("STANDIN_REPL_LEGACY_ENABLED", "true").lower() == "true"
         self.legacy_enabled = legacy_enabled
-        self.responses: List[str] = []  # what display_response was given, for tests
+        self.responses: list[str] = []  # what display_response was given, for tests
 
     # -- what a remote command sees ---------------------------------------------------------
     def register_remote_command(self, command: Any) -> None:
@@ -77,7 +77,7 @@ class StandinREPL:
         self.remote_commands[command.name] = command
         self.ui.console.print(f"[dim]Registered remote command: {command.name}[/dim]")
 
-    def get_execution_context(self) -> Dict[str, str]:
+    def get_execution_context(self) -> dict[str, str]:
         return {
             "actor": os.getenv("ZORORA_ACTOR", os.getenv("USER", "zorora-user")),
             "environment": os.getenv("ZORORA_ENV", "prod"),
@@ -95,7 +95,7 @@ class StandinREPL:
         else:
             self.ui.console.print(f"[red]Unknown command: {line}[/red]")
 
-    def _remote(self, line: str) -> Optional[str]:
+    def _remote(self, line: str) -> str | None:
         console = self.ui.console
         if not self.legacy_enabled:
             console.print("[yellow]REPL legacy workflows are disabled in this deployment.[/yellow]")
@@ -155,7 +155,7 @@ class StandinREPL:
             return 1
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     repl = StandinREPL(no_color="--no-color" in argv)
     try:

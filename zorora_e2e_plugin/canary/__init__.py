@@ -18,7 +18,8 @@ The CloudFormation template that deploys it: template.py (`zorora-e2e canary-tem
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 MARGIN_S = 75.0  # kept back from the remaining time: the cleanup's own budget (60 s a wave), reports, metrics
 MIN_DEADLINE_S = 10.0  # less than this left for the run itself: the function's timeout is too short
@@ -31,35 +32,39 @@ class CanaryError(Exception):
     """The event or the function's configuration is wrong; the message says what to change."""
 
 
-def flags_from(event: Mapping[str, Any], env: Mapping[str, str], remaining_s: Optional[float]):
+def flags_from(event: Mapping[str, Any], env: Mapping[str, str], remaining_s: float | None):
     """The run's flags (config/flags.RunFlags) for one invocation."""
     from ..config.flags import RunFlags
 
     if not isinstance(event, Mapping):
-        raise CanaryError(f"the event must be a JSON object such as {{}} or {{\"for\": \"acme\"}}, not "
-                          f"{type(event).__name__}")
+        raise CanaryError(
+            f'the event must be a JSON object such as {{}} or {{"for": "acme"}}, not {type(event).__name__}'
+        )
     unknown = sorted(str(k) for k in event if k not in EVENT_KEYS)
     if unknown:
-        raise CanaryError(f"unknown event key(s) {', '.join(unknown)}: the event takes \"for\" (a customer, and "
-                          "optionally a challenger id) or \"full\": true; {} runs the preflight")
+        raise CanaryError(
+            f'unknown event key(s) {", ".join(unknown)}: the event takes "for" (a customer, and '
+            'optionally a challenger id) or "full": true; {} runs the preflight'
+        )
     full = event.get("full", False)
     if not isinstance(full, bool):
-        raise CanaryError("\"full\" must be true or false")
+        raise CanaryError('"full" must be true or false')
     readiness = event.get("for")
     if readiness is not None:
         readiness = [readiness] if isinstance(readiness, str) else readiness
         if not isinstance(readiness, list) or not all(isinstance(v, str) for v in readiness):
-            raise CanaryError("\"for\" must be a customer id, or [customer id, challenger id]")
+            raise CanaryError('"for" must be a customer id, or [customer id, challenger id]')
         if full:
-            raise CanaryError("\"for\" checks a customer read-only after the preflight: it does not combine with "
-                              "\"full\"")
+            raise CanaryError('"for" checks a customer read-only after the preflight: it does not combine with "full"')
     deadline = None
     if remaining_s is not None:
         deadline = remaining_s - MARGIN_S
         if deadline < MIN_DEADLINE_S:
-            raise CanaryError(f"the invocation has {remaining_s:.0f} s left: set the function's timeout to at least "
-                              f"{MARGIN_S + MIN_DEADLINE_S + 5:.0f} s (its run needs {MARGIN_S:.0f} s beyond its "
-                              "deadline for the cleanup, the reports and the metrics)")
+            raise CanaryError(
+                f"the invocation has {remaining_s:.0f} s left: set the function's timeout to at least "
+                f"{MARGIN_S + MIN_DEADLINE_S + 5:.0f} s (its run needs {MARGIN_S:.0f} s beyond its "
+                "deadline for the cleanup, the reports and the metrics)"
+            )
         configured = env.get("ZORORA_E2E_DEADLINE")
         if configured:
             try:
@@ -67,16 +72,23 @@ def flags_from(event: Mapping[str, Any], env: Mapping[str, str], remaining_s: Op
             except ValueError:
                 pass  # resolve() names the bad value
     metrics = tuple(v for v in str(env.get(METRICS_ENV, "emf")).split(",") if v.strip() and v.strip() != "none")
-    return RunFlags(preflight_only=not full, readiness_for=readiness, assume_yes=full, no_color=True,
-                    token_from_ssm=env.get(TOKEN_PARAMETER_ENV) or None, deadline=deadline, metrics=metrics)
+    return RunFlags(
+        preflight_only=not full,
+        readiness_for=readiness,
+        assume_yes=full,
+        no_color=True,
+        token_from_ssm=env.get(TOKEN_PARAMETER_ENV) or None,
+        deadline=deadline,
+        metrics=metrics,
+    )
 
 
-def remaining_seconds(context) -> Optional[float]:
+def remaining_seconds(context) -> float | None:
     get = getattr(context, "get_remaining_time_in_millis", None)
     return None if get is None else float(get()) / 1000.0
 
 
-def handler(event: Optional[Mapping[str, Any]], context: Any) -> Dict[str, Any]:
+def handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
     """One canary run (see the module's docstring). Never asks; returns the --json result with `exit_code`, or
     {"verdict": "config_error", "error": ..., "exit_code": 2} when the event or the settings are wrong."""
     from ..config.checks import SettingsError

@@ -34,8 +34,13 @@ def template() -> str:
     slots = {
         "objects": _lines([f'- !Sub "arn:${{AWS::Partition}}:s3:::${{BucketName}}/{p}"' for p in run_prefixes()], 18),
         "listed": _lines([f'- "{p}"' for p in run_prefixes()], 22),
-        "memory": str(MEMORY_MB), "timeout": str(TIMEOUT_S), "handler": HANDLER, "runtime": RUNTIME,
-        "namespace": DEFAULT_NAMESPACE, "bucket": DEFAULT_BUCKET, "token": DEFAULT_TOKEN_PARAMETER,
+        "memory": str(MEMORY_MB),
+        "timeout": str(TIMEOUT_S),
+        "handler": HANDLER,
+        "runtime": RUNTIME,
+        "namespace": DEFAULT_NAMESPACE,
+        "bucket": DEFAULT_BUCKET,
+        "token": DEFAULT_TOKEN_PARAMETER,
     }
     text = TEMPLATE
     for name, value in slots.items():

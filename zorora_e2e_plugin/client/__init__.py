@@ -15,8 +15,20 @@ from .interface import OnaClient, ZororaHTTP
 from .raw_http import RawHttp, RawResponse
 from .zorora import ZororaClient, extract_json_blocks, run_scope, zorora_available
 
-__all__ = ["OnaError", "Cancelled", "DirectClient", "RawHttp", "RawResponse", "ZororaClient", "extract_json_blocks",
-           "run_scope", "zorora_available", "make_client", "OnaClient", "ZororaHTTP"]
+__all__ = [
+    "OnaError",
+    "Cancelled",
+    "DirectClient",
+    "RawHttp",
+    "RawResponse",
+    "ZororaClient",
+    "extract_json_blocks",
+    "run_scope",
+    "zorora_available",
+    "make_client",
+    "OnaClient",
+    "ZororaHTTP",
+]
 
 
 def make_client(settings: Settings, http_client: ZororaHTTP | None = None) -> OnaClient:
@@ -28,7 +40,10 @@ def make_client(settings: Settings, http_client: ZororaHTTP | None = None) -> On
     if settings.client == "zorora" or zorora_available():
         if not zorora_available():
             from ..config.checks import SettingsError
-            raise SettingsError("--client zorora: the `zorora` package is not importable; put your Zorora "
-                                "checkout on PYTHONPATH (e.g. PYTHONPATH=~/zorora) or use --client direct")
+
+            raise SettingsError(
+                "--client zorora: the `zorora` package is not importable; put your Zorora "
+                "checkout on PYTHONPATH (e.g. PYTHONPATH=~/zorora) or use --client direct"
+            )
         return ZororaClient.from_settings(settings)
     return DirectClient(settings)

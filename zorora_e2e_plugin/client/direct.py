@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from ..config.settings import Settings
@@ -28,11 +28,12 @@ class DirectClient(EndsWithTheRun):
         self.session = session or requests.Session()
         self.session.headers.update({"Content-Type": "application/json", "User-Agent": "zorora-e2e"})
 
-    def _headers(self) -> Dict[str, str]:
+    def _headers(self) -> dict[str, str]:
         return api_headers(self.settings, with_token=not self.settings.use_iam)
 
-    def request(self, method: str, path: str, params: dict[str, str] | None = None,
-                json_data: dict[str, Any] | None = None) -> Dict:
+    def request(
+        self, method: str, path: str, params: dict[str, str] | None = None, json_data: dict[str, Any] | None = None
+    ) -> dict:
         """One request; a GET's connection errors, 502/503/504 and 429 are retried by the run's adapter on the
         session (wire/retries.py), a POST is sent once."""
         import requests
@@ -40,11 +41,13 @@ class DirectClient(EndsWithTheRun):
         url = urljoin(self.base_url, path.lstrip("/"))
         self.refuse_after_the_run()
         try:
-            response = self.session.request(method, url, params=params, json=json_data,
-                                            headers=self._headers(), timeout=self.settings.timeout)
+            response = self.session.request(
+                method, url, params=params, json=json_data, headers=self._headers(), timeout=self.settings.timeout
+            )
         except requests.exceptions.ConnectTimeout:  # nothing accepted the connection: not a slow answer
-            raise OnaError(f"Connection error: no TCP connection within {self.settings.timeout:g}s", 0,
-                           kind=CONNECT) from None
+            raise OnaError(
+                f"Connection error: no TCP connection within {self.settings.timeout:g}s", 0, kind=CONNECT
+            ) from None
         except requests.exceptions.Timeout:
             raise OnaError(f"Request timeout after {self.settings.timeout:g}s", 0, kind=TIMEOUT) from None
         except requests.exceptions.ConnectionError as exc:
@@ -56,20 +59,27 @@ class DirectClient(EndsWithTheRun):
             try:
                 data = response.json()
             except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser allows
-                raise OnaError("the API answered 2xx with a body that is not JSON "
-                               f"({exc}); body: {text!r}", status, text, kind=NOT_JSON) from None
+                raise OnaError(
+                    f"the API answered 2xx with a body that is not JSON ({exc}); body: {text!r}",
+                    status,
+                    text,
+                    kind=NOT_JSON,
+                ) from None
             if not isinstance(data, dict):  # exactly what the Zorora adapter accepts: one JSON object
-                raise OnaError(f"the API answered JSON that is not an object ({type(data).__name__}): "
-                               f"{text!r}", None, text, kind=NOT_OBJECT)
+                raise OnaError(
+                    f"the API answered JSON that is not an object ({type(data).__name__}): {text!r}",
+                    None,
+                    text,
+                    kind=NOT_OBJECT,
+                )
             return data
-        label = {401: "Unauthorized", 404: "Not found"}.get(
-            status, "Server error" if status >= 500 else "Client error")
+        label = {401: "Unauthorized", 404: "Not found"}.get(status, "Server error" if status >= 500 else "Client error")
         raise OnaError(f"{label}: {text}", status, text, headers=dict(response.headers))
 
-    def list_challengers(self, customer_id: str) -> Dict:
+    def list_challengers(self, customer_id: str) -> dict:
         return self.request("GET", "/challengers", params={"customer_id": customer_id})
 
-    def show_metrics(self, model_id: str) -> Dict:
+    def show_metrics(self, model_id: str) -> dict:
         try:
             return self.request("GET", f"/metrics/{model_id}")
         except OnaError as exc:
@@ -77,14 +87,13 @@ class DirectClient(EndsWithTheRun):
                 raise OnaError(f"Model {model_id} not found ({exc.message})", 404, exc.body, kind=exc.kind) from None
             raise
 
-    def diff(self, challenger_id: str, production_id: str) -> Dict:
-        return self.request("GET", "/diff", params={"challenger_id": challenger_id,
-                                                    "production_id": production_id})
+    def diff(self, challenger_id: str, production_id: str) -> dict:
+        return self.request("GET", "/diff", params={"challenger_id": challenger_id, "production_id": production_id})
 
-    def audit_log(self, customer_id: str) -> Dict:
+    def audit_log(self, customer_id: str) -> dict:
         return self.request("GET", "/audit-log", params={"customer_id": customer_id})
 
-    def promote(self, customer_id: str, model_id: str, reason: str) -> Dict:
+    def promote(self, customer_id: str, model_id: str, reason: str) -> dict:
         if len(reason) < 10:
             raise OnaError("Reason must be at least 10 characters")
         challengers = self.list_challengers(customer_id).get("challengers", [])
@@ -93,13 +102,22 @@ class DirectClient(EndsWithTheRun):
         diff = self.diff(model_id, f"{customer_id}/production/latest")
         if diff.get("verdict") != "eligible":
             raise OnaError(f"Challenger is not eligible for promotion. Verdict: {diff.get('verdict')}")
-        result = self.request("POST", "/promote", json_data={
-            "customer_id": customer_id, "model_id": model_id, "reason": reason,
-            "force": False, "actor": self.settings.actor})
+        result = self.request(
+            "POST",
+            "/promote",
+            json_data={
+                "customer_id": customer_id,
+                "model_id": model_id,
+                "reason": reason,
+                "force": False,
+                "actor": self.settings.actor,
+            },
+        )
         return {"diff": diff, "result": result}
 
-    def rollback(self, customer_id: str, reason: str) -> Dict:
+    def rollback(self, customer_id: str, reason: str) -> dict:
         if len(reason) < 10:
             raise OnaError("Reason must be at least 10 characters")
-        return self.request("POST", "/rollback", json_data={
-            "customer_id": customer_id, "reason": reason, "actor": self.settings.actor})
+        return self.request(
+            "POST", "/rollback", json_data={"customer_id": customer_id, "reason": reason, "actor": self.settings.actor}
+        )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from typing import Optional
 
 from ..core.outcomes import RUN_OVER
 
@@ -29,8 +28,9 @@ NOT_CONNECTED = (DNS, TLS, CONNECT)  # no connection was made (nothing was sent)
 class OnaError(Exception):
     """An ONA operation failed. `status` is the HTTP status when one is known (0: no answer)."""
 
-    def __init__(self, message: str, status: Optional[int] = None, body: str = "", kind: str = "",
-                 headers: Optional[dict] = None):
+    def __init__(
+        self, message: str, status: int | None = None, body: str = "", kind: str = "", headers: dict | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.status = status
@@ -64,7 +64,6 @@ class EndsWithTheRun:
             raise OnaError(RUN_OVER, 0, kind=CONNECT)
 
 
-
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:
     """The exception, its causes and contexts, and a wrapped first argument (requests wraps urllib3's)."""
     seen = set()
@@ -80,7 +79,7 @@ def _chain(exc: BaseException | None) -> Iterator[BaseException]:
             todo.append(current.args[0])
 
 
-def transport_kind(exc: BaseException) -> Optional[str]:
+def transport_kind(exc: BaseException) -> str | None:
     """The kind of a requests transport failure found on `exc`'s chain, by type; None if there is none."""
     import requests
 
@@ -99,8 +98,9 @@ def transport_kind(exc: BaseException) -> Optional[str]:
 
 
 def _resolves_not(exc: BaseException) -> bool:
-    return any(isinstance(seen, socket.gaierror) or type(seen).__name__ == "NameResolutionError"
-               for seen in _chain(exc))
+    return any(
+        isinstance(seen, socket.gaierror) or type(seen).__name__ == "NameResolutionError" for seen in _chain(exc)
+    )
 
 
 def reason(exc: BaseException) -> str:

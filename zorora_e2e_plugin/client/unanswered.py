@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import Any, List
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..wire.watch import Call, Listener
@@ -40,7 +40,8 @@ def _never_sent(exc: BaseException) -> bool:
         return True
     text = repr(exc)
     return isinstance(exc, requests.exceptions.ConnectionError) and (
-        "NewConnectionError" in text or "Failed to establish" in text or "NameResolution" in text)
+        "NewConnectionError" in text or "Failed to establish" in text or "NameResolution" in text
+    )
 
 
 class MutationLedger(Listener):
@@ -48,7 +49,7 @@ class MutationLedger(Listener):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.unanswered: List[Unanswered] = []
+        self.unanswered: list[Unanswered] = []
         self.active = True
 
     def sent(self, call: Call) -> None:
@@ -58,8 +59,9 @@ class MutationLedger(Listener):
     def answered(self, call: Call, response: Any) -> None:  # a requests Response (an API call)
         path = call.notes.pop(id(self), None)
         if path is not None and response.status_code in GATEWAY_GAVE_UP:
-            self._add(Unanswered("POST", path, f"HTTP {response.status_code} from the gateway", call.mono,
-                                 time.monotonic()))
+            self._add(
+                Unanswered("POST", path, f"HTTP {response.status_code} from the gateway", call.mono, time.monotonic())
+            )
 
     def failed(self, call: Call, error: BaseException) -> None:
         path = call.notes.pop(id(self), None)
@@ -76,7 +78,7 @@ class MutationLedger(Listener):
         with self._lock:
             self.unanswered = [u for u in self.unanswered if not u.path.endswith(route)]
 
-    def pending(self) -> List[Unanswered]:
+    def pending(self) -> list[Unanswered]:
         with self._lock:
             return list(self.unanswered)
 

@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Dict, List, Optional, Protocol
+from typing import Any, Protocol
 
 from ..config.settings import Settings
 from ..core.answers import zorora_body
@@ -18,7 +18,7 @@ from .errors import CONNECT, HTTP, NOT_JSON, NOT_OBJECT, Cancelled, EndsWithTheR
 from .interface import OnaClient, ZororaHTTP
 
 
-def extract_json_blocks(text: str) -> List[Any]:
+def extract_json_blocks(text: str) -> list[Any]:
     """Every top-level JSON object in `text`, in order (Zorora's promote answer holds two)."""
     decoder = json.JSONDecoder()
     blocks: list[Any] = []
@@ -40,7 +40,7 @@ def extract_json_blocks(text: str) -> List[Any]:
 
 _env_lock = threading.RLock()
 _scopes = 0  # runs inside run_scope() in this process
-_saved_env: Dict[str, Optional[str]] = {}
+_saved_env: dict[str, str | None] = {}
 
 
 @contextmanager
@@ -88,8 +88,8 @@ def run_scope(settings: Settings, client: OnaClient | None = None) -> Iterator[N
 
 def zorora_available() -> bool:
     try:
-        import zorora.commands.ona_platform  # noqa: F401
-        import zorora.http_client  # noqa: F401
+        import zorora.commands.ona_platform
+        import zorora.http_client  # noqa: F401 - imported only to learn whether Zorora loads
     except Exception:
         return False
     return True
@@ -111,8 +111,7 @@ class ZororaClient(EndsWithTheRun):
 
         self.http_client = http_client
         self.actor = actor
-        self.context = {"actor": actor, "environment": "e2e-validation",
-                        "request_id": f"zorora-e2e-{os.getpid()}"}
+        self.context = {"actor": actor, "environment": "e2e-validation", "request_id": f"zorora-e2e-{os.getpid()}"}
         self._list = ona.ListChallengersCommand(http_client)
         self._metrics = ona.ShowMetricsCommand(http_client)
         self._diff = ona.DiffModelsCommand(http_client)
@@ -121,14 +120,19 @@ class ZororaClient(EndsWithTheRun):
         self._audit = ona.AuditLogCommand(http_client)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "ZororaClient":
+    def from_settings(cls, settings: Settings) -> ZororaClient:
         from zorora.http_client import ZororaHTTPClient
 
-        http = ZororaHTTPClient(base_url=settings.base_url, auth_token=settings.token,
-                                use_iam=settings.use_iam, timeout=settings.timeout, max_retries=3)
+        http = ZororaHTTPClient(
+            base_url=settings.base_url,
+            auth_token=settings.token,
+            use_iam=settings.use_iam,
+            timeout=settings.timeout,
+            max_retries=3,
+        )
         return cls(http, settings.actor)
 
-    def _run(self, command: _Command, args: List[str]) -> str:
+    def _run(self, command: _Command, args: list[str]) -> str:
         self.refuse_after_the_run()
         try:
             return command.execute(args, dict(self.context))  # run_scope: X-Actor = the test actor
@@ -141,7 +145,7 @@ class ZororaClient(EndsWithTheRun):
             raise error from None
 
     @staticmethod
-    def _json(text: str) -> Dict:
+    def _json(text: str) -> dict:
         """A read-only command's answer is the API's JSON, pretty-printed: exactly one JSON object, as the
         direct client requires. Never dig an object out of an array or out of surrounding text."""
         try:
@@ -149,46 +153,51 @@ class ZororaClient(EndsWithTheRun):
         except (TypeError, ValueError, RecursionError):
             raise OnaError(f"the command's answer is not one JSON object: {text!r}", kind=NOT_JSON) from None
         if not isinstance(value, dict):
-            raise OnaError(f"the API answered JSON that is not an object ({type(value).__name__}): {text!r}",
-                           kind=NOT_OBJECT)
+            raise OnaError(
+                f"the API answered JSON that is not an object ({type(value).__name__}): {text!r}", kind=NOT_OBJECT
+            )
         return value
 
     @staticmethod
-    def _last_block(text: str) -> Dict:
+    def _last_block(text: str) -> dict:
         """promote/rollback answer text with embedded JSON blocks ("✓ Rollback successful:\n{...}")."""
         blocks = extract_json_blocks(text)
         if not blocks:
             raise OnaError(f"the command's answer holds no JSON: {text!r}")
         return blocks[-1]
 
-    def list_challengers(self, customer_id: str) -> Dict:
+    def list_challengers(self, customer_id: str) -> dict:
         return self._json(self._run(self._list, [customer_id]))
 
-    def show_metrics(self, model_id: str) -> Dict:
+    def show_metrics(self, model_id: str) -> dict:
         return self._json(self._run(self._metrics, [model_id]))
 
-    def diff(self, challenger_id: str, production_id: str) -> Dict:
+    def diff(self, challenger_id: str, production_id: str) -> dict:
         return self._json(self._run(self._diff, [challenger_id, production_id]))
 
-    def audit_log(self, customer_id: str) -> Dict:
+    def audit_log(self, customer_id: str) -> dict:
         return self._json(self._run(self._audit, [customer_id]))
 
-    def promote(self, customer_id: str, model_id: str, reason: str) -> Dict:
+    def promote(self, customer_id: str, model_id: str, reason: str) -> dict:
         """Returns {"diff": <comparison>, "result": <promote answer>}."""
         text = self._run(self._promote, [customer_id, model_id, reason])  # run_scope: auto-confirm, no retry
         if "cancelled" in text.lower() and "{" not in text:
-            raise Cancelled(f"Zorora answered {text!r}: PromoteModelCommand asked for confirmation "
-                            "and ZORORA_AUTO_CONFIRM was not 'true' when it checked")
+            raise Cancelled(
+                f"Zorora answered {text!r}: PromoteModelCommand asked for confirmation "
+                "and ZORORA_AUTO_CONFIRM was not 'true' when it checked"
+            )
         blocks = extract_json_blocks(text)
         if len(blocks) < 2:
             raise OnaError(f"expected a comparison and a promotion result in the answer, got: {text!r}")
         return {"diff": blocks[0], "result": blocks[-1]}
 
-    def rollback(self, customer_id: str, reason: str) -> Dict:
+    def rollback(self, customer_id: str, reason: str) -> dict:
         text = self._run(self._rollback, [customer_id, reason])
         if "cancelled" in text.lower() and "{" not in text:
-            raise Cancelled(f"Zorora answered {text!r}: RollbackModelCommand asked for confirmation "
-                            "and ZORORA_AUTO_CONFIRM was not 'true' when it checked")
+            raise Cancelled(
+                f"Zorora answered {text!r}: RollbackModelCommand asked for confirmation "
+                "and ZORORA_AUTO_CONFIRM was not 'true' when it checked"
+            )
         return self._last_block(text)
 
 

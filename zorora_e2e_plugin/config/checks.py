@@ -13,7 +13,7 @@ import os
 import re
 import stat
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from .faces import CLI, Face
@@ -39,11 +39,10 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc.rpartition("@")[2]
     if parts.username is not None or parts.password is not None:
         netloc = "***@" + netloc
-    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "",
-                       "***" if parts.fragment else ""))
+    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", "***" if parts.fragment else ""))
 
 
-def url_secrets(url: Optional[str]) -> list:
+def url_secrets(url: str | None) -> list:
     """What a URL's user:password part reveals: the password, the user (when there is a password), and the
     Basic-auth header value requests would make of them (a server may echo that header back)."""
     if not url:
@@ -55,8 +54,13 @@ def url_secrets(url: Optional[str]) -> list:
     if not parts.password:
         return []
     user, password = unquote(parts.username or ""), unquote(parts.password)
-    return [parts.password, parts.username, user, password,
-            base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")]
+    return [
+        parts.password,
+        parts.username,
+        user,
+        password,
+        base64.b64encode(f"{user}:{password}".encode()).decode("ascii"),
+    ]
 
 
 def own_ids(settings: Settings) -> tuple:
@@ -72,7 +76,12 @@ def own_ids(settings: Settings) -> tuple:
 # NUL, ...) is refused by requests (InvalidHeader, whose message quotes the whole value). Both are judged
 # when the settings are read, before anything is written.
 
-_CONTROL_NAMES = {"\r": "a carriage return (\\r)", "\n": "a line feed (\\n)", "\t": "a tab (\\t)", "\x00": "a NUL (\\x00)"}
+_CONTROL_NAMES = {
+    "\r": "a carriage return (\\r)",
+    "\n": "a line feed (\\n)",
+    "\t": "a tab (\\t)",
+    "\x00": "a NUL (\\x00)",
+}
 
 
 def is_control(char: str) -> bool:
@@ -91,14 +100,21 @@ def check_header_value(value: str, setting: str, header: str, *, secret: bool) -
     for index, char in enumerate(value):
         where = f"at position {index + 1} of {len(value)}"
         if is_control(char):
-            fix = ("remove it (a token file saved on Windows, or a value pasted with its line ending, carries one)"
-                   if secret else "remove it")
-            raise SettingsError(f"{setting}{shown} contains {_control_name(char)} {where}: it cannot be sent in the "
-                                f"{header} header; {fix}")
+            fix = (
+                "remove it (a token file saved on Windows, or a value pasted with its line ending, carries one)"
+                if secret
+                else "remove it"
+            )
+            raise SettingsError(
+                f"{setting}{shown} contains {_control_name(char)} {where}: it cannot be sent in the "
+                f"{header} header; {fix}"
+            )
         if ord(char) > 0xFF:
             fix = "check that it was copied whole and unchanged" if secret else f"use e.g. {_ascii_hint(value)!r}"
-            raise SettingsError(f"{setting}{shown} cannot be sent in the {header} header: HTTP header values are "
-                                f"Latin-1 (ISO-8859-1), and it contains {_char(char)} {where}; {fix}")
+            raise SettingsError(
+                f"{setting}{shown} cannot be sent in the {header} header: HTTP header values are "
+                f"Latin-1 (ISO-8859-1), and it contains {_char(char)} {where}; {fix}"
+            )
     return value
 
 
@@ -132,6 +148,7 @@ def _ascii_hint(value: str) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return text.strip() or "zorora-validation-bot"
 
+
 def is_loopback(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     if host == "localhost":
@@ -164,8 +181,9 @@ def check_host(parts: SplitResult, setting: str) -> None:
     try:
         host.encode("idna")
     except UnicodeError:
-        raise SettingsError(f"{setting}: the host name {_shown(host)} is not a valid "
-                            "internationalised domain name") from None
+        raise SettingsError(
+            f"{setting}: the host name {_shown(host)} is not a valid internationalised domain name"
+        ) from None
 
 
 def check_url(url: str, setting: str = "ONA_API_BASE_URL", *, face: Face = CLI) -> str:
@@ -184,22 +202,28 @@ def check_url(url: str, setting: str = "ONA_API_BASE_URL", *, face: Face = CLI) 
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError(f"{setting} must be an http(s) URL with a host (got {redact_url(url)!r}); {set_it}")
     if parts.username is not None or parts.password is not None:
-        raise SettingsError(f"{setting} must not carry credentials (got {redact_url(url)!r}): requests would send "
-                            "them as Basic auth in place of the bearer token. Remove the user:password@ part and "
-                            f"pass the token with {token_how}")
+        raise SettingsError(
+            f"{setting} must not carry credentials (got {redact_url(url)!r}): requests would send "
+            "them as Basic auth in place of the bearer token. Remove the user:password@ part and "
+            f"pass the token with {token_how}"
+        )
     if parts.query or parts.fragment or url.endswith(("?", "#")):
-        raise SettingsError(f"{setting} must not carry a query or fragment (got {redact_url(url)!r}): Zorora's "
-                            "client joins paths onto the base URL and drops it, and a token in it would be printed. "
-                            f"Remove the ?... part; pass the token with {token_how}")
+        raise SettingsError(
+            f"{setting} must not carry a query or fragment (got {redact_url(url)!r}): Zorora's "
+            "client joins paths onto the base URL and drops it, and a token in it would be printed. "
+            f"Remove the ?... part; pass the token with {token_how}"
+        )
     check_host(parts, setting)
     if not parts.path.rstrip("/").endswith(API_PATH):
-        raise SettingsError(f"{setting} must be the API's base URL, whose path ends in {API_PATH} (got "
-                            f"{redact_url(url)!r}): the routes (/challengers, /promote, ...) are joined onto it. "
-                            f"{set_it[0].upper()}{set_it[1:]}")
+        raise SettingsError(
+            f"{setting} must be the API's base URL, whose path ends in {API_PATH} (got "
+            f"{redact_url(url)!r}): the routes (/challengers, /promote, ...) are joined onto it. "
+            f"{set_it[0].upper()}{set_it[1:]}"
+        )
     return url.rstrip("/")
 
 
-def check_report_path(path: Any, flag: str) -> Optional[str]:
+def check_report_path(path: Any, flag: str) -> str | None:
     """A report path that can be written, checked before anything runs: a run whose report cannot be written
     must not promote and roll back first. A new file or a regular one: a named pipe (FIFO) would block the run
     on opening it, beyond any signal, and a device or socket is no report."""
@@ -211,12 +235,15 @@ def check_report_path(path: Any, flag: str) -> Optional[str]:
     suffix = {"--json": ".json", "--junit": ".xml", "--html": ".html", "--har": ".har"}.get(flag, ".md")
     example = f"e.g. {os.path.dirname(path.rstrip('/')) or '.'}/zorora-e2e" + suffix
     if os.path.isdir(path):
-        raise SettingsError(f"{flag} {path!r} is a directory: give a file path, e.g. {path.rstrip('/')}/zorora-e2e"
-                            + suffix)
+        raise SettingsError(
+            f"{flag} {path!r} is a directory: give a file path, e.g. {path.rstrip('/')}/zorora-e2e" + suffix
+        )
     kind = special_file(path)
     if kind:
-        raise SettingsError(f"{flag} {path!r} is {kind}, not a regular file: a report is written to a file; give "
-                            f"the path of a new or regular file, {example}")
+        raise SettingsError(
+            f"{flag} {path!r} is {kind}, not a regular file: a report is written to a file; give "
+            f"the path of a new or regular file, {example}"
+        )
     existed = os.path.lexists(path)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o666)
@@ -225,8 +252,10 @@ def check_report_path(path: Any, flag: str) -> Optional[str]:
         finally:
             os.close(fd)
     except OSError as exc:
-        raise SettingsError(f"cannot write {flag} {path!r}: {exc.strerror or exc}; choose a path in a directory "
-                            "that exists and that you can write to") from None
+        raise SettingsError(
+            f"cannot write {flag} {path!r}: {exc.strerror or exc}; choose a path in a directory "
+            "that exists and that you can write to"
+        ) from None
     if not existed:
         try:
             os.remove(path)
@@ -290,9 +319,9 @@ SHARED_REPORTS = (("html_path", "--html"), ("har_path", "--har"), ("summary_md_p
 class Outputs:
     """What a run leaves beside --json/--junit (artifacts/): the paths checked, and --log-requests."""
 
-    html_path: Optional[str] = None  # --html: the self-contained report
-    har_path: Optional[str] = None  # --har: every request as HAR 1.2
-    summary_md_path: Optional[str] = None  # --summary-md, or GITHUB_STEP_SUMMARY: the CI summary, appended to
+    html_path: str | None = None  # --html: the self-contained report
+    har_path: str | None = None  # --har: every request as HAR 1.2
+    summary_md_path: str | None = None  # --summary-md, or GITHUB_STEP_SUMMARY: the CI summary, appended to
     log_requests: bool = False  # one line per request the run sends (a sandbox's run: the sandbox's own log)
 
 
@@ -314,5 +343,4 @@ def report_outputs(flags: RunFlags, env: Mapping[str, str], checked: Mapping[str
             if same_file(taken, path):  # through a symlink, a hard link or a `..` detour too
                 raise SettingsError(f"{other} and {flag} name the same file; give each its own path")
         paths[flag] = path
-    return Outputs(paths.get("--html"), paths.get("--har"), paths.get("--summary-md"),
-                   bool(flags.log_requests))
+    return Outputs(paths.get("--html"), paths.get("--har"), paths.get("--summary-md"), bool(flags.log_requests))

@@ -14,7 +14,7 @@ redacts each step's, the sweep its S3 hints.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..core.diagnosis import Diagnosis
@@ -33,13 +33,14 @@ class Face:
     region: str  # where the bucket's region is set
     s3_endpoint: str  # where the S3 endpoint is set
     demo: str  # the local sandbox's command
-    slots: Tuple[Tuple[str, str], ...] = ()  # a diagnosis's slot (core/diagnosis.py SLOTS) -> this face's words
+    slots: tuple[tuple[str, str], ...] = ()  # a diagnosis's slot (core/diagnosis.py SLOTS) -> this face's words
 
     def __repr__(self) -> str:
         return f"Face({self.name!r})"
 
-    def sweep_command(self, customer_id: str, bucket: str, region: Optional[str] = None,
-                      endpoint: Optional[str] = None) -> str:
+    def sweep_command(
+        self, customer_id: str, bucket: str, region: str | None = None, endpoint: str | None = None
+    ) -> str:
         """The sweep that removes exactly what one run left (printed when its cleanup could not finish). The CLI's
         names the region and S3 endpoint too, so that it reaches the same S3 the run wrote to; Zorora's takes
         them, like the run, from the environment Zorora was started with."""
@@ -48,13 +49,14 @@ class Face:
         extra = (f" --region {region}" if region else "") + (f" --s3-endpoint-url {endpoint}" if endpoint else "")
         return f"zorora-e2e sweep --customer-id {customer_id} --bucket {bucket}{extra} --older-than 0s --yes"
 
-    def hint(self, diagnosis: "Diagnosis") -> str:
+    def hint(self, diagnosis: Diagnosis) -> str:
         """A diagnosis's hint in this face's words: each of its slots filled with this face's phrase."""
         return diagnosis.words(dict(self.slots))
 
 
 CLI = Face(
-    name="zorora-e2e", in_zorora=False,
+    name="zorora-e2e",
+    in_zorora=False,
     set_base_url="set --base-url or ONA_API_BASE_URL to e.g. {example}",
     no_base_url="(or pass --base-url)",
     no_token="(or pass --token, or --token-from-ssm to read {ssm_parameter})",
@@ -70,10 +72,12 @@ CLI = Face(
         ("region_flag", "--region"),
         ("s3_endpoint", "--s3-endpoint-url/AWS_ENDPOINT_URL_S3"),
         ("s3_endpoint_flag", "--s3-endpoint-url"),
-    ))
+    ),
+)
 
 REPL = Face(
-    name="ml-validate-e2e", in_zorora=True,
+    name="ml-validate-e2e",
+    in_zorora=True,
     set_base_url="set ONA_API_BASE_URL to e.g. {example} and restart Zorora",
     no_base_url="and restart Zorora",
     no_token="and restart Zorora (its ONA client reads it at start-up)",
@@ -89,7 +93,8 @@ REPL = Face(
         ("region_flag", "AWS_REGION"),
         ("s3_endpoint", "AWS_ENDPOINT_URL_S3"),
         ("s3_endpoint_flag", "AWS_ENDPOINT_URL_S3"),
-    ))
+    ),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,16 +103,16 @@ class Target:
     token, IAM, and where they came from), or an in-process sandbox (all of it, its static S3 keys too).
     None: not decided here (the flags, then the environment, then the defaults)."""
 
-    base_url: Optional[str] = None
+    base_url: str | None = None
     base_url_setting: str = "ONA_API_BASE_URL"  # how a message names where the base URL came from
-    token: Optional[str] = dataclasses.field(default=None, repr=False)
+    token: str | None = dataclasses.field(default=None, repr=False)
     token_setting: str = "--token"  # ... and the token (when `token` is given)
-    use_iam: Optional[bool] = None
-    bucket: Optional[str] = None
-    region: Optional[str] = None
-    s3_endpoint_url: Optional[str] = None
-    aws_access_key_id: Optional[str] = None
-    aws_secret_access_key: Optional[str] = dataclasses.field(default=None, repr=False)
+    use_iam: bool | None = None
+    bucket: str | None = None
+    region: str | None = None
+    s3_endpoint_url: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = dataclasses.field(default=None, repr=False)
     sandbox: bool = False  # a sandbox of our own: local, nothing to confirm
 
 

@@ -9,7 +9,8 @@ AWS_ENDPOINT_URL), read by botocore itself; only a sandbox of our own names one 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Mapping, Optional, Tuple
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from .checks import SettingsError
 
@@ -26,9 +27,9 @@ class MetricsSettings:
     """Where the run's metrics go: `sinks` (cloudwatch: one PutMetricData batch after the run; emf: JSON lines
     on stdout), the `namespace`, and an `endpoint_url` only for a sandbox's CloudWatch."""
 
-    sinks: Tuple[str, ...] = ()
+    sinks: tuple[str, ...] = ()
     namespace: str = DEFAULT_NAMESPACE
-    endpoint_url: Optional[str] = None
+    endpoint_url: str | None = None
 
     @property
     def cloudwatch(self) -> bool:
@@ -41,14 +42,22 @@ class MetricsSettings:
 
 def check_namespace(namespace: str, setting: str) -> str:
     text = namespace.strip()
-    if not text or len(text) > 255 or not text.isascii() or not text.isprintable() or text.startswith(":") \
-            or text.upper().startswith("AWS/"):
-        raise SettingsError(f"{setting} {namespace!r} is not a CloudWatch namespace: 1-255 printable ASCII "
-                            "characters, not starting with ':' or 'AWS/' (default ZororaE2E)")
+    if (
+        not text
+        or len(text) > 255
+        or not text.isascii()
+        or not text.isprintable()
+        or text.startswith(":")
+        or text.upper().startswith("AWS/")
+    ):
+        raise SettingsError(
+            f"{setting} {namespace!r} is not a CloudWatch namespace: 1-255 printable ASCII "
+            "characters, not starting with ':' or 'AWS/' (default ZororaE2E)"
+        )
     return text
 
 
-def metrics_from(flags: RunFlags, env: Mapping[str, str]) -> Optional[MetricsSettings]:
+def metrics_from(flags: RunFlags, env: Mapping[str, str]) -> MetricsSettings | None:
     """The run's metrics settings from --metrics (repeatable, or comma-separated) and --metrics-namespace /
     ZORORA_E2E_METRICS_NAMESPACE; None when no --metrics was given."""
     given = getattr(flags, "metrics", None) or ()

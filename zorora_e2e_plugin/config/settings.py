@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, FrozenSet, Iterable, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable
 
 from .checks import (
     Outputs,
@@ -50,7 +51,7 @@ CUSTOMER_ID_RE = re.compile(r"^[A-Za-z0-9._\-]+$")
 AS_GIVEN = {"as given": "resolve copies the flags.RunFlags field of the same name"}  # a Settings field's metadata
 
 
-def default_customer_id(now: Optional[datetime] = None) -> str:
+def default_customer_id(now: datetime | None = None) -> str:
     now = now or datetime.now(timezone.utc)
     return f"{TEST_CUSTOMER_PREFIX}{now.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(3)}"
 
@@ -61,10 +62,10 @@ class Storage:
 
     bucket: str = DEFAULT_BUCKET
     region: str = DEFAULT_REGION
-    s3_endpoint_url: Optional[str] = None
-    aws_access_key_id: Optional[str] = dataclasses.field(default=None, repr=False)
-    aws_secret_access_key: Optional[str] = dataclasses.field(default=None, repr=False)
-    aws_session_token: Optional[str] = dataclasses.field(default=None, repr=False)
+    s3_endpoint_url: str | None = None
+    aws_access_key_id: str | None = dataclasses.field(default=None, repr=False)
+    aws_secret_access_key: str | None = dataclasses.field(default=None, repr=False)
+    aws_session_token: str | None = dataclasses.field(default=None, repr=False)
     timeout: float = DEFAULT_TIMEOUT
 
     def __repr__(self) -> str:  # the endpoint without credentials; the secret fields are repr=False
@@ -100,20 +101,20 @@ class Settings:
     storage: Storage = dataclasses.field(default_factory=Storage)
     use_iam: bool = False
     deadline: float = DEFAULT_DEADLINE
-    phases: FrozenSet[int] = ALL_PHASES
+    phases: frozenset[int] = ALL_PHASES
     keep_data: bool = dataclasses.field(default=False, metadata=AS_GIVEN)
     client: str = "auto"
-    json_path: Optional[str] = None
-    junit_path: Optional[str] = None
+    json_path: str | None = None
+    junit_path: str | None = None
     assume_yes: bool = dataclasses.field(default=False, metadata=AS_GIVEN)
     no_color: bool = False
     sandbox: bool = False
     fresh_customer: bool = False  # the customer id was made for this run: whatever is under it, the run caused
     face: Face = CLI  # whose words the hints are in: zorora-e2e's flags, or what a Zorora session can change
-    readiness_for: Optional[ReadinessTarget] = None  # --for: whose promotion the readiness phase checks
+    readiness_for: ReadinessTarget | None = None  # --for: whose promotion the readiness phase checks
     outputs: Outputs = dataclasses.field(default_factory=Outputs)  # --html, --har, --summary-md, --log-requests
-    metrics: Optional[MetricsSettings] = None  # --metrics: where the run's metrics go (None: nowhere)
-    notes: Tuple[str, ...] = ()  # what the settings changed of what was given, for the face to say before the run
+    metrics: MetricsSettings | None = None  # --metrics: where the run's metrics go (None: nowhere)
+    notes: tuple[str, ...] = ()  # what the settings changed of what was given, for the face to say before the run
 
     bucket = _from_storage("bucket")
     region = _from_storage("region")
@@ -159,12 +160,12 @@ class Settings:
         """Values that must never be printed or written to a report (each in every form: see core/redact.py). A
         token Zorora holds with its scheme ('Bearer …') is secret after the scheme: every 8-character piece of a
         secret is masked, and 'Bearer t' would mask the words "bearer token"."""
-        token = self.token[len(bearer_scheme(self.token)):] if self.token else self.token
+        token = self.token[len(bearer_scheme(self.token)) :] if self.token else self.token
         values = [token, *url_secrets(self.base_url), *self.storage.secrets]
         return tuple(v for v in dict.fromkeys(values) if v)
 
 
-def expand_phases(requested: Iterable[int] | None) -> FrozenSet[int]:
+def expand_phases(requested: Iterable[int] | None) -> frozenset[int]:
     """`--phase N` runs N plus what it needs: 0 as the gate, 1 for 2-4, 5 when anything is written."""
     wanted = set(requested or ALL_PHASES)
     bad = sorted(p for p in wanted if p not in ALL_PHASES)
@@ -184,6 +185,7 @@ def _truthy(value: Any) -> bool:
 
 def _picker(flags: RunFlags | SweepFlags, target: Target, env: Mapping[str, str]) -> Callable[..., Any]:
     """pick(name, *env_names): what the face's target decides, else the flag, else the environment."""
+
     def pick(name: str, *env_names: str, default: Any = None) -> Any:
         for given in (getattr(target, name, None), getattr(flags, name, None)):
             if given is not None:
@@ -192,25 +194,30 @@ def _picker(flags: RunFlags | SweepFlags, target: Target, env: Mapping[str, str]
             if env.get(env_name):
                 return env[env_name]
         return default
+
     return pick
 
 
-def resolve_storage(flags: RunFlags | SweepFlags, env: Mapping[str, str], *, target: Target = NO_TARGET,
-                    face: Face = CLI) -> Storage:
+def resolve_storage(
+    flags: RunFlags | SweepFlags, env: Mapping[str, str], *, target: Target = NO_TARGET, face: Face = CLI
+) -> Storage:
     """Bucket, region, S3 endpoint, credentials and timeout: target > flags > env > defaults. `flags`: a
     flags.RunFlags or SweepFlags."""
     pick = _picker(flags, target, env)
     bucket = str(pick("bucket", "OUTPUT_BUCKET", default=DEFAULT_BUCKET))
     if not _BUCKET_RE.fullmatch(bucket):
-        raise SettingsError(f"{bucket!r} is not a valid S3 bucket name; set --bucket or OUTPUT_BUCKET "
-                            f"to the Lambda's OUTPUT_BUCKET (default {DEFAULT_BUCKET})")
+        raise SettingsError(
+            f"{bucket!r} is not a valid S3 bucket name; set --bucket or OUTPUT_BUCKET "
+            f"to the Lambda's OUTPUT_BUCKET (default {DEFAULT_BUCKET})"
+        )
     s3_endpoint_url = pick("s3_endpoint_url", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
     if s3_endpoint_url:
         check_endpoint_url(str(s3_endpoint_url), face=face)
     region = str(pick("region", "AWS_REGION", "AWS_DEFAULT_REGION", default=DEFAULT_REGION))
     if not _REGION_RE.fullmatch(region):
-        raise SettingsError(f"{region!r} is not an AWS region; set {face.region} to the bucket's region "
-                            f"(e.g. {DEFAULT_REGION})")
+        raise SettingsError(
+            f"{region!r} is not an AWS region; set {face.region} to the bucket's region (e.g. {DEFAULT_REGION})"
+        )
     return Storage(
         bucket=bucket,
         region=region,
@@ -233,8 +240,14 @@ def _read_ssm_token(token_reader: Callable[[str, str], str] | None, name: str, r
         raise SettingsError(str(exc)) from None
 
 
-def resolve(flags: RunFlags, env: Mapping[str, str], *, target: Target = NO_TARGET, face: Face = CLI,
-            token_reader: Callable[[str, str], str] | None = None) -> Settings:
+def resolve(
+    flags: RunFlags,
+    env: Mapping[str, str],
+    *,
+    target: Target = NO_TARGET,
+    face: Face = CLI,
+    token_reader: Callable[[str, str], str] | None = None,
+) -> Settings:
     """Build Settings from the face's `target` (the REPL's client, a sandbox), the command-line `flags`
     (flags.RunFlags; None = not given), then env, then defaults; every message in the `face`'s words.
 
@@ -246,9 +259,11 @@ def resolve(flags: RunFlags, env: Mapping[str, str], *, target: Target = NO_TARG
 
     base_url = pick("base_url", "ONA_API_BASE_URL")
     if not base_url:
-        raise SettingsError(f"No ONA API URL: set ONA_API_BASE_URL {face.no_base_url}, e.g. "
-                            "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1 — "
-                            f"or try the local sandbox with {face.demo}")
+        raise SettingsError(
+            f"No ONA API URL: set ONA_API_BASE_URL {face.no_base_url}, e.g. "
+            "https://<api-id>.execute-api.af-south-1.amazonaws.com/prod/api/v1 — "
+            f"or try the local sandbox with {face.demo}"
+        )
     base_url = check_url(str(base_url), target.base_url_setting, face=face)
 
     use_iam = _truthy(pick("use_iam", "ONA_USE_IAM", default="false"))
@@ -266,24 +281,32 @@ def resolve(flags: RunFlags, env: Mapping[str, str], *, target: Target = NO_TARG
     notes = []
     scheme = bearer_scheme(token) if target.token is None else ""  # the REPL's client sends its token as it is
     if scheme and not use_iam:
-        token = token[len(scheme):].strip()
-        zorora = (" (Zorora's ml-* commands send it as it is: 'Bearer Bearer …', which the Lambda refuses)"
-                  if token_setting == "ONA_API_TOKEN" else "")
-        notes.append(f"{token_setting} starts with the scheme {scheme.strip()!r}: the run sends the token without "
-                     f"it, as the client adds 'Bearer ' itself; set it to the token alone{zorora}")
+        token = token[len(scheme) :].strip()
+        zorora = (
+            " (Zorora's ml-* commands send it as it is: 'Bearer Bearer …', which the Lambda refuses)"
+            if token_setting == "ONA_API_TOKEN"
+            else ""
+        )
+        notes.append(
+            f"{token_setting} starts with the scheme {scheme.strip()!r}: the run sends the token without "
+            f"it, as the client adds 'Bearer ' itself; set it to the token alone{zorora}"
+        )
     if token and not use_iam:
         check_header_value(token, token_setting, "Authorization", secret=True)
     if not token and not use_iam:
         how = face.no_token.format(ssm_parameter=DEFAULT_TOKEN_PARAMETER)
-        raise SettingsError(f"No API token: set ONA_API_TOKEN {how}; "
-                            "e.g. source <(./scripts/get-global-training-api-credentials.sh)")
+        raise SettingsError(
+            f"No API token: set ONA_API_TOKEN {how}; e.g. source <(./scripts/get-global-training-api-credentials.sh)"
+        )
 
     picked_customer = pick("customer_id", "TEST_CUSTOMER_ID")
     customer_id = str(picked_customer or default_customer_id())
     if not customer_id.startswith(TEST_CUSTOMER_PREFIX) or len(customer_id) == len(TEST_CUSTOMER_PREFIX):
-        raise SettingsError(f"Refusing customer id {customer_id!r}: the validation writes, promotes and deletes "
-                            f"data, so its customer id must start with {TEST_CUSTOMER_PREFIX!r} "
-                            "(leave --customer-id/TEST_CUSTOMER_ID unset for a fresh one)")
+        raise SettingsError(
+            f"Refusing customer id {customer_id!r}: the validation writes, promotes and deletes "
+            f"data, so its customer id must start with {TEST_CUSTOMER_PREFIX!r} "
+            "(leave --customer-id/TEST_CUSTOMER_ID unset for a fresh one)"
+        )
     if not CUSTOMER_ID_RE.fullmatch(customer_id):
         raise SettingsError(f"Customer id {customer_id!r} may contain only letters, digits, '.', '_' and '-'")
 
@@ -293,8 +316,7 @@ def resolve(flags: RunFlags, env: Mapping[str, str], *, target: Target = NO_TARG
     if not actor:
         raise SettingsError("--actor/TEST_ACTOR must not be empty")
     # the test actor goes into the X-Actor header as well as the JSON body (where UTF-8 would be fine)
-    check_header_value(actor, "--actor" if flags.actor is not None else "TEST_ACTOR", "X-Actor",
-                       secret=False)
+    check_header_value(actor, "--actor" if flags.actor is not None else "TEST_ACTOR", "X-Actor", secret=False)
     if env.get("ZORORA_ACTOR"):  # Zorora's client (and the direct one) send it as X-Actor with every request
         check_header_value(env["ZORORA_ACTOR"], "ZORORA_ACTOR", "X-Actor", secret=False)
 

@@ -16,10 +16,14 @@ def read_token(name: str, region: str) -> str:
         answer = ssm.get_parameter(Name=name, WithDecryption=True)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "error")
-        raise SsmError(f"Could not read SSM parameter {name} in {region} ({code}); "
-                            "check the name, the region and ssm:GetParameter + kms:Decrypt permissions, "
-                            "or pass --token / ONA_API_TOKEN instead") from None
+        raise SsmError(
+            f"Could not read SSM parameter {name} in {region} ({code}); "
+            "check the name, the region and ssm:GetParameter + kms:Decrypt permissions, "
+            "or pass --token / ONA_API_TOKEN instead"
+        ) from None
     except BotoCoreError as exc:
-        raise SsmError(f"Could not read SSM parameter {name} in {region}: {exc}; "
-                            "configure AWS credentials or pass --token / ONA_API_TOKEN") from None
+        raise SsmError(
+            f"Could not read SSM parameter {name} in {region}: {exc}; "
+            "configure AWS credentials or pass --token / ONA_API_TOKEN"
+        ) from None
     return answer["Parameter"]["Value"]

@@ -10,7 +10,7 @@ typed at the question reaches the REPL's next prompt. Without a terminal it does
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from . import terminal
 
@@ -22,8 +22,7 @@ def is_yes(line: str) -> bool:
     return str(line).strip().lower() in ("y", "yes")
 
 
-def confirm(text: str, *, input: Optional[Any] = None, output: Optional[Any] = None,
-            question: str = QUESTION) -> bool:
+def confirm(text: str, *, input: Any | None = None, output: Any | None = None, question: str = QUESTION) -> bool:
     """Ask once, a line answered with Enter; True only for y/yes. Never raises for Ctrl-C/Ctrl-D (they
     answer no)."""
     if not terminal.can_prompt(input):

@@ -16,9 +16,8 @@ through the console.
 from __future__ import annotations
 
 import threading
-from typing import Optional
 
-_current: Optional["LastLineOpen"] = None
+_current: LastLineOpen | None = None
 
 
 class LastLineOpen:
@@ -67,7 +66,7 @@ class LastLineOpen:
                     pass
 
     @classmethod
-    def install(cls, console) -> "LastLineOpen":
+    def install(cls, console) -> LastLineOpen:
         global _current
         held = cls(console)
         console.file = held

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import List, Optional, Tuple, Union
 
 from rich.cells import cell_len
 from rich.text import Text
 
-from .terminal import line_width
 from ..core.redact import neutralise
+from .terminal import line_width
 
 
-def hanging(console, lead: Union[Text, str], body: Union[Text, str], indent: Optional[int] = None,
-            **options) -> None:
+def hanging(console, lead: Text | str, body: Text | str, indent: int | None = None, **options) -> None:
     """`lead` then `body`: on a terminal `body` wraps between words, its next lines `indent` in (default: under its
     first); a word that would not fit there but fits a line starts further left, on a line of its own: only a
     word longer than a line is ever folded. Anywhere else one whole line."""
@@ -47,14 +45,14 @@ UNIT = r"(?:%|ms|s|min|h|days?|B|KiB|MiB|KB|MB)"
 WORD = re.compile(rf"\S*\d {UNIT}(?=[\s,;:.)\]]|$)\S*|\S+")  # a figure stays with its unit: `17 ms`, `+6.1 %,`
 
 
-def wrap(text: Text, width: int, first: int, indent: int) -> List[Tuple[int, Text]]:
+def wrap(text: Text, width: int, first: int, indent: int) -> list[tuple[int, Text]]:
     """`text` as (indent, row) pairs for lines `width` wide: the first row after `first` cells, the others `indent`
     in; broken at spaces only, never between a figure and its unit. A word too long for a row at `indent` gets a
     row of its own further left (down to NARROWEST_INDENT); only a word longer than that is folded."""
     plain, rows = text.plain, []
     at, start, end = first, None, None
     for match in WORD.finditer(plain):
-        if start is not None and cell_len(plain[start:match.end()]) <= width - at:
+        if start is not None and cell_len(plain[start : match.end()]) <= width - at:
             end = match.end()
             continue
         size = cell_len(match.group())
@@ -73,7 +71,7 @@ def wrap(text: Text, width: int, first: int, indent: int) -> List[Tuple[int, Tex
     return rows
 
 
-def words(console, text: Union[Text, str], indent: int = 0, **options) -> None:
+def words(console, text: Text | str, indent: int = 0, **options) -> None:
     """A plain line: wrapped between words on a terminal, each next line `indent` further in than its first;
     whole anywhere else."""
     text = text if isinstance(text, Text) else Text(text)
@@ -82,7 +80,7 @@ def words(console, text: Union[Text, str], indent: int = 0, **options) -> None:
     hanging(console, text[:lead], text[lead:], indent=lead + indent, **options)
 
 
-def command_rows(command: str, width: Optional[int], indent: int = 2) -> List[str]:
+def command_rows(command: str, width: int | None, indent: int = 2) -> list[str]:
     """`command` as the rows to print it on: one row when it fits in `width` (None: any), else broken between its
     shell words, the rows after the first indented two more (a word longer than a row gets a row of its own)."""
     first = " " * indent
@@ -94,7 +92,7 @@ def command_rows(command: str, width: Optional[int], indent: int = 2) -> List[st
         tokens = list(parts)
     except ValueError:  # an unbalanced quote: words as they are
         tokens = command.split()
-    rows: List[str] = []
+    rows: list[str] = []
     row = first
     for token in tokens:
         if row.strip() and len(row) + 1 + len(token) > width:

@@ -16,7 +16,7 @@ Every face and view asks here, so each question has one answer in each context:
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional
+from typing import Any
 
 NARROWEST = 20  # a terminal narrower than this is taken to be this wide
 
@@ -68,13 +68,13 @@ def read_secret(prompt: str) -> str:
     return value
 
 
-def can_prompt(input: Optional[Any] = None) -> bool:
+def can_prompt(input: Any | None = None) -> bool:
     """True when there is someone to ask: an explicit prompt_toolkit input, an input set on the current
     prompt_toolkit app session (`create_app_session(input=...)`, as tests do), or a terminal on stdin."""
     return input is not None or _session_input() is not None or stdin_is_terminal()
 
 
-def _session_input() -> Optional[Any]:
+def _session_input() -> Any | None:
     """The input given explicitly to the current prompt_toolkit app session, if any (prompt_toolkit is never
     imported for this: without it loaded there is no session)."""
     if "prompt_toolkit" not in sys.modules:
@@ -97,12 +97,20 @@ def can_redraw(console) -> bool:
     return is_terminal(console) and not getattr(console, "is_dumb_terminal", False)
 
 
-def line_width(console) -> Optional[int]:
+def line_width(console) -> int | None:
     """The width lines must fit in: the terminal's (at least NARROWEST); None (whole lines) when not a terminal."""
     if is_terminal(console):
         return max(NARROWEST, int(console.width))
     return None
 
 
-__all__ = ["NARROWEST", "can_prompt", "can_redraw", "is_terminal", "line_width", "stdin_is_terminal",
-           "stdout_is_terminal", "read_secret"]
+__all__ = [
+    "NARROWEST",
+    "can_prompt",
+    "can_redraw",
+    "is_terminal",
+    "line_width",
+    "stdin_is_terminal",
+    "stdout_is_terminal",
+    "read_secret",
+]

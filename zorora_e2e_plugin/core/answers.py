@@ -10,14 +10,23 @@ assumed).
 from __future__ import annotations
 
 import json
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 #: the bodies API Gateway sends itself, as `{"message": ...}` (exact text)
-GATEWAY_MESSAGES = frozenset({
-    "Not Found", "Unauthorized", "Forbidden", "Internal Server Error", "Endpoint request timed out",
-    "Service Unavailable", "Too Many Requests", "Missing Authentication Token", "Bad Gateway",
-    "Request Timeout",
-})
+GATEWAY_MESSAGES = frozenset(
+    {
+        "Not Found",
+        "Unauthorized",
+        "Forbidden",
+        "Internal Server Error",
+        "Endpoint request timed out",
+        "Service Unavailable",
+        "Too Many Requests",
+        "Missing Authentication Token",
+        "Bad Gateway",
+        "Request Timeout",
+    }
+)
 
 #: the labels Zorora's ZororaHTTPClient puts before the body in its HTTPError message
 ZORORA_LABELS = ("Unauthorized: ", "Not found: ", "Server error: ", "Client error: ")
@@ -30,7 +39,7 @@ def parse_json(body: str):
         return None
 
 
-def _header(headers: Optional[Mapping[str, str]], name: str) -> str:
+def _header(headers: Mapping[str, str] | None, name: str) -> str:
     if not headers:
         return ""
     for key, value in headers.items():
@@ -39,7 +48,7 @@ def _header(headers: Optional[Mapping[str, str]], name: str) -> str:
     return ""
 
 
-def from_gateway(status: Optional[int], body: str, headers: Optional[Mapping[str, str]] = None) -> bool:
+def from_gateway(status: int | None, body: str, headers: Mapping[str, str] | None = None) -> bool:
     """API Gateway answered itself (the Lambda never did, or crashed): its `x-amzn-ErrorType` header, or one
     of its fixed bodies exactly."""
     if status is None or status < 400:
@@ -47,16 +56,20 @@ def from_gateway(status: Optional[int], body: str, headers: Optional[Mapping[str
     if _header(headers, "x-amzn-errortype"):
         return True
     data = parse_json(body)
-    return (isinstance(data, dict) and set(data) == {"message"} and isinstance(data["message"], str)
-            and data["message"].strip() in GATEWAY_MESSAGES)
+    return (
+        isinstance(data, dict)
+        and set(data) == {"message"}
+        and isinstance(data["message"], str)
+        and data["message"].strip() in GATEWAY_MESSAGES
+    )
 
 
-def is_gateway_404(status: Optional[int], body: str, headers: Optional[Mapping[str, str]] = None) -> bool:
+def is_gateway_404(status: int | None, body: str, headers: Mapping[str, str] | None = None) -> bool:
     """API Gateway's own 404: no route matched (`{"message":"Not Found"}`)."""
     return status == 404 and from_gateway(status, body, headers)
 
 
-def answer_source(status: int, body: str, headers: Optional[Mapping[str, str]] = None) -> str:
+def answer_source(status: int, body: str, headers: Mapping[str, str] | None = None) -> str:
     """Who answered, by the answer's source and shape rather than one exact status code (the real Lambda's
     4xx codes are not public): "accepted" (2xx), "gateway" (API Gateway's 404: route not deployed), "auth"
     (401/403), "throttled" (429), "server" (5xx), "lambda" (a 4xx whose body is a JSON object not one of API
@@ -80,5 +93,5 @@ def zorora_body(message: str) -> str:
     """The response body inside a Zorora HTTPError message ("Not found: <body>" -> "<body>")."""
     for label in ZORORA_LABELS:
         if message.startswith(label):
-            return message[len(label):]
+            return message[len(label) :]
     return message

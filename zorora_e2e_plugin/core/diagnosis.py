@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import string
-from typing import Dict, Iterable, Mapping, Optional
+from collections.abc import Iterable, Mapping
 
 from .text_enum import TextEnum
 
@@ -33,9 +33,13 @@ class Whose(TextEnum):
 SETTINGS, DEPLOYMENT, PLATFORM, VALIDATOR = Whose.SETTINGS, Whose.DEPLOYMENT, Whose.PLATFORM, Whose.VALIDATOR
 MODEL = Whose.MODEL
 
-WHOSE_WORDS: dict[str, str] = {SETTINGS: "your settings", DEPLOYMENT: "the deployment",
-                               PLATFORM: "the platform's Lambda code", VALIDATOR: "zorora-e2e itself",
-                               MODEL: "the model's state"}
+WHOSE_WORDS: dict[str, str] = {
+    SETTINGS: "your settings",
+    DEPLOYMENT: "the deployment",
+    PLATFORM: "the platform's Lambda code",
+    VALIDATOR: "zorora-e2e itself",
+    MODEL: "the model's state",
+}
 
 # What a face names in its own words (config/faces.py gives each face a phrase for every one of them).
 SLOTS = (
@@ -91,15 +95,15 @@ class Diagnosis:
     whose: Whose
     text: str
 
-    def fill(self, **fields) -> "Diagnosis":
+    def fill(self, **fields) -> Diagnosis:
         """The same diagnosis with its {fields} filled in (as `str.format` would; the face's slots stay)."""
         return dataclasses.replace(self, text=_Filler().vformat(self.text, (), fields))
 
-    def with_detail(self, detail: str) -> "Diagnosis":
+    def with_detail(self, detail: str) -> Diagnosis:
         """The same diagnosis, `detail` (plain text) appended."""
         return dataclasses.replace(self, text=self.text + _escape(detail)) if detail else self
 
-    def with_lead(self, lead: str) -> "Diagnosis":
+    def with_lead(self, lead: str) -> Diagnosis:
         """The same diagnosis, `lead` (plain text) put before it."""
         return dataclasses.replace(self, text=_escape(lead) + self.text) if lead else self
 
@@ -111,7 +115,7 @@ class Diagnosis:
         raise TypeError(f"{self.id}: a diagnosis is shown through a face (Face.hint), not formatted as it is")
 
 
-CATALOGUE: Dict[str, Diagnosis] = {}  # id -> the diagnosis as written (a template where it has {fields})
+CATALOGUE: dict[str, Diagnosis] = {}  # id -> the diagnosis as written (a template where it has {fields})
 
 
 def register(id: str, whose: Whose, text: str) -> Diagnosis:
@@ -120,7 +124,7 @@ def register(id: str, whose: Whose, text: str) -> Diagnosis:
     return CATALOGUE[id]
 
 
-def joined(hints: Iterable[Optional[Diagnosis]], separator: str = " | ") -> Optional[Diagnosis]:
+def joined(hints: Iterable[Diagnosis | None], separator: str = " | ") -> Diagnosis | None:
     """Several hints as one (None for none): their texts in order; the id and whose of the first."""
     given = [hint for hint in hints if hint]
     if not given:
@@ -128,7 +132,7 @@ def joined(hints: Iterable[Optional[Diagnosis]], separator: str = " | ") -> Opti
     return Diagnosis(given[0].id, given[0].whose, _escape(separator).join(hint.text for hint in given))
 
 
-def describe(diagnosis: Optional[Diagnosis], hint: str) -> Optional[Dict[str, str]]:
+def describe(diagnosis: Diagnosis | None, hint: str) -> dict[str, str] | None:
     """`{id, whose, hint}` as the reports carry it (None without a diagnosis). `hint`: its text as shown."""
     if diagnosis is None:
         return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Dict, List, Optional
 
 from .diagnosis import Diagnosis, describe
 from .text_enum import TextEnum
@@ -73,8 +72,9 @@ def signal_name(signum: int, *, plain: bool = False) -> str:
         return str(signum) if plain else f"signal {signum}"
 
 
-def decide_verdict(*, interrupted: bool, cancelled: bool, gate_failed: bool, statuses,
-                   cleanup_proven_empty: bool) -> Verdict:
+def decide_verdict(
+    *, interrupted: bool, cancelled: bool, gate_failed: bool, statuses, cleanup_proven_empty: bool
+) -> Verdict:
     """How a run ended, from what happened: interrupted (a signal or `q` before the cleanup proved the prefixes
     empty), cancelled (answered no after the preflight), the gate failed, a step failed; a run whose cleanup could
     not prove the prefixes empty is never a pass (test data may be left)."""
@@ -89,12 +89,20 @@ def decide_verdict(*, interrupted: bool, cancelled: bool, gate_failed: bool, sta
     return PASSED
 
 
-EXIT_CODES = {PASSED: ExitCode.PASSED, FAILED: ExitCode.FAILED, GATE_FAILED: ExitCode.GATE_FAILED,
-              INTERRUPTED: ExitCode.INTERRUPTED, CANCELLED: ExitCode.FAILED}
+EXIT_CODES = {
+    PASSED: ExitCode.PASSED,
+    FAILED: ExitCode.FAILED,
+    GATE_FAILED: ExitCode.GATE_FAILED,
+    INTERRUPTED: ExitCode.INTERRUPTED,
+    CANCELLED: ExitCode.FAILED,
+}
 
-READINESS_EXIT = {"ready": ExitCode.PASSED, "refused": ExitCode.WOULD_BE_REFUSED,
-                  "unanswerable": ExitCode.NOT_ANSWERABLE,
-                  "nothing": ExitCode.NOT_ANSWERABLE}  # nothing to promote: no ml-promote to judge
+READINESS_EXIT = {
+    "ready": ExitCode.PASSED,
+    "refused": ExitCode.WOULD_BE_REFUSED,
+    "unanswerable": ExitCode.NOT_ANSWERABLE,
+    "nothing": ExitCode.NOT_ANSWERABLE,
+}  # nothing to promote: no ml-promote to judge
 
 
 class StepOutcome(Exception):
@@ -103,8 +111,7 @@ class StepOutcome(Exception):
 
     status = FAIL
 
-    def __init__(self, expected: str = "", actual: str = "", hint: Optional[Diagnosis] = None,
-                 config_error: bool = False):
+    def __init__(self, expected: str = "", actual: str = "", hint: Diagnosis | None = None, config_error: bool = False):
         super().__init__(actual or expected)
         if hint is not None and hint != "" and not isinstance(hint, Diagnosis):
             raise TypeError(f"a step's hint is a Diagnosis, not {type(hint).__name__}: {hint!r}")
@@ -142,7 +149,7 @@ class StepResult:
     hint: str = ""  # the diagnosis's hint as the run's face words it (redacted, clipped)
     config_error: bool = False
     traceback: str = ""  # an unexpected error inside the validator: where it happened (redacted; --json/--debug)
-    diagnosis: Optional[Dict[str, str]] = None  # {id, whose, hint} (diagnosis.describe), for a step with a hint
+    diagnosis: dict[str, str] | None = None  # {id, whose, hint} (diagnosis.describe), for a step with a hint
 
     def __post_init__(self):
         self.status = Status(self.status)
@@ -151,7 +158,7 @@ class StepResult:
 
             self.diagnosis = describe(UNNAMED, self.hint)
 
-    def to_dict(self) -> Dict:
+    def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
@@ -160,7 +167,7 @@ def plan_key(step_id: str):
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in step_id.split("."))
 
 
-def in_plan_order(steps: List["StepResult"]) -> List["StepResult"]:
+def in_plan_order(steps: list[StepResult]) -> list[StepResult]:
     return sorted(steps, key=lambda s: plan_key(s.id))
 
 
@@ -170,9 +177,9 @@ class Cleanup:
     the report may claim (`proven_empty`, `leftover`, `prefixes`, `sweep_command`)."""
 
     deleted: int = 0
-    leftover: List[str] = dataclasses.field(default_factory=list)
+    leftover: list[str] = dataclasses.field(default_factory=list)
     kept: bool = False
-    prefixes: List[str] = dataclasses.field(default_factory=list)
+    prefixes: list[str] = dataclasses.field(default_factory=list)
     sweep_command: str = ""  # removes exactly this run's leftovers, from the same S3
     proven_empty: bool = True  # False: cleanup could not prove the prefixes empty; `leftover` lists what may be
     # left (keys not proven deleted; `prefix/*` where only a listing could name them)
@@ -184,31 +191,31 @@ class RunResult:
     customer_id: str
     client: str
     duration_ms: int
-    steps: List[StepResult]
+    steps: list[StepResult]
     cleanup: Cleanup
     target: str = ""
     bucket: str = ""
-    note: Optional[str] = None
-    report_errors: List[str] = dataclasses.field(default_factory=list)  # --json/--junit files not written
-    signal: Optional[int] = None  # SIGINT/SIGTERM/SIGHUP received (the first): the exit code is 128 + it
+    note: str | None = None
+    report_errors: list[str] = dataclasses.field(default_factory=list)  # --json/--junit files not written
+    signal: int | None = None  # SIGINT/SIGTERM/SIGHUP received (the first): the exit code is 128 + it
     started_at: str = ""  # when the run started, UTC ISO-8601 (e.g. 2026-11-26T07:10:00+00:00)
-    readiness: Optional[Dict] = None  # --for: the readiness block (plan/readiness/phase.py); its answer sets the exit code
-    phase_names: Dict[int, str] = dataclasses.field(default_factory=dict)  # as the plan names its phases
-    phase_seconds: Dict[int, float] = dataclasses.field(default_factory=dict)  # wall time of each phase that started
-    previous: Optional[Dict] = None  # the last recorded run of the same target and kind: {verdict, started}
+    readiness: dict | None = None  # --for: the readiness block (plan/readiness/phase.py); its answer sets the exit code
+    phase_names: dict[int, str] = dataclasses.field(default_factory=dict)  # as the plan names its phases
+    phase_seconds: dict[int, float] = dataclasses.field(default_factory=dict)  # wall time of each phase that started
+    previous: dict | None = None  # the last recorded run of the same target and kind: {verdict, started}
 
     def __post_init__(self):
         self.verdict = Verdict(self.verdict)
         self.steps = in_plan_order(self.steps)  # every report lists the steps as the plan numbers them
 
-    def whose(self, status: Status = FAIL) -> List[str]:
+    def whose(self, status: Status = FAIL) -> list[str]:
         """Whose move the fixes of the steps with `status` are (settings, deployment, platform ...), in the
         order they first appear in the plan."""
         found = [s.diagnosis["whose"] for s in self.steps if s.status == status and s.diagnosis]
         return list(dict.fromkeys(found))
 
     @property
-    def signal_name(self) -> Optional[str]:
+    def signal_name(self) -> str | None:
         return None if self.signal is None else signal_name(self.signal, plain=True)
 
     @property
@@ -236,14 +243,14 @@ class RunResult:
         return SKIP
 
     @property
-    def phases(self) -> List[Dict]:
+    def phases(self) -> list[dict]:
         seen = sorted({s.phase for s in self.steps})
         return [{"id": p, "name": self.phase_names.get(p, ""), "status": self.phase_status(p)} for p in seen]
 
     def count(self, status: Status) -> int:
         return sum(1 for s in self.steps if s.status == status)
 
-    def to_dict(self) -> Dict:
+    def to_dict(self) -> dict:
         data = {
             "verdict": self.verdict,
             "config_error": self.config_error,
@@ -256,8 +263,12 @@ class RunResult:
             "phases": self.phases,
             "steps": [s.to_dict() for s in self.steps],
             "signal": self.signal_name,
-            "cleanup": {"deleted": self.cleanup.deleted, "leftover": list(self.cleanup.leftover),
-                        "kept": self.cleanup.kept, "proven_empty": self.cleanup.proven_empty},
+            "cleanup": {
+                "deleted": self.cleanup.deleted,
+                "leftover": list(self.cleanup.leftover),
+                "kept": self.cleanup.kept,
+                "proven_empty": self.cleanup.proven_empty,
+            },
         }
         if self.readiness is not None:
             data["readiness"] = self.readiness

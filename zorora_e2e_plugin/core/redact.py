@@ -18,7 +18,8 @@ import base64
 import html
 import json
 import re
-from typing import Callable, Iterable, List, Set
+from collections.abc import Iterable
+from typing import Callable
 from urllib.parse import quote, quote_plus
 
 MIN_SECRET = 4  # shorter values cannot be told from ordinary text
@@ -34,6 +35,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 def neutralise(text: str) -> str:
     """Control characters and lone surrogates as visible escapes (`\\x1b`, `\\x9b`, `\\ud800`)."""
+
     def escape(match) -> str:
         code = ord(match.group())
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
@@ -41,7 +43,7 @@ def neutralise(text: str) -> str:
     return _CONTROL.sub(escape, text)
 
 
-def _percent(secret: str, encoding: str, safe: str) -> List[str]:
+def _percent(secret: str, encoding: str, safe: str) -> list[str]:
     try:
         upper = quote(secret, safe=safe, encoding=encoding)
     except UnicodeEncodeError:
@@ -49,7 +51,7 @@ def _percent(secret: str, encoding: str, safe: str) -> List[str]:
     return [upper, re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), upper)]
 
 
-def forms_of(secret: str) -> Set[str]:
+def forms_of(secret: str) -> set[str]:
     """Every way `secret` may be written in a text: raw, JSON-escaped (ASCII-only or not, and escaped twice,
     as a JSON body quoted inside another), `repr`/`ascii` of the str and of its bytes, percent-encoded
     (UTF-8 and Latin-1, upper- and lower-case hex, `+` for spaces), HTML-escaped."""
@@ -82,23 +84,29 @@ def make_redactor(secrets: Iterable[str], keep: Iterable[str] = ()) -> Callable[
     neutralises control characters (escape sequences, NULs, C1 controls) that a server body may carry: they
     would drive the user's terminal and break the JUnit XML. A form shorter than MIN_FRAGMENT is removed only
     where it stands alone; the texts in `keep` (the run's own ids) are left whole."""
-    forms: Set[str] = set()
+    forms: set[str] = set()
     for secret in secrets:
         if secret and len(secret) >= MIN_SECRET:
             forms |= forms_of(str(secret))
     whole = sorted((f for f in forms if len(f) >= MIN_FRAGMENT), key=len, reverse=True)
     short = sorted((f for f in forms if len(f) < MIN_FRAGMENT), key=len, reverse=True)
-    pieces: List[str] = []
+    pieces: list[str] = []
     for form in whole:  # every MIN_FRAGMENT-long window, in order, so a long piece goes window by window
         if len(form) > MIN_FRAGMENT:
-            pieces += [form[i:i + MIN_FRAGMENT] for i in range(len(form) - MIN_FRAGMENT + 1)]
+            pieces += [form[i : i + MIN_FRAGMENT] for i in range(len(form) - MIN_FRAGMENT + 1)]
     pieces = list(dict.fromkeys(pieces))
     alphabet = {c for form in whole for c in form}
     # a secret only ever sits inside a run of characters it is made of: only such runs need looking at
-    runs = re.compile("[" + "".join(re.escape(c) for c in sorted(alphabet)) + "]{%d,}" % MIN_FRAGMENT) \
-        if alphabet else None
-    alone = re.compile("(?<![%s])(?:%s)(?![%s])" % (_WORD, "|".join(re.escape(f) for f in short), _WORD)) \
-        if short else None
+    runs = (
+        re.compile("[" + "".join(re.escape(c) for c in sorted(alphabet)) + "]{" + str(MIN_FRAGMENT) + ",}")
+        if alphabet
+        else None
+    )
+    alone = (
+        re.compile("(?<![{}])(?:{})(?![{}])".format(_WORD, "|".join(re.escape(f) for f in short), _WORD))
+        if short
+        else None
+    )
     kept = sorted({k for k in keep if k}, key=len, reverse=True)
     spans = re.compile("|".join(re.escape(k) for k in kept)) if kept else None
 
@@ -125,7 +133,7 @@ def make_redactor(secrets: Iterable[str], keep: Iterable[str] = ()) -> Callable[
             return neutralise(scrub_all(text))
         out, at = [], 0
         for match in spans.finditer(text):  # the run's own ids stay whole; what lies between them is scrubbed
-            out += [scrub_all(text[at:match.start()]), match.group()]
+            out += [scrub_all(text[at : match.start()]), match.group()]
             at = match.end()
         out.append(scrub_all(text[at:]))
         return neutralise("".join(out))

@@ -8,7 +8,8 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
-from typing import Callable, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Callable
 
 from .outcomes import RunResult, StepResult
 
@@ -19,11 +20,11 @@ class Step:
     title: str
     fn: Callable
     critical: bool = True  # False: a failure is reported as a warning (the plan's non-critical checks)
-    requires: Tuple[str, ...] = ()  # step ids that must have passed, else this one is skipped
+    requires: tuple[str, ...] = ()  # step ids that must have passed, else this one is skipped
     # What it sends in a full run (the walkthrough's "It sends:", and tests/test_plan_sends.py holds every step
     # to it against the sandbox's request log): "GET /challengers", "POST /promote", "S3 PutObject", ...;
     # "... ×N" for N alike, "... (note)" for the reader. () sends nothing; `quiet` says why (shown instead).
-    sends: Tuple[str, ...] = ()
+    sends: tuple[str, ...] = ()
     quiet: str = ""
     proves_cleanup: bool = False  # its pass proves the run's prefixes empty: signals after it change only the exit code
     changes_registry: bool = False  # it promotes or rolls back: the state views show the registry's change under it
@@ -33,16 +34,16 @@ class Step:
 class Phase:
     id: int
     name: str
-    waves: Tuple[Tuple[Step, ...], ...]  # steps of one wave run concurrently; waves run in order
-    setup: Optional[Callable] = None  # runs before the first wave; an exception fails every step
-    setup_sends: Tuple[str, ...] = ()  # what `setup` sends, as Step.sends
+    waves: tuple[tuple[Step, ...], ...]  # steps of one wave run concurrently; waves run in order
+    setup: Callable | None = None  # runs before the first wave; an exception fails every step
+    setup_sends: tuple[str, ...] = ()  # what `setup` sends, as Step.sends
     gate: bool = False  # a hard gate: a failed step here skips every phase after it
-    needs: Tuple[int, ...] = ()  # phases whose steps must all have passed, else this one is skipped
+    needs: tuple[int, ...] = ()  # phases whose steps must all have passed, else this one is skipped
     proves: str = ""  # what it proves and why it matters (the walkthrough says it before the phase)
     short: str = ""  # its name in the summary table, when shorter than `name`
 
     @property
-    def steps(self) -> Tuple[Step, ...]:
+    def steps(self) -> tuple[Step, ...]:
         """Its steps, wave after wave."""
         return tuple(step for wave in self.waves for step in wave)
 

@@ -16,13 +16,13 @@ import os
 import stat
 import time
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 ROTATE_BYTES = 4 * 1024 * 1024  # past this the file becomes PATH.1 (~10 000 runs a file)
 TAIL_BYTES = 2 * 1024 * 1024  # what `history` reads: the most recent ~5 000 runs
 
 
-def append(record: Dict, path: str) -> None:
+def append(record: dict, path: str) -> None:
     """One line, one write(2) on an O_APPEND descriptor: concurrent runs never interleave or lose a line.
     A file grown past ROTATE_BYTES is then rotated to PATH.1."""
     data = (json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n").encode("utf-8")
@@ -87,7 +87,7 @@ def _lock(fcntl: Any, fd: int) -> None:
             time.sleep(0.002)
 
 
-def _tail(path: str, size: int) -> Tuple[bytes, bool]:
+def _tail(path: str, size: int) -> tuple[bytes, bool]:
     """(the last `size` bytes of the file, whether it holds more); a cut first line is dropped."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a named pipe must not block `history`
     if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -100,10 +100,10 @@ def _tail(path: str, size: int) -> Tuple[bytes, bool]:
         data = handle.read(size)
     if length <= size:
         return data, False
-    return data[data.find(b"\n") + 1:] if b"\n" in data else b"", True
+    return data[data.find(b"\n") + 1 :] if b"\n" in data else b"", True
 
 
-def read(path: str, tail_bytes: int = TAIL_BYTES) -> Tuple[List[Dict], List[str]]:
+def read(path: str, tail_bytes: int = TAIL_BYTES) -> tuple[list[dict], list[str]]:
     """(records, notes) of the most recent runs: the last `tail_bytes` of PATH (and of PATH.1 when PATH is
     shorter). A line that is not a run record is skipped and counted in a note, never a crash."""
     try:
@@ -116,8 +116,8 @@ def read(path: str, tail_bytes: int = TAIL_BYTES) -> Tuple[List[Dict], List[str]
             older, cut = _tail(path + ".1", tail_bytes - len(current))
         except OSError:
             older = b""
-    records: List[Dict] = []
-    bad: List[int] = []  # line numbers in PATH (when it was read whole), else 0
+    records: list[dict] = []
+    bad: list[int] = []  # line numbers in PATH (when it was read whole), else 0
     for lines, numbered in ((older.split(b"\n"), False), (current.split(b"\n"), not cut and not older)):
         for number, raw in enumerate(lines, 1):
             if not raw.strip():
@@ -127,14 +127,15 @@ def read(path: str, tail_bytes: int = TAIL_BYTES) -> Tuple[List[Dict], List[str]
                 bad.append(number if numbered else 0)
             else:
                 records.append(record)
-    notes: List[str] = []
+    notes: list[str] = []
     if bad:
         where = [str(n) for n in bad if n][:5]
         lines_text = f" (line {', '.join(where)}{', ...' if len(bad) > len(where) else ''})" if where else ""
         notes.append(f"{len(bad)} line(s) of {path} are not run records: skipped{lines_text}")
     if cut:
-        notes.append(f"only the most recent {len(records) + len(bad)} lines of {path} were read "
-                     "(older runs are not shown)")
+        notes.append(
+            f"only the most recent {len(records) + len(bad)} lines of {path} were read (older runs are not shown)"
+        )
     return records, notes
 
 
@@ -147,7 +148,7 @@ def _finite(value, optional: bool = True) -> bool:
 _TEXT_FIELDS = ("target", "client", "kind", "verdict")
 
 
-def _record(raw: bytes) -> Optional[Dict]:
+def _record(raw: bytes) -> dict | None:
     """The run record a line holds, or None when it is not one (bad JSON; fields of the wrong kind)."""
     try:
         record = json.loads(raw.decode("utf-8"))
@@ -166,8 +167,9 @@ def _record(raw: bytes) -> Optional[Dict]:
     if not isinstance(phase_s, dict) or not all(_finite(v, optional=False) for v in phase_s.values()):
         return None
     if not isinstance(routes, dict) or not all(
-            isinstance(f, dict) and all(_finite(f.get(k)) for k in ("count", "median_ms", "max_ms"))
-            for f in routes.values()):
+        isinstance(f, dict) and all(_finite(f.get(k)) for k in ("count", "median_ms", "max_ms"))
+        for f in routes.values()
+    ):
         return None
     if not isinstance(record.get("json_report"), (str, type(None))):
         return None

@@ -5,28 +5,35 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable
 
 from .file import parse_time
 
 
-def recorded(readiness: Optional[Dict]) -> Optional[Dict]:
+def recorded(readiness: dict | None) -> dict | None:
     """What a history line keeps of a run's readiness block: whose, which challenger, the answer's kind."""
     if not readiness:
         return None
-    return {"customer": readiness.get("customer_id"), "challenger": readiness.get("challenger_id"),
-            "answer": (readiness.get("answer") or {}).get("kind")}
+    return {
+        "customer": readiness.get("customer_id"),
+        "challenger": readiness.get("challenger_id"),
+        "answer": (readiness.get("answer") or {}).get("kind"),
+    }
 
 
 # a check's own outcomes (its answer's kind, once the gate passed): their words and colours, never "failed"
-LABELS = {"ready": "ready", "refused": "would be refused", "unanswerable": "not answerable",
-          "nothing": "nothing to promote"}
+LABELS = {
+    "ready": "ready",
+    "refused": "would be refused",
+    "unanswerable": "not answerable",
+    "nothing": "nothing to promote",
+}
 STYLES = {"ready": "green", "refused": "magenta", "unanswerable": "yellow", "nothing": "blue"}
 HTML_COLOURS = {"ready": "#2e9d4f", "refused": "#8e44ad", "unanswerable": "#d08a00", "nothing": "#3b73c8"}
 GATE_PASSED = ("passed", "failed")  # the run got past phase 0: the answer is the check's outcome
 
 
-def answer_of(record: Dict) -> Optional[str]:
+def answer_of(record: dict) -> str | None:
     """A history line's readiness answer (ready, refused, unanswerable, nothing) when the run is a readiness check
     whose gate passed; None for any other run (a failed gate or an interrupted check keeps its verdict)."""
     check = record.get("readiness")
@@ -36,13 +43,13 @@ def answer_of(record: Dict) -> Optional[str]:
     return str(answer) if answer in LABELS else None
 
 
-def label(answer: Optional[str]) -> str:
+def label(answer: str | None) -> str:
     return LABELS.get(str(answer), str(answer or "?"))
 
 
-def lines(runs: List[Dict], now: datetime, age_text: Callable) -> List[Tuple[str, str]]:
+def lines(runs: list[dict], now: datetime, age_text: Callable) -> list[tuple[str, str]]:
     """(text, style) per customer checked on this target: how many checks, the last one's age and answer."""
-    by_customer: Dict[str, List[Dict]] = {}
+    by_customer: dict[str, list[dict]] = {}
     for run in runs:
         check = run.get("readiness")
         if isinstance(check, dict) and check.get("customer"):
@@ -55,8 +62,13 @@ def lines(runs: List[Dict], now: datetime, age_text: Callable) -> List[Tuple[str
         said = label(answer) if answer else str(last.get("verdict", "?")).replace("_", " ")
         style = STYLES.get(str(answer), "red" if last.get("verdict") == "gate_failed" else "yellow")
         challenger = f" ({check['challenger']})" if check.get("challenger") else ""
-        out.append((f"  readiness {customer}: last checked {age_text(now - parse_time(last['started']))} ago: "
-                    f"{said}{challenger}; {len(checks)} check(s)", style))
+        out.append(
+            (
+                f"  readiness {customer}: last checked {age_text(now - parse_time(last['started']))} ago: "
+                f"{said}{challenger}; {len(checks)} check(s)",
+                style,
+            )
+        )
     return out
 
 

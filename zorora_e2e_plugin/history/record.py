@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import os
 import threading
-import time
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable
 from urllib.parse import urlsplit
 
 from ..wire.watch import Listener
@@ -43,7 +43,7 @@ def median(values) -> float:
     return float(ordered[middle]) if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def history_path(env=None) -> Optional[str]:
+def history_path(env=None) -> str | None:
     """Where runs are recorded, or None when ZORORA_E2E_HISTORY=0."""
     value = (os.environ if env is None else env).get(ENV, "").strip()
     if value.lower() in OFF:
@@ -53,6 +53,7 @@ def history_path(env=None) -> Optional[str]:
 
 # ------------------------------------------------------------------------------------- request timing
 
+
 class RequestTimer(Listener):
     """Per-route latencies of the API requests of one run (a watch's Listener: Zorora's ZororaHTTPClient.session,
     the direct client's, the raw probes'): for each answered request, the seconds until its answer's headers
@@ -60,8 +61,8 @@ class RequestTimer(Listener):
 
     def __init__(self, base_url: str):
         self.base_path = urlsplit(base_url).path.rstrip("/")
-        self.samples: List[Tuple[str, float, float]] = []  # (route, started, seconds)
-        self.answers: List[Tuple[float, float]] = []  # (started, seconds of the attempt that answered): cold starts
+        self.samples: list[tuple[str, float, float]] = []  # (route, started, seconds)
+        self.answers: list[tuple[float, float]] = []  # (started, seconds of the attempt that answered): cold starts
         self._lock = threading.Lock()
         self.timing = True
 
@@ -69,7 +70,7 @@ class RequestTimer(Listener):
         """'GET /metrics' for .../prod/api/v1/metrics/C/challenger_T: the route only, never ids or queries."""
         path = urlsplit(url).path
         if self.base_path and path.startswith(self.base_path):
-            path = path[len(self.base_path):]
+            path = path[len(self.base_path) :]
         segment = "/" + path.lstrip("/").split("/", 1)[0]
         return f"{(method or '?').upper()} {segment if segment in ROUTES else 'other'}"
 
@@ -85,23 +86,28 @@ class RequestTimer(Listener):
     def stop(self) -> None:
         self.timing = False
 
-    def routes(self) -> Dict[str, Dict]:
-        by_route: Dict[str, List[float]] = {}
+    def routes(self) -> dict[str, dict]:
+        by_route: dict[str, list[float]] = {}
         with self._lock:
             for route, _started, seconds in self.samples:
                 by_route.setdefault(route, []).append(seconds)
-        return {route: {"count": len(values), "median_ms": round(median(values) * 1000, 1),
-                        "max_ms": round(max(values) * 1000, 1)}
-                for route, values in sorted(by_route.items())}
+        return {
+            route: {
+                "count": len(values),
+                "median_ms": round(median(values) * 1000, 1),
+                "max_ms": round(max(values) * 1000, 1),
+            }
+            for route, values in sorted(by_route.items())
+        }
 
-    def cold_start(self) -> Optional[float]:
+    def cold_start(self) -> float | None:
         """Judged on the attempts that answered: a retry's backoff (a gateway's 503s) is not a cold start."""
         with self._lock:
             timings = list(self.answers)
         return cold_start_seconds(timings)
 
 
-def cold_start_seconds(timings: Iterable[Tuple[float, float]]) -> Optional[float]:
+def cold_start_seconds(timings: Iterable[tuple[float, float]]) -> float | None:
     """The first request's duration when it was a cold start, else None. `timings` are (started, seconds).
 
     "The first request" is the slowest of those sent before the earliest one was answered (a run opens
@@ -124,12 +130,15 @@ def cold_start_detail(seconds: float, sandbox: bool = False) -> str:
     """The report's detail. In a sandbox there is no Lambda: a slow first request there is its cold-start
     fault, or the sandbox warming up in this process (in a fresh REPL, beside the host's start-up threads)."""
     if sandbox:
-        return f"cold start: first request {seconds:.1f} s (sandbox: its cold-start fault, or its first requests " \
-               "in this process)"
+        return (
+            f"cold start: first request {seconds:.1f} s (sandbox: its cold-start fault, or its first requests "
+            "in this process)"
+        )
     return f"cold start: first request {seconds:.1f} s (container-image Lambda starting)"
 
 
 # ------------------------------------------------------------------------------------- recording
+
 
 def target_host(base_url: str, sandbox: bool = False) -> str:
     """The host (and a non-default port) only: no user, password, path or query."""
@@ -155,7 +164,7 @@ def run_kind(phases) -> str:
     return "phases"
 
 
-def _retries(retries: Callable[[], Dict[str, int]]) -> Dict[str, int]:
+def _retries(retries: Callable[[], dict[str, int]]) -> dict[str, int]:
     """Reads the run retried, per route ('GET /diff': 2); {} when none was."""
     try:
         return dict(retries())
@@ -167,20 +176,20 @@ class Recorder:
     """Watches one run's requests (its `timer`, for routes, listens to the run's watch) and appends its line (phase
     times: the runner's). `retries()`: the run's retries per route (wire/watch.py's Watch.retries_by_route)."""
 
-    def __init__(self, settings, retries: Callable[[], Dict[str, int]] = dict):
+    def __init__(self, settings, retries: Callable[[], dict[str, int]] = dict):
         self.settings = settings
         self.started_utc = datetime.now(timezone.utc)
         self.timer = RequestTimer(settings.base_url)
         self.retries = retries
-        self.cold: Optional[float] = None  # the first request's seconds, when it was a cold start
+        self.cold: float | None = None  # the first request's seconds, when it was a cold start
 
-    def finish_timing(self) -> Optional[str]:
+    def finish_timing(self) -> str | None:
         """Stop timing; the cold-start detail, if there was one."""
         self.timer.stop()
         self.cold = self.timer.cold_start()
         return cold_start_detail(self.cold, self.settings.sandbox) if self.cold is not None else None
 
-    def record(self, result, json_report: Optional[str] = None) -> Dict:
+    def record(self, result, json_report: str | None = None) -> dict:
         from .readiness import recorded
 
         s = self.settings
@@ -202,7 +211,7 @@ class Recorder:
             "readiness": recorded(getattr(result, "readiness", None)),  # --for: whose, which challenger, answer
         }
 
-    def save(self, result, json_report: Optional[str] = None, env=None) -> Optional[str]:
+    def save(self, result, json_report: str | None = None, env=None) -> str | None:
         """Append the run's line. Returns an error text when it could not be written (never raises)."""
         path = history_path(env)
         if path is None:

@@ -10,7 +10,7 @@ Cheap to import: no rich.
 
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Optional, Tuple
+from collections.abc import Mapping
 
 from ..core.outcomes import FAILED, GATE_FAILED, PASSED
 from .file import read
@@ -21,13 +21,13 @@ BROKEN = (FAILED, GATE_FAILED)
 PREVIOUS_TAIL_BYTES = 256 * 1024  # the last ~600 runs: enough to find the one before, cheap at a run's end
 
 
-def key_of(settings, result) -> Tuple[str, str]:
+def key_of(settings, result) -> tuple[str, str]:
     """(target, kind) as the run's history line records them (record.Recorder.record)."""
     kind = "readiness" if getattr(result, "readiness", None) else run_kind(settings.phases)
     return target_host(settings.base_url, settings.sandbox), kind
 
 
-def previous_run(settings, result, env: Optional[Mapping[str, str]] = None) -> Optional[Dict]:
+def previous_run(settings, result, env: Mapping[str, str] | None = None) -> dict | None:
     """The last recorded run of the same target and kind: {verdict, started, report}; None when there is none
     or the history is off. Never raises (the history must never break a run)."""
     path = history_path(env)
@@ -37,7 +37,7 @@ def previous_run(settings, result, env: Optional[Mapping[str, str]] = None) -> O
         target, kind = key_of(settings, result)
         records, _notes = read(path, tail_bytes=PREVIOUS_TAIL_BYTES)
         same = [r for r in records if r.get("target") == target and r.get("kind") == kind]
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
     if not same:
         return None
@@ -45,7 +45,7 @@ def previous_run(settings, result, env: Optional[Mapping[str, str]] = None) -> O
     return {"verdict": last.get("verdict"), "started": last["started"]}
 
 
-def streak(runs: List[Dict]) -> Optional[Tuple[str, str, int]]:
+def streak(runs: list[dict]) -> tuple[str, str, int] | None:
     """For one target and kind's runs (any order): ("broken", since, N) when the latest runs that decided
     anything are N failures after a pass (`since`: the first failure's start); ("fixed", at, 1) when the latest
     is a pass after a failure (`at`: the pass's start); else None (never passed, or nothing changed)."""
@@ -62,14 +62,14 @@ def streak(runs: List[Dict]) -> Optional[Tuple[str, str, int]]:
     return None  # failing since the first run recorded: never passed, nothing broke
 
 
-def _decision(record: Dict) -> Optional[str]:
+def _decision(record: dict) -> str | None:
     """What a run says of the chain: its verdict; a readiness check past its gate passed, whatever its answer."""
     return PASSED if answer_of(record) is not None else record.get("verdict")
 
 
-def lines(runs: List[Dict]) -> List[Tuple[str, str]]:
+def lines(runs: list[dict]) -> list[tuple[str, str]]:
     """(text, style) per kind of this target's runs whose state changed: broken since, or fixed at."""
-    by_kind: Dict[str, List[Dict]] = {}
+    by_kind: dict[str, list[dict]] = {}
     for record in runs:
         by_kind.setdefault(str(record.get("kind", "?")), []).append(record)
     order = ("preflight", "full", "readiness", "phases")

@@ -2,14 +2,13 @@
 passing preflight's age (a preflight run that passed, or a full run whose phase 0 passed: its phase 0 is a
 preflight), a sparkline with the last and median duration per kind of run AND per verdict (a gate failure
 after 0.2 s is not mixed with passing runs), routes whose median latency doubled against the previous week,
-and the most recent runs (a note column only when a run has a note; --json report paths whole, under them). Reads what record.py
-records; rich is imported only when something is shown.
+and the most recent runs (a note column only when a run has a note; --json report paths whole, under them).
+Reads what record.py records; rich is imported only when something is shown.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Dict, List, Optional, Tuple
 
 from ..core.durations import duration_text
 from ..core.outcomes import FAILED, GATE_FAILED, INTERRUPTED, PASSED
@@ -22,7 +21,7 @@ VERDICT_ORDER = (PASSED, FAILED, GATE_FAILED, INTERRUPTED)
 GATE_PASSED = (PASSED, FAILED)  # a run with phase 0 that ended so got past the hard gate (gate_failed did not)
 
 
-def sparkline(values: List[float], width: int = 50) -> str:
+def sparkline(values: list[float], width: int = 50) -> str:
     """One block per value (the last `width`), lowest ▁ to highest █; equal values sit in the middle."""
     values = [float(v) for v in values][-width:]
     if not values:
@@ -52,19 +51,19 @@ def age_text(delta: timedelta) -> str:
     return f"{seconds // 86400} days"
 
 
-def slower_routes(records: List[Dict], now: datetime, factor: float = 2.0) -> List[Tuple[str, float, float]]:
+def slower_routes(records: list[dict], now: datetime, factor: float = 2.0) -> list[tuple[str, float, float]]:
     """(route, previous week's median ms, this week's median ms) for routes whose median latency over the
     last 7 days is >= `factor` x the median over the 7 days before."""
     week = timedelta(days=7)
-    this: Dict[str, List[float]] = {}
-    before: Dict[str, List[float]] = {}
+    this: dict[str, list[float]] = {}
+    before: dict[str, list[float]] = {}
     for record in records:
         age = now - parse_time(record["started"])
         bucket = this if age < week else before if age < 2 * week else None
         if bucket is None:
             continue
         routes = record.get("routes")
-        for route, figures in (routes.items() if isinstance(routes, dict) else ()):
+        for route, figures in routes.items() if isinstance(routes, dict) else ():
             try:
                 bucket.setdefault(str(route), []).append(float(figures["median_ms"]))
             except (KeyError, TypeError, ValueError):
@@ -78,7 +77,7 @@ def slower_routes(records: List[Dict], now: datetime, factor: float = 2.0) -> Li
     return out
 
 
-def preflight_passed(record: Dict) -> bool:
+def preflight_passed(record: dict) -> bool:
     """The run's phase 0 passed: a preflight run that passed, or a run with phase 0 that got past the gate."""
     if record.get("verdict") not in GATE_PASSED:
         return False
@@ -88,11 +87,11 @@ def preflight_passed(record: Dict) -> bool:
     return record.get("kind") == "full" or (isinstance(phases, list) and 0 in phases)
 
 
-def summarize(records: List[Dict], now: Optional[datetime] = None) -> Dict[str, Dict]:
+def summarize(records: list[dict], now: datetime | None = None) -> dict[str, dict]:
     """Per target: its runs (oldest first), durations per (kind, verdict), last passing preflight, slower
     routes."""
     now = now or datetime.now(timezone.utc)
-    targets: Dict[str, Dict] = {}
+    targets: dict[str, dict] = {}
     for record in sorted(records, key=lambda r: r["started"]):
         entry = targets.setdefault(str(record.get("target", "?")), {"runs": [], "durations": {}})
         entry["runs"].append(record)
@@ -105,14 +104,14 @@ def summarize(records: List[Dict], now: Optional[datetime] = None) -> Dict[str, 
     return targets
 
 
-def outcome(record: Dict) -> str:
+def outcome(record: dict) -> str:
     """How a run ended, as its trend and the recent runs say it: a readiness check's answer once its gate passed
     (ready, would be refused, ...: a check's outcome, never "failed"), else the run's verdict in words."""
     answer = answer_of(record)
     return label(answer) if answer else str(record.get("verdict", "?")).replace("_", " ")
 
 
-def outcome_style(record: Dict) -> str:
+def outcome_style(record: dict) -> str:
     answer = answer_of(record)
     if answer:
         return STYLES[answer]
@@ -124,19 +123,29 @@ ORDER = tuple(LABELS.values()) + tuple(v.replace("_", " ") for v in VERDICT_ORDE
 ANSWER_STYLES = {LABELS[answer]: style for answer, style in STYLES.items()}
 
 
-def _trend_order(key: Tuple[str, str]):
+def _trend_order(key: tuple[str, str]):
     kind, said = key
     kinds = ("preflight", "full", "phases", "readiness")
-    return (kinds.index(kind) if kind in kinds else len(kinds), kind,
-            ORDER.index(said) if said in ORDER else len(ORDER), said)
+    return (
+        kinds.index(kind) if kind in kinds else len(kinds),
+        kind,
+        ORDER.index(said) if said in ORDER else len(ORDER),
+        said,
+    )
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def show(console, *, target: Optional[str] = None, limit: int = 20, path: Optional[str] = None,
-         now: Optional[datetime] = None) -> int:
+def show(
+    console,
+    *,
+    target: str | None = None,
+    limit: int = 20,
+    path: str | None = None,
+    now: datetime | None = None,
+) -> int:
     """Print recent runs per target. Returns the number of runs shown."""
     from rich.table import Table
     from rich.text import Text
@@ -172,24 +181,31 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
         header.append(f"  {len(runs)} run(s)", style="dim")
         age = entry["last_preflight_age"]
         header.append("  last passing preflight: ", style="dim")
-        header.append(f"{age_text(age)} ago" if age is not None else "none recorded",
-                      style="green" if age is not None and age < timedelta(hours=24) else "yellow")
+        header.append(
+            f"{age_text(age)} ago" if age is not None else "none recorded",
+            style="green" if age is not None and age < timedelta(hours=24) else "yellow",
+        )
         say(header)
         for kind, verdict in sorted(entry["durations"], key=_trend_order):
             durations = entry["durations"][(kind, verdict)]
             line = Text(f"  {kind:<10}", style="dim")
             line.append(f"{verdict:<19}", style=ANSWER_STYLES.get(verdict, "dim"))  # a check's answer: its colour
             line.append(sparkline(durations))
-            line.append(f"  last {duration_text(durations[-1])}, median {duration_text(median(durations))} "
-                        f"({_plural(len(durations), 'run')})", style="dim")
+            line.append(
+                f"  last {duration_text(durations[-1])}, median {duration_text(median(durations))} "
+                f"({_plural(len(durations), 'run')})",
+                style="dim",
+            )
             say(line)
         for text, style in since_lines(runs):  # per kind: broken since T (N runs), or fixed at T
             say(text, style)
         for text, style in readiness_lines(runs, now, age_text):  # --for checks, per customer
             say(text, style)
         for route, old, new in entry["slower"]:
-            say(f"  slower: {route} median {old:.0f} ms -> {new:.0f} ms (x{new / old:.1f} vs the previous week)",
-                "yellow")
+            say(
+                f"  slower: {route} median {old:.0f} ms -> {new:.0f} ms (x{new / old:.1f} vs the previous week)",
+                "yellow",
+            )
         recent = list(reversed(runs))[:limit]
         run_notes = [_note(r) for r in recent]
         reports = [str(r.get("json_report") or "") for r in recent]
@@ -198,10 +214,14 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
             table.add_column(column, no_wrap=True)
         if any(run_notes):  # a column only when a run has something in it; its words wrap in it, never cut
             table.add_column("note", overflow="fold")
-        for record, note, report in zip(recent, run_notes, reports):
-            cells = [Text(str(record["started"]).replace("T", " ").rstrip("Z")), Text(str(record.get("kind"))),
-                     Text(outcome(record), style=outcome_style(record)),
-                     Text(duration_text(_number(record.get("duration_s", 0)))), Text(str(record.get("client", "")))]
+        for record, note, _report in zip(recent, run_notes, reports):
+            cells = [
+                Text(str(record["started"]).replace("T", " ").rstrip("Z")),
+                Text(str(record.get("kind"))),
+                Text(outcome(record), style=outcome_style(record)),
+                Text(duration_text(_number(record.get("duration_s", 0)))),
+                Text(str(record.get("client", ""))),
+            ]
             if any(run_notes):
                 cells.append(Text(note, style="yellow"))
             table.add_row(*cells)
@@ -215,8 +235,16 @@ def show(console, *, target: Optional[str] = None, limit: int = 20, path: Option
     return shown
 
 
-__all__ = ["age_text", "outcome", "outcome_style", "preflight_passed", "show", "slower_routes", "sparkline",
-           "summarize"]
+__all__ = [
+    "age_text",
+    "outcome",
+    "outcome_style",
+    "preflight_passed",
+    "show",
+    "slower_routes",
+    "sparkline",
+    "summarize",
+]
 
 
 def _note(record) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from ..core.outcomes import FAIL, PASSED
@@ -28,7 +28,7 @@ from ..history.record import target_host
 MAX_VALUES = 100  # values of one datum: EMF's limit for an array target (PutMetricData allows 150)
 MAX_DIMENSIONS = 30
 MAX_DIMENSION_VALUE = 1024
-VALUE_LIMIT = 2.0 ** 360
+VALUE_LIMIT = 2.0**360
 MILLISECONDS, COUNT = "Milliseconds", "Count"
 
 
@@ -38,11 +38,11 @@ class Datum:
 
     name: str
     unit: str
-    values: Tuple[float, ...]
-    dimensions: Tuple[Tuple[str, str], ...]
+    values: tuple[float, ...]
+    dimensions: tuple[tuple[str, str], ...]
 
     @property
-    def dimension_names(self) -> Tuple[str, ...]:
+    def dimension_names(self) -> tuple[str, ...]:
         return tuple(name for name, _value in self.dimensions)
 
 
@@ -66,29 +66,42 @@ def kind_of(phases: Iterable[int], readiness: bool) -> str:
     return "full" if phases >= {0, 1, 2, 3, 4, 5} else "phases"
 
 
-def _dimension(name: str, value: str) -> Tuple[str, str]:
+def _dimension(name: str, value: str) -> tuple[str, str]:
     """ASCII, no control characters, 1-1024 characters (PutMetricData's Dimension rules)."""
     text = "".join(c if " " <= c <= "~" else "?" for c in str(value))[:MAX_DIMENSION_VALUE].strip() or "?"
     return name, text
 
 
-def _finite(values: Iterable[float]) -> Tuple[float, ...]:
-    return tuple(float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
-                 and math.isfinite(v) and abs(v) <= VALUE_LIMIT)
+def _finite(values: Iterable[float]) -> tuple[float, ...]:
+    return tuple(
+        float(v)
+        for v in values
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) <= VALUE_LIMIT
+    )
 
 
-def _data(name: str, unit: str, values: Sequence[float], dimensions: Tuple[Tuple[str, str], ...]) -> List[Datum]:
+def _data(name: str, unit: str, values: Sequence[float], dimensions: tuple[tuple[str, str], ...]) -> list[Datum]:
     kept = _finite(values)
-    return [Datum(name, unit, kept[i:i + MAX_VALUES], dimensions[:MAX_DIMENSIONS])
-            for i in range(0, len(kept), MAX_VALUES)]
+    return [
+        Datum(name, unit, kept[i : i + MAX_VALUES], dimensions[:MAX_DIMENSIONS])
+        for i in range(0, len(kept), MAX_VALUES)
+    ]
 
 
-def run_metrics(result, *, target: str, kind: str, latencies: Dict[str, List[float]], retries: int,
-                cold_start: bool, customer: Optional[str] = None) -> List[Datum]:
+def run_metrics(
+    result,
+    *,
+    target: str,
+    kind: str,
+    latencies: dict[str, list[float]],
+    retries: int,
+    cold_start: bool,
+    customer: str | None = None,
+) -> list[Datum]:
     """The metrics of a finished run. `result`: its RunResult; `latencies`: milliseconds of each answered API
     request by route ("GET /diff"); `customer`: whose promotion a readiness run checked."""
     base = (_dimension("Target", target), _dimension("Kind", kind))
-    data: List[Datum] = []
+    data: list[Datum] = []
     data += _data("Passed", COUNT, [1 if result.verdict == PASSED else 0], base)
     data += _data("Duration", MILLISECONDS, [result.duration_ms], base)
     for phase, seconds in sorted(result.phase_seconds.items()):

@@ -14,7 +14,7 @@ import datetime
 import json
 import os
 import threading
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 from ..config.metrics import MetricsSettings
 from ..config.settings import Storage
@@ -32,7 +32,7 @@ class MetricsError(Exception):
 
 
 _lock = threading.Lock()
-_sessions: Dict[Tuple, object] = {}  # AWS_* environment -> botocore session (as s3/store.py keeps S3's)
+_sessions: dict[tuple, object] = {}  # AWS_* environment -> botocore session (as s3/store.py keeps S3's)
 
 
 def _botocore_session():
@@ -53,8 +53,13 @@ def make_client(metrics: MetricsSettings, storage: Storage, timeout: float = TIM
     from botocore.config import Config
 
     def build(proxies):
-        config = Config(region_name=storage.region, connect_timeout=timeout, read_timeout=timeout,
-                        retries={"max_attempts": 2, "mode": "standard"}, proxies=proxies)
+        config = Config(
+            region_name=storage.region,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            retries={"max_attempts": 2, "mode": "standard"},
+            proxies=proxies,
+        )
         kwargs = {"config": config, "region_name": storage.region}
         if metrics.endpoint_url:
             kwargs["endpoint_url"] = metrics.endpoint_url
@@ -69,12 +74,17 @@ def make_client(metrics: MetricsSettings, storage: Storage, timeout: float = TIM
     return client
 
 
-def metric_data(data: Sequence[Datum], timestamp: datetime.datetime) -> List[Dict]:
+def metric_data(data: Sequence[Datum], timestamp: datetime.datetime) -> list[dict]:
     """PutMetricData's MetricData for `data`: Value for one value, Values for a distribution."""
     out = []
     for datum in data:
-        entry: Dict = {"MetricName": datum.name, "Unit": datum.unit, "Timestamp": timestamp,
-                       "StorageResolution": 60, "Dimensions": [{"Name": n, "Value": v} for n, v in datum.dimensions]}
+        entry: dict = {
+            "MetricName": datum.name,
+            "Unit": datum.unit,
+            "Timestamp": timestamp,
+            "StorageResolution": 60,
+            "Dimensions": [{"Name": n, "Value": v} for n, v in datum.dimensions],
+        }
         if len(datum.values) == 1:
             entry["Value"] = datum.values[0]
         else:
@@ -83,9 +93,9 @@ def metric_data(data: Sequence[Datum], timestamp: datetime.datetime) -> List[Dic
     return out
 
 
-def batches(entries: List[Dict], per_call: int = MAX_PER_CALL, max_bytes: int = MAX_CALL_BYTES) -> List[List[Dict]]:
+def batches(entries: list[dict], per_call: int = MAX_PER_CALL, max_bytes: int = MAX_CALL_BYTES) -> list[list[dict]]:
     """The entries in calls of at most `per_call` metrics and about `max_bytes` each, in order."""
-    calls: List[List[Dict]] = []
+    calls: list[list[dict]] = []
     size = 0
     for entry in entries:
         weight = len(json.dumps(entry, default=str)) + 64
@@ -97,8 +107,13 @@ def batches(entries: List[Dict], per_call: int = MAX_PER_CALL, max_bytes: int = 
     return calls
 
 
-def publish(data: Sequence[Datum], metrics: MetricsSettings, storage: Storage,
-            timestamp: Optional[datetime.datetime] = None, client=None) -> Tuple[int, int]:
+def publish(
+    data: Sequence[Datum],
+    metrics: MetricsSettings,
+    storage: Storage,
+    timestamp: datetime.datetime | None = None,
+    client=None,
+) -> tuple[int, int]:
     """Send `data` to CloudWatch. (metrics sent, calls made); MetricsError (one line) when it could not."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -113,32 +128,38 @@ def publish(data: Sequence[Datum], metrics: MetricsSettings, storage: Storage,
         error = exc.response.get("Error", {})
         code = str(error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or "error")
         what = f"{code}: {error.get('Message')}" if error.get("Message") else code
-        raise MetricsError(f"CloudWatch refused PutMetricData ({_one_line(what)}): check that your AWS "
-                           f"credentials allow cloudwatch:PutMetricData for namespace {metrics.namespace} "
-                           f"in {storage.region}") from None
+        raise MetricsError(
+            f"CloudWatch refused PutMetricData ({_one_line(what)}): check that your AWS "
+            f"credentials allow cloudwatch:PutMetricData for namespace {metrics.namespace} "
+            f"in {storage.region}"
+        ) from None
     except (BotoCoreError, OSError) as exc:
-        raise MetricsError(f"CloudWatch could not be reached ({_one_line(f'{type(exc).__name__}: {exc}')}): check "
-                           "the network, the region and AWS_ENDPOINT_URL_CLOUDWATCH / AWS_ENDPOINT_URL") from None
+        raise MetricsError(
+            f"CloudWatch could not be reached ({_one_line(f'{type(exc).__name__}: {exc}')}): check "
+            "the network, the region and AWS_ENDPOINT_URL_CLOUDWATCH / AWS_ENDPOINT_URL"
+        ) from None
     except ValueError as exc:  # an endpoint that is not CloudWatch answered (a proxy's page, another service)
-        raise MetricsError(f"the CloudWatch endpoint's answer is not CloudWatch's ({type(exc).__name__}): check "
-                           "AWS_ENDPOINT_URL_CLOUDWATCH / AWS_ENDPOINT_URL") from None
+        raise MetricsError(
+            f"the CloudWatch endpoint's answer is not CloudWatch's ({type(exc).__name__}): check "
+            "AWS_ENDPOINT_URL_CLOUDWATCH / AWS_ENDPOINT_URL"
+        ) from None
     return len(data), calls
 
 
 def _one_line(text: str, limit: int = 200) -> str:
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 STATS = ("Minimum", "Maximum", "Sum", "SampleCount")
 
 
-def read_back(client, namespace: str, since: datetime.datetime, until: datetime.datetime) -> List[Dict]:
+def read_back(client, namespace: str, since: datetime.datetime, until: datetime.datetime) -> list[dict]:
     """What CloudWatch holds in `namespace` from `since` up to `until`: each metric (ListMetrics) with its
     dimensions, and its unit and statistics (GetMetricData: one query per statistic, for each unit the run uses).
     Rows: {name, dimensions: {..}, unit, Minimum, Maximum, Sum, SampleCount}; metrics without data there are
     left out."""
-    metrics: Dict[Tuple, Dict] = {}  # one entry per metric: a listing may name one more than once
+    metrics: dict[tuple, dict] = {}  # one entry per metric: a listing may name one more than once
     for page in client.get_paginator("list_metrics").paginate(Namespace=namespace):
         for metric in page.get("Metrics", []):
             key = (metric["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))))
@@ -147,14 +168,19 @@ def read_back(client, namespace: str, since: datetime.datetime, until: datetime.
     rows = []
     for _key, metric in sorted(metrics.items()):
         for unit in ("Count", "Milliseconds"):
-            queries = [{"Id": f"q{i}", "MetricStat": {"Metric": metric, "Period": period, "Stat": stat,
-                                                      "Unit": unit}} for i, stat in enumerate(STATS)]
+            queries = [
+                {"Id": f"q{i}", "MetricStat": {"Metric": metric, "Period": period, "Stat": stat, "Unit": unit}}
+                for i, stat in enumerate(STATS)
+            ]
             answer = client.get_metric_data(MetricDataQueries=queries, StartTime=since, EndTime=until)
             found = {STATS[int(r["Id"][1:])]: r.get("Values") or [] for r in answer.get("MetricDataResults", [])}
             if not any(found.values()):
                 continue
-            row = {"name": metric["MetricName"], "unit": unit,
-                   "dimensions": {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}}
+            row = {
+                "name": metric["MetricName"],
+                "unit": unit,
+                "dimensions": {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])},
+            }
             for stat, combine in (("Minimum", min), ("Maximum", max), ("Sum", sum), ("SampleCount", sum)):
                 row[stat] = combine(found[stat]) if found.get(stat) else None
             rows.append(row)

@@ -12,24 +12,24 @@ so the data go into one document per set of dimension values (the run's, each ph
 from __future__ import annotations
 
 import json
-from typing import Dict, List, Sequence, Tuple
+from collections.abc import Sequence
 
 from .build import Datum
 
 MAX_METRICS = 100  # MetricDefinitions in one directive
 
 
-def documents(data: Sequence[Datum], namespace: str, timestamp_ms: int) -> List[Dict]:
+def documents(data: Sequence[Datum], namespace: str, timestamp_ms: int) -> list[dict]:
     """The EMF documents for `data`, in the order their dimensions first appear."""
-    groups: Dict[Tuple[Tuple[str, str], ...], List[Datum]] = {}
+    groups: dict[tuple[tuple[str, str], ...], list[Datum]] = {}
     for datum in data:
         groups.setdefault(datum.dimensions, []).append(datum)
-    out: List[Dict] = []
+    out: list[dict] = []
     for dimensions, members in groups.items():
         pending = list(members)
         while pending:  # a metric name appears once per document (it is a root member): repeats go on to the next
-            chosen: List[Datum] = []
-            later: List[Datum] = []
+            chosen: list[Datum] = []
+            later: list[Datum] = []
             for datum in pending:
                 if len(chosen) < MAX_METRICS and all(d.name != datum.name for d in chosen):
                     chosen.append(datum)
@@ -40,12 +40,19 @@ def documents(data: Sequence[Datum], namespace: str, timestamp_ms: int) -> List[
     return out
 
 
-def _document(data: List[Datum], dimensions, namespace: str, timestamp_ms: int) -> Dict:
-    root: Dict = {"_aws": {"Timestamp": int(timestamp_ms), "CloudWatchMetrics": [{
-        "Namespace": namespace,
-        "Dimensions": [[name for name, _value in dimensions]],
-        "Metrics": [{"Name": d.name, "Unit": d.unit} for d in data],
-    }]}}
+def _document(data: list[Datum], dimensions, namespace: str, timestamp_ms: int) -> dict:
+    root: dict = {
+        "_aws": {
+            "Timestamp": int(timestamp_ms),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": namespace,
+                    "Dimensions": [[name for name, _value in dimensions]],
+                    "Metrics": [{"Name": d.name, "Unit": d.unit} for d in data],
+                }
+            ],
+        }
+    }
     root.update(dict(dimensions))
     for datum in data:
         values = [_number(v) for v in datum.values]
@@ -57,10 +64,11 @@ def _number(value: float):
     return int(value) if float(value).is_integer() else value
 
 
-def lines(data: Sequence[Datum], namespace: str, timestamp_ms: int) -> List[str]:
+def lines(data: Sequence[Datum], namespace: str, timestamp_ms: int) -> list[str]:
     """One compact JSON line per document (no line breaks inside: each line is one log event)."""
-    return [json.dumps(doc, separators=(",", ":"), ensure_ascii=True) for doc in documents(data, namespace,
-                                                                                            timestamp_ms)]
+    return [
+        json.dumps(doc, separators=(",", ":"), ensure_ascii=True) for doc in documents(data, namespace, timestamp_ms)
+    ]
 
 
 __all__ = ["MAX_METRICS", "documents", "lines"]

@@ -10,7 +10,7 @@ another reason word, not JSON) is a warning naming the assumption, never a failu
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, NamedTuple
 
 from ..core import catalogue
 from ..core.diagnosis import Diagnosis
@@ -26,7 +26,7 @@ def names(key: str, model_id: str) -> bool:
     return f"/archived/{model_id}_" in key
 
 
-def entry_of(document: Any) -> Tuple[Dict, bool]:
+def entry_of(document: Any) -> tuple[dict, bool]:
     """(the archived registry entry, wrapped?): the document itself, or the one object inside it that holds a
     model_id ({"entry": {...}}, or any other wrapper key)."""
     if not isinstance(document, dict):
@@ -49,7 +49,7 @@ def read_document(ctx: Context, key: str) -> Any:
         return raw.decode("utf-8", errors="replace")[:200]
 
 
-def read_documents(ctx: Context, keys: List[str], known: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def read_documents(ctx: Context, keys: list[str], known: dict[str, Any] | None = None) -> dict[str, Any]:
     """The archive objects' contents, read concurrently (one round trip); `known`: contents read already (read
     beside the listing that named them), not read again."""
     known = {k: v for k, v in (known or {}).items() if k in keys}
@@ -70,8 +70,16 @@ class Archived(NamedTuple):
     reason: str  # "superseded" (a promotion), "rolled_back" (a rollback)
 
 
-def judge(ctx: Context, checks: Checks, keys: List[str], expected: Archived, missing_hint: Diagnosis, *,
-          content: bool = True, known: Optional[Dict[str, Any]] = None) -> Optional[str]:
+def judge(
+    ctx: Context,
+    checks: Checks,
+    keys: list[str],
+    expected: Archived,
+    missing_hint: Diagnosis,
+    *,
+    content: bool = True,
+    known: dict[str, Any] | None = None,
+) -> str | None:
     """The archive of `expected.model_id` (the model a promotion or rollback replaced): found by key, else by content
     (a warning: another key format), else a failure. Its content differing from the sandbox's: warnings
     (`content=False`: not read when the key names the model; one S3 round trip less; `known`: contents read
@@ -82,12 +90,18 @@ def judge(ctx: Context, checks: Checks, keys: List[str], expected: Archived, mis
     if not by_key:
         by_content = [k for k, doc in documents.items() if entry_of(doc)[0].get("model_id") == model_id]
         if not by_content:
-            checks.that(False, f"an archive object for {model_id} (archived/{model_id}_<timestamp>.json)",
-                        f"none among {len(keys)} object(s) in the archive", missing_hint)
+            checks.that(
+                False,
+                f"an archive object for {model_id} (archived/{model_id}_<timestamp>.json)",
+                f"none among {len(keys)} object(s) in the archive",
+                missing_hint,
+            )
             return None
-        checks.warn(f"the archive key archived/{model_id}_<timestamp>.json",
-                    f"{model_id} is archived under another key: {by_content[-1]}",
-                    catalogue.ARCHIVE_KEY)
+        checks.warn(
+            f"the archive key archived/{model_id}_<timestamp>.json",
+            f"{model_id} is archived under another key: {by_content[-1]}",
+            catalogue.ARCHIVE_KEY,
+        )
         by_key = by_content
     key = by_key[-1]
     if key in documents:
@@ -97,14 +111,18 @@ def judge(ctx: Context, checks: Checks, keys: List[str], expected: Archived, mis
 
 def _judge_content(checks: Checks, key: str, document: Any, model_id: str, reason: str) -> None:
     if not isinstance(document, dict):
-        checks.warn("the archive document is the archived entry as JSON",
-                    f"{key} is not a JSON object: {str(document)[:120]!r}", CONTENT_ASSUMED)
+        checks.warn(
+            "the archive document is the archived entry as JSON",
+            f"{key} is not a JSON object: {str(document)[:120]!r}",
+            CONTENT_ASSUMED,
+        )
         return
     entry, wrapped = entry_of(document)
     differences = []
     if wrapped:
-        differences.append("the entry is wrapped (" + ", ".join(sorted(document)) + ") instead of the document "
-                           "holding its fields")
+        differences.append(
+            "the entry is wrapped (" + ", ".join(sorted(document)) + ") instead of the document holding its fields"
+        )
     if entry.get("model_id") not in (None, model_id):
         differences.append(f"its model_id is {entry.get('model_id')!r}")
     elif not entry:
@@ -115,5 +133,8 @@ def _judge_content(checks: Checks, key: str, document: Any, model_id: str, reaso
     elif found != reason:
         differences.append(f"archive_reason = {found!r} (the sandbox writes {reason!r})")
     if differences:
-        checks.warn(f"the archive document as the sandbox writes it (archive_reason {reason!r})",
-                    f"{key}: " + "; ".join(differences), CONTENT_ASSUMED)
+        checks.warn(
+            f"the archive document as the sandbox writes it (archive_reason {reason!r})",
+            f"{key}: " + "; ".join(differences),
+            CONTENT_ASSUMED,
+        )

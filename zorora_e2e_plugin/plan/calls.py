@@ -39,12 +39,23 @@ def call(fn: Callable, *args: Any, route: str = "", expected: str = "") -> Any:
 
 
 # S3 said no (or botocore never sent it): an object this request would have written is certainly not there
-DEFINITE_S3_REFUSALS = {"NoSuchBucket", "404", "AccessDenied", "403", "InvalidBucketName",
-                        "EndpointConnectionError"} | catalogue.S3_CREDENTIAL_CODES
+DEFINITE_S3_REFUSALS = {
+    "NoSuchBucket",
+    "404",
+    "AccessDenied",
+    "403",
+    "InvalidBucketName",
+    "EndpointConnectionError",
+} | catalogue.S3_CREDENTIAL_CODES
 S3_NOT_REACHED = {"EndpointConnectionError", "ConnectTimeoutError"}  # no connection to S3 (0.4 names it)
 # S3 unusable with the engineer's settings (bucket, region, endpoint, AWS credentials): exit 2
-CONFIG_S3_CODES = {"NoSuchBucket", "404", "InvalidBucketName", "PermanentRedirect",
-                   "AuthorizationHeaderMalformed"} | catalogue.S3_CREDENTIAL_CODES
+CONFIG_S3_CODES = {
+    "NoSuchBucket",
+    "404",
+    "InvalidBucketName",
+    "PermanentRedirect",
+    "AuthorizationHeaderMalformed",
+} | catalogue.S3_CREDENTIAL_CODES
 
 
 def s3(fn: Callable, *args: Any) -> Any:
@@ -61,15 +72,18 @@ def raw(ctx: Context, method: str, path: str, **kwargs: Any) -> RawResponse:
     except OnaError as exc:
         hint = catalogue.for_error(exc)
         if exc.kind == errors.TIMEOUT:
-            raise StepFailed("an answer within --timeout", f"no answer within {ctx.settings.timeout:g}s",
-                             hint) from None
+            raise StepFailed(
+                "an answer within --timeout", f"no answer within {ctx.settings.timeout:g}s", hint
+            ) from None
         if exc.kind == errors.TLS:
-            raise StepFailed("a TLS connection to the API", f"TLS failure: {exc.message}", hint,
-                             config_error=True) from None
+            raise StepFailed(
+                "a TLS connection to the API", f"TLS failure: {exc.message}", hint, config_error=True
+            ) from None
         if exc.kind == errors.DNS:
             host = urlsplit(ctx.settings.base_url).hostname
-            raise StepFailed("the API host resolves", f"cannot resolve host {host!r}", hint,
-                             config_error=True) from None
+            raise StepFailed(
+                "the API host resolves", f"cannot resolve host {host!r}", hint, config_error=True
+            ) from None
         if exc.kind == errors.CONNECT:
             raise StepFailed("the API accepts connections", f"cannot connect: {exc.message}", hint) from None
         raise StepFailed("an HTTP answer", exc.message, hint) from None
@@ -89,8 +103,12 @@ def read_state(ctx: Context, with_archives: bool = False) -> S3State:
     except StoreError as exc:
         raise s3_failed("S3 state readable", exc) from None
     (registry, registry_raw), (audit, _) = answers[0], answers[1]
-    return S3State(registry=registry or {}, registry_raw=registry_raw, events=(audit or {}).get("events") or [],
-                   archive_objects=answers[2] if with_archives else None)
+    return S3State(
+        registry=registry or {},
+        registry_raw=registry_raw,
+        events=(audit or {}).get("events") or [],
+        archive_objects=answers[2] if with_archives else None,
+    )
 
 
 def gate_writes_done(ctx: Context) -> bool:
@@ -155,5 +173,9 @@ def s3_failed(expected: str, exc: BaseException, **options: Any) -> StepFailed:
 def api_failed(expected: str, error: OnaError, route: str = "", **options: Any) -> StepFailed:
     """The one way an API error (client.OnaError) becomes a failed step, with its diagnosis."""
     status = getattr(error, "status", None)
-    return StepFailed(expected, f"{'HTTP %s: ' % status if status else ''}{error.message}",
-                      catalogue.for_error(error, route), **options)
+    return StepFailed(
+        expected,
+        f"{f'HTTP {status}: ' if status else ''}{error.message}",
+        catalogue.for_error(error, route),
+        **options,
+    )

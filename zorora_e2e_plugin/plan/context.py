@@ -1,5 +1,6 @@
-"""What the plan's steps share: the run's Context, the archive keys they listed (ArchiveListing; the S3 state they read is s3_state.S3State), and
-Checks, which collects every broken expectation of a step before failing it once.
+"""What the plan's steps share: the run's Context, the archive keys they listed (ArchiveListing; the S3 state they
+read is s3/customer_state.py's S3State), and Checks, which collects every broken expectation of a step before failing
+it once.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import dataclasses
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable
 
 from ..client import OnaClient, RawHttp
 from ..config.settings import Settings
@@ -25,13 +26,13 @@ class ArchiveListing:
     """The archive keys (customer_tailored/{C}/archived/) as last listed. `stale`: the API was asked to promote
     or roll back since, so it may have written archives not seen yet (only a new listing can name them)."""
 
-    keys: List[str] = dataclasses.field(default_factory=list)
+    keys: list[str] = dataclasses.field(default_factory=list)
     stale: bool = False
 
-    def listed(self, keys: List[str]) -> None:
+    def listed(self, keys: list[str]) -> None:
         self.keys, self.stale = list(keys), False
 
-    def known(self) -> List[str]:
+    def known(self) -> list[str]:
         """The keys, when no promote/rollback happened since they were listed; else none."""
         return [] if self.stale else list(self.keys)
 
@@ -80,28 +81,28 @@ class Context:
     claimed: bool = False
     claim_etag: str = ""
     claim_lost: bool = False
-    claim_error: Optional[str] = None  # the S3 code that stopped 0.4's claim (None: none did)
+    claim_error: str | None = None  # the S3 code that stopped 0.4's claim (None: none did)
     claim_settled: threading.Event = dataclasses.field(default_factory=threading.Event)
     prefixes_proven_empty: bool = False
     gate_written: bool = False
-    gate_error: Optional[StepFailed | StepSkipped] = None
-    gate_writes: Optional[threading.Event] = None  # set when phase 4's setup writes (in the background) ended
-    snapshot: Optional[S3State] = None
+    gate_error: StepFailed | StepSkipped | None = None
+    gate_writes: threading.Event | None = None  # set when phase 4's setup writes (in the background) ended
+    snapshot: S3State | None = None
     audit_after_promote: Any = None
-    audit_retries: List[Any] = dataclasses.field(default_factory=list)  # the reads 3.1 retried for 3.2
-    cleanup_listing: Optional[Dict[str, List[str]]] = None
+    audit_retries: list[Any] = dataclasses.field(default_factory=list)  # the reads 3.1 retried for 3.2
+    cleanup_listing: dict[str, list[str]] | None = None
     readiness: Any = None
     written: set = dataclasses.field(default_factory=set)
     archives: ArchiveListing = dataclasses.field(default_factory=lambda: ArchiveListing())
     cleanup: Cleanup = dataclasses.field(default_factory=Cleanup)
-    cleanup_cause: Optional[Diagnosis] = None
+    cleanup_cause: Diagnosis | None = None
     # 0.1 and 0.5 run at once; each may need the other's answers to name one cause once (a wrong token, a
     # wrong stage): set when 0.1's answer (`preflight`) and 0.5's probe answers (`route_answers`) are in
     preflight_ready: threading.Event = dataclasses.field(default_factory=threading.Event)
-    route_answers: Optional[Dict[str, Any]] = None
+    route_answers: dict[str, Any] | None = None
     # one cause, one finding: a later step names the step that already reported the cause
-    metrics_missing: Optional[str] = None  # the phase 2 step whose metrics lookup got the Lambda's 404
-    accepted: Dict[str, tuple] = dataclasses.field(default_factory=dict)  # phase 4 step -> reasons it sent
+    metrics_missing: str | None = None  # the phase 2 step whose metrics lookup got the Lambda's 404
+    accepted: dict[str, tuple] = dataclasses.field(default_factory=dict)  # phase 4 step -> reasons it sent
     # that the server accepted (the step failed for it; 4.5 does not count its traces again)
     routes_ready: threading.Event = dataclasses.field(default_factory=threading.Event)
     routes_started: threading.Event = dataclasses.field(default_factory=threading.Event)  # 0.5 runs (a Ctrl-C
@@ -110,7 +111,7 @@ class Context:
     mutations: Any = None  # mutations.MutationLedger: promote/rollback requests that got no answer
     late_effects: set = dataclasses.field(default_factory=set)  # keys that appeared while the cleanup waited
     settled: bool = False  # the cleanup waited for unanswered mutations
-    _store: Optional[Store] = None
+    _store: Store | None = None
     _versioning: Any = ()  # () not asked yet; then Store.versioning()'s answer
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -121,7 +122,7 @@ class Context:
                 self._store = self.store_factory()
             return self._store
 
-    def bucket_versioning(self) -> Optional[str]:
+    def bucket_versioning(self) -> str | None:
         """The bucket's versioning ("Enabled", "Suspended", "", None: S3 would not say), asked once per run
         (0.4 asks beside its other requests; the cleanup reads it). Never raises."""
         if self._versioning == ():
@@ -137,9 +138,11 @@ class Context:
         S3: False when nothing asked yet."""
         return bool(self._versioning)
 
-    def parallel(self, *calls: Callable[[], Any]) -> List[Any]:
+    def parallel(self, *calls: Callable[[], Any]) -> list[Any]:
         """Run independent calls at once; results in order; the first exception is raised."""
-        with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix=pool_thread_name()) as pool:  # each call in a
+        with ThreadPoolExecutor(
+            max_workers=len(calls), thread_name_prefix=pool_thread_name()
+        ) as pool:  # each call in a
             futures = [pool.submit(contextvars.copy_context().run, c) for c in calls]  # copy of the step's context
             return [f.result() for f in futures]
 
@@ -148,21 +151,21 @@ class Checks:
     """Collects every broken expectation of a step, then fails once with all of them; without one, the
     step passes with a warning for each assumption the deployment does differently (`warn`)."""
 
-    def __init__(self, hint: Optional[Diagnosis] = None):
-        self.failures: List[tuple] = []
-        self.warnings: List[tuple] = []
+    def __init__(self, hint: Diagnosis | None = None):
+        self.failures: list[tuple] = []
+        self.warnings: list[tuple] = []
         self.hint = hint  # the step's diagnosis for a broken expectation that names none of its own
 
-    def warn(self, expected: str, actual: Any, hint: Optional[Diagnosis] = None) -> None:
+    def warn(self, expected: str, actual: Any, hint: Diagnosis | None = None) -> None:
         """Not a failure: the deployment differs from what the sandbox assumes (name the assumption)."""
         self.warnings.append((expected, as_text(actual), hint))
 
-    def that(self, ok: bool, expected: str, actual: Any, hint: Optional[Diagnosis] = None) -> bool:
+    def that(self, ok: bool, expected: str, actual: Any, hint: Diagnosis | None = None) -> bool:
         if not ok:
             self.failures.append((expected, as_text(actual), hint))
         return ok
 
-    def equal(self, label: str, actual: Any, expected: Any, hint: Optional[Diagnosis] = None) -> bool:
+    def equal(self, label: str, actual: Any, expected: Any, hint: Diagnosis | None = None) -> bool:
         return self.that(actual == expected, f"{label} == {expected!r}", f"{label} = {actual!r}", hint)
 
     def done(self, detail: str = "") -> str:
@@ -173,8 +176,11 @@ class Checks:
         if self.warnings:
             expected = "; ".join(w[0] for w in self.warnings)
             actual = "; ".join(w[1] for w in self.warnings)
-            raise StepWarning(expected, f"{detail}; but {actual}" if detail else actual,
-                              joined(w[2] for w in self.warnings) or self.hint)
+            raise StepWarning(
+                expected,
+                f"{detail}; but {actual}" if detail else actual,
+                joined(w[2] for w in self.warnings) or self.hint,
+            )
         return detail
 
 
@@ -182,4 +188,3 @@ def as_text(value: Any) -> str:
     """As text. Never cut here: the runner redacts secrets first and cuts after, so that a token cut in
     half can never slip past the redaction."""
     return value if isinstance(value, str) else json.dumps(value, default=str)
-

@@ -4,8 +4,6 @@ customer's prefixes empty.
 
 from __future__ import annotations
 
-from typing import Dict
-
 from ..core import catalogue
 from ..core.outcomes import StepFailed
 from ..s3.store import StoreError
@@ -16,23 +14,23 @@ from .seed_data import CHALLENGER_METRICS, EXPECTED_IMPROVEMENT, PRODUCTION_METR
 
 def step_1_1(ctx: Context) -> str:
     world = ctx.world
-    stamps = (f"UTC stamps: production {stamp(world.production_time)}, challenger "
-              f"{stamp(world.challenger_trained_time)}")
+    stamps = f"UTC stamps: production {stamp(world.production_time)}, challenger {stamp(world.challenger_trained_time)}"
     if ctx.prefixes_proven_empty:  # 0.5 listed them after its probes, a moment ago: no second listing
         ctx.owns_prefixes = True
         return stamps + "; prefixes proven empty in 0.5"
     found = s3(ctx.store.list_many, world.prefixes)
     existing = [key for keys in found.values() for key in keys if key != world.probe_key]  # beside this run's claim
     if existing:
-        raise StepFailed("the customer's prefixes are empty before writing",
-                         f"{len(existing)} object(s) already there (not written over), e.g. {existing[0]}",
-                         catalogue.COLLISION.with_detail(" — or stale test data a killed run left: `zorora-e2e "
-                                                         "sweep` removes it"))
+        raise StepFailed(
+            "the customer's prefixes are empty before writing",
+            f"{len(existing)} object(s) already there (not written over), e.g. {existing[0]}",
+            catalogue.COLLISION.with_detail(" — or stale test data a killed run left: `zorora-e2e sweep` removes it"),
+        )
     ctx.owns_prefixes = True
     return stamps + "; prefixes empty"
 
 
-def put(ctx: Context, key: str, document: Dict) -> str:
+def put(ctx: Context, key: str, document: dict) -> str:
     ctx.wrote = True
     ctx.written.add(key)  # before the request: a timeout may still have written it
     try:
@@ -55,14 +53,16 @@ def step_1_3(ctx: Context) -> str:
 def step_1_4(ctx: Context) -> str:
     entry = ctx.world.challenger_entry()
     summary = entry["evaluation_summary"]
-    mae = (PRODUCTION_METRICS["backtest"]["mae"] - CHALLENGER_METRICS["backtest"]["mae"]) \
-        / PRODUCTION_METRICS["backtest"]["mae"] * 100
+    mae = (
+        (PRODUCTION_METRICS["backtest"]["mae"] - CHALLENGER_METRICS["backtest"]["mae"])
+        / PRODUCTION_METRICS["backtest"]["mae"]
+        * 100
+    )
     checks = Checks()
     checks.equal("status", entry["status"], "evaluated")
     checks.equal("verdict", summary["verdict"], "eligible")
     checks.equal("mae_improvement_pct", summary["mae_improvement_pct"], round(EXPECTED_IMPROVEMENT["mae_pct"], 1))
-    checks.equal("rmse_improvement_pct", summary["rmse_improvement_pct"],
-                 round(EXPECTED_IMPROVEMENT["rmse_pct"], 1))
+    checks.equal("rmse_improvement_pct", summary["rmse_improvement_pct"], round(EXPECTED_IMPROVEMENT["rmse_pct"], 1))
     checks.that(mae >= 5, "metrics improve MAE by >= 5%", f"{mae:.2f}%")
     return checks.done(f"evaluated, eligible, MAE {mae:.2f}% better; written with the registry in 1.2")
 

@@ -8,8 +8,6 @@ store deletes under the customer's three prefixes only, whatever a listing says 
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 from ..config.settings import DEFAULT_REGION, Settings
 from ..core import catalogue
 from ..core.diagnosis import Diagnosis
@@ -36,8 +34,7 @@ def step_5_1(ctx: Context) -> str:
     w = ctx.world
     if ctx.settings.keep_data and ctx.owns_prefixes:
         state.kept = True
-        raise StepSkipped(actual="kept (--keep-data): " + ", ".join(f"s3://{ctx.store.bucket}/{p}"
-                                                                    for p in w.prefixes))
+        raise StepSkipped(actual="kept (--keep-data): " + ", ".join(f"s3://{ctx.store.bucket}/{p}" for p in w.prefixes))
     if not ctx.owns_prefixes:
         # Nothing of ours beyond (maybe) the probe, the run's claim: never delete data this run did not prove it
         # owns, nor another run's claim.
@@ -57,14 +54,17 @@ def step_5_1(ctx: Context) -> str:
         if versions and versions[1]:
             state.leftover = [f"{w.probe_key} (noncurrent versions / delete markers)"]
             ctx.cleanup_cause = catalogue.VERSIONS_KEPT.fill(sweep=sweep_command_for(ctx.settings))
-            raise StepFailed("the run's claim's versions deleted (the bucket is versioned)",
-                             f"{versions[1]} version(s)/delete marker(s) of {w.probe_key} refused",
-                             ctx.cleanup_cause)
+            raise StepFailed(
+                "the run's claim's versions deleted (the bucket is versioned)",
+                f"{versions[1]} version(s)/delete marker(s) of {w.probe_key} refused",
+                ctx.cleanup_cause,
+            )
         if not ctx.strays_reported:
             stray_finding(ctx)
         what = "deleted" if ctx.claimed else "not there, or another run's (this run's write got no answer): left"
-        return f"only the run's claim on the customer id (the preflight probe) could exist; {what}" + \
-            versions_text(versions)
+        return f"only the run's claim on the customer id (the preflight probe) could exist; {what}" + versions_text(
+            versions
+        )
     found, ctx.cleanup_listing = ctx.cleanup_listing, None  # 4.5's listing, when nothing was sent since
     try:
         if found is None:
@@ -82,18 +82,24 @@ def step_5_1(ctx: Context) -> str:
     state.deleted += min(deleted, len(listed))
     if failed:
         ctx.cleanup_cause = delete_refusal(ctx.store.last_error)
-        raise StepFailed("every object deleted", f"{len(failed)} not deleted ({ctx.store.last_error or 'no code'}): "
-                         f"{', '.join(failed[:5])}", ctx.cleanup_cause)
+        raise StepFailed(
+            "every object deleted",
+            f"{len(failed)} not deleted ({ctx.store.last_error or 'no code'}): {', '.join(failed[:5])}",
+            ctx.cleanup_cause,
+        )
     if not ctx.strays_reported:
         stray_finding(ctx)
     foreign = foreign_keys(ctx, listed)
     if foreign:
-        raise StepFailed("only objects this run wrote under the customer's prefixes",
-                         f"{len(foreign)} object(s) this run did not write (deleted): {', '.join(foreign[:3])}",
-                         catalogue.COLLISION)
+        raise StepFailed(
+            "only objects this run wrote under the customer's prefixes",
+            f"{len(foreign)} object(s) this run did not write (deleted): {', '.join(foreign[:3])}",
+            catalogue.COLLISION,
+        )
     extra = f"; {len(unlisted)} more key(s) the run wrote, not named by the listing" if unlisted else ""
-    return (f"deleted {len(listed)} object(s) in {1 + len(listed + unlisted) // 1000} batch(es){extra}"
-            + versions_text(versions))
+    return f"deleted {len(listed)} object(s) in {1 + len(listed + unlisted) // 1000} batch(es){extra}" + versions_text(
+        versions
+    )
 
 
 def step_5_2(ctx: Context) -> str:
@@ -107,31 +113,44 @@ def step_5_2(ctx: Context) -> str:
                 tag = ctx.store.etag(w.probe_key)
             except StoreError as exc:
                 state.leftover = [w.probe_key]
-                raise StepFailed("the run's claim (the preflight probe) deleted",
-                                 f"cannot HEAD s3://{ctx.settings.bucket}/{w.probe_key}: S3 error {exc}",
-                                 remove_hint(ctx)) from None
+                raise StepFailed(
+                    "the run's claim (the preflight probe) deleted",
+                    f"cannot HEAD s3://{ctx.settings.bucket}/{w.probe_key}: S3 error {exc}",
+                    remove_hint(ctx),
+                ) from None
             ctx.probe_pending = tag is not None and not claim_of_another(ctx, w.probe_key, tag)
         if ctx.probe_pending or state.leftover:
-            raise StepFailed("the run's claim (the preflight probe) deleted",
-                             f"s3://{ctx.settings.bucket}/{w.probe_key} may be left", remove_hint(ctx))
+            raise StepFailed(
+                "the run's claim (the preflight probe) deleted",
+                f"s3://{ctx.settings.bucket}/{w.probe_key} may be left",
+                remove_hint(ctx),
+            )
         return "the run's claim is gone; nothing else was written" if ctx.claimed else "nothing was written"
     try:
         leftover, versions_left = prove(ctx)
     except StoreError as exc:
         state.leftover = state.leftover or unlisted_leftovers(ctx)
-        raise StepFailed("the run's prefixes are empty", f"cannot list them: S3 error {exc}",
-                         remove_hint(ctx, catalogue.for_s3(exc.code, aws_profile()))) from None
+        raise StepFailed(
+            "the run's prefixes are empty",
+            f"cannot list them: S3 error {exc}",
+            remove_hint(ctx, catalogue.for_s3(exc.code, aws_profile())),
+        ) from None
     state.leftover = leftover + [f"{key} (noncurrent versions / delete markers)" for key in versions_left]
     if leftover:
         refused = delete_refusal(ctx.store.last_error) if ctx.store.last_error else None
-        raise StepFailed("the run's prefixes are empty", f"{len(leftover)} object(s) left: {', '.join(leftover[:5])}",
-                         remove_hint(ctx, refused))
+        raise StepFailed(
+            "the run's prefixes are empty",
+            f"{len(leftover)} object(s) left: {', '.join(leftover[:5])}",
+            remove_hint(ctx, refused),
+        )
     if versions_left:
         total = sum(versions_left.values())
-        raise StepFailed("no version of the run's objects left (the bucket is versioned)",
-                         f"no current object left, but {total} noncurrent version(s)/delete marker(s) of "
-                         f"{len(versions_left)} key(s) remain: {', '.join(list(versions_left)[:3])}",
-                         catalogue.VERSIONS_KEPT.fill(sweep=sweep_command_for(ctx.settings)))
+        raise StepFailed(
+            "no version of the run's objects left (the bucket is versioned)",
+            f"no current object left, but {total} noncurrent version(s)/delete marker(s) of "
+            f"{len(versions_left)} key(s) remain: {', '.join(list(versions_left)[:3])}",
+            catalogue.VERSIONS_KEPT.fill(sweep=sweep_command_for(ctx.settings)),
+        )
     proof = "customer_tailored/, model_metrics/ and audit_logs/ prefixes of the run are empty"
     if ctx.bucket_versioning():
         proof += " (no version or delete marker left: ListObjectVersions)"
@@ -151,7 +170,7 @@ def delete_refusal(code: str) -> Diagnosis:
     return catalogue.for_s3(code, aws_profile())
 
 
-def unlisted_leftovers(ctx: Context) -> List[str]:
+def unlisted_leftovers(ctx: Context) -> list[str]:
     """What is left when S3 cannot be listed: the keys phase 1 wrote, the probe if it may exist, and the
     archive objects the API created: by name when listed since the last promote/rollback, else the folder
     (`…/archived/*`), whose names only a listing can tell."""
@@ -172,7 +191,7 @@ def sweep_command_for(settings: Settings) -> str:
     return settings.face.sweep_command(settings.customer_id, settings.bucket, region, settings.s3_endpoint_url)
 
 
-def remove_hint(ctx: Context, refused: Optional[Diagnosis] = None) -> Diagnosis:
+def remove_hint(ctx: Context, refused: Diagnosis | None = None) -> Diagnosis:
     """What is left, diagnosed by what kept it there: `refused` (what refused to delete it now), else what
     refused 5.1's deletes, else a late write (objects that appeared after 5.1 deleted); with the commands that
     remove it."""

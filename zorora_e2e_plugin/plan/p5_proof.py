@@ -6,7 +6,7 @@ bucket, keys a listing returned outside the prefix asked for, objects another ru
 from __future__ import annotations
 
 from collections import Counter
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from collections.abc import Iterable
 
 from ..core import catalogue
 from ..core.outcomes import StepFailed
@@ -22,12 +22,15 @@ def stray_finding(ctx: Context) -> None:
     (nor deleted); the finding fails the step."""
     strays = ctx.store.strays
     if strays:
-        raise StepFailed("S3 listings name only keys under the prefix asked for",
-                         f"{PREFIX_IGNORED} (a listing of the customer's prefixes also named {len(strays)} other "
-                         f"key(s), e.g. {strays[0]})", catalogue.PREFIX_IGNORED)
+        raise StepFailed(
+            "S3 listings name only keys under the prefix asked for",
+            f"{PREFIX_IGNORED} (a listing of the customer's prefixes also named {len(strays)} other "
+            f"key(s), e.g. {strays[0]})",
+            catalogue.PREFIX_IGNORED,
+        )
 
 
-def known_keys(ctx: Context) -> Set[str]:
+def known_keys(ctx: Context) -> set[str]:
     """The keys the run knows exist or may exist: what it wrote (or tried to), the archives it last listed,
     its probe (its claim on the customer id) while it may exist, or once written (5.2 proves it gone). Folder
     patterns (`…/*`) are not keys."""
@@ -46,8 +49,13 @@ def claim_of_another(ctx: Context, key: str, etag: str | None, latest: bool = Tr
     """An object at the claim's key that this run did not write, while it is the current one: another run's claim,
     made once this run's cleanup released the customer id. Never deleted, never counted as left (without the
     run's own ETag, every object there counts as the run's)."""
-    return (key == ctx.world.probe_key and latest and not marker and bool(ctx.claim_etag)
-            and _tag(etag) != _tag(ctx.claim_etag))
+    return (
+        key == ctx.world.probe_key
+        and latest
+        and not marker
+        and bool(ctx.claim_etag)
+        and _tag(etag) != _tag(ctx.claim_etag)
+    )
 
 
 def release_claim(ctx: Context) -> None:
@@ -63,23 +71,26 @@ def release_claim(ctx: Context) -> None:
     ctx.probe_pending = False
 
 
-def foreign_keys(ctx: Context, listed: Iterable[str]) -> List[str]:
+def foreign_keys(ctx: Context, listed: Iterable[str]) -> list[str]:
     """Listed objects only another run can have written: metrics (the API writes none) and preflight probes
     (of versions before the claim) that are not this run's. Archives, the registry and the audit log cannot tell
     runs apart."""
     w = ctx.world
     metrics = f"model_metrics/{w.customer_id}/"
     probes = f"customer_tailored/{w.customer_id}/preflight-probe-"
-    return sorted(k for k in listed if k not in ctx.written and k != w.probe_key
-                  and (k.startswith(metrics) or k.startswith(probes)))
+    return sorted(
+        k
+        for k in listed
+        if k not in ctx.written and k != w.probe_key and (k.startswith(metrics) or k.startswith(probes))
+    )
 
 
-def _versioned(ctx: Context) -> Optional[bool]:
+def _versioned(ctx: Context) -> bool | None:
     state = ctx.bucket_versioning()
     return None if state is None else bool(state)
 
 
-def delete_versions(ctx: Context) -> Optional[Tuple[int, int]]:
+def delete_versions(ctx: Context) -> tuple[int, int] | None:
     """In a versioned bucket (or one whose versioning S3 would not tell), delete every version and delete marker
     under the run's prefixes: (deleted, refused); None when the bucket keeps no versions (or they cannot be
     listed and it may not)."""
@@ -92,8 +103,12 @@ def delete_versions(ctx: Context) -> Optional[Tuple[int, int]]:
         if versioned:
             raise
         return None  # versioning unknown and versions unlistable: the plain listing's proof is all there is
-    entries = [(v["Key"], v.get("VersionId")) for vs in found.values() for v in vs
-               if _deletable(v, versioned) and not _another_runs(ctx, v)]
+    entries = [
+        (v["Key"], v.get("VersionId"))
+        for vs in found.values()
+        for v in vs
+        if _deletable(v, versioned) and not _another_runs(ctx, v)
+    ]
     if not entries:
         return (0, 0) if versioned else None
     deleted, failed = ctx.store.delete_versions(entries)
@@ -102,27 +117,35 @@ def delete_versions(ctx: Context) -> Optional[Tuple[int, int]]:
     return deleted, len(failed)
 
 
-def delete_probe_versions(ctx: Context) -> Optional[Tuple[int, int]]:
+def delete_probe_versions(ctx: Context) -> tuple[int, int] | None:
     """A run that may not delete under the customer's prefixes (its gate failed) still wrote and deleted its
     preflight probe: in a versioned bucket that left a version and a delete marker of that one key, removed
     here (that key only). None when the bucket keeps no versions, or 0.4 never reached S3."""
     if not ctx.keeps_versions() or not ctx.claimed:  # 0.4 asks it beside its probe; never wrote it: none of ours
         return None
     key = ctx.world.probe_key
-    entries = [(v["Key"], v.get("VersionId")) for v in ctx.store.list_versions(key)
-               if v["Key"] == key and _deletable(v, True) and not _another_runs(ctx, v)]
+    entries = [
+        (v["Key"], v.get("VersionId"))
+        for v in ctx.store.list_versions(key)
+        if v["Key"] == key and _deletable(v, True) and not _another_runs(ctx, v)
+    ]
     if not entries:
         return None
     deleted, failed = ctx.store.delete_versions(entries)
     return deleted, len(failed)
 
 
-def _another_runs(ctx: Context, version: Dict) -> bool:
-    return claim_of_another(ctx, version.get("Key", ""), version.get("ETag"), bool(version.get("IsLatest")),
-                            bool(version.get("DeleteMarker")))
+def _another_runs(ctx: Context, version: dict) -> bool:
+    return claim_of_another(
+        ctx,
+        version.get("Key", ""),
+        version.get("ETag"),
+        bool(version.get("IsLatest")),
+        bool(version.get("DeleteMarker")),
+    )
 
 
-def _deletable(version: Dict, versioned: Optional[bool]) -> bool:
+def _deletable(version: dict, versioned: bool | None) -> bool:
     """A version to delete by its id. "null" is a real id in a versioned (or suspended) bucket (objects and
     delete markers written while versioning was off or suspended); where versioning is unknown it is only
     the current object, which the plain delete took."""
@@ -130,7 +153,7 @@ def _deletable(version: Dict, versioned: Optional[bool]) -> bool:
     return bool(vid) and (vid != "null" or bool(versioned))
 
 
-def versions_text(result: Optional[Tuple[int, int]]) -> str:
+def versions_text(result: tuple[int, int] | None) -> str:
     if result is None:
         return ""
     deleted, refused = result
@@ -138,15 +161,15 @@ def versions_text(result: Optional[Tuple[int, int]]) -> str:
     return text + (f"; {refused} refused (no s3:DeleteObjectVersion)" if refused else "")
 
 
-def prove(ctx: Context) -> Tuple[List[str], Dict[str, int]]:
+def prove(ctx: Context) -> tuple[list[str], dict[str, int]]:
     """5.2: list the prefixes and HEAD each key the run knows (a lagging listing may miss one), and in a
     versioned bucket list the versions; delete what is found and look again, ROUNDS times at most. Returns
     (keys with a current object left, {key: versions/delete markers left})."""
     store, w = ctx.store, ctx.world
     known = sorted(known_keys(ctx))
     versions_refused = False
-    leftover: List[str] = []
-    versions_left: Dict[str, int] = {}
+    leftover: list[str] = []
+    versions_left: dict[str, int] = {}
     for attempt in range(ROUNDS):
         calls = [lambda: store.list_many(w.prefixes)] + [(lambda k=k: store.etag(k)) for k in known]
         listing, *tags = ctx.parallel(*calls)
@@ -170,7 +193,7 @@ def prove(ctx: Context) -> Tuple[List[str], Dict[str, int]]:
     return leftover, versions_left
 
 
-def _versions_left(ctx: Context) -> Dict[str, int]:
+def _versions_left(ctx: Context) -> dict[str, int]:
     if not _versioned(ctx):
         return {}
     found = ctx.store.list_many_versions(ctx.world.prefixes)

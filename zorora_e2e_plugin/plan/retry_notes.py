@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable, List, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 from ..core import catalogue
 from ..core.diagnosis import Diagnosis
@@ -40,14 +41,23 @@ def noting_retries(fn: Callable) -> Callable:
                 failure.actual = f"{failure.actual} (retried first: {describe(log, passed=False)})"
             raise
         if log:
-            raise StepWarning("every read answered on its first attempt",
-                              f"{detail}; {describe(log)}" if detail else describe(log), _hint(log))
+            raise StepWarning(
+                "every read answered on its first attempt",
+                f"{detail}; {describe(log)}" if detail else describe(log),
+                _hint(log),
+            )
         return detail
 
     return step
 
 
-def noting_retries_in(phases: Sequence[Phase]) -> List[Phase]:
-    return [dataclasses.replace(phase, waves=tuple(
-        tuple(dataclasses.replace(step, fn=noting_retries(step.fn)) for step in wave) for wave in phase.waves))
-        for phase in phases]
+def noting_retries_in(phases: Sequence[Phase]) -> list[Phase]:
+    return [
+        dataclasses.replace(
+            phase,
+            waves=tuple(
+                tuple(dataclasses.replace(step, fn=noting_retries(step.fn)) for step in wave) for wave in phase.waves
+            ),
+        )
+        for phase in phases
+    ]

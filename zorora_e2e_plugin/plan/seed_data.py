@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from datetime import datetime, timedelta, timezone
-from typing import Dict, Optional
 
 from ..s3.customer_state import customer_prefixes
 
@@ -58,7 +57,7 @@ class SeedData:
     # run's claim from another's
 
     @classmethod
-    def create(cls, customer_id: str, bucket: str, now: Optional[datetime] = None) -> "SeedData":
+    def create(cls, customer_id: str, bucket: str, now: datetime | None = None) -> SeedData:
         now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
         return cls(customer_id, bucket, now)
 
@@ -119,16 +118,18 @@ class SeedData:
     def gate_challenger_metrics_key(self) -> str:
         return f"model_metrics/{self.customer_id}/{self.gate_challenger_model_id}/backtest_results.json"
 
-    def gate_challenger_entry(self) -> Dict:
+    def gate_challenger_entry(self) -> dict:
         """Fails the gates every source agrees on: evaluated more than 7 days ago, verdict not_eligible.
         Its metrics (the plan's challenger numbers) pass every other gate."""
         entry = self.challenger_entry()
-        entry.update({
-            "model_id": self.gate_challenger_model_id,
-            "trained_at": iso(self.gate_challenger_time),
-            "evaluated_at": iso(self.gate_challenger_time + timedelta(minutes=30)),
-            "evaluation_summary": dict(entry["evaluation_summary"], verdict="not_eligible"),
-        })
+        entry.update(
+            {
+                "model_id": self.gate_challenger_model_id,
+                "trained_at": iso(self.gate_challenger_time),
+                "evaluated_at": iso(self.gate_challenger_time + timedelta(minutes=30)),
+                "evaluation_summary": dict(entry["evaluation_summary"], verdict="not_eligible"),
+            }
+        )
         return entry
 
     @property
@@ -139,16 +140,17 @@ class SeedData:
 
     def claim_body(self) -> bytes:
         """What the claim holds: whose it is (this run's token tells it from another run's) and what removes it."""
-        return (f"zorora-e2e run {self.run_token} claimed test customer {self.customer_id} at {iso(self.now)}; its "
-                "cleanup deletes this object (a run killed before then leaves it: zorora-e2e sweep removes it)\n"
-                ).encode("utf-8")
+        return (
+            f"zorora-e2e run {self.run_token} claimed test customer {self.customer_id} at {iso(self.now)}; its "
+            "cleanup deletes this object (a run killed before then leaves it: zorora-e2e sweep removes it)\n"
+        ).encode()
 
     @property
     def prefixes(self) -> tuple[str, ...]:
         return customer_prefixes(self.customer_id)
 
     # -- documents ------------------------------------------------------------
-    def production_entry(self) -> Dict:
+    def production_entry(self) -> dict:
         c, b = self.customer_id, self.bucket
         return {
             "model_id": self.production_model_id,
@@ -162,7 +164,7 @@ class SeedData:
             "health_check_timestamp": iso(self.production_time),
         }
 
-    def challenger_entry(self) -> Dict:
+    def challenger_entry(self) -> dict:
         c, b = self.customer_id, self.bucket
         return {
             "model_id": self.challenger_model_id,
@@ -180,16 +182,18 @@ class SeedData:
             "supports_quantiles": False,
         }
 
-    def registry(self) -> Dict:
+    def registry(self) -> dict:
         """Steps 1.2 and 1.4 in one document: production plus the eligible challenger."""
-        return {"customer_id": self.customer_id,
-                "production": self.production_entry(),
-                "challengers": [self.challenger_entry()]}
+        return {
+            "customer_id": self.customer_id,
+            "production": self.production_entry(),
+            "challengers": [self.challenger_entry()],
+        }
 
-    def audit_log(self) -> Dict:
+    def audit_log(self) -> dict:
         return {"customer_id": self.customer_id, "events": []}
 
-    def objects(self) -> Dict[str, Dict]:
+    def objects(self) -> dict[str, dict]:
         """Every object Phase 1 writes, by key."""
         return {
             self.registry_key: self.registry(),

@@ -9,7 +9,7 @@ reached the Lambda: never sent again (API Gateway ends an integration after ~29 
 from __future__ import annotations
 
 import time
-from typing import Callable, Dict
+from typing import Callable
 
 from ..client import OnaError, errors
 from ..s3.customer_state import S3State
@@ -41,7 +41,7 @@ def shown(exc: OnaError) -> str:
     return f"HTTP {exc.status}" if exc.status else (exc.message[:120] or "no answer")
 
 
-def settled(ctx: Context, send: Callable[[], Dict], applied: Callable[[S3State], bool], what: str) -> Settled:
+def settled(ctx: Context, send: Callable[[], dict], applied: Callable[[S3State], bool], what: str) -> Settled:
     """`send()` once; on a lost/5xx/429 answer read the registry: applied -> an empty answer with its note;
     not applied -> once more when API Gateway never passed it on, else the error (its message says it was
     not applied)."""
@@ -59,17 +59,23 @@ def settled(ctx: Context, send: Callable[[], Dict], applied: Callable[[S3State],
         if getattr(ctx, "mutations", None) is not None:  # its effects are in S3: nothing left to wait for
             ctx.mutations.settle(what.split()[-1])
         answer = Settled()
-        answer.note = (f"{what} answered {shown(first)}, but the registry in S3 shows it applied "
-                       "(settled by reading the state it changes)")
+        answer.note = (
+            f"{what} answered {shown(first)}, but the registry in S3 shows it applied "
+            "(settled by reading the state it changes)"
+        )
         answer.status = first.status or None
         if first.status and first.status >= 500:  # an answer, and an error: the chain told the engineer it failed
             answer.errored = first
         return answer
     if not unreached(first.status, first.body, first.headers):
-        later = (" yet: it may still take effect (API Gateway ends an integration after ~29 s while the Lambda "
-                 "runs on)" if first.kind == errors.TIMEOUT or first.status == 504 else "")
-        first.message += (f" — and the registry in S3 shows it not applied{later} (settled by reading it; not "
-                          "sent again)")
+        later = (
+            " yet: it may still take effect (API Gateway ends an integration after ~29 s while the Lambda runs on)"
+            if first.kind == errors.TIMEOUT or first.status == 504
+            else ""
+        )
+        first.message += (
+            f" — and the registry in S3 shows it not applied{later} (settled by reading it; not sent again)"
+        )
         raise first
     log = step_log()
     for attempt in range(1, RETRIES + 1):  # at most twice more, as a read; each time the state read first
@@ -90,8 +96,10 @@ def settled(ctx: Context, send: Callable[[], Dict], applied: Callable[[S3State],
                 answer.status = first.status or None
                 return answer
             continue
-        answer.note = (f"{what} answered HTTP {first.status} from API Gateway itself (the Lambda never ran it) "
-                       "and the registry showed it not applied: sent again, applied")
+        answer.note = (
+            f"{what} answered HTTP {first.status} from API Gateway itself (the Lambda never ran it) "
+            "and the registry showed it not applied: sent again, applied"
+        )
         answer.status = first.status
         return answer
     raise first

@@ -77,9 +77,8 @@ class _ValidateE2E:
 
     # The REPL calls this. It must return a string and must not raise.
     def execute(self, args, context):
-        from .invocation import RETURNED, SessionRun
-
         from ..console.last_line import LastLineOpen
+        from .invocation import RETURNED, SessionRun
 
         console = self._console()
         saved_env = dict(os.environ)

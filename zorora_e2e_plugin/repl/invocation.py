@@ -21,10 +21,14 @@ HELP_VERDICT = ""  # the help is all there is to show
 VERDICT_STYLES = {"✓": "bold green", "✗": "bold red", "⚠": "bold yellow", "ℹ": "bold blue"}
 STARTING_SANDBOX = "starting a local sandbox (ONA API + S3 on loopback) ..."
 MISUSES = (  # (the flags clash, what to say); config/flags.clashes says the rest
-    (lambda o: o.sweep and (o.sandbox or o.preflight_only),
-     "--sweep cleans your deployment's bucket; it does not combine with --sandbox or --preflight-only"),
-    (lambda o: o.seed_customers and not o.sandbox,  # --for against a real target reads a real customer
-     "--seed-customer seeds the local sandbox; use it with --sandbox"),
+    (
+        lambda o: o.sweep and (o.sandbox or o.preflight_only),
+        "--sweep cleans your deployment's bucket; it does not combine with --sandbox or --preflight-only",
+    ),
+    (
+        lambda o: o.seed_customers and not o.sandbox,  # --for against a real target reads a real customer
+        "--seed-customer seeds the local sandbox; use it with --sandbox",
+    ),
     (lambda o: o.fault and not o.sandbox, "--fault makes the local sandbox misbehave; use it with --sandbox"),
     (lambda o: clashes(o) is not None, clashes),
 )
@@ -129,7 +133,7 @@ class SessionRun:
             self.console.no_color = True
 
         if options.sandbox and not options.sweep and _installed("moto"):  # at once: a fresh session imports
-            self.say(STARTING_SANDBOX, "dim")                                # the sandbox (moto) first
+            self.say(STARTING_SANDBOX, "dim")  # the sandbox (moto) first
         if options.history:  # the run history, nothing else
             from ..history.view import show
 
@@ -187,10 +191,18 @@ class SessionRun:
             return "✗ ml-validate-e2e cancelled: nothing was written."
         self.stage = "run"
         self.hold_last_line(False)  # until the run is over (_KeepResult)
-        result = validate(settings, console=self.console, http_client=client,
-                          options=RunOptions(observers=[_KeepResult(self)], debug=self.debug, presenter=presenter,
-                                             print_verdict=False,  # last, by show_verdict: after the notices
-                                             ask=ask))
+        result = validate(
+            settings,
+            console=self.console,
+            http_client=client,
+            options=RunOptions(
+                observers=[_KeepResult(self)],
+                debug=self.debug,
+                presenter=presenter,
+                print_verdict=False,  # last, by show_verdict: after the notices
+                ask=ask,
+            ),
+        )
         return self.verdict(result)
 
     def run_sandbox(self, flags, presenter=None):
@@ -204,13 +216,19 @@ class SessionRun:
         template = self.repl_client
 
         def factory(settings):
-            return self.new_client(settings, timeout=settings.timeout,
-                                   max_retries=getattr(template, "max_retries", 3))
+            return self.new_client(settings, timeout=settings.timeout, max_retries=getattr(template, "max_retries", 3))
 
         self.stage = "sandbox"
         self.hold_last_line(False)  # until the run is over (_KeepResult)
-        result = validate_in_sandbox(flags, console=self.console, env=os.environ, face=REPL,
-                                     http_client_factory=factory, observers=[_KeepResult(self)], presenter=presenter)
+        result = validate_in_sandbox(
+            flags,
+            console=self.console,
+            env=os.environ,
+            face=REPL,
+            http_client_factory=factory,
+            observers=[_KeepResult(self)],
+            presenter=presenter,
+        )
         return self.verdict(result)
 
     def run_sweep(self, options):
@@ -228,8 +246,13 @@ class SessionRun:
             from zorora.http_client import ZororaHTTPClient
         except ImportError:
             return None
-        client = ZororaHTTPClient(base_url=settings.base_url, auth_token=settings.token,
-                                  use_iam=settings.use_iam, timeout=timeout, max_retries=max_retries)
+        client = ZororaHTTPClient(
+            base_url=settings.base_url,
+            auth_token=settings.token,
+            use_iam=settings.use_iam,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
         self.made_clients.append(client)
         return client
 
@@ -254,8 +277,9 @@ class SessionRun:
             return self.verdict(self.result)
         self.verdict_shown = False
         if self.stage == "sweep":
-            self.say("Interrupted: the sweep may have deleted part of what it listed; run it again to finish.",
-                     "yellow")
+            self.say(
+                "Interrupted: the sweep may have deleted part of what it listed; run it again to finish.", "yellow"
+            )
             return "⚠ Sweep interrupted; run ml-validate-e2e --sweep again to finish."
         if self.stage == "sandbox":
             self.say("Interrupted: the sandbox was stopped and its data discarded.", "yellow")
@@ -283,11 +307,12 @@ class SessionRun:
         """What may be left, and the command that removes it on a line of its own (to copy)."""
         s = self.settings
         assert s is not None  # asked once the run had its settings
-        from ..plan import sweep_command_for
         from ..console.lines import command
+        from ..plan import sweep_command_for
 
-        self.say(f"{what}: test data for customer {s.customer_id} may be left in s3://{s.bucket}. Remove it with:",
-                 style)
+        self.say(
+            f"{what}: test data for customer {s.customer_id} may be left in s3://{s.bucket}. Remove it with:", style
+        )
         command(self.console, sweep_command_for(s), style=style)
 
     def close(self):
@@ -306,9 +331,13 @@ def repl_target(client) -> Target:
     """Where the REPL's own ONA client points (as Zorora read it at start-up); no client: the flags decide."""
     if client is None:
         return NO_TARGET
-    return Target(base_url=client.base_url, token=client.auth_token or "", use_iam=bool(client.use_iam),
-                  token_setting="ONA_API_TOKEN (as Zorora read it at start-up)",
-                  base_url_setting="ONA_API_BASE_URL (as Zorora read it at start-up)")
+    return Target(
+        base_url=client.base_url,
+        token=client.auth_token or "",
+        use_iam=bool(client.use_iam),
+        token_setting="ONA_API_TOKEN (as Zorora read it at start-up)",
+        base_url_setting="ONA_API_BASE_URL (as Zorora read it at start-up)",
+    )
 
 
 class _KeepResult(Reporter):

@@ -11,7 +11,8 @@ the user's REPL.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Callable
 
 from rich.console import Console
 from rich.table import Table
@@ -27,8 +28,12 @@ from ..core.steps import Phase, Reporter, RunHeader
 from .live import LiveSteps
 from .verdict_line import nothing_ran, phase_mark, table_phases, verdict_line, verdict_style
 
-SYMBOLS: dict[str, tuple[str, str]] = {PASS: ("✓", "green"), FAIL: ("✗", "bold red"), WARN: ("⚠", "yellow"),
-                                       SKIP: ("⏭", "dim")}
+SYMBOLS: dict[str, tuple[str, str]] = {
+    PASS: ("✓", "green"),
+    FAIL: ("✗", "bold red"),
+    WARN: ("⚠", "yellow"),
+    SKIP: ("⏭", "dim"),
+}
 
 
 def phase_table(result: RunResult, wall_ms: Callable[[int, Sequence[StepResult]], int]) -> Table:
@@ -38,8 +43,12 @@ def phase_table(result: RunResult, wall_ms: Callable[[int, Sequence[StepResult]]
         table.add_column(column)
     for phase in table_phases(result):
         if "ids" in phase:  # phases skipped whole, one after the other: one row
-            table.add_row(Text(f"{phase['ids'][0]}–{phase['ids'][-1]} not run"), Text(*SYMBOLS[SKIP]),
-                          Text(f"0/{phase['steps']} passed, {phase['steps']} skipped"), Text(""))
+            table.add_row(
+                Text(f"{phase['ids'][0]}–{phase['ids'][-1]} not run"),
+                Text(*SYMBOLS[SKIP]),
+                Text(f"0/{phase['steps']} passed, {phase['steps']} skipped"),
+                Text(""),
+            )
             continue
         steps = [s for s in result.steps if s.phase == phase["id"]]
         symbol, style = SYMBOLS[phase_mark(phase["status"], steps)]
@@ -48,12 +57,16 @@ def phase_table(result: RunResult, wall_ms: Callable[[int, Sequence[StepResult]]
             n = sum(s.status == status for s in steps)
             if n:
                 counts += f", {n} {word}" + ("s" if status == WARN and n != 1 else "")
-        table.add_row(Text(f"{phase['id']} {phase['name']}"), Text(symbol, style=style),
-                      Text(counts), Text(ms_text(wall_ms(phase["id"], steps)), style="dim"))
+        table.add_row(
+            Text(f"{phase['id']} {phase['name']}"),
+            Text(symbol, style=style),
+            Text(counts),
+            Text(ms_text(wall_ms(phase["id"], steps)), style="dim"),
+        )
     return table
 
 
-def cleanup_lines(result: RunResult) -> List[Tuple[Text, bool]]:
+def cleanup_lines(result: RunResult) -> list[tuple[Text, bool]]:
     """(line, is a command) for the test data --keep-data kept, or what the cleanup left in S3 (none: all gone).
     The command that removes it is a line of its own, to copy."""
     cleanup, lines = result.cleanup, []
@@ -68,8 +81,12 @@ def cleanup_lines(result: RunResult) -> List[Tuple[Text, bool]]:
         lines.append((Text(f"Left in S3 ({len(cleanup.leftover)}{unproven}):", style="bold red"), False))
         lines += [(Text(neutralise(f"  s3://{result.bucket}/{key}")), False) for key in cleanup.leftover]
         if any(key.endswith("/*") for key in cleanup.leftover):
-            lines.append((Text("  (/* : objects the API created, whose names only a listing of S3 can tell)",
-                               style="dim"), False))
+            lines.append(
+                (
+                    Text("  (/* : objects the API created, whose names only a listing of S3 can tell)", style="dim"),
+                    False,
+                )
+            )
         lines.append((Text("Remove them with:", style="yellow"), False))
         lines.append((Text(neutralise(cleanup.sweep_command), style="yellow"), True))
     return lines
@@ -90,14 +107,14 @@ class ConsoleReporter(Reporter):
         self.terminal = is_terminal(console)
         self.live = LiveSteps(console)
         self._lock = threading.RLock()
-        self._order: List[str] = []  # the current phase's step ids in plan order, not yet printed
-        self._done: Dict[str, StepResult] = {}  # finished, waiting for an earlier step's line
-        self._phase_ids: List[str] = []  # the current phase's step ids in plan order
-        self._skips: List[StepResult] = []  # the current phase's skipped steps: one line at the phase's end
-        self._fixes: Dict[tuple, str] = {}  # (diagnosis id, hint) -> the step whose line showed it first
-        self._phase: Optional[Phase] = None
+        self._order: list[str] = []  # the current phase's step ids in plan order, not yet printed
+        self._done: dict[str, StepResult] = {}  # finished, waiting for an earlier step's line
+        self._phase_ids: list[str] = []  # the current phase's step ids in plan order
+        self._skips: list[StepResult] = []  # the current phase's skipped steps: one line at the phase's end
+        self._fixes: dict[tuple, str] = {}  # (diagnosis id, hint) -> the step whose line showed it first
+        self._phase: Phase | None = None
         self._header_shown = True  # the current phase's header is printed (with its first step, not before)
-        self._skipped_phases: List[tuple] = []  # (phase, skipped results) of phases nothing ran in, not yet said
+        self._skipped_phases: list[tuple] = []  # (phase, skipped results) of phases nothing ran in, not yet said
 
     def _print(self, *renderables, end: str = "\n", **options) -> None:
         with self._lock:
@@ -105,14 +122,20 @@ class ConsoleReporter(Reporter):
 
     def run_started(self, header: RunHeader, phases: Sequence[Phase]) -> None:
         h = header
-        client = {"zorora": "Zorora's ml-* command classes + ZororaHTTPClient",
-                  "direct": "direct HTTP (zorora not importable)"}[h.client]
+        client = {
+            "zorora": "Zorora's ml-* command classes + ZororaHTTPClient",
+            "direct": "direct HTTP (zorora not importable)",
+        }[h.client]
         title = Text("Zorora ↔ ONA platform end-to-end validation", style="bold")
         if h.preflight_only:
             title.append("  (preflight only)", style="dim")
-        rows = [("target", h.target), ("client", client),
-                ("bucket", f"s3://{h.bucket} ({h.region})" + (f" via {h.s3_endpoint}" if h.s3_endpoint else "")),
-                ("customer", h.customer), ("actor", h.actor)]
+        rows = [
+            ("target", h.target),
+            ("client", client),
+            ("bucket", f"s3://{h.bucket} ({h.region})" + (f" via {h.s3_endpoint}" if h.s3_endpoint else "")),
+            ("customer", h.customer),
+            ("actor", h.actor),
+        ]
         with self._lock:
             self._print(title)
             for name, value in rows:  # a long value wraps under itself
@@ -229,13 +252,21 @@ class ConsoleReporter(Reporter):
         if result.status in (FAIL, WARN):
             self._details(result)
             if self.debug and result.traceback:
-                self._print(Text("\n".join(neutralise(line) for line in result.traceback.splitlines()), style="dim"),
-                            soft_wrap=not self.terminal)
+                self._print(
+                    Text("\n".join(neutralise(line) for line in result.traceback.splitlines()), style="dim"),
+                    soft_wrap=not self.terminal,
+                )
 
     def _details(self, result: StepResult) -> None:
-        rows = [(label, value, style) for label, value, style in (
-            ("expected", result.expected, "dim"), ("got", result.actual, ""), ("fix", self._fix(result), "yellow"))
-            if value]
+        rows = [
+            (label, value, style)
+            for label, value, style in (
+                ("expected", result.expected, "dim"),
+                ("got", result.actual, ""),
+                ("fix", self._fix(result), "yellow"),
+            )
+            if value
+        ]
         with self._lock:  # under its step; on a terminal each wraps under its own words, a log keeps it whole
             for label, value, style in rows:
                 lines = neutralise(value).split("\n")
@@ -313,10 +344,8 @@ class ConsoleReporter(Reporter):
 def verdict_text(console, line: str, style: str) -> None:
     """The one verdict line: on a terminal its words wrap under the words after its mark (✓ ...), never cut."""
     mark = line[:2] if line[:1] in "✓✗⚠ℹ" and line[1:2] == " " else ""
-    hanging(console, Text(mark, style=style), Text(line[len(mark):], style=style))
+    hanging(console, Text(mark, style=style), Text(line[len(mark) :], style=style))
 
 
-def make_console(no_color: bool = False, file=None, force_terminal: Optional[bool] = None) -> Console:
-    return Console(file=file, no_color=no_color, highlight=False, force_terminal=force_terminal,
-                   soft_wrap=False)
-
+def make_console(no_color: bool = False, file=None, force_terminal: bool | None = None) -> Console:
+    return Console(file=file, no_color=no_color, highlight=False, force_terminal=force_terminal, soft_wrap=False)

@@ -11,7 +11,6 @@ import os
 import re
 import stat
 import xml.etree.ElementTree as ET
-from typing import Dict, List, Optional
 
 from ..core.outcomes import FAIL, SKIP, WARN, RunResult
 from ..core.redact import neutralise
@@ -22,9 +21,9 @@ class Written:
     """What a writer of report files did: `paths` it wrote ({flag: path}, in the order written), `errors` one line
     per file it could not write, `notes` other lines to show (with --debug, the failing steps' curl lines)."""
 
-    paths: Dict[str, str] = dataclasses.field(default_factory=dict)
-    errors: List[str] = dataclasses.field(default_factory=list)
-    notes: List[str] = dataclasses.field(default_factory=list)
+    paths: dict[str, str] = dataclasses.field(default_factory=dict)
+    errors: list[str] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def could_not_write(flag: str, path, exc: BaseException) -> str:
@@ -50,7 +49,7 @@ def open_report(path: str, binary: bool = False):
         raise
 
 
-def write_json(result: RunResult, path: str, step_extras: Optional[dict] = None) -> None:
+def write_json(result: RunResult, path: str, step_extras: dict | None = None) -> None:
     data = result.to_dict()
     for step in data.get("steps", []):  # a failing step's curl line (artifacts/curl.py)
         curl = (step_extras or {}).get(step.get("id"), {}).get("curl")
@@ -91,32 +90,60 @@ def _case_properties(case, step, extras: dict) -> None:
     """route (what the step sent), ms, diagnosis id (when the step has one)."""
     from ..core.diagnosis import diagnosis_id
 
-    values = [("route", ", ".join(extras.get("routes", []))), ("ms", str(step.duration_ms)),
-              ("diagnosis", diagnosis_id(step))]
+    values = [
+        ("route", ", ".join(extras.get("routes", []))),
+        ("ms", str(step.duration_ms)),
+        ("diagnosis", diagnosis_id(step)),
+    ]
     properties = ET.SubElement(case, "properties")
     for name, value in values:
         if value:
             ET.SubElement(properties, "property", {"name": name, "value": xml_text(value)})
 
 
-def write_junit(result: RunResult, path: str, step_extras: Optional[dict] = None) -> None:
+def write_junit(result: RunResult, path: str, step_extras: dict | None = None) -> None:
     x = xml_text
-    suite = ET.Element("testsuite", {
-        "name": "zorora-e2e", "tests": str(len(result.steps)), "failures": str(result.count(FAIL)),
-        "skipped": str(result.count(SKIP)), "errors": "0", "time": f"{result.duration_ms / 1000:.3f}"})
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": "zorora-e2e",
+            "tests": str(len(result.steps)),
+            "failures": str(result.count(FAIL)),
+            "skipped": str(result.count(SKIP)),
+            "errors": "0",
+            "time": f"{result.duration_ms / 1000:.3f}",
+        },
+    )
     properties = ET.SubElement(suite, "properties")
-    for name, value in (("verdict", result.verdict), ("customer_id", result.customer_id),
-                        ("client", result.client), ("target", result.target)):
+    for name, value in (
+        ("verdict", result.verdict),
+        ("customer_id", result.customer_id),
+        ("client", result.client),
+        ("target", result.target),
+    ):
         ET.SubElement(properties, "property", {"name": name, "value": x(value)})
     for step in result.steps:  # plan order (RunResult keeps its steps so)
-        case = ET.SubElement(suite, "testcase", {
-            "classname": f"zorora-e2e.phase{step.phase}", "name": x(f"{step.id} {step.title}"),
-            "time": f"{step.duration_ms / 1000:.3f}"})
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {
+                "classname": f"zorora-e2e.phase{step.phase}",
+                "name": x(f"{step.id} {step.title}"),
+                "time": f"{step.duration_ms / 1000:.3f}",
+            },
+        )
         _case_properties(case, step, (step_extras or {}).get(step.id, {}))
         d = step.diagnosis or {}
-        body = "\n".join(f"{k}: {v}" for k, v in (("expected", step.expected), ("got", step.actual),
-                                                 ("fix", step.hint),
-                                                 ("diagnosis", d and f"{d['id']} ({d['whose']})")) if v)
+        body = "\n".join(
+            f"{k}: {v}"
+            for k, v in (
+                ("expected", step.expected),
+                ("got", step.actual),
+                ("fix", step.hint),
+                ("diagnosis", d and f"{d['id']} ({d['whose']})"),
+            )
+            if v
+        )
         if step.status == FAIL:
             failure = {"message": x(step.actual or "failed")}
             if d:
@@ -130,8 +157,13 @@ def write_junit(result: RunResult, path: str, step_extras: Optional[dict] = None
         ET.ElementTree(suite).write(handle, encoding="utf-8", xml_declaration=True)
 
 
-def write_reports(result: RunResult, *, json_path: Optional[str] = None, junit_path: Optional[str] = None,
-                  step_extras: Optional[dict] = None) -> Written:
+def write_reports(
+    result: RunResult,
+    *,
+    json_path: str | None = None,
+    junit_path: str | None = None,
+    step_extras: dict | None = None,
+) -> Written:
     """Writes the reports asked for. Returns what it wrote and one line per report that could not be written,
     and records those on the result: a report asked for and missing makes a non-zero exit (2 when the run itself
     passed)."""

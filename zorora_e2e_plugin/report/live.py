@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Dict, Optional, Tuple
 
 from rich.text import Text
 
@@ -31,7 +30,7 @@ TICK = 0.1  # seconds between redraws: the spinner turns, the elapsed time count
 class _Running:
     """The renderable: one line per running step, in the order they started (nothing when none runs)."""
 
-    def __init__(self, view: "LiveSteps"):
+    def __init__(self, view: LiveSteps):
         self.view = view
 
     def __rich_console__(self, console, options):
@@ -58,10 +57,10 @@ class LiveSteps:
     def __init__(self, console):
         self.console = console
         self.enabled = can_redraw(console)
-        self.running: Dict[str, Tuple[str, float]] = {}
+        self.running: dict[str, tuple[str, float]] = {}
         self._lock = threading.RLock()
         self._live = None
-        self._ticker: Optional[threading.Thread] = None
+        self._ticker: threading.Thread | None = None
         self._halt = threading.Event()
         self.broken = False  # the console failed once: never draw again
 
@@ -87,8 +86,14 @@ class LiveSteps:
     def _start(self) -> None:
         from rich.live import Live
 
-        live = Live(_Running(self), console=self.console, auto_refresh=False, transient=True,
-                    redirect_stdout=False, redirect_stderr=False)
+        live = Live(
+            _Running(self),
+            console=self.console,
+            auto_refresh=False,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
         self._live = live
         try:
             live.start(refresh=True)
@@ -96,8 +101,7 @@ class LiveSteps:
             self._broke()
             return
         self._halt = threading.Event()
-        self._ticker = threading.Thread(target=self._tick, args=(live, self._halt), daemon=True,
-                                        name="zorora-e2e-live")
+        self._ticker = threading.Thread(target=self._tick, args=(live, self._halt), daemon=True, name="zorora-e2e-live")
         self._ticker.start()
 
     def _tick(self, live, halt: threading.Event) -> None:

@@ -5,8 +5,6 @@ route's request times: how many, the lowest and highest, and their sum). The dim
 
 from __future__ import annotations
 
-from typing import Dict, List
-
 COMMON = ("Target", "Kind")
 
 
@@ -16,7 +14,7 @@ def _number(value) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def value_text(row: Dict) -> str:
+def value_text(row: dict) -> str:
     count = row.get("SampleCount") or 0
     if count > 1:
         low, high = _number(row.get("Minimum")), _number(row.get("Maximum"))
@@ -24,13 +22,21 @@ def value_text(row: Dict) -> str:
     return _number(row.get("Sum"))
 
 
-def published_table(rows: List[Dict], namespace: str):
+def published_table(rows: list[dict], namespace: str):
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=Text(f"Read back from the sandbox's CloudWatch, namespace {namespace} "
-                             f"({len(rows)} metric{'s' if len(rows) != 1 else ''}):"),
-                  title_justify="left", show_edge=False, pad_edge=False, box=None, header_style="dim")
+    table = Table(
+        title=Text(
+            f"Read back from the sandbox's CloudWatch, namespace {namespace} "
+            f"({len(rows)} metric{'s' if len(rows) != 1 else ''}):"
+        ),
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+        box=None,
+        header_style="dim",
+    )
     for column in ("metric", "dimension", "unit", "value"):
         table.add_column(column, overflow="fold")
     common: dict[str, object] = {}

@@ -53,22 +53,32 @@ class ReadinessView(Reporter):
                 line.append(neutralise(self.redact(f" {gate.name:<26} {gate.value:<44} {gate.limit}")))
                 self.console.print(line, soft_wrap=True, highlight=False)
         if st.diff is not None or st.diff_error:
-            self._line("ml-diff (the server's verdict): " + (diff_words(st.diff) if st.diff is not None
-                                                              else f"failed: {st.diff_error}"))
-        for warning in (st.answer.warnings if st.answer else []):
+            self._line(
+                "ml-diff (the server's verdict): "
+                + (diff_words(st.diff) if st.diff is not None else f"failed: {st.diff_error}")
+            )
+        for warning in st.answer.warnings if st.answer else []:
             self._line(f"⚠ {warning}", "yellow")
         production = st.production or {}
         if production:
-            self._line(f"production now: {production.get('model_id')}, promoted {production.get('promoted_at')} by "
-                       f"{production.get('promoted_by')}", "dim")
+            self._line(
+                f"production now: {production.get('model_id')}, promoted {production.get('promoted_at')} by "
+                f"{production.get('promoted_by')}",
+                "dim",
+            )
         for action, word in (("promote", "last promotion"), ("rollback", "last rollback")):
             event = st.last_events.get(action)
             if event is not None:
-                self._line(f"{word}: {event.get('timestamp')} by {event.get('actor')}, {event.get('model_id')} "
-                           f"({event.get('reason')})", "dim")
+                self._line(
+                    f"{word}: {event.get('timestamp')} by {event.get('actor')}, {event.get('model_id')} "
+                    f"({event.get('reason')})",
+                    "dim",
+                )
         for other in st.others:
-            self._line(f"other challenger: {other.get('model_id')} (status {other.get('status')}): "
-                       f"{other.get('eligibility')}", "dim")
+            self._line(
+                f"other challenger: {other.get('model_id')} (status {other.get('status')}): {other.get('eligibility')}",
+                "dim",
+            )
         if st.answer is not None and st.answer.kind == READY:
             self._line("to promote, type:", "bold")
             command(self.console, neutralise(self.redact(st.answer.command)), indent=6, style="bold")
@@ -83,24 +93,33 @@ class ReadinessView(Reporter):
         table.add_column("limit", no_wrap=True)
         for gate in self.state.gates:
             mark, style = MARKS[gate.passed]
-            table.add_row(Text(mark, style=style), *(Text(neutralise(self.redact(str(v))))
-                                                     for v in (gate.name, gate.value, gate.limit)))
+            table.add_row(
+                Text(mark, style=style),
+                *(Text(neutralise(self.redact(str(v)))) for v in (gate.name, gate.value, gate.limit)),
+            )
         return table
 
     def registry(self) -> None:
         st = self.state
         self.console.print(Text(""))
-        words(self.console, Text(f"◆ The registry of {st.customer} (s3://{st.bucket}/{st.registry_key})",
-                                 style="bold blue"), indent=2)
+        words(
+            self.console,
+            Text(f"◆ The registry of {st.customer} (s3://{st.bucket}/{st.registry_key})", style="bold blue"),
+            indent=2,
+        )
         rows = [("production", st.registry.get("production"))]
         rows += [("challenger", entry) for entry in st.registry.get("challengers") or []]
         for role, entry in rows:
             entry = entry if isinstance(entry, dict) else {}
             summary = entry.get("evaluation_summary")
             summary = summary if isinstance(summary, dict) else {}
-            fields = [("status", entry.get("status")), ("evaluated", entry.get("evaluated_at")),
-                      ("verdict", summary.get("verdict")), ("promoted", entry.get("promoted_at")),
-                      ("by", entry.get("promoted_by"))]
+            fields = [
+                ("status", entry.get("status")),
+                ("evaluated", entry.get("evaluated_at")),
+                ("verdict", summary.get("verdict")),
+                ("promoted", entry.get("promoted_at")),
+                ("by", entry.get("promoted_by")),
+            ]
             shown = ", ".join(f"{k} {v}" for k, v in fields if v is not None)
             row = neutralise(self.redact(f"{role:<11} {entry.get('model_id', '—')}  {shown}"))
             words(self.console, Text("  " + row), indent=12)

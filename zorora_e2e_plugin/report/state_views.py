@@ -13,7 +13,7 @@ piped (CI, `| tee`), nothing is wrapped at all: every line is written whole, lik
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable
 
 from rich.table import Table
 from rich.text import Text
@@ -47,13 +47,13 @@ def _request(declared: str) -> str:
 class StateViews:
     def __init__(self, console, *, world, open_store: Callable, redact: Callable[[str], str]):
         self.console, self.world, self.open_store, self.redact = console, world, open_store, redact
-        self.before: Optional[S3State] = None  # the registry as last shown (3.1's "before", then 3.3's)
-        self.after_3_3: Optional[S3State] = None
-        self.results: Dict[str, Any] = {}
-        self.steps: Dict[str, Any] = {}  # the plan's Steps by id (what each sends), as the phases start
+        self.before: S3State | None = None  # the registry as last shown (3.1's "before", then 3.3's)
+        self.after_3_3: S3State | None = None
+        self.results: dict[str, Any] = {}
+        self.steps: dict[str, Any] = {}  # the plan's Steps by id (what each sends), as the phases start
 
     @property
-    def limit(self) -> Optional[int]:
+    def limit(self) -> int | None:
         """The width lines must fit in: the terminal's; None (no wrapping at all) when piped."""
         return line_width(self.console)
 
@@ -92,7 +92,7 @@ class StateViews:
         self._print(Text(""))
         self._print(Text(f"◆ {title}", style="bold blue"))
 
-    def _read(self) -> Optional[S3State]:
+    def _read(self) -> S3State | None:
         try:
             return S3State.read(self.open_store(), self.world)
         except Exception as exc:  # a view never fails the run
@@ -109,8 +109,7 @@ class StateViews:
     def after_phase(self, phase: int) -> None:
         if phase == 1 and self.results.get("1.2") is not None:
             self.world_tree("The test world in S3 (after phase 1; {C} = the customer id)")
-        elif phase == 4 and any(self.results.get(i) is not None and self.results[i].status != SKIP
-                                for i in PHASE_4):
+        elif phase == 4 and any(self.results.get(i) is not None and self.results[i].status != SKIP for i in PHASE_4):
             self.refusals()
 
     def after_step(self, result) -> None:
@@ -149,17 +148,17 @@ class StateViews:
                 branch.add(Text("(empty)", style="green"))
             for obj in objects:
                 key = str(obj.get("Key", ""))
-                label = self.text(key[len(prefix):] if key.startswith(prefix) else key)
+                label = self.text(key[len(prefix) :] if key.startswith(prefix) else key)
                 label.append(f"  {_size(obj.get('Size'))}", style="dim")
                 branch.add(label)
         self._print(tree)
 
-    def registry_diff(self, before: Optional[S3State], after: S3State) -> None:
+    def registry_diff(self, before: S3State | None, after: S3State) -> None:
         old = (before.registry if before else {}) or {}
         new = after.registry or {}
         rows = []  # (entry, field, before, after)
 
-        def entry_rows(label: str, a: Dict, b: Dict) -> None:
+        def entry_rows(label: str, a: dict, b: dict) -> None:
             for field in ENTRY_FIELDS:
                 x, y = (a or {}).get(field), (b or {}).get(field)
                 if x is None and y is None:
@@ -203,18 +202,24 @@ class StateViews:
         self._print(self.text(f"Archive ({self.world.archive_prefix}): {len(objects)} object(s)", "bold"))
         for obj in objects:
             key = str(obj.get("Key", ""))
-            line = self.text(f"  …/archived/{key[len(self.world.archive_prefix):]}"
-                             if key.startswith(self.world.archive_prefix) else f"  {key}")
+            line = self.text(
+                f"  …/archived/{key[len(self.world.archive_prefix) :]}"
+                if key.startswith(self.world.archive_prefix)
+                else f"  {key}"
+            )
             line.append(f"  {_size(obj.get('Size'))}", style="dim")
             self._print(line)
 
-    def audit(self, events: List[Dict]) -> None:
+    def audit(self, events: list[dict]) -> None:
         self._print(Text(f"Audit log: {len(events)} event(s)", style="bold"))
         if not events:
             return
         keys = ("timestamp", "actor", "action", "model_id", "reason")
         rows = [[self.text((e if isinstance(e, dict) else {}).get(k, "")) for k in keys] for e in events]
-        whole = [max([len(h)] + [row[i].cell_len for row in rows]) for i, h in enumerate(("time", "actor", "action", "model"))]
+        whole = [
+            max([len(h)] + [row[i].cell_len for row in rows])
+            for i, h in enumerate(("time", "actor", "action", "model"))
+        ]
         if self._fits(sum(whole) + 2 * 4 + 12):  # a table whose id columns are whole, the reason wrapping at words
             table = Table(title=None, box=None, pad_edge=False, header_style="bold")
             for column in ("time", "actor", "action", "model"):
@@ -242,12 +247,22 @@ class StateViews:
                 continue
             ok = r.status in (PASS, WARN)
             step = self.steps.get(step_id)
-            sent = ", ".join(_request(item) for item in step.sends) if step is not None and step.sends else \
-                "nothing" if step is not None else ""
-            table.add_row(self.text(r.id), self.text(sent),
-                          Text("refused" if ok else ("NOT refused" if r.status == FAIL else r.status),
-                               style="green" if ok else "bold red"),
-                          self.text(r.actual or r.expected or ""))
+            sent = (
+                ", ".join(_request(item) for item in step.sends)
+                if step is not None and step.sends
+                else "nothing"
+                if step is not None
+                else ""
+            )
+            table.add_row(
+                self.text(r.id),
+                self.text(sent),
+                Text(
+                    "refused" if ok else ("NOT refused" if r.status == FAIL else r.status),
+                    style="green" if ok else "bold red",
+                ),
+                self.text(r.actual or r.expected or ""),
+            )
         self._print(table)
         now = self._read()
         if now is None or self.after_3_3 is None:
@@ -256,15 +271,22 @@ class StateViews:
         gate = self.world.gate_challenger_model_id
         then = dataclasses.replace(self.after_3_3, registry=dict(self.after_3_3.registry))
         now_reg = dict(now.registry)
-        now_reg["challengers"] = [c for c in now_reg.get("challengers") or []
-                                  if not (isinstance(c, dict) and c.get("model_id") == gate)]
+        now_reg["challengers"] = [
+            c for c in now_reg.get("challengers") or [] if not (isinstance(c, dict) and c.get("model_id") == gate)
+        ]
         same_registry = now_reg == then.registry
         same_audit = now.events == then.events
-        for ok, what in ((same_registry, "registry unchanged (apart from the gate-failing challenger the test "
-                                         "wrote itself for 4.6)"),
-                         (same_audit, f"audit log unchanged: {len(now.events)} event(s)"),
-                         (len(now.archives or []) == len(then.archives or []),  # S3State.read lists them
-                          f"archive unchanged: {len(now.archives or [])} object(s)")):
+        for ok, what in (
+            (
+                same_registry,
+                "registry unchanged (apart from the gate-failing challenger the test wrote itself for 4.6)",
+            ),
+            (same_audit, f"audit log unchanged: {len(now.events)} event(s)"),
+            (
+                len(now.archives or []) == len(then.archives or []),  # S3State.read lists them
+                f"archive unchanged: {len(now.archives or [])} object(s)",
+            ),
+        ):
             self._print(Text(f"  {'✓' if ok else '✗'} {what}", style="green" if ok else "bold red"))
         if not same_registry:
             self.registry_diff(then, dataclasses.replace(now, registry=now_reg))

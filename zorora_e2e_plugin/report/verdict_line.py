@@ -5,14 +5,17 @@ steps' diagnoses). Plain results in, text out; nothing here prints.
 
 from __future__ import annotations
 
-from typing import Dict, List
-
 from ..core.diagnosis import DEPLOYMENT, MODEL, PLATFORM, SETTINGS
 from ..core.durations import ms_text
 from ..core.outcomes import CANCELLED, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, SKIP, WARN, RunResult
 
-VERDICT_STYLE = {PASSED: "bold green", FAILED: "bold red", GATE_FAILED: "bold red", INTERRUPTED: "bold yellow",
-                 CANCELLED: "yellow"}
+VERDICT_STYLE = {
+    PASSED: "bold green",
+    FAILED: "bold red",
+    GATE_FAILED: "bold red",
+    INTERRUPTED: "bold yellow",
+    CANCELLED: "yellow",
+}
 
 
 def _seconds(ms: int) -> str:
@@ -25,8 +28,12 @@ NOTHING_RAN = "⚠ Stopped before anything ran: nothing was written, nothing to 
 def nothing_ran(result: RunResult) -> bool:
     """Interrupted before a single step ran (q or Ctrl-C at the walkthrough's first pause): nothing written,
     no cleanup; the reports still list every step (skipped)."""
-    return result.verdict == INTERRUPTED and bool(result.steps) and \
-        all(s.status == SKIP for s in result.steps) and not result.cleanup.leftover
+    return (
+        result.verdict == INTERRUPTED
+        and bool(result.steps)
+        and all(s.status == SKIP for s in result.steps)
+        and not result.cleanup.leftover
+    )
 
 
 def _readiness_line(result: RunResult) -> str:
@@ -74,28 +81,36 @@ def verdict_line(result: RunResult) -> str:
         skipped = result.count(SKIP)
         skip_text = f", {skipped} skipped" if skipped else ""
         if warnings:  # not a clean pass: it says so first
-            return (f"⚠ {what} with {warnings} warning{'s' if warnings != 1 else ''} (step {_ids(result, WARN)}): "
-                    f"{result.count(PASS) + warnings}/{total} steps{skip_text} in {took}; {_cleanup_words(result)}.")
-        return (f"✓ {what}: {result.count(PASS)}/{total} steps{skip_text} in {took}; "
-                f"{_cleanup_words(result)}.")
+            return (
+                f"⚠ {what} with {warnings} warning{'s' if warnings != 1 else ''} (step {_ids(result, WARN)}): "
+                f"{result.count(PASS) + warnings}/{total} steps{skip_text} in {took}; {_cleanup_words(result)}."
+            )
+        return f"✓ {what}: {result.count(PASS)}/{total} steps{skip_text} in {took}; {_cleanup_words(result)}."
     if result.verdict == GATE_FAILED:
-        written = (f"{_cleanup_words(result)}" if result.cleanup.leftover else "no test data written")
-        return (f"✗ Preflight gate failed (step {_ids(result, FAIL)}) in {took}: {written}; "
-                f"{fix_words(result)} as shown and re-run.")
+        written = f"{_cleanup_words(result)}" if result.cleanup.leftover else "no test data written"
+        return (
+            f"✗ Preflight gate failed (step {_ids(result, FAIL)}) in {took}: {written}; "
+            f"{fix_words(result)} as shown and re-run."
+        )
     if result.verdict == CANCELLED:
         return f"✗ Cancelled: nothing was written (the preflight passed in {took}; answered no to Proceed)."
     if nothing_ran(result):
         return NOTHING_RAN
     if result.verdict == INTERRUPTED:
         return f"⚠ E2E validation interrupted after {took}; cleanup ran: {_cleanup_words(result)}."
-    return (f"✗ E2E validation failed: {result.count(FAIL)} of {total} steps failed "
-            f"(step {_ids(result, FAIL)}){warn_text} in {took}; {_cleanup_words(result)}; "
-            f"{fix_words(result)} as shown.")  # fix_words: whose move, from the failed steps' diagnoses
+    return (
+        f"✗ E2E validation failed: {result.count(FAIL)} of {total} steps failed "
+        f"(step {_ids(result, FAIL)}){warn_text} in {took}; {_cleanup_words(result)}; "
+        f"{fix_words(result)} as shown."
+    )  # fix_words: whose move, from the failed steps' diagnoses
 
 
-FIX_WORDS: dict[str, str] = {SETTINGS: "fix your settings", DEPLOYMENT: "fix the infrastructure",
-                             PLATFORM: "fix the platform's Lambda code",
-                             MODEL: "re-evaluate or retrain the challenger (nothing is broken)"}
+FIX_WORDS: dict[str, str] = {
+    SETTINGS: "fix your settings",
+    DEPLOYMENT: "fix the infrastructure",
+    PLATFORM: "fix the platform's Lambda code",
+    MODEL: "re-evaluate or retrain the challenger (nothing is broken)",
+}
 
 
 def fix_words(result: RunResult) -> str:
@@ -108,9 +123,9 @@ def fix_words(result: RunResult) -> str:
     return " and ".join(words) if len(words) <= 2 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def table_phases(result: RunResult) -> List[Dict]:
+def table_phases(result: RunResult) -> list[dict]:
     """The table's rows: a phase each, except that two or more phases skipped whole in a row share one."""
-    rows: List[Dict] = []
+    rows: list[dict] = []
     for phase in result.phases:
         steps = [s for s in result.steps if s.phase == phase["id"]]
         if steps and all(s.status == SKIP for s in steps) and phase["id"] != 5:
@@ -120,7 +135,7 @@ def table_phases(result: RunResult) -> List[Dict]:
             rows.append({"run": [(phase, len(steps))]})
             continue
         rows.append(phase)
-    table: List[Dict] = []
+    table: list[dict] = []
     for row in rows:
         if "run" not in row:
             table.append(row)

@@ -6,8 +6,9 @@ says what the phase proves, why it matters and which requests it is about to sen
 After phase 1, 3.1, 3.3, 4 and 5 it shows the state in S3 (state_views.py), read through the run's Store.
 
 Pauses do not count against --deadline: the run moves the deadline on by the time spent paused and drawing
-views (its control handle's `paused(seconds)`: run.RunControl), and leaves that time out of the run's duration; a phase's time in the
-summary ends with its last step, before the pause that opens the next. Ctrl-C at a pause stops the run like `q` (its exit code stays 130).
+views (its control handle's `paused(seconds)`: run/execution.py's RunControl), and leaves that time out of the
+run's duration; a phase's time in the summary ends with its last step, before the pause that opens the next.
+Ctrl-C at a pause stops the run like `q` (its exit code stays 130).
 A pause waits on the terminal in the CLI (`TerminalPause`), on prompt_toolkit in the REPL (`PromptPause`).
 """
 
@@ -17,7 +18,7 @@ import dataclasses
 import select
 import sys
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Callable
 
 from rich.text import Text
 
@@ -25,21 +26,27 @@ from ..console.lines import hanging, words
 from ..core.outcomes import SKIP
 from ..core.steps import Reporter
 
-REFUSED = "--walkthrough waits for Enter before each phase: it needs a terminal (use --show-state to see the " \
-          "state views without pausing)."
+REFUSED = (
+    "--walkthrough waits for Enter before each phase: it needs a terminal (use --show-state to see the "
+    "state views without pausing)."
+)
 STOPPED = "Stopped at the pause before phase {phase}: the phases left are skipped; the cleanup still runs."
 
 
-def sends_lines(phase) -> List[Tuple[str, str]]:
+def sends_lines(phase) -> list[tuple[str, str]]:
     """(who, what it sends) for each step of `phase` in the order they run, as the plan declares it
     (Step.sends; a step that sends nothing says why)."""
-    rows: List[Tuple[str, str]] = []
+    rows: list[tuple[str, str]] = []
     if phase.setup_sends:
         rows.append(("setup", ", ".join(phase.setup_sends)))
     for wave in phase.waves:
         for step in wave:
-            rows.append((step.id, ", ".join(step.sends) if step.sends else
-                         "nothing" + (f" ({step.quiet})" if step.quiet else "")))
+            rows.append(
+                (
+                    step.id,
+                    ", ".join(step.sends) if step.sends else "nothing" + (f" ({step.quiet})" if step.quiet else ""),
+                )
+            )
     return rows
 
 
@@ -47,7 +54,7 @@ def sends_lines(phase) -> List[Tuple[str, str]]:
 class Options:
     """What the presenter asked for: `pause` (a TerminalPause/PromptPause) for --walkthrough; `show_state`."""
 
-    pause: Optional[Callable] = None
+    pause: Callable | None = None
     show_state: bool = False
 
     @property
@@ -55,7 +62,7 @@ class Options:
         return self.pause is not None or self.show_state
 
 
-def options_from(namespace, pause: Callable) -> Optional[Options]:
+def options_from(namespace, pause: Callable) -> Options | None:
     """The presenter's flags as Options (None: neither given). `pause`: the face's way to wait."""
     walk, show = bool(getattr(namespace, "walkthrough", False)), bool(getattr(namespace, "show_state", False))
     if not (walk or show):
@@ -138,11 +145,14 @@ class Presenter(Reporter):
         self.options, self.console, self.signals = options, console, signals
         self.control = control if control is not None else Uncontrolled()
         self.steps: dict = {}  # step id -> Step, of the phases seen
-        self.views = StateViews(console, world=world, open_store=open_store, redact=redact) \
-            if options.show_state or options.pause else None
+        self.views = (
+            StateViews(console, world=world, open_store=open_store, redact=redact)
+            if options.show_state or options.pause
+            else None
+        )
         self.stopped = False
         self.ran = False  # a step has run (not only been skipped)
-        self.last_phase: Optional[int] = None
+        self.last_phase: int | None = None
         self.cleaned_up = False  # the last phase heard of is the cleanup
 
     def _timed(self, fn, *args) -> None:
@@ -233,5 +243,14 @@ class _Part(Reporter):
             self.presenter.run_finished(result)
 
 
-__all__ = ["Uncontrolled", "sends_lines", "Options", "options_from", "Presenter", "PromptPause", "REFUSED", "STOPPED",
-           "TerminalPause"]
+__all__ = [
+    "Uncontrolled",
+    "sends_lines",
+    "Options",
+    "options_from",
+    "Presenter",
+    "PromptPause",
+    "REFUSED",
+    "STOPPED",
+    "TerminalPause",
+]

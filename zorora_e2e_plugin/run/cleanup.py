@@ -5,7 +5,7 @@ again when a step the deadline cut off ended meanwhile; then what the report may
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from .. import plan as plan_module
 from ..config.settings import Settings
@@ -25,7 +25,7 @@ def drain_limit(settings: Settings) -> float:
     return min(settings.timeout * DRAIN_REQUESTS + 1, DRAIN_LIMIT)
 
 
-def clean_up(run: Run) -> Optional[float]:
+def clean_up(run: Run) -> float | None:
     """Phase 5, whenever anything may have been written, after the run's last request has ended (or the
     drain gave up on it: the result then lists what may still arrive). Signals are only recorded here.
     Run again when a step the deadline cut off ended during the cleanup: its write may have landed after
@@ -34,8 +34,10 @@ def clean_up(run: Run) -> Optional[float]:
     runner, ctx, settings = run.runner, run.ctx, run.settings
     still_running = runner.drain(drain_limit(settings))
     if still_running:
-        run.reporter.notice(f"{still_running} request(s) cut off by the deadline are still waiting on the "
-                            "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote")
+        run.reporter.notice(
+            f"{still_running} request(s) cut off by the deadline are still waiting on the "
+            "target; if one lands after this cleanup, `zorora-e2e sweep` removes what it wrote"
+        )
     began = None
     for _ in range(3):
         if not (ctx.wrote or ctx.probe_pending or (ctx.keeps_versions() and ctx.claimed)):  # versioned: 0.4's
@@ -86,8 +88,10 @@ def _settle(run: Run) -> bool:
         return False
     until = max(p.ended or p.sent for p in pending) + settle_window(settings)
     names = ", ".join(dict.fromkeys(str(p) for p in pending))
-    reporter.notice(f"{names}: no answer, so the Lambda may still write; watching the run's prefixes for "
-                           f"{max(0.0, until - time.monotonic()):.0f}s, then proving them empty again")
+    reporter.notice(
+        f"{names}: no answer, so the Lambda may still write; watching the run's prefixes for "
+        f"{max(0.0, until - time.monotonic()):.0f}s, then proving them empty again"
+    )
     before = len(signals.received) if signals is not None else 0
     told, every = time.monotonic(), max(2.0, settle_window(settings) / 4)  # the countdown's pace
     try:
@@ -109,19 +113,22 @@ def _settle(run: Run) -> bool:
                     break
             if time.monotonic() - told >= every and until - time.monotonic() >= 1:
                 told = time.monotonic()
-                reporter.notice(f"… {until - time.monotonic():.0f}s left"
-                                       + (f" ({len(ctx.late_effects)} late object(s) removed so far)"
-                                          if ctx.late_effects else ""))
+                reporter.notice(
+                    f"… {until - time.monotonic():.0f}s left"
+                    + (f" ({len(ctx.late_effects)} late object(s) removed so far)" if ctx.late_effects else "")
+                )
     except KeyboardInterrupt:
         run.runner.mark_interrupted()
     if ctx.late_effects:
-        reporter.notice(f"{len(ctx.late_effects)} object(s) written after the request(s) went unanswered "
-                               "appeared and were removed: " + ", ".join(sorted(ctx.late_effects)[:4]))
+        reporter.notice(
+            f"{len(ctx.late_effects)} object(s) written after the request(s) went unanswered "
+            "appeared and were removed: " + ", ".join(sorted(ctx.late_effects)[:4])
+        )
     ctx.settled = True
     return True
 
 
-def cleanup_truth(run: Run, began: Optional[float]) -> Cleanup:
+def cleanup_truth(run: Run, began: float | None) -> Cleanup:
     """What the report may claim: "nothing left" only when 5.2 itself proved the prefixes empty after the
     run's last request ended. Otherwise the keys not proven deleted, and, while a cut-off step may still
     send a request, the prefixes it could write under."""
@@ -144,13 +151,17 @@ def cleanup_truth(run: Run, began: Optional[float]) -> Cleanup:
         may = [world.registry_key, world.archive_prefix + "*", world.audit_key]
         cleanup.proven_empty = False
         cleanup.leftover = sorted(set(cleanup.leftover) | set(may))
-        reporter.notice("a promote/rollback that got no answer may still write: "
-                               + ", ".join(f"s3://{settings.bucket}/{k}" for k in may)
-                               + f" may still appear; remove them later with `{cleanup.sweep_command}`")
+        reporter.notice(
+            "a promote/rollback that got no answer may still write: "
+            + ", ".join(f"s3://{settings.bucket}/{k}" for k in may)
+            + f" may still appear; remove them later with `{cleanup.sweep_command}`"
+        )
     late = run.runner.late_steps(began)
     if late and ctx.owns_prefixes:
         cleanup.proven_empty = False
         cleanup.leftover = sorted(set(cleanup.leftover) | {p + "*" for p in world.prefixes})
-        reporter.notice("still running after the cleanup (a request may still land in S3): "
-                        + ", ".join(f"{step.id} {step.title}" for step in late))
+        reporter.notice(
+            "still running after the cleanup (a request may still land in S3): "
+            + ", ".join(f"{step.id} {step.title}" for step in late)
+        )
     return cleanup

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any, List, Tuple
+from typing import TYPE_CHECKING, Any
 
 from .. import plan as plan_module
 from ..client import OnaClient, RawHttp
@@ -45,8 +45,16 @@ if TYPE_CHECKING:
 class Run:
     """`started`: (monotonic, UTC ISO-8601 text) of when validate() began. `execute()` runs it once."""
 
-    def __init__(self, settings: Settings, client: OnaClient, signals: SignalGuard, *, console: Console,
-                 options: RunOptions, started: Tuple[float, str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        client: OnaClient,
+        signals: SignalGuard,
+        *,
+        console: Console,
+        options: RunOptions,
+        started: tuple[float, str],
+    ) -> None:
         self.settings, self.client, self.signals = settings, client, signals
         self.console, self.options = console, options
         self.started, self.started_at = started
@@ -62,7 +70,7 @@ class Run:
         self.shared: RunArtifacts
         self.watch: Watch
         self.recorder: Recorder
-        self.phases: List[Phase] = []
+        self.phases: list[Phase] = []
 
     # -- what the cleanup and the presenter ask ------------------------------------------------------------
     def proof_step(self) -> str:
@@ -93,8 +101,10 @@ class Run:
     # -- the run ---------------------------------------------------------------------------------------------
     def execute(self) -> RunResult:
         o = self.options
-        console_view = QuietWhenClosed(HeldUntilAStepRuns(ConsoleReporter(self.console, print_verdict=o.print_verdict,
-                                                                          debug=o.debug)), self.signals)
+        console_view = QuietWhenClosed(
+            HeldUntilAStepRuns(ConsoleReporter(self.console, print_verdict=o.print_verdict, debug=o.debug)),
+            self.signals,
+        )
         if o.request_feed is not None:
             o.request_feed.attach(console_view.log_request, self.redact)
         # every request the run sends, recorded (redacted) for --log-requests, --html, --har and the curl lines; a
@@ -131,12 +141,13 @@ class Run:
         self._report(result, proven_at)
         return result
 
-    def _prepare(self, console_view: Reporter) -> List[Phase]:
+    def _prepare(self, console_view: Reporter) -> list[Phase]:
         s, client, shared, watch = self.settings, self.client, self.shared, self.watch
         raw = RawHttp(s)
         # the S3 client is already being built (validate's start_client); 0.4 finds it, or its error, diagnosed
-        ctx = self.ctx = plan_module.Context(settings=s, client=client, raw=raw, world=self.world,
-                                             store_factory=self._open_store)
+        ctx = self.ctx = plan_module.Context(
+            settings=s, client=client, raw=raw, world=self.world, store_factory=self._open_store
+        )
         self.recorder = record.Recorder(s, retries=watch.retries_by_route)
         ctx.mutations = MutationLedger()  # promote/rollback unanswered
         # the client's and the raw probes' requests: read retries, at most a few at once per host, 10 MB at most per
@@ -148,10 +159,16 @@ class Run:
         readiness_view = self._readiness(phases)  # --for: phase 6
         self.phases = phases
         watchers = shared.reporters(self.world, lambda: ctx.store)  # first: a step's window opens before it starts
-        self.reporter = Fanout([r for r in (*watchers, lead, console_view, readiness_view, *self.options.observers,
-                                            trail) if r is not None])
-        self.runner = Runner(ctx, self.reporter, deadline=s.deadline, redact=self.redact, signals=self.signals,
-                             reword=s.face.hint)  # hints in the words of the face the run came from
+        self.reporter = Fanout(
+            [
+                r
+                for r in (*watchers, lead, console_view, readiness_view, *self.options.observers, trail)
+                if r is not None
+            ]
+        )
+        self.runner = Runner(
+            ctx, self.reporter, deadline=s.deadline, redact=self.redact, signals=self.signals, reword=s.face.hint
+        )  # hints in the words of the face the run came from
         watch.deadline = lambda: self.runner.deadline_at  # no read retried past it
         return phases
 
@@ -162,7 +179,7 @@ class Run:
         self.watch.attach_s3(getattr(store, "client", None))
         return store
 
-    def _run_phases(self, phases: List[Phase]) -> None:
+    def _run_phases(self, phases: list[Phase]) -> None:
         runner, signals, ask = self.runner, self.signals, self.options.ask
         try:
             try:
@@ -186,17 +203,29 @@ class Run:
 
     def _result(self, truth: Cleanup, proven_at: int) -> RunResult:
         s, runner, ctx = self.settings, self.runner, self.ctx
-        outcome = decide_verdict(interrupted=runner.interrupted or bool(proven_at), cancelled=runner.cancelled,
-                          gate_failed=runner.gate_failed, statuses=[r.status for r in runner.results.values()],
-                          cleanup_proven_empty=truth.proven_empty)
+        outcome = decide_verdict(
+            interrupted=runner.interrupted or bool(proven_at),
+            cancelled=runner.cancelled,
+            gate_failed=runner.gate_failed,
+            statuses=[r.status for r in runner.results.values()],
+            cleanup_proven_empty=truth.proven_empty,
+        )
         names = {p.id: p.short or p.name for p in [*self.phases, self.cleanup_phase]}  # as the plan names them
         return RunResult(
-            verdict=outcome, customer_id=s.customer_id, client=self.client.kind,
+            verdict=outcome,
+            customer_id=s.customer_id,
+            client=self.client.kind,
             duration_ms=int((time.monotonic() - self.started - self.waited) * 1000),
-            steps=list(runner.results.values()), cleanup=truth, target=s.display_url, bucket=s.bucket,
-            signal=self.signals.first, started_at=self.started_at, phase_names=names,
+            steps=list(runner.results.values()),
+            cleanup=truth,
+            target=s.display_url,
+            bucket=s.bucket,
+            signal=self.signals.first,
+            started_at=self.started_at,
+            phase_names=names,
             phase_seconds=runner.phase_seconds(),
-            readiness=ctx.readiness.block(self.redact) if ctx.readiness is not None else None)
+            readiness=ctx.readiness.block(self.redact) if ctx.readiness is not None else None,
+        )
 
     def _report(self, result: RunResult, proven_at: int) -> None:
         s, reporter, signals = self.settings, self.reporter, self.signals
@@ -207,8 +236,9 @@ class Run:
         result.previous = previous_run(s, result, self.options.history_env)  # --json: the verdict before this one
         # the reports are written before the summary (a report that could not be written is said there); where
         # they went is said after it, not in its middle
-        reports = write_reports(result, json_path=s.json_path, junit_path=s.junit_path,
-                                step_extras=self.shared.step_extras(result))
+        reports = write_reports(
+            result, json_path=s.json_path, junit_path=s.junit_path, step_extras=self.shared.step_extras(result)
+        )
         for error in reports.errors:
             reporter.notice(error)
         artifacts = self.shared.write(result, run_header(s, self.client.kind), self.recorder.cold)
@@ -231,7 +261,7 @@ class Run:
 
             publish_metrics(self, result, reporter.notice)
 
-    def _readiness(self, phases: List[Phase]) -> ReadinessView | None:
+    def _readiness(self, phases: list[Phase]) -> ReadinessView | None:
         """--for: the readiness phase after the gate (plan/readiness/phase.py), its state on ctx, and its view."""
         s = self.settings
         if s.readiness_for is None:
@@ -242,8 +272,9 @@ class Run:
         self.ctx.readiness = ReadinessState(s.readiness_for, s.bucket)
         phases.append(readiness_phase(s.readiness_for))
         presenter = self.options.presenter
-        return ReadinessView(self.console, self.ctx.readiness, self.redact,
-                             show_state=bool(presenter and presenter.show_state))
+        return ReadinessView(
+            self.console, self.ctx.readiness, self.redact, show_state=bool(presenter and presenter.show_state)
+        )
 
     def _presenter(self, options: Options) -> Presenter:
         """The walkthrough/state views (walkthrough.Presenter), first to hear of each phase: it pauses and explains
@@ -251,8 +282,15 @@ class Run:
         from ..report.walkthrough import Presenter
 
         ctx = self.ctx
-        return Presenter(options, self.console, world=self.world, open_store=lambda: ctx.store,
-                         redact=self.redact, signals=self.signals, control=RunControl(self))
+        return Presenter(
+            options,
+            self.console,
+            world=self.world,
+            open_store=lambda: ctx.store,
+            redact=self.redact,
+            signals=self.signals,
+            control=RunControl(self),
+        )
 
 
 class RunControl:
@@ -280,10 +318,16 @@ class RunControl:
 def run_header(settings: Settings, client_kind: str) -> RunHeader:
     """What the run is about, for the reporters: display text only (the S3 endpoint redacted)."""
     s = settings
-    return RunHeader(target=s.display_url, client=client_kind, bucket=s.bucket, region=s.region,
-                     customer=s.customer_id, actor=s.actor,
-                     s3_endpoint=redact_url(s.s3_endpoint_url) if s.s3_endpoint_url else "",
-                     preflight_only=s.preflight_only)
+    return RunHeader(
+        target=s.display_url,
+        client=client_kind,
+        bucket=s.bucket,
+        region=s.region,
+        customer=s.customer_id,
+        actor=s.actor,
+        s3_endpoint=redact_url(s.s3_endpoint_url) if s.s3_endpoint_url else "",
+        preflight_only=s.preflight_only,
+    )
 
 
 def api_sessions(client: OnaClient, raw: RawHttp) -> list[Any]:  # requests sessions

@@ -9,7 +9,8 @@ the flags ask for (faults, a versioned bucket, seeded customers), point the run 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Callable
 
 from ..config.faces import CLI, Face, Target
 from ..config.flags import RunFlags, faults_from
@@ -28,17 +29,31 @@ if TYPE_CHECKING:
     from ..sandbox.record import RequestRecord
 
 # what a sandbox run takes from the environment: nothing about the target (that is the sandbox)
-KEPT_ENV = ("TEST_CUSTOMER_ID", "TEST_ACTOR", "NO_COLOR", "ZORORA_E2E_TIMEOUT", "ZORORA_E2E_DEADLINE",
-            "ZORORA_ACTOR", "GITHUB_STEP_SUMMARY",  # ZORORA_ACTOR: judged as the X-Actor value it is
-            "ZORORA_E2E_METRICS_NAMESPACE")
+KEPT_ENV = (
+    "TEST_CUSTOMER_ID",
+    "TEST_ACTOR",
+    "NO_COLOR",
+    "ZORORA_E2E_TIMEOUT",
+    "ZORORA_E2E_DEADLINE",
+    "ZORORA_ACTOR",
+    "GITHUB_STEP_SUMMARY",  # ZORORA_ACTOR: judged as the X-Actor value it is
+    "ZORORA_E2E_METRICS_NAMESPACE",
+)
 
 
 def sandbox_target(sandbox: Sandbox) -> Target:
     """Where a run against a started sandbox goes; the user's customer/actor/phase flags still count."""
-    return Target(base_url=sandbox.api_url, token=sandbox.token, use_iam=False, bucket=sandbox.bucket,
-                  region=sandbox.region, s3_endpoint_url=sandbox.s3_endpoint_url,
-                  aws_access_key_id=sandbox.access_key_id, aws_secret_access_key=sandbox.secret_access_key,
-                  sandbox=True)
+    return Target(
+        base_url=sandbox.api_url,
+        token=sandbox.token,
+        use_iam=False,
+        bucket=sandbox.bucket,
+        region=sandbox.region,
+        s3_endpoint_url=sandbox.s3_endpoint_url,
+        aws_access_key_id=sandbox.access_key_id,
+        aws_secret_access_key=sandbox.secret_access_key,
+        sandbox=True,
+    )
 
 
 class RequestFeed:
@@ -50,7 +65,7 @@ class RequestFeed:
         from ..sandbox.requestlog import RequestLogFormat
 
         self.format = RequestLogFormat([token])
-        self._sink: Optional[Callable[[str], None]] = None
+        self._sink: Callable[[str], None] | None = None
         self._redact: Callable[[str], str] = lambda text: text
 
     def attach(self, sink: Callable[[str], None], redact: Callable[[str], str]) -> None:
@@ -66,9 +81,16 @@ class RequestFeed:
                 sink("    " + self._redact(line))
 
 
-def validate_in_sandbox(flags: RunFlags, *, console: Console, env: Optional[Mapping[str, str]] = None,
-                        face: Face = CLI, http_client_factory: Callable[[Settings], ZororaHTTP] | None = None,
-                        observers: Sequence[Reporter] = (), presenter: Options | None = None) -> RunResult:
+def validate_in_sandbox(
+    flags: RunFlags,
+    *,
+    console: Console,
+    env: Mapping[str, str] | None = None,
+    face: Face = CLI,
+    http_client_factory: Callable[[Settings], ZororaHTTP] | None = None,
+    observers: Sequence[Reporter] = (),
+    presenter: Options | None = None,
+) -> RunResult:
     """Start a sandbox in-process (flags.fault, flags.versioned, flags.seed_customers), run against it, stop it.
     `env` supplies only non-target settings (customer id, actor, timeouts); the target is always the sandbox.
     flags.log_requests: the sandbox's own line per API request, interleaved with the report. `face`: whose
@@ -87,8 +109,9 @@ def validate_in_sandbox(flags: RunFlags, *, console: Console, env: Optional[Mapp
     with sandbox.start(s3_models=s3_models()) as sandbox:  # S3's botocore models read once for both sides
         settings = resolve(flags, keep, target=sandbox_target(sandbox), face=face)
         if settings.metrics is not None:  # --metrics cloudwatch goes to the sandbox's own CloudWatch
-            settings = dataclasses.replace(settings, metrics=dataclasses.replace(
-                settings.metrics, endpoint_url=sandbox.cloudwatch_endpoint_url))
+            settings = dataclasses.replace(
+                settings, metrics=dataclasses.replace(settings.metrics, endpoint_url=sandbox.cloudwatch_endpoint_url)
+            )
         for spec in seeds:
             sandbox.seed_customer(spec)
         feed = None
@@ -96,10 +119,19 @@ def validate_in_sandbox(flags: RunFlags, *, console: Console, env: Optional[Mapp
             feed = RequestFeed(sandbox.token)
             sandbox.request_listeners.append(feed)
         http_client = http_client_factory(settings) if http_client_factory else None
-        return validate(settings, console=console, http_client=http_client,
-                        options=RunOptions(observers=observers, presenter=presenter, request_feed=feed,
-                                           debug=flags.debug, sandbox_goes=True,
-                                           print_verdict=not face.in_zorora))  # the REPL prints it last itself
+        return validate(
+            settings,
+            console=console,
+            http_client=http_client,
+            options=RunOptions(
+                observers=observers,
+                presenter=presenter,
+                request_feed=feed,
+                debug=flags.debug,
+                sandbox_goes=True,
+                print_verdict=not face.in_zorora,
+            ),
+        )  # the REPL prints it last itself
 
 
 __all__ = ["KEPT_ENV", "RequestFeed", "sandbox_target", "validate_in_sandbox"]

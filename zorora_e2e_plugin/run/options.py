@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from ..core.steps import Reporter
@@ -25,10 +26,10 @@ class RunOptions:
     observers: Sequence[Reporter] = ()
     presenter: Options | None = None
     request_feed: RequestFeed | None = None
-    ask: Optional[Callable[[], bool]] = None
+    ask: Callable[[], bool] | None = None
     print_verdict: bool = True
     debug: bool = False
-    history_env: Optional[Mapping[str, str]] = None
+    history_env: Mapping[str, str] | None = None
     sandbox_goes: bool = False  # the target is the run's own sandbox, stopped with it (demo, --sandbox)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import sys
-from typing import TYPE_CHECKING, Callable, Dict, List
+from typing import TYPE_CHECKING, Callable
 
 from ..core.outcomes import CANCELLED, INTERRUPTED
 from ..metrics.build import kind_of, run_metrics, target_of
@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from .execution import Run
 
 
-def latencies_of(timer: RequestTimer) -> Dict[str, List[float]]:
+def latencies_of(timer: RequestTimer) -> dict[str, list[float]]:
     """Milliseconds of each answered API request, by route (history.record.RequestTimer's samples)."""
-    by_route: Dict[str, List[float]] = {}
+    by_route: dict[str, list[float]] = {}
     for route, _started, seconds in list(timer.samples):
         by_route.setdefault(route, []).append(round(seconds * 1000, 3))
     return by_route
@@ -37,13 +37,18 @@ def metrics_of(run: Run, result: RunResult) -> list[Datum]:
     s = run.settings
     try:
         retries = sum(int(n) for n in run.watch.retries_by_route().values())
-    except Exception:  # noqa: BLE001 - a count missing is no reason to lose the rest
+    except Exception:
         retries = 0
     readiness = s.readiness_for is not None
-    return run_metrics(result, target=target_of(s.base_url, s.sandbox), kind=kind_of(s.phases, readiness),
-                       latencies=latencies_of(run.recorder.timer), retries=retries,
-                       cold_start=run.recorder.cold is not None,
-                       customer=s.readiness_for.customer_id if s.readiness_for is not None else None)
+    return run_metrics(
+        result,
+        target=target_of(s.base_url, s.sandbox),
+        kind=kind_of(s.phases, readiness),
+        latencies=latencies_of(run.recorder.timer),
+        retries=retries,
+        cold_start=run.recorder.cold is not None,
+        customer=s.readiness_for.customer_id if s.readiness_for is not None else None,
+    )
 
 
 def publish_metrics(run: Run, result: RunResult, say: Callable[[str], None]) -> None:
@@ -56,7 +61,7 @@ def publish_metrics(run: Run, result: RunResult, say: Callable[[str], None]) -> 
         return
     try:
         data = metrics_of(run, result)
-    except Exception as exc:  # noqa: BLE001 - a bug here must not cost the run its verdict
+    except Exception as exc:
         say(f"warning: metrics not published ({type(exc).__name__}: {exc})")
         return
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
@@ -64,8 +69,9 @@ def publish_metrics(run: Run, result: RunResult, say: Callable[[str], None]) -> 
         from ..metrics.emf import lines
 
         try:
-            sys.stdout.write("".join(line + "\n" for line in lines(data, metrics.namespace,
-                                                                   int(now.timestamp() * 1000))))
+            sys.stdout.write(
+                "".join(line + "\n" for line in lines(data, metrics.namespace, int(now.timestamp() * 1000)))
+            )
             sys.stdout.flush()
         except (OSError, ValueError):  # stdout went away: nothing to print on
             pass
@@ -80,21 +86,21 @@ def publish_metrics(run: Run, result: RunResult, say: Callable[[str], None]) -> 
     except MetricsError as exc:
         say(f"warning: metrics not published: {exc}; the verdict stands")
         return
-    say(f"metrics: {count} published to CloudWatch in {calls} PutMetricData call{'s' if calls != 1 else ''} "
-        f"({where})")
+    say(f"metrics: {count} published to CloudWatch in {calls} PutMetricData call{'s' if calls != 1 else ''} ({where})")
     if s.sandbox:
         show_published(run, client, metrics.namespace, now, say)
 
 
-def show_published(run: Run, client: BaseClient, namespace: str, when: datetime.datetime,
-                   say: Callable[[str], None]) -> None:
+def show_published(
+    run: Run, client: BaseClient, namespace: str, when: datetime.datetime, say: Callable[[str], None]
+) -> None:
     """A sandbox run: what the sandbox's CloudWatch now holds for this run, read back (ListMetrics and
     GetMetricData), as a table on the run's console."""
     from ..metrics.cloudwatch import read_back
 
     try:
         rows = read_back(client, namespace, when, when + datetime.timedelta(seconds=1))
-    except Exception as exc:  # noqa: BLE001 - a demo's view: never the run's undoing
+    except Exception as exc:
         say(f"warning: the sandbox's CloudWatch could not be read back ({type(exc).__name__}: {exc})")
         return
     from ..report.metrics_view import published_table

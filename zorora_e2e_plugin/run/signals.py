@@ -20,7 +20,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 HANDLED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -39,14 +39,14 @@ _Handler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers
 
 class SignalGuard:
     def __init__(self) -> None:
-        self.received: List[int] = []
+        self.received: list[int] = []
         self.raising = True
-        self._saved: Dict[int, _Handler] = {}
+        self._saved: dict[int, _Handler] = {}
         self._installed = False
         self._unraisable: Callable[[sys.UnraisableHookArgs], Any] | None = None  # the hook before install()
 
     # -- lifetime ----------------------------------------------------------------------------
-    def install(self) -> "SignalGuard":
+    def install(self) -> SignalGuard:
         global _active
         if threading.current_thread() is not threading.main_thread():
             return self
@@ -95,7 +95,7 @@ class SignalGuard:
             raise RunInterrupted(signum)
 
     @property
-    def first(self) -> Optional[int]:
+    def first(self) -> int | None:
         return self.received[0] if self.received else None
 
     @contextlib.contextmanager
@@ -124,7 +124,7 @@ class SignalGuard:
         self.raising = False
 
 
-_active: Optional[SignalGuard] = None
+_active: SignalGuard | None = None
 
 
 @contextlib.contextmanager
@@ -142,7 +142,7 @@ def guard() -> Iterator[SignalGuard]:
         new.redeliver()
 
 
-def uninterrupted(action: Callable[[], None], signals: Optional[SignalGuard] = None) -> None:
+def uninterrupted(action: Callable[[], None], signals: SignalGuard | None = None) -> None:
     """Run `action` as one step as far as signals are concerned: a Ctrl-C/SIGTERM that arrives meanwhile is held
     and delivered afterwards (interrupted inside Thread.start(), a thread may or may not be running, and starting
     it again crashes in threading). Without a guard (a Runner used on its own), SIGINT alone is held."""
@@ -154,7 +154,7 @@ def uninterrupted(action: Callable[[], None], signals: Optional[SignalGuard] = N
     if threading.current_thread() is not threading.main_thread() or previous is None:
         action()  # Ctrl-C only ever lands in the main thread; None: a handler not set from Python, left alone
         return
-    held: List[int] = []
+    held: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
         action()

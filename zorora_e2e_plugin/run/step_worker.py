@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Callable, Optional
+from typing import Callable
 from urllib.parse import urlencode, urlsplit
 
 from ..config.faces import CLI
@@ -37,13 +37,19 @@ def _tail(text: str, limit: int) -> str:
 class StepWorker(threading.Thread):
     """A daemon thread running one step, so that the main thread can always take Ctrl-C."""
 
-    def __init__(self, step: Step, ctx: object, redact: Callable[[str], str], phase: int,
-                 reword: Callable[[Diagnosis], str] = CLI.hint) -> None:
+    def __init__(
+        self,
+        step: Step,
+        ctx: object,
+        redact: Callable[[str], str],
+        phase: int,
+        reword: Callable[[Diagnosis], str] = CLI.hint,
+    ) -> None:
         super().__init__(daemon=True, name=f"zorora-e2e-step-{step.id}")
         self.step, self.ctx, self.redact, self.phase, self.reword = step, ctx, redact, phase, reword
-        self.result: Optional[StepResult] = None
+        self.result: StepResult | None = None
         self.started = time.monotonic()
-        self.ended: Optional[float] = None  # monotonic time its step returned
+        self.ended: float | None = None  # monotonic time its step returned
         self.done = threading.Event()  # set once `result` is final; waited on instead of join()/is_alive()
 
     def run(self) -> None:
@@ -62,7 +68,7 @@ class StepWorker(threading.Thread):
     def _run(self) -> None:
         started = self.started
         status, expected, actual, config_error, where = PASS, "", "", False, ""
-        diagnosis: Optional[Diagnosis] = None
+        diagnosis: Diagnosis | None = None
         try:
             detail = self.step.fn(self.ctx)
             actual = "" if detail is None else str(detail)
@@ -86,14 +92,21 @@ class StepWorker(threading.Thread):
         known = describe(diagnosis, hint)
 
         self.result = StepResult(
-            id=self.step.id, phase=self.phase, title=self.step.title, status=status,
+            id=self.step.id,
+            phase=self.phase,
+            title=self.step.title,
+            status=status,
             duration_ms=int((time.monotonic() - started) * 1000),
-            expected=clean(expected), actual=clean(actual), hint=hint,
+            expected=clean(expected),
+            actual=clean(actual),
+            hint=hint,
             config_error=config_error and status == FAIL,
-            traceback=_tail(self.redact(where), TRACEBACK_LIMIT), diagnosis=known)
+            traceback=_tail(self.redact(where), TRACEBACK_LIMIT),
+            diagnosis=known,
+        )
 
 
-def waiting_on(thread: threading.Thread) -> Optional[str]:
+def waiting_on(thread: threading.Thread) -> str | None:
     """The request `thread` is inside now (the outermost HTTP or S3 call on its stack), None when none."""
     frame = sys._current_frames().get(thread.ident) if thread.ident is not None else None
     found = None

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable
 
 from ..config.checks import SettingsError
 from ..config.faces import CLI, Face
@@ -45,9 +45,9 @@ def parse_age(text: str) -> timedelta:
 @dataclasses.dataclass
 class Leftover:
     customer_id: str
-    keys: List[str]
+    keys: list[str]
     newest: datetime
-    versions: List[Tuple[str, str]] = dataclasses.field(default_factory=list)  # (key, version id): a versioned
+    versions: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (key, version id): a versioned
     # bucket's versions and delete markers of the customer's keys
 
     def age(self, now: datetime) -> timedelta:
@@ -62,7 +62,7 @@ class Leftover:
 def _is_test_key(key: str) -> bool:
     for top in TOP_LEVELS:
         if key.startswith(top + TEST_CUSTOMER_PREFIX):
-            customer, sep, _rest = key[len(top):].partition("/")
+            customer, sep, _rest = key[len(top) :].partition("/")
             return bool(sep) and len(customer) > len(TEST_CUSTOMER_PREFIX)
     return False
 
@@ -70,21 +70,23 @@ def _is_test_key(key: str) -> bool:
 def check_customer(customer_id: str) -> str:
     """--customer-id for a sweep: one whole test customer id, nothing else."""
     if not _is_test_key(f"{TOP_LEVELS[0]}{customer_id}/x") or not CUSTOMER_ID_RE.fullmatch(customer_id):
-        raise SettingsError(f"--customer-id must be one test customer id starting with {TEST_CUSTOMER_PREFIX!r} "
-                            f"(letters, digits, '.', '_', '-'), got {customer_id!r}")
+        raise SettingsError(
+            f"--customer-id must be one test customer id starting with {TEST_CUSTOMER_PREFIX!r} "
+            f"(letters, digits, '.', '_', '-'), got {customer_id!r}"
+        )
     return customer_id
 
 
-def prefixes_for(customer_id: Optional[str] = None) -> List[str]:
+def prefixes_for(customer_id: str | None = None) -> list[str]:
     """What a sweep lists (and the only prefixes its store may delete under)."""
     return [top + (f"{customer_id}/" if customer_id else TEST_CUSTOMER_PREFIX) for top in TOP_LEVELS]
 
 
-def find(store: Store, customer_id: Optional[str] = None) -> Dict[str, Leftover]:
+def find(store: Store, customer_id: str | None = None) -> dict[str, Leftover]:
     """Every test customer's objects under the three prefixes (or only `customer_id`'s), with the newest
     LastModified; in a versioned bucket their versions and delete markers too (S3 would not say whether it is
     versioned: their versions are looked for all the same, where the credentials may list them)."""
-    found: Dict[str, Leftover] = {}
+    found: dict[str, Leftover] = {}
     prefixes = prefixes_for(customer_id)
     with ThreadPoolExecutor(max_workers=len(prefixes) + 1) as pool:  # the three prefixes page at once
         versioning = pool.submit(store.versioning)
@@ -103,7 +105,7 @@ def find(store: Store, customer_id: Optional[str] = None) -> Dict[str, Leftover]
     return found
 
 
-def _versions(store: Store, prefix: str, versioned: Optional[str]) -> List[Dict]:
+def _versions(store: Store, prefix: str, versioned: str | None) -> list[dict]:
     if versioned == "":
         return []  # never versioned: nothing beyond the objects
     try:
@@ -116,19 +118,20 @@ def _versions(store: Store, prefix: str, versioned: Optional[str]) -> List[Dict]
     # id in a versioned or suspended bucket; elsewhere the current object, which the plain delete takes
 
 
-def _entry(found: Dict[str, Leftover], top: str, obj: Dict) -> Optional[Leftover]:
+def _entry(found: dict[str, Leftover], top: str, obj: dict) -> Leftover | None:
     key = obj["Key"]
     if not _is_test_key(key):
         return None
-    customer = key[len(top):].split("/", 1)[0]
+    customer = key[len(top) :].split("/", 1)[0]
     modified = obj["LastModified"]
     entry = found.setdefault(customer, Leftover(customer, [], modified))
     entry.newest = max(entry.newest, modified)
     return entry
 
 
-def stale(store: Store, older_than: timedelta, now: Optional[datetime] = None,
-          customer_id: Optional[str] = None) -> List[Leftover]:
+def stale(
+    store: Store, older_than: timedelta, now: datetime | None = None, customer_id: str | None = None
+) -> list[Leftover]:
     """The test customers whose newest object is at least `older_than` old, judged by S3's clock (the Date of
     its answers), never this machine's: a machine behind S3 would find nothing old, one ahead would delete a
     running run's data. One customer named and 0s: everything it has, whatever the clocks say."""
@@ -139,7 +142,7 @@ def stale(store: Store, older_than: timedelta, now: Optional[datetime] = None,
     return sorted((e for e in found.values() if e.age(now) >= older_than), key=lambda e: e.customer_id)
 
 
-def delete(store: Store, leftovers: List[Leftover]) -> int:
+def delete(store: Store, leftovers: list[Leftover]) -> int:
     keys = [k for e in leftovers for k in e.keys]
     versions = [v for e in leftovers for v in e.versions]
     if not all(_is_test_key(k) for k in keys + [k for k, _ in versions]):  # the guard, once more
@@ -150,15 +153,18 @@ def delete(store: Store, leftovers: List[Leftover]) -> int:
     if versions:
         _gone, refused = store.delete_versions(versions)
         if refused:
-            raise RuntimeError(f"the objects are deleted, but {len(refused)} version(s)/delete marker(s) could not "
-                               f"be ({store.last_error or 'refused'}: s3:DeleteObjectVersion), e.g. {refused[0]}; "
-                               "the bucket's lifecycle rule (noncurrent version expiration) removes them, or a "
-                               "sweep with credentials that may delete versions")
+            raise RuntimeError(
+                f"the objects are deleted, but {len(refused)} version(s)/delete marker(s) could not "
+                f"be ({store.last_error or 'refused'}: s3:DeleteObjectVersion), e.g. {refused[0]}; "
+                "the bucket's lifecycle rule (noncurrent version expiration) removes them, or a "
+                "sweep with credentials that may delete versions"
+            )
     return deleted
 
 
-def run_sweep(flags: SweepFlags, env: Mapping[str, str], *, console: Callable[[], Console],
-              face: Face = CLI) -> Tuple[int, str]:
+def run_sweep(
+    flags: SweepFlags, env: Mapping[str, str], *, console: Callable[[], Console], face: Face = CLI
+) -> tuple[int, str]:
     """The sweep as both faces run it (`zorora-e2e sweep`, `ml-validate-e2e --sweep`): where from the flags
     (None: the environment, then the defaults), bad flags refused before anything heavy is imported, asking
     only when there is a terminal to ask on (without one, only --yes deletes). `console()` gives the console to
@@ -176,8 +182,9 @@ def run_sweep(flags: SweepFlags, env: Mapping[str, str], *, console: Callable[[]
     return sweep(storage, flags, console=console(), ask=confirm if can_prompt() else None, face=face)
 
 
-def sweep(storage: Storage, what: SweepFlags, *, console: Console, ask: Optional[Callable[[str], bool]],
-          face: Face = CLI) -> Tuple[int, str]:
+def sweep(
+    storage: Storage, what: SweepFlags, *, console: Console, ask: Callable[[str], bool] | None, face: Face = CLI
+) -> tuple[int, str]:
     """List stale test data (`what`: how old, which customer), confirm, delete. Returns (exit code, a one-line
     summary). `ask` is None when there is no one to ask: then only --yes deletes."""
     from rich.text import Text

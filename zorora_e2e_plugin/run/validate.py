@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import time
-from typing import TYPE_CHECKING, Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Callable
 
 from ..client import ZororaHTTP, make_client, run_scope
 from ..config.checks import SettingsError
@@ -25,11 +25,15 @@ if TYPE_CHECKING:
 def describe_writes(settings: Settings) -> str:
     """What a full run will do to the target: the text of the confirmation prompt (one item a line)."""
     prefixes = SeedData.create(settings.customer_id, settings.bucket).prefixes
-    lines = [f"This run, for test customer {settings.customer_id}, will:",
-             f"  write test data under (region {settings.region}):"]
+    lines = [
+        f"This run, for test customer {settings.customer_id}, will:",
+        f"  write test data under (region {settings.region}):",
+    ]
     lines += [f"    s3://{settings.bucket}/{p}" for p in prefixes]
-    lines += [f"  call promote and rollback for that customer on {settings.display_url}",
-              "  then delete everything it wrote."]
+    lines += [
+        f"  call promote and rollback for that customer on {settings.display_url}",
+        "  then delete everything it wrote.",
+    ]
     return "\n".join(lines)
 
 
@@ -62,7 +66,7 @@ def may_write(settings: Settings, say: Callable[..., None]) -> bool:
     return False
 
 
-def may_start(settings: Settings, say: Callable[..., None]) -> Tuple[bool, Optional[Callable[[], bool]]]:
+def may_start(settings: Settings, say: Callable[..., None]) -> tuple[bool, Callable[[], bool] | None]:
     """may_write's rule, asked after the gate: (start False: refused, it said why; ask: for once phase 0 passed)."""
     if not needs_confirmation(settings):
         return True, None
@@ -73,8 +77,9 @@ def may_start(settings: Settings, say: Callable[..., None]) -> Tuple[bool, Optio
     return True, lambda: confirm.confirm("\n" + describe_writes(settings))
 
 
-def validate(settings: Settings, *, console: Console, http_client: ZororaHTTP | None = None,
-             options: Optional[RunOptions] = None) -> RunResult:
+def validate(
+    settings: Settings, *, console: Console, http_client: ZororaHTTP | None = None, options: RunOptions | None = None
+) -> RunResult:
     """Run the plan against `settings`, reporting live to `console`. Never raises for a failed validation.
     SIGINT, SIGTERM and SIGHUP (in the main thread) end the run with verdict "interrupted" after cleanup;
     one that arrives after the cleanup proved the prefixes empty changes only the exit code. The host's
@@ -87,8 +92,14 @@ def validate(settings: Settings, *, console: Console, http_client: ZororaHTTP | 
     with signal_guard() as signals:
         try:
             with run_scope(settings, client):
-                return Run(settings, client, signals, console=console, options=options or RunOptions(),
-                           started=(started, started_at)).execute()
+                return Run(
+                    settings,
+                    client,
+                    signals,
+                    console=console,
+                    options=options or RunOptions(),
+                    started=(started, started_at),
+                ).execute()
         finally:
             signals.stop_raising()  # whatever arrives from here on is recorded, and only sets the exit code
 

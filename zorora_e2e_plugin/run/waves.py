@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import signal
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 from ..config.faces import CLI
 from ..core import catalogue
@@ -27,8 +28,16 @@ class Runner:
     which steps passed, which the deadline cut off, how long each phase took, how many signals had arrived when a
     step's result was final."""
 
-    def __init__(self, ctx: object, reporter: Reporter, *, deadline: float, redact: Callable[[str], str],
-                 signals: SignalGuard | None = None, reword: Callable[[Diagnosis], str] = CLI.hint) -> None:
+    def __init__(
+        self,
+        ctx: object,
+        reporter: Reporter,
+        *,
+        deadline: float,
+        redact: Callable[[str], str],
+        signals: SignalGuard | None = None,
+        reword: Callable[[Diagnosis], str] = CLI.hint,
+    ) -> None:
         self.ctx = ctx  # the plan's Context: the runner only hands it to the steps
         self.reword = reword  # a diagnosis's hint in the words of the run's face (config/faces.py, Face.hint)
         self.signals = signals  # run_signals.SignalGuard: SIGINT/SIGTERM/SIGHUP, recorded even when not raised
@@ -36,15 +45,15 @@ class Runner:
         self.redact = redact
         self.deadline_at = time.monotonic() + deadline
         self.deadline = deadline
-        self.results: Dict[str, StepResult] = {}
+        self.results: dict[str, StepResult] = {}
         self.interrupted = False
         self.gate_failed = False
         self.out_of_time = False
         self.cancelled = False  # the user answered no after the preflight: nothing else runs, nothing is written
-        self._signal_marks: Dict[str, int] = {}
-        self._abandoned: List[StepWorker] = []  # steps still running when the deadline ended their wave
-        self._phase_times: Dict[int, List[Any]] = {}  # phase id -> [start, end] (monotonic; end None: running)
-        self._names: Dict[int, str] = {}  # phase id -> name, of the phases seen
+        self._signal_marks: dict[str, int] = {}
+        self._abandoned: list[StepWorker] = []  # steps still running when the deadline ended their wave
+        self._phase_times: dict[int, list[Any]] = {}  # phase id -> [start, end] (monotonic; end None: running)
+        self._names: dict[int, str] = {}  # phase id -> name, of the phases seen
         self._cleanup_phases: set = set()  # ids of the phases run as the cleanup
         self._gate = 0  # the id of the gate that failed
 
@@ -94,26 +103,33 @@ class Runner:
         result = self.results.get(step_id)
         return result is not None and result.status in (PASS, WARN)
 
-    def cut_off(self) -> List[Step]:
+    def cut_off(self) -> list[Step]:
         """The steps the deadline (or a cleanup budget) cut off: each may still be running."""
         return [w.step for w in self._abandoned]
 
-    def ended_since(self, since: float) -> List[Step]:
+    def ended_since(self, since: float) -> list[Step]:
         """Steps the deadline cut off (outside the cleanup) that ended at or after `since`: a write of theirs may
         have landed after a listing taken then."""
-        return [w.step for w in self._abandoned if w.phase not in self._cleanup_phases
-                and w.ended is not None and w.ended >= since]
+        return [
+            w.step
+            for w in self._abandoned
+            if w.phase not in self._cleanup_phases and w.ended is not None and w.ended >= since
+        ]
 
-    def late_steps(self, since: Optional[float]) -> List[Step]:
+    def late_steps(self, since: float | None) -> list[Step]:
         """Steps the deadline cut off (outside the cleanup) still running, or that ended at or after `since`."""
-        return [w.step for w in self._abandoned if w.phase not in self._cleanup_phases and (
-            not w.done.is_set() or (since is not None and w.ended is not None and w.ended >= since))]
+        return [
+            w.step
+            for w in self._abandoned
+            if w.phase not in self._cleanup_phases
+            and (not w.done.is_set() or (since is not None and w.ended is not None and w.ended >= since))
+        ]
 
     def signals_when_final(self, step_id: str) -> int:
         """How many signals had arrived when `step_id`'s result was final (0: none, or no guard)."""
         return self._signal_marks.get(step_id, 0)
 
-    def phase_seconds(self) -> Dict[int, float]:
+    def phase_seconds(self) -> dict[int, float]:
         """Wall time of each phase that started: from its first start to its last step (or to the next phase's
         start, or now), so a walkthrough's pause before the next phase is not counted."""
         now = time.monotonic()
@@ -150,11 +166,13 @@ class Runner:
             return f"overall deadline of {self.deadline:g} s reached"
         if self.gate_failed:
             return f"preflight gate failed: fix phase {self._gate} first"
-        unmet = [p for p in phase.needs if not all(r.status in (PASS, WARN) for r in self.results.values()
-                                                   if r.phase == p)]
+        unmet = [
+            p for p in phase.needs if not all(r.status in (PASS, WARN) for r in self.results.values() if r.phase == p)
+        ]
         if unmet:
-            return " and ".join(f"{self._names.get(p, 'phase').lower()} (phase {p})" for p in unmet) + \
-                " did not complete"
+            return (
+                " and ".join(f"{self._names.get(p, 'phase').lower()} (phase {p})" for p in unmet) + " did not complete"
+            )
         return ""
 
     def _record(self, result: StepResult) -> None:
@@ -179,9 +197,17 @@ class Runner:
                     diagnosis = catalogue.UNNAMED if hasattr(exc, "hint") else catalogue.INTERNAL
                 hint = self.reword(diagnosis)
                 for step in phase.steps:
-                        self._record(StepResult(step.id, phase.id, step.title, FAIL,
-                                                actual=f"could not prepare phase {phase.id}: {text}", hint=hint,
-                                                diagnosis=describe(diagnosis, hint)))
+                    self._record(
+                        StepResult(
+                            step.id,
+                            phase.id,
+                            step.title,
+                            FAIL,
+                            actual=f"could not prepare phase {phase.id}: {text}",
+                            hint=hint,
+                            diagnosis=describe(diagnosis, hint),
+                        )
+                    )
                 return
         for wave in phase.waves:
             self._poll_signals()
@@ -203,13 +229,13 @@ class Runner:
                     step = to_start[0]
                     missing = [r for r in step.requires if not self.passed(r)]
                     if (self.interrupted and not shielded) or missing:
-                        reason = "interrupted" if not missing else \
-                            f"skipped: step {', '.join(missing)} did not pass"
+                        reason = "interrupted" if not missing else f"skipped: step {', '.join(missing)} did not pass"
                         self._record(StepResult(step.id, phase.id, step.title, SKIP, actual=reason))
                         to_start.pop(0)
                         continue
                     self.reporter.step_started(step)
                     worker = StepWorker(step, self.ctx, self.redact, phase.id, self.reword)
+
                     def start(worker: StepWorker = worker) -> None:
                         pending.append(worker)
                         to_start.pop(0)
@@ -235,7 +261,7 @@ class Runner:
                 else:
                     self._interrupt(exc)
 
-    def _deadline_reached(self, phase: Phase, pending: List[StepWorker], to_start: List[Step], shielded: bool) -> None:
+    def _deadline_reached(self, phase: Phase, pending: list[StepWorker], to_start: list[Step], shielded: bool) -> None:
         """The deadline (or cleanup budget) ended the wave: the steps that finished keep their results; only
         those still running fail, each naming the request it was waiting on; the steps not started are
         skipped."""
@@ -253,14 +279,23 @@ class Runner:
             what = f"still waiting on {request}" if request else "still running"
             others = [f"{sid} on {r}" for sid, r in waits.items() if r and sid != late.step.id]
             cause = catalogue.DEADLINE.fill(
-                deadline=f"{self.deadline:g}", what=f"{request} had not answered" if request else
-                "this step was still running", also=f" (also waiting: {', '.join(others)})" if others else "")
+                deadline=f"{self.deadline:g}",
+                what=f"{request} had not answered" if request else "this step was still running",
+                also=f" (also waiting: {', '.join(others)})" if others else "",
+            )
             hint = clip(self.redact(self.reword(cause)))
-            self._record(StepResult(
-                late.step.id, phase.id, late.step.title, FAIL,
-                duration_ms=int((time.monotonic() - late.started) * 1000),
-                actual=clip(self.redact(f"no result before the deadline: {what}")), hint=hint,
-                diagnosis=describe(cause, hint)))
+            self._record(
+                StepResult(
+                    late.step.id,
+                    phase.id,
+                    late.step.title,
+                    FAIL,
+                    duration_ms=int((time.monotonic() - late.started) * 1000),
+                    actual=clip(self.redact(f"no result before the deadline: {what}")),
+                    hint=hint,
+                    diagnosis=describe(cause, hint),
+                )
+            )
         for step in to_start:
             self._record(StepResult(step.id, phase.id, step.title, SKIP, actual="deadline reached"))
 
@@ -271,8 +306,10 @@ class Runner:
     def _interrupt(self, cause: int | BaseException | None = None) -> None:
         if not self.interrupted:
             self.interrupted = True
-            self.reporter.notice(f"{_name(cause)}: finishing the requests in flight, then cleaning up "
-                                 "(the requests end within --timeout)")
+            self.reporter.notice(
+                f"{_name(cause)}: finishing the requests in flight, then cleaning up "
+                "(the requests end within --timeout)"
+            )
 
 
 def _name(cause: int | BaseException | None) -> str:

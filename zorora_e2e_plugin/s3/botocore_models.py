@@ -32,8 +32,7 @@ class KnownServices(Sequence[str]):
 
     def __contains__(self, service_name: object) -> bool:
         try:
-            return isinstance(service_name, str) and bool(self._loader.list_api_versions(service_name,
-                                                                                          self._type_name))
+            return isinstance(service_name, str) and bool(self._loader.list_api_versions(service_name, self._type_name))
         except (DataNotFoundError, OSError):  # none of its versions has the model; a file of that name
             return False
 
@@ -62,6 +61,7 @@ def new_session() -> botocore.session.Session:
     """botocore's default session, reading its models through a NamedServiceLoader (same search paths)."""
     session = botocore.session.get_session()
     paths = list(session.get_component("data_loader").search_paths)
-    session.register_component("data_loader",
-                               NamedServiceLoader(extra_search_paths=paths, include_default_search_paths=False))
+    session.register_component(
+        "data_loader", NamedServiceLoader(extra_search_paths=paths, include_default_search_paths=False)
+    )
     return session

@@ -7,7 +7,7 @@ to show (`S3State.read`: a view never fails the run, and whatever S3 holds is sh
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Dict, List, Optional, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from .store import Store
@@ -39,13 +39,13 @@ class S3State:
     """The registry (parsed, and its bytes when the plan needs to compare them), the audit events and the
     archive's objects ({Key, Size, ...}; None: not listed)."""
 
-    registry: Dict
-    events: List[Dict]
-    archive_objects: Optional[List[Dict]] = None
-    registry_raw: Optional[bytes] = None
+    registry: dict
+    events: list[dict]
+    archive_objects: list[dict] | None = None
+    registry_raw: bytes | None = None
 
     @property
-    def archives(self) -> Optional[List[str]]:
+    def archives(self) -> list[str] | None:
         """The archive's keys (None: not listed)."""
         return None if self.archive_objects is None else [str(obj.get("Key", "")) for obj in self.archive_objects]
 
@@ -56,9 +56,12 @@ class S3State:
         registry, registry_raw = store.get_json(world.registry_key)
         audit, _ = store.get_json(world.audit_key)
         events = audit.get("events") if isinstance(audit, dict) else None
-        return cls(registry=registry if isinstance(registry, dict) else {},
-                   events=events if isinstance(events, list) else [],
-                   archive_objects=store.list_objects(world.archive_prefix), registry_raw=registry_raw)
+        return cls(
+            registry=registry if isinstance(registry, dict) else {},
+            events=events if isinstance(events, list) else [],
+            archive_objects=store.list_objects(world.archive_prefix),
+            registry_raw=registry_raw,
+        )
 
 
 __all__ = ["S3State"]

@@ -20,10 +20,11 @@ import threading
 import time
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from ..config.settings import Storage
 from ..wire.limits import botocore_proxies, read_capped
@@ -61,8 +62,8 @@ class Listings:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.strays: List[str] = []  # keys a listing returned outside the prefix asked for (never used)
-        self._date: Optional[datetime] = None
+        self.strays: list[str] = []  # keys a listing returned outside the prefix asked for (never used)
+        self._date: datetime | None = None
         self._date_seen = 0.0
 
     def stray(self, key: str) -> None:
@@ -70,7 +71,7 @@ class Listings:
             if len(self.strays) < 1000 and key not in self.strays:
                 self.strays.append(key)
 
-    def saw(self, answer: Dict) -> None:
+    def saw(self, answer: dict) -> None:
         """Remember the Date header of an answer: S3's clock, not this machine's."""
         text = ((answer.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}).get("date")
         if not text:
@@ -92,8 +93,9 @@ class Listings:
             return self._date + timedelta(seconds=time.monotonic() - self._date_seen)
 
 
-def listing_pages(call: Callable[..., Dict], method: str, first: Dict, way_on: Callable[[Dict], Optional[Dict]],
-          seen: Listings) -> Iterator[Dict]:
+def listing_pages(
+    call: Callable[..., dict], method: str, first: dict, way_on: Callable[[dict], dict | None], seen: Listings
+) -> Iterator[dict]:
     """The pages of one listing, at most MAX_PAGES. `way_on(page)`: the arguments of the next request (None:
     the page gave none)."""
     kwargs = dict(first)
@@ -106,22 +108,27 @@ def listing_pages(call: Callable[..., Dict], method: str, first: Dict, way_on: C
             return
         more = way_on(page)
         if not more:
-            raise ListingError(f"S3 said a {method} page was truncated but gave no continuation token: the listing "
-                               "cannot go on (an S3-compatible store with broken paging)", "TruncatedWithoutToken")
+            raise ListingError(
+                f"S3 said a {method} page was truncated but gave no continuation token: the listing "
+                "cannot go on (an S3-compatible store with broken paging)",
+                "TruncatedWithoutToken",
+            )
         token = tuple(sorted((k, str(v)) for k, v in more.items()))
         if token in tokens:
-            raise ListingError(f"S3 gave the same continuation token twice in {method}: the listing would never end",
-                               "RepeatedContinuationToken")
+            raise ListingError(
+                f"S3 gave the same continuation token twice in {method}: the listing would never end",
+                "RepeatedContinuationToken",
+            )
         tokens.add(token)
         kwargs = {**first, **more}
     raise ListingError(f"{method} ended after {MAX_PAGES} pages without reaching the end of the prefix", "TooManyPages")
 
 
-def listed_objects(call: Callable[..., dict], prefix: str, seen: Listings) -> List[Dict]:
+def listed_objects(call: Callable[..., dict], prefix: str, seen: Listings) -> list[dict]:
     """Every object under `prefix`: dicts with Key, LastModified, Size. Keys outside it are strays."""
-    found: List[Dict] = []
+    found: list[dict] = []
 
-    def way_on(page: Dict) -> Optional[Dict]:
+    def way_on(page: dict) -> dict | None:
         token = page.get("NextContinuationToken")
         return {"ContinuationToken": token} if token else None
 
@@ -135,12 +142,12 @@ def listed_objects(call: Callable[..., dict], prefix: str, seen: Listings) -> Li
     return found
 
 
-def listed_versions(call: Callable[..., dict], prefix: str, seen: Listings) -> List[Dict]:
+def listed_versions(call: Callable[..., dict], prefix: str, seen: Listings) -> list[dict]:
     """Every version and delete marker under `prefix`: dicts with Key, VersionId, LastModified, IsLatest and
     DeleteMarker (True for a marker). Keys outside the prefix are strays."""
-    found: List[Dict] = []
+    found: list[dict] = []
 
-    def way_on(page: Dict) -> Optional[Dict]:
+    def way_on(page: dict) -> dict | None:
         key, version = page.get("NextKeyMarker"), page.get("NextVersionIdMarker")
         if not key:
             return None
@@ -162,8 +169,8 @@ MAX_CONCURRENT_BATCHES = 10  # delete_objects calls in flight at once (the clien
 
 
 _session_lock = threading.Lock()  # botocore sessions are not thread-safe; clients are
-_sessions: Dict[Tuple, botocore.session.Session] = {}  # AWS_* environment -> botocore session
-_clients: OrderedDict[Tuple, BaseClient] = OrderedDict()  # (storage settings, AWS_* environment) -> S3 client
+_sessions: dict[tuple, botocore.session.Session] = {}  # AWS_* environment -> botocore session
+_clients: OrderedDict[tuple, BaseClient] = OrderedDict()  # (storage settings, AWS_* environment) -> S3 client
 _CLIENT_CACHE = 8
 _starting: set = set()  # keys a start_client thread is building now
 _prewarm_started = False
@@ -174,13 +181,13 @@ def aws_profile() -> str:
     return os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or ""
 
 
-def _aws_env() -> Tuple:
+def _aws_env() -> tuple:
     """What, beyond the settings, decides which credentials and config a client gets (AWS_PROFILE, keys, config
     files, ...): a session and a client are reused only while these are unchanged."""
     return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
 
 
-def _botocore_session(env: Tuple) -> botocore.session.Session:
+def _botocore_session(env: tuple) -> botocore.session.Session:
     """One botocore session per AWS environment: a second client from it skips reloading the service models
     (~100 ms). botocore, not boto3: boto3 adds ~50-100 ms of imports (s3transfer, resources) the run never uses."""
     session = _sessions.get(env)
@@ -198,14 +205,16 @@ def s3_models() -> Loader:
         return _botocore_session(_aws_env()).get_component("data_loader")
 
 
-
-def given_credentials(storage: Storage) -> Dict[str, Optional[str]]:
+def given_credentials(storage: Storage) -> dict[str, str | None]:
     """The AWS keys the settings name, as botocore's client arguments; none when they name no key pair
     (botocore's own chain then finds them: a profile, SSO, the instance's role)."""
     if not (storage.aws_access_key_id and storage.aws_secret_access_key):
         return {}
-    return {"aws_access_key_id": storage.aws_access_key_id, "aws_secret_access_key": storage.aws_secret_access_key,
-            "aws_session_token": storage.aws_session_token}
+    return {
+        "aws_access_key_id": storage.aws_access_key_id,
+        "aws_secret_access_key": storage.aws_secret_access_key,
+        "aws_session_token": storage.aws_session_token,
+    }
 
 
 def make_s3_client(settings: Storage) -> BaseClient:
@@ -250,7 +259,7 @@ def start_client(settings: Storage) -> None:
     _in_background(_build, settings, key, name="zorora-e2e-s3-client")
 
 
-def _build(settings: Storage, key: Tuple) -> None:
+def _build(settings: Storage, key: tuple) -> None:
     try:
         make_s3_client(settings)
     finally:
@@ -270,8 +279,13 @@ def prewarm() -> None:
 def _warm_models() -> None:
     with _session_lock:
         # a throwaway client: no request is sent; its service model and endpoint rules stay in the session's cache
-        _botocore_session(_aws_env()).create_client("s3", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
-                                                    aws_access_key_id="warm-up", aws_secret_access_key="warm-up")
+        _botocore_session(_aws_env()).create_client(
+            "s3",
+            region_name="us-east-1",
+            endpoint_url="http://127.0.0.1:9",
+            aws_access_key_id="warm-up",
+            aws_secret_access_key="warm-up",
+        )
 
 
 def _in_background(fn: Callable[..., object], *args: Any, name: str) -> None:
@@ -319,14 +333,14 @@ class Store:
     def __init__(self, client: BaseClient, bucket: str, scope: Sequence[str] = ()):
         self.client = client
         self.bucket = bucket
-        self.scope: Tuple[str, ...] = tuple(p for p in scope if p)
+        self.scope: tuple[str, ...] = tuple(p for p in scope if p)
         self.listings = Listings()
-        self.refused: List[str] = []  # keys a delete was asked for outside the scope: never sent
+        self.refused: list[str] = []  # keys a delete was asked for outside the scope: never sent
         self.last_error = ""  # the code S3 gave for the last delete it refused (AccessDenied ...)
-        self._read_tags: Dict[str, Tuple[str, bytes]] = {}  # key -> (ETag, bytes) as last read
+        self._read_tags: dict[str, tuple[str, bytes]] = {}  # key -> (ETag, bytes) as last read
 
     @classmethod
-    def open(cls, storage: Storage, scope: Sequence[str] = ()) -> "Store":
+    def open(cls, storage: Storage, scope: Sequence[str] = ()) -> Store:
         """The store for `storage`'s bucket, on the client kept for those settings (see make_s3_client)."""
         return cls(make_s3_client(storage), storage.bucket, scope)
 
@@ -343,10 +357,9 @@ class Store:
 
     # -- objects --------------------------------------------------------------
     def put_json(self, key: str, document: Any) -> None:
-        self._call("put_object", Key=key, Body=json.dumps(document, indent=2).encode(),
-                   ContentType="application/json")
+        self._call("put_object", Key=key, Body=json.dumps(document, indent=2).encode(), ContentType="application/json")
 
-    def put_bytes(self, key: str, body: bytes, if_match: str = "", if_absent: bool = False) -> Dict:
+    def put_bytes(self, key: str, body: bytes, if_match: str = "", if_absent: bool = False) -> dict:
         """PutObject; its answer (ETag, VersionId). if_match: an ETag (S3 refuses the write, PreconditionFailed,
         when the object changed since); if_absent: `If-None-Match: *` (refused when an object exists)."""
         conditions = {"IfMatch": if_match} if if_match else {}
@@ -354,17 +367,17 @@ class Store:
             conditions["IfNoneMatch"] = "*"
         return self._call("put_object", Key=key, Body=body, **conditions)
 
-    def etag_of(self, key: str, body: Optional[bytes]) -> str:
+    def etag_of(self, key: str, body: bytes | None) -> str:
         """The ETag S3 gave with `body` when this store last read `key` ("" unless that read returned `body`)."""
         tag, read = self._read_tags.get(key, ("", None))
         return tag if body is not None and read == body else ""
 
-    def get_bytes(self, key: str) -> Optional[bytes]:
+    def get_bytes(self, key: str) -> bytes | None:
         """The object's bytes, or None when it does not exist."""
         found = self.get_dated(key)
         return None if found is None else found[0]
 
-    def get_dated(self, key: str) -> Optional[Tuple[bytes, Optional[datetime]]]:
+    def get_dated(self, key: str) -> tuple[bytes, datetime | None] | None:
         """The object's bytes and LastModified (S3's clock: its Date header is kept, see server_now), or None
         when it does not exist."""
         try:
@@ -386,7 +399,7 @@ class Store:
                 return None
             raise
 
-    def get_json(self, key: str) -> Tuple[Optional[Dict], Optional[bytes]]:
+    def get_json(self, key: str) -> tuple[dict | None, bytes | None]:
         """(parsed document, raw bytes); (None, None) when absent. Bad JSON raises StoreError."""
         raw = self.get_bytes(key)
         if raw is None:
@@ -403,7 +416,7 @@ class Store:
         """HEAD the key: True when S3 has a current object there (a lagging listing may not name it yet)."""
         return self.etag(key) is not None
 
-    def etag(self, key: str) -> Optional[str]:
+    def etag(self, key: str) -> str | None:
         """HEAD the key: the ETag of its current object ("" when S3 gave none), None when there is none."""
         try:
             return str(self._answer("head_object", Key=key).get("ETag") or "")
@@ -412,7 +425,7 @@ class Store:
                 return None
             raise
 
-    def versioning(self) -> Optional[str]:
+    def versioning(self) -> str | None:
         """The bucket's versioning: "Enabled", "Suspended", "" (never enabled); None when S3 will not say
         (no s3:GetBucketVersioning, or a store without the call)."""
         try:
@@ -427,12 +440,12 @@ class Store:
         return self.listings.server_now()
 
     @property
-    def strays(self) -> List[str]:
+    def strays(self) -> list[str]:
         """Keys a listing returned outside the prefix it asked for: the endpoint ignored `prefix`."""
         return list(self.listings.strays)
 
     # -- prefixes ---------------------------------------------------------------
-    def list_objects(self, prefix: str) -> List[Dict]:
+    def list_objects(self, prefix: str) -> list[dict]:
         """Every object under `prefix` (all pages, bounded): dicts with Key, LastModified, Size. Keys outside
         `prefix` are never returned (see `strays`)."""
         try:
@@ -440,21 +453,21 @@ class Store:
         except ListingError as exc:
             raise StoreError(str(exc), exc.code) from None
 
-    def list_versions(self, prefix: str) -> List[Dict]:
+    def list_versions(self, prefix: str) -> list[dict]:
         """Every object version and delete marker under `prefix` (see listed_versions)."""
         try:
             return listed_versions(self._call, prefix, self.listings)
         except ListingError as exc:
             raise StoreError(str(exc), exc.code) from None
 
-    def list_keys(self, prefix: str) -> List[str]:
+    def list_keys(self, prefix: str) -> list[str]:
         return [obj["Key"] for obj in self.list_objects(prefix)]
 
-    def list_many(self, prefixes: Iterable[str]) -> Dict[str, List[str]]:
+    def list_many(self, prefixes: Iterable[str]) -> dict[str, list[str]]:
         """List several prefixes concurrently (one round trip, not one per prefix)."""
         return self._each(self.list_keys, prefixes)
 
-    def list_many_versions(self, prefixes: Iterable[str]) -> Dict[str, List[Dict]]:
+    def list_many_versions(self, prefixes: Iterable[str]) -> dict[str, list[dict]]:
         return self._each(self.list_versions, prefixes)
 
     @staticmethod
@@ -477,25 +490,25 @@ class Store:
             raise StoreError(f"{key} is outside the prefixes this run may delete under: not deleted", "OutOfScope")
         self._call("delete_object", Key=key)
 
-    def delete_keys(self, keys: Iterable[str]) -> Tuple[int, List[str]]:
+    def delete_keys(self, keys: Iterable[str]) -> tuple[int, list[str]]:
         """Batched delete (see _delete). Returns (deleted count, keys that failed); keys outside the scope
         are neither (see `refused`)."""
         return self._delete([(key, None) for key in keys])
 
-    def delete_versions(self, versions: Iterable[Tuple[str, Optional[str]]]) -> Tuple[int, List[str]]:
+    def delete_versions(self, versions: Iterable[tuple[str, str | None]]) -> tuple[int, list[str]]:
         """Delete these (key, version id) pairs: versions and delete markers, for good."""
         return self._delete(list(versions))
 
-    def _delete(self, entries: List[Tuple[str, Optional[str]]]) -> Tuple[int, List[str]]:
+    def _delete(self, entries: list[tuple[str, str | None]]) -> tuple[int, list[str]]:
         """The only code that sends DeleteObjects. Keys outside the scope are dropped here, before anything
         is sent. 1000 keys a call (S3's limit), the batches concurrently: one round trip for a run's cleanup
         and for a sweep of 10 000 objects alike. A refusal of the whole call (AccessDenied) counts every key
         of its batch as failed, with the code in `last_error`."""
         allowed = [(k, v) for k, v in entries if self.in_scope(k)]
         self.refused.extend(k for k, v in entries if not self.in_scope(k))
-        batches = [allowed[start:start + 1000] for start in range(0, len(allowed), 1000)]
+        batches = [allowed[start : start + 1000] for start in range(0, len(allowed), 1000)]
 
-        def delete_batch(batch: List[Tuple[str, Optional[str]]]) -> List[str]:
+        def delete_batch(batch: list[tuple[str, str | None]]) -> list[str]:
             objects = [{"Key": k, **({"VersionId": v} if v else {})} for k, v in batch]
             if not all(self.in_scope(o["Key"]) for o in objects):  # the invariant, once more, at the wire
                 raise StoreError("refusing to delete outside the run's prefixes", "OutOfScope")
@@ -514,8 +527,10 @@ class Store:
         if len(batches) <= 1:
             results = [delete_batch(batch) for batch in batches]
         else:
-            with ThreadPoolExecutor(max_workers=min(len(batches), MAX_CONCURRENT_BATCHES),
-                                    thread_name_prefix=threading.current_thread().name) as pool:  # the step's name
+            with ThreadPoolExecutor(
+                max_workers=min(len(batches), MAX_CONCURRENT_BATCHES),
+                thread_name_prefix=threading.current_thread().name,
+            ) as pool:  # the step's name
                 results = list(pool.map(delete_batch, batches))
         failed = [key for errors in results for key in errors]
         return len(allowed) - len(failed), failed

@@ -28,8 +28,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Callable, Dict, Iterable, List, Optional, TextIO, Tuple, Union
+from typing import Any, Callable, TextIO
 
 from .faults import FAULT_HELP, FAULT_USAGE, Fault, FaultSet, parse_fault
 from .listen import READ_TIMEOUT, Listen, SandboxError  # noqa: F401  (READ_TIMEOUT: importable from here, as before)
@@ -41,6 +42,9 @@ _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 
 
+DEFAULT_LISTEN = Listen()  # frozen: shared by every Sandbox that names no address
+
+
 class Sandbox:
     """A local ONA platform: API (API Gateway + Lambda) and S3 on loopback."""
 
@@ -50,20 +54,21 @@ class Sandbox:
     def __init__(
         self,
         *,
-        token: Optional[str] = None,
+        token: str | None = None,
         bucket: str = "sa-api-client-output",
         region: str = "af-south-1",
-        faults: Iterable[Union[str, Fault]] = (),
-        seed: Optional[int] = None,
+        faults: Iterable[str | Fault] = (),
+        seed: int | None = None,
         versioned: bool = False,
-        listen: Listen = Listen(),
+        listen: Listen = DEFAULT_LISTEN,
     ) -> None:
         host, port, read_timeout = listen.host, listen.port, listen.read_timeout
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise SandboxError(f"--port must be between 0 and 65535 (0: any free port), got {port!r}")
         if not isinstance(bucket, str) or not _BUCKET_RE.fullmatch(bucket):
-            raise SandboxError(f"{bucket!r} is not a valid S3 bucket name (3-63 characters: lower-case letters, "
-                               "digits, '.' and '-')")
+            raise SandboxError(
+                f"{bucket!r} is not a valid S3 bucket name (3-63 characters: lower-case letters, digits, '.' and '-')"
+            )
         if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
             raise SandboxError(f"{region!r} is not an AWS region name (e.g. af-south-1)")
         if not isinstance(host, str) or not host.strip():
@@ -79,20 +84,20 @@ class Sandbox:
         self.seed = seed
         self.versioned = bool(versioned)  # the bucket keeps object versions (as many production buckets do)
         self._faults = FaultSet(faults)
-        self.request_log: List[RequestRecord] = []
-        self.request_listeners: List[Callable[[RequestRecord], None]] = []  # e.g. --log-requests
+        self.request_log: list[RequestRecord] = []
+        self.request_listeners: list[Callable[[RequestRecord], None]] = []  # e.g. --log-requests
         self._log_lock = threading.Lock()
         self._servers: Any = None
-        self._api_url: Optional[str] = None
-        self._s3_url: Optional[str] = None
-        self._internal_url: Optional[str] = None
-        self._cloudwatch_url: Optional[str] = None
+        self._api_url: str | None = None
+        self._s3_url: str | None = None
+        self._internal_url: str | None = None
+        self._cloudwatch_url: str | None = None
         self._test_client: Any = None
         self.s3_models: Any = None  # a botocore loader for the sandbox's S3 clients (see start())
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self, s3_models: Any = None) -> "Sandbox":
+    def start(self, s3_models: Any = None) -> Sandbox:
         """Listen and serve. `s3_models`: a botocore loader the sandbox's own S3 clients read S3's models from;
         pass the one your own clients use (the validator passes its own) and the models are read and parsed once
         per process instead of once per side. Returns self (so ``with Sandbox().start(s3_models=...)`` works)."""
@@ -126,12 +131,12 @@ class Sandbox:
         if client is not None:
             try:
                 client.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         if servers is not None:
             servers.stop()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -143,7 +148,7 @@ class Sandbox:
 
     # ------------------------------------------------------------------ addresses
 
-    def _need(self, value: Optional[str]) -> str:
+    def _need(self, value: str | None) -> str:
         if value is None:
             raise RuntimeError("the sandbox is not started: call start() or use it as a context manager")
         return value
@@ -168,7 +173,7 @@ class Sandbox:
         """moto's CloudWatch, for a run's --metrics cloudwatch (its requests are in the request log too)."""
         return self._need(self._cloudwatch_url)
 
-    def env(self) -> Dict[str, str]:
+    def env(self) -> dict[str, str]:
         """Environment for a client (the validator, Zorora) pointed at this sandbox."""
         return {
             "ONA_API_BASE_URL": self.api_url,
@@ -190,7 +195,8 @@ class Sandbox:
         return self._test_client
 
     def seed_customer(self, spec: str) -> Any:
-        """Seed a customer for the readiness check: ``"acme"``, ``"acme:stale"`` (seeding.py); ValueError on a bad spec."""
+        """Seed a customer for the readiness check: ``"acme"``, ``"acme:stale"`` (seeding.py); ValueError on a bad
+        spec."""
         from .seeding import seed_customer
 
         return seed_customer(self.s3_client(), self.bucket, spec)
@@ -198,10 +204,10 @@ class Sandbox:
     # ------------------------------------------------------------------ faults
 
     @property
-    def faults(self) -> Tuple[Fault, ...]:
+    def faults(self) -> tuple[Fault, ...]:
         return self._faults.faults
 
-    def set_faults(self, faults: Iterable[Union[str, Fault]]) -> None:
+    def set_faults(self, faults: Iterable[str | Fault]) -> None:
         """Replace the active faults (ValueError, and nothing changes, on a bad one).
 
         A cold-start fault applies again to the next API request."""
@@ -227,7 +233,7 @@ class Sandbox:
         for listener in list(self.request_listeners):  # e.g. --log-requests; never the request's undoing
             try:
                 listener(record)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
 
     def __repr__(self) -> str:
@@ -235,8 +241,9 @@ class Sandbox:
         return f"<Sandbox {state} faults={[str(f) for f in self.faults]}>"
 
 
-def serve_forever(sandbox: Any, out: TextIO = sys.stdout, log_requests: bool = False,
-                  env_file: Optional[str] = None) -> int:
+def serve_forever(
+    sandbox: Any, out: TextIO = sys.stdout, log_requests: bool = False, env_file: str | None = None
+) -> int:
     """Start the sandbox, print ``export`` lines for its environment, block until Ctrl-C/SIGTERM.
     `log_requests`: then one line per API request (requestlog.py; never the token). `env_file`: the export
     lines also in that file (a new file, 0600, removed when the sandbox stops; an existing path is refused:
@@ -247,7 +254,7 @@ def serve_forever(sandbox: Any, out: TextIO = sys.stdout, log_requests: bool = F
     inherited as ignored.
     """
     stop = threading.Event()
-    previous: Dict[int, Any] = {}
+    previous: dict[int, Any] = {}
     in_main = threading.current_thread() is threading.main_thread()
     if in_main:
         for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
@@ -287,11 +294,14 @@ def serve_forever(sandbox: Any, out: TextIO = sys.stdout, log_requests: bool = F
             for name, value in {**sandbox.env(), **loopback_no_proxy()}.items():
                 print(f"export {name}={shlex.quote(value)}", file=out)
             faults = ", ".join(str(f) for f in sandbox.faults) or "none"
-            print(f"# ONA sandbox API at {sandbox.api_url} (S3 at {sandbox.s3_endpoint_url}; faults: {faults})",
-                  file=out)
+            print(
+                f"# ONA sandbox API at {sandbox.api_url} (S3 at {sandbox.s3_endpoint_url}; faults: {faults})", file=out
+            )
             if written:
-                print(f"# also in {written.path} (0600, removed when the sandbox stops): . {shlex.quote(written.path)}",
-                      file=out)
+                print(
+                    f"# also in {written.path} (0600, removed when the sandbox stops): . {shlex.quote(written.path)}",
+                    file=out,
+                )
             print("# Ctrl-C to stop", file=out)
             if printer:
                 print("# one line per API request follows (the token is never shown)", file=out)

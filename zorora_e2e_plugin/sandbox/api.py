@@ -16,7 +16,7 @@ import logging
 import os
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from .faults import FaultSet
@@ -35,14 +35,14 @@ class ApiConfig:
     """What the Lambda is configured with. ``faults`` may be replaced at runtime (set_faults)."""
 
     bucket: str = "sa-api-client-output"
-    token: Optional[str] = None
+    token: str | None = None
     use_bearer_auth: bool = True
     faults: FaultSet = field(default_factory=FaultSet)
     s3: Any = None  # a boto3 S3 client
     stage: str = STAGE
 
     @classmethod
-    def from_env(cls, environ: Optional[Dict[str, str]] = None, s3: Any = None) -> "ApiConfig":
+    def from_env(cls, environ: dict[str, str] | None = None, s3: Any = None) -> ApiConfig:
         env = os.environ if environ is None else environ
         if s3 is None:
             import boto3  # a real Lambda: region and credentials from its environment
@@ -58,18 +58,23 @@ class ApiConfig:
         )
 
 
-def _response(status: int, body: Dict[str, Any], request_id: str = "") -> Dict[str, Any]:
+def _response(status: int, body: dict[str, Any], request_id: str = "") -> dict[str, Any]:
     headers = dict(JSON_HEADERS)
     if request_id:
         headers["apigw-requestid"] = request_id
-    return {"statusCode": status, "headers": headers, "body": json.dumps(body, separators=(",", ":")), "isBase64Encoded": False}
+    return {
+        "statusCode": status,
+        "headers": headers,
+        "body": json.dumps(body, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
 
 
-def gateway_not_found(request_id: str = "") -> Dict[str, Any]:
+def gateway_not_found(request_id: str = "") -> dict[str, Any]:
     return _response(404, {"message": "Not Found"}, request_id)
 
 
-def _split(raw_path: str) -> Tuple[str, ...]:
+def _split(raw_path: str) -> tuple[str, ...]:
     return tuple(seg for seg in raw_path.split("/") if seg != "")
 
 
@@ -79,12 +84,12 @@ class Api:
     def __init__(self, config: ApiConfig) -> None:
         self.config = config
 
-    def __call__(self, event: Dict[str, Any], context: Any = None) -> Dict[str, Any]:
+    def __call__(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         return self.handle(event, context)
 
     # ------------------------------------------------------------------ event parsing
 
-    def _route(self, method: str, raw_path: str, faults: FaultSet) -> Optional[Tuple[str, Optional[str]]]:
+    def _route(self, method: str, raw_path: str, faults: FaultSet) -> tuple[str, str | None] | None:
         """(route, raw greedy tail) as API Gateway would match it, or None for its 404."""
         segments = _split(raw_path)
         stage = self.config.stage
@@ -107,7 +112,7 @@ class Api:
             return None
         return route, None
 
-    def _authorised(self, headers: Dict[str, str], faults: FaultSet) -> bool:
+    def _authorised(self, headers: dict[str, str], faults: FaultSet) -> bool:
         if not self.config.use_bearer_auth:
             return True
         if "bad-token" in faults or not self.config.token:
@@ -118,7 +123,7 @@ class Api:
         return hmac.compare_digest(presented.strip().encode("utf-8"), self.config.token.encode("utf-8"))
 
     @staticmethod
-    def _body(event: Dict[str, Any]) -> Dict[str, Any]:
+    def _body(event: dict[str, Any]) -> dict[str, Any]:
         raw = event.get("body")
         if raw is None or raw == "":
             raise BadRequest("Request body must be a JSON object")
@@ -136,7 +141,7 @@ class Api:
         return body
 
     @staticmethod
-    def _actor(body: Dict[str, Any], headers: Dict[str, str], faults: FaultSet) -> str:
+    def _actor(body: dict[str, Any], headers: dict[str, str], faults: FaultSet) -> str:
         """The body's actor, else X-Actor (actor-from-header: the other way round; both are legitimate)."""
         if "fixed-actor" in faults:
             return FIXED_ACTOR
@@ -147,10 +152,10 @@ class Api:
 
     # ------------------------------------------------------------------ dispatch
 
-    def handle(self, event: Dict[str, Any], context: Any = None) -> Dict[str, Any]:
+    def handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         return _variant(self._handle(event, context), self.config.faults)
 
-    def _handle(self, event: Dict[str, Any], context: Any = None) -> Dict[str, Any]:
+    def _handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         faults = self.config.faults
         ctx = event.get("requestContext") or {}
         http = ctx.get("http") or {}
@@ -174,28 +179,38 @@ class Api:
         platform_class = Platform
         if (route == "/promote" and "noop-promote" in faults) or (route == "/rollback" and "noop-rollback" in faults):
             platform_class = _NoWritePlatform
-        platform = platform_class(self.config.s3, self.config.bucket, Deployment(
-            resolve_latest_alias="no-latest-alias" not in faults,
-            write_audit="no-audit" not in faults,
-            archive_on_promote="no-archive" not in faults,
-            archive_on_rollback="no-rollback-archive" not in faults,
-            delete_restored_archive="keep-restored-archive" not in faults,
-            enforce_gates="no-gates" not in faults,
-        ))
+        platform = platform_class(
+            self.config.s3,
+            self.config.bucket,
+            Deployment(
+                resolve_latest_alias="no-latest-alias" not in faults,
+                write_audit="no-audit" not in faults,
+                archive_on_promote="no-archive" not in faults,
+                archive_on_rollback="no-rollback-archive" not in faults,
+                delete_restored_archive="keep-restored-archive" not in faults,
+                enforce_gates="no-gates" not in faults,
+            ),
+        )
         platform.archive_wrapped = "archive-wrapped" in faults
         platform.rolled_back_reason = str(faults.value("archive-reason") or "rolled_back")
         try:
             result = self._dispatch(_Call(route, tail, query, event, headers, request_id), platform, faults)
         except PlatformError as exc:
             return _response(exc.status, exc.body(), request_id)
-        except Exception:  # noqa: BLE001 - a Lambda answers 500, it does not crash
+        except Exception:
             log.exception("unhandled error on %s %s", method, route)
             return _response(500, {"error": "Internal server error"}, request_id)
         return _response(200, result, request_id)
 
-    def _dispatch(self, call: "_Call", platform: Platform, faults: FaultSet) -> Dict[str, Any]:
-        route, tail, query, event, headers, request_id = (call.route, call.tail, call.query, call.event, call.headers,
-                                                          call.request_id)
+    def _dispatch(self, call: _Call, platform: Platform, faults: FaultSet) -> dict[str, Any]:
+        route, tail, query, event, headers, request_id = (
+            call.route,
+            call.tail,
+            call.query,
+            call.event,
+            call.headers,
+            call.request_id,
+        )
         if route == "/challengers":
             return platform.list_challengers(query.get("customer_id"))
         if route == "/audit-log":
@@ -234,14 +249,14 @@ class _Call:
     """One request as the Lambda's router matched it."""
 
     route: str
-    tail: Optional[str]  # what follows the route in the path (/metrics/<model id>)
-    query: Dict[str, str]
-    event: Dict[str, Any]
-    headers: Dict[str, str]  # lower-case names
+    tail: str | None  # what follows the route in the path (/metrics/<model id>)
+    query: dict[str, str]
+    event: dict[str, Any]
+    headers: dict[str, str]  # lower-case names
     request_id: str
 
 
-def _variant(result: Dict[str, Any], faults: FaultSet) -> Dict[str, Any]:
+def _variant(result: dict[str, Any], faults: FaultSet) -> dict[str, Any]:
     """The legitimate variants that only reshape an answer: error-key:<key> (the Lambda's error text under
     another key), unknown-id-500 (a 404 of the Lambda's becomes API Gateway's 500 for a crashed integration),
     round:<digits> (/diff's percentages rounded)."""
@@ -260,8 +275,9 @@ def _variant(result: Dict[str, Any], faults: FaultSet) -> Dict[str, Any]:
     if status >= 400 and key and "error" in body and key != "error":
         body = {(key if k == "error" else k): v for k, v in body.items()}
     if status == 200 and digits is not None and isinstance(body.get("improvement"), dict):
-        body["improvement"] = {k: round(v, int(digits)) if isinstance(v, (int, float)) else v
-                               for k, v in body["improvement"].items()}
+        body["improvement"] = {
+            k: round(v, int(digits)) if isinstance(v, (int, float)) else v for k, v in body["improvement"].items()
+        }
     return {**result, "body": json.dumps(body, separators=(",", ":"))}
 
 
@@ -269,17 +285,17 @@ class _NoWritePlatform(Platform):
     """The noop-promote / noop-rollback faults: every check and read happens, every write is skipped,
     and the answer is the usual 200 (a Lambda that writes to the wrong place, or forgets to)."""
 
-    def _put_json(self, key: str, doc: Any, *, if_match: Optional[str] = None, create: bool = False) -> str:
+    def _put_json(self, key: str, doc: Any, *, if_match: str | None = None, create: bool = False) -> str:
         return '"noop"'
 
-    def _delete(self, key: str, *, if_match: Optional[str] = None) -> None:
+    def _delete(self, key: str, *, if_match: str | None = None) -> None:
         return None
 
 
-_env_api: Optional[Api] = None
+_env_api: Api | None = None
 
 
-def handler(event: Dict[str, Any], context: Any = None) -> Dict[str, Any]:
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """The Lambda entry point when deployed: configuration from the environment, built once."""
     global _env_api
     if _env_api is None:

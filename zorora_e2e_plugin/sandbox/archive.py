@@ -10,7 +10,7 @@ import random
 import re
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 from .state import (
     BucketState,
@@ -34,7 +34,7 @@ class Archives(BucketState):
     archive_wrapped = False  # archive-wrapped: {"archived_at", "archive_reason", "entry": {...}}
     rolled_back_reason = "rolled_back"  # archive-reason:<word>: the reason a rollback's archive carries
 
-    def _archives(self, customer_id: str) -> List[Tuple[str, str]]:
+    def _archives(self, customer_id: str) -> list[tuple[str, str]]:
         """(compact ts, key) for every archive object, oldest first."""
         out = []
         for key in self._list_keys(archive_prefix(customer_id)):
@@ -42,7 +42,7 @@ class Archives(BucketState):
             out.append((m.group(1) if m else "", key))
         return sorted(out)
 
-    def audit_log(self, customer_id: Any) -> Dict[str, Any]:
+    def audit_log(self, customer_id: Any) -> dict[str, Any]:
         customer_id = require_customer_id(customer_id)
         doc, _ = self._get_json(audit_key(customer_id))
         events = doc.get("events") if isinstance(doc, dict) else None
@@ -60,7 +60,7 @@ class Archives(BucketState):
             at = max(at, latest + timedelta(seconds=1))
         return at
 
-    def _archive(self, customer_id: str, entry: Dict[str, Any], reason: str, at: datetime) -> str:
+    def _archive(self, customer_id: str, entry: dict[str, Any], reason: str, at: datetime) -> str:
         """Write an archive object stamped with the request's time (``archived_at`` never later than the
         request's promoted_at/rollback_at)."""
         if reason == "rolled_back":
@@ -78,7 +78,7 @@ class Archives(BucketState):
                 key_at += timedelta(seconds=1)
         raise PlatformError(f"Could not write an archive object for {entry.get('model_id')}")
 
-    def _append_audit(self, customer_id: str, event: Dict[str, Any]) -> None:
+    def _append_audit(self, customer_id: str, event: dict[str, Any]) -> None:
         if not self.write_audit:
             return
         key = audit_key(customer_id)
@@ -96,7 +96,9 @@ class Archives(BucketState):
                 time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
         raise PlatformError(f"Could not append the audit event for customer {customer_id}")
 
-    def _event(self, action: str, actor: str, model_id: str, reason: str, request_id: str, at: datetime) -> Dict[str, Any]:
+    def _event(
+        self, action: str, actor: str, model_id: str, reason: str, request_id: str, at: datetime
+    ) -> dict[str, Any]:
         return {
             "timestamp": iso_z(at),
             "actor": actor,

@@ -13,7 +13,6 @@ import errno
 import os
 import shlex
 import tempfile
-from typing import Dict, Optional, Tuple
 
 HEADER = "# zorora-e2e sandbox at "  # the first line of every file written here
 
@@ -21,7 +20,7 @@ HEADER = "# zorora-e2e sandbox at "  # the first line of every file written here
 class EnvFile:
     def __init__(self, path: str):
         self.path = os.path.abspath(os.path.expanduser(path))
-        self._written: Optional[Tuple[int, int]] = None  # (st_dev, st_ino) of the file written
+        self._written: tuple[int, int] | None = None  # (st_dev, st_ino) of the file written
 
     def refusal(self) -> str:
         """Why PATH cannot be written ("" when it can): it exists, and only a new file is ever written."""
@@ -29,8 +28,10 @@ class EnvFile:
             return ""
         why = "the sandbox writes only a new file (and removes it when it stops), never one it did not create"
         if self._left_by_a_sandbox():
-            why = ("a sandbox wrote it and was stopped before it could remove it (killed): remove it "
-                   f"(rm {shlex.quote(self.path)}) or choose another path")
+            why = (
+                "a sandbox wrote it and was stopped before it could remove it (killed): remove it "
+                f"(rm {shlex.quote(self.path)}) or choose another path"
+            )
         else:
             why += ": choose another path"
         return f"{self.path} already exists; {why}"
@@ -44,7 +45,7 @@ class EnvFile:
         except OSError:
             return False
 
-    def write(self, env: Dict[str, str], url: str) -> None:
+    def write(self, env: dict[str, str], url: str) -> None:
         """Raises OSError (with what went wrong) when the file cannot be written, FileExistsError when PATH
         exists (whatever it is: it is left as it is)."""
         folder = os.path.dirname(self.path)

@@ -18,8 +18,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable
 from urllib.parse import parse_qs
 
 from werkzeug.serving import WSGIRequestHandler
@@ -37,7 +38,7 @@ class _ApiRequestHandler(_QuietMixin, WSGIRequestHandler):
     """API Gateway answers JSON, whatever it is sent: a garbage request line, a header too long, a client too
     slow gets `{"message": ...}` (http.server's default is an HTML page)."""
 
-    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         phrase = _status_line(code).split(" ", 1)[1]  # never the client's garbage: it is not echoed back
         body = json.dumps({"message": phrase}).encode("utf-8")
         if self.request_version == "HTTP/0.9":  # what http.server assumes for a line it cannot parse
@@ -63,18 +64,26 @@ class _LambdaContext:
         self.aws_request_id = request_id
 
 
-def build_event(method: str, raw_path: str, raw_query: str, headers: Iterable[Tuple[str, str]], body: bytes, *,
-                source_ip: str = "127.0.0.1", stage: str = "prod") -> Dict[str, Any]:
+def build_event(
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    *,
+    source_ip: str = "127.0.0.1",
+    stage: str = "prod",
+) -> dict[str, Any]:
     """An API Gateway HTTP API payload-2.0 event, as the real gateway builds it (a new request id each time)."""
-    merged: Dict[str, str] = {}
+    merged: dict[str, str] = {}
     for name, value in headers:
         key = name.lower()
         merged[key] = f"{merged[key]},{value}" if key in merged else value
     cookies = [c.strip() for c in merged.pop("cookie", "").split(";") if c.strip()]
-    query: Dict[str, str] = {k: ",".join(v) for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
+    query: dict[str, str] = {k: ",".join(v) for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
     now = datetime.now(timezone.utc)
     request_id = base64.b64encode(os.urandom(10)).decode("ascii")
-    event: Dict[str, Any] = {
+    event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": raw_path,
@@ -120,7 +129,7 @@ def build_event(method: str, raw_path: str, raw_query: str, headers: Iterable[Tu
     return event
 
 
-def _environ_headers(environ: Dict[str, Any]) -> List[Tuple[str, str]]:
+def _environ_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
     out = []
     for key, value in environ.items():
         if key.startswith("HTTP_"):
@@ -137,8 +146,7 @@ class ApiGateway:
         self.servers, self.api, self.stage = servers, api, stage
         self._bucket = _TokenBucket()
 
-
-    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         started = time.monotonic()
         method = environ.get("REQUEST_METHOD", "GET")
         path, query = _raw_target(environ)
@@ -146,22 +154,27 @@ class ApiGateway:
         try:
             sent = _buffer_body(environ)
         except OSError:  # a client that sent half its body and stopped: the read timed out (or it hung up)
-            status, headers, body = 408, [("Content-Type", "application/json")], \
-                b'{"message":"Request Timeout"}'
+            status, headers, body = 408, [("Content-Type", "application/json")], b'{"message":"Request Timeout"}'
         else:
             try:
                 status, headers, body = self._respond(environ, method, path, query)
-            except Exception:  # noqa: BLE001 - API Gateway answers for a crashed integration
+            except Exception:
                 log.exception("sandbox API gateway failed on %s %s", method, path)
-                status, headers, body = (500, [("Content-Type", "application/json")],
-                                         b'{"message":"Internal Server Error"}')
+                status, headers, body = (
+                    500,
+                    [("Content-Type", "application/json")],
+                    b'{"message":"Internal Server Error"}',
+                )
         headers.append(("Content-Length", str(len(body))))
         start_response(_status_line(status), headers)
-        self.servers.sandbox._record(RequestRecord("api", method, path, status, started, time.monotonic(), query=query,
-                                                   actor=_actor_of(environ, sent)))
+        self.servers.sandbox._record(
+            RequestRecord(
+                "api", method, path, status, started, time.monotonic(), query=query, actor=_actor_of(environ, sent)
+            )
+        )
         return [body]
 
-    def _respond(self, environ: Dict[str, Any], method: str, path: str, query: str) -> Tuple[int, List, bytes]:
+    def _respond(self, environ: dict[str, Any], method: str, path: str, query: str) -> tuple[int, list, bytes]:
         faults = self.servers.sandbox._faults
         status, headers, data = self._answer(environ, method, path, query, faults)
         if status >= 400 and "echo-auth" in faults:
@@ -170,7 +183,9 @@ class ApiGateway:
             headers.append(("Content-Type", "application/json"))
         return status, headers, data
 
-    def _answer(self, environ: Dict[str, Any], method: str, path: str, query: str, faults: Any) -> Tuple[int, List, bytes]:
+    def _answer(
+        self, environ: dict[str, Any], method: str, path: str, query: str, faults: Any
+    ) -> tuple[int, list, bytes]:
         servers = self.servers
         body = _read_body(environ)
         servers.delay(faults.latency_ms)
@@ -198,8 +213,13 @@ class ApiGateway:
                 stage=self.stage,
             )
             outlives = [f.value for f in faults if f.name == "lambda-outlives"]
-            if outlives and method == "POST" and route in ("/promote", "/rollback") and acts(body) and \
-                    environ.get("HTTP_AUTHORIZATION") == f"Bearer {self.api.config.token}":
+            if (
+                outlives
+                and method == "POST"
+                and route in ("/promote", "/rollback")
+                and acts(body)
+                and environ.get("HTTP_AUTHORIZATION") == f"Bearer {self.api.config.token}"
+            ):
                 self._run_on(event, float(outlives[-1]))
                 return 504, [("Content-Type", "application/json")], b'{"message":"Endpoint request timed out"}'
             result = self.api(event, _LambdaContext(event["requestContext"]["requestId"]))
@@ -216,7 +236,7 @@ class ApiGateway:
                 data = data[: max(1, len(data) // 2)]
         return status, headers, data
 
-    def _run_on(self, event: Dict[str, Any], ms: float) -> None:
+    def _run_on(self, event: dict[str, Any], ms: float) -> None:
         """The lambda-outlives fault: the Lambda goes on in the background after API Gateway gave up; its writes
         (unconditional) land `ms` later."""
         config = dataclasses.replace(self.api.config, s3=LateWrites(self.api.config.s3, self.servers, ms))
@@ -231,7 +251,7 @@ class _TokenBucket:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._limits: Optional[Tuple[float, float]] = None
+        self._limits: tuple[float, float] | None = None
         self._tokens = 0.0
         self._at = 0.0
 
@@ -248,9 +268,11 @@ class _TokenBucket:
             return False
 
 
-HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Sign in to continue</h1>"
-             b"<form method=\"post\" action=\"/login\"><input name=\"user\"><input name=\"password\" "
-             b"type=\"password\"></form></body></html>")
+HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Sign in to continue</h1>"
+    b'<form method="post" action="/login"><input name="user"><input name="password" '
+    b'type="password"></form></body></html>'
+)
 HUGE_BODY_SIZE = 10 * 1024 * 1024
 
 
@@ -259,7 +281,7 @@ def huge_body() -> bytes:  # built when the fault first fires, not at import (~1
     return b'{"padding":"' + b"x" * (HUGE_BODY_SIZE - len(b'{"padding":""}')) + b'"}'
 
 
-def route_of(path: str, stage: str = "prod") -> Optional[str]:
+def route_of(path: str, stage: str = "prod") -> str | None:
     """``/prod/api/v1/metrics/a/b`` -> ``/metrics``; None when the path is outside the API."""
     segments = [seg for seg in path.split("/") if seg]
     if stage and segments[:1] == [stage]:
@@ -269,7 +291,7 @@ def route_of(path: str, stage: str = "prod") -> Optional[str]:
     return "/" + segments[2]
 
 
-def _actor_of(environ: Dict[str, Any], body: bytes) -> str:
+def _actor_of(environ: dict[str, Any], body: bytes) -> str:
     """Who the request says it is, for the request log: the JSON body's `actor`, else the X-Actor header."""
     actor = ""
     if body and len(body) < 65536:
@@ -279,7 +301,7 @@ def _actor_of(environ: Dict[str, Any], body: bytes) -> str:
             doc = None
         if isinstance(doc, dict) and isinstance(doc.get("actor"), str):
             actor = doc["actor"]
-    return (actor.strip() or str(environ.get("HTTP_X_ACTOR") or "").strip())
+    return actor.strip() or str(environ.get("HTTP_X_ACTOR") or "").strip()
 
 
 def _echo_authorization(data: bytes, authorization: str) -> bytes:

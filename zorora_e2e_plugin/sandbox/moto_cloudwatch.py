@@ -7,7 +7,8 @@ Every request is logged (kind "cloudwatch", its path the operation: ``PutMetricD
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, Iterable, List, Tuple
+from collections.abc import Iterable
+from typing import Any, Callable
 
 from moto.cloudwatch.urls import url_paths
 
@@ -23,11 +24,11 @@ class MotoCloudWatch(MotoS3):
         super().__init__()
         self._routes = {"monitoring": _routes(url_paths)}
 
-    def routes_for(self, environ: Dict[str, Any]):
+    def routes_for(self, environ: dict[str, Any]):
         return self._routes["monitoring"]
 
 
-def operation_of(environ: Dict[str, Any]) -> str:
+def operation_of(environ: dict[str, Any]) -> str:
     """The operation a CloudWatch request names: /service/<svc>/operation/<Op> (CBOR), X-Amz-Target (JSON)."""
     path, _query = _raw_target(environ)
     if "/operation/" in path:
@@ -42,18 +43,26 @@ class RecordedCloudWatch:
     def __init__(self, servers: Running, app: Callable) -> None:
         self.servers, self.app = servers, app
 
-    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         started = time.monotonic()
-        seen: Dict[str, int] = {}
+        seen: dict[str, int] = {}
 
-        def recording_start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Any:
+        def recording_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             seen["status"] = int(status.split(" ", 1)[0])
             return start_response(status, headers, exc_info)
 
         operation = operation_of(environ)
         result = self.app(environ, recording_start_response)
-        self.servers.sandbox._record(RequestRecord("cloudwatch", environ.get("REQUEST_METHOD", ""), operation,
-                                                   seen.get("status", 0), started, time.monotonic()))
+        self.servers.sandbox._record(
+            RequestRecord(
+                "cloudwatch",
+                environ.get("REQUEST_METHOD", ""),
+                operation,
+                seen.get("status", 0),
+                started,
+                time.monotonic(),
+            )
+        )
         return result
 
 

@@ -22,7 +22,9 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, List, Pattern, Tuple
+from collections.abc import Iterable
+from re import Pattern
+from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 from moto.s3.urls import url_paths
@@ -51,8 +53,10 @@ else:  # pragma: no cover - older moto reads server mode from "werkzeug" in the 
     _S3Request = _WerkzeugRequest  # type: ignore[misc, assignment]  # the same name, the other class
 
 _PRESERVE = None  # the environ key moto reads original header names from, where it has one
-if all(hasattr(_moto_request, name) for name in ("PRESERVED_HEADER_NAMES_ENVIRON_KEY", "environ_key_for_header",
-                                                 "should_preserve_original_header_name")):
+if all(
+    hasattr(_moto_request, name)
+    for name in ("PRESERVED_HEADER_NAMES_ENVIRON_KEY", "environ_key_for_header", "should_preserve_original_header_name")
+):
     _PRESERVE = _moto_request.PRESERVED_HEADER_NAMES_ENVIRON_KEY
 
 
@@ -65,15 +69,15 @@ class _S3RequestHandler(_QuietMixin, WSGIRequestHandler):
         shift = float((getattr(self, "environ", None) or {}).get(CLOCK_KEY) or 0.0)
         return super().date_time_string((time.time() if timestamp is None else timestamp) + shift)
 
-    def make_environ(self) -> Dict[str, Any]:
+    def make_environ(self) -> dict[str, Any]:
         environ = super().make_environ()
         if _PRESERVE is None:  # pragma: no cover - moto without it reports dashes for underscores anyway
             return environ
         key_for = _moto_request.environ_key_for_header
         preserve = _moto_request.should_preserve_original_header_name
         dashed = {key_for(name) for name in self.headers.keys() if "_" not in name}
-        names: Dict[str, str] = {}
-        values: Dict[str, List[str]] = {}
+        names: dict[str, str] = {}
+        values: dict[str, list[str]] = {}
         for name, value in self.headers.items():
             key = key_for(name)
             if not preserve(name) or key in dashed:  # an underscored header never stands in for a dashed one
@@ -90,11 +94,11 @@ class _MotoResponse(Response):
     default_mimetype = "text/html"  # as flask's Response, which moto's server mode answered with
 
 
-_Routes = List[Tuple[Pattern[str], Callable[..., Any]]]
+_Routes = list[tuple[Pattern[str], Callable[..., Any]]]
 _SIGNED_FOR = re.compile(r"Credential=[^/,\s]*/[^/,\s]*/(?P<region>[^/,\s]*)/(?P<service>[^/,\s]+)/")
 
 
-def _routes(paths: Dict[str, Callable[..., Any]]) -> _Routes:
+def _routes(paths: dict[str, Callable[..., Any]]) -> _Routes:
     """A moto urls module's ``url_paths`` ("{0}" is the URL base) as path regexes and their handlers."""
     return [(re.compile(pattern.format(""), re.DOTALL), handler) for pattern, handler in paths.items()]
 
@@ -107,10 +111,10 @@ class MotoS3:
     """
 
     def __init__(self) -> None:
-        self._routes: Dict[str, _Routes] = {"s3": _routes(url_paths)}
+        self._routes: dict[str, _Routes] = {"s3": _routes(url_paths)}
         self._lock = threading.Lock()
 
-    def routes_for(self, environ: Dict[str, Any]) -> _Routes:
+    def routes_for(self, environ: dict[str, Any]) -> _Routes:
         signed = _SIGNED_FOR.search(environ.get("HTTP_AUTHORIZATION") or "")
         service = signed.group("service").lower() if signed else "s3"
         with self._lock:
@@ -130,7 +134,7 @@ class MotoS3:
         except (ImportError, AttributeError):
             return self._routes["s3"]
 
-    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         request = _S3Request(environ)
         try:
             response = self._respond(request)
@@ -171,7 +175,7 @@ class SerializedWrites:
     def __init__(self, app: Callable) -> None:
         self.app = app
 
-    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") not in _MUTATING:
             return self.app(environ, start_response)
         _buffer_body(environ)
@@ -212,12 +216,12 @@ class PublicS3:
     def __init__(self, servers: Running, app: Callable) -> None:
         self.servers, self.app = servers, app
 
-    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         started = time.monotonic()
         self.servers.delay(self.servers.sandbox._faults.latency_ms)
-        seen: Dict[str, int] = {}
+        seen: dict[str, int] = {}
 
-        def recording_start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Any:
+        def recording_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             seen["status"] = int(status.split(" ", 1)[0])
             return start_response(status, headers, exc_info)
 
@@ -225,8 +229,17 @@ class PublicS3:
         versions = bool(keys) and _is_version_delete(environ)
         result = self.app(environ, recording_start_response)
         path, query = _raw_target(environ)
-        self.servers.sandbox._record(RequestRecord(
-            "s3", environ.get("REQUEST_METHOD", ""), path, seen.get("status", 0), started, time.monotonic(),
-            query=query, keys=tuple(keys), versions=versions,
-        ))
+        self.servers.sandbox._record(
+            RequestRecord(
+                "s3",
+                environ.get("REQUEST_METHOD", ""),
+                path,
+                seen.get("status", 0),
+                started,
+                time.monotonic(),
+                query=query,
+                keys=tuple(keys),
+                versions=versions,
+            )
+        )
         return result

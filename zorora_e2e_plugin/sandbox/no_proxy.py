@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Dict
 
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def loopback_no_proxy(environ=None) -> Dict[str, str]:
+def loopback_no_proxy(environ=None) -> dict[str, str]:
     """With a proxy set in the environment (a corporate shell), NO_PROXY/no_proxy with loopback added to what
     they hold: a client (Zorora) started with the printed exports reaches the sandbox directly, not through
     a proxy that cannot reach this machine's loopback. Nothing without a proxy."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Tuple
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class RequestRecord:
     actor: str = ""  # API requests: the body's actor, else X-Actor (what the Lambda records), "" when none
     query: str = ""  # the raw query string
     at: float = 0.0  # time.time() when it started (for a log line's clock time)
-    keys: Tuple[str, ...] = ()  # S3 deletes: the keys the request named (DeleteObject's, DeleteObjects' body)
+    keys: tuple[str, ...] = ()  # S3 deletes: the keys the request named (DeleteObject's, DeleteObjects' body)
     versions: bool = False  # S3 deletes: the request named object versions (versionId, DeleteObjects' VersionId)
 
     @property
@@ -35,5 +35,5 @@ class RequestRecord:
     def get(self, name: str, default: Any = None) -> Any:
         return getattr(self, name, default)
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from .archive import Archives
 from .state import (
@@ -33,13 +33,13 @@ STALE_GATE = "metrics stale (>7 days)"
 GATES_FAILED = "Challenger does not meet promotion gates"
 
 
-def _num(value: Any) -> Optional[float]:
+def _num(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
 
 
-def improvement_pct(production: Any, challenger: Any) -> Optional[float]:
+def improvement_pct(production: Any, challenger: Any) -> float | None:
     """(production - challenger) / production * 100, 2 dp; None when not computable."""
     p, c = _num(production), _num(challenger)
     if p is None or c is None or p == 0:
@@ -47,7 +47,7 @@ def improvement_pct(production: Any, challenger: Any) -> Optional[float]:
     return round((p - c) / p * 100.0, 2)
 
 
-def compare(challenger_metrics: Any, production_metrics: Any, seasonal_regressions: Any = ()) -> Dict[str, Any]:
+def compare(challenger_metrics: Any, production_metrics: Any, seasonal_regressions: Any = ()) -> dict[str, Any]:
     """The diff between two backtest_results.json documents: improvement, regressions, verdict."""
     cb = (challenger_metrics or {}).get("backtest") if isinstance(challenger_metrics, dict) else None
     pb = (production_metrics or {}).get("backtest") if isinstance(production_metrics, dict) else None
@@ -57,7 +57,7 @@ def compare(challenger_metrics: Any, production_metrics: Any, seasonal_regressio
         "mae_pct": improvement_pct(pb.get("mae"), cb.get("mae")),
         "rmse_pct": improvement_pct(pb.get("rmse"), cb.get("rmse")),
     }
-    regressions: List[str] = []
+    regressions: list[str] = []
     for name in ("mae", "rmse"):
         p, c = _num(pb.get(name)), _num(cb.get(name))
         if p is None or c is None:
@@ -83,7 +83,7 @@ class Registry(Archives):
 
     resolve_latest_alias = True
 
-    def _registry(self, customer_id: str) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
+    def _registry(self, customer_id: str) -> tuple[dict[str, Any] | None, str | None]:
         doc, etag = self._get_json(registry_key(customer_id))
         if doc is None:
             return None, None
@@ -100,13 +100,13 @@ class Registry(Archives):
         return doc, etag
 
     @staticmethod
-    def _challenger(registry: Optional[Dict[str, Any]], model_id: str) -> Optional[Dict[str, Any]]:
+    def _challenger(registry: dict[str, Any] | None, model_id: str) -> dict[str, Any] | None:
         for entry in (registry or {}).get("challengers") or ():
             if isinstance(entry, dict) and entry.get("model_id") == model_id:
                 return entry
         return None
 
-    def _entry(self, model_id: str) -> Optional[Dict[str, Any]]:
+    def _entry(self, model_id: str) -> dict[str, Any] | None:
         """The registry entry (production, challenger, else archived) describing model_id."""
         customer_id = customer_of(model_id)
         registry, _ = self._registry(customer_id)
@@ -123,7 +123,7 @@ class Registry(Archives):
                     return doc
         return None
 
-    def _metrics(self, model_id: str, entry: Optional[Dict[str, Any]] = None, *, look_up: bool = True) -> Any:
+    def _metrics(self, model_id: str, entry: dict[str, Any] | None = None, *, look_up: bool = True) -> Any:
         if entry is None and look_up:
             entry = self._entry(model_id)
         ref = parse_s3_uri((entry or {}).get("metrics_ref"))
@@ -133,13 +133,13 @@ class Registry(Archives):
 
     # ---- read-only routes
 
-    def list_challengers(self, customer_id: Any) -> Dict[str, Any]:
+    def list_challengers(self, customer_id: Any) -> dict[str, Any]:
         customer_id = require_customer_id(customer_id)
         registry, _ = self._registry(customer_id)
         challengers = list((registry or {}).get("challengers") or [])
         return {"customer_id": customer_id, "challengers": challengers, "count": len(challengers)}
 
-    def get_metrics(self, model_id: Any) -> Dict[str, Any]:
+    def get_metrics(self, model_id: Any) -> dict[str, Any]:
         model_id = require_text(model_id, "model_id")
         doc = self._metrics(model_id)
         if doc is None:
@@ -157,7 +157,7 @@ class Registry(Archives):
             raise NotFound(f"No production model for customer {customer_id} (cannot resolve {production_id})")
         return str(production["model_id"])
 
-    def diff(self, challenger_id: Any, production_id: Any) -> Dict[str, Any]:
+    def diff(self, challenger_id: Any, production_id: Any) -> dict[str, Any]:
         challenger_id = require_text(challenger_id, "challenger_id")
         production_id = require_text(production_id, "production_id")
         resolved = self.resolve_production_id(production_id)
@@ -181,8 +181,8 @@ class Registry(Archives):
 
     # ---- gates
 
-    def failed_gates(self, registry: Dict[str, Any], challenger: Dict[str, Any]) -> List[str]:
-        failed: List[str] = []
+    def failed_gates(self, registry: dict[str, Any], challenger: dict[str, Any]) -> list[str]:
+        failed: list[str] = []
         status = challenger.get("status")
         if status != "evaluated":
             failed.append(f"status is {status!r}, expected 'evaluated'")

@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import Dict, Iterable, List, Optional, TextIO
+from collections.abc import Iterable
+from typing import TextIO
 from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
 API_PREFIX = "/prod/api/v1"
@@ -39,14 +40,14 @@ class RequestLogFormat:
     def __init__(self, secrets: Iterable[str] = (), kinds: Iterable[str] = ("api",)):
         self.secrets = [s for s in secrets if s]
         self.kinds = tuple(kinds)
-        self._names: Dict[str, str] = {}
+        self._names: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def lines(self, record) -> List[str]:
+    def lines(self, record) -> list[str]:
         """The line for `record` (none for a kind not logged), after a `#` line naming a new test customer."""
         if record.kind not in self.kinds:
             return []
-        out: List[str] = []
+        out: list[str] = []
         with self._lock:  # the token goes before anything is decoded or cut: a cut token would slip past
             path = self._ids(self._blot(self._path(self._blot(record.path))), out)
             query = self._query(self._blot(getattr(record, "query", "")), out)
@@ -62,10 +63,10 @@ class RequestLogFormat:
     @staticmethod
     def _path(path: str) -> str:
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
-            path = path[len(API_PREFIX):] or "/"
+            path = path[len(API_PREFIX) :] or "/"
         return unquote(path)
 
-    def _query(self, query: str, out: List[str]) -> str:
+    def _query(self, query: str, out: list[str]) -> str:
         if not query:
             return ""
         pairs = parse_qsl(query, keep_blank_values=True)
@@ -73,7 +74,7 @@ class RequestLogFormat:
             return _cut(self._ids(query, out))
         return "&".join(f"{_cut(self._blot(k), 16)}={_cut(self._ids(self._blot(v), out))}" for k, v in pairs)
 
-    def _ids(self, text: str, out: List[str]) -> str:
+    def _ids(self, text: str, out: list[str]) -> str:
         def name(match) -> str:
             found = match.group()
             if found not in self._names:
@@ -93,7 +94,7 @@ class RequestLogFormat:
 class RequestLogPrinter:
     """Writes each record's lines to `out` as requests end (`zorora-e2e sandbox --log-requests`)."""
 
-    def __init__(self, out: TextIO, secrets: Iterable[str] = (), header: Optional[str] = None):
+    def __init__(self, out: TextIO, secrets: Iterable[str] = (), header: str | None = None):
         self.out = out
         self.format = RequestLogFormat(secrets)
         self.lock = threading.Lock()  # held while a line is written (and while serve_forever prints its exports)

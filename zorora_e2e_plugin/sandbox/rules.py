@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict
+from typing import Any, Callable
 
 from .archive import AUDIT_ATTEMPTS, Archives
 from .registry import (
@@ -56,12 +56,41 @@ from .state import (
 )
 
 __all__ = [
-    "AUDIT_ATTEMPTS", "FRESHNESS", "GATES_FAILED", "LOCK_LEASE", "LOCK_PREFIX", "MIN_IMPROVEMENT_PCT",
-    "MIN_REASON_CHARS", "MIN_WINDOWS", "NOTHING_TO_ROLL_BACK", "STALE_GATE",
-    "Archives", "BadRequest", "BucketState", "Conflict", "Deployment", "NotFound", "Platform", "PlatformError", "Registry",
-    "archive_prefix", "audit_key", "compact_ts", "compare", "customer_of", "default_metrics_key",
-    "improvement_pct", "iso_z", "lock_key", "parse_iso", "parse_s3_uri", "registry_key",
-    "require_customer_id", "require_reason", "require_text", "utc_now",
+    "AUDIT_ATTEMPTS",
+    "FRESHNESS",
+    "GATES_FAILED",
+    "LOCK_LEASE",
+    "LOCK_PREFIX",
+    "MIN_IMPROVEMENT_PCT",
+    "MIN_REASON_CHARS",
+    "MIN_WINDOWS",
+    "NOTHING_TO_ROLL_BACK",
+    "STALE_GATE",
+    "Archives",
+    "BadRequest",
+    "BucketState",
+    "Conflict",
+    "Deployment",
+    "NotFound",
+    "Platform",
+    "PlatformError",
+    "Registry",
+    "archive_prefix",
+    "audit_key",
+    "compact_ts",
+    "compare",
+    "customer_of",
+    "default_metrics_key",
+    "improvement_pct",
+    "iso_z",
+    "lock_key",
+    "parse_iso",
+    "parse_s3_uri",
+    "registry_key",
+    "require_customer_id",
+    "require_reason",
+    "require_text",
+    "utc_now",
 ]
 
 NOTHING_TO_ROLL_BACK = "No archived production model to roll back to"
@@ -88,8 +117,9 @@ class Deployment:
 class Platform(Registry):
     """globalTrainingService's behaviour on one bucket, as `deployment` says (the healthy one by default)."""
 
-    def __init__(self, s3: Any, bucket: str, deployment: Deployment = Deployment(), *,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, s3: Any, bucket: str, deployment: Deployment = Deployment(), *, clock: Callable[[], datetime] = utc_now
+    ) -> None:
         super().__init__(s3, bucket, clock=clock)
         self.resolve_latest_alias = deployment.resolve_latest_alias
         self.write_audit = deployment.write_audit
@@ -107,7 +137,7 @@ class Platform(Registry):
         force: bool = False,
         actor: str = "unknown",
         request_id: str = "",
-    ) -> Dict[str, Any]:
+    ) -> dict[str, Any]:
         customer_id = require_customer_id(customer_id)
         model_id = require_text(model_id, "model_id")
         reason = require_reason(reason)
@@ -154,7 +184,9 @@ class Platform(Registry):
             "request_id": request_id,
         }
 
-    def rollback(self, customer_id: Any, reason: Any, *, actor: str = "unknown", request_id: str = "") -> Dict[str, Any]:
+    def rollback(
+        self, customer_id: Any, reason: Any, *, actor: str = "unknown", request_id: str = ""
+    ) -> dict[str, Any]:
         customer_id = require_customer_id(customer_id)
         reason = require_reason(reason)
 

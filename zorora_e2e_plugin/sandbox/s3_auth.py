@@ -15,22 +15,27 @@ from __future__ import annotations
 import hmac
 import re
 import uuid
-from typing import Any, Dict, Optional, Tuple
+from typing import Any
 from xml.sax.saxutils import escape
 
 from .wsgi import _raw_target, _status_line
 
-_AUTH = re.compile(r"AWS4-HMAC-SHA256\s+Credential=(?P<key>[^/,\s]*)/(?P<date>\d{8})/(?P<region>[^/,\s]*)/"
-                   r"(?P<service>[^/,\s]*)/aws4_request,\s*SignedHeaders=(?P<signed>[^,\s]*),\s*"
-                   r"Signature=(?P<signature>[0-9a-f]+)")
+_AUTH = re.compile(
+    r"AWS4-HMAC-SHA256\s+Credential=(?P<key>[^/,\s]*)/(?P<date>\d{8})/(?P<region>[^/,\s]*)/"
+    r"(?P<service>[^/,\s]*)/aws4_request,\s*SignedHeaders=(?P<signed>[^,\s]*),\s*"
+    r"Signature=(?P<signature>[0-9a-f]+)"
+)
 EXPIRED = (400, "ExpiredToken", "The provided token has expired.")
 UNKNOWN_KEY = (403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
-BAD_SIGNATURE = (403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature "
-                                               "you provided. Check your key and signing method.")
+BAD_SIGNATURE = (
+    403,
+    "SignatureDoesNotMatch",
+    "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+)
 UNSIGNED = (403, "AccessDenied", "Access Denied")
 
 
-def refusal(environ: Dict[str, Any], access_key: str, secret: str) -> Optional[Tuple[int, str, str]]:
+def refusal(environ: dict[str, Any], access_key: str, secret: str) -> tuple[int, str, str] | None:
     """(status, code, message) as AWS S3 answers a request whose credentials are not the sandbox's; None when
     they are."""
     if environ.get("HTTP_X_AMZ_SECURITY_TOKEN"):
@@ -45,13 +50,13 @@ def refusal(environ: Dict[str, Any], access_key: str, secret: str) -> Optional[T
     return None
 
 
-def _header(environ: Dict[str, Any], name: str) -> str:
+def _header(environ: dict[str, Any], name: str) -> str:
     if name in ("content-type", "content-length"):
         return str(environ.get(name.upper().replace("-", "_")) or "")
     return str(environ.get("HTTP_" + name.upper().replace("-", "_")) or "")
 
 
-def _signature(environ: Dict[str, Any], match: "re.Match[str]", secret: str) -> str:
+def _signature(environ: dict[str, Any], match: re.Match[str], secret: str) -> str:
     """The SigV4 signature of this request (its signed headers, as they arrived) with `secret`, computed by
     botocore's own S3 signer: S3 signs the path as sent and the payload hash of X-Amz-Content-SHA256."""
     from botocore.auth import S3SigV4Auth
@@ -67,13 +72,25 @@ def _signature(environ: Dict[str, Any], match: "re.Match[str]", secret: str) -> 
     return signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
 
 
-def answer(environ: Dict[str, Any], start_response, refused: Tuple[int, str, str]):
+def answer(environ: dict[str, Any], start_response, refused: tuple[int, str, str]):
     """AWS's error answer: an XML <Error>, or for a HEAD the status alone."""
     status, code, message = refused
     request_id = uuid.uuid4().hex[:16].upper()
-    body = b"" if environ.get("REQUEST_METHOD") == "HEAD" else (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>' + code + "</Code><Message>" + escape(message)
-        + "</Message><RequestId>" + request_id + "</RequestId></Error>").encode()
-    start_response(_status_line(status), [("Content-Type", "application/xml"), ("Content-Length", str(len(body))),
-                                          ("x-amz-request-id", request_id)])
+    body = (
+        b""
+        if environ.get("REQUEST_METHOD") == "HEAD"
+        else (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>'
+            + code
+            + "</Code><Message>"
+            + escape(message)
+            + "</Message><RequestId>"
+            + request_id
+            + "</RequestId></Error>"
+        ).encode()
+    )
+    start_response(
+        _status_line(status),
+        [("Content-Type", "application/xml"), ("Content-Length", str(len(body))), ("x-amz-request-id", request_id)],
+    )
     return [body]

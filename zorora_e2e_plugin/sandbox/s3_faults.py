@@ -14,9 +14,10 @@ and which keys each delete named (for the request log: a test proves no delete w
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone  # noqa: F401
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any, Callable, Dict, Iterable, List, Tuple
+from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 from xml.sax.saxutils import unescape
 
@@ -27,16 +28,18 @@ _KEY = re.compile(rb"<Key>(.*?)</Key>", re.S)
 _LAST_MODIFIED = re.compile(rb"<LastModified>([^<]+)</LastModified>")
 _ENTRY = re.compile(rb"<(Contents|Version|DeleteMarker)>.*?</\1>", re.S)
 CLOCK_KEY = "zorora.s3_clock_shift"
-ACCESS_DENIED = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied: '
-                 b's3:DeleteObjectVersion is not allowed (sandbox fault no-version-delete)</Message></Error>')
+ACCESS_DENIED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied: '
+    b"s3:DeleteObjectVersion is not allowed (sandbox fault no-version-delete)</Message></Error>"
+)
 
 
-def deleted_keys(environ: Dict[str, Any], bucket: str) -> Tuple[str, ...]:
+def deleted_keys(environ: dict[str, Any], bucket: str) -> tuple[str, ...]:
     """The keys a DeleteObject (DELETE /bucket/key) or DeleteObjects (POST /bucket?delete) request names."""
     method = environ.get("REQUEST_METHOD")
     path, query = _raw_target(environ)
     if method == "DELETE":
-        key = unquote(path.lstrip("/")[len(bucket) + 1:]) if path.lstrip("/").startswith(bucket + "/") else ""
+        key = unquote(path.lstrip("/")[len(bucket) + 1 :]) if path.lstrip("/").startswith(bucket + "/") else ""
         return (key,) if key else ()
     if method == "POST" and "delete" in dict(parse_qsl(query, keep_blank_values=True)):
         body = _buffer_body(environ)
@@ -44,7 +47,7 @@ def deleted_keys(environ: Dict[str, Any], bucket: str) -> Tuple[str, ...]:
     return ()
 
 
-def _is_listing(environ: Dict[str, Any]) -> bool:
+def _is_listing(environ: dict[str, Any]) -> bool:
     if environ.get("REQUEST_METHOD") != "GET":
         return False
     path, query = _raw_target(environ)
@@ -52,7 +55,7 @@ def _is_listing(environ: Dict[str, Any]) -> bool:
     return path.strip("/").count("/") == 0 and ("list-type" in names or "versions" in names)
 
 
-def _is_version_delete(environ: Dict[str, Any]) -> bool:
+def _is_version_delete(environ: dict[str, Any]) -> bool:
     path, query = _raw_target(environ)
     names = {k for k, _ in parse_qsl(query, keep_blank_values=True)}
     method = environ.get("REQUEST_METHOD")
@@ -61,7 +64,7 @@ def _is_version_delete(environ: Dict[str, Any]) -> bool:
     return method == "POST" and "delete" in names and b"<VersionId>" in _buffer_body(environ)
 
 
-def _drop_prefix(environ: Dict[str, Any]) -> None:
+def _drop_prefix(environ: dict[str, Any]) -> None:
     path, query = _raw_target(environ)
     kept = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "prefix"], quote_via=quote)
     kept = kept.replace("versions=&", "versions&").replace("versions=", "versions") if "versions=" in kept else kept
@@ -71,7 +74,7 @@ def _drop_prefix(environ: Dict[str, Any]) -> None:
             environ[name] = path + ("?" + kept if kept else "")
 
 
-def _shift_iso(match: "re.Match[bytes]", seconds: float) -> bytes:
+def _shift_iso(match: re.Match[bytes], seconds: float) -> bytes:
     text = match.group(1).decode()
     try:
         moment = datetime.strptime(text.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z")
@@ -83,8 +86,9 @@ def _shift_iso(match: "re.Match[bytes]", seconds: float) -> bytes:
 
 def _shift_http_date(value: str, seconds: float) -> str:
     try:
-        return format_datetime((parsedate_to_datetime(value) + timedelta(seconds=seconds)).astimezone(timezone.utc),
-                               usegmt=True)
+        return format_datetime(
+            (parsedate_to_datetime(value) + timedelta(seconds=seconds)).astimezone(timezone.utc), usegmt=True
+        )
     except (TypeError, ValueError, IndexError):
         return value
 
@@ -92,19 +96,20 @@ def _shift_http_date(value: str, seconds: float) -> str:
 class S3Faults:
     """WSGI middleware in front of the public moto app, for the faults above."""
 
-    def __init__(self, faults: Callable[[], Any], app: Callable, credentials: Tuple[str, str] = ("", "")) -> None:
+    def __init__(self, faults: Callable[[], Any], app: Callable, credentials: tuple[str, str] = ("", "")) -> None:
         self.faults, self.app = faults, app
         self.credentials = credentials  # the sandbox's access key id and secret (the s3-auth fault checks them)
 
-    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         faults = self.faults()
         refused = s3_auth.refusal(environ, *self.credentials) if "s3-auth" in faults else None
         if refused:
             _buffer_body(environ)  # read what was sent, as S3 does before it answers
             return s3_auth.answer(environ, start_response, refused)
         if "no-version-delete" in faults and _is_version_delete(environ):
-            start_response("403 Forbidden", [("Content-Type", "application/xml"),
-                                             ("Content-Length", str(len(ACCESS_DENIED)))])
+            start_response(
+                "403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(ACCESS_DENIED)))]
+            )
             return [ACCESS_DENIED]
         listing = _is_listing(environ)
         if listing and "ignore-prefix" in faults:
@@ -114,9 +119,9 @@ class S3Faults:
         if not hidden and not shift:
             return self.app(environ, start_response)
         environ[CLOCK_KEY] = shift  # the handler's own Date header (moto_s3._S3RequestHandler) moves too
-        seen: Dict[str, Any] = {}
+        seen: dict[str, Any] = {}
 
-        def capture(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Any:
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             seen.update(status=status, headers=headers)
             return lambda data: None
 
@@ -128,8 +133,12 @@ class S3Faults:
             if close:
                 close()
         if hidden:
-            body = _ENTRY.sub(lambda m: b"" if any(h.encode() in (_KEY.search(m.group(0)) or [b"", b""])[1]
-                                                   for h in hidden) else m.group(0), body)
+            body = _ENTRY.sub(
+                lambda m: (
+                    b"" if any(h.encode() in (_KEY.search(m.group(0)) or [b"", b""])[1] for h in hidden) else m.group(0)
+                ),
+                body,
+            )
         if shift:
             body = _LAST_MODIFIED.sub(lambda m: _shift_iso(m, shift), body)
         headers = []

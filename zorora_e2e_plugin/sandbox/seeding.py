@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Optional
+from typing import Any
 
 VARIANTS = ("eligible", "stale", "regressing", "few-windows")
 _NAME_RE = re.compile(r"^[A-Za-z0-9._\-]+$")
@@ -34,8 +34,10 @@ class SeededCustomer:
     training_id: str  # another challenger, still training
 
     def describe(self) -> str:
-        return (f"seeded customer {self.customer_id} ({self.variant}): challenger {self.challenger_id}, "
-                f"production {self.production_id}")
+        return (
+            f"seeded customer {self.customer_id} ({self.variant}): challenger {self.challenger_id}, "
+            f"production {self.production_id}"
+        )
 
 
 def parse_seed(spec: str):
@@ -57,7 +59,7 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def seed_customer(s3: Any, bucket: str, spec: str, now: Optional[datetime] = None) -> SeededCustomer:
+def seed_customer(s3: Any, bucket: str, spec: str, now: datetime | None = None) -> SeededCustomer:
     """Write the customer `spec` names (replacing what it had) through `s3`, a boto3 S3 client."""
     name, variant = parse_seed(spec)
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
@@ -70,43 +72,73 @@ def seed_customer(s3: Any, bucket: str, spec: str, now: Optional[datetime] = Non
     production_metrics = f"model_metrics/{name}/production/model_{_ts(promoted)}/backtest_results.json"
     models = f"s3://{bucket}/customer_tailored/{name}/models"
     challenger = {
-        "model_id": challenger_id, "trained_at": _iso(trained), "status": "evaluated", "evaluated_at": _iso(evaluated),
-        "evaluation_summary": {"verdict": "eligible", "mae_improvement_pct": 8.4, "rmse_improvement_pct": 6.1,
-                               "seasonal_regressions": [SEASONAL_REGRESSION] if variant == "regressing" else []},
-        "model_path": f"{models}/challenger_model.h5", "feature_schema_version": "v2", "supports_quantiles": False,
+        "model_id": challenger_id,
+        "trained_at": _iso(trained),
+        "status": "evaluated",
+        "evaluated_at": _iso(evaluated),
+        "evaluation_summary": {
+            "verdict": "eligible",
+            "mae_improvement_pct": 8.4,
+            "rmse_improvement_pct": 6.1,
+            "seasonal_regressions": [SEASONAL_REGRESSION] if variant == "regressing" else [],
+        },
+        "model_path": f"{models}/challenger_model.h5",
+        "feature_schema_version": "v2",
+        "supports_quantiles": False,
     }
-    training = {"model_id": training_id, "trained_at": _iso(now - timedelta(hours=1)), "status": "training",
-                "model_path": f"{models}/challenger_training.h5", "feature_schema_version": "v2"}
+    training = {
+        "model_id": training_id,
+        "trained_at": _iso(now - timedelta(hours=1)),
+        "status": "training",
+        "model_path": f"{models}/challenger_training.h5",
+        "feature_schema_version": "v2",
+    }
     registry = {
         "customer_id": name,
         "production": {
-            "model_id": production_id, "promoted_at": _iso(promoted), "promoted_by": "alice",
-            "model_path": f"{models}/production_model.h5", "metrics_ref": f"s3://{bucket}/{production_metrics}",
-            "feature_schema_version": "v2", "supports_quantiles": False, "health_status": "healthy",
+            "model_id": production_id,
+            "promoted_at": _iso(promoted),
+            "promoted_by": "alice",
+            "model_path": f"{models}/production_model.h5",
+            "metrics_ref": f"s3://{bucket}/{production_metrics}",
+            "feature_schema_version": "v2",
+            "supports_quantiles": False,
+            "health_status": "healthy",
             "health_check_timestamp": _iso(now - timedelta(hours=6)),
         },
         "challengers": [challenger, training],
     }
     older = f"{name}/production/model_{_ts(now - timedelta(days=60))}"
-    events = [_event(now - timedelta(days=45), "alice", "promote", older, "Quarterly retrain"),
-              _event(now - timedelta(days=40), "bob", "rollback", older, "Rollback: drift in the evening peak"),
-              _event(promoted, "alice", "promote", production_id, "Retrained on the new tariff data")]
+    events = [
+        _event(now - timedelta(days=45), "alice", "promote", older, "Quarterly retrain"),
+        _event(now - timedelta(days=40), "bob", "rollback", older, "Rollback: drift in the evening peak"),
+        _event(promoted, "alice", "promote", production_id, "Retrained on the new tariff data"),
+    ]
     challenger_backtest = dict(CHALLENGER_BACKTEST, windows=8 if variant == "few-windows" else 14)
-    documents: Dict[str, Any] = {
+    documents: dict[str, Any] = {
         f"customer_tailored/{name}/latest_model.json": registry,
         production_metrics: {"backtest": dict(PRODUCTION_BACKTEST)},
         f"model_metrics/{name}/{challenger_id}/backtest_results.json": {"backtest": challenger_backtest},
         f"audit_logs/{name}/events.json": {"customer_id": name, "events": events},
     }
     for key, document in documents.items():
-        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document, indent=2).encode(),
-                      ContentType="application/json")
+        s3.put_object(
+            Bucket=bucket, Key=key, Body=json.dumps(document, indent=2).encode(), ContentType="application/json"
+        )
     return SeededCustomer(name, variant, production_id, challenger_id, training_id)
 
 
-def _event(moment: datetime, actor: str, action: str, model_id: str, reason: str) -> Dict[str, Any]:
-    return {"timestamp": _iso(moment), "actor": actor, "action": action, "model_id": model_id, "reason": reason,
-            "request_id": f"seed-{action}-{_ts(moment)}", "force": False, "source": "sandbox-seed"}
+def _event(moment: datetime, actor: str, action: str, model_id: str, reason: str) -> dict[str, Any]:
+    return {
+        "timestamp": _iso(moment),
+        "actor": actor,
+        "action": action,
+        "model_id": model_id,
+        "reason": reason,
+        "request_id": f"seed-{action}-{_ts(moment)}",
+        "force": False,
+        "source": "sandbox-seed",
+    }
 
 
 __all__ = ["SeededCustomer", "VARIANTS", "parse_seed", "seed_customer"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import threading
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any
 
 from .api import Api, ApiConfig
 from .gateway import HTML_PAGE, HUGE_BODY_SIZE, ApiGateway, _ApiRequestHandler, build_event, route_of
@@ -25,25 +25,33 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import Sandbox
 
 __all__ = [
-    "HTML_PAGE", "HUGE_BODY_SIZE", "ApiGateway", "Listener", "PublicS3", "SerializedWrites",
-    "MotoS3", "Servers", "build_event", "route_of",
+    "HTML_PAGE",
+    "HUGE_BODY_SIZE",
+    "ApiGateway",
+    "Listener",
+    "PublicS3",
+    "SerializedWrites",
+    "MotoS3",
+    "Servers",
+    "build_event",
+    "route_of",
 ]
 
 
 class Servers:
     """The running parts of a Sandbox: three listeners, the moto app and the Lambda."""
 
-    def __init__(self, sandbox: "Sandbox") -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._cold_pending = True
         self._rng = random.Random(sandbox.seed)
-        self.internal: Optional[Listener] = None
-        self.public_s3: Optional[Listener] = None
-        self.api_listener: Optional[Listener] = None
-        self.cloudwatch: Optional[Listener] = None
-        self.api: Optional[Api] = None
+        self.internal: Listener | None = None
+        self.public_s3: Listener | None = None
+        self.api_listener: Listener | None = None
+        self.cloudwatch: Listener | None = None
+        self.api: Api | None = None
         self.s3: Any = None
 
     # ---- faults at request time
@@ -64,7 +72,7 @@ class Servers:
         if pending:
             self.delay(ms)
 
-    def hang(self, route: Optional[str]) -> None:
+    def hang(self, route: str | None) -> None:
         """The hang fault: hold the request until the sandbox stops (or the fault is removed)."""
         while not self._stopping.wait(0.05):
             if not self.sandbox._faults.hits("hang", route):
@@ -88,17 +96,20 @@ class Servers:
             self._create_bucket()
             config = ApiConfig(bucket=sb.bucket, token=sb.token, use_bearer_auth=True, faults=sb._faults, s3=self.s3)
             self.api = Api(config)
-            public = PublicS3(self, S3Faults(lambda: sb._faults, moto_app,
-                                             credentials=(sb.access_key_id, sb.secret_access_key)))
+            public = PublicS3(
+                self, S3Faults(lambda: sb._faults, moto_app, credentials=(sb.access_key_id, sb.secret_access_key))
+            )
             self.public_s3 = Listener("s3-public", sb.host, 0, public, _S3RequestHandler)
             self.public_s3.start()
-            self.api_listener = Listener("api", sb.host, sb.port, ApiGateway(self, self.api), _ApiRequestHandler,
-                                         read_timeout=sb.read_timeout)
+            self.api_listener = Listener(
+                "api", sb.host, sb.port, ApiGateway(self, self.api), _ApiRequestHandler, read_timeout=sb.read_timeout
+            )
             self.api_listener.start()
             from .moto_cloudwatch import MotoCloudWatch, RecordedCloudWatch
 
-            self.cloudwatch = Listener("cloudwatch", sb.host, 0, RecordedCloudWatch(self, MotoCloudWatch()),
-                                       _S3RequestHandler)
+            self.cloudwatch = Listener(
+                "cloudwatch", sb.host, 0, RecordedCloudWatch(self, MotoCloudWatch()), _S3RequestHandler
+            )
             self.cloudwatch.start()
         except BaseException:
             self.stop()
@@ -108,18 +119,28 @@ class Servers:
         from botocore.config import Config
 
         # proxies={}: the sandbox's own S3 traffic stays on this machine, whatever HTTP(S)_PROXY says
-        config = Config(s3={"addressing_style": "path"}, max_pool_connections=50, connect_timeout=5,
-                        read_timeout=30, retries={"max_attempts": 2, "mode": "standard"}, proxies={})
+        config = Config(
+            s3={"addressing_style": "path"},
+            max_pool_connections=50,
+            connect_timeout=5,
+            read_timeout=30,
+            retries={"max_attempts": 2, "mode": "standard"},
+            proxies={},
+        )
         with _session_lock:
             return _botocore_session(self.sandbox.s3_models).create_client(
-                "s3", endpoint_url=endpoint_url, region_name=self.sandbox.region, config=config,
+                "s3",
+                endpoint_url=endpoint_url,
+                region_name=self.sandbox.region,
+                config=config,
                 aws_access_key_id=self.sandbox.access_key_id,
-                aws_secret_access_key=self.sandbox.secret_access_key)
+                aws_secret_access_key=self.sandbox.secret_access_key,
+            )
 
     def _create_bucket(self) -> None:
         from botocore.exceptions import ClientError
 
-        kwargs: Dict[str, Any] = {"Bucket": self.sandbox.bucket}
+        kwargs: dict[str, Any] = {"Bucket": self.sandbox.bucket}
         if self.sandbox.region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.sandbox.region}
         try:
@@ -148,5 +169,5 @@ class Servers:
         if self.s3 is not None:
             try:
                 self.s3.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass

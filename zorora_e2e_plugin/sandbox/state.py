@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable
 
 from botocore.exceptions import ClientError, ParamValidationError
 
@@ -64,14 +65,14 @@ class PlatformError(Exception):
 
     status = 500
 
-    def __init__(self, message: str, status: Optional[int] = None, **extra: Any) -> None:
+    def __init__(self, message: str, status: int | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.message = message
         if status is not None:
             self.status = status
         self.extra = extra
 
-    def body(self) -> Dict[str, Any]:
+    def body(self) -> dict[str, Any]:
         return {"error": self.message, **self.extra}
 
 
@@ -147,7 +148,7 @@ def customer_of(model_id: str) -> str:
     return model_id.split("/", 1)[0]
 
 
-def parse_s3_uri(uri: Any) -> Optional[Tuple[str, str]]:
+def parse_s3_uri(uri: Any) -> tuple[str, str] | None:
     if not isinstance(uri, str) or not uri.startswith("s3://"):
         return None
     bucket, _, key = uri[5:].partition("/")
@@ -186,7 +187,7 @@ class BucketState:
         self.bucket = bucket
         self.clock = clock
 
-    def _get_json(self, key: str, bucket: Optional[str] = None) -> Tuple[Any, Optional[str]]:
+    def _get_json(self, key: str, bucket: str | None = None) -> tuple[Any, str | None]:
         bucket = bucket or self.bucket
         try:
             obj = self.s3.get_object(Bucket=bucket, Key=key)
@@ -203,8 +204,8 @@ class BucketState:
         except ValueError:
             raise PlatformError(f"Corrupt JSON in s3://{bucket}/{key}") from None
 
-    def _put_json(self, key: str, doc: Any, *, if_match: Optional[str] = None, create: bool = False) -> str:
-        kwargs: Dict[str, Any] = {}
+    def _put_json(self, key: str, doc: Any, *, if_match: str | None = None, create: bool = False) -> str:
+        kwargs: dict[str, Any] = {}
         if if_match:
             kwargs["IfMatch"] = if_match
         elif create:
@@ -228,7 +229,7 @@ class BucketState:
             raise
         return out.get("ETag", "")
 
-    def _delete(self, key: str, *, if_match: Optional[str] = None) -> None:
+    def _delete(self, key: str, *, if_match: str | None = None) -> None:
         kwargs = {"IfMatch": if_match} if if_match else {}
         try:
             self.s3.delete_object(Bucket=self.bucket, Key=key, **kwargs)
@@ -239,8 +240,8 @@ class BucketState:
                 return
             raise
 
-    def _list_keys(self, prefix: str) -> List[str]:
-        keys: List[str] = []
+    def _list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             keys.extend(obj["Key"] for obj in page.get("Contents", ()))
         return keys
@@ -273,5 +274,5 @@ class BucketState:
         finally:
             try:
                 self._delete(key, if_match=etag)
-            except Exception:  # noqa: BLE001 - the lease expires on its own
+            except Exception:
                 pass

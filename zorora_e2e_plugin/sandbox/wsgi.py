@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 from http import HTTPStatus
-from typing import Any, Callable, Dict, Optional, Protocol, Tuple
+from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
 
 from werkzeug.serving import ThreadedWSGIServer
@@ -28,7 +28,7 @@ class Running(Protocol):
 
     def cold_start(self, ms: float) -> None: ...
 
-    def hang(self, route: Optional[str]) -> None: ...
+    def hang(self, route: str | None) -> None: ...
 
 
 class _QuietMixin:
@@ -86,13 +86,14 @@ class _Server(ThreadedWSGIServer):
 class Listener:
     """One werkzeug threaded server on its own thread; stop() joins everything it started."""
 
-    def __init__(self, name: str, host: str, port: int, app: Callable, handler: type,
-                 read_timeout: Optional[float] = None) -> None:
+    def __init__(
+        self, name: str, host: str, port: int, app: Callable, handler: type, read_timeout: float | None = None
+    ) -> None:
         if read_timeout is not None:  # each socket read of a request (line, headers, body) waits at most this
             handler = type(handler.__name__, (handler,), {"timeout": read_timeout})
         self.name, self.host, self.requested_port, self.app, self.handler = name, host, port, app, handler
-        self.server: Optional[_Server] = None
-        self.thread: Optional[threading.Thread] = None
+        self.server: _Server | None = None
+        self.thread: threading.Thread | None = None
         self.port = 0
 
     def start(self) -> None:
@@ -133,7 +134,7 @@ class Listener:
         server.server_close()  # idempotent; joins any request thread left
 
 
-def _read_body(environ: Dict[str, Any]) -> bytes:
+def _read_body(environ: dict[str, Any]) -> bytes:
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""
@@ -146,14 +147,14 @@ def _read_body(environ: Dict[str, Any]) -> bytes:
     return stream.read(length) if length > 0 else b""
 
 
-def _buffer_body(environ: Dict[str, Any]) -> bytes:
+def _buffer_body(environ: dict[str, Any]) -> bytes:
     body = _read_body(environ)
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return body
 
 
-def _raw_target(environ: Dict[str, Any]) -> Tuple[str, str]:
+def _raw_target(environ: dict[str, Any]) -> tuple[str, str]:
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO") or "/"
     parts = urlsplit(raw)
     path = parts.path if (parts.scheme or not raw.startswith("//")) else raw.split("?", 1)[0]

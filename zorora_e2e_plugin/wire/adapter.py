@@ -19,7 +19,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import Dict, List
 from urllib.parse import urlsplit
 
 from requests.adapters import HTTPAdapter
@@ -27,8 +26,17 @@ from requests.adapters import HTTPAdapter
 from ..config.checks import is_loopback
 from ..core.outcomes import RUN_OVER
 from .limits import read_answer
-from .retries import BACKOFF, READ_METHODS, RETRIES, RETRY_AFTER_CAP, RETRY_STATUSES, Retry, host_slot, \
-    retry_after_seconds, step_log
+from .retries import (
+    BACKOFF,
+    READ_METHODS,
+    RETRIES,
+    RETRY_AFTER_CAP,
+    RETRY_STATUSES,
+    Retry,
+    host_slot,
+    retry_after_seconds,
+    step_log,
+)
 
 
 class RunAdapter(HTTPAdapter):
@@ -39,14 +47,14 @@ class RunAdapter(HTTPAdapter):
         super().__init__(**kwargs)
         self.watch = watch
         self.base_path = watch.base_path
-        self.retries: List[Retry] = []
+        self.retries: list[Retry] = []
         self.last = threading.local()  # per thread: the last answer's headers (Zorora's HTTPError has none)
         self._lock = threading.Lock()
 
     def route(self, method: str, url: str) -> str:
         path = urlsplit(url).path
         if self.base_path and path.startswith(self.base_path):
-            path = path[len(self.base_path):]
+            path = path[len(self.base_path) :]
         return f"{method.upper()} {path or '/'}"
 
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
@@ -54,8 +62,9 @@ class RunAdapter(HTTPAdapter):
         if is_loopback(request.url):
             proxies = {}  # HTTP(S)_PROXY cannot reach this machine's loopback; the session's other settings stand
         try:
-            response = self._attempts(request, stream=stream, timeout=timeout, verify=verify, cert=cert,
-                                      proxies=proxies)
+            response = self._attempts(
+                request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+            )
             answered_at = time.monotonic()
             call.headers_after = answered_at - call.mono
             call.last_attempt_after = answered_at - getattr(self.last, "attempt_mono", call.mono)
@@ -88,8 +97,9 @@ class RunAdapter(HTTPAdapter):
                 # accepts no connection (a VPN off, a private API) or hangs would cost --timeout three times
                 if isinstance(error, requests.exceptions.ConnectTimeout) or not self._may_retry(attempt, 0.0):
                     if attempt > 1:
-                        self._record(Retry(self.route(request.method, request.url), attempt, "connection error",
-                                           final=True))
+                        self._record(
+                            Retry(self.route(request.method, request.url), attempt, "connection error", final=True)
+                        )
                     raise
                 reason, wait = "connection error", self._backoff(attempt)
             else:
@@ -100,8 +110,14 @@ class RunAdapter(HTTPAdapter):
                 wait = min(RETRY_AFTER_CAP, asked) if asked is not None else self._backoff(attempt)
                 if not self._may_retry(attempt, wait):
                     if attempt > 1:
-                        self._record(Retry(self.route(request.method, request.url), attempt,
-                                           f"HTTP {response.status_code}", final=True))
+                        self._record(
+                            Retry(
+                                self.route(request.method, request.url),
+                                attempt,
+                                f"HTTP {response.status_code}",
+                                final=True,
+                            )
+                        )
                     return response
                 reason = f"HTTP {response.status_code}"
                 response.close()
@@ -138,7 +154,7 @@ class RunAdapter(HTTPAdapter):
         if log is not None:
             log.append(retry)
 
-    def last_headers(self) -> Dict[str, str]:
+    def last_headers(self) -> dict[str, str]:
         return dict(getattr(self.last, "headers", None) or {})
 
 

@@ -16,23 +16,23 @@ Importing this module is cheap: requests is imported only when an answer is read
 
 from __future__ import annotations
 
-from typing import Optional
-
 from ..config.checks import is_loopback
 
 MAX_ANSWER_BYTES = 10 * 1024 * 1024
 _CHUNK = 64 * 1024
 
 
-def botocore_proxies(endpoint_url: Optional[str]) -> Optional[dict]:
+def botocore_proxies(endpoint_url: str | None) -> dict | None:
     """`Config(proxies=...)` for an S3 client: {} (no proxy at all) for a loopback endpoint, else None
     (botocore's own rule: the environment's proxies and NO_PROXY)."""
     return {} if endpoint_url and is_loopback(endpoint_url) else None
 
 
 def too_large(what: str, limit: int = MAX_ANSWER_BYTES) -> str:
-    return (f"{what} is larger than {limit // (1024 * 1024)} MB (the API's and the bucket's answers are a few KB): "
-            "reading stopped there")
+    return (
+        f"{what} is larger than {limit // (1024 * 1024)} MB (the API's and the bucket's answers are a few KB): "
+        "reading stopped there"
+    )
 
 
 def _read_some(stream, size: int, **options) -> bytes:
@@ -42,7 +42,7 @@ def _read_some(stream, size: int, **options) -> bytes:
     return read1(size, **options) if read1 is not None else stream.read(size)
 
 
-def read_capped(body, what: str, limit: int = MAX_ANSWER_BYTES, seconds: Optional[float] = None) -> bytes:
+def read_capped(body, what: str, limit: int = MAX_ANSWER_BYTES, seconds: float | None = None) -> bytes:
     """At most `limit` bytes of a file-like body (botocore's StreamingBody), all within `seconds` when given;
     else ValueError (too large) or TimeoutError (still arriving)."""
     import time
@@ -63,7 +63,7 @@ def read_capped(body, what: str, limit: int = MAX_ANSWER_BYTES, seconds: Optiona
         if problem is not None:
             try:
                 body.close()
-            except Exception:  # noqa: BLE001 - closing a half-read stream may fail; the error says it all
+            except Exception:
                 pass
             raise problem
 
@@ -120,7 +120,7 @@ def answer_too_large_error():
     return _error_class
 
 
-def _read_timeout(timeout) -> Optional[float]:
+def _read_timeout(timeout) -> float | None:
     if isinstance(timeout, tuple):
         timeout = timeout[-1]
     return float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None
@@ -153,7 +153,8 @@ def read_answer(response, timeout, limit: int = MAX_ANSWER_BYTES) -> None:
 
             response.close()
             raise requests.exceptions.ReadTimeout(
-                f"{what}: its body was still arriving after {seconds:g}s (timeout)", response=response)
+                f"{what}: its body was still arriving after {seconds:g}s (timeout)", response=response
+            )
     response._content = bytes(body)
     response._content_consumed = True
 
@@ -181,5 +182,11 @@ def _chunks(response):
         raise requests.exceptions.ChunkedEncodingError(exc, response=response) from None
 
 
-__all__ = ["MAX_ANSWER_BYTES", "answer_too_large_error", "botocore_proxies", "read_answer", "read_capped",
-           "s3_capped_sender"]
+__all__ = [
+    "MAX_ANSWER_BYTES",
+    "answer_too_large_error",
+    "botocore_proxies",
+    "read_answer",
+    "read_capped",
+    "s3_capped_sender",
+]

@@ -23,7 +23,6 @@ import threading
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Dict, List, Optional
 from urllib.parse import urlsplit
 
 RETRIES = 2  # at most two more attempts of one read
@@ -45,26 +44,25 @@ class Retry:
     final: bool = False  # the last attempt, which failed too: no retry followed
 
 
-_step_log: contextvars.ContextVar[Optional[List[Retry]]] = contextvars.ContextVar("zorora_e2e_retries",
-                                                                                   default=None)
+_step_log: contextvars.ContextVar[list[Retry] | None] = contextvars.ContextVar("zorora_e2e_retries", default=None)
 
 
-def begin_step_log() -> List[Retry]:
+def begin_step_log() -> list[Retry]:
     """A fresh retry log for the calling step (its worker thread, and the threads it starts with
     copy_context)."""
-    log: List[Retry] = []
+    log: list[Retry] = []
     _step_log.set(log)
     return log
 
 
-def step_log() -> Optional[List[Retry]]:
+def step_log() -> list[Retry] | None:
     return _step_log.get()
 
 
-def describe(retries: List[Retry], passed: bool = True) -> str:
+def describe(retries: list[Retry], passed: bool = True) -> str:
     """One phrase per route, by its last attempt: 'GET /diff: passed on attempt 2 (HTTP 503)', or 'GET /diff:
     HTTP 503 on each of 3 attempts' when the retries ran out."""
-    last: Dict[str, Retry] = {}
+    last: dict[str, Retry] = {}
     for retry in list(retries):
         if retry.route not in last or retry.attempt >= last[retry.route].attempt:
             last[retry.route] = retry
@@ -80,7 +78,7 @@ def describe(retries: List[Retry], passed: bool = True) -> str:
 
 
 _host_lock = threading.Lock()
-_host_slots: Dict[str, threading.BoundedSemaphore] = {}
+_host_slots: dict[str, threading.BoundedSemaphore] = {}
 
 
 def host_slot(url: str) -> threading.BoundedSemaphore:
@@ -92,7 +90,7 @@ def host_slot(url: str) -> threading.BoundedSemaphore:
         return slot
 
 
-def retry_after_seconds(value: Optional[str]) -> Optional[float]:
+def retry_after_seconds(value: str | None) -> float | None:
     """Retry-After as seconds (a number, or an HTTP date); None when absent or unreadable."""
     if not value:
         return None

@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 from urllib.parse import urlsplit
-
 
 CAPPED_S3_ANSWERS = "zorora-e2e-capped-answers"
 
@@ -45,10 +44,10 @@ class Call:
         self.method = str(getattr(request, "method", "") or "?").upper()
         self.url = str(getattr(request, "url", "") or "")
         self.mono, self.wall = time.monotonic(), time.time()
-        self.headers_after: Optional[float] = None
-        self.last_attempt_after: Optional[float] = None
-        self.notes: Dict[int, Any] = {}
-        self.hearing: Tuple = ()  # the listeners when it started: they hear how it ends
+        self.headers_after: float | None = None
+        self.last_attempt_after: float | None = None
+        self.notes: dict[int, Any] = {}
+        self.hearing: tuple = ()  # the listeners when it started: they hear how it ends
 
 
 class Listener:
@@ -83,24 +82,24 @@ class Watch:
         self.base_path = urlsplit(base_url).path.rstrip("/") if base_url else ""
         self.closed = closed
         self.deadline: Any = None
-        self.listeners: List[Listener] = []
-        self._retries: List[List] = []  # each adapter's retries, kept after detach (the adapters are not: no cycle)
-        self._sessions: List[Tuple[Any, Dict]] = []  # (session, its adapters as they were)
-        self._s3_clients: List = []
+        self.listeners: list[Listener] = []
+        self._retries: list[list] = []  # each adapter's retries, kept after detach (the adapters are not: no cycle)
+        self._sessions: list[tuple[Any, dict]] = []  # (session, its adapters as they were)
+        self._s3_clients: list = []
         self._pending = threading.local()  # S3: the attempt this thread is sending
         self._uid = f"zorora-e2e-watch-{id(self)}"
 
-    def __enter__(self) -> "Watch":
+    def __enter__(self) -> Watch:
         return self
 
     def __exit__(self, *exc) -> None:
         self.detach()
 
-    def listen(self, *listeners: Listener) -> "Watch":
+    def listen(self, *listeners: Listener) -> Watch:
         self.listeners.extend(listener for listener in listeners if listener is not None)
         return self
 
-    def deadline_at(self) -> Optional[float]:
+    def deadline_at(self) -> float | None:
         return self.deadline() if callable(self.deadline) else self.deadline
 
     # -- what the adapter (and the S3 handlers) tell -----------------------------------------------------------------
@@ -117,7 +116,7 @@ class Watch:
         _tell(call.hearing, "failed", call, error)
 
     # -- requests sessions -------------------------------------------------------------------------------------------
-    def attach(self, *sessions) -> "Watch":
+    def attach(self, *sessions) -> Watch:
         from .adapter import RunAdapter
 
         for session in sessions:
@@ -173,9 +172,9 @@ class Watch:
             events.unregister("response-received.s3", self._s3_ended, unique_id=self._uid + "-ended")
         self._s3_clients = []
 
-    def retries_by_route(self) -> Dict[str, int]:
+    def retries_by_route(self) -> dict[str, int]:
         """'GET /diff' -> retries, over the run's adapters (the last failed attempt of a read is not a retry)."""
-        counts: Dict[str, int] = {}
+        counts: dict[str, int] = {}
         for retries in self._retries:
             for retry in list(retries):
                 if retry.final:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional
+from typing import Any
 from urllib.parse import urljoin
 
 import requests
@@ -17,8 +17,14 @@ class HTTPError(Exception):
 
 
 class ZororaHTTPClient:
-    def __init__(self, base_url: str, auth_token: Optional[str] = None, use_iam: bool = False,
-                 timeout: int = 30, max_retries: int = 3):
+    def __init__(
+        self,
+        base_url: str,
+        auth_token: str | None = None,
+        use_iam: bool = False,
+        timeout: int = 30,
+        max_retries: int = 3,
+    ):
         self.base_url = base_url.rstrip("/") + "/"
         self.auth_token = auth_token
         self.use_iam = use_iam
@@ -36,30 +42,37 @@ class ZororaHTTPClient:
             return role_arn.rsplit("/", 1)[-1]
         return os.getenv("USER", "zorora-user")
 
-    def _headers(self, extra: Optional[Dict[str, str]]) -> Dict[str, str]:
-        headers: Dict[str, str] = {}
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        headers: dict[str, str] = {}
         if not self.use_iam and self.auth_token:
             headers["Authorization"] = "Bearer " + self.auth_token
         headers.update(extra or {})
         headers["X-Actor"] = self._actor()
         return headers
 
-    def request(self, method: str, path: str, params: Optional[Dict[str, Any]] = None,
-                json_data: Optional[Dict[str, Any]] = None, headers: Optional[Dict[str, str]] = None) -> Dict:
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json_data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict:
         url = urljoin(self.base_url, path.lstrip("/"))
         attempts = self.max_retries + 1
         for attempt in range(attempts):
             final = attempt == attempts - 1
             try:
-                response = self.session.request(method, url, params=params, json=json_data,
-                                                headers=self._headers(headers), timeout=self.timeout)
+                response = self.session.request(
+                    method, url, params=params, json=json_data, headers=self._headers(headers), timeout=self.timeout
+                )
             except requests.exceptions.Timeout:
                 if final:
-                    raise HTTPError(f"Request timeout after {self.timeout}s", status_code=0)
+                    raise HTTPError(f"Request timeout after {self.timeout}s", status_code=0)  # noqa: B904 - as Zorora's client raises it: requests' error is the implicit __context__
                 continue
             except requests.exceptions.ConnectionError as exc:
                 if final:
-                    raise HTTPError(f"Connection error: {exc}", status_code=0)
+                    raise HTTPError(f"Connection error: {exc}", status_code=0)  # noqa: B904 - as Zorora's client raises it: requests' error is the implicit __context__
                 continue
             code = response.status_code
             if 200 <= code < 300:
@@ -75,14 +88,14 @@ class ZororaHTTPClient:
             raise HTTPError(f"Client error: {response.text}", code)
         raise HTTPError("no attempt made", 0)
 
-    def get(self, path: str, params: Optional[Dict[str, Any]] = None) -> Dict:
+    def get(self, path: str, params: dict[str, Any] | None = None) -> dict:
         return self.request("GET", path, params=params)
 
-    def post(self, path: str, json_data: Optional[Dict[str, Any]] = None) -> Dict:
+    def post(self, path: str, json_data: dict[str, Any] | None = None) -> dict:
         return self.request("POST", path, json_data=json_data)
 
-    def put(self, path: str, json_data: Optional[Dict[str, Any]] = None) -> Dict:
+    def put(self, path: str, json_data: dict[str, Any] | None = None) -> dict:
         return self.request("PUT", path, json_data=json_data)
 
-    def delete(self, path: str) -> Dict:
+    def delete(self, path: str) -> dict:
         return self.request("DELETE", path)

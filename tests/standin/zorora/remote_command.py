@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import json
-from typing import Any, Dict, List
+from typing import Any
 
 
 class CommandError(Exception):
@@ -20,10 +20,10 @@ class RemoteCommand(abc.ABC):
         self.http_client = http_client
 
     @abc.abstractmethod
-    def execute(self, args: List[str], context: Dict[str, Any]) -> str:
+    def execute(self, args: list[str], context: dict[str, Any]) -> str:
         """Run with the REPL's arguments; return text for the REPL."""
 
-    def validate_args(self, args: List[str], required_count: int, usage: str) -> None:
+    def validate_args(self, args: list[str], required_count: int, usage: str) -> None:
         if len(args) < required_count:
             raise CommandError("Usage: " + usage)
 

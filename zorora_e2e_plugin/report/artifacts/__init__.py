@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
 from ...core.outcomes import FAIL
@@ -22,8 +22,14 @@ __all__ = ["RunArtifacts", "Exchange", "RequestRecorder"]
 
 
 class RunArtifacts:
-    def __init__(self, settings, redact: Callable[[str], str], log: Optional[Callable[[str], None]] = None,
-                 debug: bool = False, sandbox_goes: bool = False):
+    def __init__(
+        self,
+        settings,
+        redact: Callable[[str], str],
+        log: Callable[[str], None] | None = None,
+        debug: bool = False,
+        sandbox_goes: bool = False,
+    ):
         self.settings = settings
         self.outputs = settings.outputs
         self.debug = debug  # --debug: the failing steps' curl lines are shown too
@@ -32,11 +38,11 @@ class RunArtifacts:
         self.recorder = RequestRecorder(redact, token=settings.token, base_url=settings.base_url)
         self.state: StateCollector | None = None  # with --html
         self.started = time.monotonic()
-        self.pauses: List[tuple] = []  # (monotonic start, seconds) spent waiting for a person (the run adds them)
+        self.pauses: list[tuple] = []  # (monotonic start, seconds) spent waiting for a person (the run adds them)
         if log is not None:
             self.recorder.listeners.append(_log_lines(log))
 
-    def reporters(self, world, open_store) -> List:
+    def reporters(self, world, open_store) -> list:
         out: list[Reporter] = [self.recorder]
         if self.outputs.html_path:
             from .state import StateCollector
@@ -49,22 +55,23 @@ class RunArtifacts:
         self.recorder.stop()
 
     # -- per step ---------------------------------------------------------------------------------------
-    def curls(self, result) -> Dict[str, str]:
+    def curls(self, result) -> dict[str, str]:
         from .curl import GONE, JUDGES, TOKEN, curl_line, failing_request
 
         lines = {}
         for step in result.steps:
             if step.status == FAIL:
-                exchange = failing_request(self.recorder.for_step(step.id)) or \
-                    failing_request(self.recorder.for_step(JUDGES.get(step.id, "")))
+                exchange = failing_request(self.recorder.for_step(step.id)) or failing_request(
+                    self.recorder.for_step(JUDGES.get(step.id, ""))
+                )
                 if exchange is not None:
                     lines[step.id] = curl_line(exchange, GONE if self.sandbox_goes else TOKEN)
         return lines
 
-    def step_extras(self, result) -> Dict[str, Dict]:
+    def step_extras(self, result) -> dict[str, dict]:
         """For --json (`curl`) and --junit (`route`, `ms`): what each step sent."""
         base = urlsplit(self.settings.base_url).path.rstrip("/")
-        extras: Dict[str, Dict] = {}
+        extras: dict[str, dict] = {}
         for exchange in self.recorder.snapshot():
             if exchange.step:
                 routes = extras.setdefault(exchange.step, {"routes": []})["routes"]
@@ -76,20 +83,29 @@ class RunArtifacts:
         return extras
 
     # -- files ------------------------------------------------------------------------------------------
-    def write(self, result, header, cold_seconds: Optional[float], *, env=None) -> Written:
+    def write(self, result, header, cold_seconds: float | None, *, env=None) -> Written:
         """Writes --html, --har and the CI summary. Returns what was written (the CI summary, appended to CI's own
         file, is not announced), what could not be (also recorded on the result) and, with --debug, each failing
         step's curl line (`notes`)."""
         o = self.outputs
         curls = self.curls(result)
-        done = Written(notes=[f"step {step_id}, its request again (with ONA_API_TOKEN set): {line}"
-                              for step_id, line in curls.items()] if self.debug and not self.sandbox_goes else [])
+        done = Written(
+            notes=[
+                f"step {step_id}, its request again (with ONA_API_TOKEN set): {line}" for step_id, line in curls.items()
+            ]
+            if self.debug and not self.sandbox_goes
+            else []
+        )
         if self.debug and self.sandbox_goes and curls:  # no line that would send Zorora's token nowhere
-            done.notes.append(f"--debug: no curl line for step {', '.join(curls)}: the sandbox it was sent to "
-                              "stopped with the run (its URL and token are gone); re-run to see it again")
-        jobs = ((o.har_path, "--har", lambda p: self._har(p, result)),
-                (o.html_path, "--html", lambda p: self._html(p, result, header, curls, cold_seconds, env)),
-                (o.summary_md_path, "--summary-md", lambda p: self._summary(p, result, header, curls)))
+            done.notes.append(
+                f"--debug: no curl line for step {', '.join(curls)}: the sandbox it was sent to "
+                "stopped with the run (its URL and token are gone); re-run to see it again"
+            )
+        jobs = (
+            (o.har_path, "--har", lambda p: self._har(p, result)),
+            (o.html_path, "--html", lambda p: self._html(p, result, header, curls, cold_seconds, env)),
+            (o.summary_md_path, "--summary-md", lambda p: self._summary(p, result, header, curls)),
+        )
         for path, flag, job in jobs:
             if not path:
                 continue
@@ -102,7 +118,7 @@ class RunArtifacts:
         result.report_errors.extend(done.errors)
         return done
 
-    def _titles(self, result) -> Dict[str, str]:
+    def _titles(self, result) -> dict[str, str]:
         return {step.id: step.title for step in result.steps}
 
     def _har(self, path: str, result) -> None:
@@ -120,7 +136,7 @@ class RunArtifacts:
         if cold_seconds is not None:
             api = [e for e in exchanges if e.kind == "api"]
             cold = min(api, key=lambda e: abs(e.seconds - cold_seconds)) if api else None
-        runs: List[Dict] = []
+        runs: list[dict] = []
         where = record.history_path(env)
         if where:
             records, _notes = file.read(where)
@@ -128,21 +144,41 @@ class RunArtifacts:
             runs = [r for r in records if r.get("target") == host][-19:]
         from ...history.readiness import recorded
 
-        runs.append({"started": result.started_at, "verdict": result.verdict, "kind": "this run",
-                     "duration_s": result.duration_ms / 1000, "readiness": recorded(result.readiness)})
-        requests = Requests(exchanges, start=self.recorder.t0_mono, windows=dict(self.recorder.windows), cold=cold,
-                            pauses=list(self.pauses))
-        page = render(result, header=header, requests=requests, curls=curls, state=self.state, history=runs,
-                      redact=self.redact)
+        runs.append(
+            {
+                "started": result.started_at,
+                "verdict": result.verdict,
+                "kind": "this run",
+                "duration_s": result.duration_ms / 1000,
+                "readiness": recorded(result.readiness),
+            }
+        )
+        requests = Requests(
+            exchanges,
+            start=self.recorder.t0_mono,
+            windows=dict(self.recorder.windows),
+            cold=cold,
+            pauses=list(self.pauses),
+        )
+        page = render(
+            result, header=header, requests=requests, curls=curls, state=self.state, history=runs, redact=self.redact
+        )
         with open_report(path) as handle:
             handle.write(page)
 
     def _summary(self, path: str, result, header, curls) -> None:
         from . import summary_md
 
-        summary_md.append(path, summary_md.summary(result, header=header, curls=curls,
-                                                   html_path=self.outputs.html_path or "",
-                                                   har_path=self.outputs.har_path or ""))
+        summary_md.append(
+            path,
+            summary_md.summary(
+                result,
+                header=header,
+                curls=curls,
+                html_path=self.outputs.html_path or "",
+                har_path=self.outputs.har_path or "",
+            ),
+        )
 
 
 def _log_lines(sink: Callable[[str], None]) -> Callable[[Exchange], None]:

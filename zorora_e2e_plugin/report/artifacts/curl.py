@@ -6,7 +6,6 @@ Built from the recorder's exchange (already redacted: the token itself is never 
 from __future__ import annotations
 
 import shlex
-from typing import List, Optional
 
 from .recorder import Exchange
 
@@ -33,7 +32,7 @@ def curl_line(exchange: Exchange, token: str = TOKEN) -> str:
     return " ".join(parts)
 
 
-def failing_request(exchanges: List[Exchange]) -> Optional[Exchange]:
+def failing_request(exchanges: list[Exchange]) -> Exchange | None:
     """The API request a failing step is best reproduced with: its last error answer (or request without
     one), else its last API request."""
     api = [e for e in exchanges if e.kind == "api"]

@@ -8,8 +8,9 @@ redactor and HTML escaping.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from html import escape
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable
 
 from ...core.diagnosis import diagnosis_id
 from ...core.outcomes import CANCELLED, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, SKIP, WARN
@@ -19,8 +20,13 @@ from .state import registry_rows
 
 RUN_COLOURS: dict[str | None, str] = {PASSED: "#2e9d4f", INTERRUPTED: "#d08a00", CANCELLED: "#d08a00"}  # else red
 MARK = {PASS: "✓", FAIL: "✗", WARN: "⚠", SKIP: "⏭"}
-VERDICTS: dict[str | None, str] = {PASSED: "passed", FAILED: "failed", GATE_FAILED: "preflight gate failed",
-                                   INTERRUPTED: "interrupted", CANCELLED: "cancelled after the preflight"}
+VERDICTS: dict[str | None, str] = {
+    PASSED: "passed",
+    FAILED: "failed",
+    GATE_FAILED: "preflight gate failed",
+    INTERRUPTED: "interrupted",
+    CANCELLED: "cancelled after the preflight",
+}
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
 header,main>section{background:#fff;margin:12px 16px;padding:12px 16px;border-radius:6px;box-shadow:0 1px 2px #0002}
@@ -55,13 +61,21 @@ class Requests:
 
     exchanges: Sequence[Any] = ()
     start: float = 0.0
-    windows: Optional[Dict[str, tuple]] = None
-    cold: Optional[Any] = None
+    windows: dict[str, tuple] | None = None
+    cold: Any | None = None
     pauses: Sequence[tuple] = ()  # (monotonic start, seconds) spent waiting for a person: not the run's time
 
 
-def render(result, *, header, requests: Requests, curls: Optional[Dict[str, str]] = None, state=None,
-           history: Sequence[Dict] = (), redact: Callable[[str], str] = str) -> str:
+def render(
+    result,
+    *,
+    header,
+    requests: Requests,
+    curls: dict[str, str] | None = None,
+    state=None,
+    history: Sequence[dict] = (),
+    redact: Callable[[str], str] = str,
+) -> str:
     """The page. The timeline's rows are the result's steps, in plan order, under their titles."""
     exchanges = requests.exchanges
 
@@ -71,37 +85,67 @@ def render(result, *, header, requests: Requests, curls: Optional[Dict[str, str]
     curls = curls or {}
     failed = [s for s in result.steps if s.status == FAIL]
     verdict, kind = VERDICTS.get(result.verdict, result.verdict), result.verdict
-    answer = answer_of({"verdict": result.verdict, "readiness": {"answer": ((result.readiness or {}).get("answer")
-                                                                            or {}).get("kind")}})
+    answer = answer_of(
+        {"verdict": result.verdict, "readiness": {"answer": ((result.readiness or {}).get("answer") or {}).get("kind")}}
+    )
     if answer:  # a readiness check whose gate passed: its answer, in its own colour, is the headline
         verdict, kind = f"readiness: {label(answer)}", f"r-{answer}"
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width,initial-scale=1">',
-           f"<title>zorora-e2e: {t(verdict)} · {t(result.target)}</title>", f"<style>{CSS}</style></head><body>",
-           f'<header><h1 class="v-{t(kind)}" id="verdict">zorora-e2e: {t(verdict)}</h1><dl class="facts">']
-    facts = [("target", result.target), ("client", result.client), ("bucket", result.bucket),
-             ("customer", result.customer_id), ("actor", getattr(header, "actor", "")),
-             ("started at", result.started_at), ("duration", f"{result.duration_ms / 1000:.2f} s"),
-             ("requests", f"{len(exchanges)} ({sum(e.kind == 'api' for e in exchanges)} API, "
-                          f"{sum(e.kind == 's3' for e in exchanges)} S3)"), ("note", result.note)]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        f"<title>zorora-e2e: {t(verdict)} · {t(result.target)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f'<header><h1 class="v-{t(kind)}" id="verdict">zorora-e2e: {t(verdict)}</h1><dl class="facts">',
+    ]
+    facts = [
+        ("target", result.target),
+        ("client", result.client),
+        ("bucket", result.bucket),
+        ("customer", result.customer_id),
+        ("actor", getattr(header, "actor", "")),
+        ("started at", result.started_at),
+        ("duration", f"{result.duration_ms / 1000:.2f} s"),
+        (
+            "requests",
+            f"{len(exchanges)} ({sum(e.kind == 'api' for e in exchanges)} API, "
+            f"{sum(e.kind == 's3' for e in exchanges)} S3)",
+        ),
+        ("note", result.note),
+    ]
     out += [f"<dt>{t(k)}</dt><dd>{t(v)}</dd>" for k, v in facts if v]
     out.append("</dl>")
     if failed:
-        out.append("<nav><b>Failed steps:</b> " + " ".join(
-            f'<a href="#step-{t(s.id)}">{t(s.id)} {t(s.title)}</a>' for s in failed) + "</nav>")
+        out.append(
+            "<nav><b>Failed steps:</b> "
+            + " ".join(f'<a href="#step-{t(s.id)}">{t(s.id)} {t(s.title)}</a>' for s in failed)
+            + "</nav>"
+        )
     out.append("</header>")
-    out.append('<input type="checkbox" id="only-failed" class="toggle"><label for="only-failed">'
-               f'show failed steps only ({len(failed)})</label>')
+    out.append(
+        '<input type="checkbox" id="only-failed" class="toggle"><label for="only-failed">'
+        f"show failed steps only ({len(failed)})</label>"
+    )
     out.append("<main>")
     out.append(_phases(result, t))
-    out.append('<section id="timeline"><h2>Timeline: every request the run sent</h2>'
-               f'<p class="muted">{timeline.legend()} · hover a bar for method, path, status and ms; '
-               'the faint band behind a row is its step\'s time.</p>')
-    out.append(timeline.svg(exchanges, order=[s.id for s in result.steps],
-                            titles={s.id: s.title for s in result.steps},
-                            start=timeline.Clock(requests.start, requests.pauses),
-                            windows=requests.windows, cold=requests.cold, failed=[s.id for s in failed])
-               if exchanges else '<p class="muted">No request was sent.</p>')
+    out.append(
+        '<section id="timeline"><h2>Timeline: every request the run sent</h2>'
+        f'<p class="muted">{timeline.legend()} · hover a bar for method, path, status and ms; '
+        "the faint band behind a row is its step's time.</p>"
+    )
+    out.append(
+        timeline.svg(
+            exchanges,
+            order=[s.id for s in result.steps],
+            titles={s.id: s.title for s in result.steps},
+            start=timeline.Clock(requests.start, requests.pauses),
+            windows=requests.windows,
+            cold=requests.cold,
+            failed=[s.id for s in failed],
+        )
+        if exchanges
+        else '<p class="muted">No request was sent.</p>'
+    )
     out.append("</section>")
     out.append(_steps(result, curls, t))
     if state is not None:
@@ -120,29 +164,41 @@ def _phases(result, t) -> str:
             n = sum(s.status == status for s in steps)
             if n:
                 counts += f", {n} {word}"
-        rows.append(f'<tr><td>{phase["id"]} {t(phase["name"])}</td>'
-                    f'<td class="s-{phase["status"]}">{MARK[phase["status"]]} {phase["status"]}</td>'
-                    f'<td>{t(counts)}</td></tr>')
-    return ('<section id="phases"><h2>Phases</h2><table><tr><th>phase</th><th>status</th><th>steps</th></tr>'
-            + "".join(rows) + "</table></section>")
+        rows.append(
+            f"<tr><td>{phase['id']} {t(phase['name'])}</td>"
+            f'<td class="s-{phase["status"]}">{MARK[phase["status"]]} {phase["status"]}</td>'
+            f"<td>{t(counts)}</td></tr>"
+        )
+    return (
+        '<section id="phases"><h2>Phases</h2><table><tr><th>phase</th><th>status</th><th>steps</th></tr>'
+        + "".join(rows)
+        + "</table></section>"
+    )
 
 
 def _steps(result, curls, t) -> str:
     rows = []
     for s in result.steps:
-        details = "".join(f"<div><b>{label}</b> {t(value)}</div>" for label, value in
-                          (("expected", s.expected), ("got", s.actual), ("fix", s.hint)) if value)
+        details = "".join(
+            f"<div><b>{label}</b> {t(value)}</div>"
+            for label, value in (("expected", s.expected), ("got", s.actual), ("fix", s.hint))
+            if value
+        )
         ident = diagnosis_id(s)
         if ident:
             details += f"<div><b>diagnosis</b> <code>{t(ident)}</code></div>"
         if curls.get(s.id):
-            details += f"<div><b>reproduce</b></div><pre class=\"curl\">{t(curls[s.id])}</pre>"
-        rows.append(f'<tr class="step {s.status}" id="step-{t(s.id)}" data-step="{t(s.id)}">'
-                    f'<td class="s-{s.status}">{MARK.get(s.status, "")} {s.status}</td><td class="mono">{t(s.id)}</td>'
-                    f'<td>{t(s.title)}<div class="detail">{details}</div></td>'
-                    f'<td class="mono ms">{s.duration_ms} ms</td></tr>')
-    return ('<section id="steps"><h2>Steps (plan order)</h2><table><tr><th>status</th><th>step</th>'
-            '<th>what it checks, and what happened</th><th>time</th></tr>' + "".join(rows) + "</table></section>")
+            details += f'<div><b>reproduce</b></div><pre class="curl">{t(curls[s.id])}</pre>'
+        rows.append(
+            f'<tr class="step {s.status}" id="step-{t(s.id)}" data-step="{t(s.id)}">'
+            f'<td class="s-{s.status}">{MARK.get(s.status, "")} {s.status}</td><td class="mono">{t(s.id)}</td>'
+            f'<td>{t(s.title)}<div class="detail">{details}</div></td>'
+            f'<td class="mono ms">{s.duration_ms} ms</td></tr>'
+        )
+    return (
+        '<section id="steps"><h2>Steps (plan order)</h2><table><tr><th>status</th><th>step</th>'
+        "<th>what it checks, and what happened</th><th>time</th></tr>" + "".join(rows) + "</table></section>"
+    )
 
 
 def _listing(tree, t) -> str:
@@ -150,9 +206,14 @@ def _listing(tree, t) -> str:
         return f'<h3>{t(tree["title"])}</h3><p class="muted">{t(tree["error"])}</p>'
     items = []
     for prefix, objects in tree["listing"].items():
-        inner = "".join(f'<li class="mono">{t(str(o.get("Key", ""))[len(prefix):])} '
-                        f'<span class="muted">{t(o.get("Size", "?"))} B</span></li>' for o in objects) \
+        inner = (
+            "".join(
+                f'<li class="mono">{t(str(o.get("Key", ""))[len(prefix) :])} '
+                f'<span class="muted">{t(o.get("Size", "?"))} B</span></li>'
+                for o in objects
+            )
             or '<li class="muted">(empty)</li>'
+        )
         items.append(f'<li class="mono">{t(prefix)}<ul class="tree">{inner}</ul></li>')
     return f'<h3>{t(tree["title"])}</h3><ul class="tree">{"".join(items)}</ul>'
 
@@ -166,36 +227,60 @@ def _state(state, plain) -> str:
     out = ['<section id="state"><h2>State in S3</h2>', f'<p class="muted">{{C}} = {plain(customer)}</p>']
     out += [_listing(tree, t) for tree in state.trees[:1]]
     for change in state.changes:
-        out.append(f'<h3>Registry before → after {t(change["step"])} {t(change["title"])}</h3>')
+        out.append(f"<h3>Registry before → after {t(change['step'])} {t(change['title'])}</h3>")
         if change["error"]:
             out.append(f'<p class="muted">{t(change["error"])}</p>')
             continue
         rows = registry_rows(change["before"], change["after"])
-        out.append("<table><tr><th>entry</th><th>field</th><th>before</th><th>after</th></tr>" + "".join(
-            f'<tr{" class=warn" if a != b else ""}><td>{t(e)}</td><td>{t(f)}</td><td class="mono">{t(a)}</td>'
-            f'<td class="mono">{t(b)}</td></tr>' for e, f, a, b in rows) + "</table>")
+        out.append(
+            "<table><tr><th>entry</th><th>field</th><th>before</th><th>after</th></tr>"
+            + "".join(
+                f'<tr{" class=warn" if a != b else ""}><td>{t(e)}</td><td>{t(f)}</td><td class="mono">{t(a)}</td>'
+                f'<td class="mono">{t(b)}</td></tr>'
+                for e, f, a, b in rows
+            )
+            + "</table>"
+        )
         after = change["after"]
-        out.append(f"<p><b>Archive</b>: {len(after.archive_objects)} object(s) " + " ".join(
-            f'<span class="mono">{t(o.get("Key", ""))}</span>' for o in after.archive_objects) + "</p>")
+        out.append(
+            f"<p><b>Archive</b>: {len(after.archive_objects)} object(s) "
+            + " ".join(f'<span class="mono">{t(o.get("Key", ""))}</span>' for o in after.archive_objects)
+            + "</p>"
+        )
         out.append(f"<p><b>Audit events</b>: {len(after.events)}</p>")
         if after.events:
-            out.append("<table><tr><th>time</th><th>actor</th><th>action</th><th>model</th><th>reason</th></tr>"
-                       + "".join("<tr>" + "".join(f"<td>{t((e if isinstance(e, dict) else {}).get(k, ''))}</td>"
-                                                  for k in ("timestamp", "actor", "action", "model_id", "reason"))
-                                 + "</tr>" for e in after.events) + "</table>")
+            out.append(
+                "<table><tr><th>time</th><th>actor</th><th>action</th><th>model</th><th>reason</th></tr>"
+                + "".join(
+                    "<tr>"
+                    + "".join(
+                        f"<td>{t((e if isinstance(e, dict) else {}).get(k, ''))}</td>"
+                        for k in ("timestamp", "actor", "action", "model_id", "reason")
+                    )
+                    + "</tr>"
+                    for e in after.events
+                )
+                + "</table>"
+            )
     refused = state.refusals()
     if refused:
-        out.append("<h3>Phase 4: what was refused</h3><table><tr><th>step</th><th>request it sent</th>"
-                   "<th>refused?</th><th>answer</th></tr>" + "".join(
-                       f'<tr><td class="mono">{t(r.id)}</td><td>{t(r.title)}</td><td class="s-{r.status}">'
-                       f'{"refused" if r.status in (PASS, WARN) else "NOT refused" if r.status == FAIL else r.status}'
-                       f'</td><td>{t(r.actual or r.expected)}</td></tr>' for r in refused) + "</table>")
+        out.append(
+            "<h3>Phase 4: what was refused</h3><table><tr><th>step</th><th>request it sent</th>"
+            "<th>refused?</th><th>answer</th></tr>"
+            + "".join(
+                f'<tr><td class="mono">{t(r.id)}</td><td>{t(r.title)}</td><td class="s-{r.status}">'
+                f"{'refused' if r.status in (PASS, WARN) else 'NOT refused' if r.status == FAIL else r.status}"
+                f"</td><td>{t(r.actual or r.expected)}</td></tr>"
+                for r in refused
+            )
+            + "</table>"
+        )
     out += [_listing(tree, t) for tree in state.trees[1:]]
     out.append("</section>")
     return "\n".join(out)
 
 
-def _history(history: Sequence[Dict], t) -> str:
+def _history(history: Sequence[dict], t) -> str:
     runs = list(history)[-20:]
     if not runs:
         return '<section id="history"><h2>Recent runs on this target</h2><p class="muted">none recorded</p></section>'
@@ -208,18 +293,25 @@ def _history(history: Sequence[Dict], t) -> str:
         answer = answer_of(r)  # a readiness check: its answer's colour and words, never a failure's
         colour = HTML_COLOURS[answer] if answer else RUN_COLOURS.get(r.get("verdict"), "#d1342f")
         said = f"readiness {label(answer)}" if answer else VERDICTS.get(r.get("verdict"), r.get("verdict"))
-        bars.append(f'<rect class="run" x="{30 + 24 * i}" y="{90 - h:.1f}" width="18" height="{h:.1f}" '
-                    f'fill="{colour}"><title>{t(r.get("started"))} {t(r.get("kind", ""))} {t(said)} '
-                    f'{seconds:.2f} s</title></rect>')
-    chart = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">'
-             f'<title>Durations of the last {len(runs)} runs</title><text x="0" y="12">{top:.1f} s</text>'
-             f'<line x1="28" y1="90" x2="{width}" y2="90" stroke="#ccd"/>' + "".join(bars)
-             + ('<text x="30" y="106">oldest</text>' if len(runs) > 1 else "")
-             + f'<text x="{max(30, width - 48)}" y="106">this run</text></svg>')
-    return (f'<section id="history"><h2>Recent runs on this target</h2>{chart}<p class="muted">'
-            "green passed, red failed or gate failed, amber interrupted or cancelled; readiness checks: green "
-            "ready, purple would be refused, amber not answerable, blue nothing to promote; hover a bar for its time."
-            "</p></section>")
+        bars.append(
+            f'<rect class="run" x="{30 + 24 * i}" y="{90 - h:.1f}" width="18" height="{h:.1f}" '
+            f'fill="{colour}"><title>{t(r.get("started"))} {t(r.get("kind", ""))} {t(said)} '
+            f"{seconds:.2f} s</title></rect>"
+        )
+    chart = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">'
+        f'<title>Durations of the last {len(runs)} runs</title><text x="0" y="12">{top:.1f} s</text>'
+        f'<line x1="28" y1="90" x2="{width}" y2="90" stroke="#ccd"/>'
+        + "".join(bars)
+        + ('<text x="30" y="106">oldest</text>' if len(runs) > 1 else "")
+        + f'<text x="{max(30, width - 48)}" y="106">this run</text></svg>'
+    )
+    return (
+        f'<section id="history"><h2>Recent runs on this target</h2>{chart}<p class="muted">'
+        "green passed, red failed or gate failed, amber interrupted or cancelled; readiness checks: green "
+        "ready, purple would be refused, amber not answerable, blue nothing to promote; hover a bar for its time."
+        "</p></section>"
+    )
 
 
 __all__ = ["render"]

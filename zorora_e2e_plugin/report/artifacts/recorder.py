@@ -19,15 +19,14 @@ import dataclasses
 import re
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ...core.steps import Reporter
 from ...wire.watch import Listener
 
 BODY_LIMIT = 8 * 1024  # characters of a body kept (after redaction)
-SECRET_HEADERS = {"authorization", "proxy-authorization", "x-amz-security-token", "cookie", "set-cookie",
-                  "x-api-key"}
+SECRET_HEADERS = {"authorization", "proxy-authorization", "x-amz-security-token", "cookie", "set-cookie", "x-api-key"}
 SECRET_QUERY = {"x-amz-signature", "x-amz-credential", "x-amz-security-token", "signature", "awsaccesskeyid"}
 ROUTES = ("/challengers", "/metrics", "/diff", "/promote", "/rollback", "/audit-log")
 
@@ -43,12 +42,12 @@ class Exchange:
     seconds: float
     status: int = 0
     error: str = ""
-    request_headers: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
+    request_headers: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     request_body: str = ""
-    response_headers: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
-    response_body: Optional[str] = None  # None: not read by the client (streamed) or not text
+    response_headers: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    response_body: str | None = None  # None: not read by the client (streamed) or not text
     step: str = ""  # the plan step that sent it ("" when none was running)
-    phase: Optional[int] = None
+    phase: int | None = None
     had_token: bool = False  # it carried `Authorization: Bearer <the token>`
     operation: str = ""  # S3's operation name (PutObject, ...)
     mono: float = 0.0  # monotonic start, for ordering against step windows
@@ -68,17 +67,17 @@ class Exchange:
             return f"S3 {self.operation or self.method}"
         path = urlsplit(self.url).path
         if base_path and path.startswith(base_path):
-            path = path[len(base_path):]
+            path = path[len(base_path) :]
         segment = "/" + path.lstrip("/").split("/", 1)[0]
         return f"{self.method} {segment if segment in ROUTES else path or '/'}"
 
 
 def capped(text: str, redact: Callable[[str], str]) -> str:
     """Redact first, then cut: a token cut in half would slip past the redaction."""
-    return redact(text[:BODY_LIMIT + 1024])[:BODY_LIMIT] + ("…" if len(text) > BODY_LIMIT else "")
+    return redact(text[: BODY_LIMIT + 1024])[:BODY_LIMIT] + ("…" if len(text) > BODY_LIMIT else "")
 
 
-def as_text(body) -> Optional[str]:
+def as_text(body) -> str | None:
     if body is None:
         return ""
     if isinstance(body, str):
@@ -99,18 +98,18 @@ class RequestRecorder(Reporter, Listener):
         self.redact = redact
         self.token = token or ""
         self.base_path = urlsplit(base_url).path.rstrip("/") if base_url else ""
-        self.exchanges: List[Exchange] = []
-        self.listeners: List[Callable[[Exchange], None]] = []  # called as each request ends (--log-requests)
+        self.exchanges: list[Exchange] = []
+        self.listeners: list[Callable[[Exchange], None]] = []  # called as each request ends (--log-requests)
         self.t0 = time.time()
         self.t0_mono = time.monotonic()
         self._lock = threading.Lock()
         self.recording = True
-        self._phase: Optional[int] = None
+        self._phase: int | None = None
         self._running: dict[str, tuple[int | None, float]] = {}  # step id -> (phase, monotonic start)
-        self.windows: Dict[str, Tuple[int, float, float]] = {}  # step id -> (phase, start, end) monotonic
+        self.windows: dict[str, tuple[int, float, float]] = {}  # step id -> (phase, start, end) monotonic
 
     # -- redaction ---------------------------------------------------------------------------------
-    def _headers(self, headers) -> List[Tuple[str, str]]:
+    def _headers(self, headers) -> list[tuple[str, str]]:
         out = []
         for name, value in (headers or {}).items():
             name = name.decode() if isinstance(name, bytes) else str(name)
@@ -149,7 +148,7 @@ class RequestRecorder(Reporter, Listener):
             if start is not None:
                 self.windows[result.id] = (result.phase, start, start + result.duration_ms / 1000)
 
-    def _owner(self, mono: float) -> Tuple[str, Optional[int]]:
+    def _owner(self, mono: float) -> tuple[str, int | None]:
         name = threading.current_thread().name
         found = STEP_THREAD.search(name)
         with self._lock:
@@ -186,9 +185,18 @@ class RequestRecorder(Reporter, Listener):
             return
         request = call.request
         step, phase = self._owner(call.mono)
-        exchange = Exchange(call.kind, call.method, self._url(call.url), call.wall, 0.0,
-                            request_headers=self._headers(request.headers), step=step, phase=phase,
-                            operation=call.operation, mono=call.mono)
+        exchange = Exchange(
+            call.kind,
+            call.method,
+            self._url(call.url),
+            call.wall,
+            0.0,
+            request_headers=self._headers(request.headers),
+            step=step,
+            phase=phase,
+            operation=call.operation,
+            mono=call.mono,
+        )
         if call.kind == "api":
             exchange.had_token = self._had_token(request.headers)
         body = as_text(getattr(request, "body", None))
@@ -222,8 +230,7 @@ class RequestRecorder(Reporter, Listener):
         exchange.response_headers = self._headers(response.headers)
         content = getattr(response, "_content", False)  # read by the adapter unless the client streams
         if isinstance(content, bytes):
-            exchange.response_body = capped(content.decode(response.encoding or "utf-8", errors="replace"),
-                                            self.redact)
+            exchange.response_body = capped(content.decode(response.encoding or "utf-8", errors="replace"), self.redact)
         elif streamed:
             self._tee(response, exchange)
 
@@ -259,11 +266,11 @@ class RequestRecorder(Reporter, Listener):
             pass
 
     # -- reading ---------------------------------------------------------------------------------------
-    def snapshot(self) -> List[Exchange]:
+    def snapshot(self) -> list[Exchange]:
         with self._lock:
             return sorted(self.exchanges, key=lambda e: e.mono)
 
-    def for_step(self, step_id: str) -> List[Exchange]:
+    def for_step(self, step_id: str) -> list[Exchange]:
         return [e for e in self.snapshot() if e.step == step_id]
 
 

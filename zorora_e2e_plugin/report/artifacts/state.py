@@ -7,7 +7,7 @@ note and never fails the run. Only watching when --html is asked for.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable
 
 from ...core.outcomes import SKIP
 from ...core.steps import Reporter
@@ -20,10 +20,10 @@ WATCHED = ("3.1", "3.3")
 class StateCollector(Reporter):
     def __init__(self, world, open_store: Callable):
         self.world, self.open_store = world, open_store
-        self.trees: List[Dict] = []  # {"title", "listing": {prefix: [{Key, Size}]}} or {"title", "error"}
-        self.changes: List[Dict] = []  # {"step", "before": S3State|None, "after": S3State|None, "error"}
-        self.results: Dict[str, Any] = {}
-        self._before: Dict[str, Optional[S3State]] = {}
+        self.trees: list[dict] = []  # {"title", "listing": {prefix: [{Key, Size}]}} or {"title", "error"}
+        self.changes: list[dict] = []  # {"step", "before": S3State|None, "after": S3State|None, "error"}
+        self.results: dict[str, Any] = {}
+        self._before: dict[str, S3State | None] = {}
         self._after_setup = False
 
     def _snapshot(self) -> S3State:
@@ -38,8 +38,12 @@ class StateCollector(Reporter):
 
     # -- Reporter ------------------------------------------------------------------------------------
     def phase_started(self, phase) -> None:
-        if phase.id > 1 and not self._after_setup and self.results.get("1.2") is not None \
-                and self.results["1.2"].status != SKIP:
+        if (
+            phase.id > 1
+            and not self._after_setup
+            and self.results.get("1.2") is not None
+            and self.results["1.2"].status != SKIP
+        ):
             self._after_setup = True
             self._tree("The test world in S3 after phase 1")
 
@@ -53,8 +57,13 @@ class StateCollector(Reporter):
     def step_finished(self, result) -> None:
         self.results[result.id] = result
         if result.id in WATCHED and result.status != SKIP:
-            change = {"step": result.id, "title": result.title, "before": self._before.get(result.id),
-                      "after": None, "error": ""}
+            change = {
+                "step": result.id,
+                "title": result.title,
+                "before": self._before.get(result.id),
+                "after": None,
+                "error": "",
+            }
             try:
                 change["after"] = self._snapshot()
             except Exception as exc:
@@ -63,18 +72,18 @@ class StateCollector(Reporter):
         if result.id == "5.2":
             self._tree("The test customer's prefixes after the cleanup (phase 5)")
 
-    def refusals(self) -> List[Any]:
+    def refusals(self) -> list[Any]:
         """Phase 4's steps that ran: what each sent and whether it was refused."""
         return [self.results[i] for i in PHASE_4 if i in self.results and self.results[i].status != SKIP]
 
 
-def registry_rows(before: Optional[S3State], after: Optional[S3State]) -> List[tuple]:
+def registry_rows(before: S3State | None, after: S3State | None) -> list[tuple]:
     """(entry, field, before, after) for every field either side has, production first."""
     old = (before.registry if before else {}) or {}
     new = (after.registry if after else {}) or {}
     rows = []
 
-    def entry(label: str, a: Dict, b: Dict) -> None:
+    def entry(label: str, a: dict, b: dict) -> None:
         for field in ENTRY_FIELDS:
             x, y = (a or {}).get(field), (b or {}).get(field)
             if x is not None or y is not None:

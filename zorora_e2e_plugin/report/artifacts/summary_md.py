@@ -6,13 +6,17 @@ Every value is redacted already (the results are) and escaped for Markdown here.
 from __future__ import annotations
 
 import re
-from typing import Dict, Optional
 
 from ...core.diagnosis import diagnosis_id
 from ...core.outcomes import CANCELLED, FAIL, FAILED, GATE_FAILED, INTERRUPTED, PASS, PASSED, SKIP, WARN
 
-VERDICT_WORDS = {PASSED: "✅ passed", FAILED: "❌ failed", GATE_FAILED: "⛔ preflight gate failed",
-                 INTERRUPTED: "⚠️ interrupted", CANCELLED: "⚠️ cancelled after the preflight"}
+VERDICT_WORDS = {
+    PASSED: "✅ passed",
+    FAILED: "❌ failed",
+    GATE_FAILED: "⛔ preflight gate failed",
+    INTERRUPTED: "⚠️ interrupted",
+    CANCELLED: "⚠️ cancelled after the preflight",
+}
 MARKS = {PASS: "✅", FAIL: "❌", WARN: "⚠️", SKIP: "⏭"}
 # what can start markup inside a line: emphasis, code, links, HTML, table cells, strikethrough (an underscore
 # between letters or digits never emphasises: customer_id stays as it is)
@@ -30,20 +34,28 @@ def code(text) -> str:
     return "`" + " ".join(str(text).replace("`", "'").split()) + "`"
 
 
-def summary(result, *, header=None, curls: Optional[Dict[str, str]] = None, html_path: str = "",
-            har_path: str = "") -> str:
+def summary(
+    result, *, header=None, curls: dict[str, str] | None = None, html_path: str = "", har_path: str = ""
+) -> str:
     curls = curls or {}
     lines = [f"## zorora-e2e: {VERDICT_WORDS.get(result.verdict, md(result.verdict))}", ""]
-    facts = [("target", result.target), ("client", result.client), ("bucket", result.bucket),
-             ("customer", result.customer_id), ("duration", f"{result.duration_ms / 1000:.1f} s")]
+    facts = [
+        ("target", result.target),
+        ("client", result.client),
+        ("bucket", result.bucket),
+        ("customer", result.customer_id),
+        ("duration", f"{result.duration_ms / 1000:.1f} s"),
+    ]
     lines.append(" · ".join(f"**{name}** {md(value)}" for name, value in facts if value))
     lines += ["", "| phase | status | steps passed | failed |", "| --- | --- | --- | --- |"]
     for phase in result.phases:
         steps = [s for s in result.steps if s.phase == phase["id"]]
         ok = sum(s.status in (PASS, WARN) for s in steps)
         failed = sum(s.status == FAIL for s in steps)
-        lines.append(f"| {phase['id']} {md(phase['name'])} | {MARKS.get(phase['status'], '')} "
-                     f"{phase['status']} | {ok}/{len(steps)} | {failed} |")
+        lines.append(
+            f"| {phase['id']} {md(phase['name'])} | {MARKS.get(phase['status'], '')} "
+            f"{phase['status']} | {ok}/{len(steps)} | {failed} |"
+        )
     failing = [s for s in result.steps if s.status == FAIL]
     if failing:
         lines += ["", "### Failing steps", ""]

@@ -6,8 +6,8 @@ Plain SVG text, drawn here: no script, no external resource.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .recorder import Exchange
 
@@ -19,11 +19,11 @@ def status_class(status: int) -> str:
     return "0" if not status else str(status)[0]
 
 
-def _rows(exchanges: Sequence[Exchange], order: Sequence[str], titles: Dict[str, str]) -> List[Tuple[str, str]]:
+def _rows(exchanges: Sequence[Exchange], order: Sequence[str], titles: dict[str, str]) -> list[tuple[str, str]]:
     """(key, label) of each row: steps in plan order, a phase's own row after its steps."""
     keys = {(e.step or f"phase {e.phase}") for e in exchanges}
-    rows: List[Tuple[str, str]] = []
-    phases_seen: List[str] = []
+    rows: list[tuple[str, str]] = []
+    phases_seen: list[str] = []
     for step in order:
         phase_key = f"phase {step.split('.')[0]}"
         if phase_key not in phases_seen:
@@ -37,7 +37,7 @@ def _rows(exchanges: Sequence[Exchange], order: Sequence[str], titles: Dict[str,
     return rows
 
 
-def _ticks(span: float) -> List[float]:
+def _ticks(span: float) -> list[float]:
     for step in (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300):
         if span / step <= 10:
             return [i * step for i in range(int(span / step) + 1)]
@@ -49,16 +49,23 @@ class Clock:
     waiting for a person: the question after the gate, the walkthrough's pauses) left out, as they are out of the
     run's duration."""
 
-    def __init__(self, start: float, pauses: Sequence[Tuple[float, float]] = ()):
+    def __init__(self, start: float, pauses: Sequence[tuple[float, float]] = ()):
         self.start, self.pauses = start, tuple(pauses)
 
     def __call__(self, moment: float) -> float:
         return moment - self.start - sum(min(length, max(0.0, moment - began)) for began, length in self.pauses)
 
 
-def svg(exchanges: Sequence[Exchange], *, order: Sequence[str], titles: Dict[str, str], start: Union[float, Clock],
-        windows: Optional[Dict[str, Tuple[int, float, float]]] = None, cold: Optional[Exchange] = None,
-        failed: Sequence[str] = ()) -> str:
+def svg(
+    exchanges: Sequence[Exchange],
+    *,
+    order: Sequence[str],
+    titles: dict[str, str],
+    start: float | Clock,
+    windows: dict[str, tuple[int, float, float]] | None = None,
+    cold: Exchange | None = None,
+    failed: Sequence[str] = (),
+) -> str:
     """`start`: the run's monotonic start (x = 0), or its Clock (pauses left out); `windows`: step id -> (phase,
     start, end), drawn faintly; `failed`: step ids whose label is red and links to the step's row."""
     windows = windows or {}
@@ -69,13 +76,17 @@ def svg(exchanges: Sequence[Exchange], *, order: Sequence[str], titles: Dict[str
     span = max([0.001] + [at(end) for end in ends])
     scale = PLOT_W / span
     height = TOP + ROW_H * max(1, len(rows)) + 8
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" width="{LABEL_W + PLOT_W + 20}" '
-           f'height="{height}" viewBox="0 0 {LABEL_W + PLOT_W + 20} {height}">',
-           '<title>Every request the run sent, by step, on one time axis</title>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" width="{LABEL_W + PLOT_W + 20}" '
+        f'height="{height}" viewBox="0 0 {LABEL_W + PLOT_W + 20} {height}">',
+        "<title>Every request the run sent, by step, on one time axis</title>",
+    ]
     for tick in _ticks(span):
         x = LABEL_W + tick * scale
-        out.append(f'<line class="tick" x1="{x:.1f}" y1="{TOP - 6}" x2="{x:.1f}" y2="{height - 4}"/>'
-                   f'<text class="axis" x="{x:.1f}" y="{TOP - 10}">{tick:g} s</text>')
+        out.append(
+            f'<line class="tick" x1="{x:.1f}" y1="{TOP - 6}" x2="{x:.1f}" y2="{height - 4}"/>'
+            f'<text class="axis" x="{x:.1f}" y="{TOP - 10}">{tick:g} s</text>'
+        )
     index = {key: i for i, (key, _label) in enumerate(rows)}
     previous = None
     for i, (key, label) in enumerate(rows):
@@ -91,8 +102,10 @@ def svg(exchanges: Sequence[Exchange], *, order: Sequence[str], titles: Dict[str
         out.append(f'<a href="#step-{escape(key)}" class="failed">{text}</a>' if key in failed else text)
         if key in windows:
             _phase, w0, w1 = windows[key]
-            out.append(f'<rect class="win" x="{LABEL_W + at(w0) * scale:.1f}" y="{y + 2}" '
-                       f'width="{max(1.0, (at(w1) - at(w0)) * scale):.1f}" height="{ROW_H - 4}"/>')
+            out.append(
+                f'<rect class="win" x="{LABEL_W + at(w0) * scale:.1f}" y="{y + 2}" '
+                f'width="{max(1.0, (at(w1) - at(w0)) * scale):.1f}" height="{ROW_H - 4}"/>'
+            )
     for e in exchanges:
         y = TOP + index[e.step or f"phase {e.phase}"] * ROW_H
         x = LABEL_W + at(e.mono) * scale
@@ -101,20 +114,26 @@ def svg(exchanges: Sequence[Exchange], *, order: Sequence[str], titles: Dict[str
         what = f"{'S3 ' + e.operation + ' ' if e.kind == 's3' else ''}{e.method} {e.path}"
         tip = f"{what} → {e.status or 'no answer'} in {e.ms:.0f} ms" + (f" ({e.error})" if e.error else "")
         is_cold = e is cold
-        out.append(f'<rect class="req s{sclass}{" cold" if is_cold else ""}" data-kind="{e.kind}" x="{x:.1f}" '
-                   f'y="{y + 4}" width="{width:.1f}" height="{ROW_H - 8}" fill="{COLOURS[sclass]}">'
-                   f'<title>{escape(tip)}</title></rect>')
+        out.append(
+            f'<rect class="req s{sclass}{" cold" if is_cold else ""}" data-kind="{e.kind}" x="{x:.1f}" '
+            f'y="{y + 4}" width="{width:.1f}" height="{ROW_H - 8}" fill="{COLOURS[sclass]}">'
+            f"<title>{escape(tip)}</title></rect>"
+        )
         if is_cold:
-            out.append(f'<text class="coldmark" x="{x + width + 4:.1f}" y="{y + 13}">cold start '
-                       f'{e.seconds:.1f} s</text>')
+            out.append(
+                f'<text class="coldmark" x="{x + width + 4:.1f}" y="{y + 13}">cold start {e.seconds:.1f} s</text>'
+            )
     out.append("</svg>")
     return "\n".join(out)
 
 
 def legend() -> str:
     items = (("2", "2xx"), ("3", "3xx"), ("4", "4xx"), ("5", "5xx"), ("0", "no answer"))
-    return " ".join(f'<span class="key"><svg width="12" height="10"><rect width="12" height="10" '
-                    f'fill="{COLOURS[c]}"/></svg> {label}</span>' for c, label in items)
+    return " ".join(
+        f'<span class="key"><svg width="12" height="10"><rect width="12" height="10" '
+        f'fill="{COLOURS[c]}"/></svg> {label}</span>'
+        for c, label in items
+    )
 
 
 __all__ = ["Clock", "legend", "status_class", "svg"]

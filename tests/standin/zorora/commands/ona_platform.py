@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List
+from typing import Any
 
 from zorora.http_client import HTTPError, ZororaHTTPClient
 from zorora.remote_command import CommandError, RemoteCommand
@@ -30,15 +30,15 @@ class _Simple(RemoteCommand):
     usage = ""
     failure = ""
 
-    def request(self, args: List[str]) -> Dict:
+    def request(self, args: list[str]) -> dict:
         raise NotImplementedError
 
-    def execute(self, args: List[str], context: Dict[str, Any]) -> str:
+    def execute(self, args: list[str], context: dict[str, Any]) -> str:
         self.validate_args(args, self.usage.count("<"), self.usage)
         try:
             return self.format_response(self.request(args))
         except HTTPError as exc:
-            raise CommandError(f"{self.failure}: {exc.message}")
+            raise CommandError(f"{self.failure}: {exc.message}")  # noqa: B904 - as Zorora raises it: the HTTPError is the implicit __context__, no __cause__
 
 
 class ListChallengersCommand(_Simple):
@@ -48,7 +48,7 @@ class ListChallengersCommand(_Simple):
     def __init__(self, http_client: ZororaHTTPClient):
         super().__init__("ml-list-challengers", "List challenger models for a customer", http_client)
 
-    def request(self, args: List[str]) -> Dict:
+    def request(self, args: list[str]) -> dict:
         return self.http_client.get("/challengers", params={"customer_id": args[0]})
 
 
@@ -59,12 +59,12 @@ class ShowMetricsCommand(_Simple):
     def __init__(self, http_client: ZororaHTTPClient):
         super().__init__("ml-show-metrics", "Show evaluation metrics for a model", http_client)
 
-    def request(self, args: List[str]) -> Dict:
+    def request(self, args: list[str]) -> dict:
         try:
             return self.http_client.get("/metrics/" + args[0])  # raw: ids contain '/'
         except HTTPError as exc:
             if exc.status_code == 404:
-                raise CommandError(f"Model {args[0]} not found")
+                raise CommandError(f"Model {args[0]} not found")  # noqa: B904 - as Zorora raises it: the HTTPError is the implicit __context__, no __cause__
             raise
 
 
@@ -75,7 +75,7 @@ class DiffModelsCommand(_Simple):
     def __init__(self, http_client: ZororaHTTPClient):
         super().__init__("ml-diff", "Compare challenger vs production model", http_client)
 
-    def request(self, args: List[str]) -> Dict:
+    def request(self, args: list[str]) -> dict:
         return self.http_client.get("/diff", params={"challenger_id": args[0], "production_id": args[1]})
 
 
@@ -86,7 +86,7 @@ class AuditLogCommand(_Simple):
     def __init__(self, http_client: ZororaHTTPClient):
         super().__init__("ml-audit-log", "Get audit log for a customer", http_client)
 
-    def request(self, args: List[str]) -> Dict:
+    def request(self, args: list[str]) -> dict:
         return self.http_client.get("/audit-log", params={"customer_id": args[0]})
 
 
@@ -95,7 +95,7 @@ class PromoteModelCommand(RemoteCommand):
         super().__init__("ml-promote", "Promote challenger model to production", http_client)
         self.ui = ui
 
-    def execute(self, args: List[str], context: Dict[str, Any]) -> str:
+    def execute(self, args: list[str], context: dict[str, Any]) -> str:
         if len(args) < 3:
             raise CommandError("Usage: ml-promote <customer_id> <model_id> <reason> [--force]")
         customer_id, model_id = args[0], args[1]
@@ -107,8 +107,9 @@ class PromoteModelCommand(RemoteCommand):
             listing = self.http_client.get("/challengers", params={"customer_id": customer_id})
             if not any(c.get("model_id") == model_id for c in listing.get("challengers", [])):
                 raise CommandError(f"Challenger {model_id} not found")
-            diff = self.http_client.get("/diff", params={
-                "challenger_id": model_id, "production_id": customer_id + "/production/latest"})
+            diff = self.http_client.get(
+                "/diff", params={"challenger_id": model_id, "production_id": customer_id + "/production/latest"}
+            )
             comparison = "Model Comparison:\n" + self.format_response(diff) + "\n\n"
             if diff.get("verdict") != "eligible" and not force:
                 raise CommandError("Challenger is not eligible for promotion. Verdict: " + str(diff.get("verdict")))
@@ -116,12 +117,19 @@ class PromoteModelCommand(RemoteCommand):
                 return "Promotion cancelled by user"
             if force and not _confirmed(self.ui, "WARNING: --force bypasses safety gates. Continue?"):
                 return "Promotion cancelled by user"
-            answer = self.http_client.post("/promote", json_data={
-                "customer_id": customer_id, "model_id": model_id, "reason": reason, "force": force,
-                "actor": context.get("actor", "zorora-user")})
+            answer = self.http_client.post(
+                "/promote",
+                json_data={
+                    "customer_id": customer_id,
+                    "model_id": model_id,
+                    "reason": reason,
+                    "force": force,
+                    "actor": context.get("actor", "zorora-user"),
+                },
+            )
             return comparison + "✓ Promotion successful:\n" + self.format_response(answer)
         except HTTPError as exc:
-            raise CommandError("Failed to promote model: " + exc.message)
+            raise CommandError("Failed to promote model: " + exc.message)  # noqa: B904 - as Zorora raises it: the HTTPError is the implicit __context__, no __cause__
 
 
 class RollbackModelCommand(RemoteCommand):
@@ -129,7 +137,7 @@ class RollbackModelCommand(RemoteCommand):
         super().__init__("ml-rollback", "Rollback production model to previous version", http_client)
         self.ui = ui
 
-    def execute(self, args: List[str], context: Dict[str, Any]) -> str:
+    def execute(self, args: list[str], context: dict[str, Any]) -> str:
         if len(args) < 2:
             raise CommandError("Usage: ml-rollback <customer_id> <reason>")
         customer_id, reason = args[0], " ".join(args[1:])
@@ -138,10 +146,12 @@ class RollbackModelCommand(RemoteCommand):
         if not _confirmed(self.ui, f"Rollback production model for customer {customer_id}?"):
             return "Rollback cancelled by user"
         try:
-            answer = self.http_client.post("/rollback", json_data={
-                "customer_id": customer_id, "reason": reason, "actor": context.get("actor", "zorora-user")})
+            answer = self.http_client.post(
+                "/rollback",
+                json_data={"customer_id": customer_id, "reason": reason, "actor": context.get("actor", "zorora-user")},
+            )
         except HTTPError as exc:
-            raise CommandError("Failed to rollback model: " + exc.message)
+            raise CommandError("Failed to rollback model: " + exc.message)  # noqa: B904 - as Zorora raises it: the HTTPError is the implicit __context__, no __cause__
         return "✓ Rollback successful:\n" + self.format_response(answer)
 
 
@@ -152,7 +162,12 @@ def register_ona_commands(repl: Any) -> None:
         use_iam=os.getenv("ONA_USE_IAM", "false").lower() == "true",
     )
     ui = getattr(repl, "ui", None)
-    for command in (ListChallengersCommand(client), ShowMetricsCommand(client), DiffModelsCommand(client),
-                    PromoteModelCommand(client, ui=ui), RollbackModelCommand(client, ui=ui),
-                    AuditLogCommand(client)):
+    for command in (
+        ListChallengersCommand(client),
+        ShowMetricsCommand(client),
+        DiffModelsCommand(client),
+        PromoteModelCommand(client, ui=ui),
+        RollbackModelCommand(client, ui=ui),
+        AuditLogCommand(client),
+    ):
         repl.register_remote_command(command)
