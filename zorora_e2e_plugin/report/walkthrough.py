@@ -84,10 +84,10 @@ class TerminalPause:
         self.stream = stream or sys.stdin
 
     def __call__(self, console, prompt: str, signals=None) -> str:
-        console.print(Text(prompt, style="bold"), end="", highlight=False)
-        console.file.flush()
-        before = len(signals.received) if signals is not None else 0
-        try:
+        before = len(signals.received) if signals is not None else 0  # counted before the prompt shows: a Ctrl-C
+        try:  # typed the moment it appears is this pause's, recorded or raised
+            console.print(Text(prompt, style="bold"), end="", highlight=False)
+            console.file.flush()
             while True:
                 if signals is not None and len(signals.received) > before:
                     break
