@@ -33,8 +33,10 @@ def unclosed_fences(path: Path):
         if token.type == "fence":
             last = lines[token.map[1] - 1] if token.map[1] - 1 < len(lines) else ""
             closed = token.map[1] - token.map[0] >= 2 and FENCE.match(last) and last.strip().startswith(token.markup)
-            glued = any(line.lstrip().startswith(token.markup) and line.strip() != token.markup
-                        for line in token.content.splitlines())
+            glued = any(
+                line.lstrip().startswith(token.markup) and line.strip() != token.markup
+                for line in token.content.splitlines()
+            )
             if not closed or glued:
                 bad.append(token.map[0] + 1)
     return bad
@@ -88,8 +90,14 @@ def test_the_user_path_comes_first():
     block = re.search(r"```bash\n(.*?)```", quickstart, re.S).group(1).strip().splitlines()
     assert block == ['pip install ".[sandbox]"', "zorora-e2e demo"]
     zorora = text.split("## Use it from Zorora", 1)[1].split("\n## ", 1)[0]
-    for word in ("ONA_API_BASE_URL", "ONA_API_TOKEN", "AWS_REGION", "AWS_ACCESS_KEY_ID", "python main.py",
-                 "ml-validate-e2e"):
+    for word in (
+        "ONA_API_BASE_URL",
+        "ONA_API_TOKEN",
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "python main.py",
+        "ml-validate-e2e",
+    ):
         assert word in zorora, word
     assert len(text.splitlines()) < 300
     assert text.count("Proceed? [y/N]") == 1  # the ask-before-writing rule, explained once
@@ -126,8 +134,9 @@ def test_one_configuration_table_names_every_flag_of_both_faces():
     for face, parser in faces().items():
         for action in parser._actions:
             for option in action.option_strings:
-                if option in ("-h", "--help") or (option.startswith("-") and not option.startswith("--")
-                                                  and option != "-n"):
+                if option in ("-h", "--help") or (
+                    option.startswith("-") and not option.startswith("--") and option != "-n"
+                ):
                     continue
                 row = next((r for r in rows if re.search(rf"`{re.escape(option)}\b", r[0])), None)
                 if row is None or not re.search(rf"\b{face}\b", row[1]):
@@ -140,7 +149,14 @@ def test_the_testing_command_is_what_ci_runs():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     testing = text.split("## Testing", 1)[1].split("\n## ", 1)[0]
     commands = re.search(r"```bash\n(.*?)```", testing, re.S).group(1).strip().splitlines()
-    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
-          if line.strip() and not line.startswith("#")]
-    assert commands == ['pip install -e ".[test]"', "python -m pytest"]
+    ci = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert commands == ['pip install -e ".[dev]"', "python -m pytest"]
     assert all(command in ci for command in commands), ci
+    # the maintainer's loop (issue 32): the linters and the type check, then the README's test command, last
+    loop = ["ruff check .", "ruff format --check .", "mypy", "python -m pytest"]
+    assert [line for line in ci if line in loop] == loop and ci[-1] == "python -m pytest", ci
+    assert ci.index('pip install -e ".[dev]"') < ci.index("ruff check ."), ci
