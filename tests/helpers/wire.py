@@ -217,10 +217,6 @@ def same_token(body: bytes) -> bytes:
 
 def self_signed(folder: str, host: str = "127.0.0.1") -> tuple[str, str]:
     """A fresh self-signed certificate for `host` (an IP address) and its key, written to `folder`: (cert, key)."""
-    import datetime
-    import ipaddress
-    import os
-
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -282,37 +278,8 @@ class SelfSignedServer:
     """HTTPS on 127.0.0.1 with a freshly made self-signed certificate: any client that verifies fails."""
 
     def __init__(self):
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(
-                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
-            )
-            .sign(key, hashes.SHA256())
-        )
         self._dir = tempfile.TemporaryDirectory()
-        cert_path, key_path = os.path.join(self._dir.name, "c.pem"), os.path.join(self._dir.name, "k.pem")
-        with open(cert_path, "wb") as f:
-            f.write(cert.public_bytes(serialization.Encoding.PEM))
-        with open(key_path, "wb") as f:
-            f.write(
-                key.private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-                )
-            )
+        cert_path, key_path = self_signed(self._dir.name)  # trusted by nobody: not in any client's CA bundle
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_path, key_path)
         self.requests = 0
