@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 import pytest
-from helpers.cli import CLEAN_ENV, SCRIPT, STEP_LINE, cli, sigint_reaches_children
+from helpers.cli import CLEAN_ENV, SCRIPT, STEP_LINE, cli, sigint_reaches_children, start_cli
 from helpers.engine import STANDIN, STEPS
 from helpers.figures import count, leftover_check
 from helpers.results import bucket_keys, customer_keys
@@ -65,16 +65,7 @@ def drive(env: dict[str, str], args: list[str], actions: dict[str, Callable], ti
     """Start `zorora-e2e ARGS`; when a line matches an action's key (a step id such as "3.1", "start" for the
     first line: the header, printed once the signal handlers are in place; a signal during interpreter start-up
     ends any Python program), or "verdict" for the verdict line), call the action with the process (once each)."""
-    proc = subprocess.Popen(
-        [SCRIPT, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**CLEAN_ENV, **env},
-        stdin=subprocess.DEVNULL,
-        encoding="utf-8",
-        preexec_fn=_as_from_a_terminal,
-    )
+    proc = start_cli(env, args, preexec_fn=_as_from_a_terminal)
     lines: list[str] = []
     pending = dict(actions)
     timer = threading.Timer(timeout, proc.kill)

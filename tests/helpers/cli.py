@@ -138,13 +138,10 @@ def sigint_reaches_children():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def run_and_signal(
-    env: dict[str, str], args: list[str], after: str, delay: float = 0.0, sig: int = signal.SIGINT, timeout: float = 90
-) -> dict:
-    """Start `zorora-e2e ARGS`, send `sig` `delay` seconds after the line of step `after` (or, for
-    "start", the "Phase 0" heading) appears. Returns exit code, output, and whether the signal was sent
-    while the run was still going."""
-    proc = subprocess.Popen(
+def start_cli(env: dict[str, str], args: list[str], **popen) -> subprocess.Popen:
+    """`zorora-e2e ARGS` as CI starts it (the clean environment plus `env`, no stdin), its output read as text line
+    by line; `popen`: what a test adds (a preexec_fn)."""
+    return subprocess.Popen(
         [SCRIPT, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -152,7 +149,17 @@ def run_and_signal(
         env={**CLEAN_ENV, **env},
         stdin=subprocess.DEVNULL,
         encoding="utf-8",
+        **popen,
     )
+
+
+def run_and_signal(
+    env: dict[str, str], args: list[str], after: str, delay: float = 0.0, sig: int = signal.SIGINT, timeout: float = 90
+) -> dict:
+    """Start `zorora-e2e ARGS`, send `sig` `delay` seconds after the line of step `after` (or, for
+    "start", the "Phase 0" heading) appears. Returns exit code, output, and whether the signal was sent
+    while the run was still going."""
+    proc = start_cli(env, args)
     lines: list[str] = []
     sent_while_running = False
     timer = threading.Timer(timeout, proc.kill)
