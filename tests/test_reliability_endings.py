@@ -375,7 +375,9 @@ def test_a_cleanup_out_of_time_is_not_nothing_left(sandbox, tmp_path, monkeypatc
     monkeypatch.setattr(cleanup, "CLEANUP_BUDGET", 1.0)  # per cleanup wave (at least 4 x --timeout)
     cid = customer("slowdel")
     with S3Proxy(sandbox.s3_endpoint_url, "trickle-delete") as proxy:
-        flags = RunFlags(client="direct", customer_id=cid, timeout="0.5")
+        # --timeout 1, not 0.5: phases 0-4 must write through the 150 ms sandbox on busy cores (in 4 processes on 2
+        # the run once left nothing to find at 0.5 s, most likely a write timed out); the deletes still never end
+        flags = RunFlags(client="direct", customer_id=cid, timeout="1")
         result, text, data = _run_in_process(flags, _through(sandbox, proxy), tmp_path)
     left = customer_keys(sandbox, cid)
     count("slow_cleanup")
